@@ -1,0 +1,185 @@
+// Argument validation shared by the TypeScript-side backends (reference, wasm). The native addon repeats
+// the same checks in C++ before touching memory. Messages name the kernel and the argument.
+import { type CellKind, CELL_KINDS, type F, type I, type Span, cacheWidth, gatesOf } from './types.js';
+
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+export function checkSize(kernel: string, name: string, value: number, min = 0): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_ELEMENTS) {
+    throw new RangeError(`${kernel}: expected an integer >= ${min} for ${name} but received ${String(value)}`);
+  }
+}
+
+export function checkNumber(kernel: string, name: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RangeError(`${kernel}: expected a finite number for ${name} but received ${String(value)}`);
+  }
+}
+
+export function checkSpan(kernel: string, name: string, span: Span<never> | F | I, length: number): void {
+  if (span.length !== length) {
+    throw new RangeError(`${kernel}: ${name} has ${span.length} elements, expected ${length}`);
+  }
+}
+
+export function checkCell(kernel: string, kind: CellKind): void {
+  if (!(CELL_KINDS as readonly string[]).includes(kind)) {
+    throw new TypeError(`${kernel}: unknown cell kind ${String(kind)} (expected one of ${CELL_KINDS.join(', ')})`);
+  }
+}
+
+function overlaps(a: F | I, b: F | I): boolean {
+  return a.buf === b.buf && a.length > 0 && b.length > 0 && a.offset < b.offset + b.length && b.offset < a.offset + a.length;
+}
+
+/** Outputs must not overlap each other nor any input. */
+export function checkNoAlias(kernel: string, outputs: Record<string, F | I>, inputs: Record<string, F | I>): void {
+  const outs = Object.entries(outputs);
+  for (let i = 0; i < outs.length; i++) {
+    const [name, out] = outs[i]!;
+    for (const [otherName, other] of [...outs.slice(i + 1), ...Object.entries(inputs)]) {
+      if (overlaps(out, other)) throw new RangeError(`${kernel}: output ${name} overlaps ${otherName}`);
+    }
+  }
+}
+
+export function checkIds(kernel: string, ids: I, n: number, limit: number, allowMinusOne = false): void {
+  const data = ids.data;
+  const low = allowMinusOne ? -1 : 0;
+  for (let i = 0; i < n; i++) {
+    const id = data[i]!;
+    if (id < low || id >= limit) {
+      throw new RangeError(`${kernel}: id ${id} at position ${i} is outside [${low}, ${limit})`);
+    }
+  }
+}
+
+export function checkGemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+  checkSize('gemm', 'M', M);
+  checkSize('gemm', 'N', N);
+  checkSize('gemm', 'K', K);
+  checkNumber('gemm', 'alpha', alpha);
+  checkNumber('gemm', 'beta', beta);
+  if (typeof transA !== 'boolean' || typeof transB !== 'boolean') throw new TypeError('gemm: transA and transB must be booleans');
+  checkSpan('gemm', 'A', A, M * K);
+  checkSpan('gemm', 'B', B, K * N);
+  checkSpan('gemm', 'C', C, M * N);
+  checkNoAlias('gemm', { C }, { A, B });
+}
+
+export function checkCellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
+  const k = 'cellForward';
+  checkCell(k, kind);
+  checkSize(k, 'T', T, 1);
+  checkSize(k, 'B', B, 1);
+  checkSize(k, 'H', H, 1);
+  const GH = gatesOf(kind) * H;
+  checkSpan(k, 'xProj', xProj, T * B * GH);
+  checkSpan(k, 'wHh', wHh, GH * H);
+  checkSpan(k, 'bIh', bIh, GH);
+  checkSpan(k, 'bHh', bHh, GH);
+  checkSpan(k, 'hs', hs, (T + 1) * B * H);
+  checkSpan(k, 'cs', cs, kind === 'lstm' ? (T + 1) * B * H : 0);
+  checkSpan(k, 'cache', cache, T * B * cacheWidth(kind) * H);
+  checkNoAlias(k, { hs, cs, cache }, { xProj, wHh, bIh, bHh });
+}
+
+export function checkCellBackward(
+  kind: CellKind, T: number, B: number, H: number,
+  wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F,
+): void {
+  const k = 'cellBackward';
+  checkCell(k, kind);
+  checkSize(k, 'T', T, 1);
+  checkSize(k, 'B', B, 1);
+  checkSize(k, 'H', H, 1);
+  const GH = gatesOf(kind) * H;
+  const hasC = kind === 'lstm';
+  checkSpan(k, 'wHh', wHh, GH * H);
+  checkSpan(k, 'hs', hs, (T + 1) * B * H);
+  checkSpan(k, 'cs', cs, hasC ? (T + 1) * B * H : 0);
+  checkSpan(k, 'cache', cache, T * B * cacheWidth(kind) * H);
+  checkSpan(k, 'dhs', dhs, T * B * H);
+  checkSpan(k, 'dhN', dhN, B * H);
+  checkSpan(k, 'dcN', dcN, hasC ? B * H : 0);
+  checkSpan(k, 'dGx', dGx, T * B * GH);
+  checkSpan(k, 'dGh', dGh, T * B * GH);
+  checkSpan(k, 'dh0', dh0, B * H);
+  checkSpan(k, 'dc0', dc0, hasC ? B * H : 0);
+  checkNoAlias(k, { dGx, dGh, dh0, dc0 }, { wHh, hs, cs, cache, dhs, dhN, dcN });
+}
+
+export function checkAddBias(M: number, N: number, bias: F, C: F): void {
+  checkSize('addBias', 'M', M);
+  checkSize('addBias', 'N', N);
+  checkSpan('addBias', 'bias', bias, N);
+  checkSpan('addBias', 'C', C, M * N);
+  checkNoAlias('addBias', { C }, { bias });
+}
+
+export function checkSumRows(M: number, N: number, A: F, out: F): void {
+  checkSize('sumRows', 'M', M);
+  checkSize('sumRows', 'N', N);
+  checkSpan('sumRows', 'A', A, M * N);
+  checkSpan('sumRows', 'out', out, N);
+  checkNoAlias('sumRows', { out }, { A });
+}
+
+/** Shared by the row gather/scatter (table [R,D]) and column gather/scatter (W [R,C]):
+ *  `dense` is [n, width], `table` has `width` rows (columns) or columns (rows); returns the id limit. */
+function checkIndexed(kernel: string, n: number, width: number, ids: I, denseName: string, dense: F, table: F, byColumns: boolean): number {
+  checkSize(kernel, 'n', n);
+  checkSize(kernel, byColumns ? 'R' : 'D', width, 1);
+  checkSpan(kernel, 'ids', ids, n);
+  checkSpan(kernel, denseName, dense, n * width);
+  if (table.length % width !== 0 || table.length === 0) {
+    throw new RangeError(`${kernel}: table of ${table.length} elements is not a whole number of ${width}-element ${byColumns ? 'columns' : 'rows'}`);
+  }
+  const limit = table.length / width;
+  checkIds(kernel, ids, n, limit);
+  return limit;
+}
+
+export function checkGatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+  checkIndexed('gatherRows', n, D, ids, 'out', out, table, false);
+  checkNoAlias('gatherRows', { out }, { ids, table });
+}
+
+export function checkScatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+  checkIndexed('scatterAddRows', n, D, ids, 'dOut', dOut, dTable, false);
+  checkNoAlias('scatterAddRows', { dTable }, { ids, dOut });
+}
+
+export function checkGatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+  checkIndexed('gatherColumns', n, R, ids, 'out', out, W, true);
+  checkNoAlias('gatherColumns', { out }, { ids, W });
+}
+
+export function checkScatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+  checkIndexed('scatterAddColumns', n, R, ids, 'dOut', dOut, dW, true);
+  checkNoAlias('scatterAddColumns', { dW }, { ids, dOut });
+}
+
+export function checkSoftmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): void {
+  const k = 'softmaxCrossEntropy';
+  checkSize(k, 'N', N);
+  checkSize(k, 'V', V, 1);
+  checkNumber(k, 'scale', scale);
+  checkSpan(k, 'logits', logits, N * V);
+  checkSpan(k, 'targets', targets, N);
+  checkIds(k, targets, N, V, true);
+  if (dLogits) {
+    checkSpan(k, 'dLogits', dLogits, N * V);
+    checkNoAlias(k, { dLogits }, { logits, targets });
+  }
+}
+
+export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers: Record<string, number>): void {
+  const entries = Object.entries(tensors);
+  const [firstName, first] = entries[0]!;
+  for (const [name, t] of entries.slice(1)) {
+    if (t.length !== first.length) throw new RangeError(`${kernel}: ${name} has ${t.length} elements, expected ${first.length} like ${firstName}`);
+  }
+  for (const [name, v] of Object.entries(numbers)) checkNumber(kernel, name, v);
+  checkNoAlias(kernel, tensors, {});
+}

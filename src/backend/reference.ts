@@ -1,0 +1,245 @@
+// The reference backend: plain TypeScript loops, written to be obviously correct. It is the oracle every
+// other backend is tested against, and in float64 it is precise enough for finite-difference checks.
+import * as check from './checks.js';
+import {
+  type Backend, type BackendInfo, type Buf, type CellKind, type Dtype, type F, type FloatArray, type I,
+  cacheWidth, gatesOf,
+} from './types.js';
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+class ArrayBuf<A extends FloatArray | Int32Array> implements Buf<A> {
+  constructor(readonly data: A) {}
+  get length(): number {
+    return this.data.length;
+  }
+}
+
+export class ReferenceBackend implements Backend {
+  readonly name = 'reference' as const;
+  readonly dtype: Dtype;
+
+  constructor(options: { dtype?: Dtype } = {}) {
+    this.dtype = options.dtype ?? 'f32';
+  }
+
+  info(): BackendInfo {
+    return { name: this.name, dtype: this.dtype, simd: 'none', threads: 1 };
+  }
+
+  allocFloat(length: number): Buf<FloatArray> {
+    check.checkSize('allocFloat', 'length', length);
+    return new ArrayBuf(this.dtype === 'f64' ? new Float64Array(length) : new Float32Array(length));
+  }
+
+  allocInt(length: number): Buf<Int32Array> {
+    check.checkSize('allocInt', 'length', length);
+    return new ArrayBuf(new Int32Array(length));
+  }
+
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+    check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
+    const a = A.data, b = B.data, c = C.data;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) {
+          sum += a[transA ? k * M + i : i * K + k]! * b[transB ? j * K + k : k * N + j]!;
+        }
+        c[i * N + j] = alpha * sum + (beta === 0 ? 0 : beta * c[i * N + j]!);
+      }
+    }
+  }
+
+  addBias(M: number, N: number, bias: F, C: F): void {
+    check.checkAddBias(M, N, bias, C);
+    const b = bias.data, c = C.data;
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) c[i * N + j]! += b[j]!;
+  }
+
+  sumRows(M: number, N: number, A: F, out: F): void {
+    check.checkSumRows(M, N, A, out);
+    const a = A.data, o = out.data;
+    for (let j = 0; j < N; j++) {
+      let sum = 0;
+      for (let i = 0; i < M; i++) sum += a[i * N + j]!;
+      o[j]! += sum;
+    }
+  }
+
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+    check.checkGatherRows(n, D, ids, table, out);
+    const id = ids.data, t = table.data, o = out.data;
+    for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) o[i * D + d] = t[id[i]! * D + d]!;
+  }
+
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+    check.checkScatterAddRows(n, D, ids, dOut, dTable);
+    const id = ids.data, g = dOut.data, t = dTable.data;
+    for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) t[id[i]! * D + d]! += g[i * D + d]!;
+  }
+
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+    check.checkGatherColumns(n, R, ids, W, out);
+    const cols = W.length / R;
+    const id = ids.data, w = W.data, o = out.data;
+    for (let i = 0; i < n; i++) for (let r = 0; r < R; r++) o[i * R + r] = w[r * cols + id[i]!]!;
+  }
+
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+    check.checkScatterAddColumns(n, R, ids, dOut, dW);
+    const cols = dW.length / R;
+    const id = ids.data, g = dOut.data, w = dW.data;
+    for (let i = 0; i < n; i++) for (let r = 0; r < R; r++) w[r * cols + id[i]!]! += g[i * R + r]!;
+  }
+
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
+    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
+    const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
+    const x = xProj.data, w = wHh.data, bi = bIh.data, bh = bHh.data, h = hs.data, c = cs.data, k = cache.data;
+    const gh = new Float64Array(GH); // W_hh·h_{t-1} + b_hh for one stream
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const hPrev = (t * B + b) * H, hNext = ((t + 1) * B + b) * H, xRow = (t * B + b) * GH, kRow = (t * B + b) * CW;
+        for (let r = 0; r < GH; r++) {
+          let sum = bh[r]!;
+          for (let j = 0; j < H; j++) sum += w[r * H + j]! * h[hPrev + j]!;
+          gh[r] = sum;
+        }
+        for (let j = 0; j < H; j++) {
+          const gx = (g: number): number => x[xRow + g * H + j]! + bi[g * H + j]!;
+          if (kind === 'rnn_tanh' || kind === 'rnn_relu') {
+            const a = gx(0) + gh[j]!;
+            h[hNext + j] = kind === 'rnn_tanh' ? Math.tanh(a) : Math.max(a, 0);
+          } else if (kind === 'lstm') {
+            const i = sigmoid(gx(0) + gh[j]!), f = sigmoid(gx(1) + gh[H + j]!);
+            const g = Math.tanh(gx(2) + gh[2 * H + j]!), o = sigmoid(gx(3) + gh[3 * H + j]!);
+            const cNew = f * c[hPrev + j]! + i * g;
+            c[hNext + j] = cNew;
+            h[hNext + j] = o * Math.tanh(c[hNext + j]!);
+            k[kRow + j] = i; k[kRow + H + j] = f; k[kRow + 2 * H + j] = g; k[kRow + 3 * H + j] = o;
+          } else {
+            const r = sigmoid(gx(0) + gh[j]!), z = sigmoid(gx(1) + gh[H + j]!);
+            const hn = gh[2 * H + j]!;
+            const n = Math.tanh(gx(2) + r * hn);
+            h[hNext + j] = (1 - z) * n + z * h[hPrev + j]!;
+            k[kRow + j] = r; k[kRow + H + j] = z; k[kRow + 2 * H + j] = n; k[kRow + 3 * H + j] = hn;
+          }
+        }
+      }
+    }
+  }
+
+  cellBackward(
+    kind: CellKind, T: number, B: number, H: number,
+    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
+    dGx: F, dGh: F, dh0: F, dc0: F,
+  ): void {
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0);
+    const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
+    const w = wHh.data, h = hs.data, c = cs.data, k = cache.data, dy = dhs.data;
+    const gx = dGx.data, gh = dGh.data;
+    // Gradient w.r.t. h_t (and c_t) carried backwards, per stream: [B,H].
+    const dhNext = Float64Array.from(dhN.data);
+    const dcNext = Float64Array.from(dcN.data);
+    const dh = new Float64Array(H);
+    for (let t = T - 1; t >= 0; t--) {
+      for (let b = 0; b < B; b++) {
+        const hPrev = (t * B + b) * H, hCur = ((t + 1) * B + b) * H, gRow = (t * B + b) * GH, kRow = (t * B + b) * CW;
+        for (let j = 0; j < H; j++) dh[j] = dy[(t * B + b) * H + j]! + dhNext[b * H + j]!;
+        for (let j = 0; j < H; j++) {
+          if (kind === 'rnn_tanh' || kind === 'rnn_relu') {
+            const y = h[hCur + j]!;
+            const da = dh[j]! * (kind === 'rnn_tanh' ? 1 - y * y : y > 0 ? 1 : 0);
+            gx[gRow + j] = da;
+            gh[gRow + j] = da;
+          } else if (kind === 'lstm') {
+            const i = k[kRow + j]!, f = k[kRow + H + j]!, g = k[kRow + 2 * H + j]!, o = k[kRow + 3 * H + j]!;
+            const tc = Math.tanh(c[hCur + j]!);
+            const dc = dcNext[b * H + j]! + dh[j]! * o * (1 - tc * tc);
+            const grads = [dc * g * i * (1 - i), dc * c[hPrev + j]! * f * (1 - f), dc * i * (1 - g * g), dh[j]! * tc * o * (1 - o)];
+            for (let q = 0; q < 4; q++) {
+              gx[gRow + q * H + j] = grads[q]!;
+              gh[gRow + q * H + j] = grads[q]!;
+            }
+            dcNext[b * H + j] = dc * f;
+          } else {
+            const r = k[kRow + j]!, z = k[kRow + H + j]!, n = k[kRow + 2 * H + j]!, hn = k[kRow + 3 * H + j]!;
+            const dn = dh[j]! * (1 - z) * (1 - n * n);
+            const dz = dh[j]! * (h[hPrev + j]! - n) * z * (1 - z);
+            const dr = dn * hn * r * (1 - r);
+            gx[gRow + j] = dr; gh[gRow + j] = dr;
+            gx[gRow + H + j] = dz; gh[gRow + H + j] = dz;
+            gx[gRow + 2 * H + j] = dn; gh[gRow + 2 * H + j] = dn * r;
+          }
+        }
+        // dh_{t-1} = direct path (GRU: z⊙dh) + W_hhᵀ·dGh_t
+        for (let j = 0; j < H; j++) {
+          let sum = kind === 'gru' ? dh[j]! * k[kRow + H + j]! : 0;
+          for (let r = 0; r < GH; r++) sum += gh[gRow + r]! * w[r * H + j]!;
+          dhNext[b * H + j] = sum;
+        }
+      }
+    }
+    dh0.data.set(dhNext);
+    dc0.data.set(dcNext);
+  }
+
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
+    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
+    const x = logits.data, y = targets.data, d = dLogits?.data;
+    let loss = 0;
+    for (let i = 0; i < N; i++) {
+      const row = i * V, target = y[i]!;
+      if (target < 0) {
+        d?.fill(0, row, row + V);
+        continue;
+      }
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, x[row + v]!);
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(x[row + v]! - max);
+      loss += Math.log(sum) + max - x[row + target]!;
+      if (d) {
+        for (let v = 0; v < V; v++) d[row + v] = (scale * Math.exp(x[row + v]! - max)) / sum;
+        d[row + target]! -= scale;
+      }
+    }
+    return loss;
+  }
+
+  clipValue(x: F, limit: number): void {
+    check.checkNumber('clipValue', 'limit', limit);
+    const a = x.data;
+    for (let i = 0; i < a.length; i++) a[i] = Math.min(limit, Math.max(-limit, a[i]!));
+  }
+
+  sumSquares(x: F): number {
+    const a = x.data;
+    let sum = 0;
+    for (let i = 0; i < a.length; i++) sum += a[i]! * a[i]!;
+    return sum;
+  }
+
+  scale(x: F, s: number): void {
+    check.checkNumber('scale', 's', s);
+    const a = x.data;
+    for (let i = 0; i < a.length; i++) a[i]! *= s;
+  }
+
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+    check.checkUpdate('adagradUpdate', { param, grad, sum }, { lr, eps, weightDecay });
+    const p = param.data, g = grad.data, s = sum.data;
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i]! + weightDecay * p[i]!;
+      s[i]! += gi * gi;
+      p[i]! -= (lr * gi) / (Math.sqrt(s[i]!) + eps);
+    }
+  }
+
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+    check.checkUpdate('sgdUpdate', { param, grad }, { lr, weightDecay });
+    const p = param.data, g = grad.data;
+    for (let i = 0; i < p.length; i++) p[i]! -= lr * (g[i]! + weightDecay * p[i]!);
+  }
+}

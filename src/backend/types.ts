@@ -1,0 +1,167 @@
+// The Backend interface: the sequence-level kernels every engine implements with the same arguments,
+// the same order and the same memory layout (native C++, AssemblyScript/WASM, plain TypeScript).
+//
+// Size letters used in shape comments:
+//   T = time steps in a chunk      B = parallel streams (batch)   H = hidden size
+//   G = gates of a cell (rnn 1, gru 3, lstm 4)                    I = input size of a layer
+//   V = vocabulary size            E = embedding size             N, M, K = generic row/column counts
+// Every matrix is row-major and contiguous. Sequences are time-major: [T][B][·].
+
+export type FloatArray = Float32Array | Float64Array;
+export type Dtype = 'f32' | 'f64';
+export type BackendName = 'native' | 'wasm' | 'reference';
+
+/** Must match the enum in native/kernels.h and assembly/cells.ts. */
+export const CELL_KINDS = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'] as const;
+export type CellKind = (typeof CELL_KINDS)[number];
+
+/** Number of gate blocks G in W_ih [G·H, I] and W_hh [G·H, H] (PyTorch's layout). */
+export function gatesOf(kind: CellKind): number {
+  switch (kind) {
+    case 'rnn_tanh':
+    case 'rnn_relu':
+      return 1;
+    case 'gru':
+      return 3;
+    case 'lstm':
+      return 4;
+  }
+}
+
+/**
+ * Floats per time step and stream that cellForward keeps for cellBackward, in units of H:
+ * rnn keeps nothing (h_t is in `hs`), lstm keeps the activated gates i,f,g,o, gru keeps r, z, n and
+ * the reset-side product W_hn·h + b_hn (needed for the gradient of r).
+ */
+export function cacheWidth(kind: CellKind): number {
+  return kind === 'lstm' || kind === 'gru' ? 4 : 0;
+}
+
+/** Memory owned by a backend. `data` is always a live view: never keep it across an allocation
+ *  (growing WASM memory detaches old views; the getter re-creates them). */
+export interface Buf<A extends FloatArray | Int32Array> {
+  readonly length: number;
+  readonly data: A;
+}
+
+/** A contiguous range of a backend buffer. Every kernel argument is a Span. */
+export class Span<A extends FloatArray | Int32Array> {
+  constructor(
+    readonly buf: Buf<A>,
+    readonly offset: number,
+    readonly length: number,
+  ) {
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > buf.length) {
+      throw new RangeError(`Span [${offset}, ${offset + length}) does not fit in a buffer of ${buf.length} elements`);
+    }
+  }
+
+  static of<A extends FloatArray | Int32Array>(buf: Buf<A>): Span<A> {
+    return new Span(buf, 0, buf.length);
+  }
+
+  /** A sub-range, `offset` relative to this span. */
+  sub(offset: number, length: number): Span<A> {
+    if (offset < 0 || length < 0 || offset + length > this.length) {
+      throw new RangeError(`sub(${offset}, ${length}) does not fit in a span of ${this.length} elements`);
+    }
+    return new Span(this.buf, this.offset + offset, length);
+  }
+
+  /** A live view of exactly this range (re-derive after any allocation). */
+  get data(): A {
+    return this.buf.data.subarray(this.offset, this.offset + this.length) as A;
+  }
+}
+
+export type F = Span<FloatArray>;
+export type I = Span<Int32Array>;
+
+export interface BackendInfo {
+  name: BackendName;
+  dtype: Dtype;
+  /** e.g. 'avx512', 'avx2', 'scalar', 'wasm-simd128'. */
+  simd: string;
+  threads: number;
+}
+
+/**
+ * The kernels. Conventions:
+ * - sizes first, then inputs, then outputs; a kernel never allocates;
+ * - "+=" kernels accumulate into their output (gradients are zeroed once per step by the caller);
+ * - every backend validates sizes, span lengths, ids and aliasing of outputs with inputs before touching
+ *   memory, and throws a RangeError/TypeError whose message names the kernel and the argument.
+ */
+export interface Backend {
+  readonly name: BackendName;
+  readonly dtype: Dtype;
+  info(): BackendInfo;
+
+  allocFloat(length: number): Buf<FloatArray>;
+  allocInt(length: number): Buf<Int32Array>;
+
+  /** C[M,N] = alpha·op(A)·op(B) + beta·C. op(A) is [M,K]: A is [M,K], or [K,M] when transA.
+   *  op(B) is [K,N]: B is [K,N], or [N,K] when transB. beta = 0 overwrites C (old NaNs do not leak). */
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void;
+
+  /** C[M,N] += bias[N] broadcast over rows. */
+  addBias(M: number, N: number, bias: F, C: F): void;
+
+  /** out[N] += Σ_i A[i, :] for A [M,N] (bias gradients). */
+  sumRows(M: number, N: number, A: F, out: F): void;
+
+  /** out[i,:] = table[ids[i], :] for table [R,D], out [n,D] (embedding lookup). */
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void;
+  /** dTable[ids[i], :] += dOut[i, :] (embedding gradient). */
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void;
+  /** out[i,r] = W[r, ids[i]] for W [R,C], out [n,R]: the one-hot input projection W·onehot(id). */
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void;
+  /** dW[r, ids[i]] += dOut[i, r] (gradient of the one-hot input projection). */
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void;
+
+  /**
+   * The recurrent loop of one layer over T steps for B streams (PyTorch's equations and gate order).
+   * xProj [T,B,G·H]: W_ih·x_t for every step (no bias; one GEMM or gather before the loop).
+   * wHh [G·H,H], bIh [G·H], bHh [G·H].
+   * hs [T+1,B,H]: slot 0 holds h0 (read), slots 1..T receive h_1..h_T.
+   * cs [T+1,B,H]: the same for the LSTM cell state; length 0 for other cells.
+   * cache [T,B,cacheWidth·H]: what cellBackward needs (see cacheWidth).
+   */
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void;
+
+  /**
+   * The reverse loop. Reads what cellForward wrote (hs, cs, cache) and
+   * dhs [T,B,H]: gradient of the loss w.r.t. h_1..h_T from above (the head or the next layer);
+   * dhN, dcN [B,H]: gradient flowing into the final state from later use (zeros in truncated BPTT;
+   * dcN has length 0 for cells without a cell state).
+   * Writes (overwrites) dGx [T,B,G·H]: gradient w.r.t. the input-side pre-activation (W_ih·x + b_ih),
+   * dGh [T,B,G·H]: gradient w.r.t. the hidden-side pre-activation (W_hh·h + b_hh) — equal to dGx except
+   * for the GRU's n gate, dh0 [B,H] and dc0 [B,H] (length 0 for cells without a cell state).
+   * Weight gradients are whole-sequence GEMMs done by the caller afterwards:
+   * dW_hh += dGhᵀ·hs[0..T), dW_ih += dGxᵀ·X, db_hh += Σ dGh, db_ih += Σ dGx.
+   */
+  cellBackward(
+    kind: CellKind, T: number, B: number, H: number,
+    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
+    dGx: F, dGh: F, dh0: F, dc0: F,
+  ): void;
+
+  /**
+   * Σ_i −log softmax(logits[i])[targets[i]] over N rows of V logits; rows whose target is −1 are skipped
+   * (padding). When dLogits is given it is overwritten with scale·(softmax − onehot(target)) (zero rows
+   * for skipped targets). Targets outside [−1, V) are an error.
+   */
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number;
+
+  /** x = clamp(x, −limit, limit). */
+  clipValue(x: F, limit: number): void;
+  /** Σ x² accumulated in float64. */
+  sumSquares(x: F): number;
+  /** x *= s. */
+  scale(x: F, s: number): void;
+
+  /** PyTorch's Adagrad (lr_decay 0): g' = g + wd·p; sum += g'²; p −= lr·g' / (sqrt(sum) + eps). */
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void;
+  /** PyTorch's plain SGD: p −= lr·(g + wd·p). */
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void;
+}
