@@ -1,0 +1,75 @@
+// What defines a model's shape, its validation, and its parameters in PyTorch's names, shapes and order:
+// the state dict of `embed = nn.Embedding(V, E)` (absent for one-hot input),
+// `rnn = nn.RNN|nn.LSTM|nn.GRU(E or V, H, L, batch_first=True)` and `head = nn.Linear(H, V)`.
+import { invalidOption } from '../errors.js';
+import { type CellKind, gatesOf } from '../backend/types.js';
+
+export type Cell = 'rnn' | 'lstm' | 'gru';
+export type Nonlinearity = 'tanh' | 'relu';
+
+export interface ModelConfig {
+  cell: Cell;
+  /** Only for cell 'rnn'. */
+  nonlinearity: Nonlinearity;
+  hidden: number;
+  layers: number;
+  /** Embedding size; 0 means one-hot input. */
+  embed: number;
+  vocabSize: number;
+}
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+}
+
+/** Refuse sizes that would exhaust memory before anything is allocated. */
+export const MAX_PARAMETERS = 2 ** 28;
+
+export function cellKind(config: Pick<ModelConfig, 'cell' | 'nonlinearity'>): CellKind {
+  return config.cell === 'rnn' ? (config.nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh') : config.cell;
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidOption(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+export function validateConfig(config: ModelConfig): ModelConfig {
+  if (!['rnn', 'lstm', 'gru'].includes(config.cell)) throw invalidOption(`cell must be rnn, lstm or gru, got ${String(config.cell)}`);
+  if (!['tanh', 'relu'].includes(config.nonlinearity)) throw invalidOption(`nonlinearity must be tanh or relu, got ${String(config.nonlinearity)}`);
+  checkInteger('hidden', config.hidden, 1, 65536);
+  checkInteger('layers', config.layers, 1, 64);
+  checkInteger('embed', config.embed, 0, 65536);
+  checkInteger('vocabulary size', config.vocabSize, 2, 1 << 21);
+  const count = parameterCount(config);
+  if (count > MAX_PARAMETERS) {
+    throw invalidOption(`the model would have ${count} parameters (${(count * 4 / 2 ** 30).toFixed(1)} GiB); the limit is ${MAX_PARAMETERS}`);
+  }
+  return config;
+}
+
+export function parameterSpecs(config: ModelConfig): ParamSpec[] {
+  const { hidden: H, layers: L, embed: E, vocabSize: V } = config;
+  const GH = gatesOf(cellKind(config)) * H;
+  const specs: ParamSpec[] = [];
+  if (E > 0) specs.push({ name: 'embed.weight', shape: [V, E] });
+  for (let l = 0; l < L; l++) {
+    const inputSize = l === 0 ? (E > 0 ? E : V) : H;
+    specs.push(
+      { name: `rnn.weight_ih_l${l}`, shape: [GH, inputSize] },
+      { name: `rnn.weight_hh_l${l}`, shape: [GH, H] },
+      { name: `rnn.bias_ih_l${l}`, shape: [GH] },
+      { name: `rnn.bias_hh_l${l}`, shape: [GH] },
+    );
+  }
+  specs.push({ name: 'head.weight', shape: [V, H] }, { name: 'head.bias', shape: [V] });
+  return specs;
+}
+
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+export function parameterCount(config: ModelConfig): number {
+  return parameterSpecs(config).reduce((sum, spec) => sum + sizeOf(spec.shape), 0);
+}

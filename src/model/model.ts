@@ -1,0 +1,111 @@
+// A model is an input layer, a recurrent stack and a head; its parameters live in ONE flat arena on the
+// backend, with a view per PyTorch tensor. Gradients live in a second arena of the same layout.
+import { type Backend, type F, Span } from '../backend/types.js';
+import { Random } from '../util/random.js';
+import { type ModelConfig, type ParamSpec, parameterSpecs, sizeOf, validateConfig } from './config.js';
+
+export type InitScheme = 'pytorch' | 'randn';
+
+export interface NamedTensor extends ParamSpec {
+  offset: number;
+  view: F;
+}
+
+/** A flat arena with one view per parameter, in state-dict order. */
+export class ParameterArena {
+  readonly tensors: NamedTensor[];
+  readonly all: F;
+
+  constructor(backend: Backend, specs: ParamSpec[]) {
+    const total = specs.reduce((sum, spec) => sum + sizeOf(spec.shape), 0);
+    this.all = Span.of(backend.allocFloat(total));
+    let offset = 0;
+    this.tensors = specs.map((spec) => {
+      const size = sizeOf(spec.shape);
+      const tensor = { ...spec, offset, view: this.all.sub(offset, size) };
+      offset += size;
+      return tensor;
+    });
+  }
+
+  get(name: string): F {
+    const tensor = this.tensors.find((t) => t.name === name);
+    if (!tensor) throw new Error(`no parameter named ${name}`);
+    return tensor.view;
+  }
+}
+
+export interface LayerParams {
+  wIh: F;
+  wHh: F;
+  bIh: F;
+  bHh: F;
+}
+
+/** Named views of one arena (parameters or their gradients) in the model's structure. */
+export interface ModelTensors {
+  embed: F | null;
+  layers: LayerParams[];
+  headWeight: F;
+  headBias: F;
+}
+
+export function structure(arena: ParameterArena, config: ModelConfig): ModelTensors {
+  return {
+    embed: config.embed > 0 ? arena.get('embed.weight') : null,
+    layers: Array.from({ length: config.layers }, (_, l) => ({
+      wIh: arena.get(`rnn.weight_ih_l${l}`),
+      wHh: arena.get(`rnn.weight_hh_l${l}`),
+      bIh: arena.get(`rnn.bias_ih_l${l}`),
+      bHh: arena.get(`rnn.bias_hh_l${l}`),
+    })),
+    headWeight: arena.get('head.weight'),
+    headBias: arena.get('head.bias'),
+  };
+}
+
+export class Model {
+  readonly config: ModelConfig;
+  readonly params: ParameterArena;
+  readonly grads: ParameterArena;
+  readonly p: ModelTensors;
+  readonly g: ModelTensors;
+
+  constructor(
+    readonly backend: Backend,
+    config: ModelConfig,
+  ) {
+    this.config = validateConfig({ ...config });
+    const specs = parameterSpecs(this.config);
+    this.params = new ParameterArena(backend, specs);
+    this.grads = new ParameterArena(backend, specs);
+    this.p = structure(this.params, this.config);
+    this.g = structure(this.grads, this.config);
+  }
+
+  get parameterCount(): number {
+    return this.params.all.length;
+  }
+
+  /**
+   * PyTorch's defaults (RNN/LSTM/GRU and Linear: uniform ±1/sqrt(H); Embedding: N(0, 1)) or
+   * min-char-rnn's (weights randn·0.01, biases 0). Deterministic for a seed.
+   */
+  initialize(seed: number, scheme: InitScheme = 'pytorch'): void {
+    const random = new Random(seed);
+    const bound = 1 / Math.sqrt(this.config.hidden);
+    for (const tensor of this.params.tensors) {
+      const data = tensor.view.data;
+      const isBias = tensor.name.includes('bias');
+      for (let i = 0; i < data.length; i++) {
+        if (scheme === 'randn') data[i] = isBias ? 0 : random.normal() * 0.01;
+        else if (tensor.name === 'embed.weight') data[i] = random.normal();
+        else data[i] = (random.uniform() * 2 - 1) * bound;
+      }
+    }
+  }
+
+  zeroGrads(): void {
+    this.grads.all.data.fill(0);
+  }
+}
