@@ -1,0 +1,109 @@
+// The safetensors format: 8-byte little-endian header length N, N bytes of JSON header, raw little-endian
+// tensor data. The reader trusts nothing: every size, offset, dtype and shape is checked before use.
+import { badCheckpoint } from '../errors.js';
+
+export interface TensorEntry {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface SafetensorsFile {
+  tensors: TensorEntry[];
+  metadata: Record<string, string>;
+}
+
+/** Larger headers are refused before parsing (the reference implementation's limit is the same). */
+export const MAX_HEADER_BYTES = 100_000_000;
+const BYTES_PER_F32 = 4;
+
+export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const t of tensors) {
+    const bytes = t.data.length * BYTES_PER_F32;
+    if (t.shape.reduce((a, b) => a * b, 1) !== t.data.length) throw new Error(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} does not match ${t.data.length} elements`);
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // keep the data 8-byte aligned
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of tensors) {
+    const dv = new DataView(out.buffer, at, t.data.length * BYTES_PER_F32);
+    t.data.forEach((v, i) => dv.setFloat32(i * BYTES_PER_F32, v, true));
+    at += t.data.length * BYTES_PER_F32;
+  }
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parses and validates; `what` names the file in error messages. */
+export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors file'): SafetensorsFile {
+  if (bytes.length < 8) throw badCheckpoint(`${what}: ${bytes.length} bytes is too short to hold a header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
+    throw badCheckpoint(`${what}: header length ${headerLength} exceeds the file (${bytes.length} bytes) or the ${MAX_HEADER_BYTES}-byte limit; the file is truncated or not safetensors`);
+  }
+  const dataStart = 8 + Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+  } catch (error) {
+    throw badCheckpoint(`${what}: the header is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isRecord(header)) throw badCheckpoint(`${what}: the header is not a JSON object`);
+  const dataLength = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (!isRecord(value)) throw badCheckpoint(`${what}: __metadata__ is not an object`);
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== 'string') throw badCheckpoint(`${what}: metadata ${k} is not a string`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    if (!isRecord(value)) throw badCheckpoint(`${what}: tensor ${name} has no description`);
+    const { dtype, shape, data_offsets: offsets } = value;
+    if (dtype !== 'F32') throw badCheckpoint(`${what}: tensor ${name} has dtype ${JSON.stringify(dtype)}; only F32 is supported`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw badCheckpoint(`${what}: tensor ${name} has an invalid shape ${JSON.stringify(shape)}`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw badCheckpoint(`${what}: tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    const elements = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (begin > end || end > dataLength) throw badCheckpoint(`${what}: tensor ${name} has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`);
+    if (end - begin !== elements * BYTES_PER_F32) {
+      throw badCheckpoint(`${what}: tensor ${name} has shape ${JSON.stringify(shape)} (${elements * BYTES_PER_F32} bytes) but data_offsets span ${end - begin} bytes`);
+    }
+    entries.push({ name, shape: shape as number[], begin, end });
+  }
+  // Tensors must tile the data exactly: no gaps, no overlaps, nothing left over.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (const e of sorted) {
+    if (e.begin !== cursor) throw badCheckpoint(`${what}: tensor ${e.name} starts at byte ${e.begin}, expected ${cursor} (tensors overlap or leave a gap)`);
+    cursor = e.end;
+  }
+  if (cursor !== dataLength) throw badCheckpoint(`${what}: tensors cover ${cursor} of ${dataLength} data bytes`);
+  const tensors = entries.map((e) => {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset + dataStart + e.begin, e.end - e.begin);
+    const data = new Float32Array((e.end - e.begin) / BYTES_PER_F32);
+    for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(i * BYTES_PER_F32, true);
+    return { name: e.name, shape: e.shape, data };
+  });
+  return { tensors, metadata };
+}
