@@ -1,0 +1,217 @@
+// Elementwise, reduction, indexing and loss kernels (see src/backend/types.ts for the semantics).
+// Sizes: M, N rows × columns; n ids; D embedding width; R rows of W; V vocabulary. Pointers are byte addresses.
+
+/** C[M,N] += bias[N] broadcast over rows. */
+export function addBias(M: i32, N: i32, bias: usize, c: usize): void {
+  const N4 = N & ~3;
+  for (let i = 0; i < M; i++) {
+    const row = c + <usize>i * (<usize>N << 2);
+    for (let j = 0; j < N4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(row + o, f32x4.add(v128.load(row + o), v128.load(bias + o)));
+    }
+    for (let j = N4; j < N; j++) {
+      const o = <usize>j << 2;
+      store<f32>(row + o, load<f32>(row + o) + load<f32>(bias + o));
+    }
+  }
+}
+
+/** out[N] += Σ_i A[i,:] for A [M,N]: column sums kept in registers (16 columns at a time), then added. */
+export function sumRows(M: i32, N: i32, a: usize, out: usize): void {
+  const rowBytes = <usize>N << 2;
+  let j = 0;
+  for (; j + 16 <= N; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = a + (<usize>j << 2);
+    for (let i = 0; i < M; i++) {
+      s0 = f32x4.add(s0, v128.load(p));
+      s1 = f32x4.add(s1, v128.load(p, 16));
+      s2 = f32x4.add(s2, v128.load(p, 32));
+      s3 = f32x4.add(s3, v128.load(p, 48));
+      p += rowBytes;
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, f32x4.add(v128.load(o), s0));
+    v128.store(o, f32x4.add(v128.load(o, 16), s1), 16);
+    v128.store(o, f32x4.add(v128.load(o, 32), s2), 32);
+    v128.store(o, f32x4.add(v128.load(o, 48), s3), 48);
+  }
+  for (; j + 4 <= N; j += 4) {
+    let s = f32x4.splat(0);
+    let p = a + (<usize>j << 2);
+    for (let i = 0; i < M; i++) {
+      s = f32x4.add(s, v128.load(p));
+      p += rowBytes;
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, f32x4.add(v128.load(o), s));
+  }
+  for (; j < N; j++) {
+    let s: f32 = 0;
+    let p = a + (<usize>j << 2);
+    for (let i = 0; i < M; i++) {
+      s += load<f32>(p);
+      p += rowBytes;
+    }
+    const o = out + (<usize>j << 2);
+    store<f32>(o, load<f32>(o) + s);
+  }
+}
+
+/** dst[0..len) += src[0..len), f32x4 with a scalar tail. */
+@inline function addInto(dst: usize, src: usize, len: i32): void {
+  const len4 = len & ~3;
+  for (let d = 0; d < len4; d += 4) {
+    const o = <usize>d << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (let d = len4; d < len; d++) {
+    const o = <usize>d << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+/** out[i,:] = table[ids[i], :] for table [·,D], out [n,D]. */
+export function gatherRows(n: i32, D: i32, ids: usize, table: usize, out: usize): void {
+  const row = <usize>D << 2;
+  for (let i = 0; i < n; i++) {
+    const id = <usize>load<i32>(ids + (<usize>i << 2));
+    memory.copy(out + <usize>i * row, table + id * row, row);
+  }
+}
+
+/** dTable[ids[i], :] += dOut[i, :]. Repeated ids accumulate (sequentially, in id order of appearance). */
+export function scatterAddRows(n: i32, D: i32, ids: usize, dOut: usize, dTable: usize): void {
+  const row = <usize>D << 2;
+  for (let i = 0; i < n; i++) {
+    const id = <usize>load<i32>(ids + (<usize>i << 2));
+    addInto(dTable + id * row, dOut + <usize>i * row, D);
+  }
+}
+
+/** out[i,r] = W[r, ids[i]] for W [R,cols], out [n,R]. */
+export function gatherColumns(n: i32, R: i32, cols: i32, ids: usize, w: usize, out: usize): void {
+  const wRow = <usize>cols << 2;
+  for (let i = 0; i < n; i++) {
+    let p = w + (<usize>load<i32>(ids + (<usize>i << 2)) << 2);
+    const o = out + <usize>i * (<usize>R << 2);
+    for (let r = 0; r < R; r++) {
+      store<f32>(o + (<usize>r << 2), load<f32>(p));
+      p += wRow;
+    }
+  }
+}
+
+/** dW[r, ids[i]] += dOut[i, r] for dW [R,cols], dOut [n,R]. */
+export function scatterAddColumns(n: i32, R: i32, cols: i32, ids: usize, dOut: usize, dW: usize): void {
+  const wRow = <usize>cols << 2;
+  for (let i = 0; i < n; i++) {
+    let p = dW + (<usize>load<i32>(ids + (<usize>i << 2)) << 2);
+    const g = dOut + <usize>i * (<usize>R << 2);
+    for (let r = 0; r < R; r++) {
+      store<f32>(p, load<f32>(p) + load<f32>(g + (<usize>r << 2)));
+      p += wRow;
+    }
+  }
+}
+
+/**
+ * Σ_i −log softmax(logits[i])[targets[i]] over N rows of V (f64 sum); target −1 rows are skipped.
+ * When dLogits != 0 it receives scale·(softmax − onehot) (zero rows for skipped targets).
+ */
+export function softmaxCrossEntropy(N: i32, V: i32, logits: usize, targets: usize, scale: f32, dLogits: usize): f64 {
+  const rowBytes = <usize>V << 2;
+  const V4 = V & ~3;
+  let loss: f64 = 0;
+  for (let i = 0; i < N; i++) {
+    const x = logits + <usize>i * rowBytes;
+    const d = dLogits != 0 ? dLogits + <usize>i * rowBytes : 0;
+    const target = load<i32>(targets + (<usize>i << 2));
+    if (target < 0) {
+      if (d != 0) memory.fill(d, 0, rowBytes);
+      continue;
+    }
+    let mv = f32x4.splat(-Infinity);
+    for (let v = 0; v < V4; v += 4) mv = f32x4.max(mv, v128.load(x + (<usize>v << 2)));
+    let max = Mathf.max(Mathf.max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), Mathf.max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (let v = V4; v < V; v++) max = Mathf.max(max, load<f32>(x + (<usize>v << 2)));
+    let sum: f64 = 0;
+    if (d != 0) {
+      for (let v = 0; v < V; v++) {
+        const e = Mathf.exp(load<f32>(x + (<usize>v << 2)) - max);
+        store<f32>(d + (<usize>v << 2), e);
+        sum += e;
+      }
+    } else {
+      for (let v = 0; v < V; v++) sum += Mathf.exp(load<f32>(x + (<usize>v << 2)) - max);
+    }
+    loss += Math.log(sum) + <f64>max - <f64>load<f32>(x + (<usize>target << 2));
+    if (d != 0) {
+      const factor = <f32>(<f64>scale / sum);
+      const vf = f32x4.splat(factor);
+      for (let v = 0; v < V4; v += 4) {
+        const o = d + (<usize>v << 2);
+        v128.store(o, f32x4.mul(v128.load(o), vf));
+      }
+      for (let v = V4; v < V; v++) {
+        const o = d + (<usize>v << 2);
+        store<f32>(o, load<f32>(o) * factor);
+      }
+      const o = d + (<usize>target << 2);
+      store<f32>(o, load<f32>(o) - scale);
+    }
+  }
+  return loss;
+}
+
+/** x = min(limit, max(−limit, x)) over n floats (NaN stays NaN). */
+export function clipValue(n: i32, x: usize, limit: f32): void {
+  const n4 = n & ~3;
+  const hi = f32x4.splat(limit);
+  const lo = f32x4.splat(-limit);
+  for (let i = 0; i < n4; i += 4) {
+    const o = x + (<usize>i << 2);
+    v128.store(o, f32x4.min(hi, f32x4.max(lo, v128.load(o))));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = x + (<usize>i << 2);
+    store<f32>(o, Mathf.min(limit, Mathf.max(-limit, load<f32>(o))));
+  }
+}
+
+/** Σ x² over n floats, squared and accumulated in f64 (each f32 square is exact in f64). */
+export function sumSquares(n: i32, x: usize): f64 {
+  const n4 = n & ~3;
+  let lo = f64x2.splat(0);
+  let hi = f64x2.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const a = f64x2.promote_low_f32x4(v);
+    const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
+    lo = f64x2.add(lo, f64x2.mul(a, a));
+    hi = f64x2.add(hi, f64x2.mul(b, b));
+  }
+  const s = f64x2.add(lo, hi);
+  let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (let i = n4; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    sum += v * v;
+  }
+  return sum;
+}
+
+/** x *= s over n floats. */
+export function scale(n: i32, x: usize, s: f32): void {
+  const n4 = n & ~3;
+  const vs = f32x4.splat(s);
+  for (let i = 0; i < n4; i += 4) {
+    const o = x + (<usize>i << 2);
+    v128.store(o, f32x4.mul(v128.load(o), vs));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = x + (<usize>i << 2);
+    store<f32>(o, load<f32>(o) * s);
+  }
+}
+

@@ -1,0 +1,333 @@
+// The WebAssembly backend: the kernels of assembly/ (compiled to build/wasm/rnnkit.wasm) behind the Backend
+// interface. Every buffer lives in the module's linear memory; this file owns allocation (a bump allocator
+// that grows the memory when needed, 16-byte aligned, never freeing). Kernels validate their arguments with
+// checks.ts, then pass byte pointers (buf.ptr + 4·span.offset) to the wasm exports.
+//
+// The core (loadWasmBackend with `bytes`) uses no Node-only API, so a browser build can reuse it; only
+// readPackagedWasm() imports node:fs, lazily.
+import * as check from './checks.js';
+import {
+  type Backend, type BackendInfo, type Buf, type CellKind, CELL_KINDS, type F, type FloatArray, type I,
+} from './types.js';
+
+// The project compiles against lib ES2022 + Node 20 types, which do not declare the WebAssembly namespace:
+// the little used here is typed locally rather than declared globally.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(deltaPages: number): number;
+}
+interface WasmModule {
+  readonly __wasmModule?: never;
+}
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: object): Promise<{ exports: Record<string, unknown> }>;
+  Module: { imports(module: WasmModule): { module: string; name: string; kind: string }[] };
+  Memory: abstract new (...args: never[]) => WasmMemory;
+}
+
+function wasmApi(): WasmApi {
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) throw new Error('wasm backend: this JavaScript runtime has no WebAssembly support');
+  return api;
+}
+
+/** The exports of rnnkit.wasm (pointers are byte addresses, booleans are 0/1). */
+interface WasmExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  gemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number, a: number, b: number, beta: number, c: number): void;
+  addBias(M: number, N: number, bias: number, c: number): void;
+  sumRows(M: number, N: number, a: number, out: number): void;
+  gatherRows(n: number, D: number, ids: number, table: number, out: number): void;
+  scatterAddRows(n: number, D: number, ids: number, dOut: number, dTable: number): void;
+  gatherColumns(n: number, R: number, cols: number, ids: number, w: number, out: number): void;
+  scatterAddColumns(n: number, R: number, cols: number, ids: number, dOut: number, dW: number): void;
+  cellForward(kind: number, T: number, B: number, H: number, xProj: number, wHh: number, bIh: number, bHh: number, hs: number, cs: number, cache: number): void;
+  cellBackward(
+    kind: number, T: number, B: number, H: number, wHh: number, hs: number, cs: number, cache: number,
+    dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number,
+  ): void;
+  softmaxCrossEntropy(N: number, V: number, logits: number, targets: number, scale: number, dLogits: number): number;
+  clipValue(n: number, x: number, limit: number): void;
+  sumSquares(n: number, x: number): number;
+  scale(n: number, x: number, s: number): void;
+  adagradUpdate(n: number, param: number, grad: number, sum: number, lr: number, eps: number, weightDecay: number): void;
+  sgdUpdate(n: number, param: number, grad: number, lr: number, weightDecay: number): void;
+}
+
+const KERNEL_EXPORTS = [
+  'heapBase', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
+  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'adagradUpdate', 'sgdUpdate',
+] as const;
+
+const PAGE = 65536;
+const ALIGN = 16;
+/** wasm32 addresses: at most 65536 pages. */
+const MAX_BYTES = 65536 * PAGE;
+/** Grow by at least this much, so a run of small allocations does not detach views on every call. */
+const MIN_GROW_PAGES = 16;
+
+const REBUILD = 'run npm run build:wasm';
+
+abstract class WasmBuf<A extends Float32Array | Int32Array> implements Buf<A> {
+  #view: A;
+
+  constructor(
+    readonly owner: WasmBackend,
+    /** Byte address of element 0 in the backend's memory. */
+    readonly ptr: number,
+    readonly length: number,
+  ) {
+    this.#view = this.view(owner.memory.buffer);
+  }
+
+  protected abstract view(buffer: ArrayBuffer): A;
+
+  /** A live view: re-created when memory growth has replaced (and detached) the old ArrayBuffer. */
+  get data(): A {
+    const buffer = this.owner.memory.buffer;
+    if (this.#view.buffer !== buffer) this.#view = this.view(buffer);
+    return this.#view;
+  }
+}
+
+class WasmFloatBuf extends WasmBuf<Float32Array> {
+  protected view(buffer: ArrayBuffer): Float32Array {
+    return new Float32Array(buffer, this.ptr, this.length);
+  }
+}
+
+class WasmIntBuf extends WasmBuf<Int32Array> {
+  protected view(buffer: ArrayBuffer): Int32Array {
+    return new Int32Array(buffer, this.ptr, this.length);
+  }
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly dtype = 'f32' as const;
+  readonly memory: WasmMemory;
+  readonly #x: WasmExports;
+  /** Next free byte (16-byte aligned). */
+  #top: number;
+
+  /** Use loadWasmBackend(); this takes an instantiated module's exports. */
+  constructor(exports: WasmExports) {
+    this.#x = exports;
+    this.memory = exports.memory;
+    this.#top = alignUp(exports.heapBase() >>> 0);
+  }
+
+  info(): BackendInfo {
+    return { name: this.name, dtype: this.dtype, simd: 'wasm-simd128', threads: 1 };
+  }
+
+  /** Bytes handed out so far (including the module's static data). */
+  get bytesAllocated(): number {
+    return this.#top;
+  }
+
+  allocFloat(length: number): Buf<FloatArray> {
+    check.checkSize('allocFloat', 'length', length);
+    return new WasmFloatBuf(this, this.#alloc('allocFloat', length * 4), length);
+  }
+
+  allocInt(length: number): Buf<Int32Array> {
+    check.checkSize('allocInt', 'length', length);
+    return new WasmIntBuf(this, this.#alloc('allocInt', length * 4), length);
+  }
+
+  #alloc(kernel: string, bytes: number): number {
+    const ptr = this.#top;
+    const end = alignUp(ptr + bytes);
+    if (end > MAX_BYTES) {
+      throw new RangeError(`${kernel}: ${bytes} more bytes would exceed the 4 GiB address space of WebAssembly memory (${ptr} bytes in use)`);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const needed = Math.ceil((end - have) / PAGE);
+      const maxPages = MAX_BYTES / PAGE - have / PAGE;
+      const pages = Math.min(Math.max(needed, MIN_GROW_PAGES), maxPages);
+      try {
+        this.memory.grow(pages);
+      } catch (err) {
+        try {
+          this.memory.grow(needed); // the generous step may exceed the engine's limit when the exact one fits
+        } catch {
+          const why = err instanceof Error ? err.message : String(err);
+          throw new RangeError(`${kernel}: cannot grow WebAssembly memory to ${end} bytes (${why})`);
+        }
+      }
+    }
+    this.#top = end;
+    return ptr;
+  }
+
+  /** Byte address of a float span's first element, after checking that this backend owns it. */
+  #f(kernel: string, name: string, span: F): number {
+    const buf: unknown = span.buf;
+    if (!(buf instanceof WasmFloatBuf) || buf.owner !== this) {
+      throw new TypeError(`${kernel}: ${name} is not a float buffer of this wasm backend (allocate it with this backend's allocFloat)`);
+    }
+    return buf.ptr + 4 * span.offset;
+  }
+
+  #i(kernel: string, name: string, span: I): number {
+    const buf: unknown = span.buf;
+    if (!(buf instanceof WasmIntBuf) || buf.owner !== this) {
+      throw new TypeError(`${kernel}: ${name} is not an int buffer of this wasm backend (allocate it with this backend's allocInt)`);
+    }
+    return buf.ptr + 4 * span.offset;
+  }
+
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+    check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
+    const k = 'gemm';
+    const a = this.#f(k, 'A', A), b = this.#f(k, 'B', B), c = this.#f(k, 'C', C);
+    this.#x.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, b, beta, c);
+  }
+
+  addBias(M: number, N: number, bias: F, C: F): void {
+    check.checkAddBias(M, N, bias, C);
+    this.#x.addBias(M, N, this.#f('addBias', 'bias', bias), this.#f('addBias', 'C', C));
+  }
+
+  sumRows(M: number, N: number, A: F, out: F): void {
+    check.checkSumRows(M, N, A, out);
+    this.#x.sumRows(M, N, this.#f('sumRows', 'A', A), this.#f('sumRows', 'out', out));
+  }
+
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+    check.checkGatherRows(n, D, ids, table, out);
+    const k = 'gatherRows';
+    this.#x.gatherRows(n, D, this.#i(k, 'ids', ids), this.#f(k, 'table', table), this.#f(k, 'out', out));
+  }
+
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+    check.checkScatterAddRows(n, D, ids, dOut, dTable);
+    const k = 'scatterAddRows';
+    this.#x.scatterAddRows(n, D, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dTable', dTable));
+  }
+
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+    check.checkGatherColumns(n, R, ids, W, out);
+    const k = 'gatherColumns';
+    this.#x.gatherColumns(n, R, W.length / R, this.#i(k, 'ids', ids), this.#f(k, 'W', W), this.#f(k, 'out', out));
+  }
+
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+    check.checkScatterAddColumns(n, R, ids, dOut, dW);
+    const k = 'scatterAddColumns';
+    this.#x.scatterAddColumns(n, R, dW.length / R, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dW', dW));
+  }
+
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
+    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
+    const k = 'cellForward';
+    this.#x.cellForward(
+      CELL_KINDS.indexOf(kind), T, B, H,
+      this.#f(k, 'xProj', xProj), this.#f(k, 'wHh', wHh), this.#f(k, 'bIh', bIh), this.#f(k, 'bHh', bHh),
+      this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache),
+    );
+  }
+
+  cellBackward(
+    kind: CellKind, T: number, B: number, H: number,
+    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
+    dGx: F, dGh: F, dh0: F, dc0: F,
+  ): void {
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0);
+    const k = 'cellBackward';
+    this.#x.cellBackward(
+      CELL_KINDS.indexOf(kind), T, B, H,
+      this.#f(k, 'wHh', wHh), this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache),
+      this.#f(k, 'dhs', dhs), this.#f(k, 'dhN', dhN), this.#f(k, 'dcN', dcN),
+      this.#f(k, 'dGx', dGx), this.#f(k, 'dGh', dGh), this.#f(k, 'dh0', dh0), this.#f(k, 'dc0', dc0),
+    );
+  }
+
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
+    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
+    const k = 'softmaxCrossEntropy';
+    const x = this.#f(k, 'logits', logits), y = this.#i(k, 'targets', targets);
+    // Pointer 0 means "no gradient": a real buffer is never at 0 (the allocator starts above heapBase).
+    const d = dLogits ? this.#f(k, 'dLogits', dLogits) : 0;
+    return this.#x.softmaxCrossEntropy(N, V, x, y, scale, d);
+  }
+
+  clipValue(x: F, limit: number): void {
+    check.checkNumber('clipValue', 'limit', limit);
+    this.#x.clipValue(x.length, this.#f('clipValue', 'x', x), limit);
+  }
+
+  sumSquares(x: F): number {
+    return this.#x.sumSquares(x.length, this.#f('sumSquares', 'x', x));
+  }
+
+  scale(x: F, s: number): void {
+    check.checkNumber('scale', 's', s);
+    this.#x.scale(x.length, this.#f('scale', 'x', x), s);
+  }
+
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+    const k = 'adagradUpdate';
+    check.checkUpdate(k, { param, grad, sum }, { lr, eps, weightDecay });
+    this.#x.adagradUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'sum', sum), lr, eps, weightDecay);
+  }
+
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+    const k = 'sgdUpdate';
+    check.checkUpdate(k, { param, grad }, { lr, weightDecay });
+    this.#x.sgdUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), lr, weightDecay);
+  }
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+/**
+ * Instantiates rnnkit.wasm. `bytes`: the module (any environment); without it, Node reads
+ * `<package root>/build/wasm/rnnkit.wasm`. Throws an Error saying why when the module is missing or invalid.
+ */
+export async function loadWasmBackend(options: { bytes?: Uint8Array } = {}): Promise<Backend> {
+  const bytes = options.bytes ?? (await readPackagedWasm());
+  const api = wasmApi();
+  let module: WasmModule;
+  try {
+    module = await api.compile(bytes);
+  } catch (err) {
+    throw new Error(`wasm backend: rnnkit.wasm is not a valid WebAssembly module for this runtime (${describe(err)}); ${REBUILD}`);
+  }
+  const imports = api.Module.imports(module);
+  if (imports.length > 0) {
+    const names = imports.map((i) => `${i.module}.${i.name}`).join(', ');
+    throw new Error(`wasm backend: rnnkit.wasm expects imports (${names}), so it is not the module this version builds; ${REBUILD}`);
+  }
+  const { exports } = await api.instantiate(module, {});
+  const missing: string[] = KERNEL_EXPORTS.filter((name) => typeof exports[name] !== 'function');
+  if (!(exports.memory instanceof api.Memory)) missing.unshift('memory');
+  if (missing.length > 0) {
+    throw new Error(`wasm backend: rnnkit.wasm lacks the export(s) ${missing.join(', ')} (stale build?); ${REBUILD}`);
+  }
+  return new WasmBackend(exports as unknown as WasmExports);
+}
+
+/** Node only: the module built by `npm run build:wasm`, two directories above this file (src/backend or dist/backend). */
+async function readPackagedWasm(): Promise<Uint8Array> {
+  const url = new URL('../../build/wasm/rnnkit.wasm', import.meta.url);
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return new Uint8Array(await readFile(url));
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const where = decodeURIComponent(url.pathname);
+    if (code === 'ENOENT') throw new Error(`wasm backend not built: ${where} is missing; ${REBUILD}`);
+    throw new Error(`wasm backend: cannot read ${where} (${describe(err)}); ${REBUILD}`);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

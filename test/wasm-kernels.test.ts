@@ -1,0 +1,299 @@
+// Every kernel of the wasm backend against the f32 reference backend on the same inputs. Shapes mix
+// 1, 3, 17, 33, 100 and 257 so the f32x4 main loops, the 4×8 / 2×4 register tiles and the scalar tails all
+// run. Wasm outputs are sub-spans at an odd offset inside guarded buffers: loads and stores are unaligned,
+// and the guards prove nothing is written outside the span.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import { type Backend, CELL_KINDS, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import { loadWasmBackend } from '../src/backend/wasm.js';
+import { expectClose, floatSpan, intSpan, makeRandom, randomValues } from './helpers.js';
+
+let wasm: Backend;
+const ref = new ReferenceBackend();
+
+beforeAll(async () => {
+  wasm = await loadWasmBackend();
+});
+
+const PAD = 3;
+const GUARD = 12345.5;
+
+/** A wasm float span holding `values` at offset PAD inside a buffer whose PAD-element margins hold GUARD. */
+function wspan(values: ArrayLike<number>): F {
+  const buf = wasm.allocFloat(values.length + 2 * PAD);
+  buf.data.fill(GUARD);
+  const span = new Span(buf, PAD, values.length);
+  span.data.set(Array.from(values));
+  return span;
+}
+
+function wint(values: ArrayLike<number>): I {
+  const buf = wasm.allocInt(values.length + 2 * PAD);
+  buf.data.fill(-7);
+  const span = new Span(buf, PAD, values.length);
+  span.data.set(Array.from(values));
+  return span;
+}
+
+function expectGuards(span: F, what: string): void {
+  const d = span.buf.data;
+  for (let i = 0; i < PAD; i++) {
+    expect(d[span.offset - PAD + i], `${what}: guard before`).toBe(GUARD);
+    expect(d[span.offset + span.length + i], `${what}: guard after`).toBe(GUARD);
+  }
+}
+
+/** Both backends' spans for the same values. */
+function both(values: ArrayLike<number>): { w: F; r: F } {
+  return { w: wspan(values), r: floatSpan(ref, values) };
+}
+
+function bothInt(values: ArrayLike<number>): { w: I; r: I } {
+  return { w: wint(values), r: intSpan(ref, values) };
+}
+
+function expectSame(pair: { w: F; r: F }, what: string, abs = 1e-5, rel = 1e-4): void {
+  expectClose(pair.w.data, pair.r.data, abs, rel, what);
+  expectGuards(pair.w, what);
+}
+
+function ids(random: () => number, n: number, limit: number): number[] {
+  return Array.from({ length: n }, () => Math.floor(random() * limit));
+}
+
+describe('gemm', () => {
+  const shapes: [number, number, number][] = [
+    [1, 1, 1], [3, 17, 33], [17, 33, 3], [33, 100, 17], [100, 3, 257], [4, 8, 1], [8, 16, 4],
+    [257, 1, 5], [5, 257, 100], [2, 4, 0], [0, 3, 5],
+  ];
+  for (const [M, N, K] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        it(`M=${M} N=${N} K=${K} transA=${transA} transB=${transB}`, () => {
+          const random = makeRandom(M * 7919 + N * 104729 + K * 31 + (transA ? 1 : 0) + (transB ? 2 : 0));
+          const A = both(randomValues(random, M * K));
+          const B = both(randomValues(random, K * N));
+          // Sums of K products of values in [-1, 1]: f32 accumulation error grows like √K; up to K = 257 the
+          // default tolerance holds.
+          for (const [alpha, beta] of [[1, 0], [1, 1], [-0.7, 0.5]] as const) {
+            const C = both(beta === 0 ? new Array<number>(M * N).fill(Number.NaN) : randomValues(random, M * N));
+            wasm.gemm(transA, transB, M, N, K, alpha, A.w, B.w, beta, C.w);
+            ref.gemm(transA, transB, M, N, K, alpha, A.r, B.r, beta, C.r);
+            expectSame(C, `C (alpha ${alpha}, beta ${beta})`);
+          }
+          expectSame(A, 'A unchanged');
+          expectSame(B, 'B unchanged');
+        });
+      }
+    }
+  }
+});
+
+describe('addBias and sumRows', () => {
+  for (const [M, N] of [[1, 1], [3, 17], [17, 3], [33, 100], [2, 257], [100, 33], [5, 0], [0, 5]] as const) {
+    it(`M=${M} N=${N}`, () => {
+      const random = makeRandom(M * 1000 + N);
+      const bias = both(randomValues(random, N));
+      const C = both(randomValues(random, M * N));
+      wasm.addBias(M, N, bias.w, C.w);
+      ref.addBias(M, N, bias.r, C.r);
+      expectSame(C, 'addBias C');
+      const out = both(randomValues(random, N));
+      wasm.sumRows(M, N, C.w, out.w);
+      ref.sumRows(M, N, C.r, out.r);
+      expectSame(out, 'sumRows out');
+    });
+  }
+});
+
+describe('gather and scatter', () => {
+  for (const [n, D, rows] of [[1, 1, 1], [3, 17, 5], [17, 3, 4], [33, 100, 7], [100, 257, 3], [0, 5, 2]] as const) {
+    it(`rows: n=${n} D=${D} table rows=${rows} (repeated ids)`, () => {
+      const random = makeRandom(n * 31 + D);
+      const id = bothInt(ids(random, n, rows));
+      const table = both(randomValues(random, rows * D));
+      const out = both(new Array<number>(n * D).fill(Number.NaN));
+      wasm.gatherRows(n, D, id.w, table.w, out.w);
+      ref.gatherRows(n, D, id.r, table.r, out.r);
+      expectSame(out, 'gatherRows out', 0, 0);
+      const dOut = both(randomValues(random, n * D));
+      wasm.scatterAddRows(n, D, id.w, dOut.w, table.w);
+      ref.scatterAddRows(n, D, id.r, dOut.r, table.r);
+      expectSame(table, 'scatterAddRows dTable');
+    });
+
+    it(`columns: n=${n} R=${D} W columns=${rows} (repeated ids)`, () => {
+      const random = makeRandom(n * 37 + D);
+      const R = D, cols = rows;
+      const id = bothInt(ids(random, n, cols));
+      const W = both(randomValues(random, R * cols));
+      const out = both(new Array<number>(n * R).fill(Number.NaN));
+      wasm.gatherColumns(n, R, id.w, W.w, out.w);
+      ref.gatherColumns(n, R, id.r, W.r, out.r);
+      expectSame(out, 'gatherColumns out', 0, 0);
+      const dOut = both(randomValues(random, n * R));
+      wasm.scatterAddColumns(n, R, id.w, dOut.w, W.w);
+      ref.scatterAddColumns(n, R, id.r, dOut.r, W.r);
+      expectSame(W, 'scatterAddColumns dW');
+    });
+  }
+
+  it('accumulates every repeat of one id', () => {
+    const id = bothInt([1, 1, 1, 0, 1]);
+    const table = both([0, 0, 10, 20]);
+    const dOut = both([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    wasm.scatterAddRows(5, 2, id.w, dOut.w, table.w);
+    expect(Array.from(table.w.data)).toEqual([7, 8, 10 + 1 + 3 + 5 + 9, 20 + 2 + 4 + 6 + 10]);
+  });
+});
+
+describe('cells', () => {
+  const sizes: [number, number, number][] = [[1, 1, 1], [1, 3, 17], [4, 2, 3], [3, 5, 33], [2, 2, 100], [2, 3, 257]];
+  for (const kind of CELL_KINDS) {
+    for (const [T, B, H] of sizes) {
+      it(`${kind} T=${T} B=${B} H=${H}: forward and backward`, () => {
+        const random = makeRandom(T * 1009 + B * 101 + H + CELL_KINDS.indexOf(kind) * 7);
+        const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
+        const hasC = kind === 'lstm';
+        const wScale = 1.5 / Math.sqrt(H);
+        const xProj = both(randomValues(random, T * B * GH));
+        const wHh = both(randomValues(random, GH * H, wScale));
+        const bIh = both(randomValues(random, GH, 0.5));
+        const bHh = both(randomValues(random, GH, 0.5));
+        const hsInit = [...randomValues(random, B * H), ...new Array<number>(T * B * H).fill(Number.NaN)];
+        const hs = both(hsInit);
+        const cs = both(hasC ? [...randomValues(random, B * H), ...new Array<number>(T * B * H).fill(Number.NaN)] : []);
+        const cache = both(new Array<number>(T * B * CW).fill(Number.NaN));
+        const forward = (be: Backend, s: 'w' | 'r'): void =>
+          be.cellForward(kind, T, B, H, xProj[s], wHh[s], bIh[s], bHh[s], hs[s], cs[s], cache[s]);
+        forward(wasm, 'w');
+        forward(ref, 'r');
+        expectSame(hs, 'hs');
+        expectSame(cs, 'cs');
+        expectSame(cache, 'cache');
+        for (const input of [xProj, wHh, bIh, bHh]) expectGuards(input.w, 'inputs');
+
+        // Backward on identical forward state (the reference's), so the two runs are independent of
+        // forward rounding (relu's derivative at 0 would otherwise differ).
+        hs.w.data.set(hs.r.data);
+        cs.w.data.set(cs.r.data);
+        cache.w.data.set(cache.r.data);
+        const dhs = both(randomValues(random, T * B * H));
+        const dhN = both(randomValues(random, B * H));
+        const dcN = both(hasC ? randomValues(random, B * H) : []);
+        const nan = (n: number): number[] => new Array<number>(n).fill(Number.NaN);
+        const dGx = both(nan(T * B * GH));
+        const dGh = both(nan(T * B * GH));
+        const dh0 = both(nan(B * H));
+        const dc0 = both(nan(hasC ? B * H : 0));
+        const backward = (be: Backend, s: 'w' | 'r'): void =>
+          be.cellBackward(kind, T, B, H, wHh[s], hs[s], cs[s], cache[s], dhs[s], dhN[s], dcN[s], dGx[s], dGh[s], dh0[s], dc0[s]);
+        backward(wasm, 'w');
+        backward(ref, 'r');
+        expectSame(dGx, 'dGx');
+        expectSame(dGh, 'dGh');
+        expectSame(dh0, 'dh0');
+        expectSame(dc0, 'dc0');
+        expectSame(dhN, 'dhN unchanged', 0, 0);
+        expectSame(dcN, 'dcN unchanged', 0, 0);
+      });
+    }
+  }
+
+  it('all cell kinds are covered', () => {
+    expect(CELL_KINDS).toEqual(['rnn_tanh', 'rnn_relu', 'lstm', 'gru'] satisfies CellKind[]);
+  });
+});
+
+describe('softmaxCrossEntropy', () => {
+  for (const [N, V] of [[1, 1], [3, 3], [17, 33], [33, 17], [5, 257], [100, 100], [0, 3]] as const) {
+    it(`N=${N} V=${V}, with and without dLogits, -1 targets skipped`, () => {
+      const random = makeRandom(N * 977 + V);
+      const logits = both(randomValues(random, N * V, 6));
+      const targets = bothInt(Array.from({ length: N }, (_, i) => (i % 4 === 1 ? -1 : Math.floor(random() * V))));
+      const scale = N > 0 ? 1 / N : 1;
+      const lossRef = ref.softmaxCrossEntropy(N, V, logits.r, targets.r, scale, null);
+      const lossNoGrad = wasm.softmaxCrossEntropy(N, V, logits.w, targets.w, scale, null);
+      const dLogits = both(new Array<number>(N * V).fill(Number.NaN));
+      const lossWithGrad = wasm.softmaxCrossEntropy(N, V, logits.w, targets.w, scale, dLogits.w);
+      ref.softmaxCrossEntropy(N, V, logits.r, targets.r, scale, dLogits.r);
+      // One f32 exp/log per element and row: 1e-5 absolute per row.
+      const tolerance = 1e-5 * N + 1e-5 * Math.abs(lossRef);
+      expect(Math.abs(lossNoGrad - lossRef)).toBeLessThanOrEqual(tolerance);
+      expect(Math.abs(lossWithGrad - lossRef)).toBeLessThanOrEqual(tolerance);
+      expectSame(dLogits, 'dLogits');
+      expectSame(logits, 'logits unchanged', 0, 0);
+    });
+  }
+
+  it('an all-skipped batch has loss 0 and zero gradients', () => {
+    const logits = both([1, 2, 3, 4, 5, 6]);
+    const targets = bothInt([-1, -1]);
+    const d = both(new Array<number>(6).fill(Number.NaN));
+    expect(wasm.softmaxCrossEntropy(2, 3, logits.w, targets.w, 1, d.w)).toBe(0);
+    expect(Array.from(d.w.data)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('stays finite for large logits', () => {
+    const logits = both([1000, -1000, 999, 0, 88, 89]);
+    const targets = bothInt([2, 0]);
+    const d = both(new Array<number>(6).fill(0));
+    const loss = wasm.softmaxCrossEntropy(2, 3, logits.w, targets.w, 0.5, d.w);
+    expect(Math.abs(loss - ref.softmaxCrossEntropy(2, 3, logits.r, targets.r, 0.5, d.r))).toBeLessThan(1e-4);
+    expectSame(d, 'dLogits');
+  });
+});
+
+describe('elementwise and optimizer kernels', () => {
+  for (const n of [0, 1, 3, 17, 33, 100, 257]) {
+    it(`clipValue, sumSquares, scale on ${n} values`, () => {
+      const random = makeRandom(n + 5);
+      const values = randomValues(random, n, 3);
+      if (n >= 3) values.splice(0, 2, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+      const x = both(values);
+      wasm.clipValue(x.w, 1.25);
+      ref.clipValue(x.r, 1.25);
+      expectSame(x, 'clipValue', 0, 0);
+      const ss = wasm.sumSquares(x.w);
+      expect(Math.abs(ss - ref.sumSquares(x.r))).toBeLessThanOrEqual(1e-12 * Math.max(1, ss));
+      wasm.scale(x.w, -0.37);
+      ref.scale(x.r, -0.37);
+      expectSame(x, 'scale');
+    });
+
+    it(`adagradUpdate and sgdUpdate on ${n} values`, () => {
+      const random = makeRandom(n + 11);
+      const param = both(randomValues(random, n));
+      const grad = both(randomValues(random, n));
+      const sum = both(randomValues(random, n).map(Math.abs));
+      for (const wd of [0, 0.01]) {
+        wasm.adagradUpdate(param.w, grad.w, sum.w, 0.1, 1e-10, wd);
+        ref.adagradUpdate(param.r, grad.r, sum.r, 0.1, 1e-10, wd);
+        expectSame(param, `adagrad param (wd ${wd})`);
+        expectSame(sum, `adagrad sum (wd ${wd})`);
+        wasm.sgdUpdate(param.w, grad.w, 0.05, wd);
+        ref.sgdUpdate(param.r, grad.r, 0.05, wd);
+        expectSame(param, `sgd param (wd ${wd})`);
+      }
+      expectSame(grad, 'grad unchanged', 0, 0);
+    });
+  }
+
+  it('clipValue keeps NaN', () => {
+    const x = wspan([Number.NaN, 2, -2, 0.5, Number.NaN]);
+    wasm.clipValue(x, 1);
+    expect(Array.from(x.data)).toEqual([Number.NaN, 1, -1, 0.5, Number.NaN]);
+  });
+
+  it('sumSquares accumulates in float64', () => {
+    // 2^24 + 1 is not representable in f32: an f32 accumulator would lose the ones.
+    const x = wspan([4096, ...new Array<number>(7).fill(1)]);
+    expect(wasm.sumSquares(x)).toBe(4096 * 4096 + 7);
+  });
+});
+
+it('info', () => {
+  expect(wasm.info()).toEqual({ name: 'wasm', dtype: 'f32', simd: 'wasm-simd128', threads: 1 });
+  expect(wasm.name).toBe('wasm');
+  expect(wasm.dtype).toBe('f32');
+});
