@@ -1,0 +1,32 @@
+# The native engine: build/Release/rnnkit.node, built by scripts/build-native.mjs (npm install).
+# No global -march: SIMD code will use per-function target attributes chosen at run time, so one
+# binary runs on any x86-64 machine.
+{
+  "targets": [
+    {
+      "target_name": "rnnkit",
+      "sources": [
+        "native/addon.cc",
+        "native/gemm.cc",
+        "native/cells.cc",
+        "native/ops.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-O2"],
+      "cflags_cc!": ["-std=gnu++17", "-O2"],
+      "cflags": ["-O3"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd"],
+      "xcode_settings": {
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "OTHER_CPLUSPLUSFLAGS": ["-fopenmp-simd"]
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/O2"] }
+      }
+    }
+  ]
+}

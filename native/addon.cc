@@ -1,0 +1,479 @@
+// The N-API binding: one function per Backend kernel, with the Backend's argument order
+// (src/backend/types.ts), except that spans arrive as typed arrays (the span's exact range) and the
+// cell kind as its name. Each function validates everything the TypeScript backends check in
+// src/backend/checks.ts, in the same order and with the same messages, plus the argument types, then
+// takes pointers from the typed arrays and calls a plain kernel from kernels.h. No JS code runs
+// between validation and the kernel, so nothing can change under it (except a SharedArrayBuffer
+// written by another thread; the indexed kernels guard their ids for that case).
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+
+#include "kernels.h"
+
+namespace {
+
+using rnnkit::CellKind;
+
+constexpr double kMaxElements = 2147483647.0;  // MAX_ELEMENTS in src/backend/checks.ts
+
+// A typed-array argument: a pointer to its first element and its element count.
+template <typename T>
+struct View {
+  T* data;
+  size_t length;
+};
+using Floats = View<float>;
+using Ints = View<int32_t>;
+
+// A named byte range for the aliasing check.
+struct Region {
+  const char* name;
+  const void* ptr;
+  size_t bytes;
+};
+
+template <typename T>
+Region region(const char* name, View<T> view) {
+  return {name, view.data, view.length * sizeof(T)};
+}
+
+bool overlaps(const Region& a, const Region& b) {
+  if (a.bytes == 0 || b.bytes == 0) return false;
+  const auto pa = reinterpret_cast<uintptr_t>(a.ptr), pb = reinterpret_cast<uintptr_t>(b.ptr);
+  return pa < pb + b.bytes && pb < pa + a.bytes;
+}
+
+const char* typed_array_name(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+    default: return "TypedArray";
+  }
+}
+
+// The arguments of one kernel call, with validation helpers that throw a JS RangeError/TypeError
+// whose message starts with the kernel's name ("gemm: A has 5 elements, expected 6").
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* kernel) : info_(info), env_(info.Env()), kernel_(kernel) {}
+
+  Napi::Env env() const { return env_; }
+
+  [[noreturn]] void range_error(const std::string& message) const {
+    throw Napi::RangeError::New(env_, std::string(kernel_) + ": " + message);
+  }
+  [[noreturn]] void type_error(const std::string& message) const {
+    throw Napi::TypeError::New(env_, std::string(kernel_) + ": " + message);
+  }
+
+  // checkSize: an integer in [min, MAX_ELEMENTS].
+  int64_t size(size_t index, const char* name, int64_t min = 0) const {
+    const Napi::Value value = info_[index];
+    if (value.IsNumber()) {
+      const double d = value.As<Napi::Number>().DoubleValue();
+      if (std::isfinite(d) && std::trunc(d) == d && d >= static_cast<double>(min) && d <= kMaxElements) {
+        return static_cast<int64_t>(d);
+      }
+    }
+    range_error("expected an integer >= " + std::to_string(min) + " for " + name + " but received " +
+                js_string(value));
+  }
+
+  // checkNumber: a finite number.
+  double number(size_t index, const char* name) const {
+    const Napi::Value value = info_[index];
+    if (value.IsNumber()) {
+      const double d = value.As<Napi::Number>().DoubleValue();
+      if (std::isfinite(d)) return d;
+    }
+    range_error(std::string("expected a finite number for ") + name + " but received " + js_string(value));
+  }
+
+  bool is_boolean(size_t index) const { return info_[index].IsBoolean(); }
+  bool boolean(size_t index) const { return info_[index].As<Napi::Boolean>().Value(); }
+
+  // checkCell: one of the names in kCellKindNames (CELL_KINDS).
+  CellKind cell_kind(size_t index) const {
+    const Napi::Value value = info_[index];
+    if (value.IsString()) {
+      const std::string name = value.As<Napi::String>().Utf8Value();
+      for (int k = 0; k < rnnkit::kCellKindCount; k++) {
+        if (name == rnnkit::kCellKindNames[k]) return static_cast<CellKind>(k);
+      }
+    }
+    std::string expected;
+    for (int k = 0; k < rnnkit::kCellKindCount; k++) {
+      expected += (k ? ", " : "") + std::string(rnnkit::kCellKindNames[k]);
+    }
+    type_error("unknown cell kind " + js_string(value) + " (expected one of " + expected + ")");
+  }
+
+  // A Float32Array of any length / of exactly `expected` elements (checkSpan).
+  Floats floats(size_t index, const char* name) const {
+    return typed<float>(index, name, napi_float32_array, "a Float32Array");
+  }
+  Floats floats(size_t index, const char* name, double expected) const {
+    Floats view = floats(index, name);
+    check_length(name, view.length, expected);
+    return view;
+  }
+  // An Int32Array of exactly `expected` elements.
+  Ints ints(size_t index, const char* name, double expected) const {
+    Ints view = typed<int32_t>(index, name, napi_int32_array, "an Int32Array");
+    check_length(name, view.length, expected);
+    return view;
+  }
+  bool is_absent(size_t index) const { return info_[index].IsNull() || info_[index].IsUndefined(); }
+
+  void check_length(const char* name, size_t actual, double expected) const {
+    if (static_cast<double>(actual) != expected) {
+      range_error(std::string(name) + " has " + std::to_string(actual) + " elements, expected " + js_number(expected));
+    }
+  }
+
+  // checkIds: ids[0..n) in [low, limit), low = -1 when padding is allowed.
+  void check_ids(Ints ids, int64_t n, int64_t limit, bool allowMinusOne) const {
+    const int64_t low = allowMinusOne ? -1 : 0;
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t id = ids.data[i];
+      if (id < low || id >= limit) {
+        range_error("id " + std::to_string(id) + " at position " + std::to_string(i) + " is outside [" +
+                    std::to_string(low) + ", " + std::to_string(limit) + ")");
+      }
+    }
+  }
+
+  // checkNoAlias: outputs must not overlap each other nor any input (by address, so two views of one
+  // ArrayBuffer are caught too).
+  void no_alias(std::initializer_list<Region> outputs, std::initializer_list<Region> inputs) const {
+    for (const Region* out = outputs.begin(); out != outputs.end(); ++out) {
+      for (const Region* other = out + 1; other != outputs.end(); ++other) {
+        if (overlaps(*out, *other)) range_error(std::string("output ") + out->name + " overlaps " + other->name);
+      }
+      for (const Region& other : inputs) {
+        if (overlaps(*out, other)) range_error(std::string("output ") + out->name + " overlaps " + other.name);
+      }
+    }
+  }
+
+  // Number formatting exactly as JavaScript's String(number) (used for sizes beyond 2^53).
+  std::string js_number(double value) const { return Napi::Number::New(env_, value).ToString().Utf8Value(); }
+
+ private:
+  template <typename T>
+  View<T> typed(size_t index, const char* name, napi_typedarray_type wanted, const char* wantedName) const {
+    const Napi::Value value = info_[index];
+    if (value.IsTypedArray()) {
+      napi_typedarray_type type;
+      size_t length = 0;
+      void* data = nullptr;
+      napi_value buffer;
+      size_t byteOffset = 0;
+      const napi_status status = napi_get_typedarray_info(env_, value, &type, &length, &data, &buffer, &byteOffset);
+      if (status != napi_ok) type_error(std::string("could not read ") + name);
+      if (type == wanted) {
+        if (length == 0) {  // a detached buffer shows as length 0: say so rather than "0 elements"
+          bool detached = false;
+          if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {
+            type_error(std::string(name) + " is backed by a detached ArrayBuffer");
+          }
+        }
+        return {static_cast<T*>(data), length};  // data already includes the byte offset
+      }
+    }
+    type_error(std::string("expected ") + wantedName + " for " + name + " but received " + type_name(value));
+  }
+
+  // String(value), as the TypeScript checks print it.
+  std::string js_string(const Napi::Value& value) const {
+    if (value.IsSymbol()) return "Symbol()";
+    try {
+      return value.ToString().Utf8Value();
+    } catch (const Napi::Error&) {  // a toString that throws: fall back to the type
+      return type_name(value);
+    }
+  }
+
+  // What was passed instead of a typed array: "Float64Array", "Array", "number", "null", ...
+  static std::string type_name(const Napi::Value& value) {
+    if (value.IsTypedArray()) return typed_array_name(value.As<Napi::TypedArray>().TypedArrayType());
+    if (value.IsArray()) return "Array";
+    if (value.IsArrayBuffer()) return "ArrayBuffer";
+    if (value.IsDataView()) return "DataView";
+    switch (value.Type()) {
+      case napi_undefined: return "undefined";
+      case napi_null: return "null";
+      case napi_boolean: return "boolean";
+      case napi_number: return "number";
+      case napi_string: return "string";
+      case napi_symbol: return "symbol";
+      case napi_function: return "function";
+      case napi_bigint: return "bigint";
+      default: return "object";
+    }
+  }
+
+  const Napi::CallbackInfo& info_;
+  Napi::Env env_;
+  const char* kernel_;
+};
+
+// ---- kernels ---------------------------------------------------------------------------------------
+
+// gemm(transA, transB, M, N, K, alpha, A, B, beta, C)
+void Gemm(const Napi::CallbackInfo& info) {
+  Args args(info, "gemm");
+  const int64_t M = args.size(2, "M"), N = args.size(3, "N"), K = args.size(4, "K");
+  const double alpha = args.number(5, "alpha"), beta = args.number(8, "beta");
+  if (!args.is_boolean(0) || !args.is_boolean(1)) args.type_error("transA and transB must be booleans");
+  const bool transA = args.boolean(0), transB = args.boolean(1);
+  const Floats A = args.floats(6, "A", double(M) * double(K));
+  const Floats B = args.floats(7, "B", double(K) * double(N));
+  const Floats C = args.floats(9, "C", double(M) * double(N));
+  args.no_alias({region("C", C)}, {region("A", A), region("B", B)});
+  rnnkit::gemm(transA, transB, M, N, K, float(alpha), A.data, B.data, float(beta), C.data);
+}
+
+// addBias(M, N, bias, C)
+void AddBias(const Napi::CallbackInfo& info) {
+  Args args(info, "addBias");
+  const int64_t M = args.size(0, "M"), N = args.size(1, "N");
+  const Floats bias = args.floats(2, "bias", double(N));
+  const Floats C = args.floats(3, "C", double(M) * double(N));
+  args.no_alias({region("C", C)}, {region("bias", bias)});
+  rnnkit::add_bias(M, N, bias.data, C.data);
+}
+
+// sumRows(M, N, A, out)
+void SumRows(const Napi::CallbackInfo& info) {
+  Args args(info, "sumRows");
+  const int64_t M = args.size(0, "M"), N = args.size(1, "N");
+  const Floats A = args.floats(2, "A", double(M) * double(N));
+  const Floats out = args.floats(3, "out", double(N));
+  args.no_alias({region("out", out)}, {region("A", A)});
+  rnnkit::sum_rows(M, N, A.data, out.data);
+}
+
+// The shared checks of the row and column gather/scatter (checkIndexed): n at 0, width (D or R) at 1,
+// ids at 2, `dense` [n, width] and the table (rows of D, or columns of R) at the given indices.
+// The id limit is the table's row count (rows) or column count (columns).
+struct Indexed {
+  int64_t n, width, limit;
+  Ints ids;
+  Floats dense, table;
+};
+Indexed indexed(const Args& args, bool byColumns, const char* denseName, size_t denseIndex, const char* tableName,
+                size_t tableIndex) {
+  Indexed x{};
+  x.n = args.size(0, "n");
+  x.width = args.size(1, byColumns ? "R" : "D", 1);
+  x.ids = args.ints(2, "ids", double(x.n));
+  x.dense = args.floats(denseIndex, denseName, double(x.n) * double(x.width));
+  x.table = args.floats(tableIndex, tableName);
+  if (x.table.length % x.width != 0 || x.table.length == 0) {
+    args.range_error("table of " + std::to_string(x.table.length) + " elements is not a whole number of " +
+                     std::to_string(x.width) + "-element " + (byColumns ? "columns" : "rows"));
+  }
+  x.limit = static_cast<int64_t>(x.table.length) / x.width;
+  args.check_ids(x.ids, x.n, x.limit, false);
+  return x;
+}
+
+// gatherRows(n, D, ids, table, out)
+void GatherRows(const Napi::CallbackInfo& info) {
+  Args args(info, "gatherRows");
+  const Indexed x = indexed(args, false, "out", 4, "table", 3);
+  args.no_alias({region("out", x.dense)}, {region("ids", x.ids), region("table", x.table)});
+  rnnkit::gather_rows(x.n, x.width, x.ids.data, x.table.data, x.limit, x.dense.data);
+}
+
+// scatterAddRows(n, D, ids, dOut, dTable)
+void ScatterAddRows(const Napi::CallbackInfo& info) {
+  Args args(info, "scatterAddRows");
+  const Indexed x = indexed(args, false, "dOut", 3, "dTable", 4);
+  args.no_alias({region("dTable", x.table)}, {region("ids", x.ids), region("dOut", x.dense)});
+  rnnkit::scatter_add_rows(x.n, x.width, x.ids.data, x.dense.data, x.limit, x.table.data);
+}
+
+// gatherColumns(n, R, ids, W, out)
+void GatherColumns(const Napi::CallbackInfo& info) {
+  Args args(info, "gatherColumns");
+  const Indexed x = indexed(args, true, "out", 4, "W", 3);
+  args.no_alias({region("out", x.dense)}, {region("ids", x.ids), region("W", x.table)});
+  rnnkit::gather_columns(x.n, x.width, x.ids.data, x.table.data, x.limit, x.dense.data);
+}
+
+// scatterAddColumns(n, R, ids, dOut, dW)
+void ScatterAddColumns(const Napi::CallbackInfo& info) {
+  Args args(info, "scatterAddColumns");
+  const Indexed x = indexed(args, true, "dOut", 3, "dW", 4);
+  args.no_alias({region("dW", x.table)}, {region("ids", x.ids), region("dOut", x.dense)});
+  rnnkit::scatter_add_columns(x.n, x.width, x.ids.data, x.dense.data, x.limit, x.table.data);
+}
+
+// cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache)
+void CellForward(const Napi::CallbackInfo& info) {
+  Args args(info, "cellForward");
+  const CellKind kind = args.cell_kind(0);
+  const int64_t T = args.size(1, "T", 1), B = args.size(2, "B", 1), H = args.size(3, "H", 1);
+  const double t = double(T), b = double(B), h = double(H);
+  const double GH = double(rnnkit::gates_of(kind)) * h;
+  const bool hasC = kind == CellKind::Lstm;
+  const Floats xProj = args.floats(4, "xProj", t * b * GH);
+  const Floats wHh = args.floats(5, "wHh", GH * h);
+  const Floats bIh = args.floats(6, "bIh", GH);
+  const Floats bHh = args.floats(7, "bHh", GH);
+  const Floats hs = args.floats(8, "hs", (t + 1) * b * h);
+  const Floats cs = args.floats(9, "cs", hasC ? (t + 1) * b * h : 0);
+  const Floats cache = args.floats(10, "cache", t * b * double(rnnkit::cache_width(kind)) * h);
+  args.no_alias({region("hs", hs), region("cs", cs), region("cache", cache)},
+                {region("xProj", xProj), region("wHh", wHh), region("bIh", bIh), region("bHh", bHh)});
+  rnnkit::cell_forward(kind, T, B, H, xProj.data, wHh.data, bIh.data, bHh.data, hs.data, cs.data, cache.data);
+}
+
+// cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0)
+void CellBackward(const Napi::CallbackInfo& info) {
+  Args args(info, "cellBackward");
+  const CellKind kind = args.cell_kind(0);
+  const int64_t T = args.size(1, "T", 1), B = args.size(2, "B", 1), H = args.size(3, "H", 1);
+  const double t = double(T), b = double(B), h = double(H);
+  const double GH = double(rnnkit::gates_of(kind)) * h;
+  const bool hasC = kind == CellKind::Lstm;
+  const Floats wHh = args.floats(4, "wHh", GH * h);
+  const Floats hs = args.floats(5, "hs", (t + 1) * b * h);
+  const Floats cs = args.floats(6, "cs", hasC ? (t + 1) * b * h : 0);
+  const Floats cache = args.floats(7, "cache", t * b * double(rnnkit::cache_width(kind)) * h);
+  const Floats dhs = args.floats(8, "dhs", t * b * h);
+  const Floats dhN = args.floats(9, "dhN", b * h);
+  const Floats dcN = args.floats(10, "dcN", hasC ? b * h : 0);
+  const Floats dGx = args.floats(11, "dGx", t * b * GH);
+  const Floats dGh = args.floats(12, "dGh", t * b * GH);
+  const Floats dh0 = args.floats(13, "dh0", b * h);
+  const Floats dc0 = args.floats(14, "dc0", hasC ? b * h : 0);
+  args.no_alias({region("dGx", dGx), region("dGh", dGh), region("dh0", dh0), region("dc0", dc0)},
+                {region("wHh", wHh), region("hs", hs), region("cs", cs), region("cache", cache), region("dhs", dhs),
+                 region("dhN", dhN), region("dcN", dcN)});
+  rnnkit::cell_backward(kind, T, B, H, wHh.data, hs.data, cs.data, cache.data, dhs.data, dhN.data, dcN.data,
+                        dGx.data, dGh.data, dh0.data, dc0.data);
+}
+
+// softmaxCrossEntropy(N, V, logits, targets, scale, dLogits | null) → loss sum
+Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
+  Args args(info, "softmaxCrossEntropy");
+  const int64_t N = args.size(0, "N"), V = args.size(1, "V", 1);
+  const double scale = args.number(4, "scale");
+  const Floats logits = args.floats(2, "logits", double(N) * double(V));
+  const Ints targets = args.ints(3, "targets", double(N));
+  args.check_ids(targets, N, V, true);
+  float* dLogits = nullptr;
+  if (!args.is_absent(5)) {
+    const Floats d = args.floats(5, "dLogits", double(N) * double(V));
+    args.no_alias({region("dLogits", d)}, {region("logits", logits), region("targets", targets)});
+    dLogits = d.data;
+  }
+  const double loss = rnnkit::softmax_cross_entropy(N, V, logits.data, targets.data, float(scale), dLogits);
+  return Napi::Number::New(args.env(), loss);
+}
+
+// clipValue(x, limit)
+void ClipValue(const Napi::CallbackInfo& info) {
+  Args args(info, "clipValue");
+  const double limit = args.number(1, "limit");
+  const Floats x = args.floats(0, "x");
+  rnnkit::clip_value(static_cast<int64_t>(x.length), x.data, float(limit));
+}
+
+// sumSquares(x) → Σ x² in double
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  Args args(info, "sumSquares");
+  const Floats x = args.floats(0, "x");
+  return Napi::Number::New(args.env(), rnnkit::sum_squares(static_cast<int64_t>(x.length), x.data));
+}
+
+// scale(x, s)
+void Scale(const Napi::CallbackInfo& info) {
+  Args args(info, "scale");
+  const double s = args.number(1, "s");
+  const Floats x = args.floats(0, "x");
+  rnnkit::scale(static_cast<int64_t>(x.length), x.data, float(s));
+}
+
+// checkUpdate: every tensor as long as the first one.
+void check_same_length(const Args& args, const char* firstName, Floats first, const char* name, Floats other) {
+  if (other.length != first.length) {
+    args.range_error(std::string(name) + " has " + std::to_string(other.length) + " elements, expected " +
+                     std::to_string(first.length) + " like " + firstName);
+  }
+}
+
+// adagradUpdate(param, grad, sum, lr, eps, weightDecay)
+void AdagradUpdate(const Napi::CallbackInfo& info) {
+  Args args(info, "adagradUpdate");
+  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), sum = args.floats(2, "sum");
+  check_same_length(args, "param", param, "grad", grad);
+  check_same_length(args, "param", param, "sum", sum);
+  const double lr = args.number(3, "lr"), eps = args.number(4, "eps"), weightDecay = args.number(5, "weightDecay");
+  args.no_alias({region("param", param), region("grad", grad), region("sum", sum)}, {});
+  rnnkit::adagrad_update(static_cast<int64_t>(param.length), param.data, grad.data, sum.data, float(lr), float(eps),
+                         float(weightDecay));
+}
+
+// sgdUpdate(param, grad, lr, weightDecay)
+void SgdUpdate(const Napi::CallbackInfo& info) {
+  Args args(info, "sgdUpdate");
+  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad");
+  check_same_length(args, "param", param, "grad", grad);
+  const double lr = args.number(2, "lr"), weightDecay = args.number(3, "weightDecay");
+  args.no_alias({region("param", param), region("grad", grad)}, {});
+  rnnkit::sgd_update(static_cast<int64_t>(param.length), param.data, grad.data, float(lr), float(weightDecay));
+}
+
+// info() → { simd, cellKinds }: what this build uses, and the cell kind names in enum order (the
+// loader compares them with CELL_KINDS).
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("simd", "scalar");
+  Napi::Array kinds = Napi::Array::New(env, rnnkit::kCellKindCount);
+  for (int k = 0; k < rnnkit::kCellKindCount; k++) kinds.Set(static_cast<uint32_t>(k), rnnkit::kCellKindNames[k]);
+  result.Set("cellKinds", kinds);
+  return result;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("addBias", Napi::Function::New(env, AddBias, "addBias"));
+  exports.Set("sumRows", Napi::Function::New(env, SumRows, "sumRows"));
+  exports.Set("gatherRows", Napi::Function::New(env, GatherRows, "gatherRows"));
+  exports.Set("scatterAddRows", Napi::Function::New(env, ScatterAddRows, "scatterAddRows"));
+  exports.Set("gatherColumns", Napi::Function::New(env, GatherColumns, "gatherColumns"));
+  exports.Set("scatterAddColumns", Napi::Function::New(env, ScatterAddColumns, "scatterAddColumns"));
+  exports.Set("cellForward", Napi::Function::New(env, CellForward, "cellForward"));
+  exports.Set("cellBackward", Napi::Function::New(env, CellBackward, "cellBackward"));
+  exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy, "softmaxCrossEntropy"));
+  exports.Set("clipValue", Napi::Function::New(env, ClipValue, "clipValue"));
+  exports.Set("sumSquares", Napi::Function::New(env, SumSquares, "sumSquares"));
+  exports.Set("scale", Napi::Function::New(env, Scale, "scale"));
+  exports.Set("adagradUpdate", Napi::Function::New(env, AdagradUpdate, "adagradUpdate"));
+  exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate, "sgdUpdate"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(rnnkit, Init)

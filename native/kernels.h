@@ -1,0 +1,105 @@
+// The plain C++ kernels of the native engine. They know nothing of N-API: addon.cc validates every
+// argument (sizes, exact lengths, ids, aliasing) and then calls these with raw pointers. A kernel
+// trusts its arguments, never allocates and never throws.
+//
+// Size letters used in shape comments (the same as src/backend/types.ts):
+//   T = time steps in a chunk      B = parallel streams (batch)   H = hidden size
+//   G = gates of a cell (rnn 1, gru 3, lstm 4)                    I = input size of a layer
+//   V = vocabulary size            D = row width of a table       R = rows of a matrix
+//   N, M, K = generic row/column counts
+// Every matrix is row-major and contiguous unless a leading dimension (ld*) says otherwise.
+// Sequences are time-major: [T][B][·].
+#ifndef RNNKIT_KERNELS_H
+#define RNNKIT_KERNELS_H
+
+#include <cstdint>
+
+namespace rnnkit {
+
+// Must match CELL_KINDS in src/backend/types.ts
+enum class CellKind : int { RnnTanh = 0, RnnRelu = 1, Lstm = 2, Gru = 3 };
+
+constexpr int kCellKindCount = 4;
+// The names of the cell kinds, indexed by CellKind (the same strings as CELL_KINDS).
+extern const char* const kCellKindNames[kCellKindCount];
+
+// Gate blocks G in W_ih [G·H, I] and W_hh [G·H, H] (PyTorch's layout: lstm i,f,g,o; gru r,z,n).
+constexpr int64_t gates_of(CellKind kind) {
+  return kind == CellKind::Lstm ? 4 : kind == CellKind::Gru ? 3 : 1;
+}
+// Floats per step and stream kept in `cache`, in units of H (lstm: i,f,g,o; gru: r,z,n,W_hn·h+b_hn).
+constexpr int64_t cache_width(CellKind kind) {
+  return kind == CellKind::Lstm || kind == CellKind::Gru ? 4 : 0;
+}
+
+// ---- gemm.cc -------------------------------------------------------------------------------------
+
+// C[M,N] = alpha·op(A)·op(B) + beta·C with leading dimensions (row strides) lda, ldb, ldc.
+// op(A) is [M,K]: A is [M,K] (lda >= K), or [K,M] when transA (lda >= M).
+// op(B) is [K,N]: B is [K,N] (ldb >= N), or [N,K] when transB (ldb >= K).
+// beta == 0 overwrites C (old NaNs do not leak). C must not overlap A or B.
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// The Backend's gemm: sgemm on contiguous matrices.
+void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+          const float* A, const float* B, float beta, float* C);
+
+// ---- ops.cc --------------------------------------------------------------------------------------
+
+// C[M,N] += bias[N] broadcast over rows.
+void add_bias(int64_t M, int64_t N, const float* bias, float* C);
+// out[N] += Σ_i A[i,:] for A [M,N].
+void sum_rows(int64_t M, int64_t N, const float* A, float* out);
+
+// The indexed kernels receive the row (column) count of the table so that they can skip an id that
+// changed after validation (a SharedArrayBuffer written by another thread) instead of running off
+// the end of the table.
+// out[n,D][i,:] = table[R,D][ids[i],:]   (ids[n])
+void gather_rows(int64_t n, int64_t D, const int32_t* ids, const float* table, int64_t R, float* out);
+// dTable[R,D][ids[i],:] += dOut[n,D][i,:]
+void scatter_add_rows(int64_t n, int64_t D, const int32_t* ids, const float* dOut, int64_t R, float* dTable);
+// out[n,R][i,r] = W[R,C][r, ids[i]]
+void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* W, int64_t C, float* out);
+// dW[R,C][r, ids[i]] += dOut[n,R][i,r]
+void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* dOut, int64_t C, float* dW);
+
+// Σ_i −log softmax(logits[i])[targets[i]] over N rows of V logits; rows whose target is −1 (or any
+// value outside [0, V)) are skipped. When dLogits [N,V] is not null it is overwritten with
+// scale·(softmax − onehot(target)), zero rows for skipped targets.
+double softmax_cross_entropy(int64_t N, int64_t V, const float* logits, const int32_t* targets, float scale,
+                             float* dLogits);
+
+// x[n] = clamp(x, −limit, limit); NaN stays NaN.
+void clip_value(int64_t n, float* x, float limit);
+// Σ x[n]² accumulated in double.
+double sum_squares(int64_t n, const float* x);
+// x[n] *= s
+void scale(int64_t n, float* x, float s);
+// PyTorch's Adagrad (lr_decay 0): g' = g + wd·p; sum += g'²; p −= lr·g' / (sqrt(sum) + eps). All [n].
+void adagrad_update(int64_t n, float* param, const float* grad, float* sum, float lr, float eps, float weightDecay);
+// PyTorch's plain SGD: p −= lr·(g + wd·p). All [n].
+void sgd_update(int64_t n, float* param, const float* grad, float lr, float weightDecay);
+
+// ---- cells.cc ------------------------------------------------------------------------------------
+
+// The recurrent loop of one layer over T steps for B streams (PyTorch's equations and gate order).
+//   xProj [T,B,G·H]  W_ih·x_t (no bias)        wHh [G·H,H]    bIh, bHh [G·H]
+//   hs [T+1,B,H]     slot 0 holds h0 (read); slots 1..T receive h_1..h_T
+//   cs [T+1,B,H]     the same for the LSTM cell state (unused by other cells)
+//   cache [T,B,cache_width·H]  what cell_backward needs
+// Scratch: W_hh·h + b_hh is computed in place in the cache row (lstm, gru) or the h_t row (rnn).
+void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const float* wHh,
+                  const float* bIh, const float* bHh, float* hs, float* cs, float* cache);
+
+// The reverse loop. Reads wHh, hs, cs, cache (as written by cell_forward) and
+//   dhs [T,B,H]  gradient w.r.t. h_1..h_T from above    dhN, dcN [B,H]  gradient into the final state
+// Overwrites dGx, dGh [T,B,G·H] (input-side and hidden-side pre-activation gradients), dh0 and
+// dc0 [B,H] (dcN/dc0 are used by the LSTM only). dh0/dc0 carry dh_t/dc_t during the loop.
+void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
+                   const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
+                   float* dGx, float* dGh, float* dh0, float* dc0);
+
+}  // namespace rnnkit
+
+#endif  // RNNKIT_KERNELS_H

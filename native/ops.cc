@@ -1,0 +1,128 @@
+// Elementwise and indexed kernels: bias, row sums, embedding gather/scatter, softmax cross-entropy,
+// clipping, norms and optimizer updates. Float math, double accumulation where a sum is returned.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "kernels.h"
+
+namespace rnnkit {
+
+void add_bias(int64_t M, int64_t N, const float* __restrict bias, float* __restrict C) {
+  for (int64_t i = 0; i < M; i++) {
+    float* c = C + i * N;
+    for (int64_t j = 0; j < N; j++) c[j] += bias[j];
+  }
+}
+
+void sum_rows(int64_t M, int64_t N, const float* __restrict A, float* __restrict out) {
+  // Row by row so that both loops stream contiguous memory; each column sums in row order.
+  for (int64_t i = 0; i < M; i++) {
+    const float* a = A + i * N;
+    for (int64_t j = 0; j < N; j++) out[j] += a[j];
+  }
+}
+
+void gather_rows(int64_t n, int64_t D, const int32_t* ids, const float* __restrict table, int64_t R,
+                 float* __restrict out) {
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t id = ids[i];
+    if (id < 0 || id >= R) continue;  // validated by the caller; see kernels.h
+    std::copy(table + id * D, table + (id + 1) * D, out + i * D);
+  }
+}
+
+void scatter_add_rows(int64_t n, int64_t D, const int32_t* ids, const float* __restrict dOut, int64_t R,
+                      float* __restrict dTable) {
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t id = ids[i];
+    if (id < 0 || id >= R) continue;
+    float* t = dTable + id * D;
+    const float* g = dOut + i * D;
+    for (int64_t d = 0; d < D; d++) t[d] += g[d];
+  }
+}
+
+void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict W, int64_t C,
+                    float* __restrict out) {
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t id = ids[i];
+    if (id < 0 || id >= C) continue;
+    float* o = out + i * R;
+    for (int64_t r = 0; r < R; r++) o[r] = W[r * C + id];
+  }
+}
+
+void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict dOut, int64_t C,
+                         float* __restrict dW) {
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t id = ids[i];
+    if (id < 0 || id >= C) continue;
+    const float* g = dOut + i * R;
+    for (int64_t r = 0; r < R; r++) dW[r * C + id] += g[r];
+  }
+}
+
+double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logits, const int32_t* targets,
+                             float scale, float* __restrict dLogits) {
+  double loss = 0.0;
+  for (int64_t i = 0; i < N; i++) {
+    const float* x = logits + i * V;
+    float* d = dLogits ? dLogits + i * V : nullptr;
+    const int64_t target = targets[i];
+    if (target < 0 || target >= V) {  // −1 is padding; anything else was rejected by the caller
+      if (d) std::fill(d, d + V, 0.0f);
+      continue;
+    }
+    float max = x[0];
+    for (int64_t v = 1; v < V; v++) max = x[v] > max ? x[v] : max;
+    double sum = 0.0;
+    if (d) {
+      for (int64_t v = 0; v < V; v++) {
+        d[v] = std::exp(x[v] - max);
+        sum += d[v];
+      }
+      const float factor = static_cast<float>(scale / sum);
+      for (int64_t v = 0; v < V; v++) d[v] *= factor;
+      d[target] -= scale;
+    } else {
+      for (int64_t v = 0; v < V; v++) sum += std::exp(x[v] - max);
+    }
+    loss += std::log(sum) + max - x[target];
+  }
+  return loss;
+}
+
+void clip_value(int64_t n, float* x, float limit) {
+  // min(limit, max(−limit, x)) written with comparisons so that NaN stays NaN (as Math.min/Math.max
+  // do); a negative limit therefore yields limit everywhere, like the reference.
+  for (int64_t i = 0; i < n; i++) {
+    const float low = x[i] < -limit ? -limit : x[i];
+    x[i] = low > limit ? limit : low;
+  }
+}
+
+double sum_squares(int64_t n, const float* x) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i++) sum += static_cast<double>(x[i]) * x[i];
+  return sum;
+}
+
+void scale(int64_t n, float* x, float s) {
+  for (int64_t i = 0; i < n; i++) x[i] *= s;
+}
+
+void adagrad_update(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict sum,
+                    float lr, float eps, float weightDecay) {
+  for (int64_t i = 0; i < n; i++) {
+    const float g = grad[i] + weightDecay * param[i];
+    sum[i] += g * g;
+    param[i] -= lr * g / (std::sqrt(sum[i]) + eps);
+  }
+}
+
+void sgd_update(int64_t n, float* __restrict param, const float* __restrict grad, float lr, float weightDecay) {
+  for (int64_t i = 0; i < n; i++) param[i] -= lr * (grad[i] + weightDecay * param[i]);
+}
+
+}  // namespace rnnkit

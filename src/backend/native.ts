@@ -1,0 +1,208 @@
+// The native backend: the C++ addon built from native/ (build/Release/rnnkit.node). Buffers are plain
+// Float32Array/Int32Array; every kernel passes its spans' live views and its numbers to the addon, which
+// validates them exactly as src/backend/checks.ts does (same order, same messages) before touching memory.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { checkSize } from './checks.js';
+import {
+  type Backend, type BackendInfo, type Buf, type CellKind, type F, type FloatArray, type I, CELL_KINDS, Span,
+} from './types.js';
+
+/** The addon's exports (native/addon.cc): the Backend kernels with spans replaced by typed arrays. */
+export interface NativeAddon {
+  info(): { simd: string; cellKinds: string[] };
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
+  addBias(M: number, N: number, bias: Float32Array, C: Float32Array): void;
+  sumRows(M: number, N: number, A: Float32Array, out: Float32Array): void;
+  gatherRows(n: number, D: number, ids: Int32Array, table: Float32Array, out: Float32Array): void;
+  scatterAddRows(n: number, D: number, ids: Int32Array, dOut: Float32Array, dTable: Float32Array): void;
+  gatherColumns(n: number, R: number, ids: Int32Array, W: Float32Array, out: Float32Array): void;
+  scatterAddColumns(n: number, R: number, ids: Int32Array, dOut: Float32Array, dW: Float32Array): void;
+  cellForward(kind: string, T: number, B: number, H: number, xProj: Float32Array, wHh: Float32Array, bIh: Float32Array, bHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array): void;
+  cellBackward(
+    kind: string, T: number, B: number, H: number,
+    wHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, dhs: Float32Array, dhN: Float32Array, dcN: Float32Array,
+    dGx: Float32Array, dGh: Float32Array, dh0: Float32Array, dc0: Float32Array,
+  ): void;
+  softmaxCrossEntropy(N: number, V: number, logits: Float32Array, targets: Int32Array, scale: number, dLogits: Float32Array | null): number;
+  clipValue(x: Float32Array, limit: number): void;
+  sumSquares(x: Float32Array): number;
+  scale(x: Float32Array, s: number): void;
+  adagradUpdate(param: Float32Array, grad: Float32Array, sum: Float32Array, lr: number, eps: number, weightDecay: number): void;
+  sgdUpdate(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void;
+}
+
+const KERNELS = [
+  'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
+  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'adagradUpdate', 'sgdUpdate',
+] as const;
+
+/** Where the addon is by default: `<package root>/build/Release/rnnkit.node` (this file is two levels
+ *  below the root both as src/backend/native.ts and as dist/backend/native.js). */
+export function defaultAddonPath(): string {
+  return fileURLToPath(new URL('../../build/Release/rnnkit.node', import.meta.url));
+}
+
+/** Loads the raw addon, or throws an Error saying why it cannot be used. */
+export function loadNativeAddon(addonPath: string = defaultAddonPath()): NativeAddon {
+  if (!existsSync(addonPath)) {
+    throw new Error(`rnnkit native addon not built: ${addonPath} does not exist; run npm run build:native`);
+  }
+  let addon: Partial<NativeAddon>;
+  try {
+    addon = createRequire(import.meta.url)(addonPath) as Partial<NativeAddon>;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`rnnkit native addon at ${addonPath} failed to load: ${message.split('\n')[0]}; run npm run build:native`, { cause: error });
+  }
+  const missing = KERNELS.filter((name) => typeof addon[name] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(`rnnkit native addon at ${addonPath} is out of date (missing ${missing.join(', ')}); run npm run build:native`);
+  }
+  const kinds = addon.info!().cellKinds;
+  if (kinds.join() !== CELL_KINDS.join()) {
+    throw new Error(`rnnkit native addon at ${addonPath} is out of date (cell kinds ${kinds.join(', ')}, expected ${CELL_KINDS.join(', ')}); run npm run build:native`);
+  }
+  return addon as NativeAddon;
+}
+
+class TypedBuf<A extends Float32Array | Int32Array> implements Buf<A> {
+  constructor(readonly data: A) {}
+  get length(): number {
+    return this.data.length;
+  }
+}
+
+/** The typed array of a span; anything else goes to the addon unchanged, which rejects it by type. */
+function view<A>(span: Span<never> | F | I | null): A {
+  return (span instanceof Span ? span.data : span) as A;
+}
+
+export class NativeBackend implements Backend {
+  readonly name = 'native' as const;
+  readonly dtype = 'f32' as const;
+  readonly #addon: NativeAddon;
+  readonly #simd: string;
+
+  constructor(addon: NativeAddon) {
+    this.#addon = addon;
+    this.#simd = addon.info().simd;
+  }
+
+  info(): BackendInfo {
+    // One thread until the thread pool lands; the `threads` option is validated but not used yet.
+    return { name: this.name, dtype: this.dtype, simd: this.#simd, threads: 1 };
+  }
+
+  /** Runs a tiny gemm and an LSTM step and compares them with known answers; throws if they differ. */
+  selfCheck(): void {
+    const floats = (values: number[]): F => {
+      const buf = this.allocFloat(values.length);
+      buf.data.set(values);
+      return Span.of(buf);
+    };
+    const near = (what: string, actual: FloatArray, expected: number[]): void => {
+      for (let i = 0; i < expected.length; i++) {
+        if (!(Math.abs(actual[i]! - expected[i]!) <= 1e-5 + 1e-5 * Math.abs(expected[i]!))) {
+          throw new Error(`native self-check failed: ${what}[${i}] is ${actual[i]}, expected ${expected[i]}`);
+        }
+      }
+    };
+    // C[2,2] = A[2,3]·B[3,2] with beta 0 over a NaN-filled C.
+    const C = floats([NaN, NaN, NaN, NaN]);
+    this.gemm(false, false, 2, 2, 3, 1, floats([1, 2, 3, 4, 5, 6]), floats([7, 8, 9, 10, 11, 12]), 0, C);
+    near('gemm', C.data, [58, 64, 139, 154]);
+    // LSTM, T = 2, B = 1, H = 1 (values from the float64 reference backend).
+    const hs = floats([0.5, 0, 0]), cs = floats([-0.25, 0, 0]), cache = floats(new Array(8).fill(0));
+    this.cellForward('lstm', 2, 1, 1, floats([0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8]), floats([0.9, -1, 1.1, 0.2]),
+      floats([0.01, 0.02, 0.03, 0.04]), floats([-0.05, 0.06, -0.07, 0.08]), hs, cs, cache);
+    near('lstm hs', hs.data, [0.5, 0.20764486650311156, 0.15889896157904115]);
+    near('lstm cs', cs.data, [-0.25, 0.3309189665942612, 0.49704166307286746]);
+  }
+
+  allocFloat(length: number): Buf<FloatArray> {
+    checkSize('allocFloat', 'length', length);
+    return new TypedBuf(new Float32Array(length));
+  }
+
+  allocInt(length: number): Buf<Int32Array> {
+    checkSize('allocInt', 'length', length);
+    return new TypedBuf(new Int32Array(length));
+  }
+
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+    this.#addon.gemm(transA, transB, M, N, K, alpha, view(A), view(B), beta, view(C));
+  }
+
+  addBias(M: number, N: number, bias: F, C: F): void {
+    this.#addon.addBias(M, N, view(bias), view(C));
+  }
+
+  sumRows(M: number, N: number, A: F, out: F): void {
+    this.#addon.sumRows(M, N, view(A), view(out));
+  }
+
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+    this.#addon.gatherRows(n, D, view(ids), view(table), view(out));
+  }
+
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+    this.#addon.scatterAddRows(n, D, view(ids), view(dOut), view(dTable));
+  }
+
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+    this.#addon.gatherColumns(n, R, view(ids), view(W), view(out));
+  }
+
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+    this.#addon.scatterAddColumns(n, R, view(ids), view(dOut), view(dW));
+  }
+
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
+    this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache));
+  }
+
+  cellBackward(
+    kind: CellKind, T: number, B: number, H: number,
+    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
+    dGx: F, dGh: F, dh0: F, dc0: F,
+  ): void {
+    this.#addon.cellBackward(kind, T, B, H, view(wHh), view(hs), view(cs), view(cache), view(dhs), view(dhN), view(dcN),
+      view(dGx), view(dGh), view(dh0), view(dc0));
+  }
+
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
+    return this.#addon.softmaxCrossEntropy(N, V, view(logits), view(targets), scale, view(dLogits));
+  }
+
+  clipValue(x: F, limit: number): void {
+    this.#addon.clipValue(view(x), limit);
+  }
+
+  sumSquares(x: F): number {
+    return this.#addon.sumSquares(view(x));
+  }
+
+  scale(x: F, s: number): void {
+    this.#addon.scale(view(x), s);
+  }
+
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+    this.#addon.adagradUpdate(view(param), view(grad), view(sum), lr, eps, weightDecay);
+  }
+
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+    this.#addon.sgdUpdate(view(param), view(grad), lr, weightDecay);
+  }
+}
+
+/**
+ * The native backend, or an Error saying why it cannot be loaded ("not built: ... run npm run
+ * build:native", "failed to load: ...", "out of date ..."). `threads` (an integer >= 1) is accepted for
+ * the coming thread pool; the kernels run on one thread for now.
+ */
+export function loadNativeBackend(options: { addonPath?: string | undefined; threads?: number | undefined } = {}): NativeBackend {
+  if (options.threads !== undefined) checkSize('loadNativeBackend', 'threads', options.threads, 1);
+  return new NativeBackend(loadNativeAddon(options.addonPath ?? defaultAddonPath()));
+}
