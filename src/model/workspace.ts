@@ -2,7 +2,20 @@
 // activations laid out [T][B][·] for BPTT, gradients of activations, and the carried recurrent state.
 // forward() and backward() are sequences of backend kernel calls; nothing is allocated inside them.
 import { type Backend, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../backend/types.js';
-import { cellKind } from './config.js';
+import { invalidOption } from '../errors.js';
+import { type ModelConfig, cellKind } from './config.js';
+
+/** Workspaces larger than this many floats (4 GiB) are refused before anything is allocated. */
+export const MAX_WORKSPACE_FLOATS = 2 ** 30;
+
+/** Floats a workspace of T steps × B streams allocates (ids and targets counted as floats). */
+export function workspaceFloats(config: ModelConfig, T: number, B: number): number {
+  const { hidden: H, layers: L, embed: E, vocabSize: V } = config;
+  const kind = cellKind(config);
+  const GH = gatesOf(kind) * H, n = T * B;
+  const perLayer = n * GH + 2 * (T + 1) * B * H + n * cacheWidth(kind) * H + 2 * B * H;
+  return 2 * n + L * perLayer + n * E + 2 * n * V + n * Math.max(H, E) + 2 * n * GH + B * H;
+}
 import type { Model } from './model.js';
 
 interface LayerBuffers {
@@ -12,6 +25,13 @@ interface LayerBuffers {
   cache: F; // [T,B,cacheWidth·H]
   dh0: F; // [B,H] gradient w.r.t. the layer's initial state
   dc0: F; // [B,H] for LSTM, else empty
+}
+
+export function checkWorkspaceSize(config: ModelConfig, T: number, B: number): void {
+  const floats = workspaceFloats(config, T, B);
+  if (!Number.isInteger(T) || !Number.isInteger(B) || T < 1 || B < 1 || floats > MAX_WORKSPACE_FLOATS) {
+    throw invalidOption(`a workspace of ${T} steps × ${B} streams for this model needs ${((floats * 4) / 2 ** 30).toFixed(1)} GiB; the limit is ${(MAX_WORKSPACE_FLOATS * 4) / 2 ** 30} GiB (lower --seq, --batch or the model size)`);
+  }
 }
 
 export class Workspace {
@@ -35,6 +55,7 @@ export class Workspace {
   ) {
     const backend = model.backend;
     const { hidden: H, layers: L, embed: E, vocabSize: V } = model.config;
+    checkWorkspaceSize(model.config, maxT, batch);
     this.kind = cellKind(model.config);
     const GH = gatesOf(this.kind) * H;
     const n = maxT * batch;

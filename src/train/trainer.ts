@@ -10,7 +10,7 @@ import { loadModel, saveModel } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { type InitScheme, Model } from '../model/model.js';
-import { Workspace } from '../model/workspace.js';
+import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
 import { Optimizer, type OptimizerName, clipGradients } from './optimizer.js';
 
 export type ShapeOptions = Omit<ModelConfig, 'vocabSize'>;
@@ -98,7 +98,7 @@ function buildModel(request: TrainRequest): { model: Model; vocab: Vocabulary; c
   if (!request.initFrom) {
     const vocab = Vocabulary.fromText(text);
     // Validate the shape (and refuse absurd sizes) before any allocation.
-    validateConfig({ ...config, vocabSize: vocab.size });
+    checkWorkspaceSize(validateConfig({ ...config, vocabSize: vocab.size }), config.seq, config.batch);
     const model = new Model(backend, { ...config, vocabSize: vocab.size });
     model.initialize(config.seed, config.init);
     return { model, vocab, config };

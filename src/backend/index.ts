@@ -1,0 +1,75 @@
+// Backend selection: native if the addon loads and passes a self-check, else wasm, else reference.
+// `backend` (option) or RNNKIT_BACKEND forces one; forcing one that cannot load is an error naming why.
+import { RnnkitError, invalidOption } from '../errors.js';
+import { loadNativeBackend } from './native.js';
+import { ReferenceBackend } from './reference.js';
+import type { Backend, BackendInfo, BackendName } from './types.js';
+import { loadWasmBackend } from './wasm.js';
+
+export const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm', 'reference'];
+
+export interface BackendOptions {
+  backend?: BackendName | 'auto';
+  threads?: number;
+  /** For tests: where the native addon is looked for. */
+  nativeAddonPath?: string;
+}
+
+export type BackendProbe = { name: BackendName; loaded: true; info: BackendInfo; backend: Backend } | { name: BackendName; loaded: false; reason: string };
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function probeBackend(name: BackendName, options: BackendOptions = {}): Promise<BackendProbe> {
+  try {
+    let backend: Backend;
+    if (name === 'native') {
+      const native = loadNativeBackend({ addonPath: options.nativeAddonPath, threads: options.threads });
+      native.selfCheck();
+      backend = native;
+    } else if (name === 'wasm') {
+      backend = await loadWasmBackend();
+    } else {
+      backend = new ReferenceBackend();
+    }
+    return { name, loaded: true, info: backend.info(), backend };
+  } catch (error) {
+    return { name, loaded: false, reason: reasonOf(error) };
+  }
+}
+
+function requestedBackend(options: BackendOptions): BackendName | 'auto' {
+  const requested = options.backend ?? (process.env['RNNKIT_BACKEND'] || 'auto');
+  if (requested !== 'auto' && !BACKEND_NAMES.includes(requested as BackendName)) {
+    throw invalidOption(`backend must be auto, ${BACKEND_NAMES.join(', ')}; got ${JSON.stringify(requested)}${options.backend ? '' : ' from RNNKIT_BACKEND'}`);
+  }
+  return requested as BackendName | 'auto';
+}
+
+export interface SelectedBackend {
+  backend: Backend;
+  /** Why faster backends were passed over (empty when the first choice loaded). */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+export async function selectBackend(options: BackendOptions = {}): Promise<SelectedBackend> {
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 1024)) {
+    throw invalidOption(`threads must be an integer from 1 to 1024, got ${String(options.threads)}`);
+  }
+  const requested = requestedBackend(options);
+  const skipped: SelectedBackend['skipped'] = [];
+  for (const name of requested === 'auto' ? BACKEND_NAMES : [requested]) {
+    const probe = await probeBackend(name, options);
+    if (probe.loaded) return { backend: probe.backend, skipped };
+    if (requested !== 'auto') throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', `the ${name} backend cannot be used: ${probe.reason}`);
+    skipped.push({ name, reason: probe.reason });
+  }
+  throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', 'no backend could be loaded');
+}
+
+export function describeBackend(info: BackendInfo): string {
+  return `${info.name} (${info.simd}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+}
+
+export type { Backend, BackendInfo, BackendName } from './types.js';

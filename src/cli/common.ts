@@ -1,0 +1,21 @@
+// Options shared by the commands that load a checkpoint.
+import type { Command } from 'commander';
+import { BACKEND_NAMES, selectBackend } from '../backend/index.js';
+import type { Backend, BackendName } from '../backend/types.js';
+import { integer, oneOf } from './parse.js';
+
+export interface BackendFlags {
+  backend: BackendName | 'auto';
+  threads?: number;
+}
+
+export function addBackendOptions(command: Command): Command {
+  return command
+    .option('--backend <name>', `compute backend: auto, ${BACKEND_NAMES.join(', ')} (env RNNKIT_BACKEND)`, oneOf(['auto', ...BACKEND_NAMES] as const), 'auto')
+    .option('--threads <n>', 'native threads (env RNNKIT_THREADS)', integer(1, 1024));
+}
+
+export async function backendFrom(flags: BackendFlags): Promise<Backend> {
+  const threads = flags.threads ?? (process.env['RNNKIT_THREADS'] ? integer(1, 1024)(process.env['RNNKIT_THREADS']) : undefined);
+  return (await selectBackend({ backend: flags.backend, threads })).backend;
+}

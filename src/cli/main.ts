@@ -1,0 +1,41 @@
+// The rnnkit command line: commands, and exit codes (0 ok, 1 failure, 2 usage error).
+import { Command, CommanderError } from 'commander';
+import { RnnkitError } from '../errors.js';
+import { registerEval } from './eval.js';
+import { registerInfo } from './info.js';
+import { registerSample } from './sample.js';
+import { registerTrain } from './train.js';
+
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('rnnkit')
+    .description('Train and run recurrent neural networks (RNN, LSTM, GRU) fast, natively or in WebAssembly.')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerTrain(program);
+  registerSample(program);
+  registerEval(program);
+  registerInfo(program);
+  for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; commander already printed its message.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (error instanceof RnnkitError) {
+      console.error(`rnnkit: ${error.message}`);
+      return error.code === 'ERR_INVALID_OPTION' ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    console.error(`rnnkit: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_FAILURE;
+  }
+}

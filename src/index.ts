@@ -1,0 +1,28 @@
+// The public API. A model is an input layer, a recurrent stack and a head; the character model is one case.
+export { selectBackend, probeBackend, describeBackend, BACKEND_NAMES } from './backend/index.js';
+export type { BackendOptions, BackendProbe, SelectedBackend } from './backend/index.js';
+export { ReferenceBackend } from './backend/reference.js';
+export { loadNativeBackend } from './backend/native.js';
+export { loadWasmBackend } from './backend/wasm.js';
+export { Span, gatesOf, cacheWidth, CELL_KINDS } from './backend/types.js';
+export type { Backend, BackendInfo, BackendName, Buf, CellKind, Dtype, F, I, FloatArray } from './backend/types.js';
+export { Vocabulary } from './data/vocab.js';
+export { Batcher } from './data/batcher.js';
+export { builtinCorpus, readText } from './data/corpus.js';
+export { RnnkitError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { Model, ParameterArena } from './model/model.js';
+export type { InitScheme } from './model/model.js';
+export { parameterSpecs, parameterCount, validateConfig } from './model/config.js';
+export type { ModelConfig, Cell, Nonlinearity, ParamSpec } from './model/config.js';
+export { Workspace } from './model/workspace.js';
+export { saveModel, loadModel, readCheckpoint } from './io/checkpoint.js';
+export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
+export { train, DEFAULT_TRAIN_CONFIG } from './train/trainer.js';
+export type { TrainConfig, TrainRequest, TrainResult, StepMetrics } from './train/trainer.js';
+export { evaluate } from './train/evaluate.js';
+export type { Evaluation } from './train/evaluate.js';
+export { Optimizer, clipGradients, OPTIMIZERS } from './train/optimizer.js';
+export { sample, drawToken } from './generate/sample.js';
+export type { SampleOptions } from './generate/sample.js';
+export { Random } from './util/random.js';
