@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the native addon (build/Release/rnnkit.node) with node-gyp. Run by `npm install` (the
+// Builds the native addon (build/Release/rnnkit.node) with node-gyp (configure + build; other files
+// under build/, such as build/wasm, are left alone). Run by `npm install` (the
 // package's install script) and by `npm run build:native`.
 //
 // Never fails the install: if the addon cannot be built (no compiler, no make, no Python, ...) it
@@ -11,7 +12,7 @@
 // offline. Outside npm we look for npm's copy next to this Node and pass --nodedir ourselves when the
 // headers are installed (node_modules/.bin/node-gyp would try to download them).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,8 @@ function finish(line) {
 }
 
 function notBuilt(reason) {
+  // Never leave an addon from an earlier build behind a message saying that none was built.
+  rmSync(addon, { force: true });
   finish(`native addon not built (${reason}); the WebAssembly backend will be used.`);
 }
 
@@ -80,7 +83,9 @@ function reasonFrom(output, status) {
 }
 
 if (process.env.RNNKIT_SKIP_NATIVE === '1') {
-  finish('RNNKIT_SKIP_NATIVE=1: native addon build skipped; the WebAssembly backend will be used.');
+  finish(existsSync(addon)
+    ? 'RNNKIT_SKIP_NATIVE=1: native addon build skipped; the existing build/Release/rnnkit.node is kept.'
+    : 'RNNKIT_SKIP_NATIVE=1: native addon build skipped; the WebAssembly backend will be used.');
 }
 
 if (process.platform !== 'win32') {
@@ -94,13 +99,20 @@ if (process.platform !== 'win32') {
 const gyp = nodeGypCommand();
 if (!gyp) notBuilt('node-gyp not found; run npm run build:native');
 
-const result = spawnSync(gyp.command, [...gyp.args, 'rebuild', ...nodedirArgs()], {
-  cwd: root,
-  encoding: 'utf8',
-  stdio: ['ignore', 'pipe', 'pipe'],
-  env: process.env,
-});
-const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+// `configure` + `build`, never `rebuild`: rebuild starts with `clean`, which deletes the whole build/
+// directory, including build/wasm (the WebAssembly engine shipped in the package).
+let output = '';
+let result;
+for (const step of ['configure', 'build']) {
+  result = spawnSync(gyp.command, [...gyp.args, step, ...nodedirArgs()], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: process.env,
+  });
+  output += `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.error || result.status !== 0) break;
+}
 try {
   mkdirSync(path.dirname(logFile), { recursive: true });
   writeFileSync(logFile, output);
