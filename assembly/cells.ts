@@ -5,7 +5,7 @@
 // the gate math then overwrites in place (hs[t+1] for rnn, the cache row for lstm/gru, whose 4·H floats hold
 // the G·H raw sums), and the backward carries dh/dc in dh0/dc0.
 import { gemmStrided } from './gemm';
-import { sigmoid } from './math';
+import { ld, st, vsigmoid, vtanh } from './math';
 
 // Must match CELL_KINDS in src/backend/types.ts
 export const enum CellKind {
@@ -23,12 +23,43 @@ export const enum CellKind {
   return kind == CellKind.Lstm || kind == CellKind.Gru ? 4 : 0;
 }
 
-@inline function f(p: usize, i: i32): f32 {
-  return load<f32>(p + (<usize>i << 2));
+/** One gate block's pre-activation at element off: (x + b_ih) + (W_hh·h + b_hh). */
+@inline function gate(x: usize, bIh: usize, gh: usize, bHh: usize, off: i32, wide: bool): v128 {
+  return f32x4.add(f32x4.add(ld(x, off, wide), ld(bIh, off, wide)), f32x4.add(ld(gh, off, wide), ld(bHh, off, wide)));
 }
 
-@inline function put(p: usize, i: i32, v: f32): void {
-  store<f32>(p + (<usize>i << 2), v);
+// One step of the gate math for elements j..j+3 (wide) or element j (the scalar tail, computed on splatted
+// lanes by the same code). The hidden-side raw sums are read from and overwritten in place.
+
+@inline function rnnForward(tanh: bool, H: i32, x: usize, bIh: usize, bHh: usize, hn: usize, j: i32, wide: bool): void {
+  const a = gate(x, bIh, hn, bHh, j, wide);
+  st(hn, j, tanh ? vtanh(a) : f32x4.max(a, f32x4.splat(0)), wide);
+}
+
+@inline function lstmForward(H: i32, x: usize, bIh: usize, bHh: usize, k: usize, cp: usize, cn: usize, hn: usize, j: i32, wide: bool): void {
+  const i = vsigmoid(gate(x, bIh, k, bHh, j, wide));
+  const f = vsigmoid(gate(x, bIh, k, bHh, H + j, wide));
+  const g = vtanh(gate(x, bIh, k, bHh, 2 * H + j, wide));
+  const o = vsigmoid(gate(x, bIh, k, bHh, 3 * H + j, wide));
+  const c = f32x4.add(f32x4.mul(f, ld(cp, j, wide)), f32x4.mul(i, g));
+  st(cn, j, c, wide);
+  st(hn, j, f32x4.mul(o, vtanh(c)), wide);
+  st(k, j, i, wide);
+  st(k, H + j, f, wide);
+  st(k, 2 * H + j, g, wide);
+  st(k, 3 * H + j, o, wide);
+}
+
+@inline function gruForward(H: i32, x: usize, bIh: usize, bHh: usize, k: usize, hp: usize, hn: usize, j: i32, wide: bool): void {
+  const r = vsigmoid(gate(x, bIh, k, bHh, j, wide));
+  const z = vsigmoid(gate(x, bIh, k, bHh, H + j, wide));
+  const nh = f32x4.add(ld(k, 2 * H + j, wide), ld(bHh, 2 * H + j, wide));
+  const n = vtanh(f32x4.add(f32x4.add(ld(x, 2 * H + j, wide), ld(bIh, 2 * H + j, wide)), f32x4.mul(r, nh)));
+  st(hn, j, f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), z), n), f32x4.mul(z, ld(hp, j, wide))), wide);
+  st(k, j, r, wide);
+  st(k, H + j, z, wide);
+  st(k, 2 * H + j, n, wide);
+  st(k, 3 * H + j, nh, wide);
 }
 
 /**
@@ -59,43 +90,82 @@ export function cellForward(
       const x = xProj + (<usize>t * <usize>B + <usize>b) * rowGH;
       const hp = hPrev + <usize>b * rowH;
       const hn = hNext + <usize>b * rowH;
+      const k = kStep + <usize>b * rowCW;
+      let j = 0;
       if (kind == CellKind.RnnTanh) {
-        for (let j = 0; j < H; j++) put(hn, j, Mathf.tanh(f(x, j) + f(bIh, j) + (f(hn, j) + f(bHh, j))));
+        for (; j + 4 <= H; j += 4) rnnForward(true, H, x, bIh, bHh, hn, j, true);
+        for (; j < H; j++) rnnForward(true, H, x, bIh, bHh, hn, j, false);
       } else if (kind == CellKind.RnnRelu) {
-        for (let j = 0; j < H; j++) put(hn, j, Mathf.max(f(x, j) + f(bIh, j) + (f(hn, j) + f(bHh, j)), 0));
+        for (; j + 4 <= H; j += 4) rnnForward(false, H, x, bIh, bHh, hn, j, true);
+        for (; j < H; j++) rnnForward(false, H, x, bIh, bHh, hn, j, false);
       } else if (kind == CellKind.Lstm) {
-        const k = kStep + <usize>b * rowCW;
         const cp = cPrev + <usize>b * rowH;
         const cn = cNext + <usize>b * rowH;
-        for (let j = 0; j < H; j++) {
-          const i = sigmoid(f(x, j) + f(bIh, j) + (f(k, j) + f(bHh, j)));
-          const fg = sigmoid(f(x, H + j) + f(bIh, H + j) + (f(k, H + j) + f(bHh, H + j)));
-          const g = Mathf.tanh(f(x, 2 * H + j) + f(bIh, 2 * H + j) + (f(k, 2 * H + j) + f(bHh, 2 * H + j)));
-          const o = sigmoid(f(x, 3 * H + j) + f(bIh, 3 * H + j) + (f(k, 3 * H + j) + f(bHh, 3 * H + j)));
-          const c = fg * f(cp, j) + i * g;
-          put(cn, j, c);
-          put(hn, j, o * Mathf.tanh(c));
-          put(k, j, i);
-          put(k, H + j, fg);
-          put(k, 2 * H + j, g);
-          put(k, 3 * H + j, o);
-        }
+        for (; j + 4 <= H; j += 4) lstmForward(H, x, bIh, bHh, k, cp, cn, hn, j, true);
+        for (; j < H; j++) lstmForward(H, x, bIh, bHh, k, cp, cn, hn, j, false);
       } else {
-        const k = kStep + <usize>b * rowCW;
-        for (let j = 0; j < H; j++) {
-          const r = sigmoid(f(x, j) + f(bIh, j) + (f(k, j) + f(bHh, j)));
-          const z = sigmoid(f(x, H + j) + f(bIh, H + j) + (f(k, H + j) + f(bHh, H + j)));
-          const nh = f(k, 2 * H + j) + f(bHh, 2 * H + j);
-          const n = Mathf.tanh(f(x, 2 * H + j) + f(bIh, 2 * H + j) + r * nh);
-          put(hn, j, (1 - z) * n + z * f(hp, j));
-          put(k, j, r);
-          put(k, H + j, z);
-          put(k, 2 * H + j, n);
-          put(k, 3 * H + j, nh);
-        }
+        for (; j + 4 <= H; j += 4) gruForward(H, x, bIh, bHh, k, hp, hn, j, true);
+        for (; j < H; j++) gruForward(H, x, bIh, bHh, k, hp, hn, j, false);
       }
     }
   }
+}
+
+// The backward gate math for elements j..j+3 (wide) or j. dh = dhs_t + the carried dh (in dh0).
+
+@inline function rnnBackward(tanh: bool, dy: usize, dhb: usize, hc: usize, gx: usize, gh: usize, j: i32, wide: bool): void {
+  const dh = f32x4.add(ld(dy, j, wide), ld(dhb, j, wide));
+  const y = ld(hc, j, wide);
+  const da = tanh
+    ? f32x4.mul(dh, f32x4.sub(f32x4.splat(1), f32x4.mul(y, y)))
+    : v128.and(dh, f32x4.gt(y, f32x4.splat(0)));
+  st(gx, j, da, wide);
+  st(gh, j, da, wide);
+}
+
+@inline function lstmBackward(
+  H: i32, dy: usize, dhb: usize, dcb: usize, k: usize, cp: usize, cc: usize, gx: usize, gh: usize, j: i32, wide: bool,
+): void {
+  const one = f32x4.splat(1);
+  const dh = f32x4.add(ld(dy, j, wide), ld(dhb, j, wide));
+  const i = ld(k, j, wide);
+  const f = ld(k, H + j, wide);
+  const g = ld(k, 2 * H + j, wide);
+  const o = ld(k, 3 * H + j, wide);
+  const tc = vtanh(ld(cc, j, wide));
+  const dc = f32x4.add(ld(dcb, j, wide), f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(tc, tc))));
+  const di = f32x4.mul(f32x4.mul(f32x4.mul(dc, g), i), f32x4.sub(one, i));
+  const df = f32x4.mul(f32x4.mul(f32x4.mul(dc, ld(cp, j, wide)), f), f32x4.sub(one, f));
+  const dg = f32x4.mul(f32x4.mul(dc, i), f32x4.sub(one, f32x4.mul(g, g)));
+  const dO = f32x4.mul(f32x4.mul(f32x4.mul(dh, tc), o), f32x4.sub(one, o));
+  st(gx, j, di, wide);
+  st(gh, j, di, wide);
+  st(gx, H + j, df, wide);
+  st(gh, H + j, df, wide);
+  st(gx, 2 * H + j, dg, wide);
+  st(gh, 2 * H + j, dg, wide);
+  st(gx, 3 * H + j, dO, wide);
+  st(gh, 3 * H + j, dO, wide);
+  st(dcb, j, f32x4.mul(dc, f), wide);
+}
+
+@inline function gruBackward(H: i32, dy: usize, dhb: usize, k: usize, hp: usize, gx: usize, gh: usize, j: i32, wide: bool): void {
+  const one = f32x4.splat(1);
+  const dh = f32x4.add(ld(dy, j, wide), ld(dhb, j, wide));
+  const r = ld(k, j, wide);
+  const z = ld(k, H + j, wide);
+  const n = ld(k, 2 * H + j, wide);
+  const nh = ld(k, 3 * H + j, wide);
+  const dn = f32x4.mul(f32x4.mul(dh, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
+  const dz = f32x4.mul(f32x4.mul(f32x4.mul(dh, f32x4.sub(ld(hp, j, wide), n)), z), f32x4.sub(one, z));
+  const dr = f32x4.mul(f32x4.mul(f32x4.mul(dn, nh), r), f32x4.sub(one, r));
+  st(gx, j, dr, wide);
+  st(gh, j, dr, wide);
+  st(gx, H + j, dz, wide);
+  st(gh, H + j, dz, wide);
+  st(gx, 2 * H + j, dn, wide);
+  st(gh, 2 * H + j, f32x4.mul(dn, r), wide);
+  st(dhb, j, f32x4.mul(dh, z), wide); // the direct path z⊙dh; the GEMM in cellBackward adds W_hhᵀ·dGh
 }
 
 /**
@@ -126,61 +196,23 @@ export function cellBackward(
       const hc = hp + stepH;
       const gx = dGx + row * rowGH;
       const gh = dGh + row * rowGH;
-      if (kind == CellKind.RnnTanh || kind == CellKind.RnnRelu) {
-        const tanh = kind == CellKind.RnnTanh;
-        for (let j = 0; j < H; j++) {
-          const dh = f(dy, j) + f(dhb, j);
-          const y = f(hc, j);
-          const da = tanh ? dh * (1 - y * y) : y > 0 ? dh : 0;
-          put(gx, j, da);
-          put(gh, j, da);
-        }
+      const k = cache + row * rowCW;
+      let j = 0;
+      if (kind == CellKind.RnnTanh) {
+        for (; j + 4 <= H; j += 4) rnnBackward(true, dy, dhb, hc, gx, gh, j, true);
+        for (; j < H; j++) rnnBackward(true, dy, dhb, hc, gx, gh, j, false);
+      } else if (kind == CellKind.RnnRelu) {
+        for (; j + 4 <= H; j += 4) rnnBackward(false, dy, dhb, hc, gx, gh, j, true);
+        for (; j < H; j++) rnnBackward(false, dy, dhb, hc, gx, gh, j, false);
       } else if (kind == CellKind.Lstm) {
-        const k = cache + row * rowCW;
         const cp = cs + row * rowH;
         const cc = cp + stepH;
         const dcb = dc0 + <usize>b * rowH;
-        for (let j = 0; j < H; j++) {
-          const dh = f(dy, j) + f(dhb, j);
-          const i = f(k, j);
-          const fg = f(k, H + j);
-          const g = f(k, 2 * H + j);
-          const o = f(k, 3 * H + j);
-          const tc = Mathf.tanh(f(cc, j));
-          const dc = f(dcb, j) + dh * o * (1 - tc * tc);
-          const di = dc * g * i * (1 - i);
-          const df = dc * f(cp, j) * fg * (1 - fg);
-          const dg = dc * i * (1 - g * g);
-          const dO = dh * tc * o * (1 - o);
-          put(gx, j, di);
-          put(gh, j, di);
-          put(gx, H + j, df);
-          put(gh, H + j, df);
-          put(gx, 2 * H + j, dg);
-          put(gh, 2 * H + j, dg);
-          put(gx, 3 * H + j, dO);
-          put(gh, 3 * H + j, dO);
-          put(dcb, j, dc * fg);
-        }
+        for (; j + 4 <= H; j += 4) lstmBackward(H, dy, dhb, dcb, k, cp, cc, gx, gh, j, true);
+        for (; j < H; j++) lstmBackward(H, dy, dhb, dcb, k, cp, cc, gx, gh, j, false);
       } else {
-        const k = cache + row * rowCW;
-        for (let j = 0; j < H; j++) {
-          const dh = f(dy, j) + f(dhb, j);
-          const r = f(k, j);
-          const z = f(k, H + j);
-          const n = f(k, 2 * H + j);
-          const nh = f(k, 3 * H + j);
-          const dn = dh * (1 - z) * (1 - n * n);
-          const dz = dh * (f(hp, j) - n) * z * (1 - z);
-          const dr = dn * nh * r * (1 - r);
-          put(gx, j, dr);
-          put(gh, j, dr);
-          put(gx, H + j, dz);
-          put(gh, H + j, dz);
-          put(gx, 2 * H + j, dn);
-          put(gh, 2 * H + j, dn * r);
-          put(dhb, j, dh * z); // the direct path z⊙dh; the GEMM below adds W_hhᵀ·dGh
-        }
+        for (; j + 4 <= H; j += 4) gruBackward(H, dy, dhb, k, hp, gx, gh, j, true);
+        for (; j < H; j++) gruBackward(H, dy, dhb, k, hp, gx, gh, j, false);
       }
     }
     // dh_{t-1}[B,H] = dGh_t[B,GH]·W_hh[GH,H] (+ the GRU's direct path already in dh0).

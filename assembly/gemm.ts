@@ -1,12 +1,35 @@
 // GEMM: C[M,N] = alpha·op(A)·op(B) + beta·C, row-major (see Backend.gemm in src/backend/types.ts).
 // All pointers are byte addresses into linear memory; all strides (lda, ldb, ldc, sA*, sB*) are in bytes,
 // so the cell kernels can multiply into rows with a wider stride than N (e.g. the LSTM/GRU cache).
-// Transposes are handled by loop order, never by copying:
+// Transposes are handled by loop order (the only copy is the packing of 8-column panels of a plain B into the
+// host-provided scratch, for cache reasons):
 //   op(B) not transposed       → f32x4 over the columns j of a B row, a(i,k) broadcast (gemmRowsOfB);
 //   op(A) plain, op(B) transposed → f32x4 dot products over K with a horizontal sum (gemmDots);
 //   both transposed            → f32x4 over the rows i (A[k, i..i+3] contiguous), then a 4×4 transpose.
 // beta = 0 never reads C, so NaNs already in C do not leak.
 import { hsum, hsum4, madd } from './math';
+
+/** K is processed in blocks of KC so the B panel a register tile walks stays in L1 (C then accumulates
+ *  with beta 1 after the first block). */
+const KC: i32 = 256;
+export const PANEL_BYTES: usize = <usize>KC * 8 * 4;
+
+/** Scratch for one packed K-block × 8 panel of B (KC·8 floats), set by the host (0 = do not pack).
+ *  A per-instance global, so instances sharing one memory can each have their own. */
+let panel: usize = 0;
+
+/** Bytes of scratch the host should hand to setGemmScratch. */
+export function gemmScratchBytes(): usize {
+  return PANEL_BYTES;
+}
+
+/** Registers the host-allocated scratch (at least PANEL_BYTES bytes, 16-byte aligned). */
+export function setGemmScratch(ptr: usize, bytes: usize): bool {
+  if (bytes < PANEL_BYTES || (ptr & 15) != 0) return false;
+  panel = ptr;
+  return true;
+}
+
 
 @inline function store1(c: usize, acc: f32, alpha: f32, beta: f32): void {
   let v = alpha * acc;
@@ -53,7 +76,22 @@ function gemmRowsOfB(
   const sAi3 = sAi2 + sAi;
   let j = 0;
   for (; j + 8 <= N; j += 8) {
-    const bj = b + (<usize>j << 2);
+    let bj = b + (<usize>j << 2);
+    let sB = ldb;
+    if (M > 4 && panel != 0) {
+      // Copy the K×8 panel to contiguous memory: rows of B a power-of-two apart would all map to the
+      // same L1 set, and the panel is read once per 4 rows of C.
+      let src = bj;
+      let dst = panel;
+      for (let k = 0; k < K; k++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += ldb;
+        dst += 32;
+      }
+      bj = panel;
+      sB = 32;
+    }
     let i = 0;
     for (; i + 4 <= M; i += 4) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -76,7 +114,7 @@ function gemmRowsOfB(
         c30 = madd(x, b0, c30);
         c31 = madd(x, b1, c31);
         pa += sAk;
-        pb += ldb;
+        pb += sB;
       }
       let pc = c + <usize>i * ldc + (<usize>j << 2);
       store4(pc, c00, alpha, beta);
@@ -100,7 +138,7 @@ function gemmRowsOfB(
         c0 = madd(x, v128.load(pb), c0);
         c1 = madd(x, v128.load(pb, 16), c1);
         pa += sAk;
-        pb += ldb;
+        pb += sB;
       }
       const pc = c + <usize>i * ldc + (<usize>j << 2);
       store4(pc, c0, alpha, beta);
@@ -151,18 +189,18 @@ function gemmDots(
   M: i32, N: i32, K: i32, alpha: f32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
 ): void {
   const K4 = K & ~3;
-  let i = 0;
-  for (; i + 2 <= M; i += 2) {
-    const pa0 = a + <usize>i * lda;
-    const pa1 = pa0 + lda;
-    const pc0 = c + <usize>i * ldc;
-    const pc1 = pc0 + ldc;
-    let j = 0;
-    for (; j + 4 <= N; j += 4) {
-      const pb0 = b + <usize>j * ldb;
-      const pb1 = pb0 + ldb;
-      const pb2 = pb1 + ldb;
-      const pb3 = pb2 + ldb;
+  // Columns outer, rows inner: each group of 4 B rows is read from memory once and stays in L1 while every
+  // row of A (a K-block of it: KC floats each) passes by; A is the small side in the recurrent loop.
+  let j = 0;
+  for (; j + 4 <= N; j += 4) {
+    const pb0 = b + <usize>j * ldb;
+    const pb1 = pb0 + ldb;
+    const pb2 = pb1 + ldb;
+    const pb3 = pb2 + ldb;
+    let i = 0;
+    for (; i + 2 <= M; i += 2) {
+      const pa0 = a + <usize>i * lda;
+      const pa1 = pa0 + lda;
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
       let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
       for (let k = 0; k < K4; k += 4) {
@@ -188,19 +226,29 @@ function gemmDots(
         r0 = f32x4.add(r0, vec4(tailDot(pa0, pb0, K4, K), tailDot(pa0, pb1, K4, K), tailDot(pa0, pb2, K4, K), tailDot(pa0, pb3, K4, K)));
         r1 = f32x4.add(r1, vec4(tailDot(pa1, pb0, K4, K), tailDot(pa1, pb1, K4, K), tailDot(pa1, pb2, K4, K), tailDot(pa1, pb3, K4, K)));
       }
-      store4(pc0 + (<usize>j << 2), r0, alpha, beta);
-      store4(pc1 + (<usize>j << 2), r1, alpha, beta);
+      const pc = c + <usize>i * ldc + (<usize>j << 2);
+      store4(pc, r0, alpha, beta);
+      store4(pc + ldc, r1, alpha, beta);
     }
-    for (; j < N; j++) {
-      const pb = b + <usize>j * ldb;
-      store1(pc0 + (<usize>j << 2), dot(pa0, pb, K), alpha, beta);
-      store1(pc1 + (<usize>j << 2), dot(pa1, pb, K), alpha, beta);
+    if (i < M) {
+      const pa = a + <usize>i * lda;
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const x = v128.load(pa + o);
+        c0 = madd(x, v128.load(pb0 + o), c0);
+        c1 = madd(x, v128.load(pb1 + o), c1);
+        c2 = madd(x, v128.load(pb2 + o), c2);
+        c3 = madd(x, v128.load(pb3 + o), c3);
+      }
+      let r = hsum4(c0, c1, c2, c3);
+      if (K4 < K) r = f32x4.add(r, vec4(tailDot(pa, pb0, K4, K), tailDot(pa, pb1, K4, K), tailDot(pa, pb2, K4, K), tailDot(pa, pb3, K4, K)));
+      store4(c + <usize>i * ldc + (<usize>j << 2), r, alpha, beta);
     }
   }
-  if (i < M) {
-    const pa = a + <usize>i * lda;
-    const pc = c + <usize>i * ldc;
-    for (let j = 0; j < N; j++) store1(pc + (<usize>j << 2), dot(pa, b + <usize>j * ldb, K), alpha, beta);
+  for (; j < N; j++) {
+    const pb = b + <usize>j * ldb;
+    for (let i = 0; i < M; i++) store1(c + <usize>i * ldc + (<usize>j << 2), dot(a + <usize>i * lda, pb, K), alpha, beta);
   }
 }
 
@@ -246,6 +294,21 @@ function gemmBothTransposed(
 
 /** The GEMM with explicit byte row strides, for use inside other kernels. */
 export function gemmStrided(
+  transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
+  a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
+): void {
+  // Byte step of one k in A and in B.
+  const stepA: usize = transA ? lda : 4;
+  const stepB: usize = transB ? 4 : ldb;
+  let k0 = 0;
+  do {
+    const kc = min(KC, K - k0);
+    gemmBlock(transA, transB, M, N, kc, alpha, a + <usize>k0 * stepA, lda, b + <usize>k0 * stepB, ldb, k0 == 0 ? beta : 1, c, ldc);
+    k0 += kc;
+  } while (k0 < K);
+}
+
+function gemmBlock(
   transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
   a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
 ): void {

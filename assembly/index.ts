@@ -1,16 +1,18 @@
 // rnnkit's WebAssembly engine: the Backend kernels of src/backend/types.ts over raw pointers into this
 // module's exported memory. The host (src/backend/wasm.ts) owns allocation: a bump allocator above
-// heapBase() that grows the memory itself. Built with --runtime stub; no kernel allocates.
+// heapBase() that grows the memory itself, and hands the GEMM its packing scratch once (setGemmScratch).
+// Built with --runtime stub; no kernel allocates.
 
 /** First free byte after the static data; the host allocates from here (rounded up to 16). */
 export function heapBase(): usize {
   return __heap_base;
 }
 
-export { gemm } from './gemm';
+export { gemm, gemmScratchBytes, setGemmScratch } from './gemm';
 export { cellForward, cellBackward } from './cells';
 export {
   addBias, sumRows, gatherRows, scatterAddRows, gatherColumns, scatterAddColumns,
   softmaxCrossEntropy, clipValue, sumSquares, scale,
 } from './ops';
 export { adagradUpdate, sgdUpdate } from './optim';
+export { activations } from './math';

@@ -1,5 +1,6 @@
 // Elementwise, reduction, indexing and loss kernels (see src/backend/types.ts for the semantics).
 // Sizes: M, N rows × columns; n ids; D embedding width; R rows of W; V vocabulary. Pointers are byte addresses.
+import { ld, st, vexp } from './math';
 
 /** C[M,N] += bias[N] broadcast over rows. */
 export function addBias(M: i32, N: i32, bias: usize, c: usize): void {
@@ -136,15 +137,23 @@ export function softmaxCrossEntropy(N: i32, V: i32, logits: usize, targets: usiz
     for (let v = 0; v < V4; v += 4) mv = f32x4.max(mv, v128.load(x + (<usize>v << 2)));
     let max = Mathf.max(Mathf.max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), Mathf.max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
     for (let v = V4; v < V; v++) max = Mathf.max(max, load<f32>(x + (<usize>v << 2)));
-    let sum: f64 = 0;
-    if (d != 0) {
-      for (let v = 0; v < V; v++) {
-        const e = Mathf.exp(load<f32>(x + (<usize>v << 2)) - max);
-        store<f32>(d + (<usize>v << 2), e);
-        sum += e;
-      }
-    } else {
-      for (let v = 0; v < V; v++) sum += Mathf.exp(load<f32>(x + (<usize>v << 2)) - max);
+    // Σ e^(x − max): f32x4 exp, summed in f64 (two f64x2 accumulators); e stored in dLogits when wanted.
+    const vmax = f32x4.splat(max);
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let v = 0;
+    for (; v + 4 <= V; v += 4) {
+      const e = vexp(f32x4.sub(ld(x, v, true), vmax));
+      if (d != 0) st(d, v, e, true);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+    }
+    const s01 = f64x2.add(s0, s1);
+    let sum = f64x2.extract_lane(s01, 0) + f64x2.extract_lane(s01, 1);
+    for (; v < V; v++) {
+      const e = vexp(f32x4.sub(ld(x, v, false), vmax));
+      if (d != 0) st(d, v, e, false);
+      sum += <f64>f32x4.extract_lane(e, 0);
     }
     loss += Math.log(sum) + <f64>max - <f64>load<f32>(x + (<usize>target << 2));
     if (d != 0) {

@@ -64,7 +64,7 @@ function ids(random: () => number, n: number, limit: number): number[] {
 describe('gemm', () => {
   const shapes: [number, number, number][] = [
     [1, 1, 1], [3, 17, 33], [17, 33, 3], [33, 100, 17], [100, 3, 257], [4, 8, 1], [8, 16, 4],
-    [257, 1, 5], [5, 257, 100], [2, 4, 0], [0, 3, 5],
+    [257, 1, 5], [5, 257, 100], [9, 17, 300], [6, 40, 520], [2, 4, 0], [0, 3, 5],
   ];
   for (const [M, N, K] of shapes) {
     for (const transA of [false, true]) {
@@ -73,7 +73,7 @@ describe('gemm', () => {
           const random = makeRandom(M * 7919 + N * 104729 + K * 31 + (transA ? 1 : 0) + (transB ? 2 : 0));
           const A = both(randomValues(random, M * K));
           const B = both(randomValues(random, K * N));
-          // Sums of K products of values in [-1, 1]: f32 accumulation error grows like √K; up to K = 257 the
+          // Sums of K products of values in [-1, 1]: f32 accumulation error grows like √K; up to K = 520 the
           // default tolerance holds.
           for (const [alpha, beta] of [[1, 0], [1, 1], [-0.7, 0.5]] as const) {
             const C = both(beta === 0 ? new Array<number>(M * N).fill(Number.NaN) : randomValues(random, M * N));
@@ -148,56 +148,59 @@ describe('gather and scatter', () => {
 });
 
 describe('cells', () => {
-  const sizes: [number, number, number][] = [[1, 1, 1], [1, 3, 17], [4, 2, 3], [3, 5, 33], [2, 2, 100], [2, 3, 257]];
+  const sizes: [number, number, number][] = [[1, 1, 1], [1, 3, 17], [4, 2, 3], [3, 5, 33], [2, 2, 100], [2, 3, 257], [2, 6, 257]];
   for (const kind of CELL_KINDS) {
     for (const [T, B, H] of sizes) {
-      it(`${kind} T=${T} B=${B} H=${H}: forward and backward`, () => {
-        const random = makeRandom(T * 1009 + B * 101 + H + CELL_KINDS.indexOf(kind) * 7);
-        const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
-        const hasC = kind === 'lstm';
-        const wScale = 1.5 / Math.sqrt(H);
-        const xProj = both(randomValues(random, T * B * GH));
-        const wHh = both(randomValues(random, GH * H, wScale));
-        const bIh = both(randomValues(random, GH, 0.5));
-        const bHh = both(randomValues(random, GH, 0.5));
-        const hsInit = [...randomValues(random, B * H), ...new Array<number>(T * B * H).fill(Number.NaN)];
-        const hs = both(hsInit);
-        const cs = both(hasC ? [...randomValues(random, B * H), ...new Array<number>(T * B * H).fill(Number.NaN)] : []);
-        const cache = both(new Array<number>(T * B * CW).fill(Number.NaN));
-        const forward = (be: Backend, s: 'w' | 'r'): void =>
-          be.cellForward(kind, T, B, H, xProj[s], wHh[s], bIh[s], bHh[s], hs[s], cs[s], cache[s]);
-        forward(wasm, 'w');
-        forward(ref, 'r');
-        expectSame(hs, 'hs');
-        expectSame(cs, 'cs');
-        expectSame(cache, 'cache');
-        for (const input of [xProj, wHh, bIh, bHh]) expectGuards(input.w, 'inputs');
-
-        // Backward on identical forward state (the reference's), so the two runs are independent of
-        // forward rounding (relu's derivative at 0 would otherwise differ).
-        hs.w.data.set(hs.r.data);
-        cs.w.data.set(cs.r.data);
-        cache.w.data.set(cache.r.data);
-        const dhs = both(randomValues(random, T * B * H));
-        const dhN = both(randomValues(random, B * H));
-        const dcN = both(hasC ? randomValues(random, B * H) : []);
-        const nan = (n: number): number[] => new Array<number>(n).fill(Number.NaN);
-        const dGx = both(nan(T * B * GH));
-        const dGh = both(nan(T * B * GH));
-        const dh0 = both(nan(B * H));
-        const dc0 = both(nan(hasC ? B * H : 0));
-        const backward = (be: Backend, s: 'w' | 'r'): void =>
-          be.cellBackward(kind, T, B, H, wHh[s], hs[s], cs[s], cache[s], dhs[s], dhN[s], dcN[s], dGx[s], dGh[s], dh0[s], dc0[s]);
-        backward(wasm, 'w');
-        backward(ref, 'r');
-        expectSame(dGx, 'dGx');
-        expectSame(dGh, 'dGh');
-        expectSame(dh0, 'dh0');
-        expectSame(dc0, 'dc0');
-        expectSame(dhN, 'dhN unchanged', 0, 0);
-        expectSame(dcN, 'dcN unchanged', 0, 0);
-      });
+      it(`${kind} T=${T} B=${B} H=${H}: forward and backward`, () => runCell(kind, T, B, H, 1));
     }
+    it(`${kind} T=3 B=2 H=19: saturated gates (pre-activations up to ±40)`, () => runCell(kind, 3, 2, 19, 40));
+  }
+
+  function runCell(kind: CellKind, T: number, B: number, H: number, xScale: number): void {
+    const random = makeRandom(T * 1009 + B * 101 + H + CELL_KINDS.indexOf(kind) * 7 + xScale);
+    const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
+    const hasC = kind === 'lstm';
+    const wScale = 1.5 / Math.sqrt(H);
+    const xProj = both(randomValues(random, T * B * GH, xScale));
+    const wHh = both(randomValues(random, GH * H, wScale));
+    const bIh = both(randomValues(random, GH, 0.5));
+    const bHh = both(randomValues(random, GH, 0.5));
+    const hsInit = [...randomValues(random, B * H), ...new Array<number>(T * B * H).fill(Number.NaN)];
+    const hs = both(hsInit);
+    const cs = both(hasC ? [...randomValues(random, B * H), ...new Array<number>(T * B * H).fill(Number.NaN)] : []);
+    const cache = both(new Array<number>(T * B * CW).fill(Number.NaN));
+    const forward = (be: Backend, s: 'w' | 'r'): void =>
+      be.cellForward(kind, T, B, H, xProj[s], wHh[s], bIh[s], bHh[s], hs[s], cs[s], cache[s]);
+    forward(wasm, 'w');
+    forward(ref, 'r');
+    expectSame(hs, 'hs');
+    expectSame(cs, 'cs');
+    expectSame(cache, 'cache');
+    for (const input of [xProj, wHh, bIh, bHh]) expectGuards(input.w, 'inputs');
+
+    // Backward on identical forward state (the reference's), so the two runs are independent of
+    // forward rounding (relu's derivative at 0 would otherwise differ).
+    hs.w.data.set(hs.r.data);
+    cs.w.data.set(cs.r.data);
+    cache.w.data.set(cache.r.data);
+    const dhs = both(randomValues(random, T * B * H));
+    const dhN = both(randomValues(random, B * H));
+    const dcN = both(hasC ? randomValues(random, B * H) : []);
+    const nan = (n: number): number[] => new Array<number>(n).fill(Number.NaN);
+    const dGx = both(nan(T * B * GH));
+    const dGh = both(nan(T * B * GH));
+    const dh0 = both(nan(B * H));
+    const dc0 = both(nan(hasC ? B * H : 0));
+    const backward = (be: Backend, s: 'w' | 'r'): void =>
+      be.cellBackward(kind, T, B, H, wHh[s], hs[s], cs[s], cache[s], dhs[s], dhN[s], dcN[s], dGx[s], dGh[s], dh0[s], dc0[s]);
+    backward(wasm, 'w');
+    backward(ref, 'r');
+    expectSame(dGx, 'dGx');
+    expectSame(dGh, 'dGh');
+    expectSame(dh0, 'dh0');
+    expectSame(dc0, 'dc0');
+    expectSame(dhN, 'dhN unchanged', 0, 0);
+    expectSame(dcN, 'dcN unchanged', 0, 0);
   }
 
   it('all cell kinds are covered', () => {
@@ -289,6 +292,80 @@ describe('elementwise and optimizer kernels', () => {
     // 2^24 + 1 is not representable in f32: an f32 accumulator would lose the ones.
     const x = wspan([4096, ...new Array<number>(7).fill(1)]);
     expect(wasm.sumSquares(x)).toBe(4096 * 4096 + 7);
+  });
+});
+
+describe('vector exp, tanh and sigmoid (the activations export)', () => {
+  // The module itself, without the backend: `activations(fn, n, x, out)` evaluates the f32x4 functions the
+  // kernels use (fn 0 exp, 1 tanh, 2 sigmoid) over n floats, the last n % 4 through the splatted-lane path.
+  type Raw = { memory: { buffer: ArrayBuffer; grow(pages: number): number }; heapBase(): number; activations(fn: number, n: number, x: number, out: number): void };
+  let raw: Raw;
+
+  beforeAll(async () => {
+    const { readFile } = await import('node:fs/promises');
+    const bytes = await readFile(new URL('../build/wasm/rnnkit.wasm', import.meta.url));
+    const api = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }> } }).WebAssembly;
+    raw = (await api.instantiate(new Uint8Array(bytes), {})).instance.exports as Raw;
+  });
+
+  /** Max relative error (in units of 2^-23) of f over the grid, against f64 Math, for |expected| >= 1e-30;
+   *  max absolute error below that. */
+  function measure(fn: number, xs: number[], exact: (x: number) => number): { ulps: number; at: number; tinyAbs: number } {
+    const n = xs.length;
+    const base = Math.ceil(raw.heapBase() / 16) * 16;
+    const need = base + 8 * n + 64 - raw.memory.buffer.byteLength;
+    if (need > 0) raw.memory.grow(Math.ceil(need / 65536));
+    const x = new Float32Array(raw.memory.buffer, base, n);
+    x.set(xs);
+    raw.activations(fn, n, base, base + 4 * n + 16 - ((4 * n) % 16));
+    const out = new Float32Array(raw.memory.buffer, base + 4 * n + 16 - ((4 * n) % 16), n);
+    let ulps = 0, at = 0, tinyAbs = 0;
+    for (let i = 0; i < n; i++) {
+      const want = exact(x[i]!);
+      const err = Math.abs(out[i]! - want);
+      if (Math.abs(want) >= 1e-30) {
+        const u = err / Math.abs(want) / 2 ** -23;
+        if (!(u <= ulps)) { ulps = u; at = x[i]!; }
+      } else if (!(err <= tinyAbs)) {
+        tinyAbs = err;
+      }
+    }
+    return { ulps, at, tinyAbs };
+  }
+
+  const grid = (lo: number, hi: number, n: number): number[] => Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+  const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+  it('exp: <= 2 units of 2^-23 relative error over [-87.3, 88]', () => {
+    const r = measure(0, [...grid(-87.3, 88, 200_001), 0, -0, 1e-8, -1e-8], Math.exp);
+    expect(r.ulps, `worst at ${r.at}`).toBeLessThanOrEqual(2);
+  });
+
+  it('tanh: <= 2 units relative error over [-12, 12] and exact signs and limits', () => {
+    const r = measure(1, [...grid(-12, 12, 200_003), ...grid(-0.7, 0.7, 10_001), 1e-20, -1e-20, 0.625, -0.625], Math.tanh);
+    expect(r.ulps, `worst at ${r.at}`).toBeLessThanOrEqual(2);
+    const edge = measure(1, [50, -50, 1e4, -1e4, 89, -89], Math.tanh);
+    expect(edge.ulps).toBe(0);
+  });
+
+  it('sigmoid: <= 2 units relative error over [-80, 80], tiny absolute error beyond', () => {
+    const r = measure(2, [...grid(-80, 80, 200_001), 0], sigmoid);
+    expect(r.ulps, `worst at ${r.at}`).toBeLessThanOrEqual(2);
+    const far = measure(2, [-100, -1000, -1e30, 100, 1000, 1e30], sigmoid);
+    expect(far.ulps).toBe(0);
+    expect(far.tinyAbs).toBeLessThan(1e-37);
+  });
+
+  it('NaN stays NaN', () => {
+    for (const fn of [0, 1, 2]) {
+      const base = Math.ceil(raw.heapBase() / 16) * 16;
+      const x = new Float32Array(raw.memory.buffer, base, 5);
+      x.set([Number.NaN, 1, Number.NaN, 2, Number.NaN]);
+      raw.activations(fn, 5, base, base + 32);
+      const out = new Float32Array(raw.memory.buffer, base + 32, 5);
+      expect([0, 2, 4].map((i) => Number.isNaN(out[i]!))).toEqual([true, true, true]);
+      expect([1, 3].map((i) => Number.isNaN(out[i]!))).toEqual([false, false]);
+    }
   });
 });
 

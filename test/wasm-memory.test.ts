@@ -222,7 +222,7 @@ describe('loader', () => {
   it('explains a module without the kernels', async () => {
     const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
     await expect(loadWasmBackend({ bytes: empty }))
-      .rejects.toThrow(/wasm backend: rnnkit.wasm lacks the export\(s\) memory, heapBase, gemm, .*stale build.*npm run build:wasm/);
+      .rejects.toThrow(/wasm backend: rnnkit.wasm lacks the export\(s\) memory, heapBase, gemmScratchBytes, setGemmScratch, gemm, .*stale build.*npm run build:wasm/);
   });
 
   it('accepts the bytes directly (the browser path)', async () => {

@@ -36,6 +36,8 @@ function wasmApi(): WasmApi {
 interface WasmExports {
   memory: WasmMemory;
   heapBase(): number;
+  gemmScratchBytes(): number;
+  setGemmScratch(ptr: number, bytes: number): number;
   gemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number, a: number, b: number, beta: number, c: number): void;
   addBias(M: number, N: number, bias: number, c: number): void;
   sumRows(M: number, N: number, a: number, out: number): void;
@@ -57,7 +59,7 @@ interface WasmExports {
 }
 
 const KERNEL_EXPORTS = [
-  'heapBase', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
+  'heapBase', 'gemmScratchBytes', 'setGemmScratch', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
   'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'adagradUpdate', 'sgdUpdate',
 ] as const;
 
@@ -117,6 +119,11 @@ export class WasmBackend implements Backend {
     this.#x = exports;
     this.memory = exports.memory;
     this.#top = alignUp(exports.heapBase() >>> 0);
+    // The GEMM packs panels of B into this scratch (one per instance, allocated once).
+    const scratchBytes = exports.gemmScratchBytes() >>> 0;
+    if (exports.setGemmScratch(this.#alloc('loadWasmBackend', scratchBytes), scratchBytes) !== 1) {
+      throw new Error(`wasm backend: rnnkit.wasm refused its GEMM scratch (stale build?); ${REBUILD}`);
+    }
   }
 
   info(): BackendInfo {
