@@ -71,4 +71,18 @@ describe.each(TESTED_BACKENDS)('training on %s', (name) => {
     const b = loadModel(still.out, still.backend).model.params.all.data;
     expect(Array.from(b)).toEqual(Array.from(a));
   });
+
+  it('--init-from continues from a checkpoint: its shape, vocabulary and weights', async () => {
+    const source = await run(name, { steps: 10, hidden: 16, embed: 4 });
+    const backend = source.backend;
+    const out = tempDir();
+    // The shape options given here (the defaults) are not explicit, so the checkpoint's shape wins.
+    const result = await train({ text: TEXT, config: config({ steps: 0 }), backend, out, initFrom: source.out });
+    expect(result.parameterCount).toBe(source.result.parameterCount);
+    const a = loadModel(source.out, backend).model;
+    const b = loadModel(out, backend).model;
+    expect(b.config).toEqual(a.config);
+    expect(Array.from(b.params.all.data)).toEqual(Array.from(a.params.all.data));
+    await expect(train({ text: 'ab#'.repeat(50), config: config({ steps: 1 }), backend, out: tempDir(), initFrom: source.out })).rejects.toThrow(/character "#" .* not in the model's vocabulary/);
+  });
 });
