@@ -12,7 +12,7 @@ export { gemm, gemmScratchBytes, setGemmScratch } from './gemm';
 export { cellForward, cellBackward } from './cells';
 export {
   addBias, sumRows, gatherRows, scatterAddRows, gatherColumns, scatterAddColumns,
-  softmaxCrossEntropy, clipValue, sumSquares, scale,
+  softmaxCrossEntropy, clipValue, sumSquares, scale, dropout, multiply,
 } from './ops';
 export { adagradUpdate, sgdUpdate } from './optim';
 export { activations } from './math';

@@ -224,3 +224,39 @@ export function scale(n: i32, x: usize, s: f32): void {
   }
 }
 
+
+/** murmur3's 32-bit finaliser. Must match fmix32 in src/backend/types.ts and native/ops.cc. */
+// @ts-ignore: decorator
+@inline
+function fmix32(h: u32): u32 {
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  return h ^ (h >> 16);
+}
+
+/** Inverted dropout over n floats: mask[i] = bits(seed, i) >= threshold ? keep : 0, out = x ⊙ mask.
+ *  The mask bits are a counter-based hash, the same on every backend (src/backend/types.ts dropoutBits). */
+export function dropout(n: i32, x: usize, threshold: u32, keep: f32, seed: u32, mask: usize, out: usize): void {
+  const mixed = fmix32(seed ^ 0x9e3779b9);
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const m: f32 = fmix32(fmix32(<u32>i) ^ mixed) >= threshold ? keep : 0;
+    store<f32>(mask + o, m);
+    store<f32>(out + o, load<f32>(x + o) * m);
+  }
+}
+
+/** out = a ⊙ b over n floats. */
+export function multiply(n: i32, a: usize, b: usize, out: usize): void {
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+  }
+}

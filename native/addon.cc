@@ -412,6 +412,36 @@ void Scale(const Napi::CallbackInfo& info) {
   rnnkit::scale(static_cast<int64_t>(x.length), x.data, float(s));
 }
 
+// dropout(x, p, seed, mask, out)
+void Dropout(const Napi::CallbackInfo& info) {
+  Args args(info, "dropout");
+  const Napi::Value p = info[1], seed = info[2];
+  if (!p.IsNumber() || !(p.As<Napi::Number>().DoubleValue() >= 0 && p.As<Napi::Number>().DoubleValue() < 1)) {
+    args.range_error("expected a probability in [0, 1) for p but received " + p.ToString().Utf8Value());
+  }
+  const double s = seed.IsNumber() ? seed.As<Napi::Number>().DoubleValue() : -1;
+  if (!(s >= 0 && s <= 4294967295.0 && std::trunc(s) == s)) {
+    args.range_error("expected an integer from 0 to 4294967295 for seed but received " + seed.ToString().Utf8Value());
+  }
+  const Floats x = args.floats(0, "x");
+  const Floats mask = args.floats(3, "mask", double(x.length)), out = args.floats(4, "out", double(x.length));
+  args.no_alias({region("mask", mask), region("out", out)}, {region("x", x)});
+  const double prob = p.As<Napi::Number>().DoubleValue();
+  // dropoutThreshold(p) = floor(p·2³²) < 2³² because p < 1.
+  const auto threshold = static_cast<uint32_t>(std::floor(prob * 4294967296.0));
+  rnnkit::dropout(static_cast<int64_t>(x.length), x.data, threshold, static_cast<float>(1.0 / (1.0 - prob)),
+                  static_cast<uint32_t>(s), mask.data, out.data);
+}
+
+// multiply(a, b, out)
+void Multiply(const Napi::CallbackInfo& info) {
+  Args args(info, "multiply");
+  const Floats a = args.floats(0, "a");
+  const Floats b = args.floats(1, "b", double(a.length)), out = args.floats(2, "out", double(a.length));
+  args.no_alias({region("out", out)}, {region("a", a), region("b", b)});
+  rnnkit::multiply(static_cast<int64_t>(a.length), a.data, b.data, out.data);
+}
+
 // checkUpdate: every tensor as long as the first one.
 void check_same_length(const Args& args, const char* firstName, Floats first, const char* name, Floats other) {
   if (other.length != first.length) {
@@ -469,6 +499,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("clipValue", Napi::Function::New(env, ClipValue, "clipValue"));
   exports.Set("sumSquares", Napi::Function::New(env, SumSquares, "sumSquares"));
   exports.Set("scale", Napi::Function::New(env, Scale, "scale"));
+  exports.Set("dropout", Napi::Function::New(env, Dropout, "dropout"));
+  exports.Set("multiply", Napi::Function::New(env, Multiply, "multiply"));
   exports.Set("adagradUpdate", Napi::Function::New(env, AdagradUpdate, "adagradUpdate"));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate, "sgdUpdate"));
   return exports;

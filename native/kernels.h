@@ -76,6 +76,11 @@ void clip_value(int64_t n, float* x, float limit);
 double sum_squares(int64_t n, const float* x);
 // x[n] *= s
 void scale(int64_t n, float* x, float s);
+// Inverted dropout with a counter-based mask (the same bits as src/backend/types.ts dropoutBits):
+// mask[i] = bits(seed, i) >= threshold ? keep : 0, out[i] = x[i]·mask[i]. All [n].
+void dropout(int64_t n, const float* x, uint32_t threshold, float keep, uint32_t seed, float* mask, float* out);
+// out[n] = a ⊙ b
+void multiply(int64_t n, const float* a, const float* b, float* out);
 // PyTorch's Adagrad (lr_decay 0): g' = g + wd·p; sum += g'²; p −= lr·g' / (sqrt(sum) + eps). All [n].
 void adagrad_update(int64_t n, float* param, const float* grad, float* sum, float lr, float eps, float weightDecay);
 // PyTorch's plain SGD: p −= lr·(g + wd·p). All [n].

@@ -112,6 +112,30 @@ void scale(int64_t n, float* x, float s) {
   for (int64_t i = 0; i < n; i++) x[i] *= s;
 }
 
+namespace {
+// murmur3's 32-bit finaliser. Must match fmix32 in src/backend/types.ts and assembly/ops.ts.
+inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  return h ^ (h >> 16);
+}
+}  // namespace
+
+void dropout(int64_t n, const float* __restrict x, uint32_t threshold, float keep, uint32_t seed,
+             float* __restrict mask, float* __restrict out) {
+  const uint32_t mixed = fmix32(seed ^ 0x9e3779b9u);
+  for (int64_t i = 0; i < n; i++) {
+    mask[i] = fmix32(fmix32(static_cast<uint32_t>(i)) ^ mixed) >= threshold ? keep : 0.0f;
+    out[i] = x[i] * mask[i];
+  }
+}
+
+void multiply(int64_t n, const float* __restrict a, const float* __restrict b, float* __restrict out) {
+  for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
 void adagrad_update(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict sum,
                     float lr, float eps, float weightDecay) {
   for (int64_t i = 0; i < n; i++) {

@@ -56,6 +56,8 @@ describe('rnnkit train refuses bad input', () => {
     ['a fractional size', [text, '--seq', '2.5'], 2, /--seq <n>' argument '2.5' is invalid/],
     ['a model too large for memory', [text, '--hidden', '60000', '--layers', '20'], 2, /parameters .* GiB\); the limit is/],
     ['a chunk too large for memory', [text, '--seq', '100000', '--batch', '100', '--hidden', '512'], 2, /workspace of 100000 steps × 100 streams .* GiB/],
+    ['dropout of 1', [text, '--dropout', '1', '--layers', '2'], 2, /dropout must be a probability in \[0, 1\), got 1/],
+    ['an unknown cell', [text, '--cell', 'transformer'], 2, /--cell <cell>' argument 'transformer' is invalid\. expected one of rnn, lstm, gru/],
     ['an unknown option', [text, '--hiden', '5'], 2, /unknown option '--hiden'/],
     ['an unknown backend', [text, '--backend', 'gpu'], 2, /--backend <name>' argument 'gpu' is invalid/],
     ['a shape that disagrees with --init-from', [text, '--init-from', checkpoint, '--hidden', '9'], 2, /--hidden 9 disagrees with the checkpoint .* which has hidden 8/],

@@ -9,12 +9,12 @@ import { makeRandom } from './helpers.js';
 
 const T = 4, B = 2, V = 5;
 
-function setup(config: Omit<ModelConfig, 'vocabSize'>) {
+function setup(config: Omit<ModelConfig, 'vocabSize'>, dropout = 0) {
   const model = new Model(new ReferenceBackend({ dtype: 'f64' }), { ...config, vocabSize: V });
   model.initialize(7);
   // Larger weights than the default make the nonlinearities work in their curved range.
   model.params.all.data.forEach((v, i, a) => (a[i] = v * 3));
-  const ws = new Workspace(model, T, B);
+  const ws = new Workspace(model, T, B, { dropout });
   const random = makeRandom(11);
   ws.ids.data.set(Array.from({ length: T * B }, () => Math.floor(random() * V)));
   ws.targets.data.set(Array.from({ length: T * B }, () => Math.floor(random() * V)));
@@ -30,7 +30,7 @@ function setup(config: Omit<ModelConfig, 'vocabSize'>) {
       state.h.data.set(s.h);
       state.c?.data.set(s.c);
     });
-    return ws.forward(T) / (T * B);
+    return ws.forward(T, true, dropout > 0 ? 1234 : undefined) / (T * B);
   };
   return { model, ws, loss, initial };
 }
@@ -61,10 +61,16 @@ for (const cell of ['rnn', 'lstm', 'gru'] as const) {
   }
 }
 
+const withDropout: [Omit<ModelConfig, 'vocabSize'>, number][] = [
+  ...cases.map((c) => [c, 0] as [Omit<ModelConfig, 'vocabSize'>, number]),
+  [{ cell: 'lstm', nonlinearity: 'tanh', hidden: 3, layers: 3, embed: 2 }, 0.4],
+  [{ cell: 'gru', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0 }, 0.5],
+];
+
 describe('finite-difference gradients (reference backend, float64)', () => {
-  for (const config of cases) {
-    it(`${config.cell}-${config.nonlinearity} L=${config.layers} E=${config.embed}`, () => {
-      const { model, ws, loss, initial } = setup(config);
+  for (const [config, dropout] of withDropout) {
+    it(`${config.cell}-${config.nonlinearity} L=${config.layers} E=${config.embed} dropout=${dropout}`, () => {
+      const { model, ws, loss, initial } = setup(config, dropout);
       loss();
       model.zeroGrads();
       ws.backward(T);
@@ -82,4 +88,24 @@ describe('finite-difference gradients (reference backend, float64)', () => {
       });
     });
   }
+});
+
+describe('dropout in the workspace', () => {
+  it('applies only when forward() gets a seed, with a mask that depends on the seed', () => {
+    const { ws } = setup({ cell: 'lstm', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0 }, 0.5);
+    const lossWith = (seed?: number): number => {
+      ws.resetState();
+      return ws.forward(T, true, seed);
+    };
+    const plain = lossWith();
+    expect(lossWith()).toBe(plain);
+    expect(lossWith(1)).not.toBe(plain);
+    expect(lossWith(1)).toBe(lossWith(1));
+    expect(lossWith(2)).not.toBe(lossWith(1));
+  });
+
+  it('refuses a dropout outside [0, 1)', () => {
+    expect(() => setup({ cell: 'gru', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0 }, 1)).toThrow(/dropout must be a probability in \[0, 1\), got 1/);
+    expect(() => setup({ cell: 'gru', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0 }, -0.5)).toThrow(/got -0.5/);
+  });
 });

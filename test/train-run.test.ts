@@ -63,6 +63,13 @@ describe.each(TESTED_BACKENDS)('training on %s', (name) => {
     expect(sample(model, vocab, { length: 80, temperature: 0.8, prime: 'the ', seed: 6 })).not.toBe(first);
   });
 
+  it.each(['lstm', 'gru'] as const)('trains a 2-layer %s with dropout and lowers the loss', async (cell) => {
+    const { metrics } = await run(name, { cell, layers: 2, embed: 6, dropout: 0.2, logEvery: 1, lr: 0.05 });
+    const uniform = Math.log(new Set(TEXT).size);
+    expect(metrics[0]!.loss).toBeGreaterThan(uniform * 0.9);
+    expect(metrics.at(-1)!.loss).toBeLessThan(uniform * 0.6);
+  });
+
   it('--steps 0 writes the initialised checkpoint, and --lr 0 leaves the weights unchanged', async () => {
     const fresh = await run(name, { steps: 0 });
     expect(fresh.result.steps).toBe(0);

@@ -183,3 +183,19 @@ export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers:
   for (const [name, v] of Object.entries(numbers)) checkNumber(kernel, name, v);
   checkNoAlias(kernel, tensors, {});
 }
+
+export function checkDropout(x: F, p: number, seed: number, mask: F, out: F): void {
+  if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new RangeError(`dropout: expected a probability in [0, 1) for p but received ${String(p)}`);
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new RangeError(`dropout: expected an integer from 0 to 4294967295 for seed but received ${String(seed)}`);
+  }
+  checkSpan('dropout', 'mask', mask, x.length);
+  checkSpan('dropout', 'out', out, x.length);
+  checkNoAlias('dropout', { mask, out }, { x });
+}
+
+export function checkMultiply(a: F, b: F, out: F): void {
+  checkSpan('multiply', 'b', b, a.length);
+  checkSpan('multiply', 'out', out, a.length);
+  checkNoAlias('multiply', { out }, { a, b });
+}

@@ -29,13 +29,15 @@ export interface NativeAddon {
   clipValue(x: Float32Array, limit: number): void;
   sumSquares(x: Float32Array): number;
   scale(x: Float32Array, s: number): void;
+  dropout(x: Float32Array, p: number, seed: number, mask: Float32Array, out: Float32Array): void;
+  multiply(a: Float32Array, b: Float32Array, out: Float32Array): void;
   adagradUpdate(param: Float32Array, grad: Float32Array, sum: Float32Array, lr: number, eps: number, weightDecay: number): void;
   sgdUpdate(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void;
 }
 
 const KERNELS = [
   'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'adagradUpdate', 'sgdUpdate',
+  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
 ] as const;
 
 /** Where the addon is by default: `<package root>/build/Release/rnnkit.node` (this file is two levels
@@ -186,6 +188,14 @@ export class NativeBackend implements Backend {
 
   scale(x: F, s: number): void {
     this.#addon.scale(view(x), s);
+  }
+
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
+    this.#addon.dropout(view(x), p, seed, view(mask), view(out));
+  }
+
+  multiply(a: F, b: F, out: F): void {
+    this.#addon.multiply(view(a), view(b), view(out));
   }
 
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {

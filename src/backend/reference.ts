@@ -3,7 +3,7 @@
 import * as check from './checks.js';
 import {
   type Backend, type BackendInfo, type Buf, type CellKind, type Dtype, type F, type FloatArray, type I,
-  cacheWidth, gatesOf,
+  cacheWidth, dropoutBits, dropoutSeedMix, dropoutThreshold, gatesOf,
 } from './types.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -225,6 +225,22 @@ export class ReferenceBackend implements Backend {
     check.checkNumber('scale', 's', s);
     const a = x.data;
     for (let i = 0; i < a.length; i++) a[i]! *= s;
+  }
+
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
+    check.checkDropout(x, p, seed, mask, out);
+    const a = x.data, m = mask.data, o = out.data;
+    const mixed = dropoutSeedMix(seed), threshold = dropoutThreshold(p), keep = Math.fround(1 / (1 - p));
+    for (let i = 0; i < a.length; i++) {
+      m[i] = dropoutBits(mixed, i) >= threshold ? keep : 0;
+      o[i] = a[i]! * m[i]!;
+    }
+  }
+
+  multiply(a: F, b: F, out: F): void {
+    check.checkMultiply(a, b, out);
+    const x = a.data, y = b.data, o = out.data;
+    for (let i = 0; i < x.length; i++) o[i] = x[i]! * y[i]!;
   }
 
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {

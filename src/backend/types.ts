@@ -37,6 +37,25 @@ export function cacheWidth(kind: CellKind): number {
   return kind === 'lstm' || kind === 'gru' ? 4 : 0;
 }
 
+/** murmur3's 32-bit finaliser: a bijective mix of a 32-bit word. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The seed as every dropout kernel mixes it once per call. Must match native/ops.cc and assembly/ops.ts. */
+export const dropoutSeedMix = (seed: number): number => fmix32((seed ^ 0x9e3779b9) >>> 0);
+
+/** 32 random bits for element i of a dropout mask: a counter-based hash, so every backend draws the same
+ *  mask for the same seed without sharing generator state. */
+export const dropoutBits = (mixedSeed: number, i: number): number => fmix32((fmix32(i >>> 0) ^ mixedSeed) >>> 0);
+
+/** Element i is kept when its bits are at least this threshold (probability 1 − p). */
+export const dropoutThreshold = (p: number): number => Math.floor(p * 4294967296);
+
 /** Memory owned by a backend. `data` is always a live view: never keep it across an allocation
  *  (growing WASM memory detaches old views; the getter re-creates them). */
 export interface Buf<A extends FloatArray | Int32Array> {
@@ -159,6 +178,14 @@ export interface Backend {
   sumSquares(x: F): number;
   /** x *= s. */
   scale(x: F, s: number): void;
+
+  /**
+   * Inverted dropout: element i is kept when dropoutBits(dropoutSeedMix(seed), i) >= dropoutThreshold(p);
+   * mask[i] = kept ? 1/(1−p) : 0 and out = x ⊙ mask. 0 <= p < 1; seed is a 32-bit unsigned integer.
+   */
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void;
+  /** out = a ⊙ b (the backward of dropout: dX = dOut ⊙ mask). */
+  multiply(a: F, b: F, out: F): void;
 
   /** PyTorch's Adagrad (lr_decay 0): g' = g + wd·p; sum += g'²; p −= lr·g' / (sqrt(sum) + eps). */
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void;

@@ -7,7 +7,7 @@
 // readPackagedWasm() imports node:fs, lazily.
 import * as check from './checks.js';
 import {
-  type Backend, type BackendInfo, type Buf, type CellKind, CELL_KINDS, type F, type FloatArray, type I,
+  type Backend, type BackendInfo, type Buf, type CellKind, CELL_KINDS, type F, type FloatArray, type I, dropoutThreshold,
 } from './types.js';
 
 // The project compiles against lib ES2022 + Node 20 types, which do not declare the WebAssembly namespace:
@@ -54,13 +54,15 @@ interface WasmExports {
   clipValue(n: number, x: number, limit: number): void;
   sumSquares(n: number, x: number): number;
   scale(n: number, x: number, s: number): void;
+  dropout(n: number, x: number, threshold: number, keep: number, seed: number, mask: number, out: number): void;
+  multiply(n: number, a: number, b: number, out: number): void;
   adagradUpdate(n: number, param: number, grad: number, sum: number, lr: number, eps: number, weightDecay: number): void;
   sgdUpdate(n: number, param: number, grad: number, lr: number, weightDecay: number): void;
 }
 
 const KERNEL_EXPORTS = [
   'heapBase', 'gemmScratchBytes', 'setGemmScratch', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'adagradUpdate', 'sgdUpdate',
+  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
 ] as const;
 
 const PAGE = 65536;
@@ -275,6 +277,18 @@ export class WasmBackend implements Backend {
   scale(x: F, s: number): void {
     check.checkNumber('scale', 's', s);
     this.#x.scale(x.length, this.#f('scale', 'x', x), s);
+  }
+
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
+    const k = 'dropout';
+    check.checkDropout(x, p, seed, mask, out);
+    this.#x.dropout(x.length, this.#f(k, 'x', x), dropoutThreshold(p), Math.fround(1 / (1 - p)), seed, this.#f(k, 'mask', mask), this.#f(k, 'out', out));
+  }
+
+  multiply(a: F, b: F, out: F): void {
+    const k = 'multiply';
+    check.checkMultiply(a, b, out);
+    this.#x.multiply(a.length, this.#f(k, 'a', a), this.#f(k, 'b', b), this.#f(k, 'out', out));
   }
 
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {

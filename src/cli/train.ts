@@ -36,11 +36,12 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
     .argument('[file]', 'UTF-8 text file to train on')
-    .option('--cell <cell>', 'recurrent cell: rnn (lstm and gru come next)', oneOf(['rnn'] as const), d.cell)
+    .option('--cell <cell>', 'recurrent cell: rnn, lstm or gru', oneOf(['rnn', 'lstm', 'gru'] as const), d.cell)
     .option('--nonlinearity <f>', 'rnn nonlinearity: tanh or relu', oneOf(['tanh', 'relu'] as const), d.nonlinearity)
     .option('--hidden <n>', 'hidden units per layer', integer(1, 65536), d.hidden)
     .option('--layers <n>', 'stacked recurrent layers', integer(1, 64), d.layers)
     .option('--embed <n>', 'embedding size; 0 = one-hot input', integer(0, 65536), d.embed)
+    .option('--dropout <p>', 'dropout between recurrent layers while training, in [0, 1)', number(0, 1), d.dropout)
     .option('--seq <n>', 'time steps per chunk (truncated BPTT length)', integer(1, 100_000), d.seq)
     .option('--batch <n>', 'parallel streams per step', integer(1, 100_000), d.batch)
     .option('--steps <n>', 'optimizer steps; 0 writes the initialised checkpoint and exits', integer(0), d.steps)
@@ -80,7 +81,8 @@ export function registerTrain(program: Command): void {
           text, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal,
           onMetrics: (m) => console.log(formatMetrics(m, config.steps)),
         });
-        const shape = `${config.cell}${config.cell === 'rnn' ? `-${config.nonlinearity}` : ''}`;
+        const { cell, nonlinearity, hidden, layers } = result.config;
+        const shape = `${cell}${cell === 'rnn' ? `-${nonlinearity}` : ''} ${layers}×${hidden}`;
         console.log(`rnnkit: ${result.interrupted ? 'stopped' : 'done'} after ${result.steps} steps (${shape}, ${result.parameterCount.toLocaleString('en-US')} parameters, vocabulary ${result.vocabSize}); checkpoint: ${result.dir}`);
         console.log(`rnnkit: try: npx rnnkit sample ${result.dir}`);
       } finally {

@@ -25,6 +25,15 @@ interface LayerBuffers {
   cache: F; // [T,B,cacheWidth·H]
   dh0: F; // [B,H] gradient w.r.t. the layer's initial state
   dc0: F; // [B,H] for LSTM, else empty
+  // Dropout on this layer's input (layers above the first, when dropout > 0), each [T,B,H]:
+  dropMask: F; // multiplier per element: 0 or 1/(1−p)
+  dropped: F; // the input after dropout
+  dDropped: F; // gradient w.r.t. the input after dropout
+}
+
+export interface WorkspaceOptions {
+  /** Inverted dropout between recurrent layers during training (forward with a dropout seed). */
+  dropout?: number;
 }
 
 export function checkWorkspaceSize(config: ModelConfig, T: number, B: number): void {
@@ -47,12 +56,19 @@ export class Workspace {
   private readonly dGh: F; // [T,B,G·H]
   private readonly zeros: F; // [B,H] no gradient from beyond the chunk (truncated BPTT)
   private carriedSteps = 0; // T of the previous chunk, whose final state the next forward() carries over
+  private droppedOut = false; // whether the last forward() applied dropout
+  readonly dropout: number;
 
   constructor(
     readonly model: Model,
     readonly maxT: number,
     readonly batch: number,
+    options: WorkspaceOptions = {},
   ) {
+    this.dropout = options.dropout ?? 0;
+    if (typeof this.dropout !== 'number' || !(this.dropout >= 0 && this.dropout < 1)) {
+      throw invalidOption(`dropout must be a probability in [0, 1), got ${String(this.dropout)}`);
+    }
     const backend = model.backend;
     const { hidden: H, layers: L, embed: E, vocabSize: V } = model.config;
     checkWorkspaceSize(model.config, maxT, batch);
@@ -63,13 +79,17 @@ export class Workspace {
     const stateSize = (maxT + 1) * batch * H;
     this.ids = Span.of(backend.allocInt(n));
     this.targets = Span.of(backend.allocInt(n));
-    this.layers = Array.from({ length: L }, () => ({
+    const droppedSize = (l: number): number => (l > 0 && this.dropout > 0 ? n * H : 0);
+    this.layers = Array.from({ length: L }, (_, l) => ({
       xProj: float(n * GH),
       hs: float(stateSize),
       cs: float(this.kind === 'lstm' ? stateSize : 0),
       cache: float(n * cacheWidth(this.kind) * H),
       dh0: float(batch * H),
       dc0: float(this.kind === 'lstm' ? batch * H : 0),
+      dropMask: float(droppedSize(l)),
+      dropped: float(droppedSize(l)),
+      dDropped: float(droppedSize(l)),
     }));
     this.embedded = E > 0 ? float(n * E) : null;
     this.logitsBuf = float(n * V);
@@ -118,8 +138,9 @@ export class Workspace {
   }
 
   /** Runs T steps from the carried state over `ids`; with targets, returns the summed cross-entropy
-   *  and keeps what backward() needs (dLogits scaled by 1/(T·B)). Without, returns NaN. */
-  forward(T: number, withTargets = true): number {
+   *  and keeps what backward() needs (dLogits scaled by 1/(T·B)). Without, returns NaN.
+   *  A dropout seed (a 32-bit integer, new for every training step) turns on dropout between layers. */
+  forward(T: number, withTargets = true, dropoutSeed?: number): number {
     this.checkSteps(T);
     this.carryState();
     const be = this.backend;
@@ -128,11 +149,12 @@ export class Workspace {
     const GH = gatesOf(this.kind) * H;
     const p = this.model.p;
     const ids = this.ids.sub(0, n);
+    this.droppedOut = this.dropout > 0 && dropoutSeed !== undefined;
     this.layers.forEach((layer, l) => {
       const w = p.layers[l]!;
       const xProj = layer.xProj.sub(0, n * GH);
       if (l > 0) {
-        be.gemm(false, true, n, GH, H, 1, this.layers[l - 1]!.hs.sub(BH, n * H), w.wIh, 0, xProj);
+        be.gemm(false, true, n, GH, H, 1, this.layerInput(l, T, dropoutSeed), w.wIh, 0, xProj);
       } else if (this.embedded && p.embed) {
         const x = this.embedded.sub(0, n * E);
         be.gatherRows(n, E, ids, p.embed, x);
@@ -177,8 +199,14 @@ export class Workspace {
       be.sumRows(n, GH, dGh, dw.bHh);
       be.sumRows(n, GH, dGx, dw.bIh);
       if (l > 0) {
-        be.gemm(true, false, GH, H, n, 1, dGx, this.layers[l - 1]!.hs.sub(BH, n * H), 1, dw.wIh);
-        be.gemm(false, false, n, H, GH, 1, dGx, w.wIh, 0, dhs);
+        be.gemm(true, false, GH, H, n, 1, dGx, this.layerInput(l, T), 1, dw.wIh);
+        if (this.droppedOut) {
+          const dDropped = layer.dDropped.sub(0, n * H);
+          be.gemm(false, false, n, H, GH, 1, dGx, w.wIh, 0, dDropped);
+          be.multiply(dDropped, layer.dropMask.sub(0, n * H), dhs);
+        } else {
+          be.gemm(false, false, n, H, GH, 1, dGx, w.wIh, 0, dhs);
+        }
       } else if (this.embedded && p.embed && g.embed) {
         const x = this.embedded.sub(0, n * E), dx = this.dhs.sub(0, n * E);
         be.gemm(true, false, GH, E, n, 1, dGx, x, 1, dw.wIh);
@@ -188,6 +216,21 @@ export class Workspace {
         be.scatterAddColumns(n, GH, ids, dGx, dw.wIh);
       }
     }
+  }
+
+  /** The input of layer l > 0: the outputs of layer l−1, after dropout when the forward pass applied it
+   *  (a seed given: draw the mask now; none: the one drawn by this chunk's forward). */
+  private layerInput(l: number, T: number, dropoutSeed?: number): F {
+    const n = T * this.batch, H = this.model.config.hidden;
+    const below = this.layers[l - 1]!.hs.sub(this.batch * H, n * H);
+    if (!this.droppedOut) return below;
+    const layer = this.layers[l]!;
+    const dropped = layer.dropped.sub(0, n * H);
+    if (dropoutSeed !== undefined) {
+      const seed = (dropoutSeed + Math.imul(l, 0x9e3779b9)) >>> 0; // a different mask for every layer
+      this.backend.dropout(below, this.dropout, seed, layer.dropMask.sub(0, n * H), dropped);
+    }
+    return dropped;
   }
 
   private cellState(layer: LayerBuffers, T: number): F {

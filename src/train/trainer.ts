@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { type InitScheme, Model } from '../model/model.js';
 import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
+import { Random } from '../util/random.js';
 import { Optimizer, type OptimizerName, clipGradients } from './optimizer.js';
 
 export type ShapeOptions = Omit<ModelConfig, 'vocabSize'>;
@@ -28,13 +29,15 @@ export interface TrainConfig extends ShapeOptions {
   logEvery: number;
   /** Save the checkpoint every N steps (0: only at the end). */
   saveEvery: number;
+  /** Inverted dropout between recurrent layers during training, in [0, 1). */
+  dropout: number;
 }
 
 /** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
   seq: 25, batch: 1, steps: 5000, lr: 0.1, optimizer: 'adagrad', clipValue: 5, clipNorm: 0,
-  seed: 1, init: 'pytorch', logEvery: 100, saveEvery: 1000,
+  seed: 1, init: 'pytorch', logEvery: 100, saveEvery: 1000, dropout: 0,
 };
 
 export interface StepMetrics {
@@ -70,6 +73,8 @@ export interface TrainResult {
   tokens: number;
   /** True when the signal stopped the run early. */
   interrupted: boolean;
+  /** The settings in effect (with --init-from, the checkpoint's shape). */
+  config: TrainConfig;
 }
 
 function checkNumber(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = true): void {
@@ -89,6 +94,9 @@ export function validateTrainConfig(config: TrainConfig): void {
   checkNumber('seed', config.seed, 0);
   checkNumber('log-every', config.logEvery, 1);
   checkNumber('save-every', config.saveEvery, 0);
+  if (typeof config.dropout !== 'number' || !(config.dropout >= 0 && config.dropout < 1)) {
+    throw invalidOption(`dropout must be a probability in [0, 1), got ${String(config.dropout)}`);
+  }
   if (config.init !== 'pytorch' && config.init !== 'randn') throw invalidOption(`init must be pytorch or randn, got ${JSON.stringify(config.init)}`);
 }
 
@@ -123,7 +131,9 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
   const tokens = vocab.encode(request.text, 'the training text');
   const batcher = new Batcher(tokens, config.batch, config.seq);
   const { backend } = model;
-  const workspace = new Workspace(model, config.seq, config.batch);
+  const workspace = new Workspace(model, config.seq, config.batch, { dropout: config.dropout });
+  // Dropout masks come from their own stream, so that turning dropout on does not change the initialisation.
+  const dropoutRandom = new Random(config.seed + 0x5eed);
   const optimizer = new Optimizer(backend, { name: config.optimizer }, model.parameterCount);
 
   mkdirSync(request.out, { recursive: true });
@@ -140,7 +150,7 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
     for (let step = 1; step <= config.steps && !request.signal?.aborted; step++) {
       const epoch = batcher.cursor.epoch;
       if (batcher.next(workspace.ids.data, workspace.targets.data)) workspace.resetState();
-      const loss = workspace.forward(config.seq) / tokensPerStep;
+      const loss = workspace.forward(config.seq, true, config.dropout > 0 ? dropoutRandom.nextUint32() : undefined) / tokensPerStep;
       if (!Number.isFinite(loss)) {
         throw new RnnkitError('ERR_NON_FINITE', `the loss became ${loss} at step ${step}; lower --lr or enable --clip-norm (${request.out} keeps the weights the run started from)`);
       }
@@ -175,6 +185,6 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
   saveModel(request.out, model, vocab);
   return {
     dir: request.out, steps: done, metrics: last, parameterCount: model.parameterCount, vocabSize: vocab.size, tokens: tokens.length,
-    interrupted: done < config.steps,
+    interrupted: done < config.steps, config,
   };
 }
