@@ -1,11 +1,35 @@
 // The recurrent loops (Backend.cellForward / cellBackward in src/backend/types.ts), PyTorch's equations and
 // gate order: LSTM i,f,g,o; GRU r,z,n with b_hn inside the reset product.
 // Sizes: T steps, B streams, H hidden, G gates (rnn 1, gru 3, lstm 4), GH = G·H, CW = cache floats per row.
-// No scratch memory: the per-step hidden projection W_hh·h_{t-1} is written straight into the output that
-// the gate math then overwrites in place (hs[t+1] for rnn, the cache row for lstm/gru, whose 4·H floats hold
-// the G·H raw sums), and the backward carries dh/dc in dh0/dc0.
-import { gemmStrided } from './gemm';
+// W_hh is used T times per call: it is packed for the GEMM micro-kernel ONCE per call into host-provided
+// scratch (setCellScratch; without it, or when it is too small, every step packs it again). The per-step
+// hidden projection W_hh·h_{t-1} is written straight into the output that the gate math then overwrites in
+// place (hs[t+1] for rnn, the cache row for lstm/gru, whose 4·H floats hold the G·H raw sums), and the
+// backward carries dh/dc in dh0/dc0.
+import { gemmPackB, gemmPackedB, gemmStrided, packedBFloats } from './gemm';
 import { ld, st, vsigmoid, vtanh } from './math';
+
+/** Scratch for the packed W_hh (per instance). */
+let cellPack: usize = 0;
+let cellPackBytes: usize = 0;
+
+/** Bytes of scratch cellForward/cellBackward need to pack W_hh [G·H, H] once per call. */
+export function cellScratchBytes(kind: i32, H: i32): usize {
+  const GH = gatesOf(kind) * H;
+  return <usize>max(packedBFloats(H, GH), packedBFloats(GH, H)) << 2;
+}
+
+/** Registers host-allocated scratch (16-byte aligned) for the packed W_hh; replaces any earlier one. */
+export function setCellScratch(ptr: usize, bytes: usize): bool {
+  if ((ptr & 15) != 0) return false;
+  cellPack = ptr;
+  cellPackBytes = bytes;
+  return true;
+}
+
+@inline function canPack(K: i32, N: i32): bool {
+  return cellPack != 0 && (<usize>packedBFloats(K, N) << 2) <= cellPackBytes;
+}
 
 // Must match CELL_KINDS in src/backend/types.ts
 export const enum CellKind {
@@ -77,6 +101,9 @@ export function cellForward(
   const rowGH = <usize>GH << 2;
   const rowCW = <usize>CW << 2;
   const stepH = <usize>B * rowH;
+  // op(B) = W_hhᵀ [H, GH], packed once for all T steps.
+  const packed = canPack(H, GH);
+  if (packed) gemmPackB(true, H, GH, wHh, rowH, cellPack);
   for (let t = 0; t < T; t++) {
     const hPrev = hs + <usize>t * stepH;
     const hNext = hPrev + stepH;
@@ -84,8 +111,10 @@ export function cellForward(
     const cNext = cPrev + stepH;
     const kStep = cache + <usize>t * <usize>B * rowCW;
     // Raw hidden-side sums W_hh·h_{t-1} for all B streams, [B][GH] with row stride rowH or rowCW.
-    if (CW == 0) gemmStrided(false, true, B, GH, H, 1, hPrev, rowH, wHh, rowH, 0, hNext, rowH);
-    else gemmStrided(false, true, B, GH, H, 1, hPrev, rowH, wHh, rowH, 0, kStep, rowCW);
+    const out = CW == 0 ? hNext : kStep;
+    const ldo = CW == 0 ? rowH : rowCW;
+    if (packed) gemmPackedB(false, B, GH, H, 1, hPrev, rowH, cellPack, 0, out, ldo);
+    else gemmStrided(false, true, B, GH, H, 1, hPrev, rowH, wHh, rowH, 0, out, ldo);
     for (let b = 0; b < B; b++) {
       const x = xProj + (<usize>t * <usize>B + <usize>b) * rowGH;
       const hp = hPrev + <usize>b * rowH;
@@ -186,6 +215,9 @@ export function cellBackward(
   const stepH = <usize>B * rowH;
   memory.copy(dh0, dhN, stepH);
   if (kind == CellKind.Lstm) memory.copy(dc0, dcN, stepH);
+  // op(B) = W_hh [GH, H] as it is, packed once for all T steps.
+  const packed = canPack(GH, H);
+  if (packed) gemmPackB(false, GH, H, wHh, rowH, cellPack);
   for (let t = T - 1; t >= 0; t--) {
     const gStep = <usize>t * <usize>B * rowGH;
     for (let b = 0; b < B; b++) {
@@ -216,6 +248,8 @@ export function cellBackward(
       }
     }
     // dh_{t-1}[B,H] = dGh_t[B,GH]·W_hh[GH,H] (+ the GRU's direct path already in dh0).
-    gemmStrided(false, false, B, H, GH, 1, dGh + gStep, rowGH, wHh, rowH, kind == CellKind.Gru ? 1 : 0, dh0, rowH);
+    const beta: f32 = kind == CellKind.Gru ? 1 : 0;
+    if (packed) gemmPackedB(false, B, H, GH, 1, dGh + gStep, rowGH, cellPack, beta, dh0, rowH);
+    else gemmStrided(false, false, B, H, GH, 1, dGh + gStep, rowGH, wHh, rowH, beta, dh0, rowH);
   }
 }

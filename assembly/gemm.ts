@@ -1,295 +1,316 @@
 // GEMM: C[M,N] = alpha·op(A)·op(B) + beta·C, row-major (see Backend.gemm in src/backend/types.ts).
-// All pointers are byte addresses into linear memory; all strides (lda, ldb, ldc, sA*, sB*) are in bytes,
-// so the cell kernels can multiply into rows with a wider stride than N (e.g. the LSTM/GRU cache).
-// Transposes are handled by loop order (the only copy is the packing of 8-column panels of a plain B into the
-// host-provided scratch, for cache reasons):
-//   op(B) not transposed       → f32x4 over the columns j of a B row, a(i,k) broadcast (gemmRowsOfB);
-//   op(A) plain, op(B) transposed → f32x4 dot products over K with a horizontal sum (gemmDots);
-//   both transposed            → f32x4 over the rows i (A[k, i..i+3] contiguous), then a 4×4 transpose.
-// beta = 0 never reads C, so NaNs already in C do not leak.
-import { hsum, hsum4, madd } from './math';
+// All pointers are byte addresses into linear memory; all row strides (lda, ldb, ldc) are in bytes, so the
+// cell kernels can multiply into rows with a wider stride than N (e.g. the LSTM/GRU cache).
+//
+// The GotoBLAS/BLIS scheme, for every combination of transposes:
+//   for jc in N by NC:              op(B)[·, jc..] block
+//     for pc in K by KC:            pack op(B)[pc.., jc..] into NR-wide panels, k-major   (once per call)
+//       for ic in M by MC:          pack op(A)[ic.., pc..] into MR-high panels, k-major
+//         for jr in NR panels:      B micro-panel (KC·NR floats, 8 KiB) stays in L1 ...
+//           for ir in MR panels:    ... while the A block (MC·KC floats, 128 KiB) streams from L2
+//             4×8 micro-kernel: 8 f32x4 accumulators, per k one A broadcast per row and two B vectors.
+// Packing turns every transpose into the same contiguous layout (the 4×4 register transposes are in the
+// packing, not in the inner loop) and zero-pads the last panels, so edge tiles run the same SIMD kernel and
+// only their store is partial. Cells reuse one packed W_hh for all T steps (gemmPackB + gemmPackedB).
+// beta = 0 never reads C, so NaNs already in C do not leak. K = 0 gives C = beta·C.
+import { madd } from './math';
 
-/** K is processed in blocks of KC so the B panel a register tile walks stays in L1 (C then accumulates
- *  with beta 1 after the first block). */
+/** Micro-tile: MR rows × NR columns (two f32x4 per row). Must match the kernel and the packing below. */
+const MR: i32 = 4;
+const NR: i32 = 8;
+/** Cache blocking: K block (the micro-panels' depth), rows of the packed A block, columns of a B block. */
 const KC: i32 = 256;
-export const PANEL_BYTES: usize = <usize>KC * 8 * 4;
+const MC: i32 = 128;
+const NC: i32 = 2048;
 
-/** Scratch for one packed K-block × 8 panel of B (KC·8 floats), set by the host (0 = do not pack).
- *  A per-instance global, so instances sharing one memory can each have their own. */
-let panel: usize = 0;
+const PACK_A_BYTES: usize = <usize>(MC * KC) << 2;
+const PACK_B_BYTES: usize = <usize>(KC * NC) << 2;
+const TILE_BYTES: usize = <usize>(MR * NR) << 2;
+const SCRATCH_BYTES: usize = PACK_A_BYTES + PACK_B_BYTES + TILE_BYTES;
+
+// Host-provided scratch (per instance: instances sharing one memory each have their own globals).
+let packA: usize = 0;
+let packB: usize = 0;
+let tile: usize = 0;
 
 /** Bytes of scratch the host should hand to setGemmScratch. */
 export function gemmScratchBytes(): usize {
-  return PANEL_BYTES;
+  return SCRATCH_BYTES;
 }
 
-/** Registers the host-allocated scratch (at least PANEL_BYTES bytes, 16-byte aligned). */
+/** Registers the host-allocated scratch (at least gemmScratchBytes() bytes, 16-byte aligned). */
 export function setGemmScratch(ptr: usize, bytes: usize): bool {
-  if (bytes < PANEL_BYTES || (ptr & 15) != 0) return false;
-  panel = ptr;
+  if (bytes < SCRATCH_BYTES || (ptr & 15) != 0) return false;
+  packA = ptr;
+  packB = ptr + PACK_A_BYTES;
+  tile = packB + PACK_B_BYTES;
   return true;
 }
 
-
-@inline function store1(c: usize, acc: f32, alpha: f32, beta: f32): void {
-  let v = alpha * acc;
-  if (beta != 0) v += beta * load<f32>(c);
-  store<f32>(c, v);
+@inline function roundUp(n: i32, m: i32): i32 {
+  return (n + m - 1) / m * m;
 }
 
-@inline function store4(c: usize, acc: v128, alpha: f32, beta: f32): void {
-  let v = f32x4.mul(acc, f32x4.splat(alpha));
-  if (beta != 0) v = madd(f32x4.splat(beta), v128.load(c), v);
+/** Floats of a fully packed op(B) [K,N]: K rows of N rounded up to whole panels. */
+export function packedBFloats(K: i32, N: i32): i32 {
+  return K * roundUp(N, NR);
+}
+
+// ---- packing ----------------------------------------------------------------------------------------
+
+/** 4×4 transpose of rows r0..r3 (each 4 consecutive k) stored as 4 k-vectors at dst, dst+step, ... */
+@inline function transposeStore(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, step: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + step, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+/**
+ * Packs op(A)[i0..i0+mc, k0..k0+kc) into MR-row panels [ceil(mc/MR)][kc][MR] at dst, zero rows past mc.
+ * op(A)[i,k] = A[i·lda + 4k] (plain) or A[k·lda + 4i] (transA).
+ */
+function packAPanels(transA: bool, a: usize, lda: usize, i0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
+  for (let p = 0; p < mc; p += MR) {
+    const rows = min(MR, mc - p);
+    const i = i0 + p;
+    if (transA) {
+      let src = a + <usize>k0 * lda + (<usize>i << 2);
+      if (rows == MR) {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, v128.load(src));
+          src += lda;
+          dst += 16;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, f32x4.splat(0));
+          for (let r = 0; r < rows; r++) store<f32>(dst + (<usize>r << 2), load<f32>(src + (<usize>r << 2)));
+          src += lda;
+          dst += 16;
+        }
+      }
+    } else {
+      const s0 = a + <usize>i * lda + (<usize>k0 << 2);
+      if (rows == MR) {
+        const s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda;
+        let k = 0;
+        for (; k + 4 <= kc; k += 4) {
+          const o = <usize>k << 2;
+          transposeStore(v128.load(s0 + o), v128.load(s1 + o), v128.load(s2 + o), v128.load(s3 + o), dst, 16);
+          dst += 64;
+        }
+        for (; k < kc; k++) {
+          const o = <usize>k << 2;
+          store<f32>(dst, load<f32>(s0 + o));
+          store<f32>(dst, load<f32>(s1 + o), 4);
+          store<f32>(dst, load<f32>(s2 + o), 8);
+          store<f32>(dst, load<f32>(s3 + o), 12);
+          dst += 16;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, f32x4.splat(0));
+          for (let r = 0; r < rows; r++) store<f32>(dst + (<usize>r << 2), load<f32>(s0 + <usize>r * lda + (<usize>k << 2)));
+          dst += 16;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs op(B)[k0..k0+kc, j0..j0+nc) into NR-column panels [ceil(nc/NR)][kc][NR] at dst, zero columns past nc.
+ * op(B)[k,j] = B[k·ldb + 4j] (plain) or B[j·ldb + 4k] (transB).
+ */
+function packBPanels(transB: bool, b: usize, ldb: usize, k0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  for (let p = 0; p < nc; p += NR) {
+    const cols = min(NR, nc - p);
+    const j = j0 + p;
+    if (!transB) {
+      let src = b + <usize>k0 * ldb + (<usize>j << 2);
+      if (cols == NR) {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, v128.load(src));
+          v128.store(dst, v128.load(src, 16), 16);
+          src += ldb;
+          dst += 32;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, f32x4.splat(0));
+          v128.store(dst, f32x4.splat(0), 16);
+          for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
+          src += ldb;
+          dst += 32;
+        }
+      }
+    } else {
+      const s0 = b + <usize>j * ldb + (<usize>k0 << 2);
+      if (cols == NR) {
+        const s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb, s4 = s3 + ldb, s5 = s4 + ldb, s6 = s5 + ldb, s7 = s6 + ldb;
+        let k = 0;
+        for (; k + 4 <= kc; k += 4) {
+          const o = <usize>k << 2;
+          transposeStore(v128.load(s0 + o), v128.load(s1 + o), v128.load(s2 + o), v128.load(s3 + o), dst, 32);
+          transposeStore(v128.load(s4 + o), v128.load(s5 + o), v128.load(s6 + o), v128.load(s7 + o), dst + 16, 32);
+          dst += 128;
+        }
+        for (; k < kc; k++) {
+          const o = <usize>k << 2;
+          for (let c = 0; c < NR; c++) store<f32>(dst + (<usize>c << 2), load<f32>(s0 + <usize>c * ldb + o));
+          dst += 32;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, f32x4.splat(0));
+          v128.store(dst, f32x4.splat(0), 16);
+          for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>c << 2), load<f32>(s0 + <usize>c * ldb + (<usize>k << 2)));
+          dst += 32;
+        }
+      }
+    }
+  }
+}
+
+// ---- the micro-kernel and the macro-kernel -----------------------------------------------------------
+
+/** One output vector: alpha·acc (+ beta·C, not read when beta = 0). */
+@inline function store4(c: usize, acc: v128, alpha: v128, beta: f32): void {
+  let v = f32x4.mul(acc, alpha);
+  if (beta == 1) v = f32x4.add(v128.load(c), v);
+  else if (beta != 0) v = madd(f32x4.splat(beta), v128.load(c), v);
   v128.store(c, v);
 }
 
-@inline function vec4(a: f32, b: f32, c: f32, d: f32): v128 {
-  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(a), 1, b), 2, c), 3, d);
+/**
+ * The 4×8 tile C[0..4, 0..8) (row stride ldc) = alpha·Σ_k pa[k]ᵀ·pb[k] + beta·C over kc steps of the packed
+ * A panel (4 floats per k) and B panel (8 floats per k).
+ */
+function microKernel(kc: i32, pa: usize, pb: usize, alpha: f32, beta: f32, c: usize, ldc: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let x = v128.load32_splat(pa);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    x = v128.load32_splat(pa, 4);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    x = v128.load32_splat(pa, 8);
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
+    x = v128.load32_splat(pa, 12);
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
+    pa += 16;
+    pb += 32;
+  }
+  const va = f32x4.splat(alpha);
+  store4(c, c00, va, beta);
+  store4(c + 16, c01, va, beta);
+  c += ldc;
+  store4(c, c10, va, beta);
+  store4(c + 16, c11, va, beta);
+  c += ldc;
+  store4(c, c20, va, beta);
+  store4(c + 16, c21, va, beta);
+  c += ldc;
+  store4(c, c30, va, beta);
+  store4(c + 16, c31, va, beta);
 }
 
-/** Scalar dot product of K elements with byte strides; the leftovers of every layout. */
-function scalarTile(
-  i0: i32, i1: i32, j0: i32, j1: i32, K: i32, alpha: f32,
-  a: usize, sAi: usize, sAk: usize, b: usize, sBk: usize, sBj: usize, beta: f32, c: usize, ldc: usize,
-): void {
-  for (let i = i0; i < i1; i++) {
-    for (let j = j0; j < j1; j++) {
-      let pa = a + <usize>i * sAi;
-      let pb = b + <usize>j * sBj;
-      let sum: f32 = 0;
-      for (let k = 0; k < K; k++) {
-        sum += load<f32>(pa) * load<f32>(pb);
-        pa += sAk;
-        pb += sBk;
-      }
-      store1(c + <usize>i * ldc + (<usize>j << 2), sum, alpha, beta);
+/** An edge tile (rows < MR or cols < NR): the full tile into `tile`, then the valid part into C. */
+function edgeTile(kc: i32, pa: usize, pb: usize, alpha: f32, beta: f32, c: usize, ldc: usize, rows: i32, cols: i32): void {
+  microKernel(kc, pa, pb, alpha, 0, tile, <usize>NR << 2);
+  const va = f32x4.splat(1);
+  for (let r = 0; r < rows; r++) {
+    const src = tile + <usize>r * (<usize>NR << 2);
+    const dst = c + <usize>r * ldc;
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) store4(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)), va, beta);
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      let v = load<f32>(src + o);
+      if (beta != 0) v += beta * load<f32>(dst + o);
+      store<f32>(dst + o, v);
     }
   }
 }
 
-/** op(B) rows are contiguous (B [K,N], row stride ldb): a(i,k) = A[i·sAi + k·sAk]. 4×8 register tiles. */
-function gemmRowsOfB(
-  M: i32, N: i32, K: i32, alpha: f32, a: usize, sAi: usize, sAk: usize, b: usize, ldb: usize,
-  beta: f32, c: usize, ldc: usize,
-): void {
-  const sAi2 = sAi << 1;
-  const sAi3 = sAi2 + sAi;
-  let j = 0;
-  for (; j + 8 <= N; j += 8) {
-    let bj = b + (<usize>j << 2);
-    let sB = ldb;
-    if (M > 4 && panel != 0) {
-      // Copy the K×8 panel to contiguous memory: rows of B a power-of-two apart would all map to the
-      // same L1 set, and the panel is read once per 4 rows of C.
-      let src = bj;
-      let dst = panel;
-      for (let k = 0; k < K; k++) {
-        v128.store(dst, v128.load(src));
-        v128.store(dst, v128.load(src, 16), 16);
-        src += ldb;
-        dst += 32;
-      }
-      bj = panel;
-      sB = 32;
+/** C[0..mc, 0..nc) (+)= alpha·(packed A block [mc×kc])·(packed B block [kc×nc]). */
+function macroKernel(mc: i32, nc: i32, kc: i32, alpha: f32, pa: usize, pb: usize, beta: f32, c: usize, ldc: usize): void {
+  const aPanel = <usize>(kc * MR) << 2;
+  const bPanel = <usize>(kc * NR) << 2;
+  for (let j = 0; j < nc; j += NR) {
+    const cols = min(NR, nc - j);
+    let a = pa;
+    let cij = c + (<usize>j << 2);
+    for (let i = 0; i < mc; i += MR) {
+      const rows = min(MR, mc - i);
+      if (rows == MR && cols == NR) microKernel(kc, a, pb, alpha, beta, cij, ldc);
+      else edgeTile(kc, a, pb, alpha, beta, cij, ldc, rows, cols);
+      a += aPanel;
+      cij += <usize>MR * ldc;
     }
-    let i = 0;
-    for (; i + 4 <= M; i += 4) {
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      let pa = a + <usize>i * sAi;
-      let pb = bj;
-      for (let k = 0; k < K; k++) {
-        const b0 = v128.load(pb);
-        const b1 = v128.load(pb, 16);
-        let x = v128.load32_splat(pa);
-        c00 = madd(x, b0, c00);
-        c01 = madd(x, b1, c01);
-        x = v128.load32_splat(pa + sAi);
-        c10 = madd(x, b0, c10);
-        c11 = madd(x, b1, c11);
-        x = v128.load32_splat(pa + sAi2);
-        c20 = madd(x, b0, c20);
-        c21 = madd(x, b1, c21);
-        x = v128.load32_splat(pa + sAi3);
-        c30 = madd(x, b0, c30);
-        c31 = madd(x, b1, c31);
-        pa += sAk;
-        pb += sB;
-      }
-      let pc = c + <usize>i * ldc + (<usize>j << 2);
-      store4(pc, c00, alpha, beta);
-      store4(pc + 16, c01, alpha, beta);
-      pc += ldc;
-      store4(pc, c10, alpha, beta);
-      store4(pc + 16, c11, alpha, beta);
-      pc += ldc;
-      store4(pc, c20, alpha, beta);
-      store4(pc + 16, c21, alpha, beta);
-      pc += ldc;
-      store4(pc, c30, alpha, beta);
-      store4(pc + 16, c31, alpha, beta);
-    }
-    for (; i < M; i++) {
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
-      let pa = a + <usize>i * sAi;
-      let pb = bj;
-      for (let k = 0; k < K; k++) {
-        const x = v128.load32_splat(pa);
-        c0 = madd(x, v128.load(pb), c0);
-        c1 = madd(x, v128.load(pb, 16), c1);
-        pa += sAk;
-        pb += sB;
-      }
-      const pc = c + <usize>i * ldc + (<usize>j << 2);
-      store4(pc, c0, alpha, beta);
-      store4(pc + 16, c1, alpha, beta);
-    }
-  }
-  if (j + 4 <= N) {
-    const bj = b + (<usize>j << 2);
-    for (let i = 0; i < M; i++) {
-      let c0 = f32x4.splat(0);
-      let pa = a + <usize>i * sAi;
-      let pb = bj;
-      for (let k = 0; k < K; k++) {
-        c0 = madd(v128.load32_splat(pa), v128.load(pb), c0);
-        pa += sAk;
-        pb += ldb;
-      }
-      store4(c + <usize>i * ldc + (<usize>j << 2), c0, alpha, beta);
-    }
-    j += 4;
-  }
-  if (j < N) scalarTile(0, M, j, N, K, alpha, a, sAi, sAk, b, ldb, 4, beta, c, ldc);
-}
-
-/** Σ_k x[k]·y[k] for contiguous x, y: f32x4 over K, scalar tail. */
-@inline function dot(x: usize, y: usize, K: i32): f32 {
-  const K4 = K & ~3;
-  let acc = f32x4.splat(0);
-  for (let k = 0; k < K4; k += 4) {
-    const o = <usize>k << 2;
-    acc = madd(v128.load(x + o), v128.load(y + o), acc);
-  }
-  let s = hsum(acc);
-  for (let k = K4; k < K; k++) s += load<f32>(x + (<usize>k << 2)) * load<f32>(y + (<usize>k << 2));
-  return s;
-}
-
-/** Scalar Σ over k in [k0, K) for contiguous x, y (the K tail of the dot tiles). */
-@inline function tailDot(x: usize, y: usize, k0: i32, K: i32): f32 {
-  let s: f32 = 0;
-  for (let k = k0; k < K; k++) s += load<f32>(x + (<usize>k << 2)) * load<f32>(y + (<usize>k << 2));
-  return s;
-}
-
-/** op(A) = A [M,K] (row stride lda), op(B) = Bᵀ with B [N,K] (row stride ldb): dot products over K.
- *  2×4 tiles of f32x4 accumulators, reduced with hsum4 into one vector per C row. */
-function gemmDots(
-  M: i32, N: i32, K: i32, alpha: f32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
-): void {
-  const K4 = K & ~3;
-  // Columns outer, rows inner: each group of 4 B rows is read from memory once and stays in L1 while every
-  // row of A (a K-block of it: KC floats each) passes by; A is the small side in the recurrent loop.
-  let j = 0;
-  for (; j + 4 <= N; j += 4) {
-    const pb0 = b + <usize>j * ldb;
-    const pb1 = pb0 + ldb;
-    const pb2 = pb1 + ldb;
-    const pb3 = pb2 + ldb;
-    let i = 0;
-    for (; i + 2 <= M; i += 2) {
-      const pa0 = a + <usize>i * lda;
-      const pa1 = pa0 + lda;
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-      let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-      for (let k = 0; k < K4; k += 4) {
-        const o = <usize>k << 2;
-        const x0 = v128.load(pa0 + o);
-        const x1 = v128.load(pa1 + o);
-        let y = v128.load(pb0 + o);
-        c00 = madd(x0, y, c00);
-        c10 = madd(x1, y, c10);
-        y = v128.load(pb1 + o);
-        c01 = madd(x0, y, c01);
-        c11 = madd(x1, y, c11);
-        y = v128.load(pb2 + o);
-        c02 = madd(x0, y, c02);
-        c12 = madd(x1, y, c12);
-        y = v128.load(pb3 + o);
-        c03 = madd(x0, y, c03);
-        c13 = madd(x1, y, c13);
-      }
-      let r0 = hsum4(c00, c01, c02, c03);
-      let r1 = hsum4(c10, c11, c12, c13);
-      if (K4 < K) {
-        r0 = f32x4.add(r0, vec4(tailDot(pa0, pb0, K4, K), tailDot(pa0, pb1, K4, K), tailDot(pa0, pb2, K4, K), tailDot(pa0, pb3, K4, K)));
-        r1 = f32x4.add(r1, vec4(tailDot(pa1, pb0, K4, K), tailDot(pa1, pb1, K4, K), tailDot(pa1, pb2, K4, K), tailDot(pa1, pb3, K4, K)));
-      }
-      const pc = c + <usize>i * ldc + (<usize>j << 2);
-      store4(pc, r0, alpha, beta);
-      store4(pc + ldc, r1, alpha, beta);
-    }
-    if (i < M) {
-      const pa = a + <usize>i * lda;
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-      for (let k = 0; k < K4; k += 4) {
-        const o = <usize>k << 2;
-        const x = v128.load(pa + o);
-        c0 = madd(x, v128.load(pb0 + o), c0);
-        c1 = madd(x, v128.load(pb1 + o), c1);
-        c2 = madd(x, v128.load(pb2 + o), c2);
-        c3 = madd(x, v128.load(pb3 + o), c3);
-      }
-      let r = hsum4(c0, c1, c2, c3);
-      if (K4 < K) r = f32x4.add(r, vec4(tailDot(pa, pb0, K4, K), tailDot(pa, pb1, K4, K), tailDot(pa, pb2, K4, K), tailDot(pa, pb3, K4, K)));
-      store4(c + <usize>i * ldc + (<usize>j << 2), r, alpha, beta);
-    }
-  }
-  for (; j < N; j++) {
-    const pb = b + <usize>j * ldb;
-    for (let i = 0; i < M; i++) store1(c + <usize>i * ldc + (<usize>j << 2), dot(a + <usize>i * lda, pb, K), alpha, beta);
+    pb += bPanel;
   }
 }
 
-/** op(A) = Aᵀ with A [K,M] (row stride lda), op(B) = Bᵀ with B [N,K] (row stride ldb): f32x4 over i,
- *  4×4 tiles transposed in registers before the store. Rare in training; kept simple. */
-function gemmBothTransposed(
-  M: i32, N: i32, K: i32, alpha: f32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
-): void {
-  let i = 0;
-  for (; i + 4 <= M; i += 4) {
+/** C = beta·C over M×N (the K = 0 case). */
+function scaleC(M: i32, N: i32, beta: f32, c: usize, ldc: usize): void {
+  for (let i = 0; i < M; i++) {
+    const row = c + <usize>i * ldc;
     let j = 0;
     for (; j + 4 <= N; j += 4) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let pa = a + (<usize>i << 2);
-      let pb = b + <usize>j * ldb;
-      for (let k = 0; k < K; k++) {
-        const x = v128.load(pa);
-        a0 = madd(x, v128.load32_splat(pb), a0);
-        a1 = madd(x, v128.load32_splat(pb + ldb), a1);
-        a2 = madd(x, v128.load32_splat(pb + 2 * ldb), a2);
-        a3 = madd(x, v128.load32_splat(pb + 3 * ldb), a3);
-        pa += lda;
-        pb += 4;
-      }
-      // a0..a3 are the columns j..j+3 of C over rows i..i+3: transpose to rows.
-      const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
-      const t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
-      let pc = c + <usize>i * ldc + (<usize>j << 2);
-      store4(pc, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5), alpha, beta);
-      pc += ldc;
-      store4(pc, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), alpha, beta);
-      pc += ldc;
-      store4(pc, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), alpha, beta);
-      pc += ldc;
-      store4(pc, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), alpha, beta);
+      const o = row + (<usize>j << 2);
+      v128.store(o, beta == 0 ? f32x4.splat(0) : f32x4.mul(v128.load(o), f32x4.splat(beta)));
     }
-    if (j < N) scalarTile(i, i + 4, j, N, K, alpha, a, 4, lda, b, 4, ldb, beta, c, ldc);
+    for (; j < N; j++) {
+      const o = row + (<usize>j << 2);
+      store<f32>(o, beta == 0 ? 0 : beta * load<f32>(o));
+    }
   }
-  if (i < M) scalarTile(i, M, 0, N, K, alpha, a, 4, lda, b, 4, ldb, beta, c, ldc);
+}
+
+/**
+ * C[M,N] = alpha·op(A)·op(B) + beta·C with op(B) already packed by gemmPackB (bp, for these K and N).
+ * Packs op(A) block by block into the scratch.
+ */
+export function gemmPackedB(
+  transA: bool, M: i32, N: i32, K: i32, alpha: f32, a: usize, lda: usize, bp: usize, beta: f32, c: usize, ldc: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    scaleC(M, N, beta, c, ldc);
+    return;
+  }
+  const Npad = roundUp(N, NR);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const b = bp + (<usize>k0 * <usize>Npad << 2);
+    const be = k0 == 0 ? beta : 1;
+    for (let i0 = 0; i0 < M; i0 += MC) {
+      const mc = min(MC, M - i0);
+      packAPanels(transA, a, lda, i0, mc, k0, kc, packA);
+      macroKernel(mc, N, kc, alpha, packA, b, be, c + <usize>i0 * ldc, ldc);
+    }
+  }
+}
+
+/** Packs all of op(B) [K,N] for gemmPackedB into dst (packedBFloats(K, N) floats, 16-byte aligned): K blocks
+ *  of KC in order, each [ceil(N/NR)][kc][NR]. */
+export function gemmPackB(transB: bool, K: i32, N: i32, b: usize, ldb: usize, dst: usize): void {
+  const Npad = roundUp(N, NR);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    packBPanels(transB, b, ldb, k0, min(KC, K - k0), 0, N, dst + (<usize>k0 * <usize>Npad << 2));
+  }
 }
 
 /** The GEMM with explicit byte row strides, for use inside other kernels. */
@@ -297,28 +318,24 @@ export function gemmStrided(
   transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
   a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
 ): void {
-  // Byte step of one k in A and in B.
-  const stepA: usize = transA ? lda : 4;
-  const stepB: usize = transB ? 4 : ldb;
-  let k0 = 0;
-  do {
-    const kc = min(KC, K - k0);
-    gemmBlock(transA, transB, M, N, kc, alpha, a + <usize>k0 * stepA, lda, b + <usize>k0 * stepB, ldb, k0 == 0 ? beta : 1, c, ldc);
-    k0 += kc;
-  } while (k0 < K);
-}
-
-function gemmBlock(
-  transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
-  a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
-): void {
-  if (!transB) {
-    if (transA) gemmRowsOfB(M, N, K, alpha, a, 4, lda, b, ldb, beta, c, ldc);
-    else gemmRowsOfB(M, N, K, alpha, a, lda, 4, b, ldb, beta, c, ldc);
-  } else if (!transA) {
-    gemmDots(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
-  } else {
-    gemmBothTransposed(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    scaleC(M, N, beta, c, ldc);
+    return;
+  }
+  for (let j0 = 0; j0 < N; j0 += NC) {
+    const nc = min(NC, N - j0);
+    const cj = c + (<usize>j0 << 2);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = min(KC, K - k0);
+      packBPanels(transB, b, ldb, k0, kc, j0, nc, packB);
+      const be = k0 == 0 ? beta : 1;
+      for (let i0 = 0; i0 < M; i0 += MC) {
+        const mc = min(MC, M - i0);
+        packAPanels(transA, a, lda, i0, mc, k0, kc, packA);
+        macroKernel(mc, nc, kc, alpha, packA, packB, be, cj + <usize>i0 * ldc, ldc);
+      }
+    }
   }
 }
 

@@ -2,8 +2,10 @@
 // sigmoid (Cephes-style polynomials; their accuracy is checked lane by lane in test/wasm-kernels.test.ts
 // through the `activations` export).
 
-/** acc + a·b, lane-wise (plain SIMD: a multiply then an add, no fused rounding). */
+/** acc + a·b, lane-wise. The plain-SIMD build multiplies then adds; the relaxed-SIMD build
+ *  (asconfig target "relaxed") uses f32x4.relaxed_madd, which the host may fuse (one rounding) or not. */
 @inline export function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
