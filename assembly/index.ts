@@ -15,4 +15,4 @@ export {
   softmaxCrossEntropy, clipValue, sumSquares, scale, dropout, multiply,
 } from './ops';
 export { adagradUpdate, sgdUpdate } from './optim';
-export { activations } from './math';
+export { activations, simdLevel } from './math';

@@ -94,3 +94,8 @@ export function activations(fn: i32, n: i32, x: usize, out: usize): void {
 @inline function activation(fn: i32, v: v128): v128 {
   return fn == 0 ? vexp(v) : fn == 1 ? vtanh(v) : vsigmoid(v);
 }
+
+/** Which build this is: 2 = relaxed SIMD (asconfig target "relaxed"), 1 = plain f32x4 SIMD. */
+export function simdLevel(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 2 : 1;
+}

@@ -24,6 +24,7 @@ interface WasmApi {
   instantiate(module: WasmModule, imports: object): Promise<{ exports: Record<string, unknown> }>;
   Module: { imports(module: WasmModule): { module: string; name: string; kind: string }[] };
   Memory: abstract new (...args: never[]) => WasmMemory;
+  validate(bytes: Uint8Array): boolean;
 }
 
 function wasmApi(): WasmApi {
@@ -40,6 +41,8 @@ interface WasmExports {
   setGemmScratch(ptr: number, bytes: number): number;
   cellScratchBytes(kind: number, H: number): number;
   setCellScratch(ptr: number, bytes: number): number;
+  /** 2 for the relaxed-SIMD build, 1 for the plain one (absent in older builds). */
+  simdLevel?(): number;
   gemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number, a: number, b: number, beta: number, c: number): void;
   addBias(M: number, N: number, bias: number, c: number): void;
   sumRows(M: number, N: number, a: number, out: number): void;
@@ -134,7 +137,8 @@ export class WasmBackend implements Backend {
   }
 
   info(): BackendInfo {
-    return { name: this.name, dtype: this.dtype, simd: 'wasm-simd128', threads: 1 };
+    const simd = this.#x.simdLevel?.() === 2 ? 'wasm-relaxed-simd' : 'wasm-simd128';
+    return { name: this.name, dtype: this.dtype, simd, threads: 1 };
   }
 
   /** Bytes handed out so far (including the module's static data). */
@@ -326,12 +330,43 @@ function alignUp(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 
+/** The two builds of assembly/: plain f32x4 SIMD (rnnkit.wasm, the default) and relaxed SIMD
+ *  (rnnkit.relaxed.wasm: f32x4.relaxed_madd, fused multiply-add where the CPU has it). */
+export const WASM_BUILDS = ['simd', 'relaxed'] as const;
+export type WasmBuild = (typeof WASM_BUILDS)[number];
+
+/** A module (v128, v128, v128) → v128 whose body is one f32x4.relaxed_madd: valid only where the runtime
+ *  has relaxed SIMD (Node 20 needs V8's --experimental-wasm-relaxed-simd; later versions have it on). */
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+/** Whether this runtime can run the relaxed-SIMD build. */
+export function wasmRelaxedSimdSupported(): boolean {
+  try {
+    return wasmApi().validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Instantiates rnnkit.wasm. `bytes`: the module (any environment); without it, Node reads
- * `<package root>/build/wasm/rnnkit.wasm`. Throws an Error saying why when the module is missing or invalid.
+ * Instantiates rnnkit.wasm. `bytes`: the module (any environment); without it, Node reads it from
+ * `<package root>/build/wasm/`: `build` 'auto' (the default) takes rnnkit.relaxed.wasm when the runtime
+ * supports relaxed SIMD and that file exists, else rnnkit.wasm; 'simd' or 'relaxed' ask for one (asking for
+ * 'relaxed' where it cannot run is an error). Throws an Error saying why when the module is missing or invalid.
  */
-export async function loadWasmBackend(options: { bytes?: Uint8Array } = {}): Promise<Backend> {
-  const bytes = options.bytes ?? (await readPackagedWasm());
+export async function loadWasmBackend(options: { bytes?: Uint8Array; build?: WasmBuild | 'auto' } = {}): Promise<Backend> {
+  const build = options.build ?? 'auto';
+  if (build !== 'auto' && !(WASM_BUILDS as readonly string[]).includes(build)) {
+    throw new TypeError(`wasm backend: build must be auto, ${WASM_BUILDS.join(', ')}; got ${JSON.stringify(build)}`);
+  }
+  if (build === 'relaxed' && !options.bytes && !wasmRelaxedSimdSupported()) {
+    throw new Error('wasm backend: the relaxed-SIMD build needs a runtime with relaxed SIMD (on Node 20: node --experimental-wasm-relaxed-simd)');
+  }
+  const relaxed = build === 'relaxed' || (build === 'auto' && wasmRelaxedSimdSupported());
+  const bytes = options.bytes ?? (relaxed ? await readPackagedWasm('rnnkit.relaxed.wasm', build === 'auto') : null) ?? (await readPackagedWasm('rnnkit.wasm'));
   const api = wasmApi();
   let module: WasmModule;
   try {
@@ -353,15 +388,19 @@ export async function loadWasmBackend(options: { bytes?: Uint8Array } = {}): Pro
   return new WasmBackend(exports as unknown as WasmExports);
 }
 
-/** Node only: the module built by `npm run build:wasm`, two directories above this file (src/backend or dist/backend). */
-async function readPackagedWasm(): Promise<Uint8Array> {
-  const url = new URL('../../build/wasm/rnnkit.wasm', import.meta.url);
+/** Node only: a module built by `npm run build:wasm`, two directories above this file (src/backend or
+ *  dist/backend). `optional`: null instead of an error when the file does not exist. */
+async function readPackagedWasm(file: string, optional?: false): Promise<Uint8Array>;
+async function readPackagedWasm(file: string, optional: boolean): Promise<Uint8Array | null>;
+async function readPackagedWasm(file: string, optional = false): Promise<Uint8Array | null> {
+  const url = new URL(`../../build/wasm/${file}`, import.meta.url);
   const { readFile } = await import('node:fs/promises');
   try {
     return new Uint8Array(await readFile(url));
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const where = decodeURIComponent(url.pathname);
+    if (code === 'ENOENT' && optional) return null;
     if (code === 'ENOENT') throw new Error(`wasm backend not built: ${where} is missing; ${REBUILD}`);
     throw new Error(`wasm backend: cannot read ${where} (${describe(err)}); ${REBUILD}`);
   }
