@@ -9,7 +9,8 @@
         "native/addon.cc",
         "native/gemm.cc",
         "native/cells.cc",
-        "native/ops.cc"
+        "native/ops.cc",
+        "native/optim.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

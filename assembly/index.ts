@@ -14,5 +14,5 @@ export {
   addBias, sumRows, gatherRows, scatterAddRows, gatherColumns, scatterAddColumns,
   softmaxCrossEntropy, clipValue, sumSquares, scale, dropout, multiply,
 } from './ops';
-export { adagradUpdate, sgdUpdate } from './optim';
+export { adagradUpdate, sgdUpdate, momentumUpdate, rmspropUpdate, adamUpdate } from './optim';
 export { activations, simdLevel } from './math';

@@ -106,6 +106,13 @@ class Args {
   bool is_boolean(size_t index) const { return info_[index].IsBoolean(); }
   bool boolean(size_t index) const { return info_[index].As<Napi::Boolean>().Value(); }
 
+  // checkBooleans: a boolean flag.
+  bool flag(size_t index, const char* name) const {
+    const Napi::Value value = info_[index];
+    if (value.IsBoolean()) return value.As<Napi::Boolean>().Value();
+    type_error(std::string("expected a boolean for ") + name + " but received " + js_string(value));
+  }
+
   // checkCell: one of the names in kCellKindNames (CELL_KINDS).
   CellKind cell_kind(size_t index) const {
     const Napi::Value value = info_[index];
@@ -472,6 +479,50 @@ void SgdUpdate(const Napi::CallbackInfo& info) {
   rnnkit::sgd_update(static_cast<int64_t>(param.length), param.data, grad.data, float(lr), float(weightDecay));
 }
 
+// momentumUpdate(param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first)
+void MomentumUpdate(const Napi::CallbackInfo& info) {
+  Args args(info, "momentumUpdate");
+  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), buf = args.floats(2, "buf");
+  check_same_length(args, "param", param, "grad", grad);
+  check_same_length(args, "param", param, "buf", buf);
+  const double lr = args.number(3, "lr"), momentum = args.number(4, "momentum"), dampening = args.number(5, "dampening");
+  const double weightDecay = args.number(7, "weightDecay");
+  args.no_alias({region("param", param), region("grad", grad), region("buf", buf)}, {});
+  const bool nesterov = args.flag(6, "nesterov");
+  const bool first = args.flag(8, "first");
+  rnnkit::momentum_update(static_cast<int64_t>(param.length), param.data, grad.data, buf.data, lr, momentum, dampening,
+                          nesterov, weightDecay, first);
+}
+
+// rmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay)
+void RmspropUpdate(const Napi::CallbackInfo& info) {
+  Args args(info, "rmspropUpdate");
+  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), sq = args.floats(2, "sq");
+  check_same_length(args, "param", param, "grad", grad);
+  check_same_length(args, "param", param, "sq", sq);
+  const double lr = args.number(3, "lr"), alpha = args.number(4, "alpha"), eps = args.number(5, "eps");
+  const double weightDecay = args.number(6, "weightDecay");
+  args.no_alias({region("param", param), region("grad", grad), region("sq", sq)}, {});
+  rnnkit::rmsprop_update(static_cast<int64_t>(param.length), param.data, grad.data, sq.data, lr, alpha, eps, weightDecay);
+}
+
+// adamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step)
+void AdamUpdate(const Napi::CallbackInfo& info) {
+  Args args(info, "adamUpdate");
+  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad");
+  const Floats m = args.floats(2, "m"), v = args.floats(3, "v");
+  check_same_length(args, "param", param, "grad", grad);
+  check_same_length(args, "param", param, "m", m);
+  check_same_length(args, "param", param, "v", v);
+  const double lr = args.number(4, "lr"), beta1 = args.number(5, "beta1"), beta2 = args.number(6, "beta2");
+  const double eps = args.number(7, "eps"), weightDecay = args.number(8, "weightDecay");
+  args.no_alias({region("param", param), region("grad", grad), region("m", m), region("v", v)}, {});
+  const bool decoupled = args.flag(9, "decoupled");
+  const int64_t step = args.size(10, "step", 1);
+  rnnkit::adam_update(static_cast<int64_t>(param.length), param.data, grad.data, m.data, v.data, lr, beta1, beta2, eps,
+                      weightDecay, decoupled, step);
+}
+
 // info() → { simd, cellKinds }: what this build uses, and the cell kind names in enum order (the
 // loader compares them with CELL_KINDS).
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -503,6 +554,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("multiply", Napi::Function::New(env, Multiply, "multiply"));
   exports.Set("adagradUpdate", Napi::Function::New(env, AdagradUpdate, "adagradUpdate"));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate, "sgdUpdate"));
+  exports.Set("momentumUpdate", Napi::Function::New(env, MomentumUpdate, "momentumUpdate"));
+  exports.Set("rmspropUpdate", Napi::Function::New(env, RmspropUpdate, "rmspropUpdate"));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate, "adamUpdate"));
   return exports;
 }
 

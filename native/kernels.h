@@ -86,6 +86,24 @@ void adagrad_update(int64_t n, float* param, const float* grad, float* sum, floa
 // PyTorch's plain SGD: p −= lr·(g + wd·p). All [n].
 void sgd_update(int64_t n, float* param, const float* grad, float lr, float weightDecay);
 
+// ---- optim.cc ------------------------------------------------------------------------------------
+
+// The stateful optimizer updates (PyTorch's equations, see src/backend/types.ts). All arrays [n]. The
+// scalars are the caller's doubles: derived constants (1 − dampening, 1 − α, Adam's bias corrections,
+// AdamW's 1 − lr·wd) are computed in double once per call, the elementwise loop runs in float.
+// SGD with momentum μ: g' = g + wd·p; buf = first ? g' : μ·buf + (1 − dampening)·g';
+// p −= lr·(nesterov ? g' + μ·buf : buf).
+void momentum_update(int64_t n, float* param, const float* grad, float* buf, double lr, double momentum,
+                     double dampening, bool nesterov, double weightDecay, bool first);
+// RMSprop (not centred, no momentum): g' = g + wd·p; sq = α·sq + (1 − α)·g'²; p −= lr·g' / (sqrt(sq) + eps).
+void rmsprop_update(int64_t n, float* param, const float* grad, float* sq, double lr, double alpha, double eps,
+                    double weightDecay);
+// Adam (decoupled false: g' = g + wd·p) and AdamW (decoupled true: p *= 1 − lr·wd, g' = g):
+// m = β1·m + (1 − β1)·g'; v = β2·v + (1 − β2)·g'²; p −= (lr/(1 − β1^t))·m / (sqrt(v)/sqrt(1 − β2^t) + eps),
+// t = step >= 1.
+void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, double lr, double beta1,
+                 double beta2, double eps, double weightDecay, bool decoupled, int64_t step);
+
 // ---- cells.cc ------------------------------------------------------------------------------------
 
 // The recurrent loop of one layer over T steps for B streams (PyTorch's equations and gate order).

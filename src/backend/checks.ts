@@ -199,3 +199,9 @@ export function checkMultiply(a: F, b: F, out: F): void {
   checkSpan('multiply', 'out', out, a.length);
   checkNoAlias('multiply', { out }, { a, b });
 }
+
+export function checkBooleans(kernel: string, flags: Record<string, boolean>): void {
+  for (const [name, value] of Object.entries(flags)) {
+    if (typeof value !== 'boolean') throw new TypeError(`${kernel}: expected a boolean for ${name} but received ${String(value)}`);
+  }
+}

@@ -33,11 +33,15 @@ export interface NativeAddon {
   multiply(a: Float32Array, b: Float32Array, out: Float32Array): void;
   adagradUpdate(param: Float32Array, grad: Float32Array, sum: Float32Array, lr: number, eps: number, weightDecay: number): void;
   sgdUpdate(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void;
+  momentumUpdate(param: Float32Array, grad: Float32Array, buf: Float32Array, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void;
+  rmspropUpdate(param: Float32Array, grad: Float32Array, sq: Float32Array, lr: number, alpha: number, eps: number, weightDecay: number): void;
+  adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void;
 }
 
 const KERNELS = [
   'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
   'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
+  'momentumUpdate', 'rmspropUpdate', 'adamUpdate',
 ] as const;
 
 /** Where the addon is by default: `<package root>/build/Release/rnnkit.node` (this file is two levels
@@ -204,6 +208,18 @@ export class NativeBackend implements Backend {
 
   sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
     this.#addon.sgdUpdate(view(param), view(grad), lr, weightDecay);
+  }
+
+  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void {
+    this.#addon.momentumUpdate(view(param), view(grad), view(buf), lr, momentum, dampening, nesterov, weightDecay, first);
+  }
+
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
+    this.#addon.rmspropUpdate(view(param), view(grad), view(sq), lr, alpha, eps, weightDecay);
+  }
+
+  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void {
+    this.#addon.adamUpdate(view(param), view(grad), view(m), view(v), lr, beta1, beta2, eps, weightDecay, decoupled, step);
   }
 }
 

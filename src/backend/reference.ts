@@ -258,4 +258,40 @@ export class ReferenceBackend implements Backend {
     const p = param.data, g = grad.data;
     for (let i = 0; i < p.length; i++) p[i]! -= lr * (g[i]! + weightDecay * p[i]!);
   }
+
+  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void {
+    check.checkUpdate('momentumUpdate', { param, grad, buf }, { lr, momentum, dampening, weightDecay });
+    check.checkBooleans('momentumUpdate', { nesterov, first });
+    const p = param.data, g = grad.data, b = buf.data;
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i]! + weightDecay * p[i]!;
+      b[i] = first ? gi : momentum * b[i]! + (1 - dampening) * gi;
+      p[i]! -= lr * (nesterov ? gi + momentum * b[i]! : b[i]!);
+    }
+  }
+
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
+    check.checkUpdate('rmspropUpdate', { param, grad, sq }, { lr, alpha, eps, weightDecay });
+    const p = param.data, g = grad.data, s = sq.data;
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i]! + weightDecay * p[i]!;
+      s[i] = alpha * s[i]! + (1 - alpha) * gi * gi;
+      p[i]! -= (lr * gi) / (Math.sqrt(s[i]!) + eps);
+    }
+  }
+
+  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void {
+    check.checkUpdate('adamUpdate', { param, grad, m, v }, { lr, beta1, beta2, eps, weightDecay });
+    check.checkBooleans('adamUpdate', { decoupled });
+    check.checkSize('adamUpdate', 'step', step, 1);
+    const p = param.data, g = grad.data, ma = m.data, va = v.data;
+    const stepSize = lr / (1 - beta1 ** step), correction2 = Math.sqrt(1 - beta2 ** step);
+    for (let i = 0; i < p.length; i++) {
+      if (decoupled) p[i]! *= 1 - lr * weightDecay;
+      const gi = decoupled ? g[i]! : g[i]! + weightDecay * p[i]!;
+      ma[i] = beta1 * ma[i]! + (1 - beta1) * gi;
+      va[i] = beta2 * va[i]! + (1 - beta2) * gi * gi;
+      p[i]! -= (stepSize * ma[i]!) / (Math.sqrt(va[i]!) / correction2 + eps);
+    }
+  }
 }

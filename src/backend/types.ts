@@ -191,4 +191,17 @@ export interface Backend {
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void;
   /** PyTorch's plain SGD: p −= lr·(g + wd·p). */
   sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void;
+  /**
+   * PyTorch's SGD with momentum μ: g' = g + wd·p; buf = first ? g' : μ·buf + (1 − dampening)·g';
+   * p −= lr·(nesterov ? g' + μ·buf : buf). `first` is true on the optimizer's first step.
+   */
+  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void;
+  /** PyTorch's RMSprop (not centred, no momentum): g' = g + wd·p; sq = α·sq + (1 − α)·g'²; p −= lr·g' / (sqrt(sq) + eps). */
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void;
+  /**
+   * PyTorch's Adam (decoupled false: g' = g + wd·p) and AdamW (decoupled true: p *= 1 − lr·wd first, g' = g):
+   * m = β1·m + (1 − β1)·g'; v = β2·v + (1 − β2)·g'²;
+   * p −= (lr / (1 − β1^t))·m / (sqrt(v) / sqrt(1 − β2^t) + eps), with t = step >= 1 (bias corrections in float64).
+   */
+  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void;
 }

@@ -63,12 +63,19 @@ interface WasmExports {
   multiply(n: number, a: number, b: number, out: number): void;
   adagradUpdate(n: number, param: number, grad: number, sum: number, lr: number, eps: number, weightDecay: number): void;
   sgdUpdate(n: number, param: number, grad: number, lr: number, weightDecay: number): void;
+  momentumUpdate(n: number, param: number, grad: number, buf: number, lr: number, momentum: number, dampKeep: number, nesterov: number, weightDecay: number, first: number): void;
+  rmspropUpdate(n: number, param: number, grad: number, sq: number, lr: number, alpha: number, alphaKeep: number, eps: number, weightDecay: number): void;
+  adamUpdate(
+    n: number, param: number, grad: number, m: number, v: number, stepSize: number, beta1: number, beta1Keep: number, beta2: number, beta2Keep: number,
+    correction2: number, eps: number, weightDecay: number, decay: number, decoupled: number,
+  ): void;
 }
 
 const KERNEL_EXPORTS = [
   'heapBase', 'gemmScratchBytes', 'setGemmScratch', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
   'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
   'cellScratchBytes', 'setCellScratch',
+  'momentumUpdate', 'rmspropUpdate', 'adamUpdate',
 ] as const;
 
 const PAGE = 65536;
@@ -323,6 +330,37 @@ export class WasmBackend implements Backend {
     const k = 'sgdUpdate';
     check.checkUpdate(k, { param, grad }, { lr, weightDecay });
     this.#x.sgdUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), lr, weightDecay);
+  }
+
+  // The stateful updates: the derived constants (1 − dampening, 1 − α, 1 − β1, 1 − β2, Adam's bias corrections,
+  // AdamW's 1 − lr·wd) are computed here in float64 once per call and passed as f32 arguments (rounded to
+  // nearest by the call, like Math.fround), as native/optim.cc does in double; the kernel loops run in f32.
+  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void {
+    const k = 'momentumUpdate';
+    check.checkUpdate(k, { param, grad, buf }, { lr, momentum, dampening, weightDecay });
+    check.checkBooleans(k, { nesterov, first });
+    this.#x.momentumUpdate(
+      param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'buf', buf),
+      lr, momentum, 1 - dampening, nesterov ? 1 : 0, weightDecay, first ? 1 : 0,
+    );
+  }
+
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
+    const k = 'rmspropUpdate';
+    check.checkUpdate(k, { param, grad, sq }, { lr, alpha, eps, weightDecay });
+    this.#x.rmspropUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'sq', sq), lr, alpha, 1 - alpha, eps, weightDecay);
+  }
+
+  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void {
+    const k = 'adamUpdate';
+    check.checkUpdate(k, { param, grad, m, v }, { lr, beta1, beta2, eps, weightDecay });
+    check.checkBooleans(k, { decoupled });
+    check.checkSize(k, 'step', step, 1);
+    const stepSize = lr / (1 - beta1 ** step), correction2 = Math.sqrt(1 - beta2 ** step);
+    this.#x.adamUpdate(
+      param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'm', m), this.#f(k, 'v', v),
+      stepSize, beta1, 1 - beta1, beta2, 1 - beta2, correction2, eps, weightDecay, 1 - lr * weightDecay, decoupled ? 1 : 0,
+    );
   }
 }
 
