@@ -33,7 +33,7 @@ function trainingThroughput(backend, text) {
   model.initialize(1);
   const ws = new Workspace(model, c.seq, c.batch);
   const batcher = new Batcher(vocab.encode(text), c.batch, c.seq);
-  const optimizer = new Optimizer(backend, { name: 'adagrad' }, model.parameterCount);
+  const optimizer = new Optimizer(backend, c, model.parameterCount);
   const step = () => {
     if (batcher.next(ws.ids.data, ws.targets.data)) ws.resetState();
     ws.forward(c.seq);

@@ -56,7 +56,7 @@ describe('rnnkit train refuses bad input', () => {
     ['a fractional size', [text, '--seq', '2.5'], 2, /--seq <n>' argument '2.5' is invalid/],
     ['a model too large for memory', [text, '--hidden', '60000', '--layers', '20'], 2, /parameters .* GiB\); the limit is/],
     ['a chunk too large for memory', [text, '--seq', '100000', '--batch', '100', '--hidden', '512'], 2, /workspace of 100000 steps × 100 streams .* GiB/],
-    ['dropout of 1', [text, '--dropout', '1', '--layers', '2'], 2, /dropout must be a probability in \[0, 1\), got 1/],
+    ['dropout of 1', [text, '--dropout', '1', '--layers', '2'], 2, /dropout must be in \[0, 1\), got 1/],
     ['an unknown cell', [text, '--cell', 'transformer'], 2, /--cell <cell>' argument 'transformer' is invalid\. expected one of rnn, lstm, gru/],
     ['an unknown option', [text, '--hiden', '5'], 2, /unknown option '--hiden'/],
     ['an unknown backend', [text, '--backend', 'gpu'], 2, /--backend <name>' argument 'gpu' is invalid/],
@@ -65,6 +65,32 @@ describe('rnnkit train refuses bad input', () => {
     const result = await cli('train', ...(args as string[]), '--backend', (args as string[]).includes('--backend') ? 'reference' : 'reference', '--steps', '1', '--out', join(dir, 'out'));
     expect(result.err).toMatch(message);
     expect(result.code).toBe(code);
+  });
+});
+
+describe('rnnkit train --resume refuses settings beside it', () => {
+  it.each([
+    [['--hidden', '9'], /--resume takes every setting from the checkpoint; remove --hidden/],
+    [['--lr', '0.5'], /remove --lr/],
+    [['--val-frac', '0.1'], /remove --val-frac/],
+  ])('%j', async (extra, message) => {
+    const result = await cli('train', '--resume', checkpoint, ...(extra as string[]), '--backend', 'reference');
+    expect(result.err).toMatch(message);
+    expect(result.code).toBe(2);
+  });
+
+  it('a FILE argument, and a directory that is not a run', async () => {
+    expect((await cli('train', text, '--resume', checkpoint, '--backend', 'reference')).err).toMatch(/remove the FILE argument/);
+    const notRun = await cli('train', '--resume', dir, '--backend', 'reference');
+    expect(notRun.err).toMatch(/no trainer\.safetensors here, so the run cannot be resumed/);
+    expect(notRun.code).toBe(1);
+  });
+
+  it('resumes to a larger --steps', async () => {
+    const result = await cli('train', '--resume', checkpoint, '--steps', '6', '--backend', 'reference');
+    expect(result.err).toBe('');
+    expect(result.out).toMatch(/resuming .* at step 3 of 6/);
+    expect(result.out).toMatch(/done at step 6/);
   });
 });
 

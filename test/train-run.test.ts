@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { sample } from '../src/generate/sample.js';
 import { loadModel } from '../src/io/checkpoint.js';
 import { evaluate } from '../src/train/evaluate.js';
-import { DEFAULT_TRAIN_CONFIG, type StepMetrics, type TrainConfig, train } from '../src/train/trainer.js';
+import { DEFAULT_TRAIN_CONFIG, type StepMetrics, type TrainConfig, runTraining } from '../src/train/trainer.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
@@ -21,7 +21,7 @@ async function run(name: (typeof TESTED_BACKENDS)[number], overrides: Partial<Tr
   const backend = await BACKEND_FACTORIES[name]();
   const metrics: StepMetrics[] = [];
   const out = tempDir();
-  const result = await train({ text: TEXT, config: config(overrides), backend, out, onMetrics: (m) => metrics.push(m) });
+  const result = await runTraining({ text: TEXT, config: config(overrides), backend, out, onEvent: (e) => e.type === 'step' && metrics.push(e.metrics) });
   return { result, metrics, out, backend };
 }
 
@@ -84,12 +84,12 @@ describe.each(TESTED_BACKENDS)('training on %s', (name) => {
     const backend = source.backend;
     const out = tempDir();
     // The shape options given here (the defaults) are not explicit, so the checkpoint's shape wins.
-    const result = await train({ text: TEXT, config: config({ steps: 0 }), backend, out, initFrom: source.out });
+    const result = await runTraining({ text: TEXT, config: config({ steps: 0 }), backend, out, initFrom: source.out });
     expect(result.parameterCount).toBe(source.result.parameterCount);
     const a = loadModel(source.out, backend).model;
     const b = loadModel(out, backend).model;
     expect(b.config).toEqual(a.config);
     expect(Array.from(b.params.all.data)).toEqual(Array.from(a.params.all.data));
-    await expect(train({ text: 'ab#'.repeat(50), config: config({ steps: 1 }), backend, out: tempDir(), initFrom: source.out })).rejects.toThrow(/character "#" .* not in the model's vocabulary/);
+    await expect(runTraining({ text: 'ab#'.repeat(50), config: config({ steps: 1 }), backend, out: tempDir(), initFrom: source.out })).rejects.toThrow(/character "#" .* not in the model's vocabulary/);
   });
 });

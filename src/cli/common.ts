@@ -15,7 +15,10 @@ export function addBackendOptions(command: Command): Command {
     .option('--threads <n>', 'native threads (env RNNKIT_THREADS)', integer(1, 1024));
 }
 
+/** The backend the flags ask for; says why any faster one was passed over. */
 export async function backendFrom(flags: BackendFlags): Promise<Backend> {
   const threads = flags.threads ?? (process.env['RNNKIT_THREADS'] ? integer(1, 1024)(process.env['RNNKIT_THREADS']) : undefined);
-  return (await selectBackend({ backend: flags.backend, threads })).backend;
+  const { backend, skipped } = await selectBackend({ backend: flags.backend, threads });
+  for (const s of skipped) console.log(`rnnkit: ${s.name} backend not used: ${s.reason}`);
+  return backend;
 }

@@ -1,23 +1,25 @@
-// `rnnkit train [FILE]`: train a character model, print progress, leave a checkpoint directory.
+// `rnnkit train [FILE]`: train a character model, print progress, leave a checkpoint directory;
+// `rnnkit train --resume DIR`: continue a run exactly where it stopped.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_NAMES, describeBackend, selectBackend } from '../backend/index.js';
-import type { BackendName } from '../backend/types.js';
 import { BUILTIN_CORPUS, builtinCorpus, readText } from '../data/corpus.js';
-import { OPTIMIZERS } from '../train/optimizer.js';
-import { DEFAULT_TRAIN_CONFIG, type ShapeOptions, type StepMetrics, type TrainConfig, train } from '../train/trainer.js';
+import { describeBackend } from '../backend/index.js';
+import { invalidOption } from '../errors.js';
+import { loadTrainerState } from '../train/state.js';
+import {
+  DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainEvent, type TrainResult,
+  resumeTraining, runTraining,
+} from '../train/trainer.js';
+import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number, oneOf } from './parse.js';
 
 const d = DEFAULT_TRAIN_CONFIG;
 const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed'] as const;
+/** Options that may accompany --resume: everything else comes from the checkpoint. */
+const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'resume']);
 
-interface TrainFlags extends TrainConfig {
-  backend: BackendName | 'auto';
-  threads?: number;
-  out?: string;
-  initFrom?: string;
-}
+type TrainFlags = TrainConfig & BackendFlags & { out?: string; initFrom?: string; resume?: string };
 
 /** A fresh directory runs/<timestamp> under the working directory. */
 function defaultRunDir(): string {
@@ -27,12 +29,43 @@ function defaultRunDir(): string {
   return dir;
 }
 
-function formatMetrics(m: StepMetrics, steps: number): string {
-  return `step ${String(m.step).padStart(String(steps).length)}/${steps}  loss ${m.loss.toFixed(4)}  smooth ${m.smooth_loss.toFixed(4)}  grad-norm ${m.grad_norm.toFixed(3)}  ${Math.round(m.tokens_per_s).toLocaleString('en-US')} tok/s`;
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function printEvent(event: TrainEvent, steps: number): void {
+  switch (event.type) {
+    case 'step': {
+      const m = event.metrics;
+      const val = m.val_bpc !== undefined ? `  val-bpc ${m.val_bpc.toFixed(4)}` : '';
+      console.log(`step ${String(m.step).padStart(String(steps).length)}/${steps}  loss ${m.loss.toFixed(4)}  smooth ${m.smooth_loss.toFixed(4)}${val}  lr ${m.lr.toPrecision(3)}  grad-norm ${m.grad_norm.toFixed(3)}  ${count(m.tokens_per_s)} tok/s`);
+      break;
+    }
+    case 'skipped':
+      console.log(`rnnkit: step ${event.step}: loss ${event.loss}, gradient norm ${event.gradNorm}; step skipped (${event.skippedSteps} so far)`);
+      break;
+    case 'checkpoint':
+      if (event.reason === 'interrupted') console.log(`rnnkit: saved the checkpoint at step ${event.step} in ${event.dir}`);
+      break;
+    default:
+  }
+}
+
+function summary(result: TrainResult): void {
+  const { cell, nonlinearity, hidden, layers } = result.config;
+  const shape = `${cell}${cell === 'rnn' ? `-${nonlinearity}` : ''} ${layers}×${hidden}`;
+  const why = result.interrupted ? 'stopped (interrupted)' : result.stoppedEarly ? 'stopped early (no validation improvement)' : 'done';
+  const best = result.bestValLoss !== null ? `; best validation bpc ${(result.bestValLoss / Math.LN2).toFixed(4)} (${join(result.dir, 'best')})` : '';
+  console.log(`rnnkit: ${why} at step ${result.steps} (${shape}, ${count(result.parameterCount)} parameters, vocabulary ${result.vocabSize})${best}; checkpoint: ${result.dir}`);
+  if (result.interrupted) console.log(`rnnkit: continue with: npx rnnkit train --resume ${result.dir}`);
+  else console.log(`rnnkit: try: npx rnnkit sample ${result.dir}`);
+}
+
+/** Reads the text a run was trained on, from the source its checkpoint recorded. */
+function textOf(source: string): string {
+  return source === BUILTIN_CORPUS ? builtinCorpus() : readText(source);
 }
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
     .argument('[file]', 'UTF-8 text file to train on')
@@ -44,50 +77,68 @@ export function registerTrain(program: Command): void {
     .option('--dropout <p>', 'dropout between recurrent layers while training, in [0, 1)', number(0, 1), d.dropout)
     .option('--seq <n>', 'time steps per chunk (truncated BPTT length)', integer(1, 100_000), d.seq)
     .option('--batch <n>', 'parallel streams per step', integer(1, 100_000), d.batch)
-    .option('--steps <n>', 'optimizer steps; 0 writes the initialised checkpoint and exits', integer(0), d.steps)
-    .option('--lr <x>', 'learning rate', number(0, 1e6), d.lr)
+    .option('--steps <n>', "the run's total optimizer steps; 0 writes the initialised checkpoint and exits", integer(0), d.steps)
     .option('--optimizer <name>', `optimizer: ${OPTIMIZERS.join(', ')}`, oneOf(OPTIMIZERS), d.optimizer)
+    .option('--lr <x>', 'learning rate', number(0, 1e6), d.lr)
+    .option('--momentum <x>', 'SGD momentum', number(0, 1), d.momentum)
+    .option('--nesterov', 'Nesterov momentum (with --optimizer sgd --momentum > 0)', d.nesterov)
+    .option('--weight-decay <x>', 'L2 penalty (decoupled for adamw); default: PyTorch\'s (0.01 for adamw, else 0)', number(0, 1e6))
+    .option('--alpha <x>', "RMSprop's decay (char-rnn's 0.95; PyTorch's default is 0.99)", number(0, 1), d.alpha)
+    .option('--beta1 <x>', "Adam's β1", number(0, 1), d.beta1)
+    .option('--beta2 <x>', "Adam's β2", number(0, 1), d.beta2)
+    .option('--eps <x>', "the optimizer's epsilon (default: PyTorch's for it)", number(0, 1))
+    .option('--lr-schedule <name>', `learning-rate schedule: ${LR_SCHEDULES.join(', ')}`, oneOf(LR_SCHEDULES), d.lrSchedule)
+    .option('--warmup <n>', 'steps of linear warm-up (any schedule)', integer(0), d.warmup)
+    .option('--decay-rate <x>', 'step schedule: multiply the rate by x ...', number(0, 1), d.decayRate)
+    .option('--decay-every <n>', '... every n epochs ...', integer(1), d.decayEvery)
+    .option('--decay-after <n>', '... from epoch n on (char-rnn)', integer(0), d.decayAfter)
     .option('--clip-value <x>', 'clip each gradient element to ±x; 0 = off', number(0), d.clipValue)
     .option('--clip-norm <x>', 'clip the global gradient norm to x; 0 = off', number(0), d.clipNorm)
+    .option('--skip-nonfinite', 'skip (and count) steps whose loss or gradient is NaN/Inf instead of stopping', d.skipNonfinite)
+    .option('--val-frac <f>', 'hold out the last fraction f of the text for validation, in [0, 1)', number(0, 1), d.valFrac)
+    .option('--eval-every <n>', 'validate every n steps (and at the end)', integer(1), d.evalEvery)
+    .option('--patience <n>', 'stop after n validations without improvement; 0 = never', integer(0), d.patience)
     .option('--init <scheme>', "initialisation: pytorch (uniform ±1/sqrt(H)) or randn (min-char-rnn's randn·0.01)", oneOf(['pytorch', 'randn'] as const), d.init)
     .option('--seed <n>', 'random seed', integer(0), d.seed)
-    .option('--backend <name>', `compute backend: auto, ${BACKEND_NAMES.join(', ')} (env RNNKIT_BACKEND)`, oneOf(['auto', ...BACKEND_NAMES] as const), 'auto')
-    .option('--threads <n>', 'native threads (env RNNKIT_THREADS)', integer(1, 1024))
     .option('--log-every <n>', 'print and record metrics every n steps', integer(1), d.logEvery)
-    .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end', integer(0), d.saveEvery)
+    .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end (and on Ctrl-C)', integer(0), d.saveEvery)
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
     .option('--init-from <dir>', "start from a checkpoint's weights; its shape and vocabulary are used")
-    .action(async (file: string | undefined, flags: TrainFlags, command: Command) => {
-      const explicitShape: Partial<ShapeOptions> = {};
-      for (const key of SHAPE_KEYS) {
-        if (command.getOptionValueSource(key) === 'cli') Object.assign(explicitShape, { [key]: flags[key] });
+    .option('--resume <dir>', 'continue the run saved in dir with its own settings (only --steps, --backend, --threads may be given)');
+  addBackendOptions(command).action(async (file: string | undefined, flags: TrainFlags, cmd: Command) => {
+    const explicit = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
+    const abort = new AbortController();
+    const stop = (): void => {
+      console.log('\nrnnkit: interrupted; saving the checkpoint');
+      abort.abort();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      let result: TrainResult;
+      if (flags.resume) {
+        const refused = Object.keys(flags).filter((key) => explicit(key) && !RESUME_OPTIONS.has(key));
+        if (file || refused.length) throw invalidOption(`--resume takes every setting from the checkpoint; remove ${file ? 'the FILE argument' : `--${refused[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}`);
+        const state = loadTrainerState(flags.resume);
+        const steps = explicit('steps') ? flags.steps : state.config.steps;
+        const backend = await backendFrom(flags);
+        console.log(`rnnkit: resuming ${flags.resume} at step ${state.position.step} of ${steps} with the ${describeBackend(backend.info())} backend`);
+        result = await resumeTraining({ dir: flags.resume, backend, text: textOf(state.text.source), steps, signal: abort.signal, onEvent: (e) => printEvent(e, steps) });
+      } else {
+        const explicitShape: Partial<ShapeOptions> = {};
+        for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
+        const source = file ? resolve(file) : BUILTIN_CORPUS;
+        const text = textOf(source);
+        const backend = await backendFrom(flags);
+        const out = flags.out ?? defaultRunDir();
+        const config = Object.fromEntries(Object.keys(d).concat('weightDecay', 'eps').map((k) => [k, flags[k as keyof TrainConfig]])) as unknown as TrainConfig;
+        console.log(`rnnkit: training on ${file ?? `the built-in ${BUILTIN_CORPUS} corpus`} (${count(text.length)} UTF-16 units) with the ${describeBackend(backend.info())} backend; writing ${out}`);
+        result = await runTraining({ text, source, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => printEvent(e, config.steps) });
       }
-      const text = file ? readText(file) : builtinCorpus();
-      const threads = flags.threads ?? (process.env['RNNKIT_THREADS'] ? integer(1, 1024)(process.env['RNNKIT_THREADS']) : undefined);
-      const { backend, skipped } = await selectBackend({ backend: flags.backend, threads });
-      const out = flags.out ?? defaultRunDir();
-      const config: TrainConfig = { ...d, ...Object.fromEntries(Object.keys(d).map((k) => [k, flags[k as keyof TrainConfig]])) } as TrainConfig;
-      for (const s of skipped) console.log(`rnnkit: ${s.name} backend not used: ${s.reason}`);
-      console.log(`rnnkit: training on ${file ?? `the built-in ${BUILTIN_CORPUS} corpus`} (${text.length.toLocaleString('en-US')} UTF-16 units) with the ${describeBackend(backend.info())} backend; writing ${out}`);
-      const abort = new AbortController();
-      const stop = (): void => {
-        console.log('\nrnnkit: interrupted; saving the checkpoint');
-        abort.abort();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
-        const result = await train({
-          text, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal,
-          onMetrics: (m) => console.log(formatMetrics(m, config.steps)),
-        });
-        const { cell, nonlinearity, hidden, layers } = result.config;
-        const shape = `${cell}${cell === 'rnn' ? `-${nonlinearity}` : ''} ${layers}×${hidden}`;
-        console.log(`rnnkit: ${result.interrupted ? 'stopped' : 'done'} after ${result.steps} steps (${shape}, ${result.parameterCount.toLocaleString('en-US')} parameters, vocabulary ${result.vocabSize}); checkpoint: ${result.dir}`);
-        console.log(`rnnkit: try: npx rnnkit sample ${result.dir}`);
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-    });
+      summary(result);
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  });
 }

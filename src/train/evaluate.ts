@@ -15,12 +15,11 @@ export interface Evaluation {
   characters: number;
 }
 
-export function evaluate(model: Model, vocab: Vocabulary, text: string, chunk = 256): Evaluation {
-  if (!Number.isInteger(chunk) || chunk < 1) throw invalidOption(`chunk must be a positive integer, got ${chunk}`);
-  const tokens = vocab.encode(text, 'the evaluation text');
+/** Scores `tokens` with a batch-1 workspace (reused across calls: nothing is allocated here). */
+export function evaluateTokens(workspace: Workspace, tokens: Int32Array): Evaluation {
+  if (workspace.batch !== 1) throw new RangeError('evaluation needs a workspace of batch 1');
   if (tokens.length < 2) throw invalidInput(`the evaluation text has ${tokens.length} character(s); at least 2 are needed to predict one`);
   const predictions = tokens.length - 1;
-  const workspace = new Workspace(model, Math.min(chunk, predictions), 1);
   workspace.resetState();
   let sum = 0;
   for (let start = 0; start < predictions; start += workspace.maxT) {
@@ -31,4 +30,10 @@ export function evaluate(model: Model, vocab: Vocabulary, text: string, chunk = 
   }
   const loss = sum / predictions;
   return { loss, bpc: loss / Math.LN2, perplexity: Math.exp(loss), characters: predictions };
+}
+
+export function evaluate(model: Model, vocab: Vocabulary, text: string, chunk = 256): Evaluation {
+  if (!Number.isInteger(chunk) || chunk < 1) throw invalidOption(`chunk must be a positive integer, got ${chunk}`);
+  const tokens = vocab.encode(text, 'the evaluation text');
+  return evaluateTokens(new Workspace(model, Math.max(1, Math.min(chunk, tokens.length - 1)), 1), tokens);
 }

@@ -1,0 +1,117 @@
+// Everything that defines a training run, its defaults and its validation. A run's config is saved in
+// its checkpoint, so `--resume` continues with exactly these settings.
+import { invalidOption } from '../errors.js';
+import type { ModelConfig } from '../model/config.js';
+import type { InitScheme } from '../model/model.js';
+
+export const OPTIMIZERS = ['sgd', 'adagrad', 'rmsprop', 'adam', 'adamw'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export const LR_SCHEDULES = ['constant', 'step', 'cosine'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
+
+export type ShapeOptions = Omit<ModelConfig, 'vocabSize'>;
+
+export interface TrainConfig extends ShapeOptions {
+  seq: number;
+  batch: number;
+  /** The run's total number of optimizer steps. */
+  steps: number;
+  lr: number;
+  optimizer: OptimizerName;
+  /** SGD momentum (0 = plain SGD) and Nesterov. */
+  momentum: number;
+  nesterov: boolean;
+  /** L2 penalty (sgd, adagrad, rmsprop, adam) or decoupled decay (adamw); undefined means PyTorch's
+   *  default (0.01 for adamw, 0 for the others). */
+  weightDecay?: number;
+  /** RMSprop's smoothing constant. */
+  alpha: number;
+  beta1: number;
+  beta2: number;
+  /** The optimizer's epsilon; undefined means PyTorch's default for it. */
+  eps?: number;
+  lrSchedule: LrSchedule;
+  /** Steps of linear warm-up from 0 to lr (any schedule). */
+  warmup: number;
+  /** Step schedule: multiply by decayRate every decayEvery epochs, from epoch decayAfter on. */
+  decayRate: number;
+  decayEvery: number;
+  decayAfter: number;
+  clipValue: number;
+  clipNorm: number;
+  dropout: number;
+  seed: number;
+  init: InitScheme;
+  /** Fraction of the text (its end) held out for validation; 0 = none. */
+  valFrac: number;
+  /** Validate every N steps (and at the end). */
+  evalEvery: number;
+  /** Stop after this many validations without improvement; 0 = never. */
+  patience: number;
+  logEvery: number;
+  /** Save the checkpoint every N steps (0: only at the end and on interruption). */
+  saveEvery: number;
+  /** Skip (and count) steps whose loss or gradient is NaN or infinite instead of stopping. */
+  skipNonfinite: boolean;
+}
+
+/** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
+  seq: 25, batch: 1, steps: 5000,
+  lr: 0.1, optimizer: 'adagrad', momentum: 0, nesterov: false, alpha: 0.95, beta1: 0.9, beta2: 0.999,
+  lrSchedule: 'constant', warmup: 0, decayRate: 0.97, decayEvery: 1, decayAfter: 10,
+  clipValue: 5, clipNorm: 0, dropout: 0, seed: 1, init: 'pytorch',
+  valFrac: 0, evalEvery: 1000, patience: 0, logEvery: 100, saveEvery: 1000, skipNonfinite: false,
+};
+
+function check(name: string, value: unknown, min: number, max: number, integer: boolean): void {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw invalidOption(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+function checkBelow(name: string, value: unknown, min: number, below: number): void {
+  if (typeof value !== 'number' || !(value >= min && value < below)) throw invalidOption(`${name} must be in [${min}, ${below}), got ${String(value)}`);
+}
+
+function checkChoice(name: string, value: unknown, choices: readonly string[]): void {
+  if (typeof value !== 'string' || !choices.includes(value)) throw invalidOption(`${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+/** Validates the training settings (the model shape is validated with the model). */
+export function validateTrainConfig(c: TrainConfig): TrainConfig {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  check('seq', c.seq, 1, 100_000, true);
+  check('batch', c.batch, 1, 100_000, true);
+  check('steps', c.steps, 0, MAX, true);
+  check('lr', c.lr, 0, 1e6, false);
+  checkChoice('optimizer', c.optimizer, OPTIMIZERS);
+  checkBelow('momentum', c.momentum, 0, 1);
+  if (typeof c.nesterov !== 'boolean') throw invalidOption('nesterov must be true or false');
+  if (c.nesterov && (c.optimizer !== 'sgd' || c.momentum <= 0)) throw invalidOption('nesterov needs --optimizer sgd with a momentum > 0');
+  if (c.momentum > 0 && c.optimizer !== 'sgd') throw invalidOption(`momentum applies to --optimizer sgd, not ${c.optimizer}`);
+  if (c.weightDecay !== undefined) check('weight-decay', c.weightDecay, 0, 1e6, false);
+  checkBelow('alpha', c.alpha, 0, 1);
+  checkBelow('beta1', c.beta1, 0, 1);
+  checkBelow('beta2', c.beta2, 0, 1);
+  if (c.eps !== undefined) check('eps', c.eps, 0, 1, false);
+  checkChoice('lr-schedule', c.lrSchedule, LR_SCHEDULES);
+  check('warmup', c.warmup, 0, MAX, true);
+  check('decay-rate', c.decayRate, 0, 1, false);
+  check('decay-every', c.decayEvery, 1, MAX, true);
+  check('decay-after', c.decayAfter, 0, MAX, true);
+  check('clip-value', c.clipValue, 0, Number.MAX_VALUE, false);
+  check('clip-norm', c.clipNorm, 0, Number.MAX_VALUE, false);
+  checkBelow('dropout', c.dropout, 0, 1);
+  check('seed', c.seed, 0, MAX, true);
+  checkChoice('init', c.init, ['pytorch', 'randn']);
+  checkBelow('val-frac', c.valFrac, 0, 1);
+  check('eval-every', c.evalEvery, 1, MAX, true);
+  check('patience', c.patience, 0, MAX, true);
+  check('log-every', c.logEvery, 1, MAX, true);
+  check('save-every', c.saveEvery, 0, MAX, true);
+  if (typeof c.skipNonfinite !== 'boolean') throw invalidOption('skip-nonfinite must be true or false');
+  if (c.patience > 0 && c.valFrac === 0) throw invalidOption('--patience needs a validation split (--val-frac > 0)');
+  return c;
+}
