@@ -1,6 +1,6 @@
 // The full training loop: schedules, validation and early stopping, exact resume, non-finite losses,
 // and refusal of bad settings.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { loadModel } from '../src/io/checkpoint.js';
 import { DEFAULT_TRAIN_CONFIG, type StepMetrics, type TrainConfig, resumeTraining, runTraining } from '../src/train/trainer.js';
 import { learningRate } from '../src/train/schedule.js';
 import { loadTrainerState } from '../src/train/state.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 
 const TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(30);
@@ -142,5 +143,23 @@ describe('resume refuses what does not match', () => {
     await expect(resumeTraining({ dir: out, backend, text: TEXT + 'x' })).rejects.toThrow(/the training text \(\(in memory\)\) changed since the checkpoint/);
     await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 3 })).rejects.toThrow(/--steps 3 is below the checkpoint's step 5/);
     await expect(resumeTraining({ dir: tmpdir(), backend, text: TEXT })).rejects.toThrow(/no trainer\.safetensors here/);
+  });
+
+  it('a trainer state that does not match its model or optimizer', async () => {
+    const out = tempDir();
+    const backend = new ReferenceBackend();
+    await runTraining({ text: TEXT, backend, out, config: config({ steps: 2, optimizer: 'adam' }) });
+    const path = join(out, 'trainer.safetensors');
+    const original = decodeSafetensors(readFileSync(path));
+    const forge = (edit: (t: { name: string; shape: number[]; data: Float32Array }) => { name: string; shape: number[]; data: Float32Array } | null) => {
+      const tensors = original.tensors.map(edit).filter((t) => t !== null);
+      writeFileSync(path, encodeSafetensors(tensors, original.metadata));
+    };
+    forge((t) => (t.name === 'params' ? { ...t, shape: [5], data: t.data.slice(0, 5) } : t));
+    await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/the trainer state has 5 parameters, the model \d+/);
+    forge((t) => (t.name === 'optimizer.exp_avg_sq' ? null : t));
+    await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/no optimizer buffer exp_avg_sq/);
+    forge((t) => (t.name === 'hidden.h_l0' ? null : t));
+    await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/tensor hidden\.h_l0 is missing/);
   });
 });

@@ -142,6 +142,7 @@ class Run {
 
   /** Restores a run position saved by save(). */
   restore(state: ReturnType<typeof loadTrainerState>): void {
+    if (state.params.length !== this.model.parameterCount) throw invalidInput(`the trainer state has ${state.params.length} parameters, the model ${this.model.parameterCount}`);
     this.model.params.all.data.set(state.params);
     for (const [name, span] of this.optimizer.state) {
       const saved = state.optimizer.get(name);
@@ -149,7 +150,6 @@ class Run {
       span.data.set(saved);
     }
     if (state.optimizer.size !== this.optimizer.state.size) throw invalidInput('the trainer state has optimizer buffers this optimizer does not use');
-    if (state.params.length !== this.model.parameterCount) throw invalidInput(`the trainer state has ${state.params.length} parameters, the model ${this.model.parameterCount}`);
     this.optimizer.stepCount = state.position.optimizerSteps;
     this.random = Random.fromState(state.position.random);
     this.pos = { ...state.position };
