@@ -28,6 +28,6 @@ export { learningRate } from './train/schedule.js';
 export { evaluate, evaluateTokens } from './train/evaluate.js';
 export type { Evaluation } from './train/evaluate.js';
 export { Optimizer, clipGradients } from './train/optimizer.js';
-export { sample, drawToken } from './generate/sample.js';
+export { sample, sampleMany, sampleStream, generate, TokenSampler, validateSampleOptions } from './generate/sample.js';
 export type { SampleOptions } from './generate/sample.js';
 export { Random } from './util/random.js';

@@ -24,7 +24,8 @@ describe('rnnkit executable', () => {
     const trained = rnnkit('train', '--steps', '40', '--log-every', '20', '--out', out);
     expect(trained.err).toBe('');
     expect(trained.code).toBe(0);
-    expect(trained.out).toMatch(/training on the built-in moby-dick corpus \(1,213,144 UTF-16 units\)/);
+    expect(trained.out).toMatch(/training on the built-in moby-dick corpus; writing /);
+    expect(trained.out).toMatch(/\| 28,089 parameters \| 25 tokens\/step \| 1,213,144 training characters \| vocabulary 89/);
     expect(trained.out).toMatch(/step 20\/40 +loss \d+\.\d+/);
     expect(trained.out).toMatch(/step 40\/40/);
     expect(trained.out).toContain(`checkpoint: ${out}`);
@@ -36,6 +37,28 @@ describe('rnnkit executable', () => {
     const evaluated = rnnkit('eval', out, text, '--json');
     expect(evaluated.code).toBe(0);
     expect(JSON.parse(evaluated.out)).toMatchObject({ characters: 30 });
+  });
+
+  it('--json prints one JSON object per event; --quiet with --json is refused', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-json-')), 'run');
+    const trained = rnnkit('train', '--steps', '20', '--log-every', '10', '--sample-every', '10', '--sample-length', '20', '--json', '--out', out);
+    expect(trained.code).toBe(0);
+    const events = trained.out.trim().split('\n').map((line) => JSON.parse(line) as { type: string });
+    expect(events.filter((e) => e.type !== 'message').map((e) => e.type)).toEqual(['start', 'step', 'sample', 'step', 'sample', 'checkpoint', 'done']);
+    const refused = rnnkit('train', '--quiet', '--json');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/--quiet and --json exclude each other/);
+  });
+
+  it('sample --count prints that many samples; --argmax with a temperature is refused', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-count-')), 'run');
+    expect(rnnkit('train', '--steps', '5', '--out', out).code).toBe(0);
+    const many = rnnkit('sample', out, '--count', '3', '--length', '30', '--top-k', '5', '--top-p', '0.9');
+    expect(many.code).toBe(0);
+    expect(many.out.match(/^--- sample \d of 3 ---$/gm)).toHaveLength(3);
+    const refused = rnnkit('sample', out, '--argmax', '--temperature', '0.7');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/--argmax conflicts with --temperature/);
   });
 
   it('info lists every backend and the choice', () => {

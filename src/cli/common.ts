@@ -16,9 +16,9 @@ export function addBackendOptions(command: Command): Command {
 }
 
 /** The backend the flags ask for; says why any faster one was passed over. */
-export async function backendFrom(flags: BackendFlags): Promise<Backend> {
+export async function backendFrom(flags: BackendFlags, say: (line: string) => void = console.log): Promise<Backend> {
   const threads = flags.threads ?? (process.env['RNNKIT_THREADS'] ? integer(1, 1024)(process.env['RNNKIT_THREADS']) : undefined);
   const { backend, skipped } = await selectBackend({ backend: flags.backend, threads });
-  for (const s of skipped) console.log(`rnnkit: ${s.name} backend not used: ${s.reason}`);
+  for (const s of skipped) say(`rnnkit: ${s.name} backend not used: ${s.reason}`);
   return backend;
 }

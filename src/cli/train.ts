@@ -4,22 +4,22 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BUILTIN_CORPUS, builtinCorpus, readText } from '../data/corpus.js';
-import { describeBackend } from '../backend/index.js';
 import { invalidOption } from '../errors.js';
 import { loadTrainerState } from '../train/state.js';
 import {
-  DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainEvent, type TrainResult,
+  DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainResult,
   resumeTraining, runTraining,
 } from '../train/trainer.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number, oneOf } from './parse.js';
+import { type OutputMode, TrainOutput } from './progress.js';
 
 const d = DEFAULT_TRAIN_CONFIG;
 const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed'] as const;
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
-const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'resume']);
+const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'resume', 'quiet', 'json']);
 
-type TrainFlags = TrainConfig & BackendFlags & { out?: string; initFrom?: string; resume?: string };
+type TrainFlags = TrainConfig & BackendFlags & { out?: string; initFrom?: string; resume?: string; quiet?: boolean; json?: boolean };
 
 /** A fresh directory runs/<timestamp> under the working directory. */
 function defaultRunDir(): string {
@@ -27,36 +27,6 @@ function defaultRunDir(): string {
   let dir = join('runs', stamp);
   for (let i = 2; existsSync(dir); i++) dir = join('runs', `${stamp}-${i}`);
   return dir;
-}
-
-const count = (n: number): string => Math.round(n).toLocaleString('en-US');
-
-function printEvent(event: TrainEvent, steps: number): void {
-  switch (event.type) {
-    case 'step': {
-      const m = event.metrics;
-      const val = m.val_bpc !== undefined ? `  val-bpc ${m.val_bpc.toFixed(4)}` : '';
-      console.log(`step ${String(m.step).padStart(String(steps).length)}/${steps}  loss ${m.loss.toFixed(4)}  smooth ${m.smooth_loss.toFixed(4)}${val}  lr ${m.lr.toPrecision(3)}  grad-norm ${m.grad_norm.toFixed(3)}  ${count(m.tokens_per_s)} tok/s`);
-      break;
-    }
-    case 'skipped':
-      console.log(`rnnkit: step ${event.step}: loss ${event.loss}, gradient norm ${event.gradNorm}; step skipped (${event.skippedSteps} so far)`);
-      break;
-    case 'checkpoint':
-      if (event.reason === 'interrupted') console.log(`rnnkit: saved the checkpoint at step ${event.step} in ${event.dir}`);
-      break;
-    default:
-  }
-}
-
-function summary(result: TrainResult): void {
-  const { cell, nonlinearity, hidden, layers } = result.config;
-  const shape = `${cell}${cell === 'rnn' ? `-${nonlinearity}` : ''} ${layers}×${hidden}`;
-  const why = result.interrupted ? 'stopped (interrupted)' : result.stoppedEarly ? 'stopped early (no validation improvement)' : 'done';
-  const best = result.bestValLoss !== null ? `; best validation bpc ${(result.bestValLoss / Math.LN2).toFixed(4)} (${join(result.dir, 'best')})` : '';
-  console.log(`rnnkit: ${why} at step ${result.steps} (${shape}, ${count(result.parameterCount)} parameters, vocabulary ${result.vocabSize})${best}; checkpoint: ${result.dir}`);
-  if (result.interrupted) console.log(`rnnkit: continue with: npx rnnkit train --resume ${result.dir}`);
-  else console.log(`rnnkit: try: npx rnnkit sample ${result.dir}`);
 }
 
 /** Reads the text a run was trained on, from the source its checkpoint recorded. */
@@ -101,15 +71,22 @@ export function registerTrain(program: Command): void {
     .option('--init <scheme>', "initialisation: pytorch (uniform ±1/sqrt(H)) or randn (min-char-rnn's randn·0.01)", oneOf(['pytorch', 'randn'] as const), d.init)
     .option('--seed <n>', 'random seed', integer(0), d.seed)
     .option('--log-every <n>', 'print and record metrics every n steps', integer(1), d.logEvery)
+    .option('--sample-every <n>', 'print a short sample (temperature 0.8, seeded) every n steps; 0 = never', integer(0), 1000)
+    .option('--sample-length <n>', 'characters in those samples', integer(1, 100_000), d.sampleLength)
+    .option('--quiet', 'plain log lines instead of a progress bar')
+    .option('--json', 'one JSON object per line (every event), for scripts')
     .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end (and on Ctrl-C)', integer(0), d.saveEvery)
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
     .option('--init-from <dir>', "start from a checkpoint's weights; its shape and vocabulary are used")
     .option('--resume <dir>', 'continue the run saved in dir with its own settings (only --steps, --backend, --threads may be given)');
   addBackendOptions(command).action(async (file: string | undefined, flags: TrainFlags, cmd: Command) => {
     const explicit = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
+    if (flags.quiet && flags.json) throw invalidOption('--quiet and --json exclude each other');
+    const mode: OutputMode = flags.json ? 'json' : flags.quiet || !process.stdout.isTTY ? 'lines' : 'bar';
+    const output = new TrainOutput(mode);
     const abort = new AbortController();
     const stop = (): void => {
-      console.log('\nrnnkit: interrupted; saving the checkpoint');
+      output.say('rnnkit: interrupted; saving the checkpoint');
       abort.abort();
     };
     process.once('SIGINT', stop);
@@ -121,22 +98,23 @@ export function registerTrain(program: Command): void {
         if (file || refused.length) throw invalidOption(`--resume takes every setting from the checkpoint; remove ${file ? 'the FILE argument' : `--${refused[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}`);
         const state = loadTrainerState(flags.resume);
         const steps = explicit('steps') ? flags.steps : state.config.steps;
-        const backend = await backendFrom(flags);
-        console.log(`rnnkit: resuming ${flags.resume} at step ${state.position.step} of ${steps} with the ${describeBackend(backend.info())} backend`);
-        result = await resumeTraining({ dir: flags.resume, backend, text: textOf(state.text.source), steps, signal: abort.signal, onEvent: (e) => printEvent(e, steps) });
+        const backend = await backendFrom(flags, (line) => output.say(line));
+        output.say(`rnnkit: resuming ${flags.resume} at step ${state.position.step} of ${steps}`);
+        result = await resumeTraining({ dir: flags.resume, backend, text: textOf(state.text.source), steps, signal: abort.signal, onEvent: (e) => output.event(e) });
       } else {
         const explicitShape: Partial<ShapeOptions> = {};
         for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
         const source = file ? resolve(file) : BUILTIN_CORPUS;
         const text = textOf(source);
-        const backend = await backendFrom(flags);
+        const backend = await backendFrom(flags, (line) => output.say(line));
         const out = flags.out ?? defaultRunDir();
         const config = Object.fromEntries(Object.keys(d).concat('weightDecay', 'eps').map((k) => [k, flags[k as keyof TrainConfig]])) as unknown as TrainConfig;
-        console.log(`rnnkit: training on ${file ?? `the built-in ${BUILTIN_CORPUS} corpus`} (${count(text.length)} UTF-16 units) with the ${describeBackend(backend.info())} backend; writing ${out}`);
-        result = await runTraining({ text, source, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => printEvent(e, config.steps) });
+        output.say(`rnnkit: training on ${file ?? `the built-in ${BUILTIN_CORPUS} corpus`}; writing ${out}`);
+        result = await runTraining({ text, source, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
-      summary(result);
+      output.finish(result);
     } finally {
+      output.stop();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
     }

@@ -1,4 +1,6 @@
-// Generation: feed the prime text, then draw one character at a time from softmax(logits / temperature).
+// Generation: feed the prime text, then draw one character at a time per stream from
+// softmax(logits / temperature), optionally restricted to the top k and to the nucleus of mass p.
+// N samples are N streams of one batched forward pass. Nothing is allocated per character.
 import type { Vocabulary } from '../data/vocab.js';
 import { invalidOption } from '../errors.js';
 import type { Model } from '../model/model.js';
@@ -6,58 +8,148 @@ import { Workspace } from '../model/workspace.js';
 import { Random } from '../util/random.js';
 
 export interface SampleOptions {
+  /** Characters to generate per sample. */
   length: number;
-  /** 0 picks the most likely character (argmax). */
+  /** Softmax temperature; 0 picks the most likely character (argmax). Default 1. */
   temperature?: number;
+  /** Keep only the k most likely characters (0 = all). */
+  topK?: number;
+  /** Keep the smallest set of most likely characters whose probability reaches p (1 = all). */
+  topP?: number;
+  /** Always pick the most likely character (the same as temperature 0). */
+  argmax?: boolean;
   prime?: string;
   seed?: number;
-  /** Called with each generated character as it is produced. */
-  onText?: (text: string) => void;
+  /** Independent samples, generated together as one batch. Default 1. */
+  count?: number;
 }
 
 const PRIME_CHUNK = 64;
+const MAX_COUNT = 4096;
 
-/** Draws an index from softmax(logits / temperature); temperature 0 is argmax. */
-export function drawToken(logits: ArrayLike<number>, temperature: number, random: Random): number {
-  let best = 0;
-  for (let v = 1; v < logits.length; v++) if (logits[v]! > logits[best]!) best = v;
-  if (temperature === 0) return best;
-  const weights = Float64Array.from(logits, (x) => Math.exp((x - logits[best]!) / temperature));
-  let r = random.uniform() * weights.reduce((a, b) => a + b, 0);
-  for (let v = 0; v < weights.length; v++) {
-    r -= weights[v]!;
-    if (r < 0) return v;
-  }
-  return best;
+export function validateSampleOptions(o: SampleOptions): Required<Omit<SampleOptions, 'prime'>> & { prime: string } {
+  const temperature = o.argmax ? 0 : (o.temperature ?? 1);
+  const { length, topK = 0, topP = 1, seed = 1, count = 1, prime = '' } = o;
+  if (!Number.isInteger(length) || length < 0 || length > 100_000_000) throw invalidOption(`length must be an integer from 0 to 100000000, got ${length}`);
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) throw invalidOption(`temperature must be a number >= 0, got ${String(o.temperature)}`);
+  if (!Number.isInteger(topK) || topK < 0) throw invalidOption(`top-k must be an integer >= 0 (0 = off), got ${topK}`);
+  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw invalidOption(`top-p must be in (0, 1], got ${String(topP)}`);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw invalidOption(`count must be an integer from 1 to ${MAX_COUNT}, got ${count}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw invalidOption(`seed must be a non-negative integer, got ${seed}`);
+  if (o.argmax && o.temperature !== undefined && o.temperature !== 0) throw invalidOption('--argmax conflicts with --temperature (argmax is temperature 0)');
+  if (temperature === 0 && (topK > 0 || topP < 1)) throw invalidOption('--top-k and --top-p have no effect with argmax / temperature 0; give a temperature > 0');
+  return { length, temperature, topK, topP, argmax: temperature === 0, seed, count, prime };
 }
 
-/** Returns the prime text followed by `length` generated characters. */
-export function sample(model: Model, vocab: Vocabulary, options: SampleOptions): string {
-  const { length, temperature = 1, prime = '', seed = 1 } = options;
-  if (!Number.isInteger(length) || length < 0 || length > 100_000_000) throw invalidOption(`length must be an integer from 0 to 100000000, got ${length}`);
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) throw invalidOption(`temperature must be a number >= 0, got ${temperature}`);
-  const random = new Random(seed);
-  const primeIds = vocab.encode(prime, 'the prime text');
-  const workspace = new Workspace(model, PRIME_CHUNK, 1);
+/** Draws token ids from rows of logits, reusing its buffers. */
+export class TokenSampler {
+  private readonly probs: Float64Array;
+  private readonly order: Int32Array;
+
+  constructor(
+    readonly vocabSize: number,
+    private readonly options: Pick<Required<SampleOptions>, 'temperature' | 'topK' | 'topP'>,
+    private readonly random: Random,
+  ) {
+    this.probs = new Float64Array(vocabSize);
+    this.order = new Int32Array(vocabSize);
+  }
+
+  draw(logits: ArrayLike<number>, offset = 0): number {
+    const V = this.vocabSize, { temperature, topK, topP } = this.options;
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[offset + v]! > logits[offset + best]!) best = v;
+    if (temperature === 0) return best;
+    const p = this.probs, order = this.order;
+    const max = logits[offset + best]!;
+    for (let v = 0; v < V; v++) p[v] = Math.exp((logits[offset + v]! - max) / temperature);
+    let kept = V;
+    if (topK > 0 || topP < 1) {
+      for (let v = 0; v < V; v++) order[v] = v;
+      order.sort((a, b) => p[b]! - p[a]! || a - b);
+      kept = topK > 0 ? Math.min(topK, V) : V;
+      if (topP < 1) {
+        let total = 0;
+        for (let i = 0; i < kept; i++) total += p[order[i]!]!;
+        let mass = 0;
+        for (let i = 0; i < kept; i++) {
+          mass += p[order[i]!]!;
+          if (mass >= topP * total) {
+            kept = i + 1;
+            break;
+          }
+        }
+      }
+      for (let i = kept; i < V; i++) p[order[i]!] = 0;
+    }
+    let total = 0;
+    for (let v = 0; v < V; v++) total += p[v]!;
+    let r = this.random.uniform() * total;
+    for (let v = 0; v < V; v++) {
+      r -= p[v]!;
+      if (r < 0 && p[v]! > 0) return v;
+    }
+    return best;
+  }
+}
+
+/**
+ * Yields, for each generated position, the characters of all `count` samples (index = sample). The prime
+ * text is not repeated in the output. Stops early when the consumer stops iterating.
+ */
+export function* generate(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: Workspace): Generator<string[], void, undefined> {
+  const o = validateSampleOptions(options);
+  const random = new Random(o.seed);
+  const primeIds = vocab.encode(o.prime, 'the prime text');
+  const B = o.count, V = vocab.size;
+  const workspace = reuse ?? new Workspace(model, PRIME_CHUNK, B);
+  if (workspace.batch !== B || workspace.model !== model) throw new RangeError(`generate: the workspace is not one of batch ${B} for this model`);
   workspace.resetState();
   // Without a prime, start from a newline when the vocabulary has one (a natural text boundary).
   const newline = vocab.chars.indexOf('\n');
-  const context = primeIds.length ? primeIds : Int32Array.of(newline >= 0 ? newline : Math.floor(random.uniform() * vocab.size));
-  // All but the last context character only advance the state.
-  for (let start = 0; start < context.length - 1; start += PRIME_CHUNK) {
-    const T = Math.min(PRIME_CHUNK, context.length - 1 - start);
-    workspace.ids.data.set(context.subarray(start, start + T));
+  const context = primeIds.length ? primeIds : Int32Array.of(newline >= 0 ? newline : Math.floor(random.uniform() * V));
+  // All but the last context character only advance the state (the same in every stream).
+  const ids = workspace.ids.data;
+  for (let start = 0; start < context.length - 1; start += workspace.maxT) {
+    const T = Math.min(workspace.maxT, context.length - 1 - start);
+    for (let t = 0; t < T; t++) ids.fill(context[start + t]!, t * B, (t + 1) * B);
     workspace.forward(T, false);
   }
-  let current = context[context.length - 1]!;
-  const out: string[] = [prime];
-  for (let i = 0; i < length; i++) {
-    workspace.ids.data[0] = current;
+  const current = new Int32Array(B).fill(context[context.length - 1]!);
+  const sampler = new TokenSampler(V, o, random);
+  const chars = new Array<string>(B);
+  for (let i = 0; i < o.length; i++) {
+    workspace.ids.data.set(current);
     workspace.forward(1, false);
-    current = drawToken(workspace.logits(1).data, temperature, random);
-    const ch = vocab.chars[current]!;
-    out.push(ch);
-    options.onText?.(ch);
+    const logits = workspace.logits(1).data;
+    for (let b = 0; b < B; b++) {
+      current[b] = sampler.draw(logits, b * V);
+      chars[b] = vocab.chars[current[b]!]!;
+    }
+    yield chars;
   }
-  return out.join('');
+}
+
+/** The prime text followed by `length` generated characters. */
+export function sample(model: Model, vocab: Vocabulary, options: Omit<SampleOptions, 'count'>, reuse?: Workspace): string {
+  return sampleMany(model, vocab, { ...options, count: 1 }, reuse)[0]!;
+}
+
+/** `count` samples, each the prime text followed by `length` generated characters. */
+export function sampleMany(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: Workspace): string[] {
+  const texts = Array.from({ length: options.count ?? 1 }, () => [options.prime ?? '']);
+  for (const chars of generate(model, vocab, options, reuse)) chars.forEach((ch, b) => texts[b]!.push(ch));
+  return texts.map((parts) => parts.join(''));
+}
+
+/** A workspace for repeated sampling of one stream (e.g. during training), so nothing is allocated per sample. */
+export const samplingWorkspace = (model: Model): Workspace => new Workspace(model, PRIME_CHUNK, 1);
+
+/** The library's streaming form: an async iterator of the generated characters of one sample, yielding
+ *  to the event loop between characters so that a server stays responsive. */
+export async function* sampleStream(model: Model, vocab: Vocabulary, options: Omit<SampleOptions, 'count'>): AsyncGenerator<string, void, undefined> {
+  for (const chars of generate(model, vocab, { ...options, count: 1 })) {
+    yield chars[0]!;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }

@@ -53,6 +53,9 @@ export interface TrainConfig extends ShapeOptions {
   saveEvery: number;
   /** Skip (and count) steps whose loss or gradient is NaN or infinite instead of stopping. */
   skipNonfinite: boolean;
+  /** Generate a short sample (temperature 0.8, seeded) every N steps; 0 = never. */
+  sampleEvery: number;
+  sampleLength: number;
 }
 
 /** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
@@ -63,6 +66,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   lrSchedule: 'constant', warmup: 0, decayRate: 0.97, decayEvery: 1, decayAfter: 10,
   clipValue: 5, clipNorm: 0, dropout: 0, seed: 1, init: 'pytorch',
   valFrac: 0, evalEvery: 1000, patience: 0, logEvery: 100, saveEvery: 1000, skipNonfinite: false,
+  sampleEvery: 0, sampleLength: 200,
 };
 
 function check(name: string, value: unknown, min: number, max: number, integer: boolean): void {
@@ -111,6 +115,8 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   check('patience', c.patience, 0, MAX, true);
   check('log-every', c.logEvery, 1, MAX, true);
   check('save-every', c.saveEvery, 0, MAX, true);
+  check('sample-every', c.sampleEvery, 0, MAX, true);
+  check('sample-length', c.sampleLength, 1, 100_000, true);
   if (typeof c.skipNonfinite !== 'boolean') throw invalidOption('skip-nonfinite must be true or false');
   if (c.patience > 0 && c.valFrac === 0) throw invalidOption('--patience needs a validation split (--val-frac > 0)');
   return c;

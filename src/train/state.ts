@@ -9,7 +9,7 @@ import { RnnkitError, badCheckpoint } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { type TensorEntry, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
-import { type TrainConfig, validateTrainConfig } from './config.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig, validateTrainConfig } from './config.js';
 
 export const TRAINER_FILE = 'trainer.safetensors';
 const FORMAT = 1;
@@ -89,7 +89,8 @@ export function loadTrainerState(dir: string): TrainerState {
   const isCount = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
   let config: TrainConfig, model: ModelConfig, vocab: Vocabulary;
   try {
-    config = validateTrainConfig(meta['config'] as TrainConfig);
+    // Settings added since the checkpoint was written take their defaults.
+    config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...(meta['config'] as TrainConfig) });
     vocab = new Vocabulary(field(path, meta['vocab'] as string[], 'vocab', Array.isArray));
     model = validateConfig({ ...(meta['model'] as ModelConfig), vocabSize: vocab.size });
   } catch (error) {

@@ -15,6 +15,7 @@ import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
 import { Random } from '../util/random.js';
 import { type ShapeOptions, type TrainConfig, validateTrainConfig } from './config.js';
 import { evaluateTokens } from './evaluate.js';
+import { sample, samplingWorkspace } from '../generate/sample.js';
 import { Optimizer, clipGradients } from './optimizer.js';
 import { learningRate } from './schedule.js';
 import { type RunPosition, type TextSource, loadTrainerState, saveTrainerState, textHash } from './state.js';
@@ -40,7 +41,8 @@ export type TrainEvent =
   | { type: 'step'; metrics: StepMetrics }
   | { type: 'validation'; step: number; loss: number; bpc: number; perplexity: number; best: boolean }
   | { type: 'checkpoint'; step: number; dir: string; reason: 'periodic' | 'final' | 'interrupted' | 'best' }
-  | { type: 'skipped'; step: number; loss: number; gradNorm: number; skippedSteps: number };
+  | { type: 'skipped'; step: number; loss: number; gradNorm: number; skippedSteps: number }
+  | { type: 'sample'; step: number; text: string };
 
 export interface TrainRequest {
   text: string;
@@ -92,6 +94,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 class Run {
   readonly workspace: Workspace;
   readonly evalWorkspace: Workspace | null;
+  readonly sampleWorkspace: Workspace | null;
   readonly optimizer: Optimizer;
   readonly batcher: Batcher;
   readonly val: Int32Array | null;
@@ -112,6 +115,7 @@ class Run {
     this.batcher = new Batcher(train, c.batch, c.seq);
     this.workspace = new Workspace(model, c.seq, c.batch, { dropout: c.dropout });
     this.evalWorkspace = val ? new Workspace(model, Math.min(256, val.length - 1), 1) : null;
+    this.sampleWorkspace = c.sampleEvery > 0 ? samplingWorkspace(model) : null;
     this.optimizer = new Optimizer(model.backend, c, model.parameterCount);
     this.random = new Random(c.seed + 0x5eed); // dropout masks: their own stream, apart from initialisation
     this.pos = {
@@ -299,6 +303,10 @@ async function execute(run: Run, request: Pick<TrainRequest, 'onEvent' | 'signal
         emit({ type: 'step', metrics: last });
         windowStart = now;
         windowSteps = 0;
+      }
+      if (run.sampleWorkspace && step % c.sampleEvery === 0) {
+        // Its own workspace and generator: watching the model learn does not change the run.
+        emit({ type: 'sample', step, text: sample(model, run.vocab, { length: c.sampleLength, temperature: 0.8, seed: c.seed }, run.sampleWorkspace) });
       }
       if (c.saveEvery > 0 && step % c.saveEvery === 0 && step < c.steps) checkpoint('periodic');
       if (performance.now() - lastYield > 50) {

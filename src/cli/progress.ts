@@ -1,0 +1,105 @@
+// What `rnnkit train` prints: a progress bar on a terminal (cli-progress), plain lines when stdout is not a
+// terminal or with --quiet, one JSON object per line with --json.
+import cliProgress from 'cli-progress';
+import { describeBackend } from '../backend/index.js';
+import type { TrainEvent, TrainResult } from '../train/trainer.js';
+
+export type OutputMode = 'bar' | 'lines' | 'json';
+
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+export class TrainOutput {
+  private bars: cliProgress.MultiBar | null = null;
+  private bar: cliProgress.SingleBar | null = null;
+  private steps = 0;
+  private valBpc = '–';
+  private tokensPerStep = 0;
+  private startStep = 0;
+  private readonly started = performance.now();
+
+  constructor(private readonly mode: OutputMode) {}
+
+  /** A line for people (in --json mode, an object with a message). */
+  say(message: string): void {
+    if (this.mode === 'json') console.log(JSON.stringify({ type: 'message', message }));
+    else if (this.bars) this.bars.log(`${message}\n`);
+    else console.log(message);
+  }
+
+  event(e: TrainEvent): void {
+    if (this.mode === 'json') {
+      console.log(JSON.stringify(e));
+      return;
+    }
+    switch (e.type) {
+      case 'start':
+        this.steps = e.steps;
+        this.startStep = e.step;
+        this.tokensPerStep = e.tokensPerStep;
+        this.say(
+          `rnnkit: ${describeBackend(e.backend)} | ${count(e.parameters)} parameters | ${count(e.tokensPerStep)} tokens/step | ` +
+            `${count(e.trainCharacters)} training characters${e.valCharacters ? ` + ${count(e.valCharacters)} for validation` : ''} | vocabulary ${e.vocabSize}`,
+        );
+        if (this.mode === 'bar') {
+          this.bars = new cliProgress.MultiBar(
+            { format: 'step {value}/{total} {bar} {percentage}% | loss {loss} | val bpc {valBpc} | {rate} tok/s | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+            cliProgress.Presets.shades_classic,
+          );
+          this.bar = this.bars.create(e.steps, e.step, { loss: '–', valBpc: this.valBpc, rate: '–' });
+        }
+        break;
+      case 'step': {
+        const m = e.metrics;
+        if (this.bar) {
+          this.bar.update(m.step, { loss: m.smooth_loss.toFixed(4), valBpc: this.valBpc, rate: count(m.tokens_per_s) });
+        } else {
+          const val = m.val_bpc !== undefined ? `  val-bpc ${m.val_bpc.toFixed(4)}` : '';
+          console.log(`step ${String(m.step).padStart(String(this.steps).length)}/${this.steps}  loss ${m.loss.toFixed(4)}  smooth ${m.smooth_loss.toFixed(4)}${val}  lr ${m.lr.toPrecision(3)}  grad-norm ${m.grad_norm.toFixed(3)}  ${count(m.tokens_per_s)} tok/s`);
+        }
+        break;
+      }
+      case 'validation':
+        this.valBpc = e.bpc.toFixed(4);
+        if (this.bars) this.say(`step ${e.step}: validation loss ${e.loss.toFixed(4)}, bpc ${e.bpc.toFixed(4)}, perplexity ${e.perplexity.toFixed(3)}${e.best ? ' (best so far)' : ''}`);
+        break;
+      case 'sample':
+        this.say(`--- sample at step ${e.step} ---\n${e.text}\n---`);
+        break;
+      case 'skipped':
+        this.say(`rnnkit: step ${e.step}: loss ${e.loss}, gradient norm ${e.gradNorm}; step skipped (${e.skippedSteps} so far)`);
+        break;
+      case 'checkpoint':
+        if (e.reason === 'interrupted') this.say(`rnnkit: saved the checkpoint at step ${e.step} in ${e.dir}`);
+        break;
+    }
+  }
+
+  stop(): void {
+    this.bars?.stop();
+    this.bars = null;
+    this.bar = null;
+  }
+
+  /** The closing lines: why it ended, time, throughput, best validation, where the checkpoint is. */
+  finish(result: TrainResult): void {
+    this.stop();
+    const seconds = (performance.now() - this.started) / 1000;
+    const tokensPerS = ((result.steps - this.startStep) * this.tokensPerStep) / seconds;
+    if (this.mode === 'json') {
+      console.log(JSON.stringify({ type: 'done', ...result, seconds, tokens_per_s: tokensPerS }));
+      return;
+    }
+    const { cell, nonlinearity, hidden, layers } = result.config;
+    const shape = `${cell}${cell === 'rnn' ? `-${nonlinearity}` : ''} ${layers}×${hidden}`;
+    const why = result.interrupted ? 'stopped (interrupted)' : result.stoppedEarly ? 'stopped early (no validation improvement)' : 'done';
+    const best = result.bestValLoss !== null ? `, best validation bpc ${(result.bestValLoss / Math.LN2).toFixed(4)} (in ${result.dir}/best)` : '';
+    console.log(`rnnkit: ${why} at step ${result.steps} of ${result.config.steps} in ${duration(seconds)} (${count(tokensPerS)} tok/s, ${shape}, ${count(result.parameterCount)} parameters)${best}; checkpoint: ${result.dir}`);
+    if (result.interrupted) console.log(`rnnkit: continue with: npx rnnkit train --resume ${result.dir}`);
+    else console.log(`rnnkit: try: npx rnnkit sample ${result.dir}`);
+  }
+}
