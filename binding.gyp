@@ -1,6 +1,7 @@
 # The native engine: build/Release/rnnkit.node, built by scripts/build-native.mjs (npm install).
-# No global -march: SIMD code will use per-function target attributes chosen at run time, so one
-# binary runs on any x86-64 machine.
+# No global -march: the AVX2 and AVX-512 kernels (native/simd_avx2.cc, native/simd_avx512.cc) carry
+# per-function target attributes and are chosen at run time (__builtin_cpu_supports), so one binary
+# runs on any x86-64 machine.
 {
   "targets": [
     {
@@ -10,7 +11,12 @@
         "native/gemm.cc",
         "native/cells.cc",
         "native/ops.cc",
-        "native/optim.cc"
+        "native/optim.cc",
+        "native/engine.cc",
+        "native/engine_addon.cc",
+        "native/threadpool.cc",
+        "native/simd_avx2.cc",
+        "native/simd_avx512.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

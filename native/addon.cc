@@ -13,6 +13,8 @@
 #include <initializer_list>
 #include <string>
 
+#include "engine.h"
+#include "engine_addon.h"
 #include "kernels.h"
 
 namespace {
@@ -523,12 +525,14 @@ void AdamUpdate(const Napi::CallbackInfo& info) {
                       weightDecay, decoupled, step);
 }
 
-// info() → { simd, cellKinds }: what this build uses, and the cell kind names in enum order (the
-// loader compares them with CELL_KINDS).
+// info() → { simd, threads, cellKinds }: the SIMD level and thread count the kernels use on this
+// thread (see configure), and the cell kind names in enum order (the loader compares them with
+// CELL_KINDS).
 Napi::Value Info(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
-  result.Set("simd", "scalar");
+  result.Set("simd", rnnkit::simd_name(rnnkit::engine_config().level));
+  result.Set("threads", rnnkit::engine_config().threads);
   Napi::Array kinds = Napi::Array::New(env, rnnkit::kCellKindCount);
   for (int k = 0; k < rnnkit::kCellKindCount; k++) kinds.Set(static_cast<uint32_t>(k), rnnkit::kCellKindNames[k]);
   result.Set("cellKinds", kinds);
@@ -537,6 +541,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  rnnkit::register_engine_exports(env, exports);  // configure, simdLevels, measurePeak, activation
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("addBias", Napi::Function::New(env, AddBias, "addBias"));
   exports.Set("sumRows", Napi::Function::New(env, SumRows, "sumRows"));

@@ -1,12 +1,24 @@
 // The recurrent loops of RNN (tanh, relu), LSTM and GRU layers, forward and backward, following
 // src/backend/reference.ts exactly (PyTorch's equations and gate order). Per step, the only work that
 // is not elementwise is one GEMM over all B streams: h_{t-1}·W_hhᵀ forward, dGh_t·W_hh backward.
-// No allocation: the forward pass builds W_hh·h + b_hh in the row it is about to overwrite (the cache
-// row for lstm/gru, the h_t row for rnn), the backward pass carries dh_t and dc_t in dh0 and dc0.
+//
+// Threads: the hidden units are split into fixed ranges [u0, u1) (multiples of 16), one per part. A
+// part owns, for its units, the rows g·H+u0 .. g·H+u1 of W_hh (forward) or its columns u0..u1
+// (backward), packed ONCE per call into the part's own panels, which it then reuses for all T steps —
+// so each core keeps streaming the same slice of W_hh. Per step a part computes its columns of the
+// gate pre-activations, applies the fused (vectorised) gate nonlinearities to its units for every
+// stream, and meets the other parts at one barrier (the next step needs all of h_t, or of dGh_t).
+// Every element is computed with the same sequence of operations whatever the split, so results do
+// not depend on the thread count.
+//
+// No allocation inside the loops: the forward pass builds W_hh·h in the row it is about to overwrite
+// (the cache row for lstm/gru, the h_t row for rnn), the backward pass carries dh_t and dc_t in dh0
+// and dc0; packing space is thread-local and only grows, before the loops.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
+#include "engine.h"
 #include "kernels.h"
 
 namespace rnnkit {
@@ -15,71 +27,238 @@ const char* const kCellKindNames[kCellKindCount] = {"rnn_tanh", "rnn_relu", "lst
 
 namespace {
 
+thread_local FloatScratch tl_weights;  // this thread's packed slice of W_hh
+thread_local FloatScratch tl_rows;     // this thread's packed h_{t-1} or dGh_t
+
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
-}  // namespace
+// ---- the scalar level's gate functions (std::exp / std::tanh) -------------------------------------
 
-void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const float* wHh,
-                  const float* bIh, const float* bHh, float* hs, float* cs, float* cache) {
-  const int64_t GH = gates_of(kind) * H;
-  const int64_t CW = cache_width(kind) * H;
-  const bool rnn = kind == CellKind::RnnTanh || kind == CellKind::RnnRelu;
-
-  for (int64_t t = 0; t < T; t++) {
-    const float* hPrev = hs + t * B * H;  // [B,H]
-    float* hNext = hs + (t + 1) * B * H;  // [B,H]
-    // gh [B,G·H] with row stride ldg: W_hh·h_{t-1} + b_hh for every stream.
-    float* gh = rnn ? hNext : cache + t * B * CW;
-    const int64_t ldg = rnn ? H : CW;
-    for (int64_t b = 0; b < B; b++) std::copy(bHh, bHh + GH, gh + b * ldg);
-    sgemm(false, true, B, GH, H, 1.0f, hPrev, H, wHh, H, 1.0f, gh, ldg);
-
-    for (int64_t b = 0; b < B; b++) {
-      const float* x = xProj + (t * B + b) * GH;  // [G·H]
-      const float* hp = hPrev + b * H;
-      float* hn = hNext + b * H;
-      float* g = gh + b * ldg;  // gh on entry, the cache row (lstm, gru) on exit
-      switch (kind) {
-        case CellKind::RnnTanh:
-          for (int64_t j = 0; j < H; j++) hn[j] = std::tanh(x[j] + bIh[j] + g[j]);
-          break;
-        case CellKind::RnnRelu:
-          for (int64_t j = 0; j < H; j++) hn[j] = std::max(x[j] + bIh[j] + g[j], 0.0f);
-          break;
-        case CellKind::Lstm: {
-          const float* cp = cs + t * B * H + b * H;
-          float* cn = cs + (t + 1) * B * H + b * H;
-          for (int64_t j = 0; j < H; j++) {
-            const float i = sigmoid(x[j] + bIh[j] + g[j]);
-            const float f = sigmoid(x[H + j] + bIh[H + j] + g[H + j]);
-            const float gg = std::tanh(x[2 * H + j] + bIh[2 * H + j] + g[2 * H + j]);
-            const float o = sigmoid(x[3 * H + j] + bIh[3 * H + j] + g[3 * H + j]);
-            const float c = f * cp[j] + i * gg;
-            cn[j] = c;
-            hn[j] = o * std::tanh(c);
-            g[j] = i;
-            g[H + j] = f;
-            g[2 * H + j] = gg;
-            g[3 * H + j] = o;
-          }
-          break;
-        }
-        case CellKind::Gru:
-          for (int64_t j = 0; j < H; j++) {
-            const float r = sigmoid(x[j] + bIh[j] + g[j]);
-            const float z = sigmoid(x[H + j] + bIh[H + j] + g[H + j]);
-            const float hnGate = g[2 * H + j];  // W_hn·h + b_hn, inside the reset product
-            const float n = std::tanh(x[2 * H + j] + bIh[2 * H + j] + r * hnGate);
-            hn[j] = (1.0f - z) * n + z * hp[j];
-            g[j] = r;
-            g[H + j] = z;
-            g[2 * H + j] = n;
-            g[3 * H + j] = hnGate;
-          }
-          break;
+void scalar_cell_row(CellKind kind, const CellRow& r) {
+  const int64_t H = r.H;
+  const float *x = r.x, *bi = r.bIh, *bh = r.bHh;
+  float* g = r.g;
+  for (int64_t j = r.u0; j < r.u1; j++) {
+    auto pre = [&](int64_t q) { return (x[q * H + j] + bi[q * H + j]) + (g[q * H + j] + bh[q * H + j]); };
+    switch (kind) {
+      case CellKind::RnnTanh:
+        r.hn[j] = std::tanh(pre(0));
+        break;
+      case CellKind::RnnRelu: {
+        const float a = pre(0);
+        r.hn[j] = a > 0.0f || std::isnan(a) ? a : 0.0f;
+        break;
+      }
+      case CellKind::Lstm: {
+        const float i = sigmoid(pre(0)), f = sigmoid(pre(1)), gg = std::tanh(pre(2)), o = sigmoid(pre(3));
+        const float c = f * r.cp[j] + i * gg;
+        r.cn[j] = c;
+        r.hn[j] = o * std::tanh(c);
+        g[j] = i;
+        g[H + j] = f;
+        g[2 * H + j] = gg;
+        g[3 * H + j] = o;
+        break;
+      }
+      case CellKind::Gru: {
+        const float rr = sigmoid(pre(0)), z = sigmoid(pre(1));
+        const float hnGate = g[2 * H + j] + bh[2 * H + j];  // W_hn·h + b_hn, inside the reset product
+        const float n = std::tanh(x[2 * H + j] + bi[2 * H + j] + rr * hnGate);
+        r.hn[j] = (1.0f - z) * n + z * r.hp[j];
+        g[j] = rr;
+        g[H + j] = z;
+        g[2 * H + j] = n;
+        g[3 * H + j] = hnGate;
+        break;
       }
     }
   }
+}
+
+void scalar_cell_grad_row(CellKind kind, const CellGradRow& r) {
+  const int64_t H = r.H;
+  const float* k = r.k;
+  for (int64_t j = r.u0; j < r.u1; j++) {
+    const float dh = r.dy[j] + r.carry[j];
+    switch (kind) {
+      case CellKind::RnnTanh:
+      case CellKind::RnnRelu: {
+        const float y = r.hc[j];
+        const float da = dh * (kind == CellKind::RnnTanh ? 1.0f - y * y : y > 0.0f ? 1.0f : 0.0f);
+        r.gx[j] = da;
+        r.gh[j] = da;
+        r.carry[j] = 0.0f;
+        break;
+      }
+      case CellKind::Lstm: {
+        const float i = k[j], f = k[H + j], g = k[2 * H + j], o = k[3 * H + j];
+        const float tc = std::tanh(r.cc[j]);
+        const float dc = r.dc[j] + dh * o * (1.0f - tc * tc);
+        const float di = dc * g * i * (1.0f - i);
+        const float df = dc * r.cp[j] * f * (1.0f - f);
+        const float dg = dc * i * (1.0f - g * g);
+        const float dout = dh * tc * o * (1.0f - o);
+        r.gx[j] = r.gh[j] = di;
+        r.gx[H + j] = r.gh[H + j] = df;
+        r.gx[2 * H + j] = r.gh[2 * H + j] = dg;
+        r.gx[3 * H + j] = r.gh[3 * H + j] = dout;
+        r.dc[j] = dc * f;
+        r.carry[j] = 0.0f;
+        break;
+      }
+      case CellKind::Gru: {
+        const float rr = k[j], z = k[H + j], n = k[2 * H + j], hnGate = k[3 * H + j];
+        const float dn = dh * (1.0f - z) * (1.0f - n * n);
+        const float dz = dh * (r.hp[j] - n) * z * (1.0f - z);
+        const float dr = dn * hnGate * rr * (1.0f - rr);
+        r.gx[j] = r.gh[j] = dr;
+        r.gx[H + j] = r.gh[H + j] = dz;
+        r.gx[2 * H + j] = dn;
+        r.gh[2 * H + j] = dn * rr;
+        r.carry[j] = dh * z;  // the direct path h_{t-1} → h_t
+        break;
+      }
+    }
+  }
+}
+
+// ---- the split ------------------------------------------------------------------------------------
+
+constexpr int64_t kUnitAlign = 16;
+// Below this many multiply-adds per step the per-step barrier costs more than a second thread saves.
+constexpr double kMinStepWork = 1 << 16;
+
+int cell_parts(int threads, int64_t B, int64_t GH, int64_t H) {
+  const int64_t units = (H + kUnitAlign - 1) / kUnitAlign;
+  const double work = double(B) * double(GH) * double(H);
+  if (work < kMinStepWork) return 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, units)));
+}
+
+// Units [u0, u1) of part p.
+void unit_range(int64_t H, int parts, int p, int64_t& u0, int64_t& u1) {
+  const int64_t units = (H + kUnitAlign - 1) / kUnitAlign;
+  u0 = std::min(H, units * p / parts * kUnitAlign);
+  u1 = std::min(H, units * (p + 1) / parts * kUnitAlign);
+}
+
+// A part's packed slice of W_hh: `gates` column groups of n columns, each ceil(n/nr) panels of K×nr.
+struct PackedSlice {
+  const SimdOps* ops = nullptr;  // null: no packing (scalar level, or no memory): use sgemm_portable
+  float* data = nullptr;
+  int64_t K = 0, n = 0, panels = 0;
+  const float* group(int64_t q) const { return data + q * panels * K * ops->nr; }
+};
+
+// Packs m rows of `rows` (row stride ld, K columns) as row tiles per K block: the A side of the step GEMM.
+// Block k0 starts at dst + m·k0; tile t within it at first(t)·kc.
+void pack_rows(const SimdOps& ops, const float* rows, int64_t ld, int64_t m, int64_t K, float* dst) {
+  const int64_t KC = std::min<int64_t>(ops.kc, K);
+  const int64_t tiles = (m + ops.mr - 1) / ops.mr, base = m / tiles, extra = m % tiles;
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    const int64_t kc = std::min(KC, K - k0);
+    for (int64_t t = 0, r0 = 0; t < tiles; t++) {
+      const int64_t rows_t = base + (t < extra ? 1 : 0);
+      ops.pack_a(false, rows + r0 * ld + k0, ld, rows_t, kc, dst + m * k0 + r0 * kc);
+      r0 += rows_t;
+    }
+  }
+}
+
+// C[m, group columns] = A·slice (+ C when accumulate) for every column group, with A packed by pack_rows.
+// Group q's output starts at C + q·groupStride (row stride ldc).
+void slice_gemm(const PackedSlice& w, const float* Ap, int64_t m, float* C, int64_t ldc, int64_t groupStride,
+                int64_t groups, bool accumulate) {
+  const SimdOps& ops = *w.ops;
+  const int64_t nr = ops.nr, K = w.K, KC = std::min<int64_t>(ops.kc, K);
+  const int64_t tiles = (m + ops.mr - 1) / ops.mr, base = m / tiles, extra = m % tiles;
+  const float* last = w.group(groups - 1) + (w.panels - 1) * K * nr + (K - 1) / KC * KC * nr;  // final block
+  for (int64_t q = 0; q < groups; q++) {
+    for (int64_t p = 0; p < w.panels; p++) {
+      const float* panel = w.group(q) + p * K * nr;
+      const int cols = static_cast<int>(std::min(nr, w.n - p * nr));
+      float* Cp = C + q * groupStride + p * nr;
+      for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = std::min(KC, K - k0);
+        const float* block = panel + k0 * nr;
+        const float* next = block == last ? nullptr : block + kc * nr;  // blocks are contiguous
+        const float beta = accumulate || k0 > 0 ? 1.0f : 0.0f;
+        for (int64_t t = 0, r0 = 0; t < tiles; t++) {
+          const int64_t rows_t = base + (t < extra ? 1 : 0);
+          ops.kernel(static_cast<int>(rows_t), cols, kc, Ap + m * k0 + r0 * kc, block, Cp + r0 * ldc, ldc, 1.0f, beta,
+                     t == 0 ? next : nullptr);
+          r0 += rows_t;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void scalar_activation(Activation f, int64_t n, const float* x, float* out) {
+  for (int64_t i = 0; i < n; i++) {
+    out[i] = f == Activation::Exp ? std::exp(x[i]) : f == Activation::Tanh ? std::tanh(x[i]) : sigmoid(x[i]);
+  }
+}
+
+void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const float* wHh,
+                  const float* bIh, const float* bHh, float* hs, float* cs, float* cache) {
+  const int64_t G = gates_of(kind), GH = G * H;
+  const int64_t CW = cache_width(kind) * H;
+  const bool rnn = kind == CellKind::RnnTanh || kind == CellKind::RnnRelu;
+  const int64_t ldg = rnn ? H : CW;  // row stride of the gate scratch
+  const EngineConfig& config = engine_config();
+  const SimdOps* ops = simd_ops(config.level);
+  void (*row_fn)(CellKind, const CellRow&) = ops ? ops->cell_row : scalar_cell_row;
+  const int parts = cell_parts(config.threads, B, GH, H);
+  PartBarrier barrier(parts);
+
+  auto part = [&](int p) {
+    int64_t u0, u1;
+    unit_range(H, parts, p, u0, u1);
+    const int64_t n = u1 - u0;
+    // Pack this part's rows of W_hh: op(B) = W_hhᵀ restricted to rows g·H+u0 .. g·H+u1, for each gate.
+    PackedSlice w;
+    float* Ap = nullptr;
+    if (ops && n > 0) {
+      w.K = H;
+      w.n = n;
+      w.panels = (n + ops->nr - 1) / ops->nr;
+      w.data = tl_weights.reserve(G * w.panels * H * ops->nr);
+      Ap = tl_rows.reserve(B * H);
+      if (w.data && Ap) {
+        w.ops = ops;
+        for (int64_t q = 0; q < G; q++) ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
+      }
+    }
+    for (int64_t t = 0; t < T; t++) {
+      const float* hPrev = hs + t * B * H;  // [B,H], complete (barrier below)
+      float* hNext = hs + (t + 1) * B * H;  // [B,H]
+      // gh [B, ldg]: W_hh·h_{t-1} (no bias) in the row that the gate functions overwrite.
+      float* gh = rnn ? hNext : cache + t * B * CW;
+      if (n > 0) {
+        if (w.ops) {
+          pack_rows(*ops, hPrev, H, B, H, Ap);
+          slice_gemm(w, Ap, B, gh + u0, ldg, H, G, false);
+        } else {
+          for (int64_t q = 0; q < G; q++) {
+            sgemm_portable(false, true, B, n, H, 1.0f, hPrev, H, wHh + (q * H + u0) * H, H, 0.0f, gh + q * H + u0, ldg);
+          }
+        }
+        for (int64_t b = 0; b < B; b++) {
+          const CellRow row{H,       u0,          u1,          xProj + (t * B + b) * GH,
+                            bIh,     bHh,         hPrev + b * H, hNext + b * H,
+                            gh + b * ldg,
+                            kind == CellKind::Lstm ? cs + (t * B + b) * H : nullptr,
+                            kind == CellKind::Lstm ? cs + ((t + 1) * B + b) * H : nullptr};
+          row_fn(kind, row);
+        }
+      }
+      barrier.wait();  // h_t complete before any part reads it
+    }
+  };
+  parallel_parts(parts, part);
 }
 
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
@@ -88,74 +267,68 @@ void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* 
   const int64_t GH = gates_of(kind) * H;
   const int64_t CW = cache_width(kind) * H;
   const bool lstm = kind == CellKind::Lstm;
+  const EngineConfig& config = engine_config();
+  const SimdOps* ops = simd_ops(config.level);
+  void (*row_fn)(CellKind, const CellGradRow&) = ops ? ops->cell_grad_row : scalar_cell_grad_row;
+  const int parts = cell_parts(config.threads, B, GH, H);
+  PartBarrier barrier(parts);
 
-  // dh0 [B,H] carries the gradient w.r.t. h_t from step t+1 (dc0 the same for c_t).
-  std::copy(dhN, dhN + B * H, dh0);
-  if (lstm) std::copy(dcN, dcN + B * H, dc0);
-
-  for (int64_t t = T - 1; t >= 0; t--) {
+  auto part = [&](int p) {
+    int64_t u0, u1;
+    unit_range(H, parts, p, u0, u1);
+    const int64_t n = u1 - u0;
+    // dh0 [B,H] carries the gradient w.r.t. h_t from step t+1 (dc0 the same for c_t): own units only.
     for (int64_t b = 0; b < B; b++) {
-      const int64_t row = t * B + b;
-      const float* hp = hs + row * H;             // h_{t-1}
-      const float* hc = hs + (row + B) * H;       // h_t
-      const float* k = cache + row * CW;          // [cache_width·H]
-      const float* dy = dhs + row * H;            // [H]
-      float* gx = dGx + row * GH;                 // [G·H]
-      float* gh = dGh + row * GH;                 // [G·H]
-      float* carry = dh0 + b * H;                 // in: dh_t from above; out: direct part of dh_{t-1}
-      switch (kind) {
-        case CellKind::RnnTanh:
-        case CellKind::RnnRelu:
-          for (int64_t j = 0; j < H; j++) {
-            const float dh = dy[j] + carry[j];
-            const float y = hc[j];
-            const float da = dh * (kind == CellKind::RnnTanh ? 1.0f - y * y : y > 0.0f ? 1.0f : 0.0f);
-            gx[j] = da;
-            gh[j] = da;
-            carry[j] = 0.0f;
-          }
-          break;
-        case CellKind::Lstm: {
-          const float* cp = cs + row * H;        // c_{t-1}
-          const float* cc = cs + (row + B) * H;  // c_t
-          float* dcCarry = dc0 + b * H;
-          for (int64_t j = 0; j < H; j++) {
-            const float dh = dy[j] + carry[j];
-            const float i = k[j], f = k[H + j], g = k[2 * H + j], o = k[3 * H + j];
-            const float tc = std::tanh(cc[j]);
-            const float dc = dcCarry[j] + dh * o * (1.0f - tc * tc);
-            const float di = dc * g * i * (1.0f - i);
-            const float df = dc * cp[j] * f * (1.0f - f);
-            const float dg = dc * i * (1.0f - g * g);
-            const float dout = dh * tc * o * (1.0f - o);
-            gx[j] = gh[j] = di;
-            gx[H + j] = gh[H + j] = df;
-            gx[2 * H + j] = gh[2 * H + j] = dg;
-            gx[3 * H + j] = gh[3 * H + j] = dout;
-            dcCarry[j] = dc * f;
-            carry[j] = 0.0f;
-          }
-          break;
-        }
-        case CellKind::Gru:
-          for (int64_t j = 0; j < H; j++) {
-            const float dh = dy[j] + carry[j];
-            const float r = k[j], z = k[H + j], n = k[2 * H + j], hnGate = k[3 * H + j];
-            const float dn = dh * (1.0f - z) * (1.0f - n * n);
-            const float dz = dh * (hp[j] - n) * z * (1.0f - z);
-            const float dr = dn * hnGate * r * (1.0f - r);
-            gx[j] = gh[j] = dr;
-            gx[H + j] = gh[H + j] = dz;
-            gx[2 * H + j] = dn;
-            gh[2 * H + j] = dn * r;
-            carry[j] = dh * z;  // the direct path h_{t-1} → h_t
-          }
-          break;
+      std::copy(dhN + b * H + u0, dhN + b * H + u1, dh0 + b * H + u0);
+      if (lstm) std::copy(dcN + b * H + u0, dcN + b * H + u1, dc0 + b * H + u0);
+    }
+    // Pack this part's columns u0..u1 of W_hh [G·H, H] (op(B) = W_hh, K = G·H).
+    PackedSlice w;
+    float* Ap = nullptr;
+    if (ops && n > 0) {
+      w.K = GH;
+      w.n = n;
+      w.panels = (n + ops->nr - 1) / ops->nr;
+      w.data = tl_weights.reserve(w.panels * GH * ops->nr);
+      Ap = tl_rows.reserve(B * GH);
+      if (w.data && Ap) {
+        w.ops = ops;
+        ops->pack_b(false, wHh + u0, H, GH, n, w.data);
       }
     }
-    // dh_{t-1} [B,H] += dGh_t [B,G·H] · W_hh [G·H,H]
-    sgemm(false, false, B, H, GH, 1.0f, dGh + t * B * GH, GH, wHh, H, 1.0f, dh0, H);
-  }
+    for (int64_t t = T - 1; t >= 0; t--) {
+      for (int64_t b = 0; n > 0 && b < B; b++) {
+        const int64_t row = t * B + b;
+        const CellGradRow r{H,
+                            u0,
+                            u1,
+                            hs + row * H,
+                            hs + (row + B) * H,
+                            cache + row * CW,
+                            dhs + row * H,
+                            dGx + row * GH,
+                            dGh + row * GH,
+                            dh0 + b * H,
+                            lstm ? cs + row * H : nullptr,
+                            lstm ? cs + (row + B) * H : nullptr,
+                            lstm ? dc0 + b * H : nullptr};
+        row_fn(kind, r);
+      }
+      barrier.wait();  // dGh_t complete before any part reads it
+      if (n == 0) continue;
+      // dh_{t-1}[:, u0:u1] += dGh_t [B,G·H] · W_hh[:, u0:u1]
+      const float* dGhT = dGh + t * B * GH;
+      if (w.ops) {
+        pack_rows(*ops, dGhT, GH, B, GH, Ap);
+        slice_gemm(w, Ap, B, dh0 + u0, H, 0, 1, true);
+      } else {
+        sgemm_portable(false, false, B, n, GH, 1.0f, dGhT, GH, wHh + u0, H, 1.0f, dh0 + u0, H);
+      }
+      // No barrier needed here: the next step's gate functions read and write only this part's units
+      // of dh0/dc0, and write row t-1 of dGx/dGh, which nobody reads until the next barrier.
+    }
+  };
+  parallel_parts(parts, part);
 }
 
 }  // namespace rnnkit

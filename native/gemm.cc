@@ -1,11 +1,23 @@
-// Matrix multiply, portable C++. Plain loops ordered so that the innermost loop runs over contiguous
-// memory and g++ -O3 vectorises it (axpy over rows of B and C, four rows of B per pass to cut the
-// loads and stores of C, or dot products over rows of A and B).
-// A packed, register-blocked SIMD GEMM chosen at run time will replace the body of sgemm later;
-// this version stays as the oracle and the fallback.
+// Matrix multiply: the driver that splits C over threads and blocks it for the caches, the packed SIMD
+// path (micro-kernels in simd_ops.inc, chosen at run time) and the portable C++ path.
+//
+// The packed path (GotoBLAS/BLIS loop order) for one part C[i0:i1, j0:j1]:
+//   for jc (NC columns):  for kb (KC of K):  pack op(B)[kb, jc] into panels [KC][NR]
+//     for ic (MC rows):  pack op(A)[ic, kb] into row tiles [KC][mr]   (once for all jc when the part's
+//                                                                       rows fit in one MC block)
+//       for each panel (L1-resident, the next one prefetched):  for each row tile:  micro-kernel
+// Threads: the caller and the pool split C by columns when M is small (each thread packs and keeps
+// only its share of B) and by rows when M is large. Each element of C is one FMA chain over k in a
+// fixed order, whatever the split: results are bit-identical for any thread count at one SIMD level.
+//
+// The portable path: plain loops ordered so that the innermost loop runs over contiguous memory and
+// g++ -O3 vectorises it (axpy over rows of B and C, four rows of B per pass to cut the loads and stores
+// of C, or dot products over rows of A and B). It is the scalar level, and the fallback when packing
+// space cannot be allocated.
 #include <algorithm>
 #include <cstdint>
 
+#include "engine.h"
 #include "kernels.h"
 
 namespace rnnkit {
@@ -67,8 +79,8 @@ constexpr int64_t kColumnBlock = 256;
 
 }  // namespace
 
-void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
-           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   scale_c(M, N, beta, C, ldc);
   if (K == 0) return;
@@ -124,6 +136,184 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
       }
     }
   }
+}
+
+namespace {
+
+thread_local FloatScratch tl_pack_a;  // packed op(A) blocks of the calling thread / pool worker
+thread_local FloatScratch tl_pack_b;  // packed op(B) panels
+
+struct GemmArgs {
+  bool transA, transB;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+};
+
+// Address of op(A)[i, k] and op(B)[k, j].
+inline const float* a_at(const GemmArgs& g, int64_t i, int64_t k) {
+  return g.transA ? g.A + k * g.lda + i : g.A + i * g.lda + k;
+}
+inline const float* b_at(const GemmArgs& g, int64_t k, int64_t j) {
+  return g.transB ? g.B + j * g.ldb + k : g.B + k * g.ldb + j;
+}
+
+inline int64_t round_up(int64_t x, int64_t unit) { return (x + unit - 1) / unit * unit; }
+
+// m rows cut into ceil(m/mr) row tiles as even as possible (32 rows with mr 6: 6,6,5,5,5,5), so every
+// tile of a block with m >= 4 has >= 4 rows (enough accumulators to hide the FMA latency).
+struct RowTiles {
+  int64_t count, base, extra;  // tiles; rows per tile; the first `extra` tiles have one more
+  RowTiles(int64_t m, int mr) : count((m + mr - 1) / mr), base(count ? m / count : 0), extra(count ? m % count : 0) {}
+  int64_t rows(int64_t t) const { return base + (t < extra ? 1 : 0); }
+  int64_t first(int64_t t) const { return t * base + std::min(t, extra); }
+};
+
+// Packs op(A)[i0 : i0+m, k0 : k0+kc] as consecutive row tiles (tile t at offset first(t)·kc).
+void pack_a_block(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t m, int64_t k0, int64_t kc, float* dst) {
+  const RowTiles tiles(m, ops.mr);
+  for (int64_t t = 0; t < tiles.count; t++) {
+    ops.pack_a(g.transA, a_at(g, i0 + tiles.first(t), k0), g.lda, tiles.rows(t), kc, dst + tiles.first(t) * kc);
+  }
+}
+
+// C[i0:i1, j0:j1] with the packed SIMD kernels on the calling thread. False if the packing space
+// cannot be allocated (nothing has been written then).
+bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const int64_t m = i1 - i0, n = j1 - j0, K = g.K;
+  const int64_t nr = ops.nr, KC = std::min<int64_t>(ops.kc, K);
+  const int64_t MC = 24 * ops.mr;
+  const bool aOnce = m <= MC;  // all of op(A) for this part is packed once, for every jc and kb
+  // Few rows: B is packed one panel at a time and used at once from L1 by every row tile. Many rows:
+  // NC columns of B are packed per K block (L3-resident) and each panel is reused by MC/mr tiles.
+  const int64_t NC = aOnce ? nr : round_up(4096, nr);
+  float* Ap = tl_pack_a.reserve(aOnce ? m * K : MC * KC);
+  float* Bp = tl_pack_b.reserve(KC * round_up(std::min(NC, n), nr));
+  if (!Ap || !Bp) return false;
+
+  if (aOnce) {
+    for (int64_t k0 = 0; k0 < K; k0 += KC) pack_a_block(ops, g, i0, m, k0, std::min(KC, K - k0), Ap + m * k0);
+  }
+  for (int64_t jc = j0; jc < j1; jc += NC) {
+    const int64_t nc = std::min(NC, j1 - jc);
+    const int64_t panels = (nc + nr - 1) / nr;
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+      const int64_t kc = std::min(KC, K - k0);
+      const float beta = k0 == 0 ? g.beta : 1.0f;  // later K blocks accumulate
+      ops.pack_b(g.transB, b_at(g, k0, jc), g.ldb, kc, nc, Bp);
+      for (int64_t ic = i0; ic < i1; ic += MC) {
+        const int64_t mc = std::min(MC, i1 - ic);
+        const float* Ablock = Ap + m * k0;
+        if (!aOnce) {
+          pack_a_block(ops, g, ic, mc, k0, kc, Ap);
+          Ablock = Ap;
+        }
+        const RowTiles tiles(mc, ops.mr);
+        for (int64_t p = 0; p < panels; p++) {
+          const float* panel = Bp + p * kc * nr;
+          const float* next = p + 1 < panels ? panel + kc * nr : nullptr;
+          const int cols = static_cast<int>(std::min(nr, nc - p * nr));
+          float* Cp = g.C + ic * g.ldc + jc + p * nr;
+          for (int64_t t = 0; t < tiles.count; t++) {
+            const int64_t r0 = tiles.first(t);
+            ops.kernel(static_cast<int>(tiles.rows(t)), cols, kc, Ablock + r0 * kc, panel, Cp + r0 * g.ldc, g.ldc,
+                       g.alpha, beta, t == 0 ? next : nullptr);
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// C[i0:i1, j0:j1] for C = op(A)·Bᵀ with few rows (the h·W_hhᵀ shape): the transposed micro-kernel
+// reads the rows of B in place — B, the big operand, is never packed — against panels of op(A)ᵀ,
+// packed once. K is cut in blocks of kKT so the rows of a tile stay in L1 for every panel.
+constexpr int64_t kKT = 2048;
+bool gemm_part_simd_t(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const int64_t m = i1 - i0, K = g.K, nr = ops.nr;
+  const int64_t panels = (m + nr - 1) / nr;
+  float* Ap = tl_pack_a.reserve(panels * nr * K);
+  if (!Ap) return false;
+  for (int64_t k0 = 0; k0 < K; k0 += kKT) {
+    const int64_t kc = std::min(kKT, K - k0);
+    ops.pack_b(!g.transA, a_at(g, i0, k0), g.lda, kc, m, Ap + k0 * panels * nr);
+  }
+  const RowTiles tiles(j1 - j0, ops.mr);
+  for (int64_t k0 = 0; k0 < K; k0 += kKT) {
+    const int64_t kc = std::min(kKT, K - k0);
+    const float beta = k0 == 0 ? g.beta : 1.0f;
+    const float* Ablock = Ap + k0 * panels * nr;
+    for (int64_t t = 0; t < tiles.count; t++) {
+      const int64_t j = j0 + tiles.first(t);
+      const int rows = static_cast<int>(tiles.rows(t));
+      for (int64_t p = 0; p < panels; p++) {
+        const int lanes = static_cast<int>(std::min(nr, m - p * nr));
+        ops.kernel_t(rows, lanes, kc, b_at(g, k0, j), g.ldb, Ablock + p * kc * nr, g.C + (i0 + p * nr) * g.ldc + j, g.ldc,
+                     g.alpha, beta);
+      }
+    }
+  }
+  return true;
+}
+
+void gemm_part_portable(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  sgemm_portable(g.transA, g.transB, i1 - i0, j1 - j0, g.K, g.alpha, a_at(g, i0, 0), g.lda, b_at(g, 0, j0), g.ldb,
+                 g.beta, g.C + i0 * g.ldc + j0, g.ldc);
+}
+
+// Below this many multiply-adds a GEMM runs on the calling thread alone (waking a worker costs more).
+constexpr double kMinWorkPerPart = 1 << 18;
+
+// [begin, end) of part p when `total` items are cut into `parts` runs of whole `unit`s.
+inline void split(int64_t total, int64_t unit, int parts, int p, int64_t& begin, int64_t& end) {
+  const int64_t units = (total + unit - 1) / unit;
+  begin = std::min(total, units * p / parts * unit);
+  end = std::min(total, units * (p + 1) / parts * unit);
+}
+
+}  // namespace
+
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  const GemmArgs g{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  const EngineConfig& config = engine_config();
+  const SimdOps* ops = simd_ops(config.level);
+
+  // Columns when M is small (each thread packs and keeps its own share of B), rows when M is large.
+  const bool byColumns = M < 128;
+  const int64_t unit = byColumns ? (ops ? ops->nr : 16) : (ops ? ops->mr : 8);
+  const int64_t units = ((byColumns ? N : M) + unit - 1) / unit;
+  const double work = double(M) * double(N) * double(K);
+  const int parts = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>({static_cast<int64_t>(config.threads), units, static_cast<int64_t>(work / kMinWorkPerPart)})));
+
+  // The path depends on the shape only (never on the split), so every thread count gives the same bits.
+  const bool swapped = byColumns && transB;
+  auto part = [&](int p) {
+    int64_t i0 = 0, i1 = M, j0 = 0, j1 = N;
+    if (byColumns) {
+      split(N, unit, parts, p, j0, j1);
+    } else {
+      split(M, unit, parts, p, i0, i1);
+    }
+    if (i0 >= i1 || j0 >= j1) return;
+    bool done = false;
+    if (ops) done = swapped ? gemm_part_simd_t(*ops, g, i0, i1, j0, j1) : gemm_part_simd(*ops, g, i0, i1, j0, j1);
+    if (!done) gemm_part_portable(g, i0, i1, j0, j1);
+  };
+  parallel_parts(parts, part);
 }
 
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,

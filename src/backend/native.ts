@@ -9,9 +9,22 @@ import {
   type Backend, type BackendInfo, type Buf, type CellKind, type F, type FloatArray, type I, CELL_KINDS, Span,
 } from './types.js';
 
+/** The SIMD levels of the native engine, slowest first. Must match SimdLevel in native/engine.h. */
+export const SIMD_LEVELS = ['scalar', 'avx2', 'avx512'] as const;
+export type SimdLevel = (typeof SIMD_LEVELS)[number];
+
 /** The addon's exports (native/addon.cc): the Backend kernels with spans replaced by typed arrays. */
 export interface NativeAddon {
-  info(): { simd: string; cellKinds: string[] };
+  /** The calling thread's SIMD level and thread count, and the cell kind names in enum order. */
+  info(): { simd: string; threads: number; cellKinds: string[] };
+  /** Sets the calling thread's SIMD level and thread count (absent: the best level, hardware concurrency). */
+  configure(options?: { threads?: number | undefined; simd?: string | undefined }): { threads: number; simd: string };
+  /** The SIMD levels this CPU supports, slowest first. */
+  simdLevels(): string[];
+  /** GFLOP/s of a register-blocked FMA loop at the configured level on `threads` threads for `milliseconds`. */
+  measurePeak(threads: number, milliseconds: number): number;
+  /** out = exp, tanh or sigmoid of x with the configured level's vectorised function (accuracy tests). */
+  activation(name: 'exp' | 'tanh' | 'sigmoid', x: Float32Array, out: Float32Array): void;
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
   addBias(M: number, N: number, bias: Float32Array, C: Float32Array): void;
   sumRows(M: number, N: number, A: Float32Array, out: Float32Array): void;
@@ -41,7 +54,7 @@ export interface NativeAddon {
 const KERNELS = [
   'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
   'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
-  'momentumUpdate', 'rmspropUpdate', 'adamUpdate',
+  'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation',
 ] as const;
 
 /** Where the addon is by default: `<package root>/build/Release/rnnkit.node` (this file is two levels
@@ -85,20 +98,44 @@ function view<A>(span: Span<never> | F | I | null): A {
   return (span instanceof Span ? span.data : span) as A;
 }
 
+/** Which backend's configuration the addon holds for this JavaScript thread (the addon keeps one per thread). */
+const configuredFor = new WeakMap<NativeAddon, NativeBackend>();
+
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly dtype = 'f32' as const;
   readonly #addon: NativeAddon;
   readonly #simd: string;
+  readonly #threads: number;
 
-  constructor(addon: NativeAddon) {
+  /** `threads` and `simd` default to the hardware concurrency and the best level the CPU supports. */
+  constructor(addon: NativeAddon, options: { threads?: number | undefined; simd?: SimdLevel | undefined } = {}) {
     this.#addon = addon;
-    this.#simd = addon.info().simd;
+    const config = addon.configure({ threads: options.threads, simd: options.simd });
+    this.#simd = config.simd;
+    this.#threads = config.threads;
+    configuredFor.set(addon, this);
   }
 
   info(): BackendInfo {
-    // One thread until the thread pool lands; the `threads` option is validated but not used yet.
-    return { name: this.name, dtype: this.dtype, simd: this.#simd, threads: 1 };
+    return { name: this.name, dtype: this.dtype, simd: this.#simd, threads: this.#threads };
+  }
+
+  /** Before a kernel whose speed or bits depend on the configuration: make it this backend's. */
+  #configure(): void {
+    if (configuredFor.get(this.#addon) !== this) {
+      this.#addon.configure({ threads: this.#threads, simd: this.#simd });
+      configuredFor.set(this.#addon, this);
+    }
+  }
+
+  /**
+   * The machine's FP32 peak for this backend's SIMD level: GFLOP/s of a register-blocked FMA loop run on
+   * `threads` threads at once for `ms` milliseconds (for "% of peak" in benchmarks). Not a Backend method.
+   */
+  measurePeakGflops(threads: number, ms: number): number {
+    this.#configure();
+    return this.#addon.measurePeak(threads, ms);
   }
 
   /** Runs a tiny gemm and an LSTM step and compares them with known answers; throws if they differ. */
@@ -138,6 +175,7 @@ export class NativeBackend implements Backend {
   }
 
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+    this.#configure();
     this.#addon.gemm(transA, transB, M, N, K, alpha, view(A), view(B), beta, view(C));
   }
 
@@ -166,6 +204,7 @@ export class NativeBackend implements Backend {
   }
 
   cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
+    this.#configure();
     this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache));
   }
 
@@ -174,6 +213,7 @@ export class NativeBackend implements Backend {
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
     dGx: F, dGh: F, dh0: F, dc0: F,
   ): void {
+    this.#configure();
     this.#addon.cellBackward(kind, T, B, H, view(wHh), view(hs), view(cs), view(cache), view(dhs), view(dhN), view(dcN),
       view(dGx), view(dGh), view(dh0), view(dc0));
   }
@@ -223,12 +263,36 @@ export class NativeBackend implements Backend {
   }
 }
 
+/** The most threads a native backend may use (kMaxThreads in native/engine.h). */
+export const MAX_NATIVE_THREADS = 1024;
+
 /**
  * The native backend, or an Error saying why it cannot be loaded ("not built: ... run npm run
- * build:native", "failed to load: ...", "out of date ..."). `threads` (an integer >= 1) is accepted for
- * the coming thread pool; the kernels run on one thread for now.
+ * build:native", "failed to load: ...", "out of date ..."). `threads` (1..1024; default: environment
+ * variable RNNKIT_THREADS, else the hardware concurrency) is how many threads the GEMM and cell kernels
+ * split their work over. `simd` (default: RNNKIT_SIMD, else the best level this CPU supports) forces a
+ * lower SIMD level, e.g. 'scalar' or 'avx2', for testing; a level the CPU lacks is an error.
  */
-export function loadNativeBackend(options: { addonPath?: string | undefined; threads?: number | undefined } = {}): NativeBackend {
-  if (options.threads !== undefined) checkSize('loadNativeBackend', 'threads', options.threads, 1);
-  return new NativeBackend(loadNativeAddon(options.addonPath ?? defaultAddonPath()));
+export function loadNativeBackend(
+  options: { addonPath?: string | undefined; threads?: number | undefined; simd?: SimdLevel | undefined } = {},
+): NativeBackend {
+  let threads = options.threads;
+  if (threads !== undefined) {
+    checkSize('loadNativeBackend', 'threads', threads, 1);
+    if (threads > MAX_NATIVE_THREADS) {
+      throw new RangeError(`loadNativeBackend: expected an integer from 1 to ${MAX_NATIVE_THREADS} for threads but received ${threads}`);
+    }
+  } else if (process.env['RNNKIT_THREADS']) {
+    const text = process.env['RNNKIT_THREADS'];
+    threads = Number(text);
+    if (!/^[0-9]+$/.test(text) || threads < 1 || threads > MAX_NATIVE_THREADS) {
+      throw new RangeError(`loadNativeBackend: RNNKIT_THREADS must be an integer from 1 to ${MAX_NATIVE_THREADS}, got ${JSON.stringify(text)}`);
+    }
+  }
+  const simd = options.simd ?? (process.env['RNNKIT_SIMD'] || undefined);
+  if (simd !== undefined && !(SIMD_LEVELS as readonly string[]).includes(simd)) {
+    throw new RangeError(`loadNativeBackend: expected one of ${SIMD_LEVELS.join(', ')} for simd${options.simd === undefined ? ' (RNNKIT_SIMD)' : ''} but received ${String(simd)}`);
+  }
+  const addon = loadNativeAddon(options.addonPath ?? defaultAddonPath());
+  return new NativeBackend(addon, { threads, simd: simd as SimdLevel | undefined });
 }

@@ -1,0 +1,304 @@
+// The fast paths of the native engine, each against the float32 reference backend: every SIMD level this
+// CPU supports (forced with the `simd` option) × 1 and 2 threads, on awkward shapes and on shapes that
+// cross the cache blocks (K blocks, row blocks, the few-rows transposed kernel, the column split of the
+// thread pool). Also: results are bit-identical on rerun and across thread counts, the configuration
+// options are validated, and the vectorised exp/tanh/sigmoid meet their stated accuracy. No timing.
+// If the addon cannot be loaded these tests FAIL, unless RNNKIT_EXPECT_NO_NATIVE=1 is set.
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { type NativeAddon, type NativeBackend, type SimdLevel, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import { type Backend, CELL_KINDS, type CellKind, type F, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import { expectClose, makeRandom, randomValues } from './helpers.js';
+
+const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
+let addon: NativeAddon | undefined;
+let loadError: unknown;
+try {
+  addon = loadNativeAddon();
+} catch (error) {
+  loadError = error;
+}
+const levels = (addon?.simdLevels() ?? []) as SimdLevel[];
+
+it.skipIf(expectNoNative && !addon)('loads the native addon and lists its SIMD levels', () => {
+  if (!addon) throw loadError;
+  expect(levels[0]).toBe('scalar');
+  for (const level of levels) expect(['scalar', 'avx2', 'avx512']).toContain(level);
+});
+
+/** Spans holding `arrays` in one buffer of `backend`, at odd offsets with guard gaps (as in native-kernels). */
+function spans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): F[] {
+  const gap = 3;
+  let total = gap;
+  for (const a of arrays) total += (a?.length ?? 0) + gap;
+  const buf = backend.allocFloat(total);
+  buf.data.fill(-7777);
+  const result: F[] = [];
+  let offset = gap;
+  for (const a of arrays) {
+    const length = a?.length ?? 0;
+    const span = new Span(buf, offset, length);
+    if (a) span.data.set(Array.from(a));
+    result.push(span);
+    offset += length + gap;
+  }
+  return result;
+}
+
+/** Every element of `span` and the guard after it. */
+const withGuard = (s: F): number[] => Array.from(s.buf.data.subarray(s.offset, s.offset + s.length + 1));
+
+const nanArray = (n: number): number[] => new Array<number>(n).fill(NaN);
+
+describe.skipIf(!addon)('configuration', () => {
+  it('info() reports the configured SIMD level and thread count', () => {
+    const best = levels.at(-1)!;
+    const defaults = loadNativeBackend({ simd: best, threads: undefined });
+    const expectedThreads = process.env['RNNKIT_THREADS'] ? Number(process.env['RNNKIT_THREADS']) : defaults.info().threads;
+    expect(defaults.info()).toEqual({ name: 'native', dtype: 'f32', simd: best, threads: expectedThreads });
+    expect(Number.isInteger(expectedThreads) && expectedThreads >= 1).toBe(true);
+    if (!process.env['RNNKIT_THREADS']) expect(expectedThreads).toBe(availableParallelism());
+    for (const simd of levels) {
+      for (const threads of [1, 2, 3]) {
+        const backend = loadNativeBackend({ simd, threads });
+        expect(backend.info()).toEqual({ name: 'native', dtype: 'f32', simd, threads });
+        // the addon's view for this thread follows the backend that ran last
+        backend.gemm(false, false, 1, 1, 1, 1, Span.of(backend.allocFloat(1)), Span.of(backend.allocFloat(1)), 0, Span.of(backend.allocFloat(1)));
+        expect(addon!.info()).toMatchObject({ simd, threads });
+      }
+    }
+  });
+
+  it('validates threads and simd, in the options and in the environment', () => {
+    expect(() => loadNativeBackend({ threads: 1025 })).toThrow(new RangeError('loadNativeBackend: expected an integer from 1 to 1024 for threads but received 1025'));
+    expect(() => loadNativeBackend({ simd: 'sse' as SimdLevel })).toThrow(new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512 for simd but received sse'));
+    const saved = { threads: process.env['RNNKIT_THREADS'], simd: process.env['RNNKIT_SIMD'] };
+    try {
+      process.env['RNNKIT_THREADS'] = '0';
+      expect(() => loadNativeBackend()).toThrow(new RangeError('loadNativeBackend: RNNKIT_THREADS must be an integer from 1 to 1024, got "0"'));
+      process.env['RNNKIT_THREADS'] = '2';
+      process.env['RNNKIT_SIMD'] = 'fast';
+      expect(() => loadNativeBackend()).toThrow(new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512 for simd (RNNKIT_SIMD) but received fast'));
+      process.env['RNNKIT_SIMD'] = 'scalar';
+      expect(loadNativeBackend().info()).toMatchObject({ simd: 'scalar', threads: 2 });
+      expect(loadNativeBackend({ threads: 1, simd: levels.at(-1) }).info()).toMatchObject({ simd: levels.at(-1), threads: 1 });
+    } finally {
+      for (const [key, value] of [['RNNKIT_THREADS', saved.threads], ['RNNKIT_SIMD', saved.simd]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+    for (const level of ['avx2', 'avx512'] as const) {
+      if (levels.includes(level)) continue;
+      expect(() => loadNativeBackend({ simd: level })).toThrow(new RangeError(`configure: SIMD level ${level} is not supported on this CPU (supported: ${levels.join(', ')})`));
+    }
+  });
+
+  it('the raw addon validates configure, measurePeak and activation', () => {
+    const a = addon!;
+    expect(() => a.configure({ threads: 0 })).toThrow(new RangeError('configure: expected an integer from 1 to 1024 for threads but received 0'));
+    expect(() => a.configure({ threads: 2.5 })).toThrow(new RangeError('configure: expected an integer from 1 to 1024 for threads but received 2.5'));
+    expect(() => a.configure({ simd: 3 as never })).toThrow(new TypeError('configure: expected one of scalar, avx2, avx512 for simd but received 3'));
+    expect(() => a.configure(5 as never)).toThrow(new TypeError('configure: expected an object { threads?, simd? } but received 5'));
+    expect(() => a.measurePeak(0, 10)).toThrow(new RangeError('measurePeak: expected an integer from 1 to 1024 for threads but received 0'));
+    expect(() => a.measurePeak(1, 0)).toThrow(new RangeError('measurePeak: expected an integer from 1 to 10000 for milliseconds but received 0'));
+    expect(() => a.activation('cos' as never, new Float32Array(1), new Float32Array(1))).toThrow(new TypeError('activation: expected exp, tanh or sigmoid but received cos'));
+    expect(() => a.activation('exp', new Float32Array(2), new Float32Array(1))).toThrow(new RangeError('activation: out has 1 elements, expected 2'));
+    expect(() => a.activation('exp', new Float64Array(1) as never, new Float32Array(1))).toThrow(new TypeError('activation: expected a Float32Array for x but received object'));
+  });
+
+  it('measurePeakGflops returns a positive rate for every level', () => {
+    for (const simd of levels) {
+      const backend = loadNativeBackend({ simd, threads: 2 });
+      for (const threads of [1, 2]) {
+        const gflops = backend.measurePeakGflops(threads, 5);
+        expect(Number.isFinite(gflops) && gflops > 0).toBe(true);
+      }
+    }
+  });
+});
+
+// [M, N, K]: the awkward sizes, plus shapes that cross the blocks: K > 256 and > 512 (K blocks of AVX2,
+// AVX-512), M > 144 and > 192 (row blocks), M < 128 with N split over threads, K > 2048 (the few-rows
+// transposed kernel's K block), the cell shape M 32 × N 2048 × K 512.
+const GEMM_SHAPES: [number, number, number][] = [
+  [1, 1, 1], [3, 17, 33], [17, 3, 513], [33, 100, 17], [100, 1, 257], [257, 33, 3], [1, 257, 100], [17, 33, 257],
+  [1, 513, 3], [513, 17, 1], [3, 3, 0], [0, 5, 3], [5, 0, 3],
+  [32, 300, 600], [200, 100, 300], [150, 260, 40], [7, 1000, 100], [3, 17, 2100], [130, 70, 520], [32, 2048, 512],
+];
+
+describe.skipIf(!addon)('gemm: every SIMD level and thread count against the reference', () => {
+  const ref = new ReferenceBackend();
+  for (const simd of levels) {
+    for (const threads of [1, 2]) {
+      it(`${simd}, ${threads} thread${threads > 1 ? 's' : ''}: all transposes, alpha/beta, awkward and blocked shapes`, () => {
+        const native = loadNativeBackend({ simd, threads });
+        for (const [M, N, K] of GEMM_SHAPES) {
+          const big = M * N * K > 5e6;
+          for (const transA of [false, true]) {
+            for (const transB of [false, true]) {
+              if (big && (transA || !transB)) continue; // the cell shape: NT only (the reference is slow)
+              const random = makeRandom(M * 7 + N * 131 + K * 3 + (transA ? 1 : 0) + (transB ? 2 : 0));
+              for (const [alpha, beta] of (big ? [[1, 0]] : [[1, 0], [1, 1], [-0.75, 0.5]]) as [number, number][]) {
+                const a = randomValues(random, M * K), b = randomValues(random, K * N);
+                const c = beta === 0 ? nanArray(M * N) : randomValues(random, M * N);
+                const [nA, nB, nC] = spans(native, a, b, c);
+                const [rA, rB, rC] = spans(ref, a, b, c);
+                native.gemm(transA, transB, M, N, K, alpha, nA!, nB!, beta, nC!);
+                ref.gemm(transA, transB, M, N, K, alpha, rA!, rB!, beta, rC!);
+                // |error| <= 1e-5 + 2e-6·sqrt(K)-ish: the sums have K terms of size <= 1
+                expectClose(nC!.data, rC!.data, 1e-5 * Math.max(1, Math.sqrt(K) / 4), 1e-4,
+                  `${simd}/${threads}T ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} M=${M} N=${N} K=${K} alpha=${alpha} beta=${beta}`);
+                expect(nC!.buf.data[nC!.offset + M * N]).toBe(-7777);
+                expect(nC!.buf.data[nC!.offset - 1]).toBe(-7777);
+              }
+            }
+          }
+        }
+      });
+    }
+  }
+
+  it('is bit-identical on rerun and for 1, 2 and 3 threads at each level (fixed partitioning)', () => {
+    // Shapes big enough to be split: columns (M < 128, both the transposed and the packed kernel) and rows.
+    const shapes: [boolean, boolean, number, number, number][] = [
+      [false, true, 32, 700, 300], [false, false, 32, 700, 300], [true, false, 300, 200, 100], [false, true, 260, 130, 90],
+    ];
+    for (const simd of levels) {
+      for (const [transA, transB, M, N, K] of shapes) {
+        const random = makeRandom(M + N + K);
+        const a = randomValues(random, M * K), b = randomValues(random, K * N), c = randomValues(random, M * N);
+        const results = [1, 2, 2, 3, 1].map((threads) => {
+          const native = loadNativeBackend({ simd, threads });
+          const [A, B, C] = spans(native, a, b, c);
+          native.gemm(transA, transB, M, N, K, 0.5, A!, B!, 1, C!);
+          return C!.data;
+        });
+        for (const r of results.slice(1)) expect(Buffer.from(r.buffer, r.byteOffset, r.byteLength).equals(Buffer.from(results[0]!.buffer, results[0]!.byteOffset, results[0]!.byteLength))).toBe(true);
+      }
+    }
+  });
+});
+
+describe.skipIf(!addon)('cells: every SIMD level and thread count against the reference', () => {
+  const ref = new ReferenceBackend();
+  // [T, B, H]: T = 1, batch sizes that are not multiples of the micro-tile rows, H across the vector
+  // width and the 16-unit split; the last two are big enough to be split over 2 threads.
+  const shapes: [number, number, number][] = [[1, 1, 1], [1, 3, 17], [5, 1, 3], [4, 3, 33], [2, 5, 100], [2, 3, 257], [3, 7, 130], [2, 13, 72]];
+
+  /** Forward then backward on `backend`; returns every output. */
+  function run(backend: Backend, kind: CellKind, T: number, B: number, H: number, seed: number): number[][] {
+    const random = makeRandom(seed);
+    const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H, lstm = kind === 'lstm';
+    const xProj = randomValues(random, T * B * GH), wHh = randomValues(random, GH * H, 1.5 / Math.sqrt(H));
+    const bIh = randomValues(random, GH, 0.2), bHh = randomValues(random, GH, 0.2);
+    const hs = [...randomValues(random, B * H), ...nanArray(T * B * H)];
+    const cs = lstm ? [...randomValues(random, B * H, 2), ...nanArray(T * B * H)] : null;
+    const [x, w, bi, bh, h, c, cache] = spans(backend, xProj, wHh, bIh, bHh, hs, cs, nanArray(T * B * CW));
+    backend.cellForward(kind, T, B, H, x!, w!, bi!, bh!, h!, c!, cache!);
+    const dhs = randomValues(random, T * B * H), dhN = randomValues(random, B * H), dcN = lstm ? randomValues(random, B * H) : null;
+    const [dy, dN, dcn, dGx, dGh, dh0, dc0] = spans(backend, dhs, dhN, dcN, nanArray(T * B * GH), nanArray(T * B * GH), nanArray(B * H), lstm ? nanArray(B * H) : null);
+    backend.cellBackward(kind, T, B, H, w!, h!, c!, cache!, dy!, dN!, dcn!, dGx!, dGh!, dh0!, dc0!);
+    return [h!, c!, cache!, dGx!, dGh!, dh0!, dc0!].map(withGuard);
+  }
+  const names = ['hs', 'cs', 'cache', 'dGx', 'dGh', 'dh0', 'dc0'];
+
+  for (const simd of levels) {
+    for (const threads of [1, 2]) {
+      it(`${simd}, ${threads} thread${threads > 1 ? 's' : ''}: rnn_tanh, rnn_relu, lstm, gru forward and backward`, () => {
+        const native = loadNativeBackend({ simd, threads });
+        for (const kind of CELL_KINDS) {
+          for (const [T, B, H] of shapes) {
+            const seed = T * 7919 + B * 104729 + H * 13 + CELL_KINDS.indexOf(kind);
+            const n = run(native, kind, T, B, H, seed), r = run(ref, kind, T, B, H, seed);
+            // The backward pass runs on each backend's own forward results, so errors compound: 3e-5 + 3e-4 rel.
+            n.forEach((values, i) => expectClose(values, r[i]!, 3e-5, 3e-4, `${simd}/${threads}T ${kind} T=${T} B=${B} H=${H} ${names[i]}`));
+          }
+        }
+      });
+    }
+  }
+
+  it('is bit-identical on rerun and for 1, 2 and 3 threads at each level', () => {
+    for (const simd of levels) {
+      for (const kind of CELL_KINDS) {
+        const [T, B, H] = [3, 7, 130];
+        const results = [1, 2, 2, 3, 1].map((threads) => run(loadNativeBackend({ simd, threads }), kind, T, B, H, 99));
+        for (const r of results.slice(1)) {
+          r.forEach((values, i) => expect(values, `${simd} ${kind} ${names[i]}`).toEqual(results[0]![i]));
+        }
+      }
+    }
+  });
+
+  it('backends with different configurations can be used in turn', () => {
+    const backends = levels.flatMap((simd) => [1, 2].map((threads) => loadNativeBackend({ simd, threads })));
+    const alone = backends.map((b) => run(b, 'lstm', 2, 5, 100, 7));
+    // interleaved: each call must run with its own backend's level (same bits as alone)
+    const again = [...backends].reverse().map((b) => run(b, 'lstm', 2, 5, 100, 7)).reverse();
+    again.forEach((r, k) => expect(r).toEqual(alone[k]));
+  });
+});
+
+describe.skipIf(!addon)('vectorised exp, tanh and sigmoid', () => {
+  /** The spacing of float32 numbers at |e| (for a double e). */
+  const ulp = (e: number): number => {
+    const a = Math.abs(e);
+    return a < 2 ** -126 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(a)) - 23);
+  };
+  const exact = { exp: Math.exp, tanh: Math.tanh, sigmoid: (x: number) => 1 / (1 + Math.exp(-x)) };
+  // Inputs: a uniform grid over the range plus values of every magnitude down to 1e-9 near 0.
+  // Measured on AVX2 (the scalar level uses libm and one division): max error exp 1.24 ulp,
+  // tanh 2.25 ulp, sigmoid 2.37 ulp (scalar: 0.5, 2.06, 2.37). Stated bounds: 2, 3, 3 ulp.
+  const cases = [
+    { name: 'exp', range: [-87.3, 88.3], bound: 2 },
+    { name: 'tanh', range: [-12, 12], bound: 3 },
+    { name: 'sigmoid', range: [-87, 40], bound: 3 },
+  ] as const;
+  for (const simd of levels) {
+    for (const { name, range, bound } of cases) {
+      it(`${simd} ${name}: within ${bound} ulp of the exact value on [${range.join(', ')}]`, () => {
+        addon!.configure({ simd });
+        const n = 400_000;
+        const x = new Float32Array(n);
+        const random = makeRandom(n + name.length);
+        for (let i = 0; i < n / 2; i++) x[i] = range[0] + ((range[1] - range[0]) * i) / (n / 2);
+        for (let i = n / 2; i < n; i++) x[i] = (random() < 0.5 ? -1 : 1) * Math.exp(-20 * random()) * (name === 'exp' ? 1 : 3);
+        const out = new Float32Array(n);
+        addon!.activation(name, x, out);
+        let worst = 0, at = 0;
+        for (let i = 0; i < n; i++) {
+          const e = exact[name](x[i]!);
+          const err = Math.abs(out[i]! - e) / ulp(e);
+          if (!(err <= worst)) {
+            worst = err;
+            at = x[i]!;
+          }
+        }
+        expect(worst, `${simd} ${name}: worst ${worst} ulp at x = ${at}`).toBeLessThanOrEqual(bound);
+      });
+    }
+    it(`${simd}: NaN propagates, infinities and signed zeros as expected, tails (n % width) handled`, () => {
+      addon!.configure({ simd });
+      const x = Float32Array.from([NaN, Infinity, -Infinity, 0, -0, 100, -100, 1e-30, 0.5, -0.5, 3]);
+      const outs = { exp: new Float32Array(x.length), tanh: new Float32Array(x.length), sigmoid: new Float32Array(x.length) };
+      for (const name of ['exp', 'tanh', 'sigmoid'] as const) addon!.activation(name, x, outs[name]);
+      expect(outs.tanh[0]).toBeNaN();
+      expect(outs.sigmoid[0]).toBeNaN();
+      expect(outs.exp[0]).toBeNaN();
+      expect(Array.from(outs.tanh.subarray(1, 7))).toEqual([1, -1, 0, -0, 1, -1]);
+      expect(Array.from(outs.sigmoid.subarray(1, 6))).toEqual([1, 0, 0.5, 0.5, 1]);
+      expect(outs.sigmoid[6]).toBeLessThan(1e-37);
+      expect(outs.exp[3]).toBe(1);
+      expect(outs.tanh[7]).toBe(Math.fround(1e-30));
+      for (let n = 0; n <= 20; n++) {
+        const xs = Float32Array.from({ length: n }, (_, i) => i / 7 - 1);
+        const out = new Float32Array(n + 1).fill(-7777);
+        addon!.activation('tanh', xs, out.subarray(0, n));
+        xs.forEach((v, i) => expect(Math.abs(out[i]! - Math.tanh(v))).toBeLessThan(1e-6));
+        expect(out[n]).toBe(-7777);
+      }
+    });
+  }
+});
