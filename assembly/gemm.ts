@@ -47,6 +47,12 @@ export function setGemmScratch(ptr: usize, bytes: usize): bool {
   return true;
 }
 
+/** The packed-B scratch, for kernels that run between GEMMs and need up to PACK_B_BYTES of temporary
+ *  memory (0 when it is smaller than `bytes` or not registered). */
+export function opsScratch(bytes: usize): usize {
+  return bytes <= PACK_B_BYTES ? packB : 0;
+}
+
 @inline function roundUp(n: i32, m: i32): i32 {
   return (n + m - 1) / m * m;
 }

@@ -1,5 +1,6 @@
 // Elementwise, reduction, indexing and loss kernels (see src/backend/types.ts for the semantics).
 // Sizes: M, N rows × columns; n ids; D embedding width; R rows of W; V vocabulary. Pointers are byte addresses.
+import { opsScratch } from './gemm';
 import { ld, st, vexp } from './math';
 
 /** C[M,N] += bias[N] broadcast over rows. */
@@ -18,46 +19,25 @@ export function addBias(M: i32, N: i32, bias: usize, c: usize): void {
   }
 }
 
-/** out[N] += Σ_i A[i,:] for A [M,N]: column sums kept in registers (16 columns at a time), then added. */
+/** out[N] += Σ_i A[i,:] for A [M,N]. Rows are streamed in order (four at a time, summed pairwise, then added
+ *  to out, which stays in L1), so memory is read sequentially whatever N is. */
 export function sumRows(M: i32, N: i32, a: usize, out: usize): void {
   const rowBytes = <usize>N << 2;
-  let j = 0;
-  for (; j + 16 <= N; j += 16) {
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-    let p = a + (<usize>j << 2);
-    for (let i = 0; i < M; i++) {
-      s0 = f32x4.add(s0, v128.load(p));
-      s1 = f32x4.add(s1, v128.load(p, 16));
-      s2 = f32x4.add(s2, v128.load(p, 32));
-      s3 = f32x4.add(s3, v128.load(p, 48));
-      p += rowBytes;
+  const N4 = N & ~3;
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const r0 = a + <usize>i * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+    for (let j = 0; j < N4; j += 4) {
+      const o = <usize>j << 2;
+      const s = f32x4.add(f32x4.add(v128.load(r0 + o), v128.load(r1 + o)), f32x4.add(v128.load(r2 + o), v128.load(r3 + o)));
+      v128.store(out + o, f32x4.add(v128.load(out + o), s));
     }
-    const o = out + (<usize>j << 2);
-    v128.store(o, f32x4.add(v128.load(o), s0));
-    v128.store(o, f32x4.add(v128.load(o, 16), s1), 16);
-    v128.store(o, f32x4.add(v128.load(o, 32), s2), 32);
-    v128.store(o, f32x4.add(v128.load(o, 48), s3), 48);
-  }
-  for (; j + 4 <= N; j += 4) {
-    let s = f32x4.splat(0);
-    let p = a + (<usize>j << 2);
-    for (let i = 0; i < M; i++) {
-      s = f32x4.add(s, v128.load(p));
-      p += rowBytes;
+    for (let j = N4; j < N; j++) {
+      const o = <usize>j << 2;
+      store<f32>(out + o, load<f32>(out + o) + ((load<f32>(r0 + o) + load<f32>(r1 + o)) + (load<f32>(r2 + o) + load<f32>(r3 + o))));
     }
-    const o = out + (<usize>j << 2);
-    v128.store(o, f32x4.add(v128.load(o), s));
   }
-  for (; j < N; j++) {
-    let s: f32 = 0;
-    let p = a + (<usize>j << 2);
-    for (let i = 0; i < M; i++) {
-      s += load<f32>(p);
-      p += rowBytes;
-    }
-    const o = out + (<usize>j << 2);
-    store<f32>(o, load<f32>(o) + s);
-  }
+  for (; i < M; i++) addInto(out, a + <usize>i * rowBytes, N);
 }
 
 /** dst[0..len) += src[0..len), f32x4 with a scalar tail. */
@@ -91,25 +71,101 @@ export function scatterAddRows(n: i32, D: i32, ids: usize, dOut: usize, dTable: 
   }
 }
 
-/** out[i,r] = W[r, ids[i]] for W [R,cols], out [n,R]. */
+/** dst [C,R] = src [R,C]ᵀ (row strides in floats: C for src, R for dst), 4×4 blocks in registers. When
+ *  `add`, dst += srcᵀ instead. */
+function transpose(R: i32, C: i32, src: usize, dst: usize, add: bool): void {
+  const sRow = <usize>C << 2;
+  const dRow = <usize>R << 2;
+  let r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const s0 = src + <usize>r * sRow, s1 = s0 + sRow, s2 = s1 + sRow, s3 = s2 + sRow;
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const d = dst + <usize>c * dRow + (<usize>r << 2);
+      storeOrAdd(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5), add);
+      storeOrAdd(d + dRow, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), add);
+      storeOrAdd(d + 2 * dRow, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), add);
+      storeOrAdd(d + 3 * dRow, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), add);
+    }
+    for (; c < C; c++) {
+      const d = dst + <usize>c * dRow + (<usize>r << 2);
+      const o = <usize>c << 2;
+      storeOrAdd(d, f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(s0 + o)), 1, load<f32>(s1 + o)), 2, load<f32>(s2 + o)), 3, load<f32>(s3 + o)), add);
+    }
+  }
+  for (; r < R; r++) {
+    const s0 = src + <usize>r * sRow;
+    for (let c = 0; c < C; c++) {
+      const d = dst + <usize>c * dRow + (<usize>r << 2);
+      const v = load<f32>(s0 + (<usize>c << 2));
+      store<f32>(d, add ? load<f32>(d) + v : v);
+    }
+  }
+}
+
+@inline function storeOrAdd(p: usize, v: v128, add: bool): void {
+  v128.store(p, add ? f32x4.add(v128.load(p), v) : v);
+}
+
+/** Whether the one-hot kernels go through a transposed copy of W in the GEMM's scratch: when it fits and
+ *  n ≥ cols, so the transposition (R·cols floats) costs no more than the n·R strided accesses it replaces. */
+@inline function viaTranspose(n: i32, R: i32, cols: i32): usize {
+  return n >= cols ? opsScratch(<usize>R * <usize>cols << 2) : 0;
+}
+
+/** out[i,r] = W[r, ids[i]] for W [R,cols], out [n,R]: row copies from Wᵀ when it pays (see viaTranspose),
+ *  else four rows of W per f32x4 (a gather: wasm has no gather instruction, so lane loads). */
 export function gatherColumns(n: i32, R: i32, cols: i32, ids: usize, w: usize, out: usize): void {
   const wRow = <usize>cols << 2;
+  const outRow = <usize>R << 2;
+  const t = viaTranspose(n, R, cols);
+  if (t != 0) {
+    transpose(R, cols, w, t, false);
+    for (let i = 0; i < n; i++) {
+      memory.copy(out + <usize>i * outRow, t + <usize>load<i32>(ids + (<usize>i << 2)) * outRow, outRow);
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     let p = w + (<usize>load<i32>(ids + (<usize>i << 2)) << 2);
-    const o = out + <usize>i * (<usize>R << 2);
-    for (let r = 0; r < R; r++) {
+    const o = out + <usize>i * outRow;
+    let r = 0;
+    for (; r + 4 <= R; r += 4) {
+      let v = v128.load32_zero(p);
+      v = v128.load32_lane(p + wRow, v, 1);
+      v = v128.load32_lane(p + 2 * wRow, v, 2);
+      v = v128.load32_lane(p + 3 * wRow, v, 3);
+      v128.store(o + (<usize>r << 2), v);
+      p += 4 * wRow;
+    }
+    for (; r < R; r++) {
       store<f32>(o + (<usize>r << 2), load<f32>(p));
       p += wRow;
     }
   }
 }
 
-/** dW[r, ids[i]] += dOut[i, r] for dW [R,cols], dOut [n,R]. */
+/** dW[r, ids[i]] += dOut[i, r] for dW [R,cols], dOut [n,R]: when it pays, the rows of dOut are summed per
+ *  id into a zeroed [cols,R] scratch (f32x4) and its transpose is added to dW once; else strided adds. */
 export function scatterAddColumns(n: i32, R: i32, cols: i32, ids: usize, dOut: usize, dW: usize): void {
   const wRow = <usize>cols << 2;
+  const gRow = <usize>R << 2;
+  const t = viaTranspose(n, R, cols);
+  if (t != 0) {
+    memory.fill(t, 0, <usize>cols * gRow);
+    for (let i = 0; i < n; i++) addInto(t + <usize>load<i32>(ids + (<usize>i << 2)) * gRow, dOut + <usize>i * gRow, R);
+    transpose(cols, R, t, dW, true);
+    return;
+  }
   for (let i = 0; i < n; i++) {
     let p = dW + (<usize>load<i32>(ids + (<usize>i << 2)) << 2);
-    const g = dOut + <usize>i * (<usize>R << 2);
+    const g = dOut + <usize>i * gRow;
     for (let r = 0; r < R; r++) {
       store<f32>(p, load<f32>(p) + load<f32>(g + (<usize>r << 2)));
       p += wRow;
@@ -236,11 +292,33 @@ function fmix32(h: u32): u32 {
   return h ^ (h >> 16);
 }
 
+/** fmix32 on four lanes. */
+@inline function vfmix32(h: v128): v128 {
+  h = v128.xor(h, i32x4.shr_u(h, 16));
+  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
+  h = v128.xor(h, i32x4.shr_u(h, 13));
+  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
 /** Inverted dropout over n floats: mask[i] = bits(seed, i) >= threshold ? keep : 0, out = x ⊙ mask.
- *  The mask bits are a counter-based hash, the same on every backend (src/backend/types.ts dropoutBits). */
+ *  The mask bits are a counter-based hash, the same on every backend (src/backend/types.ts dropoutBits);
+ *  four counters per i32x4, scalar tail. */
 export function dropout(n: i32, x: usize, threshold: u32, keep: f32, seed: u32, mask: usize, out: usize): void {
   const mixed = fmix32(seed ^ 0x9e3779b9);
-  for (let i = 0; i < n; i++) {
+  const vMixed = i32x4.splat(mixed);
+  const vThreshold = i32x4.splat(threshold);
+  const vKeep = f32x4.splat(keep);
+  let counter = i32x4(0, 1, 2, 3);
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const m = v128.and(i32x4.ge_u(vfmix32(v128.xor(vfmix32(counter), vMixed)), vThreshold), vKeep);
+    v128.store(mask + o, m);
+    v128.store(out + o, f32x4.mul(v128.load(x + o), m));
+    counter = i32x4.add(counter, i32x4.splat(4));
+  }
+  for (let i = n4; i < n; i++) {
     const o = <usize>i << 2;
     const m: f32 = fmix32(fmix32(<u32>i) ^ mixed) >= threshold ? keep : 0;
     store<f32>(mask + o, m);
