@@ -1,6 +1,7 @@
 // The rnnkit command line: commands, and exit codes (0 ok, 1 failure, 2 usage error).
 import { Command, CommanderError } from 'commander';
 import { RnnkitError } from '../errors.js';
+import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
 import { registerSample } from './sample.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerSample(program);
   registerEval(program);
   registerInfo(program);
+  registerBench(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;
 }

@@ -1,0 +1,218 @@
+// The benchmark behind `npm run bench` and `rnnkit bench`: the standard configurations C1–C4 (training
+// throughput) and S3 (sampling) on every backend that loads, in one run, with GFLOP/s, the share of the
+// machine's measured FP32 peak, and ratios between backends. Nothing here is asserted by tests: speed is
+// measured, never tested.
+import { probeBackend } from '../backend/index.js';
+import type { NativeBackend } from '../backend/native.js';
+import type { Backend, BackendName } from '../backend/types.js';
+import { builtinCorpus } from '../data/corpus.js';
+import { Batcher } from '../data/batcher.js';
+import { Vocabulary } from '../data/vocab.js';
+import { generate, samplingWorkspace } from '../generate/sample.js';
+import { cellKind, parameterCount } from '../model/config.js';
+import { Model } from '../model/model.js';
+import { Workspace } from '../model/workspace.js';
+import { gatesOf } from '../backend/types.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
+import { Optimizer, clipGradients } from '../train/optimizer.js';
+
+export interface BenchConfig {
+  name: string;
+  description: string;
+  config: TrainConfig;
+}
+
+const base = { ...DEFAULT_TRAIN_CONFIG, embed: 0 };
+export const BENCH_CONFIGS: BenchConfig[] = [
+  { name: 'C1', description: 'min-char-rnn: RNN tanh H100, one-hot, T25 B1, Adagrad, clip-value 5', config: { ...base } },
+  { name: 'C2', description: 'LSTM H128, T64 B32, Adam', config: { ...base, cell: 'lstm', hidden: 128, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0 } },
+  { name: 'C3', description: '2-layer LSTM H512, T64 B32, Adam, clip-norm 5', config: { ...base, cell: 'lstm', hidden: 512, layers: 2, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 5 } },
+  { name: 'C4', description: '2-layer GRU H512, T64 B32, Adam', config: { ...base, cell: 'gru', hidden: 512, layers: 2, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0 } },
+];
+
+/** Multiply-add FLOPs of one forward step per token (matrix products only; one-hot input is a gather). */
+export function forwardFlopsPerToken(c: TrainConfig, vocabSize: number): number {
+  const GH = gatesOf(cellKind(c)) * c.hidden;
+  let flops = 2 * vocabSize * c.hidden; // head
+  for (let l = 0; l < c.layers; l++) {
+    flops += 2 * GH * c.hidden; // W_hh·h
+    if (l > 0) flops += 2 * GH * c.hidden;
+    else if (c.embed > 0) flops += 2 * GH * c.embed;
+  }
+  return flops;
+}
+
+/** Backward costs two forward products (input and weight gradients): a training token is 3× forward. */
+export const trainingFlopsPerToken = (c: TrainConfig, vocabSize: number): number => 3 * forwardFlopsPerToken(c, vocabSize);
+
+interface Timing {
+  /** Median units per second over the windows. */
+  rate: number;
+  windows: number;
+}
+
+/** Runs `step` for a warm-up, then `windows` windows of at least `windowS` seconds; the median rate. */
+function measure(step: () => void, unitsPerStep: number, windowS: number, windows: number): Timing {
+  const warmEnd = performance.now() + windowS * 500;
+  do step(); while (performance.now() < warmEnd);
+  const rates: number[] = [];
+  for (let w = 0; w < windows; w++) {
+    let n = 0;
+    const start = performance.now();
+    do {
+      step();
+      n++;
+    } while (performance.now() - start < windowS * 1000);
+    rates.push((n * unitsPerStep) / ((performance.now() - start) / 1000));
+  }
+  rates.sort((a, b) => a - b);
+  return { rate: rates[Math.floor(rates.length / 2)]!, windows };
+}
+
+function trainingStep(backend: Backend, c: TrainConfig, tokens: Int32Array, vocabSize: number): { step: () => void; model: Model } {
+  const model = new Model(backend, { ...c, vocabSize });
+  model.initialize(1);
+  const workspace = new Workspace(model, c.seq, c.batch);
+  const batcher = new Batcher(tokens, c.batch, c.seq);
+  const optimizer = new Optimizer(backend, c, model.parameterCount);
+  const step = (): void => {
+    if (batcher.next(workspace.ids.data, workspace.targets.data)) workspace.resetState();
+    workspace.forward(c.seq);
+    model.zeroGrads();
+    workspace.backward(c.seq);
+    clipGradients(backend, model.grads.all, c.clipValue, c.clipNorm);
+    optimizer.step(model.params.all, model.grads.all, c.lr);
+  };
+  return { step, model };
+}
+
+export interface BenchRow {
+  backend: BackendName;
+  simd: string;
+  threads: number;
+  config: string;
+  /** tokens/s for training, characters/s for sampling. */
+  rate: number;
+  gflops: number;
+  /** Share of the machine's measured FP32 peak for this backend's thread count, when known. */
+  peakShare: number | null;
+}
+
+export interface BenchResult {
+  date: string;
+  node: string;
+  quick: boolean;
+  /** Measured FP32 FMA peak in GFLOP/s for 1 thread and for the native thread count (null without native). */
+  peak: { oneThread: number; allThreads: number; threads: number } | null;
+  /** Single-thread streaming read bandwidth (GB/s), for the sampling bound. */
+  readBandwidthGBs: number;
+  rows: BenchRow[];
+  skipped: { backend: BackendName; reason: string }[];
+  notes: string[];
+}
+
+/** Streaming read bandwidth of one thread, from comparing two large equal buffers (memcmp). */
+function readBandwidth(): number {
+  const size = 64 << 20;
+  const a = Buffer.alloc(size, 1), b = Buffer.alloc(size, 1);
+  let best = 0;
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    a.equals(b);
+    best = Math.max(best, (2 * size) / ((performance.now() - start) / 1000) / 1e9);
+  }
+  return best;
+}
+
+export interface BenchOptions {
+  quick?: boolean;
+  backends?: BackendName[];
+  configs?: string[];
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+  const quick = options.quick ?? false;
+  const log = options.log ?? (() => {});
+  const windowS = quick ? 0.3 : 1.5;
+  const windows = quick ? 2 : 5;
+  const text = builtinCorpus();
+  const vocab = Vocabulary.fromText(text);
+  const tokens = vocab.encode(text);
+  const rows: BenchRow[] = [];
+  const skipped: BenchResult['skipped'] = [];
+  const notes: string[] = [];
+  let peak: BenchResult['peak'] = null;
+  const wanted = (name: string): boolean => !options.configs || options.configs.includes(name);
+  for (const name of options.backends ?? (['native', 'wasm', 'reference'] as BackendName[])) {
+    const probe = await probeBackend(name, { threads: options.threads });
+    if (!probe.loaded) {
+      skipped.push({ backend: name, reason: probe.reason });
+      continue;
+    }
+    const backend = probe.backend;
+    const info = probe.info;
+    if (name === 'native') {
+      const native = backend as NativeBackend;
+      if (typeof native.measurePeakGflops === 'function') {
+        peak = { oneThread: native.measurePeakGflops(1, 300), allThreads: native.measurePeakGflops(info.threads, 300), threads: info.threads };
+        log(`peak FP32 FMA: ${peak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${peak.allThreads.toFixed(0)} on ${info.threads}`);
+      }
+    }
+    const peakFor = (threads: number): number | null => (peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null);
+    for (const bench of BENCH_CONFIGS.filter((b) => wanted(b.name))) {
+      // The reference backend is the oracle, not a contender: only the small configuration.
+      if (name === 'reference' && bench.name !== 'C1') continue;
+      const { step } = trainingStep(backend, bench.config, tokens, vocab.size);
+      const tokensPerStep = bench.config.seq * bench.config.batch;
+      const { rate } = measure(step, tokensPerStep, windowS, windows);
+      const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
+      const p = peakFor(info.threads);
+      rows.push({ backend: name, simd: info.simd, threads: info.threads, config: bench.name, rate, gflops, peakShare: p ? gflops / p : null });
+      log(`${name} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
+    }
+    if (wanted('S3') && name !== 'reference') {
+      const c3 = BENCH_CONFIGS.find((b) => b.name === 'C3')!.config;
+      const model = new Model(backend, { ...c3, vocabSize: vocab.size });
+      model.initialize(1);
+      const workspace = samplingWorkspace(model);
+      const length = quick ? 200 : 1000;
+      const step = (): void => {
+        for (const chars of generate(model, vocab, { length, temperature: 1, seed: 1 }, workspace)) void chars;
+      };
+      const { rate } = measure(step, length, windowS, windows);
+      const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
+      const p = peakFor(info.threads);
+      rows.push({ backend: name, simd: info.simd, threads: info.threads, config: 'S3', rate, gflops, peakShare: p ? gflops / p : null });
+      log(`${name} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
+    }
+  }
+  const readBandwidthGBs = readBandwidth();
+  const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
+  notes.push(`S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character: one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`);
+  return { date: new Date().toISOString(), node: process.version, quick, peak, readBandwidthGBs, rows, skipped, notes };
+}
+
+/** The table people read: one row per configuration and backend, ratios against the slowest contender. */
+export function formatBench(result: BenchResult): string {
+  const lines: string[] = [];
+  lines.push(`rnnkit bench (${result.quick ? 'quick' : 'full'}) ${result.date.slice(0, 10)}, Node ${result.node}`);
+  if (result.peak) lines.push(`measured FP32 FMA peak: ${result.peak.oneThread.toFixed(0)} GFLOP/s (1 thread), ${result.peak.allThreads.toFixed(0)} GFLOP/s (${result.peak.threads} threads)`);
+  lines.push('');
+  lines.push('config  backend    simd/threads        tokens/s   GFLOP/s  % peak   vs wasm   vs reference');
+  const find = (config: string, backend: BackendName): BenchRow | undefined => result.rows.find((r) => r.config === config && r.backend === backend);
+  for (const row of result.rows) {
+    const wasm = find(row.config, 'wasm'), ref = find(row.config, 'reference');
+    const ratio = (other: BenchRow | undefined): string => (other && other !== row ? `${(row.rate / other.rate).toFixed(1)}×` : '');
+    lines.push(
+      `${row.config.padEnd(7)} ${row.backend.padEnd(10)} ${`${row.simd}/${row.threads}`.padEnd(16)} ${Math.round(row.rate).toLocaleString('en-US').padStart(11)} ${row.gflops.toFixed(1).padStart(9)} ${row.peakShare === null ? '    –' : `${(row.peakShare * 100).toFixed(0).padStart(5)}%`} ${ratio(wasm).padStart(9)} ${ratio(ref).padStart(14)}`,
+    );
+  }
+  lines.push('');
+  lines.push('C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up); S3: characters/s sampled from the C3 model, batch 1.');
+  for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
+  for (const note of result.notes) lines.push(note);
+  for (const s of result.skipped) lines.push(`${s.backend}: not loaded (${s.reason})`);
+  return lines.join('\n');
+}
