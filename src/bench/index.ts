@@ -11,7 +11,7 @@ import { Vocabulary } from '../data/vocab.js';
 import { generate, samplingWorkspace } from '../generate/sample.js';
 import { cellKind, parameterCount } from '../model/config.js';
 import { Model } from '../model/model.js';
-import { Workspace } from '../model/workspace.js';
+import { Workspace, workspaceFloats } from '../model/workspace.js';
 import { gatesOf } from '../backend/types.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
 import { Optimizer, clipGradients } from '../train/optimizer.js';
@@ -107,6 +107,8 @@ export interface BenchResult {
   /** Single-thread streaming read bandwidth (GB/s), for the sampling bound. */
   readBandwidthGBs: number;
   rows: BenchRow[];
+  /** C3 on each backend: resident memory added by training vs. what its buffers need. */
+  memory: { backend: BackendName; addedMB: number; buffersMB: number }[];
   skipped: { backend: BackendName; reason: string }[];
   notes: string[];
 }
@@ -141,6 +143,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const vocab = Vocabulary.fromText(text);
   const tokens = vocab.encode(text);
   const rows: BenchRow[] = [];
+  const memory: BenchResult['memory'] = [];
   const skipped: BenchResult['skipped'] = [];
   const notes: string[] = [];
   let peak: BenchResult['peak'] = null;
@@ -164,9 +167,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     for (const bench of BENCH_CONFIGS.filter((b) => wanted(b.name))) {
       // The reference backend is the oracle, not a contender: only the small configuration.
       if (name === 'reference' && bench.name !== 'C1') continue;
-      const { step } = trainingStep(backend, bench.config, tokens, vocab.size);
+      const rssBefore = process.memoryUsage().rss;
+      const { step, model } = trainingStep(backend, bench.config, tokens, vocab.size);
       const tokensPerStep = bench.config.seq * bench.config.batch;
       const { rate } = measure(step, tokensPerStep, windowS, windows);
+      if (bench.name === 'C3') {
+        // Parameters, gradients, Adam's two moments, and the activations of one chunk.
+        const floats = 4 * model.parameterCount + workspaceFloats(model.config, bench.config.seq, bench.config.batch);
+        memory.push({ backend: name, addedMB: (process.memoryUsage().rss - rssBefore) / 2 ** 20, buffersMB: (floats * 4) / 2 ** 20 });
+      }
       const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
       const p = peakFor(info.threads);
       rows.push({ backend: name, simd: info.simd, threads: info.threads, config: bench.name, rate, gflops, peakShare: p ? gflops / p : null });
@@ -191,7 +200,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const readBandwidthGBs = readBandwidth();
   const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
   notes.push(`S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character: one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`);
-  return { date: new Date().toISOString(), node: process.version, quick, peak, readBandwidthGBs, rows, skipped, notes };
+  return { date: new Date().toISOString(), node: process.version, quick, peak, readBandwidthGBs, rows, memory, skipped, notes };
 }
 
 /** The table people read: one row per configuration and backend, ratios against the slowest contender. */
@@ -212,6 +221,7 @@ export function formatBench(result: BenchResult): string {
   lines.push('');
   lines.push('C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up); S3: characters/s sampled from the C3 model, batch 1.');
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
+  for (const m of result.memory) lines.push(`C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`);
   for (const note of result.notes) lines.push(note);
   for (const s of result.skipped) lines.push(`${s.backend}: not loaded (${s.reason})`);
   return lines.join('\n');
