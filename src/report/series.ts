@@ -1,0 +1,151 @@
+// metrics.jsonl → the series the report plots. Every line is checked; a bad one is an error naming the file
+// and line. JSON cannot hold NaN or Infinity, so a non-finite loss, gradient norm or speed is written as
+// null: such values are accepted, counted and left out of the plots.
+import { readFileSync } from 'node:fs';
+import { invalidInput } from '../errors.js';
+
+/** One logged step as read back from metrics.jsonl (null = a non-finite value). */
+export interface MetricsRow {
+  step: number;
+  epoch: number;
+  loss: number | null;
+  smooth_loss: number | null;
+  grad_norm: number | null;
+  lr: number;
+  tokens_per_s: number | null;
+  elapsed_s: number;
+  val_loss?: number | null;
+  val_bpc?: number | null;
+  skipped_steps?: number;
+}
+
+export const LOSS_SERIES = ['train (step)', 'train (smoothed)', 'validation'] as const;
+export type LossSeriesName = (typeof LOSS_SERIES)[number];
+
+export interface LossPoint {
+  step: number;
+  elapsed_s: number;
+  series: LossSeriesName;
+  loss: number;
+}
+
+export interface ValuePoint {
+  step: number;
+  elapsed_s: number;
+  value: number;
+}
+
+/** What the charts plot: long-format rows, ready to be Vega-Lite inline data. */
+export interface ReportSeries {
+  loss: LossPoint[];
+  lr: ValuePoint[];
+  gradNorm: ValuePoint[];
+  tokensPerS: ValuePoint[];
+  /** Steps whose loss or gradient norm was non-finite (logged as null). */
+  nonFinite: { step: number; elapsed_s: number }[];
+  /** Logged steps in metrics.jsonl, and the stride used to thin them (1 = every logged step is plotted). */
+  logged: number;
+  stride: number;
+  validations: number;
+  validationStride: number;
+}
+
+/** More logged steps than this per series are thinned to every k-th (keeping the last) so the SVG stays small. */
+export const MAX_POINTS = 2000;
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Parses and validates metrics.jsonl text; `path` names the file in errors. */
+export function parseMetrics(text: string, path: string): MetricsRow[] {
+  const rows: MetricsRow[] = [];
+  const lines = text.split('\n');
+  // A file ends with a newline, so the last piece is empty.
+  if (lines.at(-1) === '') lines.pop();
+  lines.forEach((line, index) => {
+    const where = `${path}:${index + 1}`;
+    if (line.trim() === '') throw invalidInput(`${where}: empty line`);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw invalidInput(`${where}: not valid JSON (${(error as Error).message})`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidInput(`${where}: expected a JSON object, got ${line.length > 40 ? line.slice(0, 40) + '…' : line}`);
+    const o = value as Record<string, unknown>;
+    const need = (name: string, ok: (v: unknown) => boolean, what: string): void => {
+      if (!(name in o)) throw invalidInput(`${where}: field ${name} is missing`);
+      if (!ok(o[name])) throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
+    };
+    const optional = (name: string, ok: (v: unknown) => boolean, what: string): void => {
+      if (name in o && !ok(o[name])) throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
+    };
+    const numberOrNull = (v: unknown): boolean => v === null || isFiniteNumber(v);
+    need('step', (v) => isCount(v) && v >= 1, 'an integer >= 1');
+    need('epoch', isCount, 'an integer >= 0');
+    need('loss', numberOrNull, 'a number (or null when non-finite)');
+    need('smooth_loss', numberOrNull, 'a number (or null when non-finite)');
+    need('grad_norm', (v) => v === null || (isFiniteNumber(v) && v >= 0), 'a number >= 0 (or null when non-finite)');
+    need('lr', (v) => isFiniteNumber(v) && v >= 0, 'a number >= 0');
+    need('tokens_per_s', (v) => v === null || (isFiniteNumber(v) && v >= 0), 'a number >= 0 (or null)');
+    need('elapsed_s', (v) => isFiniteNumber(v) && v >= 0, 'a number >= 0');
+    optional('val_loss', numberOrNull, 'a number (or null when non-finite)');
+    optional('val_bpc', numberOrNull, 'a number (or null when non-finite)');
+    optional('skipped_steps', isCount, 'an integer >= 0');
+    const row = o as unknown as MetricsRow;
+    const previous = rows.at(-1);
+    if (previous && row.step <= previous.step) throw invalidInput(`${where}: step ${row.step} does not follow step ${previous.step} (steps must increase)`);
+    rows.push(row);
+  });
+  return rows;
+}
+
+/** Reads DIR/metrics.jsonl (errors name the line). */
+export function readMetrics(path: string): MetricsRow[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw invalidInput(code === 'ENOENT' ? `${path}: not found (is this a run directory written by rnnkit train?)` : `${path}: cannot be read (${(error as Error).message})`);
+  }
+  return parseMetrics(text, path);
+}
+
+/** Every `stride`-th item and always the last, with stride chosen to keep at most `max` items. */
+export function thin<T>(items: T[], max = MAX_POINTS): { items: T[]; stride: number } {
+  if (items.length <= max) return { items, stride: 1 };
+  const stride = Math.ceil(items.length / max);
+  const kept = items.filter((_, i) => i % stride === 0);
+  if ((items.length - 1) % stride !== 0) kept.push(items.at(-1)!);
+  return { items: kept, stride };
+}
+
+/** The plotted series: training loss (per step and smoothed), validation loss, lr, gradient norm, speed. */
+export function buildSeries(rows: MetricsRow[], max = MAX_POINTS): ReportSeries {
+  const { items: shown, stride } = thin(rows, max);
+  const validated = rows.filter((r) => r.val_loss !== undefined);
+  const { items: shownVal, stride: validationStride } = thin(validated, max);
+  const at = (r: MetricsRow) => ({ step: r.step, elapsed_s: r.elapsed_s });
+  const loss: LossPoint[] = [];
+  for (const r of shown) if (r.loss !== null) loss.push({ ...at(r), series: 'train (step)', loss: r.loss });
+  for (const r of shown) if (r.smooth_loss !== null) loss.push({ ...at(r), series: 'train (smoothed)', loss: r.smooth_loss });
+  for (const r of shownVal) if (typeof r.val_loss === 'number') loss.push({ ...at(r), series: 'validation', loss: r.val_loss });
+  const values = (pick: (r: MetricsRow) => number | null): ValuePoint[] =>
+    shown.flatMap((r) => {
+      const value = pick(r);
+      return value === null ? [] : [{ ...at(r), value }];
+    });
+  return {
+    loss,
+    lr: values((r) => r.lr),
+    gradNorm: values((r) => r.grad_norm),
+    tokensPerS: values((r) => r.tokens_per_s),
+    // All of them, not thinned: each one matters.
+    nonFinite: rows.filter((r) => r.loss === null || r.grad_norm === null).map(at),
+    logged: rows.length,
+    stride,
+    validations: validated.length,
+    validationStride,
+  };
+}
