@@ -61,6 +61,15 @@ describe('rnnkit executable', () => {
     expect(refused.err).toMatch(/--argmax conflicts with --temperature/);
   });
 
+  it('train --report writes the report at the end', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-report-')), 'run');
+    const trained = rnnkit('train', '--steps', '30', '--log-every', '10', '--report', '--out', out);
+    expect(trained.code).toBe(0);
+    expect(trained.out).toContain(`report: ${join(out, 'report.html')} and ${join(out, 'report.svg')}`);
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+    expect(existsSync(join(out, 'report.svg'))).toBe(true);
+  });
+
   it('info lists every backend and the choice', () => {
     const info = rnnkit('info');
     expect(info.code).toBe(0);

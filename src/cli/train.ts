@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { Backend } from '../backend/types.js';
 import { BUILTIN_CORPUS, builtinCorpus, readText } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
 import { loadTrainerState } from '../train/state.js';
@@ -17,9 +18,9 @@ import { type OutputMode, TrainOutput } from './progress.js';
 const d = DEFAULT_TRAIN_CONFIG;
 const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed'] as const;
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
-const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'resume', 'quiet', 'json']);
+const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'resume', 'quiet', 'json', 'report']);
 
-type TrainFlags = TrainConfig & BackendFlags & { out?: string; initFrom?: string; resume?: string; quiet?: boolean; json?: boolean };
+type TrainFlags = TrainConfig & BackendFlags & { out?: string; initFrom?: string; resume?: string; quiet?: boolean; json?: boolean; report?: boolean };
 
 /** A fresh directory runs/<timestamp> under the working directory. */
 function defaultRunDir(): string {
@@ -75,6 +76,7 @@ export function registerTrain(program: Command): void {
     .option('--sample-length <n>', 'characters in those samples', integer(1, 100_000), d.sampleLength)
     .option('--quiet', 'plain log lines instead of a progress bar')
     .option('--json', 'one JSON object per line (every event), for scripts')
+    .option('--report', 'write report.html and report.svg (rnnkit report) at the end')
     .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end (and on Ctrl-C)', integer(0), d.saveEvery)
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
     .option('--init-from <dir>', "start from a checkpoint's weights; its shape and vocabulary are used")
@@ -93,12 +95,13 @@ export function registerTrain(program: Command): void {
     process.once('SIGTERM', stop);
     try {
       let result: TrainResult;
+      let backend: Backend;
       if (flags.resume) {
         const refused = Object.keys(flags).filter((key) => explicit(key) && !RESUME_OPTIONS.has(key));
         if (file || refused.length) throw invalidOption(`--resume takes every setting from the checkpoint; remove ${file ? 'the FILE argument' : `--${refused[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}`);
         const state = loadTrainerState(flags.resume);
         const steps = explicit('steps') ? flags.steps : state.config.steps;
-        const backend = await backendFrom(flags, (line) => output.say(line));
+        backend = await backendFrom(flags, (line) => output.say(line));
         output.say(`rnnkit: resuming ${flags.resume} at step ${state.position.step} of ${steps}`);
         result = await resumeTraining({ dir: flags.resume, backend, text: textOf(state.text.source), steps, signal: abort.signal, onEvent: (e) => output.event(e) });
       } else {
@@ -106,13 +109,19 @@ export function registerTrain(program: Command): void {
         for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
         const source = file ? resolve(file) : BUILTIN_CORPUS;
         const text = textOf(source);
-        const backend = await backendFrom(flags, (line) => output.say(line));
+        backend = await backendFrom(flags, (line) => output.say(line));
         const out = flags.out ?? defaultRunDir();
         const config = Object.fromEntries(Object.keys(d).concat('weightDecay', 'eps').map((k) => [k, flags[k as keyof TrainConfig]])) as unknown as TrainConfig;
         output.say(`rnnkit: training on ${file ?? `the built-in ${BUILTIN_CORPUS} corpus`}; writing ${out}`);
         result = await runTraining({ text, source, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
       output.finish(result);
+      if (flags.report) {
+        // Loaded only when asked for: Vega takes about half a second to import.
+        const { writeReport } = await import('../report/index.js');
+        const paths = await writeReport(result.dir, { backend });
+        output.say(`rnnkit: report: ${paths.html} and ${paths.svg}`);
+      }
     } finally {
       output.stop();
       process.off('SIGINT', stop);
