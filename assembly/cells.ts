@@ -6,7 +6,7 @@
 // hidden projection W_hh·h_{t-1} is written straight into the output that the gate math then overwrites in
 // place (hs[t+1] for rnn, the cache row for lstm/gru, whose 4·H floats hold the G·H raw sums), and the
 // backward carries dh/dc in dh0/dc0.
-import { gemmPackB, gemmPackedB, gemmStrided, packedBFloats } from './gemm';
+import { gemmPackB, gemmPackedB, gemmPacks, gemmStrided, packedBFloats } from './gemm';
 import { ld, st, vsigmoid, vtanh } from './math';
 
 /** Scratch for the packed W_hh (per instance). */
@@ -27,8 +27,10 @@ export function setCellScratch(ptr: usize, bytes: usize): bool {
   return true;
 }
 
-@inline function canPack(K: i32, N: i32): bool {
-  return cellPack != 0 && (<usize>packedBFloats(K, N) << 2) <= cellPackBytes;
+/** Whether to pack W_hh (op(B) [K,N]) once for the call: when the scratch holds it and a step has enough
+ *  rows (B streams) for the packed micro-kernel; with B < 4 every step reads W_hh unpacked, once per stream. */
+@inline function canPack(B: i32, K: i32, N: i32): bool {
+  return gemmPacks(B) && cellPack != 0 && (<usize>packedBFloats(K, N) << 2) <= cellPackBytes;
 }
 
 // Must match CELL_KINDS in src/backend/types.ts
@@ -102,7 +104,7 @@ export function cellForward(
   const rowCW = <usize>CW << 2;
   const stepH = <usize>B * rowH;
   // op(B) = W_hhᵀ [H, GH], packed once for all T steps.
-  const packed = canPack(H, GH);
+  const packed = canPack(B, H, GH);
   if (packed) gemmPackB(true, H, GH, wHh, rowH, cellPack);
   for (let t = 0; t < T; t++) {
     const hPrev = hs + <usize>t * stepH;
@@ -216,7 +218,7 @@ export function cellBackward(
   memory.copy(dh0, dhN, stepH);
   if (kind == CellKind.Lstm) memory.copy(dc0, dcN, stepH);
   // op(B) = W_hh [GH, H] as it is, packed once for all T steps.
-  const packed = canPack(GH, H);
+  const packed = canPack(B, GH, H);
   if (packed) gemmPackB(false, GH, H, wHh, rowH, cellPack);
   for (let t = T - 1; t >= 0; t--) {
     const gStep = <usize>t * <usize>B * rowGH;

@@ -12,6 +12,7 @@
 // Packing turns every transpose into the same contiguous layout (the 4×4 register transposes are in the
 // packing, not in the inner loop) and zero-pads the last panels, so edge tiles run the same SIMD kernel and
 // only their store is partial. Cells reuse one packed W_hh for all T steps (gemmPackB + gemmPackedB).
+// With fewer than MR rows nothing is packed (smallRowsOfB, smallDots): op(B) is streamed once per row.
 // beta = 0 never reads C, so NaNs already in C do not leak. K = 0 gives C = beta·C.
 import { madd } from './math';
 
@@ -269,6 +270,163 @@ function macroKernel(mc: i32, nc: i32, kc: i32, alpha: f32, pa: usize, pb: usize
   }
 }
 
+// ---- few rows: no packing ----------------------------------------------------------------------------
+// With M < MR rows (one generated character, a batch of 1-3 streams) the micro-tile would be mostly padding
+// and packing op(B) would cost more than using it: op(B) is read straight from memory instead, once per row.
+
+/** Below this many rows of C the GEMM does not pack (and the cells do not pack W_hh). */
+const SMALL_M: i32 = MR;
+
+/** Whether a GEMM with M rows packs op(B) (cells: whether packing W_hh once per call pays). */
+@inline export function gemmPacks(M: i32): bool {
+  return M >= SMALL_M;
+}
+
+@inline function store1(c: usize, acc: f32, alpha: f32, beta: f32): void {
+  let v = alpha * acc;
+  if (beta != 0) v += beta * load<f32>(c);
+  store<f32>(c, v);
+}
+
+/** op(B) = B [K,N] (row stride ldb), a(i,k) = A[i·sAi + k·sAk]: 16 columns of a row of C in four f32x4
+ *  accumulators, one broadcast of a(i,k) per k. */
+function smallRowsOfB(
+  M: i32, N: i32, K: i32, alpha: f32, a: usize, sAi: usize, sAk: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
+): void {
+  const va = f32x4.splat(alpha);
+  for (let i = 0; i < M; i++) {
+    const pa = a + <usize>i * sAi;
+    const pc = c + <usize>i * ldc;
+    let j = 0;
+    for (; j + 16 <= N; j += 16) {
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let p = pa;
+      let pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        const x = v128.load32_splat(p);
+        c0 = madd(x, v128.load(pb), c0);
+        c1 = madd(x, v128.load(pb, 16), c1);
+        c2 = madd(x, v128.load(pb, 32), c2);
+        c3 = madd(x, v128.load(pb, 48), c3);
+        p += sAk;
+        pb += ldb;
+      }
+      const o = pc + (<usize>j << 2);
+      store4(o, c0, va, beta);
+      store4(o + 16, c1, va, beta);
+      store4(o + 32, c2, va, beta);
+      store4(o + 48, c3, va, beta);
+    }
+    for (; j + 4 <= N; j += 4) {
+      let c0 = f32x4.splat(0);
+      let p = pa;
+      let pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        c0 = madd(v128.load32_splat(p), v128.load(pb), c0);
+        p += sAk;
+        pb += ldb;
+      }
+      store4(pc + (<usize>j << 2), c0, va, beta);
+    }
+    for (; j < N; j++) {
+      let sum: f32 = 0;
+      let p = pa;
+      let pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        sum += load<f32>(p) * load<f32>(pb);
+        p += sAk;
+        pb += ldb;
+      }
+      store1(pc + (<usize>j << 2), sum, alpha, beta);
+    }
+  }
+}
+
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+/** Scalar Σ over k in [k0, K) for contiguous x, y (the K tail of the dot products). */
+@inline function tailDot(x: usize, y: usize, k0: i32, K: i32): f32 {
+  let s: f32 = 0;
+  for (let k = k0; k < K; k++) s += load<f32>(x + (<usize>k << 2)) * load<f32>(y + (<usize>k << 2));
+  return s;
+}
+
+/** op(A) = A [M,K] (row stride lda), op(B) = Bᵀ with B [N,K] (row stride ldb): dot products over K, four
+ *  rows of B at a time, f32x4 over k, reduced with shuffles into one vector of C. */
+function smallDots(M: i32, N: i32, K: i32, alpha: f32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize): void {
+  const K4 = K & ~3;
+  const va = f32x4.splat(alpha);
+  let j = 0;
+  // Eight rows of B at a time: eight memory streams in flight (op(B) is read once, from L3 or memory).
+  for (; j + 8 <= N; j += 8) {
+    const pb0 = b + <usize>j * ldb, pb1 = pb0 + ldb, pb2 = pb1 + ldb, pb3 = pb2 + ldb;
+    const pb4 = pb3 + ldb, pb5 = pb4 + ldb, pb6 = pb5 + ldb, pb7 = pb6 + ldb;
+    for (let i = 0; i < M; i++) {
+      const pa = a + <usize>i * lda;
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const x = v128.load(pa + o);
+        c0 = madd(x, v128.load(pb0 + o), c0);
+        c1 = madd(x, v128.load(pb1 + o), c1);
+        c2 = madd(x, v128.load(pb2 + o), c2);
+        c3 = madd(x, v128.load(pb3 + o), c3);
+        c4 = madd(x, v128.load(pb4 + o), c4);
+        c5 = madd(x, v128.load(pb5 + o), c5);
+        c6 = madd(x, v128.load(pb6 + o), c6);
+        c7 = madd(x, v128.load(pb7 + o), c7);
+      }
+      let r0 = hsum4(c0, c1, c2, c3);
+      let r1 = hsum4(c4, c5, c6, c7);
+      if (K4 < K) {
+        r0 = f32x4.add(r0, f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(tailDot(pa, pb0, K4, K)),
+          1, tailDot(pa, pb1, K4, K)), 2, tailDot(pa, pb2, K4, K)), 3, tailDot(pa, pb3, K4, K)));
+        r1 = f32x4.add(r1, f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(tailDot(pa, pb4, K4, K)),
+          1, tailDot(pa, pb5, K4, K)), 2, tailDot(pa, pb6, K4, K)), 3, tailDot(pa, pb7, K4, K)));
+      }
+      const pc = c + <usize>i * ldc + (<usize>j << 2);
+      store4(pc, r0, va, beta);
+      store4(pc + 16, r1, va, beta);
+    }
+  }
+  for (; j + 4 <= N; j += 4) {
+    const pb0 = b + <usize>j * ldb, pb1 = pb0 + ldb, pb2 = pb1 + ldb, pb3 = pb2 + ldb;
+    for (let i = 0; i < M; i++) {
+      const pa = a + <usize>i * lda;
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const x = v128.load(pa + o);
+        c0 = madd(x, v128.load(pb0 + o), c0);
+        c1 = madd(x, v128.load(pb1 + o), c1);
+        c2 = madd(x, v128.load(pb2 + o), c2);
+        c3 = madd(x, v128.load(pb3 + o), c3);
+      }
+      let r = hsum4(c0, c1, c2, c3);
+      if (K4 < K) {
+        r = f32x4.add(r, f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(tailDot(pa, pb0, K4, K)),
+          1, tailDot(pa, pb1, K4, K)), 2, tailDot(pa, pb2, K4, K)), 3, tailDot(pa, pb3, K4, K)));
+      }
+      store4(c + <usize>i * ldc + (<usize>j << 2), r, va, beta);
+    }
+  }
+  for (; j < N; j++) {
+    const pb = b + <usize>j * ldb;
+    for (let i = 0; i < M; i++) {
+      const pa = a + <usize>i * lda;
+      let acc = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) acc = madd(v128.load(pa + (<usize>k << 2)), v128.load(pb + (<usize>k << 2)), acc);
+      const sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      store1(c + <usize>i * ldc + (<usize>j << 2), sum + tailDot(pa, pb, K4, K), alpha, beta);
+    }
+  }
+}
+
 /** C = beta·C over M×N (the K = 0 case). */
 function scaleC(M: i32, N: i32, beta: f32, c: usize, ldc: usize): void {
   for (let i = 0; i < M; i++) {
@@ -328,6 +486,16 @@ export function gemmStrided(
   if (K <= 0) {
     scaleC(M, N, beta, c, ldc);
     return;
+  }
+  if (!gemmPacks(M)) {
+    if (!transB) {
+      smallRowsOfB(M, N, K, alpha, a, transA ? 4 : lda, transA ? lda : 4, b, ldb, beta, c, ldc);
+      return;
+    }
+    if (!transA) {
+      smallDots(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    }
   }
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = min(NC, N - j0);

@@ -80,6 +80,8 @@ describe.each(BUILDS)('%s build', (build) => {
       [257, 1, 5], [5, 257, 100], [9, 17, 300], [6, 40, 520], [2, 4, 0], [0, 3, 5],
       // Across the cache blocks: M > MC (128), K > KC (256), N > NC (2048), each with partial tiles.
       [513, 33, 257], [33, 513, 513], [3, 2057, 17], [257, 100, 1], [1, 3, 513],
+      // Fewer than 4 rows: no packing (op(B) streamed per row), 16- and 4-column blocks and K tails.
+      [1, 2057, 300], [2, 37, 513], [3, 100, 7],
     ];
     for (const [M, N, K] of shapes) {
       for (const transA of [false, true]) {
@@ -165,9 +167,9 @@ describe.each(BUILDS)('%s build', (build) => {
   });
 
   describe('cells', () => {
-    // B = 6, 5: a full and a partial 4-row tile; H = 257, 513: K blocks of 256 in the packed W_hh (forward
-    // K = H, backward K = G·H) and partial 8-column panels.
-    const sizes: [number, number, number][] = [[1, 1, 1], [1, 3, 17], [4, 2, 3], [3, 5, 33], [2, 2, 100], [2, 3, 257], [2, 6, 257], [2, 5, 513]];
+    // B = 6, 5: a full and a partial 4-row tile of the packed W_hh; B < 4: W_hh unpacked; H = 257, 513:
+    // K blocks of 256 in the packed W_hh (forward K = H, backward K = G·H) and partial 8-column panels.
+    const sizes: [number, number, number][] = [[1, 1, 1], [1, 3, 17], [4, 2, 3], [3, 5, 33], [2, 2, 100], [2, 3, 257], [2, 6, 257], [2, 5, 513], [3, 1, 257], [2, 3, 513]];
     for (const kind of CELL_KINDS) {
       for (const [T, B, H] of sizes) {
         it(`${kind} T=${T} B=${B} H=${H}: forward and backward`, () => runCell(kind, T, B, H, 1));
