@@ -28,7 +28,6 @@ const char* const kCellKindNames[kCellKindCount] = {"rnn_tanh", "rnn_relu", "lst
 namespace {
 
 thread_local FloatScratch tl_weights;  // this thread's packed slice of W_hh
-thread_local FloatScratch tl_rows;     // this thread's packed h_{t-1} or dGh_t
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
@@ -150,25 +149,12 @@ struct PackedSlice {
   const float* group(int64_t q) const { return data + q * panels * K * ops->nr; }
 };
 
-// Packs m rows of `rows` (row stride ld, K columns) as row tiles per K block: the A side of the step GEMM.
-// Block k0 starts at dst + m·k0; tile t within it at first(t)·kc.
-void pack_rows(const SimdOps& ops, const float* rows, int64_t ld, int64_t m, int64_t K, float* dst) {
-  const int64_t KC = std::min<int64_t>(ops.kc, K);
-  const int64_t tiles = (m + ops.mr - 1) / ops.mr, base = m / tiles, extra = m % tiles;
-  for (int64_t k0 = 0; k0 < K; k0 += KC) {
-    const int64_t kc = std::min(KC, K - k0);
-    for (int64_t t = 0, r0 = 0; t < tiles; t++) {
-      const int64_t rows_t = base + (t < extra ? 1 : 0);
-      ops.pack_a(false, rows + r0 * ld + k0, ld, rows_t, kc, dst + m * k0 + r0 * kc);
-      r0 += rows_t;
-    }
-  }
-}
-
-// C[m, group columns] = A·slice (+ C when accumulate) for every column group, with A packed by pack_rows.
-// Group q's output starts at C + q·groupStride (row stride ldc).
-void slice_gemm(const PackedSlice& w, const float* Ap, int64_t m, float* C, int64_t ldc, int64_t groupStride,
-                int64_t groups, bool accumulate) {
+// C[m, group columns] = A·slice (+ C when accumulate) for every column group. A [m, K] (row stride lda)
+// is read in place by the micro-kernel (its rows are contiguous in k); group q's output starts at
+// C + q·groupStride (row stride ldc). Loop order: panel, K block, row tile — each panel block (kc×nr)
+// is loaded once (the next one prefetched during the first row tile) and reused from L1 by every tile.
+void slice_gemm(const PackedSlice& w, const float* A, int64_t lda, int64_t m, float* C, int64_t ldc,
+                int64_t groupStride, int64_t groups, bool accumulate) {
   const SimdOps& ops = *w.ops;
   const int64_t nr = ops.nr, K = w.K, KC = std::min<int64_t>(ops.kc, K);
   const int64_t tiles = (m + ops.mr - 1) / ops.mr, base = m / tiles, extra = m % tiles;
@@ -185,8 +171,8 @@ void slice_gemm(const PackedSlice& w, const float* Ap, int64_t m, float* C, int6
         const float beta = accumulate || k0 > 0 ? 1.0f : 0.0f;
         for (int64_t t = 0, r0 = 0; t < tiles; t++) {
           const int64_t rows_t = base + (t < extra ? 1 : 0);
-          ops.kernel(static_cast<int>(rows_t), cols, kc, Ap + m * k0 + r0 * kc, block, Cp + r0 * ldc, ldc, 1.0f, beta,
-                     t == 0 ? next : nullptr);
+          ops.kernel_rows(static_cast<int>(rows_t), cols, kc, A + r0 * lda + k0, lda, block, Cp + r0 * ldc, ldc, 1.0f,
+                          beta, t == 0 ? next : nullptr);
           r0 += rows_t;
         }
       }
@@ -218,16 +204,15 @@ void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* x
     int64_t u0, u1;
     unit_range(H, parts, p, u0, u1);
     const int64_t n = u1 - u0;
-    // Pack this part's rows of W_hh: op(B) = W_hhᵀ restricted to rows g·H+u0 .. g·H+u1, for each gate.
+    // Pack this part's rows of W_hh once: op(B) = W_hhᵀ restricted to rows q·H+u0 .. q·H+u1 of each
+    // gate q, as panels [H][nr] that every step then streams through the micro-kernel.
     PackedSlice w;
-    float* Ap = nullptr;
     if (ops && n > 0) {
       w.K = H;
       w.n = n;
       w.panels = (n + ops->nr - 1) / ops->nr;
       w.data = tl_weights.reserve(G * w.panels * H * ops->nr);
-      Ap = tl_rows.reserve(B * H);
-      if (w.data && Ap) {
+      if (w.data) {
         w.ops = ops;
         for (int64_t q = 0; q < G; q++) ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
       }
@@ -239,8 +224,7 @@ void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* x
       float* gh = rnn ? hNext : cache + t * B * CW;
       if (n > 0) {
         if (w.ops) {
-          pack_rows(*ops, hPrev, H, B, H, Ap);
-          slice_gemm(w, Ap, B, gh + u0, ldg, H, G, false);
+          slice_gemm(w, hPrev, H, B, gh + u0, ldg, H, G, false);
         } else {
           for (int64_t q = 0; q < G; q++) {
             sgemm_portable(false, true, B, n, H, 1.0f, hPrev, H, wHh + (q * H + u0) * H, H, 0.0f, gh + q * H + u0, ldg);
@@ -282,16 +266,14 @@ void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* 
       std::copy(dhN + b * H + u0, dhN + b * H + u1, dh0 + b * H + u0);
       if (lstm) std::copy(dcN + b * H + u0, dcN + b * H + u1, dc0 + b * H + u0);
     }
-    // Pack this part's columns u0..u1 of W_hh [G·H, H] (op(B) = W_hh, K = G·H).
+    // Pack this part's columns u0..u1 of W_hh [G·H, H] once (op(B) = W_hh, K = G·H).
     PackedSlice w;
-    float* Ap = nullptr;
     if (ops && n > 0) {
       w.K = GH;
       w.n = n;
       w.panels = (n + ops->nr - 1) / ops->nr;
       w.data = tl_weights.reserve(w.panels * GH * ops->nr);
-      Ap = tl_rows.reserve(B * GH);
-      if (w.data && Ap) {
+      if (w.data) {
         w.ops = ops;
         ops->pack_b(false, wHh + u0, H, GH, n, w.data);
       }
@@ -319,8 +301,7 @@ void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* 
       // dh_{t-1}[:, u0:u1] += dGh_t [B,G·H] · W_hh[:, u0:u1]
       const float* dGhT = dGh + t * B * GH;
       if (w.ops) {
-        pack_rows(*ops, dGhT, GH, B, GH, Ap);
-        slice_gemm(w, Ap, B, dh0 + u0, H, 0, 1, true);
+        slice_gemm(w, dGhT, GH, B, dh0 + u0, H, 0, 1, true);
       } else {
         sgemm_portable(false, false, B, n, GH, 1.0f, dGhT, GH, wHh + u0, H, 1.0f, dh0 + u0, H);
       }

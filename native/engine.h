@@ -130,6 +130,9 @@ struct SimdOps {
   // floats from there (the next panel block) are prefetched.
   void (*kernel)(int m, int n, int64_t kc, const float* a, const float* b, float* C, int64_t ldc, float alpha,
                  float beta, const float* prefetch);
+  // kernel with the m rows of A read in place (row r at a + r·lda, contiguous in k) instead of packed.
+  void (*kernel_rows)(int m, int n, int64_t kc, const float* a, int64_t lda, const float* b, float* C, int64_t ldc,
+                      float alpha, float beta, const float* prefetch);
   // The transposed micro-kernel for C = op(A)·Bᵀ when C has few rows: C[i, r] = alpha·Σ_k a[k·nr + i]·
   // bRows[r·ldb + k] + beta·C[i, r] for i < n <= nr, r < rows <= mr. `a` is a packed panel of op(A)ᵀ
   // (pack_b of op(A)ᵀ), bRows points at `rows` rows of B, read in place. beta == 0 never reads C.
@@ -153,6 +156,18 @@ void scalar_activation(Activation f, int64_t n, const float* x, float* out);
 // The portable GEMM (plain loops; the scalar level, and the oracle for the SIMD ones), single-threaded.
 void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// The few-rows GEMM C = op(A)·Bᵀ through SimdOps::kernel_t, in two steps so that a caller can pack A
+// once and multiply it by several row blocks of B (the cells: one per gate):
+//   rows_t_pack:  op(A) [m, K] (A [m,K] row-major, or [K,m] when transA) → panels of op(A)ᵀ in dst
+//                 (rows_t_packed_size floats), cut in K blocks of kRowsTK;
+//   rows_t_gemm:  C[i, j] = alpha·Σ_k op(A)[i,k]·Brows[j·ldb + k] + beta·C[i, j] for i < m, j < n. The
+//                 rows of B are read in place (never packed). beta == 0 never reads C.
+constexpr int64_t kRowsTK = 2048;
+int64_t rows_t_packed_size(const SimdOps& ops, int64_t m, int64_t K);
+void rows_t_pack(const SimdOps& ops, bool transA, const float* A, int64_t lda, int64_t m, int64_t K, float* dst);
+void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, const float* Brows, int64_t ldb, int64_t n,
+                 float* C, int64_t ldc, float alpha, float beta);
 
 // A 64-byte aligned float buffer that only grows (used as thread-local packing space: allocated before
 // a kernel's loops, never inside them).

@@ -232,34 +232,13 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i
   return true;
 }
 
-// C[i0:i1, j0:j1] for C = op(A)·Bᵀ with few rows (the h·W_hhᵀ shape): the transposed micro-kernel
-// reads the rows of B in place — B, the big operand, is never packed — against panels of op(A)ᵀ,
-// packed once. K is cut in blocks of kKT so the rows of a tile stay in L1 for every panel.
-constexpr int64_t kKT = 2048;
+// C[i0:i1, j0:j1] for C = op(A)·Bᵀ with few rows (the h·W_hhᵀ shape): see rows_t_gemm.
 bool gemm_part_simd_t(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-  const int64_t m = i1 - i0, K = g.K, nr = ops.nr;
-  const int64_t panels = (m + nr - 1) / nr;
-  float* Ap = tl_pack_a.reserve(panels * nr * K);
+  const int64_t m = i1 - i0;
+  float* Ap = tl_pack_a.reserve(rows_t_packed_size(ops, m, g.K));
   if (!Ap) return false;
-  for (int64_t k0 = 0; k0 < K; k0 += kKT) {
-    const int64_t kc = std::min(kKT, K - k0);
-    ops.pack_b(!g.transA, a_at(g, i0, k0), g.lda, kc, m, Ap + k0 * panels * nr);
-  }
-  const RowTiles tiles(j1 - j0, ops.mr);
-  for (int64_t k0 = 0; k0 < K; k0 += kKT) {
-    const int64_t kc = std::min(kKT, K - k0);
-    const float beta = k0 == 0 ? g.beta : 1.0f;
-    const float* Ablock = Ap + k0 * panels * nr;
-    for (int64_t t = 0; t < tiles.count; t++) {
-      const int64_t j = j0 + tiles.first(t);
-      const int rows = static_cast<int>(tiles.rows(t));
-      for (int64_t p = 0; p < panels; p++) {
-        const int lanes = static_cast<int>(std::min(nr, m - p * nr));
-        ops.kernel_t(rows, lanes, kc, b_at(g, k0, j), g.ldb, Ablock + p * kc * nr, g.C + (i0 + p * nr) * g.ldc + j, g.ldc,
-                     g.alpha, beta);
-      }
-    }
-  }
+  rows_t_pack(ops, g.transA, a_at(g, i0, 0), g.lda, m, g.K, Ap);
+  rows_t_gemm(ops, Ap, m, g.K, b_at(g, 0, j0), g.ldb, j1 - j0, g.C + i0 * g.ldc + j0, g.ldc, g.alpha, g.beta);
   return true;
 }
 
@@ -279,6 +258,36 @@ inline void split(int64_t total, int64_t unit, int parts, int p, int64_t& begin,
 }
 
 }  // namespace
+
+int64_t rows_t_packed_size(const SimdOps& ops, int64_t m, int64_t K) { return (m + ops.nr - 1) / ops.nr * ops.nr * K; }
+
+void rows_t_pack(const SimdOps& ops, bool transA, const float* A, int64_t lda, int64_t m, int64_t K, float* dst) {
+  const int64_t panels = (m + ops.nr - 1) / ops.nr;
+  for (int64_t k0 = 0; k0 < K; k0 += kRowsTK) {
+    // op(A)ᵀ[k, i] = op(A)[i, k]: A[i·lda + k] (transposing pack), or A[k·lda + i] when transA.
+    ops.pack_b(!transA, transA ? A + k0 * lda : A + k0, lda, std::min(kRowsTK, K - k0), m, dst + k0 * panels * ops.nr);
+  }
+}
+
+void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, const float* Brows, int64_t ldb, int64_t n,
+                 float* C, int64_t ldc, float alpha, float beta) {
+  const int64_t nr = ops.nr, panels = (m + nr - 1) / nr;
+  const RowTiles tiles(n, ops.mr);
+  for (int64_t k0 = 0; k0 < K; k0 += kRowsTK) {
+    const int64_t kc = std::min(kRowsTK, K - k0);
+    const float b = k0 == 0 ? beta : 1.0f;
+    const float* Ablock = Ap + k0 * panels * nr;
+    for (int64_t t = 0; t < tiles.count; t++) {
+      const int64_t j = tiles.first(t);
+      const int rows = static_cast<int>(tiles.rows(t));
+      // The rows of the tile are read from memory for the first panel and from L1 for the others.
+      for (int64_t p = 0; p < panels; p++) {
+        const int lanes = static_cast<int>(std::min(nr, m - p * nr));
+        ops.kernel_t(rows, lanes, kc, Brows + j * ldb + k0, ldb, Ablock + p * kc * nr, C + p * nr * ldc + j, ldc, alpha, b);
+      }
+    }
+  }
+}
 
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
