@@ -201,7 +201,11 @@ function packBPanels(transB: bool, b: usize, ldb: usize, k0: i32, kc: i32, j0: i
 function microKernel(kc: i32, pa: usize, pb: usize, alpha: f32, beta: f32, c: usize, ldc: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
+  // kc >= 1. The loop ends on the B pointer: no counter, one register and one add fewer per k, which V8's
+  // code for this loop measurably likes (~10 % on the plain build). Unrolling over k does not pay: V8 then
+  // hoists every load of the unrolled steps and spills accumulators.
+  const end = pb + (<usize>kc << 5);
+  do {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let x = v128.load32_splat(pa);
@@ -218,7 +222,7 @@ function microKernel(kc: i32, pa: usize, pb: usize, alpha: f32, beta: f32, c: us
     c31 = madd(x, b1, c31);
     pa += 16;
     pb += 32;
-  }
+  } while (pb < end);
   const va = f32x4.splat(alpha);
   store4(c, c00, va, beta);
   store4(c + 16, c01, va, beta);
