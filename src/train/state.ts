@@ -24,6 +24,7 @@ export interface RunPosition {
   optimizerSteps: number;
   /** State of the dropout generator. */
   random: number[];
+  /** The moving average of the loss, started at 0 (see `debiased` in trainer.ts). */
   smoothLoss: number;
   bestValLoss: number | null;
   evalsWithoutImprovement: number;

@@ -88,6 +88,10 @@ function splitText(tokens: Int32Array, c: TrainConfig): { train: Int32Array; val
   return { train: tokens.subarray(0, tokens.length - valLength), val };
 }
 
+/** The moving average of the loss (decay 0.999, as min-char-rnn's), corrected for its start at 0 so that
+ *  early values mean something: an average of the n losses folded in so far, weighted towards recent ones. */
+const debiased = (average: number, n: number): number => (n > 0 ? average / (1 - 0.999 ** n) : Number.NaN);
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** One run: the model, its optimizer, the data and everything that moves as it trains. */
@@ -119,7 +123,7 @@ class Run {
     this.optimizer = new Optimizer(model.backend, c, model.parameterCount);
     this.random = new Random(c.seed + 0x5eed); // dropout masks: their own stream, apart from initialisation
     this.pos = {
-      step: 0, epoch: 0, position: 0, optimizerSteps: 0, random: this.random.state(), smoothLoss: Math.log(vocab.size),
+      step: 0, epoch: 0, position: 0, optimizerSteps: 0, random: this.random.state(), smoothLoss: 0,
       bestValLoss: null, evalsWithoutImprovement: 0, skippedSteps: 0, elapsedS: 0,
     };
     this.workspace.resetState();
@@ -293,7 +297,7 @@ async function execute(run: Run, request: Pick<TrainRequest, 'onEvent' | 'signal
       if (step % c.logEvery === 0 || step === c.steps || validated || stoppedEarly) {
         const now = performance.now();
         last = {
-          step, epoch, loss, smooth_loss: run.pos.smoothLoss, grad_norm: gradNorm, lr,
+          step, epoch, loss, smooth_loss: debiased(run.pos.smoothLoss, step - run.pos.skippedSteps), grad_norm: gradNorm, lr,
           tokens_per_s: (windowSteps * tokensPerStep) / ((now - windowStart) / 1000),
           elapsed_s: startElapsed + (now - start) / 1000,
           ...(validated ? { val_loss: validated.loss, val_bpc: validated.bpc } : {}),
