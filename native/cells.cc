@@ -190,12 +190,16 @@ void scalar_activation(Activation f, int64_t n, const float* x, float* out) {
 
 void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const float* wHh,
                   const float* bIh, const float* bHh, float* hs, float* cs, float* cache) {
+  cell_forward_with(simd_ops(engine_config().level), kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
+}
+
+void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj,
+                       const float* wHh, const float* bIh, const float* bHh, float* hs, float* cs, float* cache) {
   const int64_t G = gates_of(kind), GH = G * H;
   const int64_t CW = cache_width(kind) * H;
   const bool rnn = kind == CellKind::RnnTanh || kind == CellKind::RnnRelu;
   const int64_t ldg = rnn ? H : CW;  // row stride of the gate scratch
   const EngineConfig& config = engine_config();
-  const SimdOps* ops = simd_ops(config.level);
   void (*row_fn)(CellKind, const CellRow&) = ops ? ops->cell_row : scalar_cell_row;
   const int parts = cell_parts(config.threads, B, GH, H);
   PartBarrier barrier(parts);
@@ -248,11 +252,17 @@ void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* x
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
                    const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
                    float* dGx, float* dGh, float* dh0, float* dc0) {
+  cell_backward_with(simd_ops(engine_config().level), kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0,
+                     dc0);
+}
+
+void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
+                        const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
+                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0) {
   const int64_t GH = gates_of(kind) * H;
   const int64_t CW = cache_width(kind) * H;
   const bool lstm = kind == CellKind::Lstm;
   const EngineConfig& config = engine_config();
-  const SimdOps* ops = simd_ops(config.level);
   void (*row_fn)(CellKind, const CellGradRow&) = ops ? ops->cell_grad_row : scalar_cell_grad_row;
   const int parts = cell_parts(config.threads, B, GH, H);
   PartBarrier barrier(parts);

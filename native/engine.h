@@ -150,6 +150,17 @@ struct SimdOps {
 // The table of a SIMD level, or nullptr for Scalar (and for levels this build does not have).
 const SimdOps* simd_ops(SimdLevel level);
 
+// sgemm, cell_forward and cell_backward (kernels.h) with an explicit kernel table instead of the
+// configured level's (nullptr: the portable code), still split over the configured thread count. For
+// checking a table directly (native/simd_check.cc); the kernels.h entry points call these.
+void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj,
+                       const float* wHh, const float* bIh, const float* bHh, float* hs, float* cs, float* cache);
+void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
+                        const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
+                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0);
+
 // The portable activations (the scalar level), same contract as SimdOps::activation.
 void scalar_activation(Activation f, int64_t n, const float* x, float* out);
 
@@ -163,7 +174,7 @@ void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, f
 //                 (rows_t_packed_size floats), cut in K blocks of kRowsTK;
 //   rows_t_gemm:  C[i, j] = alpha·Σ_k op(A)[i,k]·Brows[j·ldb + k] + beta·C[i, j] for i < m, j < n. The
 //                 rows of B are read in place (never packed). beta == 0 never reads C.
-constexpr int64_t kRowsTK = 2048;
+constexpr int64_t kRowsTK = 512;
 int64_t rows_t_packed_size(const SimdOps& ops, int64_t m, int64_t K);
 void rows_t_pack(const SimdOps& ops, bool transA, const float* A, int64_t lda, int64_t m, int64_t K, float* dst);
 void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, const float* Brows, int64_t ldb, int64_t n,
