@@ -5,8 +5,9 @@
 // options are validated, and the vectorised exp/tanh/sigmoid meet their stated accuracy. No timing.
 // If the addon cannot be loaded these tests FAIL, unless RNNKIT_EXPECT_NO_NATIVE=1 is set.
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { type NativeAddon, type NativeBackend, type SimdLevel, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
+import { type NativeAddon, type SimdLevel, defaultAddonPath, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type Backend, CELL_KINDS, type CellKind, type F, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
 import { expectClose, makeRandom, randomValues } from './helpers.js';
@@ -238,6 +239,45 @@ describe.skipIf(!addon)('cells: every SIMD level and thread count against the re
     // interleaved: each call must run with its own backend's level (same bits as alone)
     const again = [...backends].reverse().map((b) => run(b, 'lstm', 2, 5, 100, 7)).reverse();
     again.forEach((r, k) => expect(r).toEqual(alone[k]));
+  });
+});
+
+describe.skipIf(!addon)('worker threads', () => {
+  it('each JavaScript thread keeps its own configuration; concurrent jobs share the pool correctly', async () => {
+    // The same NT gemm (split over threads when threads > 1) 100 times in each of several workers running
+    // at once, two per configuration (every level × 1 and 2 threads); every result must equal the others
+    // of its level, bit for bit, whatever the thread count.
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData.path);
+      const { simd, threads } = workerData;
+      addon.configure({ simd, threads });
+      const M = 32, N = 700, K = 300;
+      const A = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), B = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i));
+      const results = [];
+      for (let r = 0; r < 100; r++) {
+        const C = new Float32Array(M * N);
+        addon.gemm(false, true, M, N, K, 1, A, B, 0, C);
+        results.push(Buffer.from(C.buffer).toString('base64'));
+      }
+      parentPort.postMessage({ info: addon.info(), same: results.every((r) => r === results[0]), first: results[0] });
+    `;
+    const run = (simd: string, threads: number): Promise<{ info: { simd: string; threads: number }; same: boolean; first: string }> =>
+      new Promise((resolve, reject) => {
+        const worker = new Worker(source, { eval: true, workerData: { path: defaultAddonPath(), simd, threads } });
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+    const configs = levels.flatMap((simd) => [1, 2].map((threads) => ({ simd, threads })));
+    const results = await Promise.all([...configs, ...configs].map(({ simd, threads }) => run(simd, threads)));
+    results.forEach((r, i) => {
+      expect(r.info).toMatchObject(configs[i % configs.length]!);
+      expect(r.same).toBe(true);
+    });
+    for (const simd of levels) {
+      const firsts = results.filter((r) => r.info.simd === simd).map((r) => r.first);
+      expect(new Set(firsts).size, `${simd}: 1 and 2 threads, main and workers`).toBe(1);
+    }
   });
 });
 
