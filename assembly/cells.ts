@@ -1,36 +1,18 @@
 // The recurrent loops (Backend.cellForward / cellBackward in src/backend/types.ts), PyTorch's equations and
 // gate order: LSTM i,f,g,o; GRU r,z,n with b_hn inside the reset product.
 // Sizes: T steps, B streams, H hidden, G gates (rnn 1, gru 3, lstm 4), GH = G·H, CW = cache floats per row.
-// W_hh is used T times per call: it is packed for the GEMM micro-kernel ONCE per call into host-provided
-// scratch (setCellScratch; without it, or when it is too small, every step packs it again). The per-step
-// hidden projection W_hh·h_{t-1} is written straight into the output that the gate math then overwrites in
-// place (hs[t+1] for rnn, the cache row for lstm/gru, whose 4·H floats hold the G·H raw sums), and the
-// backward carries dh/dc in dh0/dc0.
-import { gemmPackB, gemmPackedB, gemmPacks, gemmStrided, packedBFloats } from './gemm';
+// W_hh is used T times per call: it is packed for the GEMM micro-kernel ONCE per call into the GEMM's packed-B
+// scratch when it fits there (opsScratch: 4 MiB, LSTM H <= 512) and a step has at least 4 rows (B >= 4);
+// otherwise every step reads it through gemmStrided (which packs per step, or not at all for B < 4). The
+// per-step hidden projection W_hh·h_{t-1} is written straight into the output that the gate math then
+// overwrites in place (hs[t+1] for rnn, the cache row for lstm/gru, whose 4·H floats hold the G·H raw sums),
+// and the backward carries dh/dc in dh0/dc0.
+import { gemmPackB, gemmPackedB, gemmPacks, gemmStrided, opsScratch, packedBFloats } from './gemm';
 import { ld, st, vsigmoid, vtanh } from './math';
 
-/** Scratch for the packed W_hh (per instance). */
-let cellPack: usize = 0;
-let cellPackBytes: usize = 0;
-
-/** Bytes of scratch cellForward/cellBackward need to pack W_hh [G·H, H] once per call. */
-export function cellScratchBytes(kind: i32, H: i32): usize {
-  const GH = gatesOf(kind) * H;
-  return <usize>max(packedBFloats(H, GH), packedBFloats(GH, H)) << 2;
-}
-
-/** Registers host-allocated scratch (16-byte aligned) for the packed W_hh; replaces any earlier one. */
-export function setCellScratch(ptr: usize, bytes: usize): bool {
-  if ((ptr & 15) != 0) return false;
-  cellPack = ptr;
-  cellPackBytes = bytes;
-  return true;
-}
-
-/** Whether to pack W_hh (op(B) [K,N]) once for the call: when the scratch holds it and a step has enough
- *  rows (B streams) for the packed micro-kernel; with B < 4 every step reads W_hh unpacked, once per stream. */
-@inline function canPack(B: i32, K: i32, N: i32): bool {
-  return gemmPacks(B) && cellPack != 0 && (<usize>packedBFloats(K, N) << 2) <= cellPackBytes;
+/** Where to pack W_hh (op(B) [K,N]) once for the call, or 0 to let every step use gemmStrided. */
+@inline function packOnce(B: i32, K: i32, N: i32): usize {
+  return gemmPacks(B) ? opsScratch(<usize>packedBFloats(K, N) << 2) : 0;
 }
 
 // Must match CELL_KINDS in src/backend/types.ts
@@ -104,8 +86,8 @@ export function cellForward(
   const rowCW = <usize>CW << 2;
   const stepH = <usize>B * rowH;
   // op(B) = W_hhᵀ [H, GH], packed once for all T steps.
-  const packed = canPack(B, H, GH);
-  if (packed) gemmPackB(true, H, GH, wHh, rowH, cellPack);
+  const pack = packOnce(B, H, GH);
+  if (pack != 0) gemmPackB(true, H, GH, wHh, rowH, pack);
   for (let t = 0; t < T; t++) {
     const hPrev = hs + <usize>t * stepH;
     const hNext = hPrev + stepH;
@@ -115,7 +97,7 @@ export function cellForward(
     // Raw hidden-side sums W_hh·h_{t-1} for all B streams, [B][GH] with row stride rowH or rowCW.
     const out = CW == 0 ? hNext : kStep;
     const ldo = CW == 0 ? rowH : rowCW;
-    if (packed) gemmPackedB(false, B, GH, H, 1, hPrev, rowH, cellPack, 0, out, ldo);
+    if (pack != 0) gemmPackedB(false, B, GH, H, 1, hPrev, rowH, pack, 0, out, ldo);
     else gemmStrided(false, true, B, GH, H, 1, hPrev, rowH, wHh, rowH, 0, out, ldo);
     for (let b = 0; b < B; b++) {
       const x = xProj + (<usize>t * <usize>B + <usize>b) * rowGH;
@@ -218,8 +200,8 @@ export function cellBackward(
   memory.copy(dh0, dhN, stepH);
   if (kind == CellKind.Lstm) memory.copy(dc0, dcN, stepH);
   // op(B) = W_hh [GH, H] as it is, packed once for all T steps.
-  const packed = canPack(B, GH, H);
-  if (packed) gemmPackB(false, GH, H, wHh, rowH, cellPack);
+  const pack = packOnce(B, GH, H);
+  if (pack != 0) gemmPackB(false, GH, H, wHh, rowH, pack);
   for (let t = T - 1; t >= 0; t--) {
     const gStep = <usize>t * <usize>B * rowGH;
     for (let b = 0; b < B; b++) {
@@ -251,7 +233,7 @@ export function cellBackward(
     }
     // dh_{t-1}[B,H] = dGh_t[B,GH]·W_hh[GH,H] (+ the GRU's direct path already in dh0).
     const beta: f32 = kind == CellKind.Gru ? 1 : 0;
-    if (packed) gemmPackedB(false, B, H, GH, 1, dGh + gStep, rowGH, cellPack, beta, dh0, rowH);
+    if (pack != 0) gemmPackedB(false, B, H, GH, 1, dGh + gStep, rowGH, pack, beta, dh0, rowH);
     else gemmStrided(false, false, B, H, GH, 1, dGh + gStep, rowGH, wHh, rowH, beta, dh0, rowH);
   }
 }

@@ -22,9 +22,12 @@ const NR: i32 = 8;
 /** Cache blocking: K block (the micro-panels' depth), rows of the packed A block, columns of a B block. */
 const KC: i32 = 256;
 const MC: i32 = 128;
-const NC: i32 = 2048;
+const NC: i32 = 4096;
 
 const PACK_A_BYTES: usize = <usize>(MC * KC) << 2;
+/** 4 MiB: a KC×NC block of op(B), and between GEMMs the cells' whole packed W_hh (LSTM H ≤ 512, GRU H ≤ 591,
+ *  RNN H ≤ 1024; larger cells pack W_hh per step instead). Allocated by the host once, up front: a kernel
+ *  never grows memory, so JS views taken before a kernel call stay attached. */
 const PACK_B_BYTES: usize = <usize>(KC * NC) << 2;
 const TILE_BYTES: usize = <usize>(MR * NR) << 2;
 const SCRATCH_BYTES: usize = PACK_A_BYTES + PACK_B_BYTES + TILE_BYTES;
@@ -48,8 +51,9 @@ export function setGemmScratch(ptr: usize, bytes: usize): bool {
   return true;
 }
 
-/** The packed-B scratch, for kernels that run between GEMMs and need up to PACK_B_BYTES of temporary
- *  memory (0 when it is smaller than `bytes` or not registered). */
+/** The packed-B scratch, for kernels that need up to PACK_B_BYTES of temporary memory while no GEMM packs
+ *  op(B) (the cells' packed W_hh, the one-hot column kernels); 0 when it is smaller than `bytes` or not
+ *  registered. */
 export function opsScratch(bytes: usize): usize {
   return bytes <= PACK_B_BYTES ? packB : 0;
 }

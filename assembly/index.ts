@@ -9,7 +9,7 @@ export function heapBase(): usize {
 }
 
 export { gemm, gemmScratchBytes, setGemmScratch } from './gemm';
-export { cellForward, cellBackward, cellScratchBytes, setCellScratch } from './cells';
+export { cellForward, cellBackward } from './cells';
 export {
   addBias, sumRows, gatherRows, scatterAddRows, gatherColumns, scatterAddColumns,
   softmaxCrossEntropy, clipValue, sumSquares, scale, dropout, multiply,

@@ -2,7 +2,7 @@
 // are refused, validation errors are thrown before anything is written, and the loader explains failures.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type Backend, type F, Span } from '../src/backend/types.js';
+import { type Backend, type F, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
 import { WasmBackend, loadWasmBackend, wasmRelaxedSimdSupported } from '../src/backend/wasm.js';
 import { expectClose, floatSpan, intSpan, makeRandom, randomValues } from './helpers.js';
 
@@ -252,59 +252,27 @@ describe('loader', () => {
   });
 });
 
-describe('the cells\' packing scratch', () => {
-  it('is allocated on the first call for a size and reused afterwards', async () => {
-    const be = await loadWasmBackend({ build: 'simd' });
-    const H = 40, B = 3, T = 2, G = 4;
-    const f = (n: number): F => Span.of(be.allocFloat(n));
-    const args = [f(T * B * G * H), f(G * H * H), f(G * H), f(G * H), f((T + 1) * B * H), f((T + 1) * B * H), f(T * B * G * H)] as const;
-    const before = (be as WasmBackend).bytesAllocated;
-    be.cellForward('lstm', T, B, H, ...args);
-    const grown = (be as WasmBackend).bytesAllocated;
-    expect(grown - before).toBeGreaterThanOrEqual(G * H * H * 4);
-    be.cellForward('lstm', T, B, H, ...args);
-    be.cellForward('gru', T, B, H, f(T * B * 3 * H), f(3 * H * H), f(3 * H), f(3 * H), args[4], f(0), args[6]);
-    expect((be as WasmBackend).bytesAllocated).toBe(grown + 4 * (T * B * 3 * H + 3 * H * H + 6 * H));
-  });
-
-  it('without it (a module used directly) every step packs W_hh itself, with the same results', async () => {
-    const { readFile } = await import('node:fs/promises');
-    const bytes = new Uint8Array(await readFile(new URL('../build/wasm/rnnkit.wasm', import.meta.url)));
-    type Raw = {
-      memory: { buffer: ArrayBuffer; grow(pages: number): number };
-      heapBase(): number; gemmScratchBytes(): number; setGemmScratch(ptr: number, bytes: number): number;
-      cellForward(kind: number, T: number, B: number, H: number, ...pointers: number[]): void;
-    };
-    const api = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }> } }).WebAssembly;
-    const raw = (await api.instantiate(bytes, {})).instance.exports as Raw;
-    const be = await loadWasmBackend({ build: 'simd' });
-    const random = makeRandom(7);
-    const T = 3, B = 5, H = 37, GH = 4 * H;
-    const inputs = [randomValues(random, T * B * GH), randomValues(random, GH * H, 0.3), randomValues(random, GH), randomValues(random, GH)];
-    const h0 = randomValues(random, B * H), c0 = randomValues(random, B * H);
-    // The backend (packed once per call).
-    const [xProj, wHh, bIh, bHh] = inputs.map((v) => floatSpan(be, v));
-    const hs = floatSpan(be, [...h0, ...new Array<number>(T * B * H).fill(0)]);
-    const cs = floatSpan(be, [...c0, ...new Array<number>(T * B * H).fill(0)]);
-    be.cellForward('lstm', T, B, H, xProj!, wHh!, bIh!, bHh!, hs, cs, Span.of(be.allocFloat(T * B * GH)));
-    // The raw module: GEMM scratch only, no cell scratch.
-    let top = Math.ceil(raw.heapBase() / 16) * 16;
-    const place = (values: number[]): number => {
-      const ptr = top;
-      top += Math.ceil((values.length * 4) / 16) * 16;
-      const need = top - raw.memory.buffer.byteLength;
-      if (need > 0) raw.memory.grow(Math.ceil(need / 65536));
-      new Float32Array(raw.memory.buffer, ptr, values.length).set(values);
-      return ptr;
-    };
-    const scratch = place(new Array<number>(raw.gemmScratchBytes() / 4).fill(0));
-    expect(raw.setGemmScratch(scratch, raw.gemmScratchBytes())).toBe(1);
-    const p = inputs.map(place);
-    const rawHs = place([...h0, ...new Array<number>(T * B * H).fill(0)]);
-    const rawCs = place([...c0, ...new Array<number>(T * B * H).fill(0)]);
-    const rawCache = place(new Array<number>(T * B * GH).fill(0));
-    raw.cellForward(2, T, B, H, p[0]!, p[1]!, p[2]!, p[3]!, rawHs, rawCs, rawCache);
-    expect(Array.from(new Float32Array(raw.memory.buffer, rawHs, (T + 1) * B * H))).toEqual(Array.from(hs.data));
-    expect(Array.from(new Float32Array(raw.memory.buffer, rawCs, (T + 1) * B * H))).toEqual(Array.from(cs.data));
-  });
+describe('kernels never allocate', () => {
+  // The GEMM's scratch (4 MiB of packed B, also the cells' packed W_hh) is allocated when the backend is made,
+  // so a view taken before any kernel call stays attached (sampling keeps workspace.ids.data across forward()).
+  for (const [kind, H, B] of [['lstm', 512, 4], ['lstm', 513, 4], ['gru', 300, 6], ['rnn_tanh', 40, 2]] as const) {
+    it(`${kind} H=${H} B=${B}: cellForward and cellBackward leave memory and earlier views as they were`, async () => {
+      const be = await loadWasmBackend({ build: 'simd' });
+      const T = 2, G = gatesOf(kind), CW = cacheWidth(kind) * H, hasC = kind === 'lstm';
+      const f = (n: number): F => Span.of(be.allocFloat(n));
+      const xProj = f(T * B * G * H), wHh = f(G * H * H), bIh = f(G * H), bHh = f(G * H);
+      const hs = f((T + 1) * B * H), cs = f(hasC ? (T + 1) * B * H : 0), cache = f(T * B * CW);
+      const dhs = f(T * B * H), dhN = f(B * H), dcN = f(hasC ? B * H : 0), dGx = f(T * B * G * H), dGh = f(T * B * G * H);
+      const dh0 = f(B * H), dc0 = f(hasC ? B * H : 0);
+      const view = hs.data;
+      const w = be as WasmBackend;
+      const bytes = w.bytesAllocated, memoryBytes = w.memory.buffer.byteLength;
+      be.cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
+      be.cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0);
+      be.gemm(false, true, T * B, G * H, H, 1, hs.sub(0, T * B * H), wHh, 0, dGx);
+      expect(w.bytesAllocated).toBe(bytes);
+      expect(w.memory.buffer.byteLength).toBe(memoryBytes);
+      expect(view.length).toBe((T + 1) * B * H);
+    });
+  }
 });

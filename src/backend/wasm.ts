@@ -39,8 +39,6 @@ interface WasmExports {
   heapBase(): number;
   gemmScratchBytes(): number;
   setGemmScratch(ptr: number, bytes: number): number;
-  cellScratchBytes(kind: number, H: number): number;
-  setCellScratch(ptr: number, bytes: number): number;
   /** 2 for the relaxed-SIMD build, 1 for the plain one (absent in older builds). */
   simdLevel?(): number;
   gemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number, a: number, b: number, beta: number, c: number): void;
@@ -74,7 +72,6 @@ interface WasmExports {
 const KERNEL_EXPORTS = [
   'heapBase', 'gemmScratchBytes', 'setGemmScratch', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
   'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
-  'cellScratchBytes', 'setCellScratch',
   'momentumUpdate', 'rmspropUpdate', 'adamUpdate',
 ] as const;
 
@@ -128,15 +125,14 @@ export class WasmBackend implements Backend {
   readonly #x: WasmExports;
   /** Next free byte (16-byte aligned). */
   #top: number;
-  /** Bytes of the scratch registered with setCellScratch (the cells pack W_hh there once per call). */
-  #cellScratch = 0;
 
   /** Use loadWasmBackend(); this takes an instantiated module's exports. */
   constructor(exports: WasmExports) {
     this.#x = exports;
     this.memory = exports.memory;
     this.#top = alignUp(exports.heapBase() >>> 0);
-    // The GEMM packs panels of B into this scratch (one per instance, allocated once).
+    // The GEMM packs panels of A and B into this scratch, and the cells their W_hh (one per instance, allocated
+    // once here: no kernel call ever grows memory, so views taken before a call stay attached).
     const scratchBytes = exports.gemmScratchBytes() >>> 0;
     if (exports.setGemmScratch(this.#alloc('loadWasmBackend', scratchBytes), scratchBytes) !== 1) {
       throw new Error(`wasm backend: rnnkit.wasm refused its GEMM scratch (stale build?); ${REBUILD}`);
@@ -247,21 +243,9 @@ export class WasmBackend implements Backend {
     this.#x.scatterAddColumns(n, R, dW.length / R, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dW', dW));
   }
 
-  /** Grows the cells' packing scratch when this H needs more (once per larger size; never inside a
-   *  training loop of a fixed model after its first step). Called after validation, before taking pointers. */
-  #ensureCellScratch(kernel: string, kind: CellKind, H: number): void {
-    const bytes = this.#x.cellScratchBytes(CELL_KINDS.indexOf(kind), H) >>> 0;
-    if (bytes <= this.#cellScratch) return;
-    if (this.#x.setCellScratch(this.#alloc(kernel, bytes), bytes) !== 1) {
-      throw new Error(`wasm backend: rnnkit.wasm refused its cell scratch (stale build?); ${REBUILD}`);
-    }
-    this.#cellScratch = bytes;
-  }
-
   cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
     const k = 'cellForward';
-    this.#ensureCellScratch(k, kind, H);
     this.#x.cellForward(
       CELL_KINDS.indexOf(kind), T, B, H,
       this.#f(k, 'xProj', xProj), this.#f(k, 'wHh', wHh), this.#f(k, 'bIh', bIh), this.#f(k, 'bHh', bHh),
@@ -276,7 +260,6 @@ export class WasmBackend implements Backend {
   ): void {
     check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0);
     const k = 'cellBackward';
-    this.#ensureCellScratch(k, kind, H);
     this.#x.cellBackward(
       CELL_KINDS.indexOf(kind), T, B, H,
       this.#f(k, 'wHh', wHh), this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache),
