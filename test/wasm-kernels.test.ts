@@ -78,10 +78,10 @@ describe.each(BUILDS)('%s build', (build) => {
     const shapes: [number, number, number][] = [
       [1, 1, 1], [3, 17, 33], [17, 33, 3], [33, 100, 17], [100, 3, 257], [4, 8, 1], [8, 16, 4],
       [257, 1, 5], [5, 257, 100], [9, 17, 300], [6, 40, 520], [2, 4, 0], [0, 3, 5],
-      // Across the cache blocks: M > MC (128), K > KC (256), N > NC (2048), each with partial tiles.
-      [513, 33, 257], [33, 513, 513], [3, 2057, 17], [257, 100, 1], [1, 3, 513],
+      // Across the cache blocks: M > MC (128), K > KC (256), N > NC (4096), each with partial tiles.
+      [513, 33, 257], [33, 513, 513], [5, 4103, 9], [4, 4099, 3], [257, 100, 1], [1, 3, 513],
       // Fewer than 4 rows: no packing (op(B) streamed per row), 16- and 4-column blocks and K tails.
-      [1, 2057, 300], [2, 37, 513], [3, 100, 7],
+      [1, 2057, 300], [2, 37, 513], [3, 100, 7], [3, 2057, 17],
     ];
     for (const [M, N, K] of shapes) {
       for (const transA of [false, true]) {
@@ -125,8 +125,8 @@ describe.each(BUILDS)('%s build', (build) => {
 
   describe('gather and scatter', () => {
     // The column kernels go through a transposed copy of W when n >= columns and R·columns fits the GEMM's
-    // 2 MiB scratch ([257, 513, 89]: the one-hot LSTM input), else gather lane by lane ([3, 17, 5], [600, 1100, 500]).
-    for (const [n, D, rows] of [[1, 1, 1], [3, 17, 5], [17, 3, 4], [33, 100, 7], [100, 257, 3], [0, 5, 2], [257, 513, 89], [600, 1100, 500]] as const) {
+    // 4 MiB scratch ([257, 513, 89]: the one-hot LSTM input), else gather lane by lane ([3, 17, 5], [1100, 1100, 1000]).
+    for (const [n, D, rows] of [[1, 1, 1], [3, 17, 5], [17, 3, 4], [33, 100, 7], [100, 257, 3], [0, 5, 2], [257, 513, 89], [1100, 1100, 1000]] as const) {
       it(`rows: n=${n} D=${D} table rows=${rows} (repeated ids)`, () => {
         const random = makeRandom(n * 31 + D);
         const id = bothInt(ids(random, n, rows));
