@@ -111,7 +111,8 @@ void adam_update(int64_t n, float* param, const float* grad, float* m, float* v,
 //   hs [T+1,B,H]     slot 0 holds h0 (read); slots 1..T receive h_1..h_T
 //   cs [T+1,B,H]     the same for the LSTM cell state (unused by other cells)
 //   cache [T,B,cache_width·H]  what cell_backward needs
-// Scratch: W_hh·h + b_hh is computed in place in the cache row (lstm, gru) or the h_t row (rnn).
+// Scratch: W_hh·h (its bias is added by the gate functions) is computed in place in the cache row
+// (lstm, gru) or the h_t row (rnn). Threads, SIMD level: see engine.h (results do not depend on threads).
 void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const float* wHh,
                   const float* bIh, const float* bHh, float* hs, float* cs, float* cache);
 
