@@ -28,6 +28,10 @@ const char* const kCellKindNames[kCellKindCount] = {"rnn_tanh", "rnn_relu", "lst
 namespace {
 
 thread_local FloatScratch tl_weights;  // this thread's packed slice of W_hh
+thread_local FloatScratch tl_rows;     // h_{t-1}ᵀ packed for the transposed kernel
+
+// The forward pass packs W_hh when it runs at least this many steps (and more than one stream).
+constexpr int64_t kMinPackSteps = 4;
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
@@ -159,6 +163,21 @@ void slice_gemm(const PackedSlice& w, const float* A, int64_t lda, int64_t m, fl
   const int64_t nr = ops.nr, K = w.K, KC = std::min<int64_t>(ops.kc, K);
   const int64_t tiles = (m + ops.mr - 1) / ops.mr, base = m / tiles, extra = m % tiles;
   const float* last = w.group(groups - 1) + (w.panels - 1) * K * nr + (K - 1) / KC * KC * nr;  // final block
+  if (m == 1) {
+    // One stream (batch 1): one row against row_panels panels at a time (enough independent FMA chains).
+    for (int64_t q = 0; q < groups; q++) {
+      for (int64_t p = 0; p < w.panels; p += ops.row_panels) {
+        const int64_t np = std::min<int64_t>(ops.row_panels, w.panels - p);
+        const int cols = static_cast<int>(std::min(np * nr, w.n - p * nr));
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+          const int64_t kc = std::min(KC, K - k0);
+          ops.kernel_row(static_cast<int>(np), cols, kc, A + k0, w.group(q) + p * K * nr + k0 * nr, K * nr,
+                         C + q * groupStride + p * nr, 1.0f, accumulate || k0 > 0 ? 1.0f : 0.0f);
+        }
+      }
+    }
+    return;
+  }
   for (int64_t q = 0; q < groups; q++) {
     for (int64_t p = 0; p < w.panels; p++) {
       const float* panel = w.group(q) + p * K * nr;
@@ -210,8 +229,13 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
     const int64_t n = u1 - u0;
     // Pack this part's rows of W_hh once: op(B) = W_hhᵀ restricted to rows q·H+u0 .. q·H+u1 of each
     // gate q, as panels [H][nr] that every step then streams through the micro-kernel.
+    // Packing costs about two more passes over the slice, so it only pays when the slice is used for
+    // enough steps and streams. Otherwise W_hh is read in place: one stream → GEMV over its rows; a
+    // few steps → the transposed kernel against h_{t-1}ᵀ packed per step (sampling, short chunks).
+    const bool gemv = ops && B == 1;
+    const bool packW = ops && !gemv && T >= kMinPackSteps;
     PackedSlice w;
-    if (ops && n > 0) {
+    if (packW && n > 0) {
       w.K = H;
       w.n = n;
       w.panels = (n + ops->nr - 1) / ops->nr;
@@ -221,14 +245,22 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
         for (int64_t q = 0; q < G; q++) ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
       }
     }
+    float* hT = ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, B, H)) : nullptr;
     for (int64_t t = 0; t < T; t++) {
       const float* hPrev = hs + t * B * H;  // [B,H], complete (barrier below)
       float* hNext = hs + (t + 1) * B * H;  // [B,H]
       // gh [B, ldg]: W_hh·h_{t-1} (no bias) in the row that the gate functions overwrite.
       float* gh = rnn ? hNext : cache + t * B * CW;
       if (n > 0) {
-        if (w.ops) {
+        if (gemv) {
+          for (int64_t q = 0; q < G; q++) ops->gemv_rows(n, H, hPrev, wHh + (q * H + u0) * H, H, gh + q * H + u0, 1.0f, 0.0f);
+        } else if (w.ops) {
           slice_gemm(w, hPrev, H, B, gh + u0, ldg, H, G, false);
+        } else if (hT) {
+          rows_t_pack(*ops, false, hPrev, H, B, H, hT);
+          for (int64_t q = 0; q < G; q++) {
+            rows_t_gemm(*ops, hT, B, H, wHh + (q * H + u0) * H, H, n, gh + q * H + u0, ldg, 1.0f, 0.0f);
+          }
         } else {
           for (int64_t q = 0; q < G; q++) {
             sgemm_portable(false, true, B, n, H, 1.0f, hPrev, H, wHh + (q * H + u0) * H, H, 0.0f, gh + q * H + u0, ldg);

@@ -133,6 +133,15 @@ struct SimdOps {
   // kernel with the m rows of A read in place (row r at a + r·lda, contiguous in k) instead of packed.
   void (*kernel_rows)(int m, int n, int64_t kc, const float* a, int64_t lda, const float* b, float* C, int64_t ldc,
                       float alpha, float beta, const float* prefetch);
+  // One row of A (a, contiguous in k) against `panels` <= row_panels consecutive packed panel blocks
+  // (panel p at b + p·ps, each [kc][nr]): C[0, j] = alpha·acc + beta·C[0, j] for j < n <= panels·nr.
+  void (*kernel_row)(int panels, int n, int64_t kc, const float* a, const float* b, int64_t ps, float* C, float alpha,
+                     float beta);
+  int row_panels;
+  // GEMV with the matrix read in place: y[j] = alpha·Σ_k x[k]·w[j·ldw + k] + beta·y[j] for j < n (x and
+  // each row of w contiguous in k). beta == 0 never reads y.
+  void (*gemv_rows)(int64_t n, int64_t K, const float* x, const float* w, int64_t ldw, float* y, float alpha,
+                    float beta);
   // The transposed micro-kernel for C = op(A)·Bᵀ when C has few rows: C[i, r] = alpha·Σ_k a[k·nr + i]·
   // bRows[r·ldb + k] + beta·C[i, r] for i < n <= nr, r < rows <= mr. `a` is a packed panel of op(A)ᵀ
   // (pack_b of op(A)ᵀ), bRows points at `rows` rows of B, read in place. beta == 0 never reads C.

@@ -235,6 +235,10 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i
 // C[i0:i1, j0:j1] for C = op(A)·Bᵀ with few rows (the h·W_hhᵀ shape): see rows_t_gemm.
 bool gemm_part_simd_t(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const int64_t m = i1 - i0;
+  if (g.M == 1 && !g.transA) {  // a GEMV: the row of A against the rows of B in place (decided by shape)
+    ops.gemv_rows(j1 - j0, g.K, g.A, b_at(g, 0, j0), g.ldb, g.C + j0, g.alpha, g.beta);
+    return true;
+  }
   float* Ap = tl_pack_a.reserve(rows_t_packed_size(ops, m, g.K));
   if (!Ap) return false;
   rows_t_pack(ops, g.transA, a_at(g, i0, 0), g.lda, m, g.K, Ap);

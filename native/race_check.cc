@@ -76,8 +76,9 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
 }  // namespace
 
 int main() {
-  const int64_t gemmShapes[][3] = {{32, 700, 300}, {32, 300, 600}, {300, 200, 100}, {260, 130, 90}, {7, 1000, 100}};
-  const int64_t cellShapes[][3] = {{3, 7, 130}, {2, 13, 72}, {2, 3, 257}};
+  const int64_t gemmShapes[][3] = {{32, 700, 300}, {32, 300, 600}, {300, 200, 100}, {260, 130, 90}, {7, 1000, 100},
+                                   {1, 3000, 200}};
+  const int64_t cellShapes[][3] = {{3, 7, 130}, {2, 13, 72}, {2, 3, 257}, {5, 7, 130}, {4, 1, 300}};
   for (int l = 0; l < kSimdLevelCount; l++) {
     const auto level = static_cast<SimdLevel>(l);
     if (!simd_supported(level)) continue;

@@ -189,7 +189,9 @@ std::vector<float> run_cell(const SimdOps* ops, int threads, CellKind kind, int6
 }
 
 void check_cells(const SimdOps* ops, const char* name) {
-  const int64_t shapes[][3] = {{1, 1, 1}, {1, 3, 17}, {5, 1, 3}, {4, 3, 33}, {2, 5, 100}, {2, 3, 257}, {3, 9, 130}, {2, 13, 600}};
+  const int64_t shapes[][3] = {{1, 1, 1},   {1, 3, 17},   {5, 1, 3},   {4, 3, 33}, {2, 5, 100},
+                               {2, 3, 257}, {3, 9, 130}, {2, 13, 600}, {3, 1, 100}, {2, 1, 600},
+                               {5, 9, 130}, {4, 13, 600}, {4, 2, 300}};
   for (int k = 0; k < kCellKindCount; k++) {
     for (const auto& s : shapes) {
       const std::vector<float> ref = run_cell(nullptr, 1, static_cast<CellKind>(k), s[0], s[1], s[2]);
@@ -244,7 +246,7 @@ void check_table(const SimdOps* ops, const char* name) {
   std::printf("%s: %d-float vectors, %d×%d micro-tile, K blocks of %d\n", name, ops->width, ops->mr, ops->nr, ops->kc);
   const int64_t shapes[][3] = {{1, 1, 1},    {3, 17, 33},   {17, 3, 513},  {33, 100, 17}, {100, 1, 257},  {257, 33, 3},
                                {1, 257, 100}, {3, 3, 0},    {47, 49, 47},  {200, 97, 600}, {32, 300, 1100}, {130, 70, 520},
-                               {7, 1000, 100}, {250, 60, 40}, {64, 145, 513}};
+                               {7, 1000, 100}, {250, 60, 40}, {64, 145, 513}, {1, 700, 300}, {1, 9, 1000}};
   for (const auto& s : shapes) {
     for (int t = 0; t < 4; t++) {
       for (const auto& ab : {std::pair<float, float>{1, 0}, {1, 1}, {-0.75f, 0.5f}}) {

@@ -127,6 +127,7 @@ const GEMM_SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 17, 33], [17, 3, 513], [33, 100, 17], [100, 1, 257], [257, 33, 3], [1, 257, 100], [17, 33, 257],
   [1, 513, 3], [513, 17, 1], [3, 3, 0], [0, 5, 3], [5, 0, 3],
   [32, 300, 600], [200, 100, 300], [150, 260, 40], [7, 1000, 100], [3, 17, 2100], [130, 70, 520], [32, 2048, 512],
+  [1, 700, 300], [1, 9, 1000], // GEMV (M = 1, C = A·Bᵀ)
 ];
 
 describe.skipIf(!addon)('gemm: every SIMD level and thread count against the reference', () => {
@@ -165,6 +166,7 @@ describe.skipIf(!addon)('gemm: every SIMD level and thread count against the ref
     // Shapes big enough to be split: columns (M < 128, both the transposed and the packed kernel) and rows.
     const shapes: [boolean, boolean, number, number, number][] = [
       [false, true, 32, 700, 300], [false, false, 32, 700, 300], [true, false, 300, 200, 100], [false, true, 260, 130, 90],
+      [false, true, 1, 3000, 200],
     ];
     for (const simd of levels) {
       for (const [transA, transB, M, N, K] of shapes) {
@@ -185,8 +187,13 @@ describe.skipIf(!addon)('gemm: every SIMD level and thread count against the ref
 describe.skipIf(!addon)('cells: every SIMD level and thread count against the reference', () => {
   const ref = new ReferenceBackend();
   // [T, B, H]: T = 1, batch sizes that are not multiples of the micro-tile rows, H across the vector
-  // width and the 16-unit split; the last two are big enough to be split over 2 threads.
-  const shapes: [number, number, number][] = [[1, 1, 1], [1, 3, 17], [5, 1, 3], [4, 3, 33], [2, 5, 100], [2, 3, 257], [3, 7, 130], [2, 13, 72]];
+  // width and the 16-unit split; those with H >= 72 and B·G·H·H >= 65536 are split over 2 threads.
+  // The forward pass has three paths: B = 1 (GEMV, W_hh in place), T < 4 (transposed kernel, W_hh in
+  // place) and T >= 4 (W_hh packed once); the backward pass packs always (one row: several panels).
+  const shapes: [number, number, number][] = [
+    [1, 1, 1], [1, 3, 17], [5, 1, 3], [4, 3, 33], [2, 5, 100], [4, 5, 100], [2, 3, 257], [4, 3, 257],
+    [3, 7, 130], [4, 7, 130], [2, 13, 72], [5, 13, 72], [3, 1, 100], [4, 1, 300],
+  ];
 
   /** Forward then backward on `backend`; returns every output. */
   function run(backend: Backend, kind: CellKind, T: number, B: number, H: number, seed: number): number[][] {
@@ -224,10 +231,11 @@ describe.skipIf(!addon)('cells: every SIMD level and thread count against the re
   it('is bit-identical on rerun and for 1, 2 and 3 threads at each level', () => {
     for (const simd of levels) {
       for (const kind of CELL_KINDS) {
-        const [T, B, H] = [3, 7, 130];
-        const results = [1, 2, 2, 3, 1].map((threads) => run(loadNativeBackend({ simd, threads }), kind, T, B, H, 99));
-        for (const r of results.slice(1)) {
-          r.forEach((values, i) => expect(values, `${simd} ${kind} ${names[i]}`).toEqual(results[0]![i]));
+        for (const [T, B, H] of [[3, 7, 130], [4, 7, 130], [3, 1, 300]] as const) {
+          const results = [1, 2, 2, 3, 1].map((threads) => run(loadNativeBackend({ simd, threads }), kind, T, B, H, 99));
+          for (const r of results.slice(1)) {
+            r.forEach((values, i) => expect(values, `${simd} ${kind} T=${T} B=${B} ${names[i]}`).toEqual(results[0]![i]));
+          }
         }
       }
     }
