@@ -6,6 +6,9 @@
 //     for ic (MC rows):  pack op(A)[ic, kb] into row tiles [KC][mr]   (once for all jc when the part's
 //                                                                       rows fit in one MC block)
 //       for each panel (L1-resident, the next one prefetched):  for each row tile:  micro-kernel
+// Few rows (M < 128) with C = op(A)·Bᵀ — h·W_hhᵀ, the benchmark's shape — take the transposed path
+// instead: B's rows are read in place by SimdOps::kernel_t against op(A)ᵀ packed once (rows_t_pack /
+// rows_t_gemm), so the big operand is never packed; M = 1 is a GEMV over B's rows (gemv_rows).
 // Threads: the caller and the pool split C by columns when M is small (each thread packs and keeps
 // only its share of B) and by rows when M is large. Each element of C is one FMA chain over k in a
 // fixed order, whatever the split: results are bit-identical for any thread count at one SIMD level.
