@@ -25,11 +25,11 @@
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-O2"],
       "cflags": ["-O3"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd", "-fno-math-errno"],
       "xcode_settings": {
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "GCC_OPTIMIZATION_LEVEL": "3",
-        "OTHER_CPLUSPLUSFLAGS": ["-fopenmp-simd"]
+        "OTHER_CPLUSPLUSFLAGS": ["-fopenmp-simd", "-fno-math-errno"]
       },
       "msvs_settings": {
         "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/O2"] }
