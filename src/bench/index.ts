@@ -213,7 +213,11 @@ export function formatBench(result: BenchResult): string {
   const find = (config: string, backend: BackendName): BenchRow | undefined => result.rows.find((r) => r.config === config && r.backend === backend);
   for (const row of result.rows) {
     const wasm = find(row.config, 'wasm'), ref = find(row.config, 'reference');
-    const ratio = (other: BenchRow | undefined): string => (other && other !== row ? `${(row.rate / other.rate).toFixed(1)}×` : '');
+    const ratio = (other: BenchRow | undefined): string => {
+      if (!other || other === row) return '';
+      const r = row.rate / other.rate;
+      return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)}×`;
+    };
     lines.push(
       `${row.config.padEnd(7)} ${row.backend.padEnd(10)} ${`${row.simd}/${row.threads}`.padEnd(16)} ${Math.round(row.rate).toLocaleString('en-US').padStart(11)} ${row.gflops.toFixed(1).padStart(9)} ${row.peakShare === null ? '    –' : `${(row.peakShare * 100).toFixed(0).padStart(5)}%`} ${ratio(wasm).padStart(9)} ${ratio(ref).padStart(14)}`,
     );
