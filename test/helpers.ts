@@ -49,3 +49,41 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     expect.fail(`${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (abs ${abs}, rel ${rel})`);
   }
 }
+
+/**
+ * Spans holding `arrays`, all in ONE buffer of `backend`, each at an odd offset with gaps between them,
+ * so that the kernels see views with non-zero byte offsets; the gaps hold -7777 and must never be read
+ * into results nor written. A `null` entry makes an empty span.
+ */
+export function guardedSpans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): F[] {
+  const gap = 3;
+  let total = gap;
+  for (const a of arrays) total += (a?.length ?? 0) + gap;
+  const buf = backend.allocFloat(total);
+  buf.data.fill(-7777);
+  const result: F[] = [];
+  let offset = gap;
+  for (const a of arrays) {
+    const length = a?.length ?? 0;
+    const span = new Span(buf, offset, length);
+    if (a) span.data.set(Array.from(a));
+    result.push(span);
+    offset += length + gap;
+  }
+  return result;
+}
+
+export type ErrorClass = typeof TypeError | typeof RangeError | typeof Error;
+
+/** Runs `fn` and asserts that it throws exactly this class with exactly this message. */
+export function expectError(fn: () => unknown, type: ErrorClass, message: string): void {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, `expected ${type.name}: ${message}`).toBeInstanceOf(type);
+  expect((error as Error).constructor).toBe(type);
+  expect((error as Error).message).toBe(message);
+}

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { type NativeBackend, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type Backend, CELL_KINDS, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
-import { expectClose, makeRandom, randomValues } from './helpers.js';
+import { expectClose, guardedSpans, makeRandom, randomValues } from './helpers.js';
 
 const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
 let loaded: NativeBackend | undefined;
@@ -27,27 +27,6 @@ it.skipIf(expectNoNative && !loaded)('loads the native addon and passes its self
   expect(() => loaded!.selfCheck()).not.toThrow();
 });
 
-/**
- * Spans holding `arrays`, all in ONE buffer of `backend`, each at an odd offset with gaps between them,
- * so that the kernels see views with non-zero byte offsets. A `null` entry makes an empty span.
- */
-function spans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): F[] {
-  const gap = 3;
-  let total = gap;
-  for (const a of arrays) total += (a?.length ?? 0) + gap;
-  const buf = backend.allocFloat(total);
-  buf.data.fill(-7777); // the gaps: must never be read into results nor written
-  const result: F[] = [];
-  let offset = gap;
-  for (const a of arrays) {
-    const length = a?.length ?? 0;
-    const span = new Span(buf, offset, length);
-    if (a) span.data.set(Array.from(a));
-    result.push(span);
-    offset += length + gap;
-  }
-  return result;
-}
 
 function ints(backend: Backend, values: ArrayLike<number>): I {
   const buf = backend.allocInt(values.length + 2);
@@ -78,8 +57,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
               const a = randomValues(random, M * K), b = randomValues(random, K * N);
               // beta 0 must overwrite C, NaNs included
               const c = beta === 0 ? nanArray(M * N) : randomValues(random, M * N);
-              const [nA, nB, nC] = spans(native, a, b, c);
-              const [rA, rB, rC] = spans(ref, a, b, c);
+              const [nA, nB, nC] = guardedSpans(native, a, b, c);
+              const [rA, rB, rC] = guardedSpans(ref, a, b, c);
               native.gemm(transA, transB, M, N, K, alpha, nA!, nB!, beta, nC!);
               ref.gemm(transA, transB, M, N, K, alpha, rA!, rB!, beta, rC!);
               expectClose(nC!.data, rC!.data, 1e-5, 1e-4, `C (alpha ${alpha}, beta ${beta})`);
@@ -97,8 +76,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
       it(`M=${M} N=${N}`, () => {
         const random = makeRandom(M * 31 + N);
         const bias = randomValues(random, N), c = randomValues(random, M * N), out = randomValues(random, N);
-        const [nBias, nC, nOut] = spans(native, bias, c, out);
-        const [rBias, rC, rOut] = spans(ref, bias, c, out);
+        const [nBias, nC, nOut] = guardedSpans(native, bias, c, out);
+        const [rBias, rC, rOut] = guardedSpans(ref, bias, c, out);
         native.addBias(M, N, nBias!, nC!);
         ref.addBias(M, N, rBias!, rC!);
         expectClose(nC!.data, rC!.data, 1e-5, 1e-4, 'addBias C');
@@ -117,8 +96,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
         const ids = randomInts(random, n, count);
         if (n >= 3) ids[1] = ids[0]!; // at least one repeat
         const table = randomValues(random, count * width), dTable = randomValues(random, count * width), dOut = randomValues(random, n * width);
-        const [nTable, nOut, nDOut, nDTable] = spans(native, table, nanArray(n * width), dOut, dTable);
-        const [rTable, rOut, rDOut, rDTable] = spans(ref, table, nanArray(n * width), dOut, dTable);
+        const [nTable, nOut, nDOut, nDTable] = guardedSpans(native, table, nanArray(n * width), dOut, dTable);
+        const [rTable, rOut, rDOut, rDTable] = guardedSpans(ref, table, nanArray(n * width), dOut, dTable);
         native.gatherRows(n, width, ints(native, ids), nTable!, nOut!);
         ref.gatherRows(n, width, ints(ref, ids), rTable!, rOut!);
         expectClose(nOut!.data, rOut!.data, 0, 0, 'gatherRows out');
@@ -131,8 +110,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
         const ids = randomInts(random, n, count);
         if (n >= 3) ids[2] = ids[0]!;
         const W = randomValues(random, width * count), dW = randomValues(random, width * count), dOut = randomValues(random, n * width);
-        const [nW, nOut, nDOut, nDW] = spans(native, W, nanArray(n * width), dOut, dW);
-        const [rW, rOut, rDOut, rDW] = spans(ref, W, nanArray(n * width), dOut, dW);
+        const [nW, nOut, nDOut, nDW] = guardedSpans(native, W, nanArray(n * width), dOut, dW);
+        const [rW, rOut, rDOut, rDW] = guardedSpans(ref, W, nanArray(n * width), dOut, dW);
         native.gatherColumns(n, width, ints(native, ids), nW!, nOut!);
         ref.gatherColumns(n, width, ints(ref, ids), rW!, rOut!);
         expectClose(nOut!.data, rOut!.data, 0, 0, 'gatherColumns out');
@@ -163,8 +142,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
       const cache = nanArray(T * B * CW);
 
       // forward on the same inputs
-      const [nx, nw, nbi, nbh, nhs, ncs, ncache] = spans(native, xProj, wHh, bIh, bHh, hs, cs, cache);
-      const [rx, rw, rbi, rbh, rhs, rcs, rcache] = spans(ref, xProj, wHh, bIh, bHh, hs, cs, cache);
+      const [nx, nw, nbi, nbh, nhs, ncs, ncache] = guardedSpans(native, xProj, wHh, bIh, bHh, hs, cs, cache);
+      const [rx, rw, rbi, rbh, rhs, rcs, rcache] = guardedSpans(ref, xProj, wHh, bIh, bHh, hs, cs, cache);
       native.cellForward(kind, T, B, H, nx!, nw!, nbi!, nbh!, nhs!, ncs!, ncache!);
       ref.cellForward(kind, T, B, H, rx!, rw!, rbi!, rbh!, rhs!, rcs!, rcache!);
       expectClose(nhs!.data, rhs!.data, 1e-5, 1e-4, 'hs');
@@ -175,8 +154,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
       const dhs = randomValues(random, T * B * H), dhN = randomValues(random, B * H), dcN = lstm ? randomValues(random, B * H) : null;
       const hsR = Array.from(rhs!.data), csR = lstm ? Array.from(rcs!.data) : null, cacheR = Array.from(rcache!.data);
       const outs = [nanArray(T * B * GH), nanArray(T * B * GH), nanArray(B * H), lstm ? nanArray(B * H) : null];
-      const [nw2, nhs2, ncs2, ncache2, ndhs, ndhN, ndcN, ndGx, ndGh, ndh0, ndc0] = spans(native, wHh, hsR, csR, cacheR, dhs, dhN, dcN, ...outs);
-      const [rw2, rhs2, rcs2, rcache2, rdhs, rdhN, rdcN, rdGx, rdGh, rdh0, rdc0] = spans(ref, wHh, hsR, csR, cacheR, dhs, dhN, dcN, ...outs);
+      const [nw2, nhs2, ncs2, ncache2, ndhs, ndhN, ndcN, ndGx, ndGh, ndh0, ndc0] = guardedSpans(native, wHh, hsR, csR, cacheR, dhs, dhN, dcN, ...outs);
+      const [rw2, rhs2, rcs2, rcache2, rdhs, rdhN, rdcN, rdGx, rdGh, rdh0, rdc0] = guardedSpans(ref, wHh, hsR, csR, cacheR, dhs, dhN, dcN, ...outs);
       native.cellBackward(kind, T, B, H, nw2!, nhs2!, ncs2!, ncache2!, ndhs!, ndhN!, ndcN!, ndGx!, ndGh!, ndh0!, ndc0!);
       ref.cellBackward(kind, T, B, H, rw2!, rhs2!, rcs2!, rcache2!, rdhs!, rdhN!, rdcN!, rdGx!, rdGh!, rdh0!, rdc0!);
       expectClose(ndGx!.data, rdGx!.data, 1e-5, 1e-4, 'dGx');
@@ -193,7 +172,7 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
         const random = makeRandom(kind === 'lstm' ? 41 : 43);
         const inputs = [randomValues(random, T * B * G * H), randomValues(random, G * H * H, 0.5), randomValues(random, G * H, 0.1), randomValues(random, G * H, 0.1)];
         const results = [native, ref].map((backend) => {
-          const [x, w, bi, bh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0] = spans(
+          const [x, w, bi, bh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0] = guardedSpans(
             backend, ...inputs, new Array((T + 1) * B * H).fill(0.1), lstm ? new Array((T + 1) * B * H).fill(-0.1) : null,
             new Array(T * B * CW).fill(0), new Array(T * B * H).fill(0.3), new Array(B * H).fill(0), lstm ? new Array(B * H).fill(0) : null,
             new Array(T * B * G * H).fill(0), new Array(T * B * G * H).fill(0), new Array(B * H).fill(0), lstm ? new Array(B * H).fill(0) : null,
@@ -214,8 +193,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
         const logits = randomValues(random, N * V, 4);
         const targets = randomInts(random, N, V).map((t, i) => (i % 4 === 1 ? -1 : t));
         for (const scale of [1, 1 / Math.max(N, 1)]) {
-          const [nLogits, nD] = spans(native, logits, nanArray(N * V));
-          const [rLogits, rD] = spans(ref, logits, nanArray(N * V));
+          const [nLogits, nD] = guardedSpans(native, logits, nanArray(N * V));
+          const [rLogits, rD] = guardedSpans(ref, logits, nanArray(N * V));
           const nLoss = native.softmaxCrossEntropy(N, V, nLogits!, ints(native, targets), scale, nD!);
           const rLoss = ref.softmaxCrossEntropy(N, V, rLogits!, ints(ref, targets), scale, rD!);
           // a sum over N rows: abs 1e-5 per row
@@ -228,7 +207,7 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
     }
 
     it('skips every row whose target is -1 (zero loss, zero gradient rows)', () => {
-      const [logits, d] = spans(native, [1, 2, 3, 4, 5, 6], nanArray(6));
+      const [logits, d] = guardedSpans(native, [1, 2, 3, 4, 5, 6], nanArray(6));
       expect(native.softmaxCrossEntropy(2, 3, logits!, ints(native, [-1, -1]), 1, d!)).toBe(0);
       expect(Array.from(d!.data)).toEqual([0, 0, 0, 0, 0, 0]);
     });
@@ -240,14 +219,14 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
         const random = makeRandom(n + 5);
         const values = randomValues(random, n, 3);
         for (const limit of [1, 0.5, 0, -0.5]) {
-          const [nx] = spans(native, values);
-          const [rx] = spans(ref, values);
+          const [nx] = guardedSpans(native, values);
+          const [rx] = guardedSpans(ref, values);
           native.clipValue(nx!, limit);
           ref.clipValue(rx!, limit);
           expectClose(nx!.data, rx!.data, 0, 0, `clipValue limit ${limit}`);
         }
-        const [nx] = spans(native, values);
-        const [rx] = spans(ref, values);
+        const [nx] = guardedSpans(native, values);
+        const [rx] = guardedSpans(ref, values);
         // both add the exact float64 squares; native sums vector lanes apart (another order): 1e-13 relative
         const sum = ref.sumSquares(rx!);
         expect(Math.abs(native.sumSquares(nx!) - sum)).toBeLessThanOrEqual(1e-13 * sum);
@@ -261,8 +240,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
 
     it('clipValue keeps NaN and clamps infinities, like the reference', () => {
       const values = [NaN, Infinity, -Infinity, 0.25];
-      const [nx] = spans(native, values);
-      const [rx] = spans(ref, values);
+      const [nx] = guardedSpans(native, values);
+      const [rx] = guardedSpans(ref, values);
       native.clipValue(nx!, 1);
       ref.clipValue(rx!, 1);
       expect(Array.from(nx!.data)).toEqual(Array.from(rx!.data));
@@ -277,8 +256,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
           const random = makeRandom(n * 2 + (weightDecay ? 1 : 0));
           const param = randomValues(random, n), grad = randomValues(random, n);
           const sum = Array.from({ length: n }, () => 0.01 + random());
-          const [np, ng, ns] = spans(native, param, grad, sum);
-          const [rp, rg, rs] = spans(ref, param, grad, sum);
+          const [np, ng, ns] = guardedSpans(native, param, grad, sum);
+          const [rp, rg, rs] = guardedSpans(ref, param, grad, sum);
           for (let step = 0; step < 3; step++) {
             native.adagradUpdate(np!, ng!, ns!, 0.1, 1e-10, weightDecay);
             ref.adagradUpdate(rp!, rg!, rs!, 0.1, 1e-10, weightDecay);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { type NativeAddon, type SimdLevel, defaultAddonPath, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type Backend, CELL_KINDS, type CellKind, type F, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
-import { expectClose, makeRandom, randomValues } from './helpers.js';
+import { expectClose, guardedSpans, makeRandom, randomValues } from './helpers.js';
 
 const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
 let addon: NativeAddon | undefined;
@@ -28,24 +28,6 @@ it.skipIf(expectNoNative && !addon)('loads the native addon and lists its SIMD l
   for (const level of levels) expect(['scalar', 'avx2', 'avx512']).toContain(level);
 });
 
-/** Spans holding `arrays` in one buffer of `backend`, at odd offsets with guard gaps (as in native-kernels). */
-function spans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): F[] {
-  const gap = 3;
-  let total = gap;
-  for (const a of arrays) total += (a?.length ?? 0) + gap;
-  const buf = backend.allocFloat(total);
-  buf.data.fill(-7777);
-  const result: F[] = [];
-  let offset = gap;
-  for (const a of arrays) {
-    const length = a?.length ?? 0;
-    const span = new Span(buf, offset, length);
-    if (a) span.data.set(Array.from(a));
-    result.push(span);
-    offset += length + gap;
-  }
-  return result;
-}
 
 /** Every element of `span` and the guard after it. */
 const withGuard = (s: F): number[] => Array.from(s.buf.data.subarray(s.offset, s.offset + s.length + 1));
@@ -145,8 +127,8 @@ describe.skipIf(!addon)('gemm: every SIMD level and thread count against the ref
               for (const [alpha, beta] of (big ? [[1, 0]] : [[1, 0], [1, 1], [-0.75, 0.5]]) as [number, number][]) {
                 const a = randomValues(random, M * K), b = randomValues(random, K * N);
                 const c = beta === 0 ? nanArray(M * N) : randomValues(random, M * N);
-                const [nA, nB, nC] = spans(native, a, b, c);
-                const [rA, rB, rC] = spans(ref, a, b, c);
+                const [nA, nB, nC] = guardedSpans(native, a, b, c);
+                const [rA, rB, rC] = guardedSpans(ref, a, b, c);
                 native.gemm(transA, transB, M, N, K, alpha, nA!, nB!, beta, nC!);
                 ref.gemm(transA, transB, M, N, K, alpha, rA!, rB!, beta, rC!);
                 // |error| <= 1e-5 + 2e-6·sqrt(K)-ish: the sums have K terms of size <= 1
@@ -174,7 +156,7 @@ describe.skipIf(!addon)('gemm: every SIMD level and thread count against the ref
         const a = randomValues(random, M * K), b = randomValues(random, K * N), c = randomValues(random, M * N);
         const results = [1, 2, 2, 3, 1].map((threads) => {
           const native = loadNativeBackend({ simd, threads });
-          const [A, B, C] = spans(native, a, b, c);
+          const [A, B, C] = guardedSpans(native, a, b, c);
           native.gemm(transA, transB, M, N, K, 0.5, A!, B!, 1, C!);
           return C!.data;
         });
@@ -203,10 +185,10 @@ describe.skipIf(!addon)('cells: every SIMD level and thread count against the re
     const bIh = randomValues(random, GH, 0.2), bHh = randomValues(random, GH, 0.2);
     const hs = [...randomValues(random, B * H), ...nanArray(T * B * H)];
     const cs = lstm ? [...randomValues(random, B * H, 2), ...nanArray(T * B * H)] : null;
-    const [x, w, bi, bh, h, c, cache] = spans(backend, xProj, wHh, bIh, bHh, hs, cs, nanArray(T * B * CW));
+    const [x, w, bi, bh, h, c, cache] = guardedSpans(backend, xProj, wHh, bIh, bHh, hs, cs, nanArray(T * B * CW));
     backend.cellForward(kind, T, B, H, x!, w!, bi!, bh!, h!, c!, cache!);
     const dhs = randomValues(random, T * B * H), dhN = randomValues(random, B * H), dcN = lstm ? randomValues(random, B * H) : null;
-    const [dy, dN, dcn, dGx, dGh, dh0, dc0] = spans(backend, dhs, dhN, dcN, nanArray(T * B * GH), nanArray(T * B * GH), nanArray(B * H), lstm ? nanArray(B * H) : null);
+    const [dy, dN, dcn, dGx, dGh, dh0, dc0] = guardedSpans(backend, dhs, dhN, dcN, nanArray(T * B * GH), nanArray(T * B * GH), nanArray(B * H), lstm ? nanArray(B * H) : null);
     backend.cellBackward(kind, T, B, H, w!, h!, c!, cache!, dy!, dN!, dcn!, dGx!, dGh!, dh0!, dc0!);
     return [h!, c!, cache!, dGx!, dGh!, dh0!, dc0!].map(withGuard);
   }

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type NativeAddon, type NativeBackend, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type Backend, type F, Span } from '../src/backend/types.js';
-import { floatSpan, intSpan } from './helpers.js';
+import { type ErrorClass, expectError, floatSpan, intSpan } from './helpers.js';
 
 const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
 let addon: NativeAddon | undefined;
@@ -22,20 +22,7 @@ try {
   loadError = error;
 }
 
-type ErrorClass = typeof TypeError | typeof RangeError | typeof Error;
 
-/** Runs `fn` and asserts that it throws exactly this class with exactly this message. */
-function expectError(fn: () => unknown, type: ErrorClass, message: string): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected ${type.name}: ${message}`).toBeInstanceOf(type);
-  expect((error as Error).constructor).toBe(type);
-  expect((error as Error).message).toBe(message);
-}
 
 const f32 = (n: number, fill = 0): Float32Array => new Float32Array(n).fill(fill);
 const i32 = (values: number[]): Int32Array => Int32Array.from(values);
@@ -209,7 +196,7 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
 
   it('rejects views of a detached ArrayBuffer', () => {
     const detached = A();
-    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    structuredClone(detached.buffer, { transfer: [detached.buffer as ArrayBuffer] });
     expect(detached.length).toBe(0);
     expectError(() => raw.gemm(false, false, 2, 2, 3, 1, detached, B(), 0, f32(4)), TypeError, 'gemm: A is backed by a detached ArrayBuffer');
     expectError(() => raw.sumSquares(detached), TypeError, 'sumSquares: x is backed by a detached ArrayBuffer');

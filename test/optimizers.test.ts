@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type Backend, type F, Span } from '../src/backend/types.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
-import { expectClose, floatSpan, makeRandom, randomValues } from './helpers.js';
+import { type ErrorClass, expectClose, expectError, floatSpan, makeRandom, randomValues } from './helpers.js';
 
 const ABS = 1e-6;
 const REL = 1e-5;
@@ -171,18 +171,6 @@ describe.each(TESTED_BACKENDS)('optimizer kernels on %s match the reference', (n
 
 // ---------------------------------------------------------------- 2. validation
 
-type ErrorClass = typeof RangeError | typeof TypeError;
-function expectError(fn: () => unknown, type: ErrorClass, message: string): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected ${type.name}: ${message}`).toBeInstanceOf(type);
-  expect((error as Error).constructor).toBe(type);
-  expect((error as Error).message).toBe(message);
-}
 
 /** A value of the wrong type, passed where the signature does not allow it. */
 const any = (value: unknown): never => value as never;
