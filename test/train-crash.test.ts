@@ -117,7 +117,7 @@ describe('train() for servers', () => {
     expect(events.some((e) => e.type === 'checkpoint' && e.reason === 'interrupted')).toBe(true);
     expect(ticks).toBeGreaterThan(10);
     // A loop on the main thread would block the timer for the whole run; the worker leaves it free.
-    expect(maxGap).toBeLessThan(250);
+    expect(maxGap).toBeLessThan(500);
     expect(loadTrainerState(out).position.step).toBe(result.steps);
     expect(loadModel(out, new ReferenceBackend()).model.config.cell).toBe('lstm');
   });
