@@ -61,7 +61,7 @@ export interface TrainConfig extends ShapeOptions {
 /** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
-  seq: 25, batch: 1, steps: 5000,
+  seq: 25, batch: 1, steps: 20000,
   lr: 0.1, optimizer: 'adagrad', momentum: 0, nesterov: false, alpha: 0.95, beta1: 0.9, beta2: 0.999,
   lrSchedule: 'constant', warmup: 0, decayRate: 0.97, decayEvery: 1, decayAfter: 10,
   clipValue: 5, clipNorm: 0, dropout: 0, seed: 1, init: 'pytorch',
