@@ -41,6 +41,7 @@ export class TrainOutput {
         this.steps = e.steps;
         this.startStep = e.step;
         this.tokensPerStep = e.tokensPerStep;
+        if (e.step > 0) this.say(`rnnkit: resuming ${e.dir} at step ${e.step} of ${e.steps}`);
         this.say(
           `rnnkit: ${describeBackend(e.backend)} | ${count(e.parameters)} parameters | ${count(e.tokensPerStep)} tokens/step | ` +
             `${count(e.trainCharacters)} training characters${e.valCharacters ? ` + ${count(e.valCharacters)} for validation` : ''} | vocabulary ${e.vocabSize}`,

@@ -4,9 +4,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Backend } from '../backend/types.js';
-import { BUILTIN_CORPUS, builtinCorpus, readText } from '../data/corpus.js';
+import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
-import { loadTrainerState } from '../train/state.js';
 import {
   DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainResult,
   resumeTraining, runTraining,
@@ -28,11 +27,6 @@ function defaultRunDir(): string {
   let dir = join('runs', stamp);
   for (let i = 2; existsSync(dir); i++) dir = join('runs', `${stamp}-${i}`);
   return dir;
-}
-
-/** Reads the text a run was trained on, from the source its checkpoint recorded. */
-function textOf(source: string): string {
-  return source === BUILTIN_CORPUS ? builtinCorpus() : readText(source);
 }
 
 export function registerTrain(program: Command): void {
@@ -99,16 +93,14 @@ export function registerTrain(program: Command): void {
       if (flags.resume) {
         const refused = Object.keys(flags).filter((key) => explicit(key) && !RESUME_OPTIONS.has(key));
         if (file || refused.length) throw invalidOption(`--resume takes every setting from the checkpoint; remove ${file ? 'the FILE argument' : `--${refused[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}`);
-        const state = loadTrainerState(flags.resume);
-        const steps = explicit('steps') ? flags.steps : state.config.steps;
         backend = await backendFrom(flags, (line) => output.say(line));
-        output.say(`rnnkit: resuming ${flags.resume} at step ${state.position.step} of ${steps}`);
-        result = await resumeTraining({ dir: flags.resume, backend, text: textOf(state.text.source), steps, signal: abort.signal, onEvent: (e) => output.event(e) });
+        const steps = explicit('steps') ? flags.steps : undefined;
+        result = await resumeTraining({ dir: flags.resume, backend, steps, signal: abort.signal, onEvent: (e) => output.event(e) });
       } else {
         const explicitShape: Partial<ShapeOptions> = {};
         for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
         const source = file ? resolve(file) : BUILTIN_CORPUS;
-        const text = textOf(source);
+        const text = readSource(source);
         backend = await backendFrom(flags, (line) => output.say(line));
         const out = flags.out ?? defaultRunDir();
         const config = Object.fromEntries(Object.keys(d).concat('weightDecay', 'eps').map((k) => [k, flags[k as keyof TrainConfig]])) as unknown as TrainConfig;

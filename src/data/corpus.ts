@@ -28,3 +28,8 @@ export function readText(path: string): string {
   if (text.length === 0) throw invalidInput(`${path}: the file is empty`);
   return text;
 }
+
+/** The text of a run's recorded source: the built-in corpus' name or a file path. */
+export function readSource(source: string): string {
+  return source === BUILTIN_CORPUS ? builtinCorpus() : readText(source);
+}

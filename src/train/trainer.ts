@@ -5,6 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
 import { Batcher } from '../data/batcher.js';
+import { readSource } from '../data/corpus.js';
 import { Vocabulary } from '../data/vocab.js';
 import { RnnkitError, invalidInput, invalidOption } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -37,7 +38,7 @@ export interface StepMetrics {
 }
 
 export type TrainEvent =
-  | { type: 'start'; step: number; steps: number; parameters: number; vocabSize: number; trainCharacters: number; valCharacters: number; tokensPerStep: number; backend: ReturnType<Backend['info']> }
+  | { type: 'start'; dir: string; step: number; steps: number; parameters: number; vocabSize: number; trainCharacters: number; valCharacters: number; tokensPerStep: number; backend: ReturnType<Backend['info']> }
   | { type: 'step'; metrics: StepMetrics }
   | { type: 'validation'; step: number; loss: number; bpc: number; perplexity: number; best: boolean }
   | { type: 'checkpoint'; step: number; dir: string; reason: 'periodic' | 'final' | 'interrupted' | 'best' }
@@ -206,9 +207,11 @@ function freshRun(request: TrainRequest): Run {
   return new Run(model, vocab, effective, source, request.out, tokens);
 }
 
-/** Continues the run saved in `dir` to `steps` total steps (default: its own total). */
-export function resumeRun(dir: string, backend: Backend, text: string, steps?: number): Run {
+/** Continues the run saved in `dir` to `steps` total steps (default: its own total), on `text` (default:
+ *  the source the checkpoint recorded). */
+export function resumeRun(dir: string, backend: Backend, text?: string, steps?: number): Run {
   const state = loadTrainerState(dir);
+  text ??= readSource(state.text.source);
   const config = { ...state.config, steps: steps ?? state.config.steps };
   validateTrainConfig(config);
   if (textHash(text) !== state.text.hash || text.length !== state.text.characters) {
@@ -242,7 +245,7 @@ async function execute(run: Run, request: Pick<TrainRequest, 'onEvent' | 'signal
   truncateMetrics(metricsPath, run.pos.step);
   const metricsFile = openSync(metricsPath, 'a');
   emit({
-    type: 'start', step: run.pos.step, steps: c.steps, parameters: model.parameterCount, vocabSize: run.vocab.size,
+    type: 'start', dir: out, step: run.pos.step, steps: c.steps, parameters: model.parameterCount, vocabSize: run.vocab.size,
     trainCharacters: batcher.tokens.length, valCharacters: run.val?.length ?? 0, tokensPerStep, backend: backend.info(),
   });
   let last: StepMetrics | null = null;
@@ -335,6 +338,6 @@ export async function runTraining(request: TrainRequest): Promise<TrainResult> {
 }
 
 /** Continues a run saved in `dir` (its settings, its text) up to `steps` total steps. */
-export async function resumeTraining(options: { dir: string; backend: Backend; text: string; steps?: number } & Pick<TrainRequest, 'onEvent' | 'signal'>): Promise<TrainResult> {
+export async function resumeTraining(options: { dir: string; backend: Backend; text?: string; steps?: number } & Pick<TrainRequest, 'onEvent' | 'signal'>): Promise<TrainResult> {
   return execute(resumeRun(options.dir, options.backend, options.text, options.steps), options, true);
 }

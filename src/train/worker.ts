@@ -1,9 +1,9 @@
 // The worker thread behind train(): runs the training loop off the main thread and posts its events.
+import { resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/index.js';
-import { BUILTIN_CORPUS, builtinCorpus, readText } from '../data/corpus.js';
+import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { RnnkitError } from '../errors.js';
-import { loadTrainerState } from './state.js';
 import { type TrainEvent, resumeTraining, runTraining } from './trainer.js';
 import type { TrainConfig } from './config.js';
 import type { TrainOptions, WorkerMessage } from './handle.js';
@@ -17,14 +17,14 @@ port.on('message', (message: { kind: 'abort' }) => {
 
 const post = (message: WorkerMessage): void => port.postMessage(message);
 const onEvent = (event: TrainEvent): void => post({ kind: 'event', event });
-const textOf = (source: string): string => (source === BUILTIN_CORPUS ? builtinCorpus() : readText(source));
 
 try {
   const { backend } = await selectBackend({ backend: options.backend, threads: options.threads });
   const result = options.resume
-    ? await resumeTraining({ dir: options.resume, backend, text: options.text ?? textOf(loadTrainerState(options.resume).text.source), steps: options.steps, signal: abort.signal, onEvent })
+    ? await resumeTraining({ dir: options.resume, backend, text: options.text, steps: options.steps, signal: abort.signal, onEvent })
     : await runTraining({
-        text: options.text ?? textOf(options.file ?? BUILTIN_CORPUS), source: options.file ?? (options.text ? undefined : BUILTIN_CORPUS),
+        // A file is recorded by its absolute path, so that --resume works from any directory.
+        text: options.text ?? readSource(options.file ?? BUILTIN_CORPUS), source: options.file ? resolve(options.file) : options.text ? undefined : BUILTIN_CORPUS,
         config: options.config, backend, out: options.out!, initFrom: options.initFrom, signal: abort.signal, onEvent,
       });
   post({ kind: 'done', result });
