@@ -178,11 +178,29 @@ struct RowTiles {
   int64_t first(int64_t t) const { return t * base + std::min(t, extra); }
 };
 
+// k rows of A per pass when packing op(A) = Aᵀ (see pack_a_block).
+constexpr int64_t kTransPackRows = 16;
+
 // Packs op(A)[i0 : i0+m, k0 : k0+kc] as consecutive row tiles (tile t at offset first(t)·kc).
+// When transA, a tile's rows are a few floats of each of kc rows of A, lda apart: packing tile by tile
+// would walk kc rows at a large power-of-two stride once per tile, and those lines share cache sets, so
+// each tile would fetch them again from L3. Instead all tiles take kTransPackRows rows of A in turn,
+// which stay in L1 while every tile copies its floats out of them.
 void pack_a_block(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t m, int64_t k0, int64_t kc, float* dst) {
   const RowTiles tiles(m, ops.mr);
-  for (int64_t t = 0; t < tiles.count; t++) {
-    ops.pack_a(g.transA, a_at(g, i0 + tiles.first(t), k0), g.lda, tiles.rows(t), kc, dst + tiles.first(t) * kc);
+  const int64_t step = g.transA ? kTransPackRows : kc;
+  for (int64_t k = 0; k < kc; k += step) {
+    const int64_t rows = std::min(step, kc - k);
+    if (g.transA) {  // the next pass's rows: the hardware prefetcher does not follow this stride
+      for (int64_t kk = k + step; kk < std::min(kc, k + 2 * step); kk++) {
+        const float* row = a_at(g, i0, k0 + kk);
+        for (int64_t i = 0; i < m; i += 16) __builtin_prefetch(row + i);
+      }
+    }
+    for (int64_t t = 0; t < tiles.count; t++) {
+      const int64_t first = tiles.first(t), m_t = tiles.rows(t);
+      ops.pack_a(g.transA, a_at(g, i0 + first, k0 + k), g.lda, m_t, rows, dst + first * kc + k * m_t);
+    }
   }
 }
 
