@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "engine.h"
 #include "kernels.h"
 
 namespace rnnkit {
@@ -43,24 +44,80 @@ void scatter_add_rows(int64_t n, int64_t D, const int32_t* ids, const float* __r
   }
 }
 
-void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict W, int64_t C,
-                    float* __restrict out) {
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t id = ids[i];
-    if (id < 0 || id >= C) continue;
-    float* o = out + i * R;
-    for (int64_t r = 0; r < R; r++) o[r] = W[r * C + id];
-  }
+namespace {
+
+thread_local FloatScratch tl_columns;  // Wᵀ [C][R] (gather) or the column sums [C][R] (scatter)
+
+// Below this many floats moved a gather or scatter runs on the calling thread alone.
+constexpr int64_t kMinColumnWork = 1 << 16;
+
+// Runs fn(r0, r1) over the rows of W [R, C] cut into fixed ranges (multiples of 16), one per part.
+template <class F>
+void for_row_ranges(int64_t n, int64_t R, F&& fn) {
+  const int64_t units = (R + 15) / 16;
+  const int parts = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>({static_cast<int64_t>(engine_config().threads), units, n * R / kMinColumnWork})));
+  auto part = [&](int p) {
+    const int64_t r0 = std::min(R, units * p / parts * 16), r1 = std::min(R, units * (p + 1) / parts * 16);
+    if (r0 < r1) fn(r0, r1);
+  };
+  parallel_parts(parts, part);
 }
 
+}  // namespace
+
+// The one-hot input projection: W [R, C] is read a column per token, R floats C apart. Its rows
+// [r0, r1) are first transposed into a table [C][R] (R·C floats, once per call), so that each token
+// copies a contiguous run instead of touching a cache line per float.
+void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict W, int64_t C,
+                    float* __restrict out) {
+  float* table = tl_columns.reserve(R * C);
+  for_row_ranges(n, R, [&](int64_t r0, int64_t r1) {
+    if (!table) {  // no memory for the table: column by column
+      for (int64_t i = 0; i < n; i++) {
+        const int64_t id = ids[i];
+        if (id < 0 || id >= C) continue;  // validated by the caller; see kernels.h
+        for (int64_t r = r0; r < r1; r++) out[i * R + r] = W[r * C + id];
+      }
+      return;
+    }
+    for (int64_t c = 0; c < C; c++) {
+      for (int64_t r = r0; r < r1; r++) table[c * R + r] = W[r * C + c];
+    }
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t id = ids[i];
+      if (id < 0 || id >= C) continue;
+      std::copy(table + id * R + r0, table + id * R + r1, out + i * R + r0);
+    }
+  });
+}
+
+// The gradient of gather_columns: each token's row is summed into a table [C][R] (contiguous adds, in
+// token order), which is then added to dW [R, C] transposed.
 void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict dOut, int64_t C,
                          float* __restrict dW) {
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t id = ids[i];
-    if (id < 0 || id >= C) continue;
-    const float* g = dOut + i * R;
-    for (int64_t r = 0; r < R; r++) dW[r * C + id] += g[r];
-  }
+  float* table = tl_columns.reserve(R * C);
+  for_row_ranges(n, R, [&](int64_t r0, int64_t r1) {
+    if (!table) {
+      for (int64_t i = 0; i < n; i++) {
+        const int64_t id = ids[i];
+        if (id < 0 || id >= C) continue;
+        for (int64_t r = r0; r < r1; r++) dW[r * C + id] += dOut[i * R + r];
+      }
+      return;
+    }
+    for (int64_t c = 0; c < C; c++) std::fill(table + c * R + r0, table + c * R + r1, 0.0f);
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t id = ids[i];
+      if (id < 0 || id >= C) continue;
+      float* __restrict t = table + id * R;
+      const float* __restrict g = dOut + i * R;
+      for (int64_t r = r0; r < r1; r++) t[r] += g[r];
+    }
+    for (int64_t r = r0; r < r1; r++) {
+      for (int64_t c = 0; c < C; c++) dW[r * C + c] += table[c * R + r];
+    }
+  });
 }
 
 double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logits, const int32_t* targets,

@@ -89,8 +89,9 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
   });
 
   describe('gather and scatter with repeated ids', () => {
-    // [n, width, table rows (or columns)]: few rows so that ids repeat
-    for (const [n, width, count] of [[1, 1, 1], [3, 17, 2], [17, 3, 5], [100, 33, 7], [33, 257, 3], [0, 4, 2]] as const) {
+    // [n, width, table rows (or columns)]: few rows so that ids repeat; the last is big enough for the
+    // column kernels to split the width over two threads (at a width that is not a multiple of 16).
+    for (const [n, width, count] of [[1, 1, 1], [3, 17, 2], [17, 3, 5], [100, 33, 7], [33, 257, 3], [0, 4, 2], [300, 517, 89]] as const) {
       it(`rows: n=${n} D=${width} R=${count}`, () => {
         const random = makeRandom(n * 97 + width * 5 + count);
         const ids = randomInts(random, n, count);
