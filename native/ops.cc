@@ -9,6 +9,30 @@
 
 namespace rnnkit {
 
+namespace {
+
+thread_local FloatScratch tl_columns;  // Wᵀ [C][R] (gather_columns), column sums [C][R] (scatter), a softmax row
+
+// Below this many floats touched a kernel runs on the calling thread alone (waking a worker costs more).
+constexpr int64_t kMinSplitWork = 1 << 16;
+
+// Runs fn(j0, j1) over [0, width) cut into fixed ranges (multiples of 16), one per part, with as many
+// parts as the configured threads allow for `work` floats touched in all. Each range is one part's
+// alone, so results do not depend on the split.
+template <class F>
+void for_column_ranges(int64_t width, int64_t work, F&& fn) {
+  const int64_t units = (width + 15) / 16;
+  const int parts = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>({static_cast<int64_t>(engine_config().threads), units, work / kMinSplitWork})));
+  auto part = [&](int p) {
+    const int64_t j0 = std::min(width, units * p / parts * 16), j1 = std::min(width, units * (p + 1) / parts * 16);
+    if (j0 < j1) fn(j0, j1);
+  };
+  parallel_parts(parts, part);
+}
+
+}  // namespace
+
 void add_bias(int64_t M, int64_t N, const float* __restrict bias, float* __restrict C) {
   for (int64_t i = 0; i < M; i++) {
     float* c = C + i * N;
@@ -18,10 +42,12 @@ void add_bias(int64_t M, int64_t N, const float* __restrict bias, float* __restr
 
 void sum_rows(int64_t M, int64_t N, const float* __restrict A, float* __restrict out) {
   // Row by row so that both loops stream contiguous memory; each column sums in row order.
-  for (int64_t i = 0; i < M; i++) {
-    const float* a = A + i * N;
-    for (int64_t j = 0; j < N; j++) out[j] += a[j];
-  }
+  for_column_ranges(N, M * N, [&](int64_t j0, int64_t j1) {
+    for (int64_t i = 0; i < M; i++) {
+      const float* __restrict a = A + i * N;
+      for (int64_t j = j0; j < j1; j++) out[j] += a[j];
+    }
+  });
 }
 
 void gather_rows(int64_t n, int64_t D, const int32_t* ids, const float* __restrict table, int64_t R,
@@ -44,35 +70,13 @@ void scatter_add_rows(int64_t n, int64_t D, const int32_t* ids, const float* __r
   }
 }
 
-namespace {
-
-thread_local FloatScratch tl_columns;  // Wᵀ [C][R] (gather) or the column sums [C][R] (scatter)
-
-// Below this many floats moved a gather or scatter runs on the calling thread alone.
-constexpr int64_t kMinColumnWork = 1 << 16;
-
-// Runs fn(r0, r1) over the rows of W [R, C] cut into fixed ranges (multiples of 16), one per part.
-template <class F>
-void for_row_ranges(int64_t n, int64_t R, F&& fn) {
-  const int64_t units = (R + 15) / 16;
-  const int parts = static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>({static_cast<int64_t>(engine_config().threads), units, n * R / kMinColumnWork})));
-  auto part = [&](int p) {
-    const int64_t r0 = std::min(R, units * p / parts * 16), r1 = std::min(R, units * (p + 1) / parts * 16);
-    if (r0 < r1) fn(r0, r1);
-  };
-  parallel_parts(parts, part);
-}
-
-}  // namespace
-
 // The one-hot input projection: W [R, C] is read a column per token, R floats C apart. Its rows
 // [r0, r1) are first transposed into a table [C][R] (R·C floats, once per call), so that each token
 // copies a contiguous run instead of touching a cache line per float.
 void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict W, int64_t C,
                     float* __restrict out) {
   float* table = tl_columns.reserve(R * C);
-  for_row_ranges(n, R, [&](int64_t r0, int64_t r1) {
+  for_column_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
     if (!table) {  // no memory for the table: column by column
       for (int64_t i = 0; i < n; i++) {
         const int64_t id = ids[i];
@@ -97,7 +101,7 @@ void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __res
 void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict dOut, int64_t C,
                          float* __restrict dW) {
   float* table = tl_columns.reserve(R * C);
-  for_row_ranges(n, R, [&](int64_t r0, int64_t r1) {
+  for_column_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
     if (!table) {
       for (int64_t i = 0; i < n; i++) {
         const int64_t id = ids[i];
@@ -122,6 +126,9 @@ void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* 
 
 double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logits, const int32_t* targets,
                              float scale, float* __restrict dLogits) {
+  const SimdOps* ops = simd_ops(engine_config().level);
+  // exp(x − max) goes to the gradient row, or to a scratch row for the loss alone: the same arithmetic
+  float* scratch = dLogits ? nullptr : tl_columns.reserve(V);
   double loss = 0.0;
   for (int64_t i = 0; i < N; i++) {
     const float* x = logits + i * V;
@@ -133,17 +140,23 @@ double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logit
     }
     float max = x[0];
     for (int64_t v = 1; v < V; v++) max = x[v] > max ? x[v] : max;
+    float* e = d ? d : scratch;
     double sum = 0.0;
-    if (d) {
-      for (int64_t v = 0; v < V; v++) {
-        d[v] = std::exp(x[v] - max);
-        sum += d[v];
+    if (e) {
+      for (int64_t v = 0; v < V; v++) e[v] = x[v] - max;
+      if (ops) {
+        ops->activation(Activation::Exp, V, e, e);  // the SIMD level's vectorised exp
+      } else {
+        for (int64_t v = 0; v < V; v++) e[v] = std::exp(e[v]);
       }
+      for (int64_t v = 0; v < V; v++) sum += e[v];
+    } else {  // no memory for a scratch row
+      for (int64_t v = 0; v < V; v++) sum += std::exp(x[v] - max);
+    }
+    if (d) {
       const float factor = static_cast<float>(scale / sum);
       for (int64_t v = 0; v < V; v++) d[v] *= factor;
       d[target] -= scale;
-    } else {
-      for (int64_t v = 0; v < V; v++) sum += std::exp(x[v] - max);
     }
     loss += std::log(sum) + max - x[target];
   }
