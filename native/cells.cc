@@ -2,12 +2,14 @@
 // src/backend/reference.ts exactly (PyTorch's equations and gate order). Per step, the only work that
 // is not elementwise is one GEMM over all B streams: h_{t-1}·W_hhᵀ forward, dGh_t·W_hh backward.
 //
-// Threads: the hidden units are split into fixed ranges [u0, u1) (multiples of 16), one per part. A
-// part owns, for its units, the rows g·H+u0 .. g·H+u1 of W_hh (forward) or its columns u0..u1
-// (backward), packed ONCE per call into the part's own panels, which it then reuses for all T steps —
-// so each core keeps streaming the same slice of W_hh. Per step a part computes its columns of the
-// gate pre-activations, applies the fused (vectorised) gate nonlinearities to its units for every
-// stream, and meets the other parts at one barrier (the next step needs all of h_t, or of dGh_t).
+// Threads (see CellSplit): a large W_hh is split by hidden units into fixed ranges [u0, u1) (multiples
+// of 16), one per part. A part owns, for its units, the rows g·H+u0 .. g·H+u1 of W_hh (forward) or its
+// columns u0..u1 (backward), packed ONCE per call into the part's own panels, which it then reuses for
+// all T steps — so each core keeps streaming the same slice of W_hh. Per step a part computes its
+// columns of the gate pre-activations, applies the fused (vectorised) gate nonlinearities to its units
+// for every stream, and meets the other parts at one barrier (the next step needs all of h_t, or of
+// dGh_t). A small W_hh (fits every core's L2) is split by streams instead: each part runs its own
+// streams through all units and all T steps with no barrier at all.
 // Every element is computed with the same sequence of operations whatever the split, so results do
 // not depend on the thread count.
 //
@@ -130,19 +132,42 @@ void scalar_cell_grad_row(CellKind kind, const CellGradRow& r) {
 constexpr int64_t kUnitAlign = 16;
 // Below this many multiply-adds per step the per-step barrier costs more than a second thread saves.
 constexpr double kMinStepWork = 1 << 16;
+// A W_hh of at most this many bytes is small enough for every core to keep all of it in its L2.
+constexpr int64_t kBatchSplitBytes = 512 << 10;
+// Streams per part, at least, when the streams are split (one full micro-tile).
+constexpr int64_t kMinBatchRows = 6;
 
-int cell_parts(int threads, int64_t B, int64_t GH, int64_t H) {
-  const int64_t units = (H + kUnitAlign - 1) / kUnitAlign;
-  const double work = double(B) * double(GH) * double(H);
-  if (work < kMinStepWork) return 1;
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, units)));
-}
+// How a layer's steps are shared by the parts. By units (a large W_hh): part p owns hidden units
+// [u0, u1) of every stream and its slice of W_hh, and the parts meet at a barrier after each step. By
+// streams (a small W_hh): part p owns streams [b0, b1) for all units and reads all of W_hh; streams
+// never depend on each other, so the parts run their T steps without waiting for one another.
+struct CellSplit {
+  int parts = 1;
+  bool byStreams = false;
+  // The units [u0, u1) and streams [b0, b1) of part p.
+  void ranges(int p, int64_t H, int64_t B, int64_t& u0, int64_t& u1, int64_t& b0, int64_t& b1) const {
+    u0 = 0, u1 = H, b0 = 0, b1 = B;
+    if (byStreams) {
+      b0 = B * p / parts;
+      b1 = B * (p + 1) / parts;
+    } else {
+      const int64_t units = (H + kUnitAlign - 1) / kUnitAlign;
+      u0 = std::min(H, units * p / parts * kUnitAlign);
+      u1 = std::min(H, units * (p + 1) / parts * kUnitAlign);
+    }
+  }
+};
 
-// Units [u0, u1) of part p.
-void unit_range(int64_t H, int parts, int p, int64_t& u0, int64_t& u1) {
-  const int64_t units = (H + kUnitAlign - 1) / kUnitAlign;
-  u0 = std::min(H, units * p / parts * kUnitAlign);
-  u1 = std::min(H, units * (p + 1) / parts * kUnitAlign);
+CellSplit cell_split(int threads, int64_t B, int64_t GH, int64_t H) {
+  CellSplit split;
+  if (double(B) * double(GH) * double(H) < kMinStepWork) return split;
+  if (GH * H * int64_t(sizeof(float)) <= kBatchSplitBytes && B >= 2 * kMinBatchRows) {
+    split.byStreams = true;
+    split.parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, B / kMinBatchRows)));
+  } else {
+    split.parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, (H + kUnitAlign - 1) / kUnitAlign)));
+  }
+  return split;
 }
 
 // A part's packed slice of W_hh: `gates` column groups of n columns, each ceil(n/nr) panels of K×nr.
@@ -220,13 +245,13 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
   const int64_t ldg = rnn ? H : CW;  // row stride of the gate scratch
   const EngineConfig& config = engine_config();
   void (*row_fn)(CellKind, const CellRow&) = ops ? ops->cell_row : scalar_cell_row;
-  const int parts = cell_parts(config.threads, B, GH, H);
-  PartBarrier barrier(parts);
+  const CellSplit split = cell_split(config.threads, B, GH, H);
+  PartBarrier barrier(split.byStreams ? 1 : split.parts);
 
   auto part = [&](int p) {
-    int64_t u0, u1;
-    unit_range(H, parts, p, u0, u1);
-    const int64_t n = u1 - u0;
+    int64_t u0, u1, b0, b1;
+    split.ranges(p, H, B, u0, u1, b0, b1);
+    const int64_t n = u1 - u0, rows = b1 - b0;
     // Pack this part's rows of W_hh once: op(B) = W_hhᵀ restricted to rows q·H+u0 .. q·H+u1 of each
     // gate q, as panels [H][nr] that every step then streams through the micro-kernel.
     // Packing costs about two more passes over the slice, so it only pays when the slice is used for
@@ -245,40 +270,41 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
         for (int64_t q = 0; q < G; q++) ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
       }
     }
-    float* hT = ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, B, H)) : nullptr;
+    float* hT = ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H)) : nullptr;
     for (int64_t t = 0; t < T; t++) {
-      const float* hPrev = hs + t * B * H;  // [B,H], complete (barrier below)
-      float* hNext = hs + (t + 1) * B * H;  // [B,H]
-      // gh [B, ldg]: W_hh·h_{t-1} (no bias) in the row that the gate functions overwrite.
-      float* gh = rnn ? hNext : cache + t * B * CW;
-      if (n > 0) {
+      const float* hPrev = hs + (t * B + b0) * H;  // this part's streams of h_{t-1}, complete (barrier below)
+      float* hNext = hs + ((t + 1) * B + b0) * H;
+      // gh [rows, ldg]: W_hh·h_{t-1} (no bias) in the rows that the gate functions overwrite.
+      float* gh = rnn ? hNext : cache + (t * B + b0) * CW;
+      if (n > 0 && rows > 0) {
         if (gemv) {
           for (int64_t q = 0; q < G; q++) ops->gemv_rows(n, H, hPrev, wHh + (q * H + u0) * H, H, gh + q * H + u0, 1.0f, 0.0f);
         } else if (w.ops) {
-          slice_gemm(w, hPrev, H, B, gh + u0, ldg, H, G, false);
+          slice_gemm(w, hPrev, H, rows, gh + u0, ldg, H, G, false);
         } else if (hT) {
-          rows_t_pack(*ops, false, hPrev, H, B, H, hT);
+          rows_t_pack(*ops, false, hPrev, H, rows, H, hT);
           for (int64_t q = 0; q < G; q++) {
-            rows_t_gemm(*ops, hT, B, H, wHh + (q * H + u0) * H, H, n, gh + q * H + u0, ldg, 1.0f, 0.0f);
+            rows_t_gemm(*ops, hT, rows, H, wHh + (q * H + u0) * H, H, n, gh + q * H + u0, ldg, 1.0f, 0.0f);
           }
         } else {
           for (int64_t q = 0; q < G; q++) {
-            sgemm_portable(false, true, B, n, H, 1.0f, hPrev, H, wHh + (q * H + u0) * H, H, 0.0f, gh + q * H + u0, ldg);
+            sgemm_portable(false, true, rows, n, H, 1.0f, hPrev, H, wHh + (q * H + u0) * H, H, 0.0f, gh + q * H + u0, ldg);
           }
         }
-        for (int64_t b = 0; b < B; b++) {
+        for (int64_t b = b0; b < b1; b++) {
+          const int64_t r = b - b0;
           const CellRow row{H,       u0,          u1,          xProj + (t * B + b) * GH,
-                            bIh,     bHh,         hPrev + b * H, hNext + b * H,
-                            gh + b * ldg,
+                            bIh,     bHh,         hPrev + r * H, hNext + r * H,
+                            gh + r * ldg,
                             kind == CellKind::Lstm ? cs + (t * B + b) * H : nullptr,
                             kind == CellKind::Lstm ? cs + ((t + 1) * B + b) * H : nullptr};
           row_fn(kind, row);
         }
       }
-      barrier.wait();  // h_t complete before any part reads it
+      barrier.wait();  // split by units: h_t complete before any part reads it
     }
   };
-  parallel_parts(parts, part);
+  parallel_parts(split.parts, part);
 }
 
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
@@ -296,15 +322,15 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
   const bool lstm = kind == CellKind::Lstm;
   const EngineConfig& config = engine_config();
   void (*row_fn)(CellKind, const CellGradRow&) = ops ? ops->cell_grad_row : scalar_cell_grad_row;
-  const int parts = cell_parts(config.threads, B, GH, H);
-  PartBarrier barrier(parts);
+  const CellSplit split = cell_split(config.threads, B, GH, H);
+  PartBarrier barrier(split.byStreams ? 1 : split.parts);
 
   auto part = [&](int p) {
-    int64_t u0, u1;
-    unit_range(H, parts, p, u0, u1);
-    const int64_t n = u1 - u0;
-    // dh0 [B,H] carries the gradient w.r.t. h_t from step t+1 (dc0 the same for c_t): own units only.
-    for (int64_t b = 0; b < B; b++) {
+    int64_t u0, u1, b0, b1;
+    split.ranges(p, H, B, u0, u1, b0, b1);
+    const int64_t n = u1 - u0, rows = b1 - b0;
+    // dh0 [B,H] carries the gradient w.r.t. h_t from step t+1 (dc0 the same for c_t): own part only.
+    for (int64_t b = b0; b < b1; b++) {
       std::copy(dhN + b * H + u0, dhN + b * H + u1, dh0 + b * H + u0);
       if (lstm) std::copy(dcN + b * H + u0, dcN + b * H + u1, dc0 + b * H + u0);
     }
@@ -321,7 +347,7 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
       }
     }
     for (int64_t t = T - 1; t >= 0; t--) {
-      for (int64_t b = 0; n > 0 && b < B; b++) {
+      for (int64_t b = b0; n > 0 && b < b1; b++) {
         const int64_t row = t * B + b;
         const CellGradRow r{H,
                             u0,
@@ -338,20 +364,20 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
                             lstm ? dc0 + b * H : nullptr};
         row_fn(kind, r);
       }
-      barrier.wait();  // dGh_t complete before any part reads it
-      if (n == 0) continue;
-      // dh_{t-1}[:, u0:u1] += dGh_t [B,G·H] · W_hh[:, u0:u1]
-      const float* dGhT = dGh + t * B * GH;
+      barrier.wait();  // split by units: dGh_t complete before any part reads it
+      if (n == 0 || rows == 0) continue;
+      // dh_{t-1}[b0:b1, u0:u1] += dGh_t [b0:b1, G·H] · W_hh[:, u0:u1]
+      const float* dGhT = dGh + (t * B + b0) * GH;
       if (w.ops) {
-        slice_gemm(w, dGhT, GH, B, dh0 + u0, H, 0, 1, true);
+        slice_gemm(w, dGhT, GH, rows, dh0 + b0 * H + u0, H, 0, 1, true);
       } else {
-        sgemm_portable(false, false, B, n, GH, 1.0f, dGhT, GH, wHh + u0, H, 1.0f, dh0 + u0, H);
+        sgemm_portable(false, false, rows, n, GH, 1.0f, dGhT, GH, wHh + u0, H, 1.0f, dh0 + b0 * H + u0, H);
       }
       // No barrier needed here: the next step's gate functions read and write only this part's units
-      // of dh0/dc0, and write row t-1 of dGx/dGh, which nobody reads until the next barrier.
+      // and streams of dh0/dc0, and write row t-1 of dGx/dGh, which nobody reads until the next barrier.
     }
   };
-  parallel_parts(parts, part);
+  parallel_parts(split.parts, part);
 }
 
 }  // namespace rnnkit

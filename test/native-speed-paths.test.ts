@@ -169,12 +169,14 @@ describe.skipIf(!addon)('gemm: every SIMD level and thread count against the ref
 describe.skipIf(!addon)('cells: every SIMD level and thread count against the reference', () => {
   const ref = new ReferenceBackend();
   // [T, B, H]: T = 1, batch sizes that are not multiples of the micro-tile rows, H across the vector
-  // width and the 16-unit split; those with H >= 72 and B·G·H·H >= 65536 are split over 2 threads.
+  // width and the 16-unit split. Those with B·G·H·H >= 65536 are split over 2 threads: by units when
+  // W_hh is large or B < 12, by streams otherwise (B >= 12 with a small W_hh: [·, 13, 40], [·, 33, 64]).
   // The forward pass has three paths: B = 1 (GEMV, W_hh in place), T < 4 (transposed kernel, W_hh in
   // place) and T >= 4 (W_hh packed once); the backward pass packs always (one row: several panels).
   const shapes: [number, number, number][] = [
     [1, 1, 1], [1, 3, 17], [5, 1, 3], [4, 3, 33], [2, 5, 100], [4, 5, 100], [2, 3, 257], [4, 3, 257],
-    [3, 7, 130], [4, 7, 130], [2, 13, 72], [5, 13, 72], [3, 1, 100], [4, 1, 300],
+    [3, 7, 130], [4, 7, 130], [2, 13, 72], [5, 13, 72], [3, 1, 100], [4, 1, 300], [4, 13, 40], [3, 33, 64],
+    [5, 33, 64],
   ];
 
   /** Forward then backward on `backend`; returns every output. */
@@ -213,7 +215,7 @@ describe.skipIf(!addon)('cells: every SIMD level and thread count against the re
   it('is bit-identical on rerun and for 1, 2 and 3 threads at each level', () => {
     for (const simd of levels) {
       for (const kind of CELL_KINDS) {
-        for (const [T, B, H] of [[3, 7, 130], [4, 7, 130], [3, 1, 300]] as const) {
+        for (const [T, B, H] of [[3, 7, 130], [4, 7, 130], [3, 1, 300], [3, 33, 64], [5, 33, 64]] as const) {
           const results = [1, 2, 2, 3, 1].map((threads) => run(loadNativeBackend({ simd, threads }), kind, T, B, H, 99));
           for (const r of results.slice(1)) {
             r.forEach((values, i) => expect(values, `${simd} ${kind} T=${T} B=${B} ${names[i]}`).toEqual(results[0]![i]));
