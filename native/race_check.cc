@@ -1,10 +1,11 @@
 // A stand-alone driver for race checking the engine (not part of the addon): 2- and 3-thread GEMMs of
-// every transpose and path, and every cell forward/backward, at every SIMD level this CPU has, each
+// every transpose and path, every cell forward/backward (split by units and by streams), the split
+// row sums and one-hot gather/scatter, at every SIMD level this CPU has, each
 // compared with a 1-thread run (the results must be bit-identical) — built with ThreadSanitizer, so
 // every access of the pool, the barrier and the kernels is instrumented (Node itself is not):
 //
 //   g++ -std=c++17 -O1 -g -fsanitize=thread -pthread native/race_check.cc native/engine.cc \
-//       native/threadpool.cc native/gemm.cc native/cells.cc native/simd_avx2.cc native/simd_avx512.cc \
+//       native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc native/simd_avx2.cc native/simd_avx512.cc \
 //       -o /tmp/rnnkit-race-check && /tmp/rnnkit-race-check
 //
 // Exit status 0 and "race check: N runs, all identical" when clean; TSan prints any race it sees and
@@ -73,12 +74,34 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
   return all;
 }
 
+// sum_rows, gather_columns and scatter_add_columns of an [n, R] block (C columns of ids) on `threads`.
+std::vector<float> run_columns(int threads, int64_t n, int64_t R, int64_t C) {
+  configure_engine(SimdLevel::Scalar, threads);
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++) ids[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7 + i / 3) % C);
+  const std::vector<float> W = random_vector(static_cast<size_t>(R * C)), dOut = random_vector(static_cast<size_t>(n * R));
+  std::vector<float> out(static_cast<size_t>(n * R)), dW(static_cast<size_t>(R * C)), sums(static_cast<size_t>(R));
+  gather_columns(n, R, ids.data(), W.data(), C, out.data());
+  scatter_add_columns(n, R, ids.data(), dOut.data(), C, dW.data());
+  sum_rows(n, R, dOut.data(), sums.data());
+  out.insert(out.end(), dW.begin(), dW.end());
+  out.insert(out.end(), sums.begin(), sums.end());
+  return out;
+}
+
 }  // namespace
 
 int main() {
+  state = 777;
+  const std::vector<float> columns = run_columns(1, 300, 517, 89);
+  for (int threads : {2, 3}) {
+    state = 777;
+    expect_same(threads == 2 ? "sum_rows, gather/scatter columns, 2 threads" : "sum_rows, gather/scatter columns, 3 threads",
+                columns, run_columns(threads, 300, 517, 89));
+  }
   const int64_t gemmShapes[][3] = {{32, 700, 300}, {32, 300, 600}, {300, 200, 100}, {260, 130, 90}, {7, 1000, 100},
                                    {1, 3000, 200}};
-  const int64_t cellShapes[][3] = {{3, 7, 130}, {2, 13, 72}, {2, 3, 257}, {5, 7, 130}, {4, 1, 300}};
+  const int64_t cellShapes[][3] = {{3, 7, 130}, {2, 13, 72}, {2, 3, 257}, {5, 7, 130}, {4, 1, 300}, {3, 33, 64}, {5, 33, 64}};
   for (int l = 0; l < kSimdLevelCount; l++) {
     const auto level = static_cast<SimdLevel>(l);
     if (!simd_supported(level)) continue;
