@@ -12,15 +12,16 @@ namespace rnnkit {
 namespace {
 
 thread_local FloatScratch tl_columns;  // Wᵀ [C][R] (gather_columns), column sums [C][R] (scatter), a softmax row
+thread_local FloatScratch tl_losses;   // softmax_cross_entropy's loss per row, as doubles
 
 // Below this many floats touched a kernel runs on the calling thread alone (waking a worker costs more).
 constexpr int64_t kMinSplitWork = 1 << 16;
 
-// Runs fn(j0, j1) over [0, width) cut into fixed ranges (multiples of 16), one per part, with as many
-// parts as the configured threads allow for `work` floats touched in all. Each range is one part's
-// alone, so results do not depend on the split.
+// Runs fn(j0, j1) over [0, width) (columns, or rows) cut into fixed ranges (multiples of 16), one per
+// part, with as many parts as the configured threads allow for `work` floats touched in all. Each
+// range is one part's alone, so results do not depend on the split.
 template <class F>
-void for_column_ranges(int64_t width, int64_t work, F&& fn) {
+void for_ranges(int64_t width, int64_t work, F&& fn) {
   const int64_t units = (width + 15) / 16;
   const int parts = static_cast<int>(std::max<int64_t>(
       1, std::min<int64_t>({static_cast<int64_t>(engine_config().threads), units, work / kMinSplitWork})));
@@ -30,6 +31,9 @@ void for_column_ranges(int64_t width, int64_t work, F&& fn) {
   };
   parallel_parts(parts, part);
 }
+
+// The [C][R] table of gather_columns and scatter_add_columns, for chunks of at least C tokens.
+float* column_table(int64_t n, int64_t R, int64_t C) { return n >= C ? tl_columns.reserve(R * C) : nullptr; }
 
 }  // namespace
 
@@ -42,7 +46,7 @@ void add_bias(int64_t M, int64_t N, const float* __restrict bias, float* __restr
 
 void sum_rows(int64_t M, int64_t N, const float* __restrict A, float* __restrict out) {
   // Row by row so that both loops stream contiguous memory; each column sums in row order.
-  for_column_ranges(N, M * N, [&](int64_t j0, int64_t j1) {
+  for_ranges(N, M * N, [&](int64_t j0, int64_t j1) {
     for (int64_t i = 0; i < M; i++) {
       const float* __restrict a = A + i * N;
       for (int64_t j = j0; j < j1; j++) out[j] += a[j];
@@ -70,14 +74,15 @@ void scatter_add_rows(int64_t n, int64_t D, const int32_t* ids, const float* __r
   }
 }
 
-// The one-hot input projection: W [R, C] is read a column per token, R floats C apart. Its rows
-// [r0, r1) are first transposed into a table [C][R] (R·C floats, once per call), so that each token
-// copies a contiguous run instead of touching a cache line per float.
+// The one-hot input projection: W [R, C] is read a column per token, R floats C apart. For a chunk of
+// at least C tokens its rows [r0, r1) are first transposed into a table [C][R] (R·C moves, once per
+// call; see column_table), so that each token copies a contiguous run instead of touching a cache line
+// per float. Fewer tokens (sampling: one) read their columns in place.
 void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict W, int64_t C,
                     float* __restrict out) {
-  float* table = tl_columns.reserve(R * C);
-  for_column_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
-    if (!table) {  // no memory for the table: column by column
+  float* table = column_table(n, R, C);
+  for_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
+    if (!table) {  // few tokens (or no memory for the table): column by column
       for (int64_t i = 0; i < n; i++) {
         const int64_t id = ids[i];
         if (id < 0 || id >= C) continue;  // validated by the caller; see kernels.h
@@ -96,12 +101,12 @@ void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __res
   });
 }
 
-// The gradient of gather_columns: each token's row is summed into a table [C][R] (contiguous adds, in
-// token order), which is then added to dW [R, C] transposed.
+// The gradient of gather_columns: for a chunk of at least C tokens, each token's row is summed into a
+// table [C][R] (contiguous adds, in token order), which is then added to dW [R, C] transposed.
 void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict dOut, int64_t C,
                          float* __restrict dW) {
-  float* table = tl_columns.reserve(R * C);
-  for_column_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
+  float* table = column_table(n, R, C);
+  for_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
     if (!table) {
       for (int64_t i = 0; i < n; i++) {
         const int64_t id = ids[i];
@@ -127,40 +132,55 @@ void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* 
 double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logits, const int32_t* targets,
                              float scale, float* __restrict dLogits) {
   const SimdOps* ops = simd_ops(engine_config().level);
-  // exp(x − max) goes to the gradient row, or to a scratch row for the loss alone: the same arithmetic
-  float* scratch = dLogits ? nullptr : tl_columns.reserve(V);
-  double loss = 0.0;
-  for (int64_t i = 0; i < N; i++) {
-    const float* x = logits + i * V;
-    float* d = dLogits ? dLogits + i * V : nullptr;
-    const int64_t target = targets[i];
-    if (target < 0 || target >= V) {  // −1 is padding; anything else was rejected by the caller
-      if (d) std::fill(d, d + V, 0.0f);
-      continue;
-    }
-    float max = x[0];
-    for (int64_t v = 1; v < V; v++) max = x[v] > max ? x[v] : max;
-    float* e = d ? d : scratch;
-    double sum = 0.0;
-    if (e) {
-      for (int64_t v = 0; v < V; v++) e[v] = x[v] - max;
-      if (ops) {
-        ops->activation(Activation::Exp, V, e, e);  // the SIMD level's vectorised exp
+  // Rows are split over threads; each row's loss is kept and the losses are summed in row order at the
+  // end, so the total does not depend on the split. (2 floats of the aligned scratch hold a double.)
+  float* lossSpace = tl_losses.reserve(2 * N);
+  double* rowLoss = reinterpret_cast<double*>(lossSpace);
+  double unsplitLoss = 0.0;  // without memory for the row losses: one part, a running sum
+  for_ranges(N, lossSpace ? N * V : 0, [&](int64_t i0, int64_t i1) {
+    // exp(x − max) goes to the gradient row, or to a scratch row for the loss alone: the same arithmetic
+    float* scratch = dLogits ? nullptr : tl_columns.reserve(V);
+    for (int64_t i = i0; i < i1; i++) {
+      const float* x = logits + i * V;
+      float* d = dLogits ? dLogits + i * V : nullptr;
+      const int64_t target = targets[i];
+      double loss = 0.0;
+      if (target < 0 || target >= V) {  // −1 is padding; anything else was rejected by the caller
+        if (d) std::fill(d, d + V, 0.0f);
       } else {
-        for (int64_t v = 0; v < V; v++) e[v] = std::exp(e[v]);
+        float max = x[0];
+        for (int64_t v = 1; v < V; v++) max = x[v] > max ? x[v] : max;
+        float* e = d ? d : scratch;
+        double sum = 0.0;
+        if (e) {
+          for (int64_t v = 0; v < V; v++) e[v] = x[v] - max;
+          if (ops) {
+            ops->activation(Activation::Exp, V, e, e);  // the SIMD level's vectorised exp
+          } else {
+            for (int64_t v = 0; v < V; v++) e[v] = std::exp(e[v]);
+          }
+          for (int64_t v = 0; v < V; v++) sum += e[v];
+        } else {  // no memory for a scratch row
+          for (int64_t v = 0; v < V; v++) sum += std::exp(x[v] - max);
+        }
+        if (d) {
+          const float factor = static_cast<float>(scale / sum);
+          for (int64_t v = 0; v < V; v++) d[v] *= factor;
+          d[target] -= scale;
+        }
+        loss = std::log(sum) + max - x[target];
       }
-      for (int64_t v = 0; v < V; v++) sum += e[v];
-    } else {  // no memory for a scratch row
-      for (int64_t v = 0; v < V; v++) sum += std::exp(x[v] - max);
+      if (rowLoss) {
+        rowLoss[i] = loss;
+      } else {
+        unsplitLoss += loss;
+      }
     }
-    if (d) {
-      const float factor = static_cast<float>(scale / sum);
-      for (int64_t v = 0; v < V; v++) d[v] *= factor;
-      d[target] -= scale;
-    }
-    loss += std::log(sum) + max - x[target];
-  }
-  return loss;
+  });
+  if (!rowLoss) return unsplitLoss;
+  double total = 0.0;
+  for (int64_t i = 0; i < N; i++) total += rowLoss[i];
+  return total;
 }
 
 void clip_value(int64_t n, float* x, float limit) {

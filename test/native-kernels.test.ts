@@ -89,9 +89,10 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
   });
 
   describe('gather and scatter with repeated ids', () => {
-    // [n, width, table rows (or columns)]: few rows so that ids repeat; the last is big enough for the
-    // column kernels to split the width over two threads (at a width that is not a multiple of 16).
-    for (const [n, width, count] of [[1, 1, 1], [3, 17, 2], [17, 3, 5], [100, 33, 7], [33, 257, 3], [0, 4, 2], [300, 517, 89]] as const) {
+    // [n, width, table rows (or columns)]: few rows so that ids repeat. The column kernels go through a
+    // transposed table when n >= columns ([5, 40, 9]: in place); the last is big enough for them to split
+    // the width over two threads (at a width that is not a multiple of 16).
+    for (const [n, width, count] of [[1, 1, 1], [3, 17, 2], [17, 3, 5], [100, 33, 7], [33, 257, 3], [0, 4, 2], [5, 40, 9], [300, 517, 89]] as const) {
       it(`rows: n=${n} D=${width} R=${count}`, () => {
         const random = makeRandom(n * 97 + width * 5 + count);
         const ids = randomInts(random, n, count);
@@ -188,7 +189,8 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
   });
 
   describe('softmaxCrossEntropy', () => {
-    for (const [N, V] of [[1, 1], [3, 17], [17, 3], [33, 100], [100, 257], [4, 1], [0, 5]] as const) {
+    // [300, 257] is split over two threads by rows
+    for (const [N, V] of [[1, 1], [3, 17], [17, 3], [33, 100], [100, 257], [4, 1], [0, 5], [300, 257]] as const) {
       it(`N=${N} V=${V} with and without dLogits, with -1 targets`, () => {
         const random = makeRandom(N * 3 + V * 101);
         const logits = randomValues(random, N * V, 4);
@@ -206,6 +208,18 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
         }
       });
     }
+
+    it('gives the same bits on 1 and 2 threads (row losses summed in row order)', () => {
+      const N = 300, V = 257, random = makeRandom(4242);
+      const logits = randomValues(random, N * V, 4), targets = randomInts(random, N, V);
+      const results = [1, 2].map((threads) => {
+        const backend = loadNativeBackend({ threads });
+        const [x, d] = guardedSpans(backend, logits, nanArray(N * V));
+        return { loss: backend.softmaxCrossEntropy(N, V, x!, ints(backend, targets), 1 / N, d!), d: Array.from(d!.data) };
+      });
+      expect(results[1]!.loss).toBe(results[0]!.loss);
+      expect(results[1]!.d).toEqual(results[0]!.d);
+    });
 
     it('skips every row whose target is -1 (zero loss, zero gradient rows)', () => {
       const [logits, d] = guardedSpans(native, [1, 2, 3, 4, 5, 6], nanArray(6));
