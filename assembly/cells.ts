@@ -72,11 +72,12 @@ export const enum CellKind {
 
 /**
  * xProj [T,B,GH], wHh [GH,H], bIh [GH], bHh [GH]; hs [T+1,B,H] (slot 0 = h0); cs [T+1,B,H] (lstm only);
- * cache [T,B,CW].
+ * cache [T,B,CW]. xIds (0: none) [T,B]: xProj is a table [R,GH] and step t, stream b reads its row
+ * xIds[t·B+b] (validated by the caller).
  */
 export function cellForward(
   kind: i32, T: i32, B: i32, H: i32,
-  xProj: usize, wHh: usize, bIh: usize, bHh: usize, hs: usize, cs: usize, cache: usize,
+  xProj: usize, wHh: usize, bIh: usize, bHh: usize, hs: usize, cs: usize, cache: usize, xIds: usize,
 ): void {
   const G = gatesOf(kind);
   const GH = G * H;
@@ -100,7 +101,8 @@ export function cellForward(
     if (pack != 0) gemmPackedB(false, B, GH, H, 1, hPrev, rowH, pack, 0, out, ldo);
     else gemmStrided(false, true, B, GH, H, 1, hPrev, rowH, wHh, rowH, 0, out, ldo);
     for (let b = 0; b < B; b++) {
-      const x = xProj + (<usize>t * <usize>B + <usize>b) * rowGH;
+      const row = <usize>t * <usize>B + <usize>b;
+      const x = xProj + (xIds != 0 ? <usize>load<i32>(xIds + (row << 2)) : row) * rowGH;
       const hp = hPrev + <usize>b * rowH;
       const hn = hNext + <usize>b * rowH;
       const k = kStep + <usize>b * rowCW;

@@ -334,7 +334,8 @@ void ScatterAddColumns(const Napi::CallbackInfo& info) {
   rnnkit::scatter_add_columns(x.n, x.width, x.ids.data, x.dense.data, x.limit, x.table.data);
 }
 
-// cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache)
+// cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds?): with xIds [T·B], xProj is a
+// table of rows of G·H floats and every id must name one of its rows.
 void CellForward(const Napi::CallbackInfo& info) {
   Args args(info, "cellForward");
   const CellKind kind = args.cell_kind(0);
@@ -342,7 +343,19 @@ void CellForward(const Napi::CallbackInfo& info) {
   const double t = double(T), b = double(B), h = double(H);
   const double GH = double(rnnkit::gates_of(kind)) * h;
   const bool hasC = kind == CellKind::Lstm;
-  const Floats xProj = args.floats(4, "xProj", t * b * GH);
+  const bool byIds = !args.is_absent(11);
+  const Ints xIds = byIds ? args.ints(11, "xIds", t * b) : Ints{};
+  const Floats xProj = byIds ? args.floats(4, "xProj") : args.floats(4, "xProj", t * b * GH);
+  int64_t xRows = T * B;
+  if (byIds) {
+    const int64_t rowLength = rnnkit::gates_of(kind) * H;
+    if (xProj.length == 0 || static_cast<int64_t>(xProj.length) % rowLength != 0) {
+      args.range_error("table xProj of " + std::to_string(xProj.length) + " elements is not a whole number of " +
+                       std::to_string(rowLength) + "-element rows");
+    }
+    xRows = static_cast<int64_t>(xProj.length) / rowLength;
+    args.check_ids(xIds, T * B, xRows, false);
+  }
   const Floats wHh = args.floats(5, "wHh", GH * h);
   const Floats bIh = args.floats(6, "bIh", GH);
   const Floats bHh = args.floats(7, "bHh", GH);
@@ -350,8 +363,9 @@ void CellForward(const Napi::CallbackInfo& info) {
   const Floats cs = args.floats(9, "cs", hasC ? (t + 1) * b * h : 0);
   const Floats cache = args.floats(10, "cache", t * b * double(rnnkit::cache_width(kind)) * h);
   args.no_alias({region("hs", hs), region("cs", cs), region("cache", cache)},
-                {region("xProj", xProj), region("wHh", wHh), region("bIh", bIh), region("bHh", bHh)});
-  rnnkit::cell_forward(kind, T, B, H, xProj.data, wHh.data, bIh.data, bHh.data, hs.data, cs.data, cache.data);
+                {region("xProj", xProj), region("wHh", wHh), region("bIh", bIh), region("bHh", bHh), region("xIds", xIds)});
+  rnnkit::cell_forward(kind, T, B, H, xProj.data, byIds ? xIds.data : nullptr, xRows, wHh.data, bIh.data, bHh.data,
+                       hs.data, cs.data, cache.data);
 }
 
 // cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0)

@@ -127,6 +127,13 @@ void scalar_cell_grad_row(CellKind kind, const CellGradRow& r) {
   }
 }
 
+// The row of xProj that holds the input projection of sequence row i (see cell_forward in kernels.h).
+inline int64_t input_row(const int32_t* xIds, int64_t xRows, int64_t i) {
+  if (!xIds) return i;
+  const int64_t id = xIds[i];
+  return id >= 0 && id < xRows ? id : 0;
+}
+
 // ---- the split ------------------------------------------------------------------------------------
 
 constexpr int64_t kUnitAlign = 16;
@@ -232,13 +239,15 @@ void scalar_activation(Activation f, int64_t n, const float* x, float* out) {
   }
 }
 
-void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const float* wHh,
-                  const float* bIh, const float* bHh, float* hs, float* cs, float* cache) {
-  cell_forward_with(simd_ops(engine_config().level), kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
+void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const int32_t* xIds,
+                  int64_t xRows, const float* wHh, const float* bIh, const float* bHh, float* hs, float* cs,
+                  float* cache) {
+  cell_forward_with(simd_ops(engine_config().level), kind, T, B, H, xProj, xIds, xRows, wHh, bIh, bHh, hs, cs, cache);
 }
 
 void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj,
-                       const float* wHh, const float* bIh, const float* bHh, float* hs, float* cs, float* cache) {
+                       const int32_t* xIds, int64_t xRows, const float* wHh, const float* bIh, const float* bHh,
+                       float* hs, float* cs, float* cache) {
   const int64_t G = gates_of(kind), GH = G * H;
   const int64_t CW = cache_width(kind) * H;
   const bool rnn = kind == CellKind::RnnTanh || kind == CellKind::RnnRelu;
@@ -293,7 +302,7 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
         }
         for (int64_t b = b0; b < b1; b++) {
           const int64_t r = b - b0;
-          const CellRow row{H,       u0,          u1,          xProj + (t * B + b) * GH,
+          const CellRow row{H,       u0,          u1,          xProj + input_row(xIds, xRows, t * B + b) * GH,
                             bIh,     bHh,         hPrev + r * H, hNext + r * H,
                             gh + r * ldg,
                             kind == CellKind::Lstm ? cs + (t * B + b) * H : nullptr,

@@ -165,7 +165,8 @@ const SimdOps* simd_ops(SimdLevel level);
 void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                 const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj,
-                       const float* wHh, const float* bIh, const float* bHh, float* hs, float* cs, float* cache);
+                       const int32_t* xIds, int64_t xRows, const float* wHh, const float* bIh, const float* bHh,
+                       float* hs, float* cs, float* cache);
 void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
                         const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
                         const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0);

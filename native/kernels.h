@@ -108,13 +108,17 @@ void adam_update(int64_t n, float* param, const float* grad, float* m, float* v,
 
 // The recurrent loop of one layer over T steps for B streams (PyTorch's equations and gate order).
 //   xProj [T,B,G·H]  W_ih·x_t (no bias)        wHh [G·H,H]    bIh, bHh [G·H]
+//   xIds [T,B] or null: xProj is then a table [xRows, G·H] and step t, stream b reads its row
+//                    xIds[t·B+b] (one-hot input: the table is W_ihᵀ). Ids outside [0, xRows) — possible
+//                    only if another thread wrote them after validation — read row 0.
 //   hs [T+1,B,H]     slot 0 holds h0 (read); slots 1..T receive h_1..h_T
 //   cs [T+1,B,H]     the same for the LSTM cell state (unused by other cells)
 //   cache [T,B,cache_width·H]  what cell_backward needs
 // Scratch: W_hh·h (its bias is added by the gate functions) is computed in place in the cache row
 // (lstm, gru) or the h_t row (rnn). Threads, SIMD level: see engine.h (results do not depend on threads).
-void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const float* wHh,
-                  const float* bIh, const float* bHh, float* hs, float* cs, float* cache);
+void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const int32_t* xIds,
+                  int64_t xRows, const float* wHh, const float* bIh, const float* bHh, float* hs, float* cs,
+                  float* cache);
 
 // The reverse loop. Reads wHh, hs, cs, cache (as written by cell_forward) and
 //   dhs [T,B,H]  gradient w.r.t. h_1..h_T from above    dhN, dcN [B,H]  gradient into the final state

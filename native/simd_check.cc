@@ -177,7 +177,8 @@ std::vector<float> run_cell(const SimdOps* ops, int threads, CellKind kind, int6
   std::vector<float> hs(size_t((T + 1) * B * H)), cs(lstm ? hs.size() : 0), cache(size_t(T * B * CW));
   for (int64_t i = 0; i < B * H; i++) hs[size_t(i)] = next_value();
   for (int64_t i = 0; lstm && i < B * H; i++) cs[size_t(i)] = 2 * next_value();
-  cell_forward_with(ops, kind, T, B, H, x.data(), w.data(), bi.data(), bh.data(), hs.data(), cs.data(), cache.data());
+  cell_forward_with(ops, kind, T, B, H, x.data(), nullptr, T * B, w.data(), bi.data(), bh.data(), hs.data(), cs.data(),
+                    cache.data());
   const std::vector<float> dhs = random_vector(T * B * H), dhN = random_vector(B * H);
   const std::vector<float> dcN = lstm ? random_vector(B * H) : std::vector<float>();
   std::vector<float> dGx(size_t(T * B * GH)), dGh(dGx.size()), dh0(size_t(B * H)), dc0(lstm ? dh0.size() : 0);

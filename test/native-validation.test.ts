@@ -176,6 +176,9 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
     expectError(() => raw.adagradUpdate(buffer.subarray(0, 4), f32(4), buffer.subarray(3, 7), 0.1, 1e-10, 0), RangeError, 'adagradUpdate: output param overlaps sum');
     expectError(() => raw.sgdUpdate(same, same, 0.1, 0), RangeError, 'sgdUpdate: output param overlaps grad');
     expectError(() => raw.softmaxCrossEntropy(1, 2, same.subarray(0, 2), i32([0]), 1, same.subarray(1, 3)), RangeError, 'softmaxCrossEntropy: output dLogits overlaps logits');
+    // xIds over the bytes of an output; a Float32Array for xIds
+    expectError(() => raw.cellForward('lstm', 1, 2, 1, f32(12), f32(4), f32(4), f32(4), new Float32Array(ab, 0, 4), f32(4), f32(8), new Int32Array(ab, 8, 2)), RangeError, 'cellForward: output hs overlaps xIds');
+    expectError(() => raw.cellForward('lstm', 1, 2, 1, f32(12), f32(4), f32(4), f32(4), f32(4), f32(4), f32(8), any(f32(2))), TypeError, 'cellForward: expected an Int32Array for xIds but received Float32Array');
     // ids share memory with the output: a float view over the ids' bytes
     const ids = i32([0, 1]);
     expectError(() => raw.gatherRows(2, 1, ids, f32(2), new Float32Array(ids.buffer)), RangeError, 'gatherRows: output out overlaps ids');
@@ -256,6 +259,11 @@ describe.skipIf(!backend)('the native backend rejects bad arguments like the ref
     expectSameError((b) => b.cellForward(any('LSTM'), 1, 1, 1, fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 2), fs(b, 2), fs(b, 4)), TypeError, 'cellForward: unknown cell kind LSTM (expected one of rnn_tanh, rnn_relu, lstm, gru)');
     expectSameError((b) => b.cellForward('lstm', 0, 1, 1, fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 2), fs(b, 2), fs(b, 4)), RangeError, 'cellForward: expected an integer >= 1 for T but received 0');
     expectSameError((b) => b.cellForward('lstm', 2 ** 21, 2 ** 21, 2 ** 20, fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 2), fs(b, 2), fs(b, 4)), RangeError, `cellForward: xProj has 4 elements, expected ${2 ** 21 * 2 ** 21 * 2 ** 22}`);
+    // with xIds (T 1, B 2, H 1, lstm: rows of 4): the table and the ids
+    expectSameError((b) => b.cellForward('lstm', 1, 2, 1, fs(b, 12), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 8), intSpan(b, [0])), RangeError, 'cellForward: xIds has 1 elements, expected 2');
+    expectSameError((b) => b.cellForward('lstm', 1, 2, 1, fs(b, 10), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 8), intSpan(b, [0, 1])), RangeError, 'cellForward: table xProj of 10 elements is not a whole number of 4-element rows');
+    expectSameError((b) => b.cellForward('lstm', 1, 2, 1, fs(b, 12), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 8), intSpan(b, [0, 3])), RangeError, 'cellForward: id 3 at position 1 is outside [0, 3)');
+    expectSameError((b) => b.cellForward('lstm', 1, 2, 1, fs(b, 0), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 8), intSpan(b, [0, 0])), RangeError, 'cellForward: table xProj of 0 elements is not a whole number of 4-element rows');
     expectSameError((b) => b.cellBackward('gru', 1, 2, 2, fs(b, 12), fs(b, 8), fs(b, 0), fs(b, 16), fs(b, 4), fs(b, 4), fs(b, 0), fs(b, 12), fs(b, 12), fs(b, 3), fs(b, 0)), RangeError, 'cellBackward: dh0 has 3 elements, expected 4');
     expectSameError((b) => b.gatherRows(3, 2, intSpan(b, [0, 1, 9]), fs(b, 8), fs(b, 6)), RangeError, 'gatherRows: id 9 at position 2 is outside [0, 4)');
     expectSameError((b) => b.scatterAddRows(1, 3, intSpan(b, [0]), fs(b, 3), fs(b, 8)), RangeError, 'scatterAddRows: table of 8 elements is not a whole number of 3-element rows');

@@ -67,14 +67,23 @@ export function checkGemm(transA: boolean, transB: boolean, M: number, N: number
   checkNoAlias('gemm', { C }, { A, B });
 }
 
-export function checkCellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
+export function checkCellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null): void {
   const k = 'cellForward';
   checkCell(k, kind);
   checkSize(k, 'T', T, 1);
   checkSize(k, 'B', B, 1);
   checkSize(k, 'H', H, 1);
   const GH = gatesOf(kind) * H;
-  checkSpan(k, 'xProj', xProj, T * B * GH);
+  if (xIds) {
+    checkSpan(k, 'xIds', xIds, T * B);
+    if (xProj.length % GH !== 0 || xProj.length === 0) {
+      throw new RangeError(`${k}: table xProj of ${xProj.length} elements is not a whole number of ${GH}-element rows`);
+    }
+    checkIds(k, xIds, T * B, xProj.length / GH);
+    checkNoAlias(k, { hs, cs, cache }, { xIds });
+  } else {
+    checkSpan(k, 'xProj', xProj, T * B * GH);
+  }
   checkSpan(k, 'wHh', wHh, GH * H);
   checkSpan(k, 'bIh', bIh, GH);
   checkSpan(k, 'bHh', bHh, GH);

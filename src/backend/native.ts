@@ -32,7 +32,7 @@ export interface NativeAddon {
   scatterAddRows(n: number, D: number, ids: Int32Array, dOut: Float32Array, dTable: Float32Array): void;
   gatherColumns(n: number, R: number, ids: Int32Array, W: Float32Array, out: Float32Array): void;
   scatterAddColumns(n: number, R: number, ids: Int32Array, dOut: Float32Array, dW: Float32Array): void;
-  cellForward(kind: string, T: number, B: number, H: number, xProj: Float32Array, wHh: Float32Array, bIh: Float32Array, bHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array): void;
+  cellForward(kind: string, T: number, B: number, H: number, xProj: Float32Array, wHh: Float32Array, bIh: Float32Array, bHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, xIds?: Int32Array | null): void;
   cellBackward(
     kind: string, T: number, B: number, H: number,
     wHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, dhs: Float32Array, dhN: Float32Array, dcN: Float32Array,
@@ -203,9 +203,9 @@ export class NativeBackend implements Backend {
     this.#addon.scatterAddColumns(n, R, view(ids), view(dOut), view(dW));
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null): void {
     this.#configure();
-    this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache));
+    this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache), view(xIds));
   }
 
   cellBackward(

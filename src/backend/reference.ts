@@ -93,14 +93,15 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) for (let r = 0; r < R; r++) w[r * cols + id[i]!]! += g[i * R + r]!;
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
-    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null): void {
+    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds);
     const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
     const x = xProj.data, w = wHh.data, bi = bIh.data, bh = bHh.data, h = hs.data, c = cs.data, k = cache.data;
     const gh = new Float64Array(GH); // W_hh·h_{t-1} + b_hh for one stream
     for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
-        const hPrev = (t * B + b) * H, hNext = ((t + 1) * B + b) * H, xRow = (t * B + b) * GH, kRow = (t * B + b) * CW;
+        const hPrev = (t * B + b) * H, hNext = ((t + 1) * B + b) * H, kRow = (t * B + b) * CW;
+        const xRow = (xIds ? xIds.data[t * B + b]! : t * B + b) * GH;
         for (let r = 0; r < GH; r++) {
           let sum = bh[r]!;
           for (let j = 0; j < H; j++) sum += w[r * H + j]! * h[hPrev + j]!;

@@ -145,8 +145,11 @@ export interface Backend {
    * hs [T+1,B,H]: slot 0 holds h0 (read), slots 1..T receive h_1..h_T.
    * cs [T+1,B,H]: the same for the LSTM cell state; length 0 for other cells.
    * cache [T,B,cacheWidth·H]: what cellBackward needs (see cacheWidth).
+   * xIds [T,B] (optional, one-hot input): xProj is then a table [R,G·H] (W_ihᵀ) and the input projection
+   * of step t, stream b is its row xIds[t·B+b], in [0, R): the loop reads the small table instead of a
+   * [T,B,G·H] sequence gathered beforehand.
    */
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void;
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds?: I | null): void;
 
   /**
    * The reverse loop. Reads what cellForward wrote (hs, cs, cache) and

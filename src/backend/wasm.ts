@@ -48,7 +48,7 @@ interface WasmExports {
   scatterAddRows(n: number, D: number, ids: number, dOut: number, dTable: number): void;
   gatherColumns(n: number, R: number, cols: number, ids: number, w: number, out: number): void;
   scatterAddColumns(n: number, R: number, cols: number, ids: number, dOut: number, dW: number): void;
-  cellForward(kind: number, T: number, B: number, H: number, xProj: number, wHh: number, bIh: number, bHh: number, hs: number, cs: number, cache: number): void;
+  cellForward(kind: number, T: number, B: number, H: number, xProj: number, wHh: number, bIh: number, bHh: number, hs: number, cs: number, cache: number, xIds: number): void;
   cellBackward(
     kind: number, T: number, B: number, H: number, wHh: number, hs: number, cs: number, cache: number,
     dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number,
@@ -243,13 +243,13 @@ export class WasmBackend implements Backend {
     this.#x.scatterAddColumns(n, R, dW.length / R, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dW', dW));
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F): void {
-    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null): void {
+    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds);
     const k = 'cellForward';
     this.#x.cellForward(
       CELL_KINDS.indexOf(kind), T, B, H,
       this.#f(k, 'xProj', xProj), this.#f(k, 'wHh', wHh), this.#f(k, 'bIh', bIh), this.#f(k, 'bHh', bHh),
-      this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache),
+      this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache), xIds ? this.#i(k, 'xIds', xIds) : 0,
     );
   }
 

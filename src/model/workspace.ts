@@ -14,7 +14,7 @@ export function workspaceFloats(config: ModelConfig, T: number, B: number): numb
   const kind = cellKind(config);
   const GH = gatesOf(kind) * H, n = T * B;
   const perLayer = n * GH + 2 * (T + 1) * B * H + n * cacheWidth(kind) * H + 2 * B * H;
-  return 2 * n + L * perLayer + n * E + 2 * n * V + n * Math.max(H, E) + 2 * n * GH + B * H + GH;
+  return 2 * n + L * perLayer + n * E + 2 * n * V + n * Math.max(H, E) + 2 * n * GH + B * H + GH + V;
 }
 import type { Model } from './model.js';
 
@@ -56,6 +56,7 @@ export class Workspace {
   private readonly dGh: F; // [T,B,G·H]
   private readonly zeros: F; // [B,H] no gradient from beyond the chunk (truncated BPTT)
   private readonly biasSum: F; // [G·H] the bias gradient of one chunk
+  private readonly vocabIds: I; // [V] 0, 1, …, V−1: gathers all of W_ihᵀ
   private carriedSteps = 0; // T of the previous chunk, whose final state the next forward() carries over
   private droppedOut = false; // whether the last forward() applied dropout
   readonly dropout: number;
@@ -100,6 +101,9 @@ export class Workspace {
     this.dGh = float(n * GH);
     this.zeros = float(batch * H);
     this.biasSum = float(GH);
+    this.vocabIds = Span.of(backend.allocInt(V));
+    const vocabIds = this.vocabIds.data;
+    for (let v = 0; v < V; v++) vocabIds[v] = v;
   }
 
   private get backend(): Backend {
@@ -154,17 +158,24 @@ export class Workspace {
     this.droppedOut = this.dropout > 0 && dropoutSeed !== undefined;
     this.layers.forEach((layer, l) => {
       const w = p.layers[l]!;
-      const xProj = layer.xProj.sub(0, n * GH);
+      let xProj = layer.xProj.sub(0, n * GH);
+      let xIds: I | null = null;
       if (l > 0) {
         be.gemm(false, true, n, GH, H, 1, this.layerInput(l, T, dropoutSeed), w.wIh, 0, xProj);
       } else if (this.embedded && p.embed) {
         const x = this.embedded.sub(0, n * E);
         be.gatherRows(n, E, ids, p.embed, x);
         be.gemm(false, true, n, GH, E, 1, x, w.wIh, 0, xProj);
+      } else if (n >= V) {
+        // One-hot input, at least V tokens: the loop reads the rows of W_ihᵀ [V,G·H] (built here, in
+        // xProj's space) by id, instead of a [T,B,G·H] sequence of them.
+        xProj = layer.xProj.sub(0, V * GH);
+        be.gatherColumns(V, GH, this.vocabIds, w.wIh, xProj);
+        xIds = ids;
       } else {
         be.gatherColumns(n, GH, ids, w.wIh, xProj);
       }
-      be.cellForward(this.kind, T, B, H, xProj, w.wHh, w.bIh, w.bHh, layer.hs.sub(0, (T + 1) * BH), this.cellState(layer, T), layer.cache.sub(0, layer.cache.length / this.maxT * T));
+      be.cellForward(this.kind, T, B, H, xProj, w.wHh, w.bIh, w.bHh, layer.hs.sub(0, (T + 1) * BH), this.cellState(layer, T), layer.cache.sub(0, layer.cache.length / this.maxT * T), xIds);
     });
     const top = this.layers[this.layers.length - 1]!.hs.sub(BH, n * H);
     const logits = this.logits(T);
