@@ -201,9 +201,16 @@ void free_aligned(float* p) {
   std::free(p);
 #endif
 }
+
+std::atomic<int64_t> g_scratch_bytes{0};  // see scratch_bytes()
 }  // namespace
 
-FloatScratch::~FloatScratch() { free_aligned(data_); }
+int64_t scratch_bytes() { return g_scratch_bytes.load(std::memory_order_relaxed); }
+
+FloatScratch::~FloatScratch() {
+  free_aligned(data_);
+  g_scratch_bytes.fetch_sub(capacity_ * int64_t(sizeof(float)), std::memory_order_relaxed);
+}
 
 float* FloatScratch::reserve(int64_t n) {
   if (n <= capacity_) return data_;
@@ -218,6 +225,7 @@ float* FloatScratch::reserve(int64_t n) {
 #endif
   if (!fresh) return nullptr;
   free_aligned(data_);
+  g_scratch_bytes.fetch_add((want - capacity_) * int64_t(sizeof(float)), std::memory_order_relaxed);
   data_ = static_cast<float*>(fresh);
   capacity_ = want;
   return data_;

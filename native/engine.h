@@ -206,6 +206,10 @@ class FloatScratch {
   int64_t capacity_ = 0;
 };
 
+// Bytes held by all FloatScratch buffers of the process (every thread): it stops growing once the
+// kernels have met the shapes of a training run, which is how tests see that the loop allocates nothing.
+int64_t scratch_bytes();
+
 }  // namespace rnnkit
 
 #endif  // RNNKIT_ENGINE_H

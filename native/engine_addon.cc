@@ -143,6 +143,9 @@ void ActivationFn(const Napi::CallbackInfo& info) {
   }
 }
 
+// scratchBytes() → bytes held by the kernels' packing and scratch buffers (all threads; see scratch_bytes).
+Napi::Value ScratchBytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(scratch_bytes())); }
+
 }  // namespace
 
 void register_engine_exports(Napi::Env env, Napi::Object exports) {
@@ -150,6 +153,7 @@ void register_engine_exports(Napi::Env env, Napi::Object exports) {
   exports.Set("simdLevels", Napi::Function::New(env, SimdLevels, "simdLevels"));
   exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
   exports.Set("activation", Napi::Function::New(env, ActivationFn, "activation"));
+  exports.Set("scratchBytes", Napi::Function::New(env, ScratchBytes, "scratchBytes"));
 }
 
 }  // namespace rnnkit

@@ -25,6 +25,8 @@ export interface NativeAddon {
   measurePeak(threads: number, milliseconds: number): number;
   /** out = exp, tanh or sigmoid of x with the configured level's vectorised function (accuracy tests). */
   activation(name: 'exp' | 'tanh' | 'sigmoid', x: Float32Array, out: Float32Array): void;
+  /** Bytes held by the kernels' packing and scratch buffers (process-wide; they only grow). */
+  scratchBytes(): number;
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
   addBias(M: number, N: number, bias: Float32Array, C: Float32Array): void;
   sumRows(M: number, N: number, A: Float32Array, out: Float32Array): void;
@@ -54,7 +56,7 @@ export interface NativeAddon {
 const KERNELS = [
   'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
   'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
-  'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation',
+  'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation', 'scratchBytes',
 ] as const;
 
 /** Where the addon is by default: `<package root>/build/Release/rnnkit.node` (this file is two levels
@@ -119,6 +121,12 @@ export class NativeBackend implements Backend {
 
   info(): BackendInfo {
     return { name: this.name, dtype: this.dtype, simd: this.#simd, threads: this.#threads };
+  }
+
+  /** Bytes the engine holds as kernel scratch (packing space), process-wide: it stops growing once the
+   *  kernels have seen a run's shapes, so the training loop allocates nothing (tests check this). */
+  get scratchBytes(): number {
+    return this.#addon.scratchBytes();
   }
 
   /** Before a kernel whose speed or bits depend on the configuration: make it this backend's. */
