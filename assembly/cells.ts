@@ -9,6 +9,7 @@
 // and the backward carries dh/dc in dh0/dc0.
 import { gemmPackB, gemmPackedB, gemmPacks, gemmStrided, opsScratch, packedBFloats } from './gemm';
 import { ld, st, vsigmoid, vtanh } from './math';
+import { sumRows } from './ops';
 
 /** Where to pack W_hh (op(B) [K,N]) once for the call, or 0 to let every step use gemmStrided. */
 @inline function packOnce(B: i32, K: i32, N: i32): usize {
@@ -186,11 +187,12 @@ export function cellForward(
 /**
  * The reverse loop. Reads wHh, hs, cs, cache (as cellForward wrote them), dhs [T,B,H], dhN [B,H], dcN [B,H]
  * (lstm only); writes dGx, dGh [T,B,GH], dh0 [B,H], dc0 [B,H] (lstm only). dh0/dc0 carry dh_t/dc_t meanwhile.
+ * dbIh, dbHh [GH] (0: none) += each row of dGx, dGh as it is written (the bias gradients).
  */
 export function cellBackward(
   kind: i32, T: i32, B: i32, H: i32,
   wHh: usize, hs: usize, cs: usize, cache: usize, dhs: usize, dhN: usize, dcN: usize,
-  dGx: usize, dGh: usize, dh0: usize, dc0: usize,
+  dGx: usize, dGh: usize, dh0: usize, dc0: usize, dbIh: usize, dbHh: usize,
 ): void {
   const G = gatesOf(kind);
   const GH = G * H;
@@ -232,6 +234,8 @@ export function cellBackward(
         for (; j + 4 <= H; j += 4) gruBackward(H, dy, dhb, k, hp, gx, gh, j, true);
         for (; j < H; j++) gruBackward(H, dy, dhb, k, hp, gx, gh, j, false);
       }
+      if (dbIh != 0) sumRows(1, GH, gx, dbIh);
+      if (dbHh != 0) sumRows(1, GH, gh, dbHh);
     }
     // dh_{t-1}[B,H] = dGh_t[B,GH]·W_hh[GH,H] (+ the GRU's direct path already in dh0).
     const beta: f32 = kind == CellKind.Gru ? 1 : 0;

@@ -368,7 +368,7 @@ void CellForward(const Napi::CallbackInfo& info) {
                        hs.data, cs.data, cache.data);
 }
 
-// cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0)
+// cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh?, dbHh?)
 void CellBackward(const Napi::CallbackInfo& info) {
   Args args(info, "cellBackward");
   const CellKind kind = args.cell_kind(0);
@@ -387,11 +387,14 @@ void CellBackward(const Napi::CallbackInfo& info) {
   const Floats dGh = args.floats(12, "dGh", t * b * GH);
   const Floats dh0 = args.floats(13, "dh0", b * h);
   const Floats dc0 = args.floats(14, "dc0", hasC ? b * h : 0);
-  args.no_alias({region("dGx", dGx), region("dGh", dGh), region("dh0", dh0), region("dc0", dc0)},
+  const Floats dbIh = args.is_absent(15) ? Floats{} : args.floats(15, "dbIh", GH);
+  const Floats dbHh = args.is_absent(16) ? Floats{} : args.floats(16, "dbHh", GH);
+  args.no_alias({region("dGx", dGx), region("dGh", dGh), region("dh0", dh0), region("dc0", dc0), region("dbIh", dbIh),
+                 region("dbHh", dbHh)},
                 {region("wHh", wHh), region("hs", hs), region("cs", cs), region("cache", cache), region("dhs", dhs),
                  region("dhN", dhN), region("dcN", dcN)});
   rnnkit::cell_backward(kind, T, B, H, wHh.data, hs.data, cs.data, cache.data, dhs.data, dhN.data, dcN.data,
-                        dGx.data, dGh.data, dh0.data, dc0.data);
+                        dGx.data, dGh.data, dh0.data, dc0.data, dbIh.data, dbHh.data);
 }
 
 // softmaxCrossEntropy(N, V, logits, targets, scale, dLogits | null) → loss sum

@@ -31,6 +31,7 @@ namespace {
 
 thread_local FloatScratch tl_weights;  // this thread's packed slice of W_hh
 thread_local FloatScratch tl_rows;     // h_{t-1}ᵀ packed for the transposed kernel
+thread_local FloatScratch tl_sums;     // the per-stream running sums of dGx and dGh (bias gradients)
 
 // The forward pass packs W_hh when it runs at least this many steps (and more than one stream).
 constexpr int64_t kMinPackSteps = 4;
@@ -123,6 +124,10 @@ void scalar_cell_grad_row(CellKind kind, const CellGradRow& r) {
         r.carry[j] = dh * z;  // the direct path h_{t-1} → h_t
         break;
       }
+    }
+    for (int64_t q = 0; q < gates_of(kind); q++) {
+      if (r.sx) r.sx[q * H + j] += r.gx[q * H + j];
+      if (r.sh) r.sh[q * H + j] += r.gh[q * H + j];
     }
   }
 }
@@ -318,14 +323,14 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
 
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
                    const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
-                   float* dGx, float* dGh, float* dh0, float* dc0) {
+                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh) {
   cell_backward_with(simd_ops(engine_config().level), kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0,
-                     dc0);
+                     dc0, dbIh, dbHh);
 }
 
 void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
                         const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
-                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0) {
+                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh) {
   const int64_t GH = gates_of(kind) * H;
   const int64_t CW = cache_width(kind) * H;
   const bool lstm = kind == CellKind::Lstm;
@@ -333,6 +338,15 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
   void (*row_fn)(CellKind, const CellGradRow&) = ops ? ops->cell_grad_row : scalar_cell_grad_row;
   const CellSplit split = cell_split(config.threads, B, GH, H);
   PartBarrier barrier(split.byStreams ? 1 : split.parts);
+  // The bias gradients: each stream's rows are summed while they are in cache (by whichever part owns
+  // the stream's units or the stream itself, in the same order: t from T−1 down), into sums [B][G·H]
+  // of dGx and — for the GRU, whose n gate differs — of dGh; the streams' sums are added below.
+  const bool sameSums = kind != CellKind::Gru;  // dGx = dGh
+  const bool wantSums = dbIh || dbHh;
+  float* sums = wantSums ? tl_sums.reserve((sameSums ? 1 : 2) * B * GH) : nullptr;
+  if (sums) std::fill(sums, sums + (sameSums ? 1 : 2) * B * GH, 0.0f);
+  float* sumsX = sums;
+  float* sumsH = sums && !sameSums ? sums + B * GH : nullptr;
 
   auto part = [&](int p) {
     int64_t u0, u1, b0, b1;
@@ -370,7 +384,9 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
                             dh0 + b * H,
                             lstm ? cs + row * H : nullptr,
                             lstm ? cs + (row + B) * H : nullptr,
-                            lstm ? dc0 + b * H : nullptr};
+                            lstm ? dc0 + b * H : nullptr,
+                            sumsX ? sumsX + b * GH : nullptr,
+                            sumsH ? sumsH + b * GH : nullptr};
         row_fn(kind, r);
       }
       barrier.wait();  // split by units: dGh_t complete before any part reads it
@@ -387,6 +403,11 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
     }
   };
   parallel_parts(split.parts, part);
+  if (!wantSums) return;
+  // The streams' sums, in stream order (without memory for them: the rows of dGx and dGh themselves).
+  const int64_t rows = sums ? B : T * B;
+  if (dbIh) sum_rows(rows, GH, sums ? sumsX : dGx, dbIh);
+  if (dbHh) sum_rows(rows, GH, sums ? (sumsH ? sumsH : sumsX) : dGh, dbHh);
 }
 
 }  // namespace rnnkit

@@ -97,6 +97,7 @@ struct CellRow {
 // One batch row of a cell's backward step, for hidden units [u0, u1) (see cell_backward in kernels.h):
 //   hp, hc [H]: h_{t-1}, h_t   k: cache row   dy [H]: dL/dh_t from above   gx, gh [G·H]: outputs
 //   carry [H]: in dh_t from step t+1, out the direct part of dh_{t-1}   cp, cc, dc [H]: lstm only.
+//   sx, sh [G·H] or null: the stream's running sums of gx and gh (the bias gradients), += this row.
 struct CellGradRow {
   int64_t H, u0, u1;
   const float* hp;
@@ -109,6 +110,8 @@ struct CellGradRow {
   const float* cp;
   const float* cc;
   float* dc;
+  float* sx;
+  float* sh;
 };
 
 enum class Activation : int { Exp = 0, Tanh = 1, Sigmoid = 2 };
@@ -169,7 +172,7 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
                        float* hs, float* cs, float* cache);
 void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
                         const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
-                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0);
+                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh);
 
 // The portable activations (the scalar level), same contract as SimdOps::activation.
 void scalar_activation(Activation f, int64_t n, const float* x, float* out);

@@ -124,9 +124,11 @@ void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* x
 //   dhs [T,B,H]  gradient w.r.t. h_1..h_T from above    dhN, dcN [B,H]  gradient into the final state
 // Overwrites dGx, dGh [T,B,G·H] (input-side and hidden-side pre-activation gradients), dh0 and
 // dc0 [B,H] (dcN/dc0 are used by the LSTM only). dh0/dc0 carry dh_t/dc_t during the loop.
+// dbIh, dbHh [G·H] (each may be null): += Σ over all rows of dGx, of dGh (the bias gradients), summed
+// per stream over t (from T−1 down) and then over the streams in order, whatever the thread split.
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
                    const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
-                   float* dGx, float* dGh, float* dh0, float* dc0);
+                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh);
 
 }  // namespace rnnkit
 

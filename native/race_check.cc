@@ -68,10 +68,13 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
   const std::vector<float> dhs = random_vector(size_t(T * B * H)), dhN = random_vector(size_t(B * H));
   const std::vector<float> dcN = lstm ? random_vector(size_t(B * H)) : std::vector<float>();
   std::vector<float> dGx(size_t(T * B * GH)), dGh(dGx.size()), dh0(size_t(B * H)), dc0(lstm ? dh0.size() : 0);
+  std::vector<float> dbIh(static_cast<size_t>(GH)), dbHh(static_cast<size_t>(GH));
   cell_backward(kind, T, B, H, w.data(), hs.data(), cs.data(), cache.data(), dhs.data(), dhN.data(), dcN.data(),
-                dGx.data(), dGh.data(), dh0.data(), dc0.data());
+                dGx.data(), dGh.data(), dh0.data(), dc0.data(), dbIh.data(), dbHh.data());
   std::vector<float> all;
-  for (const auto* v : {&hs, &cs, &cache, &dGx, &dGh, &dh0, &dc0}) all.insert(all.end(), v->begin(), v->end());
+  for (const auto* v : {&hs, &cs, &cache, &dGx, &dGh, &dh0, &dc0, &dbIh, &dbHh}) {
+    all.insert(all.end(), v->begin(), v->end());
+  }
   return all;
 }
 

@@ -2,7 +2,7 @@
 // UBSan so that an out-of-bounds access in a packing routine, a masked tail or a micro-tile shows up:
 //
 //   g++ -std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -pthread \
-//       native/simd_check.cc native/engine.cc native/threadpool.cc native/gemm.cc native/cells.cc \
+//       native/simd_check.cc native/engine.cc native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc \
 //       native/simd_avx2.cc native/simd_avx512.cc -o /tmp/rnnkit-simd-check && /tmp/rnnkit-simd-check
 //
 // Tables checked: every level this CPU runs, plus "emu512": simd_ops.inc instantiated with the AVX-512
@@ -182,10 +182,13 @@ std::vector<float> run_cell(const SimdOps* ops, int threads, CellKind kind, int6
   const std::vector<float> dhs = random_vector(T * B * H), dhN = random_vector(B * H);
   const std::vector<float> dcN = lstm ? random_vector(B * H) : std::vector<float>();
   std::vector<float> dGx(size_t(T * B * GH)), dGh(dGx.size()), dh0(size_t(B * H)), dc0(lstm ? dh0.size() : 0);
+  std::vector<float> dbIh(static_cast<size_t>(GH)), dbHh(static_cast<size_t>(GH));
   cell_backward_with(ops, kind, T, B, H, w.data(), hs.data(), cs.data(), cache.data(), dhs.data(), dhN.data(), dcN.data(),
-                     dGx.data(), dGh.data(), dh0.data(), dc0.data());
+                     dGx.data(), dGh.data(), dh0.data(), dc0.data(), dbIh.data(), dbHh.data());
   std::vector<float> all;
-  for (const auto* v : {&hs, &cs, &cache, &dGx, &dGh, &dh0, &dc0}) all.insert(all.end(), v->begin(), v->end());
+  for (const auto* v : {&hs, &cs, &cache, &dGx, &dGh, &dh0, &dc0, &dbIh, &dbHh}) {
+    all.insert(all.end(), v->begin(), v->end());
+  }
   return all;
 }
 

@@ -190,11 +190,12 @@ describe.skipIf(!addon)('cells: every SIMD level and thread count against the re
     const [x, w, bi, bh, h, c, cache] = guardedSpans(backend, xProj, wHh, bIh, bHh, hs, cs, nanArray(T * B * CW));
     backend.cellForward(kind, T, B, H, x!, w!, bi!, bh!, h!, c!, cache!);
     const dhs = randomValues(random, T * B * H), dhN = randomValues(random, B * H), dcN = lstm ? randomValues(random, B * H) : null;
-    const [dy, dN, dcn, dGx, dGh, dh0, dc0] = guardedSpans(backend, dhs, dhN, dcN, nanArray(T * B * GH), nanArray(T * B * GH), nanArray(B * H), lstm ? nanArray(B * H) : null);
-    backend.cellBackward(kind, T, B, H, w!, h!, c!, cache!, dy!, dN!, dcn!, dGx!, dGh!, dh0!, dc0!);
-    return [h!, c!, cache!, dGx!, dGh!, dh0!, dc0!].map(withGuard);
+    const [dy, dN, dcn, dGx, dGh, dh0, dc0, dbIh, dbHh] = guardedSpans(backend, dhs, dhN, dcN, nanArray(T * B * GH), nanArray(T * B * GH), nanArray(B * H), lstm ? nanArray(B * H) : null,
+      randomValues(random, GH), randomValues(random, GH)); // the bias gradients accumulate
+    backend.cellBackward(kind, T, B, H, w!, h!, c!, cache!, dy!, dN!, dcn!, dGx!, dGh!, dh0!, dc0!, dbIh!, dbHh!);
+    return [h!, c!, cache!, dGx!, dGh!, dh0!, dc0!, dbIh!, dbHh!].map(withGuard);
   }
-  const names = ['hs', 'cs', 'cache', 'dGx', 'dGh', 'dh0', 'dc0'];
+  const names = ['hs', 'cs', 'cache', 'dGx', 'dGh', 'dh0', 'dc0', 'dbIh', 'dbHh'];
 
   for (const simd of levels) {
     for (const threads of [1, 2]) {

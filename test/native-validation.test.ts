@@ -265,6 +265,8 @@ describe.skipIf(!backend)('the native backend rejects bad arguments like the ref
     expectSameError((b) => b.cellForward('lstm', 1, 2, 1, fs(b, 12), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 8), intSpan(b, [0, 3])), RangeError, 'cellForward: id 3 at position 1 is outside [0, 3)');
     expectSameError((b) => b.cellForward('lstm', 1, 2, 1, fs(b, 0), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 4), fs(b, 8), intSpan(b, [0, 0])), RangeError, 'cellForward: table xProj of 0 elements is not a whole number of 4-element rows');
     expectSameError((b) => b.cellBackward('gru', 1, 2, 2, fs(b, 12), fs(b, 8), fs(b, 0), fs(b, 16), fs(b, 4), fs(b, 4), fs(b, 0), fs(b, 12), fs(b, 12), fs(b, 3), fs(b, 0)), RangeError, 'cellBackward: dh0 has 3 elements, expected 4');
+    expectSameError((b) => b.cellBackward('gru', 1, 2, 2, fs(b, 12), fs(b, 8), fs(b, 0), fs(b, 16), fs(b, 4), fs(b, 4), fs(b, 0), fs(b, 12), fs(b, 12), fs(b, 4), fs(b, 0), fs(b, 5), null), RangeError, 'cellBackward: dbIh has 5 elements, expected 6');
+    expectSameError((b) => b.cellBackward('gru', 1, 2, 2, fs(b, 12), fs(b, 8), fs(b, 0), fs(b, 16), fs(b, 4), fs(b, 4), fs(b, 0), fs(b, 12), fs(b, 12), fs(b, 4), fs(b, 0), null, fs(b, 7)), RangeError, 'cellBackward: dbHh has 7 elements, expected 6');
     expectSameError((b) => b.gatherRows(3, 2, intSpan(b, [0, 1, 9]), fs(b, 8), fs(b, 6)), RangeError, 'gatherRows: id 9 at position 2 is outside [0, 4)');
     expectSameError((b) => b.scatterAddRows(1, 3, intSpan(b, [0]), fs(b, 3), fs(b, 8)), RangeError, 'scatterAddRows: table of 8 elements is not a whole number of 3-element rows');
     expectSameError((b) => b.gatherColumns(2, 2, intSpan(b, [0, -1]), fs(b, 6), fs(b, 4)), RangeError, 'gatherColumns: id -1 at position 1 is outside [0, 3)');
@@ -297,6 +299,10 @@ describe.skipIf(!backend)('the native backend rejects bad arguments like the ref
       const [dGx, dc0, dcN] = overlapping(b, [[0, 4], [10, 1], [10, 1]]);
       b.cellBackward('lstm', 1, 1, 1, fs(b, 4), fs(b, 2), fs(b, 2), fs(b, 4), fs(b, 1), fs(b, 1), dcN!, dGx!, fs(b, 4), fs(b, 1), dc0!);
     }, RangeError, 'cellBackward: output dc0 overlaps dcN');
+    expectSameError((b) => {
+      const [dGx, dbHh] = overlapping(b, [[0, 4], [3, 4]]);
+      b.cellBackward('lstm', 1, 1, 1, fs(b, 4), fs(b, 2), fs(b, 2), fs(b, 4), fs(b, 1), fs(b, 1), fs(b, 1), dGx!, fs(b, 4), fs(b, 1), fs(b, 1), null, dbHh!);
+    }, RangeError, 'cellBackward: output dGx overlaps dbHh');
     expectSameError((b) => {
       const [param, grad] = overlapping(b, [[0, 4], [3, 4]]);
       b.sgdUpdate(param!, grad!, 0.1, 0);

@@ -212,12 +212,15 @@ describe.each(BUILDS)('%s build', (build) => {
       const dGh = both(nan(T * B * GH));
       const dh0 = both(nan(B * H));
       const dc0 = both(nan(hasC ? B * H : 0));
+      const dbIh = both(randomValues(random, GH)), dbHh = both(randomValues(random, GH)); // accumulate
       const backward = (be: Backend, s: 'w' | 'r'): void =>
-        be.cellBackward(kind, T, B, H, wHh[s], hs[s], cs[s], cache[s], dhs[s], dhN[s], dcN[s], dGx[s], dGh[s], dh0[s], dc0[s]);
+        be.cellBackward(kind, T, B, H, wHh[s], hs[s], cs[s], cache[s], dhs[s], dhN[s], dcN[s], dGx[s], dGh[s], dh0[s], dc0[s], dbIh[s], dbHh[s]);
       backward(wasm, 'w');
       backward(ref, 'r');
       expectSame(dGx, 'dGx');
       expectSame(dGh, 'dGh');
+      expectSame(dbIh, 'dbIh');
+      expectSame(dbHh, 'dbHh');
       expectSame(dh0, 'dh0');
       expectSame(dc0, 'dc0');
       expectSame(dhN, 'dhN unchanged', 0, 0);

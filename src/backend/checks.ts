@@ -95,7 +95,7 @@ export function checkCellForward(kind: CellKind, T: number, B: number, H: number
 
 export function checkCellBackward(
   kind: CellKind, T: number, B: number, H: number,
-  wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F,
+  wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null, dbHh: F | null,
 ): void {
   const k = 'cellBackward';
   checkCell(k, kind);
@@ -115,7 +115,10 @@ export function checkCellBackward(
   checkSpan(k, 'dGh', dGh, T * B * GH);
   checkSpan(k, 'dh0', dh0, B * H);
   checkSpan(k, 'dc0', dc0, hasC ? B * H : 0);
-  checkNoAlias(k, { dGx, dGh, dh0, dc0 }, { wHh, hs, cs, cache, dhs, dhN, dcN });
+  if (dbIh) checkSpan(k, 'dbIh', dbIh, GH);
+  if (dbHh) checkSpan(k, 'dbHh', dbHh, GH);
+  const sums = { ...(dbIh ? { dbIh } : {}), ...(dbHh ? { dbHh } : {}) };
+  checkNoAlias(k, { dGx, dGh, dh0, dc0, ...sums }, { wHh, hs, cs, cache, dhs, dhN, dcN });
 }
 
 export function checkAddBias(M: number, N: number, bias: F, C: F): void {

@@ -38,7 +38,7 @@ export interface NativeAddon {
   cellBackward(
     kind: string, T: number, B: number, H: number,
     wHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, dhs: Float32Array, dhN: Float32Array, dcN: Float32Array,
-    dGx: Float32Array, dGh: Float32Array, dh0: Float32Array, dc0: Float32Array,
+    dGx: Float32Array, dGh: Float32Array, dh0: Float32Array, dc0: Float32Array, dbIh?: Float32Array | null, dbHh?: Float32Array | null,
   ): void;
   softmaxCrossEntropy(N: number, V: number, logits: Float32Array, targets: Int32Array, scale: number, dLogits: Float32Array | null): number;
   clipValue(x: Float32Array, limit: number): void;
@@ -219,11 +219,11 @@ export class NativeBackend implements Backend {
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null,
   ): void {
     this.#configure();
     this.#addon.cellBackward(kind, T, B, H, view(wHh), view(hs), view(cs), view(cache), view(dhs), view(dhN), view(dcN),
-      view(dGx), view(dGh), view(dh0), view(dc0));
+      view(dGx), view(dGh), view(dh0), view(dc0), view(dbIh), view(dbHh));
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {

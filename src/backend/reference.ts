@@ -134,9 +134,9 @@ export class ReferenceBackend implements Backend {
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null,
   ): void {
-    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0);
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh);
     const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
     const w = wHh.data, h = hs.data, c = cs.data, k = cache.data, dy = dhs.data;
     const gx = dGx.data, gh = dGh.data;
@@ -144,6 +144,7 @@ export class ReferenceBackend implements Backend {
     const dhNext = Float64Array.from(dhN.data);
     const dcNext = Float64Array.from(dcN.data);
     const dh = new Float64Array(H);
+    const sumX = new Float64Array(GH), sumH = new Float64Array(GH); // Σ dGx, Σ dGh over the rows
     for (let t = T - 1; t >= 0; t--) {
       for (let b = 0; b < B; b++) {
         const hPrev = (t * B + b) * H, hCur = ((t + 1) * B + b) * H, gRow = (t * B + b) * GH, kRow = (t * B + b) * CW;
@@ -174,6 +175,10 @@ export class ReferenceBackend implements Backend {
             gx[gRow + 2 * H + j] = dn; gh[gRow + 2 * H + j] = dn * r;
           }
         }
+        for (let r = 0; r < GH; r++) {
+          sumX[r] = sumX[r]! + gx[gRow + r]!;
+          sumH[r] = sumH[r]! + gh[gRow + r]!;
+        }
         // dh_{t-1} = direct path (GRU: z⊙dh) + W_hhᵀ·dGh_t
         for (let j = 0; j < H; j++) {
           let sum = kind === 'gru' ? dh[j]! * k[kRow + H + j]! : 0;
@@ -184,6 +189,10 @@ export class ReferenceBackend implements Backend {
     }
     dh0.data.set(dhNext);
     dc0.data.set(dcNext);
+    for (const [db, sum] of [[dbIh, sumX], [dbHh, sumH]] as const) {
+      const d = db?.data;
+      if (d) for (let r = 0; r < GH; r++) d[r] = d[r]! + sum[r]!;
+    }
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {

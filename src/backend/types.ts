@@ -159,13 +159,15 @@ export interface Backend {
    * Writes (overwrites) dGx [T,B,G·H]: gradient w.r.t. the input-side pre-activation (W_ih·x + b_ih),
    * dGh [T,B,G·H]: gradient w.r.t. the hidden-side pre-activation (W_hh·h + b_hh) — equal to dGx except
    * for the GRU's n gate, dh0 [B,H] and dc0 [B,H] (length 0 for cells without a cell state).
-   * Weight gradients are whole-sequence GEMMs done by the caller afterwards:
-   * dW_hh += dGhᵀ·hs[0..T), dW_ih += dGxᵀ·X, db_hh += Σ dGh, db_ih += Σ dGx.
+   * dbIh, dbHh [G·H] (optional): the bias gradients are accumulated, db_ih += Σ dGx and db_hh += Σ dGh
+   * over all T·B rows, while the rows are fresh.
+   * Weight gradients are whole-sequence GEMMs done by the caller afterwards: dW_hh += dGhᵀ·hs[0..T),
+   * dW_ih += dGxᵀ·X.
    */
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh?: F | null, dbHh?: F | null,
   ): void;
 
   /**

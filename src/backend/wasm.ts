@@ -51,7 +51,7 @@ interface WasmExports {
   cellForward(kind: number, T: number, B: number, H: number, xProj: number, wHh: number, bIh: number, bHh: number, hs: number, cs: number, cache: number, xIds: number): void;
   cellBackward(
     kind: number, T: number, B: number, H: number, wHh: number, hs: number, cs: number, cache: number,
-    dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number,
+    dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number, dbIh: number, dbHh: number,
   ): void;
   softmaxCrossEntropy(N: number, V: number, logits: number, targets: number, scale: number, dLogits: number): number;
   clipValue(n: number, x: number, limit: number): void;
@@ -256,15 +256,16 @@ export class WasmBackend implements Backend {
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null,
   ): void {
-    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0);
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh);
     const k = 'cellBackward';
     this.#x.cellBackward(
       CELL_KINDS.indexOf(kind), T, B, H,
       this.#f(k, 'wHh', wHh), this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache),
       this.#f(k, 'dhs', dhs), this.#f(k, 'dhN', dhN), this.#f(k, 'dcN', dcN),
       this.#f(k, 'dGx', dGx), this.#f(k, 'dGh', dGh), this.#f(k, 'dh0', dh0), this.#f(k, 'dc0', dc0),
+      dbIh ? this.#f(k, 'dbIh', dbIh) : 0, dbHh ? this.#f(k, 'dbHh', dbHh) : 0,
     );
   }
 

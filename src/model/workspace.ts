@@ -14,7 +14,7 @@ export function workspaceFloats(config: ModelConfig, T: number, B: number): numb
   const kind = cellKind(config);
   const GH = gatesOf(kind) * H, n = T * B;
   const perLayer = n * GH + 2 * (T + 1) * B * H + n * cacheWidth(kind) * H + 2 * B * H;
-  return 2 * n + L * perLayer + n * E + 2 * n * V + n * Math.max(H, E) + 2 * n * GH + B * H + GH + V;
+  return 2 * n + L * perLayer + n * E + 2 * n * V + n * Math.max(H, E) + 2 * n * GH + B * H + V;
 }
 import type { Model } from './model.js';
 
@@ -55,7 +55,6 @@ export class Workspace {
   private readonly dGx: F; // [T,B,G·H]
   private readonly dGh: F; // [T,B,G·H]
   private readonly zeros: F; // [B,H] no gradient from beyond the chunk (truncated BPTT)
-  private readonly biasSum: F; // [G·H] the bias gradient of one chunk
   private readonly vocabIds: I; // [V] 0, 1, …, V−1: gathers all of W_ihᵀ
   private carriedSteps = 0; // T of the previous chunk, whose final state the next forward() carries over
   private droppedOut = false; // whether the last forward() applied dropout
@@ -100,7 +99,6 @@ export class Workspace {
     this.dGx = float(n * GH);
     this.dGh = float(n * GH);
     this.zeros = float(batch * H);
-    this.biasSum = float(GH);
     this.vocabIds = Span.of(backend.allocInt(V));
     const vocabIds = this.vocabIds.data;
     for (let v = 0; v < V; v++) vocabIds[v] = v;
@@ -207,19 +205,8 @@ export class Workspace {
       const layer = this.layers[l]!, w = p.layers[l]!, dw = g.layers[l]!;
       const hs = layer.hs.sub(0, (T + 1) * BH);
       const dcN = this.kind === 'lstm' ? this.zeros : this.zeros.sub(0, 0);
-      be.cellBackward(this.kind, T, B, H, w.wHh, hs, this.cellState(layer, T), layer.cache.sub(0, layer.cache.length / this.maxT * T), dhs, this.zeros, dcN, dGx, dGh, layer.dh0, layer.dc0);
+      be.cellBackward(this.kind, T, B, H, w.wHh, hs, this.cellState(layer, T), layer.cache.sub(0, layer.cache.length / this.maxT * T), dhs, this.zeros, dcN, dGx, dGh, layer.dh0, layer.dc0, dw.bIh, dw.bHh);
       be.gemm(true, false, GH, H, n, 1, dGh, hs.sub(0, n * H), 1, dw.wHh);
-      if (this.kind === 'gru') {
-        be.sumRows(n, GH, dGh, dw.bHh);
-        be.sumRows(n, GH, dGx, dw.bIh);
-      } else {
-        // RNN and LSTM: the two biases enter the same pre-activation, so dGx = dGh: sum the rows once.
-        const biasSum = this.biasSum.sub(0, GH);
-        biasSum.data.fill(0);
-        be.sumRows(n, GH, dGh, biasSum);
-        be.sumRows(1, GH, biasSum, dw.bHh);
-        be.sumRows(1, GH, biasSum, dw.bIh);
-      }
       if (l > 0) {
         be.gemm(true, false, GH, H, n, 1, dGx, this.layerInput(l, T), 1, dw.wIh);
         if (this.droppedOut) {
