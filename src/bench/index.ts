@@ -48,6 +48,8 @@ export const trainingFlopsPerToken = (c: TrainConfig, vocabSize: number): number
 interface Timing {
   /** Median units per second over the windows. */
   rate: number;
+  /** (fastest − slowest window) / median: how much the machine moved during the measurement. */
+  spread: number;
   windows: number;
 }
 
@@ -66,7 +68,8 @@ function measure(step: () => void, unitsPerStep: number, windowS: number, window
     rates.push((n * unitsPerStep) / ((performance.now() - start) / 1000));
   }
   rates.sort((a, b) => a - b);
-  return { rate: rates[Math.floor(rates.length / 2)]!, windows };
+  const median = rates[Math.floor(rates.length / 2)]!;
+  return { rate: median, spread: (rates[rates.length - 1]! - rates[0]!) / median, windows };
 }
 
 function trainingStep(backend: Backend, c: TrainConfig, tokens: Int32Array, vocabSize: number): { step: () => void; model: Model } {
@@ -91,8 +94,10 @@ export interface BenchRow {
   simd: string;
   threads: number;
   config: string;
-  /** tokens/s for training, characters/s for sampling. */
+  /** tokens/s for training, characters/s for sampling (median window). */
   rate: number;
+  /** (fastest − slowest window) / median. */
+  spread: number;
   gflops: number;
   /** Share of the machine's measured FP32 peak for this backend's thread count, when known. */
   peakShare: number | null;
@@ -170,7 +175,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       const rssBefore = process.memoryUsage().rss;
       const { step, model } = trainingStep(backend, bench.config, tokens, vocab.size);
       const tokensPerStep = bench.config.seq * bench.config.batch;
-      const { rate } = measure(step, tokensPerStep, windowS, windows);
+      const { rate, spread } = measure(step, tokensPerStep, windowS, windows);
       if (bench.name === 'C3') {
         // Parameters, gradients, Adam's two moments, and the activations of one chunk.
         const floats = 4 * model.parameterCount + workspaceFloats(model.config, bench.config.seq, bench.config.batch);
@@ -178,7 +183,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       }
       const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
       const p = peakFor(info.threads);
-      rows.push({ backend: name, simd: info.simd, threads: info.threads, config: bench.name, rate, gflops, peakShare: p ? gflops / p : null });
+      rows.push({ backend: name, simd: info.simd, threads: info.threads, config: bench.name, rate, spread, gflops, peakShare: p ? gflops / p : null });
       log(`${name} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
     }
     if (wanted('S3') && name !== 'reference') {
@@ -190,10 +195,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       const step = (): void => {
         for (const chars of generate(model, vocab, { length, temperature: 1, seed: 1 }, workspace)) void chars;
       };
-      const { rate } = measure(step, length, windowS, windows);
+      const { rate, spread } = measure(step, length, windowS, windows);
       const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
       const p = peakFor(info.threads);
-      rows.push({ backend: name, simd: info.simd, threads: info.threads, config: 'S3', rate, gflops, peakShare: p ? gflops / p : null });
+      rows.push({ backend: name, simd: info.simd, threads: info.threads, config: 'S3', rate, spread, gflops, peakShare: p ? gflops / p : null });
       log(`${name} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
     }
   }
@@ -209,7 +214,7 @@ export function formatBench(result: BenchResult): string {
   lines.push(`rnnkit bench (${result.quick ? 'quick' : 'full'}) ${result.date.slice(0, 10)}, Node ${result.node}`);
   if (result.peak) lines.push(`measured FP32 FMA peak: ${result.peak.oneThread.toFixed(0)} GFLOP/s (1 thread), ${result.peak.allThreads.toFixed(0)} GFLOP/s (${result.peak.threads} threads)`);
   lines.push('');
-  lines.push('config  backend    simd/threads        tokens/s   GFLOP/s  % peak   vs wasm   vs reference');
+  lines.push('config  backend    simd/threads        tokens/s  spread   GFLOP/s  % peak   vs wasm   vs reference');
   const find = (config: string, backend: BackendName): BenchRow | undefined => result.rows.find((r) => r.config === config && r.backend === backend);
   for (const row of result.rows) {
     const wasm = find(row.config, 'wasm'), ref = find(row.config, 'reference');
@@ -219,11 +224,12 @@ export function formatBench(result: BenchResult): string {
       return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)}×`;
     };
     lines.push(
-      `${row.config.padEnd(7)} ${row.backend.padEnd(10)} ${`${row.simd}/${row.threads}`.padEnd(16)} ${Math.round(row.rate).toLocaleString('en-US').padStart(11)} ${row.gflops.toFixed(1).padStart(9)} ${row.peakShare === null ? '    –' : `${(row.peakShare * 100).toFixed(0).padStart(5)}%`} ${ratio(wasm).padStart(9)} ${ratio(ref).padStart(14)}`,
+      `${row.config.padEnd(7)} ${row.backend.padEnd(10)} ${`${row.simd}/${row.threads}`.padEnd(16)} ${Math.round(row.rate).toLocaleString('en-US').padStart(11)} ${`${(row.spread * 100).toFixed(0)}%`.padStart(7)} ${row.gflops.toFixed(1).padStart(9)} ${row.peakShare === null ? '    –' : `${(row.peakShare * 100).toFixed(0).padStart(5)}%`} ${ratio(wasm).padStart(9)} ${ratio(ref).padStart(14)}`,
     );
   }
   lines.push('');
   lines.push('C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up); S3: characters/s sampled from the C3 model, batch 1.');
+  lines.push('spread: (fastest − slowest window) / median, how much the rate moved between windows (on a shared machine, mostly the neighbours).');
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
   for (const m of result.memory) lines.push(`C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`);
   for (const note of result.notes) lines.push(note);

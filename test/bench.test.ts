@@ -1,0 +1,24 @@
+// The benchmark runs end to end and reports consistent figures. Nothing is timed against a threshold:
+// speed is measured by `npm run bench`, never asserted.
+import { expect, it } from 'vitest';
+import { BENCH_CONFIGS, formatBench, runBench, trainingFlopsPerToken } from '../src/bench/index.js';
+import { builtinCorpus } from '../src/data/corpus.js';
+import { Vocabulary } from '../src/data/vocab.js';
+
+it('runs C1 on the wasm and reference backends and prints a row for each, with ratios', async () => {
+  const result = await runBench({ quick: true, backends: ['wasm', 'reference'], configs: ['C1'] });
+  expect(result.rows.map((r) => `${r.config} ${r.backend}`)).toEqual(['C1 wasm', 'C1 reference']);
+  const vocabSize = Vocabulary.fromText(builtinCorpus()).size;
+  const flops = trainingFlopsPerToken(BENCH_CONFIGS[0]!.config, vocabSize);
+  for (const row of result.rows) {
+    expect(row.rate).toBeGreaterThan(0);
+    expect(row.spread).toBeGreaterThanOrEqual(0);
+    expect(row.gflops).toBeCloseTo((row.rate * flops) / 1e9, 6);
+    expect(row.peakShare).toBeNull(); // the peak is measured by the native engine, not loaded here
+  }
+  const table = formatBench(result);
+  const wasmLine = table.split('\n').find((line) => line.startsWith('C1      wasm'))!;
+  const ratio = result.rows[0]!.rate / result.rows[1]!.rate;
+  expect(wasmLine).toContain(`${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1)}×`);
+  expect(table).toContain(Math.round(result.rows[1]!.rate).toLocaleString('en-US'));
+});
