@@ -61,6 +61,27 @@ void parallel_parts(int parts, F& f) {
   parallel_for_parts(parts, [](void* context, int part) { (*static_cast<F*>(context))(part); }, &f);
 }
 
+// Below this many floats touched, an elementwise or reduction kernel runs on the calling thread alone
+// (waking a worker costs more).
+constexpr int64_t kMinSplitWork = 1 << 16;
+
+// Runs fn(j0, j1) over [0, width) (columns, rows or elements) cut into fixed ranges (multiples of 16),
+// one per part, with as many parts as the configured threads allow for `work` floats touched in all.
+// Each range is one part's alone, so results do not depend on the split.
+template <class F>
+void parallel_ranges(int64_t width, int64_t work, F&& fn) {
+  const int64_t units = (width + 15) / 16;
+  int64_t parts = engine_config().threads;
+  if (units < parts) parts = units;
+  if (work / kMinSplitWork < parts) parts = work / kMinSplitWork;
+  if (parts < 1) parts = 1;
+  auto part = [&](int p) {
+    const int64_t j0 = units * p / parts * 16, j1 = units * (p + 1) / parts * 16;
+    if (j0 < width) fn(j0, j1 < width ? j1 : width);
+  };
+  parallel_parts(static_cast<int>(parts), part);
+}
+
 // A barrier for the parts of ONE parallel job (spin, then yield): used between the time steps of a cell.
 class PartBarrier {
  public:

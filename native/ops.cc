@@ -12,25 +12,10 @@ namespace rnnkit {
 namespace {
 
 thread_local FloatScratch tl_columns;  // Wᵀ [C][R] (gather_columns), column sums [C][R] (scatter), a softmax row
-thread_local FloatScratch tl_losses;   // softmax_cross_entropy's loss per row, as doubles
+thread_local FloatScratch tl_doubles;  // per-row losses (softmax), per-block sums (sum_squares), as doubles
 
-// Below this many floats touched a kernel runs on the calling thread alone (waking a worker costs more).
-constexpr int64_t kMinSplitWork = 1 << 16;
-
-// Runs fn(j0, j1) over [0, width) (columns, or rows) cut into fixed ranges (multiples of 16), one per
-// part, with as many parts as the configured threads allow for `work` floats touched in all. Each
-// range is one part's alone, so results do not depend on the split.
-template <class F>
-void for_ranges(int64_t width, int64_t work, F&& fn) {
-  const int64_t units = (width + 15) / 16;
-  const int parts = static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>({static_cast<int64_t>(engine_config().threads), units, work / kMinSplitWork})));
-  auto part = [&](int p) {
-    const int64_t j0 = std::min(width, units * p / parts * 16), j1 = std::min(width, units * (p + 1) / parts * 16);
-    if (j0 < j1) fn(j0, j1);
-  };
-  parallel_parts(parts, part);
-}
+// sum_squares adds up blocks of this many floats.
+constexpr int64_t kSumBlock = 1 << 14;
 
 // The [C][R] table of gather_columns and scatter_add_columns, for chunks of at least C tokens.
 float* column_table(int64_t n, int64_t R, int64_t C) { return n >= C ? tl_columns.reserve(R * C) : nullptr; }
@@ -46,7 +31,7 @@ void add_bias(int64_t M, int64_t N, const float* __restrict bias, float* __restr
 
 void sum_rows(int64_t M, int64_t N, const float* __restrict A, float* __restrict out) {
   // Row by row so that both loops stream contiguous memory; each column sums in row order.
-  for_ranges(N, M * N, [&](int64_t j0, int64_t j1) {
+  parallel_ranges(N, M * N, [&](int64_t j0, int64_t j1) {
     for (int64_t i = 0; i < M; i++) {
       const float* __restrict a = A + i * N;
       for (int64_t j = j0; j < j1; j++) out[j] += a[j];
@@ -81,7 +66,7 @@ void scatter_add_rows(int64_t n, int64_t D, const int32_t* ids, const float* __r
 void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict W, int64_t C,
                     float* __restrict out) {
   float* table = column_table(n, R, C);
-  for_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
+  parallel_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
     if (!table) {  // few tokens (or no memory for the table): column by column
       for (int64_t i = 0; i < n; i++) {
         const int64_t id = ids[i];
@@ -106,7 +91,7 @@ void gather_columns(int64_t n, int64_t R, const int32_t* ids, const float* __res
 void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* __restrict dOut, int64_t C,
                          float* __restrict dW) {
   float* table = column_table(n, R, C);
-  for_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
+  parallel_ranges(R, n * R, [&](int64_t r0, int64_t r1) {
     if (!table) {
       for (int64_t i = 0; i < n; i++) {
         const int64_t id = ids[i];
@@ -134,10 +119,10 @@ double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logit
   const SimdOps* ops = simd_ops(engine_config().level);
   // Rows are split over threads; each row's loss is kept and the losses are summed in row order at the
   // end, so the total does not depend on the split. (2 floats of the aligned scratch hold a double.)
-  float* lossSpace = tl_losses.reserve(2 * N);
+  float* lossSpace = tl_doubles.reserve(2 * N);
   double* rowLoss = reinterpret_cast<double*>(lossSpace);
   double unsplitLoss = 0.0;  // without memory for the row losses: one part, a running sum
-  for_ranges(N, lossSpace ? N * V : 0, [&](int64_t i0, int64_t i1) {
+  parallel_ranges(N, lossSpace ? N * V : 0, [&](int64_t i0, int64_t i1) {
     // exp(x − max) goes to the gradient row, or to a scratch row for the loss alone: the same arithmetic
     float* scratch = dLogits ? nullptr : tl_columns.reserve(V);
     for (int64_t i = i0; i < i1; i++) {
@@ -193,11 +178,28 @@ void clip_value(int64_t n, float* x, float limit) {
 }
 
 double sum_squares(int64_t n, const float* x) {
-  double sum = 0.0;
-  // A vectorised reduction (lanes summed at the end): the same order on every call.
+  // Sums of fixed blocks (each a vectorised reduction), added in block order: the same total whatever
+  // the thread split. (2 floats of the aligned scratch hold a double.)
+  const int64_t block = kSumBlock, blocks = (n + block - 1) / block;
+  auto block_sum = [x, n, block](int64_t b) {
+    const float* p = x + b * block;
+    const int64_t m = std::min(block, n - b * block);
+    double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; i++) sum += static_cast<double>(x[i]) * x[i];
-  return sum;
+    for (int64_t i = 0; i < m; i++) sum += static_cast<double>(p[i]) * p[i];
+    return sum;
+  };
+  double* partial = reinterpret_cast<double*>(tl_doubles.reserve(2 * blocks));
+  double total = 0.0;
+  if (!partial) {  // no memory for the partial sums: one thread, the same blocks
+    for (int64_t b = 0; b < blocks; b++) total += block_sum(b);
+    return total;
+  }
+  parallel_ranges(blocks, n, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; b++) partial[b] = block_sum(b);
+  });
+  for (int64_t b = 0; b < blocks; b++) total += partial[b];
+  return total;
 }
 
 void scale(int64_t n, float* x, float s) {
@@ -230,15 +232,19 @@ void multiply(int64_t n, const float* __restrict a, const float* __restrict b, f
 
 void adagrad_update(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict sum,
                     float lr, float eps, float weightDecay) {
-  for (int64_t i = 0; i < n; i++) {
-    const float g = grad[i] + weightDecay * param[i];
-    sum[i] += g * g;
-    param[i] -= lr * g / (std::sqrt(sum[i]) + eps);
-  }
+  parallel_ranges(n, 3 * n, [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      const float g = grad[i] + weightDecay * param[i];
+      sum[i] += g * g;
+      param[i] -= lr * g / (std::sqrt(sum[i]) + eps);
+    }
+  });
 }
 
 void sgd_update(int64_t n, float* __restrict param, const float* __restrict grad, float lr, float weightDecay) {
-  for (int64_t i = 0; i < n; i++) param[i] -= lr * (grad[i] + weightDecay * param[i]);
+  parallel_ranges(n, 2 * n, [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) param[i] -= lr * (grad[i] + weightDecay * param[i]);
+  });
 }
 
 }  // namespace rnnkit

@@ -1,12 +1,12 @@
 // A stand-alone driver for race checking the engine (not part of the addon): 2- and 3-thread GEMMs of
 // every transpose and path, every cell forward/backward (split by units and by streams), the split
-// row sums and one-hot gather/scatter, at every SIMD level this CPU has, each
+// row sums, one-hot gather/scatter, optimizer update and norm, at every SIMD level this CPU has, each
 // compared with a 1-thread run (the results must be bit-identical) — built with ThreadSanitizer, so
 // every access of the pool, the barrier and the kernels is instrumented (Node itself is not):
 //
 //   g++ -std=c++17 -O1 -g -fsanitize=thread -pthread native/race_check.cc native/engine.cc \
-//       native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc native/simd_avx2.cc native/simd_avx512.cc \
-//       -o /tmp/rnnkit-race-check && /tmp/rnnkit-race-check
+//       native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc native/optim.cc native/simd_avx2.cc \
+//       native/simd_avx512.cc -o /tmp/rnnkit-race-check && /tmp/rnnkit-race-check
 //
 // Exit status 0 and "race check: N runs, all identical" when clean; TSan prints any race it sees and
 // exits with status 66.
@@ -78,7 +78,8 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
   return all;
 }
 
-// sum_rows, gather_columns and scatter_add_columns of an [n, R] block (C columns of ids) on `threads`.
+// sum_rows, gather_columns and scatter_add_columns of an [n, R] block (C columns of ids), adam_update
+// and sum_squares, on `threads`.
 std::vector<float> run_columns(int threads, int64_t n, int64_t R, int64_t C) {
   configure_engine(SimdLevel::Scalar, threads);
   std::vector<int32_t> ids(static_cast<size_t>(n));
@@ -88,8 +89,15 @@ std::vector<float> run_columns(int threads, int64_t n, int64_t R, int64_t C) {
   gather_columns(n, R, ids.data(), W.data(), C, out.data());
   scatter_add_columns(n, R, ids.data(), dOut.data(), C, dW.data());
   sum_rows(n, R, dOut.data(), sums.data());
+  // the optimizer update and the norm, over enough parameters to be split (sum_squares: >= 32 blocks)
+  const size_t count = 600000;
+  std::vector<float> param = random_vector(count), m(count), v(count);
+  const std::vector<float> grad = random_vector(count);
+  adam_update(int64_t(count), param.data(), grad.data(), m.data(), v.data(), 1e-3, 0.9, 0.999, 1e-8, 0.0, false, 1);
+  out.push_back(static_cast<float>(sum_squares(int64_t(count), param.data())));
   out.insert(out.end(), dW.begin(), dW.end());
   out.insert(out.end(), sums.begin(), sums.end());
+  out.insert(out.end(), param.begin(), param.end());
   return out;
 }
 

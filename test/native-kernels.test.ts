@@ -286,5 +286,24 @@ describe.skipIf(!loaded)('native kernels match the reference backend', () => {
         });
       }
     }
+
+    it('sumSquares and every update give the same bits on 1 and 2 threads at a size that is split (n = 600,017)', () => {
+      const n = 600_017, random = makeRandom(17);
+      const param = randomValues(random, n), grad = randomValues(random, n), state = randomValues(random, n).map(Math.abs);
+      const results = [1, 2].map((threads) => {
+        const b = loadNativeBackend({ threads });
+        const [p, g, s1, s2] = guardedSpans(b, param, grad, state, state);
+        const norm = b.sumSquares(g!);
+        b.adamUpdate(p!, g!, s1!, s2!, 1e-3, 0.9, 0.999, 1e-8, 0.01, false, 3);
+        b.rmspropUpdate(p!, g!, s1!, 1e-3, 0.99, 1e-8, 0);
+        b.momentumUpdate(p!, g!, s2!, 0.1, 0.9, 0, true, 0, false);
+        b.adagradUpdate(p!, g!, s1!, 0.1, 1e-10, 0);
+        b.sgdUpdate(p!, g!, 0.05, 0.01);
+        return { norm, p: Buffer.from(p!.data.slice().buffer), s1: Buffer.from(s1!.data.slice().buffer), s2: Buffer.from(s2!.data.slice().buffer) };
+      });
+      expect(results[1]!.norm).toBe(results[0]!.norm);
+      expect(results[0]!.norm).toBeCloseTo(grad.reduce((sum, x) => sum + Math.fround(x) ** 2, 0), 6);
+      for (const key of ['p', 's1', 's2'] as const) expect(results[1]![key].equals(results[0]![key]), key).toBe(true);
+    });
   });
 });
