@@ -16,7 +16,8 @@
         "native/engine_addon.cc",
         "native/threadpool.cc",
         "native/simd_avx2.cc",
-        "native/simd_avx512.cc"
+        "native/simd_avx512.cc",
+        "native/simd_neon.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

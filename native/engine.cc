@@ -25,10 +25,13 @@ namespace rnnkit {
 const SimdOps* avx2_ops();
 const SimdOps* avx512_ops();
 #endif
+#if RNNKIT_ARM_SIMD
+const SimdOps* neon_ops();  // simd_neon.cc
+#endif
 
 namespace {
 
-const char* const kSimdNames[kSimdLevelCount] = {"scalar", "avx2", "avx512"};
+const char* const kSimdNames[kSimdLevelCount] = {"scalar", "avx2", "avx512", "neon"};
 
 bool cpu_supports(SimdLevel level) {
   switch (level) {
@@ -39,6 +42,10 @@ bool cpu_supports(SimdLevel level) {
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case SimdLevel::Avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma");
+#endif
+#if RNNKIT_ARM_SIMD
+    case SimdLevel::Neon:
+      return true;  // Advanced SIMD is part of the AArch64 baseline
 #endif
     default:
       return false;
@@ -135,6 +142,9 @@ const SimdOps* simd_ops(SimdLevel level) {
 #if RNNKIT_X86_SIMD
   if (level == SimdLevel::Avx2) return avx2_ops();
   if (level == SimdLevel::Avx512) return avx512_ops();
+#endif
+#if RNNKIT_ARM_SIMD
+  if (level == SimdLevel::Neon) return neon_ops();
 #endif
   return nullptr;
 }

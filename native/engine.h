@@ -18,18 +18,25 @@
 
 #include "kernels.h"
 
-// x86-64 builds with GCC or Clang carry the AVX2 and AVX-512 kernels; others have the portable ones only.
+// x86-64 builds with GCC or Clang carry the AVX2 and AVX-512 kernels, AArch64 builds the NEON ones;
+// others have the portable ones only.
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(RNNKIT_NO_SIMD)
 #define RNNKIT_X86_SIMD 1
 #else
 #define RNNKIT_X86_SIMD 0
 #endif
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RNNKIT_NO_SIMD)
+#define RNNKIT_ARM_SIMD 1
+#else
+#define RNNKIT_ARM_SIMD 0
+#endif
 
 namespace rnnkit {
 
-// Must match SIMD_LEVELS in src/backend/native.ts (the names are the strings info() reports).
-enum class SimdLevel : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
-constexpr int kSimdLevelCount = 3;
+// Must match SIMD_LEVELS in src/backend/native.ts (the names are the strings info() reports). On each
+// architecture the supported levels are in increasing speed.
+enum class SimdLevel : int { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
+constexpr int kSimdLevelCount = 4;
 const char* simd_name(SimdLevel level);
 // Whether this CPU (and this build) can run the level. Scalar is always supported.
 bool simd_supported(SimdLevel level);

@@ -56,7 +56,7 @@ SimdLevel level_named(const Napi::Env& env, const char* fn, const Napi::Value& v
                                            " is not supported on this CPU (supported: " + supported_levels() + ")");
     }
   }
-  throw Napi::TypeError::New(env, std::string(fn) + ": expected one of scalar, avx2, avx512 for simd but received " +
+  throw Napi::TypeError::New(env, std::string(fn) + ": expected one of scalar, avx2, avx512, neon for simd but received " +
                                       describe(value));
 }
 

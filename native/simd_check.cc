@@ -5,15 +5,21 @@
 //       native/simd_check.cc native/engine.cc native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc \
 //       native/simd_avx2.cc native/simd_avx512.cc -o /tmp/rnnkit-simd-check && /tmp/rnnkit-simd-check
 //
-// Tables checked: every level this CPU runs, plus "emu512": simd_ops.inc instantiated with the AVX-512
+// On AArch64 it checks the NEON table; from an x86 machine, cross-built and run under qemu (Debian's
+// g++-aarch64-linux-gnu and qemu-user; UBSan only, ASan does not run under qemu-user):
+//
+//   aarch64-linux-gnu-g++ -std=c++17 -O1 -g -fsanitize=undefined -fno-sanitize-recover=all -pthread \
+//       native/simd_check.cc native/engine.cc native/threadpool.cc native/gemm.cc native/cells.cc \
+//       native/ops.cc native/simd_neon.cc -o /tmp/rnnkit-simd-check-arm64 && \
+//       qemu-aarch64 -L /usr/aarch64-linux-gnu /tmp/rnnkit-simd-check-arm64
+//
+// Tables checked: every level this CPU runs, plus (x86) "emu512": simd_ops.inc instantiated with the AVX-512
 // level's shape (16-float vectors, 8×48 micro-tile, K blocks of 512) but each vector made of two AVX2
 // halves. It runs on any AVX2 machine and exercises everything in the AVX-512 kernels except the
 // AVX-512 intrinsics themselves (the thin wrappers in simd_avx512.cc) — this machine has no AVX-512.
 // For each table: GEMM (4 transposes, alpha/beta, awkward and blocked shapes, 1/2/3 threads) against a
 // float64 reference, the four cells forward and backward against the portable code, and exp/tanh/sigmoid
 // against libm in double (max ulp). Exit status 0 when everything is within tolerance.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,6 +31,8 @@
 #include "kernels.h"
 
 #if RNNKIT_X86_SIMD
+#include <immintrin.h>
+
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #else

@@ -25,7 +25,7 @@ const levels = (addon?.simdLevels() ?? []) as SimdLevel[];
 it.skipIf(expectNoNative && !addon)('loads the native addon and lists its SIMD levels', () => {
   if (!addon) throw loadError;
   expect(levels[0]).toBe('scalar');
-  for (const level of levels) expect(['scalar', 'avx2', 'avx512']).toContain(level);
+  for (const level of levels) expect(['scalar', 'avx2', 'avx512', 'neon']).toContain(level);
 });
 
 
@@ -55,14 +55,14 @@ describe.skipIf(!addon)('configuration', () => {
 
   it('validates threads and simd, in the options and in the environment', () => {
     expect(() => loadNativeBackend({ threads: 1025 })).toThrow(new RangeError('loadNativeBackend: expected an integer from 1 to 1024 for threads but received 1025'));
-    expect(() => loadNativeBackend({ simd: 'sse' as SimdLevel })).toThrow(new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512 for simd but received sse'));
+    expect(() => loadNativeBackend({ simd: 'sse' as SimdLevel })).toThrow(new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512, neon for simd but received sse'));
     const saved = { threads: process.env['RNNKIT_THREADS'], simd: process.env['RNNKIT_SIMD'] };
     try {
       process.env['RNNKIT_THREADS'] = '0';
       expect(() => loadNativeBackend()).toThrow(new RangeError('loadNativeBackend: RNNKIT_THREADS must be an integer from 1 to 1024, got "0"'));
       process.env['RNNKIT_THREADS'] = '2';
       process.env['RNNKIT_SIMD'] = 'fast';
-      expect(() => loadNativeBackend()).toThrow(new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512 for simd (RNNKIT_SIMD) but received fast'));
+      expect(() => loadNativeBackend()).toThrow(new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512, neon for simd (RNNKIT_SIMD) but received fast'));
       process.env['RNNKIT_SIMD'] = 'scalar';
       expect(loadNativeBackend().info()).toMatchObject({ simd: 'scalar', threads: 2 });
       expect(loadNativeBackend({ threads: 1, simd: levels.at(-1) }).info()).toMatchObject({ simd: levels.at(-1), threads: 1 });
@@ -72,7 +72,7 @@ describe.skipIf(!addon)('configuration', () => {
         else process.env[key] = value;
       }
     }
-    for (const level of ['avx2', 'avx512'] as const) {
+    for (const level of ['avx2', 'avx512', 'neon'] as const) {
       if (levels.includes(level)) continue;
       expect(() => loadNativeBackend({ simd: level })).toThrow(new RangeError(`configure: SIMD level ${level} is not supported on this CPU (supported: ${levels.join(', ')})`));
     }
@@ -82,7 +82,7 @@ describe.skipIf(!addon)('configuration', () => {
     const a = addon!;
     expect(() => a.configure({ threads: 0 })).toThrow(new RangeError('configure: expected an integer from 1 to 1024 for threads but received 0'));
     expect(() => a.configure({ threads: 2.5 })).toThrow(new RangeError('configure: expected an integer from 1 to 1024 for threads but received 2.5'));
-    expect(() => a.configure({ simd: 3 as never })).toThrow(new TypeError('configure: expected one of scalar, avx2, avx512 for simd but received 3'));
+    expect(() => a.configure({ simd: 3 as never })).toThrow(new TypeError('configure: expected one of scalar, avx2, avx512, neon for simd but received 3'));
     expect(() => a.configure(5 as never)).toThrow(new TypeError('configure: expected an object { threads?, simd? } but received 5'));
     expect(() => a.measurePeak(0, 10)).toThrow(new RangeError('measurePeak: expected an integer from 1 to 1024 for threads but received 0'));
     expect(() => a.measurePeak(1, 0)).toThrow(new RangeError('measurePeak: expected an integer from 1 to 10000 for milliseconds but received 0'));

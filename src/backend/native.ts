@@ -10,7 +10,7 @@ import {
 } from './types.js';
 
 /** The SIMD levels of the native engine, slowest first. Must match SimdLevel in native/engine.h. */
-export const SIMD_LEVELS = ['scalar', 'avx2', 'avx512'] as const;
+export const SIMD_LEVELS = ['scalar', 'avx2', 'avx512', 'neon'] as const;
 export type SimdLevel = (typeof SIMD_LEVELS)[number];
 
 /** The addon's exports (native/addon.cc): the Backend kernels with spans replaced by typed arrays. */
