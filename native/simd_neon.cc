@@ -1,7 +1,7 @@
 // The AArch64 NEON kernels: simd_ops.inc with 4-float vectors, a 6×16 micro-tile (24 of the 32 vector
 // registers as accumulators), K blocks of 256 (a 256×16 panel block is 16 KiB). Advanced SIMD is part of
 // the AArch64 baseline, so no run-time check and no target attribute are needed; the packing routines
-// are the portable ones (pack_generic.inc). Checked under qemu with native/simd_check.cc (see there).
+// are the portable ones (pack_generic.inc). Checked from x86 under qemu by scripts/check-arm64.sh.
 #include "engine.h"
 
 #if RNNKIT_ARM_SIMD
