@@ -148,6 +148,15 @@ class Args {
   }
   bool is_absent(size_t index) const { return info_[index].IsNull() || info_[index].IsUndefined(); }
 
+  // A non-empty table of whole `width`-float rows (or columns): returns how many (the id limit).
+  int64_t table_rows(Floats table, int64_t width, const std::string& label, const char* unit) const {
+    if (table.length == 0 || static_cast<int64_t>(table.length) % width != 0) {
+      range_error(label + " of " + std::to_string(table.length) + " elements is not a whole number of " +
+                  std::to_string(width) + "-element " + unit);
+    }
+    return static_cast<int64_t>(table.length) / width;
+  }
+
   void check_length(const char* name, size_t actual, double expected) const {
     if (static_cast<double>(actual) != expected) {
       range_error(std::string(name) + " has " + std::to_string(actual) + " elements, expected " + js_number(expected));
@@ -293,11 +302,7 @@ Indexed indexed(const Args& args, bool byColumns, const char* denseName, size_t 
   x.ids = args.ints(2, "ids", double(x.n));
   x.dense = args.floats(denseIndex, denseName, double(x.n) * double(x.width));
   x.table = args.floats(tableIndex, tableName);
-  if (x.table.length % x.width != 0 || x.table.length == 0) {
-    args.range_error("table of " + std::to_string(x.table.length) + " elements is not a whole number of " +
-                     std::to_string(x.width) + "-element " + (byColumns ? "columns" : "rows"));
-  }
-  x.limit = static_cast<int64_t>(x.table.length) / x.width;
+  x.limit = args.table_rows(x.table, x.width, "table", byColumns ? "columns" : "rows");
   args.check_ids(x.ids, x.n, x.limit, false);
   return x;
 }
@@ -348,12 +353,7 @@ void CellForward(const Napi::CallbackInfo& info) {
   const Floats xProj = byIds ? args.floats(4, "xProj") : args.floats(4, "xProj", t * b * GH);
   int64_t xRows = T * B;
   if (byIds) {
-    const int64_t rowLength = rnnkit::gates_of(kind) * H;
-    if (xProj.length == 0 || static_cast<int64_t>(xProj.length) % rowLength != 0) {
-      args.range_error("table xProj of " + std::to_string(xProj.length) + " elements is not a whole number of " +
-                       std::to_string(rowLength) + "-element rows");
-    }
-    xRows = static_cast<int64_t>(xProj.length) / rowLength;
+    xRows = args.table_rows(xProj, rnnkit::gates_of(kind) * H, "table xProj", "rows");
     args.check_ids(xIds, T * B, xRows, false);
   }
   const Floats wHh = args.floats(5, "wHh", GH * h);

@@ -17,6 +17,10 @@ thread_local FloatScratch tl_doubles;  // per-row losses (softmax), per-block su
 // sum_squares adds up blocks of this many floats.
 constexpr int64_t kSumBlock = 1 << 14;
 
+// n doubles of the calling thread's scratch (2 floats of the aligned float buffer hold a double), or
+// null without memory: the per-row losses of softmax_cross_entropy, the block sums of sum_squares.
+double* double_scratch(int64_t n) { return reinterpret_cast<double*>(tl_doubles.reserve(2 * n)); }
+
 // The [C][R] table of gather_columns and scatter_add_columns, for chunks of at least C tokens.
 float* column_table(int64_t n, int64_t R, int64_t C) { return n >= C ? tl_columns.reserve(R * C) : nullptr; }
 
@@ -118,11 +122,10 @@ double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logit
                              float scale, float* __restrict dLogits) {
   const SimdOps* ops = simd_ops(engine_config().level);
   // Rows are split over threads; each row's loss is kept and the losses are summed in row order at the
-  // end, so the total does not depend on the split. (2 floats of the aligned scratch hold a double.)
-  float* lossSpace = tl_doubles.reserve(2 * N);
-  double* rowLoss = reinterpret_cast<double*>(lossSpace);
+  // end, so the total does not depend on the split.
+  double* rowLoss = double_scratch(N);
   double unsplitLoss = 0.0;  // without memory for the row losses: one part, a running sum
-  parallel_ranges(N, lossSpace ? N * V : 0, [&](int64_t i0, int64_t i1) {
+  parallel_ranges(N, rowLoss ? N * V : 0, [&](int64_t i0, int64_t i1) {
     // exp(x − max) goes to the gradient row, or to a scratch row for the loss alone: the same arithmetic
     float* scratch = dLogits ? nullptr : tl_columns.reserve(V);
     for (int64_t i = i0; i < i1; i++) {
@@ -179,7 +182,7 @@ void clip_value(int64_t n, float* x, float limit) {
 
 double sum_squares(int64_t n, const float* x) {
   // Sums of fixed blocks (each a vectorised reduction), added in block order: the same total whatever
-  // the thread split. (2 floats of the aligned scratch hold a double.)
+  // the thread split.
   const int64_t block = kSumBlock, blocks = (n + block - 1) / block;
   auto block_sum = [x, n, block](int64_t b) {
     const float* p = x + b * block;
@@ -189,7 +192,7 @@ double sum_squares(int64_t n, const float* x) {
     for (int64_t i = 0; i < m; i++) sum += static_cast<double>(p[i]) * p[i];
     return sum;
   };
-  double* partial = reinterpret_cast<double*>(tl_doubles.reserve(2 * blocks));
+  double* partial = double_scratch(blocks);
   double total = 0.0;
   if (!partial) {  // no memory for the partial sums: one thread, the same blocks
     for (int64_t b = 0; b < blocks; b++) total += block_sum(b);

@@ -54,6 +54,14 @@ export function checkIds(kernel: string, ids: I, n: number, limit: number, allow
   }
 }
 
+/** A non-empty table of whole `width`-element rows (or columns); returns how many (the id limit). */
+function tableLimit(kernel: string, label: string, table: F, width: number, unit: 'rows' | 'columns'): number {
+  if (table.length % width !== 0 || table.length === 0) {
+    throw new RangeError(`${kernel}: ${label} of ${table.length} elements is not a whole number of ${width}-element ${unit}`);
+  }
+  return table.length / width;
+}
+
 export function checkGemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
   checkSize('gemm', 'M', M);
   checkSize('gemm', 'N', N);
@@ -76,11 +84,7 @@ export function checkCellForward(kind: CellKind, T: number, B: number, H: number
   const GH = gatesOf(kind) * H;
   if (xIds) {
     checkSpan(k, 'xIds', xIds, T * B);
-    if (xProj.length % GH !== 0 || xProj.length === 0) {
-      throw new RangeError(`${k}: table xProj of ${xProj.length} elements is not a whole number of ${GH}-element rows`);
-    }
-    checkIds(k, xIds, T * B, xProj.length / GH);
-    checkNoAlias(k, { hs, cs, cache }, { xIds });
+    checkIds(k, xIds, T * B, tableLimit(k, 'table xProj', xProj, GH, 'rows'));
   } else {
     checkSpan(k, 'xProj', xProj, T * B * GH);
   }
@@ -90,7 +94,7 @@ export function checkCellForward(kind: CellKind, T: number, B: number, H: number
   checkSpan(k, 'hs', hs, (T + 1) * B * H);
   checkSpan(k, 'cs', cs, kind === 'lstm' ? (T + 1) * B * H : 0);
   checkSpan(k, 'cache', cache, T * B * cacheWidth(kind) * H);
-  checkNoAlias(k, { hs, cs, cache }, { xProj, wHh, bIh, bHh });
+  checkNoAlias(k, { hs, cs, cache }, { xProj, wHh, bIh, bHh, ...(xIds ? { xIds } : {}) });
 }
 
 export function checkCellBackward(
@@ -144,10 +148,7 @@ function checkIndexed(kernel: string, n: number, width: number, ids: I, denseNam
   checkSize(kernel, byColumns ? 'R' : 'D', width, 1);
   checkSpan(kernel, 'ids', ids, n);
   checkSpan(kernel, denseName, dense, n * width);
-  if (table.length % width !== 0 || table.length === 0) {
-    throw new RangeError(`${kernel}: table of ${table.length} elements is not a whole number of ${width}-element ${byColumns ? 'columns' : 'rows'}`);
-  }
-  const limit = table.length / width;
+  const limit = tableLimit(kernel, 'table', table, width, byColumns ? 'columns' : 'rows');
   checkIds(kernel, ids, n, limit);
   return limit;
 }
