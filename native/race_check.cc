@@ -16,23 +16,14 @@
 #include <cstring>
 #include <vector>
 
+#include "check_random.h"
 #include "engine.h"
 #include "kernels.h"
 
 using namespace rnnkit;
+using namespace rnnkit_check;
 
 namespace {
-
-uint32_t state = 12345;
-float next_value() {
-  state = state * 1664525u + 1013904223u;
-  return static_cast<float>(state >> 8) / 16777216.0f * 2.0f - 1.0f;
-}
-std::vector<float> random_vector(size_t n, float scale = 1.0f) {
-  std::vector<float> v(n);
-  for (float& x : v) x = next_value() * scale;
-  return v;
-}
 
 int runs = 0, mismatches = 0;
 

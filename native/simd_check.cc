@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "check_random.h"
 #include "engine.h"
 #include "kernels.h"
 
@@ -112,19 +113,9 @@ inline void vprefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char
 #endif  // RNNKIT_X86_SIMD
 
 using namespace rnnkit;
+using namespace rnnkit_check;
 
 namespace {
-
-uint32_t state = 1;
-float next_value() {
-  state = state * 1664525u + 1013904223u;
-  return static_cast<float>(state >> 8) / 16777216.0f * 2.0f - 1.0f;
-}
-std::vector<float> random_vector(int64_t n, float scale = 1.0f) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = next_value() * scale;
-  return v;
-}
 
 int failures = 0, checks = 0;
 void fail(const char* table, const char* what) {
