@@ -112,3 +112,22 @@ export function expectError(fn: () => unknown, type: ErrorClass, message: string
   expect((error as Error).constructor).toBe(type);
   expect((error as Error).message).toBe(message);
 }
+
+/** Central differences on every element of `data` (changed in place and restored) against the analytic
+ *  gradient `grad` of `loss`; the worst relative error must stay below 1e-5 (float64 backends). */
+export function checkGradient(data: Float64Array | Float32Array, grad: ArrayLike<number>, loss: () => number, what: string): void {
+  const eps = 1e-6;
+  let worst = 0;
+  for (let i = 0; i < data.length; i++) {
+    const saved = data[i]!;
+    data[i] = saved + eps;
+    const plus = loss();
+    data[i] = saved - eps;
+    const minus = loss();
+    data[i] = saved;
+    const numeric = (plus - minus) / (2 * eps);
+    const error = Math.abs(numeric - grad[i]!) / Math.max(1e-3, Math.abs(numeric) + Math.abs(grad[i]!));
+    worst = Math.max(worst, error);
+  }
+  expect(worst, `${what}: worst relative error`).toBeLessThan(1e-5);
+}
