@@ -36,16 +36,15 @@ const EXTENSIONS: Record<string, ClassifyFormat> = { '.jsonl': 'jsonl', '.ndjson
 export function readClassifyFile(path: string, options: ReadOptions = {}): ClassifyDataset {
   const bytes = readBounded(path, 'a JSON Lines or TSV file', options.maxBytes ?? MAX_INPUT_BYTES);
   if (bytes.length === 0) throw invalidInput(`${path}: the file is empty`);
-  const lines = [...splitLines(bytes, path)];
-  const first = lines.find((l) => l.text.trim() !== '');
-  if (first === undefined) throw invalidInput(`${path}: no examples, every line is blank`);
-  const format = options.format ?? EXTENSIONS[extname(path).toLowerCase()] ?? (first.text.trimStart().startsWith('{') ? 'jsonl' : 'tsv');
-  const parse = format === 'jsonl' ? parseJsonLine : parseTsvLine;
+  let format = options.format ?? EXTENSIONS[extname(path).toLowerCase()];
   const examples: Example[] = [];
-  for (const { text, line } of lines) {
+  for (const { text, line } of splitLines(bytes, path)) {
     if (text.trim() === '') continue;
-    examples.push({ ...parse(text, `${path}:${line}`), line });
+    format ??= text.trimStart().startsWith('{') ? 'jsonl' : 'tsv';
+    const where = `${path}:${line}`;
+    examples.push({ ...(format === 'jsonl' ? parseJsonLine(text, where) : parseTsvLine(text, where)), line });
   }
+  if (examples.length === 0 || format === undefined) throw invalidInput(`${path}: no examples, every line is blank`);
   return { source: path, format, examples };
 }
 

@@ -1,6 +1,6 @@
 // Reads a whole input file into memory with a hard size cap, also for files whose size is not known in
 // advance (a FIFO, /dev/stdin, /dev/zero): those are read in chunks and refused as soon as they pass the cap.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { invalidInput } from '../../errors.js';
 
 /** Input files larger than this are refused (their examples are held in memory). */
@@ -20,7 +20,10 @@ export function readBounded(path: string, what: string, maxBytes = MAX_INPUT_BYT
   try {
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw invalidInput(`${path}: is a directory, expected ${what}`);
-    if (stat.isFile() && stat.size > maxBytes) throw invalidInput(`${path}: ${stat.size} bytes is more than the ${maxBytes}-byte limit`);
+    if (stat.isFile()) {
+      if (stat.size > maxBytes) throw invalidInput(`${path}: ${stat.size} bytes is more than the ${maxBytes}-byte limit`);
+      return readFileSync(fd);
+    }
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
