@@ -6,7 +6,8 @@
 //   block is routing and mailing-list metadata that mostly tells the corpus' collections apart (which
 //   mailbox, which list server, which year): a word-level Naive Bayes on the headers alone scores about
 //   96 %. It is also long (median 2,000 characters), so a character model cut at --max-len would
-//   otherwise read little but Received: lines.
+//   otherwise read little but Received: lines: bench/naive-bayes.mjs on the first 1,000 characters scores
+//   97.3 % on 'content' but 93.5 % on 'raw' (98.2 % and 97.2 % on whole texts).
 // - 'raw': the whole email as stored, headers included (the figure usually quoted for this corpus).
 // Bodies are kept as transmitted: not MIME-decoded (some are base64 or quoted-printable), HTML included.
 import { createRequire } from 'node:module';
