@@ -16,7 +16,7 @@ export type { InitScheme } from './model/model.js';
 export { parameterSpecs, parameterCount, validateConfig } from './model/config.js';
 export type { ModelConfig, Cell, Nonlinearity, ParamSpec } from './model/config.js';
 export { Workspace } from './model/workspace.js';
-export { saveModel, loadModel, readCheckpoint } from './io/checkpoint.js';
+export { saveModel, loadModel, saveModelFile, loadModelFile, checkpointTask } from './io/checkpoint.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
 export { runTraining, resumeTraining } from './tasks/index.js';
 export type { TrainRequest } from './tasks/index.js';

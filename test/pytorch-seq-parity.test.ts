@@ -7,7 +7,7 @@
 //   cross-entropy and every parameter gradient: ClassifierWorkspace must reproduce them.
 //
 // Tolerance as test/pytorch-parity.test.ts: |rnnkit − PyTorch| <= 1e-5 + 1e-4·|PyTorch| element-wise.
-// BACKENDS lists where it runs; wasm and native join once they implement the masked kernels and pooling.
+// Every backend: the reference (float32 and float64), WebAssembly, and native (unless RNNKIT_EXPECT_NO_NATIVE=1).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,14 +17,15 @@ import { ClassifierWorkspace, type Pooling } from '../src/model/classifier.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
 import { RecurrentStack } from '../src/model/stack.js';
+import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 import { expectClose, floatSpan } from './helpers.js';
 
 const ABS = 1e-5;
 const REL = 1e-4;
 
 const BACKENDS: { label: string; make: () => Promise<Backend> }[] = [
-  { label: 'reference', make: async () => new ReferenceBackend() },
   { label: 'reference-f64', make: async () => new ReferenceBackend({ dtype: 'f64' }) },
+  ...TESTED_BACKENDS.map((name) => ({ label: name, make: BACKEND_FACTORIES[name] })),
 ];
 
 const FIXTURES = resolve(import.meta.dirname, 'fixtures', 'pytorch-seq');
