@@ -36,7 +36,8 @@ export interface StackOptions {
 export interface StackForwardOptions {
   /** Read `lengths` (default true); false: every sequence runs all T steps. */
   masked?: boolean;
-  /** Initial states [L·D,B,H], layer-major, direction-minor (PyTorch's h0, c0); zeros when absent. */
+  /** Initial states [L·D,B,H], layer-major, direction-minor (PyTorch's h0, c0); zeros when absent. May be
+   *  finalState(B) itself (a carried state): each layer reads its rows before writing its final state. */
   h0?: F | null;
   c0?: F | null;
   /** A 32-bit integer, new for every training step: turns on dropout between layers. */
