@@ -73,6 +73,31 @@ export function guardedSpans(backend: Backend, ...arrays: (ArrayLike<number> | n
   return result;
 }
 
+/** guardedSpans for int spans (ids, lengths, argmax): gaps hold -7777. */
+export function guardedIntSpans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): I[] {
+  const gap = 3;
+  const buf = backend.allocInt(gap + arrays.reduce((n, a) => n + (a?.length ?? 0) + gap, 0));
+  buf.data.fill(-7777);
+  let offset = gap;
+  return arrays.map((a) => {
+    const span = new Span(buf, offset, a?.length ?? 0);
+    if (a) span.data.set(Array.from(a));
+    offset += span.length + gap;
+    return span;
+  });
+}
+
+/** Asserts that every element of the spans' buffer outside all of `spans` still holds guardedSpans' -7777. */
+export function expectGuardsIntact(spans: (F | I)[], what = 'guards'): void {
+  const buf = spans[0]!.buf;
+  const covered = new Uint8Array(buf.length);
+  for (const s of spans) if (s.buf === buf) covered.fill(1, s.offset, s.offset + s.length);
+  const data = buf.data;
+  for (let i = 0; i < data.length; i++) {
+    if (!covered[i] && data[i] !== -7777) expect.fail(`${what}: element ${i} outside every span is ${data[i]}, expected the guard -7777`);
+  }
+}
+
 export type ErrorClass = typeof TypeError | typeof RangeError | typeof Error;
 
 /** Runs `fn` and asserts that it throws exactly this class with exactly this message. */
