@@ -72,6 +72,16 @@ describe('rnnkit train --task classify', () => {
   }, 60_000);
 });
 
+describe('rnnkit report on a classifier run', () => {
+  it('plots it, names its best validation loss and accuracy, and has no sample', async () => {
+    const { code, err } = await cli('report', run);
+    expect([code, err]).toEqual([0, '']);
+    const html = readFileSync(join(run, 'report.html'), 'utf8');
+    expect(html).toContain('A classifier generates no text, so there is no sample.');
+    expect(html).toMatch(/best validation[^]*?loss \d\.\d{3}, accuracy \d+\.\d\d % at step (50|100|150)/);
+  });
+});
+
 describe('rnnkit predict and eval', () => {
   it('predicts a label and its probability per input; --json gives every probability', async () => {
     const { out, code } = await cli('predict', run, 'abcxdef', 'abcdefgh');
