@@ -153,6 +153,11 @@ describe('bad input: one line, the documented exit code, nothing written', () =>
     await refused(2, message, 'train', '--task', 'classify', train, ...extra);
   });
 
+  it('train refuses inputs too long for memory before allocating, pointing at --max-len (exit 2)', async () => {
+    const long = file('long.tsv', `a\t${'x'.repeat(3_000_000)}\nb\tyy\n`);
+    await refused(2, /the longest input has 3,000,000 characters: .* needs \d+\.\d GiB; the limit is 4 GiB .*; cut the inputs with --max-len or lower --batch/, 'train', '--task', 'classify', long, '--max-len', '3000000', '--val-frac', '0');
+  });
+
   it('train --task lm refuses classifier options (exit 2)', async () => {
     await refused(2, /--pool applies to --task classify, not --task lm/, 'train', train, '--pool', 'mean');
     await refused(2, /--bidirectional applies to --task classify, not --task lm/, 'train', train, '--bidirectional');

@@ -1,7 +1,7 @@
 // Sequence classification as a task: examples of any length (bucketed by length, padded, masked by their
 // lengths), a recurrent stack, pooling, a linear head and softmax cross-entropy; accuracy and macro-F1.
 import type { Backend } from '../../backend/types.js';
-import { invalidInput, invalidOption } from '../../errors.js';
+import { RnnkitError, invalidInput, invalidOption } from '../../errors.js';
 import { ClassifierWorkspace } from '../../model/classifier.js';
 import { outputsOf, validateConfig } from '../../model/config.js';
 import { Model } from '../../model/model.js';
@@ -64,7 +64,12 @@ export class ClassifierRun implements TaskRun {
   ) {
     this.batcher = new BucketBatcher(train, config.batch, config.seed);
     const longest = Math.max(this.batcher.maxLength, ...(val ? [Math.max(...val.lengths)] : []));
-    this.workspace = new ClassifierWorkspace(model, longest, config.batch, config.pool, { dropout: config.dropout });
+    try {
+      this.workspace = new ClassifierWorkspace(model, longest, config.batch, config.pool, { dropout: config.dropout });
+    } catch (error) {
+      if (!(error instanceof RnnkitError)) throw error;
+      throw invalidOption(`the longest input has ${longest.toLocaleString('en-US')} characters: ${error.message}; cut the inputs with --max-len or lower --batch`);
+    }
     this.paddedShare = this.batcher.epochStats(0).paddedShare;
     const notes = [`${(this.paddedShare * 100).toFixed(1)} % of the steps computed in an epoch are padding (batches of similar length)`];
     const cut = train.truncated + (val?.truncated ?? 0);
