@@ -7,23 +7,17 @@
 // and finite differences on the float64 reference confirm the masked gradients themselves.
 // If the addon cannot be loaded these tests FAIL, unless RNNKIT_EXPECT_NO_NATIVE=1 is set.
 import { describe, expect, it } from 'vitest';
-import { type NativeAddon, type SimdLevel, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
+import { loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import {
   type Backend, type Buf, CELL_KINDS, type CellKind, type F, type I, POOL_MODES, type PoolMode, Span, cacheWidth, gatesOf,
 } from '../src/backend/types.js';
 import { loadWasmBackend, wasmRelaxedSimdSupported } from '../src/backend/wasm.js';
+import { tryLoadNativeAddon } from './backends.js';
 import { type ErrorClass, expectClose, expectError, expectGuardsIntact, guardedIntSpans, guardedSpans, makeRandom, randomValues } from './helpers.js';
 
 const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
-let addon: NativeAddon | undefined;
-let loadError: unknown;
-try {
-  addon = loadNativeAddon();
-} catch (error) {
-  loadError = error;
-}
-const levels = (addon?.simdLevels() ?? []) as SimdLevel[];
+const { addon, loadError, levels } = tryLoadNativeAddon();
 const THREADS = [1, 2, 3];
 
 it.skipIf(expectNoNative && !addon)('the native addon loads (its engines are under test here)', () => {
