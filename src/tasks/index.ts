@@ -4,7 +4,7 @@ import type { Backend } from '../backend/types.js';
 import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
 import type { Model } from '../model/model.js';
-import { type RunHooks, Run, type ShapeOptions, type TrainConfig, type TrainResult, execute, resumeRun, validateTrainConfig } from '../train/trainer.js';
+import { type RunHooks, Run, type ShapeOptions, type TrainConfig, type TrainResult, TRAIN_CONFIG_KEYS, execute, refuseUnknownKeys, resumeRun, validateTrainConfig } from '../train/trainer.js';
 import type { TrainerState } from '../train/state.js';
 import type { ClassifyDataset } from './classify/dataset.js';
 import { readClassifyFile } from './classify/dataset.js';
@@ -45,6 +45,7 @@ export function readClassifyData(source: string): ClassifyDataset {
 }
 
 function createRun(request: TrainRequest): { run: TaskRun; config: TrainConfig } {
+  refuseUnknownKeys(request.config, TRAIN_CONFIG_KEYS, 'config');
   const config = validateTrainConfig({ ...request.config });
   switch (config.task) {
     case 'lm': {

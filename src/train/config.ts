@@ -1,6 +1,7 @@
 // Everything that defines a training run, its defaults and its validation. A run's config is saved in
 // its checkpoint, so `--resume` continues with exactly these settings.
 import { invalidOption } from '../errors.js';
+import { didYouMean } from '../util/suggest.js';
 import type { ModelConfig } from '../model/config.js';
 import type { InitScheme } from '../model/model.js';
 import { TASK_NAMES, type TaskName } from '../tasks/task.js';
@@ -76,6 +77,16 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   valFrac: 0, evalEvery: 1000, patience: 0, logEvery: 100, saveEvery: 1000, skipNonfinite: false,
   sampleEvery: 0, sampleLength: 200,
 };
+
+/** Every key a TrainConfig may have. */
+export const TRAIN_CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_TRAIN_CONFIG), 'weightDecay', 'eps'];
+
+/** Refuses a key outside `known` (a misspelt `{ hiden: 5 }` would otherwise train with the default),
+ *  suggesting the closest known ones as the CLI does for options. */
+export function refuseUnknownKeys(object: object, known: readonly string[], what: string): void {
+  const unknown = Object.keys(object).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw invalidOption(`${what} has no setting ${JSON.stringify(unknown)}${didYouMean(unknown, known)}`);
+}
 
 function check(name: string, value: unknown, min: number, max: number, integer: boolean): void {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
