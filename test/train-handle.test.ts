@@ -1,6 +1,6 @@
 // train() for scripts and servers: one error path (bad options reject, never throw), leaving a `for await`
 // loop stops and saves the run, an already-aborted signal takes no step; unknown config keys are refused.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,7 @@ describe('train() rejects bad options through result and the iterator', () => {
     ['a misspelt config key', { text, out: join(work, 'x'), config: { hiden: 5 } }, /config has no setting "hiden" \(did you mean hidden\?\)/],
     ['a misspelt option', { text, outt: join(work, 'x') }, /train\(\) has no setting "outt" \(did you mean out\?\)/],
     ['an invalid setting', { text, out: join(work, 'x'), config: { lr: -1 } }, /lr must be/],
+    ['a setting that would do nothing', { text, out: join(work, 'x'), config: { optimizer: 'sgd', beta1: 0.9 } }, /--beta1 applies to --optimizer adam or adamw, not sgd/],
     ['an unknown backend', { text, out: join(work, 'x'), backend: 'gpu' }, /backend must be auto, native, wasm, reference; got "gpu"/],
   ])('%s', async (_what, options, message) => {
     let handle: ReturnType<typeof train> | undefined;
@@ -75,7 +76,12 @@ it('an already-aborted signal saves the initial checkpoint and takes no step', a
   expect(loadTrainerState(out).position.step).toBe(0);
 });
 
-it('runTraining() refuses a misspelt config key with a suggestion', async () => {
-  const config = { ...DEFAULT_TRAIN_CONFIG, hiden: 5 } as unknown as TrainConfig;
-  await expect(runTraining({ text, config, backend: new ReferenceBackend(), out: join(work, 'run-training') })).rejects.toThrow(/config has no setting "hiden" \(did you mean hidden\?\)/);
+it.each([
+  [{ hiden: 5 }, /config has no setting "hiden" \(did you mean hidden\?\)/],
+  [{ dropout: 0.5 }, /--dropout applies between stacked recurrent layers/],
+])('runTraining() refuses %j', async (extra, message) => {
+  const config = { ...DEFAULT_TRAIN_CONFIG, ...extra } as unknown as TrainConfig;
+  const out = join(work, 'run-training');
+  await expect(runTraining({ text, config, backend: new ReferenceBackend(), out })).rejects.toThrow(message);
+  expect(existsSync(out)).toBe(false);
 });

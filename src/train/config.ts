@@ -1,6 +1,7 @@
 // Everything that defines a training run, its defaults and its validation. A run's config is saved in
 // its checkpoint, so `--resume` continues with exactly these settings.
 import { invalidOption } from '../errors.js';
+import { rangeText } from '../util/range.js';
 import { didYouMean } from '../util/suggest.js';
 import type { ModelConfig } from '../model/config.js';
 import type { InitScheme } from '../model/model.js';
@@ -78,6 +79,9 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   sampleEvery: 0, sampleLength: 200,
 };
 
+/** The command-line spelling of a setting: maxLen → --max-len. */
+export const optionName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 /** Every key a TrainConfig may have. */
 export const TRAIN_CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_TRAIN_CONFIG), 'weightDecay', 'eps'];
 
@@ -90,7 +94,7 @@ export function refuseUnknownKeys(object: object, known: readonly string[], what
 
 function check(name: string, value: unknown, min: number, max: number, integer: boolean): void {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw invalidOption(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${String(value)}`);
+    throw invalidOption(`${name} must be ${rangeText(integer, min, max)}, got ${String(value)}`);
   }
 }
 

@@ -6,6 +6,7 @@ import type { BackendName } from '../backend/types.js';
 import { requestedBackend } from '../backend/index.js';
 import { type ErrorCode, RnnkitError, invalidOption } from '../errors.js';
 import { DEFAULT_TRAIN_CONFIG, TRAIN_CONFIG_KEYS, type TrainConfig, refuseUnknownKeys, validateTrainConfig } from './config.js';
+import { refuseIneffective } from './ineffective.js';
 import type { TrainEvent, TrainResult } from './trainer.js';
 
 export interface TrainOptions {
@@ -60,6 +61,7 @@ function workerDataOf(options: TrainOptions): WorkerData {
   if (!rest.out) throw invalidOption('train(): `out` (the run directory) is required');
   refuseUnknownKeys(rest.config ?? {}, TRAIN_CONFIG_KEYS, 'config');
   const config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...rest.config });
+  if (!rest.initFrom) refuseIneffective(config, (key) => rest.config?.[key] !== undefined); // else the worker checks the checkpoint's shape
   return { ...rest, config, aborted: signal?.aborted ?? false };
 }
 
