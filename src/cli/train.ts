@@ -74,7 +74,7 @@ export function registerTrain(program: Command): void {
     .option('--init <scheme>', "initialisation: pytorch (uniform ±1/sqrt(H)) or randn (min-char-rnn's randn·0.01)", oneOf(['pytorch', 'randn'] as const), d.init)
     .option('--seed <n>', 'random seed', integer(0), d.seed)
     .option('--log-every <n>', 'print and record metrics every n steps', integer(1), d.logEvery)
-    .option('--sample-every <n>', 'print a short sample (temperature 0.8, seeded) every n steps; 0 = never', integer(0), 2000)
+    .option('--sample-every <n>', 'print a short sample (temperature 0.8, seed --seed + the step) every n steps; 0 = never', integer(0), 2000)
     .option('--sample-length <n>', 'characters in those samples', integer(1, 100_000), d.sampleLength)
     .option('--quiet', 'plain log lines instead of a progress bar')
     .option('--json', 'one JSON object per line (every event), for scripts')

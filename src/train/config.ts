@@ -63,7 +63,7 @@ export interface TrainConfig extends ShapeOptions {
   saveEvery: number;
   /** Skip (and count) steps whose loss or gradient is NaN or infinite instead of stopping. */
   skipNonfinite: boolean;
-  /** Generate a short sample (temperature 0.8, seeded) every N steps; 0 = never. */
+  /** Generate a short sample (temperature 0.8, seed + step) every N steps; 0 = never. */
   sampleEvery: number;
   sampleLength: number;
 }

@@ -240,7 +240,8 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
         windowTokens = 0;
       }
       if (c.sampleEvery > 0 && step % c.sampleEvery === 0) {
-        const text = task.sample(c.sampleLength, c.seed);
+        // A new seed per sample (seed + step, reproducible), or every sample would start alike.
+        const text = task.sample(c.sampleLength, (c.seed + step) % 2 ** 53);
         if (text !== null) emit({ type: 'sample', step, text });
       }
       if (c.saveEvery > 0 && step % c.saveEvery === 0 && step < c.steps) checkpoint('periodic');
