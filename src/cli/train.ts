@@ -77,7 +77,7 @@ export function registerTrain(program: Command): void {
     .option('--sample-every <n>', 'print a short sample (temperature 0.8, seed --seed + the step) every n steps; 0 = never', integer(0), 2000)
     .option('--sample-length <n>', 'characters in those samples', integer(1, 100_000), d.sampleLength)
     .option('--quiet', 'plain log lines instead of a progress bar')
-    .option('--json', 'one JSON object per line (every event), for scripts')
+    .option('--json', 'one JSON object per line (every event but the progress-bar ticks), for scripts')
     .option('--report', 'write report.html and report.svg (rnnkit report) at the end')
     .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end (and on Ctrl-C)', integer(0), d.saveEvery)
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
