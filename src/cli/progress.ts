@@ -20,11 +20,18 @@ export class TrainOutput {
   private valMetric = '–';
   private startStep = 0;
   private readonly started = performance.now();
+  /** Language models show bits per character, classifiers the loss in nats: training and validation alike. */
+  private bpc = true;
+  private barStarted = 0;
 
   /** Said when the run starts (after every check passed), before anything else. */
   header: string | null = null;
 
-  constructor(private readonly mode: OutputMode) {}
+  /** `barOptions`: for tests, another stream for the bar (with noTTYOutput). */
+  constructor(
+    private readonly mode: OutputMode,
+    private readonly barOptions: cliProgress.Options = {},
+  ) {}
 
   /** A line for people (in --json mode, an object with a message). */
   say(message: string): void {
@@ -36,13 +43,14 @@ export class TrainOutput {
   event(e: TrainEvent): void {
     if (e.type === 'start' && this.header) this.say(this.header);
     if (this.mode === 'json') {
-      console.log(JSON.stringify(e));
+      if (e.type !== 'progress') console.log(JSON.stringify(e)); // display ticks; the step events carry the data
       return;
     }
     switch (e.type) {
       case 'start':
         this.steps = e.steps;
         this.startStep = e.step;
+        this.bpc = e.task === 'lm';
         if (e.step > 0) this.say(`rnnkit: resuming ${e.dir} at step ${e.step} of ${e.steps}`);
         this.say(
           `rnnkit: ${describeBackend(e.backend)} | ${count(e.parameters)} parameters | ${e.perStep} | ` +
@@ -51,16 +59,20 @@ export class TrainOutput {
         for (const note of e.notes) this.say(`rnnkit: ${note}`);
         if (this.mode === 'bar') {
           this.bars = new cliProgress.MultiBar(
-            { format: 'step {value}/{total} {bar} {percentage}% | loss {loss} | val {valMetric} | {rate} tok/s | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+            { format: 'step {value}/{total} {bar} {percentage}% | train {loss} | val {valMetric} | {rate} tok/s | ETA {timeLeft}', hideCursor: true, clearOnComplete: false, ...this.barOptions },
             cliProgress.Presets.shades_classic,
           );
-          this.bar = this.bars.create(e.steps, e.step, { loss: '–', valMetric: this.valMetric, rate: '–' });
+          this.bar = this.bars.create(e.steps, e.step, { loss: '–', valMetric: this.valMetric, rate: '–', timeLeft: '–' });
+          this.barStarted = performance.now();
         }
+        break;
+      case 'progress':
+        this.bar?.update(e.step, { loss: Number.isNaN(e.loss) ? '–' : this.inUnit(e.loss), rate: count(e.tokens_per_s), timeLeft: this.timeLeft(e.step) });
         break;
       case 'step': {
         const m = e.metrics;
         if (this.bar) {
-          this.bar.update(m.step, { loss: m.smooth_loss.toFixed(4), valMetric: this.valMetric, rate: count(m.tokens_per_s) });
+          if (m.step === this.steps) this.bar.update(m.step, { timeLeft: '0s' }); // the last step may come between ticks
         } else {
           const [key, value] = Object.entries(m).find(([k]) => k.startsWith('val_') && k !== 'val_loss') ?? [];
           const val = key ? `  ${key.replace('_', '-')} ${(value as number).toFixed(4)}` : '';
@@ -70,7 +82,9 @@ export class TrainOutput {
       }
       case 'validation': {
         const metrics = Object.entries(e.metrics);
-        this.valMetric = metrics.length ? `${metrics[0]![0]} ${metrics[0]![1].toFixed(4)}` : `loss ${e.loss.toFixed(4)}`;
+        const accuracy = e.metrics['accuracy'];
+        this.valMetric = `${this.inUnit(e.loss)}${accuracy === undefined ? '' : `, accuracy ${accuracy.toFixed(4)}`}`;
+        this.bar?.update({ valMetric: this.valMetric });
         const listed = metrics.map(([name, value]) => `, ${name} ${value.toFixed(4)}`).join('');
         if (this.bars) this.say(`step ${e.step}: validation loss ${e.loss.toFixed(4)}${listed}${e.best ? ' (best so far)' : ''}`);
         break;
@@ -85,6 +99,18 @@ export class TrainOutput {
         if (e.reason === 'interrupted') this.say(`rnnkit: saved the checkpoint at step ${e.step} in ${e.dir}`);
         break;
     }
+  }
+
+  /** A loss in nats, in the display's unit, naming it. */
+  private inUnit(loss: number): string {
+    return this.bpc ? `${(loss / Math.LN2).toFixed(4)} bpc` : `${loss.toFixed(4)} nats`;
+  }
+
+  /** The time left at the speed so far; "–" until a step of this session has been timed. */
+  private timeLeft(step: number): string {
+    const done = step - this.startStep;
+    if (done <= 0) return '–';
+    return duration((((performance.now() - this.barStarted) / 1000) * (this.steps - step)) / done);
   }
 
   stop(): void {

@@ -10,7 +10,8 @@ import { POOLINGS } from '../model/classifier.js';
 import { SPAM_ASSASSIN } from '../tasks/classify/spam.js';
 import { TASK_DEFAULTS, resumeTraining, runTraining } from '../tasks/index.js';
 import { TASK_NAMES, type TaskName } from '../tasks/task.js';
-import { DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainResult } from '../train/trainer.js';
+import { DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, optionName, validateTrainConfig, type TrainConfig, type TrainResult } from '../train/trainer.js';
+import { refuseIneffective } from '../train/ineffective.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number, oneOf } from './parse.js';
 import { type OutputMode, TrainOutput } from './progress.js';
@@ -19,7 +20,6 @@ const d = DEFAULT_TRAIN_CONFIG;
 const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed', 'bidirectional'] as const;
 /** Options that mean something for one task only. */
 const TASK_ONLY: Record<string, TaskName> = { seq: 'lm', sampleEvery: 'lm', sampleLength: 'lm', initFrom: 'lm', pool: 'classify', maxLen: 'classify', bidirectional: 'classify' };
-const optionName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
 const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'resume', 'quiet', 'json', 'report']);
 
@@ -74,10 +74,10 @@ export function registerTrain(program: Command): void {
     .option('--init <scheme>', "initialisation: pytorch (uniform ±1/sqrt(H)) or randn (min-char-rnn's randn·0.01)", oneOf(['pytorch', 'randn'] as const), d.init)
     .option('--seed <n>', 'random seed', integer(0), d.seed)
     .option('--log-every <n>', 'print and record metrics every n steps', integer(1), d.logEvery)
-    .option('--sample-every <n>', 'print a short sample (temperature 0.8, seeded) every n steps; 0 = never', integer(0), 2000)
+    .option('--sample-every <n>', 'print a short sample (temperature 0.8, seed --seed + the step) every n steps; 0 = never', integer(0), 2000)
     .option('--sample-length <n>', 'characters in those samples', integer(1, 100_000), d.sampleLength)
     .option('--quiet', 'plain log lines instead of a progress bar')
-    .option('--json', 'one JSON object per line (every event), for scripts')
+    .option('--json', 'one JSON object per line (every event but the progress-bar ticks), for scripts')
     .option('--report', 'write report.html and report.svg (rnnkit report) at the end')
     .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end (and on Ctrl-C)', integer(0), d.saveEvery)
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
@@ -100,7 +100,7 @@ export function registerTrain(program: Command): void {
       let backend: Backend;
       if (flags.resume) {
         const refused = Object.keys(flags).filter((key) => explicit(key) && !RESUME_OPTIONS.has(key));
-        if (file || refused.length) throw invalidOption(`--resume takes every setting from the checkpoint; remove ${file ? 'the FILE argument' : `--${refused[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}`);
+        if (file || refused.length) throw invalidOption(`--resume takes every setting from the checkpoint; remove ${file ? 'the FILE argument' : optionName(refused[0]!)}`);
         backend = await backendFrom(flags, (line) => output.say(line));
         const steps = explicit('steps') ? flags.steps : undefined;
         result = await resumeTraining({ dir: flags.resume, backend, steps, signal: abort.signal, onEvent: (e) => output.event(e) });
@@ -115,6 +115,10 @@ export function registerTrain(program: Command): void {
           const key = k as keyof TrainConfig;
           return [k, explicit(k) ? flags[key] : key in defaults ? defaults[key] : (flags[key] ?? d[key])];
         })) as unknown as TrainConfig;
+        // Every check that needs no data, before anything is printed or written.
+        validateTrainConfig({ ...config });
+        // With --init-from the checkpoint decides the shape; runTraining checks the settings in effect.
+        if (!flags.initFrom) refuseIneffective(config, (key) => explicit(key));
         const builtin = task === 'lm' ? BUILTIN_CORPUS : SPAM_ASSASSIN;
         const source = file ? resolve(file) : builtin;
         const text = task === 'lm' ? readSource(source) : undefined;

@@ -4,7 +4,8 @@ import type { Backend } from '../backend/types.js';
 import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
 import type { Model } from '../model/model.js';
-import { type RunHooks, Run, type ShapeOptions, type TrainConfig, type TrainResult, execute, resumeRun, validateTrainConfig } from '../train/trainer.js';
+import { DEFAULT_TRAIN_CONFIG, type RunHooks, Run, type ShapeOptions, type TrainConfig, type TrainResult, TRAIN_CONFIG_KEYS, execute, refuseUnknownKeys, resumeRun, validateTrainConfig } from '../train/trainer.js';
+import { differsFrom, refuseIneffective } from '../train/ineffective.js';
 import type { TrainerState } from '../train/state.js';
 import type { ClassifyDataset } from './classify/dataset.js';
 import { readClassifyFile } from './classify/dataset.js';
@@ -45,7 +46,14 @@ export function readClassifyData(source: string): ClassifyDataset {
 }
 
 function createRun(request: TrainRequest): { run: TaskRun; config: TrainConfig } {
-  const config = validateTrainConfig({ ...request.config });
+  refuseUnknownKeys(request.config, TRAIN_CONFIG_KEYS, 'config');
+  const created = createTaskRun(request, validateTrainConfig({ ...request.config }));
+  // On the settings in effect: with initFrom, the checkpoint decides the shape (and so whether dropout acts).
+  refuseIneffective(created.config, differsFrom(created.config, DEFAULT_TRAIN_CONFIG));
+  return created;
+}
+
+function createTaskRun(request: TrainRequest, config: TrainConfig): { run: TaskRun; config: TrainConfig } {
   switch (config.task) {
     case 'lm': {
       const source = request.source ?? (request.text === undefined ? BUILTIN_CORPUS : undefined);

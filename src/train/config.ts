@@ -1,6 +1,8 @@
 // Everything that defines a training run, its defaults and its validation. A run's config is saved in
 // its checkpoint, so `--resume` continues with exactly these settings.
 import { invalidOption } from '../errors.js';
+import { rangeText } from '../util/range.js';
+import { didYouMean } from '../util/suggest.js';
 import type { ModelConfig } from '../model/config.js';
 import type { InitScheme } from '../model/model.js';
 import { TASK_NAMES, type TaskName } from '../tasks/task.js';
@@ -61,7 +63,7 @@ export interface TrainConfig extends ShapeOptions {
   saveEvery: number;
   /** Skip (and count) steps whose loss or gradient is NaN or infinite instead of stopping. */
   skipNonfinite: boolean;
-  /** Generate a short sample (temperature 0.8, seeded) every N steps; 0 = never. */
+  /** Generate a short sample (temperature 0.8, seed + step) every N steps; 0 = never. */
   sampleEvery: number;
   sampleLength: number;
 }
@@ -77,9 +79,22 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   sampleEvery: 0, sampleLength: 200,
 };
 
+/** The command-line spelling of a setting: maxLen → --max-len. */
+export const optionName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Every key a TrainConfig may have. */
+export const TRAIN_CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_TRAIN_CONFIG), 'weightDecay', 'eps'];
+
+/** Refuses a key outside `known` (a misspelt `{ hiden: 5 }` would otherwise train with the default),
+ *  suggesting the closest known ones as the CLI does for options. */
+export function refuseUnknownKeys(object: object, known: readonly string[], what: string): void {
+  const unknown = Object.keys(object).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw invalidOption(`${what} has no setting ${JSON.stringify(unknown)}${didYouMean(unknown, known)}`);
+}
+
 function check(name: string, value: unknown, min: number, max: number, integer: boolean): void {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw invalidOption(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${String(value)}`);
+    throw invalidOption(`${name} must be ${rangeText(integer, min, max)}, got ${String(value)}`);
   }
 }
 

@@ -11,6 +11,7 @@ import type { TaskRun } from '../tasks/task.js';
 import { Random } from '../util/random.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { Optimizer, clipGradients } from './optimizer.js';
+import { type ProgressTick, ProgressWindow } from './progress.js';
 import { learningRate } from './schedule.js';
 import { type RunPosition, type TrainerState, loadTrainerState, saveTrainerState } from './state.js';
 
@@ -41,7 +42,8 @@ export type TrainEvent =
   | { type: 'validation'; step: number; loss: number; metrics: Record<string, number>; best: boolean }
   | { type: 'checkpoint'; step: number; dir: string; reason: 'periodic' | 'final' | 'interrupted' | 'best' }
   | { type: 'skipped'; step: number; loss: number; gradNorm: number; skippedSteps: number }
-  | { type: 'sample'; step: number; text: string };
+  | { type: 'sample'; step: number; text: string }
+  | ProgressTick;
 
 export interface TrainResult {
   dir: string;
@@ -183,6 +185,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   const startElapsed = run.pos.elapsedS;
   const start = performance.now();
   let windowStart = start, windowTokens = 0, lastYield = start, tokensProcessed = 0;
+  const progress = new ProgressWindow(start);
   const checkpoint = (reason: 'periodic' | 'final' | 'interrupted'): void => {
     run.pos.elapsedS = startElapsed + (performance.now() - start) / 1000;
     run.save();
@@ -207,6 +210,8 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
       }
       windowTokens += tokens;
       tokensProcessed += tokens;
+      const tick = progress.add(step, c.steps, loss, tokens, updated, performance.now());
+      if (tick) emit(tick);
       let validated: Record<string, number> | null = null;
       if (step % c.evalEvery === 0 || step === c.steps) {
         const validation = task.validate();
@@ -240,7 +245,8 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
         windowTokens = 0;
       }
       if (c.sampleEvery > 0 && step % c.sampleEvery === 0) {
-        const text = task.sample(c.sampleLength, c.seed);
+        // A new seed per sample (seed + step, reproducible), or every sample would start alike.
+        const text = task.sample(c.sampleLength, (c.seed + step) % 2 ** 53);
         if (text !== null) emit({ type: 'sample', step, text });
       }
       if (c.saveEvery > 0 && step % c.saveEvery === 0 && step < c.steps) checkpoint('periodic');

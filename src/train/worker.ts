@@ -5,12 +5,12 @@ import { selectBackend } from '../backend/index.js';
 import { RnnkitError } from '../errors.js';
 import { resumeTraining, runTraining } from '../tasks/index.js';
 import type { TrainEvent } from './trainer.js';
-import type { TrainConfig } from './config.js';
-import type { TrainOptions, WorkerMessage } from './handle.js';
+import type { WorkerData, WorkerMessage } from './handle.js';
 
-const options = workerData as Omit<TrainOptions, 'signal' | 'config'> & { config: TrainConfig };
+const options = workerData as WorkerData;
 const port = parentPort!;
 const abort = new AbortController();
+if (options.aborted) abort.abort(); // the caller's signal had fired: save the initial checkpoint, take no step
 port.on('message', (message: { kind: 'abort' }) => {
   if (message.kind === 'abort') abort.abort();
 });
