@@ -9,6 +9,7 @@
 // Builds run in a scratch copy, because prebuildify runs `node-gyp rebuild`, which deletes build/ (and with
 // it build/wasm and the developer's build/Release). `--clean` only removes prebuilds/ (postpack: after
 // packing, so that a stale prebuild never shadows a developer's fresh build/Release/rnnkit.node).
+// `--arch=arm64` (or x64) builds that one only (scripts/check-arm64.sh).
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -68,9 +69,11 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'rnnkit-prebuild-'));
 for (const entry of ['binding.gyp', 'native', 'package.json']) cpSync(path.join(root, entry), path.join(scratch, entry), { recursive: true });
 symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
 
+const only = process.argv.find((a) => a.startsWith('--arch='))?.slice('--arch='.length);
+if (only && !TARGETS.some((t) => t.arch === only)) fail(`--arch must be ${TARGETS.map((t) => t.arch).join(' or ')}, got ${only}`);
 const prebuildify = createRequire(import.meta.url).resolve('prebuildify/bin.js');
 try {
-  for (const target of TARGETS) {
+  for (const target of TARGETS.filter((t) => !only || t.arch === only)) {
     const cross = target.arch !== process.arch;
     const tool = (name) => (cross ? `${target.triple}-${name}` : name);
     if (!onPath(tool('g++'))) {

@@ -169,7 +169,7 @@ console.log(JSON.stringify({ trainedOn, sampledOn: backend.name, steps, text }))
     expect([...report.text].length).toBeGreaterThanOrEqual(40);
   });
 
-  it('with the prebuild removed, falls back to WebAssembly with a one-line reason', () => {
+  it('with the prebuild removed, falls back to WebAssembly with a one-line reason; the install script then builds from the shipped sources', () => {
     const prebuilds = join(app, 'node_modules', 'rnnkit', 'prebuilds');
     renameSync(prebuilds, `${prebuilds}.removed`);
     try {
@@ -182,6 +182,15 @@ console.log(JSON.stringify({ trainedOn, sampledOn: backend.name, steps, text }))
       expect(trained.split('\n').filter((l) => /backend not used/.test(l))).toEqual([expect.stringMatching(/^rnnkit: native backend not used: rnnkit native addon not available: prebuilt: no prebuilt addon/)]);
       expect(trained).toMatch(/^rnnkit: wasm \(/m);
       expect(trained).toMatch(/done at step 50 of 50/);
+
+      // What a user on a platform without a prebuild gets from the install script: a build from the
+      // shipped sources, which then loads.
+      const { stdout } = run('npm', ['rebuild', 'rnnkit', '--offline', '--foreground-scripts'], app);
+      expect(stdout.split('\n').filter((l) => l.startsWith('rnnkit:'))).toEqual(['rnnkit: native addon built (build/Release/rnnkit.node).']);
+      const rebuilt = rnnkit('info').stdout;
+      expect(rebuilt).toContain(`addon       local build: ${join(app, 'node_modules', 'rnnkit', 'build', 'Release', 'rnnkit.node')}`);
+      expect(rebuilt).toMatch(/not used +prebuilt: no prebuilt addon for /);
+      expect(rebuilt).toMatch(/^chosen: native /m);
     } finally {
       renameSync(`${prebuilds}.removed`, prebuilds);
     }
