@@ -10,6 +10,7 @@
         "native/addon.cc",
         "native/gemm.cc",
         "native/cells.cc",
+        "native/pool.cc",
         "native/ops.cc",
         "native/optim.cc",
         "native/engine.cc",

@@ -18,10 +18,13 @@ export type { ModelConfig, Cell, Nonlinearity, ParamSpec } from './model/config.
 export { Workspace } from './model/workspace.js';
 export { saveModel, loadModel, readCheckpoint } from './io/checkpoint.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
-export { runTraining, resumeTraining } from './train/trainer.js';
+export { runTraining, resumeTraining } from './tasks/index.js';
+export type { TrainRequest } from './tasks/index.js';
+export { TASK_NAMES } from './tasks/task.js';
+export type { TaskName, TaskRun, Validation, DataSource, DataSummary } from './tasks/task.js';
 export { train } from './train/handle.js';
 export type { TrainOptions, TrainingHandle } from './train/handle.js';
-export type { TrainRequest, TrainResult, TrainEvent, StepMetrics } from './train/trainer.js';
+export type { TrainResult, TrainEvent, StepMetrics } from './train/trainer.js';
 export { DEFAULT_TRAIN_CONFIG, OPTIMIZERS, LR_SCHEDULES, validateTrainConfig } from './train/config.js';
 export type { TrainConfig, OptimizerName, LrSchedule, ShapeOptions } from './train/config.js';
 export { learningRate } from './train/schedule.js';

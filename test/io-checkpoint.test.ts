@@ -45,7 +45,23 @@ describe('checkpoints', () => {
     expect(Array.from(loaded.model.params.all.data)).toEqual(Array.from(model.params.all.data));
   });
 
+  it('round-trip a bidirectional model with its own head size, and load a file without those fields as a language model', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rnnkit-ckpt-'));
+    const model = new Model(backend, { ...base, bidirectional: true, outputs: 3 });
+    model.initialize(4);
+    saveModel(dir, model, vocab);
+    const loaded = loadModel(dir, backend);
+    expect(loaded.model.config).toEqual({ ...base, bidirectional: true, outputs: 3 });
+    expect(loaded.model.params.tensors.map((t) => t.name)).toContain('rnn.weight_hh_l1_reverse');
+    expect(Array.from(loaded.model.params.all.data)).toEqual(Array.from(model.params.all.data));
+    const old = loadModel(forged(goodTensors(), goodMeta), backend).model.config;
+    expect([old.bidirectional, old.outputs]).toEqual([undefined, undefined]);
+  });
+
   it.each([
+    ['bidirectional that is not a boolean', goodTensors, { ...goodMeta, bidirectional: 'yes' }, /bidirectional must be true or false, got yes/],
+    ['a bidirectional flag the tensors do not have', goodTensors, { ...goodMeta, bidirectional: true }, /tensor rnn\.weight_ih_l0_reverse is missing|has shape/],
+    ['outputs of 0', goodTensors, { ...goodMeta, outputs: 0 }, /outputs must be an integer from 1/],
     ['an unknown cell', goodTensors, { ...goodMeta, cell: 'transformer' }, /cell must be rnn, lstm or gru, got transformer/],
     ['a hidden size of 0', goodTensors, { ...goodMeta, hidden: 0 }, /hidden must be an integer from 1/],
     ['a shape that disagrees with the config', goodTensors, { ...goodMeta, hidden: 5 }, /tensor rnn\.weight_ih_l0 has shape \[16,3\] but the config needs \[20,3\]/],

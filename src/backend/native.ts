@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { checkSize } from './checks.js';
 import { type AddonKind, addonCandidates, localBuildPath } from './native-location.js';
 import {
-  type Backend, type BackendInfo, type Buf, type CellKind, type F, type FloatArray, type I, CELL_KINDS, Span,
+  type Backend, type BackendInfo, type Buf, type CellKind, type F, type FloatArray, type I, type PoolMode, CELL_KINDS, Span,
 } from './types.js';
 
 /** The SIMD levels of the native engine, slowest first. Must match SimdLevel in native/engine.h. */
@@ -35,12 +35,15 @@ export interface NativeAddon {
   scatterAddRows(n: number, D: number, ids: Int32Array, dOut: Float32Array, dTable: Float32Array): void;
   gatherColumns(n: number, R: number, ids: Int32Array, W: Float32Array, out: Float32Array): void;
   scatterAddColumns(n: number, R: number, ids: Int32Array, dOut: Float32Array, dW: Float32Array): void;
-  cellForward(kind: string, T: number, B: number, H: number, xProj: Float32Array, wHh: Float32Array, bIh: Float32Array, bHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, xIds?: Int32Array | null): void;
+  cellForward(kind: string, T: number, B: number, H: number, xProj: Float32Array, wHh: Float32Array, bIh: Float32Array, bHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, xIds?: Int32Array | null, lengths?: Int32Array | null): void;
   cellBackward(
     kind: string, T: number, B: number, H: number,
     wHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, dhs: Float32Array, dhN: Float32Array, dcN: Float32Array,
     dGx: Float32Array, dGh: Float32Array, dh0: Float32Array, dc0: Float32Array, dbIh?: Float32Array | null, dbHh?: Float32Array | null,
+    lengths?: Int32Array | null,
   ): void;
+  poolForward(mode: string, T: number, B: number, D: number, x: Float32Array, lengths: Int32Array, out: Float32Array, argmax: Int32Array): void;
+  poolBackward(mode: string, T: number, B: number, D: number, dOut: Float32Array, lengths: Int32Array, argmax: Int32Array, dx: Float32Array): void;
   softmaxCrossEntropy(N: number, V: number, logits: Float32Array, targets: Int32Array, scale: number, dLogits: Float32Array | null): number;
   clipValue(x: Float32Array, limit: number): void;
   sumSquares(x: Float32Array): number;
@@ -56,7 +59,7 @@ export interface NativeAddon {
 
 const KERNELS = [
   'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
+  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
   'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation', 'scratchBytes',
 ] as const;
 
@@ -244,19 +247,27 @@ export class NativeBackend implements Backend {
     this.#addon.scatterAddColumns(n, R, view(ids), view(dOut), view(dW));
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null): void {
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null, lengths: I | null = null): void {
     this.#configure();
-    this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache), view(xIds));
+    this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache), view(xIds), view(lengths));
   }
 
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null,
   ): void {
     this.#configure();
     this.#addon.cellBackward(kind, T, B, H, view(wHh), view(hs), view(cs), view(cache), view(dhs), view(dhN), view(dcN),
-      view(dGx), view(dGh), view(dh0), view(dc0), view(dbIh), view(dbHh));
+      view(dGx), view(dGh), view(dh0), view(dc0), view(dbIh), view(dbHh), view(lengths));
+  }
+
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+    this.#addon.poolForward(mode, T, B, D, view(x), view(lengths), view(out), view(argmax));
+  }
+
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+    this.#addon.poolBackward(mode, T, B, D, view(dOut), view(lengths), view(argmax), view(dx));
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {

@@ -6,15 +6,16 @@ import { probeBackend } from '../backend/index.js';
 import type { NativeBackend } from '../backend/native.js';
 import type { Backend, BackendName } from '../backend/types.js';
 import { builtinCorpus } from '../data/corpus.js';
-import { Batcher } from '../data/batcher.js';
 import { Vocabulary } from '../data/vocab.js';
 import { generate, samplingWorkspace } from '../generate/sample.js';
 import { cellKind, parameterCount } from '../model/config.js';
 import { Model } from '../model/model.js';
-import { Workspace, workspaceFloats } from '../model/workspace.js';
+import { workspaceFloats } from '../model/workspace.js';
 import { gatesOf } from '../backend/types.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
-import { Optimizer, clipGradients } from '../train/optimizer.js';
+import { Optimizer } from '../train/optimizer.js';
+import { trainingStep } from '../train/trainer.js';
+import { LanguageModelRun } from '../tasks/lm.js';
 
 export interface BenchConfig {
   name: string;
@@ -72,21 +73,13 @@ function measure(step: () => void, unitsPerStep: number, windowS: number, window
   return { rate: median, spread: (rates[rates.length - 1]! - rates[0]!) / median, windows };
 }
 
-function trainingStep(backend: Backend, c: TrainConfig, tokens: Int32Array, vocabSize: number): { step: () => void; model: Model } {
-  const model = new Model(backend, { ...c, vocabSize });
+/** The trainer's own step (src/train/trainer.ts) on a language-model run of the text. */
+function trainingStepOf(backend: Backend, c: TrainConfig, tokens: Int32Array, vocab: Vocabulary): { step: () => void; model: Model } {
+  const model = new Model(backend, { ...c, vocabSize: vocab.size });
   model.initialize(1);
-  const workspace = new Workspace(model, c.seq, c.batch);
-  const batcher = new Batcher(tokens, c.batch, c.seq);
+  const task = new LanguageModelRun(model, vocab, c, { source: 'bench', size: tokens.length, hash: '' }, tokens);
   const optimizer = new Optimizer(backend, c, model.parameterCount);
-  const step = (): void => {
-    if (batcher.next(workspace.ids.data, workspace.targets.data)) workspace.resetState();
-    workspace.forward(c.seq);
-    model.zeroGrads();
-    workspace.backward(c.seq);
-    clipGradients(backend, model.grads.all, c.clipValue, c.clipNorm);
-    optimizer.step(model.params.all, model.grads.all, c.lr);
-  };
-  return { step, model };
+  return { step: () => void trainingStep(task, optimizer, c, c.lr), model };
 }
 
 export interface BenchRow {
@@ -173,7 +166,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       // The reference backend is the oracle, not a contender: only the small configuration.
       if (name === 'reference' && bench.name !== 'C1') continue;
       const rssBefore = process.memoryUsage().rss;
-      const { step, model } = trainingStep(backend, bench.config, tokens, vocab.size);
+      const { step, model } = trainingStepOf(backend, bench.config, tokens, vocab);
       const tokensPerStep = bench.config.seq * bench.config.batch;
       const { rate, spread } = measure(step, tokensPerStep, windowS, windows);
       if (bench.name === 'C3') {

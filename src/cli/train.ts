@@ -6,10 +6,9 @@ import type { Command } from 'commander';
 import type { Backend } from '../backend/types.js';
 import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
-import {
-  DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainResult,
-  resumeTraining, runTraining,
-} from '../train/trainer.js';
+import { resumeTraining, runTraining } from '../tasks/index.js';
+import { TASK_NAMES } from '../tasks/task.js';
+import { DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainResult } from '../train/trainer.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number, oneOf } from './parse.js';
 import { type OutputMode, TrainOutput } from './progress.js';
@@ -34,6 +33,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
     .argument('[file]', 'UTF-8 text file to train on')
+    .option('--task <name>', `what to learn: ${TASK_NAMES.join(', ')} (character language model, sequence classification)`, oneOf(TASK_NAMES), d.task)
     .option('--cell <cell>', 'recurrent cell: rnn, lstm or gru', oneOf(['rnn', 'lstm', 'gru'] as const), d.cell)
     .option('--nonlinearity <f>', 'rnn nonlinearity: tanh or relu', oneOf(['tanh', 'relu'] as const), d.nonlinearity)
     .option('--hidden <n>', 'hidden units per layer', integer(1, 65536), d.hidden)

@@ -23,12 +23,20 @@ export interface ModelMetadata {
   layers: number;
   embed: number;
   vocab: string[];
+  /** Written when the config sets it; absent (older checkpoints, language models): false. */
+  bidirectional?: boolean;
+  /** Written when the config sets it; absent (older checkpoints, language models): the vocabulary size. */
+  outputs?: number;
 }
 
 export function saveModel(dir: string, model: Model, vocab: Vocabulary): string {
   mkdirSync(dir, { recursive: true });
-  const { cell, nonlinearity, hidden, layers, embed } = model.config;
-  const meta: ModelMetadata = { format: FORMAT_VERSION, cell, nonlinearity, hidden, layers, embed, vocab: [...vocab.chars] };
+  const { cell, nonlinearity, hidden, layers, embed, bidirectional, outputs } = model.config;
+  const meta: ModelMetadata = {
+    format: FORMAT_VERSION, cell, nonlinearity, hidden, layers, embed, vocab: [...vocab.chars],
+    ...(bidirectional !== undefined ? { bidirectional } : {}),
+    ...(outputs !== undefined ? { outputs } : {}),
+  };
   const tensors = model.params.tensors.map((t) => ({ name: t.name, shape: t.shape, data: Float32Array.from(t.view.data) }));
   const path = join(dir, MODEL_FILE);
   writeFileAtomic(path, encodeSafetensors(tensors, { rnnkit: JSON.stringify(meta) }));
@@ -49,6 +57,8 @@ function parseMetadata(raw: string | undefined, path: string): { config: ModelCo
     const vocab = new Vocabulary(meta.vocab);
     const config = validateConfig({
       cell: meta.cell!, nonlinearity: meta.nonlinearity ?? 'tanh', hidden: meta.hidden!, layers: meta.layers!, embed: meta.embed!, vocabSize: vocab.size,
+      ...(meta.bidirectional !== undefined ? { bidirectional: meta.bidirectional } : {}),
+      ...(meta.outputs !== undefined ? { outputs: meta.outputs } : {}),
     });
     return { config, vocab };
   } catch (error) {

@@ -3,10 +3,11 @@
 // forward() and backward() are sequences of backend kernel calls; nothing is allocated inside them.
 import { type Backend, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
-import { type ModelConfig, cellKind } from './config.js';
+import { type ModelConfig, cellKind, directionsOf, outputsOf } from './config.js';
 
-/** Workspaces larger than this many floats (4 GiB) are refused before anything is allocated. */
-export const MAX_WORKSPACE_FLOATS = 2 ** 30;
+import { MAX_WORKSPACE_FLOATS } from './stack.js';
+
+export { MAX_WORKSPACE_FLOATS };
 
 /** Floats a workspace of T steps × B streams allocates (ids and targets counted as floats). */
 export function workspaceFloats(config: ModelConfig, T: number, B: number): number {
@@ -72,6 +73,9 @@ export class Workspace {
     }
     const backend = model.backend;
     const { hidden: H, layers: L, embed: E, vocabSize: V } = model.config;
+    if (directionsOf(model.config) !== 1 || outputsOf(model.config) !== V) {
+      throw invalidOption('a language model runs forward in time and predicts its own vocabulary: bidirectional must be false and outputs equal the vocabulary size');
+    }
     checkWorkspaceSize(model.config, maxT, batch);
     this.kind = cellKind(model.config);
     const GH = gatesOf(this.kind) * H;
@@ -155,7 +159,7 @@ export class Workspace {
     const ids = this.ids.sub(0, n);
     this.droppedOut = this.dropout > 0 && dropoutSeed !== undefined;
     this.layers.forEach((layer, l) => {
-      const w = p.layers[l]!;
+      const w = p.layers[l]![0]!;
       let xProj = layer.xProj.sub(0, n * GH);
       let xIds: I | null = null;
       if (l > 0) {
@@ -202,7 +206,7 @@ export class Workspace {
     const dGx = this.dGx.sub(0, n * GH), dGh = this.dGh.sub(0, n * GH);
     const ids = this.ids.sub(0, n);
     for (let l = this.layers.length - 1; l >= 0; l--) {
-      const layer = this.layers[l]!, w = p.layers[l]!, dw = g.layers[l]!;
+      const layer = this.layers[l]!, w = p.layers[l]![0]!, dw = g.layers[l]![0]!;
       const hs = layer.hs.sub(0, (T + 1) * BH);
       const dcN = this.kind === 'lstm' ? this.zeros : this.zeros.sub(0, 0);
       be.cellBackward(this.kind, T, B, H, w.wHh, hs, this.cellState(layer, T), layer.cache.sub(0, layer.cache.length / this.maxT * T), dhs, this.zeros, dcN, dGx, dGh, layer.dh0, layer.dc0, dw.bIh, dw.bHh);

@@ -3,6 +3,7 @@
 import { invalidOption } from '../errors.js';
 import type { ModelConfig } from '../model/config.js';
 import type { InitScheme } from '../model/model.js';
+import { TASK_NAMES, type TaskName } from '../tasks/task.js';
 
 export const OPTIMIZERS = ['sgd', 'adagrad', 'rmsprop', 'adam', 'adamw'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -12,6 +13,8 @@ export type LrSchedule = (typeof LR_SCHEDULES)[number];
 export type ShapeOptions = Omit<ModelConfig, 'vocabSize'>;
 
 export interface TrainConfig extends ShapeOptions {
+  /** What the run learns: the character language model or sequence classification. */
+  task: TaskName;
   seq: number;
   batch: number;
   /** The run's total number of optimizer steps. */
@@ -60,7 +63,7 @@ export interface TrainConfig extends ShapeOptions {
 
 /** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
+  task: 'lm', cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
   seq: 25, batch: 1, steps: 20000,
   lr: 0.1, optimizer: 'adagrad', momentum: 0, nesterov: false, alpha: 0.95, beta1: 0.9, beta2: 0.999,
   lrSchedule: 'constant', warmup: 0, decayRate: 0.97, decayEvery: 1, decayAfter: 10,
@@ -86,6 +89,7 @@ function checkChoice(name: string, value: unknown, choices: readonly string[]): 
 /** Validates the training settings (the model shape is validated with the model). */
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
   const MAX = Number.MAX_SAFE_INTEGER;
+  checkChoice('task', c.task, TASK_NAMES);
   check('seq', c.seq, 1, 100_000, true);
   check('batch', c.batch, 1, 100_000, true);
   check('steps', c.steps, 0, MAX, true);

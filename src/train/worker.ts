@@ -4,7 +4,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/index.js';
 import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { RnnkitError } from '../errors.js';
-import { type TrainEvent, resumeTraining, runTraining } from './trainer.js';
+import { resumeTraining, runTraining } from '../tasks/index.js';
+import type { TrainEvent } from './trainer.js';
 import type { TrainConfig } from './config.js';
 import type { TrainOptions, WorkerMessage } from './handle.js';
 
