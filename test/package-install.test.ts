@@ -8,10 +8,10 @@
 // (ENOTCACHED). The fresh project therefore gets a lockfile: the production entries of this checkout's
 // package-lock.json (the versions rnnkit is tested with), and npm adds the tarball itself.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 /** The tarball's size budget, the one the README states. */
@@ -76,6 +76,10 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
     console.log(`packed ${statSync(tarball).size} bytes; npm install --offline --ignore-scripts took ${installSeconds.toFixed(1)} s`);
     writeFileSync(join(app, 'corpus.txt'), 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(40));
   }, SETUP_TIMEOUT_MS);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  }, 120_000); // a few hundred installed packages to delete
 
   it('holds what a user needs and nothing else, within its size budget', () => {
     const files = tarballFiles();
@@ -169,30 +173,35 @@ console.log(JSON.stringify({ trainedOn, sampledOn: backend.name, steps, text }))
     expect([...report.text].length).toBeGreaterThanOrEqual(40);
   });
 
-  it('with the prebuild removed, falls back to WebAssembly with a one-line reason; the install script then builds from the shipped sources', () => {
+  /** Runs `check` with the package's prebuilds/ moved away, as on a platform without a prebuild. */
+  function withoutPrebuilds(check: () => void): void {
     const prebuilds = join(app, 'node_modules', 'rnnkit', 'prebuilds');
     renameSync(prebuilds, `${prebuilds}.removed`);
     try {
-      const info = rnnkit('info').stdout;
-      const nativeLines = info.split('\n').filter((l) => l.startsWith('native'));
-      expect(nativeLines).toHaveLength(1);
-      expect(nativeLines[0]).toMatch(new RegExp(`^native +not loaded +rnnkit native addon not available: prebuilt: no prebuilt addon for ${platformDir} \\(.*prebuilds/${platformDir} does not exist\\); local build: not built \\(.*build/Release/rnnkit\\.node does not exist`));
-      expect(info).toMatch(/^chosen: wasm /m);
-      const trained = rnnkit('train', 'corpus.txt', '--steps', '50', '--out', 'runs/wasm').output;
-      expect(trained.split('\n').filter((l) => /backend not used/.test(l))).toEqual([expect.stringMatching(/^rnnkit: native backend not used: rnnkit native addon not available: prebuilt: no prebuilt addon/)]);
-      expect(trained).toMatch(/^rnnkit: wasm \(/m);
-      expect(trained).toMatch(/done at step 50 of 50/);
-
-      // What a user on a platform without a prebuild gets from the install script: a build from the
-      // shipped sources, which then loads.
-      const { stdout } = run('npm', ['rebuild', 'rnnkit', '--offline', '--foreground-scripts'], app);
-      expect(stdout.split('\n').filter((l) => l.startsWith('rnnkit:'))).toEqual(['rnnkit: native addon built (build/Release/rnnkit.node).']);
-      const rebuilt = rnnkit('info').stdout;
-      expect(rebuilt).toContain(`addon       local build: ${join(app, 'node_modules', 'rnnkit', 'build', 'Release', 'rnnkit.node')}`);
-      expect(rebuilt).toMatch(/not used +prebuilt: no prebuilt addon for /);
-      expect(rebuilt).toMatch(/^chosen: native /m);
+      check();
     } finally {
       renameSync(`${prebuilds}.removed`, prebuilds);
     }
-  });
+  }
+
+  it('with the prebuild removed, falls back to WebAssembly with a one-line reason', () => withoutPrebuilds(() => {
+    const info = rnnkit('info').stdout;
+    const nativeLines = info.split('\n').filter((l) => l.startsWith('native'));
+    expect(nativeLines).toHaveLength(1);
+    expect(nativeLines[0]).toMatch(new RegExp(`^native +not loaded +rnnkit native addon not available: prebuilt: no prebuilt addon for ${platformDir} \\(.*prebuilds/${platformDir} does not exist\\); local build: not built \\(.*build/Release/rnnkit\\.node does not exist`));
+    expect(info).toMatch(/^chosen: wasm /m);
+    const trained = rnnkit('train', 'corpus.txt', '--steps', '50', '--out', 'runs/wasm').output;
+    expect(trained.split('\n').filter((l) => /backend not used/.test(l))).toEqual([expect.stringMatching(/^rnnkit: native backend not used: rnnkit native addon not available: prebuilt: no prebuilt addon/)]);
+    expect(trained).toMatch(/^rnnkit: wasm \(/m);
+    expect(trained).toMatch(/done at step 50 of 50/);
+  }));
+
+  it('with the prebuild removed, the install script builds the addon from the shipped sources, and it loads', () => withoutPrebuilds(() => {
+    const { stdout } = run('npm', ['rebuild', 'rnnkit', '--offline', '--foreground-scripts'], app);
+    expect(stdout.split('\n').filter((l) => l.startsWith('rnnkit:'))).toEqual(['rnnkit: native addon built (build/Release/rnnkit.node).']);
+    const rebuilt = rnnkit('info').stdout;
+    expect(rebuilt).toContain(`addon       local build: ${join(app, 'node_modules', 'rnnkit', 'build', 'Release', 'rnnkit.node')}`);
+    expect(rebuilt).toMatch(/not used +prebuilt: no prebuilt addon for /);
+    expect(rebuilt).toMatch(/^chosen: native /m);
+  }), 600_000); // a full compile: 30 s on an idle machine, several minutes on a busy one
 });
