@@ -13,6 +13,10 @@
 // Every element is computed with the same sequence of operations whatever the split, so results do
 // not depend on the thread count.
 //
+// Packed sequences (lengths): a stream past its end is one test per row and step, never per element;
+// its rows are zeroed by the part that owns them (its units, or the stream), and each step's GEMM stops
+// at the part's last running stream. Without lengths the loops are exactly the unmasked ones.
+//
 // No allocation inside the loops: the forward pass builds W_hh·h in the row it is about to overwrite
 // (the cache row for lstm/gru, the h_t row for rnn), the backward pass carries dh_t and dc_t in dh0
 // and dc0; packing space is thread-local and only grows, before the loops.

@@ -7,7 +7,7 @@ import { RnnkitError } from '../src/errors.js';
 import { readClassifyFile, type Example } from '../src/tasks/classify/dataset.js';
 import { encodeExamples } from '../src/tasks/classify/encode.js';
 import { compareCodePoints, LabelSet } from '../src/tasks/classify/labels.js';
-import { describeClassifyData, prepareClassifyData } from '../src/tasks/classify/prepare.js';
+import { prepareClassifyData } from '../src/tasks/classify/prepare.js';
 import { emailContent, loadSpamAssassin, SPAM_ASSASSIN_ENV, SPAM_ASSASSIN_PACKAGE } from '../src/tasks/classify/spam.js';
 import { stratifiedSplit } from '../src/tasks/classify/split.js';
 import { CharVocabulary, UNKNOWN_ID } from '../src/tasks/classify/vocab.js';
@@ -282,8 +282,8 @@ describe('prepareClassifyData', () => {
   const lines = [...Array.from({ length: 8 }, (_, i) => `a\t${'xy'.repeat(i + 1)}`), 'b\tzz', 'b\tzzz', 'b\tz', 'b\tzq'];
 
   it('builds labels and vocabulary from the training split only, and counts cut and unknown characters', () => {
-    const path = file('prep.tsv', lines.join('\n'));
-    const data = prepareClassifyData({ file: path, valFrac: 0.25, seed: 3, maxLen: 6 });
+    const dataset = readClassifyFile(file('prep.tsv', lines.join('\n')));
+    const data = prepareClassifyData(dataset, { valFrac: 0.25, seed: 3, maxLen: 6 });
     expect(data.labels.labels).toEqual(['a', 'b']);
     expect(data.train.lengths.length + data.val!.lengths.length).toBe(12);
     expect(data.val!.lengths.length).toBe(3); // round(8·0.25) = 2 "a", round(4·0.25) = 1 "b"
@@ -293,23 +293,13 @@ describe('prepareClassifyData', () => {
     expect(data.val!.unknown).toBe(qInTrain ? 0 : 1);
     // texts longer than 6: "xy"×4 … ×8 (5 of them), wherever the split put them
     expect(data.train.truncated + data.val!.truncated).toBe(5);
-    expect(describeClassifyData(data, 6)).toBe(`9 training + 3 validation examples | 2 classes | vocabulary ${data.vocab.size} (id 0 = unknown) | 5 examples cut to --max-len 6${qInTrain ? '' : ' | 1 validation characters unknown'}`);
     // Same seed, same data.
-    expect(prepareClassifyData({ file: path, valFrac: 0.25, seed: 3, maxLen: 6 })).toEqual(data);
+    expect(prepareClassifyData(dataset, { valFrac: 0.25, seed: 3, maxLen: 6 })).toEqual(data);
   });
 
-  it('a separate validation file: its labels must occur in training; not together with val-frac', () => {
-    const path = file('prep2.tsv', lines.join('\n'));
-    const val = file('prep2-val.tsv', 'a\txy\nc\tzz\n');
-    expectInputError(() => prepareClassifyData({ file: path, valFile: val, valFrac: 0, seed: 1 }), `${val}:2: label "c" does not occur in the training data (its labels: "a", "b")`);
-    expectInputError(() => prepareClassifyData({ file: path, valFile: val, valFrac: 0.1, seed: 1 }), 'give either val-frac or a validation file, not both', 'ERR_INVALID_OPTION');
-    const ok = file('prep2-ok.tsv', 'b\tzz\n');
-    const data = prepareClassifyData({ file: path, valFile: ok, valFrac: 0, seed: 1 });
-    expect([data.train.lengths.length, data.val!.lengths.length]).toEqual([12, 1]);
-  });
-
-  it('a training file of one class is refused', () => {
+  it('a training split of one class is refused', () => {
     const path = file('one.tsv', 'a\tx\na\ty\n');
-    expectInputError(() => prepareClassifyData({ file: path, valFrac: 0, seed: 1 }), `${path}: found only 1 class ("a"); classification needs at least 2`);
+    expectInputError(() => prepareClassifyData(readClassifyFile(path), { valFrac: 0, seed: 1 }), `${path}: found only 1 class ("a"); classification needs at least 2`);
   });
 });
+

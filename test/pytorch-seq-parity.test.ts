@@ -7,7 +7,7 @@
 //   cross-entropy and every parameter gradient: ClassifierWorkspace must reproduce them.
 //
 // Tolerance as test/pytorch-parity.test.ts: |rnnkit − PyTorch| <= 1e-5 + 1e-4·|PyTorch| element-wise.
-// BACKENDS lists where it runs; wasm and native join once they implement the masked kernels and pooling.
+// It runs on every backend under test in float32, and on the reference backend in float64 too.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,15 +17,23 @@ import { ClassifierWorkspace, type Pooling } from '../src/model/classifier.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
 import { RecurrentStack } from '../src/model/stack.js';
+import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 import { expectClose, floatSpan } from './helpers.js';
 
 const ABS = 1e-5;
 const REL = 1e-4;
 
 const BACKENDS: { label: string; make: () => Promise<Backend> }[] = [
-  { label: 'reference', make: async () => new ReferenceBackend() },
+  ...TESTED_BACKENDS.map((name) => ({ label: name, make: BACKEND_FACTORIES[name] })),
   { label: 'reference-f64', make: async () => new ReferenceBackend({ dtype: 'f64' }) },
 ];
+
+const loaded = new Map<string, Promise<Backend>>();
+/** One backend per label for the whole file (loading wasm or native for every case would be wasteful). */
+const backendFor = (variant: (typeof BACKENDS)[number]): Promise<Backend> => {
+  if (!loaded.has(variant.label)) loaded.set(variant.label, variant.make());
+  return loaded.get(variant.label)!;
+};
 
 const FIXTURES = resolve(import.meta.dirname, 'fixtures', 'pytorch-seq');
 
@@ -129,7 +137,7 @@ for (const variant of BACKENDS) {
   describe(`packed sequences: parity with PyTorch on ${variant.label}`, () => {
     for (const f of stackCases) {
       it(`${f.name}: output, h_n, c_n, gradients of the parameters, the frames and the initial state`, async () => {
-        const backend = await variant.make();
+        const backend = await backendFor(variant);
         const { T, B, I, H } = f;
         const lstm = f.cell === 'lstm';
         const config: ModelConfig = {
@@ -167,7 +175,7 @@ for (const variant of BACKENDS) {
   describe(`sequence classifier: parity with PyTorch on ${variant.label}`, () => {
     for (const f of classifyCases) {
       it(`${f.name}: logits, probabilities, loss and every gradient`, async () => {
-        const backend = await variant.make();
+        const backend = await backendFor(variant);
         const { T, B, H } = f;
         const config: ModelConfig = {
           cell: f.cell, nonlinearity: f.nonlinearity, hidden: H, layers: f.layers, embed: f.embed, vocabSize: f.vocab,

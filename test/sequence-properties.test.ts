@@ -3,15 +3,21 @@
 // a batch equals each sequence run alone (outputs, final states, summed gradients); reusing buffers for a
 // smaller batch leaves nothing stale; bad arguments get one clear error.
 import { describe, expect, it } from 'vitest';
-import { ReferenceBackend } from '../src/backend/reference.js';
 import type { Backend } from '../src/backend/types.js';
 import { ClassifierWorkspace, POOLINGS } from '../src/model/classifier.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
 import { RecurrentStack, type StackInput } from '../src/model/stack.js';
+import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 import { expectClose, expectError, floatSpan, makeRandom, randomValues } from './helpers.js';
 
-const BACKENDS: { label: string; make: () => Backend }[] = [{ label: 'reference', make: () => new ReferenceBackend() }];
+// Every backend under test, loaded once for the file.
+const BACKENDS: { label: string; make: () => Backend }[] = await Promise.all(
+  TESTED_BACKENDS.map(async (name) => {
+    const backend = await BACKEND_FACTORIES[name]();
+    return { label: name, make: () => backend };
+  }),
+);
 
 const H = 3, V = 5, T = 6;
 const LENGTHS = [3, 6, 1, 5];
@@ -251,6 +257,7 @@ for (const { label: backendLabel, make } of BACKENDS) {
     it('refuses frames for a model with an embedding, a bad dropout and an unknown pooling', () => {
       expect(() => new RecurrentStack(gru, T, B, { input: 'frames' })).toThrow('float frames need a model without an embedding (embed 0; the frame width is vocabSize)');
       expect(() => new RecurrentStack(gru, T, B, { dropout: 1 })).toThrow('dropout must be a probability in [0, 1), got 1');
+      expect(() => new RecurrentStack(lstm, T, B, { inputGradient: true })).toThrow('inputGradient is for frames input (ids have no gradient)');
       expect(() => new ClassifierWorkspace(lstm, T, B, 'first' as 'last')).toThrow('pooling must be one of last, mean, max, got first');
       expect(() => stack.inputGrad(T, B)).toThrow('inputGrad() needs a stack with frames input built with inputGradient: true');
     });

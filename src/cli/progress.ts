@@ -21,6 +21,9 @@ export class TrainOutput {
   private startStep = 0;
   private readonly started = performance.now();
 
+  /** Said when the run starts (after every check passed), before anything else. */
+  header: string | null = null;
+
   constructor(private readonly mode: OutputMode) {}
 
   /** A line for people (in --json mode, an object with a message). */
@@ -31,6 +34,7 @@ export class TrainOutput {
   }
 
   event(e: TrainEvent): void {
+    if (e.type === 'start' && this.header) this.say(this.header);
     if (this.mode === 'json') {
       console.log(JSON.stringify(e));
       return;

@@ -6,15 +6,20 @@ import type { Command } from 'commander';
 import type { Backend } from '../backend/types.js';
 import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
-import { resumeTraining, runTraining } from '../tasks/index.js';
-import { TASK_NAMES } from '../tasks/task.js';
+import { POOLINGS } from '../model/classifier.js';
+import { SPAM_ASSASSIN } from '../tasks/classify/spam.js';
+import { TASK_DEFAULTS, resumeTraining, runTraining } from '../tasks/index.js';
+import { TASK_NAMES, type TaskName } from '../tasks/task.js';
 import { DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainResult } from '../train/trainer.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number, oneOf } from './parse.js';
 import { type OutputMode, TrainOutput } from './progress.js';
 
 const d = DEFAULT_TRAIN_CONFIG;
-const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed'] as const;
+const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed', 'bidirectional'] as const;
+/** Options that mean something for one task only. */
+const TASK_ONLY: Record<string, TaskName> = { seq: 'lm', sampleEvery: 'lm', sampleLength: 'lm', initFrom: 'lm', pool: 'classify', maxLen: 'classify', bidirectional: 'classify' };
+const optionName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
 const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'resume', 'quiet', 'json', 'report']);
 
@@ -32,13 +37,16 @@ export function registerTrain(program: Command): void {
   const command = program
     .command('train')
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
-    .argument('[file]', 'UTF-8 text file to train on')
+    .argument('[file]', `lm: a UTF-8 text file (default: the built-in ${BUILTIN_CORPUS}); classify: JSON Lines or TSV examples (default: the built-in ${SPAM_ASSASSIN})`)
     .option('--task <name>', `what to learn: ${TASK_NAMES.join(', ')} (character language model, sequence classification)`, oneOf(TASK_NAMES), d.task)
     .option('--cell <cell>', 'recurrent cell: rnn, lstm or gru', oneOf(['rnn', 'lstm', 'gru'] as const), d.cell)
     .option('--nonlinearity <f>', 'rnn nonlinearity: tanh or relu', oneOf(['tanh', 'relu'] as const), d.nonlinearity)
     .option('--hidden <n>', 'hidden units per layer', integer(1, 65536), d.hidden)
     .option('--layers <n>', 'stacked recurrent layers', integer(1, 64), d.layers)
     .option('--embed <n>', 'embedding size; 0 = one-hot input', integer(0, 65536), d.embed)
+    .option('--bidirectional', 'classify: every layer also reads each sequence backwards (outputs concatenated)', d.bidirectional)
+    .option('--pool <how>', `classify: ${POOLINGS.join(', ')} — the final states, or the mean or maximum over each sequence's steps`, oneOf(POOLINGS), d.pool)
+    .option('--max-len <n>', 'classify: keep the first n characters of each input (default: 1000)', integer(1))
     .option('--dropout <p>', 'dropout between recurrent layers while training, in [0, 1)', number(0, 1), d.dropout)
     .option('--seq <n>', 'time steps per chunk (truncated BPTT length)', integer(1, 100_000), d.seq)
     .option('--batch <n>', 'parallel streams per step', integer(1, 100_000), d.batch)
@@ -97,14 +105,22 @@ export function registerTrain(program: Command): void {
         const steps = explicit('steps') ? flags.steps : undefined;
         result = await resumeTraining({ dir: flags.resume, backend, steps, signal: abort.signal, onEvent: (e) => output.event(e) });
       } else {
+        const task = flags.task;
+        const misplaced = Object.keys(TASK_ONLY).find((key) => explicit(key) && TASK_ONLY[key] !== task);
+        if (misplaced) throw invalidOption(`${optionName(misplaced)} applies to --task ${TASK_ONLY[misplaced]}, not --task ${task}`);
         const explicitShape: Partial<ShapeOptions> = {};
         for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
-        const source = file ? resolve(file) : BUILTIN_CORPUS;
-        const text = readSource(source);
+        const defaults = TASK_DEFAULTS[task];
+        const config = Object.fromEntries(Object.keys(d).concat('weightDecay', 'eps').map((k) => {
+          const key = k as keyof TrainConfig;
+          return [k, explicit(k) ? flags[key] : key in defaults ? defaults[key] : (flags[key] ?? d[key])];
+        })) as unknown as TrainConfig;
+        const builtin = task === 'lm' ? BUILTIN_CORPUS : SPAM_ASSASSIN;
+        const source = file ? resolve(file) : builtin;
+        const text = task === 'lm' ? readSource(source) : undefined;
         backend = await backendFrom(flags, (line) => output.say(line));
         const out = flags.out ?? defaultRunDir();
-        const config = Object.fromEntries(Object.keys(d).concat('weightDecay', 'eps').map((k) => [k, flags[k as keyof TrainConfig]])) as unknown as TrainConfig;
-        output.say(`rnnkit: training on ${file ?? `the built-in ${BUILTIN_CORPUS} corpus`}; writing ${out}`);
+        output.header = `rnnkit: training ${task === 'lm' ? '' : 'a classifier '}on ${file ?? `the built-in ${builtin} corpus`}; writing ${out}`;
         result = await runTraining({ text, source, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
       output.finish(result);

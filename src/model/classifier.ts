@@ -80,7 +80,8 @@ export class ClassifierWorkspace {
     const C = this.C, logits = this.logits(B).data, probs = new Float32Array(B * C);
     for (let b = 0; b < B; b++) {
       const row = logits.subarray(b * C, (b + 1) * C);
-      const max = Math.max(...row);
+      let max = -Infinity;
+      for (let c = 0; c < C; c++) max = Math.max(max, row[c]!);
       let sum = 0;
       for (let c = 0; c < C; c++) sum += Math.exp(row[c]! - max);
       for (let c = 0; c < C; c++) probs[b * C + c] = Math.exp(row[c]! - max) / sum;

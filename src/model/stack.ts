@@ -36,7 +36,8 @@ export interface StackOptions {
 export interface StackForwardOptions {
   /** Read `lengths` (default true); false: every sequence runs all T steps. */
   masked?: boolean;
-  /** Initial states [L·D,B,H], layer-major, direction-minor (PyTorch's h0, c0); zeros when absent. */
+  /** Initial states [L·D,B,H], layer-major, direction-minor (PyTorch's h0, c0); zeros when absent. May be
+   *  finalState(B) itself (a carried state): each layer reads its rows before writing its final state. */
   h0?: F | null;
   c0?: F | null;
   /** A 32-bit integer, new for every training step: turns on dropout between layers. */
@@ -93,9 +94,11 @@ export function stackFloats(config: ModelConfig, maxT: number, maxB: number, opt
 }
 
 export class RecurrentStack {
-  /** [maxT·maxB] input ids, time-major for the batch's own B: ids[t·B + b] (input 'ids'). */
+  /** [maxT·maxB] input ids, time-major for the batch's own B: ids[t·B + b] (input 'ids'); past a length any
+   *  valid id. ids, frames and lengths must stay as forward() saw them until backward(). */
   readonly ids: I;
-  /** [maxT·maxB·V] input frames, time-major: frames[(t·B + b)·V + i] (input 'frames'). */
+  /** [maxT·maxB·V] input frames, time-major: frames[(t·B + b)·V + i] (input 'frames'); past a length any
+   *  finite value (those rows meet zero gradients, and 0·NaN would not be 0). */
   readonly frames: F;
   /** [maxB] sequence lengths, each in [1, T] (read by a masked forward). */
   readonly lengths: I;
@@ -144,6 +147,7 @@ export class RecurrentStack {
     if (typeof this.dropout !== 'number' || !(this.dropout >= 0 && this.dropout < 1)) {
       throw invalidOption(`dropout must be a probability in [0, 1), got ${String(this.dropout)}`);
     }
+    if (inputGradient && this.input !== 'frames') throw invalidOption('inputGradient is for frames input (ids have no gradient)');
     if (this.input === 'frames' && config.embed > 0) throw invalidOption('float frames need a model without an embedding (embed 0; the frame width is vocabSize)');
     const floats = stackFloats(config, maxT, maxB, options);
     if (!Number.isInteger(maxT) || !Number.isInteger(maxB) || maxT < 1 || maxB < 1 || floats > MAX_WORKSPACE_FLOATS) {

@@ -4,17 +4,22 @@ import { invalidOption } from '../errors.js';
 import type { ModelConfig } from '../model/config.js';
 import type { InitScheme } from '../model/model.js';
 import { TASK_NAMES, type TaskName } from '../tasks/task.js';
+import { POOLINGS, type Pooling } from '../model/classifier.js';
 
 export const OPTIMIZERS = ['sgd', 'adagrad', 'rmsprop', 'adam', 'adamw'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 export const LR_SCHEDULES = ['constant', 'step', 'cosine'] as const;
 export type LrSchedule = (typeof LR_SCHEDULES)[number];
 
-export type ShapeOptions = Omit<ModelConfig, 'vocabSize'>;
+export type ShapeOptions = Omit<ModelConfig, 'vocabSize' | 'outputs' | 'bidirectional'> & { bidirectional: boolean };
 
 export interface TrainConfig extends ShapeOptions {
   /** What the run learns: the character language model or sequence classification. */
   task: TaskName;
+  /** Classification: how the recurrent outputs become one vector per sequence. */
+  pool: Pooling;
+  /** Classification: keep the first maxLen code points of each input; 0 = all. */
+  maxLen: number;
   seq: number;
   batch: number;
   /** The run's total number of optimizer steps. */
@@ -63,7 +68,7 @@ export interface TrainConfig extends ShapeOptions {
 
 /** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  task: 'lm', cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
+  task: 'lm', pool: 'last', maxLen: 0, bidirectional: false, cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
   seq: 25, batch: 1, steps: 20000,
   lr: 0.1, optimizer: 'adagrad', momentum: 0, nesterov: false, alpha: 0.95, beta1: 0.9, beta2: 0.999,
   lrSchedule: 'constant', warmup: 0, decayRate: 0.97, decayEvery: 1, decayAfter: 10,
@@ -90,6 +95,10 @@ function checkChoice(name: string, value: unknown, choices: readonly string[]): 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
   const MAX = Number.MAX_SAFE_INTEGER;
   checkChoice('task', c.task, TASK_NAMES);
+  checkChoice('pool', c.pool, POOLINGS);
+  check('max-len', c.maxLen, 0, 2 ** 31 - 1, true);
+  if (typeof c.bidirectional !== 'boolean') throw invalidOption('bidirectional must be true or false');
+  if (c.task === 'lm' && c.bidirectional) throw invalidOption('--bidirectional needs a task that reads whole sequences (--task classify); a language model predicts each next character from the ones before it');
   check('seq', c.seq, 1, 100_000, true);
   check('batch', c.batch, 1, 100_000, true);
   check('steps', c.steps, 0, MAX, true);

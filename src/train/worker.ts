@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/index.js';
-import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { RnnkitError } from '../errors.js';
 import { resumeTraining, runTraining } from '../tasks/index.js';
 import type { TrainEvent } from './trainer.js';
@@ -25,7 +24,7 @@ try {
     ? await resumeTraining({ dir: options.resume, backend, text: options.text, steps: options.steps, signal: abort.signal, onEvent })
     : await runTraining({
         // A file is recorded by its absolute path, so that --resume works from any directory.
-        text: options.text ?? readSource(options.file ?? BUILTIN_CORPUS), source: options.file ? resolve(options.file) : options.text ? undefined : BUILTIN_CORPUS,
+        text: options.text, source: options.file ? resolve(options.file) : undefined,
         config: options.config, backend, out: options.out!, initFrom: options.initFrom, signal: abort.signal, onEvent,
       });
   post({ kind: 'done', result });

@@ -1,6 +1,6 @@
 // Examples as model input: each text as the ids of its first `maxLen` code points, all sequences back to
 // back in one Int32Array, and each label as its class id.
-import { invalidOption } from '../../errors.js';
+import { invalidInput, invalidOption } from '../../errors.js';
 import type { Example } from './dataset.js';
 import type { LabelSet } from './labels.js';
 import { UNKNOWN_ID, type CharVocabulary } from './vocab.js';
@@ -52,4 +52,33 @@ export function encodeExamples(examples: readonly Example[], vocab: CharVocabula
     }
   });
   return { ids, offsets, lengths, labels, truncated, unknown };
+}
+
+/** Unlabelled texts (to predict) in the same layout; labels are all 0. An empty text is an error. */
+export function encodeTexts(texts: readonly string[], vocab: CharVocabulary, maxLen = Infinity): EncodedSet {
+  checkMaxLen(maxLen);
+  const lengths = new Int32Array(texts.length);
+  const offsets = new Int32Array(texts.length);
+  const chunks: number[][] = [];
+  let total = 0, truncated = 0, unknown = 0;
+  texts.forEach((text, i) => {
+    const ids: number[] = [];
+    for (const ch of text) {
+      if (ids.length === maxLen) {
+        truncated++;
+        break;
+      }
+      const id = vocab.id(ch.codePointAt(0)!);
+      if (id === UNKNOWN_ID) unknown++;
+      ids.push(id);
+    }
+    if (ids.length === 0) throw invalidInput(`input ${i + 1} is empty`);
+    chunks.push(ids);
+    lengths[i] = ids.length;
+    offsets[i] = total;
+    total += ids.length;
+  });
+  const ids = new Int32Array(total);
+  chunks.forEach((chunk, i) => ids.set(chunk, offsets[i]!));
+  return { ids, offsets, lengths, labels: new Int32Array(texts.length), truncated, unknown };
 }

@@ -5,7 +5,7 @@ export { LabelSet, compareCodePoints } from './labels.js';
 export { CharVocabulary, UNKNOWN_ID, type CharVocabularyJSON } from './vocab.js';
 export { encodeExamples, checkMaxLen, type EncodedSet } from './encode.js';
 export { stratifiedSplit, type Split } from './split.js';
-export { prepareClassifyData, describeClassifyData, type ClassifyData, type ClassifyDataOptions } from './prepare.js';
+export { prepareClassifyData, type ClassifyData, type ClassifyDataOptions } from './prepare.js';
 export { BucketBatcher, evaluationBatches, planStats, DEFAULT_POOL_BATCHES, type BatchCursor, type ClassifyBatch, type EpochStats } from './batcher.js';
 export { ConfusionMatrix, classificationMetrics, argmax, type ClassificationMetrics, type ClassMetrics } from './metrics.js';
 export { loadSpamAssassin, emailContent, SPAM_ASSASSIN, SPAM_ASSASSIN_ENV, SPAM_ASSASSIN_PACKAGE, type SpamOptions, type SpamText } from './spam.js';

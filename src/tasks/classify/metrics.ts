@@ -102,3 +102,19 @@ export function argmax(values: ArrayLike<number>, offset = 0, n = values.length 
 }
 
 const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b);
+
+/** The metrics as a few aligned lines for people. */
+export function formatClassificationMetrics(m: ClassificationMetrics): string {
+  const names = m.per_class.map((c) => c.label);
+  const width = Math.max(5, ...names.map((n) => n.length)) + 2;
+  const cell = (value: string | number, w = 11): string => String(value).padStart(w);
+  const lines = [
+    `${m.loss === null ? '' : `loss ${m.loss.toFixed(4)}  `}accuracy ${(m.accuracy * 100).toFixed(2)} %  macro-F1 ${m.macro_f1.toFixed(4)}  (${m.examples.toLocaleString('en-US')} examples)`,
+    `${'class'.padEnd(width)}${cell('precision')}${cell('recall')}${cell('F1')}${cell('support')}`,
+    ...m.per_class.map((c) => `${c.label.padEnd(width)}${cell(c.precision.toFixed(4))}${cell(c.recall.toFixed(4))}${cell(c.f1.toFixed(4))}${cell(c.support)}`),
+    'confusion matrix (rows: true class, columns: predicted)',
+    `${''.padEnd(width)}${names.map((n) => cell(n)).join('')}`,
+    ...m.confusion.map((row, i) => `${names[i]!.padEnd(width)}${row.map((v) => cell(v)).join('')}`),
+  ];
+  return lines.join('\n');
+}

@@ -8,10 +8,13 @@ export const MAX_INPUT_BYTES = 1 << 30;
 
 const CHUNK_BYTES = 1 << 20;
 
+/** readBounded's name for standard input (file descriptor 0, which is never closed here). */
+export const STANDARD_INPUT = 'standard input';
+
 export function readBounded(path: string, what: string, maxBytes = MAX_INPUT_BYTES): Buffer {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = path === STANDARD_INPUT ? 0 : openSync(path, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw invalidInput(`${path}: no such file`);
@@ -37,6 +40,6 @@ export function readBounded(path: string, what: string, maxBytes = MAX_INPUT_BYT
     }
     return Buffer.concat(chunks, total);
   } finally {
-    closeSync(fd);
+    if (fd !== 0) closeSync(fd);
   }
 }
