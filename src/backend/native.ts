@@ -1,10 +1,11 @@
-// The native backend: the C++ addon built from native/ (build/Release/rnnkit.node). Buffers are plain
+// The native backend: the C++ addon built from native/ (a prebuild shipped in prebuilds/, else the local
+// build/Release/rnnkit.node; src/backend/native-location.ts). Buffers are plain
 // Float32Array/Int32Array; every kernel passes its spans' live views and its numbers to the addon, which
 // validates them exactly as src/backend/checks.ts does (same order, same messages) before touching memory.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { checkSize } from './checks.js';
+import { type AddonKind, addonCandidates, localBuildPath } from './native-location.js';
 import {
   type Backend, type BackendInfo, type Buf, type CellKind, type F, type FloatArray, type I, type PoolMode, CELL_KINDS, Span,
 } from './types.js';
@@ -62,10 +63,9 @@ const KERNELS = [
   'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation', 'scratchBytes',
 ] as const;
 
-/** Where the addon is by default: `<package root>/build/Release/rnnkit.node` (this file is two levels
- *  below the root both as src/backend/native.ts and as dist/backend/native.js). */
+/** Where a local build of the addon is: `<package root>/build/Release/rnnkit.node`. */
 export function defaultAddonPath(): string {
-  return fileURLToPath(new URL('../../build/Release/rnnkit.node', import.meta.url));
+  return localBuildPath();
 }
 
 /** Loads the raw addon, or throws an Error saying why it cannot be used. */
@@ -91,6 +91,36 @@ export function loadNativeAddon(addonPath: string = defaultAddonPath()): NativeA
   return addon as NativeAddon;
 }
 
+/** Which file the addon was loaded from, and why each other candidate was not used. */
+export interface AddonOrigin {
+  kind: AddonKind;
+  path: string;
+  others: { kind: AddonKind; path: string; reason: string }[];
+}
+
+/** Loads the first candidate that works (a matching prebuild, else the local build), or throws one Error
+ *  whose message is a single line with every candidate's reason. */
+export function findNativeAddon(root?: string): { addon: NativeAddon; origin: AddonOrigin } {
+  const candidates = addonCandidates(root);
+  const others: AddonOrigin['others'] = [];
+  for (const [i, candidate] of candidates.entries()) {
+    let reason = candidate.unusable;
+    if (reason === null) {
+      try {
+        const addon = loadNativeAddon(candidate.path);
+        for (const later of candidates.slice(i + 1)) {
+          others.push({ kind: later.kind, path: later.path, reason: `${later.path} not needed, the ${candidate.kind} addon loaded first` });
+        }
+        return { addon, origin: { kind: candidate.kind, path: candidate.path, others } };
+      } catch (error) {
+        reason = error instanceof Error ? error.message : String(error);
+      }
+    }
+    others.push({ kind: candidate.kind, path: candidate.path, reason });
+  }
+  throw new Error(`rnnkit native addon not available: ${others.map((o) => `${o.kind}: ${o.reason}`).join('; ')}`);
+}
+
 class TypedBuf<A extends Float32Array | Int32Array> implements Buf<A> {
   constructor(readonly data: A) {}
   get length(): number {
@@ -112,10 +142,13 @@ export class NativeBackend implements Backend {
   readonly #addon: NativeAddon;
   readonly #simd: string;
   readonly #threads: number;
+  /** Which file the addon came from (null when the caller loaded it). */
+  readonly origin: AddonOrigin | null;
 
   /** `threads` and `simd` default to the hardware concurrency and the best level the CPU supports. */
-  constructor(addon: NativeAddon, options: { threads?: number | undefined; simd?: SimdLevel | undefined } = {}) {
+  constructor(addon: NativeAddon, options: { threads?: number | undefined; simd?: SimdLevel | undefined; origin?: AddonOrigin | undefined } = {}) {
     this.#addon = addon;
+    this.origin = options.origin ?? null;
     const config = addon.configure({ threads: options.threads, simd: options.simd });
     this.#simd = config.simd;
     this.#threads = config.threads;
@@ -287,7 +320,8 @@ export const MAX_NATIVE_THREADS = 1024;
 
 /**
  * The native backend, or an Error saying why it cannot be loaded ("not built: ... run npm run
- * build:native", "failed to load: ...", "out of date ..."). `threads` (1..1024; default: environment
+ * build:native", "failed to load: ...", "out of date ..."). The addon is `addonPath` if given, else the
+ * first of findNativeAddon's candidates that loads (a matching prebuild, else the local build). `threads` (1..1024; default: environment
  * variable RNNKIT_THREADS, else the hardware concurrency) is how many threads the GEMM and cell kernels
  * split their work over. `simd` (default: RNNKIT_SIMD, else the best level this CPU supports) forces a
  * lower SIMD level, e.g. 'scalar' or 'avx2', for testing; a level the CPU lacks is an error.
@@ -312,6 +346,9 @@ export function loadNativeBackend(
   if (simd !== undefined && !(SIMD_LEVELS as readonly string[]).includes(simd)) {
     throw new RangeError(`loadNativeBackend: expected one of ${SIMD_LEVELS.join(', ')} for simd${options.simd === undefined ? ' (RNNKIT_SIMD)' : ''} but received ${String(simd)}`);
   }
-  const addon = loadNativeAddon(options.addonPath ?? defaultAddonPath());
-  return new NativeBackend(addon, { threads, simd: simd as SimdLevel | undefined });
+  if (options.addonPath !== undefined) {
+    return new NativeBackend(loadNativeAddon(options.addonPath), { threads, simd: simd as SimdLevel | undefined });
+  }
+  const { addon, origin } = findNativeAddon();
+  return new NativeBackend(addon, { threads, simd: simd as SimdLevel | undefined, origin });
 }

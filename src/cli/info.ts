@@ -1,6 +1,8 @@
-// `rnnkit info`: every backend, whether it loaded and why not, its SIMD level and threads, and the choice.
+// `rnnkit info`: every backend, whether it loaded and why not, its SIMD level and threads, and the choice;
+// for the native one, which addon file loaded and why each other candidate was not used.
 import type { Command } from 'commander';
 import { BACKEND_NAMES, describeBackend, probeBackend, requestedBackend, selectBackend } from '../backend/index.js';
+import { NativeBackend } from '../backend/native.js';
 import { type BackendFlags, addBackendOptions } from './common.js';
 
 export function registerInfo(program: Command): void {
@@ -9,6 +11,11 @@ export function registerInfo(program: Command): void {
     for (const name of BACKEND_NAMES) {
       const probe = await probeBackend(name, { threads: flags.threads });
       console.log(probe.loaded ? `${name.padEnd(10)} loaded      ${probe.info.simd}, ${probe.info.threads} thread${probe.info.threads === 1 ? '' : 's'}` : `${name.padEnd(10)} not loaded  ${probe.reason}`);
+      const origin = probe.loaded && probe.backend instanceof NativeBackend ? probe.backend.origin : null;
+      if (origin) {
+        console.log(`           addon       ${origin.kind}: ${origin.path}`);
+        for (const other of origin.others) console.log(`           not used    ${other.kind}: ${other.reason}`);
+      }
     }
     try {
       const { backend } = await selectBackend({ backend: flags.backend, threads: flags.threads });
