@@ -17,14 +17,15 @@ CXX=aarch64-linux-gnu-g++
 
 echo "1. simd_check (NEON table) under qemu"
 $CXX -std=c++17 -O1 -g -fsanitize=undefined -fno-sanitize-recover=all -pthread native/simd_check.cc native/engine.cc \
-  native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc native/simd_neon.cc -o "$out/simd-check"
+  native/threadpool.cc native/gemm.cc native/gemm_bf16.cc native/bf16.cc native/cells.cc native/ops.cc native/simd_neon.cc \
+  -o "$out/simd-check"
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/simd-check"
 
 echo "2. the addon, cross-built"
 napi=node_modules/node-addon-api
 nodeinc="$(dirname "$(dirname "$(command -v node)")")/include/node"
 objects=()
-for f in addon engine_addon engine gemm cells ops optim threadpool simd_avx2 simd_avx512 simd_neon; do
+for f in addon engine_addon engine gemm gemm_bf16 bf16 cells ops optim threadpool simd_avx2 simd_avx512 simd_avx512_bf16 simd_neon; do
   $CXX -std=c++17 -O3 -fPIC -fopenmp-simd -fno-math-errno -DNAPI_VERSION=8 -DNODE_ADDON_API_DISABLE_DEPRECATED \
     -DNAPI_CPP_EXCEPTIONS -I"$nodeinc" -I"$napi" -c "native/$f.cc" -o "$out/$f.o"
   objects+=("$out/$f.o")
