@@ -47,16 +47,19 @@ struct Bf16Ops {
   int mr;  // most rows of a micro-tile
   int nr;  // columns of a packed B panel
   int kp;  // K block in pairs
-  // One row tile of op(A) scaled by alpha: dst[p·m + r] = pair(alpha·op(A)[r, 2p], alpha·op(A)[r, 2p+1])
-  // for r < m <= mr, p < ceil(kc/2) (a missing odd k is zero). op(A)[r,k] = A[r·lda + k], or
-  // A[k·lda + r] when transA.
+  // One row tile of op(A) scaled by alpha: the words pair(alpha·op(A)[r, 2p], alpha·op(A)[r, 2p+1]) for
+  // r < m <= mr, p < kp = ceil(kc/2) (a missing odd k is zero), m·kp words in the layout that suits the
+  // source: [kp][m] when transA, row-major [m][kp] otherwise (contiguous in k either way in A).
+  // op(A)[r,k] = A[r·lda + k], or A[k·lda + r] when transA.
   void (*pack_a)(bool transA, const float* A, int64_t lda, int64_t m, int64_t kc, float alpha, uint32_t* dst);
   // ceil(n/nr) panels of op(B)[0:kc, 0:n], each [ceil(kc/2)][nr] pair words, zero past n and past kc.
   // Panel q starts at dst + q·ceil(kc/2)·nr. op(B)[k,j] = B[k·ldb + j], or B[j·ldb + k] when transB.
   void (*pack_b)(bool transB, const float* B, int64_t ldb, int64_t kc, int64_t n, uint32_t* dst);
   // C[m, n] = chain over kp pairs from acc = (beta == 0 ? 0 : beta·C) for one micro-tile (m <= mr,
-  // n <= nr): a is a packed row tile [kp][m], b a packed panel block [kp][nr]. beta == 0 never reads C.
-  void (*kernel)(int m, int n, int64_t kp, const uint32_t* a, const uint32_t* b, float* C, int64_t ldc, float beta);
+  // n <= nr): a is a row tile from pack_a (transA: its layout), b a packed panel block [kp][nr]. beta == 0
+  // never reads C.
+  void (*kernel)(int m, int n, int64_t kp, const uint32_t* a, bool transA, const uint32_t* b, float* C, int64_t ldc,
+                 float beta);
   // FLOP/s of a register-blocked VDPBF16PS loop on the calling thread for about `seconds` (one
   // instruction = 16 lanes × 2 products × 2 FLOP).
   double (*peak_flops)(double seconds);

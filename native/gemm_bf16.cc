@@ -55,12 +55,22 @@ thread_local FloatScratch tl_bf16_b;  // packed op(B) panels (pair words)
 inline uint32_t* words(FloatScratch& scratch, int64_t n) { return reinterpret_cast<uint32_t*>(scratch.reserve(n)); }
 inline int64_t pairs(int64_t k) { return (k + 1) / 2; }
 
-// op(A)[i0 : i0+m, k0 : k0+kc] as row tiles, tile t at dst + first(t)·ceil(kc/2).
+// k rows of A per pass when packing op(A) = Aᵀ (even: a pass packs whole pairs).
+constexpr int64_t kTransPackRows = 16;
+
+// op(A)[i0 : i0+m, k0 : k0+kc] as row tiles, tile t at dst + first(t)·ceil(kc/2). When transA, a tile's
+// rows are a few floats of each of kc rows of A, lda apart: all tiles take kTransPackRows rows of A in
+// turn, which stay in L1 while every tile copies its floats out of them (as gemm.cc's pack_a_block).
 void pack_a_block(const Bf16Ops& ops, const GemmArgs& g, int64_t i0, int64_t m, int64_t k0, int64_t kc, uint32_t* dst) {
   const RowTiles tiles(m, ops.mr);
-  for (int64_t t = 0; t < tiles.count; t++) {
-    ops.pack_a(g.transA, a_at(g, i0 + tiles.first(t), k0), g.lda, tiles.rows(t), kc, g.alpha,
-               dst + tiles.first(t) * pairs(kc));
+  const int64_t step = g.transA ? kTransPackRows : kc, kp = pairs(kc);
+  for (int64_t k = 0; k < kc; k += step) {
+    for (int64_t t = 0; t < tiles.count; t++) {
+      const int64_t first = tiles.first(t), m_t = tiles.rows(t);
+      // a [kp][m_t] tile: pass k starts at pair k/2; a row-major tile is packed in one pass
+      ops.pack_a(g.transA, a_at(g, i0 + first, k0 + k), g.lda, m_t, std::min(step, kc - k), g.alpha,
+                 dst + first * kp + (k / 2) * m_t);
+    }
   }
 }
 
@@ -89,8 +99,8 @@ bool gemm_part(const Bf16Ops& ops, const GemmArgs& g, int64_t i0, int64_t i1, in
           float* Cp = g.C + ic * g.ldc + jc + p * nr;
           for (int64_t t = 0; t < tiles.count; t++) {
             const int64_t r0 = tiles.first(t);
-            ops.kernel(static_cast<int>(tiles.rows(t)), cols, kp, Ap + r0 * kp, Bp + p * kp * nr, Cp + r0 * g.ldc,
-                       g.ldc, beta);
+            ops.kernel(static_cast<int>(tiles.rows(t)), cols, kp, Ap + r0 * kp, g.transA, Bp + p * kp * nr,
+                       Cp + r0 * g.ldc, g.ldc, beta);
           }
         }
       }
@@ -152,7 +162,8 @@ void bf16_slice_gemm(const Bf16Slice& slice, const float* A, int64_t lda, int64_
       float* Cp = C + q * groupStride + p * nr;
       for (int64_t t = 0; t < tiles.count; t++) {
         const int64_t r0 = tiles.first(t);
-        ops.kernel(static_cast<int>(tiles.rows(t)), cols, kp, slice.rows + r0 * kp, panel, Cp + r0 * ldc, ldc, beta);
+        ops.kernel(static_cast<int>(tiles.rows(t)), cols, kp, slice.rows + r0 * kp, false, panel, Cp + r0 * ldc, ldc,
+                   beta);
       }
     }
   }

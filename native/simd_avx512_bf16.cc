@@ -1,7 +1,7 @@
 // The AVX-512 BF16 kernels (contract in bf16.h): packing that rounds fp32 to bf16 pair words
 // (VCVTNE2PS2BF16), an 8×48 micro-tile on VDPBF16PS (24 zmm accumulators, like the fp32 AVX-512
 // tile, each instruction doing twice the FMA's work) and the peak loop. Every function here carries
-// target("avx512f,avx512bw,avx512bf16") and is reached only through bf16_ops(), which checks the CPU first.
+// target("avx512f,avx512bw,avx512vl,avx512bf16") and is reached only through bf16_ops(), which checks the CPU first.
 #include "bf16.h"
 #include "engine.h"
 
@@ -12,10 +12,10 @@
 #include <cstdint>
 
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512bf16"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512bf16")
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16")
 #endif
 
 namespace rnnkit {
@@ -40,51 +40,89 @@ inline __m512i pairs_of_rows(__m512 even, __m512 odd) {
 // Pair words along a row: word p = bf16(x[2p]) | bf16(x[2p+1]) << 16 for 16 pairs (32 floats).
 inline __m512i pairs_along(__m512 lo, __m512 hi) { return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)); }
 
-// dst[p·stride] = pair words of row x[0 : kc] (zero-padded to even), p < ceil(kc/2).
-void row_to_pairs(const float* x, int64_t kc, float alpha, uint32_t* dst, int64_t stride) {
+// dst[p] = pair words of row x[0 : kc] scaled by alpha (zero-padded to even), p < ceil(kc/2).
+void row_to_pairs(const float* x, int64_t kc, float alpha, uint32_t* dst) {
   const __m512 va = _mm512_set1_ps(alpha);
-  alignas(64) uint32_t words[W];
   for (int64_t k = 0; k < kc; k += 2 * W) {
     __m512 lo = load_n(x + k, kc - k), hi = load_n(x + k + W, kc - k - W);
     if (alpha != 1.0f) {
       lo = _mm512_mul_ps(lo, va);
       hi = _mm512_mul_ps(hi, va);
     }
-    _mm512_store_si512(words, pairs_along(lo, hi));
     const int64_t pairs = (kc - k + 1) / 2 < W ? (kc - k + 1) / 2 : W;
-    for (int64_t p = 0; p < pairs; p++) dst[(k / 2 + p) * stride] = words[p];
+    _mm512_mask_storeu_epi32(dst + k / 2, tail_mask(pairs), pairs_along(lo, hi));
   }
 }
 
-// dst[p·stride + c] = pair(rows k = 2p, 2p+1 of a row-major block)[c] for c < n <= 16: rows are
-// contiguous in the column index (op(B) = B, or op(A) = Aᵀ).
-void rows_to_pairs(const float* x, int64_t ld, int64_t kc, int64_t n, float alpha, uint32_t* dst, int64_t stride,
-                   bool fullStore) {
-  const __m512 va = _mm512_set1_ps(alpha);
-  alignas(64) uint32_t words[W];
+// dst[p·NR + c] = pair(rows k = 2p, 2p+1 of a row-major block)[c] for c < 16, zeros past n: 16 columns
+// of a panel whose rows are contiguous in the column index (op(B) = B).
+void rows_to_pairs(const float* x, int64_t ld, int64_t kc, int64_t n, uint32_t* dst) {
   for (int64_t k = 0; k < kc; k += 2) {
-    __m512 even = load_n(x + k * ld, n), odd = k + 1 < kc ? load_n(x + (k + 1) * ld, n) : _mm512_setzero_ps();
-    if (alpha != 1.0f) {
-      even = _mm512_mul_ps(even, va);
-      odd = _mm512_mul_ps(odd, va);
-    }
-    const __m512i w = pairs_of_rows(even, odd);
-    uint32_t* d = dst + (k / 2) * stride;
-    if (fullStore) {
-      _mm512_storeu_si512(d, w);  // a panel's 16 columns, zeros past n
-    } else {
-      _mm512_store_si512(words, w);
-      for (int64_t c = 0; c < n; c++) d[c] = words[c];
-    }
+    const __m512 even = load_n(x + k * ld, n), odd = k + 1 < kc ? load_n(x + (k + 1) * ld, n) : _mm512_setzero_ps();
+    _mm512_storeu_si512(dst + (k / 2) * NR, pairs_of_rows(even, odd));
   }
 }
 
+// A 16×16 transpose of 32-bit words: r[i] holds row i on entry, column i on exit (unpack within
+// 128-bit lanes, then regroup the lanes).
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int g = 0; g < 16; g += 4) {  // u[g + j]: rows g..g+3 of columns j, j+4, j+8, j+12 (one per lane)
+    u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+    u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+    u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+    u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+  }
+  for (int j = 0; j < 4; j++) {
+    const __m512i x0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x44), x1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xEE);
+    const __m512i y0 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x44), y1 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xEE);
+    r[j] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+    r[j + 4] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
+    r[j + 8] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+    r[j + 12] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
+  }
+}
+
+// dst[p·NR + c] = pair words of row c of x (x[c·ld + 2p], x[c·ld + 2p + 1]) for c < 16 (zeros past n),
+// p < ceil(kc/2): 16 columns of a panel whose rows are contiguous in k (op(B) = Bᵀ), 16 pairs at a time
+// converted along the rows and transposed in registers.
+void rows_along_to_pairs(const float* x, int64_t ld, int64_t kc, int64_t n, uint32_t* dst) {
+  for (int64_t k = 0; k < kc; k += 2 * W) {
+    __m512i w[W];
+    for (int c = 0; c < W; c++) {
+      w[c] = c < n ? pairs_along(load_n(x + c * ld + k, kc - k), load_n(x + c * ld + k + W, kc - k - W))
+                   : _mm512_setzero_si512();
+    }
+    transpose16(w);
+    const int64_t pairs = (kc - k + 1) / 2 < W ? (kc - k + 1) / 2 : W;
+    for (int64_t p = 0; p < pairs; p++) _mm512_storeu_si512(dst + (k / 2 + p) * NR, w[p]);
+  }
+}
+
+// Tile layouts (Bf16Ops::pack_a): transA → [kp][m] (pairs of two rows of A, 8 lanes at a time);
+// otherwise row-major [m][kp] (each row of A converted along k, contiguous stores).
 void pack_a(bool transA, const float* A, int64_t lda, int64_t m, int64_t kc, float alpha, uint32_t* dst) {
-  if (transA) {
-    rows_to_pairs(A, lda, kc, m, alpha, dst, m, false);
+  if (!transA) {
+    for (int64_t r = 0; r < m; r++) row_to_pairs(A + r * lda, kc, alpha, dst + r * ((kc + 1) / 2));
     return;
   }
-  for (int64_t r = 0; r < m; r++) row_to_pairs(A + r * lda, kc, alpha, dst + r, m);
+  const __mmask8 lanes = static_cast<__mmask8>((1u << m) - 1u);
+  const __m256 va = _mm256_set1_ps(alpha);
+  const __m256i order = _mm256_set_epi16(15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0);
+  for (int64_t k = 0; k < kc; k += 2) {
+    __m256 even = _mm256_maskz_loadu_ps(lanes, A + k * lda);
+    __m256 odd = k + 1 < kc ? _mm256_maskz_loadu_ps(lanes, A + (k + 1) * lda) : _mm256_setzero_ps();
+    if (alpha != 1.0f) {
+      even = _mm256_mul_ps(even, va);
+      odd = _mm256_mul_ps(odd, va);
+    }
+    const __m256i halves = reinterpret_cast<__m256i>(_mm256_cvtne2ps_pbh(odd, even));
+    _mm256_mask_storeu_epi32(dst + (k / 2) * m, lanes, _mm256_permutexvar_epi16(order, halves));
+  }
 }
 
 void pack_b(bool transB, const float* B, int64_t ldb, int64_t kc, int64_t n, uint32_t* dst) {
@@ -95,25 +133,22 @@ void pack_b(bool transB, const float* B, int64_t ldb, int64_t kc, int64_t n, uin
     for (int v = 0; v < NV; v++) {
       const int64_t c0 = v * W, cols = nn - c0;
       if (!transB) {
-        rows_to_pairs(B + j0 + c0, ldb, kc, cols, 1.0f, d + c0, NR, true);
+        rows_to_pairs(B + j0 + c0, ldb, kc, cols, d + c0);
         continue;
       }
-      // Column c of the panel is row j0+c of B: convert it along k, one column at a time.
-      for (int64_t c = 0; c < W; c++) {
-        if (c < cols) {
-          row_to_pairs(B + (j0 + c0 + c) * ldb, kc, 1.0f, d + c0 + c, NR);
-        } else {
-          for (int64_t p = 0; p < kp; p++) d[p * NR + c0 + c] = 0;
-        }
-      }
+      rows_along_to_pairs(B + (j0 + c0) * ldb, ldb, kc, cols, d + c0);
     }
   }
 }
 
-// C[R, n] = chain from acc = (beta == 0 ? 0 : beta·C) over kp pairs, V <= NV vectors of columns.
-template <int R, int V>
-void micro_tile(int n, int64_t kp, const uint32_t* __restrict a, const uint32_t* __restrict b, float* C, int64_t ldc,
-                float beta) {
+// C[R, n] = chain from acc = (beta == 0 ? 0 : beta·C) over kp pairs, V <= NV vectors of columns. The
+// row tile is [kp][R] words, or with ROWS row-major (row r at a + r·lda).
+template <int R, int V, bool ROWS>
+void micro_tile(int n, int64_t kp, const uint32_t* __restrict a, int64_t lda, const uint32_t* __restrict b, float* C,
+                int64_t ldc, float beta) {
+  const uint32_t* rowp[R];
+#pragma GCC unroll 32
+  for (int r = 0; r < R; r++) rowp[r] = a + r * lda;
   __m512 acc[R][V];
   const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 32
@@ -135,11 +170,12 @@ void micro_tile(int n, int64_t kp, const uint32_t* __restrict a, const uint32_t*
     for (int v = 0; v < V; v++) bv[v] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + v * W));
 #pragma GCC unroll 32
     for (int r = 0; r < R; r++) {
-      const __m512bh av = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(a[r])));
+      const uint32_t word = ROWS ? rowp[r][p] : a[r];
+      const __m512bh av = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(word)));
 #pragma GCC unroll 4
       for (int v = 0; v < V; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
     }
-    a += R;
+    if (!ROWS) a += R;
     b += NR;
   }
 #pragma GCC unroll 32
@@ -156,13 +192,14 @@ void micro_tile(int n, int64_t kp, const uint32_t* __restrict a, const uint32_t*
   }
 }
 
-using TileFn = void (*)(int, int64_t, const uint32_t*, const uint32_t*, float*, int64_t, float);
+using TileFn = void (*)(int, int64_t, const uint32_t*, int64_t, const uint32_t*, float*, int64_t, float);
 struct Tiles {
-  TileFn fn[MR][NV];
+  TileFn fn[MR][NV][2];  // [rows−1][vectors−1][row-major]
 };
 template <int R, int V>
 constexpr void fill_tiles(Tiles& t) {
-  t.fn[R - 1][V - 1] = &micro_tile<R, V>;
+  t.fn[R - 1][V - 1][0] = &micro_tile<R, V, false>;
+  t.fn[R - 1][V - 1][1] = &micro_tile<R, V, true>;
   if constexpr (V > 1) {
     fill_tiles<R, V - 1>(t);
   } else if constexpr (R > 1) {
@@ -176,8 +213,9 @@ constexpr Tiles make_tiles() {
 }
 constexpr Tiles kTiles = make_tiles();
 
-void kernel(int m, int n, int64_t kp, const uint32_t* a, const uint32_t* b, float* C, int64_t ldc, float beta) {
-  kTiles.fn[m - 1][(n + W - 1) / W - 1](n, kp, a, b, C, ldc, beta);
+void kernel(int m, int n, int64_t kp, const uint32_t* a, bool transA, const uint32_t* b, float* C, int64_t ldc,
+            float beta) {
+  kTiles.fn[m - 1][(n + W - 1) / W - 1][transA ? 0 : 1](n, kp, a, kp, b, C, ldc, beta);
 }
 
 // NACC independent VDPBF16PS chains; the pairs (x, y) = (1 − 2⁻⁸, 2⁻²⁰) keep the values bounded.
