@@ -70,6 +70,11 @@ const Bf16Ops* bf16_ops();
 // Why bf16 is unavailable ("" when it is available).
 const char* bf16_unavailable_reason();
 
+// In bf16 precision, sgemm (kernels.h) uses sgemm_bf16 for products with at least this many rows; fewer
+// (sampling's single row) stay fp32, as do the cells' forward steps when W_hh is not packed (one stream
+// or fewer than 4 steps): converting the weights per call would cost more than the product.
+constexpr int64_t kMinBf16Rows = 8;
+
 // The bf16 GEMM (contract above) with the packed kernels, split over the configured threads like sgemm
 // (results do not depend on the thread count). ops must not be null.
 void sgemm_bf16(const Bf16Ops& ops, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,

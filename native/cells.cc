@@ -268,9 +268,10 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
     int64_t u0, u1, b0, b1;
     split.ranges(p, H, B, u0, u1, b0, b1);
     const int64_t n = u1 - u0, rows = b1 - b0;
-    // bf16 (bf16.h): this part's rows of W_hh packed once as bf16 pairs, h_{t-1} rounded every step.
+    // bf16 (bf16.h): this part's rows of W_hh packed once as bf16 pairs, h_{t-1} rounded every step —
+    // when the packing pays (as packW below); sampling (one stream, one step) stays fp32.
     Bf16Slice wb;
-    if (bf16) bf16_pack_slice(bf16, true, wHh + u0 * H, H, H * H, G, H, n, rows, tl_weights, tl_rows, wb);
+    if (bf16 && B > 1 && T >= kMinPackSteps) bf16_pack_slice(bf16, true, wHh + u0 * H, H, H * H, G, H, n, rows, tl_weights, tl_rows, wb);
     // Pack this part's rows of W_hh once: op(B) = W_hhᵀ restricted to rows q·H+u0 .. q·H+u1 of each
     // gate q, as panels [H][nr] that every step then streams through the micro-kernel.
     // Packing costs about two more passes over the slice, so it only pays when the slice is used for

@@ -3,7 +3,7 @@
 //   which VDPBF16PS adds a pair's two products (runs wherever the addon loads);
 // - the AVX-512 BF16 kernels against the emulation, BIT FOR BIT: GEMM (4 transposes, alpha/beta, awkward
 //   and K-blocked shapes, 1/2/3 threads), the backend's gemm in bf16 precision;
-// - the recurrent cells in bf16: the same bits on 1/2/3 threads, close to fp32;
+// - the recurrent cells in bf16: the same bits on 1/2/3 threads, close to fp32; one-row GEMMs stay fp32;
 // - one training step (forward + backward) of a 2-layer LSTM H128 in bf16 against fp32: loss within 1e-5
 //   relative, the whole gradient within 1e-2 relative in norm (measured: 3.3e-7 and 2.4e-3).
 // Tests that need the instruction are skipped, with the reason in their name, on a CPU without it.
@@ -145,6 +145,20 @@ describe.skipIf(!addon || noBf16)(`AVX-512 BF16 kernels against the emulation, b
     expect(bitDifferences(got.data as Float32Array, want)).toBe('');
     expect(bitDifferences(plain.data as Float32Array, want)).not.toBe(''); // fp32 really is a different computation
     expectClose(got.data, plain.data, 0.05, 0.02, 'bf16 vs fp32 product');
+  });
+});
+
+describe.skipIf(!addon || noBf16)(`where bf16 does not pay, products stay fp32${needsBf16}`, () => {
+  it('a GEMM with fewer than 8 rows (sampling) gives the fp32 bits', () => {
+    const native = loadNativeBackend({ precision: 'bf16', threads: 2 });
+    const fp32 = loadNativeBackend({ precision: 'fp32', threads: 2 });
+    const random = makeRandom(9);
+    const M = 7, N = 300, K = 130;
+    const A = randomArray(random, M * K), B = randomArray(random, N * K);
+    const got = floatSpan(native, new Float32Array(M * N)), want = floatSpan(fp32, new Float32Array(M * N));
+    native.gemm(false, true, M, N, K, 1, floatSpan(native, A), floatSpan(native, B), 0, got);
+    fp32.gemm(false, true, M, N, K, 1, floatSpan(fp32, A), floatSpan(fp32, B), 0, want);
+    expect(bitDifferences(got.data as Float32Array, want.data as Float32Array)).toBe('');
   });
 });
 
