@@ -12,6 +12,7 @@
         "native/gemm_bf16.cc",
         "native/bf16.cc",
         "native/cells.cc",
+        "native/pool.cc",
         "native/ops.cc",
         "native/optim.cc",
         "native/engine.cc",

@@ -71,14 +71,31 @@ export const enum CellKind {
   st(k, 3 * H + j, nh, wide);
 }
 
+// Packed sequences: lengths (0: none) [B] i32, each in [0, T] (validated by the caller). Stream b runs while
+// t < lengths[b]; afterwards its rows are zeroed instead of computed.
+
+@inline function finished(lengths: usize, b: i32, t: i32): bool {
+  return lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2));
+}
+
+/** How many streams a step must multiply: up to the last one still running at step t (finished ones before
+ *  it are multiplied and then zeroed; with lengths sorted longest first, as PyTorch packs them, none are). */
+function runningRows(lengths: usize, B: i32, t: i32): i32 {
+  if (lengths == 0) return B;
+  let rows = 0;
+  for (let b = 0; b < B; b++) if (t < load<i32>(lengths + (<usize>b << 2))) rows = b + 1;
+  return rows;
+}
+
 /**
  * xProj [T,B,GH], wHh [GH,H], bIh [GH], bHh [GH]; hs [T+1,B,H] (slot 0 = h0); cs [T+1,B,H] (lstm only);
  * cache [T,B,CW]. xIds (0: none) [T,B]: xProj is a table [R,GH] and step t, stream b reads its row
- * xIds[t·B+b] (validated by the caller).
+ * xIds[t·B+b] (validated by the caller). lengths (0: none) [B]: past its length a stream's hs, cs and cache
+ * rows are written as zeros and its xProj/xIds rows are not read.
  */
 export function cellForward(
   kind: i32, T: i32, B: i32, H: i32,
-  xProj: usize, wHh: usize, bIh: usize, bHh: usize, hs: usize, cs: usize, cache: usize, xIds: usize,
+  xProj: usize, wHh: usize, bIh: usize, bHh: usize, hs: usize, cs: usize, cache: usize, xIds: usize, lengths: usize,
 ): void {
   const G = gatesOf(kind);
   const GH = G * H;
@@ -99,14 +116,23 @@ export function cellForward(
     // Raw hidden-side sums W_hh·h_{t-1} for all B streams, [B][GH] with row stride rowH or rowCW.
     const out = CW == 0 ? hNext : kStep;
     const ldo = CW == 0 ? rowH : rowCW;
-    if (pack != 0) gemmPackedB(false, B, GH, H, 1, hPrev, rowH, pack, 0, out, ldo);
-    else gemmStrided(false, true, B, GH, H, 1, hPrev, rowH, wHh, rowH, 0, out, ldo);
+    const rows = runningRows(lengths, B, t);
+    if (rows > 0) {
+      if (pack != 0) gemmPackedB(false, rows, GH, H, 1, hPrev, rowH, pack, 0, out, ldo);
+      else gemmStrided(false, true, rows, GH, H, 1, hPrev, rowH, wHh, rowH, 0, out, ldo);
+    }
     for (let b = 0; b < B; b++) {
       const row = <usize>t * <usize>B + <usize>b;
-      const x = xProj + (xIds != 0 ? <usize>load<i32>(xIds + (row << 2)) : row) * rowGH;
       const hp = hPrev + <usize>b * rowH;
       const hn = hNext + <usize>b * rowH;
       const k = kStep + <usize>b * rowCW;
+      if (finished(lengths, b, t)) {
+        memory.fill(hn, 0, rowH);
+        if (kind == CellKind.Lstm) memory.fill(cNext + <usize>b * rowH, 0, rowH);
+        memory.fill(k, 0, rowCW);
+        continue;
+      }
+      const x = xProj + (xIds != 0 ? <usize>load<i32>(xIds + (row << 2)) : row) * rowGH;
       let j = 0;
       if (kind == CellKind.RnnTanh) {
         for (; j + 4 <= H; j += 4) rnnForward(true, H, x, bIh, bHh, hn, j, true);
@@ -188,11 +214,13 @@ export function cellForward(
  * The reverse loop. Reads wHh, hs, cs, cache (as cellForward wrote them), dhs [T,B,H], dhN [B,H], dcN [B,H]
  * (lstm only); writes dGx, dGh [T,B,GH], dh0 [B,H], dc0 [B,H] (lstm only). dh0/dc0 carry dh_t/dc_t meanwhile.
  * dbIh, dbHh [GH] (0: none) += each row of dGx, dGh as it is written (the bias gradients).
+ * lengths (0: none) [B]: past its length a stream's dGx and dGh rows are zeros, its dhs rows are not read and
+ * its carried dh (dc) passes through unchanged.
  */
 export function cellBackward(
   kind: i32, T: i32, B: i32, H: i32,
   wHh: usize, hs: usize, cs: usize, cache: usize, dhs: usize, dhN: usize, dcN: usize,
-  dGx: usize, dGh: usize, dh0: usize, dc0: usize, dbIh: usize, dbHh: usize,
+  dGx: usize, dGh: usize, dh0: usize, dc0: usize, dbIh: usize, dbHh: usize, lengths: usize,
 ): void {
   const G = gatesOf(kind);
   const GH = G * H;
@@ -210,12 +238,17 @@ export function cellBackward(
     const gStep = <usize>t * <usize>B * rowGH;
     for (let b = 0; b < B; b++) {
       const row = <usize>t * <usize>B + <usize>b;
+      const gx = dGx + row * rowGH;
+      const gh = dGh + row * rowGH;
+      if (finished(lengths, b, t)) {
+        memory.fill(gx, 0, rowGH);
+        memory.fill(gh, 0, rowGH);
+        continue;
+      }
       const dy = dhs + row * rowH;
       const dhb = dh0 + <usize>b * rowH;
       const hp = hs + row * rowH;
       const hc = hp + stepH;
-      const gx = dGx + row * rowGH;
-      const gh = dGh + row * rowGH;
       const k = cache + row * rowCW;
       let j = 0;
       if (kind == CellKind.RnnTanh) {
@@ -236,10 +269,16 @@ export function cellBackward(
       }
       if (dbIh != 0) sumRows(1, GH, gx, dbIh);
       if (dbHh != 0) sumRows(1, GH, gh, dbHh);
+      // With lengths the GEMM below accumulates (finished streams keep their carry): a running rnn/lstm
+      // stream's carry is used up, so clear it here.
+      if (lengths != 0 && kind != CellKind.Gru) memory.fill(dhb, 0, rowH);
     }
-    // dh_{t-1}[B,H] = dGh_t[B,GH]·W_hh[GH,H] (+ the GRU's direct path already in dh0).
-    const beta: f32 = kind == CellKind.Gru ? 1 : 0;
-    if (pack != 0) gemmPackedB(false, B, H, GH, 1, dGh + gStep, rowGH, pack, beta, dh0, rowH);
-    else gemmStrided(false, false, B, H, GH, 1, dGh + gStep, rowGH, wHh, rowH, beta, dh0, rowH);
+    // dh_{t-1}[B,H] = dGh_t[B,GH]·W_hh[GH,H] (+ the GRU's direct path already in dh0; + the carry of finished
+    // streams, whose dGh rows are zero).
+    const beta: f32 = kind == CellKind.Gru || lengths != 0 ? 1 : 0;
+    const rows = runningRows(lengths, B, t);
+    if (rows == 0) continue;
+    if (pack != 0) gemmPackedB(false, rows, H, GH, 1, dGh + gStep, rowGH, pack, beta, dh0, rowH);
+    else gemmStrided(false, false, rows, H, GH, 1, dGh + gStep, rowGH, wHh, rowH, beta, dh0, rowH);
   }
 }

@@ -131,6 +131,22 @@ class Args {
     type_error("unknown cell kind " + js_string(value) + " (expected one of " + expected + ")");
   }
 
+  // checkPool's mode: one of the names in kPoolModeNames (POOL_MODES).
+  rnnkit::PoolMode pool_mode(size_t index) const {
+    const Napi::Value value = info_[index];
+    if (value.IsString()) {
+      const std::string name = value.As<Napi::String>().Utf8Value();
+      for (int m = 0; m < rnnkit::kPoolModeCount; m++) {
+        if (name == rnnkit::kPoolModeNames[m]) return static_cast<rnnkit::PoolMode>(m);
+      }
+    }
+    std::string expected;
+    for (int m = 0; m < rnnkit::kPoolModeCount; m++) {
+      expected += (m ? ", " : "") + std::string(rnnkit::kPoolModeNames[m]);
+    }
+    type_error("unknown pooling " + js_string(value) + " (expected one of " + expected + ")");
+  }
+
   // A Float32Array of any length / of exactly `expected` elements (checkSpan).
   Floats floats(size_t index, const char* name) const {
     return typed<float>(index, name, napi_float32_array, "a Float32Array");
@@ -173,6 +189,19 @@ class Args {
                     std::to_string(low) + ", " + std::to_string(limit) + ")");
       }
     }
+  }
+
+  // checkLengths: per-stream lengths [B], each in [min, T].
+  Ints lengths(size_t index, int64_t T, int64_t B, int64_t min) const {
+    const Ints view = ints(index, "lengths", double(B));
+    for (int64_t b = 0; b < B; b++) {
+      const int64_t length = view.data[b];
+      if (length < min || length > T) {
+        range_error("length " + std::to_string(length) + " of stream " + std::to_string(b) + " is outside [" +
+                    std::to_string(min) + ", " + std::to_string(T) + "]");
+      }
+    }
+    return view;
   }
 
   // checkNoAlias: outputs must not overlap each other nor any input (by address, so two views of one
@@ -339,8 +368,8 @@ void ScatterAddColumns(const Napi::CallbackInfo& info) {
   rnnkit::scatter_add_columns(x.n, x.width, x.ids.data, x.dense.data, x.limit, x.table.data);
 }
 
-// cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds?): with xIds [T·B], xProj is a
-// table of rows of G·H floats and every id must name one of its rows.
+// cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds?, lengths?): with xIds [T·B], xProj
+// is a table of rows of G·H floats and every id must name one of its rows; lengths [B] each in [0, T].
 void CellForward(const Napi::CallbackInfo& info) {
   Args args(info, "cellForward");
   const CellKind kind = args.cell_kind(0);
@@ -362,13 +391,15 @@ void CellForward(const Napi::CallbackInfo& info) {
   const Floats hs = args.floats(8, "hs", (t + 1) * b * h);
   const Floats cs = args.floats(9, "cs", hasC ? (t + 1) * b * h : 0);
   const Floats cache = args.floats(10, "cache", t * b * double(rnnkit::cache_width(kind)) * h);
+  const Ints lengths = args.is_absent(12) ? Ints{} : args.lengths(12, T, B, 0);
   args.no_alias({region("hs", hs), region("cs", cs), region("cache", cache)},
-                {region("xProj", xProj), region("wHh", wHh), region("bIh", bIh), region("bHh", bHh), region("xIds", xIds)});
+                {region("xProj", xProj), region("wHh", wHh), region("bIh", bIh), region("bHh", bHh), region("xIds", xIds),
+                 region("lengths", lengths)});
   rnnkit::cell_forward(kind, T, B, H, xProj.data, byIds ? xIds.data : nullptr, xRows, wHh.data, bIh.data, bHh.data,
-                       hs.data, cs.data, cache.data);
+                       hs.data, cs.data, cache.data, lengths.data);
 }
 
-// cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh?, dbHh?)
+// cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh?, dbHh?, lengths?)
 void CellBackward(const Napi::CallbackInfo& info) {
   Args args(info, "cellBackward");
   const CellKind kind = args.cell_kind(0);
@@ -389,12 +420,52 @@ void CellBackward(const Napi::CallbackInfo& info) {
   const Floats dc0 = args.floats(14, "dc0", hasC ? b * h : 0);
   const Floats dbIh = args.is_absent(15) ? Floats{} : args.floats(15, "dbIh", GH);
   const Floats dbHh = args.is_absent(16) ? Floats{} : args.floats(16, "dbHh", GH);
+  const Ints lengths = args.is_absent(17) ? Ints{} : args.lengths(17, T, B, 0);
   args.no_alias({region("dGx", dGx), region("dGh", dGh), region("dh0", dh0), region("dc0", dc0), region("dbIh", dbIh),
                  region("dbHh", dbHh)},
                 {region("wHh", wHh), region("hs", hs), region("cs", cs), region("cache", cache), region("dhs", dhs),
-                 region("dhN", dhN), region("dcN", dcN)});
+                 region("dhN", dhN), region("dcN", dcN), region("lengths", lengths)});
   rnnkit::cell_backward(kind, T, B, H, wHh.data, hs.data, cs.data, cache.data, dhs.data, dhN.data, dcN.data,
-                        dGx.data, dGh.data, dh0.data, dc0.data, dbIh.data, dbHh.data);
+                        dGx.data, dGh.data, dh0.data, dc0.data, dbIh.data, dbHh.data, lengths.data);
+}
+
+// The shared checks of poolForward and poolBackward (checkPool): mode, T, B, D, lengths [B] each in
+// [1, T] and argmax [B·D] (max) or empty (mean), at the positions both kernels give them.
+struct Pool {
+  rnnkit::PoolMode mode;
+  int64_t T, B, D;
+  Ints lengths, argmax;
+};
+Pool pool(const Args& args, size_t lengthsIndex, size_t argmaxIndex) {
+  Pool p{};
+  p.mode = args.pool_mode(0);
+  p.T = args.size(1, "T", 1);
+  p.B = args.size(2, "B", 1);
+  p.D = args.size(3, "D", 1);
+  p.lengths = args.lengths(lengthsIndex, p.T, p.B, 1);
+  p.argmax = args.ints(argmaxIndex, "argmax", p.mode == rnnkit::PoolMode::Max ? double(p.B) * double(p.D) : 0);
+  return p;
+}
+
+// poolForward(mode, T, B, D, x, lengths, out, argmax)
+void PoolForward(const Napi::CallbackInfo& info) {
+  Args args(info, "poolForward");
+  const Pool p = pool(args, 5, 7);
+  const Floats x = args.floats(4, "x", double(p.T) * double(p.B) * double(p.D));
+  const Floats out = args.floats(6, "out", double(p.B) * double(p.D));
+  args.no_alias({region("out", out), region("argmax", p.argmax)}, {region("x", x), region("lengths", p.lengths)});
+  rnnkit::pool_forward(p.mode, p.T, p.B, p.D, x.data, p.lengths.data, out.data, p.argmax.data);
+}
+
+// poolBackward(mode, T, B, D, dOut, lengths, argmax, dx)
+void PoolBackward(const Napi::CallbackInfo& info) {
+  Args args(info, "poolBackward");
+  const Pool p = pool(args, 5, 6);
+  const Floats dOut = args.floats(4, "dOut", double(p.B) * double(p.D));
+  const Floats dx = args.floats(7, "dx", double(p.T) * double(p.B) * double(p.D));
+  if (p.mode == rnnkit::PoolMode::Max) args.check_ids(p.argmax, p.B * p.D, p.T, false);
+  args.no_alias({region("dx", dx)}, {region("dOut", dOut), region("lengths", p.lengths), region("argmax", p.argmax)});
+  rnnkit::pool_backward(p.mode, p.T, p.B, p.D, dOut.data, p.lengths.data, p.argmax.data, dx.data);
 }
 
 // softmaxCrossEntropy(N, V, logits, targets, scale, dLogits | null) → loss sum
@@ -568,6 +639,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scatterAddColumns", Napi::Function::New(env, ScatterAddColumns, "scatterAddColumns"));
   exports.Set("cellForward", Napi::Function::New(env, CellForward, "cellForward"));
   exports.Set("cellBackward", Napi::Function::New(env, CellBackward, "cellBackward"));
+  exports.Set("poolForward", Napi::Function::New(env, PoolForward, "poolForward"));
+  exports.Set("poolBackward", Napi::Function::New(env, PoolBackward, "poolBackward"));
   exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy, "softmaxCrossEntropy"));
   exports.Set("clipValue", Napi::Function::New(env, ClipValue, "clipValue"));
   exports.Set("sumSquares", Napi::Function::New(env, SumSquares, "sumSquares"));

@@ -13,6 +13,10 @@
 // Every element is computed with the same sequence of operations whatever the split, so results do
 // not depend on the thread count.
 //
+// Packed sequences (lengths): a stream past its end is one test per row and step, never per element;
+// its rows are zeroed by the part that owns them (its units, or the stream), and each step's GEMM stops
+// at the part's last running stream. Without lengths the loops are exactly the unmasked ones.
+//
 // No allocation inside the loops: the forward pass builds W_hh·h in the row it is about to overwrite
 // (the cache row for lstm/gru, the h_t row for rnn), the backward pass carries dh_t and dc_t in dh0
 // and dc0; packing space is thread-local and only grows, before the loops.
@@ -140,6 +144,27 @@ inline int64_t input_row(const int32_t* xIds, int64_t xRows, int64_t i) {
   return id >= 0 && id < xRows ? id : 0;
 }
 
+// Packed sequences (lengths [B], or null: every stream runs all T steps). Stream b is running at step t
+// while t < lengths[b]; a finished stream's rows are zeroed instead of computed.
+inline bool finished(const int32_t* lengths, int64_t b, int64_t t) { return lengths && t >= lengths[b]; }
+
+// How many of the streams [b0, b1) a step must multiply: up to the last one still running at step t
+// (finished streams before it are multiplied and then zeroed; with lengths sorted longest first, as
+// PyTorch packs them, none are).
+int64_t running_rows(const int32_t* lengths, int64_t b0, int64_t b1, int64_t t) {
+  if (!lengths) return b1 - b0;
+  int64_t rows = 0;
+  for (int64_t b = b0; b < b1; b++) {
+    if (t < lengths[b]) rows = b - b0 + 1;
+  }
+  return rows;
+}
+
+// Zeroes columns q·H+u0 .. q·H+u1 of a row for q < blocks: one part's units of every gate block.
+inline void zero_units(float* row, int64_t blocks, int64_t H, int64_t u0, int64_t u1) {
+  for (int64_t q = 0; q < blocks; q++) std::fill(row + q * H + u0, row + q * H + u1, 0.0f);
+}
+
 // ---- the split ------------------------------------------------------------------------------------
 
 constexpr int64_t kUnitAlign = 16;
@@ -247,13 +272,14 @@ void scalar_activation(Activation f, int64_t n, const float* x, float* out) {
 
 void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const int32_t* xIds,
                   int64_t xRows, const float* wHh, const float* bIh, const float* bHh, float* hs, float* cs,
-                  float* cache) {
-  cell_forward_with(simd_ops(engine_config().level), kind, T, B, H, xProj, xIds, xRows, wHh, bIh, bHh, hs, cs, cache);
+                  float* cache, const int32_t* lengths) {
+  cell_forward_with(simd_ops(engine_config().level), kind, T, B, H, xProj, xIds, xRows, wHh, bIh, bHh, hs, cs, cache,
+                    lengths);
 }
 
 void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj,
                        const int32_t* xIds, int64_t xRows, const float* wHh, const float* bIh, const float* bHh,
-                       float* hs, float* cs, float* cache) {
+                       float* hs, float* cs, float* cache, const int32_t* lengths) {
   const int64_t G = gates_of(kind), GH = G * H;
   const int64_t CW = cache_width(kind) * H;
   const bool rnn = kind == CellKind::RnnTanh || kind == CellKind::RnnRelu;
@@ -296,32 +322,39 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
       float* hNext = hs + ((t + 1) * B + b0) * H;
       // gh [rows, ldg]: W_hh·h_{t-1} (no bias) in the rows that the gate functions overwrite.
       float* gh = rnn ? hNext : cache + (t * B + b0) * CW;
-      if (n > 0 && rows > 0) {
+      const int64_t m = running_rows(lengths, b0, b1, t);  // rows [0, m) of this part's streams
+      if (n > 0 && m > 0) {
         if (wb.ops) {
-          bf16_slice_gemm(wb, hPrev, H, rows, gh + u0, ldg, H, G, 0.0f);
+          bf16_slice_gemm(wb, hPrev, H, m, gh + u0, ldg, H, G, 0.0f);
         } else if (gemv) {
           for (int64_t q = 0; q < G; q++) ops->gemv_rows(n, H, hPrev, wHh + (q * H + u0) * H, H, gh + q * H + u0, 1.0f, 0.0f);
         } else if (w.ops) {
-          slice_gemm(w, hPrev, H, rows, gh + u0, ldg, H, G, false);
+          slice_gemm(w, hPrev, H, m, gh + u0, ldg, H, G, false);
         } else if (hT) {
-          rows_t_pack(*ops, false, hPrev, H, rows, H, hT);
+          rows_t_pack(*ops, false, hPrev, H, m, H, hT);
           for (int64_t q = 0; q < G; q++) {
-            rows_t_gemm(*ops, hT, rows, H, wHh + (q * H + u0) * H, H, n, gh + q * H + u0, ldg, 1.0f, 0.0f);
+            rows_t_gemm(*ops, hT, m, H, wHh + (q * H + u0) * H, H, n, gh + q * H + u0, ldg, 1.0f, 0.0f);
           }
         } else {
           for (int64_t q = 0; q < G; q++) {
-            sgemm_portable(false, true, rows, n, H, 1.0f, hPrev, H, wHh + (q * H + u0) * H, H, 0.0f, gh + q * H + u0, ldg);
+            sgemm_portable(false, true, m, n, H, 1.0f, hPrev, H, wHh + (q * H + u0) * H, H, 0.0f, gh + q * H + u0, ldg);
           }
         }
-        for (int64_t b = b0; b < b1; b++) {
-          const int64_t r = b - b0;
-          const CellRow row{H,       u0,          u1,          xProj + input_row(xIds, xRows, t * B + b) * GH,
-                            bIh,     bHh,         hPrev + r * H, hNext + r * H,
-                            gh + r * ldg,
-                            kind == CellKind::Lstm ? cs + (t * B + b) * H : nullptr,
-                            kind == CellKind::Lstm ? cs + ((t + 1) * B + b) * H : nullptr};
-          row_fn(kind, row);
+      }
+      for (int64_t b = b0; n > 0 && b < b1; b++) {
+        const int64_t r = b - b0;
+        if (finished(lengths, b, t)) {  // past the end: zero output and cache, xProj not read
+          zero_units(hNext + r * H, 1, H, u0, u1);
+          if (kind == CellKind::Lstm) zero_units(cs + ((t + 1) * B + b) * H, 1, H, u0, u1);
+          zero_units(cache + (t * B + b) * CW, cache_width(kind), H, u0, u1);
+          continue;
         }
+        const CellRow row{H,       u0,          u1,          xProj + input_row(xIds, xRows, t * B + b) * GH,
+                          bIh,     bHh,         hPrev + r * H, hNext + r * H,
+                          gh + r * ldg,
+                          kind == CellKind::Lstm ? cs + (t * B + b) * H : nullptr,
+                          kind == CellKind::Lstm ? cs + ((t + 1) * B + b) * H : nullptr};
+        row_fn(kind, row);
       }
       barrier.wait();  // split by units: h_t complete before any part reads it
     }
@@ -331,15 +364,16 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
 
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
                    const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
-                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh) {
+                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths) {
   cell_backward_with(simd_ops(engine_config().level), kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0,
-                     dc0, dbIh, dbHh);
+                     dc0, dbIh, dbHh, lengths);
 }
 
 void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
                         const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
-                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh) {
-  const int64_t GH = gates_of(kind) * H;
+                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh,
+                        const int32_t* lengths) {
+  const int64_t G = gates_of(kind), GH = G * H;
   const int64_t CW = cache_width(kind) * H;
   const bool lstm = kind == CellKind::Lstm;
   const EngineConfig& config = engine_config();
@@ -360,7 +394,7 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
   auto part = [&](int p) {
     int64_t u0, u1, b0, b1;
     split.ranges(p, H, B, u0, u1, b0, b1);
-    const int64_t n = u1 - u0, rows = b1 - b0;
+    const int64_t n = u1 - u0;
     // dh0 [B,H] carries the gradient w.r.t. h_t from step t+1 (dc0 the same for c_t): own part only.
     for (int64_t b = b0; b < b1; b++) {
       std::copy(dhN + b * H + u0, dhN + b * H + u1, dh0 + b * H + u0);
@@ -383,6 +417,11 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
     for (int64_t t = T - 1; t >= 0; t--) {
       for (int64_t b = b0; n > 0 && b < b1; b++) {
         const int64_t row = t * B + b;
+        if (finished(lengths, b, t)) {  // past the end: zero rows, dh0/dc0 carry the gradient through
+          zero_units(dGx + row * GH, G, H, u0, u1);
+          zero_units(dGh + row * GH, G, H, u0, u1);
+          continue;
+        }
         const CellGradRow r{H,
                             u0,
                             u1,
@@ -401,15 +440,16 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
         row_fn(kind, r);
       }
       barrier.wait();  // split by units: dGh_t complete before any part reads it
-      if (n == 0 || rows == 0) continue;
-      // dh_{t-1}[b0:b1, u0:u1] += dGh_t [b0:b1, G·H] · W_hh[:, u0:u1]
+      const int64_t m = running_rows(lengths, b0, b1, t);  // finished streams' rows are zero: += 0
+      if (n == 0 || m == 0) continue;
+      // dh_{t-1}[b0:b0+m, u0:u1] += dGh_t [b0:b0+m, G·H] · W_hh[:, u0:u1]
       const float* dGhT = dGh + (t * B + b0) * GH;
       if (wb.ops) {
-        bf16_slice_gemm(wb, dGhT, GH, rows, dh0 + b0 * H + u0, H, 0, 1, 1.0f);
+        bf16_slice_gemm(wb, dGhT, GH, m, dh0 + b0 * H + u0, H, 0, 1, 1.0f);
       } else if (w.ops) {
-        slice_gemm(w, dGhT, GH, rows, dh0 + b0 * H + u0, H, 0, 1, true);
+        slice_gemm(w, dGhT, GH, m, dh0 + b0 * H + u0, H, 0, 1, true);
       } else {
-        sgemm_portable(false, false, rows, n, GH, 1.0f, dGhT, GH, wHh + u0, H, 1.0f, dh0 + b0 * H + u0, H);
+        sgemm_portable(false, false, m, n, GH, 1.0f, dGhT, GH, wHh + u0, H, 1.0f, dh0 + b0 * H + u0, H);
       }
       // No barrier needed here: the next step's gate functions read and write only this part's units
       // and streams of dh0/dc0, and write row t-1 of dGx/dGh, which nobody reads until the next barrier.

@@ -206,10 +206,11 @@ void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t
                 const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj,
                        const int32_t* xIds, int64_t xRows, const float* wHh, const float* bIh, const float* bHh,
-                       float* hs, float* cs, float* cache);
+                       float* hs, float* cs, float* cache, const int32_t* lengths);
 void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
                         const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
-                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh);
+                        const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh,
+                        const int32_t* lengths);
 
 // The portable activations (the scalar level), same contract as SimdOps::activation.
 void scalar_activation(Activation f, int64_t n, const float* x, float* out);

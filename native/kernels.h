@@ -114,11 +114,14 @@ void adam_update(int64_t n, float* param, const float* grad, float* m, float* v,
 //   hs [T+1,B,H]     slot 0 holds h0 (read); slots 1..T receive h_1..h_T
 //   cs [T+1,B,H]     the same for the LSTM cell state (unused by other cells)
 //   cache [T,B,cache_width·H]  what cell_backward needs
+//   lengths [B] or null: packed sequences, each length in [0, T] (validated by the caller). Stream b runs
+//                    steps 0 .. lengths[b]−1; at later steps its hs, cs and cache rows are written as
+//                    zeros and its xProj/xIds rows are not read. Null: every stream runs all T steps.
 // Scratch: W_hh·h (its bias is added by the gate functions) is computed in place in the cache row
 // (lstm, gru) or the h_t row (rnn). Threads, SIMD level: see engine.h (results do not depend on threads).
 void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* xProj, const int32_t* xIds,
                   int64_t xRows, const float* wHh, const float* bIh, const float* bHh, float* hs, float* cs,
-                  float* cache);
+                  float* cache, const int32_t* lengths);
 
 // The reverse loop. Reads wHh, hs, cs, cache (as written by cell_forward) and
 //   dhs [T,B,H]  gradient w.r.t. h_1..h_T from above    dhN, dcN [B,H]  gradient into the final state
@@ -126,9 +129,29 @@ void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* x
 // dc0 [B,H] (dcN/dc0 are used by the LSTM only). dh0/dc0 carry dh_t/dc_t during the loop.
 // dbIh, dbHh [G·H] (each may be null): += Σ over all rows of dGx, of dGh (the bias gradients), summed
 // per stream over t (from T−1 down) and then over the streams in order, whatever the thread split.
+// lengths [B] or null (as given to cell_forward): at steps t >= lengths[b] stream b's dGx and dGh rows are
+// zeros, its dhs rows are not read and the carried dh_t (dc_t) passes through unchanged, so dhN, dcN
+// enter at its final state h_{lengths[b]}.
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
                    const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
-                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh);
+                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths);
+
+// ---- pool.cc -------------------------------------------------------------------------------------
+
+// Must match POOL_MODES in src/backend/types.ts
+enum class PoolMode : int { Mean = 0, Max = 1 };
+constexpr int kPoolModeCount = 2;
+extern const char* const kPoolModeNames[kPoolModeCount];
+
+// Pooling over each stream's valid steps: x [T,B,D], lengths [B] each in [1, T] (validated by the caller).
+// Mean: out[b] = (1/L_b)·Σ_{t<L_b} x[t,b]. Max: out[b,d] = max_{t<L_b} x[t,b,d] and argmax[b,d] = that t,
+// the first one on ties (argmax is unused for mean). out [B,D].
+void pool_forward(PoolMode mode, int64_t T, int64_t B, int64_t D, const float* x, const int32_t* lengths, float* out,
+                  int32_t* argmax);
+// The gradient: dx [T,B,D] is overwritten, zero at steps that did not contribute. For max, argmax [B,D]
+// holds steps in [0, T) (validated by the caller).
+void pool_backward(PoolMode mode, int64_t T, int64_t B, int64_t D, const float* dOut, const int32_t* lengths,
+                   const int32_t* argmax, float* dx);
 
 }  // namespace rnnkit
 

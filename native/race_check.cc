@@ -45,8 +45,11 @@ std::vector<float> run_gemm(SimdLevel level, int threads, bool tA, bool tB, int6
   return C;
 }
 
-std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t T, int64_t B, int64_t H) {
+// One cell forward + backward; `masked`: with mixed_lengths (packed sequences).
+std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t T, int64_t B, int64_t H, bool masked) {
   configure_engine(level, threads);
+  const std::vector<int32_t> lengths = mixed_lengths(T, B);
+  const int32_t* lens = masked ? lengths.data() : nullptr;
   state = static_cast<uint32_t>(T * 7 + B * 13 + H);
   const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H;
   const bool lstm = kind == CellKind::Lstm;
@@ -56,13 +59,13 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
   for (int64_t i = 0; i < B * H; i++) hs[size_t(i)] = next_value();
   for (int64_t i = 0; lstm && i < B * H; i++) cs[size_t(i)] = next_value();
   cell_forward(kind, T, B, H, x.data(), nullptr, T * B, w.data(), bi.data(), bh.data(), hs.data(), cs.data(),
-               cache.data());
+               cache.data(), lens);
   const std::vector<float> dhs = random_vector(size_t(T * B * H)), dhN = random_vector(size_t(B * H));
   const std::vector<float> dcN = lstm ? random_vector(size_t(B * H)) : std::vector<float>();
   std::vector<float> dGx(size_t(T * B * GH)), dGh(dGx.size()), dh0(size_t(B * H)), dc0(lstm ? dh0.size() : 0);
   std::vector<float> dbIh(static_cast<size_t>(GH)), dbHh(static_cast<size_t>(GH));
   cell_backward(kind, T, B, H, w.data(), hs.data(), cs.data(), cache.data(), dhs.data(), dhN.data(), dcN.data(),
-                dGx.data(), dGh.data(), dh0.data(), dc0.data(), dbIh.data(), dbHh.data());
+                dGx.data(), dGh.data(), dh0.data(), dc0.data(), dbIh.data(), dbHh.data(), lens);
   std::vector<float> all;
   for (const auto* v : {&hs, &cs, &cache, &dGx, &dGh, &dh0, &dc0, &dbIh, &dbHh}) {
     all.insert(all.end(), v->begin(), v->end());
@@ -123,12 +126,15 @@ int main() {
     }
     for (int k = 0; k < kCellKindCount; k++) {
       for (const auto& s : cellShapes) {
-        const std::vector<float> one = run_cell(level, 1, static_cast<CellKind>(k), s[0], s[1], s[2]);
-        for (int threads : {2, 3}) {
-          char what[128];
-          std::snprintf(what, sizeof what, "%s %s T=%lld B=%lld H=%lld, %d threads", simd_name(level), kCellKindNames[k],
-                        (long long)s[0], (long long)s[1], (long long)s[2], threads);
-          expect_same(what, one, run_cell(level, threads, static_cast<CellKind>(k), s[0], s[1], s[2]));
+        for (bool masked : {false, true}) {
+          const std::vector<float> one = run_cell(level, 1, static_cast<CellKind>(k), s[0], s[1], s[2], masked);
+          for (int threads : {2, 3}) {
+            char what[128];
+            std::snprintf(what, sizeof what, "%s %s T=%lld B=%lld H=%lld%s, %d threads", simd_name(level),
+                          kCellKindNames[k], (long long)s[0], (long long)s[1], (long long)s[2],
+                          masked ? " with lengths" : "", threads);
+            expect_same(what, one, run_cell(level, threads, static_cast<CellKind>(k), s[0], s[1], s[2], masked));
+          }
         }
       }
     }

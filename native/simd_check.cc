@@ -167,8 +167,12 @@ void check_gemm(const SimdOps* ops, const char* name, int threads, bool tA, bool
   }
 }
 
-std::vector<float> run_cell(const SimdOps* ops, int threads, CellKind kind, int64_t T, int64_t B, int64_t H) {
+// One cell forward + backward; `masked`: with mixed_lengths (packed sequences).
+std::vector<float> run_cell(const SimdOps* ops, int threads, CellKind kind, int64_t T, int64_t B, int64_t H,
+                            bool masked) {
   configure_engine(SimdLevel::Scalar, threads);
+  const std::vector<int32_t> lengths = mixed_lengths(T, B);
+  const int32_t* lens = masked ? lengths.data() : nullptr;
   state = static_cast<uint32_t>(T * 7 + B * 13 + H * 5 + int(kind));
   const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H;
   const bool lstm = kind == CellKind::Lstm;
@@ -178,13 +182,13 @@ std::vector<float> run_cell(const SimdOps* ops, int threads, CellKind kind, int6
   for (int64_t i = 0; i < B * H; i++) hs[size_t(i)] = next_value();
   for (int64_t i = 0; lstm && i < B * H; i++) cs[size_t(i)] = 2 * next_value();
   cell_forward_with(ops, kind, T, B, H, x.data(), nullptr, T * B, w.data(), bi.data(), bh.data(), hs.data(), cs.data(),
-                    cache.data());
+                    cache.data(), lens);
   const std::vector<float> dhs = random_vector(T * B * H), dhN = random_vector(B * H);
   const std::vector<float> dcN = lstm ? random_vector(B * H) : std::vector<float>();
   std::vector<float> dGx(size_t(T * B * GH)), dGh(dGx.size()), dh0(size_t(B * H)), dc0(lstm ? dh0.size() : 0);
   std::vector<float> dbIh(static_cast<size_t>(GH)), dbHh(static_cast<size_t>(GH));
   cell_backward_with(ops, kind, T, B, H, w.data(), hs.data(), cs.data(), cache.data(), dhs.data(), dhN.data(), dcN.data(),
-                     dGx.data(), dGh.data(), dh0.data(), dc0.data(), dbIh.data(), dbHh.data());
+                     dGx.data(), dGh.data(), dh0.data(), dc0.data(), dbIh.data(), dbHh.data(), lens);
   std::vector<float> all;
   for (const auto* v : {&hs, &cs, &cache, &dGx, &dGh, &dh0, &dc0, &dbIh, &dbHh}) {
     all.insert(all.end(), v->begin(), v->end());
@@ -198,17 +202,20 @@ void check_cells(const SimdOps* ops, const char* name) {
                                {5, 9, 130}, {4, 13, 600}, {4, 2, 300}};
   for (int k = 0; k < kCellKindCount; k++) {
     for (const auto& s : shapes) {
-      const std::vector<float> ref = run_cell(nullptr, 1, static_cast<CellKind>(k), s[0], s[1], s[2]);
-      for (int threads : {1, 2, 3}) {
-        const std::vector<float> got = run_cell(ops, threads, static_cast<CellKind>(k), s[0], s[1], s[2]);
-        checks++;
-        for (size_t i = 0; i < ref.size(); i++) {
-          if (!(std::fabs(got[i] - ref[i]) <= 3e-5 + 3e-4 * std::fabs(ref[i]))) {
-            char what[160];
-            std::snprintf(what, sizeof what, "%s T=%lld B=%lld H=%lld threads=%d: output %zu is %g, portable %g",
-                          kCellKindNames[k], (long long)s[0], (long long)s[1], (long long)s[2], threads, i, got[i], ref[i]);
-            fail(name, what);
-            break;
+      for (bool masked : {false, true}) {
+        const std::vector<float> ref = run_cell(nullptr, 1, static_cast<CellKind>(k), s[0], s[1], s[2], masked);
+        for (int threads : {1, 2, 3}) {
+          const std::vector<float> got = run_cell(ops, threads, static_cast<CellKind>(k), s[0], s[1], s[2], masked);
+          checks++;
+          for (size_t i = 0; i < ref.size(); i++) {
+            if (!(std::fabs(got[i] - ref[i]) <= 3e-5 + 3e-4 * std::fabs(ref[i]))) {
+              char what[176];
+              std::snprintf(what, sizeof what, "%s T=%lld B=%lld H=%lld%s threads=%d: output %zu is %g, portable %g",
+                            kCellKindNames[k], (long long)s[0], (long long)s[1], (long long)s[2],
+                            masked ? " with lengths" : "", threads, i, got[i], ref[i]);
+              fail(name, what);
+              break;
+            }
           }
         }
       }

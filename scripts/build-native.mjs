@@ -3,6 +3,10 @@
 // under build/, such as build/wasm, are left alone). Run by `npm install` (the
 // package's install script) and by `npm run build:native`.
 //
+// Installed from the npm package on a platform with a prebuilt addon (prebuilds/, scripts/prebuild.mjs)
+// that loads, it compiles nothing and prints one line: the install script is then optional, and
+// `npm install --ignore-scripts` gets the same native addon.
+//
 // Never fails the install: if the addon cannot be built (no compiler, no make, no Python, ...) it
 // prints ONE line saying why and exits 0, and rnnkit uses the WebAssembly backend instead.
 // RNNKIT_SKIP_NATIVE=1 skips the build.
@@ -15,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const addon = path.join(root, 'build', 'Release', 'rnnkit.node');
@@ -80,6 +84,21 @@ function reasonFrom(output, status) {
     if (line) return line.replace(/^gyp ERR! (stack )?/, '').slice(0, 160);
   }
   return `node-gyp exited with ${status === null ? 'a signal' : `code ${status}`}`;
+}
+
+// The library's own loader (dist/, shipped in the package) decides, so install and run time agree. A
+// development checkout has no dist/ yet at install time and no prebuilds/: it builds. `npm run
+// build:native` always builds.
+const loader = path.join(root, 'dist', 'backend', 'native.js');
+if (process.env.npm_lifecycle_event === 'install' && existsSync(loader) && existsSync(path.join(root, 'prebuilds'))) {
+  const { findNativeAddon } = await import(pathToFileURL(loader).href);
+  let origin = null;
+  try {
+    origin = findNativeAddon(root).origin;
+  } catch {
+    // no candidate loads: build one below
+  }
+  if (origin?.kind === 'prebuilt') finish(`using the prebuilt native addon ${path.relative(root, origin.path)}; nothing to build.`);
 }
 
 if (process.env.RNNKIT_SKIP_NATIVE === '1') {

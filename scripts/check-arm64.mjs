@@ -7,7 +7,7 @@ import { ReferenceBackend } from '../dist/backend/reference.js';
 import { Model } from '../dist/model/model.js';
 import { Workspace } from '../dist/model/workspace.js';
 
-const addonPath = resolve(process.argv[2] ?? 'build/arm64/rnnkit.node');
+const addonPath = resolve(process.argv[2] ?? 'prebuilds/linux-arm64/rnnkit.glibc.node');
 const T = 16, B = 12, V = 23;
 
 /** Loss and gradient norm of one chunk for each cell. */

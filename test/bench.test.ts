@@ -4,6 +4,7 @@ import { expect, it } from 'vitest';
 import { BENCH_CONFIGS, formatBench, runBench, trainingFlopsPerToken } from '../src/bench/index.js';
 import { builtinCorpus } from '../src/data/corpus.js';
 import { Vocabulary } from '../src/data/vocab.js';
+import { TESTED_BACKENDS } from './backends.js';
 
 it('runs C1 on the wasm and reference backends and prints a row for each, with ratios', async () => {
   const result = await runBench({ quick: true, backends: ['wasm', 'reference'], configs: ['C1'] });
@@ -22,3 +23,12 @@ it('runs C1 on the wasm and reference backends and prints a row for each, with r
   expect(wasmLine).toContain(`${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1)}×`);
   expect(table).toContain(Math.round(result.rows[1]!.rate).toLocaleString('en-US'));
 });
+
+it.skipIf(!TESTED_BACKENDS.includes('native'))('runs the classification configuration: real tokens/s on spread lengths and on equal ones, the padded share and their ratio', async () => {
+  const result = await runBench({ quick: true, backends: ['native'], configs: ['K1'] });
+  expect(result.rows.map((r) => r.config)).toEqual(['K1', 'K1=']);
+  for (const row of result.rows) expect(row.rate).toBeGreaterThan(0);
+  expect(result.notes).toContainEqual(expect.stringMatching(/^K1 on native: \d+\.\d % of the steps computed are padding/));
+  const ratio = (result.rows[0]!.rate / result.rows[1]!.rate).toFixed(2);
+  expect(result.notes).toContain(`K1 on native: lengths 20–400 train at ${ratio}× the real-token rate of equal lengths (goal ≥ 0.8×).`);
+}, 60_000);

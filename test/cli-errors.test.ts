@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { cli } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-cli-'));
 const file = (name: string, content: string): string => {
@@ -11,23 +11,6 @@ const file = (name: string, content: string): string => {
   writeFileSync(path, content);
   return path;
 };
-
-/** Runs the CLI in-process; returns the exit code and everything written to stderr and stdout. */
-async function cli(...args: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '', out = '';
-  const capture = (sink: 'err' | 'out') => (chunk: unknown) => {
-    if (sink === 'err') err += String(chunk);
-    else out += String(chunk);
-    return true;
-  };
-  vi.spyOn(process.stderr, 'write').mockImplementation(capture('err'));
-  vi.spyOn(process.stdout, 'write').mockImplementation(capture('out'));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => capture('err')(a.join(' ') + '\n'));
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => capture('out')(a.join(' ') + '\n'));
-  const code = await main(['node', 'rnnkit', ...args]);
-  vi.restoreAllMocks();
-  return { code, err, out };
-}
 
 afterEach(() => {
   vi.restoreAllMocks();

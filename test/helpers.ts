@@ -73,6 +73,31 @@ export function guardedSpans(backend: Backend, ...arrays: (ArrayLike<number> | n
   return result;
 }
 
+/** guardedSpans for int spans (ids, lengths, argmax): gaps hold -7777. */
+export function guardedIntSpans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): I[] {
+  const gap = 3;
+  const buf = backend.allocInt(gap + arrays.reduce((n, a) => n + (a?.length ?? 0) + gap, 0));
+  buf.data.fill(-7777);
+  let offset = gap;
+  return arrays.map((a) => {
+    const span = new Span(buf, offset, a?.length ?? 0);
+    if (a) span.data.set(Array.from(a));
+    offset += span.length + gap;
+    return span;
+  });
+}
+
+/** Asserts that every element of the spans' buffer outside all of `spans` still holds guardedSpans' -7777. */
+export function expectGuardsIntact(spans: (F | I)[], what = 'guards'): void {
+  const buf = spans[0]!.buf;
+  const covered = new Uint8Array(buf.length);
+  for (const s of spans) if (s.buf === buf) covered.fill(1, s.offset, s.offset + s.length);
+  const data = buf.data;
+  for (let i = 0; i < data.length; i++) {
+    if (!covered[i] && data[i] !== -7777) expect.fail(`${what}: element ${i} outside every span is ${data[i]}, expected the guard -7777`);
+  }
+}
+
 export type ErrorClass = typeof TypeError | typeof RangeError | typeof Error;
 
 /** Runs `fn` and asserts that it throws exactly this class with exactly this message. */
@@ -86,4 +111,23 @@ export function expectError(fn: () => unknown, type: ErrorClass, message: string
   expect(error, `expected ${type.name}: ${message}`).toBeInstanceOf(type);
   expect((error as Error).constructor).toBe(type);
   expect((error as Error).message).toBe(message);
+}
+
+/** Central differences on every element of `data` (changed in place and restored) against the analytic
+ *  gradient `grad` of `loss`; the worst relative error must stay below 1e-5 (float64 backends). */
+export function checkGradient(data: Float64Array | Float32Array, grad: ArrayLike<number>, loss: () => number, what: string): void {
+  const eps = 1e-6;
+  let worst = 0;
+  for (let i = 0; i < data.length; i++) {
+    const saved = data[i]!;
+    data[i] = saved + eps;
+    const plus = loss();
+    data[i] = saved - eps;
+    const minus = loss();
+    data[i] = saved;
+    const numeric = (plus - minus) / (2 * eps);
+    const error = Math.abs(numeric - grad[i]!) / Math.max(1e-3, Math.abs(numeric) + Math.abs(grad[i]!));
+    worst = Math.max(worst, error);
+  }
+  expect(worst, `${what}: worst relative error`).toBeLessThan(1e-5);
 }

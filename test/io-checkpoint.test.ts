@@ -9,6 +9,9 @@ import { Vocabulary } from '../src/data/vocab.js';
 import { loadModel, saveModel } from '../src/io/checkpoint.js';
 import { type TensorEntry, encodeSafetensors } from '../src/io/safetensors.js';
 import { Model } from '../src/model/model.js';
+import { LabelSet } from '../src/tasks/classify/labels.js';
+import { loadClassifier, saveClassifier } from '../src/tasks/classify/model-file.js';
+import { CharVocabulary } from '../src/tasks/classify/vocab.js';
 
 const backend = new ReferenceBackend();
 const vocab = Vocabulary.fromText('abcde');
@@ -45,7 +48,29 @@ describe('checkpoints', () => {
     expect(Array.from(loaded.model.params.all.data)).toEqual(Array.from(model.params.all.data));
   });
 
+  it('round-trip a bidirectional classifier with its own head size; loadModel refuses it, naming its task', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rnnkit-ckpt-'));
+    const chars = CharVocabulary.fromTexts(['abcde']);
+    const labels = new LabelSet(['ham', 'spam', 'eggs'].sort());
+    const model = new Model(backend, { ...base, vocabSize: chars.size, bidirectional: true, outputs: labels.size });
+    model.initialize(4);
+    saveClassifier(dir, { model, vocab: chars, labels, pool: 'mean', maxLen: 7 });
+    const loaded = loadClassifier(dir, backend);
+    expect(loaded.model.config).toEqual({ ...base, vocabSize: chars.size, bidirectional: true, outputs: 3 });
+    expect([loaded.pool, loaded.maxLen, loaded.labels.labels, loaded.vocab.chars]).toEqual(['mean', 7, labels.labels, chars.chars]);
+    expect(loaded.model.params.tensors.map((t) => t.name)).toContain('rnn.weight_hh_l1_reverse');
+    expect(Array.from(loaded.model.params.all.data)).toEqual(Array.from(model.params.all.data));
+    expect(() => loadModel(dir, backend)).toThrow(`${dir} holds a model of task classify (trained with --task classify); this command needs a model of task lm`);
+    expect(() => loadClassifier(saved().dir, backend)).toThrow(/holds a model of task lm \(trained with --task lm\); this command needs a model of task classify/);
+    // A file written before tasks existed has no task: a language model, unidirectional, head of vocabulary size.
+    const old = loadModel(forged(goodTensors(), goodMeta), backend).model.config;
+    expect([old.bidirectional, old.outputs]).toEqual([undefined, undefined]);
+  });
+
   it.each([
+    ['bidirectional that is not a boolean', goodTensors, { ...goodMeta, bidirectional: 'yes' }, /bidirectional must be true or false, got yes/],
+    ['a bidirectional language model', goodTensors, { ...goodMeta, bidirectional: true }, /a language model cannot be bidirectional/],
+    ['a task it does not know', goodTensors, { ...goodMeta, task: 'translate' }, /holds a model of task translate/],
     ['an unknown cell', goodTensors, { ...goodMeta, cell: 'transformer' }, /cell must be rnn, lstm or gru, got transformer/],
     ['a hidden size of 0', goodTensors, { ...goodMeta, hidden: 0 }, /hidden must be an integer from 1/],
     ['a shape that disagrees with the config', goodTensors, { ...goodMeta, hidden: 5 }, /tensor rnn\.weight_ih_l0 has shape \[16,3\] but the config needs \[20,3\]/],

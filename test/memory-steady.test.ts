@@ -8,7 +8,8 @@ import { expect, it } from 'vitest';
 import { loadNativeBackend } from '../src/backend/native.js';
 import type { Backend } from '../src/backend/types.js';
 import { type WasmBackend, loadWasmBackend } from '../src/backend/wasm.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig, runTraining } from '../src/train/trainer.js';
+import { runTraining } from '../src/tasks/index.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/trainer.js';
 import { TESTED_BACKENDS } from './backends.js';
 
 /** 60 steps with validation every 10, samples every 15 and checkpoints every 20; `measure` after each step. */

@@ -5,7 +5,7 @@ import { ReferenceBackend } from '../src/backend/reference.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
 import { Workspace } from '../src/model/workspace.js';
-import { makeRandom } from './helpers.js';
+import { checkGradient, makeRandom } from './helpers.js';
 
 const T = 4, B = 2, V = 5;
 
@@ -33,24 +33,6 @@ function setup(config: Omit<ModelConfig, 'vocabSize'>, dropout = 0) {
     return ws.forward(T, true, dropout > 0 ? 1234 : undefined) / (T * B);
   };
   return { model, ws, loss, initial };
-}
-
-/** Central differences on every element of `x` against the analytic gradient `grad`. */
-function checkGradient(data: Float64Array | Float32Array, grad: ArrayLike<number>, loss: () => number, what: string): void {
-  const eps = 1e-6;
-  let worst = 0;
-  for (let i = 0; i < data.length; i++) {
-    const saved = data[i]!;
-    data[i] = saved + eps;
-    const plus = loss();
-    data[i] = saved - eps;
-    const minus = loss();
-    data[i] = saved;
-    const numeric = (plus - minus) / (2 * eps);
-    const error = Math.abs(numeric - grad[i]!) / Math.max(1e-3, Math.abs(numeric) + Math.abs(grad[i]!));
-    worst = Math.max(worst, error);
-  }
-  expect(worst, `${what}: worst relative error`).toBeLessThan(1e-5);
 }
 
 const cases: Omit<ModelConfig, 'vocabSize'>[] = [];

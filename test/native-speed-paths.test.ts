@@ -7,20 +7,14 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { type NativeAddon, type SimdLevel, defaultAddonPath, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
+import { type SimdLevel, defaultAddonPath, loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type Backend, CELL_KINDS, type CellKind, type F, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import { tryLoadNativeAddon } from './backends.js';
 import { expectClose, guardedSpans, makeRandom, randomValues } from './helpers.js';
 
 const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
-let addon: NativeAddon | undefined;
-let loadError: unknown;
-try {
-  addon = loadNativeAddon();
-} catch (error) {
-  loadError = error;
-}
-const levels = (addon?.simdLevels() ?? []) as SimdLevel[];
+const { addon, loadError, levels } = tryLoadNativeAddon();
 
 it.skipIf(expectNoNative && !addon)('loads the native addon and lists its SIMD levels', () => {
   if (!addon) throw loadError;

@@ -14,7 +14,8 @@ import { escapeHtml } from '../src/report/html.js';
 import { type Report, buildReport, writeReport } from '../src/report/index.js';
 import { prefixIds } from '../src/report/render.js';
 import { MAX_POINTS, buildSeries, parseMetrics, thin } from '../src/report/series.js';
-import { DEFAULT_TRAIN_CONFIG, type StepMetrics, runTraining } from '../src/train/trainer.js';
+import { runTraining } from '../src/tasks/index.js';
+import { DEFAULT_TRAIN_CONFIG, type StepMetrics } from '../src/train/trainer.js';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(8) + 'pack my box with five dozen liquor jugs.\n'.repeat(5);
 const SOURCE = 'corpus <b>"bold"</b> & <script>alert(1)</script>';

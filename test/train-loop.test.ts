@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { RnnkitError } from '../src/errors.js';
 import { loadModel } from '../src/io/checkpoint.js';
-import { DEFAULT_TRAIN_CONFIG, type StepMetrics, type TrainConfig, resumeTraining, runTraining } from '../src/train/trainer.js';
+import { resumeTraining, runTraining } from '../src/tasks/index.js';
+import { DEFAULT_TRAIN_CONFIG, type StepMetrics, type TrainConfig } from '../src/train/trainer.js';
 import { learningRate } from '../src/train/schedule.js';
 import { loadTrainerState } from '../src/train/state.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
@@ -159,7 +160,7 @@ describe('resume refuses what does not match', () => {
     await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/the trainer state has 5 parameters, the model \d+/);
     forge((t) => (t.name === 'optimizer.exp_avg_sq' ? null : t));
     await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/no optimizer buffer exp_avg_sq/);
-    forge((t) => (t.name === 'hidden.h_l0' ? null : t));
+    forge((t) => (t.name === 'task.hidden.h_l0' ? null : t));
     await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/tensor hidden\.h_l0 is missing/);
   });
 });

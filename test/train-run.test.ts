@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { sample } from '../src/generate/sample.js';
 import { loadModel } from '../src/io/checkpoint.js';
 import { evaluate } from '../src/train/evaluate.js';
-import { DEFAULT_TRAIN_CONFIG, type StepMetrics, type TrainConfig, runTraining } from '../src/train/trainer.js';
+import { runTraining } from '../src/tasks/index.js';
+import { DEFAULT_TRAIN_CONFIG, type StepMetrics, type TrainConfig } from '../src/train/trainer.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(40);

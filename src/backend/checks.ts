@@ -1,6 +1,6 @@
 // Argument validation shared by the TypeScript-side backends (reference, wasm). The native addon repeats
 // the same checks in C++ before touching memory. Messages name the kernel and the argument.
-import { type CellKind, CELL_KINDS, type F, type I, type Span, cacheWidth, gatesOf } from './types.js';
+import { type CellKind, CELL_KINDS, type F, type I, POOL_MODES, type PoolMode, type Span, cacheWidth, gatesOf } from './types.js';
 
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
@@ -75,7 +75,17 @@ export function checkGemm(transA: boolean, transB: boolean, M: number, N: number
   checkNoAlias('gemm', { C }, { A, B });
 }
 
-export function checkCellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null): void {
+/** Per-stream lengths [B], each in [min, T]. */
+export function checkLengths(kernel: string, lengths: I, T: number, B: number, min: number): void {
+  checkSpan(kernel, 'lengths', lengths, B);
+  const data = lengths.data;
+  for (let b = 0; b < B; b++) {
+    const length = data[b]!;
+    if (length < min || length > T) throw new RangeError(`${kernel}: length ${length} of stream ${b} is outside [${min}, ${T}]`);
+  }
+}
+
+export function checkCellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null, lengths: I | null = null): void {
   const k = 'cellForward';
   checkCell(k, kind);
   checkSize(k, 'T', T, 1);
@@ -94,12 +104,14 @@ export function checkCellForward(kind: CellKind, T: number, B: number, H: number
   checkSpan(k, 'hs', hs, (T + 1) * B * H);
   checkSpan(k, 'cs', cs, kind === 'lstm' ? (T + 1) * B * H : 0);
   checkSpan(k, 'cache', cache, T * B * cacheWidth(kind) * H);
-  checkNoAlias(k, { hs, cs, cache }, { xProj, wHh, bIh, bHh, ...(xIds ? { xIds } : {}) });
+  if (lengths) checkLengths(k, lengths, T, B, 0);
+  checkNoAlias(k, { hs, cs, cache }, { xProj, wHh, bIh, bHh, ...(xIds ? { xIds } : {}), ...(lengths ? { lengths } : {}) });
 }
 
 export function checkCellBackward(
   kind: CellKind, T: number, B: number, H: number,
   wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null, dbHh: F | null,
+  lengths: I | null = null,
 ): void {
   const k = 'cellBackward';
   checkCell(k, kind);
@@ -122,7 +134,36 @@ export function checkCellBackward(
   if (dbIh) checkSpan(k, 'dbIh', dbIh, GH);
   if (dbHh) checkSpan(k, 'dbHh', dbHh, GH);
   const sums = { ...(dbIh ? { dbIh } : {}), ...(dbHh ? { dbHh } : {}) };
-  checkNoAlias(k, { dGx, dGh, dh0, dc0, ...sums }, { wHh, hs, cs, cache, dhs, dhN, dcN });
+  if (lengths) checkLengths(k, lengths, T, B, 0);
+  checkNoAlias(k, { dGx, dGh, dh0, dc0, ...sums }, { wHh, hs, cs, cache, dhs, dhN, dcN, ...(lengths ? { lengths } : {}) });
+}
+
+function checkPool(kernel: string, mode: PoolMode, T: number, B: number, D: number, lengths: I, argmax: I): void {
+  if (!(POOL_MODES as readonly string[]).includes(mode)) {
+    throw new TypeError(`${kernel}: unknown pooling ${String(mode)} (expected one of ${POOL_MODES.join(', ')})`);
+  }
+  checkSize(kernel, 'T', T, 1);
+  checkSize(kernel, 'B', B, 1);
+  checkSize(kernel, 'D', D, 1);
+  checkLengths(kernel, lengths, T, B, 1);
+  checkSpan(kernel, 'argmax', argmax, mode === 'max' ? B * D : 0);
+}
+
+export function checkPoolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+  const k = 'poolForward';
+  checkPool(k, mode, T, B, D, lengths, argmax);
+  checkSpan(k, 'x', x, T * B * D);
+  checkSpan(k, 'out', out, B * D);
+  checkNoAlias(k, { out, argmax }, { x, lengths });
+}
+
+export function checkPoolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+  const k = 'poolBackward';
+  checkPool(k, mode, T, B, D, lengths, argmax);
+  checkSpan(k, 'dOut', dOut, B * D);
+  checkSpan(k, 'dx', dx, T * B * D);
+  if (mode === 'max') checkIds(k, argmax, B * D, T);
+  checkNoAlias(k, { dx }, { dOut, lengths, argmax });
 }
 
 export function checkAddBias(M: number, N: number, bias: F, C: F): void {

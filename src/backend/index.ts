@@ -41,7 +41,8 @@ export async function probeBackend(name: BackendName, options: BackendOptions = 
   }
 }
 
-function requestedBackend(options: BackendOptions): BackendName | 'auto' {
+/** The explicit option, else RNNKIT_BACKEND, else auto; a name that is not a backend is an error. */
+export function requestedBackend(options: BackendOptions): BackendName | 'auto' {
   const requested = options.backend ?? (process.env['RNNKIT_BACKEND'] || 'auto');
   if (requested !== 'auto' && !BACKEND_NAMES.includes(requested as BackendName)) {
     throw invalidOption(`backend must be auto, ${BACKEND_NAMES.join(', ')}; got ${JSON.stringify(requested)}${options.backend ? '' : ' from RNNKIT_BACKEND'}`);

@@ -1,12 +1,13 @@
-// The native backend: the C++ addon built from native/ (build/Release/rnnkit.node). Buffers are plain
+// The native backend: the C++ addon built from native/ (a prebuild shipped in prebuilds/, else the local
+// build/Release/rnnkit.node; src/backend/native-location.ts). Buffers are plain
 // Float32Array/Int32Array; every kernel passes its spans' live views and its numbers to the addon, which
 // validates them exactly as src/backend/checks.ts does (same order, same messages) before touching memory.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { checkSize } from './checks.js';
+import { type AddonKind, addonCandidates, localBuildPath } from './native-location.js';
 import {
-  type Backend, type BackendInfo, type Buf, type CellKind, type F, type FloatArray, type I, CELL_KINDS, Span,
+  type Backend, type BackendInfo, type Buf, type CellKind, type F, type FloatArray, type I, type PoolMode, CELL_KINDS, Span,
 } from './types.js';
 
 /** The SIMD levels of the native engine, slowest first. Must match SimdLevel in native/engine.h. */
@@ -47,12 +48,15 @@ export interface NativeAddon {
   scatterAddRows(n: number, D: number, ids: Int32Array, dOut: Float32Array, dTable: Float32Array): void;
   gatherColumns(n: number, R: number, ids: Int32Array, W: Float32Array, out: Float32Array): void;
   scatterAddColumns(n: number, R: number, ids: Int32Array, dOut: Float32Array, dW: Float32Array): void;
-  cellForward(kind: string, T: number, B: number, H: number, xProj: Float32Array, wHh: Float32Array, bIh: Float32Array, bHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, xIds?: Int32Array | null): void;
+  cellForward(kind: string, T: number, B: number, H: number, xProj: Float32Array, wHh: Float32Array, bIh: Float32Array, bHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, xIds?: Int32Array | null, lengths?: Int32Array | null): void;
   cellBackward(
     kind: string, T: number, B: number, H: number,
     wHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, dhs: Float32Array, dhN: Float32Array, dcN: Float32Array,
     dGx: Float32Array, dGh: Float32Array, dh0: Float32Array, dc0: Float32Array, dbIh?: Float32Array | null, dbHh?: Float32Array | null,
+    lengths?: Int32Array | null,
   ): void;
+  poolForward(mode: string, T: number, B: number, D: number, x: Float32Array, lengths: Int32Array, out: Float32Array, argmax: Int32Array): void;
+  poolBackward(mode: string, T: number, B: number, D: number, dOut: Float32Array, lengths: Int32Array, argmax: Int32Array, dx: Float32Array): void;
   softmaxCrossEntropy(N: number, V: number, logits: Float32Array, targets: Int32Array, scale: number, dLogits: Float32Array | null): number;
   clipValue(x: Float32Array, limit: number): void;
   sumSquares(x: Float32Array): number;
@@ -68,15 +72,14 @@ export interface NativeAddon {
 
 const KERNELS = [
   'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
+  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
   'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation', 'scratchBytes',
   'precisions', 'measureBf16Peak', 'bf16Gemm',
 ] as const;
 
-/** Where the addon is by default: `<package root>/build/Release/rnnkit.node` (this file is two levels
- *  below the root both as src/backend/native.ts and as dist/backend/native.js). */
+/** Where a local build of the addon is: `<package root>/build/Release/rnnkit.node`. */
 export function defaultAddonPath(): string {
-  return fileURLToPath(new URL('../../build/Release/rnnkit.node', import.meta.url));
+  return localBuildPath();
 }
 
 /** Loads the raw addon, or throws an Error saying why it cannot be used. */
@@ -102,6 +105,36 @@ export function loadNativeAddon(addonPath: string = defaultAddonPath()): NativeA
   return addon as NativeAddon;
 }
 
+/** Which file the addon was loaded from, and why each other candidate was not used. */
+export interface AddonOrigin {
+  kind: AddonKind;
+  path: string;
+  others: { kind: AddonKind; path: string; reason: string }[];
+}
+
+/** Loads the first candidate that works (a matching prebuild, else the local build), or throws one Error
+ *  whose message is a single line with every candidate's reason. */
+export function findNativeAddon(root?: string): { addon: NativeAddon; origin: AddonOrigin } {
+  const candidates = addonCandidates(root);
+  const others: AddonOrigin['others'] = [];
+  for (const [i, candidate] of candidates.entries()) {
+    let reason = candidate.unusable;
+    if (reason === null) {
+      try {
+        const addon = loadNativeAddon(candidate.path);
+        for (const later of candidates.slice(i + 1)) {
+          others.push({ kind: later.kind, path: later.path, reason: `${later.path} not needed, the ${candidate.kind} addon loaded first` });
+        }
+        return { addon, origin: { kind: candidate.kind, path: candidate.path, others } };
+      } catch (error) {
+        reason = error instanceof Error ? error.message : String(error);
+      }
+    }
+    others.push({ kind: candidate.kind, path: candidate.path, reason });
+  }
+  throw new Error(`rnnkit native addon not available: ${others.map((o) => `${o.kind}: ${o.reason}`).join('; ')}`);
+}
+
 class TypedBuf<A extends Float32Array | Int32Array> implements Buf<A> {
   constructor(readonly data: A) {}
   get length(): number {
@@ -124,10 +157,13 @@ export class NativeBackend implements Backend {
   readonly #simd: string;
   readonly #threads: number;
   readonly #precision: Precision;
+  /** Which file the addon came from (null when the caller loaded it). */
+  readonly origin: AddonOrigin | null;
 
   /** `threads`, `simd` and `precision` default to the hardware concurrency, the best level the CPU supports and fp32. */
-  constructor(addon: NativeAddon, options: { threads?: number | undefined; simd?: SimdLevel | undefined; precision?: Precision | undefined } = {}) {
+  constructor(addon: NativeAddon, options: { threads?: number | undefined; simd?: SimdLevel | undefined; precision?: Precision | undefined; origin?: AddonOrigin | undefined } = {}) {
     this.#addon = addon;
+    this.origin = options.origin ?? null;
     const config = addon.configure({ threads: options.threads, simd: options.simd, precision: options.precision });
     this.#simd = config.simd;
     this.#threads = config.threads;
@@ -239,19 +275,27 @@ export class NativeBackend implements Backend {
     this.#addon.scatterAddColumns(n, R, view(ids), view(dOut), view(dW));
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null): void {
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null, lengths: I | null = null): void {
     this.#configure();
-    this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache), view(xIds));
+    this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache), view(xIds), view(lengths));
   }
 
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null,
   ): void {
     this.#configure();
     this.#addon.cellBackward(kind, T, B, H, view(wHh), view(hs), view(cs), view(cache), view(dhs), view(dhN), view(dcN),
-      view(dGx), view(dGh), view(dh0), view(dc0), view(dbIh), view(dbHh));
+      view(dGx), view(dGh), view(dh0), view(dc0), view(dbIh), view(dbHh), view(lengths));
+  }
+
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+    this.#addon.poolForward(mode, T, B, D, view(x), view(lengths), view(out), view(argmax));
+  }
+
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+    this.#addon.poolBackward(mode, T, B, D, view(dOut), view(lengths), view(argmax), view(dx));
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
@@ -304,7 +348,8 @@ export const MAX_NATIVE_THREADS = 1024;
 
 /**
  * The native backend, or an Error saying why it cannot be loaded ("not built: ... run npm run
- * build:native", "failed to load: ...", "out of date ..."). `threads` (1..1024; default: environment
+ * build:native", "failed to load: ...", "out of date ..."). The addon is `addonPath` if given, else the
+ * first of findNativeAddon's candidates that loads (a matching prebuild, else the local build). `threads` (1..1024; default: environment
  * variable RNNKIT_THREADS, else the hardware concurrency) is how many threads the GEMM and cell kernels
  * split their work over. `simd` (default: RNNKIT_SIMD, else the best level this CPU supports) forces a
  * lower SIMD level, e.g. 'scalar' or 'avx2', for testing; a level the CPU lacks is an error.
@@ -335,7 +380,7 @@ export function loadNativeBackend(
   if (choice !== undefined && !([...PRECISIONS, 'auto'] as string[]).includes(choice)) {
     throw new RangeError(`loadNativeBackend: expected one of ${PRECISIONS.join(', ')}, auto for precision${options.precision === undefined ? ' (RNNKIT_PRECISION)' : ''} but received ${String(choice)}`);
   }
-  const addon = loadNativeAddon(options.addonPath ?? defaultAddonPath());
+  const { addon, origin } = options.addonPath !== undefined ? { addon: loadNativeAddon(options.addonPath), origin: undefined } : findNativeAddon();
   const precision = choice === 'auto' ? (addon.precisions().find((p) => p.name === 'bf16')?.available ? 'bf16' : 'fp32') : choice;
-  return new NativeBackend(addon, { threads, simd: simd as SimdLevel | undefined, precision: precision as Precision | undefined });
+  return new NativeBackend(addon, { threads, simd: simd as SimdLevel | undefined, precision: precision as Precision | undefined, origin });
 }

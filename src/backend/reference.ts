@@ -2,7 +2,7 @@
 // other backend is tested against, and in float64 it is precise enough for finite-difference checks.
 import * as check from './checks.js';
 import {
-  type Backend, type BackendInfo, type Buf, type CellKind, type Dtype, type F, type FloatArray, type I,
+  type Backend, type BackendInfo, type Buf, type CellKind, type Dtype, type F, type FloatArray, type I, type PoolMode,
   cacheWidth, dropoutBits, dropoutSeedMix, dropoutThreshold, gatesOf,
 } from './types.js';
 
@@ -93,14 +93,22 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) for (let r = 0; r < R; r++) w[r * cols + id[i]!]! += g[i * R + r]!;
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null): void {
-    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds);
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null, lengths: I | null = null): void {
+    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
     const x = xProj.data, w = wHh.data, bi = bIh.data, bh = bHh.data, h = hs.data, c = cs.data, k = cache.data;
+    const len = lengths?.data;
     const gh = new Float64Array(GH); // W_hh·h_{t-1} + b_hh for one stream
     for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
         const hPrev = (t * B + b) * H, hNext = ((t + 1) * B + b) * H, kRow = (t * B + b) * CW;
+        if (len && t >= len[b]!) {
+          // Past the end of stream b: zero output, nothing kept.
+          h.fill(0, hNext, hNext + H);
+          if (c.length) c.fill(0, hNext, hNext + H);
+          k.fill(0, kRow, kRow + CW);
+          continue;
+        }
         const xRow = (xIds ? xIds.data[t * B + b]! : t * B + b) * GH;
         for (let r = 0; r < GH; r++) {
           let sum = bh[r]!;
@@ -134,12 +142,12 @@ export class ReferenceBackend implements Backend {
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null,
   ): void {
-    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh);
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths);
     const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
     const w = wHh.data, h = hs.data, c = cs.data, k = cache.data, dy = dhs.data;
-    const gx = dGx.data, gh = dGh.data;
+    const gx = dGx.data, gh = dGh.data, len = lengths?.data;
     // Gradient w.r.t. h_t (and c_t) carried backwards, per stream: [B,H].
     const dhNext = Float64Array.from(dhN.data);
     const dcNext = Float64Array.from(dcN.data);
@@ -148,6 +156,12 @@ export class ReferenceBackend implements Backend {
     for (let t = T - 1; t >= 0; t--) {
       for (let b = 0; b < B; b++) {
         const hPrev = (t * B + b) * H, hCur = ((t + 1) * B + b) * H, gRow = (t * B + b) * GH, kRow = (t * B + b) * CW;
+        if (len && t >= len[b]!) {
+          // Past the end of stream b: the carried gradient passes through to step L_b − 1.
+          gx.fill(0, gRow, gRow + GH);
+          gh.fill(0, gRow, gRow + GH);
+          continue;
+        }
         for (let j = 0; j < H; j++) dh[j] = dy[(t * B + b) * H + j]! + dhNext[b * H + j]!;
         for (let j = 0; j < H; j++) {
           if (kind === 'rnn_tanh' || kind === 'rnn_relu') {
@@ -192,6 +206,35 @@ export class ReferenceBackend implements Backend {
     for (const [db, sum] of [[dbIh, sumX], [dbHh, sumH]] as const) {
       const d = db?.data;
       if (d) for (let r = 0; r < GH; r++) d[r] = d[r]! + sum[r]!;
+    }
+  }
+
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+    check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
+    const a = x.data, len = lengths.data, o = out.data, arg = argmax.data;
+    for (let b = 0; b < B; b++) {
+      for (let d = 0; d < D; d++) {
+        let acc = mode === 'mean' ? 0 : -Infinity, at = 0;
+        for (let t = 0; t < len[b]!; t++) {
+          const value = a[(t * B + b) * D + d]!;
+          if (mode === 'mean') acc += value;
+          else if (value > acc || t === 0) [acc, at] = [value, t];
+        }
+        o[b * D + d] = mode === 'mean' ? acc / len[b]! : acc;
+        if (mode === 'max') arg[b * D + d] = at;
+      }
+    }
+  }
+
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+    check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
+    const g = dOut.data, len = lengths.data, arg = argmax.data, d = dx.data;
+    d.fill(0);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < D; j++) {
+        if (mode === 'max') d[(arg[b * D + j]! * B + b) * D + j] = g[b * D + j]!;
+        else for (let t = 0; t < len[b]!; t++) d[(t * B + b) * D + j] = g[b * D + j]! / len[b]!;
+      }
     }
   }
 

@@ -15,6 +15,10 @@ export type BackendName = 'native' | 'wasm' | 'reference';
 export const CELL_KINDS = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'] as const;
 export type CellKind = (typeof CELL_KINDS)[number];
 
+/** Must match the enum in native/kernels.h and assembly/pool.ts. */
+export const POOL_MODES = ['mean', 'max'] as const;
+export type PoolMode = (typeof POOL_MODES)[number];
+
 /** Number of gate blocks G in W_ih [G·H, I] and W_hh [G·H, H] (PyTorch's layout). */
 export function gatesOf(kind: CellKind): number {
   switch (kind) {
@@ -150,8 +154,12 @@ export interface Backend {
    * xIds [T,B] (optional, one-hot input): xProj is then a table [R,G·H] (W_ihᵀ) and the input projection
    * of step t, stream b is its row xIds[t·B+b], in [0, R): the loop reads the small table instead of a
    * [T,B,G·H] sequence gathered beforehand.
+   * lengths [B] (optional, each in [0, T]): PyTorch's packed sequences. Stream b runs steps 0 … L_b − 1
+   * only; for t ≥ L_b its slots hs[t+1,b], cs[t+1,b] and cache rows are written as zeros (the output past
+   * the end is zero) and xProj/xIds rows are not read. Its final state is hs[L_b,b] (cs[L_b,b]).
+   * Without lengths every stream runs all T steps.
    */
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds?: I | null): void;
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds?: I | null, lengths?: I | null): void;
 
   /**
    * The reverse loop. Reads what cellForward wrote (hs, cs, cache) and
@@ -165,12 +173,24 @@ export interface Backend {
    * over all T·B rows, while the rows are fresh.
    * Weight gradients are whole-sequence GEMMs done by the caller afterwards: dW_hh += dGhᵀ·hs[0..T),
    * dW_ih += dGxᵀ·X.
+   * lengths [B] (optional, as given to cellForward): steps t ≥ L_b of stream b pass the carried gradient
+   * through unchanged and write zero rows of dGx and dGh; their dhs rows are not read. So dhN, dcN enter
+   * stream b's final state hs[L_b,b], and a stream of length 0 has dh0 = dhN, dc0 = dcN.
    */
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh?: F | null, dbHh?: F | null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh?: F | null, dbHh?: F | null, lengths?: I | null,
   ): void;
+
+  /**
+   * Pooling over each stream's valid steps: x [T,B,D] time-major, lengths [B] each in [1, T].
+   * mean: out[b] = (1/L_b)·Σ_{t<L_b} x[t,b]; max: out[b,d] = max_{t<L_b} x[t,b,d], and argmax [B,D]
+   * receives that t (the first one on ties). argmax has length B·D for max, 0 for mean. out is [B,D].
+   */
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void;
+  /** The gradient of poolForward: dx [T,B,D] is overwritten (zero at steps that did not contribute). */
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void;
 
   /**
    * Σ_i −log softmax(logits[i])[targets[i]] over N rows of V logits; rows whose target is −1 are skipped

@@ -7,7 +7,8 @@
 // readPackagedWasm() imports node:fs, lazily.
 import * as check from './checks.js';
 import {
-  type Backend, type BackendInfo, type Buf, type CellKind, CELL_KINDS, type F, type FloatArray, type I, dropoutThreshold,
+  type Backend, type BackendInfo, type Buf, type CellKind, CELL_KINDS, type F, type FloatArray, type I, type PoolMode, POOL_MODES,
+  dropoutThreshold,
 } from './types.js';
 
 // The project compiles against lib ES2022 + Node 20 types, which do not declare the WebAssembly namespace:
@@ -48,11 +49,13 @@ interface WasmExports {
   scatterAddRows(n: number, D: number, ids: number, dOut: number, dTable: number): void;
   gatherColumns(n: number, R: number, cols: number, ids: number, w: number, out: number): void;
   scatterAddColumns(n: number, R: number, cols: number, ids: number, dOut: number, dW: number): void;
-  cellForward(kind: number, T: number, B: number, H: number, xProj: number, wHh: number, bIh: number, bHh: number, hs: number, cs: number, cache: number, xIds: number): void;
+  cellForward(kind: number, T: number, B: number, H: number, xProj: number, wHh: number, bIh: number, bHh: number, hs: number, cs: number, cache: number, xIds: number, lengths: number): void;
   cellBackward(
     kind: number, T: number, B: number, H: number, wHh: number, hs: number, cs: number, cache: number,
-    dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number, dbIh: number, dbHh: number,
+    dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number, dbIh: number, dbHh: number, lengths: number,
   ): void;
+  poolForward(mode: number, T: number, B: number, D: number, x: number, lengths: number, out: number, argmax: number): void;
+  poolBackward(mode: number, T: number, B: number, D: number, dOut: number, lengths: number, argmax: number, dx: number): void;
   softmaxCrossEntropy(N: number, V: number, logits: number, targets: number, scale: number, dLogits: number): number;
   clipValue(n: number, x: number, limit: number): void;
   sumSquares(n: number, x: number): number;
@@ -71,7 +74,7 @@ interface WasmExports {
 
 const KERNEL_EXPORTS = [
   'heapBase', 'gemmScratchBytes', 'setGemmScratch', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
+  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
   'momentumUpdate', 'rmspropUpdate', 'adamUpdate',
 ] as const;
 
@@ -243,29 +246,46 @@ export class WasmBackend implements Backend {
     this.#x.scatterAddColumns(n, R, dW.length / R, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dW', dW));
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null): void {
-    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds);
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null, lengths: I | null = null): void {
+    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     const k = 'cellForward';
     this.#x.cellForward(
       CELL_KINDS.indexOf(kind), T, B, H,
       this.#f(k, 'xProj', xProj), this.#f(k, 'wHh', wHh), this.#f(k, 'bIh', bIh), this.#f(k, 'bHh', bHh),
       this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache), xIds ? this.#i(k, 'xIds', xIds) : 0,
+      lengths ? this.#i(k, 'lengths', lengths) : 0,
     );
   }
 
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null,
   ): void {
-    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh);
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths);
     const k = 'cellBackward';
     this.#x.cellBackward(
       CELL_KINDS.indexOf(kind), T, B, H,
       this.#f(k, 'wHh', wHh), this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache),
       this.#f(k, 'dhs', dhs), this.#f(k, 'dhN', dhN), this.#f(k, 'dcN', dcN),
       this.#f(k, 'dGx', dGx), this.#f(k, 'dGh', dGh), this.#f(k, 'dh0', dh0), this.#f(k, 'dc0', dc0),
-      dbIh ? this.#f(k, 'dbIh', dbIh) : 0, dbHh ? this.#f(k, 'dbHh', dbHh) : 0,
+      dbIh ? this.#f(k, 'dbIh', dbIh) : 0, dbHh ? this.#f(k, 'dbHh', dbHh) : 0, lengths ? this.#i(k, 'lengths', lengths) : 0,
+    );
+  }
+
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+    check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
+    const k = 'poolForward';
+    this.#x.poolForward(
+      POOL_MODES.indexOf(mode), T, B, D, this.#f(k, 'x', x), this.#i(k, 'lengths', lengths), this.#f(k, 'out', out), this.#i(k, 'argmax', argmax),
+    );
+  }
+
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+    check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
+    const k = 'poolBackward';
+    this.#x.poolBackward(
+      POOL_MODES.indexOf(mode), T, B, D, this.#f(k, 'dOut', dOut), this.#i(k, 'lengths', lengths), this.#i(k, 'argmax', argmax), this.#f(k, 'dx', dx),
     );
   }
 

@@ -7,15 +7,19 @@ import { probeBackend } from '../backend/index.js';
 import { type NativeBackend, type Precision, loadNativeBackend } from '../backend/native.js';
 import type { Backend, BackendName } from '../backend/types.js';
 import { builtinCorpus } from '../data/corpus.js';
-import { Batcher } from '../data/batcher.js';
 import { Vocabulary } from '../data/vocab.js';
 import { generate, samplingWorkspace } from '../generate/sample.js';
 import { cellKind, parameterCount } from '../model/config.js';
 import { Model } from '../model/model.js';
-import { Workspace, workspaceFloats } from '../model/workspace.js';
+import { workspaceFloats } from '../model/workspace.js';
 import { gatesOf } from '../backend/types.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
-import { Optimizer, clipGradients } from '../train/optimizer.js';
+import { Optimizer } from '../train/optimizer.js';
+import { trainingStep } from '../train/trainer.js';
+import { LanguageModelRun } from '../tasks/lm.js';
+import type { ClassifyDataset } from '../tasks/classify/dataset.js';
+import { createClassifierRun } from '../tasks/classify/task.js';
+import { Random } from '../util/random.js';
 
 export interface BenchConfig {
   name: string;
@@ -31,14 +35,37 @@ export const BENCH_CONFIGS: BenchConfig[] = [
   { name: 'C4', description: '2-layer GRU H512, T64 B32, Adam', config: { ...base, cell: 'gru', hidden: 512, layers: 2, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0 } },
 ];
 
-/** Multiply-add FLOPs of one forward step per token (matrix products only; one-hot input is a gather). */
+/** Sequence classification: lengths spread from 20 to 400, bucketed (K1), against the same model on batches
+ *  of one length, the mean (K1=). Rates are real (unpadded) tokens per second. */
+export const CLASSIFY_BENCH = {
+  description: 'classify: bidirectional LSTM H256, embedding 32, B32, Adam, lengths 20–400 (K1) vs all 210 (K1=)',
+  config: { ...base, task: 'classify', cell: 'lstm', hidden: 256, embed: 32, bidirectional: true, pool: 'max', batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 1 } as TrainConfig,
+  examples: 1024,
+  lengths: [20, 400] as const,
+};
+
+/** Random texts over 26 letters with lengths uniform in [low, high] (or all `equal`), two classes. */
+function classifyBenchData(equal: number | null): ClassifyDataset {
+  const random = new Random(7);
+  const [low, high] = CLASSIFY_BENCH.lengths;
+  const examples = Array.from({ length: CLASSIFY_BENCH.examples }, (_, i) => {
+    const length = equal ?? low + Math.floor(random.uniform() * (high - low + 1));
+    const text = Array.from({ length }, () => String.fromCharCode(97 + Math.floor(random.uniform() * 26))).join('');
+    return { text, label: i % 2 ? 'odd' : 'even', line: i + 1 };
+  });
+  return { source: 'bench', format: 'tsv', examples };
+}
+
+/** Multiply-add FLOPs of one forward step per token (matrix products only; one-hot input is a gather;
+ *  a classifier's head runs once per sequence and is left out). */
 export function forwardFlopsPerToken(c: TrainConfig, vocabSize: number): number {
   const GH = gatesOf(cellKind(c)) * c.hidden;
-  let flops = 2 * vocabSize * c.hidden; // head
+  const D = c.bidirectional ? 2 : 1;
+  let flops = c.task === 'lm' ? 2 * vocabSize * c.hidden : 0; // head
   for (let l = 0; l < c.layers; l++) {
-    flops += 2 * GH * c.hidden; // W_hh·h
-    if (l > 0) flops += 2 * GH * c.hidden;
-    else if (c.embed > 0) flops += 2 * GH * c.embed;
+    flops += D * 2 * GH * c.hidden; // W_hh·h
+    if (l > 0) flops += D * 2 * GH * D * c.hidden;
+    else if (c.embed > 0) flops += D * 2 * GH * c.embed;
   }
   return flops;
 }
@@ -54,40 +81,31 @@ interface Timing {
   windows: number;
 }
 
-/** Runs `step` for a warm-up, then `windows` windows of at least `windowS` seconds; the median rate. */
-function measure(step: () => void, unitsPerStep: number, windowS: number, windows: number): Timing {
+/** Runs `step` (which returns the units it processed) for a warm-up, then `windows` windows of at least
+ *  `windowS` seconds; the median rate. */
+function measure(step: () => number, windowS: number, windows: number): Timing {
   const warmEnd = performance.now() + windowS * 500;
   do step(); while (performance.now() < warmEnd);
   const rates: number[] = [];
   for (let w = 0; w < windows; w++) {
-    let n = 0;
+    let units = 0;
     const start = performance.now();
-    do {
-      step();
-      n++;
-    } while (performance.now() - start < windowS * 1000);
-    rates.push((n * unitsPerStep) / ((performance.now() - start) / 1000));
+    do units += step();
+    while (performance.now() - start < windowS * 1000);
+    rates.push(units / ((performance.now() - start) / 1000));
   }
   rates.sort((a, b) => a - b);
   const median = rates[Math.floor(rates.length / 2)]!;
   return { rate: median, spread: (rates[rates.length - 1]! - rates[0]!) / median, windows };
 }
 
-function trainingStep(backend: Backend, c: TrainConfig, tokens: Int32Array, vocabSize: number): { step: () => void; model: Model } {
-  const model = new Model(backend, { ...c, vocabSize });
+/** The trainer's own step (src/train/trainer.ts) on a language-model run of the text. */
+function trainingStepOf(backend: Backend, c: TrainConfig, tokens: Int32Array, vocab: Vocabulary): { step: () => number; model: Model } {
+  const model = new Model(backend, { ...c, vocabSize: vocab.size });
   model.initialize(1);
-  const workspace = new Workspace(model, c.seq, c.batch);
-  const batcher = new Batcher(tokens, c.batch, c.seq);
+  const task = new LanguageModelRun(model, vocab, c, { source: 'bench', size: tokens.length, hash: '' }, tokens);
   const optimizer = new Optimizer(backend, c, model.parameterCount);
-  const step = (): void => {
-    if (batcher.next(workspace.ids.data, workspace.targets.data)) workspace.resetState();
-    workspace.forward(c.seq);
-    model.zeroGrads();
-    workspace.backward(c.seq);
-    clipGradients(backend, model.grads.all, c.clipValue, c.clipNorm);
-    optimizer.step(model.params.all, model.grads.all, c.lr);
-  };
-  return { step, model };
+  return { step: () => trainingStep(task, optimizer, c, c.lr).tokens, model };
 }
 
 export interface BenchRow {
@@ -180,8 +198,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       }
     }
     const peakFor = (threads: number): number | null => (peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null);
-    const configs = (name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'S3']).filter(wanted);
-    rows.push(...benchBackend(backend, 'fp32', configs, peakFor, { tokens, vocab, windowS, windows, quick, memory, log }));
+    const configs = (name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3']).filter(wanted);
+    rows.push(...benchBackend(backend, 'fp32', configs, peakFor, { tokens, vocab, windowS, windows, quick, memory, notes, log }));
     if (name !== 'native') continue;
     const bf16 = (backend as NativeBackend).precisions().find((p) => p.name === 'bf16')!;
     if (!bf16.available) {
@@ -193,7 +211,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     log(`peak VDPBF16PS: ${bf16Peak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${bf16Peak.allThreads.toFixed(0)} on ${info.threads}`);
     const bfPeak = bf16Peak;
     const bfPeakFor = (threads: number): number => (threads === 1 ? bfPeak.oneThread : bfPeak.allThreads);
-    rows.push(...benchBackend(bfBackend, 'bf16', BF16_CONFIGS.filter(wanted), bfPeakFor, { tokens, vocab, windowS, windows, quick, memory: [], log }));
+    rows.push(...benchBackend(bfBackend, 'bf16', BF16_CONFIGS.filter(wanted), bfPeakFor, { tokens, vocab, windowS, windows, quick, memory: [], notes, log }));
   }
   const readBandwidthGBs = readBandwidth();
   const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
@@ -209,6 +227,7 @@ interface BenchContext {
   quick: boolean;
   /** Where C3's memory use is recorded (training only). */
   memory: BenchResult['memory'];
+  notes: string[];
   log: (line: string) => void;
 }
 
@@ -221,9 +240,8 @@ function benchBackend(backend: Backend, precision: Precision, configs: string[],
   const rows: BenchRow[] = [];
   for (const bench of BENCH_CONFIGS.filter((b) => configs.includes(b.name))) {
     const rssBefore = process.memoryUsage().rss;
-    const { step, model } = trainingStep(backend, bench.config, tokens, vocab.size);
-    const tokensPerStep = bench.config.seq * bench.config.batch;
-    const { rate, spread } = measure(step, tokensPerStep, windowS, windows);
+    const { step, model } = trainingStepOf(backend, bench.config, tokens, vocab);
+    const { rate, spread } = measure(step, windowS, windows);
     if (bench.name === 'C3') {
       // Parameters, gradients, Adam's two moments, and the activations of one chunk.
       const floats = 4 * model.parameterCount + workspaceFloats(model.config, bench.config.seq, bench.config.batch);
@@ -234,16 +252,33 @@ function benchBackend(backend: Backend, precision: Precision, configs: string[],
     rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: bench.name, rate, spread, gflops, peakShare: p ? gflops / p : null });
     log(`${label} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
+  if (configs.includes('K1')) {
+    const c = CLASSIFY_BENCH.config;
+    const rates: number[] = [];
+    for (const equal of [null, 210]) {
+      const task = createClassifierRun(classifyBenchData(equal), c, backend);
+      const optimizer = new Optimizer(backend, c, task.model.parameterCount);
+      const { rate, spread } = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
+      const gflops = (rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
+      const p = peakFor(info.threads);
+      rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: equal === null ? 'K1' : 'K1=', rate, spread, gflops, peakShare: p ? gflops / p : null });
+      if (equal === null) ctx.notes.push(`K1 on ${label}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`);
+      rates.push(rate);
+    }
+    ctx.notes.push(`K1 on ${label}: lengths 20–400 train at ${(rates[0]! / rates[1]!).toFixed(2)}× the real-token rate of equal lengths (goal ≥ 0.8×).`);
+    log(`${label} K1: ${Math.round(rates[0]!).toLocaleString('en-US')} real tokens/s (${(rates[0]! / rates[1]!).toFixed(2)}× equal lengths)`);
+  }
   if (configs.includes('S3')) {
     const c3 = BENCH_CONFIGS.find((b) => b.name === 'C3')!.config;
     const model = new Model(backend, { ...c3, vocabSize: vocab.size });
     model.initialize(1);
     const workspace = samplingWorkspace(model);
     const length = quick ? 200 : 1000;
-    const step = (): void => {
+    const step = (): number => {
       for (const chars of generate(model, vocab, { length, temperature: 1, seed: 1 }, workspace)) void chars;
+      return length;
     };
-    const { rate, spread } = measure(step, length, windowS, windows);
+    const { rate, spread } = measure(step, windowS, windows);
     const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
     const p = peakFor(info.threads);
     rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: 'S3', rate, spread, gflops, peakShare: p ? gflops / p : null });
@@ -279,6 +314,7 @@ export function formatBench(result: BenchResult): string {
   lines.push('+bf16: the native backend with --precision bf16 (bf16 operands, fp32 accumulation; % of the VDPBF16PS peak; vs fp32: against the same backend in fp32).');
   lines.push('spread: (fastest − slowest window) / median, how much the rate moved between windows (on a shared machine, mostly the neighbours).');
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
+  lines.push(`  K1, K1=: ${CLASSIFY_BENCH.description}; real (unpadded) tokens/s`);
   for (const m of result.memory) lines.push(`C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`);
   for (const note of result.notes) lines.push(note);
   for (const s of result.skipped) lines.push(`${s.backend}: not loaded (${s.reason})`);

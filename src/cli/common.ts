@@ -6,14 +6,15 @@ import type { Backend, BackendName } from '../backend/types.js';
 import { integer, oneOf } from './parse.js';
 
 export interface BackendFlags {
-  backend: BackendName | 'auto';
+  /** Unset: RNNKIT_BACKEND decides, else auto. */
+  backend?: BackendName | 'auto';
   threads?: number;
   precision?: PrecisionChoice;
 }
 
 export function addBackendOptions(command: Command): Command {
   return command
-    .option('--backend <name>', `compute backend: auto, ${BACKEND_NAMES.join(', ')} (env RNNKIT_BACKEND)`, oneOf(['auto', ...BACKEND_NAMES] as const), 'auto')
+    .option('--backend <name>', `compute backend: auto, ${BACKEND_NAMES.join(', ')} (default: env RNNKIT_BACKEND, else auto)`, oneOf(['auto', ...BACKEND_NAMES] as const))
     .option('--threads <n>', 'native threads (env RNNKIT_THREADS)', integer(1, 1024))
     .option('--precision <p>', `native matrix products: ${PRECISIONS.join(', ')}, auto = bf16 where the CPU has it (env RNNKIT_PRECISION; default fp32)`, oneOf([...PRECISIONS, 'auto'] as const));
 }

@@ -4,6 +4,7 @@ import { RnnkitError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
+import { registerPredict } from './predict.js';
 import { registerReport } from './report.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTrain(program);
   registerSample(program);
+  registerPredict(program);
   registerEval(program);
   registerInfo(program);
   registerReport(program);

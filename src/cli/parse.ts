@@ -1,11 +1,12 @@
 // Option value parsers for commander: refuse anything that is not exactly the kind of number asked for.
 import { InvalidArgumentError } from 'commander';
+import { rangeText } from '../util/range.js';
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      throw new InvalidArgumentError(`expected ${rangeText(true, min, max)}, got ${JSON.stringify(value)}`);
     }
     return n;
   };
@@ -15,7 +16,7 @@ export function number(min: number, max = Number.MAX_VALUE): (value: string) => 
   return (value) => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      throw new InvalidArgumentError(`expected ${rangeText(false, min, max)}, got ${JSON.stringify(value)}`);
     }
     return n;
   };

@@ -25,7 +25,7 @@ export function registerSample(program: Command): void {
       .option('--length <n>', 'characters to generate', integer(0, 100_000_000), 500)
       .option('--temperature <t>', 'softmax temperature; 0 = always the most likely character (default: 1)', number(0, 1e6))
       .option('--top-k <k>', 'sample only among the k most likely characters; 0 = all', integer(0), 0)
-      .option('--top-p <p>', 'sample only among the most likely characters whose probability reaches p (nucleus)', number(Number.MIN_VALUE, 1), 1)
+      .option('--top-p <p>', 'sample only among the most likely characters whose probability reaches p (nucleus)', number(0, 1), 1) // 0 is refused by validateSampleOptions: in (0, 1]
       .option('--argmax', 'always pick the most likely character (temperature 0)')
       .option('--prime <text>', 'text to start from (printed first)', '')
       .option('--seed <n>', 'random seed', integer(0), 1)
@@ -33,6 +33,7 @@ export function registerSample(program: Command): void {
   ).action(async (dir: string, flags: SampleFlags) => {
     const options = validateSampleOptions(flags);
     const { model, vocab } = loadModel(dir, await backendFrom(flags));
+    vocab.encode(options.prime, 'the prime text'); // refuses an unknown character before anything is printed
     if (options.count === 1) {
       // Stream: each character is written as soon as it is drawn.
       process.stdout.write(options.prime);

@@ -6,16 +6,20 @@ import type { Command } from 'commander';
 import type { Backend } from '../backend/types.js';
 import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
-import {
-  DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, type TrainConfig, type TrainResult,
-  resumeTraining, runTraining,
-} from '../train/trainer.js';
+import { POOLINGS } from '../model/classifier.js';
+import { SPAM_ASSASSIN } from '../tasks/classify/spam.js';
+import { TASK_DEFAULTS, resumeTraining, runTraining } from '../tasks/index.js';
+import { TASK_NAMES, type TaskName } from '../tasks/task.js';
+import { DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, OPTIMIZERS, type ShapeOptions, optionName, validateTrainConfig, type TrainConfig, type TrainResult } from '../train/trainer.js';
+import { refuseIneffective } from '../train/ineffective.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number, oneOf } from './parse.js';
 import { type OutputMode, TrainOutput } from './progress.js';
 
 const d = DEFAULT_TRAIN_CONFIG;
-const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed'] as const;
+const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed', 'bidirectional'] as const;
+/** Options that mean something for one task only. */
+const TASK_ONLY: Record<string, TaskName> = { seq: 'lm', sampleEvery: 'lm', sampleLength: 'lm', initFrom: 'lm', pool: 'classify', maxLen: 'classify', bidirectional: 'classify' };
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
 const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'precision', 'resume', 'quiet', 'json', 'report']);
 
@@ -33,12 +37,16 @@ export function registerTrain(program: Command): void {
   const command = program
     .command('train')
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
-    .argument('[file]', 'UTF-8 text file to train on')
+    .argument('[file]', `lm: a UTF-8 text file (default: the built-in ${BUILTIN_CORPUS}); classify: JSON Lines or TSV examples (default: the built-in ${SPAM_ASSASSIN})`)
+    .option('--task <name>', `what to learn: ${TASK_NAMES.join(', ')} (character language model, sequence classification)`, oneOf(TASK_NAMES), d.task)
     .option('--cell <cell>', 'recurrent cell: rnn, lstm or gru', oneOf(['rnn', 'lstm', 'gru'] as const), d.cell)
     .option('--nonlinearity <f>', 'rnn nonlinearity: tanh or relu', oneOf(['tanh', 'relu'] as const), d.nonlinearity)
     .option('--hidden <n>', 'hidden units per layer', integer(1, 65536), d.hidden)
     .option('--layers <n>', 'stacked recurrent layers', integer(1, 64), d.layers)
     .option('--embed <n>', 'embedding size; 0 = one-hot input', integer(0, 65536), d.embed)
+    .option('--bidirectional', 'classify: every layer also reads each sequence backwards (outputs concatenated)', d.bidirectional)
+    .option('--pool <how>', `classify: ${POOLINGS.join(', ')} — the final states, or the mean or maximum over each sequence's steps`, oneOf(POOLINGS), d.pool)
+    .option('--max-len <n>', 'classify: keep the first n characters of each input (default: 1000)', integer(1))
     .option('--dropout <p>', 'dropout between recurrent layers while training, in [0, 1)', number(0, 1), d.dropout)
     .option('--seq <n>', 'time steps per chunk (truncated BPTT length)', integer(1, 100_000), d.seq)
     .option('--batch <n>', 'parallel streams per step', integer(1, 100_000), d.batch)
@@ -66,10 +74,10 @@ export function registerTrain(program: Command): void {
     .option('--init <scheme>', "initialisation: pytorch (uniform ±1/sqrt(H)) or randn (min-char-rnn's randn·0.01)", oneOf(['pytorch', 'randn'] as const), d.init)
     .option('--seed <n>', 'random seed', integer(0), d.seed)
     .option('--log-every <n>', 'print and record metrics every n steps', integer(1), d.logEvery)
-    .option('--sample-every <n>', 'print a short sample (temperature 0.8, seeded) every n steps; 0 = never', integer(0), 2000)
+    .option('--sample-every <n>', 'print a short sample (temperature 0.8, seed --seed + the step) every n steps; 0 = never', integer(0), 2000)
     .option('--sample-length <n>', 'characters in those samples', integer(1, 100_000), d.sampleLength)
     .option('--quiet', 'plain log lines instead of a progress bar')
-    .option('--json', 'one JSON object per line (every event), for scripts')
+    .option('--json', 'one JSON object per line (every event but the progress-bar ticks), for scripts')
     .option('--report', 'write report.html and report.svg (rnnkit report) at the end')
     .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end (and on Ctrl-C)', integer(0), d.saveEvery)
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
@@ -92,19 +100,31 @@ export function registerTrain(program: Command): void {
       let backend: Backend;
       if (flags.resume) {
         const refused = Object.keys(flags).filter((key) => explicit(key) && !RESUME_OPTIONS.has(key));
-        if (file || refused.length) throw invalidOption(`--resume takes every setting from the checkpoint; remove ${file ? 'the FILE argument' : `--${refused[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}`);
+        if (file || refused.length) throw invalidOption(`--resume takes every setting from the checkpoint; remove ${file ? 'the FILE argument' : optionName(refused[0]!)}`);
         backend = await backendFrom(flags, (line) => output.say(line));
         const steps = explicit('steps') ? flags.steps : undefined;
         result = await resumeTraining({ dir: flags.resume, backend, steps, signal: abort.signal, onEvent: (e) => output.event(e) });
       } else {
+        const task = flags.task;
+        const misplaced = Object.keys(TASK_ONLY).find((key) => explicit(key) && TASK_ONLY[key] !== task);
+        if (misplaced) throw invalidOption(`${optionName(misplaced)} applies to --task ${TASK_ONLY[misplaced]}, not --task ${task}`);
         const explicitShape: Partial<ShapeOptions> = {};
         for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
-        const source = file ? resolve(file) : BUILTIN_CORPUS;
-        const text = readSource(source);
+        const defaults = TASK_DEFAULTS[task];
+        const config = Object.fromEntries(Object.keys(d).concat('weightDecay', 'eps').map((k) => {
+          const key = k as keyof TrainConfig;
+          return [k, explicit(k) ? flags[key] : key in defaults ? defaults[key] : (flags[key] ?? d[key])];
+        })) as unknown as TrainConfig;
+        // Every check that needs no data, before anything is printed or written.
+        validateTrainConfig({ ...config });
+        // With --init-from the checkpoint decides the shape; runTraining checks the settings in effect.
+        if (!flags.initFrom) refuseIneffective(config, (key) => explicit(key));
+        const builtin = task === 'lm' ? BUILTIN_CORPUS : SPAM_ASSASSIN;
+        const source = file ? resolve(file) : builtin;
+        const text = task === 'lm' ? readSource(source) : undefined;
         backend = await backendFrom(flags, (line) => output.say(line));
         const out = flags.out ?? defaultRunDir();
-        const config = Object.fromEntries(Object.keys(d).concat('weightDecay', 'eps').map((k) => [k, flags[k as keyof TrainConfig]])) as unknown as TrainConfig;
-        output.say(`rnnkit: training on ${file ?? `the built-in ${BUILTIN_CORPUS} corpus`}; writing ${out}`);
+        output.header = `rnnkit: training ${task === 'lm' ? '' : 'a classifier '}on ${file ?? `the built-in ${builtin} corpus`}; writing ${out}`;
         result = await runTraining({ text, source, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
       output.finish(result);

@@ -1,6 +1,7 @@
 // What defines a model's shape, its validation, and its parameters in PyTorch's names, shapes and order:
 // the state dict of `embed = nn.Embedding(V, E)` (absent for one-hot input),
-// `rnn = nn.RNN|nn.LSTM|nn.GRU(E or V, H, L, batch_first=True)` and `head = nn.Linear(H, V)`.
+// `rnn = nn.RNN|nn.LSTM|nn.GRU(E or V, H, L, bidirectional=…)` and `head = nn.Linear(D·H, outputs)`
+// (D = 2 directions when bidirectional, else 1).
 import { invalidOption } from '../errors.js';
 import { type CellKind, gatesOf } from '../backend/types.js';
 
@@ -13,9 +14,14 @@ export interface ModelConfig {
   nonlinearity: Nonlinearity;
   hidden: number;
   layers: number;
-  /** Embedding size; 0 means one-hot input. */
+  /** Embedding size; 0 means one-hot input (or float frames of vocabSize features). */
   embed: number;
+  /** Input ids are in [0, vocabSize); with embed 0 it is also the width of layer 0's input. */
   vocabSize: number;
+  /** Two directions per layer, outputs concatenated [forward; backward] (PyTorch's bidirectional). Default false. */
+  bidirectional?: boolean;
+  /** Rows of the head (classes of a classifier). Default vocabSize: the language model predicts the next id. */
+  outputs?: number;
 }
 
 export interface ParamSpec {
@@ -25,6 +31,12 @@ export interface ParamSpec {
 
 /** Refuse sizes that would exhaust memory before anything is allocated. */
 export const MAX_PARAMETERS = 2 ** 28;
+
+/** D: 2 for a bidirectional model, else 1. */
+export const directionsOf = (config: Pick<ModelConfig, 'bidirectional'>): 1 | 2 => (config.bidirectional ? 2 : 1);
+
+/** The head's rows: `outputs`, or the vocabulary size when absent. */
+export const outputsOf = (config: Pick<ModelConfig, 'outputs' | 'vocabSize'>): number => config.outputs ?? config.vocabSize;
 
 export function cellKind(config: Pick<ModelConfig, 'cell' | 'nonlinearity'>): CellKind {
   return config.cell === 'rnn' ? (config.nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh') : config.cell;
@@ -43,6 +55,10 @@ export function validateConfig(config: ModelConfig): ModelConfig {
   checkInteger('layers', config.layers, 1, 64);
   checkInteger('embed', config.embed, 0, 65536);
   checkInteger('vocabulary size', config.vocabSize, 2, 1 << 21);
+  if (config.bidirectional !== undefined && typeof config.bidirectional !== 'boolean') {
+    throw invalidOption(`bidirectional must be true or false, got ${String(config.bidirectional)}`);
+  }
+  if (config.outputs !== undefined) checkInteger('outputs', config.outputs, 1, 1 << 21);
   const count = parameterCount(config);
   if (count > MAX_PARAMETERS) {
     throw invalidOption(`the model would have ${count} parameters (${(count * 4 / 2 ** 30).toFixed(1)} GiB); the limit is ${MAX_PARAMETERS}`);
@@ -50,21 +66,29 @@ export function validateConfig(config: ModelConfig): ModelConfig {
   return config;
 }
 
+/** The suffix of direction d's tensors in PyTorch's state dict. */
+export const directionSuffix = (d: number): string => (d === 0 ? '' : '_reverse');
+
+/** nn.RNN/LSTM/GRU's state-dict order: per layer, the forward direction's four tensors, then the reverse's. */
 export function parameterSpecs(config: ModelConfig): ParamSpec[] {
   const { hidden: H, layers: L, embed: E, vocabSize: V } = config;
+  const D = directionsOf(config), C = outputsOf(config);
   const GH = gatesOf(cellKind(config)) * H;
   const specs: ParamSpec[] = [];
   if (E > 0) specs.push({ name: 'embed.weight', shape: [V, E] });
   for (let l = 0; l < L; l++) {
-    const inputSize = l === 0 ? (E > 0 ? E : V) : H;
-    specs.push(
-      { name: `rnn.weight_ih_l${l}`, shape: [GH, inputSize] },
-      { name: `rnn.weight_hh_l${l}`, shape: [GH, H] },
-      { name: `rnn.bias_ih_l${l}`, shape: [GH] },
-      { name: `rnn.bias_hh_l${l}`, shape: [GH] },
-    );
+    const inputSize = l === 0 ? (E > 0 ? E : V) : D * H;
+    for (let d = 0; d < D; d++) {
+      const suffix = directionSuffix(d);
+      specs.push(
+        { name: `rnn.weight_ih_l${l}${suffix}`, shape: [GH, inputSize] },
+        { name: `rnn.weight_hh_l${l}${suffix}`, shape: [GH, H] },
+        { name: `rnn.bias_ih_l${l}${suffix}`, shape: [GH] },
+        { name: `rnn.bias_hh_l${l}${suffix}`, shape: [GH] },
+      );
+    }
   }
-  specs.push({ name: 'head.weight', shape: [V, H] }, { name: 'head.bias', shape: [V] });
+  specs.push({ name: 'head.weight', shape: [C, D * H] }, { name: 'head.bias', shape: [C] });
   return specs;
 }
 

@@ -2,7 +2,7 @@
 // backend, with a view per PyTorch tensor. Gradients live in a second arena of the same layout.
 import { type Backend, type F, Span } from '../backend/types.js';
 import { Random } from '../util/random.js';
-import { type ModelConfig, type ParamSpec, parameterSpecs, sizeOf, validateConfig } from './config.js';
+import { type ModelConfig, type ParamSpec, directionSuffix, directionsOf, parameterSpecs, sizeOf, validateConfig } from './config.js';
 
 export type InitScheme = 'pytorch' | 'randn';
 
@@ -45,7 +45,8 @@ export interface LayerParams {
 /** Named views of one arena (parameters or their gradients) in the model's structure. */
 export interface ModelTensors {
   embed: F | null;
-  layers: LayerParams[];
+  /** [layer][direction]: direction 0 runs forward in time, direction 1 (bidirectional only) backward. */
+  layers: LayerParams[][];
   headWeight: F;
   headBias: F;
 }
@@ -53,12 +54,17 @@ export interface ModelTensors {
 export function structure(arena: ParameterArena, config: ModelConfig): ModelTensors {
   return {
     embed: config.embed > 0 ? arena.get('embed.weight') : null,
-    layers: Array.from({ length: config.layers }, (_, l) => ({
-      wIh: arena.get(`rnn.weight_ih_l${l}`),
-      wHh: arena.get(`rnn.weight_hh_l${l}`),
-      bIh: arena.get(`rnn.bias_ih_l${l}`),
-      bHh: arena.get(`rnn.bias_hh_l${l}`),
-    })),
+    layers: Array.from({ length: config.layers }, (_, l) =>
+      Array.from({ length: directionsOf(config) }, (_, d) => {
+        const suffix = `l${l}${directionSuffix(d)}`;
+        return {
+          wIh: arena.get(`rnn.weight_ih_${suffix}`),
+          wHh: arena.get(`rnn.weight_hh_${suffix}`),
+          bIh: arena.get(`rnn.bias_ih_${suffix}`),
+          bHh: arena.get(`rnn.bias_hh_${suffix}`),
+        };
+      }),
+    ),
     headWeight: arena.get('head.weight'),
     headBias: arena.get('head.bias'),
   };
@@ -88,15 +94,16 @@ export class Model {
   }
 
   /**
-   * PyTorch's defaults (RNN/LSTM/GRU and Linear: uniform ±1/sqrt(H); Embedding: N(0, 1)) or
-   * min-char-rnn's (weights randn·0.01, biases 0). Deterministic for a seed.
+   * PyTorch's defaults (RNN/LSTM/GRU: uniform ±1/sqrt(H); Linear: uniform ±1/sqrt(its D·H inputs);
+   * Embedding: N(0, 1)) or min-char-rnn's (weights randn·0.01, biases 0). Deterministic for a seed.
    */
   initialize(seed: number, scheme: InitScheme = 'pytorch'): void {
     const random = new Random(seed);
-    const bound = 1 / Math.sqrt(this.config.hidden);
+    const { hidden: H } = this.config;
     for (const tensor of this.params.tensors) {
       const data = tensor.view.data;
       const isBias = tensor.name.includes('bias');
+      const bound = 1 / Math.sqrt(tensor.name.startsWith('head.') ? directionsOf(this.config) * H : H);
       for (let i = 0; i < data.length; i++) {
         if (scheme === 'randn') data[i] = isBias ? 0 : random.normal() * 0.01;
         else if (tensor.name === 'embed.weight') data[i] = random.normal();

@@ -8,7 +8,7 @@ import { ReferenceBackend } from '../backend/reference.js';
 import type { Backend } from '../backend/types.js';
 import { invalidInput } from '../errors.js';
 import { sample } from '../generate/sample.js';
-import { MODEL_FILE, loadModel } from '../io/checkpoint.js';
+import { MODEL_FILE, checkpointTask, loadModel } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { type Chart, buildCharts, chartSpec, combinedSpec } from './charts.js';
 import { type HtmlChart, flattenSettings, renderHtml } from './html.js';
@@ -92,7 +92,8 @@ function describeModel(settings: Record<string, unknown> | null): string | undef
   const layers = num(settings['layers']) ?? 1;
   const nonlinearity = cell === 'rnn' ? str(settings['nonlinearity']) : undefined;
   const embed = num(settings['embed']) ?? 0;
-  return `${cell.toUpperCase()}${nonlinearity ? ` (${nonlinearity})` : ''} ${layers} × ${hidden}${embed > 0 ? `, embedding ${embed}` : ''}`;
+  const classifier = settings['task'] === 'classify' ? `, ${settings['bidirectional'] === true ? 'bidirectional, ' : ''}${str(settings['pool']) ?? 'last'} pooling` : '';
+  return `${cell.toUpperCase()}${nonlinearity ? ` (${nonlinearity})` : ''} ${layers} × ${hidden}${embed > 0 ? `, embedding ${embed}` : ''}${classifier}`;
 }
 
 function summarize(rows: MetricsRow[], settings: Record<string, unknown> | null): [string, string][] {
@@ -105,10 +106,15 @@ function summarize(rows: MetricsRow[], settings: Record<string, unknown> | null)
   const total = num(settings?.['steps']);
   out.push(['steps', total !== undefined ? `${last.step.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : last.step.toLocaleString('en-US')]);
   const loss = (x: number): string => (Math.abs(x) < 1000 ? x.toFixed(3) : x.toPrecision(4));
-  if (last.smooth_loss !== null) out.push(['train loss (smoothed)', `${loss(last.smooth_loss)} nats = ${loss(last.smooth_loss / Math.LN2)} bpc`]);
-  let best: { step: number; loss: number } | undefined;
-  for (const r of rows) if (typeof r.val_loss === 'number' && (best === undefined || r.val_loss < best.loss)) best = { step: r.step, loss: r.val_loss };
-  if (best) out.push(['best validation', `${loss(best.loss / Math.LN2)} bpc at step ${best.step.toLocaleString('en-US')}`]);
+  // A language model's losses read best in bits per character; a classifier's in nats, beside its accuracy.
+  const lm = (settings?.['task'] ?? 'lm') === 'lm';
+  if (last.smooth_loss !== null) out.push(['train loss (smoothed)', `${loss(last.smooth_loss)} nats${lm ? ` = ${loss(last.smooth_loss / Math.LN2)} bpc` : ''}`]);
+  let best: MetricsRow | undefined;
+  for (const r of rows) if (typeof r.val_loss === 'number' && (best === undefined || r.val_loss < best.val_loss!)) best = r;
+  if (best) {
+    const accuracy = typeof best.val_accuracy === 'number' ? `, accuracy ${(best.val_accuracy * 100).toFixed(2)} %` : '';
+    out.push(['best validation', `${lm ? `${loss(best.val_loss! / Math.LN2)} bpc` : `loss ${loss(best.val_loss!)}${accuracy}`} at step ${best.step.toLocaleString('en-US')}`]);
+  }
   out.push(['wall time', formatDuration(last.elapsed_s)]);
   const speed = median(rows.flatMap((r) => (r.tokens_per_s === null ? [] : [r.tokens_per_s])));
   if (speed !== undefined) out.push(['speed (median)', `${formatCount(speed)} tokens/s`]);
@@ -151,7 +157,9 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
   let sampleText: string | null = null;
   let sampleMissing: string | undefined;
   const backend = options.backend ?? new ReferenceBackend();
-  if (existsSync(join(dir, MODEL_FILE))) {
+  if (existsSync(join(dir, MODEL_FILE)) && checkpointTask(dir) !== 'lm') {
+    sampleMissing = 'A classifier generates no text, so there is no sample.';
+  } else if (existsSync(join(dir, MODEL_FILE))) {
     const { model: net, vocab } = loadModel(dir, backend);
     sampleText = sample(net, vocab, { ...SAMPLE_OPTIONS });
   } else {

@@ -16,6 +16,9 @@ export interface MetricsRow {
   elapsed_s: number;
   val_loss?: number | null;
   val_bpc?: number | null;
+  val_perplexity?: number | null;
+  val_accuracy?: number | null;
+  val_macro_f1?: number | null;
   skipped_steps?: number;
 }
 
@@ -90,7 +93,7 @@ export function parseMetrics(text: string, path: string): MetricsRow[] {
     need('tokens_per_s', (v) => v === null || (isFiniteNumber(v) && v >= 0), 'a number >= 0 (or null)');
     need('elapsed_s', (v) => isFiniteNumber(v) && v >= 0, 'a number >= 0');
     optional('val_loss', numberOrNull, 'a number (or null when non-finite)');
-    optional('val_bpc', numberOrNull, 'a number (or null when non-finite)');
+    for (const key of ['val_bpc', 'val_perplexity', 'val_accuracy', 'val_macro_f1']) optional(key, numberOrNull, 'a number (or null when non-finite)');
     optional('skipped_steps', isCount, 'an integer >= 0');
     const row = o as unknown as MetricsRow;
     const previous = rows.at(-1);

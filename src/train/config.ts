@@ -1,17 +1,27 @@
 // Everything that defines a training run, its defaults and its validation. A run's config is saved in
 // its checkpoint, so `--resume` continues with exactly these settings.
 import { invalidOption } from '../errors.js';
+import { rangeText } from '../util/range.js';
+import { didYouMean } from '../util/suggest.js';
 import type { ModelConfig } from '../model/config.js';
 import type { InitScheme } from '../model/model.js';
+import { TASK_NAMES, type TaskName } from '../tasks/task.js';
+import { POOLINGS, type Pooling } from '../model/classifier.js';
 
 export const OPTIMIZERS = ['sgd', 'adagrad', 'rmsprop', 'adam', 'adamw'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 export const LR_SCHEDULES = ['constant', 'step', 'cosine'] as const;
 export type LrSchedule = (typeof LR_SCHEDULES)[number];
 
-export type ShapeOptions = Omit<ModelConfig, 'vocabSize'>;
+export type ShapeOptions = Omit<ModelConfig, 'vocabSize' | 'outputs' | 'bidirectional'> & { bidirectional: boolean };
 
 export interface TrainConfig extends ShapeOptions {
+  /** What the run learns: the character language model or sequence classification. */
+  task: TaskName;
+  /** Classification: how the recurrent outputs become one vector per sequence. */
+  pool: Pooling;
+  /** Classification: keep the first maxLen code points of each input; 0 = all. */
+  maxLen: number;
   seq: number;
   batch: number;
   /** The run's total number of optimizer steps. */
@@ -53,14 +63,14 @@ export interface TrainConfig extends ShapeOptions {
   saveEvery: number;
   /** Skip (and count) steps whose loss or gradient is NaN or infinite instead of stopping. */
   skipNonfinite: boolean;
-  /** Generate a short sample (temperature 0.8, seeded) every N steps; 0 = never. */
+  /** Generate a short sample (temperature 0.8, seed + step) every N steps; 0 = never. */
   sampleEvery: number;
   sampleLength: number;
 }
 
 /** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
+  task: 'lm', pool: 'last', maxLen: 0, bidirectional: false, cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
   seq: 25, batch: 1, steps: 20000,
   lr: 0.1, optimizer: 'adagrad', momentum: 0, nesterov: false, alpha: 0.95, beta1: 0.9, beta2: 0.999,
   lrSchedule: 'constant', warmup: 0, decayRate: 0.97, decayEvery: 1, decayAfter: 10,
@@ -69,9 +79,22 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   sampleEvery: 0, sampleLength: 200,
 };
 
+/** The command-line spelling of a setting: maxLen → --max-len. */
+export const optionName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Every key a TrainConfig may have. */
+export const TRAIN_CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_TRAIN_CONFIG), 'weightDecay', 'eps'];
+
+/** Refuses a key outside `known` (a misspelt `{ hiden: 5 }` would otherwise train with the default),
+ *  suggesting the closest known ones as the CLI does for options. */
+export function refuseUnknownKeys(object: object, known: readonly string[], what: string): void {
+  const unknown = Object.keys(object).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw invalidOption(`${what} has no setting ${JSON.stringify(unknown)}${didYouMean(unknown, known)}`);
+}
+
 function check(name: string, value: unknown, min: number, max: number, integer: boolean): void {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw invalidOption(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${String(value)}`);
+    throw invalidOption(`${name} must be ${rangeText(integer, min, max)}, got ${String(value)}`);
   }
 }
 
@@ -86,6 +109,11 @@ function checkChoice(name: string, value: unknown, choices: readonly string[]): 
 /** Validates the training settings (the model shape is validated with the model). */
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
   const MAX = Number.MAX_SAFE_INTEGER;
+  checkChoice('task', c.task, TASK_NAMES);
+  checkChoice('pool', c.pool, POOLINGS);
+  check('max-len', c.maxLen, 0, 2 ** 31 - 1, true);
+  if (typeof c.bidirectional !== 'boolean') throw invalidOption('bidirectional must be true or false');
+  if (c.task === 'lm' && c.bidirectional) throw invalidOption('--bidirectional needs a task that reads whole sequences (--task classify); a language model predicts each next character from the ones before it');
   check('seq', c.seq, 1, 100_000, true);
   check('batch', c.batch, 1, 100_000, true);
   check('steps', c.steps, 0, MAX, true);

@@ -3,8 +3,10 @@
 // checkpoint and stops cleanly.
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend/types.js';
-import { type ErrorCode, RnnkitError } from '../errors.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './config.js';
+import { requestedBackend } from '../backend/index.js';
+import { type ErrorCode, RnnkitError, invalidOption } from '../errors.js';
+import { DEFAULT_TRAIN_CONFIG, TRAIN_CONFIG_KEYS, type TrainConfig, refuseUnknownKeys, validateTrainConfig } from './config.js';
+import { refuseIneffective } from './ineffective.js';
 import type { TrainEvent, TrainResult } from './trainer.js';
 
 export interface TrainOptions {
@@ -29,6 +31,9 @@ export type WorkerMessage =
   | { kind: 'done'; result: TrainResult }
   | { kind: 'error'; message: string; code: ErrorCode | undefined };
 
+/** The worker's options: the checked config over the defaults, and whether the signal had already fired. */
+export type WorkerData = Omit<TrainOptions, 'signal' | 'config'> & { config: TrainConfig; aborted: boolean };
+
 export interface TrainingHandle extends AsyncIterable<TrainEvent> {
   /** Resolves when training ends (finished, stopped early or aborted after saving); rejects on failure. */
   readonly result: Promise<TrainResult>;
@@ -41,46 +46,83 @@ function workerUrl(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('../../dist/train/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
 }
 
-export function train(options: TrainOptions): TrainingHandle {
+/** Every key TrainOptions may have. */
+const TRAIN_OPTION_KEYS = ['text', 'file', 'config', 'out', 'initFrom', 'resume', 'steps', 'backend', 'threads', 'signal'];
+
+/** What the worker is given, after every check that needs no data: a bad option fails before a thread starts. */
+function workerDataOf(options: TrainOptions): WorkerData {
   const { signal, ...rest } = options;
-  if (!rest.resume && !rest.out) throw new RnnkitError('ERR_INVALID_OPTION', 'train: `out` (the run directory) is required');
-  const workerOptions = { ...rest, config: { ...DEFAULT_TRAIN_CONFIG, ...rest.config } };
-  const worker = new Worker(workerUrl(), { workerData: workerOptions });
+  refuseUnknownKeys(options, TRAIN_OPTION_KEYS, 'train()');
+  requestedBackend({ backend: rest.backend });
+  if (rest.resume) {
+    if (rest.config) throw invalidOption('train(): `resume` takes every setting from the checkpoint; remove `config`');
+    return { ...rest, config: DEFAULT_TRAIN_CONFIG, aborted: signal?.aborted ?? false };
+  }
+  if (!rest.out) throw invalidOption('train(): `out` (the run directory) is required');
+  refuseUnknownKeys(rest.config ?? {}, TRAIN_CONFIG_KEYS, 'config');
+  const config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...rest.config });
+  if (!rest.initFrom) refuseIneffective(config, (key) => rest.config?.[key] !== undefined); // else the worker checks the checkpoint's shape
+  return { ...rest, config, aborted: signal?.aborted ?? false };
+}
+
+/**
+ * Starts training in a worker thread. Every failure, a bad option included, rejects `result` and the event
+ * iterator (after the events that came before it); train() itself does not throw. Leaving a `for await` loop
+ * early (break, return, a throw) stops the run and saves it, as abort() does.
+ */
+export function train(options: TrainOptions): TrainingHandle {
   const queue: TrainEvent[] = [];
   let wake: (() => void) | null = null;
-  let finished = false;
+  let ended = false;
+  let failure: { error: unknown } | null = null;
+  let worker: Worker | null = null;
   const notify = (): void => {
     wake?.();
     wake = null;
   };
-  const result = new Promise<TrainResult>((resolve, reject) => {
+  let settle!: { resolve: (result: TrainResult) => void; reject: (error: unknown) => void };
+  const result = new Promise<TrainResult>((resolve, reject) => (settle = { resolve, reject }));
+  result.catch(() => {}); // the caller may only iterate; the rejection is still delivered to `result` users
+  const fail = (error: unknown): void => {
+    failure ??= { error };
+    ended = true;
+    settle.reject(error);
+    notify();
+  };
+  const abort = (): void => {
+    if (!ended) worker?.postMessage({ kind: 'abort' });
+  };
+  try {
+    worker = new Worker(workerUrl(), { workerData: workerDataOf(options) });
     worker.on('message', (message: WorkerMessage) => {
       if (message.kind === 'event') queue.push(message.event);
-      else if (message.kind === 'done') resolve(message.result);
-      else reject(message.code ? new RnnkitError(message.code, message.message) : new Error(message.message));
+      else if (message.kind === 'done') {
+        ended = true;
+        settle.resolve(message.result);
+      } else fail(message.code ? new RnnkitError(message.code, message.message) : new Error(message.message));
       notify();
     });
-    worker.on('error', reject);
+    worker.on('error', fail);
     worker.on('exit', (code) => {
-      finished = true;
-      notify();
-      reject(new Error(`the training worker exited with code ${code} before reporting a result`));
+      if (!ended) fail(new Error(`the training worker exited with code ${code} before reporting a result`));
     });
-  });
-  result.catch(() => {}); // the caller may only iterate; the rejection is still delivered to `result` users
-  const abort = (): void => worker.postMessage({ kind: 'abort' });
-  if (signal) {
-    if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
+    options.signal?.addEventListener('abort', abort, { once: true });
+  } catch (error) {
+    fail(error);
   }
   return {
     result,
     abort,
     async *[Symbol.asyncIterator]() {
-      for (;;) {
-        if (queue.length) yield queue.shift()!;
-        else if (finished) return;
-        else await new Promise<void>((resolve) => (wake = resolve));
+      try {
+        for (;;) {
+          if (queue.length) yield queue.shift()!;
+          else if (failure) throw failure.error;
+          else if (ended) return;
+          else await new Promise<void>((resolve) => (wake = resolve));
+        }
+      } finally {
+        abort(); // the loop was left early: stop and save (nothing to do when the run has ended)
       }
     },
   };

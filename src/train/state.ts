@@ -1,25 +1,27 @@
 // trainer.safetensors: everything a run needs to continue exactly where it stopped — the parameters, the
-// optimizer state, the carried hidden state, the step, epoch and data cursor, the random generator, the
-// schedule and early-stopping position, and the settings. It is self-contained (it holds the parameters
-// too), so a crash between writing it and model.safetensors can never pair mismatched files.
+// optimizer state, the task's own state (the language model's carried hidden state), the step and data
+// cursor, the random generator, the schedule and early-stopping position, the settings, and the task's
+// description of its data (vocabulary, labels). It is self-contained (it holds the parameters too), so a
+// crash between writing it and model.safetensors can never pair mismatched files.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Vocabulary } from '../data/vocab.js';
 import { RnnkitError, badCheckpoint } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { TRAINER_FILE } from '../io/rundir.js';
 import { type TensorEntry, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
+import { type DataSource, TASK_NAMES, type TaskName } from '../tasks/task.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig, validateTrainConfig } from './config.js';
 
-export const TRAINER_FILE = 'trainer.safetensors';
-const FORMAT = 1;
+/** Format 1 (rnnkit before tasks) had `text` for `data` and the vocabulary at the top; it still loads. */
+const FORMAT = 2;
 const MAX_TRAINER_BYTES = 2 ** 32;
 
 /** The position of a run, saved with every checkpoint. */
 export interface RunPosition {
   step: number;
   epoch: number;
-  /** Batcher position within the epoch (the next step's chunk). */
+  /** Batcher position within the epoch (the next step's batch). */
   position: number;
   optimizerSteps: number;
   /** State of the dropout generator. */
@@ -32,46 +34,45 @@ export interface RunPosition {
   elapsedS: number;
 }
 
-/** Where the text came from and a fingerprint, so a resume on a changed text is refused. */
-export interface TextSource {
-  source: string;
-  characters: number;
-  hash: string;
-}
-
 export interface TrainerState {
+  task: TaskName;
   config: TrainConfig;
   model: ModelConfig;
-  vocab: Vocabulary;
-  text: TextSource;
+  /** The task's description of its data (TaskRun.stateMeta). */
+  taskMeta: Record<string, unknown>;
+  data: DataSource;
   position: RunPosition;
   params: Float32Array;
   optimizer: Map<string, Float32Array>;
-  /** Carried state per layer: h [B,H] and, for LSTM, c [B,H]. */
-  hidden: { h: Float32Array; c: Float32Array | null }[];
+  /** The task's own tensors (TaskRun.stateTensors), by name. */
+  taskTensors: Map<string, Float32Array>;
 }
 
-/** FNV-1a over the UTF-16 code units: a cheap fingerprint of the training text. */
-export function textHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
+const OPTIMIZER_PREFIX = 'optimizer.';
+const TASK_PREFIX = 'task.';
 
 export function saveTrainerState(dir: string, s: TrainerState): void {
   const tensors: TensorEntry[] = [{ name: 'params', shape: [s.params.length], data: s.params }];
-  for (const [name, data] of s.optimizer) tensors.push({ name: `optimizer.${name}`, shape: [data.length], data });
-  s.hidden.forEach(({ h, c }, l) => {
-    tensors.push({ name: `hidden.h_l${l}`, shape: [h.length], data: h });
-    if (c) tensors.push({ name: `hidden.c_l${l}`, shape: [c.length], data: c });
-  });
-  const meta = { format: FORMAT, config: s.config, model: { ...s.model }, vocab: [...s.vocab.chars], text: s.text, position: s.position };
+  for (const [name, data] of s.optimizer) tensors.push({ name: OPTIMIZER_PREFIX + name, shape: [data.length], data });
+  for (const [name, data] of s.taskTensors) tensors.push({ name: TASK_PREFIX + name, shape: [data.length], data });
+  const meta = { format: FORMAT, task: s.task, config: s.config, model: { ...s.model }, taskMeta: s.taskMeta, data: s.data, position: s.position };
   writeFileAtomic(join(dir, TRAINER_FILE), encodeSafetensors(tensors, { rnnkit_trainer: JSON.stringify(meta) }));
 }
 
 function field<T>(path: string, value: T | undefined, name: string, ok: (v: T) => boolean): T {
   if (value === undefined || !ok(value)) throw badCheckpoint(`${path}: field ${name} is missing or invalid`);
   return value;
+}
+
+/** Reads format 1 (a language model run) into format 2's shape. */
+function upgradeFormat1(meta: Record<string, unknown>): Record<string, unknown> {
+  const text = (meta['text'] ?? {}) as { source?: string; characters?: number; hash?: string };
+  const vocab = meta['vocab'] as unknown[] | undefined;
+  return {
+    ...meta, format: FORMAT, task: 'lm', taskMeta: { vocab },
+    model: { ...(meta['model'] as object), vocabSize: Array.isArray(vocab) ? vocab.length : undefined },
+    data: { source: text.source, size: text.characters, hash: text.hash },
+  };
 }
 
 export function loadTrainerState(dir: string): TrainerState {
@@ -86,14 +87,16 @@ export function loadTrainerState(dir: string): TrainerState {
   } catch {
     throw badCheckpoint(`${path}: the trainer metadata is not valid JSON`);
   }
+  if (meta && meta['format'] === 1) meta = upgradeFormat1(meta);
   if (!meta || meta['format'] !== FORMAT) throw badCheckpoint(`${path}: no trainer metadata of format ${FORMAT}`);
   const isCount = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
-  let config: TrainConfig, model: ModelConfig, vocab: Vocabulary;
+  const task = field(path, meta['task'] as TaskName, 'task', (t) => (TASK_NAMES as readonly string[]).includes(t));
+  const taskMeta = field(path, meta['taskMeta'] as Record<string, unknown>, 'taskMeta', (m) => typeof m === 'object' && m !== null && !Array.isArray(m));
+  let config: TrainConfig, model: ModelConfig;
   try {
     // Settings added since the checkpoint was written take their defaults.
     config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...(meta['config'] as TrainConfig) });
-    vocab = new Vocabulary(field(path, meta['vocab'] as string[], 'vocab', Array.isArray));
-    model = validateConfig({ ...(meta['model'] as ModelConfig), vocabSize: vocab.size });
+    model = validateConfig({ ...(meta['model'] as ModelConfig) });
   } catch (error) {
     if (error instanceof RnnkitError) throw badCheckpoint(`${path}: ${error.message}`);
     throw error;
@@ -111,27 +114,22 @@ export function loadTrainerState(dir: string): TrainerState {
     skippedSteps: field(path, p.skippedSteps, 'position.skippedSteps', isCount),
     elapsedS: field(path, p.elapsedS, 'position.elapsedS', (v) => Number.isFinite(v) && v >= 0),
   };
-  const t = (meta['text'] ?? {}) as Partial<TextSource>;
-  const text: TextSource = {
-    source: field(path, t.source, 'text.source', (v) => typeof v === 'string'),
-    characters: field(path, t.characters, 'text.characters', isCount),
-    hash: field(path, t.hash, 'text.hash', (v) => typeof v === 'string'),
+  const d = (meta['data'] ?? {}) as Partial<DataSource>;
+  const data: DataSource = {
+    source: field(path, d.source, 'data.source', (v) => typeof v === 'string'),
+    size: field(path, d.size, 'data.size', isCount),
+    hash: field(path, d.hash, 'data.hash', (v) => typeof v === 'string'),
   };
-  const tensors = new Map(file.tensors.map((x) => [x.name, x.data]));
-  const take = (name: string): Float32Array => {
-    const data = tensors.get(name);
-    if (!data) throw badCheckpoint(`${path}: tensor ${name} is missing`);
-    tensors.delete(name);
-    return data;
-  };
-  const params = take('params');
+  let params: Float32Array | undefined;
   const optimizer = new Map<string, Float32Array>();
-  for (const name of [...tensors.keys()].filter((n) => n.startsWith('optimizer.'))) optimizer.set(name.slice('optimizer.'.length), take(name));
-  const hidden = Array.from({ length: model.layers }, (_, l) => ({
-    h: take(`hidden.h_l${l}`),
-    c: model.cell === 'lstm' ? take(`hidden.c_l${l}`) : null,
-  }));
-  const extra = [...tensors.keys()];
-  if (extra.length) throw badCheckpoint(`${path}: unexpected tensor ${extra[0]}`);
-  return { config, model, vocab, text, position, params, optimizer, hidden };
+  const taskTensors = new Map<string, Float32Array>();
+  for (const { name, data: values } of file.tensors) {
+    if (name === 'params') params = values;
+    else if (name.startsWith(OPTIMIZER_PREFIX)) optimizer.set(name.slice(OPTIMIZER_PREFIX.length), values);
+    else if (name.startsWith(TASK_PREFIX)) taskTensors.set(name.slice(TASK_PREFIX.length), values);
+    else if (name.startsWith('hidden.')) taskTensors.set(name, values); // format 1's carried state
+    else throw badCheckpoint(`${path}: unexpected tensor ${name}`);
+  }
+  if (!params) throw badCheckpoint(`${path}: tensor params is missing`);
+  return { task, config, model, taskMeta, data, position, params, optimizer, taskTensors };
 }

@@ -1,28 +1,24 @@
-// The training loop: truncated BPTT over char-rnn batches, clipping, an optimizer step per chunk, a
-// learning-rate schedule, validation with early stopping, metrics.jsonl, and checkpoints from which a run
-// continues exactly (same backend and thread count: the same bits as an uninterrupted run).
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+// The training loop, the same for every task: a step of the task (forward and backward on its next
+// batch), clipping, an optimizer step, a learning-rate schedule, validation with early stopping on the
+// task's validation loss, metrics.jsonl, and checkpoints from which a run continues exactly (same backend
+// and thread count: the same bits as an uninterrupted run). Tasks are given to it; it names none.
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
-import { Batcher } from '../data/batcher.js';
-import { readSource } from '../data/corpus.js';
-import { Vocabulary } from '../data/vocab.js';
 import { RnnkitError, invalidInput, invalidOption } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { loadModel, saveModel } from '../io/checkpoint.js';
-import { validateConfig } from '../model/config.js';
+import { BEST_DIR, MetricsLog, prepareRunDir, writeRunJson } from '../io/rundir.js';
 import { Model } from '../model/model.js';
-import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
+import type { TaskRun } from '../tasks/task.js';
 import { Random } from '../util/random.js';
-import { type ShapeOptions, type TrainConfig, validateTrainConfig } from './config.js';
-import { evaluateTokens } from './evaluate.js';
-import { sample, samplingWorkspace } from '../generate/sample.js';
+import { type TrainConfig, validateTrainConfig } from './config.js';
 import { Optimizer, clipGradients } from './optimizer.js';
+import { type ProgressTick, ProgressWindow } from './progress.js';
 import { learningRate } from './schedule.js';
-import { type RunPosition, type TextSource, loadTrainerState, saveTrainerState, textHash } from './state.js';
+import { type RunPosition, type TrainerState, loadTrainerState, saveTrainerState } from './state.js';
 
 export * from './config.js';
 
+/** One row of metrics.jsonl (and the `step` event). Validation fields appear on the steps that validated:
+ *  val_loss always, then the task's own metrics (val_bpc, val_perplexity; val_accuracy, val_macro_f1). */
 export interface StepMetrics {
   step: number;
   epoch: number;
@@ -34,40 +30,33 @@ export interface StepMetrics {
   elapsed_s: number;
   val_loss?: number;
   val_bpc?: number;
+  val_perplexity?: number;
+  val_accuracy?: number;
+  val_macro_f1?: number;
   skipped_steps?: number;
 }
 
 export type TrainEvent =
-  | { type: 'start'; dir: string; step: number; steps: number; parameters: number; vocabSize: number; trainCharacters: number; valCharacters: number; tokensPerStep: number; backend: ReturnType<Backend['info']> }
+  | { type: 'start'; dir: string; task: string; step: number; steps: number; parameters: number; vocabSize: number; unit: string; trainSize: number; valSize: number; perStep: string; notes: string[]; backend: ReturnType<Backend['info']> }
   | { type: 'step'; metrics: StepMetrics }
-  | { type: 'validation'; step: number; loss: number; bpc: number; perplexity: number; best: boolean }
+  | { type: 'validation'; step: number; loss: number; metrics: Record<string, number>; best: boolean }
   | { type: 'checkpoint'; step: number; dir: string; reason: 'periodic' | 'final' | 'interrupted' | 'best' }
   | { type: 'skipped'; step: number; loss: number; gradNorm: number; skippedSteps: number }
-  | { type: 'sample'; step: number; text: string };
-
-export interface TrainRequest {
-  text: string;
-  /** Where the text came from (a path, or the built-in corpus' name), recorded for --resume. */
-  source?: string;
-  config: TrainConfig;
-  backend: Backend;
-  out: string;
-  /** Start from this checkpoint's weights; its shape and vocabulary win, `explicitShape` must agree. */
-  initFrom?: string;
-  explicitShape?: Partial<ShapeOptions>;
-  onEvent?: (event: TrainEvent) => void;
-  /** Abort = save the checkpoint and stop after the current step. */
-  signal?: AbortSignal;
-}
+  | { type: 'sample'; step: number; text: string }
+  | ProgressTick;
 
 export interface TrainResult {
   dir: string;
+  task: string;
   /** The step the run reached. */
   steps: number;
   metrics: StepMetrics | null;
   parameterCount: number;
   vocabSize: number;
-  tokens: number;
+  /** Training characters (lm) or examples (classify). */
+  trainSize: number;
+  /** Real (unpadded) tokens trained on by this call (not counting steps before a resume). */
+  tokensProcessed: number;
   /** True when the signal stopped the run early. */
   interrupted: boolean;
   /** True when early stopping ended the run. */
@@ -78,15 +67,10 @@ export interface TrainResult {
   config: TrainConfig;
 }
 
-/** Splits off the last `valFrac` of the text (by code points) for validation, as char-rnn does. */
-function splitText(tokens: Int32Array, c: TrainConfig): { train: Int32Array; val: Int32Array | null } {
-  if (c.valFrac === 0) return { train: tokens, val: null };
-  const valLength = Math.floor(tokens.length * c.valFrac);
-  const val = tokens.subarray(tokens.length - valLength);
-  if (val.length < c.seq + 1) {
-    throw invalidInput(`--val-frac ${c.valFrac} leaves ${val.length} characters for validation; at least --seq + 1 = ${c.seq + 1} are needed`);
-  }
-  return { train: tokens.subarray(0, tokens.length - valLength), val };
+export interface RunHooks {
+  onEvent?: (event: TrainEvent) => void;
+  /** Abort = save the checkpoint and stop after the current step. */
+  signal?: AbortSignal;
 }
 
 /** The moving average of the loss (decay 0.999, as min-char-rnn's), corrected for its start at 0 so that
@@ -95,62 +79,48 @@ const debiased = (average: number, n: number): number => (n > 0 ? average / (1 -
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** One run: the model, its optimizer, the data and everything that moves as it trains. */
-class Run {
-  readonly workspace: Workspace;
-  readonly evalWorkspace: Workspace | null;
-  readonly sampleWorkspace: Workspace | null;
+/** One run: a task's run, the optimizer and everything that moves as it trains. */
+export class Run {
   readonly optimizer: Optimizer;
-  readonly batcher: Batcher;
-  readonly val: Int32Array | null;
   random: Random;
   pos: RunPosition;
 
   constructor(
-    readonly model: Model,
-    readonly vocab: Vocabulary,
+    readonly task: TaskRun,
     readonly config: TrainConfig,
-    readonly text: TextSource,
     readonly out: string,
-    tokens: Int32Array,
   ) {
-    const c = config;
-    const { train, val } = splitText(tokens, c);
-    this.val = val;
-    this.batcher = new Batcher(train, c.batch, c.seq);
-    this.workspace = new Workspace(model, c.seq, c.batch, { dropout: c.dropout });
-    this.evalWorkspace = val ? new Workspace(model, Math.min(256, val.length - 1), 1) : null;
-    this.sampleWorkspace = c.sampleEvery > 0 ? samplingWorkspace(model) : null;
-    this.optimizer = new Optimizer(model.backend, c, model.parameterCount);
-    this.random = new Random(c.seed + 0x5eed); // dropout masks: their own stream, apart from initialisation
+    validateTrainConfig(config);
+    this.optimizer = new Optimizer(task.model.backend, config, task.model.parameterCount);
+    this.random = new Random(config.seed + 0x5eed); // dropout masks: their own stream, apart from initialisation
     this.pos = {
       step: 0, epoch: 0, position: 0, optimizerSteps: 0, random: this.random.state(), smoothLoss: 0,
       bestValLoss: null, evalsWithoutImprovement: 0, skippedSteps: 0, elapsedS: 0,
     };
-    this.workspace.resetState();
+  }
+
+  get model(): Model {
+    return this.task.model;
   }
 
   /** Writes trainer.safetensors (self-contained) then model.safetensors, each atomically. */
   save(dir = this.out): void {
-    this.pos.epoch = this.batcher.cursor.epoch;
-    this.pos.position = this.batcher.cursor.position;
+    const { task } = this;
+    this.pos.epoch = task.cursor.epoch;
+    this.pos.position = task.cursor.position;
     this.pos.optimizerSteps = this.optimizer.stepCount;
     this.pos.random = this.random.state();
-    const hidden = this.model.config.layers;
     saveTrainerState(dir, {
-      config: this.config, model: this.model.config, vocab: this.vocab, text: this.text, position: { ...this.pos },
+      task: task.task, config: this.config, model: this.model.config, taskMeta: task.stateMeta(), data: task.data, position: { ...this.pos },
       params: Float32Array.from(this.model.params.all.data),
       optimizer: new Map([...this.optimizer.state].map(([name, span]) => [name, Float32Array.from(span.data)])),
-      hidden: Array.from({ length: hidden }, (_, l) => {
-        const { h, c } = this.workspace.state(l);
-        return { h: Float32Array.from(h.data), c: c ? Float32Array.from(c.data) : null };
-      }),
+      taskTensors: task.stateTensors(),
     });
-    saveModel(dir, this.model, this.vocab);
+    task.saveModel(dir);
   }
 
   /** Restores a run position saved by save(). */
-  restore(state: ReturnType<typeof loadTrainerState>): void {
+  restore(state: TrainerState): void {
     if (state.params.length !== this.model.parameterCount) throw invalidInput(`the trainer state has ${state.params.length} parameters, the model ${this.model.parameterCount}`);
     this.model.params.all.data.set(state.params);
     for (const [name, span] of this.optimizer.state) {
@@ -162,158 +132,122 @@ class Run {
     this.optimizer.stepCount = state.position.optimizerSteps;
     this.random = Random.fromState(state.position.random);
     this.pos = { ...state.position };
-    if (state.position.position >= this.batcher.stepsPerEpoch) throw invalidInput('the trainer state points past the end of the epoch');
-    this.batcher.cursor = { epoch: state.position.epoch, position: state.position.position };
-    this.workspace.resetState();
-    state.hidden.forEach(({ h, c }, l) => {
-      const target = this.workspace.state(l);
-      if (h.length !== target.h.length) throw invalidInput(`the trainer state's hidden state of layer ${l} has ${h.length} values, expected ${target.h.length}`);
-      target.h.data.set(h);
-      if (c && target.c) target.c.data.set(c);
-    });
+    this.task.cursor = { epoch: state.position.epoch, position: state.position.position };
+    this.task.restoreStateTensors(state.taskTensors);
   }
 }
 
-function prepareOutDir(out: string): void {
-  mkdirSync(out, { recursive: true });
-  // Temporary files left by a crash during a save.
-  for (const name of readdirSync(out)) if (/^\..*\.tmp$/.test(name)) rmSync(join(out, name), { force: true });
-}
+/** Rebuilds a task's run around a model of the saved shape (parameters are restored by the trainer). */
+export type RestoreTask = (state: TrainerState, model: Model, dir: string) => TaskRun;
 
-function freshRun(request: TrainRequest): Run {
-  const config = validateTrainConfig({ ...request.config });
-  const { backend, text } = request;
-  let model: Model, vocab: Vocabulary, effective = config;
-  if (request.initFrom) {
-    ({ model, vocab } = loadModel(request.initFrom, backend));
-    for (const [key, value] of Object.entries(request.explicitShape ?? {})) {
-      const actual = model.config[key as keyof ShapeOptions];
-      if (value !== undefined && value !== actual) {
-        throw invalidOption(`--${key} ${String(value)} disagrees with the checkpoint in ${request.initFrom}, which has ${key} ${String(actual)}`);
-      }
-    }
-    const { cell, nonlinearity, hidden, layers, embed } = model.config;
-    effective = { ...config, cell, nonlinearity, hidden, layers, embed };
-    checkWorkspaceSize(model.config, config.seq, config.batch);
-  } else {
-    vocab = Vocabulary.fromText(text);
-    // Validate the shapes (refusing sizes that would exhaust memory) before allocating anything.
-    checkWorkspaceSize(validateConfig({ ...config, vocabSize: vocab.size }), config.seq, config.batch);
-    model = new Model(backend, { ...config, vocabSize: vocab.size });
-    model.initialize(config.seed, config.init);
-  }
-  const tokens = vocab.encode(text, 'the training text');
-  const source = { source: request.source ?? '(in memory)', characters: text.length, hash: textHash(text) };
-  return new Run(model, vocab, effective, source, request.out, tokens);
-}
-
-/** Continues the run saved in `dir` to `steps` total steps (default: its own total), on `text` (default:
- *  the source the checkpoint recorded). */
-export function resumeRun(dir: string, backend: Backend, text?: string, steps?: number): Run {
+/** The run saved in `dir`, ready to continue to `steps` total steps (default: its own total). */
+export function resumeRun(dir: string, backend: Backend, restoreTask: RestoreTask, steps?: number): Run {
   const state = loadTrainerState(dir);
-  text ??= readSource(state.text.source);
-  const config = { ...state.config, steps: steps ?? state.config.steps };
-  validateTrainConfig(config);
-  if (textHash(text) !== state.text.hash || text.length !== state.text.characters) {
-    throw invalidInput(`the training text (${state.text.source}) changed since the checkpoint in ${dir} was written (${text.length} characters, fingerprint ${textHash(text)}; expected ${state.text.characters}, ${state.text.hash})`);
-  }
+  const config = validateTrainConfig({ ...state.config, steps: steps ?? state.config.steps });
   if (config.steps < state.position.step) throw invalidOption(`--steps ${config.steps} is below the checkpoint's step ${state.position.step}`);
-  const model = new Model(backend, state.model);
-  const run = new Run(model, state.vocab, config, state.text, dir, state.vocab.encode(text, 'the training text'));
+  const run = new Run(restoreTask(state, new Model(backend, state.model), dir), config, dir);
   run.restore(state);
   return run;
 }
 
-/** Metrics lines up to `step`: a resumed run drops those it will write again. */
-function truncateMetrics(path: string, step: number): void {
-  if (!existsSync(path)) return;
-  const kept = readFileSync(path, 'utf8').split('\n').filter((line) => line && (JSON.parse(line) as StepMetrics).step <= step);
-  writeFileSync(path, kept.map((l) => l + '\n').join(''));
+/**
+ * One optimizer step of a task: its forward and backward on the next batch, clipping, and the update —
+ * skipped when the loss or the gradient norm is not finite. The trainer and the benchmark both run this.
+ */
+export function trainingStep(task: TaskRun, optimizer: Optimizer, c: TrainConfig, lr: number, dropoutSeed?: number): { loss: number; tokens: number; gradNorm: number; updated: boolean } {
+  const { model } = task;
+  model.zeroGrads();
+  const { loss, tokens } = task.trainStep(dropoutSeed);
+  const gradNorm = clipGradients(model.backend, model.grads.all, c.clipValue, c.clipNorm);
+  const updated = Number.isFinite(loss) && Number.isFinite(gradNorm);
+  if (updated) optimizer.step(model.params.all, model.grads.all, lr);
+  return { loss, tokens, gradNorm, updated };
 }
 
-async function execute(run: Run, request: Pick<TrainRequest, 'onEvent' | 'signal'>, resumed: boolean): Promise<TrainResult> {
-  const { model, config: c, workspace, batcher, optimizer, out } = run;
+/** Trains `run` to its configured total, writing the run directory. */
+export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Promise<TrainResult> {
+  const { task, model, config: c, optimizer, out } = run;
   const backend = model.backend;
-  const emit = request.onEvent ?? (() => {});
-  const tokensPerStep = c.seq * c.batch;
-  prepareOutDir(out);
+  const emit = hooks.onEvent ?? (() => {});
+  prepareRunDir(out);
   if (!resumed) {
-    writeFileAtomic(join(out, 'run.json'), JSON.stringify({ ...c, source: run.text.source, backend: backend.info(), vocabSize: run.vocab.size, parameters: model.parameterCount }, null, 2) + '\n');
+    writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount });
     run.save();
   }
-  const metricsPath = join(out, 'metrics.jsonl');
-  truncateMetrics(metricsPath, run.pos.step);
-  const metricsFile = openSync(metricsPath, 'a');
+  const metrics = new MetricsLog(out, run.pos.step);
+  const { summary } = task;
   emit({
-    type: 'start', dir: out, step: run.pos.step, steps: c.steps, parameters: model.parameterCount, vocabSize: run.vocab.size,
-    trainCharacters: batcher.tokens.length, valCharacters: run.val?.length ?? 0, tokensPerStep, backend: backend.info(),
+    type: 'start', dir: out, task: task.task, step: run.pos.step, steps: c.steps, parameters: model.parameterCount, vocabSize: summary.vocabSize,
+    unit: summary.unit, trainSize: summary.train, valSize: summary.validation, perStep: summary.perStep, notes: summary.notes, backend: backend.info(),
   });
   let last: StepMetrics | null = null;
   let stoppedEarly = false;
   const startElapsed = run.pos.elapsedS;
   const start = performance.now();
-  let windowStart = start, windowSteps = 0, lastYield = start;
+  let windowStart = start, windowTokens = 0, lastYield = start, tokensProcessed = 0;
+  const progress = new ProgressWindow(start);
   const checkpoint = (reason: 'periodic' | 'final' | 'interrupted'): void => {
     run.pos.elapsedS = startElapsed + (performance.now() - start) / 1000;
     run.save();
     emit({ type: 'checkpoint', step: run.pos.step, dir: out, reason });
   };
   try {
-    while (run.pos.step < c.steps && !request.signal?.aborted && !stoppedEarly) {
+    while (run.pos.step < c.steps && !hooks.signal?.aborted && !stoppedEarly) {
       const step = run.pos.step + 1;
-      const epoch = batcher.cursor.epoch;
+      const epoch = task.cursor.epoch;
       const lr = learningRate(c, step, epoch);
-      if (batcher.next(workspace.ids.data, workspace.targets.data)) workspace.resetState();
-      const loss = workspace.forward(c.seq, true, c.dropout > 0 ? run.random.nextUint32() : undefined) / tokensPerStep;
-      model.zeroGrads();
-      workspace.backward(c.seq);
-      const gradNorm = clipGradients(backend, model.grads.all, c.clipValue, c.clipNorm);
+      const { loss, tokens, gradNorm, updated } = trainingStep(task, optimizer, c, lr, c.dropout > 0 ? run.random.nextUint32() : undefined);
       run.pos.step = step;
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      if (!updated) {
         if (!c.skipNonfinite) {
           throw new RnnkitError('ERR_NON_FINITE', `the ${Number.isFinite(loss) ? 'gradient norm' : 'loss'} became ${Number.isFinite(loss) ? gradNorm : loss} at step ${step}; training stopped and the last checkpoint in ${out} was kept (lower --lr, use --clip-norm, or pass --skip-nonfinite)`);
         }
         run.pos.skippedSteps++;
-        workspace.resetState(); // a non-finite state must not flow into the next chunk
+        task.discardState();
         emit({ type: 'skipped', step, loss, gradNorm, skippedSteps: run.pos.skippedSteps });
       } else {
-        optimizer.step(model.params.all, model.grads.all, lr);
         run.pos.smoothLoss = run.pos.smoothLoss * 0.999 + loss * 0.001;
       }
-      windowSteps++;
-      let validated: { loss: number; bpc: number } | null = null;
-      if (run.val && run.evalWorkspace && (step % c.evalEvery === 0 || step === c.steps)) {
-        const evaluation = evaluateTokens(run.evalWorkspace, run.val);
-        const best = run.pos.bestValLoss === null || evaluation.loss < run.pos.bestValLoss;
-        if (best) {
-          run.pos.bestValLoss = evaluation.loss;
-          run.pos.evalsWithoutImprovement = 0;
-          saveModel(join(out, 'best'), model, run.vocab);
-        } else {
-          run.pos.evalsWithoutImprovement++;
+      windowTokens += tokens;
+      tokensProcessed += tokens;
+      const tick = progress.add(step, c.steps, loss, tokens, updated, performance.now());
+      if (tick) emit(tick);
+      let validated: Record<string, number> | null = null;
+      if (step % c.evalEvery === 0 || step === c.steps) {
+        const validation = task.validate();
+        if (validation) {
+          const best = run.pos.bestValLoss === null || validation.loss < run.pos.bestValLoss;
+          if (best) {
+            run.pos.bestValLoss = validation.loss;
+            run.pos.evalsWithoutImprovement = 0;
+            task.saveModel(join(out, BEST_DIR));
+          } else {
+            run.pos.evalsWithoutImprovement++;
+          }
+          validated = { val_loss: validation.loss, ...Object.fromEntries(Object.entries(validation.metrics).map(([k, v]) => [`val_${k}`, v])) };
+          emit({ type: 'validation', step, loss: validation.loss, metrics: validation.metrics, best });
+          if (best) emit({ type: 'checkpoint', step, dir: join(out, BEST_DIR), reason: 'best' });
+          stoppedEarly = c.patience > 0 && run.pos.evalsWithoutImprovement >= c.patience;
         }
-        validated = evaluation;
-        emit({ type: 'validation', step, loss: evaluation.loss, bpc: evaluation.bpc, perplexity: evaluation.perplexity, best });
-        if (best) emit({ type: 'checkpoint', step, dir: join(out, 'best'), reason: 'best' });
-        stoppedEarly = c.patience > 0 && run.pos.evalsWithoutImprovement >= c.patience;
       }
       if (step % c.logEvery === 0 || step === c.steps || validated || stoppedEarly) {
         const now = performance.now();
         last = {
           step, epoch, loss, smooth_loss: debiased(run.pos.smoothLoss, step - run.pos.skippedSteps), grad_norm: gradNorm, lr,
-          tokens_per_s: (windowSteps * tokensPerStep) / ((now - windowStart) / 1000),
+          tokens_per_s: windowTokens / ((now - windowStart) / 1000),
           elapsed_s: startElapsed + (now - start) / 1000,
-          ...(validated ? { val_loss: validated.loss, val_bpc: validated.bpc } : {}),
+          ...validated,
           ...(run.pos.skippedSteps ? { skipped_steps: run.pos.skippedSteps } : {}),
         };
-        writeSync(metricsFile, JSON.stringify(last) + '\n');
+        metrics.append(last);
         emit({ type: 'step', metrics: last });
         windowStart = now;
-        windowSteps = 0;
+        windowTokens = 0;
       }
-      if (run.sampleWorkspace && step % c.sampleEvery === 0) {
-        // Its own workspace and generator: watching the model learn does not change the run.
-        emit({ type: 'sample', step, text: sample(model, run.vocab, { length: c.sampleLength, temperature: 0.8, seed: c.seed }, run.sampleWorkspace) });
+      if (c.sampleEvery > 0 && step % c.sampleEvery === 0) {
+        // A new seed per sample (seed + step, reproducible), or every sample would start alike.
+        const text = task.sample(c.sampleLength, (c.seed + step) % 2 ** 53);
+        if (text !== null) emit({ type: 'sample', step, text });
       }
       if (c.saveEvery > 0 && step % c.saveEvery === 0 && step < c.steps) checkpoint('periodic');
       if (performance.now() - lastYield > 50) {
@@ -324,20 +258,10 @@ async function execute(run: Run, request: Pick<TrainRequest, 'onEvent' | 'signal
     const interrupted = run.pos.step < c.steps && !stoppedEarly;
     checkpoint(interrupted ? 'interrupted' : 'final');
     return {
-      dir: out, steps: run.pos.step, metrics: last, parameterCount: model.parameterCount, vocabSize: run.vocab.size,
-      tokens: batcher.tokens.length, interrupted, stoppedEarly, bestValLoss: run.pos.bestValLoss, skippedSteps: run.pos.skippedSteps, config: c,
+      dir: out, task: task.task, steps: run.pos.step, metrics: last, parameterCount: model.parameterCount, vocabSize: summary.vocabSize,
+      trainSize: summary.train, tokensProcessed, interrupted, stoppedEarly, bestValLoss: run.pos.bestValLoss, skippedSteps: run.pos.skippedSteps, config: c,
     };
   } finally {
-    closeSync(metricsFile);
+    metrics.close();
   }
-}
-
-/** Trains in this thread (yielding to the event loop every 50 ms). */
-export async function runTraining(request: TrainRequest): Promise<TrainResult> {
-  return execute(freshRun(request), request, false);
-}
-
-/** Continues a run saved in `dir` (its settings, its text) up to `steps` total steps. */
-export async function resumeTraining(options: { dir: string; backend: Backend; text?: string; steps?: number } & Pick<TrainRequest, 'onEvent' | 'signal'>): Promise<TrainResult> {
-  return execute(resumeRun(options.dir, options.backend, options.text, options.steps), options, true);
 }

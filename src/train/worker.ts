@@ -2,15 +2,15 @@
 import { resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/index.js';
-import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { RnnkitError } from '../errors.js';
-import { type TrainEvent, resumeTraining, runTraining } from './trainer.js';
-import type { TrainConfig } from './config.js';
-import type { TrainOptions, WorkerMessage } from './handle.js';
+import { resumeTraining, runTraining } from '../tasks/index.js';
+import type { TrainEvent } from './trainer.js';
+import type { WorkerData, WorkerMessage } from './handle.js';
 
-const options = workerData as Omit<TrainOptions, 'signal' | 'config'> & { config: TrainConfig };
+const options = workerData as WorkerData;
 const port = parentPort!;
 const abort = new AbortController();
+if (options.aborted) abort.abort(); // the caller's signal had fired: save the initial checkpoint, take no step
 port.on('message', (message: { kind: 'abort' }) => {
   if (message.kind === 'abort') abort.abort();
 });
@@ -24,7 +24,7 @@ try {
     ? await resumeTraining({ dir: options.resume, backend, text: options.text, steps: options.steps, signal: abort.signal, onEvent })
     : await runTraining({
         // A file is recorded by its absolute path, so that --resume works from any directory.
-        text: options.text ?? readSource(options.file ?? BUILTIN_CORPUS), source: options.file ? resolve(options.file) : options.text ? undefined : BUILTIN_CORPUS,
+        text: options.text, source: options.file ? resolve(options.file) : undefined,
         config: options.config, backend, out: options.out!, initFrom: options.initFrom, signal: abort.signal, onEvent,
       });
   post({ kind: 'done', result });

@@ -1,0 +1,150 @@
+// Sequence classification as a task: examples of any length (bucketed by length, padded, masked by their
+// lengths), a recurrent stack, pooling, a linear head and softmax cross-entropy; accuracy and macro-F1.
+import type { Backend } from '../../backend/types.js';
+import { RnnkitError, invalidInput, invalidOption } from '../../errors.js';
+import { ClassifierWorkspace } from '../../model/classifier.js';
+import { outputsOf, validateConfig } from '../../model/config.js';
+import { Model } from '../../model/model.js';
+import type { TrainConfig } from '../../train/config.js';
+import { textHash } from '../lm.js';
+import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
+import { BucketBatcher, type ClassifyBatch, evaluationBatches } from './batcher.js';
+import type { ClassifyDataset, Example } from './dataset.js';
+import type { EncodedSet } from './encode.js';
+import { LabelSet } from './labels.js';
+import { saveClassifier } from './model-file.js';
+import { argmax, classificationMetrics } from './metrics.js';
+import { prepareClassifyData } from './prepare.js';
+import { CharVocabulary } from './vocab.js';
+
+/** A fingerprint of the examples (labels and texts, in order), so that a resume on changed data is refused. */
+export function examplesHash(examples: readonly Example[]): string {
+  return textHash(examples.map((e) => `${e.label}\t${e.text}`).join('\n'));
+}
+
+/** Copies a batch into the workspace's input spans. */
+function load(workspace: ClassifierWorkspace, batch: ClassifyBatch): void {
+  workspace.ids.data.set(batch.ids);
+  workspace.lengths.data.set(batch.lengths);
+  workspace.labels.data.set(batch.labels);
+}
+
+const sum = (values: Int32Array): number => values.reduce((a, b) => a + b, 0);
+
+/** Runs the model over `set` in batches of `batch`: mean loss and the predicted class of every example. */
+export function scoreExamples(workspace: ClassifierWorkspace, set: EncodedSet, batch: number): { loss: number; predicted: Int32Array } {
+  const predicted = new Int32Array(set.lengths.length);
+  const C = outputsOf(workspace.model.config);
+  let loss = 0;
+  for (const b of evaluationBatches(set, batch)) {
+    load(workspace, b);
+    loss += workspace.forward(b.T, b.B, true);
+    const probs = workspace.probabilities(b.B);
+    b.indices.forEach((example, row) => (predicted[example] = argmax(probs, row * C, C)));
+  }
+  return { loss: loss / set.lengths.length, predicted };
+}
+
+export class ClassifierRun implements TaskRun {
+  readonly task = 'classify' as const;
+  readonly summary: DataSummary;
+  /** Padded steps / steps computed in the first epoch. */
+  readonly paddedShare: number;
+  private readonly batcher: BucketBatcher;
+  private readonly workspace: ClassifierWorkspace;
+
+  constructor(
+    readonly model: Model,
+    readonly vocab: CharVocabulary,
+    readonly labels: LabelSet,
+    private readonly config: TrainConfig,
+    readonly data: DataSource,
+    private readonly train: EncodedSet,
+    private readonly val: EncodedSet | null,
+  ) {
+    this.batcher = new BucketBatcher(train, config.batch, config.seed);
+    const longest = Math.max(this.batcher.maxLength, ...(val ? [Math.max(...val.lengths)] : []));
+    try {
+      this.workspace = new ClassifierWorkspace(model, longest, config.batch, config.pool, { dropout: config.dropout });
+    } catch (error) {
+      if (!(error instanceof RnnkitError)) throw error;
+      throw invalidOption(`the longest input has ${longest.toLocaleString('en-US')} characters: ${error.message}; cut the inputs with --max-len or lower --batch`);
+    }
+    this.paddedShare = this.batcher.epochStats(0).paddedShare;
+    const notes = [`${(this.paddedShare * 100).toFixed(1)} % of the steps computed in an epoch are padding (batches of similar length)`];
+    const cut = train.truncated + (val?.truncated ?? 0);
+    if (cut > 0) notes.push(`${cut.toLocaleString('en-US')} inputs were longer than --max-len ${config.maxLen} and were cut to their first ${config.maxLen} characters`);
+    this.summary = {
+      unit: 'examples', train: train.lengths.length, validation: val?.lengths.length ?? 0, vocabSize: vocab.size,
+      perStep: `${config.batch} examples/step`, notes,
+    };
+  }
+
+  get stepsPerEpoch(): number {
+    return this.batcher.batchesPerEpoch;
+  }
+
+  get cursor(): DataCursor {
+    return this.batcher.cursor;
+  }
+
+  set cursor(cursor: DataCursor) {
+    this.batcher.cursor = cursor;
+  }
+
+  trainStep(dropoutSeed: number | undefined): { loss: number; tokens: number } {
+    const batch = this.batcher.next();
+    load(this.workspace, batch);
+    const loss = this.workspace.forward(batch.T, batch.B, true, dropoutSeed) / batch.B;
+    this.workspace.backward(batch.T, batch.B);
+    return { loss, tokens: sum(batch.lengths) };
+  }
+
+  discardState(): void {}
+
+  validate(): Validation | null {
+    if (!this.val) return null;
+    const { loss, predicted } = scoreExamples(this.workspace, this.val, this.config.batch);
+    const m = classificationMetrics(predicted, this.val.labels, this.labels.labels, loss);
+    return { loss, metrics: { accuracy: m.accuracy, macro_f1: m.macro_f1 } };
+  }
+
+  sample(): string | null {
+    return null;
+  }
+
+  saveModel(dir: string): void {
+    saveClassifier(dir, { model: this.model, vocab: this.vocab, labels: this.labels, pool: this.config.pool, maxLen: this.config.maxLen });
+  }
+
+  stateTensors(): Map<string, Float32Array> {
+    return new Map();
+  }
+
+  restoreStateTensors(): void {}
+
+  stateMeta(): Record<string, unknown> {
+    return { vocab: this.vocab.toJSON(), labels: this.labels.toJSON() };
+  }
+}
+
+const maxLenOf = (config: TrainConfig): number => (config.maxLen > 0 ? config.maxLen : Infinity);
+
+export function createClassifierRun(dataset: ClassifyDataset, config: TrainConfig, backend: Backend): ClassifierRun {
+  const { vocab, labels, train, val } = prepareClassifyData(dataset, { valFrac: config.valFrac, seed: config.seed, maxLen: maxLenOf(config) });
+  const modelConfig = validateConfig({ ...config, vocabSize: vocab.size, outputs: labels.size });
+  const model = new Model(backend, modelConfig);
+  model.initialize(config.seed, config.init);
+  const data = { source: dataset.source, size: dataset.examples.length, hash: examplesHash(dataset.examples) };
+  return new ClassifierRun(model, vocab, labels, config, data, train, val);
+}
+
+export function restoreClassifierRun(model: Model, config: TrainConfig, meta: Record<string, unknown>, data: DataSource, dataset: ClassifyDataset, dir: string): ClassifierRun {
+  if (examplesHash(dataset.examples) !== data.hash || dataset.examples.length !== data.size) {
+    throw invalidInput(`the training data (${data.source}) changed since the checkpoint in ${dir} was written`);
+  }
+  const { vocab, labels, train, val } = prepareClassifyData(dataset, {
+    valFrac: config.valFrac, seed: config.seed, maxLen: maxLenOf(config), vocab: CharVocabulary.fromJSON(meta['vocab']), labels: LabelSet.fromJSON(meta['labels']),
+  });
+  return new ClassifierRun(model, vocab, labels, config, data, train, val);
+}

@@ -1,0 +1,89 @@
+// The tasks rnnkit trains, and the entry points that start or continue a run of any of them. The CLI and
+// the library map a task name to its module here and nowhere else.
+import type { Backend } from '../backend/types.js';
+import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
+import { invalidOption } from '../errors.js';
+import type { Model } from '../model/model.js';
+import { DEFAULT_TRAIN_CONFIG, type RunHooks, Run, type ShapeOptions, type TrainConfig, type TrainResult, TRAIN_CONFIG_KEYS, execute, refuseUnknownKeys, resumeRun, validateTrainConfig } from '../train/trainer.js';
+import { differsFrom, refuseIneffective } from '../train/ineffective.js';
+import type { TrainerState } from '../train/state.js';
+import type { ClassifyDataset } from './classify/dataset.js';
+import { readClassifyFile } from './classify/dataset.js';
+import { SPAM_ASSASSIN, loadSpamAssassin } from './classify/spam.js';
+import { createClassifierRun, restoreClassifierRun } from './classify/task.js';
+import { createLanguageModelRun, restoreLanguageModelRun } from './lm.js';
+import type { TaskName, TaskRun } from './task.js';
+
+export interface TrainRequest extends RunHooks {
+  /** The language model's training text (default: read from `source`). */
+  text?: string;
+  /** Where the data comes from: a file path, or a built-in data set's name (the language model's
+   *  'moby-dick', the classifier's 'spam-assassin'); recorded for --resume. */
+  source?: string;
+  config: TrainConfig;
+  backend: Backend;
+  out: string;
+  /** Start from this checkpoint's weights; its shape and vocabulary win, `explicitShape` must agree. */
+  initFrom?: string;
+  explicitShape?: Partial<ShapeOptions>;
+}
+
+/**
+ * What differs from DEFAULT_TRAIN_CONFIG (min-char-rnn's language model) when a task is chosen: a
+ * classifier of emails-sized inputs that trains to a useful accuracy in minutes natively (README, classify).
+ */
+export const TASK_DEFAULTS: Record<TaskName, Partial<TrainConfig>> = {
+  lm: {},
+  classify: {
+    cell: 'lstm', hidden: 128, embed: 32, bidirectional: true, pool: 'max', maxLen: 1000, batch: 32, steps: 800, lrSchedule: 'cosine',
+    optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 1, valFrac: 0.2, evalEvery: 200, logEvery: 20, saveEvery: 200, sampleEvery: 0,
+  },
+};
+
+/** The labelled examples of a classification source: a JSON Lines / TSV file, or the built-in corpus. */
+export function readClassifyData(source: string): ClassifyDataset {
+  return source === SPAM_ASSASSIN ? loadSpamAssassin() : readClassifyFile(source);
+}
+
+function createRun(request: TrainRequest): { run: TaskRun; config: TrainConfig } {
+  refuseUnknownKeys(request.config, TRAIN_CONFIG_KEYS, 'config');
+  const created = createTaskRun(request, validateTrainConfig({ ...request.config }));
+  // On the settings in effect: with initFrom, the checkpoint decides the shape (and so whether dropout acts).
+  refuseIneffective(created.config, differsFrom(created.config, DEFAULT_TRAIN_CONFIG));
+  return created;
+}
+
+function createTaskRun(request: TrainRequest, config: TrainConfig): { run: TaskRun; config: TrainConfig } {
+  switch (config.task) {
+    case 'lm': {
+      const source = request.source ?? (request.text === undefined ? BUILTIN_CORPUS : undefined);
+      return createLanguageModelRun({ ...request, source, text: request.text ?? readSource(source!), config });
+    }
+    case 'classify':
+      if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
+      if (request.text !== undefined) throw invalidOption('a classifier reads its examples from `source` (a JSON Lines or TSV file), not from `text`');
+      return { run: createClassifierRun(readClassifyData(request.source ?? SPAM_ASSASSIN), config, request.backend), config };
+  }
+}
+
+/** Rebuilds a saved run's task around `model`; `text` replaces reading the recorded source. */
+function restoreTask(state: TrainerState, model: Model, dir: string, text?: string): TaskRun {
+  switch (state.task) {
+    case 'lm':
+      return restoreLanguageModelRun(model, state.config, state.taskMeta, state.data, text ?? readSource(state.data.source), dir);
+    case 'classify':
+      return restoreClassifierRun(model, state.config, state.taskMeta, state.data, readClassifyData(state.data.source), dir);
+  }
+}
+
+/** Trains a fresh run in this thread (yielding to the event loop every 50 ms). */
+export async function runTraining(request: TrainRequest): Promise<TrainResult> {
+  const { run, config } = createRun(request);
+  return execute(new Run(run, config, request.out), request, false);
+}
+
+/** Continues the run saved in `dir` (its settings, its data) up to `steps` total steps. */
+export async function resumeTraining(options: { dir: string; backend: Backend; text?: string; steps?: number } & RunHooks): Promise<TrainResult> {
+  const run = resumeRun(options.dir, options.backend, (state, model, dir) => restoreTask(state, model, dir, options.text), options.steps);
+  return execute(run, options, true);
+}
