@@ -402,7 +402,7 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
     }
     // Pack this part's columns u0..u1 of W_hh [G·H, H] once (op(B) = W_hh, K = G·H), as bf16 pairs in bf16.
     Bf16Slice wb;
-    if (bf16) bf16_pack_slice(bf16, false, wHh + u0, H, 0, 1, GH, n, rows, tl_weights, tl_rows, wb);
+    if (bf16) bf16_pack_slice(bf16, false, wHh + u0, H, 0, 1, GH, n, b1 - b0, tl_weights, tl_rows, wb);
     PackedSlice w;
     if (ops && !wb.ops && n > 0) {
       w.K = GH;
