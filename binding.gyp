@@ -9,6 +9,8 @@
       "sources": [
         "native/addon.cc",
         "native/gemm.cc",
+        "native/gemm_bf16.cc",
+        "native/bf16.cc",
         "native/cells.cc",
         "native/pool.cc",
         "native/ops.cc",
@@ -18,6 +20,7 @@
         "native/threadpool.cc",
         "native/simd_avx2.cc",
         "native/simd_avx512.cc",
+        "native/simd_avx512_bf16.cc",
         "native/simd_neon.cc"
       ],
       "dependencies": [

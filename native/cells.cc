@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "bf16.h"
 #include "engine.h"
 #include "kernels.h"
 
@@ -287,18 +288,23 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
   void (*row_fn)(CellKind, const CellRow&) = ops ? ops->cell_row : scalar_cell_row;
   const CellSplit split = cell_split(config.threads, B, GH, H);
   PartBarrier barrier(split.byStreams ? 1 : split.parts);
+  const Bf16Ops* bf16 = config.precision == Precision::Bf16 ? bf16_ops() : nullptr;
 
   auto part = [&](int p) {
     int64_t u0, u1, b0, b1;
     split.ranges(p, H, B, u0, u1, b0, b1);
     const int64_t n = u1 - u0, rows = b1 - b0;
+    // bf16 (bf16.h): this part's rows of W_hh packed once as bf16 pairs, h_{t-1} rounded every step —
+    // when the packing pays (as packW below); sampling (one stream, one step) stays fp32.
+    Bf16Slice wb;
+    if (bf16 && B > 1 && T >= kMinPackSteps) bf16_pack_slice(bf16, true, wHh + u0 * H, H, H * H, G, H, n, rows, tl_weights, tl_rows, wb);
     // Pack this part's rows of W_hh once: op(B) = W_hhᵀ restricted to rows q·H+u0 .. q·H+u1 of each
     // gate q, as panels [H][nr] that every step then streams through the micro-kernel.
     // Packing costs about two more passes over the slice, so it only pays when the slice is used for
     // enough steps and streams. Otherwise W_hh is read in place: one stream → GEMV over its rows; a
     // few steps → the transposed kernel against h_{t-1}ᵀ packed per step (sampling, short chunks).
-    const bool gemv = ops && B == 1;
-    const bool packW = ops && !gemv && T >= kMinPackSteps;
+    const bool gemv = ops && !wb.ops && B == 1;
+    const bool packW = ops && !wb.ops && !gemv && T >= kMinPackSteps;
     PackedSlice w;
     if (packW && n > 0) {
       w.K = H;
@@ -310,7 +316,7 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
         for (int64_t q = 0; q < G; q++) ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
       }
     }
-    float* hT = ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H)) : nullptr;
+    float* hT = ops && !wb.ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H)) : nullptr;
     for (int64_t t = 0; t < T; t++) {
       const float* hPrev = hs + (t * B + b0) * H;  // this part's streams of h_{t-1}, complete (barrier below)
       float* hNext = hs + ((t + 1) * B + b0) * H;
@@ -318,7 +324,9 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
       float* gh = rnn ? hNext : cache + (t * B + b0) * CW;
       const int64_t m = running_rows(lengths, b0, b1, t);  // rows [0, m) of this part's streams
       if (n > 0 && m > 0) {
-        if (gemv) {
+        if (wb.ops) {
+          bf16_slice_gemm(wb, hPrev, H, m, gh + u0, ldg, H, G, 0.0f);
+        } else if (gemv) {
           for (int64_t q = 0; q < G; q++) ops->gemv_rows(n, H, hPrev, wHh + (q * H + u0) * H, H, gh + q * H + u0, 1.0f, 0.0f);
         } else if (w.ops) {
           slice_gemm(w, hPrev, H, m, gh + u0, ldg, H, G, false);
@@ -372,6 +380,7 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
   void (*row_fn)(CellKind, const CellGradRow&) = ops ? ops->cell_grad_row : scalar_cell_grad_row;
   const CellSplit split = cell_split(config.threads, B, GH, H);
   PartBarrier barrier(split.byStreams ? 1 : split.parts);
+  const Bf16Ops* bf16 = config.precision == Precision::Bf16 ? bf16_ops() : nullptr;
   // The bias gradients: each stream's rows are summed while they are in cache (by whichever part owns
   // the stream's units or the stream itself, in the same order: t from T−1 down), into sums [B][G·H]
   // of dGx and — for the GRU, whose n gate differs — of dGh; the streams' sums are added below.
@@ -391,9 +400,11 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
       std::copy(dhN + b * H + u0, dhN + b * H + u1, dh0 + b * H + u0);
       if (lstm) std::copy(dcN + b * H + u0, dcN + b * H + u1, dc0 + b * H + u0);
     }
-    // Pack this part's columns u0..u1 of W_hh [G·H, H] once (op(B) = W_hh, K = G·H).
+    // Pack this part's columns u0..u1 of W_hh [G·H, H] once (op(B) = W_hh, K = G·H), as bf16 pairs in bf16.
+    Bf16Slice wb;
+    if (bf16) bf16_pack_slice(bf16, false, wHh + u0, H, 0, 1, GH, n, b1 - b0, tl_weights, tl_rows, wb);
     PackedSlice w;
-    if (ops && n > 0) {
+    if (ops && !wb.ops && n > 0) {
       w.K = GH;
       w.n = n;
       w.panels = (n + ops->nr - 1) / ops->nr;
@@ -433,7 +444,9 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
       if (n == 0 || m == 0) continue;
       // dh_{t-1}[b0:b0+m, u0:u1] += dGh_t [b0:b0+m, G·H] · W_hh[:, u0:u1]
       const float* dGhT = dGh + (t * B + b0) * GH;
-      if (w.ops) {
+      if (wb.ops) {
+        bf16_slice_gemm(wb, dGhT, GH, m, dh0 + b0 * H + u0, H, 0, 1, 1.0f);
+      } else if (w.ops) {
         slice_gemm(w, dGhT, GH, m, dh0 + b0 * H + u0, H, 0, 1, true);
       } else {
         sgemm_portable(false, false, m, n, GH, 1.0f, dGhT, GH, wHh + u0, H, 1.0f, dh0 + b0 * H + u0, H);

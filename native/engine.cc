@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "bf16.h"
 #include "threadpool.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
@@ -77,7 +78,7 @@ ThreadPool& pool() {
 }
 
 EngineConfig& mutable_config() {
-  thread_local EngineConfig config{best_simd_level(), 0};
+  thread_local EngineConfig config{best_simd_level(), 0, Precision::Fp32};
   if (config.threads == 0) {
     config.threads = 1;  // the pool is started on first use (configure_engine or a parallel kernel)
     configure_engine(config.level, default_thread_count());
@@ -113,6 +114,12 @@ bool configure_engine(SimdLevel level, int threads) {
   if (!pool().ensure_workers(threads - 1)) threads = pool().workers() + 1;
   config.level = level;
   config.threads = threads;
+  return true;
+}
+
+bool configure_precision(Precision precision) {
+  if (precision == Precision::Bf16 && !bf16_ops()) return false;
+  mutable_config().precision = precision;
   return true;
 }
 
@@ -179,7 +186,10 @@ double scalar_peak_flops(double seconds) {
 
 double measure_peak_gflops(SimdLevel level, int threads, double milliseconds) {
   const SimdOps* ops = simd_ops(level);
-  double (*peak)(double) = ops ? ops->peak_flops : scalar_peak_flops;
+  return measure_peak_with(ops ? ops->peak_flops : scalar_peak_flops, threads, milliseconds);
+}
+
+double measure_peak_with(double (*peak)(double seconds), int threads, double milliseconds) {
   const double seconds = milliseconds / 1000.0;
   if (threads <= 1) return peak(seconds) / 1e9;
   // Separate threads started together (not the pool: the measurement must not depend on its state).

@@ -43,16 +43,23 @@ bool simd_supported(SimdLevel level);
 // The fastest supported level.
 SimdLevel best_simd_level();
 
-// The calling thread's configuration. Defaults: the best level, hardware-concurrency threads.
+// Must match PRECISIONS in src/backend/native.ts. Bf16: the matrix products (sgemm, the cells' recurrent
+// products) round their operands to bf16 and accumulate in fp32 (bf16.h); everything else stays fp32.
+enum class Precision : int { Fp32 = 0, Bf16 = 1 };
+
+// The calling thread's configuration. Defaults: the best level, hardware-concurrency threads, fp32.
 struct EngineConfig {
   SimdLevel level;
   int threads;  // >= 1: how many parts a parallel kernel is split into (the caller runs part 0)
+  Precision precision;
 };
 const EngineConfig& engine_config();
 // Sets the calling thread's configuration (the level must be supported, 1 <= threads <= kMaxThreads)
 // and starts pool workers if needed. Never throws; returns false if the arguments are invalid.
 bool configure_engine(SimdLevel level, int threads);
 constexpr int kMaxThreads = 1024;
+// Sets the calling thread's precision; false (nothing changed) if this CPU has no kernels for it.
+bool configure_precision(Precision precision);
 int default_thread_count();
 
 // Runs fn(part) for part in [0, parts): part 0 on the calling thread, part p on pool worker p (always
@@ -104,6 +111,8 @@ class PartBarrier {
 // GFLOP/s of a register-blocked FMA loop (mul+add for the scalar level) run on `threads` threads at
 // once for `milliseconds`: the machine's measured FP32 peak for `level`.
 double measure_peak_gflops(SimdLevel level, int threads, double milliseconds);
+// The same for any peak loop (FLOP/s on the calling thread for about `seconds`), e.g. bf16's.
+double measure_peak_with(double (*peak)(double seconds), int threads, double milliseconds);
 
 // ---- the SIMD kernel table -----------------------------------------------------------------------
 

@@ -4,8 +4,11 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdint>
+#include <utility>
 #include <string>
 
+#include "bf16.h"
 #include "engine.h"
 
 namespace rnnkit {
@@ -60,30 +63,50 @@ SimdLevel level_named(const Napi::Env& env, const char* fn, const Napi::Value& v
                                       describe(value));
 }
 
+const char* const kPrecisionNames[] = {"fp32", "bf16"};  // indexed by Precision
+
+// A precision this CPU runs, by name, or an error naming fn (and why bf16 is missing).
+Precision precision_named(const Napi::Env& env, const char* fn, const Napi::Value& value) {
+  const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  if (name == "fp32") return Precision::Fp32;
+  if (name != "bf16") {
+    throw Napi::TypeError::New(env, std::string(fn) + ": expected fp32 or bf16 for precision but received " + describe(value));
+  }
+  if (!bf16_ops()) {
+    throw Napi::RangeError::New(env, std::string(fn) + ": precision bf16 is not available: " + bf16_unavailable_reason());
+  }
+  return Precision::Bf16;
+}
+
 Napi::Object current(const Napi::Env& env) {
   const EngineConfig& config = engine_config();
   Napi::Object result = Napi::Object::New(env);
   result.Set("threads", config.threads);
   result.Set("simd", simd_name(config.level));
+  result.Set("precision", kPrecisionNames[static_cast<int>(config.precision)]);
   return result;
 }
 
-// configure({ threads?, simd? }) → { threads, simd }: sets the calling thread's configuration; an
-// absent field takes its default (hardware concurrency; the best level this CPU supports).
+// configure({ threads?, simd?, precision? }) → { threads, simd, precision }: sets the calling thread's
+// configuration; an absent field takes its default (hardware concurrency; the best level this CPU
+// supports; fp32).
 Napi::Value Configure(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   SimdLevel level = best_simd_level();
   int threads = default_thread_count();
+  Precision precision = Precision::Fp32;
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     if (!info[0].IsObject() || info[0].IsArray() || info[0].IsFunction()) {
-      throw Napi::TypeError::New(env, "configure: expected an object { threads?, simd? } but received " + describe(info[0]));
+      throw Napi::TypeError::New(env, "configure: expected an object { threads?, simd?, precision? } but received " + describe(info[0]));
     }
     const Napi::Object options = info[0].As<Napi::Object>();
     const Napi::Value t = options.Get("threads"), s = options.Get("simd");
     if (!t.IsUndefined()) threads = static_cast<int>(integer_in(env, "configure", "threads", t, 1, kMaxThreads));
     if (!s.IsUndefined()) level = level_named(env, "configure", s);
+    const Napi::Value p = options.Get("precision");
+    if (!p.IsUndefined()) precision = precision_named(env, "configure", p);
   }
-  if (!configure_engine(level, threads)) throw Napi::Error::New(env, "configure: could not apply the configuration");
+  if (!configure_engine(level, threads) || !configure_precision(precision)) throw Napi::Error::New(env, "configure: could not apply the configuration");
   return current(env);
 }
 
@@ -105,6 +128,91 @@ Napi::Value MeasurePeak(const Napi::CallbackInfo& info) {
   const int64_t threads = integer_in(env, "measurePeak", "threads", info[0], 1, kMaxThreads);
   const int64_t ms = integer_in(env, "measurePeak", "milliseconds", info[1], 1, 10000);
   return Napi::Number::New(env, measure_peak_gflops(engine_config().level, static_cast<int>(threads), double(ms)));
+}
+
+// precisions() → [{ name, available, reason }] for fp32 and bf16 (reason: why not, '' when available).
+Napi::Value Precisions(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Array list = Napi::Array::New(env);
+  for (uint32_t i = 0; i < 2; i++) {
+    Napi::Object entry = Napi::Object::New(env);
+    const bool bf16 = i == 1;
+    entry.Set("name", kPrecisionNames[i]);
+    entry.Set("available", !bf16 || bf16_ops() != nullptr);
+    entry.Set("reason", bf16 ? bf16_unavailable_reason() : "");
+    list.Set(i, entry);
+  }
+  return list;
+}
+
+// measureBf16Peak(threads, milliseconds) → GFLOP/s of a register-blocked VDPBF16PS loop on `threads`
+// threads at once (a RangeError where bf16 is not available).
+Napi::Value MeasureBf16Peak(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const int64_t threads = integer_in(env, "measureBf16Peak", "threads", info[0], 1, kMaxThreads);
+  const int64_t ms = integer_in(env, "measureBf16Peak", "milliseconds", info[1], 1, 10000);
+  const Bf16Ops* ops = bf16_ops();
+  if (!ops) throw Napi::RangeError::New(env, std::string("measureBf16Peak: bf16 is not available: ") + bf16_unavailable_reason());
+  return Napi::Number::New(env, measure_peak_with(ops->peak_flops, static_cast<int>(threads), double(ms)));
+}
+
+// bf16Gemm(impl, transA, transB, M, N, K, alpha, A, B, beta, C): the bf16 GEMM on contiguous matrices
+// (as the Backend's gemm) with impl 'emulated' (the portable oracle, bf16.cc) or 'kernel' (the SIMD
+// kernels on the configured threads; a RangeError where bf16 is not available). For the bit-exactness tests.
+void Bf16Gemm(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const std::string impl = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (impl != "emulated" && impl != "kernel") {
+    throw Napi::TypeError::New(env, "bf16Gemm: expected emulated or kernel for impl but received " + describe(info[0]));
+  }
+  for (size_t i : {1, 2}) {
+    if (!info[i].IsBoolean()) {
+      throw Napi::TypeError::New(env, std::string("bf16Gemm: expected a boolean for ") + (i == 1 ? "transA" : "transB") +
+                                          " but received " + describe(info[i]));
+    }
+  }
+  const bool tA = info[1].As<Napi::Boolean>().Value(), tB = info[2].As<Napi::Boolean>().Value();
+  const int64_t M = integer_in(env, "bf16Gemm", "M", info[3], 0, 1 << 20);
+  const int64_t N = integer_in(env, "bf16Gemm", "N", info[4], 0, 1 << 20);
+  const int64_t K = integer_in(env, "bf16Gemm", "K", info[5], 0, 1 << 20);
+  auto scalar = [&](size_t i, const char* name) {
+    if (!info[i].IsNumber() || !std::isfinite(info[i].As<Napi::Number>().DoubleValue())) {
+      throw Napi::TypeError::New(env, std::string("bf16Gemm: expected a finite number for ") + name + " but received " +
+                                          describe(info[i]));
+    }
+    return info[i].As<Napi::Number>().FloatValue();
+  };
+  const float alpha = scalar(6, "alpha"), beta = scalar(9, "beta");
+  auto floats = [&](size_t i, const char* name, int64_t length) {
+    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw Napi::TypeError::New(env, std::string("bf16Gemm: expected a Float32Array for ") + name + " but received " +
+                                          describe(info[i]));
+    }
+    Napi::Float32Array a = info[i].As<Napi::Float32Array>();
+    if (static_cast<int64_t>(a.ElementLength()) != length) {
+      throw Napi::RangeError::New(env, std::string("bf16Gemm: ") + name + " has " + std::to_string(a.ElementLength()) +
+                                           " elements, expected " + std::to_string(length));
+    }
+    return a;
+  };
+  Napi::Float32Array A = floats(7, "A", M * K), B = floats(8, "B", K * N), C = floats(10, "C", M * N);
+  const auto bytes = [](const Napi::Float32Array& a) {
+    return std::make_pair(reinterpret_cast<uintptr_t>(a.Data()), reinterpret_cast<uintptr_t>(a.Data() + a.ElementLength()));
+  };
+  for (const Napi::Float32Array* in : {&A, &B}) {
+    const auto c = bytes(C), x = bytes(*in);
+    if (c.first < x.second && x.first < c.second) {
+      throw Napi::RangeError::New(env, std::string("bf16Gemm: C overlaps ") + (in == &A ? "A" : "B"));
+    }
+  }
+  const int64_t lda = tA ? M : K, ldb = tB ? K : N;
+  if (impl == "emulated") {
+    bf16_gemm_emulated(tA, tB, M, N, K, alpha, A.Data(), lda, B.Data(), ldb, beta, C.Data(), N);
+    return;
+  }
+  const Bf16Ops* ops = bf16_ops();
+  if (!ops) throw Napi::RangeError::New(env, std::string("bf16Gemm: bf16 is not available: ") + bf16_unavailable_reason());
+  sgemm_bf16(*ops, tA, tB, M, N, K, alpha, A.Data(), lda, B.Data(), ldb, beta, C.Data(), N);
 }
 
 // activation(name, x, out): out = f(x) with the configured level's vectorised exp, tanh or sigmoid
@@ -153,6 +261,9 @@ void register_engine_exports(Napi::Env env, Napi::Object exports) {
   exports.Set("simdLevels", Napi::Function::New(env, SimdLevels, "simdLevels"));
   exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
   exports.Set("activation", Napi::Function::New(env, ActivationFn, "activation"));
+  exports.Set("precisions", Napi::Function::New(env, Precisions, "precisions"));
+  exports.Set("measureBf16Peak", Napi::Function::New(env, MeasureBf16Peak, "measureBf16Peak"));
+  exports.Set("bf16Gemm", Napi::Function::New(env, Bf16Gemm, "bf16Gemm"));
   exports.Set("scratchBytes", Napi::Function::New(env, ScratchBytes, "scratchBytes"));
 }
 

@@ -20,7 +20,9 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "bf16.h"
 #include "engine.h"
+#include "gemm_blocking.h"
 #include "kernels.h"
 
 namespace rnnkit {
@@ -146,38 +148,6 @@ namespace {
 thread_local FloatScratch tl_pack_a;  // packed op(A) blocks of the calling thread / pool worker
 thread_local FloatScratch tl_pack_b;  // packed op(B) panels
 
-struct GemmArgs {
-  bool transA, transB;
-  int64_t M, N, K;
-  float alpha;
-  const float* A;
-  int64_t lda;
-  const float* B;
-  int64_t ldb;
-  float beta;
-  float* C;
-  int64_t ldc;
-};
-
-// Address of op(A)[i, k] and op(B)[k, j].
-inline const float* a_at(const GemmArgs& g, int64_t i, int64_t k) {
-  return g.transA ? g.A + k * g.lda + i : g.A + i * g.lda + k;
-}
-inline const float* b_at(const GemmArgs& g, int64_t k, int64_t j) {
-  return g.transB ? g.B + j * g.ldb + k : g.B + k * g.ldb + j;
-}
-
-inline int64_t round_up(int64_t x, int64_t unit) { return (x + unit - 1) / unit * unit; }
-
-// m rows cut into ceil(m/mr) row tiles as even as possible (32 rows with mr 6: 6,6,5,5,5,5), so every
-// tile of a block with m >= 4 has >= 4 rows (enough accumulators to hide the FMA latency).
-struct RowTiles {
-  int64_t count, base, extra;  // tiles; rows per tile; the first `extra` tiles have one more
-  RowTiles(int64_t m, int mr) : count((m + mr - 1) / mr), base(count ? m / count : 0), extra(count ? m % count : 0) {}
-  int64_t rows(int64_t t) const { return base + (t < extra ? 1 : 0); }
-  int64_t first(int64_t t) const { return t * base + std::min(t, extra); }
-};
-
 // k rows of A per pass when packing op(A) = Aᵀ (see pack_a_block).
 constexpr int64_t kTransPackRows = 16;
 
@@ -272,16 +242,6 @@ void gemm_part_portable(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, i
                  g.beta, g.C + i0 * g.ldc + j0, g.ldc);
 }
 
-// Below this many multiply-adds a GEMM runs on the calling thread alone (waking a worker costs more).
-constexpr double kMinWorkPerPart = 1 << 18;
-
-// [begin, end) of part p when `total` items are cut into `parts` runs of whole `unit`s.
-inline void split(int64_t total, int64_t unit, int parts, int p, int64_t& begin, int64_t& end) {
-  const int64_t units = (total + unit - 1) / unit;
-  begin = std::min(total, units * p / parts * unit);
-  end = std::min(total, units * (p + 1) / parts * unit);
-}
-
 }  // namespace
 
 int64_t rows_t_packed_size(const SimdOps& ops, int64_t m, int64_t K) { return (m + ops.nr - 1) / ops.nr * ops.nr * K; }
@@ -316,6 +276,11 @@ void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, cons
 
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  // bf16 where the packed operands are reused: a product with fewer rows than a micro-tile (sampling's
+  // one row) would spend more converting B than multiplying, and stays fp32.
+  if (engine_config().precision == Precision::Bf16 && M >= kMinBf16Rows) {
+    if (const Bf16Ops* bf16 = bf16_ops()) return sgemm_bf16(*bf16, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
   sgemm_with(simd_ops(engine_config().level), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -329,29 +294,19 @@ void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t
   const GemmArgs g{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   const EngineConfig& config = engine_config();
 
-  // Columns when M is small (each thread packs and keeps its own share of B), rows when M is large.
-  const bool byColumns = M < 128;
-  const int64_t unit = byColumns ? (ops ? ops->nr : 16) : (ops ? ops->mr : 8);
-  const int64_t units = ((byColumns ? N : M) + unit - 1) / unit;
-  const double work = double(M) * double(N) * double(K);
-  const int parts = static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>({static_cast<int64_t>(config.threads), units, static_cast<int64_t>(work / kMinWorkPerPart)})));
+  const GemmSplit split(M, N, K, ops ? ops->nr : 16, ops ? ops->mr : 8, config.threads);
 
   // The path depends on the shape only (never on the split), so every thread count gives the same bits.
-  const bool swapped = byColumns && transB;
+  const bool swapped = split.byColumns && transB;
   auto part = [&](int p) {
-    int64_t i0 = 0, i1 = M, j0 = 0, j1 = N;
-    if (byColumns) {
-      split(N, unit, parts, p, j0, j1);
-    } else {
-      split(M, unit, parts, p, i0, i1);
-    }
+    int64_t i0, i1, j0, j1;
+    split.block(p, M, N, i0, i1, j0, j1);
     if (i0 >= i1 || j0 >= j1) return;
     bool done = false;
     if (ops) done = swapped ? gemm_part_simd_t(*ops, g, i0, i1, j0, j1) : gemm_part_simd(*ops, g, i0, i1, j0, j1);
     if (!done) gemm_part_portable(g, i0, i1, j0, j1);
   };
-  parallel_parts(parts, part);
+  parallel_parts(split.parts, part);
 }
 
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,

@@ -6,7 +6,8 @@
 //
 //   g++ -std=c++17 -O1 -g -fsanitize=thread -pthread native/race_check.cc native/engine.cc \
 //       native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc native/optim.cc native/simd_avx2.cc \
-//       native/simd_avx512.cc -o /tmp/rnnkit-race-check && /tmp/rnnkit-race-check
+//       native/simd_avx512.cc native/gemm_bf16.cc native/bf16.cc native/simd_avx512_bf16.cc \
+//       -o /tmp/rnnkit-race-check && /tmp/rnnkit-race-check
 //
 // Exit status 0 and "race check: N runs, all identical" when clean; TSan prints any race it sees and
 // exits with status 66.

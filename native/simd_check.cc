@@ -3,6 +3,7 @@
 //
 //   g++ -std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -pthread \
 //       native/simd_check.cc native/engine.cc native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc \
+//       native/gemm_bf16.cc native/bf16.cc native/simd_avx512_bf16.cc \
 //       native/simd_avx2.cc native/simd_avx512.cc -o /tmp/rnnkit-simd-check && /tmp/rnnkit-simd-check
 //
 // On AArch64 it checks the NEON table; from an x86 machine, cross-built and run under qemu (Debian's
@@ -10,7 +11,7 @@
 //
 //   aarch64-linux-gnu-g++ -std=c++17 -O1 -g -fsanitize=undefined -fno-sanitize-recover=all -pthread \
 //       native/simd_check.cc native/engine.cc native/threadpool.cc native/gemm.cc native/cells.cc \
-//       native/ops.cc native/simd_neon.cc -o /tmp/rnnkit-simd-check-arm64 && \
+//       native/ops.cc native/gemm_bf16.cc native/bf16.cc native/simd_neon.cc -o /tmp/rnnkit-simd-check-arm64 && \
 //       qemu-aarch64 -L /usr/aarch64-linux-gnu /tmp/rnnkit-simd-check-arm64
 //
 // Tables checked: every level this CPU runs, plus (x86) "emu512": simd_ops.inc instantiated with the AVX-512

@@ -18,7 +18,8 @@ CXX=aarch64-linux-gnu-g++
 
 echo "1. simd_check (NEON table) under qemu"
 $CXX -std=c++17 -O1 -g -fsanitize=undefined -fno-sanitize-recover=all -pthread native/simd_check.cc native/engine.cc \
-  native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc native/simd_neon.cc -o "$out/simd-check"
+  native/threadpool.cc native/gemm.cc native/gemm_bf16.cc native/bf16.cc native/cells.cc native/ops.cc native/simd_neon.cc \
+  -o "$out/simd-check"
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/simd-check"
 
 echo "2. the addon, cross-built as the npm package ships it"

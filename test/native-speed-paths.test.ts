@@ -33,13 +33,13 @@ describe.skipIf(!addon)('configuration', () => {
     const best = levels.at(-1)!;
     const defaults = loadNativeBackend({ simd: best, threads: undefined });
     const expectedThreads = process.env['RNNKIT_THREADS'] ? Number(process.env['RNNKIT_THREADS']) : defaults.info().threads;
-    expect(defaults.info()).toEqual({ name: 'native', dtype: 'f32', simd: best, threads: expectedThreads });
+    expect(defaults.info()).toEqual({ name: 'native', dtype: 'f32', simd: best, threads: expectedThreads, precision: process.env['RNNKIT_PRECISION'] === 'bf16' ? 'bf16' : 'fp32' });
     expect(Number.isInteger(expectedThreads) && expectedThreads >= 1).toBe(true);
     if (!process.env['RNNKIT_THREADS']) expect(expectedThreads).toBe(availableParallelism());
     for (const simd of levels) {
       for (const threads of [1, 2, 3]) {
         const backend = loadNativeBackend({ simd, threads });
-        expect(backend.info()).toEqual({ name: 'native', dtype: 'f32', simd, threads });
+        expect(backend.info()).toEqual({ name: 'native', dtype: 'f32', simd, threads, precision: process.env['RNNKIT_PRECISION'] === 'bf16' ? 'bf16' : 'fp32' });
         // the addon's view for this thread follows the backend that ran last
         backend.gemm(false, false, 1, 1, 1, 1, Span.of(backend.allocFloat(1)), Span.of(backend.allocFloat(1)), 0, Span.of(backend.allocFloat(1)));
         expect(addon!.info()).toMatchObject({ simd, threads });
@@ -77,7 +77,7 @@ describe.skipIf(!addon)('configuration', () => {
     expect(() => a.configure({ threads: 0 })).toThrow(new RangeError('configure: expected an integer from 1 to 1024 for threads but received 0'));
     expect(() => a.configure({ threads: 2.5 })).toThrow(new RangeError('configure: expected an integer from 1 to 1024 for threads but received 2.5'));
     expect(() => a.configure({ simd: 3 as never })).toThrow(new TypeError('configure: expected one of scalar, avx2, avx512, neon for simd but received 3'));
-    expect(() => a.configure(5 as never)).toThrow(new TypeError('configure: expected an object { threads?, simd? } but received 5'));
+    expect(() => a.configure(5 as never)).toThrow(new TypeError('configure: expected an object { threads?, simd?, precision? } but received 5'));
     expect(() => a.measurePeak(0, 10)).toThrow(new RangeError('measurePeak: expected an integer from 1 to 1024 for threads but received 0'));
     expect(() => a.measurePeak(1, 0)).toThrow(new RangeError('measurePeak: expected an integer from 1 to 10000 for milliseconds but received 0'));
     expect(() => a.activation('cos' as never, new Float32Array(1), new Float32Array(1))).toThrow(new TypeError('activation: expected exp, tanh or sigmoid but received cos'));

@@ -1,7 +1,7 @@
 // Backend selection: native if the addon loads and passes a self-check, else wasm, else reference.
 // `backend` (option) or RNNKIT_BACKEND forces one; forcing one that cannot load is an error naming why.
 import { RnnkitError, invalidOption } from '../errors.js';
-import { loadNativeBackend } from './native.js';
+import { type PrecisionChoice, NativeBackend, loadNativeBackend } from './native.js';
 import { ReferenceBackend } from './reference.js';
 import type { Backend, BackendInfo, BackendName } from './types.js';
 import { loadWasmBackend } from './wasm.js';
@@ -11,6 +11,8 @@ export const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm', 'referen
 export interface BackendOptions {
   backend?: BackendName | 'auto';
   threads?: number;
+  /** The native backend's matrix-product precision (default: RNNKIT_PRECISION, else fp32). bf16 needs native. */
+  precision?: PrecisionChoice;
   /** For tests: where the native addon is looked for. */
   nativeAddonPath?: string;
 }
@@ -25,7 +27,7 @@ export async function probeBackend(name: BackendName, options: BackendOptions = 
   try {
     let backend: Backend;
     if (name === 'native') {
-      const native = loadNativeBackend({ addonPath: options.nativeAddonPath, threads: options.threads });
+      const native = loadNativeBackend({ addonPath: options.nativeAddonPath, threads: options.threads, precision: options.precision });
       native.selfCheck();
       backend = native;
     } else if (name === 'wasm') {
@@ -62,15 +64,26 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Selec
   const skipped: SelectedBackend['skipped'] = [];
   for (const name of requested === 'auto' ? BACKEND_NAMES : [requested]) {
     const probe = await probeBackend(name, options);
-    if (probe.loaded) return { backend: probe.backend, skipped };
+    if (probe.loaded) {
+      if (bf16Asked(options) && !(probe.backend instanceof NativeBackend)) {
+        const native = skipped.find((s) => s.name === 'native');
+        throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', `precision bf16 needs the native backend${native ? ` (${native.reason})` : ''}`);
+      }
+      return { backend: probe.backend, skipped };
+    }
     if (requested !== 'auto') throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', `the ${name} backend cannot be used: ${probe.reason}`);
     skipped.push({ name, reason: probe.reason });
   }
   throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', 'no backend could be loaded');
 }
 
+function bf16Asked(options: BackendOptions): boolean {
+  return (options.precision ?? process.env['RNNKIT_PRECISION']) === 'bf16';
+}
+
 export function describeBackend(info: BackendInfo): string {
-  return `${info.name} (${info.simd}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+  const precision = info.precision === 'bf16' ? ', bf16' : '';
+  return `${info.name} (${info.simd}, ${info.threads} thread${info.threads === 1 ? '' : 's'}${precision})`;
 }
 
 export type { Backend, BackendInfo, BackendName } from './types.js';

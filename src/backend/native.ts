@@ -14,12 +14,25 @@ import {
 export const SIMD_LEVELS = ['scalar', 'avx2', 'avx512', 'neon'] as const;
 export type SimdLevel = (typeof SIMD_LEVELS)[number];
 
+/** The precisions of the matrix products. Must match Precision in native/engine.h. 'bf16' rounds the
+ *  operands of every GEMM and recurrent product to bfloat16 and accumulates in fp32 (native/bf16.h). */
+export const PRECISIONS = ['fp32', 'bf16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+/** What loadNativeBackend accepts: 'auto' is bf16 where the CPU has it, else fp32. */
+export type PrecisionChoice = Precision | 'auto';
+
 /** The addon's exports (native/addon.cc): the Backend kernels with spans replaced by typed arrays. */
 export interface NativeAddon {
   /** The calling thread's SIMD level and thread count, and the cell kind names in enum order. */
   info(): { simd: string; threads: number; cellKinds: string[] };
   /** Sets the calling thread's SIMD level and thread count (absent: the best level, hardware concurrency). */
-  configure(options?: { threads?: number | undefined; simd?: string | undefined }): { threads: number; simd: string };
+  configure(options?: { threads?: number | undefined; simd?: string | undefined; precision?: string | undefined }): { threads: number; simd: string; precision: Precision };
+  /** Each precision, whether this CPU (and build) runs it, and why not. */
+  precisions(): { name: Precision; available: boolean; reason: string }[];
+  /** GFLOP/s of a register-blocked VDPBF16PS loop on `threads` threads (throws where bf16 is unavailable). */
+  measureBf16Peak(threads: number, milliseconds: number): number;
+  /** The bf16 GEMM on contiguous matrices: the portable emulation ('emulated', the oracle) or the SIMD kernels. */
+  bf16Gemm(impl: 'emulated' | 'kernel', transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
   /** The SIMD levels this CPU supports, slowest first. */
   simdLevels(): string[];
   /** GFLOP/s of a register-blocked FMA loop at the configured level on `threads` threads for `milliseconds`. */
@@ -61,6 +74,7 @@ const KERNELS = [
   'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
   'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
   'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation', 'scratchBytes',
+  'precisions', 'measureBf16Peak', 'bf16Gemm',
 ] as const;
 
 /** Where a local build of the addon is: `<package root>/build/Release/rnnkit.node`. */
@@ -142,21 +156,33 @@ export class NativeBackend implements Backend {
   readonly #addon: NativeAddon;
   readonly #simd: string;
   readonly #threads: number;
+  readonly #precision: Precision;
   /** Which file the addon came from (null when the caller loaded it). */
   readonly origin: AddonOrigin | null;
 
-  /** `threads` and `simd` default to the hardware concurrency and the best level the CPU supports. */
-  constructor(addon: NativeAddon, options: { threads?: number | undefined; simd?: SimdLevel | undefined; origin?: AddonOrigin | undefined } = {}) {
+  /** `threads`, `simd` and `precision` default to the hardware concurrency, the best level the CPU supports and fp32. */
+  constructor(addon: NativeAddon, options: { threads?: number | undefined; simd?: SimdLevel | undefined; precision?: Precision | undefined; origin?: AddonOrigin | undefined } = {}) {
     this.#addon = addon;
     this.origin = options.origin ?? null;
-    const config = addon.configure({ threads: options.threads, simd: options.simd });
+    const config = addon.configure({ threads: options.threads, simd: options.simd, precision: options.precision });
     this.#simd = config.simd;
     this.#threads = config.threads;
+    this.#precision = config.precision;
     configuredFor.set(addon, this);
   }
 
   info(): BackendInfo {
-    return { name: this.name, dtype: this.dtype, simd: this.#simd, threads: this.#threads };
+    return { name: this.name, dtype: this.dtype, simd: this.#simd, threads: this.#threads, precision: this.#precision };
+  }
+
+  /** Each precision, whether this machine runs it, and why not (for `rnnkit info`). Not a Backend method. */
+  precisions(): { name: Precision; available: boolean; reason: string }[] {
+    return this.#addon.precisions();
+  }
+
+  /** The machine's bf16 peak: GFLOP/s of a register-blocked VDPBF16PS loop (throws where bf16 is unavailable). */
+  measureBf16PeakGflops(threads: number, ms: number): number {
+    return this.#addon.measureBf16Peak(threads, ms);
   }
 
   /** Bytes the engine holds as kernel scratch (packing space), process-wide: it stops growing once the
@@ -168,7 +194,7 @@ export class NativeBackend implements Backend {
   /** Before a kernel whose speed or bits depend on the configuration: make it this backend's. */
   #configure(): void {
     if (configuredFor.get(this.#addon) !== this) {
-      this.#addon.configure({ threads: this.#threads, simd: this.#simd });
+      this.#addon.configure({ threads: this.#threads, simd: this.#simd, precision: this.#precision });
       configuredFor.set(this.#addon, this);
     }
   }
@@ -189,9 +215,11 @@ export class NativeBackend implements Backend {
       buf.data.set(values);
       return Span.of(buf);
     };
+    // bf16 rounds the products' operands to 8 significant bits (relative error up to 2^-9 each).
+    const tolerance = this.#precision === 'bf16' ? 1e-2 : 1e-5;
     const near = (what: string, actual: FloatArray, expected: number[]): void => {
       for (let i = 0; i < expected.length; i++) {
-        if (!(Math.abs(actual[i]! - expected[i]!) <= 1e-5 + 1e-5 * Math.abs(expected[i]!))) {
+        if (!(Math.abs(actual[i]! - expected[i]!) <= tolerance + tolerance * Math.abs(expected[i]!))) {
           throw new Error(`native self-check failed: ${what}[${i}] is ${actual[i]}, expected ${expected[i]}`);
         }
       }
@@ -325,9 +353,11 @@ export const MAX_NATIVE_THREADS = 1024;
  * variable RNNKIT_THREADS, else the hardware concurrency) is how many threads the GEMM and cell kernels
  * split their work over. `simd` (default: RNNKIT_SIMD, else the best level this CPU supports) forces a
  * lower SIMD level, e.g. 'scalar' or 'avx2', for testing; a level the CPU lacks is an error.
+ * `precision` (default: RNNKIT_PRECISION, else 'fp32') of the matrix products: 'bf16' (an error where the
+ * CPU lacks AVX-512 BF16, saying so), 'auto' (bf16 where available, else fp32) or 'fp32'.
  */
 export function loadNativeBackend(
-  options: { addonPath?: string | undefined; threads?: number | undefined; simd?: SimdLevel | undefined } = {},
+  options: { addonPath?: string | undefined; threads?: number | undefined; simd?: SimdLevel | undefined; precision?: PrecisionChoice | undefined } = {},
 ): NativeBackend {
   let threads = options.threads;
   if (threads !== undefined) {
@@ -346,9 +376,11 @@ export function loadNativeBackend(
   if (simd !== undefined && !(SIMD_LEVELS as readonly string[]).includes(simd)) {
     throw new RangeError(`loadNativeBackend: expected one of ${SIMD_LEVELS.join(', ')} for simd${options.simd === undefined ? ' (RNNKIT_SIMD)' : ''} but received ${String(simd)}`);
   }
-  if (options.addonPath !== undefined) {
-    return new NativeBackend(loadNativeAddon(options.addonPath), { threads, simd: simd as SimdLevel | undefined });
+  const choice = options.precision ?? (process.env['RNNKIT_PRECISION'] || undefined);
+  if (choice !== undefined && !([...PRECISIONS, 'auto'] as string[]).includes(choice)) {
+    throw new RangeError(`loadNativeBackend: expected one of ${PRECISIONS.join(', ')}, auto for precision${options.precision === undefined ? ' (RNNKIT_PRECISION)' : ''} but received ${String(choice)}`);
   }
-  const { addon, origin } = findNativeAddon();
-  return new NativeBackend(addon, { threads, simd: simd as SimdLevel | undefined, origin });
+  const { addon, origin } = options.addonPath !== undefined ? { addon: loadNativeAddon(options.addonPath), origin: undefined } : findNativeAddon();
+  const precision = choice === 'auto' ? (addon.precisions().find((p) => p.name === 'bf16')?.available ? 'bf16' : 'fp32') : choice;
+  return new NativeBackend(addon, { threads, simd: simd as SimdLevel | undefined, precision: precision as Precision | undefined, origin });
 }

@@ -106,6 +106,8 @@ export interface BackendInfo {
   /** e.g. 'avx512', 'avx2', 'scalar', 'wasm-simd128'. */
   simd: string;
   threads: number;
+  /** The matrix products' precision where the backend has a choice (native: 'fp32' or 'bf16'). */
+  precision?: string;
 }
 
 /**

@@ -1,9 +1,10 @@
 // The benchmark behind `npm run bench` and `rnnkit bench`: the standard configurations C1–C4 (training
 // throughput) and S3 (sampling) on every backend that loads, in one run, with GFLOP/s, the share of the
-// machine's measured FP32 peak, and ratios between backends. Nothing here is asserted by tests: speed is
+// machine's measured FP32 peak, and ratios between backends; where the CPU has AVX-512 BF16, the native
+// backend again in bf16 precision for C2–C4 and S3 (share of the measured VDPBF16PS peak, ratio to fp32). Nothing here is asserted by tests: speed is
 // measured, never tested.
 import { probeBackend } from '../backend/index.js';
-import type { NativeBackend } from '../backend/native.js';
+import { type NativeBackend, type Precision, loadNativeBackend } from '../backend/native.js';
 import type { Backend, BackendName } from '../backend/types.js';
 import { builtinCorpus } from '../data/corpus.js';
 import { Vocabulary } from '../data/vocab.js';
@@ -109,6 +110,8 @@ function trainingStepOf(backend: Backend, c: TrainConfig, tokens: Int32Array, vo
 
 export interface BenchRow {
   backend: BackendName;
+  /** The matrix products' precision (bf16 rows: the native backend with precision bf16). */
+  precision: Precision;
   simd: string;
   threads: number;
   config: string;
@@ -117,7 +120,7 @@ export interface BenchRow {
   /** (fastest − slowest window) / median. */
   spread: number;
   gflops: number;
-  /** Share of the machine's measured FP32 peak for this backend's thread count, when known. */
+  /** Share of the machine's measured FP32 (bf16 rows: VDPBF16PS) peak for this thread count, when known. */
   peakShare: number | null;
 }
 
@@ -126,7 +129,9 @@ export interface BenchResult {
   node: string;
   quick: boolean;
   /** Measured FP32 FMA peak in GFLOP/s for 1 thread and for the native thread count (null without native). */
-  peak: { oneThread: number; allThreads: number; threads: number } | null;
+  peak: Peak | null;
+  /** Measured VDPBF16PS peak (GFLOP/s, 1 and native threads); null where the CPU lacks AVX-512 BF16. */
+  bf16Peak: Peak | null;
   /** Single-thread streaming read bandwidth (GB/s), for the sampling bound. */
   readBandwidthGBs: number;
   rows: BenchRow[];
@@ -149,6 +154,11 @@ function readBandwidth(): number {
   return best;
 }
 
+type Peak = { oneThread: number; allThreads: number; threads: number };
+
+/** The bf16 rows: these configurations on the native backend in bf16 precision. */
+const BF16_CONFIGS = ['C2', 'C3', 'C4', 'S3'];
+
 export interface BenchOptions {
   quick?: boolean;
   backends?: BackendName[];
@@ -170,9 +180,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const skipped: BenchResult['skipped'] = [];
   const notes: string[] = [];
   let peak: BenchResult['peak'] = null;
+  let bf16Peak: BenchResult['bf16Peak'] = null;
   const wanted = (name: string): boolean => !options.configs || options.configs.includes(name);
   for (const name of options.backends ?? (['native', 'wasm', 'reference'] as BackendName[])) {
-    const probe = await probeBackend(name, { threads: options.threads });
+    const probe = await probeBackend(name, { threads: options.threads, precision: 'fp32' }); // bf16 rows come after
     if (!probe.loaded) {
       skipped.push({ backend: name, reason: probe.reason });
       continue;
@@ -187,59 +198,93 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       }
     }
     const peakFor = (threads: number): number | null => (peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null);
-    for (const bench of BENCH_CONFIGS.filter((b) => wanted(b.name))) {
-      // The reference backend is the oracle, not a contender: only the small configuration.
-      if (name === 'reference' && bench.name !== 'C1') continue;
-      const rssBefore = process.memoryUsage().rss;
-      const { step, model } = trainingStepOf(backend, bench.config, tokens, vocab);
-      const { rate, spread } = measure(step, windowS, windows);
-      if (bench.name === 'C3') {
-        // Parameters, gradients, Adam's two moments, and the activations of one chunk.
-        const floats = 4 * model.parameterCount + workspaceFloats(model.config, bench.config.seq, bench.config.batch);
-        memory.push({ backend: name, addedMB: (process.memoryUsage().rss - rssBefore) / 2 ** 20, buffersMB: (floats * 4) / 2 ** 20 });
-      }
-      const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
-      const p = peakFor(info.threads);
-      rows.push({ backend: name, simd: info.simd, threads: info.threads, config: bench.name, rate, spread, gflops, peakShare: p ? gflops / p : null });
-      log(`${name} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
+    const configs = (name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3']).filter(wanted);
+    rows.push(...benchBackend(backend, 'fp32', configs, peakFor, { tokens, vocab, windowS, windows, quick, memory, notes, log }));
+    if (name !== 'native') continue;
+    const bf16 = (backend as NativeBackend).precisions().find((p) => p.name === 'bf16')!;
+    if (!bf16.available) {
+      notes.push(`native bf16 rows: not measured (${bf16.reason}).`);
+      continue;
     }
-    if (wanted('K1') && name !== 'reference') {
-      const c = CLASSIFY_BENCH.config;
-      const rates: number[] = [];
-      for (const equal of [null, 210]) {
-        const task = createClassifierRun(classifyBenchData(equal), c, backend);
-        const optimizer = new Optimizer(backend, c, task.model.parameterCount);
-        const { rate, spread } = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
-        const gflops = (rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
-        const p = peakFor(info.threads);
-        rows.push({ backend: name, simd: info.simd, threads: info.threads, config: equal === null ? 'K1' : 'K1=', rate, spread, gflops, peakShare: p ? gflops / p : null });
-        if (equal === null) notes.push(`K1 on ${name}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`);
-        rates.push(rate);
-      }
-      notes.push(`K1 on ${name}: lengths 20–400 train at ${(rates[0]! / rates[1]!).toFixed(2)}× the real-token rate of equal lengths (goal ≥ 0.8×).`);
-      log(`${name} K1: ${Math.round(rates[0]!).toLocaleString('en-US')} real tokens/s (${(rates[0]! / rates[1]!).toFixed(2)}× equal lengths)`);
-    }
-    if (wanted('S3') && name !== 'reference') {
-      const c3 = BENCH_CONFIGS.find((b) => b.name === 'C3')!.config;
-      const model = new Model(backend, { ...c3, vocabSize: vocab.size });
-      model.initialize(1);
-      const workspace = samplingWorkspace(model);
-      const length = quick ? 200 : 1000;
-      const step = (): number => {
-        for (const chars of generate(model, vocab, { length, temperature: 1, seed: 1 }, workspace)) void chars;
-        return length;
-      };
-      const { rate, spread } = measure(step, windowS, windows);
-      const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
-      const p = peakFor(info.threads);
-      rows.push({ backend: name, simd: info.simd, threads: info.threads, config: 'S3', rate, spread, gflops, peakShare: p ? gflops / p : null });
-      log(`${name} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
-    }
+    const bfBackend = loadNativeBackend({ threads: info.threads, precision: 'bf16' });
+    bf16Peak = { oneThread: bfBackend.measureBf16PeakGflops(1, 300), allThreads: bfBackend.measureBf16PeakGflops(info.threads, 300), threads: info.threads };
+    log(`peak VDPBF16PS: ${bf16Peak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${bf16Peak.allThreads.toFixed(0)} on ${info.threads}`);
+    const bfPeak = bf16Peak;
+    const bfPeakFor = (threads: number): number => (threads === 1 ? bfPeak.oneThread : bfPeak.allThreads);
+    rows.push(...benchBackend(bfBackend, 'bf16', BF16_CONFIGS.filter(wanted), bfPeakFor, { tokens, vocab, windowS, windows, quick, memory: [], notes, log }));
   }
   const readBandwidthGBs = readBandwidth();
   const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
   notes.push(`S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character: one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`);
-  return { date: new Date().toISOString(), node: process.version, quick, peak, readBandwidthGBs, rows, memory, skipped, notes };
+  return { date: new Date().toISOString(), node: process.version, quick, peak, bf16Peak, readBandwidthGBs, rows, memory, skipped, notes };
+}
+
+interface BenchContext {
+  tokens: Int32Array;
+  vocab: Vocabulary;
+  windowS: number;
+  windows: number;
+  quick: boolean;
+  /** Where C3's memory use is recorded (training only). */
+  memory: BenchResult['memory'];
+  notes: string[];
+  log: (line: string) => void;
+}
+
+/** The rows of one backend (at one precision) for the named configurations (C1–C4, S3). */
+function benchBackend(backend: Backend, precision: Precision, configs: string[], peakFor: (threads: number) => number | null, ctx: BenchContext): BenchRow[] {
+  const { tokens, vocab, windowS, windows, quick, log } = ctx;
+  const info = backend.info();
+  const name = info.name;
+  const label = precision === 'bf16' ? `${name} bf16` : name;
+  const rows: BenchRow[] = [];
+  for (const bench of BENCH_CONFIGS.filter((b) => configs.includes(b.name))) {
+    const rssBefore = process.memoryUsage().rss;
+    const { step, model } = trainingStepOf(backend, bench.config, tokens, vocab);
+    const { rate, spread } = measure(step, windowS, windows);
+    if (bench.name === 'C3') {
+      // Parameters, gradients, Adam's two moments, and the activations of one chunk.
+      const floats = 4 * model.parameterCount + workspaceFloats(model.config, bench.config.seq, bench.config.batch);
+      ctx.memory.push({ backend: name, addedMB: (process.memoryUsage().rss - rssBefore) / 2 ** 20, buffersMB: (floats * 4) / 2 ** 20 });
+    }
+    const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
+    const p = peakFor(info.threads);
+    rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: bench.name, rate, spread, gflops, peakShare: p ? gflops / p : null });
+    log(`${label} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
+  }
+  if (configs.includes('K1')) {
+    const c = CLASSIFY_BENCH.config;
+    const rates: number[] = [];
+    for (const equal of [null, 210]) {
+      const task = createClassifierRun(classifyBenchData(equal), c, backend);
+      const optimizer = new Optimizer(backend, c, task.model.parameterCount);
+      const { rate, spread } = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
+      const gflops = (rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
+      const p = peakFor(info.threads);
+      rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: equal === null ? 'K1' : 'K1=', rate, spread, gflops, peakShare: p ? gflops / p : null });
+      if (equal === null) ctx.notes.push(`K1 on ${label}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`);
+      rates.push(rate);
+    }
+    ctx.notes.push(`K1 on ${label}: lengths 20–400 train at ${(rates[0]! / rates[1]!).toFixed(2)}× the real-token rate of equal lengths (goal ≥ 0.8×).`);
+    log(`${label} K1: ${Math.round(rates[0]!).toLocaleString('en-US')} real tokens/s (${(rates[0]! / rates[1]!).toFixed(2)}× equal lengths)`);
+  }
+  if (configs.includes('S3')) {
+    const c3 = BENCH_CONFIGS.find((b) => b.name === 'C3')!.config;
+    const model = new Model(backend, { ...c3, vocabSize: vocab.size });
+    model.initialize(1);
+    const workspace = samplingWorkspace(model);
+    const length = quick ? 200 : 1000;
+    const step = (): number => {
+      for (const chars of generate(model, vocab, { length, temperature: 1, seed: 1 }, workspace)) void chars;
+      return length;
+    };
+    const { rate, spread } = measure(step, windowS, windows);
+    const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
+    const p = peakFor(info.threads);
+    rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: 'S3', rate, spread, gflops, peakShare: p ? gflops / p : null });
+    log(`${label} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
+  }
+  return rows;
 }
 
 /** The table people read: one row per configuration and backend, ratios against the slowest contender. */
@@ -247,9 +292,10 @@ export function formatBench(result: BenchResult): string {
   const lines: string[] = [];
   lines.push(`rnnkit bench (${result.quick ? 'quick' : 'full'}) ${result.date.slice(0, 10)}, Node ${result.node}`);
   if (result.peak) lines.push(`measured FP32 FMA peak: ${result.peak.oneThread.toFixed(0)} GFLOP/s (1 thread), ${result.peak.allThreads.toFixed(0)} GFLOP/s (${result.peak.threads} threads)`);
+  if (result.bf16Peak) lines.push(`measured VDPBF16PS peak: ${result.bf16Peak.oneThread.toFixed(0)} GFLOP/s (1 thread), ${result.bf16Peak.allThreads.toFixed(0)} GFLOP/s (${result.bf16Peak.threads} threads)`);
   lines.push('');
-  lines.push('config  backend    simd/threads        tokens/s  spread   GFLOP/s  % peak   vs wasm   vs reference');
-  const find = (config: string, backend: BackendName): BenchRow | undefined => result.rows.find((r) => r.config === config && r.backend === backend);
+  lines.push('config  backend    simd/threads        tokens/s  spread   GFLOP/s  % peak   vs wasm   vs reference   vs fp32');
+  const find = (config: string, backend: BackendName): BenchRow | undefined => result.rows.find((r) => r.config === config && r.backend === backend && r.precision === 'fp32');
   for (const row of result.rows) {
     const wasm = find(row.config, 'wasm'), ref = find(row.config, 'reference');
     const ratio = (other: BenchRow | undefined): string => {
@@ -257,12 +303,15 @@ export function formatBench(result: BenchResult): string {
       const r = row.rate / other.rate;
       return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)}×`;
     };
+    const fp32 = row.precision === 'bf16' ? find(row.config, row.backend) : undefined;
+    const simd = row.precision === 'bf16' ? `${row.simd}+bf16` : row.simd;
     lines.push(
-      `${row.config.padEnd(7)} ${row.backend.padEnd(10)} ${`${row.simd}/${row.threads}`.padEnd(16)} ${Math.round(row.rate).toLocaleString('en-US').padStart(11)} ${`${(row.spread * 100).toFixed(0)}%`.padStart(7)} ${row.gflops.toFixed(1).padStart(9)} ${row.peakShare === null ? '    –' : `${(row.peakShare * 100).toFixed(0).padStart(5)}%`} ${ratio(wasm).padStart(9)} ${ratio(ref).padStart(14)}`,
+      `${row.config.padEnd(7)} ${row.backend.padEnd(10)} ${`${simd}/${row.threads}`.padEnd(16)} ${Math.round(row.rate).toLocaleString('en-US').padStart(11)} ${`${(row.spread * 100).toFixed(0)}%`.padStart(7)} ${row.gflops.toFixed(1).padStart(9)} ${row.peakShare === null ? '    –' : `${(row.peakShare * 100).toFixed(0).padStart(5)}%`} ${ratio(wasm).padStart(9)} ${ratio(ref).padStart(14)} ${ratio(fp32).padStart(9)}`,
     );
   }
   lines.push('');
   lines.push('C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up); S3: characters/s sampled from the C3 model, batch 1.');
+  lines.push('+bf16: the native backend with --precision bf16 (bf16 operands, fp32 accumulation; % of the VDPBF16PS peak; vs fp32: against the same backend in fp32).');
   lines.push('spread: (fastest − slowest window) / median, how much the rate moved between windows (on a shared machine, mostly the neighbours).');
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
   lines.push(`  K1, K1=: ${CLASSIFY_BENCH.description}; real (unpadded) tokens/s`);

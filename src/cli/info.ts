@@ -1,5 +1,6 @@
-// `rnnkit info`: every backend, whether it loaded and why not, its SIMD level and threads, and the choice;
-// for the native one, which addon file loaded and why each other candidate was not used.
+// `rnnkit info`: every backend, whether it loaded and why not, its SIMD level and threads, the native
+// backend's precisions (and why one is unavailable) and which addon file loaded (and why each other
+// candidate was not used), and the choice.
 import type { Command } from 'commander';
 import { BACKEND_NAMES, describeBackend, probeBackend, requestedBackend, selectBackend } from '../backend/index.js';
 import { NativeBackend } from '../backend/native.js';
@@ -11,6 +12,10 @@ export function registerInfo(program: Command): void {
     for (const name of BACKEND_NAMES) {
       const probe = await probeBackend(name, { threads: flags.threads });
       console.log(probe.loaded ? `${name.padEnd(10)} loaded      ${probe.info.simd}, ${probe.info.threads} thread${probe.info.threads === 1 ? '' : 's'}` : `${name.padEnd(10)} not loaded  ${probe.reason}`);
+      if (probe.loaded && probe.backend instanceof NativeBackend) {
+        const levels = probe.backend.precisions().map((p) => (p.available ? `${p.name} available` : `${p.name} not available (${p.reason})`));
+        console.log(`${'precision'.padEnd(10)} ${levels.join('; ')}`);
+      }
       const origin = probe.loaded && probe.backend instanceof NativeBackend ? probe.backend.origin : null;
       if (origin) {
         console.log(`           addon       ${origin.kind}: ${origin.path}`);
@@ -18,7 +23,7 @@ export function registerInfo(program: Command): void {
       }
     }
     try {
-      const { backend } = await selectBackend({ backend: flags.backend, threads: flags.threads });
+      const { backend } = await selectBackend({ backend: flags.backend, threads: flags.threads, ...(flags.precision ? { precision: flags.precision } : {}) });
       console.log(`chosen: ${describeBackend(backend.info())}${requested === 'auto' ? ' (the fastest that loads)' : ''}`);
     } catch (error) {
       console.log(`chosen: none (${(error as Error).message})`);

@@ -21,7 +21,7 @@ const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed', 'bidire
 /** Options that mean something for one task only. */
 const TASK_ONLY: Record<string, TaskName> = { seq: 'lm', sampleEvery: 'lm', sampleLength: 'lm', initFrom: 'lm', pool: 'classify', maxLen: 'classify', bidirectional: 'classify' };
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
-const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'resume', 'quiet', 'json', 'report']);
+const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'precision', 'resume', 'quiet', 'json', 'report']);
 
 type TrainFlags = TrainConfig & BackendFlags & { out?: string; initFrom?: string; resume?: string; quiet?: boolean; json?: boolean; report?: boolean };
 
@@ -82,7 +82,7 @@ export function registerTrain(program: Command): void {
     .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end (and on Ctrl-C)', integer(0), d.saveEvery)
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
     .option('--init-from <dir>', "start from a checkpoint's weights; its shape and vocabulary are used")
-    .option('--resume <dir>', 'continue the run saved in dir with its own settings (only --steps, --backend, --threads may be given)');
+    .option('--resume <dir>', 'continue the run saved in dir with its own settings (only --steps, --backend, --threads, --precision may be given)');
   addBackendOptions(command).action(async (file: string | undefined, flags: TrainFlags, cmd: Command) => {
     const explicit = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
     if (flags.quiet && flags.json) throw invalidOption('--quiet and --json exclude each other');
