@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RnnkitError, badCheckpoint } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { TRAINER_FILE } from '../io/rundir.js';
+import { TRAINER_FILE, notResumable } from '../io/rundir.js';
 import { type TensorEntry, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { type DataSource, TASK_NAMES, type TaskName } from '../tasks/task.js';
@@ -77,7 +77,7 @@ function upgradeFormat1(meta: Record<string, unknown>): Record<string, unknown> 
 
 export function loadTrainerState(dir: string): TrainerState {
   const path = join(dir, TRAINER_FILE);
-  if (!existsSync(path)) throw badCheckpoint(`${dir}: no ${TRAINER_FILE} here, so the run cannot be resumed (was it written by an older rnnkit, or is it not a run directory?)`);
+  if (!existsSync(path)) throw notResumable(dir);
   const size = statSync(path).size;
   if (size > MAX_TRAINER_BYTES) throw badCheckpoint(`${path}: ${size} bytes is larger than the ${MAX_TRAINER_BYTES}-byte limit`);
   const file = decodeSafetensors(readFileSync(path), path);

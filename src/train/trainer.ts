@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
 import { RnnkitError, invalidInput, invalidOption } from '../errors.js';
-import { BEST_DIR, MetricsLog, prepareRunDir, writeRunJson } from '../io/rundir.js';
+import { BEST_DIR, MetricsLog, writeRunJson } from '../io/rundir.js';
 import { Model } from '../model/model.js';
 import type { TaskRun } from '../tasks/task.js';
 import { Random } from '../util/random.js';
@@ -162,12 +162,11 @@ export function trainingStep(task: TaskRun, optimizer: Optimizer, c: TrainConfig
   return { loss, tokens, gradNorm, updated };
 }
 
-/** Trains `run` to its configured total, writing the run directory. */
+/** Trains `run` to its configured total, writing the run directory (claimed by the caller: io/rundir.ts). */
 export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Promise<TrainResult> {
   const { task, model, config: c, optimizer, out } = run;
   const backend = model.backend;
   const emit = hooks.onEvent ?? (() => {});
-  prepareRunDir(out);
   if (!resumed) {
     writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount });
     run.save();

@@ -1,0 +1,159 @@
+// Hostile input (issue 17): each case here failed once. Runs are never lost or mixed, non-finite numbers
+// never reach a checkpoint, sizes and thread counts stay within limits. The concurrency cases run two real
+// processes of bin/rnnkit.js.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { claimDefaultRunDir } from '../src/io/rundir.js';
+import { loadTrainerState } from '../src/train/state.js';
+import { cli } from './cli-helpers.js';
+
+const root = resolve(import.meta.dirname, '..');
+const bin = join(root, 'bin', 'rnnkit.js');
+const work = mkdtempSync(join(tmpdir(), 'rnnkit-hostile-'));
+const textFile = join(work, 'text.txt');
+writeFileSync(textFile, 'Happy families are all alike; every unhappy family is unhappy in its own way. '.repeat(40));
+const small = ['--backend', 'reference', '--hidden', '8', '--seq', '8', '--batch', '2'];
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+/** Runs bin/rnnkit.js; resolves with its exit code and output. */
+function rnnkit(args: string[], cwd = root): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd });
+    let out = '', err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('exit', (code) => done({ code, out, err }));
+  });
+}
+
+/** Starts a run and resolves once it has printed a step, with the child. */
+function startRunning(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root });
+  return new Promise((resolvePromise, reject) => {
+    let seen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (/^step +\d+\//m.test(seen)) resolvePromise(child);
+    });
+    child.on('exit', (code) => reject(new Error(`the run ended (code ${code}) before its first step: ${seen.slice(-300)}`)));
+  });
+}
+
+const exited = (child: ChildProcess): Promise<number | null> =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.on('exit', (code) => done(code)));
+
+describe('a run directory holds one run', () => {
+  it('train --out DIR into a run is refused (exit 2, naming --resume DIR and --force); the run is untouched', async () => {
+    const dir = join(work, 'taken');
+    expect((await cli('train', textFile, ...small, '--steps', '4', '--eval-every', '2', '--out', dir)).code).toBe(0);
+    const model = readFileSync(join(dir, 'model.safetensors'));
+    const again = await cli('train', textFile, ...small, '--cell', 'lstm', '--steps', '2', '--out', dir);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain(`--resume ${dir}`);
+    expect(again.err).toContain('--force');
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(model)).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).cell).toBe('rnn');
+  });
+
+  it('--force replaces every file of the old run: model, trainer, metrics, run.json, best/, report.*', async () => {
+    const dir = join(work, 'forced');
+    expect((await cli('train', textFile, ...small, '--steps', '4', '--eval-every', '2', '--val-frac', '0.1', '--out', dir)).code).toBe(0);
+    expect(existsSync(join(dir, 'best', 'model.safetensors'))).toBe(true);
+    writeFileSync(join(dir, 'report.html'), 'old');
+    writeFileSync(join(dir, 'report.svg'), 'old');
+    const forced = await cli('train', textFile, ...small, '--cell', 'gru', '--steps', '2', '--val-frac', '0', '--log-every', '1', '--out', dir, '--force');
+    expect(forced.err).toBe('');
+    expect(forced.code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['metrics.jsonl', 'model.safetensors', 'run.json', 'trainer.safetensors']);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).cell).toBe('gru');
+    expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step)).toEqual([1, 2]);
+  });
+
+  it("a directory holding a user's files is refused even with --force, and nothing in it is deleted", async () => {
+    const dir = join(work, 'mine');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    writeFileSync(join(dir, 'model.safetensors'), 'not a model');
+    for (const extra of [[], ['--force']]) {
+      const result = await cli('train', textFile, ...small, '--steps', '1', '--out', dir, ...extra);
+      expect(result.code).toBe(2);
+      expect(result.err).toMatch(/holds files rnnkit did not write \(notes\.txt\)/);
+    }
+    expect(readdirSync(dir).sort()).toEqual(['model.safetensors', 'notes.txt']);
+  });
+
+  it("cleaning temporary files removes rnnkit's own names only, never a user's .notes.tmp", async () => {
+    const dir = join(work, 'temporaries');
+    expect((await cli('train', textFile, ...small, '--steps', '2', '--out', dir)).code).toBe(0);
+    writeFileSync(join(dir, '.notes.tmp'), 'mine');
+    writeFileSync(join(dir, '.model.safetensors.999999.tmp'), 'left by a crash');
+    const resumed = await cli('train', '--resume', dir, '--steps', '3', '--backend', 'reference');
+    expect(resumed.code).toBe(0);
+    expect(readFileSync(join(dir, '.notes.tmp'), 'utf8')).toBe('mine');
+    expect(existsSync(join(dir, '.model.safetensors.999999.tmp'))).toBe(false);
+  });
+
+  it('--out naming a file is one clear line (exit 2)', async () => {
+    const result = await cli('train', textFile, ...small, '--steps', '1', '--out', textFile);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/cannot create the run directory \(a file of that name is in the way\)/);
+  });
+});
+
+describe('a run holds its directory for its life (two real processes)', () => {
+  it('a second run into a running directory exits 1 naming the pid; after a SIGKILL the lock is taken over', async () => {
+    const dir = join(work, 'locked');
+    const first = await startRunning(['train', textFile, ...small, '--steps', '1000000', '--save-every', '5', '--log-every', '5', '--quiet', '--out', dir]);
+    try {
+      const resumed = await rnnkit(['train', '--resume', dir, '--backend', 'reference']);
+      expect(resumed.code).toBe(1);
+      expect(resumed.err).toContain(`in use by another run (pid ${first.pid})`);
+      const forced = await rnnkit(['train', textFile, ...small, '--steps', '2', '--out', dir, '--force']);
+      expect(forced.code).toBe(1);
+      expect(forced.err).toContain(`pid ${first.pid}`);
+      expect(first.exitCode).toBe(null); // the refused runs touched none of its files (a deleted temporary killed it once)
+    } finally {
+      first.kill('SIGKILL');
+    }
+    await exited(first);
+    expect(existsSync(join(dir, '.rnnkit.lock'))).toBe(true); // a SIGKILL cannot remove it ...
+    const step = loadTrainerState(dir).position.step;
+    const resumed = await rnnkit(['train', '--resume', dir, '--steps', String(step + 2), '--backend', 'reference']);
+    expect(resumed.err).toBe(''); // ... and it does not stand in the way
+    expect(resumed.code).toBe(0);
+    expect(loadTrainerState(dir).position.step).toBe(step + 2);
+    expect(existsSync(join(dir, '.rnnkit.lock'))).toBe(false);
+  });
+
+  it('two runs started together into one directory: one trains, the other is refused', async () => {
+    const dir = join(work, 'together');
+    const args = ['train', textFile, ...small, '--steps', '300', '--quiet', '--out', dir];
+    const results = await Promise.all([rnnkit(args), rnnkit(args)]);
+    const codes = results.map((r) => r.code).sort();
+    expect(codes).toEqual([0, 1]);
+    expect(results.find((r) => r.code === 1)!.err).toMatch(/in use by another run \(pid \d+\)/);
+    const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step as number);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b)); // one run's log, not two interleaved
+    expect(new Set(steps).size).toBe(steps.length);
+  });
+
+  it('default directories: two runs started together get two directories, and runs/latest names the newest', async () => {
+    const cwd = mkdtempSync(join(work, 'cwd-'));
+    const results = await Promise.all([1, 2].map(() => rnnkit(['train', textFile, ...small, '--steps', '2', '--quiet'], cwd)));
+    for (const r of results) expect(r.code).toBe(0);
+    const dirs = readdirSync(join(cwd, 'runs')).filter((name) => name !== 'latest');
+    expect(dirs).toHaveLength(2);
+    for (const name of dirs) expect(readdirSync(join(cwd, 'runs', name))).toContain('model.safetensors');
+    expect(dirs).toContain(readlinkSync(join(cwd, 'runs', 'latest')));
+    const claimed = [1, 2, 3].map(() => claimDefaultRunDir(join(cwd, 'more')));
+    expect(new Set(claimed).size).toBe(3);
+    expect(readlinkSync(join(cwd, 'more', 'latest'))).toBe(claimed[2]!.split('/').at(-1));
+  });
+});
