@@ -6,7 +6,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import { loadModel } from '../src/io/checkpoint.js';
 import { claimDefaultRunDir } from '../src/io/rundir.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
+import { runTraining } from '../src/tasks/index.js';
+import { createLanguageModelRun } from '../src/tasks/lm.js';
+import { DEFAULT_TRAIN_CONFIG, MAX_CONSECUTIVE_SKIPS, Run, type TrainConfig, type TrainEvent, execute } from '../src/train/trainer.js';
 import { loadTrainerState } from '../src/train/state.js';
 import { cli } from './cli-helpers.js';
 
@@ -155,5 +161,76 @@ describe('a run holds its directory for its life (two real processes)', () => {
     const claimed = [1, 2, 3].map(() => claimDefaultRunDir(join(cwd, 'more')));
     expect(new Set(claimed).size).toBe(3);
     expect(readlinkSync(join(cwd, 'more', 'latest'))).toBe(claimed[2]!.split('/').at(-1));
+  });
+});
+
+describe('non-finite numbers never reach a checkpoint', () => {
+  const TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(30);
+  const settings = (overrides: Partial<TrainConfig>): TrainConfig => ({ ...DEFAULT_TRAIN_CONFIG, hidden: 12, seq: 8, batch: 3, logEvery: 1, ...overrides });
+  /** A run whose parameters turn NaN once step `at` has been logged (as an overflowing update would). */
+  async function poisoned(out: string, config: TrainConfig, at: number, interrupt = false): Promise<unknown> {
+    mkdirSync(out, { recursive: true });
+    const { run: task } = createLanguageModelRun({ text: TEXT, config, backend: new ReferenceBackend() });
+    const run = new Run(task, config, out);
+    const abort = new AbortController();
+    const onEvent = (e: TrainEvent): void => {
+      if (e.type !== 'step' || e.metrics.step !== at) return;
+      run.model.params.all.data[5] = Number.NaN;
+      if (interrupt) abort.abort();
+    };
+    return execute(run, { onEvent, signal: abort.signal }, false).catch((error: unknown) => error);
+  }
+
+  it('a periodic save after parameters turned NaN is refused; the kept checkpoint is the last finite one', async () => {
+    const out = join(work, 'nan-periodic');
+    const error = await poisoned(out, settings({ steps: 10, saveEvery: 2 }), 3);
+    expect(String(error)).toMatch(/the model became non-finite by step 4 \(tensor rnn\.weight_ih_l0 holds NaN \(at index 5\)\); training stopped and the last checkpoint in .* \(step 2\) was kept/);
+    expect(loadTrainerState(out).position.step).toBe(2);
+    expect(() => loadModel(out, new ReferenceBackend())).not.toThrow();
+  });
+
+  it('the final and the interrupted save, and best/, are refused too', async () => {
+    const final = join(work, 'nan-final');
+    expect(String(await poisoned(final, settings({ steps: 3, saveEvery: 0 }), 3))).toMatch(/non-finite by step 3 .* \(step 0\) was kept/);
+    expect(loadTrainerState(final).position.step).toBe(0);
+    const interrupted = join(work, 'nan-interrupted');
+    expect(String(await poisoned(interrupted, settings({ steps: 10, saveEvery: 0 }), 2, true))).toMatch(/non-finite by step 2 .* \(step 0\) was kept/);
+    expect(loadTrainerState(interrupted).position.step).toBe(0);
+    // The first validation (step 2) of NaN parameters is a NaN loss: it must not become best/.
+    const best = join(work, 'nan-best');
+    const error = await poisoned(best, settings({ steps: 6, saveEvery: 0, valFrac: 0.2, evalEvery: 2, skipNonfinite: true }), 1);
+    expect(String(error)).toMatch(/non-finite by step 2/);
+    expect(existsSync(join(best, 'best'))).toBe(false);
+  });
+
+  it(`--skip-nonfinite stops after ${MAX_CONSECUTIVE_SKIPS} consecutive skipped steps (exit 1), keeping the finite checkpoint`, async () => {
+    const out = join(work, 'skip-forever');
+    const exploding = settings({ nonlinearity: 'relu', hidden: 16, optimizer: 'sgd', lr: 1e6, clipValue: 0, seq: 10, batch: 1, steps: 1000, saveEvery: 50, skipNonfinite: true });
+    const error = await runTraining({ text: TEXT, backend: new ReferenceBackend(), out, config: exploding }).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/100 consecutive steps \(to step 101\) had a non-finite loss or gradient, 100 skipped in all; training stopped and the last checkpoint in .* \(step 100\) was kept/);
+    const state = loadTrainerState(out);
+    expect(state.position.skippedSteps).toBe(99);
+    expect(state.params.every(Number.isFinite)).toBe(true);
+    const cli1 = await cli('train', textFile, '--backend', 'reference', '--nonlinearity', 'relu', '--optimizer', 'sgd', '--lr', '1000000', '--clip-value', '0', '--steps', '500', '--skip-nonfinite', '--quiet', '--out', join(work, 'skip-cli'));
+    expect(cli1.code).toBe(1);
+    expect(cli1.err).toMatch(/100 consecutive steps/);
+  });
+
+  it('a checkpoint holding NaN or Inf is refused on load, naming the tensor (model and trainer files)', async () => {
+    const dir = join(work, 'tampered');
+    expect((await cli('train', textFile, ...small, '--steps', '2', '--optimizer', 'adam', '--out', dir)).code).toBe(0);
+    const tamper = (file: string, tensor: string, value: number): void => {
+      const decoded = decodeSafetensors(readFileSync(join(dir, file)));
+      for (const t of decoded.tensors) if (t.name === tensor) t.data[1] = value;
+      writeFileSync(join(dir, file), encodeSafetensors(decoded.tensors, decoded.metadata));
+    };
+    tamper('model.safetensors', 'rnn.weight_hh_l0', Number.POSITIVE_INFINITY);
+    const sampled = await cli('sample', dir, '--backend', 'reference', '--length', '5');
+    expect(sampled.code).toBe(1);
+    expect(sampled.err).toMatch(/model\.safetensors: tensor rnn\.weight_hh_l0 holds Infinity \(at index 1\)/);
+    tamper('trainer.safetensors', 'optimizer.exp_avg_sq', Number.NaN);
+    const resumed = await cli('train', '--resume', dir, '--steps', '3', '--backend', 'reference');
+    expect(resumed.code).toBe(1);
+    expect(resumed.err).toMatch(/trainer\.safetensors: tensor optimizer\.exp_avg_sq holds NaN \(at index 1\)/);
   });
 });

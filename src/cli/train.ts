@@ -59,7 +59,7 @@ export function registerTrain(program: Command): void {
     .option('--decay-after <n>', '... from epoch n on (char-rnn)', integer(0), d.decayAfter)
     .option('--clip-value <x>', 'clip each gradient element to ±x; 0 = off', number(0), d.clipValue)
     .option('--clip-norm <x>', 'clip the global gradient norm to x; 0 = off', number(0), d.clipNorm)
-    .option('--skip-nonfinite', 'skip (and count) steps whose loss or gradient is NaN/Inf instead of stopping', d.skipNonfinite)
+    .option('--skip-nonfinite', 'skip (and count) steps whose loss or gradient is NaN/Inf instead of stopping (100 in a row stop the run)', d.skipNonfinite)
     .option('--val-frac <f>', 'hold out the last fraction f of the text for validation, in [0, 1)', number(0, 1), d.valFrac)
     .option('--eval-every <n>', 'validate every n steps (and at the end)', integer(1), d.evalEvery)
     .option('--patience <n>', 'stop after n validations without improvement; 0 = never', integer(0), d.patience)

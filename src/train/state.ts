@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RnnkitError, badCheckpoint } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { describeNonFinite } from '../io/finite.js';
 import { TRAINER_FILE, notResumable } from '../io/rundir.js';
 import { type TensorEntry, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
@@ -81,6 +82,8 @@ export function loadTrainerState(dir: string): TrainerState {
   const size = statSync(path).size;
   if (size > MAX_TRAINER_BYTES) throw badCheckpoint(`${path}: ${size} bytes is larger than the ${MAX_TRAINER_BYTES}-byte limit`);
   const file = decodeSafetensors(readFileSync(path), path);
+  const nonFinite = describeNonFinite(file.tensors);
+  if (nonFinite) throw badCheckpoint(`${path}: ${nonFinite}; a checkpoint must hold finite numbers only`);
   let meta: Record<string, unknown>;
   try {
     meta = JSON.parse(file.metadata['rnnkit_trainer'] ?? 'null') as Record<string, unknown>;
