@@ -3,7 +3,7 @@
 // processes of bin/rnnkit.js.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
@@ -232,5 +232,28 @@ describe('non-finite numbers never reach a checkpoint', () => {
     const resumed = await cli('train', '--resume', dir, '--steps', '3', '--backend', 'reference');
     expect(resumed.code).toBe(1);
     expect(resumed.err).toMatch(/trainer\.safetensors: tensor optimizer\.exp_avg_sq holds NaN \(at index 1\)/);
+  });
+});
+
+describe('threads', () => {
+  it(`--threads above the core count is capped at ${availableParallelism()} with one line saying so`, async () => {
+    const result = await cli('train', textFile, '--backend', 'native', '--hidden', '8', '--steps', '1', '--json', '--threads', '1024', '--out', join(work, 'threads'));
+    expect(result.code).toBe(0);
+    expect(result.out).toContain(`--threads 1024 is more than the ${availableParallelism()} cores of this machine; using ${availableParallelism()}`);
+    const start = result.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.type === 'start');
+    expect(start.backend.threads).toBe(availableParallelism());
+  });
+
+  it('RNNKIT_THREADS=abc is one line naming the variable (exit 2)', async () => {
+    process.env['RNNKIT_THREADS'] = 'abc';
+    try {
+      for (const args of [['info'], ['train', textFile, ...small, '--steps', '1', '--out', join(work, 'threads-abc')]]) {
+        const result = await cli(...args);
+        expect(result.code).toBe(2);
+        expect(result.err.trim()).toBe('rnnkit: RNNKIT_THREADS must be an integer from 1 to 1024, got "abc"');
+      }
+    } finally {
+      delete process.env['RNNKIT_THREADS'];
+    }
   });
 });
