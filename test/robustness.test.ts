@@ -95,6 +95,12 @@ describe('a run directory holds one run', () => {
       expect(result.err).toMatch(/holds files rnnkit did not write \(notes\.txt\)/);
     }
     expect(readdirSync(dir).sort()).toEqual(['model.safetensors', 'notes.txt']);
+    const fileNamedBest = join(work, 'best-file');
+    mkdirSync(fileNamedBest);
+    writeFileSync(join(fileNamedBest, 'best'), 'mine');
+    const result = await cli('train', textFile, ...small, '--steps', '1', '--out', fileNamedBest, '--force');
+    expect(result.err).toMatch(/holds files rnnkit did not write \(best\)/);
+    expect(readFileSync(join(fileNamedBest, 'best'), 'utf8')).toBe('mine');
   });
 
   it("cleaning temporary files removes rnnkit's own names only, never a user's .notes.tmp", async () => {
@@ -112,6 +118,9 @@ describe('a run directory holds one run', () => {
     const result = await cli('train', textFile, ...small, '--steps', '1', '--out', textFile);
     expect(result.code).toBe(2);
     expect(result.err).toMatch(/cannot create the run directory \(a file of that name is in the way\)/);
+    const empty = await cli('train', textFile, ...small, '--steps', '1', '--out', '');
+    expect(empty.code).toBe(2);
+    expect(empty.err).toMatch(/--out: the run directory is an empty string/);
   });
 });
 

@@ -9,7 +9,7 @@
 // A fresh run starts only in an empty directory, or with `force` in one that holds nothing but an old
 // run's files, which are then removed: a directory holding anything else is never written into, so a user's
 // files are never deleted and two runs are never mixed.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, statSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RnnkitError, badCheckpoint, invalidOption } from '../errors.js';
 import { MODEL_FILE } from './checkpoint.js';
@@ -41,16 +41,17 @@ const isOwn = (name: string): boolean => RUN_FILES.includes(name) || name === BE
 
 /** Names in `dir` (and in its best/) that rnnkit did not write. */
 function foreignFiles(dir: string): string[] {
-  const foreign = readdirSync(dir).filter((name) => !isOwn(name));
   const best = join(dir, BEST_DIR);
-  if (existsSync(best)) foreign.push(...readdirSync(best).filter((name) => name !== MODEL_FILE && !isOwnTemporary(name)).map((name) => join(BEST_DIR, name)));
+  const bestIsDir = !existsSync(best) || statSync(best).isDirectory();
+  const foreign = readdirSync(dir).filter((name) => !isOwn(name) || (name === BEST_DIR && !bestIsDir));
+  if (existsSync(best) && bestIsDir) foreign.push(...readdirSync(best).filter((name) => name !== MODEL_FILE && !isOwnTemporary(name)).map((name) => join(BEST_DIR, name)));
   return foreign;
 }
 
 /** Removes the temporary files a crash during a save left behind: rnnkit's names only. */
 function removeTemporaries(dir: string): void {
   for (const sub of [dir, join(dir, BEST_DIR)]) {
-    if (!existsSync(sub)) continue;
+    if (!existsSync(sub) || !statSync(sub).isDirectory()) continue;
     for (const name of readdirSync(sub)) if (isOwnTemporary(name)) rmSync(join(sub, name), { force: true });
   }
 }
