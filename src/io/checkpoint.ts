@@ -9,6 +9,7 @@ import { RnnkitError, badCheckpoint } from '../errors.js';
 import { type ModelConfig, parameterSpecs, validateConfig } from '../model/config.js';
 import { Model } from '../model/model.js';
 import { writeFileAtomic } from './atomic.js';
+import { describeNonFinite } from './finite.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 export const FORMAT_VERSION = 1;
@@ -62,6 +63,8 @@ function readModelFile(dir: string): ModelFile {
   const size = statSync(path).size;
   if (size > MAX_MODEL_BYTES) throw badCheckpoint(`${path}: ${size} bytes is larger than the ${MAX_MODEL_BYTES}-byte limit`);
   const file = decodeSafetensors(readFileSync(path), path);
+  const nonFinite = describeNonFinite(file.tensors);
+  if (nonFinite) throw badCheckpoint(`${path}: ${nonFinite}; a checkpoint must hold finite numbers only`);
   const raw = file.metadata['rnnkit'];
   if (raw === undefined) throw badCheckpoint(`${path}: no rnnkit metadata (was it written by rnnkit, or by PyTorch without the rnnkit metadata?)`);
   let meta: unknown;

@@ -4,21 +4,124 @@
 //   model.safetensors     the model (PyTorch names; the task's metadata) — see io/checkpoint.ts
 //   trainer.safetensors   everything --resume needs — see train/state.ts
 //   best/                 model.safetensors of the best validation loss so far
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+//   report.html, .svg     rnnkit report
+//   .rnnkit.lock          the pid of the run writing here (see io/lock.ts)
+// A fresh run starts only in an empty directory, or with `force` in one that holds nothing but an old
+// run's files, which are then removed: a directory holding anything else is never written into, so a user's
+// files are never deleted and two runs are never mixed.
+import { closeSync, existsSync, statSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { type RnnkitError, badCheckpoint, invalidOption } from '../errors.js';
+import { MODEL_FILE } from './checkpoint.js';
 import { writeFileAtomic } from './atomic.js';
+import { LOCK_FILE, type RunDirLock, lockRunDir } from './lock.js';
 
-export { MODEL_FILE } from './checkpoint.js';
+export { MODEL_FILE };
 
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const TRAINER_FILE = 'trainer.safetensors';
 export const BEST_DIR = 'best';
+export const REPORT_HTML = 'report.html';
+export const REPORT_SVG = 'report.svg';
 
-/** Creates the directory and removes temporary files a crash during a save left behind. */
-export function prepareRunDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  for (const name of readdirSync(dir)) if (/^\..*\.tmp$/.test(name)) rmSync(join(dir, name), { force: true });
+export const notResumable = (dir: string): RnnkitError =>
+  badCheckpoint(`${dir}: no ${TRAINER_FILE} here, so the run cannot be resumed (was it written by an older rnnkit, or is it not a run directory?)`);
+
+/** Every file rnnkit writes into a run directory (best/ holds MODEL_FILE only). */
+const RUN_FILES = [RUN_FILE, METRICS_FILE, MODEL_FILE, TRAINER_FILE, REPORT_HTML, REPORT_SVG];
+
+/** writeFileAtomic's temporary name of one of rnnkit's files: `.<name>.<pid>.tmp`. */
+const isOwnTemporary = (name: string): boolean => {
+  const match = /^\.(.+)\.\d+\.tmp$/.exec(name);
+  return match !== null && RUN_FILES.includes(match[1]!);
+};
+
+const isOwn = (name: string): boolean => RUN_FILES.includes(name) || name === BEST_DIR || name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || isOwnTemporary(name);
+
+/** Names in `dir` (and in its best/) that rnnkit did not write. */
+function foreignFiles(dir: string): string[] {
+  const best = join(dir, BEST_DIR);
+  const bestIsDir = !existsSync(best) || statSync(best).isDirectory();
+  const foreign = readdirSync(dir).filter((name) => !isOwn(name) || (name === BEST_DIR && !bestIsDir));
+  if (existsSync(best) && bestIsDir) foreign.push(...readdirSync(best).filter((name) => name !== MODEL_FILE && !isOwnTemporary(name)).map((name) => join(BEST_DIR, name)));
+  return foreign;
+}
+
+/** Removes the temporary files a crash during a save left behind: rnnkit's names only. */
+function removeTemporaries(dir: string): void {
+  for (const sub of [dir, join(dir, BEST_DIR)]) {
+    if (!existsSync(sub) || !statSync(sub).isDirectory()) continue;
+    for (const name of readdirSync(sub)) if (isOwnTemporary(name)) rmSync(join(sub, name), { force: true });
+  }
+}
+
+/**
+ * Takes the run directory for a run: creates it, locks it for the life of the run (release the lock at the
+ * end), and removes temporary files a crash left. A fresh run (`resume` false) needs an empty directory, or
+ * `force` and a directory holding only an old run's files, which are removed.
+ */
+export function claimRunDir(dir: string, options: { resume: boolean; force?: boolean }): RunDirLock {
+  if (dir === '') throw invalidOption('--out: the run directory is an empty string');
+  if (options.resume) {
+    if (!existsSync(join(dir, TRAINER_FILE))) throw notResumable(dir);
+  } else {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw invalidOption(`--out ${dir}: cannot create the run directory (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file of that name is in the way' : code ?? String(error)})`);
+    }
+  }
+  const lock = lockRunDir(dir);
+  try {
+    if (!options.resume) {
+      const names = readdirSync(dir).filter((name) => name !== LOCK_FILE);
+      const foreign = foreignFiles(dir);
+      if (foreign.length) {
+        throw invalidOption(`--out ${dir}: the directory holds files rnnkit did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose a new or empty directory (rnnkit never deletes files it did not write, even with --force)`);
+      }
+      if (names.length && !options.force) {
+        throw invalidOption(`--out ${dir} already holds a run: continue it with --resume ${dir}, or replace it with --force (which deletes it)`);
+      }
+      for (const name of names) rmSync(join(dir, name), { recursive: true, force: true });
+    }
+    removeTemporaries(dir);
+    return lock;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/** A new directory `root/<UTC time to the millisecond>` (claimed with mkdir, so two runs never share one),
+ *  and `root/latest` pointing to it. */
+export function claimDefaultRunDir(root = 'runs'): string {
+  mkdirSync(root, { recursive: true });
+  const stamp = new Date().toISOString().replace(/:/g, '-').replace(/Z$/, '');
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? stamp : `${stamp}-${i}`;
+    try {
+      mkdirSync(join(root, name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw error;
+    }
+    pointLatest(root, name);
+    return join(root, name);
+  }
+}
+
+/** root/latest → name, replaced atomically (a symbolic link made beside it, renamed over it). */
+function pointLatest(root: string, name: string): void {
+  const temporary = join(root, `.latest.${process.pid}.tmp`);
+  try {
+    rmSync(temporary, { force: true });
+    symlinkSync(name, temporary);
+    renameSync(temporary, join(root, 'latest'));
+  } catch {
+    rmSync(temporary, { force: true }); // a file system without symbolic links: no `latest`, the run goes on
+  }
 }
 
 export function writeRunJson(dir: string, run: object): void {

@@ -10,6 +10,7 @@ import { invalidInput } from '../errors.js';
 import { sample } from '../generate/sample.js';
 import { MODEL_FILE, checkpointTask, loadModel } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { METRICS_FILE, REPORT_HTML, REPORT_SVG, RUN_FILE } from '../io/rundir.js';
 import { type Chart, buildCharts, chartSpec, combinedSpec } from './charts.js';
 import { type HtmlChart, flattenSettings, renderHtml } from './html.js';
 import { type Rendered, prefixIds, renderSvg } from './render.js';
@@ -17,10 +18,7 @@ import { type MetricsRow, type ReportSeries, buildSeries, readMetrics } from './
 
 export { parseMetrics, readMetrics, buildSeries, type MetricsRow, type ReportSeries } from './series.js';
 
-export const REPORT_HTML = 'report.html';
-export const REPORT_SVG = 'report.svg';
-export const METRICS_FILE = 'metrics.jsonl';
-export const RUN_FILE = 'run.json';
+export { METRICS_FILE, REPORT_HTML, REPORT_SVG, RUN_FILE } from '../io/rundir.js';
 /** The final sample: 300 characters at temperature 0.8, seed 1. */
 export const SAMPLE_OPTIONS = { length: 300, temperature: 0.8, seed: 1 } as const;
 

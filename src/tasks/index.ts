@@ -3,6 +3,7 @@
 import type { Backend } from '../backend/types.js';
 import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
+import { claimRunDir } from '../io/rundir.js';
 import type { Model } from '../model/model.js';
 import { DEFAULT_TRAIN_CONFIG, type RunHooks, Run, type ShapeOptions, type TrainConfig, type TrainResult, TRAIN_CONFIG_KEYS, execute, refuseUnknownKeys, resumeRun, validateTrainConfig } from '../train/trainer.js';
 import { differsFrom, refuseIneffective } from '../train/ineffective.js';
@@ -26,6 +27,8 @@ export interface TrainRequest extends RunHooks {
   /** Start from this checkpoint's weights; its shape and vocabulary win, `explicitShape` must agree. */
   initFrom?: string;
   explicitShape?: Partial<ShapeOptions>;
+  /** Replace the run in `out` (only rnnkit's files: a directory holding others is refused even so). */
+  force?: boolean;
 }
 
 /**
@@ -78,12 +81,22 @@ function restoreTask(state: TrainerState, model: Model, dir: string, text?: stri
 
 /** Trains a fresh run in this thread (yielding to the event loop every 50 ms). */
 export async function runTraining(request: TrainRequest): Promise<TrainResult> {
-  const { run, config } = createRun(request);
-  return execute(new Run(run, config, request.out), request, false);
+  const { run, config } = createRun(request); // bad data is refused before anything is written
+  const lock = claimRunDir(request.out, { resume: false, force: request.force });
+  try {
+    return await execute(new Run(run, config, request.out), request, false);
+  } finally {
+    lock.release();
+  }
 }
 
 /** Continues the run saved in `dir` (its settings, its data) up to `steps` total steps. */
 export async function resumeTraining(options: { dir: string; backend: Backend; text?: string; steps?: number } & RunHooks): Promise<TrainResult> {
-  const run = resumeRun(options.dir, options.backend, (state, model, dir) => restoreTask(state, model, dir, options.text), options.steps);
-  return execute(run, options, true);
+  const lock = claimRunDir(options.dir, { resume: true });
+  try {
+    const run = resumeRun(options.dir, options.backend, (state, model, dir) => restoreTask(state, model, dir, options.text), options.steps);
+    return await execute(run, options, true);
+  } finally {
+    lock.release();
+  }
 }

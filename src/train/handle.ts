@@ -18,6 +18,8 @@ export interface TrainOptions {
   /** The run directory (required unless resuming). */
   out?: string;
   initFrom?: string;
+  /** Replace the run in `out` (rnnkit's files only; a directory holding others is refused). */
+  force?: boolean;
   /** Continue the run saved in this directory (with its own settings), up to `steps` if given. */
   resume?: string;
   steps?: number;

@@ -7,7 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RnnkitError, badCheckpoint } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { TRAINER_FILE } from '../io/rundir.js';
+import { describeNonFinite } from '../io/finite.js';
+import { TRAINER_FILE, notResumable } from '../io/rundir.js';
 import { type TensorEntry, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { type DataSource, TASK_NAMES, type TaskName } from '../tasks/task.js';
@@ -77,10 +78,12 @@ function upgradeFormat1(meta: Record<string, unknown>): Record<string, unknown> 
 
 export function loadTrainerState(dir: string): TrainerState {
   const path = join(dir, TRAINER_FILE);
-  if (!existsSync(path)) throw badCheckpoint(`${dir}: no ${TRAINER_FILE} here, so the run cannot be resumed (was it written by an older rnnkit, or is it not a run directory?)`);
+  if (!existsSync(path)) throw notResumable(dir);
   const size = statSync(path).size;
   if (size > MAX_TRAINER_BYTES) throw badCheckpoint(`${path}: ${size} bytes is larger than the ${MAX_TRAINER_BYTES}-byte limit`);
   const file = decodeSafetensors(readFileSync(path), path);
+  const nonFinite = describeNonFinite(file.tensors);
+  if (nonFinite) throw badCheckpoint(`${path}: ${nonFinite}; a checkpoint must hold finite numbers only`);
   let meta: Record<string, unknown>;
   try {
     meta = JSON.parse(file.metadata['rnnkit_trainer'] ?? 'null') as Record<string, unknown>;

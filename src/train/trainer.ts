@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
 import { RnnkitError, invalidInput, invalidOption } from '../errors.js';
-import { BEST_DIR, MetricsLog, prepareRunDir, writeRunJson } from '../io/rundir.js';
+import { describeNonFinite } from '../io/finite.js';
+import { BEST_DIR, MetricsLog, writeRunJson } from '../io/rundir.js';
 import { Model } from '../model/model.js';
 import type { TaskRun } from '../tasks/task.js';
 import { Random } from '../util/random.js';
@@ -77,6 +78,9 @@ export interface RunHooks {
  *  early values mean something: an average of the n losses folded in so far, weighted towards recent ones. */
 const debiased = (average: number, n: number): number => (n > 0 ? average / (1 - 0.999 ** n) : Number.NaN);
 
+/** --skip-nonfinite stops the run after this many consecutive skipped steps: no update can happen any more. */
+export const MAX_CONSECUTIVE_SKIPS = 100;
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** One run: a task's run, the optimizer and everything that moves as it trains. */
@@ -84,6 +88,8 @@ export class Run {
   readonly optimizer: Optimizer;
   random: Random;
   pos: RunPosition;
+  /** The step of the last checkpoint written (or restored). */
+  savedStep: number | null = null;
 
   constructor(
     readonly task: TaskRun,
@@ -103,20 +109,31 @@ export class Run {
     return this.task.model;
   }
 
-  /** Writes trainer.safetensors (self-contained) then model.safetensors, each atomically. */
+  /** Writes trainer.safetensors (self-contained) then model.safetensors, each atomically; refuses (keeping
+   *  the files on disk) when any number to be saved is not finite. */
   save(dir = this.out): void {
     const { task } = this;
     this.pos.epoch = task.cursor.epoch;
     this.pos.position = task.cursor.position;
     this.pos.optimizerSteps = this.optimizer.stepCount;
     this.pos.random = this.random.state();
+    const optimizer = new Map([...this.optimizer.state].map(([name, span]) => [name, Float32Array.from(span.data)]));
+    const taskTensors = task.stateTensors();
+    this.assertFinite([...optimizer].map(([name, data]) => ({ name: `optimizer.${name}`, data })), [...taskTensors].map(([name, data]) => ({ name: `task.${name}`, data })));
     saveTrainerState(dir, {
       task: task.task, config: this.config, model: this.model.config, taskMeta: task.stateMeta(), data: task.data, position: { ...this.pos },
-      params: Float32Array.from(this.model.params.all.data),
-      optimizer: new Map([...this.optimizer.state].map(([name, span]) => [name, Float32Array.from(span.data)])),
-      taskTensors: task.stateTensors(),
+      params: Float32Array.from(this.model.params.all.data), optimizer, taskTensors,
     });
     task.saveModel(dir);
+    this.savedStep = this.pos.step;
+  }
+
+  /** Throws ERR_NON_FINITE when a parameter (or one of `more`) is NaN or infinite: nothing is saved then. */
+  assertFinite(...more: { name: string; data: ArrayLike<number> }[][]): void {
+    const found = describeNonFinite([...this.model.params.tensors.map((t) => ({ name: t.name, data: t.view.data })), ...more.flat()]);
+    if (!found) return;
+    const kept = this.savedStep === null ? 'nothing was saved' : `the last checkpoint in ${this.out} (step ${this.savedStep}) was kept`;
+    throw new RnnkitError('ERR_NON_FINITE', `the model became non-finite by step ${this.pos.step} (${found}); training stopped and ${kept} (lower --lr, use --clip-norm)`);
   }
 
   /** Restores a run position saved by save(). */
@@ -134,6 +151,7 @@ export class Run {
     this.pos = { ...state.position };
     this.task.cursor = { epoch: state.position.epoch, position: state.position.position };
     this.task.restoreStateTensors(state.taskTensors);
+    this.savedStep = state.position.step;
   }
 }
 
@@ -164,12 +182,11 @@ export function trainingStep(task: TaskRun, optimizer: Optimizer, c: TrainConfig
   return { loss, tokens, gradNorm, updated };
 }
 
-/** Trains `run` to its configured total, writing the run directory. */
+/** Trains `run` to its configured total, writing the run directory (claimed by the caller: io/rundir.ts). */
 export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Promise<TrainResult> {
   const { task, model, config: c, optimizer, out } = run;
   const backend = model.backend;
   const emit = hooks.onEvent ?? (() => {});
-  prepareRunDir(out);
   if (!resumed) {
     writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount });
     run.save();
@@ -182,6 +199,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   });
   let last: StepMetrics | null = null;
   let stoppedEarly = false;
+  let consecutiveSkips = 0;
   const startElapsed = run.pos.elapsedS;
   const start = performance.now();
   let windowStart = start, windowTokens = 0, lastYield = start, tokensProcessed = 0;
@@ -203,9 +221,15 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
           throw new RnnkitError('ERR_NON_FINITE', `the ${Number.isFinite(loss) ? 'gradient norm' : 'loss'} became ${Number.isFinite(loss) ? gradNorm : loss} at step ${step}; training stopped and the last checkpoint in ${out} was kept (lower --lr, use --clip-norm, or pass --skip-nonfinite)`);
         }
         run.pos.skippedSteps++;
+        consecutiveSkips++;
         task.discardState();
         emit({ type: 'skipped', step, loss, gradNorm, skippedSteps: run.pos.skippedSteps });
+        if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+          const kept = run.savedStep === null ? 'nothing was saved' : `the last checkpoint in ${out} (step ${run.savedStep}) was kept`;
+          throw new RnnkitError('ERR_NON_FINITE', `${consecutiveSkips} consecutive steps (to step ${step}) had a non-finite loss or gradient, ${run.pos.skippedSteps} skipped in all; training stopped and ${kept} (lower --lr, use --clip-norm)`);
+        }
       } else {
+        consecutiveSkips = 0;
         run.pos.smoothLoss = run.pos.smoothLoss * 0.999 + loss * 0.001;
       }
       windowTokens += tokens;
@@ -218,6 +242,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
         if (validation) {
           const best = run.pos.bestValLoss === null || validation.loss < run.pos.bestValLoss;
           if (best) {
+            run.assertFinite();
             run.pos.bestValLoss = validation.loss;
             run.pos.evalsWithoutImprovement = 0;
             task.saveModel(join(out, BEST_DIR));

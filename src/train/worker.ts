@@ -25,7 +25,7 @@ try {
     : await runTraining({
         // A file is recorded by its absolute path, so that --resume works from any directory.
         text: options.text, source: options.file ? resolve(options.file) : undefined,
-        config: options.config, backend, out: options.out!, initFrom: options.initFrom, signal: abort.signal, onEvent,
+        config: options.config, backend, out: options.out!, force: options.force, initFrom: options.initFrom, signal: abort.signal, onEvent,
       });
   post({ kind: 'done', result });
 } catch (error) {

@@ -6,7 +6,7 @@
 // Every error names the file and, for a bad line, its number: `FILE:LINE: problem`.
 import { extname } from 'node:path';
 import { invalidInput } from '../../errors.js';
-import { MAX_INPUT_BYTES, readBounded } from './read-bounded.js';
+import { MAX_INPUT_BYTES, readBounded } from '../../io/read-bounded.js';
 
 export type ClassifyFormat = 'jsonl' | 'tsv';
 

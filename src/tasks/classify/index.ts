@@ -1,6 +1,6 @@
 // The data and metrics side of the sequence-classification task (`rnnkit train --task classify FILE`).
 export { readClassifyFile, type ClassifyDataset, type ClassifyFormat, type Example, type ReadOptions } from './dataset.js';
-export { MAX_INPUT_BYTES } from './read-bounded.js';
+export { MAX_INPUT_BYTES } from '../../io/read-bounded.js';
 export { LabelSet, compareCodePoints } from './labels.js';
 export { CharVocabulary, UNKNOWN_ID, type CharVocabularyJSON } from './vocab.js';
 export { encodeExamples, checkMaxLen, type EncodedSet } from './encode.js';

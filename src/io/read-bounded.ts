@@ -1,7 +1,7 @@
 // Reads a whole input file into memory with a hard size cap, also for files whose size is not known in
 // advance (a FIFO, /dev/stdin, /dev/zero): those are read in chunks and refused as soon as they pass the cap.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { invalidInput } from '../../errors.js';
+import { RnnkitError, invalidInput } from '../errors.js';
 
 /** Input files larger than this are refused (their examples are held in memory). */
 export const MAX_INPUT_BYTES = 1 << 30;
@@ -12,6 +12,16 @@ const CHUNK_BYTES = 1 << 20;
 export const STANDARD_INPUT = 'standard input';
 
 export function readBounded(path: string, what: string, maxBytes = MAX_INPUT_BYTES): Buffer {
+  try {
+    return readCapped(path, what, maxBytes);
+  } catch (error) {
+    if (error instanceof RnnkitError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw invalidInput(`${path}: cannot read (${code ?? String(error)})`); // an unreadable file, not a bad one
+  }
+}
+
+function readCapped(path: string, what: string, maxBytes: number): Buffer {
   let fd: number;
   try {
     fd = path === STANDARD_INPUT ? 0 : openSync(path, 'r');
