@@ -38,7 +38,7 @@ export interface TrainRequest extends RunHooks {
 export const TASK_DEFAULTS: Record<TaskName, Partial<TrainConfig>> = {
   lm: {},
   classify: {
-    cell: 'lstm', hidden: 128, embed: 32, bidirectional: true, pool: 'max', maxLen: 1000, batch: 32, steps: 800, lrSchedule: 'cosine',
+    cell: 'lstm', hidden: 128, embed: 32, bidirectional: true, pool: 'max', maxLen: 1000, batch: 32, steps: 1600, lrSchedule: 'cosine',
     optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 1, valFrac: 0.2, evalEvery: 200, logEvery: 20, saveEvery: 200, sampleEvery: 0,
   },
 };
