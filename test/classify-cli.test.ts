@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../src/io/safetensors.js';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import { loadClassifier } from '../src/tasks/classify/model-file.js';
+import { classProbabilities, labelOf } from '../src/tasks/classify/predict.js';
+import { train } from '../src/train/handle.js';
 import { cli } from './cli-helpers.js';
 import { makeRandom } from './helpers.js';
 
@@ -30,7 +34,7 @@ function examples(n: number, seed: number): [string, string][] {
   });
 }
 
-const train = file('train.tsv', examples(300, 1).map(([label, text]) => `${label}\t${text}\n`).join(''));
+const train_ = file('train.tsv', examples(300, 1).map(([label, text]) => `${label}\t${text}\n`).join(''));
 const test = file('test.jsonl', examples(60, 2).map(([label, text]) => JSON.stringify({ text, label }) + '\n').join(''));
 // A constant rate: a cosine schedule ends at the run's total, so a run stopped at 75 of 75 steps and then
 // extended is not the run of 150 (the resume test below needs them equal).
@@ -38,7 +42,7 @@ const small = ['--hidden', '12', '--embed', '4', '--batch', '16', '--seed', '3',
 const run = join(dir, 'run');
 
 beforeAll(async () => {
-  const result = await cli('train', '--task', 'classify', train, ...small, '--steps', '150', '--eval-every', '50', '--max-len', '20', '--out', run);
+  const result = await cli('train', '--task', 'classify', train_, ...small, '--steps', '150', '--eval-every', '50', '--max-len', '20', '--out', run);
   expect(result.err).toBe('');
   expect(result.code).toBe(0);
 }, 120_000);
@@ -58,7 +62,7 @@ describe('rnnkit train --task classify', () => {
   });
 
   it('says how much of an epoch is padding and how many inputs --max-len cut', async () => {
-    const { out, code } = await cli('train', '--task', 'classify', train, ...small, '--steps', '1', '--max-len', '20', '--out', join(dir, 'notes'));
+    const { out, code } = await cli('train', '--task', 'classify', train_, ...small, '--steps', '1', '--max-len', '20', '--out', join(dir, 'notes'));
     expect(code).toBe(0);
     expect(out).toMatch(/rnnkit: \d+\.\d % of the steps computed in an epoch are padding/);
     expect(out).toMatch(/rnnkit: \d+ inputs were longer than --max-len 20 and were cut to their first 20 characters/);
@@ -66,11 +70,25 @@ describe('rnnkit train --task classify', () => {
 
   it('continues an interrupted run exactly: 75 steps then --resume to 150 gives the same bytes', async () => {
     const split = join(dir, 'split');
-    expect((await cli('train', '--task', 'classify', train, ...small, '--steps', '75', '--eval-every', '50', '--max-len', '20', '--out', split)).code).toBe(0);
+    expect((await cli('train', '--task', 'classify', train_, ...small, '--steps', '75', '--eval-every', '50', '--max-len', '20', '--out', split)).code).toBe(0);
     expect((await cli('train', '--resume', split, '--steps', '150', '--quiet')).code).toBe(0);
     for (const name of ['model.safetensors', 'best/model.safetensors']) {
       expect(Buffer.compare(readFileSync(join(split, name)), readFileSync(join(run, name))), name).toBe(0);
     }
+  }, 60_000);
+});
+
+describe('the library', () => {
+  it('train() with task classify starts from the classifier defaults, and the model classifies through the API', async () => {
+    const out = join(dir, 'library');
+    const run = train({ file: train_, out, config: { task: 'classify', hidden: 8, embed: 4, steps: 3, evalEvery: 3 } });
+    const result = await run.result;
+    expect(result.config).toMatchObject({ task: 'classify', cell: 'lstm', bidirectional: true, pool: 'max', maxLen: 1000, optimizer: 'adam', hidden: 8 });
+    const classifier = loadClassifier(out, new ReferenceBackend());
+    const probs = classProbabilities(classifier, ['abx', 'abc']);
+    expect(probs.map((p) => p.length)).toEqual([2, 2]);
+    for (const p of probs) expect(p[0]! + p[1]!).toBeCloseTo(1, 6);
+    expect(['has-x', 'no-x']).toContain(labelOf(classifier, probs[0]!));
   }, 60_000);
 });
 
@@ -152,7 +170,7 @@ describe('bad input: one line, the documented exit code, nothing written', () =>
     ['--max-len 0', ['--max-len', '0'], /--max-len/],
     ['--seq, which a classifier does not use', ['--seq', '10'], /--seq applies to --task lm, not --task classify/],
   ])('train --task classify refuses %s (exit 2)', async (_what, extra, message) => {
-    await refused(2, message, 'train', '--task', 'classify', train, ...extra);
+    await refused(2, message, 'train', '--task', 'classify', train_, ...extra);
   });
 
   it('train refuses inputs too long for memory before allocating, pointing at --max-len (exit 2)', async () => {
@@ -161,8 +179,8 @@ describe('bad input: one line, the documented exit code, nothing written', () =>
   });
 
   it('train --task lm refuses classifier options (exit 2)', async () => {
-    await refused(2, /--pool applies to --task classify, not --task lm/, 'train', train, '--pool', 'mean');
-    await refused(2, /--bidirectional applies to --task classify, not --task lm/, 'train', train, '--bidirectional');
+    await refused(2, /--pool applies to --task classify, not --task lm/, 'train', train_, '--pool', 'mean');
+    await refused(2, /--bidirectional applies to --task classify, not --task lm/, 'train', train_, '--bidirectional');
   });
 
   it('eval refuses a label the model was not trained on, naming file, line and label (exit 1)', async () => {

@@ -13,7 +13,7 @@ import type { Cell } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
 import { LabelSet } from '../src/tasks/classify/labels.js';
 import { loadClassifier, saveClassifier } from '../src/tasks/classify/model-file.js';
-import { predict } from '../src/tasks/classify/predict.js';
+import { classProbabilities } from '../src/tasks/classify/predict.js';
 import { CharVocabulary } from '../src/tasks/classify/vocab.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 import { expectClose } from './helpers.js';
@@ -50,7 +50,7 @@ describe.skipIf(!hasTorch)('a classifier checkpoint loads into PyTorch with stri
       expect(python.stderr).toBe('');
       const torchProbs = (JSON.parse(python.stdout) as { probs: number[][] }).probs;
       for (const backend of TESTED_BACKENDS) {
-        const ours = predict(loadClassifier(dir, await BACKEND_FACTORIES[backend]()), texts);
+        const ours = classProbabilities(loadClassifier(dir, await BACKEND_FACTORIES[backend]()), texts);
         expectClose(ours.flatMap((row) => Array.from(row)), torchProbs.flat(), 1e-5, 1e-4, `${backend} probabilities`);
       }
     }, 60_000);

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { invalidInput, invalidOption } from '../errors.js';
 import { loadClassifier } from '../tasks/classify/model-file.js';
-import { labelOf, predict } from '../tasks/classify/predict.js';
+import { classProbabilities, labelOf } from '../tasks/classify/predict.js';
 import { STANDARD_INPUT, readBounded } from '../io/read-bounded.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 
@@ -37,7 +37,7 @@ export function registerPredict(program: Command): void {
     const inputs = texts.length ? texts : flags.file ? linesOf(readBounded(flags.file, 'a text file'), flags.file) : linesOf(readBounded(STANDARD_INPUT, 'text'), STANDARD_INPUT);
     if (inputs.some((text) => text === '')) throw invalidInput('an input text is empty');
     const names = classifier.labels.labels;
-    for (const probs of predict(classifier, inputs)) {
+    for (const probs of classProbabilities(classifier, inputs)) {
       const label = labelOf(classifier, probs);
       if (flags.json) console.log(JSON.stringify({ label, probs: Object.fromEntries(names.map((name, i) => [name, probs[i]])) }));
       else console.log(`${label}\t${probs[names.indexOf(label)]!.toFixed(4)}`);

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend/types.js';
 import { requestedBackend } from '../backend/index.js';
 import { type ErrorCode, RnnkitError, invalidOption } from '../errors.js';
+import { TASK_DEFAULTS } from '../tasks/index.js';
 import { DEFAULT_TRAIN_CONFIG, TRAIN_CONFIG_KEYS, type TrainConfig, refuseUnknownKeys, validateTrainConfig } from './config.js';
 import { refuseIneffective } from './ineffective.js';
 import type { TrainEvent, TrainResult } from './trainer.js';
@@ -13,7 +14,7 @@ export interface TrainOptions {
   /** The text to train on; or `file`; neither: the built-in corpus. */
   text?: string;
   file?: string;
-  /** Settings over DEFAULT_TRAIN_CONFIG. */
+  /** Settings over DEFAULT_TRAIN_CONFIG and the task's defaults (TASK_DEFAULTS). */
   config?: Partial<TrainConfig>;
   /** The run directory (required unless resuming). */
   out?: string;
@@ -62,7 +63,9 @@ function workerDataOf(options: TrainOptions): WorkerData {
   }
   if (!rest.out) throw invalidOption('train(): `out` (the run directory) is required');
   refuseUnknownKeys(rest.config ?? {}, TRAIN_CONFIG_KEYS, 'config');
-  const config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...rest.config });
+  // The task's own defaults (a classifier's differ from min-char-rnn's), then what the caller set.
+  const task = rest.config?.task ?? DEFAULT_TRAIN_CONFIG.task;
+  const config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...TASK_DEFAULTS[task], ...rest.config });
   if (!rest.initFrom) refuseIneffective(config, (key) => rest.config?.[key] !== undefined); // else the worker checks the checkpoint's shape
   return { ...rest, config, aborted: signal?.aborted ?? false };
 }

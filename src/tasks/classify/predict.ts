@@ -20,7 +20,7 @@ function workspaceFor(c: Classifier, set: EncodedSet): ClassifierWorkspace {
 const maxLenOf = (c: Classifier): number => (c.maxLen > 0 ? c.maxLen : Infinity);
 
 /** The class probabilities of each text, [C] per text, in order. */
-export function predict(c: Classifier, texts: readonly string[]): Float32Array[] {
+export function classProbabilities(c: Classifier, texts: readonly string[]): Float32Array[] {
   const set = encodeTexts(texts, c.vocab, maxLenOf(c));
   const C = c.labels.size;
   const out: Float32Array[] = new Array(texts.length);
