@@ -307,3 +307,23 @@ describe("the language model's text: a hard cap whatever the file kind, and dist
     expect([...vocab.encode('b😀a')]).toEqual([1, 2, 0]);
   });
 });
+
+describe('the metrics log never stops a resume', () => {
+  it('lines that are not metrics rows are dropped with one line naming the file and the first bad line; the rest continues exactly', async () => {
+    const dir = join(work, 'metrics-damaged');
+    expect((await cli('train', textFile, ...small, '--steps', '6', '--log-every', '1', '--save-every', '3', '--quiet', '--out', dir)).code).toBe(0);
+    const path = join(dir, 'metrics.jsonl');
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    // The checkpoint is at step 6. A crash left a half-written line, something wrote a stray one, and a row
+    // past the checkpoint (step 7) must give way to the one the resumed run writes.
+    const trainer = decodeSafetensors(readFileSync(join(dir, 'trainer.safetensors')));
+    expect(JSON.parse(trainer.metadata['rnnkit_trainer']!).position.step).toBe(6);
+    writeFileSync(path, [lines[0], '{"step": 2, "lo', 'not json at all', ...lines.slice(1), '{"step":7,"loss":123}'].join('\n') + '\n');
+    const resumed = await cli('train', '--resume', dir, '--steps', '8', '--quiet');
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.out).toContain(`rnnkit: ${path}: dropped 2 lines that are not a metrics row (the first at line 2)`);
+    const rows = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number });
+    expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(rows.map((r) => r.loss)).not.toContain(123);
+  });
+});

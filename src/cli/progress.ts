@@ -92,6 +92,9 @@ export class TrainOutput {
       case 'sample':
         this.say(`--- sample at step ${e.step} ---\n${e.text}\n---`);
         break;
+      case 'warning':
+        this.say(`rnnkit: ${e.message}`);
+        break;
       case 'skipped':
         this.say(`rnnkit: step ${e.step}: loss ${e.loss}, gradient norm ${e.gradNorm}; step skipped (${e.skippedSteps} so far)`);
         break;

@@ -9,8 +9,8 @@
 // A fresh run starts only in an empty directory, or with `force` in one that holds nothing but an old
 // run's files, which are then removed: a directory holding anything else is never written into, so a user's
 // files are never deleted and two runs are never mixed.
-import { closeSync, existsSync, statSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, statSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { type RnnkitError, badCheckpoint, invalidOption } from '../errors.js';
 import { MODEL_FILE } from './checkpoint.js';
 import { writeFileAtomic } from './atomic.js';
@@ -129,14 +129,62 @@ export function writeRunJson(dir: string, run: object): void {
 }
 
 /** The metrics log, opened for appending after dropping the lines past `step` (a resumed run writes them again). */
+/** Bytes read at a time when metrics.jsonl is rewritten (it may be far larger than memory should hold). */
+const METRICS_CHUNK = 1 << 20;
+
+/**
+ * Keeps the lines of `path` whose step is at most `step` (a resumed run writes the later ones again), read
+ * and written as a stream into a temporary file that replaces it. A line that is not a metrics row (cut by a
+ * crash, edited by hand) is dropped, never an obstacle to resuming; returns how many, and the first one's
+ * line number.
+ */
+function truncateMetrics(path: string, step: number): { dropped: number; firstLine: number } {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const input = openSync(path, 'r'), output = openSync(temporary, 'w');
+  let dropped = 0, firstLine = 0, lineNumber = 0, rest = Buffer.alloc(0);
+  const keep = (line: Buffer): void => {
+    lineNumber++;
+    if (line.length === 0) return;
+    let row: unknown;
+    try {
+      row = JSON.parse(line.toString('utf8'));
+    } catch {
+      row = null;
+    }
+    const rowStep = (row as { step?: unknown } | null)?.step;
+    if (typeof rowStep !== 'number' || !Number.isSafeInteger(rowStep)) {
+      if (dropped++ === 0) firstLine = lineNumber;
+      return;
+    }
+    if (rowStep <= step) writeSync(output, Buffer.concat([line, Buffer.from('\n')]));
+  };
+  try {
+    const chunk = Buffer.alloc(METRICS_CHUNK);
+    for (let n; (n = readSync(input, chunk, 0, chunk.length, null)) > 0; ) {
+      let data = Buffer.concat([rest, chunk.subarray(0, n)]);
+      for (let newline; (newline = data.indexOf(0x0a)) >= 0; data = data.subarray(newline + 1)) keep(data.subarray(0, newline));
+      rest = Buffer.from(data);
+    }
+    keep(rest);
+    fsyncSync(output);
+  } finally {
+    closeSync(input);
+    closeSync(output);
+  }
+  renameSync(temporary, path);
+  return { dropped, firstLine };
+}
+
+/** The metrics log, opened for appending after dropping the lines past `step` (see truncateMetrics);
+ *  `warn` hears about lines that were not metrics rows. */
 export class MetricsLog {
   private readonly fd: number;
 
-  constructor(dir: string, step: number) {
+  constructor(dir: string, step: number, warn: (message: string) => void = () => {}) {
     const path = join(dir, METRICS_FILE);
     if (existsSync(path)) {
-      const kept = readFileSync(path, 'utf8').split('\n').filter((line) => line && (JSON.parse(line) as { step: number }).step <= step);
-      writeFileSync(path, kept.map((l) => l + '\n').join(''));
+      const { dropped, firstLine } = truncateMetrics(path, step);
+      if (dropped > 0) warn(`${path}: dropped ${dropped} line${dropped === 1 ? '' : 's'} that ${dropped === 1 ? 'is' : 'are'} not a metrics row (the first at line ${firstLine})`);
     }
     this.fd = openSync(path, 'a');
   }

@@ -44,6 +44,7 @@ export type TrainEvent =
   | { type: 'checkpoint'; step: number; dir: string; reason: 'periodic' | 'final' | 'interrupted' | 'best' }
   | { type: 'skipped'; step: number; loss: number; gradNorm: number; skippedSteps: number }
   | { type: 'sample'; step: number; text: string }
+  | { type: 'warning'; message: string }
   | ProgressTick;
 
 export interface TrainResult {
@@ -191,7 +192,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount });
     run.save();
   }
-  const metrics = new MetricsLog(out, run.pos.step);
+  const metrics = new MetricsLog(out, run.pos.step, (message) => emit({ type: 'warning', message }));
   const { summary } = task;
   emit({
     type: 'start', dir: out, task: task.task, step: run.pos.step, steps: c.steps, parameters: model.parameterCount, vocabSize: summary.vocabSize,
