@@ -164,3 +164,29 @@ describe('resume refuses what does not match', () => {
     await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/tensor hidden\.h_l0 is missing/);
   });
 });
+
+describe('a trainer file of format 1 (before tasks) still resumes', () => {
+  it('written as rnnkit 0.1 wrote it (text, vocab at the top, hidden.* tensors), it continues bit for bit', async () => {
+    const backend = new ReferenceBackend();
+    const settings = config({ cell: 'gru', layers: 2, optimizer: 'adam', lr: 0.01, steps: 40 });
+    const whole = tempDir();
+    await runTraining({ text: TEXT, backend, out: whole, config: settings });
+    const split = tempDir();
+    await runTraining({ text: TEXT, backend, out: split, config: { ...settings, steps: 17 } });
+    // Rewrite trainer.safetensors in format 1's layout.
+    const path = join(split, 'trainer.safetensors');
+    const file = decodeSafetensors(readFileSync(path));
+    const meta = JSON.parse(file.metadata['rnnkit_trainer']!) as Record<string, unknown>;
+    type Format2 = { task: string; taskMeta: { vocab: string[] }; data: { source: string; size: number; hash: string }; model: Record<string, unknown>; config: Record<string, unknown> };
+    const { task: _task, taskMeta, data, model, config: newConfig, ...rest } = meta as Format2;
+    const { vocabSize: _vocabSize, ...oldModel } = model;
+    const { task: _configTask, pool: _pool, maxLen: _maxLen, bidirectional: _bidirectional, ...oldConfig } = newConfig;
+    const format1 = { ...rest, format: 1, config: oldConfig, model: oldModel, vocab: taskMeta.vocab, text: { source: data.source, characters: data.size, hash: data.hash } };
+    const tensors = file.tensors.map((t) => ({ ...t, name: t.name.replace(/^task\./, '') }));
+    expect(tensors.map((t) => t.name)).toContain('hidden.h_l1');
+    writeFileSync(path, encodeSafetensors(tensors, { rnnkit_trainer: JSON.stringify(format1) }));
+    await resumeTraining({ dir: split, backend, text: TEXT, steps: 40 });
+    expect(Array.from(loadModel(split, backend).model.params.all.data)).toEqual(Array.from(loadModel(whole, backend).model.params.all.data));
+    expect(loadTrainerState(split).task).toBe('lm');
+  });
+});
