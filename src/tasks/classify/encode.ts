@@ -26,14 +26,21 @@ export function checkMaxLen(maxLen: number): void {
 
 /** `source` names the examples' file in errors (a label the training data did not have). */
 export function encodeExamples(examples: readonly Example[], vocab: CharVocabulary, labelSet: LabelSet, source: string, maxLen = Infinity): EncodedSet {
-  checkMaxLen(maxLen);
   const labels = labelSet.encode(examples, source);
-  const lengths = new Int32Array(examples.length);
-  const offsets = new Int32Array(examples.length);
+  return { ...encodeTexts(examples.map((e) => e.text), vocab, maxLen), labels };
+}
+
+/** Texts as ids, each cut to its first maxLen code points; labels are all 0 (unlabelled texts, to predict).
+ *  An empty text is an error. Two passes: lengths first, then the ids straight into one Int32Array. */
+export function encodeTexts(texts: readonly string[], vocab: CharVocabulary, maxLen = Infinity): EncodedSet {
+  checkMaxLen(maxLen);
+  const lengths = new Int32Array(texts.length);
+  const offsets = new Int32Array(texts.length);
   let total = 0, truncated = 0;
-  examples.forEach((example, i) => {
+  texts.forEach((text, i) => {
     let n = 0;
-    for (const _ of example.text) if (++n > maxLen) break;
+    for (const _ of text) if (++n > maxLen) break;
+    if (n === 0) throw invalidInput(`input ${i + 1} is empty`);
     if (n > maxLen) truncated++;
     lengths[i] = Math.min(n, maxLen);
     offsets[i] = total;
@@ -41,44 +48,15 @@ export function encodeExamples(examples: readonly Example[], vocab: CharVocabula
   });
   const ids = new Int32Array(total);
   let unknown = 0;
-  examples.forEach((example, i) => {
+  texts.forEach((text, i) => {
     let at = offsets[i]!;
     const end = at + lengths[i]!;
-    for (const ch of example.text) {
+    for (const ch of text) {
       if (at === end) break;
       const id = vocab.id(ch.codePointAt(0)!);
       if (id === UNKNOWN_ID) unknown++;
       ids[at++] = id;
     }
   });
-  return { ids, offsets, lengths, labels, truncated, unknown };
-}
-
-/** Unlabelled texts (to predict) in the same layout; labels are all 0. An empty text is an error. */
-export function encodeTexts(texts: readonly string[], vocab: CharVocabulary, maxLen = Infinity): EncodedSet {
-  checkMaxLen(maxLen);
-  const lengths = new Int32Array(texts.length);
-  const offsets = new Int32Array(texts.length);
-  const chunks: number[][] = [];
-  let total = 0, truncated = 0, unknown = 0;
-  texts.forEach((text, i) => {
-    const ids: number[] = [];
-    for (const ch of text) {
-      if (ids.length === maxLen) {
-        truncated++;
-        break;
-      }
-      const id = vocab.id(ch.codePointAt(0)!);
-      if (id === UNKNOWN_ID) unknown++;
-      ids.push(id);
-    }
-    if (ids.length === 0) throw invalidInput(`input ${i + 1} is empty`);
-    chunks.push(ids);
-    lengths[i] = ids.length;
-    offsets[i] = total;
-    total += ids.length;
-  });
-  const ids = new Int32Array(total);
-  chunks.forEach((chunk, i) => ids.set(chunk, offsets[i]!));
   return { ids, offsets, lengths, labels: new Int32Array(texts.length), truncated, unknown };
 }

@@ -5,8 +5,7 @@ import type { ClassifyDataset } from './dataset.js';
 import { type EncodedSet, encodeExamples, encodeTexts } from './encode.js';
 import { type ClassificationMetrics, argmax, classificationMetrics } from './metrics.js';
 import type { Classifier } from './model-file.js';
-import { scoreExamples } from './task.js';
-import { evaluationBatches } from './batcher.js';
+import { forEachBatch, scoreExamples } from './task.js';
 
 /** Examples per forward pass when predicting or evaluating. */
 const BATCH = 64;
@@ -26,13 +25,7 @@ export function classProbabilities(c: Classifier, texts: readonly string[]): Flo
   const out: Float32Array[] = new Array(texts.length);
   if (texts.length === 0) return out;
   const workspace = workspaceFor(c, set);
-  for (const batch of evaluationBatches(set, workspace.maxB)) {
-    workspace.ids.data.set(batch.ids);
-    workspace.lengths.data.set(batch.lengths);
-    workspace.forward(batch.T, batch.B, false);
-    const probs = workspace.probabilities(batch.B);
-    batch.indices.forEach((example, row) => (out[example] = probs.slice(row * C, (row + 1) * C)));
-  }
+  forEachBatch(workspace, set, workspace.maxB, false, (batch, probs) => batch.indices.forEach((example, row) => (out[example] = probs.slice(row * C, (row + 1) * C))));
   return out;
 }
 

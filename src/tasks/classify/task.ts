@@ -31,17 +31,23 @@ function load(workspace: ClassifierWorkspace, batch: ClassifyBatch): void {
 
 const sum = (values: Int32Array): number => values.reduce((a, b) => a + b, 0);
 
+/** Runs the model over `set` in batches of at most `batch` examples of similar length, handing each batch's
+ *  softmax [B,C] to `visit`; returns the loss summed over the examples (NaN without labels). */
+export function forEachBatch(workspace: ClassifierWorkspace, set: EncodedSet, batch: number, withLabels: boolean, visit: (b: ClassifyBatch, probs: Float32Array) => void): number {
+  let loss = 0;
+  for (const b of evaluationBatches(set, batch)) {
+    load(workspace, b);
+    loss += workspace.forward(b.T, b.B, withLabels);
+    visit(b, workspace.probabilities(b.B));
+  }
+  return loss;
+}
+
 /** Runs the model over `set` in batches of `batch`: mean loss and the predicted class of every example. */
 export function scoreExamples(workspace: ClassifierWorkspace, set: EncodedSet, batch: number): { loss: number; predicted: Int32Array } {
   const predicted = new Int32Array(set.lengths.length);
   const C = outputsOf(workspace.model.config);
-  let loss = 0;
-  for (const b of evaluationBatches(set, batch)) {
-    load(workspace, b);
-    loss += workspace.forward(b.T, b.B, true);
-    const probs = workspace.probabilities(b.B);
-    b.indices.forEach((example, row) => (predicted[example] = argmax(probs, row * C, C)));
-  }
+  const loss = forEachBatch(workspace, set, batch, true, (b, probs) => b.indices.forEach((example, row) => (predicted[example] = argmax(probs, row * C, C))));
   return { loss: loss / set.lengths.length, predicted };
 }
 
