@@ -131,34 +131,34 @@ describe.skipIf(!addon || noBf16)(`AVX-512 BF16 kernels against the emulation, b
   });
 
   it('the backend gemm in bf16 precision is the bf16 GEMM (and differs from fp32)', () => {
-    const native = loadNativeBackend({ precision: 'bf16', threads: 2 });
-    const fp32 = loadNativeBackend({ precision: 'fp32', threads: 2 });
-    expect(native.info().precision).toBe('bf16');
-    const random = makeRandom(3);
     const M = 65, N = 70, K = 301;
-    const A = randomArray(random, M * K), B = randomArray(random, N * K);
-    const got = floatSpan(native, new Float32Array(M * N)), plain = floatSpan(fp32, new Float32Array(M * N));
-    native.gemm(false, true, M, N, K, 1, floatSpan(native, A), floatSpan(native, B), 0, got);
-    fp32.gemm(false, true, M, N, K, 1, floatSpan(fp32, A), floatSpan(fp32, B), 0, plain);
+    const { A, B, got, plain } = bf16AndFp32Gemm(M, N, K, 3);
     const want = new Float32Array(M * N);
     addon!.bf16Gemm('emulated', false, true, M, N, K, 1, A, B, 0, want);
-    expect(bitDifferences(got.data as Float32Array, want)).toBe('');
-    expect(bitDifferences(plain.data as Float32Array, want)).not.toBe(''); // fp32 really is a different computation
-    expectClose(got.data, plain.data, 0.05, 0.02, 'bf16 vs fp32 product');
+    expect(bitDifferences(got, want)).toBe('');
+    expect(bitDifferences(plain, want)).not.toBe(''); // fp32 really is a different computation
+    expectClose(got, plain, 0.05, 0.02, 'bf16 vs fp32 product');
   });
 });
 
+/** C = A·Bᵀ for random A [M,K], B [N,K] on the native backend in bf16 (`got`) and in fp32 (`plain`). */
+function bf16AndFp32Gemm(M: number, N: number, K: number, seed: number): { A: Float32Array; B: Float32Array; got: Float32Array; plain: Float32Array } {
+  const random = makeRandom(seed);
+  const A = randomArray(random, M * K), B = randomArray(random, N * K);
+  const [got, plain] = (['bf16', 'fp32'] as const).map((precision) => {
+    const backend = loadNativeBackend({ precision, threads: 2 });
+    expect(backend.info().precision).toBe(precision);
+    const C = floatSpan(backend, new Float32Array(M * N));
+    backend.gemm(false, true, M, N, K, 1, floatSpan(backend, A), floatSpan(backend, B), 0, C);
+    return C.data as Float32Array;
+  });
+  return { A, B, got: got!, plain: plain! };
+}
+
 describe.skipIf(!addon || noBf16)(`where bf16 does not pay, products stay fp32${needsBf16}`, () => {
   it('a GEMM with fewer than 8 rows (sampling) gives the fp32 bits', () => {
-    const native = loadNativeBackend({ precision: 'bf16', threads: 2 });
-    const fp32 = loadNativeBackend({ precision: 'fp32', threads: 2 });
-    const random = makeRandom(9);
-    const M = 7, N = 300, K = 130;
-    const A = randomArray(random, M * K), B = randomArray(random, N * K);
-    const got = floatSpan(native, new Float32Array(M * N)), want = floatSpan(fp32, new Float32Array(M * N));
-    native.gemm(false, true, M, N, K, 1, floatSpan(native, A), floatSpan(native, B), 0, got);
-    fp32.gemm(false, true, M, N, K, 1, floatSpan(fp32, A), floatSpan(fp32, B), 0, want);
-    expect(bitDifferences(got.data as Float32Array, want.data as Float32Array)).toBe('');
+    const { got, plain } = bf16AndFp32Gemm(7, 300, 130, 9);
+    expect(bitDifferences(got, plain)).toBe('');
   });
 });
 
