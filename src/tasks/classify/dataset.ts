@@ -6,6 +6,7 @@
 // Every error names the file and, for a bad line, its number: `FILE:LINE: problem`.
 import { extname } from 'node:path';
 import { invalidInput } from '../../errors.js';
+import { jsonStringFields, splitLines } from '../../io/lines.js';
 import { MAX_INPUT_BYTES, readBounded } from '../../io/read-bounded.js';
 
 export type ClassifyFormat = 'jsonl' | 'tsv';
@@ -48,26 +49,6 @@ export function readClassifyFile(path: string, options: ReadOptions = {}): Class
   return { source: path, format, examples };
 }
 
-/** Decodes line by line (the file as a whole may exceed the longest string V8 allows), so that invalid
- *  UTF-8 is reported with its line. */
-function* splitLines(bytes: Buffer, path: string): Generator<{ text: string; line: number }> {
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  let start = 0;
-  for (let line = 1; start < bytes.length; line++) {
-    const newline = bytes.indexOf(0x0a, start);
-    const end = newline < 0 ? bytes.length : newline;
-    let text: string;
-    try {
-      // Each call starts a new stream, so the decoder drops a BOM at the start of the file (and of a line).
-      text = decoder.decode(bytes.subarray(start, end));
-    } catch {
-      throw invalidInput(`${path}:${line}: is not valid UTF-8`);
-    }
-    yield { text: text.endsWith('\r') ? text.slice(0, -1) : text, line };
-    start = end + 1;
-  }
-}
-
 function parseTsvLine(text: string, where: string): { text: string; label: string } {
   const tab = text.indexOf('\t');
   if (tab < 0) throw invalidInput(`${where}: expected label<TAB>text, found no tab`);
@@ -75,32 +56,12 @@ function parseTsvLine(text: string, where: string): { text: string; label: strin
 }
 
 function parseJsonLine(text: string, where: string): { text: string; label: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    // The parser's own message quotes the line, which may be megabytes long.
-    throw invalidInput(`${where}: not valid JSON`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidInput(`${where}: expected a JSON object {"text": ..., "label": ...}, found ${describe(value)}`);
-  }
-  const record = value as Record<string, unknown>;
-  for (const field of ['text', 'label']) {
-    if (!(field in record)) throw invalidInput(`${where}: no "${field}" field`);
-    if (typeof record[field] !== 'string') throw invalidInput(`${where}: "${field}" must be a string, found ${describe(record[field])}`);
-  }
-  return checked(record['text'] as string, record['label'] as string, where);
+  const record = jsonStringFields(text, where, ['text', 'label']);
+  return checked(record.text, record.label, where);
 }
 
 function checked(text: string, label: string, where: string): { text: string; label: string } {
   if (label === '') throw invalidInput(`${where}: the label is empty`);
   if (text === '') throw invalidInput(`${where}: the text is empty`);
   return { text, label };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
