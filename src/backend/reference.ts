@@ -110,31 +110,7 @@ export class ReferenceBackend implements Backend {
           continue;
         }
         const xRow = (xIds ? xIds.data[t * B + b]! : t * B + b) * GH;
-        for (let r = 0; r < GH; r++) {
-          let sum = bh[r]!;
-          for (let j = 0; j < H; j++) sum += w[r * H + j]! * h[hPrev + j]!;
-          gh[r] = sum;
-        }
-        for (let j = 0; j < H; j++) {
-          const gx = (g: number): number => x[xRow + g * H + j]! + bi[g * H + j]!;
-          if (kind === 'rnn_tanh' || kind === 'rnn_relu') {
-            const a = gx(0) + gh[j]!;
-            h[hNext + j] = kind === 'rnn_tanh' ? Math.tanh(a) : Math.max(a, 0);
-          } else if (kind === 'lstm') {
-            const i = sigmoid(gx(0) + gh[j]!), f = sigmoid(gx(1) + gh[H + j]!);
-            const g = Math.tanh(gx(2) + gh[2 * H + j]!), o = sigmoid(gx(3) + gh[3 * H + j]!);
-            const cNew = f * c[hPrev + j]! + i * g;
-            c[hNext + j] = cNew;
-            h[hNext + j] = o * Math.tanh(c[hNext + j]!);
-            k[kRow + j] = i; k[kRow + H + j] = f; k[kRow + 2 * H + j] = g; k[kRow + 3 * H + j] = o;
-          } else {
-            const r = sigmoid(gx(0) + gh[j]!), z = sigmoid(gx(1) + gh[H + j]!);
-            const hn = gh[2 * H + j]!;
-            const n = Math.tanh(gx(2) + r * hn);
-            h[hNext + j] = (1 - z) * n + z * h[hPrev + j]!;
-            k[kRow + j] = r; k[kRow + H + j] = z; k[kRow + 2 * H + j] = n; k[kRow + 3 * H + j] = hn;
-          }
-        }
+        cellStepForward(kind, H, x, xRow, bi, w, bh, h, hPrev, hNext, c, k, kRow, gh);
       }
     }
   }
@@ -163,41 +139,10 @@ export class ReferenceBackend implements Backend {
           continue;
         }
         for (let j = 0; j < H; j++) dh[j] = dy[(t * B + b) * H + j]! + dhNext[b * H + j]!;
-        for (let j = 0; j < H; j++) {
-          if (kind === 'rnn_tanh' || kind === 'rnn_relu') {
-            const y = h[hCur + j]!;
-            const da = dh[j]! * (kind === 'rnn_tanh' ? 1 - y * y : y > 0 ? 1 : 0);
-            gx[gRow + j] = da;
-            gh[gRow + j] = da;
-          } else if (kind === 'lstm') {
-            const i = k[kRow + j]!, f = k[kRow + H + j]!, g = k[kRow + 2 * H + j]!, o = k[kRow + 3 * H + j]!;
-            const tc = Math.tanh(c[hCur + j]!);
-            const dc = dcNext[b * H + j]! + dh[j]! * o * (1 - tc * tc);
-            const grads = [dc * g * i * (1 - i), dc * c[hPrev + j]! * f * (1 - f), dc * i * (1 - g * g), dh[j]! * tc * o * (1 - o)];
-            for (let q = 0; q < 4; q++) {
-              gx[gRow + q * H + j] = grads[q]!;
-              gh[gRow + q * H + j] = grads[q]!;
-            }
-            dcNext[b * H + j] = dc * f;
-          } else {
-            const r = k[kRow + j]!, z = k[kRow + H + j]!, n = k[kRow + 2 * H + j]!, hn = k[kRow + 3 * H + j]!;
-            const dn = dh[j]! * (1 - z) * (1 - n * n);
-            const dz = dh[j]! * (h[hPrev + j]! - n) * z * (1 - z);
-            const dr = dn * hn * r * (1 - r);
-            gx[gRow + j] = dr; gh[gRow + j] = dr;
-            gx[gRow + H + j] = dz; gh[gRow + H + j] = dz;
-            gx[gRow + 2 * H + j] = dn; gh[gRow + 2 * H + j] = dn * r;
-          }
-        }
+        cellStepBackward(kind, H, w, h, hPrev, hCur, c, k, kRow, dh, dcNext, b * H, gx, gh, gRow, dhNext, b * H);
         for (let r = 0; r < GH; r++) {
           sumX[r] = sumX[r]! + gx[gRow + r]!;
           sumH[r] = sumH[r]! + gh[gRow + r]!;
-        }
-        // dh_{t-1} = direct path (GRU: z⊙dh) + W_hhᵀ·dGh_t
-        for (let j = 0; j < H; j++) {
-          let sum = kind === 'gru' ? dh[j]! * k[kRow + H + j]! : 0;
-          for (let r = 0; r < GH; r++) sum += gh[gRow + r]! * w[r * H + j]!;
-          dhNext[b * H + j] = sum;
         }
       }
     }
@@ -346,5 +291,89 @@ export class ReferenceBackend implements Backend {
       va[i] = beta2 * va[i]! + (1 - beta2) * gi * gi;
       p[i]! -= (stepSize * ma[i]!) / (Math.sqrt(va[i]!) / correction2 + eps);
     }
+  }
+}
+
+type Floats = FloatArray | Float64Array;
+
+/**
+ * One step of one stream (PyTorch's equations): h[hNext..+H] (and c for the LSTM) from h[hPrev..+H], the
+ * input projection x[xRow..+G·H] (no bias) and the biases; the cache row k[kRow..] keeps what the backward
+ * step needs. gh is scratch of G·H numbers.
+ */
+export function cellStepForward(
+  kind: CellKind, H: number, x: Floats, xRow: number, bi: Floats, w: Floats, bh: Floats,
+  h: Floats, hPrev: number, hNext: number, c: Floats, k: Floats, kRow: number, gh: Float64Array,
+): void {
+  const GH = gatesOf(kind) * H;
+  for (let r = 0; r < GH; r++) {
+    let sum = bh[r]!;
+    for (let j = 0; j < H; j++) sum += w[r * H + j]! * h[hPrev + j]!;
+    gh[r] = sum;
+  }
+  for (let j = 0; j < H; j++) {
+    const gx = (g: number): number => x[xRow + g * H + j]! + bi[g * H + j]!;
+    if (kind === 'rnn_tanh' || kind === 'rnn_relu') {
+      const a = gx(0) + gh[j]!;
+      h[hNext + j] = kind === 'rnn_tanh' ? Math.tanh(a) : Math.max(a, 0);
+    } else if (kind === 'lstm') {
+      const i = sigmoid(gx(0) + gh[j]!), f = sigmoid(gx(1) + gh[H + j]!);
+      const g = Math.tanh(gx(2) + gh[2 * H + j]!), o = sigmoid(gx(3) + gh[3 * H + j]!);
+      const cNew = f * c[hPrev + j]! + i * g;
+      c[hNext + j] = cNew;
+      h[hNext + j] = o * Math.tanh(c[hNext + j]!);
+      k[kRow + j] = i; k[kRow + H + j] = f; k[kRow + 2 * H + j] = g; k[kRow + 3 * H + j] = o;
+    } else {
+      const r = sigmoid(gx(0) + gh[j]!), z = sigmoid(gx(1) + gh[H + j]!);
+      const hn = gh[2 * H + j]!;
+      const n = Math.tanh(gx(2) + r * hn);
+      h[hNext + j] = (1 - z) * n + z * h[hPrev + j]!;
+      k[kRow + j] = r; k[kRow + H + j] = z; k[kRow + 2 * H + j] = n; k[kRow + 3 * H + j] = hn;
+    }
+  }
+}
+
+/**
+ * The reverse of cellStepForward for one stream: dh [H] is the gradient w.r.t. h[hCur..] (from above plus
+ * the carried one), dc[dcAt..+H] the carried cell-state gradient (LSTM; updated in place to the one of the
+ * previous step). Writes the gate gradients gx[gRow..+G·H] (input side) and gh[gRow..] (hidden side) and the
+ * gradient w.r.t. the previous hidden state into dhPrev[dhAt..+H].
+ */
+export function cellStepBackward(
+  kind: CellKind, H: number, w: Floats, h: Floats, hPrev: number, hCur: number, c: Floats, k: Floats, kRow: number,
+  dh: Floats, dc: Floats, dcAt: number, gx: Floats, gh: Floats, gRow: number, dhPrev: Floats, dhAt: number,
+): void {
+  const GH = gatesOf(kind) * H;
+  for (let j = 0; j < H; j++) {
+    if (kind === 'rnn_tanh' || kind === 'rnn_relu') {
+      const y = h[hCur + j]!;
+      const da = dh[j]! * (kind === 'rnn_tanh' ? 1 - y * y : y > 0 ? 1 : 0);
+      gx[gRow + j] = da;
+      gh[gRow + j] = da;
+    } else if (kind === 'lstm') {
+      const i = k[kRow + j]!, f = k[kRow + H + j]!, g = k[kRow + 2 * H + j]!, o = k[kRow + 3 * H + j]!;
+      const tc = Math.tanh(c[hCur + j]!);
+      const dcj = dc[dcAt + j]! + dh[j]! * o * (1 - tc * tc);
+      const grads = [dcj * g * i * (1 - i), dcj * c[hPrev + j]! * f * (1 - f), dcj * i * (1 - g * g), dh[j]! * tc * o * (1 - o)];
+      for (let q = 0; q < 4; q++) {
+        gx[gRow + q * H + j] = grads[q]!;
+        gh[gRow + q * H + j] = grads[q]!;
+      }
+      dc[dcAt + j] = dcj * f;
+    } else {
+      const r = k[kRow + j]!, z = k[kRow + H + j]!, n = k[kRow + 2 * H + j]!, hn = k[kRow + 3 * H + j]!;
+      const dn = dh[j]! * (1 - z) * (1 - n * n);
+      const dz = dh[j]! * (h[hPrev + j]! - n) * z * (1 - z);
+      const dr = dn * hn * r * (1 - r);
+      gx[gRow + j] = dr; gh[gRow + j] = dr;
+      gx[gRow + H + j] = dz; gh[gRow + H + j] = dz;
+      gx[gRow + 2 * H + j] = dn; gh[gRow + 2 * H + j] = dn * r;
+    }
+  }
+  // dh_{t-1} = direct path (GRU: z⊙dh) + W_hhᵀ·dGh_t
+  for (let j = 0; j < H; j++) {
+    let sum = kind === 'gru' ? dh[j]! * k[kRow + H + j]! : 0;
+    for (let r = 0; r < GH; r++) sum += gh[gRow + r]! * w[r * H + j]!;
+    dhPrev[dhAt + j] = sum;
   }
 }
