@@ -153,6 +153,8 @@ def restore_optimizer(optimizer, params, saved, steps):
     for p in params:
         state = {}
         for key, value in template.items():
+            if value is None:
+                continue  # a buffer these settings do not use (SGD's momentum_buffer without momentum)
             if key == 'step':
                 state[key] = torch.tensor(float(steps)) if torch.is_tensor(value) else steps
             else:
@@ -188,7 +190,7 @@ def read_text(path, data):
         raise Refusal(f'{path}: no such file (give the training text with --data FILE)')
     with open(path, 'rb') as f:
         try:
-            text = f.read().decode('utf-8')
+            text = f.read().decode('utf-8-sig')  # a leading byte-order mark is dropped, as rnnkit drops it
         except UnicodeDecodeError:
             raise Refusal(f'{path}: is not valid UTF-8 text') from None
     digest, size = text_hash(text)
@@ -513,7 +515,9 @@ def main(argv=None):
         parser.error('--nproc must be an integer ≥ 1')
     try:
         if args.nproc is not None:
-            torch.multiprocessing.spawn(spawned, args=(args.nproc, args, free_port()), nprocs=args.nproc)
+            # fork: the ranks need not import torch again (CUDA needs fresh processes: spawn)
+            method = 'spawn' if torch.cuda.is_available() and not args.cpu else 'fork'
+            torch.multiprocessing.start_processes(spawned, args=(args.nproc, args, free_port()), nprocs=args.nproc, start_method=method)
             return 0
         rank, world = int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
         if 'MASTER_ADDR' not in os.environ:  # one plain process: a group of one

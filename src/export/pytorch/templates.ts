@@ -1,0 +1,24 @@
+// The Python files `rnnkit export --pytorch` writes are real files shipped in the package (python/<task>/),
+// found from here both in src/ (tests) and in dist/ (the installed package): both are three levels below
+// the package root.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PYTHON_DIR = fileURLToPath(new URL('../../../python/', import.meta.url));
+
+/** The .py and .md files of a task's template folder: name → text. Throws (an installation fault) when it is missing. */
+export function templateFiles(task: string): Map<string, string> {
+  const dir = join(PYTHON_DIR, task);
+  if (!existsSync(dir)) throw new Error(`the PyTorch templates of task ${task} are missing from this installation (${dir})`);
+  const names = readdirSync(dir).filter((name) => /\.(py|md)$/.test(name)).sort(); // not __pycache__
+  return new Map(names.map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+}
+
+/** `{{key}}` → values[key]; a key without a value is a bug in the caller. */
+export function fillIn(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    if (!(key in values)) throw new Error(`template value ${key} is missing`);
+    return String(values[key]);
+  });
+}
