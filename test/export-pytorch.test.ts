@@ -43,6 +43,29 @@ async function rnnkitRun(name: string, settings: string[], steps: number, file =
   return dir;
 }
 
+/** 43 labelled examples (3 classes, 1–6 words, some multi-byte and astral characters): with --batch 7 and no
+ *  validation split, an epoch's last batch holds one example, so one of two ranks has none. */
+function examples(seed: number): string {
+  const random = makeRandom(seed);
+  const words: Record<string, string[]> = { pos: ['good', 'great', 'fine', 'nice'], neg: ['bad', 'awful', 'poor', 'dull'], meh: ['so', 'so-so', 'é', '😀'] };
+  return Array.from({ length: 43 }, () => {
+    const label = ['pos', 'neg', 'meh'][Math.floor(random() * 3)]!;
+    const text = Array.from({ length: 1 + Math.floor(random() * 6) }, () => words[label]![Math.floor(random() * 4)]!).join(' ');
+    return JSON.stringify({ text, label }) + '\n';
+  }).join('');
+}
+
+const examplesPath = join(root, 'examples.jsonl');
+writeFileSync(examplesPath, examples(5));
+
+// rnnkit's classifier defaults are Adam, a cosine schedule and clipping by norm; 43 examples in batches of
+// 7 (or 5) make an epoch 7 (9) steps, so steps 4…11 cross an epoch boundary and a new shuffled plan.
+const classifierCases: { name: string; settings: string[] }[] = [
+  { name: 'bidirectional lstm, max pooling, adam, validation', settings: ['--batch', '5', '--layers', '2', '--val-frac', '0.2', '--eval-every', '3'] },
+  { name: 'bidirectional gru, last state, sgd with momentum, a one-example last batch', settings: ['--batch', '7', '--cell', 'gru', '--pool', 'last', '--optimizer', 'sgd', '--momentum', '0.9', '--lr', '0.3', '--val-frac', '0'] },
+  { name: 'bidirectional rnn, mean pooling, adam, max-len', settings: ['--batch', '7', '--cell', 'rnn', '--pool', 'mean', '--max-len', '9', '--val-frac', '0', '--lr-schedule', 'constant'] },
+];
+
 const python = (args: string[]) => spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
 
 // B = 3 streams over 2 ranks (1 + 2: the loss weighting matters); 300-odd characters, seq 16: an epoch is
@@ -57,39 +80,57 @@ const cases: { name: string; settings: string[] }[] = [
   { name: 'gru adam', settings: ['--cell', 'gru', '--optimizer', 'adamw', '--lr', '0.02', '--clip-norm', '0.1'] },
 ];
 
+/**
+ * Exports the run in root/slug, continues it to `steps` by rnnkit (a copy, --resume) and by train_ddp.py
+ * --nproc 2, and requires the same trainer state: every tensor within float32 tolerance (after the
+ * parameters moved well beyond it), the same position, settings and data, the same last metrics row.
+ */
+async function expectSameContinuation(slug: string, steps: number): Promise<void> {
+  const run = join(root, slug), exported = join(root, `${slug}-pytorch`);
+  expect((await cli('export', run, '--pytorch', exported)).code).toBe(0);
+  const byRnnkit = join(root, `${slug}-rnnkit`);
+  cpSync(run, byRnnkit, { recursive: true });
+  expect((await cli('train', '--resume', byRnnkit, '--steps', String(steps), '--backend', 'reference', '--quiet')).code).toBe(0);
+  const byTorch = join(root, `${slug}-torch`);
+  const ddp = python([join(exported, 'train_ddp.py'), '--nproc', '2', '--threads', '1', '--cpu', '--steps', String(steps), '--out', byTorch]);
+  expect(ddp.stderr).toBe('');
+  expect(ddp.status).toBe(0);
+
+  const start = trainerFile(run), ours = trainerFile(byRnnkit), theirs = trainerFile(byTorch);
+  expect([...theirs.tensors.keys()].sort()).toEqual([...ours.tensors.keys()].sort());
+  for (const [name, expected] of ours.tensors) expectClose(theirs.tensors.get(name)!, expected, 1e-5, 1e-4, name);
+  // Not a vacuous comparison: the steps moved the parameters well beyond the tolerance.
+  const moved = ours.tensors.get('params')!.reduce((most, v, j) => Math.max(most, Math.abs(v - start.tensors.get('params')![j]!)), 0);
+  expect(moved).toBeGreaterThan(1e-3);
+  const position = (s: typeof ours) => {
+    const { step, epoch, position: at, optimizerSteps, random, skippedSteps } = s.meta['position'];
+    return { step, epoch, at, optimizerSteps, random, skippedSteps };
+  };
+  expect(position(theirs)).toEqual(position(ours));
+  expect(position(theirs).epoch).toBeGreaterThan(start.meta['position'].epoch); // crossed an epoch boundary
+  expect(theirs.meta['config']).toEqual(ours.meta['config']);
+  expect(theirs.meta['data']).toEqual(ours.meta['data']);
+  if (ours.meta['position'].bestValLoss !== null) expect(theirs.meta['position'].bestValLoss).toBeCloseTo(ours.meta['position'].bestValLoss, 5);
+  const lastRow = (dir: string) => JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!);
+  expect(lastRow(byTorch).step).toBe(steps);
+  expect(lastRow(byTorch).loss).toBeCloseTo(lastRow(byRnnkit).loss, 5);
+  for (const key of ['val_accuracy', 'val_macro_f1']) expect(lastRow(byTorch)[key]).toBe(lastRow(byRnnkit)[key]);
+}
+
 describe.skipIf(!hasTorch)('train_ddp.py --nproc 2 continues a run exactly as rnnkit train --resume does', () => {
   for (const [i, c] of cases.entries()) {
     it(c.name, async () => {
       const slug = c.name.replace(' ', '-');
-      const run = await rnnkitRun(slug, [...COMMON, ...c.settings, '--seed', String(20 + i)], 5);
-      const exported = join(root, `${slug}-pytorch`);
-      expect((await cli('export', run, '--pytorch', exported)).code).toBe(0);
-      const byRnnkit = join(root, `${slug}-rnnkit`);
-      cpSync(run, byRnnkit, { recursive: true });
-      expect((await cli('train', '--resume', byRnnkit, '--steps', '12', '--backend', 'reference', '--quiet')).code).toBe(0);
-      const byTorch = join(root, `${slug}-torch`);
-      const ddp = python([join(exported, 'train_ddp.py'), '--nproc', '2', '--threads', '1', '--cpu', '--steps', '12', '--out', byTorch]);
-      expect(ddp.stderr).toBe('');
-      expect(ddp.status).toBe(0);
+      await rnnkitRun(slug, [...COMMON, ...c.settings, '--seed', String(20 + i)], 5);
+      await expectSameContinuation(slug, 12);
+    }, 600_000);
+  }
 
-      const start = trainerFile(run), ours = trainerFile(byRnnkit), theirs = trainerFile(byTorch);
-      expect([...theirs.tensors.keys()].sort()).toEqual([...ours.tensors.keys()].sort());
-      for (const [name, expected] of ours.tensors) expectClose(theirs.tensors.get(name)!, expected, 1e-5, 1e-4, name);
-      // Not a vacuous comparison: seven steps moved the parameters well beyond the tolerance.
-      const moved = ours.tensors.get('params')!.reduce((most, v, j) => Math.max(most, Math.abs(v - start.tensors.get('params')![j]!)), 0);
-      expect(moved).toBeGreaterThan(1e-3);
-      const position = (s: typeof ours) => {
-        const { step, epoch, position: at, optimizerSteps, random, skippedSteps } = s.meta['position'];
-        return { step, epoch, at, optimizerSteps, random, skippedSteps };
-      };
-      expect(position(theirs)).toEqual(position(ours));
-      expect(position(theirs).epoch).toBeGreaterThan(0); // crossed an epoch boundary
-      expect(theirs.meta['config']).toEqual(ours.meta['config']);
-      expect(theirs.meta['data']).toEqual(ours.meta['data']);
-      if (ours.meta['position'].bestValLoss !== null) expect(theirs.meta['position'].bestValLoss).toBeCloseTo(ours.meta['position'].bestValLoss, 5);
-      const lastRow = (dir: string) => JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!);
-      expect(lastRow(byTorch).step).toBe(12);
-      expect(lastRow(byTorch).loss).toBeCloseTo(lastRow(byRnnkit).loss, 5);
+  for (const [i, c] of classifierCases.entries()) {
+    it(`classifier: ${c.name}`, async () => {
+      const slug = `classify-${i}`;
+      await rnnkitRun(slug, ['--task', 'classify', '--hidden', '6', '--embed', '4', '--seed', String(30 + i), ...c.settings], 4, examplesPath);
+      await expectSameContinuation(slug, 11);
     }, 600_000);
   }
 
@@ -134,15 +175,12 @@ describe.skipIf(!hasTorch)('train_ddp.py --nproc 2 continues a run exactly as rn
 });
 
 describe('rnnkit export refuses bad input in one line', () => {
-  it('a task the exporter does not cover', async () => {
-    const examples = join(root, 'examples.jsonl');
-    writeFileSync(examples, ['good', 'bad', 'fine', 'awful', 'great', 'poor'].map((text, i) => JSON.stringify({ text, label: i % 2 ? 'neg' : 'pos' })).join('\n') + '\n');
-    const run = join(root, 'classifier');
-    expect((await cli('train', examples, '--task', 'classify', '--out', run, '--steps', '0', '--val-frac', '0', '--backend', 'reference', '--quiet')).code).toBe(0);
-    const result = await cli('export', run, '--pytorch', join(root, 'classifier-pytorch'));
+  it('a run the exporter does not cover (a classifier with dropout)', async () => {
+    const run = await rnnkitRun('classifier-dropout', ['--task', 'classify', '--hidden', '4', '--layers', '2', '--dropout', '0.3', '--val-frac', '0'], 0, examplesPath);
+    const result = await cli('export', run, '--pytorch', join(root, 'classifier-dropout-pytorch'));
     expect(result.code).toBe(1);
-    expect(result.err).toBe(`rnnkit: ${run} is a run of task classify; --pytorch covers lm so far\n`);
-    expect(existsSync(join(root, 'classifier-pytorch'))).toBe(false);
+    expect(result.err).toBe(`rnnkit: ${run} is a classifier trained with --dropout; --pytorch does not cover that yet\n`);
+    expect(existsSync(join(root, 'classifier-dropout-pytorch'))).toBe(false);
   });
 
   it('an existing non-empty directory without --force; with --force the export is written over it', async () => {
@@ -171,7 +209,7 @@ describe('rnnkit export refuses bad input in one line', () => {
     writeFileSync(changing, corpus(10));
     const changed = await cli('export', run, '--pytorch', join(root, 'changed-pytorch'));
     expect(changed.code).toBe(1);
-    expect(changed.err).toBe(`rnnkit: the training text (${changing}) changed since the checkpoint in ${run} was written, so the run cannot be continued on it\n`);
+    expect(changed.err).toBe(`rnnkit: the training data (${changing}) changed since the checkpoint in ${run} was written, so the run cannot be continued on it\n`);
     const onnx = await cli('export', run, '--onnx', join(root, 'model.onnx'));
     expect(onnx.err).toBe('rnnkit: export --onnx is not implemented yet\n');
     expect((await cli('export', run)).err).toBe('rnnkit: export needs exactly one of --onnx FILE or --pytorch DIR\n');

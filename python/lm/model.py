@@ -9,18 +9,18 @@ State-dict names (rnnkit's checkpoint uses them too): embed.weight [V,E] (only w
 nn.LSTM or nn.GRU's own names), head.weight [V,H], head.bias [V]. It is the module of rnnkit's PyTorch parity
 fixtures (test/fixtures/make_fixtures.py, CharModel).
 
-safetensors is read and written here by hand (the format is an 8-byte little-endian header length N, N bytes
-of JSON, then raw little-endian float32 data), so nothing but PyTorch is needed.
+safetensors is read and written by hand (rnnkit_safetensors.py), so nothing but PyTorch is needed.
 """
-import json
 import os
-import struct
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODEL_FILE = 'model.safetensors'
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rnnkit_safetensors import load_model_file, save_model_file  # noqa: E402  (beside this file)
+
 MODEL_FORMAT = 1  # the `format` of rnnkit's model metadata
 
 
@@ -82,59 +82,6 @@ class CharModel(nn.Module):
         return x, ((h, torch.cat(cs)) if lstm else h)
 
 
-def read_safetensors(path):
-    """-> ({name: float32 tensor}, {metadata key: string}), in the file's order; refuses anything malformed."""
-    with open(path, 'rb') as f:
-        raw = f.read()
-    if len(raw) < 8:
-        raise ValueError(f'{path}: too short to be safetensors')
-    (n,) = struct.unpack('<Q', raw[:8])
-    if n > len(raw) - 8:
-        raise ValueError(f'{path}: header length {n} exceeds the file')
-    header = json.loads(raw[8:8 + n].decode('utf-8'))
-    data = memoryview(raw)[8 + n:]
-    metadata = header.pop('__metadata__', {})
-    tensors, covered = {}, 0
-    for name, info in sorted(header.items(), key=lambda kv: kv[1]['data_offsets'][0]):
-        if info['dtype'] != 'F32':
-            raise ValueError(f'{path}: tensor {name} has dtype {info["dtype"]}; only F32 is supported')
-        begin, end = info['data_offsets']
-        count = 1
-        for d in info['shape']:
-            count *= d
-        if begin != covered or end - begin != 4 * count:
-            raise ValueError(f'{path}: tensor {name} has inconsistent data_offsets {info["data_offsets"]}')
-        values = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32) if count else torch.zeros(0)
-        tensors[name] = values.reshape(info['shape'])
-        covered = end
-    if covered != len(data):
-        raise ValueError(f'{path}: {len(data) - covered} trailing bytes')
-    order = [k for k in header]  # the JSON's order, which rnnkit writes in state-dict order
-    return {k: tensors[k] for k in order}, metadata
-
-
-def write_safetensors(path, tensors, metadata):
-    """Writes {name: tensor} (as float32, in the given order) with string metadata, atomically."""
-    header = {'__metadata__': metadata}
-    blobs, offset = [], 0
-    for name, t in tensors.items():
-        b = t.detach().to('cpu', torch.float32).contiguous().numpy().astype('<f4', copy=False).tobytes(order='C')
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    text = json.dumps(header, separators=(',', ':')).encode('utf-8')
-    text += b' ' * ((8 - len(text) % 8) % 8)  # keep the data 8-byte aligned
-    temporary = f'{path}.{os.getpid()}.tmp'
-    with open(temporary, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
-
-
 def build(meta):
     """The module of rnnkit's model metadata (a dict), parameters uninitialised."""
     if meta.get('format') != MODEL_FORMAT:
@@ -146,14 +93,9 @@ def build(meta):
 
 def load(directory):
     """(model, metadata) of DIRECTORY/model.safetensors, loaded with strict=True."""
-    tensors, metadata = read_safetensors(os.path.join(directory, MODEL_FILE))
-    meta = json.loads(metadata['rnnkit'])
-    model = build(meta)
-    model.load_state_dict(tensors, strict=True)
-    return model, meta
+    return load_model_file(directory, build)
 
 
 def save(directory, model, meta):
     """Writes DIRECTORY/model.safetensors with rnnkit's metadata: rnnkit sample/eval/--init-from read it."""
-    os.makedirs(directory, exist_ok=True)
-    write_safetensors(os.path.join(directory, MODEL_FILE), model.state_dict(), {'rnnkit': json.dumps(meta)})
+    save_model_file(directory, model, meta)

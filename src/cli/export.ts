@@ -15,7 +15,7 @@ export function registerExport(program: Command): void {
     .description("hand a run to another framework: --pytorch writes a PyTorch module and a DistributedDataParallel script that continues the run exactly")
     .argument('<dir>', 'run directory (written by rnnkit train)')
     .option('--onnx <file>', 'an ONNX model file')
-    .option('--pytorch <out_dir>', 'a directory with model.py, train_ddp.py (torchrun), the checkpoint, the text and a README')
+    .option('--pytorch <out_dir>', 'a directory with model.py, train_ddp.py (torchrun), the checkpoint, the training data and a README')
     .option('--force', 'write into a non-empty directory (over the files the export writes; others stay)')
     .action((dir: string, flags: ExportFlags) => {
       if ((flags.onnx === undefined) === (flags.pytorch === undefined)) throw invalidOption('export needs exactly one of --onnx FILE or --pytorch DIR');

@@ -7,12 +7,17 @@ import { fileURLToPath } from 'node:url';
 
 const PYTHON_DIR = fileURLToPath(new URL('../../../python/', import.meta.url));
 
-/** The .py and .md files of a task's template folder: name → text. Throws (an installation fault) when it is missing. */
+/** The .py and .md files of python/common/ and of the task's folder: name → text. Throws (an installation
+ *  fault) when one is missing. */
 export function templateFiles(task: string): Map<string, string> {
-  const dir = join(PYTHON_DIR, task);
-  if (!existsSync(dir)) throw new Error(`the PyTorch templates of task ${task} are missing from this installation (${dir})`);
-  const names = readdirSync(dir).filter((name) => /\.(py|md)$/.test(name)).sort(); // not __pycache__
-  return new Map(names.map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+  const files = new Map<string, string>();
+  for (const folder of ['common', task]) {
+    const dir = join(PYTHON_DIR, folder);
+    if (!existsSync(dir)) throw new Error(`the PyTorch templates ${folder}/ are missing from this installation (${dir})`);
+    const names = readdirSync(dir).filter((name) => /\.(py|md)$/.test(name)).sort(); // not __pycache__
+    for (const name of names) files.set(name, readFileSync(join(dir, name), 'utf8'));
+  }
+  return files;
 }
 
 /** `{{key}}` → values[key]; a key without a value is a bug in the caller. */
