@@ -134,7 +134,7 @@ describe.skipIf(!hasTorch)('train_ddp.py --nproc 2 continues a run exactly as rn
     }, 600_000);
   }
 
-  it('the result is an rnnkit run: eval agrees with PyTorch\'s own loss, and rnnkit resumes it', async () => {
+  it('the results are rnnkit runs: eval agrees with PyTorch\'s own loss, and rnnkit resumes them', async () => {
     const byTorch = join(root, 'lstm-adam-torch'), exported = join(root, 'lstm-adam-pytorch');
     expect(existsSync(join(byTorch, 'best', 'model.safetensors'))).toBe(true);
     const evaluated = await cli('eval', byTorch, textPath, '--json', '--backend', 'reference');
@@ -155,6 +155,29 @@ describe.skipIf(!hasTorch)('train_ddp.py --nproc 2 continues a run exactly as rn
     const torchEval = python(['-c', script]);
     expect(torchEval.stderr).toBe('');
     expect(rnnkitLoss).toBeCloseTo((JSON.parse(torchEval.stdout) as { loss: number }).loss, 5);
+    // The classifier too: rnnkit's loss over every example equals the PyTorch module's.
+    const classifier = join(root, 'classify-0-torch');
+    const scored = await cli('eval', classifier, examplesPath, '--json', '--backend', 'reference');
+    expect(scored.code).toBe(0);
+    const classifierScript = [
+      'import sys, json, torch, torch.nn.functional as F',
+      `sys.path.insert(0, ${JSON.stringify(join(root, 'classify-0-pytorch'))})`,
+      'from model import load',
+      `model, meta = load(${JSON.stringify(classifier)})`,
+      `rows = [json.loads(line) for line in open(${JSON.stringify(examplesPath)}, encoding='utf-8')]`,
+      "ids_of = {ch: i + 1 for i, ch in enumerate(meta['vocab']['chars'])}",
+      "texts = [r['text'][:meta['max_len']] if meta['max_len'] else r['text'] for r in rows]",
+      'lengths = torch.tensor([len(t) for t in texts])',
+      'ids = torch.zeros(int(lengths.max()), len(texts), dtype=torch.int64)',
+      'for b, t in enumerate(texts):',
+      '    ids[:len(t), b] = torch.tensor([ids_of.get(ch, 0) for ch in t])',
+      "labels = torch.tensor([meta['labels'].index(r['label']) for r in rows])",
+      'with torch.no_grad():',
+      "    print(json.dumps({'loss': F.cross_entropy(model(ids, lengths), labels).item()}))",
+    ].join('\n');
+    const torchScore = python(['-c', classifierScript]);
+    expect(torchScore.stderr).toBe('');
+    expect((JSON.parse(scored.out) as { loss: number }).loss).toBeCloseTo((JSON.parse(torchScore.stdout) as { loss: number }).loss, 5);
     const resumed = await cli('train', '--resume', byTorch, '--steps', '13', '--backend', 'reference', '--quiet');
     expect(resumed.err).toBe('');
     expect(resumed.code).toBe(0);

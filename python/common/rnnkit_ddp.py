@@ -218,7 +218,7 @@ class Task:
     """
 
 
-def claim_out(out, rank, here, step):
+def claim_out(out, rank, here, step, device):
     """Rank 0 prepares NEW_DIR; every rank learns whether it could (so none waits for a rank that stopped)."""
     problem = ''
     if rank == 0:
@@ -226,7 +226,7 @@ def claim_out(out, rank, here, step):
             prepare_out(out, here, step)
         except Refusal as refusal:
             problem = str(refusal)
-    flag = torch.tensor([1.0 if problem else 0.0])
+    flag = torch.tensor([1.0 if problem else 0.0], device=device)  # nccl sends only CUDA tensors
     dist.broadcast(flag, 0)
     if flag.item():
         raise Refusal(problem or f'--out {out}: rank 0 could not prepare it')
@@ -265,7 +265,7 @@ def continue_run(args, rank, world, device, here, task_name, make_task):
     """rnnkit's training loop (src/train/trainer.ts execute) over DDP, from the run in `here` to args.steps."""
     tensors, meta = read_trainer(here, task_name)
     c, pos, data = dict(meta['config']), dict(meta['position']), dict(meta['data'])
-    claim_out(args.out, rank, here, pos['step'])
+    claim_out(args.out, rank, here, pos['step'], device)
     if args.steps is not None:
         c['steps'] = args.steps
     if c['steps'] < pos['step']:
@@ -319,7 +319,7 @@ def continue_run(args, rank, world, device, here, task_name, make_task):
         loss_sum, count = task.loss_share(ddp, step_epoch, step_k, seed)
         # DDP averages gradients over the ranks; rnnkit's loss is the mean over all `count` terms.
         (loss_sum * (world / count)).backward()
-        total = loss_sum.detach().double().reshape(1).cpu()
+        total = loss_sum.detach().double().reshape(1)
         dist.all_reduce(total)
         loss = total.item() / count
         norm = clip([p.grad for p in params], c)
@@ -345,7 +345,7 @@ def continue_run(args, rank, world, device, here, task_name, make_task):
 
         validated = None
         if step % c['evalEvery'] == 0 or step == c['steps']:
-            value = torch.full((1,), math.nan, dtype=torch.float64)
+            value = torch.full((1,), math.nan, dtype=torch.float64, device=device)
             found = None
             if rank == 0:
                 found = task.validate()
