@@ -87,6 +87,7 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
       'package.json', 'README.md', 'LICENSE', 'bin/rnnkit.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
       'build/wasm/rnnkit.wasm', 'build/wasm/rnnkit.relaxed.wasm', 'prebuilds/linux-x64/rnnkit.glibc.node',
       'prebuilds/linux-arm64/rnnkit.glibc.node', 'binding.gyp', 'native/addon.cc', 'scripts/build-native.mjs',
+      'python/lm/model.py', 'python/lm/train_ddp.py', 'python/lm/README.md', 'python/common/rnnkit_ddp.py',
     ]) expect(files, needed).toContain(needed);
     const unwanted = files.filter((f) => /^(test|src|assembly|bench|\.ci|build\/Release|runs)\/|\.map$|_check\.cc$|check_random\.h$|\.debug\.wasm$|^tsconfig/.test(f));
     expect(unwanted).toEqual([]);
@@ -124,6 +125,11 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
     expect(output).not.toMatch(/backend not used/);
     expect(output).toMatch(/^rnnkit: native \(/m);
     expect(output).toMatch(/done at step 50 of 50/);
+  });
+
+  it('rnnkit export --pytorch finds its Python templates in the installed package', () => {
+    rnnkit('export', 'runs/cli', '--pytorch', 'runs/cli-pytorch');
+    for (const name of ['model.py', 'train_ddp.py', 'rnnkit_ddp.py', 'rnnkit_safetensors.py', 'README.md', 'trainer.safetensors', 'text.txt']) expect(existsSync(join(app, 'runs/cli-pytorch', name)), name).toBe(true);
   });
 
   it('a TypeScript file type-checks against the installed types, and a wrong call does not', () => {
