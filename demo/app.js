@@ -71,7 +71,7 @@ function wire() {
     if (file) await useModel(file, file.name);
   });
   $('sample').addEventListener('click', sampleNow);
-  window.addEventListener('resize', drawChart);
+  window.addEventListener('resize', () => drawChart());
 }
 
 async function useBuiltinText() {

@@ -51,7 +51,7 @@ async function openDemo(demo: Demo): Promise<{ page: Page; errors: string[] }> {
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
   await page.goto(`${demo.url}?build=simd`, { timeout: LONG });
-  await page.evaluate(() => (window as unknown as { rnnkitDemo: { ready: Promise<void> } }).rnnkitDemo.ready);
+  await page.evaluate('window.rnnkitDemo.ready');
   return { page, errors };
 }
 
@@ -67,14 +67,13 @@ interface DemoState {
   crossOriginIsolated: boolean;
 }
 
-const demoState = (page: Page): Promise<DemoState> =>
-  page.evaluate(() => {
-    const s = (window as unknown as { rnnkitDemo: { state: DemoState } }).rnnkitDemo.state;
-    return { ...s, model: null, loaded: null } as DemoState;
-  });
+/** The page's state (window.rnnkitDemo.state) without the model objects. */
+const demoState = (page: Page): Promise<DemoState> => page.evaluate('({ ...window.rnnkitDemo.state, model: null, loaded: null })');
 
-const modelBytes = async (page: Page): Promise<Buffer> =>
-  Buffer.from(await page.evaluate(() => Array.from((window as unknown as { rnnkitDemo: { state: DemoState } }).rnnkitDemo.state.model!)));
+const modelBytes = async (page: Page): Promise<Buffer> => Buffer.from(await page.evaluate<number[]>('Array.from(window.rnnkitDemo.state.model)'));
+
+/** Waits (generously: the machine may be loaded) until a JavaScript condition on the page holds. */
+const waitFor = (page: Page, condition: string) => page.waitForFunction(condition, null, { timeout: LONG, polling: 250 });
 
 /** Fills the form, clicks Train and waits for the run to end. */
 async function trainInPage(page: Page, form: Record<string, string>): Promise<DemoState> {
@@ -84,7 +83,7 @@ async function trainInPage(page: Page, form: Record<string, string>): Promise<De
     else await page.fill(`#${id}`, value);
   }
   await page.click('#train');
-  await page.waitForFunction(() => (window as unknown as { rnnkitDemo: { state: DemoState } }).rnnkitDemo.state.finished, null, { timeout: LONG, polling: 250 });
+  await waitFor(page, 'window.rnnkitDemo.state.finished');
   return demoState(page);
 }
 
@@ -132,9 +131,9 @@ describe('the demo page in Chromium (cross-origin isolated)', () => {
   it('stops cleanly when Stop is clicked, keeping the weights reached', async () => {
     await page.fill('#steps', '1000000');
     await page.click('#train');
-    await page.waitForFunction(() => (window as unknown as { rnnkitDemo: { state: DemoState } }).rnnkitDemo.state.losses.length >= 2, null, { timeout: LONG, polling: 250 });
+    await waitFor(page, 'window.rnnkitDemo.state.losses.length >= 2');
     await page.click('#stop');
-    await page.waitForFunction(() => (window as unknown as { rnnkitDemo: { state: DemoState } }).rnnkitDemo.state.finished, null, { timeout: LONG, polling: 250 });
+    await waitFor(page, 'window.rnnkitDemo.state.finished');
     const stopped = await demoState(page);
     expect(stopped.error).toBeNull();
     expect(stopped.result!.interrupted).toBe(true);
@@ -156,7 +155,7 @@ describe('a checkpoint of the native CLI in the page', async () => {
     expect(expected.code, expected.err).toBe(0);
     const { page, errors } = await openDemo(isolated);
     await page.setInputFiles('#model-file', join(out, 'model.safetensors'));
-    await page.waitForFunction(() => !(document.getElementById('sample') as HTMLButtonElement).disabled, null, { timeout: LONG });
+    await waitFor(page, "!document.getElementById('sample').disabled");
     expect(await page.textContent('#model-info')).toMatch(/^model\.safetensors: LSTM 48×2, \d+ characters$/);
     await page.fill('#sample-length', '300');
     await page.fill('#temperature', '0.9');
