@@ -187,8 +187,10 @@ function drawChart(steps = chartSteps) {
     g.stroke();
     g.fillText(v.toFixed(2), 4, y(v) + 4);
   }
-  g.fillText('step', width - pad.right - 26, height - 6);
-  g.fillText(String(steps), x(steps) - 30, height - 6);
+  g.fillText('step 0', pad.left, height - 6);
+  g.textAlign = 'right';
+  g.fillText(String(steps), width - pad.right, height - 6);
+  g.textAlign = 'left';
   const line = (key, color, lineWidth) => {
     g.strokeStyle = color;
     g.lineWidth = lineWidth;
