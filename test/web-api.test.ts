@@ -9,7 +9,7 @@ import { probeBackend } from '../src/backend/index.js';
 import { runTraining } from '../src/tasks/index.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.js';
 import type { TrainEvent } from '../src/train/trainer.js';
-import { MemoryTraining, languageModelBlob, languageModelBytes, loadLanguageModel, loadWasmBackend, sample } from '../src/web/index.js';
+import { MemoryTraining, languageModelBlob, languageModelBytes, loadLanguageModel, loadWasmBackend, sample, wasmThreads } from '../src/web/index.js';
 import { cli } from './cli-helpers.js';
 
 const dirs: string[] = [];
@@ -80,5 +80,14 @@ describe('in-memory training', () => {
     const backend = await webWasm();
     expect(() => new MemoryTraining(TEXT, backend, { task: 'classify' })).toThrow('the browser trains the language model (task lm) only, got task classify');
     expect(() => new MemoryTraining(TEXT, backend, { hiden: 5 } as Partial<TrainConfig>)).toThrow('config has no setting "hiden"');
+  });
+});
+
+describe('threads', () => {
+  it('the web API and rnnkit info say the WebAssembly backend runs one thread, and why', async () => {
+    expect(wasmThreads()).toEqual({ threads: 1, reason: 'one thread: multi-threaded WebAssembly is not implemented yet (SharedArrayBuffer is available)' });
+    expect((await webWasm()).info().threads).toBe(1);
+    const info = await cli('info');
+    expect(info.out).toContain('wasm       loaded      wasm-simd128, 1 thread\n           threads     one thread: multi-threaded WebAssembly is not implemented yet (SharedArrayBuffer is available)\n');
   });
 });

@@ -470,6 +470,14 @@ export function wasmRelaxedSimdSupported(): boolean {
   }
 }
 
+/** Why the WebAssembly backend runs one thread here. `sharedMemory`: whether SharedArrayBuffer is available
+ *  (in a page: whether it is cross-origin isolated), which threads would need. */
+export function wasmThreadsReason(sharedMemory: boolean): string {
+  return sharedMemory
+    ? 'one thread: multi-threaded WebAssembly is not implemented yet (SharedArrayBuffer is available)'
+    : 'one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated: COOP same-origin, COEP require-corp)';
+}
+
 /** The module file of a build: the relaxed one where the runtime supports relaxed SIMD (`build` 'auto'). */
 export function wasmFileOf(build: WasmBuild | 'auto' = 'auto'): string {
   if (build !== 'auto' && !(WASM_BUILDS as readonly string[]).includes(build)) {

@@ -1,7 +1,7 @@
 // The WebAssembly backend in a browser (or a Web Worker, or any runtime with fetch): rnnkit.wasm is found
 // relative to this module (new URL(..., import.meta.url)), which works from a plain static server serving the
 // package and from bundlers that understand that pattern (Vite, webpack 5, esbuild with its file loader).
-import { type WasmBackend, type WasmBuild, REBUILD, describe, instantiateWasmBackend, wasmFileOf } from '../backend/wasm-backend.js';
+import { type WasmBackend, type WasmBuild, REBUILD, describe, instantiateWasmBackend, wasmFileOf, wasmThreadsReason } from '../backend/wasm-backend.js';
 
 export interface WebWasmOptions {
   /** 'auto' (default): the relaxed-SIMD build where the browser has relaxed SIMD, else the plain one. */
@@ -40,7 +40,5 @@ export function sharedMemoryAvailable(): boolean {
 
 /** The threads the WebAssembly backend uses here, and why. */
 export function wasmThreads(): { threads: number; reason: string } {
-  return sharedMemoryAvailable()
-    ? { threads: 1, reason: 'SharedArrayBuffer is available, but the WebAssembly backend runs one thread (threads are not implemented yet)' }
-    : { threads: 1, reason: 'one thread: SharedArrayBuffer is unavailable (the page is not cross-origin isolated: serve it with COOP same-origin and COEP require-corp)' };
+  return { threads: 1, reason: wasmThreadsReason(sharedMemoryAvailable()) };
 }
