@@ -170,6 +170,33 @@ describe('a checkpoint of the native CLI in the page', async () => {
   }, LONG);
 });
 
+describe('train() in a page', () => {
+  it('rejects `result` with a clear error, instead of hanging, when its worker cannot start', async () => {
+    const { page } = await openDemo(isolated);
+    const message = await page.evaluate(`(async () => {
+      const { train } = await import('/dist/web/index.js');
+      try {
+        await train({ text: 'abc abc', workerUrl: '/dist/web/no-such-worker.js' }).result;
+        return 'resolved';
+      } catch (error) {
+        return error.message;
+      }
+    })()`);
+    expect(message).toMatch(/^the training worker failed to run: /);
+    await page.close();
+  }, LONG);
+
+  it('rejects a bad setting before starting a worker', async () => {
+    const { page } = await openDemo(isolated);
+    const message = await page.evaluate(`(async () => {
+      const { train } = await import('/dist/web/index.js');
+      return train({ text: 'abc', config: { hidden: -1 } }).result.then(() => 'resolved', (error) => error.message);
+    })()`);
+    expect(message).toMatch(/hidden/);
+    await page.close();
+  }, LONG);
+});
+
 describe('a page that is not cross-origin isolated', () => {
   it('says so, and trains on one thread', async () => {
     const { page, errors } = await openDemo(open);
