@@ -85,7 +85,7 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
     const files = tarballFiles();
     for (const needed of [
       'package.json', 'README.md', 'LICENSE', 'bin/rnnkit.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
-      'build/wasm/rnnkit.wasm', 'build/wasm/rnnkit.relaxed.wasm', 'prebuilds/linux-x64/rnnkit.glibc.node',
+      'dist/web/index.js', 'dist/web/index.d.ts', 'dist/web/worker.js', 'build/wasm/rnnkit.wasm', 'build/wasm/rnnkit.relaxed.wasm', 'prebuilds/linux-x64/rnnkit.glibc.node',
       'prebuilds/linux-arm64/rnnkit.glibc.node', 'binding.gyp', 'native/addon.cc', 'scripts/build-native.mjs',
       'python/lm/model.py', 'python/lm/train_ddp.py', 'python/lm/README.md', 'python/common/rnnkit_ddp.py',
     ]) expect(files, needed).toContain(needed);

@@ -124,6 +124,10 @@ export interface Backend {
 
   allocFloat(length: number): Buf<FloatArray>;
   allocInt(length: number): Buf<Int32Array>;
+  /** Gives a buffer's memory back (wasm: for reuse; backends on the JavaScript heap leave it to the GC). */
+  free?(buf: Buf<FloatArray | Int32Array>): void;
+  /** Releases everything the backend holds; it is unusable afterwards. */
+  dispose?(): void;
 
   /** C[M,N] = alpha·op(A)·op(B) + beta·C. op(A) is [M,K]: A is [M,K], or [K,M] when transA.
    *  op(B) is [K,N]: B is [K,N], or [N,K] when transB. beta = 0 overwrites C (old NaNs do not leak). */

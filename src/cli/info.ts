@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { BACKEND_NAMES, describeBackend, probeBackend, requestedBackend, selectBackend } from '../backend/index.js';
 import { NativeBackend } from '../backend/native.js';
+import { wasmThreadsReason } from '../backend/wasm-backend.js';
 import { type BackendFlags, addBackendOptions, threadsFrom } from './common.js';
 
 export function registerInfo(program: Command): void {
@@ -17,6 +18,7 @@ export function registerInfo(program: Command): void {
         const levels = probe.backend.precisions().map((p) => (p.available ? `${p.name} available` : `${p.name} not available (${p.reason})`));
         console.log(`${'precision'.padEnd(10)} ${levels.join('; ')}`);
       }
+      if (probe.loaded && name === 'wasm') console.log(`           threads     ${wasmThreadsReason(typeof SharedArrayBuffer === 'function')}`);
       const origin = probe.loaded && probe.backend instanceof NativeBackend ? probe.backend.origin : null;
       if (origin) {
         console.log(`           addon       ${origin.kind}: ${origin.path}`);

@@ -6,6 +6,7 @@ import { invalidOption } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Workspace } from '../model/workspace.js';
 import { Random } from '../util/random.js';
+import { yieldToEventLoop } from '../util/yield.js';
 
 export interface SampleOptions {
   /** Characters to generate per sample. */
@@ -150,6 +151,6 @@ export const samplingWorkspace = (model: Model): Workspace => new Workspace(mode
 export async function* sampleStream(model: Model, vocab: Vocabulary, options: Omit<SampleOptions, 'count'>): AsyncGenerator<string, void, undefined> {
   for (const chars of generate(model, vocab, { ...options, count: 1 })) {
     yield chars[0]!;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
 }

@@ -26,9 +26,10 @@ export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<strin
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
+  const utf8 = new TextEncoder();
   let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // keep the data 8-byte aligned
-  const headerBytes = Buffer.from(json, 'utf8');
+  json += ' '.repeat((8 - (utf8.encode(json).length % 8)) % 8); // keep the data 8-byte aligned
+  const headerBytes = utf8.encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(headerBytes.length), true);

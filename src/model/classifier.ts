@@ -3,7 +3,8 @@
 // module it matches is test/fixtures/sequence_classifier.py. Buffers are allocated once for maxT × maxB.
 //
 // Sizes: T steps, B sequences, H hidden, L layers, D directions, W = D·H pooled features, C classes.
-import { type F, type I, type PoolMode, Span } from '../backend/types.js';
+import { OwnedBuffers } from '../backend/owned.js';
+import type { F, I, PoolMode } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
 import { directionsOf, outputsOf } from './config.js';
 import type { Model } from './model.js';
@@ -38,6 +39,7 @@ export class ClassifierWorkspace {
   private readonly lastIndex: I; // [B,D] row of h_n for each pooled row ('last')
   private readonly dLastIndex: I; // [L·D,B] row of dPooled (or the zero row) for each row of dhN ('last')
   private shape: { T: number; B: number; labelled: boolean } | null = null;
+  private readonly owned: OwnedBuffers;
 
   constructor(
     readonly model: Model,
@@ -52,9 +54,9 @@ export class ClassifierWorkspace {
     const D = directionsOf(model.config);
     this.C = outputsOf(model.config);
     this.W = D * H;
-    const backend = model.backend;
-    const float = (length: number): F => Span.of(backend.allocFloat(length));
-    const int = (length: number): I => Span.of(backend.allocInt(length));
+    const owned = (this.owned = new OwnedBuffers(model.backend));
+    const float = (length: number): F => owned.float(length);
+    const int = (length: number): I => owned.int(length);
     const last = pool === 'last';
     this.ids = this.stack.ids;
     this.lengths = this.stack.lengths;
@@ -68,6 +70,12 @@ export class ClassifierWorkspace {
     this.dhN = float(last ? L * D * maxB * H : 0);
     this.lastIndex = int(last ? maxB * D : 0);
     this.dLastIndex = int(last ? L * D * maxB : 0);
+  }
+
+  /** Frees the workspace's memory (not the model's); it is unusable afterwards. */
+  dispose(): void {
+    this.owned.dispose();
+    this.stack.dispose();
   }
 
   /** Logits [B,C] of the last forward(). */

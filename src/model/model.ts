@@ -1,6 +1,7 @@
 // A model is an input layer, a recurrent stack and a head; its parameters live in ONE flat arena on the
 // backend, with a view per PyTorch tensor. Gradients live in a second arena of the same layout.
-import { type Backend, type F, Span } from '../backend/types.js';
+import { OwnedBuffers } from '../backend/owned.js';
+import type { Backend, F } from '../backend/types.js';
 import { Random } from '../util/random.js';
 import { type ModelConfig, type ParamSpec, directionSuffix, directionsOf, parameterSpecs, sizeOf, validateConfig } from './config.js';
 
@@ -15,10 +16,12 @@ export interface NamedTensor extends ParamSpec {
 export class ParameterArena {
   readonly tensors: NamedTensor[];
   readonly all: F;
+  readonly #owned: OwnedBuffers;
 
   constructor(backend: Backend, specs: ParamSpec[]) {
     const total = specs.reduce((sum, spec) => sum + sizeOf(spec.shape), 0);
-    this.all = Span.of(backend.allocFloat(total));
+    this.#owned = new OwnedBuffers(backend);
+    this.all = this.#owned.float(total);
     let offset = 0;
     this.tensors = specs.map((spec) => {
       const size = sizeOf(spec.shape);
@@ -26,6 +29,11 @@ export class ParameterArena {
       offset += size;
       return tensor;
     });
+  }
+
+  /** Frees the arena's memory; its views are unusable afterwards. */
+  dispose(): void {
+    this.#owned.dispose();
   }
 
   get(name: string): F {
@@ -114,5 +122,11 @@ export class Model {
 
   zeroGrads(): void {
     this.grads.all.data.fill(0);
+  }
+
+  /** Frees the parameters and gradients (the model is unusable afterwards; dispose its workspaces too). */
+  dispose(): void {
+    this.grads.dispose();
+    this.params.dispose();
   }
 }

@@ -14,7 +14,8 @@
 // length point at slots that the masked kernel zeroed. The final state of sequence b is slot L_b in both
 // directions. Backward runs the reverse direction in processing order, then permutes its input-side gradient
 // back to time order, so the weight and input gradients of both directions are the same GEMMs.
-import { type Backend, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../backend/types.js';
+import { OwnedBuffers } from '../backend/owned.js';
+import { type Backend, type CellKind, type F, type I, cacheWidth, gatesOf } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
 import { type ModelConfig, cellKind, directionsOf } from './config.js';
 import type { Model } from './model.js';
@@ -109,6 +110,7 @@ export class RecurrentStack {
   private readonly H: number;
   private readonly GH: number;
   private readonly layers: LayerBuffers[];
+  private readonly owned: OwnedBuffers;
   private readonly embedded: F; // [T,B,E] (embedding input)
   private readonly dFrames: F; // [T,B,V] (frames input with inputGradient)
   private readonly xProj: F; // [T,B,G·H] one direction's input projection, in processing order
@@ -157,9 +159,9 @@ export class RecurrentStack {
     this.D = directionsOf(config);
     this.H = config.hidden;
     this.GH = gatesOf(this.kind) * this.H;
-    const backend = model.backend;
-    const float = (length: number): F => Span.of(backend.allocFloat(length));
-    const int = (length: number): I => Span.of(backend.allocInt(length));
+    const owned = (this.owned = new OwnedBuffers(model.backend));
+    const float = (length: number): F => owned.float(length);
+    const int = (length: number): I => owned.int(length);
     const sizes = bufferSizes(config, maxT, maxB, this.input, this.dropout, inputGradient);
     this.layers = Array.from({ length: config.layers }, (_, l) => {
       const s = sizes.layer(l);
@@ -197,6 +199,11 @@ export class RecurrentStack {
     // Views only after every allocation (growing WASM memory detaches older views).
     this.iota.data.forEach((_, k, a) => (a[k] = k));
     this.vocabIds.data.forEach((_, k, a) => (a[k] = k));
+  }
+
+  /** Frees the stack's memory (not the model's); it is unusable afterwards. */
+  dispose(): void {
+    this.owned.dispose();
   }
 
   private get backend(): Backend {

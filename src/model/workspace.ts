@@ -2,7 +2,8 @@
 // unmasked, forward in time, its final state carried into the next chunk as the initial state), the head's
 // logits [T][B][V] and the softmax cross-entropy. Allocated once on the backend; forward() and backward()
 // are sequences of backend kernel calls and allocate nothing.
-import { type F, type I, Span } from '../backend/types.js';
+import { OwnedBuffers } from '../backend/owned.js';
+import type { F, I } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
 import { type ModelConfig, directionsOf, outputsOf } from './config.js';
 import type { Model } from './model.js';
@@ -37,6 +38,7 @@ export class Workspace {
   private readonly dLogits: F; // [T,B,V]
   private readonly dTop: F; // [T,B,H] gradient w.r.t. the top layer's outputs
   private lastSteps = 0; // T of the last forward(), which backward() must follow
+  private readonly owned: OwnedBuffers;
 
   constructor(
     readonly model: Model,
@@ -51,12 +53,18 @@ export class Workspace {
     checkWorkspaceSize(model.config, maxT, batch);
     this.stack = new RecurrentStack(model, maxT, batch, { dropout: options.dropout ?? 0 });
     this.dropout = this.stack.dropout;
-    const backend = model.backend, n = maxT * batch;
+    const owned = (this.owned = new OwnedBuffers(model.backend)), n = maxT * batch;
     this.ids = this.stack.ids;
-    this.targets = Span.of(backend.allocInt(n));
-    this.logitsBuf = Span.of(backend.allocFloat(n * V));
-    this.dLogits = Span.of(backend.allocFloat(n * V));
-    this.dTop = Span.of(backend.allocFloat(n * H));
+    this.targets = owned.int(n);
+    this.logitsBuf = owned.float(n * V);
+    this.dLogits = owned.float(n * V);
+    this.dTop = owned.float(n * H);
+  }
+
+  /** Frees the workspace's memory (not the model's); it is unusable afterwards. */
+  dispose(): void {
+    this.owned.dispose();
+    this.stack.dispose();
   }
 
   /** Start every stream from a zero state (first chunk of an epoch, a new text). */

@@ -1,132 +1,21 @@
-// The character language model as a task: one long text cut into B streams (char-rnn batching), truncated
-// BPTT with the hidden state carried from chunk to chunk, per-step softmax cross-entropy, bits per character.
+// The character language model as a task (its steps: lm-run.ts): creating a run (fresh or --init-from), saving
+// its model to a run directory, and restoring it for --resume.
 import type { Backend } from '../backend/types.js';
-import { Batcher } from '../data/batcher.js';
 import { Vocabulary } from '../data/vocab.js';
 import { invalidInput, invalidOption } from '../errors.js';
 import { loadModel, saveModel } from '../io/checkpoint.js';
-import { validateConfig } from '../model/config.js';
 import { Model } from '../model/model.js';
-import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
-import { sample, samplingWorkspace } from '../generate/sample.js';
-import { evaluateTokens } from '../train/evaluate.js';
+import { checkWorkspaceSize } from '../model/workspace.js';
 import type { ShapeOptions, TrainConfig } from '../train/config.js';
-import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from './task.js';
+import { LanguageModelSteps, newLanguageModel, textHash, textSource } from './lm-run.js';
+import type { DataSource, TaskRun } from './task.js';
 
-/** FNV-1a over the UTF-16 code units: a cheap fingerprint of the training text. */
-export function textHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
+export { textHash } from './lm-run.js';
 
-/** Splits off the last `valFrac` of the text (by code points) for validation, as char-rnn does. */
-function splitText(tokens: Int32Array, c: TrainConfig): { train: Int32Array; val: Int32Array | null } {
-  if (c.valFrac === 0) return { train: tokens, val: null };
-  const valLength = Math.floor(tokens.length * c.valFrac);
-  const val = tokens.subarray(tokens.length - valLength);
-  if (val.length < c.seq + 1) {
-    throw invalidInput(`--val-frac ${c.valFrac} leaves ${val.length} characters for validation; at least --seq + 1 = ${c.seq + 1} are needed`);
-  }
-  return { train: tokens.subarray(0, tokens.length - valLength), val };
-}
-
-const hiddenName = (l: number, which: 'h' | 'c'): string => `hidden.${which}_l${l}`;
-
-export class LanguageModelRun implements TaskRun {
-  readonly task = 'lm' as const;
-  readonly summary: DataSummary;
-  private readonly workspace: Workspace;
-  private readonly evalWorkspace: Workspace | null;
-  private readonly sampleWorkspace: Workspace | null;
-  private readonly batcher: Batcher;
-  private readonly val: Int32Array | null;
-
-  constructor(
-    readonly model: Model,
-    readonly vocab: Vocabulary,
-    private readonly config: TrainConfig,
-    readonly data: DataSource,
-    tokens: Int32Array,
-  ) {
-    const { train, val } = splitText(tokens, config);
-    this.val = val;
-    this.batcher = new Batcher(train, config.batch, config.seq);
-    this.workspace = new Workspace(model, config.seq, config.batch, { dropout: config.dropout });
-    this.evalWorkspace = val ? new Workspace(model, Math.min(256, val.length - 1), 1) : null;
-    this.sampleWorkspace = config.sampleEvery > 0 ? samplingWorkspace(model) : null;
-    const perStep = `${(config.seq * config.batch).toLocaleString('en-US')} tokens/step`;
-    this.summary = { unit: 'characters', train: train.length, validation: val?.length ?? 0, vocabSize: vocab.size, perStep, notes: [] };
-    this.workspace.resetState();
-  }
-
-  get stepsPerEpoch(): number {
-    return this.batcher.stepsPerEpoch;
-  }
-
-  get cursor(): DataCursor {
-    return this.batcher.cursor;
-  }
-
-  set cursor(cursor: DataCursor) {
-    if (cursor.position >= this.batcher.stepsPerEpoch) throw invalidInput('the trainer state points past the end of the epoch');
-    this.batcher.cursor = { ...cursor };
-  }
-
-  trainStep(dropoutSeed: number | undefined): { loss: number; tokens: number } {
-    const { seq, batch } = this.config;
-    if (this.batcher.next(this.workspace.ids.data, this.workspace.targets.data)) this.workspace.resetState();
-    const loss = this.workspace.forward(seq, true, dropoutSeed) / (seq * batch);
-    this.workspace.backward(seq);
-    return { loss, tokens: seq * batch };
-  }
-
-  discardState(): void {
-    this.workspace.resetState(); // a non-finite state must not flow into the next chunk
-  }
-
-  validate(): Validation | null {
-    if (!this.val || !this.evalWorkspace) return null;
-    const { loss, bpc, perplexity } = evaluateTokens(this.evalWorkspace, this.val);
-    return { loss, metrics: { bpc, perplexity } };
-  }
-
-  sample(length: number, seed: number): string | null {
-    if (!this.sampleWorkspace) return null;
-    // Its own workspace and generator: watching the model learn does not change the run.
-    return sample(this.model, this.vocab, { length, temperature: 0.8, seed }, this.sampleWorkspace);
-  }
-
+/** The language model's run, saving to a run directory. */
+export class LanguageModelRun extends LanguageModelSteps implements TaskRun {
   saveModel(dir: string): void {
     saveModel(dir, this.model, this.vocab);
-  }
-
-  stateTensors(): Map<string, Float32Array> {
-    const tensors = new Map<string, Float32Array>();
-    for (let l = 0; l < this.model.config.layers; l++) {
-      const { h, c } = this.workspace.state(l);
-      tensors.set(hiddenName(l, 'h'), Float32Array.from(h.data));
-      if (c) tensors.set(hiddenName(l, 'c'), Float32Array.from(c.data));
-    }
-    return tensors;
-  }
-
-  restoreStateTensors(tensors: Map<string, Float32Array>): void {
-    this.workspace.resetState();
-    for (let l = 0; l < this.model.config.layers; l++) {
-      const target = this.workspace.state(l);
-      for (const [which, span] of [['h', target.h], ['c', target.c]] as const) {
-        if (!span) continue;
-        const saved = tensors.get(hiddenName(l, which));
-        if (!saved) throw invalidInput(`the trainer state: tensor ${hiddenName(l, which)} is missing`);
-        if (saved.length !== span.length) throw invalidInput(`the trainer state's ${hiddenName(l, which)} has ${saved.length} values, expected ${span.length}`);
-        span.data.set(saved);
-      }
-    }
-  }
-
-  stateMeta(): Record<string, unknown> {
-    return { vocab: [...this.vocab.chars] };
   }
 }
 
@@ -158,14 +47,10 @@ export function createLanguageModelRun(request: LanguageModelRequest): { run: La
     effective = { ...config, cell, nonlinearity, hidden, layers, embed };
     checkWorkspaceSize(model.config, config.seq, config.batch);
   } else {
-    vocab = Vocabulary.fromText(text);
-    // Validate the shapes (refusing sizes that would exhaust memory) before allocating anything.
-    checkWorkspaceSize(validateConfig({ ...config, vocabSize: vocab.size }), config.seq, config.batch);
-    model = new Model(backend, { ...config, vocabSize: vocab.size });
-    model.initialize(config.seed, config.init);
+    ({ model, vocab } = newLanguageModel(backend, text, config));
   }
   const tokens = vocab.encode(text, 'the training text');
-  const data = { source: request.source ?? '(in memory)', size: text.length, hash: textHash(text) };
+  const data = textSource(text, request.source);
   return { run: new LanguageModelRun(model, vocab, effective, data, tokens), config: effective };
 }
 

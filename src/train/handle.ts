@@ -8,6 +8,7 @@ import { type ErrorCode, RnnkitError, invalidOption } from '../errors.js';
 import { TASK_DEFAULTS } from '../tasks/index.js';
 import { DEFAULT_TRAIN_CONFIG, TRAIN_CONFIG_KEYS, type TrainConfig, refuseUnknownKeys, validateTrainConfig } from './config.js';
 import { refuseIneffective } from './ineffective.js';
+import { EventQueue } from './event-queue.js';
 import type { TrainEvent, TrainResult } from './trainer.js';
 
 export interface TrainOptions {
@@ -76,59 +77,30 @@ function workerDataOf(options: TrainOptions): WorkerData {
  * early (break, return, a throw) stops the run and saves it, as abort() does.
  */
 export function train(options: TrainOptions): TrainingHandle {
-  const queue: TrainEvent[] = [];
-  let wake: (() => void) | null = null;
-  let ended = false;
-  let failure: { error: unknown } | null = null;
+  const events = new EventQueue<TrainEvent, TrainResult>();
   let worker: Worker | null = null;
-  const notify = (): void => {
-    wake?.();
-    wake = null;
-  };
-  let settle!: { resolve: (result: TrainResult) => void; reject: (error: unknown) => void };
-  const result = new Promise<TrainResult>((resolve, reject) => (settle = { resolve, reject }));
-  result.catch(() => {}); // the caller may only iterate; the rejection is still delivered to `result` users
-  const fail = (error: unknown): void => {
-    failure ??= { error };
-    ended = true;
-    settle.reject(error);
-    notify();
-  };
   const abort = (): void => {
-    if (!ended) worker?.postMessage({ kind: 'abort' });
+    if (!events.ended) worker?.postMessage({ kind: 'abort' });
   };
   try {
     worker = new Worker(workerUrl(), { workerData: workerDataOf(options) });
     worker.on('message', (message: WorkerMessage) => {
-      if (message.kind === 'event') queue.push(message.event);
-      else if (message.kind === 'done') {
-        ended = true;
-        settle.resolve(message.result);
-      } else fail(message.code ? new RnnkitError(message.code, message.message) : new Error(message.message));
-      notify();
+      if (message.kind === 'event') events.push(message.event);
+      else if (message.kind === 'done') events.finish(message.result);
+      else events.fail(message.code ? new RnnkitError(message.code, message.message) : new Error(message.message));
     });
-    worker.on('error', fail);
+    worker.on('error', (error) => events.fail(error));
     worker.on('exit', (code) => {
-      if (!ended) fail(new Error(`the training worker exited with code ${code} before reporting a result`));
+      if (!events.ended) events.fail(new Error(`the training worker exited with code ${code} before reporting a result`));
     });
     options.signal?.addEventListener('abort', abort, { once: true });
   } catch (error) {
-    fail(error);
+    events.fail(error);
   }
   return {
-    result,
+    result: events.result,
     abort,
-    async *[Symbol.asyncIterator]() {
-      try {
-        for (;;) {
-          if (queue.length) yield queue.shift()!;
-          else if (failure) throw failure.error;
-          else if (ended) return;
-          else await new Promise<void>((resolve) => (wake = resolve));
-        }
-      } finally {
-        abort(); // the loop was left early: stop and save (nothing to do when the run has ended)
-      }
-    },
+    // Leaving the loop early stops the run and saves it (nothing to do when the run has ended).
+    [Symbol.asyncIterator]: () => events.iterate(abort),
   };
 }

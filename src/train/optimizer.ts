@@ -37,6 +37,11 @@ export class Optimizer {
     this.state = new Map(stateNames(options).map((name) => [name, Span.of(backend.allocFloat(parameterCount))]));
   }
 
+  /** Frees the state buffers; the optimizer is unusable afterwards. */
+  dispose(): void {
+    for (const span of this.state.values()) this.backend.free?.(span.buf);
+  }
+
   private buffer(name: string): F {
     return this.state.get(name)!;
   }

@@ -11,12 +11,14 @@ import { Model } from '../model/model.js';
 import type { TaskRun } from '../tasks/task.js';
 import { Random } from '../util/random.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
-import { Optimizer, clipGradients } from './optimizer.js';
+import { Optimizer } from './optimizer.js';
 import { type ProgressTick, ProgressWindow } from './progress.js';
 import { learningRate } from './schedule.js';
+import { trainingStep } from './step.js';
 import { type RunPosition, type TrainerState, loadTrainerState, saveTrainerState } from './state.js';
 
 export * from './config.js';
+export { trainingStep } from './step.js';
 
 /** One row of metrics.jsonl (and the `step` event). Validation fields appear on the steps that validated:
  *  val_loss always, then the task's own metrics (val_bpc, val_perplexity; val_accuracy, val_macro_f1). */
@@ -167,20 +169,6 @@ export function resumeRun(dir: string, backend: Backend, restoreTask: RestoreTas
   const run = new Run(restoreTask(state, new Model(backend, state.model), dir), config, dir);
   run.restore(state);
   return run;
-}
-
-/**
- * One optimizer step of a task: its forward and backward on the next batch, clipping, and the update —
- * skipped when the loss or the gradient norm is not finite. The trainer and the benchmark both run this.
- */
-export function trainingStep(task: TaskRun, optimizer: Optimizer, c: TrainConfig, lr: number, dropoutSeed?: number): { loss: number; tokens: number; gradNorm: number; updated: boolean } {
-  const { model } = task;
-  model.zeroGrads();
-  const { loss, tokens } = task.trainStep(dropoutSeed);
-  const gradNorm = clipGradients(model.backend, model.grads.all, c.clipValue, c.clipNorm);
-  const updated = Number.isFinite(loss) && Number.isFinite(gradNorm);
-  if (updated) optimizer.step(model.params.all, model.grads.all, lr);
-  return { loss, tokens, gradNorm, updated };
 }
 
 /** Trains `run` to its configured total, writing the run directory (claimed by the caller: io/rundir.ts). */

@@ -1,0 +1,518 @@
+// The WebAssembly backend: the kernels of assembly/ (compiled to build/wasm/rnnkit.wasm) behind the Backend
+// interface. Every buffer lives in the module's linear memory; this file owns allocation (16-byte aligned,
+// first fit from a list of freed blocks, else from the top, growing the memory when needed; WebAssembly
+// memory never shrinks, so freeing is what keeps a long-lived backend bounded). Kernels validate their arguments with
+// checks.ts, then pass byte pointers (buf.ptr + 4·span.offset) to the wasm exports.
+//
+// This file uses no Node-only API (the browser entry uses it); wasm.ts finds and reads the module in Node.
+import * as check from './checks.js';
+import {
+  type Backend, type BackendInfo, type Buf, type CellKind, CELL_KINDS, type F, type FloatArray, type I, type PoolMode, POOL_MODES,
+  dropoutThreshold,
+} from './types.js';
+
+// The project compiles against lib ES2022 + Node 20 types, which do not declare the WebAssembly namespace:
+// the little used here is typed locally rather than declared globally.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(deltaPages: number): number;
+}
+interface WasmModule {
+  readonly __wasmModule?: never;
+}
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: object): Promise<{ exports: Record<string, unknown> }>;
+  Module: { imports(module: WasmModule): { module: string; name: string; kind: string }[] };
+  Memory: abstract new (...args: never[]) => WasmMemory;
+  validate(bytes: Uint8Array): boolean;
+}
+
+function wasmApi(): WasmApi {
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) throw new Error('wasm backend: this JavaScript runtime has no WebAssembly support');
+  return api;
+}
+
+/** The exports of rnnkit.wasm (pointers are byte addresses, booleans are 0/1). */
+interface WasmExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  gemmScratchBytes(): number;
+  setGemmScratch(ptr: number, bytes: number): number;
+  /** 2 for the relaxed-SIMD build, 1 for the plain one (absent in older builds). */
+  simdLevel?(): number;
+  gemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number, a: number, b: number, beta: number, c: number): void;
+  addBias(M: number, N: number, bias: number, c: number): void;
+  sumRows(M: number, N: number, a: number, out: number): void;
+  gatherRows(n: number, D: number, ids: number, table: number, out: number): void;
+  scatterAddRows(n: number, D: number, ids: number, dOut: number, dTable: number): void;
+  gatherColumns(n: number, R: number, cols: number, ids: number, w: number, out: number): void;
+  scatterAddColumns(n: number, R: number, cols: number, ids: number, dOut: number, dW: number): void;
+  cellForward(kind: number, T: number, B: number, H: number, xProj: number, wHh: number, bIh: number, bHh: number, hs: number, cs: number, cache: number, xIds: number, lengths: number): void;
+  cellBackward(
+    kind: number, T: number, B: number, H: number, wHh: number, hs: number, cs: number, cache: number,
+    dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number, dbIh: number, dbHh: number, lengths: number,
+  ): void;
+  poolForward(mode: number, T: number, B: number, D: number, x: number, lengths: number, out: number, argmax: number): void;
+  poolBackward(mode: number, T: number, B: number, D: number, dOut: number, lengths: number, argmax: number, dx: number): void;
+  softmaxCrossEntropy(N: number, V: number, logits: number, targets: number, scale: number, dLogits: number): number;
+  clipValue(n: number, x: number, limit: number): void;
+  sumSquares(n: number, x: number): number;
+  scale(n: number, x: number, s: number): void;
+  dropout(n: number, x: number, threshold: number, keep: number, seed: number, mask: number, out: number): void;
+  multiply(n: number, a: number, b: number, out: number): void;
+  adagradUpdate(n: number, param: number, grad: number, sum: number, lr: number, eps: number, weightDecay: number): void;
+  sgdUpdate(n: number, param: number, grad: number, lr: number, weightDecay: number): void;
+  momentumUpdate(n: number, param: number, grad: number, buf: number, lr: number, momentum: number, dampKeep: number, nesterov: number, weightDecay: number, first: number): void;
+  rmspropUpdate(n: number, param: number, grad: number, sq: number, lr: number, alpha: number, alphaKeep: number, eps: number, weightDecay: number): void;
+  adamUpdate(
+    n: number, param: number, grad: number, m: number, v: number, stepSize: number, beta1: number, beta1Keep: number, beta2: number, beta2Keep: number,
+    correction2: number, eps: number, weightDecay: number, decay: number, decoupled: number,
+  ): void;
+}
+
+const KERNEL_EXPORTS = [
+  'heapBase', 'gemmScratchBytes', 'setGemmScratch', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
+  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
+  'momentumUpdate', 'rmspropUpdate', 'adamUpdate',
+] as const;
+
+const PAGE = 65536;
+const ALIGN = 16;
+/** wasm32 addresses: at most 65536 pages. */
+const MAX_BYTES = 65536 * PAGE;
+/** Grow by at least this much, so a run of small allocations does not detach views on every call. */
+const MIN_GROW_PAGES = 16;
+
+export const REBUILD = 'run npm run build:wasm';
+
+abstract class WasmBuf<A extends Float32Array | Int32Array> implements Buf<A> {
+  #view: A;
+  /** Set by free(): the bytes may belong to another buffer now, so every use is refused. */
+  freed = false;
+
+  constructor(
+    readonly owner: WasmBackend,
+    /** Byte address of element 0 in the backend's memory. */
+    readonly ptr: number,
+    readonly length: number,
+  ) {
+    this.#view = this.view(owner.memory.buffer);
+  }
+
+  protected abstract view(buffer: ArrayBuffer): A;
+
+  /** A live view: re-created when memory growth has replaced (and detached) the old ArrayBuffer. */
+  get data(): A {
+    if (this.freed) throw new TypeError('wasm backend: this buffer was freed (its model or workspace was disposed)');
+    const buffer = this.owner.memory.buffer;
+    if (this.#view.buffer !== buffer) this.#view = this.view(buffer);
+    return this.#view;
+  }
+}
+
+class WasmFloatBuf extends WasmBuf<Float32Array> {
+  protected view(buffer: ArrayBuffer): Float32Array {
+    return new Float32Array(buffer, this.ptr, this.length);
+  }
+}
+
+class WasmIntBuf extends WasmBuf<Int32Array> {
+  protected view(buffer: ArrayBuffer): Int32Array {
+    return new Int32Array(buffer, this.ptr, this.length);
+  }
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly dtype = 'f32' as const;
+  readonly memory: WasmMemory;
+  readonly #x: WasmExports;
+  /** Next never-used byte (16-byte aligned). */
+  #top: number;
+  /** Freed blocks below #top, by address, none adjacent to another (they are merged). */
+  #freeBlocks: { ptr: number; bytes: number }[] = [];
+  #disposed = false;
+  /** The end of the highest block ever handed out: memory above it is still as the module started (zero). */
+  #highWater = 0;
+
+  /** Use loadWasmBackend(); this takes an instantiated module's exports. */
+  constructor(exports: WasmExports) {
+    this.#x = exports;
+    this.memory = exports.memory;
+    this.#top = alignUp(exports.heapBase() >>> 0);
+    // The GEMM packs panels of A and B into this scratch, and the cells their W_hh (one per instance, allocated
+    // once here: no kernel call ever grows memory, so views taken before a call stay attached).
+    const scratchBytes = exports.gemmScratchBytes() >>> 0;
+    if (exports.setGemmScratch(this.#alloc('loadWasmBackend', scratchBytes), scratchBytes) !== 1) {
+      throw new Error(`wasm backend: rnnkit.wasm refused its GEMM scratch (stale build?); ${REBUILD}`);
+    }
+  }
+
+  info(): BackendInfo {
+    const simd = this.#x.simdLevel?.() === 2 ? 'wasm-relaxed-simd' : 'wasm-simd128';
+    return { name: this.name, dtype: this.dtype, simd, threads: 1 };
+  }
+
+  /** Bytes up to the end of the highest block in use now (with the static data). */
+  get bytesAllocated(): number {
+    return this.#top;
+  }
+
+  /** Bytes in use now (the high-water mark less what was freed below it). */
+  get bytesInUse(): number {
+    return this.#top - this.#freeBlocks.reduce((sum, block) => sum + block.bytes, 0);
+  }
+
+  /** Gives a buffer's memory back for reuse; the buffer (and every span of it) is unusable afterwards. */
+  free(buf: Buf<FloatArray | Int32Array>): void {
+    if (!(buf instanceof WasmBuf) || buf.owner !== this) throw new TypeError('free: the buffer is not one of this wasm backend');
+    if (buf.freed) return;
+    buf.freed = true;
+    const bytes = alignUp(buf.length * 4);
+    if (bytes > 0) this.#release(buf.ptr, bytes);
+  }
+
+  /** Frees everything: the backend (and every buffer of it) is unusable afterwards, its memory garbage once
+   *  unreferenced. Models and workspaces need no dispose() of their own then. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#freeBlocks = [];
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  allocFloat(length: number): Buf<FloatArray> {
+    check.checkSize('allocFloat', 'length', length);
+    return new WasmFloatBuf(this, this.#alloc('allocFloat', length * 4), length);
+  }
+
+  allocInt(length: number): Buf<Int32Array> {
+    check.checkSize('allocInt', 'length', length);
+    return new WasmIntBuf(this, this.#alloc('allocInt', length * 4), length);
+  }
+
+  #alloc(kernel: string, bytes: number): number {
+    if (this.#disposed) throw new TypeError(`${kernel}: this wasm backend was disposed`);
+    const size = alignUp(bytes);
+    const reused = this.#takeFreed(size);
+    if (reused !== null) {
+      new Uint8Array(this.memory.buffer, reused, size).fill(0); // buffers start zeroed, reused or not
+      return reused;
+    }
+    const ptr = this.#top;
+    const end = alignUp(ptr + bytes);
+    if (end > MAX_BYTES) {
+      throw new RangeError(`${kernel}: ${bytes} more bytes would exceed the 4 GiB address space of WebAssembly memory (${ptr} bytes in use)`);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const needed = Math.ceil((end - have) / PAGE);
+      const maxPages = MAX_BYTES / PAGE - have / PAGE;
+      const pages = Math.min(Math.max(needed, MIN_GROW_PAGES), maxPages);
+      try {
+        this.memory.grow(pages);
+      } catch (err) {
+        try {
+          this.memory.grow(needed); // the generous step may exceed the engine's limit when the exact one fits
+        } catch {
+          const why = err instanceof Error ? err.message : String(err);
+          throw new RangeError(`${kernel}: cannot grow WebAssembly memory to ${end} bytes (${why})`);
+        }
+      }
+    }
+    this.#top = end;
+    // Below the high-water mark the bytes were someone's before (freed blocks lowered #top): zero them.
+    if (ptr < this.#highWater) new Uint8Array(this.memory.buffer, ptr, Math.min(end, this.#highWater) - ptr).fill(0);
+    this.#highWater = Math.max(this.#highWater, end);
+    return ptr;
+  }
+
+  /** First fit: the lowest freed block that holds `size` bytes, split when larger; null when none does. */
+  #takeFreed(size: number): number | null {
+    if (size === 0) return null;
+    const at = this.#freeBlocks.findIndex((block) => block.bytes >= size);
+    if (at < 0) return null;
+    const block = this.#freeBlocks[at]!;
+    const ptr = block.ptr;
+    if (block.bytes === size) this.#freeBlocks.splice(at, 1);
+    else this.#freeBlocks[at] = { ptr: ptr + size, bytes: block.bytes - size };
+    return ptr;
+  }
+
+  /** Returns [ptr, ptr + bytes) to the free list, merged with its neighbours; a block reaching #top lowers it. */
+  #release(ptr: number, bytes: number): void {
+    const blocks = this.#freeBlocks;
+    let at = blocks.findIndex((block) => block.ptr > ptr);
+    if (at < 0) at = blocks.length;
+    let block = { ptr, bytes };
+    const before = blocks[at - 1];
+    if (before && before.ptr + before.bytes === ptr) {
+      block = { ptr: before.ptr, bytes: before.bytes + bytes };
+      blocks.splice(--at, 1);
+    }
+    const after = blocks[at];
+    if (after && block.ptr + block.bytes === after.ptr) {
+      block.bytes += after.bytes;
+      blocks.splice(at, 1);
+    }
+    if (block.ptr + block.bytes === this.#top) this.#top = block.ptr;
+    else blocks.splice(at, 0, block);
+  }
+
+  /** Byte address of a float span's first element, after checking that this backend owns it. */
+  #f(kernel: string, name: string, span: F): number {
+    const buf: unknown = span.buf;
+    if (!(buf instanceof WasmFloatBuf) || buf.owner !== this) {
+      throw new TypeError(`${kernel}: ${name} is not a float buffer of this wasm backend (allocate it with this backend's allocFloat)`);
+    }
+    if (buf.freed || this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (its model or workspace was disposed)`);
+    return buf.ptr + 4 * span.offset;
+  }
+
+  #i(kernel: string, name: string, span: I): number {
+    const buf: unknown = span.buf;
+    if (!(buf instanceof WasmIntBuf) || buf.owner !== this) {
+      throw new TypeError(`${kernel}: ${name} is not an int buffer of this wasm backend (allocate it with this backend's allocInt)`);
+    }
+    if (buf.freed || this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (its model or workspace was disposed)`);
+    return buf.ptr + 4 * span.offset;
+  }
+
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+    check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
+    const k = 'gemm';
+    const a = this.#f(k, 'A', A), b = this.#f(k, 'B', B), c = this.#f(k, 'C', C);
+    this.#x.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, b, beta, c);
+  }
+
+  addBias(M: number, N: number, bias: F, C: F): void {
+    check.checkAddBias(M, N, bias, C);
+    this.#x.addBias(M, N, this.#f('addBias', 'bias', bias), this.#f('addBias', 'C', C));
+  }
+
+  sumRows(M: number, N: number, A: F, out: F): void {
+    check.checkSumRows(M, N, A, out);
+    this.#x.sumRows(M, N, this.#f('sumRows', 'A', A), this.#f('sumRows', 'out', out));
+  }
+
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+    check.checkGatherRows(n, D, ids, table, out);
+    const k = 'gatherRows';
+    this.#x.gatherRows(n, D, this.#i(k, 'ids', ids), this.#f(k, 'table', table), this.#f(k, 'out', out));
+  }
+
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+    check.checkScatterAddRows(n, D, ids, dOut, dTable);
+    const k = 'scatterAddRows';
+    this.#x.scatterAddRows(n, D, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dTable', dTable));
+  }
+
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+    check.checkGatherColumns(n, R, ids, W, out);
+    const k = 'gatherColumns';
+    this.#x.gatherColumns(n, R, W.length / R, this.#i(k, 'ids', ids), this.#f(k, 'W', W), this.#f(k, 'out', out));
+  }
+
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+    check.checkScatterAddColumns(n, R, ids, dOut, dW);
+    const k = 'scatterAddColumns';
+    this.#x.scatterAddColumns(n, R, dW.length / R, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dW', dW));
+  }
+
+  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null, lengths: I | null = null): void {
+    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
+    const k = 'cellForward';
+    this.#x.cellForward(
+      CELL_KINDS.indexOf(kind), T, B, H,
+      this.#f(k, 'xProj', xProj), this.#f(k, 'wHh', wHh), this.#f(k, 'bIh', bIh), this.#f(k, 'bHh', bHh),
+      this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache), xIds ? this.#i(k, 'xIds', xIds) : 0,
+      lengths ? this.#i(k, 'lengths', lengths) : 0,
+    );
+  }
+
+  cellBackward(
+    kind: CellKind, T: number, B: number, H: number,
+    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null,
+  ): void {
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths);
+    const k = 'cellBackward';
+    this.#x.cellBackward(
+      CELL_KINDS.indexOf(kind), T, B, H,
+      this.#f(k, 'wHh', wHh), this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache),
+      this.#f(k, 'dhs', dhs), this.#f(k, 'dhN', dhN), this.#f(k, 'dcN', dcN),
+      this.#f(k, 'dGx', dGx), this.#f(k, 'dGh', dGh), this.#f(k, 'dh0', dh0), this.#f(k, 'dc0', dc0),
+      dbIh ? this.#f(k, 'dbIh', dbIh) : 0, dbHh ? this.#f(k, 'dbHh', dbHh) : 0, lengths ? this.#i(k, 'lengths', lengths) : 0,
+    );
+  }
+
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+    check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
+    const k = 'poolForward';
+    this.#x.poolForward(
+      POOL_MODES.indexOf(mode), T, B, D, this.#f(k, 'x', x), this.#i(k, 'lengths', lengths), this.#f(k, 'out', out), this.#i(k, 'argmax', argmax),
+    );
+  }
+
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+    check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
+    const k = 'poolBackward';
+    this.#x.poolBackward(
+      POOL_MODES.indexOf(mode), T, B, D, this.#f(k, 'dOut', dOut), this.#i(k, 'lengths', lengths), this.#i(k, 'argmax', argmax), this.#f(k, 'dx', dx),
+    );
+  }
+
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
+    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
+    const k = 'softmaxCrossEntropy';
+    const x = this.#f(k, 'logits', logits), y = this.#i(k, 'targets', targets);
+    // Pointer 0 means "no gradient": a real buffer is never at 0 (the allocator starts above heapBase).
+    const d = dLogits ? this.#f(k, 'dLogits', dLogits) : 0;
+    return this.#x.softmaxCrossEntropy(N, V, x, y, scale, d);
+  }
+
+  clipValue(x: F, limit: number): void {
+    check.checkNumber('clipValue', 'limit', limit);
+    this.#x.clipValue(x.length, this.#f('clipValue', 'x', x), limit);
+  }
+
+  sumSquares(x: F): number {
+    return this.#x.sumSquares(x.length, this.#f('sumSquares', 'x', x));
+  }
+
+  scale(x: F, s: number): void {
+    check.checkNumber('scale', 's', s);
+    this.#x.scale(x.length, this.#f('scale', 'x', x), s);
+  }
+
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
+    const k = 'dropout';
+    check.checkDropout(x, p, seed, mask, out);
+    this.#x.dropout(x.length, this.#f(k, 'x', x), dropoutThreshold(p), Math.fround(1 / (1 - p)), seed, this.#f(k, 'mask', mask), this.#f(k, 'out', out));
+  }
+
+  multiply(a: F, b: F, out: F): void {
+    const k = 'multiply';
+    check.checkMultiply(a, b, out);
+    this.#x.multiply(a.length, this.#f(k, 'a', a), this.#f(k, 'b', b), this.#f(k, 'out', out));
+  }
+
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+    const k = 'adagradUpdate';
+    check.checkUpdate(k, { param, grad, sum }, { lr, eps, weightDecay });
+    this.#x.adagradUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'sum', sum), lr, eps, weightDecay);
+  }
+
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+    const k = 'sgdUpdate';
+    check.checkUpdate(k, { param, grad }, { lr, weightDecay });
+    this.#x.sgdUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), lr, weightDecay);
+  }
+
+  // The stateful updates: the derived constants (1 − dampening, 1 − α, 1 − β1, 1 − β2, Adam's bias corrections,
+  // AdamW's 1 − lr·wd) are computed here in float64 once per call and passed as f32 arguments (rounded to
+  // nearest by the call, like Math.fround), as native/optim.cc does in double; the kernel loops run in f32.
+  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void {
+    const k = 'momentumUpdate';
+    check.checkUpdate(k, { param, grad, buf }, { lr, momentum, dampening, weightDecay });
+    check.checkBooleans(k, { nesterov, first });
+    this.#x.momentumUpdate(
+      param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'buf', buf),
+      lr, momentum, 1 - dampening, nesterov ? 1 : 0, weightDecay, first ? 1 : 0,
+    );
+  }
+
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
+    const k = 'rmspropUpdate';
+    check.checkUpdate(k, { param, grad, sq }, { lr, alpha, eps, weightDecay });
+    this.#x.rmspropUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'sq', sq), lr, alpha, 1 - alpha, eps, weightDecay);
+  }
+
+  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void {
+    const k = 'adamUpdate';
+    check.checkUpdate(k, { param, grad, m, v }, { lr, beta1, beta2, eps, weightDecay });
+    check.checkBooleans(k, { decoupled });
+    check.checkSize(k, 'step', step, 1);
+    const stepSize = lr / (1 - beta1 ** step), correction2 = Math.sqrt(1 - beta2 ** step);
+    this.#x.adamUpdate(
+      param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'm', m), this.#f(k, 'v', v),
+      stepSize, beta1, 1 - beta1, beta2, 1 - beta2, correction2, eps, weightDecay, 1 - lr * weightDecay, decoupled ? 1 : 0,
+    );
+  }
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+/** The two builds of assembly/: plain f32x4 SIMD (rnnkit.wasm, the default) and relaxed SIMD
+ *  (rnnkit.relaxed.wasm: f32x4.relaxed_madd, fused multiply-add where the CPU has it). */
+export const WASM_BUILDS = ['simd', 'relaxed'] as const;
+export type WasmBuild = (typeof WASM_BUILDS)[number];
+
+/** A module (v128, v128, v128) → v128 whose body is one f32x4.relaxed_madd: valid only where the runtime
+ *  has relaxed SIMD (Node 20 needs V8's --experimental-wasm-relaxed-simd; later versions have it on). */
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+/** Whether this runtime can run the relaxed-SIMD build. */
+export function wasmRelaxedSimdSupported(): boolean {
+  try {
+    return wasmApi().validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/** Why the WebAssembly backend runs one thread here. `sharedMemory`: whether SharedArrayBuffer is available
+ *  (in a page: whether it is cross-origin isolated), which threads would need. */
+export function wasmThreadsReason(sharedMemory: boolean): string {
+  return sharedMemory
+    ? 'one thread: multi-threaded WebAssembly is not implemented yet (SharedArrayBuffer is available)'
+    : 'one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated: COOP same-origin, COEP require-corp)';
+}
+
+/** The module file of a build: the relaxed one where the runtime supports relaxed SIMD (`build` 'auto'). */
+export function wasmFileOf(build: WasmBuild | 'auto' = 'auto'): string {
+  if (build !== 'auto' && !(WASM_BUILDS as readonly string[]).includes(build)) {
+    throw new TypeError(`wasm backend: build must be auto, ${WASM_BUILDS.join(', ')}; got ${JSON.stringify(build)}`);
+  }
+  const relaxed = build === 'relaxed' || (build === 'auto' && wasmRelaxedSimdSupported());
+  return relaxed ? 'rnnkit.relaxed.wasm' : 'rnnkit.wasm';
+}
+
+/**
+ * Instantiates rnnkit.wasm from its bytes (any JavaScript runtime: Node, a browser, a worker). Throws an Error
+ * saying why when the module is invalid or not the one this version builds.
+ */
+export async function instantiateWasmBackend(bytes: Uint8Array): Promise<WasmBackend> {
+  const api = wasmApi();
+  let module: WasmModule;
+  try {
+    module = await api.compile(bytes);
+  } catch (err) {
+    throw new Error(`wasm backend: rnnkit.wasm is not a valid WebAssembly module for this runtime (${describe(err)}); ${REBUILD}`);
+  }
+  const imports = api.Module.imports(module);
+  if (imports.length > 0) {
+    const names = imports.map((i) => `${i.module}.${i.name}`).join(', ');
+    throw new Error(`wasm backend: rnnkit.wasm expects imports (${names}), so it is not the module this version builds; ${REBUILD}`);
+  }
+  const { exports } = await api.instantiate(module, {});
+  const missing: string[] = KERNEL_EXPORTS.filter((name) => typeof exports[name] !== 'function');
+  if (!(exports.memory instanceof api.Memory)) missing.unshift('memory');
+  if (missing.length > 0) {
+    throw new Error(`wasm backend: rnnkit.wasm lacks the export(s) ${missing.join(', ')} (stale build?); ${REBUILD}`);
+  }
+  return new WasmBackend(exports as unknown as WasmExports);
+}
+
+export function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

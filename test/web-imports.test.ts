@@ -1,0 +1,52 @@
+// rnnkit/web must run in a browser: no module it loads (the entry and its Web Worker, followed through every
+// runtime import) may import a Node built-in or use Node-only globals.
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ENTRIES = ['src/web/index.ts', 'src/web/worker.ts'];
+/** Runtime imports and re-exports (`import type` / `export type` are erased by the compiler). */
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const NODE_GLOBALS = /\b(?:process\.|Buffer\.|require\(|__dirname|__filename|setImmediate\()/;
+
+/** Every source file the entries load at run time, with the specifiers each imports. */
+function graph(entries: string[]): Map<string, string[]> {
+  const seen = new Map<string, string[]>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    const text = readFileSync(file, 'utf8');
+    const specifiers = [...text.matchAll(IMPORT)].map((m) => (m[1] ?? m[2])!);
+    seen.set(file, specifiers);
+    for (const s of specifiers) if (s.startsWith('.')) visit(resolve(dirname(file), s.replace(/\.js$/, '.ts')));
+  };
+  entries.forEach((entry) => visit(join(ROOT, entry)));
+  return seen;
+}
+
+describe('rnnkit/web', () => {
+  const files = graph(ENTRIES);
+
+  it('loads a real module graph (the walk follows imports)', () => {
+    const names = [...files.keys()].map((f) => relative(ROOT, f));
+    expect(names).toContain('src/backend/wasm-backend.ts');
+    expect(names).toContain('src/model/stack.ts');
+    expect(names).toContain('src/io/safetensors.ts');
+    expect(names.length).toBeGreaterThan(20);
+  });
+
+  it('imports no Node built-in and no package, in any module it loads', () => {
+    const bad = [...files].flatMap(([file, specifiers]) => specifiers.filter((s) => !s.startsWith('.')).map((s) => `${relative(ROOT, file)} imports ${s}`));
+    expect(bad).toEqual([]);
+  });
+
+  it('uses no Node-only global (process, Buffer, require, __dirname, setImmediate)', () => {
+    const bad = [...files.keys()].filter((file) => NODE_GLOBALS.test(readFileSync(file, 'utf8').replace(/\/\/.*|\/\*[\s\S]*?\*\//g, ''))).map((f) => relative(ROOT, f));
+    expect(bad).toEqual([]);
+  });
+
+  it('the checker sees a Node import where there is one (src/index.ts reaches node:fs)', () => {
+    const specifiers = [...graph(['src/index.ts']).values()].flat();
+    expect(specifiers.some((s) => s.startsWith('node:'))).toBe(true);
+  });
+});
