@@ -192,7 +192,7 @@ export function buildCharts(s: ReportSeries, options: ChartOptions = {}): Chart[
       gradExtra,
     ),
     valueChart('lr', 'lr', s.lr.length, 'Learning rate', ['the step size at each logged step', ...thinned(s)], 'The learning rate the schedule set (warm-up, step decay or cosine).', 'learning rate', COLORS.lr, { format: '~g' }),
-    valueChart('tokens-per-s', 'tokensPerS', s.tokensPerS.length, 'Speed', ['tokens per second between logged steps', ...thinned(s)], 'Characters trained on per second (sequence length × batch × steps, over the wall time between logged steps), validation and checkpoints included.', 'tokens/s', COLORS.tokensPerS, { format: ',~f' }),
+    valueChart('tokens-per-s', 'tokensPerS', s.tokensPerS.length, 'Speed', ['tokens per second of each step', ...thinned(s)], 'Characters trained on per second in each step (sequence length × batch over its wall time), validation and checkpoints included.', 'tokens/s', COLORS.tokensPerS, { format: ',~f' }),
   ];
 }
 

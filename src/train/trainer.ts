@@ -18,7 +18,9 @@ import { type RunPosition, type TrainerState, loadTrainerState, saveTrainerState
 
 export * from './config.js';
 
-/** One row of metrics.jsonl (and the `step` event). Validation fields appear on the steps that validated:
+/** One row of metrics.jsonl, written for every step (tokens_per_s: that step's), and the `step` event, sent
+ *  every logEvery steps, on validations and at the end (tokens_per_s: since the previous event).
+ *  Validation fields appear on the steps that validated:
  *  val_loss always, then the task's own metrics (val_bpc, val_perplexity; val_accuracy, val_macro_f1). */
 export interface StepMetrics {
   step: number;
@@ -207,6 +209,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   const progress = new ProgressWindow(start);
   const checkpoint = (reason: 'periodic' | 'final' | 'interrupted'): void => {
     run.pos.elapsedS = startElapsed + (performance.now() - start) / 1000;
+    metrics.flush(); // the rows up to the checkpoint are on disk before it is
     run.save();
     emit({ type: 'checkpoint', step: run.pos.step, dir: out, reason });
   };
@@ -214,6 +217,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     while (run.pos.step < c.steps && !hooks.signal?.aborted && !stoppedEarly) {
       const step = run.pos.step + 1;
       const epoch = task.cursor.epoch;
+      const stepStart = performance.now();
       const lr = learningRate(c, step, epoch);
       const { loss, tokens, gradNorm, updated } = trainingStep(task, optimizer, c, lr, c.dropout > 0 ? run.random.nextUint32() : undefined);
       run.pos.step = step;
@@ -256,17 +260,20 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
           stoppedEarly = c.patience > 0 && run.pos.evalsWithoutImprovement >= c.patience;
         }
       }
+      // Every step is a row of metrics.jsonl (buffered, so this costs microseconds); logEvery only decides
+      // which rows are also announced (the printed lines).
+      const now = performance.now();
+      last = {
+        step, epoch, loss, smooth_loss: debiased(run.pos.smoothLoss, step - run.pos.skippedSteps), grad_norm: gradNorm, lr,
+        tokens_per_s: tokens / ((now - stepStart) / 1000),
+        elapsed_s: startElapsed + (now - start) / 1000,
+        ...validated,
+        ...(run.pos.skippedSteps ? { skipped_steps: run.pos.skippedSteps } : {}),
+      };
+      metrics.append(last);
       if (step % c.logEvery === 0 || step === c.steps || validated || stoppedEarly) {
-        const now = performance.now();
-        last = {
-          step, epoch, loss, smooth_loss: debiased(run.pos.smoothLoss, step - run.pos.skippedSteps), grad_norm: gradNorm, lr,
-          tokens_per_s: windowTokens / ((now - windowStart) / 1000),
-          elapsed_s: startElapsed + (now - start) / 1000,
-          ...validated,
-          ...(run.pos.skippedSteps ? { skipped_steps: run.pos.skippedSteps } : {}),
-        };
-        metrics.append(last);
-        emit({ type: 'step', metrics: last });
+        metrics.flush();
+        emit({ type: 'step', metrics: { ...last, tokens_per_s: windowTokens / ((now - windowStart) / 1000) } });
         windowStart = now;
         windowTokens = 0;
       }
