@@ -2,6 +2,7 @@
 // batch), clipping, an optimizer step, a learning-rate schedule, validation with early stopping on the
 // task's validation loss, metrics.jsonl, and checkpoints from which a run continues exactly (same backend
 // and thread count: the same bits as an uninterrupted run). Tasks are given to it; it names none.
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
 import { RnnkitError, invalidInput, invalidOption } from '../errors.js';
@@ -10,6 +11,7 @@ import { BEST_DIR, MetricsLog, writeRunJson } from '../io/rundir.js';
 import { Model } from '../model/model.js';
 import type { TaskRun } from '../tasks/task.js';
 import { Random } from '../util/random.js';
+import { VERSION } from '../version.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { Optimizer, clipGradients } from './optimizer.js';
 import { type ProgressTick, ProgressWindow } from './progress.js';
@@ -75,6 +77,8 @@ export interface RunHooks {
   onEvent?: (event: TrainEvent) => void;
   /** Abort = save the checkpoint and stop after the current step. */
   signal?: AbortSignal;
+  /** The command line that started the run (the CLI's), for run.json. */
+  command?: string;
 }
 
 /** The moving average of the loss (decay 0.999, as min-char-rnn's), corrected for its start at 0 so that
@@ -191,7 +195,8 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   const backend = model.backend;
   const emit = hooks.onEvent ?? (() => {});
   if (!resumed) {
-    writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount });
+    const started = { rnnkit: VERSION, date: new Date().toISOString(), host: hostname(), ...(hooks.command ? { command: hooks.command } : {}) };
+    writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount, started });
     run.save();
   }
   const metrics = new MetricsLog(out, run.pos.step, (message) => emit({ type: 'warning', message }));
