@@ -39,6 +39,8 @@ export interface StepMetrics {
   val_accuracy?: number;
   val_macro_f1?: number;
   skipped_steps?: number;
+  /** The sample generated at this step (sampleEvery). */
+  sample?: string;
 }
 
 export type TrainEvent =
@@ -265,6 +267,9 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
           stoppedEarly = c.patience > 0 && run.pos.evalsWithoutImprovement >= c.patience;
         }
       }
+      // A new seed per sample (seed + step, reproducible), or every sample would start alike. Kept in the
+      // step's metrics row for the report.
+      const sampled = c.sampleEvery > 0 && step % c.sampleEvery === 0 ? task.sample(c.sampleLength, (c.seed + step) % 2 ** 53) : null;
       // Every step is a row of metrics.jsonl (buffered, so this costs microseconds); logEvery only decides
       // which rows are also announced (the printed lines).
       const now = performance.now();
@@ -274,6 +279,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
         elapsed_s: startElapsed + (now - start) / 1000,
         ...validated,
         ...(run.pos.skippedSteps ? { skipped_steps: run.pos.skippedSteps } : {}),
+        ...(sampled !== null ? { sample: sampled } : {}),
       };
       metrics.append(last);
       if (step % c.logEvery === 0 || step === c.steps || validated || stoppedEarly) {
@@ -282,11 +288,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
         windowStart = now;
         windowTokens = 0;
       }
-      if (c.sampleEvery > 0 && step % c.sampleEvery === 0) {
-        // A new seed per sample (seed + step, reproducible), or every sample would start alike.
-        const text = task.sample(c.sampleLength, (c.seed + step) % 2 ** 53);
-        if (text !== null) emit({ type: 'sample', step, text });
-      }
+      if (sampled !== null) emit({ type: 'sample', step, text: sampled });
       if (c.saveEvery > 0 && step % c.saveEvery === 0 && step < c.steps) checkpoint('periodic');
       if (performance.now() - lastYield > 50) {
         await yieldToEventLoop();
