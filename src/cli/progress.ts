@@ -167,7 +167,7 @@ export class TrainOutput {
     const best = result.bestValLoss !== null ? `, best validation ${this.lossText(result.bestValLoss)} (in ${result.dir}/best)` : '';
     const skipped = result.skippedSteps ? `, ${count(result.skippedSteps)} step${result.skippedSteps === 1 ? '' : 's'} skipped (non-finite)` : '';
     console.log(`rnnkit: ${why} at step ${result.steps} of ${result.config.steps} in ${duration(seconds)} (${count(tokensPerS)} tok/s, ${shape}, ${count(result.parameterCount)} parameters)${skipped}${best}; checkpoint: ${result.dir}`);
-    if (result.interrupted) console.log(`rnnkit: continue with: npx rnnkit train --resume ${result.dir}`);
-    else console.log(`rnnkit: try: npx rnnkit ${result.task === 'lm' ? 'sample' : 'predict'} ${result.dir}`);
+    if (result.interrupted) console.log(`rnnkit: continue with: rnnkit train --resume ${result.dir}`);
+    else console.log(`rnnkit: try: rnnkit ${result.task === 'lm' ? 'sample' : 'predict'} ${result.dir}`);
   }
 }
