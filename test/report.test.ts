@@ -188,6 +188,8 @@ describe('rnnkit report on a real run', () => {
     expect(html).toContain('<tr><th scope="row">--hidden</th><td>16</td></tr>');
     expect(html).toContain('<tr><th scope="row">--eval-every</th><td>20</td></tr>');
     expect(html).toContain('<tr><th scope="row">--nonlinearity</th><td>tanh</td></tr>');
+    expect(html).toContain('<tr><th scope="row">--eps</th><td>1e-10 (PyTorch&#39;s default)</td></tr>'); // Adagrad's
+    expect(html).toContain('<tr><th scope="row">--weight-decay</th><td>0 (PyTorch&#39;s default)</td></tr>');
     for (const absent of ['--beta1', '--momentum', '--alpha', '--decay-rate', '--pool', '--dropout', '--decay-every', '--max-len', 'evalEvery']) expect(html).not.toContain(`<th scope="row">${absent}</th>`);
     expect(html).toContain(`<tr><th scope="row">backend</th><td>${escapeHtml(String((run['backend'] as Record<string, unknown>)['name']))}, SIMD `);
     // How it started (runTraining from a library call: no command line).

@@ -1,7 +1,8 @@
 // run.json as the report's configuration table: the options a user types (--hidden, --lr-schedule), only
 // those that acted in this run (no Adam β for SGD, no decay steps for a cosine schedule), then where the
 // data came from and what ran it.
-import { type TrainConfig, TRAIN_CONFIG_KEYS, optionName } from '../train/config.js';
+import { type OptimizerName, type TrainConfig, TRAIN_CONFIG_KEYS, optionName } from '../train/config.js';
+import { DEFAULT_EPS } from '../train/optimizer.js';
 
 type Settings = Record<string, unknown>;
 
@@ -47,6 +48,12 @@ function inapplicable(key: string, s: Settings): boolean {
   }
 }
 
+/** The value an optimizer uses when the run left weight decay or epsilon unset. */
+function pytorchDefault(key: 'weightDecay' | 'eps', optimizer: string): number | string {
+  if (key === 'weightDecay') return optimizer === 'adamw' ? 0.01 : 0;
+  return DEFAULT_EPS[optimizer as OptimizerName] ?? '?';
+}
+
 const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /** The table rows: [option or item, value]. Settings rnnkit left at PyTorch's default say so. */
@@ -55,7 +62,7 @@ export function settingsTable(s: Settings): [string, string][] {
   for (const key of TRAIN_CONFIG_KEYS) {
     if (inapplicable(key, s)) continue;
     if (key in s) rows.push([optionName(key), show(s[key])]);
-    else if (key === 'weightDecay' || key === 'eps') rows.push([optionName(key), "PyTorch's default"]);
+    else if (key === 'weightDecay' || key === 'eps') rows.push([optionName(key), `${pytorchDefault(key, String(s['optimizer']))} (PyTorch's default)`]);
   }
   if (typeof s['source'] === 'string') rows.push(['data', s['source']]);
   if (typeof s['vocabSize'] === 'number') rows.push(['vocabulary', String(s['vocabSize'])]);
