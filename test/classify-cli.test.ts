@@ -98,7 +98,7 @@ describe('rnnkit report on a classifier run', () => {
     expect([code, err]).toEqual([0, '']);
     const html = readFileSync(join(run, 'report.html'), 'utf8');
     expect(html).toContain('A classifier generates no text, so there is no sample.');
-    expect(html).toMatch(/best validation[^]*?loss \d\.\d{3}, accuracy \d+\.\d\d % at step (50|100|150)/);
+    expect(html).toMatch(/best validation[^]*?\d\.\d{3} nats, accuracy \d+\.\d\d % at step (50|100|150)/);
   });
 });
 

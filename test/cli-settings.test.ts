@@ -1,6 +1,6 @@
 // Settings that do what they say: RNNKIT_BACKEND through the CLI, option checks before any output.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cli } from './cli-helpers.js';
@@ -105,5 +105,28 @@ describe('options that would do nothing are refused', () => {
       '--lr-schedule', 'cosine', '--warmup', '1', '--steps', '2', '--quiet', '--out', join(dir, 'accepted'));
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
+  });
+});
+
+describe('what a run records about itself, and --version', () => {
+  it('rnnkit --version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const { code, out } = await cli(flag);
+      expect(code).toBe(0);
+      expect(out.trim()).toBe(version);
+    }
+  });
+
+  it('run.json holds the command line, the date, the host and the rnnkit version', async () => {
+    const out = join(dir, 'provenance');
+    const before = Date.now();
+    expect((await cli('train', text, '--hidden', '8', '--steps', '1', '--seed', '7', '--quiet', '--out', out)).code).toBe(0);
+    const { started } = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { started: { command: string; date: string; host: string; rnnkit: string } };
+    expect(started.command).toBe(`rnnkit train ${text} --hidden 8 --steps 1 --seed 7 --quiet --out ${out}`);
+    expect(Date.parse(started.date)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(started.date)).toBeLessThanOrEqual(Date.now());
+    expect(started.host).toBe(hostname());
+    expect(started.rnnkit).toMatch(/^\d+\.\d+\.\d+/);
   });
 });

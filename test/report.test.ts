@@ -12,8 +12,9 @@ import { sample } from '../src/generate/sample.js';
 import { loadModel } from '../src/io/checkpoint.js';
 import { escapeHtml } from '../src/report/html.js';
 import { type Report, buildReport, writeReport } from '../src/report/index.js';
-import { prefixIds } from '../src/report/render.js';
-import { MAX_POINTS, buildSeries, parseMetrics, thin } from '../src/report/series.js';
+import { prefixIds, renderSvg } from '../src/report/render.js';
+import { HOVER_POINTS, MAX_POINTS, buildSeries, parseMetrics, thin } from '../src/report/series.js';
+import { buildCharts, chartSpec } from '../src/report/charts.js';
 import { runTraining } from '../src/tasks/index.js';
 import { DEFAULT_TRAIN_CONFIG, type StepMetrics } from '../src/train/trainer.js';
 
@@ -28,12 +29,12 @@ let report: Report;
 
 beforeAll(async () => {
   dir = tempDir();
-  const config = { ...DEFAULT_TRAIN_CONFIG, hidden: 16, seq: 10, steps: 60, logEvery: 5, valFrac: 0.1, evalEvery: 20, saveEvery: 0 };
+  const config = { ...DEFAULT_TRAIN_CONFIG, hidden: 16, seq: 10, steps: 60, logEvery: 5, valFrac: 0.1, evalEvery: 20, saveEvery: 0, sampleEvery: 30, sampleLength: 40 };
   await runTraining({ text: TEXT, source: SOURCE, config, backend: new ReferenceBackend(), out: dir });
   paths = await writeReport(dir);
   report = await buildReport(dir);
   lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StepMetrics);
-});
+}, 60_000);
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -58,7 +59,7 @@ function findAll(nodes: XmlNode[], tag: string, cls: string, out: XmlNode[] = []
 const childPaths = (group: XmlNode): Record<string, string>[] =>
   ((group['g'] as XmlNode[]) ?? []).filter((c) => 'path' in c).map((c) => (c[':@'] ?? {}) as Record<string, string>);
 
-/** "step: 5; loss (nats/char): 3.22; series: train (step)" → { step: '5', ... } */
+/** "step: 5; loss (bpc): 3.22; series: train (step)" → { step: '5', ... } */
 function ariaFields(label: string): Record<string, string> {
   return Object.fromEntries(label.split('; ').map((part) => [part.slice(0, part.indexOf(': ')), part.slice(part.indexOf(': ') + 2)]));
 }
@@ -102,7 +103,7 @@ describe('rnnkit report on a real run', () => {
     const root = tree.find((n) => 'svg' in n)!;
     expect((root[':@'] as Record<string, string>)['@xmlns']).toBe('http://www.w3.org/2000/svg');
     for (const title of ['Loss against step', 'Loss against wall time', 'Gradient norm', 'Learning rate', 'Speed']) expect(svg).toContain(`>${title}<`);
-    for (const axis of ['step', 'wall time (s)', 'loss (nats/char)', 'gradient norm', 'learning rate', 'tokens/s']) expect(svg).toContain(`>${escapeHtml(axis)}<`);
+    for (const axis of ['step', 'wall time (s)', 'loss (bpc)', 'gradient norm', 'learning rate', 'tokens/s']) expect(svg).toContain(`>${escapeHtml(axis)}<`);
     for (const legend of ['train (step)', 'train (smoothed)', 'validation']) expect(svg).toContain(`>${legend}<`);
     // 12 logged steps, 3 of them validations: every point is a symbol in the combined figure too.
     const points = symbolPoints(svg);
@@ -132,15 +133,18 @@ describe('rnnkit report on a real run', () => {
 
   it('plots exactly the series in metrics.jsonl, in the Vega data and as one SVG mark per point', () => {
     const validated = lines.filter((l) => l.val_loss !== undefined);
-    expect(lines.length).toBe(12);
+    expect(lines.length).toBe(60); // every step is recorded, whatever --log-every (5 here) prints
+    expect(lines.map((l) => l.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(validated.map((l) => l.step)).toEqual([20, 40, 60]);
     // The inline data Vega-Lite compiled into the Vega spec.
     const data = (name: string) => (report.combined.vega.data ?? []).find((d) => d.name === name) as { values: Record<string, unknown>[] };
     const loss = data('loss').values;
     const bySeries = (name: string) => loss.filter((p) => p['series'] === name);
-    expect(bySeries('train (step)').map((p) => [p['step'], p['elapsed_s'], p['loss']])).toEqual(lines.map((l) => [l.step, l.elapsed_s, l.loss]));
-    expect(bySeries('train (smoothed)').map((p) => [p['step'], p['loss']])).toEqual(lines.map((l) => [l.step, l.smooth_loss]));
-    expect(bySeries('validation').map((p) => [p['step'], p['loss']])).toEqual(validated.map((l) => [l.step, l.val_loss]));
+    // A language model's losses are plotted in bits per character, training and validation alike.
+    expect(report.series.lossUnit).toBe('bpc');
+    expect(bySeries('train (step)').map((p) => [p['step'], p['elapsed_s'], p['loss']])).toEqual(lines.map((l) => [l.step, l.elapsed_s, l.loss / Math.LN2]));
+    expect(bySeries('train (smoothed)').map((p) => [p['step'], p['loss']])).toEqual(lines.map((l) => [l.step, l.smooth_loss / Math.LN2]));
+    expect(bySeries('validation').map((p) => [p['step'], p['loss']])).toEqual(validated.map((l) => [l.step, l.val_loss! / Math.LN2]));
     expect(data('gradNorm').values.map((p) => [p['step'], p['value']])).toEqual(lines.map((l) => [l.step, l.grad_norm]));
     expect(data('lr').values.map((p) => [p['step'], p['value']])).toEqual(lines.map((l) => [l.step, l.lr]));
     expect(data('tokensPerS').values.map((p) => [p['step'], p['value']])).toEqual(lines.map((l) => [l.step, l.tokens_per_s]));
@@ -154,13 +158,13 @@ describe('rnnkit report on a real run', () => {
     ] as const) {
       const points = symbolPoints(svg);
       for (const [name, rows, y] of [
-        ['train (step)', lines, (l: StepMetrics) => l.loss],
-        ['train (smoothed)', lines, (l: StepMetrics) => l.smooth_loss],
-        ['validation', validated, (l: StepMetrics) => l.val_loss!],
+        ['train (step)', lines, (l: StepMetrics) => l.loss / Math.LN2],
+        ['train (smoothed)', lines, (l: StepMetrics) => l.smooth_loss / Math.LN2],
+        ['validation', validated, (l: StepMetrics) => l.val_loss! / Math.LN2],
       ] as const) {
         const drawn = points.filter((p) => p['series'] === name);
         expectNumbersClose(drawn.map((p) => p[x]!), rows.map(xOf), `${name} ${x}`);
-        expectNumbersClose(drawn.map((p) => p['loss (nats/char)']!), rows.map(y), `${name} loss against ${x}`);
+        expectNumbersClose(drawn.map((p) => p['loss (bpc)']!), rows.map(y), `${name} loss against ${x}`);
       }
       expect(points.length).toBe(2 * lines.length + validated.length);
       expect(lineCount(svg)).toBe(3);
@@ -180,9 +184,19 @@ describe('rnnkit report on a real run', () => {
   it('shows the configuration as a table and the final sample as escaped text', () => {
     const html = report.html;
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
-    expect(html).toContain('<tr><th scope="row">hidden</th><td>16</td></tr>');
-    expect(html).toContain('<tr><th scope="row">evalEvery</th><td>20</td></tr>');
-    expect(html).toContain(`<tr><th scope="row">backend.name</th><td>${escapeHtml(String((run['backend'] as Record<string, unknown>)['name']))}</td></tr>`);
+    // The options as typed, only those that acted: the default rnn-tanh, Adagrad, constant schedule.
+    expect(html).toContain('<tr><th scope="row">--hidden</th><td>16</td></tr>');
+    expect(html).toContain('<tr><th scope="row">--eval-every</th><td>20</td></tr>');
+    expect(html).toContain('<tr><th scope="row">--nonlinearity</th><td>tanh</td></tr>');
+    expect(html).toContain('<tr><th scope="row">--eps</th><td>1e-10 (PyTorch&#39;s default)</td></tr>'); // Adagrad's
+    expect(html).toContain('<tr><th scope="row">--weight-decay</th><td>0 (PyTorch&#39;s default)</td></tr>');
+    for (const absent of ['--beta1', '--momentum', '--alpha', '--decay-rate', '--pool', '--dropout', '--decay-every', '--max-len', 'evalEvery']) expect(html).not.toContain(`<th scope="row">${absent}</th>`);
+    expect(html).toContain(`<tr><th scope="row">backend</th><td>${escapeHtml(String((run['backend'] as Record<string, unknown>)['name']))}, SIMD `);
+    // How it started (runTraining from a library call: no command line).
+    const started = run['started'] as Record<string, string>;
+    expect(html).toContain(`<tr><th scope="row">started</th><td>${started['date']}</td></tr>`);
+    expect(html).toContain(`<tr><th scope="row">host</th><td>${escapeHtml(started['host']!)}</td></tr>`);
+    expect(html).toContain(`<tr><th scope="row">rnnkit</th><td>${started['rnnkit']}</td></tr>`);
     // The text source is user input: it appears escaped, never as markup.
     expect(html).toContain(`<td>${escapeHtml(SOURCE)}</td>`);
     expect(html).not.toContain('<b>');
@@ -192,6 +206,18 @@ describe('rnnkit report on a real run', () => {
     expect(expected.length).toBe(300);
     expect(html).toContain(`<pre class="sample">${escapeHtml(expected)}</pre>`);
     expect(html).toMatch(/best validation<\/dt><dd>[\d.]+ bpc at step (20|40|60)</);
+    expect(html).toMatch(/train loss \(last 60 steps\)<\/dt><dd>[\d.]+ bpc</);
+  });
+
+  it('every plotted point has a hover title with its values; samples taken while training are shown', () => {
+    const [lossStep] = report.charts.map((c) => c.rendered.svg);
+    const points = [...lossStep!.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point"[^>]*><title>([^<]*)<\/title><\/path>/g)];
+    expect(points.length).toBe(2 * lines.length + 3);
+    for (const [, label, title] of points) expect(title).toBe(label);
+    expect(points[0]![2]).toMatch(/^step: 1; loss \(bpc\): [\d.]+; series: train \(step\)$/);
+    const samples = lines.filter((l) => l.sample !== undefined);
+    expect(samples.map((l) => [l.step, l.sample!.length])).toEqual([[30, 40], [60, 40]]);
+    for (const l of samples) expect(report.html).toContain(`<h3>step ${l.step}</h3>\n<pre class="sample">${escapeHtml(l.sample!)}</pre>`);
   });
 
   it('runs as `rnnkit report DIR`, printing the two paths', async () => {
@@ -232,7 +258,7 @@ describe('rnnkit report on bad input', () => {
 
     const backwards = [original[1], original[0], ...original.slice(2)];
     writeFileSync(metrics, backwards.join('\n'));
-    await expect(writeReport(copy)).rejects.toThrow(/metrics\.jsonl:2: step 5 does not follow step 10/);
+    await expect(writeReport(copy)).rejects.toThrow(/metrics\.jsonl:2: step 1 does not follow step 2/);
 
     writeFileSync(metrics, '');
     await expect(writeReport(copy)).rejects.toThrow(/no steps logged yet/);
@@ -270,4 +296,16 @@ describe('rnnkit report on bad input', () => {
     expect(thinned.items.at(-1)).toBe(items.at(-1));
     expect(thin([1, 2, 3])).toEqual({ items: [1, 2, 3], stride: 1 });
   });
+
+  it('a long run: undotted lines get at most HOVER_POINTS invisible hover points per series, each with a title', async () => {
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ step: i + 1, epoch: 0, loss: 3 - i / 1000, smooth_loss: 3, grad_norm: 1, lr: 0.1, tokens_per_s: 100, elapsed_s: i / 10, ...(i % 100 === 99 ? { val_loss: 2.5 } : {}) }));
+    const series = buildSeries(rows, MAX_POINTS, 'nats');
+    expect(series.loss.filter((p) => p.series === 'train (step)' && p.hover).length).toBeLessThanOrEqual(HOVER_POINTS + 1);
+    const [lossStep] = buildCharts(series);
+    const svg = (await renderSvg(chartSpec(lossStep!, series))).svg;
+    const titles = [...svg.matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1]!);
+    // 2 × 201 hover points for the training lines, 10 dots for validation (few enough to be drawn).
+    expect(titles.length).toBe(2 * 201 + 10);
+    expect(titles).toContain('step: 1,000; loss (nats): 2.001; series: train (step)');
+  }, 30_000);
 });

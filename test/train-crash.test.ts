@@ -75,7 +75,7 @@ describe('crash safety through the executable', () => {
     expect((await exited(child)).code).toBe(0);
     const step = loadTrainerState(out).position.step;
     expect(printed).toContain(`saved the checkpoint at step ${step} in ${out}`);
-    expect(printed).toContain(`npx rnnkit train --resume ${out}`);
+    expect(printed).toContain(`rnnkit train --resume ${out}`);
   });
 
   it('a kill during saves leaves a loadable checkpoint every time', async () => {

@@ -1,6 +1,7 @@
 // The rnnkit command line: commands, and exit codes (0 ok, 1 failure, 2 usage error).
 import { Command, CommanderError } from 'commander';
 import { RnnkitError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
@@ -13,12 +14,14 @@ import { registerTrain } from './train.js';
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-export function buildProgram(): Command {
+/** `invocation`: the words after `rnnkit` (recorded in a run's run.json). */
+export function buildProgram(invocation: string[] = []): Command {
   const program = new Command('rnnkit')
     .description('Train and run recurrent neural networks (RNN, LSTM, GRU) fast, natively or in WebAssembly.')
+    .version(VERSION, '-V, --version', 'print the version of rnnkit')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
-  registerTrain(program);
+  registerTrain(program, invocation);
   registerSample(program);
   registerPredict(program);
   registerEval(program);
@@ -32,7 +35,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(argv.slice(2)).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,10 +1,15 @@
 // What `rnnkit train` prints: a progress bar on a terminal (cli-progress), plain lines when stdout is not a
-// terminal or with --quiet, one JSON object per line with --json.
+// terminal or with --quiet, one JSON object per line with --json. Losses are shown in one unit throughout:
+// bits per character for language models, nats for classifiers.
 import cliProgress from 'cli-progress';
 import { describeBackend } from '../backend/index.js';
 import type { TrainEvent, TrainResult } from '../train/trainer.js';
+import { type BarFields, barLine } from './bar-line.js';
 
 export type OutputMode = 'bar' | 'lines' | 'json';
+
+const WRAP_ON = '\x1b[?7h';
+const WRAP_OFF = '\x1b[?7l';
 
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -17,12 +22,15 @@ export class TrainOutput {
   private bars: cliProgress.MultiBar | null = null;
   private bar: cliProgress.SingleBar | null = null;
   private steps = 0;
-  private valMetric = '–';
+  /** What the bar shows besides the step (losses in the display's unit). */
+  private fields: Omit<BarFields, 'step'> = { steps: 0, train: null, val: null, accuracy: null, unit: 'bpc', rate: '–', eta: '–', skipped: 0 };
   private startStep = 0;
   private readonly started = performance.now();
   /** Language models show bits per character, classifiers the loss in nats: training and validation alike. */
   private bpc = true;
   private barStarted = 0;
+  /** True while the bar library has line wrapping off on a terminal. */
+  private wrapOff = false;
 
   /** Said when the run starts (after every check passed), before anything else. */
   header: string | null = null;
@@ -36,7 +44,9 @@ export class TrainOutput {
   /** A line for people (in --json mode, an object with a message). */
   say(message: string): void {
     if (this.mode === 'json') console.log(JSON.stringify({ type: 'message', message }));
-    else if (this.bars) this.bars.log(`${message}\n`);
+    // The bar library turns line wrapping off while it draws; lines above the bar get it back, or a
+    // terminal narrower than a line would cut it.
+    else if (this.bars) this.bars.log(this.wrapOff ? `${WRAP_ON}${message}\n${WRAP_OFF}` : `${message}\n`);
     else console.log(message);
   }
 
@@ -57,36 +67,45 @@ export class TrainOutput {
             `${count(e.trainSize)} training ${e.unit}${e.valSize ? ` + ${count(e.valSize)} for validation` : ''} | vocabulary ${e.vocabSize}`,
         );
         for (const note of e.notes) this.say(`rnnkit: ${note}`);
+        this.fields = { ...this.fields, steps: e.steps, unit: this.bpc ? 'bpc' : 'nats' };
         if (this.mode === 'bar') {
-          this.bars = new cliProgress.MultiBar(
-            { format: 'step {value}/{total} {bar} {percentage}% | train {loss} | val {valMetric} | {rate} tok/s | ETA {timeLeft}', hideCursor: true, clearOnComplete: false, ...this.barOptions },
-            cliProgress.Presets.shades_classic,
-          );
-          this.bar = this.bars.create(e.steps, e.step, { loss: '–', valMetric: this.valMetric, rate: '–', timeLeft: '–' });
+          const options: cliProgress.Options = { format: (_options, params) => barLine({ ...this.fields, step: params.value }, params.maxWidth), hideCursor: true, clearOnComplete: false, ...this.barOptions };
+          this.bars = new cliProgress.MultiBar(options);
+          this.wrapOff = (options.stream as { isTTY?: boolean } | undefined ?? process.stderr).isTTY === true && options.linewrap !== true;
+          this.bar = this.bars.create(e.steps, e.step);
           this.barStarted = performance.now();
         }
         break;
       case 'progress':
-        this.bar?.update(e.step, { loss: Number.isNaN(e.loss) ? '–' : this.inUnit(e.loss), rate: count(e.tokens_per_s), timeLeft: this.timeLeft(e.step) });
+        Object.assign(this.fields, { train: Number.isNaN(e.loss) ? null : this.inUnit(e.loss), rate: count(e.tokens_per_s), eta: this.timeLeft(e.step) });
+        this.bar?.update(e.step);
         break;
       case 'step': {
         const m = e.metrics;
         if (this.bar) {
-          if (m.step === this.steps) this.bar.update(m.step, { timeLeft: '0s' }); // the last step may come between ticks
+          if (m.step === this.steps) {
+            this.fields.eta = '0s'; // the last step may come between ticks
+            this.bar.update(m.step);
+          }
         } else {
-          const [key, value] = Object.entries(m).find(([k]) => k.startsWith('val_') && k !== 'val_loss') ?? [];
-          const val = key ? `  ${key.replace('_', '-')} ${(value as number).toFixed(4)}` : '';
-          console.log(`step ${String(m.step).padStart(String(this.steps).length)}/${this.steps}  loss ${m.loss.toFixed(4)}  smooth ${m.smooth_loss.toFixed(4)}${val}  lr ${m.lr.toPrecision(3)}  grad-norm ${m.grad_norm.toFixed(3)}  ${count(m.tokens_per_s)} tok/s`);
+          const val = m.val_loss === undefined ? '' : `  val ${this.lossText(m.val_loss)}`;
+          const accuracy = m.val_accuracy === undefined ? '' : `  val-accuracy ${m.val_accuracy.toFixed(4)}`;
+          const skipped = m.skipped_steps ? `  skipped ${count(m.skipped_steps)}` : '';
+          console.log(
+            `step ${String(m.step).padStart(String(this.steps).length)}/${this.steps}  loss ${this.lossText(m.loss)}  smoothed ${this.lossText(m.smooth_loss)}${val}${accuracy}` +
+              `  lr ${m.lr.toPrecision(3)}  grad-norm ${m.grad_norm.toFixed(3)}  ${count(m.tokens_per_s)} tok/s${skipped}`,
+          );
         }
         break;
       }
       case 'validation': {
         const metrics = Object.entries(e.metrics);
         const accuracy = e.metrics['accuracy'];
-        this.valMetric = `${this.inUnit(e.loss)}${accuracy === undefined ? '' : `, accuracy ${accuracy.toFixed(4)}`}`;
-        this.bar?.update({ valMetric: this.valMetric });
-        const listed = metrics.map(([name, value]) => `, ${name} ${value.toFixed(4)}`).join('');
-        if (this.bars) this.say(`step ${e.step}: validation loss ${e.loss.toFixed(4)}${listed}${e.best ? ' (best so far)' : ''}`);
+        Object.assign(this.fields, { val: this.inUnit(e.loss), accuracy: accuracy ?? null });
+        this.bar?.update(e.step);
+        // The loss in the display's unit first (bpc is then not repeated), then the task's other metrics.
+        const listed = metrics.filter(([name]) => name !== 'bpc').map(([name, value]) => `, ${name} ${value.toFixed(4)}`).join('');
+        if (this.bars) this.say(`step ${e.step}: validation ${this.lossText(e.loss)}${listed}${e.best ? ' (best so far)' : ''}`);
         break;
       }
       case 'sample':
@@ -96,7 +115,10 @@ export class TrainOutput {
         this.say(`rnnkit: ${e.message}`);
         break;
       case 'skipped':
-        this.say(`rnnkit: step ${e.step}: loss ${e.loss}, gradient norm ${e.gradNorm}; step skipped (${e.skippedSteps} so far)`);
+        // The first skip is described; the count of all of them is on the progress line (and the final line).
+        if (e.skippedSteps === 1) this.say(`rnnkit: step ${e.step}: loss ${e.loss}, gradient norm ${e.gradNorm}; step skipped (further skips are counted on the progress line)`);
+        this.fields.skipped = e.skippedSteps;
+        this.bar?.update(e.step);
         break;
       case 'checkpoint':
         if (e.reason === 'interrupted') this.say(`rnnkit: saved the checkpoint at step ${e.step} in ${e.dir}`);
@@ -104,9 +126,14 @@ export class TrainOutput {
     }
   }
 
+  /** A loss in nats, in the display's unit. */
+  private inUnit(loss: number): number {
+    return this.bpc ? loss / Math.LN2 : loss;
+  }
+
   /** A loss in nats, in the display's unit, naming it. */
-  private inUnit(loss: number): string {
-    return this.bpc ? `${(loss / Math.LN2).toFixed(4)} bpc` : `${loss.toFixed(4)} nats`;
+  private lossText(loss: number): string {
+    return `${this.inUnit(loss).toFixed(4)} ${this.bpc ? 'bpc' : 'nats'}`;
   }
 
   /** The time left at the speed so far; "–" until a step of this session has been timed. */
@@ -117,6 +144,9 @@ export class TrainOutput {
   }
 
   stop(): void {
+    this.wrapOff = false;
+    // A redraw first: it prints the lines said since the last one, which stop() alone would drop.
+    this.bars?.update();
     this.bars?.stop();
     this.bars = null;
     this.bar = null;
@@ -134,10 +164,10 @@ export class TrainOutput {
     const { cell, nonlinearity, hidden, layers } = result.config;
     const shape = `${cell}${cell === 'rnn' ? `-${nonlinearity}` : ''} ${layers}×${hidden}`;
     const why = result.interrupted ? 'stopped (interrupted)' : result.stoppedEarly ? 'stopped early (no validation improvement)' : 'done';
-    const bestValue = result.task === 'lm' ? `bpc ${((result.bestValLoss ?? 0) / Math.LN2).toFixed(4)}` : `loss ${(result.bestValLoss ?? 0).toFixed(4)}`;
-    const best = result.bestValLoss !== null ? `, best validation ${bestValue} (in ${result.dir}/best)` : '';
-    console.log(`rnnkit: ${why} at step ${result.steps} of ${result.config.steps} in ${duration(seconds)} (${count(tokensPerS)} tok/s, ${shape}, ${count(result.parameterCount)} parameters)${best}; checkpoint: ${result.dir}`);
-    if (result.interrupted) console.log(`rnnkit: continue with: npx rnnkit train --resume ${result.dir}`);
-    else console.log(`rnnkit: try: npx rnnkit ${result.task === 'lm' ? 'sample' : 'predict'} ${result.dir}`);
+    const best = result.bestValLoss !== null ? `, best validation ${this.lossText(result.bestValLoss)} (in ${result.dir}/best)` : '';
+    const skipped = result.skippedSteps ? `, ${count(result.skippedSteps)} step${result.skippedSteps === 1 ? '' : 's'} skipped (non-finite)` : '';
+    console.log(`rnnkit: ${why} at step ${result.steps} of ${result.config.steps} in ${duration(seconds)} (${count(tokensPerS)} tok/s, ${shape}, ${count(result.parameterCount)} parameters)${skipped}${best}; checkpoint: ${result.dir}`);
+    if (result.interrupted) console.log(`rnnkit: continue with: rnnkit train --resume ${result.dir}`);
+    else console.log(`rnnkit: try: rnnkit ${result.task === 'lm' ? 'sample' : 'predict'} ${result.dir}`);
   }
 }

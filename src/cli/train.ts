@@ -17,6 +17,9 @@ import { integer, number, oneOf } from './parse.js';
 import { type OutputMode, TrainOutput } from './progress.js';
 
 const d = DEFAULT_TRAIN_CONFIG;
+
+/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
 const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed', 'bidirectional'] as const;
 /** Options that mean something for one task only. */
 const TASK_ONLY: Record<string, TaskName> = { seq: 'lm', sampleEvery: 'lm', sampleLength: 'lm', initFrom: 'lm', pool: 'classify', maxLen: 'classify', bidirectional: 'classify' };
@@ -25,7 +28,8 @@ const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'precision', 'res
 
 type TrainFlags = TrainConfig & BackendFlags & { out?: string; force?: boolean; initFrom?: string; resume?: string; quiet?: boolean; json?: boolean; report?: boolean };
 
-export function registerTrain(program: Command): void {
+/** `invocation`: the words after `rnnkit`, recorded in run.json as the command line. */
+export function registerTrain(program: Command, invocation: string[] = []): void {
   const command = program
     .command('train')
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
@@ -82,6 +86,7 @@ export function registerTrain(program: Command): void {
     const mode: OutputMode = flags.json ? 'json' : flags.quiet || !process.stdout.isTTY ? 'lines' : 'bar';
     const output = new TrainOutput(mode);
     const abort = new AbortController();
+    const commandLine = ['rnnkit', ...invocation].map(shellWord).join(' ');
     const stop = (): void => {
       output.say('rnnkit: interrupted; saving the checkpoint');
       abort.abort();
@@ -118,7 +123,7 @@ export function registerTrain(program: Command): void {
         backend = await backendFrom(flags, (line) => output.say(line));
         const out = flags.out ?? claimDefaultRunDir();
         output.header = `rnnkit: training ${task === 'lm' ? '' : 'a classifier '}on ${file ?? `the built-in ${builtin} corpus`}; writing ${out}`;
-        result = await runTraining({ text, source, config, backend, out, force: flags.force, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
+        result = await runTraining({ text, source, config, backend, out, command: commandLine, force: flags.force, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
       output.finish(result);
       if (flags.report) {

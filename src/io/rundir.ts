@@ -1,6 +1,6 @@
 // The run directory: the one place that names its files and knows how they are written.
 //   run.json              the settings, the data source, the backend (written once, at the start)
-//   metrics.jsonl         one StepMetrics object per logged step
+//   metrics.jsonl         one StepMetrics object per step
 //   model.safetensors     the model (PyTorch names; the task's metadata) — see io/checkpoint.ts
 //   trainer.safetensors   everything --resume needs — see train/state.ts
 //   best/                 model.safetensors of the best validation loss so far
@@ -189,11 +189,21 @@ export class MetricsLog {
     this.fd = openSync(path, 'a');
   }
 
+  private pending = '';
+
+  /** Adds a row; rows are written in batches (flush) so that one per step stays cheap. */
   append(row: object): void {
-    writeSync(this.fd, JSON.stringify(row) + '\n');
+    this.pending += JSON.stringify(row) + '\n';
+    if (this.pending.length >= 1 << 16) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending) writeSync(this.fd, this.pending);
+    this.pending = '';
   }
 
   close(): void {
+    this.flush();
     closeSync(this.fd);
   }
 }

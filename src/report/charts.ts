@@ -68,12 +68,17 @@ export function spansDecades(values: number[]): boolean {
  *  would widen the chart's bounds. A thinned series says so on a line of its own. */
 const thinned = (s: ReportSeries): string[] => (s.stride > 1 ? [`1 in ${s.stride} of ${s.logged.toLocaleString('en-US')} logged steps shown`] : []);
 
+/** An invisible point on each hover-marked point: its <title> (see render.ts) shows the values on hover. */
+const hoverLayer = (filter: string): Layer => ({ transform: [{ filter }], mark: { type: 'point', filled: true, size: 80, opacity: 0 } });
+
 function lossChart(s: ReportSeries, against: 'step' | 'time'): Chart {
   const present = LOSS_SERIES.filter((name) => s.loss.some((p) => p.series === name));
   const dotted = present.filter((name) => s.loss.filter((p) => p.series === name).length <= MAX_DOTTED_POINTS);
+  const undotted = present.filter((name) => !dotted.includes(name));
   const unit = timeUnit(Math.max(0, ...s.loss.map((p) => p.elapsed_s)));
   const losses = s.loss.map((p) => p.loss);
   const log = spansDecades(losses);
+  const bpc = s.lossUnit === 'bpc';
   const x =
     against === 'step'
       ? { field: 'step', type: 'quantitative' as const, title: 'step', axis: { format: ',~f' } }
@@ -84,10 +89,10 @@ function lossChart(s: ReportSeries, against: 'step' | 'time'): Chart {
     title,
     caption:
       against === 'step'
-        ? 'Cross-entropy per character in nats (divide by ln 2 for bits). The per-step training loss is noisy; the smoothed one is the running average shown while training; the validation loss is measured on held-out text. Validation rising while training falls means overfitting.'
+        ? `${bpc ? 'Cross-entropy in bits per character (nats ÷ ln 2)' : 'Cross-entropy per example in nats'}, training and validation alike. The per-step training loss is noisy; the smoothed one is its running average (decay 0.999); the validation loss is measured on held-out ${bpc ? 'text' : 'examples'}. Validation rising while training falls means overfitting. Hover over a point for its values.`
         : 'The same losses against elapsed training time, which shows what a faster backend or a larger batch buys.',
     spec: {
-      title: { text: title, subtitle: ['cross-entropy per character (nats)', ...thinned(s)] },
+      title: { text: title, subtitle: [bpc ? 'cross-entropy in bits per character (bpc)' : 'cross-entropy per example (nats)', ...thinned(s)] },
       width: WIDTH,
       height: HEIGHT,
       data: { name: 'loss' },
@@ -97,7 +102,7 @@ function lossChart(s: ReportSeries, against: 'step' | 'time'): Chart {
         y: {
           field: 'loss',
           type: 'quantitative',
-          title: `loss (nats/char${log ? ', log scale' : ''})`,
+          title: `loss (${s.lossUnit}${log ? ', log scale' : ''})`,
           scale: log ? { type: 'log' } : { zero: false },
           ...(log ? { axis: { format: logFormat(losses) } } : {}),
         },
@@ -111,6 +116,7 @@ function lossChart(s: ReportSeries, against: 'step' | 'time'): Chart {
       layer: [
         { mark: { type: 'line', strokeWidth: 1.8, clip: true } },
         ...(dotted.length ? [{ transform: [{ filter: { field: 'series', oneOf: dotted } }], mark: { type: 'point' as const, filled: true, size: 22, opacity: 1 } }] : []),
+        ...(undotted.length ? [hoverLayer(`datum.hover && indexof(${JSON.stringify(undotted)}, datum.series) >= 0`)] : []),
       ],
     },
   };
@@ -140,6 +146,7 @@ function valueChart(
   };
   const layers: Layer[] = [{ mark: { type: 'line', color, strokeWidth: 1.8 }, encoding }];
   if (points <= MAX_DOTTED_POINTS) layers.push({ mark: { type: 'point', color, filled: true, size: 22, opacity: 1 }, encoding });
+  else layers.push({ ...hoverLayer('datum.hover'), encoding });
   return {
     id,
     title,
@@ -192,7 +199,7 @@ export function buildCharts(s: ReportSeries, options: ChartOptions = {}): Chart[
       gradExtra,
     ),
     valueChart('lr', 'lr', s.lr.length, 'Learning rate', ['the step size at each logged step', ...thinned(s)], 'The learning rate the schedule set (warm-up, step decay or cosine).', 'learning rate', COLORS.lr, { format: '~g' }),
-    valueChart('tokens-per-s', 'tokensPerS', s.tokensPerS.length, 'Speed', ['tokens per second between logged steps', ...thinned(s)], 'Characters trained on per second (sequence length × batch × steps, over the wall time between logged steps), validation and checkpoints included.', 'tokens/s', COLORS.tokensPerS, { format: ',~f' }),
+    valueChart('tokens-per-s', 'tokensPerS', s.tokensPerS.length, 'Speed', ['tokens per second of each step', ...thinned(s)], 'Characters trained on per second in each step (sequence length × batch over its wall time), validation and checkpoints included.', 'tokens/s', COLORS.tokensPerS, { format: ',~f' }),
   ];
 }
 

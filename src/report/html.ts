@@ -20,8 +20,12 @@ export interface HtmlReport {
   /** Headline numbers: label → value. */
   summary: [string, string][];
   charts: HtmlChart[];
-  /** run.json flattened: setting → value; null when there is no run.json. */
+  /** How the run started: command line, date, host, rnnkit version (empty when run.json does not say). */
+  provenance: [string, string][];
+  /** The settings that applied, by option name; null when there is no run.json. */
   config: [string, string][] | null;
+  /** Samples generated while training (--sample-every), from metrics.jsonl. */
+  trainingSamples: { step: number; text: string }[];
   sample: { text: string; note: string } | null;
   /** Why there is no sample, when there is none. */
   sampleMissing?: string;
@@ -35,6 +39,7 @@ const STYLE = `
 body { margin: 0; padding: 24px 32px 48px; font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d1d1f; background: #f6f7f9; }
 h1 { font-size: 22px; margin: 0 0 2px; }
 h2 { font-size: 17px; margin: 32px 0 10px; }
+h3 { font-size: 14px; margin: 14px 0 4px; }
 .subtitle { color: #555; margin: 0 0 18px; }
 .summary { display: flex; flex-wrap: wrap; gap: 10px; margin: 0; padding: 0; }
 .summary div { background: white; border: 1px solid #dde1e6; border-radius: 6px; padding: 8px 12px; min-width: 140px; }
@@ -65,26 +70,21 @@ export function renderHtml(r: HtmlReport): string {
   parts.push('<h2>Training</h2>', '<div class="charts">');
   for (const c of r.charts) parts.push(`<figure id="${e(c.id)}">`, c.svg, `<figcaption>${e(c.caption)}</figcaption>`, '</figure>');
   parts.push('</div>');
+  if (r.trainingSamples.length) {
+    parts.push('<h2>Samples during training</h2>', '<p class="note">Temperature 0.8, seed --seed + the step, as printed while training.</p>');
+    for (const s of r.trainingSamples) parts.push(`<h3>step ${s.step.toLocaleString('en-US')}</h3>`, `<pre class="sample">${e(s.text)}</pre>`);
+  }
   parts.push('<h2>Final sample</h2>');
   if (r.sample) parts.push(`<p class="note">${e(r.sample.note)}</p>`, `<pre class="sample">${e(r.sample.text)}</pre>`);
   else parts.push(`<p class="note">${e(r.sampleMissing ?? 'No sample.')}</p>`);
   parts.push('<h2>Configuration</h2>');
+  const table = (rows: [string, string][]): string[] => ['<table>', '<tbody>', ...rows.map(([k, v]) => `<tr><th scope="row">${e(k)}</th><td>${e(v)}</td></tr>`), '</tbody>', '</table>'];
+  if (r.provenance.length) parts.push(...table(r.provenance), '<p class="note">The settings in effect (those that did nothing in this run are left out):</p>');
   if (r.config) {
-    parts.push('<table>', '<tbody>', ...r.config.map(([k, v]) => `<tr><th scope="row">${e(k)}</th><td>${e(v)}</td></tr>`), '</tbody>', '</table>');
+    parts.push(...table(r.config));
   } else {
     parts.push('<p class="note">No run.json in this directory.</p>');
   }
   parts.push(`<footer>${e(r.footer)}</footer>`, '</body>', '</html>', '');
   return parts.join('\n');
-}
-
-/** A settings object as table rows; nested objects become dotted keys. */
-export function flattenSettings(value: Record<string, unknown>, prefix = ''): [string, string][] {
-  const rows: [string, string][] = [];
-  for (const [key, v] of Object.entries(value)) {
-    const name = prefix + key;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) rows.push(...flattenSettings(v as Record<string, unknown>, `${name}.`));
-    else rows.push([name, typeof v === 'string' ? v : JSON.stringify(v)]);
-  }
-  return rows;
 }

@@ -12,9 +12,10 @@ import { MODEL_FILE, checkpointTask, loadModel } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { METRICS_FILE, REPORT_HTML, REPORT_SVG, RUN_FILE } from '../io/rundir.js';
 import { type Chart, buildCharts, chartSpec, combinedSpec } from './charts.js';
-import { type HtmlChart, flattenSettings, renderHtml } from './html.js';
+import { type HtmlChart, renderHtml } from './html.js';
+import { provenance, settingsTable } from './settings.js';
 import { type Rendered, prefixIds, renderSvg } from './render.js';
-import { type MetricsRow, type ReportSeries, buildSeries, readMetrics } from './series.js';
+import { type LossUnit, MAX_POINTS, type MetricsRow, type ReportSeries, buildSeries, readMetrics } from './series.js';
 
 export { parseMetrics, readMetrics, buildSeries, type MetricsRow, type ReportSeries } from './series.js';
 
@@ -94,6 +95,11 @@ function describeModel(settings: Record<string, unknown> | null): string | undef
   return `${cell.toUpperCase()}${nonlinearity ? ` (${nonlinearity})` : ''} ${layers} × ${hidden}${embed > 0 ? `, embedding ${embed}` : ''}${classifier}`;
 }
 
+/** The training-loss card averages this many of the last steps (metrics.jsonl has every step). */
+const RECENT_STEPS = 100;
+
+const lossUnit = (settings: Record<string, unknown> | null): LossUnit => ((settings?.['task'] ?? 'lm') === 'lm' ? 'bpc' : 'nats');
+
 function summarize(rows: MetricsRow[], settings: Record<string, unknown> | null): [string, string][] {
   const last = rows.at(-1)!;
   const out: [string, string][] = [];
@@ -104,14 +110,17 @@ function summarize(rows: MetricsRow[], settings: Record<string, unknown> | null)
   const total = num(settings?.['steps']);
   out.push(['steps', total !== undefined ? `${last.step.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : last.step.toLocaleString('en-US')]);
   const loss = (x: number): string => (Math.abs(x) < 1000 ? x.toFixed(3) : x.toPrecision(4));
-  // A language model's losses read best in bits per character; a classifier's in nats, beside its accuracy.
-  const lm = (settings?.['task'] ?? 'lm') === 'lm';
-  if (last.smooth_loss !== null) out.push(['train loss (smoothed)', `${loss(last.smooth_loss)} nats${lm ? ` = ${loss(last.smooth_loss / Math.LN2)} bpc` : ''}`]);
+  // Training and validation in one unit, the training display's: bits per character for a language model,
+  // nats for a classifier (beside its accuracy).
+  const unit = lossUnit(settings);
+  const inUnit = (nats: number): string => `${loss(unit === 'bpc' ? nats / Math.LN2 : nats)} ${unit}`;
+  const recent = rows.slice(-RECENT_STEPS).flatMap((r) => (r.loss === null ? [] : [r.loss]));
+  if (recent.length) out.push([`train loss (last ${recent.length} steps)`, inUnit(recent.reduce((a, b) => a + b, 0) / recent.length)]);
   let best: MetricsRow | undefined;
   for (const r of rows) if (typeof r.val_loss === 'number' && (best === undefined || r.val_loss < best.val_loss!)) best = r;
   if (best) {
     const accuracy = typeof best.val_accuracy === 'number' ? `, accuracy ${(best.val_accuracy * 100).toFixed(2)} %` : '';
-    out.push(['best validation', `${lm ? `${loss(best.val_loss! / Math.LN2)} bpc` : `loss ${loss(best.val_loss!)}${accuracy}`} at step ${best.step.toLocaleString('en-US')}`]);
+    out.push(['best validation', `${inUnit(best.val_loss!)}${accuracy} at step ${best.step.toLocaleString('en-US')}`]);
   }
   out.push(['wall time', formatDuration(last.elapsed_s)]);
   const speed = median(rows.flatMap((r) => (r.tokens_per_s === null ? [] : [r.tokens_per_s])));
@@ -137,7 +146,7 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
   const rows = readMetrics(join(dir, METRICS_FILE));
   if (!rows.length) throw invalidInput(`${join(dir, METRICS_FILE)}: no steps logged yet, so there is nothing to plot`);
   const settings = readSettings(join(dir, RUN_FILE));
-  const series = buildSeries(rows);
+  const series = buildSeries(rows, MAX_POINTS, lossUnit(settings));
   const name = basename(resolve(dir));
   const model = describeModel(settings);
   const summary = summarize(rows, settings);
@@ -176,7 +185,9 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
     subtitle: resolve(dir),
     summary,
     charts: htmlCharts,
-    config: settings ? flattenSettings(settings) : null,
+    provenance: provenance(settings),
+    config: settings ? settingsTable(settings) : null,
+    trainingSamples: rows.flatMap((r) => (typeof r.sample === 'string' ? [{ step: r.step, text: r.sample }] : [])),
     sample: sampleText === null ? null : { text: sampleText, note: `${SAMPLE_OPTIONS.length} characters from ${MODEL_FILE} (the final weights), temperature ${SAMPLE_OPTIONS.temperature}, seed ${SAMPLE_OPTIONS.seed}, ${backend.info().name} backend, no prime text.` },
     ...(sampleMissing ? { sampleMissing } : {}),
     notes,

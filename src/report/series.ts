@@ -20,6 +20,8 @@ export interface MetricsRow {
   val_accuracy?: number | null;
   val_macro_f1?: number | null;
   skipped_steps?: number;
+  /** A sample generated at this step during training (--sample-every). */
+  sample?: string;
 }
 
 export const LOSS_SERIES = ['train (step)', 'train (smoothed)', 'validation'] as const;
@@ -29,17 +31,26 @@ export interface LossPoint {
   step: number;
   elapsed_s: number;
   series: LossSeriesName;
+  /** In the series' lossUnit. */
   loss: number;
+  /** Set on the points that carry a hover label where the chart draws no dots (see HOVER_POINTS). */
+  hover?: true;
 }
 
 export interface ValuePoint {
   step: number;
   elapsed_s: number;
   value: number;
+  hover?: true;
 }
+
+/** Losses are plotted in bits per character for a language model, in nats for a classifier: the unit the
+ *  training display uses, for training and validation alike. */
+export type LossUnit = 'bpc' | 'nats';
 
 /** What the charts plot: long-format rows, ready to be Vega-Lite inline data. */
 export interface ReportSeries {
+  lossUnit: LossUnit;
   loss: LossPoint[];
   lr: ValuePoint[];
   gradNorm: ValuePoint[];
@@ -55,6 +66,18 @@ export interface ReportSeries {
 
 /** More logged steps than this per series are thinned to every k-th (keeping the last) so the SVG stays small. */
 export const MAX_POINTS = 2000;
+/** At most this many points per series carry a hover label (an invisible mark with a <title>), so that a
+ *  long run's SVG stays small. */
+export const HOVER_POINTS = 200;
+
+/** Marks every k-th point (and the last) of `points` as a hover point, k chosen to keep HOVER_POINTS. */
+function markHover<T extends { hover?: true }>(points: T[]): T[] {
+  const stride = Math.ceil(points.length / HOVER_POINTS);
+  points.forEach((p, i) => {
+    if (i % stride === 0 || i === points.length - 1) p.hover = true;
+  });
+  return points;
+}
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -95,6 +118,7 @@ export function parseMetrics(text: string, path: string): MetricsRow[] {
     optional('val_loss', numberOrNull, 'a number (or null when non-finite)');
     for (const key of ['val_bpc', 'val_perplexity', 'val_accuracy', 'val_macro_f1']) optional(key, numberOrNull, 'a number (or null when non-finite)');
     optional('skipped_steps', isCount, 'an integer >= 0');
+    optional('sample', (v) => typeof v === 'string', 'a string');
     const row = o as unknown as MetricsRow;
     const previous = rows.at(-1);
     if (previous && row.step <= previous.step) throw invalidInput(`${where}: step ${row.step} does not follow step ${previous.step} (steps must increase)`);
@@ -125,21 +149,29 @@ export function thin<T>(items: T[], max = MAX_POINTS): { items: T[]; stride: num
 }
 
 /** The plotted series: training loss (per step and smoothed), validation loss, lr, gradient norm, speed. */
-export function buildSeries(rows: MetricsRow[], max = MAX_POINTS): ReportSeries {
+export function buildSeries(rows: MetricsRow[], max = MAX_POINTS, lossUnit: LossUnit = 'nats'): ReportSeries {
   const { items: shown, stride } = thin(rows, max);
   const validated = rows.filter((r) => r.val_loss !== undefined);
   const { items: shownVal, stride: validationStride } = thin(validated, max);
   const at = (r: MetricsRow) => ({ step: r.step, elapsed_s: r.elapsed_s });
-  const loss: LossPoint[] = [];
-  for (const r of shown) if (r.loss !== null) loss.push({ ...at(r), series: 'train (step)', loss: r.loss });
-  for (const r of shown) if (r.smooth_loss !== null) loss.push({ ...at(r), series: 'train (smoothed)', loss: r.smooth_loss });
-  for (const r of shownVal) if (typeof r.val_loss === 'number') loss.push({ ...at(r), series: 'validation', loss: r.val_loss });
+  const inUnit = (nats: number): number => (lossUnit === 'bpc' ? nats / Math.LN2 : nats);
+  const lossSeries = (name: LossSeriesName, from: MetricsRow[], pick: (r: MetricsRow) => number | null | undefined): LossPoint[] =>
+    markHover(from.flatMap((r): LossPoint[] => {
+      const value = pick(r);
+      return typeof value === 'number' ? [{ ...at(r), series: name, loss: inUnit(value) }] : [];
+    }));
+  const loss: LossPoint[] = [
+    ...lossSeries('train (step)', shown, (r) => r.loss),
+    ...lossSeries('train (smoothed)', shown, (r) => r.smooth_loss),
+    ...lossSeries('validation', shownVal, (r) => r.val_loss),
+  ];
   const values = (pick: (r: MetricsRow) => number | null): ValuePoint[] =>
-    shown.flatMap((r) => {
+    markHover(shown.flatMap((r): ValuePoint[] => {
       const value = pick(r);
       return value === null ? [] : [{ ...at(r), value }];
-    });
+    }));
   return {
+    lossUnit,
     loss,
     lr: values((r) => r.lr),
     gradNorm: values((r) => r.grad_norm),

@@ -7,7 +7,7 @@ import type { OptimizerName, TrainConfig } from './config.js';
 export type OptimizerOptions = Pick<TrainConfig, 'optimizer' | 'momentum' | 'nesterov' | 'weightDecay' | 'alpha' | 'beta1' | 'beta2' | 'eps'>;
 
 /** PyTorch's default epsilon of each optimizer. */
-const DEFAULT_EPS: Record<OptimizerName, number> = { sgd: 0, adagrad: 1e-10, rmsprop: 1e-8, adam: 1e-8, adamw: 1e-8 };
+export const DEFAULT_EPS: Record<OptimizerName, number> = { sgd: 0, adagrad: 1e-10, rmsprop: 1e-8, adam: 1e-8, adamw: 1e-8 };
 
 function stateNames(o: OptimizerOptions): string[] {
   switch (o.optimizer) {

@@ -2,6 +2,7 @@
 // batch), clipping, an optimizer step, a learning-rate schedule, validation with early stopping on the
 // task's validation loss, metrics.jsonl, and checkpoints from which a run continues exactly (same backend
 // and thread count: the same bits as an uninterrupted run). Tasks are given to it; it names none.
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
 import { RnnkitError, invalidInput, invalidOption } from '../errors.js';
@@ -10,6 +11,7 @@ import { BEST_DIR, MetricsLog, writeRunJson } from '../io/rundir.js';
 import { Model } from '../model/model.js';
 import type { TaskRun } from '../tasks/task.js';
 import { Random } from '../util/random.js';
+import { VERSION } from '../version.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { Optimizer } from './optimizer.js';
 import { type ProgressTick, ProgressWindow } from './progress.js';
@@ -20,7 +22,9 @@ import { type RunPosition, type TrainerState, loadTrainerState, saveTrainerState
 export * from './config.js';
 export { trainingStep } from './step.js';
 
-/** One row of metrics.jsonl (and the `step` event). Validation fields appear on the steps that validated:
+/** One row of metrics.jsonl, written for every step (tokens_per_s: that step's), and the `step` event, sent
+ *  every logEvery steps, on validations and at the end (tokens_per_s: since the previous event).
+ *  Validation fields appear on the steps that validated:
  *  val_loss always, then the task's own metrics (val_bpc, val_perplexity; val_accuracy, val_macro_f1). */
 export interface StepMetrics {
   step: number;
@@ -37,6 +41,8 @@ export interface StepMetrics {
   val_accuracy?: number;
   val_macro_f1?: number;
   skipped_steps?: number;
+  /** The sample generated at this step (sampleEvery). */
+  sample?: string;
 }
 
 export type TrainEvent =
@@ -75,6 +81,8 @@ export interface RunHooks {
   onEvent?: (event: TrainEvent) => void;
   /** Abort = save the checkpoint and stop after the current step. */
   signal?: AbortSignal;
+  /** The command line that started the run (the CLI's), for run.json. */
+  command?: string;
 }
 
 /** The moving average of the loss (decay 0.999, as min-char-rnn's), corrected for its start at 0 so that
@@ -177,7 +185,8 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   const backend = model.backend;
   const emit = hooks.onEvent ?? (() => {});
   if (!resumed) {
-    writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount });
+    const started = { rnnkit: VERSION, date: new Date().toISOString(), host: hostname(), ...(hooks.command ? { command: hooks.command } : {}) };
+    writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount, started });
     run.save();
   }
   const metrics = new MetricsLog(out, run.pos.step, (message) => emit({ type: 'warning', message }));
@@ -195,6 +204,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   const progress = new ProgressWindow(start);
   const checkpoint = (reason: 'periodic' | 'final' | 'interrupted'): void => {
     run.pos.elapsedS = startElapsed + (performance.now() - start) / 1000;
+    metrics.flush(); // the rows up to the checkpoint are on disk before it is
     run.save();
     emit({ type: 'checkpoint', step: run.pos.step, dir: out, reason });
   };
@@ -202,6 +212,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     while (run.pos.step < c.steps && !hooks.signal?.aborted && !stoppedEarly) {
       const step = run.pos.step + 1;
       const epoch = task.cursor.epoch;
+      const stepStart = performance.now();
       const lr = learningRate(c, step, epoch);
       const { loss, tokens, gradNorm, updated } = trainingStep(task, optimizer, c, lr, c.dropout > 0 ? run.random.nextUint32() : undefined);
       run.pos.step = step;
@@ -244,25 +255,28 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
           stoppedEarly = c.patience > 0 && run.pos.evalsWithoutImprovement >= c.patience;
         }
       }
+      // A new seed per sample (seed + step, reproducible), or every sample would start alike. Kept in the
+      // step's metrics row for the report.
+      const sampled = c.sampleEvery > 0 && step % c.sampleEvery === 0 ? task.sample(c.sampleLength, (c.seed + step) % 2 ** 53) : null;
+      // Every step is a row of metrics.jsonl (buffered, so this costs microseconds); logEvery only decides
+      // which rows are also announced (the printed lines).
+      const now = performance.now();
+      last = {
+        step, epoch, loss, smooth_loss: debiased(run.pos.smoothLoss, step - run.pos.skippedSteps), grad_norm: gradNorm, lr,
+        tokens_per_s: tokens / ((now - stepStart) / 1000),
+        elapsed_s: startElapsed + (now - start) / 1000,
+        ...validated,
+        ...(run.pos.skippedSteps ? { skipped_steps: run.pos.skippedSteps } : {}),
+        ...(sampled !== null ? { sample: sampled } : {}),
+      };
+      metrics.append(last);
       if (step % c.logEvery === 0 || step === c.steps || validated || stoppedEarly) {
-        const now = performance.now();
-        last = {
-          step, epoch, loss, smooth_loss: debiased(run.pos.smoothLoss, step - run.pos.skippedSteps), grad_norm: gradNorm, lr,
-          tokens_per_s: windowTokens / ((now - windowStart) / 1000),
-          elapsed_s: startElapsed + (now - start) / 1000,
-          ...validated,
-          ...(run.pos.skippedSteps ? { skipped_steps: run.pos.skippedSteps } : {}),
-        };
-        metrics.append(last);
-        emit({ type: 'step', metrics: last });
+        metrics.flush();
+        emit({ type: 'step', metrics: { ...last, tokens_per_s: windowTokens / ((now - windowStart) / 1000) } });
         windowStart = now;
         windowTokens = 0;
       }
-      if (c.sampleEvery > 0 && step % c.sampleEvery === 0) {
-        // A new seed per sample (seed + step, reproducible), or every sample would start alike.
-        const text = task.sample(c.sampleLength, (c.seed + step) % 2 ** 53);
-        if (text !== null) emit({ type: 'sample', step, text });
-      }
+      if (sampled !== null) emit({ type: 'sample', step, text: sampled });
       if (c.saveEvery > 0 && step % c.saveEvery === 0 && step < c.steps) checkpoint('periodic');
       if (performance.now() - lastYield > 50) {
         await yieldToEventLoop();
