@@ -3,7 +3,7 @@
 // resume, signals, progress, metrics.jsonl) is shared by every task.
 import type { Model } from '../model/model.js';
 
-export const TASK_NAMES = ['lm', 'classify'] as const;
+export const TASK_NAMES = ['lm', 'classify', 'adding', 'copy'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 /** Where the training data came from, with a fingerprint so that a resume on changed data is refused. */
