@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { RnnkitError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
+import { registerGradflow } from './gradflow.js';
 import { registerInfo } from './info.js';
 import { registerPredict } from './predict.js';
 import { registerReport } from './report.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerSample(program);
   registerPredict(program);
   registerEval(program);
+  registerGradflow(program);
   registerInfo(program);
   registerReport(program);
   registerBench(program);

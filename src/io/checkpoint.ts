@@ -85,6 +85,11 @@ export function checkpointTask(dir: string): string {
   return typeof meta['task'] === 'string' ? meta['task'] : 'lm';
 }
 
+/** The names of the tensors in a checkpoint's model file (read and checked, not loaded into a model). */
+export function checkpointTensorNames(dir: string): string[] {
+  return [...readModelFile(dir).tensors.keys()];
+}
+
 /** The model config of the metadata, with the sizes the task read from its own keys. */
 function configOf(file: ModelFile, sizes: { vocabSize: number; outputs: number }): ModelConfig {
   const meta = file.meta as Partial<ModelMetadata>;

@@ -25,10 +25,10 @@ export class RegressorWorkspace {
     readonly model: Model,
     readonly maxT: number,
     readonly maxB: number,
-    options: { dropout?: number } = {},
+    options: { dropout?: number; stateGradients?: boolean } = {},
   ) {
     if (directionsOf(model.config) !== 1) throw invalidOption('a last-step regressor reads each sequence forward in time: bidirectional must be false');
-    this.stack = new RecurrentStack(model, maxT, maxB, { input: 'frames', dropout: options.dropout ?? 0 });
+    this.stack = new RecurrentStack(model, maxT, maxB, { input: 'frames', dropout: options.dropout ?? 0, stateGradients: options.stateGradients ?? false });
     const { hidden: H, layers: L } = model.config;
     this.C = outputsOf(model.config);
     const float = (length: number): F => Span.of(model.backend.allocFloat(length));

@@ -14,6 +14,8 @@ import { METRICS_FILE, REPORT_HTML, REPORT_SVG, RUN_FILE } from '../io/rundir.js
 import { type Chart, buildCharts, chartSpec, combinedSpec } from './charts.js';
 import { type HtmlChart, flattenSettings, renderHtml } from './html.js';
 import { type Rendered, prefixIds, renderSvg } from './render.js';
+import { gradflowCharts } from './gradflow-charts.js';
+import { GRADFLOW_FILE, readGradflow } from '../train/gradflow.js';
 import { type MetricsRow, type ReportSeries, buildSeries, readMetrics } from './series.js';
 
 export { parseMetrics, readMetrics, buildSeries, type MetricsRow, type ReportSeries } from './series.js';
@@ -148,7 +150,8 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
     .join(' · ');
 
   const chartOptions = { clipNorm: num(settings?.['clipNorm']) ?? 0, title, subtitle };
-  const charts = buildCharts(series, chartOptions);
+  const flow = readGradflow(join(dir, GRADFLOW_FILE));
+  const charts = [...buildCharts(series, chartOptions), ...(flow.length ? gradflowCharts(flow) : [])];
   const rendered = await Promise.all(charts.map(async (c) => ({ ...c, rendered: await renderSvg(chartSpec(c, series)) })));
   const combined = await renderSvg(combinedSpec(charts, series, chartOptions));
 
@@ -156,7 +159,8 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
   let sampleMissing: string | undefined;
   const backend = options.backend ?? new ReferenceBackend();
   if (existsSync(join(dir, MODEL_FILE)) && checkpointTask(dir) !== 'lm') {
-    sampleMissing = 'A classifier generates no text, so there is no sample.';
+    const task = checkpointTask(dir);
+    sampleMissing = `${task === 'classify' ? 'A classifier' : `A model of the ${task} task`} generates no text, so there is no sample.`;
   } else if (existsSync(join(dir, MODEL_FILE))) {
     const { model: net, vocab } = loadModel(dir, backend);
     sampleText = sample(net, vocab, { ...SAMPLE_OPTIONS });

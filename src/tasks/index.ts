@@ -43,10 +43,11 @@ export const TASK_DEFAULTS: Record<TaskName, Partial<TrainConfig>> = {
     cell: 'lstm', hidden: 128, embed: 32, bidirectional: true, pool: 'max', maxLen: 1000, batch: 32, steps: 1600, lrSchedule: 'cosine',
     optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 1, valFrac: 0.2, evalEvery: 200, logEvery: 20, saveEvery: 200, sampleEvery: 0,
   },
-  // Arjovsky et al. 2016's setup for both (128 units, RMSprop-like adaptive steps: here Adam 1e-3, clipping
-  // the global norm at 1), batches of 32 generated afresh every step.
+  // Arjovsky et al. 2016's sizes for both (128 units; adaptive steps: here Adam, clipping the global norm at
+  // 1), batches of 32 generated afresh every step. The adding problem's rate is 1e-2: with 1e-3 an LSTM sat
+  // on the baseline for 1,250 steps at T = 50 and 2,300 at T = 200; with 1e-2 it solved T = 50 in 750.
   adding: {
-    cell: 'lstm', hidden: 128, embed: 0, batch: 32, steps: 5000, optimizer: 'adam', lr: 1e-3, clipValue: 0, clipNorm: 1,
+    cell: 'lstm', hidden: 128, embed: 0, batch: 32, steps: 5000, optimizer: 'adam', lr: 1e-2, clipValue: 0, clipNorm: 1,
     evalEvery: 250, logEvery: 50, saveEvery: 1000, sampleEvery: 0,
   },
   copy: {

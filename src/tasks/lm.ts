@@ -7,6 +7,7 @@ import { invalidInput, invalidOption } from '../errors.js';
 import { loadModel, saveModel } from '../io/checkpoint.js';
 import { validateConfig } from '../model/config.js';
 import { Model } from '../model/model.js';
+import type { RecurrentStack } from '../model/stack.js';
 import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
 import { sample, samplingWorkspace } from '../generate/sample.js';
 import { evaluateTokens } from '../train/evaluate.js';
@@ -52,12 +53,16 @@ export class LanguageModelRun implements TaskRun {
     const { train, val } = splitText(tokens, config);
     this.val = val;
     this.batcher = new Batcher(train, config.batch, config.seq);
-    this.workspace = new Workspace(model, config.seq, config.batch, { dropout: config.dropout });
+    this.workspace = new Workspace(model, config.seq, config.batch, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
     this.evalWorkspace = val ? new Workspace(model, Math.min(256, val.length - 1), 1) : null;
     this.sampleWorkspace = config.sampleEvery > 0 ? samplingWorkspace(model) : null;
     const perStep = `${(config.seq * config.batch).toLocaleString('en-US')} tokens/step`;
     this.summary = { unit: 'characters', train: train.length, validation: val?.length ?? 0, vocabSize: vocab.size, perStep, notes: [] };
     this.workspace.resetState();
+  }
+
+  get stack(): RecurrentStack {
+    return this.workspace.stack;
   }
 
   get stepsPerEpoch(): number {

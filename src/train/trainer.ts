@@ -11,6 +11,7 @@ import { Model } from '../model/model.js';
 import type { TaskRun } from '../tasks/task.js';
 import { Random } from '../util/random.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
+import { ClipCounter, GRADFLOW_FILE, partGradNorms } from './gradflow.js';
 import { Optimizer, clipGradients } from './optimizer.js';
 import { type ProgressTick, ProgressWindow } from './progress.js';
 import { learningRate } from './schedule.js';
@@ -173,10 +174,11 @@ export function resumeRun(dir: string, backend: Backend, restoreTask: RestoreTas
  * One optimizer step of a task: its forward and backward on the next batch, clipping, and the update —
  * skipped when the loss or the gradient norm is not finite. The trainer and the benchmark both run this.
  */
-export function trainingStep(task: TaskRun, optimizer: Optimizer, c: TrainConfig, lr: number, dropoutSeed?: number): { loss: number; tokens: number; gradNorm: number; updated: boolean } {
+export function trainingStep(task: TaskRun, optimizer: Optimizer, c: TrainConfig, lr: number, dropoutSeed?: number, beforeClip?: () => void): { loss: number; tokens: number; gradNorm: number; updated: boolean } {
   const { model } = task;
   model.zeroGrads();
   const { loss, tokens } = task.trainStep(dropoutSeed);
+  beforeClip?.();
   const gradNorm = clipGradients(model.backend, model.grads.all, c.clipValue, c.clipNorm);
   const updated = Number.isFinite(loss) && Number.isFinite(gradNorm);
   if (updated) optimizer.step(model.params.all, model.grads.all, lr);
@@ -192,7 +194,10 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount });
     run.save();
   }
-  const metrics = new MetricsLog(out, run.pos.step, (message) => emit({ type: 'warning', message }));
+  const warn = (message: string): void => emit({ type: 'warning', message });
+  const metrics = new MetricsLog(out, run.pos.step, warn);
+  const gradflow = c.gradflowEvery > 0 ? new MetricsLog(out, run.pos.step, warn, GRADFLOW_FILE) : null;
+  const clips = new ClipCounter(c.clipNorm);
   const { summary } = task;
   emit({
     type: 'start', dir: out, task: task.task, step: run.pos.step, steps: c.steps, parameters: model.parameterCount, vocabSize: summary.vocabSize,
@@ -215,7 +220,14 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
       const step = run.pos.step + 1;
       const epoch = task.cursor.epoch;
       const lr = learningRate(c, step, epoch);
-      const { loss, tokens, gradNorm, updated } = trainingStep(task, optimizer, c, lr, c.dropout > 0 ? run.random.nextUint32() : undefined);
+      // The gradient-flow view: the state gradients of this step's backward and the parts' gradient norms.
+      const flow = gradflow !== null && (step % c.gradflowEvery === 0 || step === 1);
+      let parts: ReturnType<typeof partGradNorms> | null = null;
+      task.stack.recordStateGradients = flow;
+      const { loss, tokens, gradNorm, updated } = trainingStep(task, optimizer, c, lr, c.dropout > 0 ? run.random.nextUint32() : undefined, flow ? () => (parts = partGradNorms(model)) : undefined);
+      task.stack.recordStateGradients = false;
+      clips.add(gradNorm);
+      if (flow && parts) gradflow!.append({ step, state_grad_norms: task.stack.stateGradientNorms(), ...(parts as ReturnType<typeof partGradNorms>), clip_rate: clips.take() });
       run.pos.step = step;
       if (!updated) {
         if (!c.skipNonfinite) {
@@ -289,5 +301,6 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     };
   } finally {
     metrics.close();
+    gradflow?.close();
   }
 }

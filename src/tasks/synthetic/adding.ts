@@ -5,6 +5,7 @@ import { invalidInput, invalidOption } from '../../errors.js';
 import { validateConfig } from '../../model/config.js';
 import { Model } from '../../model/model.js';
 import { RegressorWorkspace } from '../../model/regressor.js';
+import type { RecurrentStack } from '../../model/stack.js';
 import type { TrainConfig } from '../../train/config.js';
 import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
 import { ADDING_BASELINE, addingBatch, batchRandom } from './generate.js';
@@ -45,12 +46,16 @@ export class AddingRun implements TaskRun {
   readonly workspace: RegressorWorkspace;
   private readonly position = new GeneratedCursor();
 
+  get stack(): RecurrentStack {
+    return this.workspace.stack;
+  }
+
   constructor(
     readonly model: Model,
     private readonly config: TrainConfig,
   ) {
     this.data = generatedSource('adding', config.length);
-    this.workspace = new RegressorWorkspace(model, config.length, config.batch, { dropout: config.dropout });
+    this.workspace = new RegressorWorkspace(model, config.length, config.batch, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
     this.summary = {
       unit: 'sequences (generated)', train: config.steps * config.batch, validation: VALIDATION_SEQUENCES, vocabSize: 2,
       perStep: `${config.batch} sequences of ${config.length} steps/step`,

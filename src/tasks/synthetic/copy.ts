@@ -4,6 +4,7 @@
 import type { Backend } from '../../backend/types.js';
 import { validateConfig } from '../../model/config.js';
 import { Model } from '../../model/model.js';
+import type { RecurrentStack } from '../../model/stack.js';
 import { Workspace, checkWorkspaceSize } from '../../model/workspace.js';
 import type { TrainConfig } from '../../train/config.js';
 import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
@@ -25,12 +26,16 @@ export class CopyRun implements TaskRun {
     private readonly config: TrainConfig,
   ) {
     this.data = generatedSource('copy', config.delay);
-    this.workspace = new Workspace(model, copySteps(config.delay), config.batch, { dropout: config.dropout });
+    this.workspace = new Workspace(model, copySteps(config.delay), config.batch, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
     this.summary = {
       unit: 'sequences (generated)', train: config.steps * config.batch, validation: VALIDATION_SEQUENCES, vocabSize: COPY_VOCAB,
       perStep: `${config.batch} sequences of ${copySteps(config.delay)} steps/step`,
       notes: [`a fresh batch every step; the memoryless strategy scores ${copyBaseline(config.delay).toFixed(4)} nats/step (10·ln 8/(delay + 20)), the bar to beat`],
     };
+  }
+
+  get stack(): RecurrentStack {
+    return this.workspace.stack;
   }
 
   get cursor(): DataCursor {
