@@ -30,7 +30,7 @@ export function stateGradientChart(id: string, title: string, subtitle: string[]
     title,
     caption: caption + (zeros ? ` ${zeros} value${zeros === 1 ? ' was' : 's were'} exactly 0 (underflow) and cannot be drawn on a log scale.` : ''),
     spec: {
-      title: { text: title, subtitle },
+      title: { text: title, subtitle: zeros ? [...subtitle, `${zeros} value${zeros === 1 ? '' : 's'} exactly 0 (float32 underflow) not drawn`] : subtitle },
       width: WIDTH,
       height: HEIGHT,
       data: { values },
