@@ -2,7 +2,7 @@
 // in each half; symbols, delimiter, recall), the baselines reproduced by the predictors that define them
 // (MSE 1/6 for "always 1", 10·ln 8/(T + 20) for the memoryless copier), and end to end through the CLI:
 // train, `eval --json` on a fresh test stream, and clear errors for bad settings.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -127,6 +127,15 @@ describe('through the command line', () => {
     expect(score.loss).toBeGreaterThan(0);
     expect(score.accuracy).toBeGreaterThanOrEqual(0);
     expect(score.accuracy).toBeLessThanOrEqual(1);
+  });
+
+  it.each([['adding', '--length'], ['copy', '--delay']])('a resumed %s run continues bit for bit (the batches are a function of the step)', async (task, option) => {
+    const common = ['train', '--task', task, option, '6', '--hidden', '5', '--batch', '4', '--eval-every', '5', '--backend', 'reference', '--quiet'];
+    const whole = join(dir, `${task}-whole`), parts = join(dir, `${task}-parts`);
+    expect((await cli(...common, '--steps', '12', '--out', whole)).code).toBe(0);
+    expect((await cli(...common, '--steps', '7', '--out', parts)).code).toBe(0);
+    expect((await cli('train', '--resume', parts, '--steps', '12', '--backend', 'reference', '--quiet')).code).toBe(0);
+    expect(readFileSync(join(parts, 'model.safetensors'))).toEqual(readFileSync(join(whole, 'model.safetensors')));
   });
 
   it.each([

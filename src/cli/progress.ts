@@ -13,6 +13,9 @@ function duration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
+/** What to try with a trained model of each task (generated tasks: score a fresh test set). */
+const NEXT_COMMAND: Record<string, string> = { lm: 'sample', classify: 'predict' };
+
 export class TrainOutput {
   private bars: cliProgress.MultiBar | null = null;
   private bar: cliProgress.SingleBar | null = null;
@@ -138,6 +141,6 @@ export class TrainOutput {
     const best = result.bestValLoss !== null ? `, best validation ${bestValue} (in ${result.dir}/best)` : '';
     console.log(`rnnkit: ${why} at step ${result.steps} of ${result.config.steps} in ${duration(seconds)} (${count(tokensPerS)} tok/s, ${shape}, ${count(result.parameterCount)} parameters)${best}; checkpoint: ${result.dir}`);
     if (result.interrupted) console.log(`rnnkit: continue with: npx rnnkit train --resume ${result.dir}`);
-    else console.log(`rnnkit: try: npx rnnkit ${result.task === 'lm' ? 'sample' : 'predict'} ${result.dir}`);
+    else console.log(`rnnkit: try: npx rnnkit ${NEXT_COMMAND[result.task] ?? 'eval'} ${result.dir}`);
   }
 }
