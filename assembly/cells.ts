@@ -153,6 +153,13 @@ export function cellForward(
   }
 }
 
+/** out[j] = a[j] + b[j] for j < n (the gradient w.r.t. h_t, for dhSteps). */
+@inline function addRows(n: i32, a: usize, b: usize, out: usize): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) st(out, j, f32x4.add(ld(a, j, true), ld(b, j, true)), true);
+  for (; j < n; j++) st(out, j, f32x4.add(ld(a, j, false), ld(b, j, false)), false);
+}
+
 // The backward gate math for elements j..j+3 (wide) or j. dh = dhs_t + the carried dh (in dh0).
 
 @inline function rnnBackward(tanh: bool, dy: usize, dhb: usize, hc: usize, gx: usize, gh: usize, j: i32, wide: bool): void {
@@ -216,11 +223,12 @@ export function cellForward(
  * dbIh, dbHh [GH] (0: none) += each row of dGx, dGh as it is written (the bias gradients).
  * lengths (0: none) [B]: past its length a stream's dGx and dGh rows are zeros, its dhs rows are not read and
  * its carried dh (dc) passes through unchanged.
+ * dhSteps (0: none) [T,B,H] receives dh_t = dhs_t + the carried gradient at each step (zero rows past a length).
  */
 export function cellBackward(
   kind: i32, T: i32, B: i32, H: i32,
   wHh: usize, hs: usize, cs: usize, cache: usize, dhs: usize, dhN: usize, dcN: usize,
-  dGx: usize, dGh: usize, dh0: usize, dc0: usize, dbIh: usize, dbHh: usize, lengths: usize,
+  dGx: usize, dGh: usize, dh0: usize, dc0: usize, dbIh: usize, dbHh: usize, lengths: usize, dhSteps: usize,
 ): void {
   const G = gatesOf(kind);
   const GH = G * H;
@@ -243,10 +251,12 @@ export function cellBackward(
       if (finished(lengths, b, t)) {
         memory.fill(gx, 0, rowGH);
         memory.fill(gh, 0, rowGH);
+        if (dhSteps != 0) memory.fill(dhSteps + row * rowH, 0, rowH);
         continue;
       }
       const dy = dhs + row * rowH;
       const dhb = dh0 + <usize>b * rowH;
+      if (dhSteps != 0) addRows(H, dy, dhb, dhSteps + row * rowH);
       const hp = hs + row * rowH;
       const hc = hp + stepH;
       const k = cache + row * rowCW;

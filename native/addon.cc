@@ -399,7 +399,7 @@ void CellForward(const Napi::CallbackInfo& info) {
                        hs.data, cs.data, cache.data, lengths.data);
 }
 
-// cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh?, dbHh?, lengths?)
+// cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh?, dbHh?, lengths?, dhSteps?)
 void CellBackward(const Napi::CallbackInfo& info) {
   Args args(info, "cellBackward");
   const CellKind kind = args.cell_kind(0);
@@ -421,12 +421,13 @@ void CellBackward(const Napi::CallbackInfo& info) {
   const Floats dbIh = args.is_absent(15) ? Floats{} : args.floats(15, "dbIh", GH);
   const Floats dbHh = args.is_absent(16) ? Floats{} : args.floats(16, "dbHh", GH);
   const Ints lengths = args.is_absent(17) ? Ints{} : args.lengths(17, T, B, 0);
+  const Floats dhSteps = args.is_absent(18) ? Floats{} : args.floats(18, "dhSteps", t * b * h);
   args.no_alias({region("dGx", dGx), region("dGh", dGh), region("dh0", dh0), region("dc0", dc0), region("dbIh", dbIh),
-                 region("dbHh", dbHh)},
+                 region("dbHh", dbHh), region("dhSteps", dhSteps)},
                 {region("wHh", wHh), region("hs", hs), region("cs", cs), region("cache", cache), region("dhs", dhs),
                  region("dhN", dhN), region("dcN", dcN), region("lengths", lengths)});
   rnnkit::cell_backward(kind, T, B, H, wHh.data, hs.data, cs.data, cache.data, dhs.data, dhN.data, dcN.data,
-                        dGx.data, dGh.data, dh0.data, dc0.data, dbIh.data, dbHh.data, lengths.data);
+                        dGx.data, dGh.data, dh0.data, dc0.data, dbIh.data, dbHh.data, lengths.data, dhSteps.data);
 }
 
 // The shared checks of poolForward and poolBackward (checkPool): mode, T, B, D, lengths [B] each in

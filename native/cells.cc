@@ -364,15 +364,16 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
 
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
                    const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
-                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths) {
+                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths,
+                   float* dhSteps) {
   cell_backward_with(simd_ops(engine_config().level), kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0,
-                     dc0, dbIh, dbHh, lengths);
+                     dc0, dbIh, dbHh, lengths, dhSteps);
 }
 
 void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
                         const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
                         const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh,
-                        const int32_t* lengths) {
+                        const int32_t* lengths, float* dhSteps) {
   const int64_t G = gates_of(kind), GH = G * H;
   const int64_t CW = cache_width(kind) * H;
   const bool lstm = kind == CellKind::Lstm;
@@ -420,7 +421,12 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
         if (finished(lengths, b, t)) {  // past the end: zero rows, dh0/dc0 carry the gradient through
           zero_units(dGx + row * GH, G, H, u0, u1);
           zero_units(dGh + row * GH, G, H, u0, u1);
+          if (dhSteps) zero_units(dhSteps + row * H, 1, H, u0, u1);
           continue;
+        }
+        // dh_t = dhs_t + the carry (this part's units are complete here: see the barrier below).
+        if (dhSteps) {
+          for (int64_t j = u0; j < u1; j++) dhSteps[row * H + j] = dhs[row * H + j] + dh0[b * H + j];
         }
         const CellGradRow r{H,
                             u0,

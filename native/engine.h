@@ -210,7 +210,7 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
 void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh,
                         const float* hs, const float* cs, const float* cache, const float* dhs, const float* dhN,
                         const float* dcN, float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh,
-                        const int32_t* lengths);
+                        const int32_t* lengths, float* dhSteps = nullptr);
 
 // The portable activations (the scalar level), same contract as SimdOps::activation.
 void scalar_activation(Activation f, int64_t n, const float* x, float* out);

@@ -132,9 +132,12 @@ void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* x
 // lengths [B] or null (as given to cell_forward): at steps t >= lengths[b] stream b's dGx and dGh rows are
 // zeros, its dhs rows are not read and the carried dh_t (dc_t) passes through unchanged, so dhN, dcN
 // enter at its final state h_{lengths[b]}.
+// dhSteps [T,B,H] or null: receives dh_t = dhs_t + the carried gradient, the loss gradient w.r.t. each
+// state (zero rows past a stream's end): the gradient-flow view.
 void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
                    const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
-                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths);
+                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths,
+                   float* dhSteps = nullptr);
 
 // ---- pool.cc -------------------------------------------------------------------------------------
 

@@ -111,7 +111,7 @@ export function checkCellForward(kind: CellKind, T: number, B: number, H: number
 export function checkCellBackward(
   kind: CellKind, T: number, B: number, H: number,
   wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null, dbHh: F | null,
-  lengths: I | null = null,
+  lengths: I | null = null, dhSteps: F | null = null,
 ): void {
   const k = 'cellBackward';
   checkCell(k, kind);
@@ -134,8 +134,9 @@ export function checkCellBackward(
   if (dbIh) checkSpan(k, 'dbIh', dbIh, GH);
   if (dbHh) checkSpan(k, 'dbHh', dbHh, GH);
   const sums = { ...(dbIh ? { dbIh } : {}), ...(dbHh ? { dbHh } : {}) };
+  if (dhSteps) checkSpan(k, 'dhSteps', dhSteps, T * B * H);
   if (lengths) checkLengths(k, lengths, T, B, 0);
-  checkNoAlias(k, { dGx, dGh, dh0, dc0, ...sums }, { wHh, hs, cs, cache, dhs, dhN, dcN, ...(lengths ? { lengths } : {}) });
+  checkNoAlias(k, { dGx, dGh, dh0, dc0, ...sums, ...(dhSteps ? { dhSteps } : {}) }, { wHh, hs, cs, cache, dhs, dhN, dcN, ...(lengths ? { lengths } : {}) });
 }
 
 function checkPool(kernel: string, mode: PoolMode, T: number, B: number, D: number, lengths: I, argmax: I): void {

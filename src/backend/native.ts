@@ -53,7 +53,7 @@ export interface NativeAddon {
     kind: string, T: number, B: number, H: number,
     wHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, dhs: Float32Array, dhN: Float32Array, dcN: Float32Array,
     dGx: Float32Array, dGh: Float32Array, dh0: Float32Array, dc0: Float32Array, dbIh?: Float32Array | null, dbHh?: Float32Array | null,
-    lengths?: Int32Array | null,
+    lengths?: Int32Array | null, dhSteps?: Float32Array | null,
   ): void;
   poolForward(mode: string, T: number, B: number, D: number, x: Float32Array, lengths: Int32Array, out: Float32Array, argmax: Int32Array): void;
   poolBackward(mode: string, T: number, B: number, D: number, dOut: Float32Array, lengths: Int32Array, argmax: Int32Array, dx: Float32Array): void;
@@ -283,11 +283,11 @@ export class NativeBackend implements Backend {
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null, dhSteps: F | null = null,
   ): void {
     this.#configure();
     this.#addon.cellBackward(kind, T, B, H, view(wHh), view(hs), view(cs), view(cache), view(dhs), view(dhN), view(dcN),
-      view(dGx), view(dGh), view(dh0), view(dc0), view(dbIh), view(dbHh), view(lengths));
+      view(dGx), view(dGh), view(dh0), view(dc0), view(dbIh), view(dbHh), view(lengths), view(dhSteps));
   }
 
   poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {

@@ -118,9 +118,10 @@ export class ReferenceBackend implements Backend {
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null, dhSteps: F | null = null,
   ): void {
-    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths);
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths, dhSteps);
+    const dhOut = dhSteps?.data;
     const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
     const w = wHh.data, h = hs.data, c = cs.data, k = cache.data, dy = dhs.data;
     const gx = dGx.data, gh = dGh.data, len = lengths?.data;
@@ -136,9 +137,11 @@ export class ReferenceBackend implements Backend {
           // Past the end of stream b: the carried gradient passes through to step L_b − 1.
           gx.fill(0, gRow, gRow + GH);
           gh.fill(0, gRow, gRow + GH);
+          dhOut?.fill(0, (t * B + b) * H, (t * B + b + 1) * H);
           continue;
         }
         for (let j = 0; j < H; j++) dh[j] = dy[(t * B + b) * H + j]! + dhNext[b * H + j]!;
+        dhOut?.set(dh, (t * B + b) * H);
         cellStepBackward(kind, H, w, h, hPrev, hCur, c, k, kRow, dh, dcNext, b * H, gx, gh, gRow, dhNext, b * H);
         for (let r = 0; r < GH; r++) {
           sumX[r] = sumX[r]! + gx[gRow + r]!;

@@ -180,11 +180,14 @@ export interface Backend {
    * lengths [B] (optional, as given to cellForward): steps t ≥ L_b of stream b pass the carried gradient
    * through unchanged and write zero rows of dGx and dGh; their dhs rows are not read. So dhN, dcN enter
    * stream b's final state hs[L_b,b], and a stream of length 0 has dh0 = dhN, dc0 = dcN.
+   * dhSteps [T,B,H] (optional): receives the loss gradient w.r.t. each state, row t = ∂L/∂h_{t+1} (from
+   * above plus through every later step: what the loop carries anyway), zero rows past a stream's end.
+   * The gradient-flow view (‖∂L/∂h_t‖ over t) reads it.
    */
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh?: F | null, dbHh?: F | null, lengths?: I | null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh?: F | null, dbHh?: F | null, lengths?: I | null, dhSteps?: F | null,
   ): void;
 
   /**

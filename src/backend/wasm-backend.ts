@@ -53,6 +53,7 @@ interface WasmExports {
   cellBackward(
     kind: number, T: number, B: number, H: number, wHh: number, hs: number, cs: number, cache: number,
     dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number, dbIh: number, dbHh: number, lengths: number,
+    dhSteps: number,
   ): void;
   poolForward(mode: number, T: number, B: number, D: number, x: number, lengths: number, out: number, argmax: number): void;
   poolBackward(mode: number, T: number, B: number, D: number, dOut: number, lengths: number, argmax: number, dx: number): void;
@@ -337,9 +338,9 @@ export class WasmBackend implements Backend {
   cellBackward(
     kind: CellKind, T: number, B: number, H: number,
     wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null,
+    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null, dhSteps: F | null = null,
   ): void {
-    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths);
+    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths, dhSteps);
     const k = 'cellBackward';
     this.#x.cellBackward(
       CELL_KINDS.indexOf(kind), T, B, H,
@@ -347,6 +348,7 @@ export class WasmBackend implements Backend {
       this.#f(k, 'dhs', dhs), this.#f(k, 'dhN', dhN), this.#f(k, 'dcN', dcN),
       this.#f(k, 'dGx', dGx), this.#f(k, 'dGh', dGh), this.#f(k, 'dh0', dh0), this.#f(k, 'dc0', dc0),
       dbIh ? this.#f(k, 'dbIh', dbIh) : 0, dbHh ? this.#f(k, 'dbHh', dbHh) : 0, lengths ? this.#i(k, 'lengths', lengths) : 0,
+      dhSteps ? this.#f(k, 'dhSteps', dhSteps) : 0,
     );
   }
 

@@ -8,12 +8,17 @@ import { formatClassificationMetrics } from '../tasks/classify/metrics.js';
 import { loadClassifier } from '../tasks/classify/model-file.js';
 import { evaluateClassifier } from '../tasks/classify/predict.js';
 import { evaluate } from '../train/evaluate.js';
+import { invalidOption } from '../errors.js';
+import { evaluateSynthetic, formatSyntheticScore } from '../tasks/synthetic/evaluate.js';
+import { SYNTHETIC_TASKS } from '../tasks/synthetic/model-file.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer } from './parse.js';
 
 interface EvalFlags extends BackendFlags {
   json?: boolean;
   chunk: number;
+  seed: number;
+  sequences: number;
 }
 
 export function registerEval(program: Command): void {
@@ -22,11 +27,21 @@ export function registerEval(program: Command): void {
       .command('eval')
       .description('score a checkpoint: a language model on a text (cross-entropy of each next character), a classifier on labelled examples')
       .argument('<dir>', 'checkpoint directory')
-      .argument('<file>', 'lm: a UTF-8 text file; classify: JSON Lines or TSV examples')
+      .argument('[file]', 'lm: a UTF-8 text file; classify: JSON Lines or TSV examples; adding, copy: none (a test set is generated)')
       .option('--json', 'print one JSON object')
-      .option('--chunk <n>', 'characters per forward chunk (does not change the result)', integer(1, 1_000_000), 256),
-  ).action(async (dir: string, file: string, flags: EvalFlags) => {
-    if (checkpointTask(dir) === 'classify') {
+      .option('--chunk <n>', 'characters per forward chunk (does not change the result)', integer(1, 1_000_000), 256)
+      .option('--seed <n>', 'adding, copy: the test set\'s seed (its own stream: never a training batch)', integer(0), 1)
+      .option('--sequences <n>', 'adding, copy: test sequences', integer(1, 1_000_000), 2048),
+  ).action(async (dir: string, file: string | undefined, flags: EvalFlags) => {
+    const task = checkpointTask(dir);
+    if ((SYNTHETIC_TASKS as readonly string[]).includes(task)) {
+      if (file) throw invalidOption(`${dir} holds a model of task ${task}, scored on generated sequences; remove the FILE argument`);
+      const score = evaluateSynthetic(dir, await backendFrom(flags), flags.seed, flags.sequences);
+      console.log(flags.json ? JSON.stringify(score) : formatSyntheticScore(score));
+      return;
+    }
+    if (!file) throw invalidOption(`rnnkit eval ${dir} needs a FILE to score the ${task} model on`);
+    if (task === 'classify') {
       const metrics = evaluateClassifier(loadClassifier(dir, await backendFrom(flags)), readClassifyFile(file));
       console.log(flags.json ? JSON.stringify(metrics) : formatClassificationMetrics(metrics));
       return;

@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
+import { registerGradflow } from './gradflow.js';
 import { registerInfo } from './info.js';
 import { registerPredict } from './predict.js';
 import { registerReport } from './report.js';
@@ -25,6 +26,7 @@ export function buildProgram(invocation: string[] = []): Command {
   registerSample(program);
   registerPredict(program);
   registerEval(program);
+  registerGradflow(program);
   registerInfo(program);
   registerReport(program);
   registerExport(program);

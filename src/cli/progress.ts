@@ -18,6 +18,9 @@ function duration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
+/** What to try with a trained model of each task (generated tasks: score a fresh test set). */
+const NEXT_COMMAND: Record<string, string> = { lm: 'sample', classify: 'predict' };
+
 export class TrainOutput {
   private bars: cliProgress.MultiBar | null = null;
   private bar: cliProgress.SingleBar | null = null;
@@ -26,8 +29,8 @@ export class TrainOutput {
   private fields: Omit<BarFields, 'step'> = { steps: 0, train: null, val: null, accuracy: null, unit: 'bpc', rate: '–', eta: '–', skipped: 0 };
   private startStep = 0;
   private readonly started = performance.now();
-  /** Language models show bits per character, classifiers the loss in nats: training and validation alike. */
-  private bpc = true;
+  /** Language models show bits per character, the adding problem its squared error, other tasks nats: training and validation alike. */
+  private unit: 'bpc' | 'nats' | 'mse' = 'bpc';
   private barStarted = 0;
   /** True while the bar library has line wrapping off on a terminal. */
   private wrapOff = false;
@@ -60,14 +63,15 @@ export class TrainOutput {
       case 'start':
         this.steps = e.steps;
         this.startStep = e.step;
-        this.bpc = e.task === 'lm';
+        // The language model in bits per character, the adding problem's squared error as it is, others in nats.
+        this.unit = e.task === 'lm' ? 'bpc' : e.task === 'adding' ? 'mse' : 'nats';
         if (e.step > 0) this.say(`rnnkit: resuming ${e.dir} at step ${e.step} of ${e.steps}`);
         this.say(
           `rnnkit: ${describeBackend(e.backend)} | ${count(e.parameters)} parameters | ${e.perStep} | ` +
             `${count(e.trainSize)} training ${e.unit}${e.valSize ? ` + ${count(e.valSize)} for validation` : ''} | vocabulary ${e.vocabSize}`,
         );
         for (const note of e.notes) this.say(`rnnkit: ${note}`);
-        this.fields = { ...this.fields, steps: e.steps, unit: this.bpc ? 'bpc' : 'nats' };
+        this.fields = { ...this.fields, steps: e.steps, unit: this.unit };
         if (this.mode === 'bar') {
           const options: cliProgress.Options = { format: (_options, params) => barLine({ ...this.fields, step: params.value }, params.maxWidth), hideCursor: true, clearOnComplete: false, ...this.barOptions };
           this.bars = new cliProgress.MultiBar(options);
@@ -128,12 +132,12 @@ export class TrainOutput {
 
   /** A loss in nats, in the display's unit. */
   private inUnit(loss: number): number {
-    return this.bpc ? loss / Math.LN2 : loss;
+    return this.unit === 'bpc' ? loss / Math.LN2 : loss;
   }
 
   /** A loss in nats, in the display's unit, naming it. */
   private lossText(loss: number): string {
-    return `${this.inUnit(loss).toFixed(4)} ${this.bpc ? 'bpc' : 'nats'}`;
+    return `${this.inUnit(loss).toFixed(4)} ${this.unit}`;
   }
 
   /** The time left at the speed so far; "–" until a step of this session has been timed. */
@@ -168,6 +172,6 @@ export class TrainOutput {
     const skipped = result.skippedSteps ? `, ${count(result.skippedSteps)} step${result.skippedSteps === 1 ? '' : 's'} skipped (non-finite)` : '';
     console.log(`rnnkit: ${why} at step ${result.steps} of ${result.config.steps} in ${duration(seconds)} (${count(tokensPerS)} tok/s, ${shape}, ${count(result.parameterCount)} parameters)${skipped}${best}; checkpoint: ${result.dir}`);
     if (result.interrupted) console.log(`rnnkit: continue with: rnnkit train --resume ${result.dir}`);
-    else console.log(`rnnkit: try: rnnkit ${result.task === 'lm' ? 'sample' : 'predict'} ${result.dir}`);
+    else console.log(`rnnkit: try: rnnkit ${NEXT_COMMAND[result.task] ?? 'eval'} ${result.dir}`);
   }
 }

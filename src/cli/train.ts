@@ -7,6 +7,7 @@ import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
 import { claimDefaultRunDir } from '../io/rundir.js';
 import { POOLINGS } from '../model/classifier.js';
+import { INIT_SCHEMES } from '../model/init.js';
 import { SPAM_ASSASSIN } from '../tasks/classify/spam.js';
 import { TASK_DEFAULTS, resumeTraining, runTraining } from '../tasks/index.js';
 import { TASK_NAMES, type TaskName } from '../tasks/task.js';
@@ -22,7 +23,9 @@ const d = DEFAULT_TRAIN_CONFIG;
 const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
 const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed', 'bidirectional'] as const;
 /** Options that mean something for one task only. */
-const TASK_ONLY: Record<string, TaskName> = { seq: 'lm', sampleEvery: 'lm', sampleLength: 'lm', initFrom: 'lm', pool: 'classify', maxLen: 'classify', bidirectional: 'classify' };
+const TASK_ONLY: Record<string, TaskName> = { seq: 'lm', sampleEvery: 'lm', sampleLength: 'lm', initFrom: 'lm', pool: 'classify', maxLen: 'classify', bidirectional: 'classify', length: 'adding', delay: 'copy' };
+/** Tasks that generate their data from the seed (no FILE). */
+const GENERATED: readonly TaskName[] = ['adding', 'copy'];
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
 const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'precision', 'resume', 'quiet', 'json', 'report']);
 
@@ -67,7 +70,10 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     .option('--val-frac <f>', 'hold out the last fraction f of the text for validation, in [0, 1)', number(0, 1), d.valFrac)
     .option('--eval-every <n>', 'validate every n steps (and at the end)', integer(1), d.evalEvery)
     .option('--patience <n>', 'stop after n validations without improvement; 0 = never', integer(0), d.patience)
-    .option('--init <scheme>', "initialisation: pytorch (uniform ±1/sqrt(H)) or randn (min-char-rnn's randn·0.01)", oneOf(['pytorch', 'randn'] as const), d.init)
+    .option('--init <scheme>', "initialisation: pytorch (uniform ±1/sqrt(H)), randn (min-char-rnn's randn·0.01), identity (ReLU RNN: W_hh = I, biases 0, the IRNN) or orthogonal (W_hh's gate blocks orthogonal)", oneOf(INIT_SCHEMES), d.init)
+    .option('--length <n>', 'adding: steps per sequence (T)', integer(0), d.length)
+    .option('--delay <n>', 'copy: blanks between the 10 symbols and their recall (T)', integer(0), d.delay)
+    .option('--gradflow-every <n>', 'measure ‖∂L/∂h_t‖ at every step t of a training batch every n steps (gradflow.jsonl, shown by rnnkit report); 0 = never', integer(0), d.gradflowEvery)
     .option('--seed <n>', 'random seed', integer(0), d.seed)
     .option('--log-every <n>', 'print and record metrics every n steps', integer(1), d.logEvery)
     .option('--sample-every <n>', 'print a short sample (temperature 0.8, seed --seed + the step) every n steps; 0 = never', integer(0), 2000)
@@ -117,13 +123,16 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         validateTrainConfig({ ...config });
         // With --init-from the checkpoint decides the shape; runTraining checks the settings in effect.
         if (!flags.initFrom) refuseIneffective(config, (key) => explicit(key));
-        const builtin = task === 'lm' ? BUILTIN_CORPUS : SPAM_ASSASSIN;
+        const generated = GENERATED.includes(task);
+        if (generated && file) throw invalidOption(`--task ${task} generates its sequences from --seed; remove the FILE argument`);
+        const builtin = task === 'lm' ? BUILTIN_CORPUS : generated ? task : SPAM_ASSASSIN;
         const source = file ? resolve(file) : builtin;
         const text = task === 'lm' ? readSource(source) : undefined;
         backend = await backendFrom(flags, (line) => output.say(line));
         const out = flags.out ?? claimDefaultRunDir();
-        output.header = `rnnkit: training ${task === 'lm' ? '' : 'a classifier '}on ${file ?? `the built-in ${builtin} corpus`}; writing ${out}`;
-        result = await runTraining({ text, source, config, backend, out, command: commandLine, force: flags.force, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
+        const data = generated ? `the ${task} problem (${task === 'adding' ? `--length ${config.length}` : `--delay ${config.delay}`}, generated from --seed ${config.seed})` : file ?? `the built-in ${builtin} corpus`;
+        output.header = `rnnkit: training ${task === 'lm' ? '' : task === 'classify' ? 'a classifier ' : ''}on ${data}; writing ${out}`;
+        result = await runTraining({ text, source: generated ? undefined : source, config, backend, out, command: commandLine, force: flags.force, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
       output.finish(result);
       if (flags.report) {

@@ -43,6 +43,11 @@ export function checkpointTask(dir: string): string {
   return taskOf(readModelFile(dir));
 }
 
+/** The names of the tensors in a checkpoint's model file (read and checked, not loaded into a model). */
+export function checkpointTensorNames(dir: string): string[] {
+  return [...readModelFile(dir).tensors.keys()];
+}
+
 /**
  * Loads the model of a checkpoint of `task`. `sizes` reads the task's own metadata (vocabulary, labels) and
  * returns the input vocabulary size and the head's rows. A checkpoint of another task is refused, naming both.

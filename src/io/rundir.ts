@@ -180,8 +180,8 @@ function truncateMetrics(path: string, step: number): { dropped: number; firstLi
 export class MetricsLog {
   private readonly fd: number;
 
-  constructor(dir: string, step: number, warn: (message: string) => void = () => {}) {
-    const path = join(dir, METRICS_FILE);
+  constructor(dir: string, step: number, warn: (message: string) => void = () => {}, file = METRICS_FILE) {
+    const path = join(dir, file);
     if (existsSync(path)) {
       const { dropped, firstLine } = truncateMetrics(path, step);
       if (dropped > 0) warn(`${path}: dropped ${dropped} line${dropped === 1 ? '' : 's'} that ${dropped === 1 ? 'is' : 'are'} not a metrics row (the first at line ${firstLine})`);

@@ -17,6 +17,8 @@ export const POOLINGS: readonly Pooling[] = ['last', 'mean', 'max'];
 export interface ClassifierOptions {
   /** Inverted dropout between recurrent layers during training (forward with a dropout seed). */
   dropout?: number;
+  /** Room for ∂L/∂h_t of every step (the gradient-flow view: RecurrentStack.recordStateGradients). */
+  stateGradients?: boolean;
 }
 
 export class ClassifierWorkspace {
@@ -49,7 +51,7 @@ export class ClassifierWorkspace {
     options: ClassifierOptions = {},
   ) {
     if (!POOLINGS.includes(pool)) throw invalidOption(`pooling must be one of ${POOLINGS.join(', ')}, got ${String(pool)}`);
-    this.stack = new RecurrentStack(model, maxT, maxB, { input: 'ids', dropout: options.dropout ?? 0 });
+    this.stack = new RecurrentStack(model, maxT, maxB, { input: 'ids', dropout: options.dropout ?? 0, stateGradients: options.stateGradients ?? false });
     const { hidden: H, layers: L } = model.config;
     const D = directionsOf(model.config);
     this.C = outputsOf(model.config);

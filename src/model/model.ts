@@ -3,9 +3,11 @@
 import { OwnedBuffers } from '../backend/owned.js';
 import type { Backend, F } from '../backend/types.js';
 import { Random } from '../util/random.js';
+import { type InitScheme, initRecurrent } from './init.js';
+
+export type { InitScheme };
 import { type ModelConfig, type ParamSpec, directionSuffix, directionsOf, parameterSpecs, sizeOf, validateConfig } from './config.js';
 
-export type InitScheme = 'pytorch' | 'randn';
 
 export interface NamedTensor extends ParamSpec {
   offset: number;
@@ -104,6 +106,7 @@ export class Model {
   /**
    * PyTorch's defaults (RNN/LSTM/GRU: uniform ±1/sqrt(H); Linear: uniform ±1/sqrt(its D·H inputs);
    * Embedding: N(0, 1)) or min-char-rnn's (weights randn·0.01, biases 0). Deterministic for a seed.
+   * identity (IRNN) and orthogonal start from PyTorch's defaults and then rewrite W_hh (see init.ts).
    */
   initialize(seed: number, scheme: InitScheme = 'pytorch'): void {
     const random = new Random(seed);
@@ -118,6 +121,7 @@ export class Model {
         else data[i] = (random.uniform() * 2 - 1) * bound;
       }
     }
+    if (scheme === 'identity' || scheme === 'orthogonal') initRecurrent(scheme, this.params.tensors, H, random);
   }
 
   zeroGrads(): void {

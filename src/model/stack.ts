@@ -32,6 +32,8 @@ export interface StackOptions {
   dropout?: number;
   /** Frames input: backward() also writes the gradient w.r.t. the frames (inputGrad). */
   inputGradient?: boolean;
+  /** Keep room for ∂L/∂h_t of every layer and step (the gradient-flow view; see recordStateGradients). */
+  stateGradients?: boolean;
 }
 
 export interface StackForwardOptions {
@@ -54,10 +56,11 @@ interface LayerBuffers {
   dropMask: F;
   dropped: F;
   dDropped: F;
+  dhSteps: F; // [D][maxT·maxB·H] ∂L/∂h_t of the last backward() that recorded them, processing order (stateGradients)
 }
 
 /** Every buffer's size, in one place: the constructor allocates exactly these, stackFloats sums them. */
-function bufferSizes(config: ModelConfig, maxT: number, maxB: number, input: StackInput, dropout: number, inputGradient: boolean) {
+function bufferSizes(config: ModelConfig, maxT: number, maxB: number, input: StackInput, dropout: number, inputGradient: boolean, stateGradients: boolean) {
   const { hidden: H, layers: L, embed: E, vocabSize: V } = config;
   const kind = cellKind(config);
   const D = directionsOf(config), W = D * H, GH = gatesOf(kind) * H, n = maxT * maxB;
@@ -66,7 +69,7 @@ function bufferSizes(config: ModelConfig, maxT: number, maxB: number, input: Sta
   const states = L * D * maxB * H;
   return {
     layer: (l: number) => ({
-      hs: D * block, cs: lstm ? D * block : 0, cache: D * n * cacheWidth(kind) * H, out: bi ? n * W : 0,
+      hs: D * block, cs: lstm ? D * block : 0, cache: D * n * cacheWidth(kind) * H, out: bi ? n * W : 0, dhSteps: stateGradients ? D * n * H : 0,
       drop: l > 0 && dropout > 0 ? n * W : 0,
     }),
     floats: {
@@ -84,12 +87,12 @@ function bufferSizes(config: ModelConfig, maxT: number, maxB: number, input: Sta
 
 /** Floats (and ints, counted as floats) a stack for maxT steps × maxB sequences allocates. */
 export function stackFloats(config: ModelConfig, maxT: number, maxB: number, options: StackOptions = {}): number {
-  const sizes = bufferSizes(config, maxT, maxB, options.input ?? 'ids', options.dropout ?? 0, options.inputGradient ?? false);
+  const sizes = bufferSizes(config, maxT, maxB, options.input ?? 'ids', options.dropout ?? 0, options.inputGradient ?? false, options.stateGradients ?? false);
   const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
   let total = sum(sizes.floats) + sum(sizes.ints);
   for (let l = 0; l < config.layers; l++) {
     const layer = sizes.layer(l);
-    total += layer.hs + layer.cs + layer.cache + layer.out + 3 * layer.drop;
+    total += layer.hs + layer.cs + layer.cache + layer.out + layer.dhSteps + 3 * layer.drop;
   }
   return total;
 }
@@ -133,6 +136,9 @@ export class RecurrentStack {
   private readonly iota: I; // [maxB] 0, 1, …: copies B rows
   private readonly vocabIds: I; // [V] 0, 1, …, V−1: gathers all of W_ihᵀ (one-hot input)
   private shape: { T: number; B: number; masked: boolean } | null = null; // of the last forward()
+  /** backward() writes ∂L/∂h_t of every layer (stateGradients) while this is true: a few T·B·H stores. */
+  recordStateGradients = false;
+  private recorded: { T: number; B: number } | null = null; // the shape of the last recorded backward()
   private droppedOut = false; // whether the last forward() applied dropout
 
   constructor(
@@ -162,12 +168,12 @@ export class RecurrentStack {
     const owned = (this.owned = new OwnedBuffers(model.backend));
     const float = (length: number): F => owned.float(length);
     const int = (length: number): I => owned.int(length);
-    const sizes = bufferSizes(config, maxT, maxB, this.input, this.dropout, inputGradient);
+    const sizes = bufferSizes(config, maxT, maxB, this.input, this.dropout, inputGradient, options.stateGradients ?? false);
     this.layers = Array.from({ length: config.layers }, (_, l) => {
       const s = sizes.layer(l);
       return {
         hs: float(s.hs), cs: float(s.cs), cache: float(s.cache), out: float(s.out),
-        dropMask: float(s.drop), dropped: float(s.drop), dDropped: float(s.drop),
+        dropMask: float(s.drop), dropped: float(s.drop), dDropped: float(s.drop), dhSteps: float(s.dhSteps),
       };
     });
     const f = sizes.floats;
@@ -241,6 +247,20 @@ export class RecurrentStack {
     return this.dFrames.sub(0, T * B * this.model.config.vocabSize);
   }
 
+  /**
+   * ‖∂L/∂h_t‖ (over the batch: the Frobenius norm of the [B,H] gradient) for each layer, direction and step
+   * of the last backward() made while recordStateGradients was on: [layer][direction][s], s = 0 … T−1 the
+   * direction's processing steps (for direction 0, h_1 … h_T). The backward pass computes these gradients
+   * anyway; reading them costs T·L·D sums of squares.
+   */
+  stateGradientNorms(): number[][][] {
+    if (!this.recorded) throw new Error('stateGradientNorms() needs a backward() made with recordStateGradients on (a stack built with stateGradients: true)');
+    const { T, B } = this.recorded, BH = B * this.H, be = this.backend;
+    return this.layers.map((layer) =>
+      Array.from({ length: this.D }, (_, d) => Array.from({ length: T }, (_, s) => Math.sqrt(be.sumSquares(layer.dhSteps.sub(d * this.maxT * this.maxB * this.H + s * BH, BH))))),
+    );
+  }
+
   /** Runs every layer over the batch in `ids` (or `frames`) and `lengths`. */
   forward(T: number, B: number, options: StackForwardOptions = {}): void {
     this.checkBatch(T, B);
@@ -289,6 +309,9 @@ export class RecurrentStack {
     const lengths = shape.masked ? this.lengths.sub(0, B) : null;
     const ids = this.input === 'ids' ? this.ids.sub(0, n) : null;
     const noState = this.zeros.sub(0, BH), noCell = this.kind === 'lstm' ? noState : this.zeros.sub(0, 0);
+    const record = this.recordStateGradients;
+    if (record && !this.layers[0]!.dhSteps.length) throw new Error('recordStateGradients needs a stack built with stateGradients: true');
+    this.recorded = null;
     let dAbove = dOutput; // gradient w.r.t. layer l's output, time order
     for (let l = this.layers.length - 1; l >= 0; l--) {
       const layer = this.layers[l]!;
@@ -304,6 +327,7 @@ export class RecurrentStack {
           this.kind, T, B, H, w.wHh, hs, cs, this.cacheOf(layer, d, T, B), dhs[d]!,
           dh ? dh.sub(first, BH) : noState, dc ? dc.sub(first, BH) : noCell,
           dGx, dGh, this.dh0.sub(first, BH), cs.length ? this.dc0.sub(first, BH) : this.dc0.sub(0, 0), dw.bIh, dw.bHh, lengths,
+          record ? layer.dhSteps.sub(d * this.maxT * this.maxB * H, n * H) : null,
         );
         be.gemm(true, false, GH, H, n, 1, dGh, hs.sub(0, n * H), 1, dw.wHh);
         let dGxTime = dGx;
@@ -323,6 +347,7 @@ export class RecurrentStack {
       if (l === 0 && ids && dx && g.embed) be.scatterAddRows(n, this.model.config.embed, ids, dx, g.embed);
       dAbove = this.dLayer.sub(0, n * W);
     }
+    if (record) this.recorded = { T, B };
   }
 
   private checkBatch(T: number, B: number): void {

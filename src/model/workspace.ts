@@ -20,6 +20,8 @@ export function workspaceFloats(config: ModelConfig, T: number, B: number, dropo
 export interface WorkspaceOptions {
   /** Inverted dropout between recurrent layers during training (forward with a dropout seed). */
   dropout?: number;
+  /** Room for ∂L/∂h_t of every step (the gradient-flow view: RecurrentStack.recordStateGradients). */
+  stateGradients?: boolean;
 }
 
 export function checkWorkspaceSize(config: ModelConfig, T: number, B: number): void {
@@ -33,7 +35,7 @@ export class Workspace {
   readonly ids: I; // [T,B]
   readonly targets: I; // [T,B]
   readonly dropout: number;
-  private readonly stack: RecurrentStack;
+  readonly stack: RecurrentStack;
   private readonly logitsBuf: F; // [T,B,V]
   private readonly dLogits: F; // [T,B,V]
   private readonly dTop: F; // [T,B,H] gradient w.r.t. the top layer's outputs
@@ -51,7 +53,7 @@ export class Workspace {
       throw invalidOption('a language model runs forward in time and predicts its own vocabulary: bidirectional must be false and outputs equal the vocabulary size');
     }
     checkWorkspaceSize(model.config, maxT, batch);
-    this.stack = new RecurrentStack(model, maxT, batch, { dropout: options.dropout ?? 0 });
+    this.stack = new RecurrentStack(model, maxT, batch, { dropout: options.dropout ?? 0, stateGradients: options.stateGradients ?? false });
     this.dropout = this.stack.dropout;
     const owned = (this.owned = new OwnedBuffers(model.backend)), n = maxT * batch;
     this.ids = this.stack.ids;

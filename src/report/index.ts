@@ -16,6 +16,8 @@ import { type HtmlChart, renderHtml } from './html.js';
 import { provenance, settingsTable } from './settings.js';
 import { type Rendered, prefixIds, renderSvg } from './render.js';
 import { type LossUnit, MAX_POINTS, type MetricsRow, type ReportSeries, buildSeries, readMetrics } from './series.js';
+import { gradflowCharts } from './gradflow-charts.js';
+import { GRADFLOW_FILE, readGradflow } from '../train/gradflow.js';
 
 export { parseMetrics, readMetrics, buildSeries, type MetricsRow, type ReportSeries } from './series.js';
 
@@ -98,7 +100,10 @@ function describeModel(settings: Record<string, unknown> | null): string | undef
 /** The training-loss card averages this many of the last steps (metrics.jsonl has every step). */
 const RECENT_STEPS = 100;
 
-const lossUnit = (settings: Record<string, unknown> | null): LossUnit => ((settings?.['task'] ?? 'lm') === 'lm' ? 'bpc' : 'nats');
+const lossUnit = (settings: Record<string, unknown> | null): LossUnit => {
+  const task = settings?.['task'] ?? 'lm';
+  return task === 'lm' ? 'bpc' : task === 'adding' ? 'mse' : 'nats';
+};
 
 function summarize(rows: MetricsRow[], settings: Record<string, unknown> | null): [string, string][] {
   const last = rows.at(-1)!;
@@ -157,7 +162,8 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
     .join(' · ');
 
   const chartOptions = { clipNorm: num(settings?.['clipNorm']) ?? 0, title, subtitle };
-  const charts = buildCharts(series, chartOptions);
+  const flow = readGradflow(join(dir, GRADFLOW_FILE));
+  const charts = [...buildCharts(series, chartOptions), ...(flow.length ? gradflowCharts(flow) : [])];
   const rendered = await Promise.all(charts.map(async (c) => ({ ...c, rendered: await renderSvg(chartSpec(c, series)) })));
   const combined = await renderSvg(combinedSpec(charts, series, chartOptions));
 
@@ -165,7 +171,8 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
   let sampleMissing: string | undefined;
   const backend = options.backend ?? new ReferenceBackend();
   if (existsSync(join(dir, MODEL_FILE)) && checkpointTask(dir) !== 'lm') {
-    sampleMissing = 'A classifier generates no text, so there is no sample.';
+    const task = checkpointTask(dir);
+    sampleMissing = `${task === 'classify' ? 'A classifier' : `A model of the ${task} task`} generates no text, so there is no sample.`;
   } else if (existsSync(join(dir, MODEL_FILE))) {
     const { model: net, vocab } = loadModel(dir, backend);
     sampleText = sample(net, vocab, { ...SAMPLE_OPTIONS });

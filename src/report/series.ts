@@ -44,9 +44,9 @@ export interface ValuePoint {
   hover?: true;
 }
 
-/** Losses are plotted in bits per character for a language model, in nats for a classifier: the unit the
- *  training display uses, for training and validation alike. */
-export type LossUnit = 'bpc' | 'nats';
+/** Losses are plotted in the unit the training display uses, for training and validation alike: bits per
+ *  character for a language model, the squared error for the adding problem, nats for other tasks. */
+export type LossUnit = 'bpc' | 'nats' | 'mse';
 
 /** What the charts plot: long-format rows, ready to be Vega-Lite inline data. */
 export interface ReportSeries {

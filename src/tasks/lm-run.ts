@@ -8,6 +8,7 @@ import { encodeModelFile, languageModelMeta } from '../io/model-bytes.js';
 import type { Backend } from '../backend/types.js';
 import { validateConfig } from '../model/config.js';
 import { Model } from '../model/model.js';
+import type { RecurrentStack } from '../model/stack.js';
 import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
 import { sample, samplingWorkspace } from '../generate/sample.js';
 import { evaluateTokens } from '../train/evaluate.js';
@@ -54,7 +55,7 @@ export class LanguageModelSteps implements Omit<TaskRun, 'saveModel'> {
     const { train, val } = splitText(tokens, config);
     this.val = val;
     this.batcher = new Batcher(train, config.batch, config.seq);
-    this.workspace = new Workspace(model, config.seq, config.batch, { dropout: config.dropout });
+    this.workspace = new Workspace(model, config.seq, config.batch, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
     this.evalWorkspace = val ? new Workspace(model, Math.min(256, val.length - 1), 1) : null;
     this.sampleWorkspace = config.sampleEvery > 0 ? samplingWorkspace(model) : null;
     const perStep = `${(config.seq * config.batch).toLocaleString('en-US')} tokens/step`;
@@ -64,6 +65,10 @@ export class LanguageModelSteps implements Omit<TaskRun, 'saveModel'> {
 
   get stepsPerEpoch(): number {
     return this.batcher.stepsPerEpoch;
+  }
+
+  get stack(): RecurrentStack {
+    return this.workspace.stack;
   }
 
   get cursor(): DataCursor {

@@ -2,8 +2,9 @@
 // interface: everything else (optimizers, schedules, clipping, validation and early stopping, checkpoints,
 // resume, signals, progress, metrics.jsonl) is shared by every task.
 import type { Model } from '../model/model.js';
+import type { RecurrentStack } from '../model/stack.js';
 
-export const TASK_NAMES = ['lm', 'classify'] as const;
+export const TASK_NAMES = ['lm', 'classify', 'adding', 'copy'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 /** Where the training data came from, with a fingerprint so that a resume on changed data is refused. */
@@ -46,6 +47,9 @@ export interface TaskRun {
   readonly model: Model;
   readonly data: DataSource;
   readonly summary: DataSummary;
+  /** The recurrent stack trainStep runs: built with stateGradients when --gradflow-every > 0, so that the
+   *  trainer can record ‖∂L/∂h_t‖ of a step (src/train/gradflow.ts). */
+  readonly stack: RecurrentStack;
   /** Steps per epoch, for the step schedule. */
   readonly stepsPerEpoch: number;
   cursor: DataCursor;

@@ -4,7 +4,7 @@ import { invalidOption } from '../errors.js';
 import { rangeText } from '../util/range.js';
 import { didYouMean } from '../util/suggest.js';
 import type { ModelConfig } from '../model/config.js';
-import type { InitScheme } from '../model/model.js';
+import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
 import { TASK_NAMES, type TaskName } from '../tasks/task.js';
 import { POOLINGS, type Pooling } from '../model/classifier.js';
 
@@ -22,6 +22,12 @@ export interface TrainConfig extends ShapeOptions {
   pool: Pooling;
   /** Classification: keep the first maxLen code points of each input; 0 = all. */
   maxLen: number;
+  /** The adding problem: steps per sequence (T). */
+  length: number;
+  /** The copy problem: blanks between the symbols and their recall (T). */
+  delay: number;
+  /** Measure the gradient flow ‖∂L/∂h_t‖ every N steps (gradflow.jsonl); 0 = never. */
+  gradflowEvery: number;
   seq: number;
   batch: number;
   /** The run's total number of optimizer steps. */
@@ -70,7 +76,7 @@ export interface TrainConfig extends ShapeOptions {
 
 /** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  task: 'lm', pool: 'last', maxLen: 0, bidirectional: false, cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
+  task: 'lm', pool: 'last', maxLen: 0, length: 100, delay: 100, gradflowEvery: 0, bidirectional: false, cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
   seq: 25, batch: 1, steps: 20000,
   lr: 0.1, optimizer: 'adagrad', momentum: 0, nesterov: false, alpha: 0.95, beta1: 0.9, beta2: 0.999,
   lrSchedule: 'constant', warmup: 0, decayRate: 0.97, decayEvery: 1, decayAfter: 10,
@@ -106,12 +112,28 @@ function checkChoice(name: string, value: unknown, choices: readonly string[]): 
   if (typeof value !== 'string' || !choices.includes(value)) throw invalidOption(`${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
+/** The longest synthetic sequence: a workspace of more steps than this is refused anyway. */
+export const MAX_SYNTHETIC_STEPS = 100_000;
+
+/** --length (adding) and --delay (copy): the adding problem needs a marker in each half, the copy problem a
+ *  sequence of delay + 20 steps. */
+function checkSyntheticLengths(c: TrainConfig): void {
+  if (typeof c.length !== 'number' || !Number.isInteger(c.length) || c.length < 2 || c.length > MAX_SYNTHETIC_STEPS) {
+    throw invalidOption(`--length must be an integer from 2 (one marked value in each half) to ${MAX_SYNTHETIC_STEPS.toLocaleString('en-US')}, got ${String(c.length)}`);
+  }
+  if (typeof c.delay !== 'number' || !Number.isInteger(c.delay) || c.delay < 1 || c.delay + 20 > MAX_SYNTHETIC_STEPS) {
+    throw invalidOption(`--delay must be an integer from 1 (the delimiter is the delay's last step) to ${(MAX_SYNTHETIC_STEPS - 20).toLocaleString('en-US')} (10 symbols, the delay and 10 recall steps fit in ${MAX_SYNTHETIC_STEPS.toLocaleString('en-US')} steps), got ${String(c.delay)}`);
+  }
+}
+
 /** Validates the training settings (the model shape is validated with the model). */
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
   const MAX = Number.MAX_SAFE_INTEGER;
   checkChoice('task', c.task, TASK_NAMES);
   checkChoice('pool', c.pool, POOLINGS);
   check('max-len', c.maxLen, 0, 2 ** 31 - 1, true);
+  checkSyntheticLengths(c);
+  check('gradflow-every', c.gradflowEvery, 0, MAX, true);
   if (typeof c.bidirectional !== 'boolean') throw invalidOption('bidirectional must be true or false');
   if (c.task === 'lm' && c.bidirectional) throw invalidOption('--bidirectional needs a task that reads whole sequences (--task classify); a language model predicts each next character from the ones before it');
   check('seq', c.seq, 1, 100_000, true);
@@ -137,7 +159,10 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   check('clip-norm', c.clipNorm, 0, Number.MAX_VALUE, false);
   checkBelow('dropout', c.dropout, 0, 1);
   check('seed', c.seed, 0, MAX, true);
-  checkChoice('init', c.init, ['pytorch', 'randn']);
+  checkChoice('init', c.init, INIT_SCHEMES);
+  if (c.init === 'identity' && !(c.cell === 'rnn' && c.nonlinearity === 'relu')) {
+    throw invalidOption(`--init identity is for ReLU RNNs (--cell rnn --nonlinearity relu: Le et al. 2015's IRNN), not ${c.cell === 'rnn' ? `a ${c.nonlinearity} RNN` : c.cell}; --init orthogonal works for any cell`);
+  }
   checkBelow('val-frac', c.valFrac, 0, 1);
   check('eval-every', c.evalEvery, 1, MAX, true);
   check('patience', c.patience, 0, MAX, true);

@@ -14,6 +14,7 @@ import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { Optimizer } from './optimizer.js';
+import { ClipCounter, GRADFLOW_FILE, partGradNorms } from './gradflow.js';
 import { type ProgressTick, ProgressWindow } from './progress.js';
 import { learningRate } from './schedule.js';
 import { trainingStep } from './step.js';
@@ -189,7 +190,10 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount, started });
     run.save();
   }
-  const metrics = new MetricsLog(out, run.pos.step, (message) => emit({ type: 'warning', message }));
+  const warn = (message: string): void => emit({ type: 'warning', message });
+  const metrics = new MetricsLog(out, run.pos.step, warn);
+  const gradflow = c.gradflowEvery > 0 ? new MetricsLog(out, run.pos.step, warn, GRADFLOW_FILE) : null;
+  const clips = new ClipCounter(c.clipNorm);
   const { summary } = task;
   emit({
     type: 'start', dir: out, task: task.task, step: run.pos.step, steps: c.steps, parameters: model.parameterCount, vocabSize: summary.vocabSize,
@@ -214,7 +218,14 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
       const epoch = task.cursor.epoch;
       const stepStart = performance.now();
       const lr = learningRate(c, step, epoch);
-      const { loss, tokens, gradNorm, updated } = trainingStep(task, optimizer, c, lr, c.dropout > 0 ? run.random.nextUint32() : undefined);
+      // The gradient-flow view: the state gradients of this step's backward and the parts' gradient norms.
+      const flow = gradflow !== null && (step % c.gradflowEvery === 0 || step === 1);
+      let parts: ReturnType<typeof partGradNorms> | null = null;
+      task.stack.recordStateGradients = flow;
+      const { loss, tokens, gradNorm, updated } = trainingStep(task, optimizer, c, lr, c.dropout > 0 ? run.random.nextUint32() : undefined, flow ? () => (parts = partGradNorms(model)) : undefined);
+      task.stack.recordStateGradients = false;
+      clips.add(gradNorm);
+      if (flow && parts) gradflow!.append({ step, state_grad_norms: task.stack.stateGradientNorms(), ...(parts as ReturnType<typeof partGradNorms>), clip_rate: clips.take() });
       run.pos.step = step;
       if (!updated) {
         if (!c.skipNonfinite) {
@@ -291,5 +302,6 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     };
   } finally {
     metrics.close();
+    gradflow?.close();
   }
 }

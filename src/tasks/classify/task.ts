@@ -5,6 +5,7 @@ import { RnnkitError, invalidInput, invalidOption } from '../../errors.js';
 import { ClassifierWorkspace } from '../../model/classifier.js';
 import { outputsOf, validateConfig } from '../../model/config.js';
 import { Model } from '../../model/model.js';
+import type { RecurrentStack } from '../../model/stack.js';
 import type { TrainConfig } from '../../train/config.js';
 import { textHash } from '../lm.js';
 import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
@@ -71,7 +72,7 @@ export class ClassifierRun implements TaskRun {
     this.batcher = new BucketBatcher(train, config.batch, config.seed);
     const longest = Math.max(this.batcher.maxLength, ...(val ? [Math.max(...val.lengths)] : []));
     try {
-      this.workspace = new ClassifierWorkspace(model, longest, config.batch, config.pool, { dropout: config.dropout });
+      this.workspace = new ClassifierWorkspace(model, longest, config.batch, config.pool, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
     } catch (error) {
       if (!(error instanceof RnnkitError)) throw error;
       throw invalidOption(`the longest input has ${longest.toLocaleString('en-US')} characters: ${error.message}; cut the inputs with --max-len or lower --batch`);
@@ -84,6 +85,10 @@ export class ClassifierRun implements TaskRun {
       unit: 'examples', train: train.lengths.length, validation: val?.lengths.length ?? 0, vocabSize: vocab.size,
       perStep: `${config.batch} examples/step`, notes,
     };
+  }
+
+  get stack(): RecurrentStack {
+    return this.workspace.stack;
   }
 
   get stepsPerEpoch(): number {
