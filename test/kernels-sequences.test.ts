@@ -1,5 +1,5 @@
 // Packed sequences (cellForward/cellBackward with lengths) and masked mean/max pooling, in the manner of
-// ggml's test-backend-ops: every case runs on wasm and on native (every SIMD level this CPU has × 1, 2
+// ggml's test-backend-ops (test/kernel-suite.ts): every case runs on wasm and on native (every SIMD level this CPU has × 1, 2
 // and 3 threads) against the float64 reference backend, never a backend against itself. Outputs start as
 // NaN (so rows past a stream's end must really be written), inputs that must not be read (xProj and dhs
 // rows past the end) are NaN, and every span sits between guards that must stay untouched. Then: native
@@ -12,41 +12,12 @@ import { ReferenceBackend } from '../src/backend/reference.js';
 import {
   type Backend, type Buf, CELL_KINDS, type CellKind, type F, type I, POOL_MODES, type PoolMode, Span, cacheWidth, gatesOf,
 } from '../src/backend/types.js';
-import { loadWasmBackend, wasmRelaxedSimdSupported } from '../src/backend/wasm.js';
-import { tryLoadNativeAddon } from './backends.js';
 import { type ErrorClass, expectClose, expectError, expectGuardsIntact, guardedIntSpans, guardedSpans, makeRandom, randomValues } from './helpers.js';
+import { type BadArgument, NATIVE_LEVELS, badArgumentSuite, expectNativeLoads, kernelTargets, reference64 } from './kernel-suite.js';
 
-const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
-const { addon, loadError, levels } = tryLoadNativeAddon();
-const THREADS = [1, 2, 3];
+expectNativeLoads();
 
-it.skipIf(expectNoNative && !addon)('the native addon loads (its engines are under test here)', () => {
-  if (!addon) throw loadError;
-  expect(levels[0]).toBe('scalar');
-});
-
-interface Target {
-  name: string;
-  /** Native results of one level are compared bit for bit across thread counts. */
-  level: string;
-  backend: Backend;
-}
-
-let targetsPromise: Promise<Target[]> | undefined;
-/** wasm (both builds where the runtime has relaxed SIMD), and native at every level × thread count (created once). */
-function targets(): Promise<Target[]> {
-  targetsPromise ??= (async () => {
-    const list: Target[] = [{ name: 'wasm', level: 'wasm', backend: await loadWasmBackend({ build: 'simd' }) }];
-    if (wasmRelaxedSimdSupported()) list.push({ name: 'wasm relaxed', level: 'wasm relaxed', backend: await loadWasmBackend({ build: 'relaxed' }) });
-    for (const simd of levels) {
-      for (const threads of THREADS) list.push({ name: `native ${simd}/${threads}`, level: simd, backend: loadNativeBackend({ simd, threads }) });
-    }
-    return list;
-  })();
-  return targetsPromise;
-}
-
-const ref64 = new ReferenceBackend({ dtype: 'f64' });
+const ref64 = reference64;
 const f32 = (values: number[]): number[] => values.map(Math.fround);
 const nans = (n: number): number[] => new Array<number>(n).fill(NaN);
 const values = (span: F | I): number[] => Array.from(span.data);
@@ -191,7 +162,7 @@ describe('cellForward and cellBackward with lengths match the float64 reference'
           if (c.lengths?.[b] === 0) expect(expected.dh0.slice(b * c.H, (b + 1) * c.H)).toEqual(x.dhN.slice(b * c.H, (b + 1) * c.H));
         }
         const byLevel = new Map<string, CellResults>();
-        for (const target of await targets()) {
+        for (const target of await kernelTargets()) {
           const got = runCell(target.backend, kind, c, x, expected);
           const tol: [number, number] = c.H >= 64 ? [3e-5, 3e-4] : [1e-5, 1e-4];
           for (const key of Object.keys(expected) as (keyof CellResults)[]) {
@@ -255,7 +226,7 @@ describe('poolForward and poolBackward match the float64 reference', () => {
             for (let t = 0; t < expected.argmax[i]!; t++) expect(x[(t * c.B + b) * c.D + d]).toBeLessThan(expected.out[i]!);
           }
         }
-        for (const target of await targets()) {
+        for (const target of await kernelTargets()) {
           const got = runPool(target.backend, mode, c, x, dOut, mode === 'max' ? expected.argmax : null);
           if (mode === 'max') {
             expect(got.out, `${target.name} out`).toEqual(expected.out); // a max of float32 values is exact
@@ -323,23 +294,10 @@ const BAD_ARGUMENTS: [string, (backend: Backend) => () => void, ErrorClass, stri
   ['poolBackward dx aliasing dOut', (be) => poolCall(be, 'poolBackward', 'max', [4, 4, 4], argOk, true), RangeError, 'poolBackward: output dx overlaps dOut'],
 ];
 
-describe('bad arguments: the same error on every backend, before any memory is touched', () => {
-  const backends: [string, () => Promise<Backend>][] = [
-    ['reference', async () => new ReferenceBackend()],
-    ['wasm', () => loadWasmBackend()],
-    ...(addon || !expectNoNative ? [['native', async () => loadNativeBackend({ threads: 2 })] as [string, () => Promise<Backend>]] : []),
-  ];
-  for (const [name, make] of backends) {
-    it(name, async () => {
-      const backend = await make();
-      for (const [what, call, type, message] of BAD_ARGUMENTS) {
-        const run = call(backend);
-        expect(() => expectError(run, type, message), what).not.toThrow();
-      }
-    });
-  }
+badArgumentSuite('packed sequences and pooling', BAD_ARGUMENTS.map(([what, call, type, message]): BadArgument => [what, ({ backend }) => call(backend), type, message]));
 
-  it.skipIf(!addon)('native: lengths sharing memory with an output (an Int32Array over the same ArrayBuffer)', () => {
+describe('bad arguments the reference cannot have', () => {
+  it.skipIf(NATIVE_LEVELS.length === 0)('native: lengths sharing memory with an output (an Int32Array over the same ArrayBuffer)', () => {
     const native = loadNativeBackend({ threads: 1 });
     const T = 2, B = 2, H = 2;
     const memory = new ArrayBuffer(4 * 64);

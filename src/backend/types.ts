@@ -112,7 +112,8 @@ export interface BackendInfo {
 
 /**
  * The kernels. Conventions:
- * - sizes first, then inputs, then outputs; a kernel never allocates;
+ * - sizes first, then inputs, then outputs; the wasm and native kernels never allocate (their scratch is
+ *   kept and reused; the reference backend, written for clarity, allocates temporaries in the cells);
  * - "+=" kernels accumulate into their output (gradients are zeroed once per step by the caller);
  * - every backend validates sizes, span lengths, ids and aliasing of outputs with inputs before touching
  *   memory, and throws a RangeError/TypeError whose message names the kernel and the argument.
