@@ -37,12 +37,19 @@ describe('spoken digit strings', () => {
     expect(TEST_VOICES.some((v) => TRAIN_VOICES.includes(v))).toBe(false);
   });
 
-  it('eSpeak NG writes readable 16 kHz WAV files, transcripts and a voice-disjoint split; the same seed gives the same files', { timeout: 120_000 }, async () => {
-    const speaker = await loadSpeaker();
-    const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'rnnkit-digits-')));
-    const runs = dirs.map((dir) => writeSpeechDigits(dir, speaker, { count: 6, seed: 5, testFraction: 0.5 }));
+  it('the same seed gives the same texts, voices, rates, pitches and SNRs (a stand-in speaker)', () => {
+    const speaker = { sampleRate: 22050, speak: (text: string) => Float32Array.from({ length: 300 * text.length }, (_, i) => 0.1 * Math.sin(i / 5)) };
+    const runs = [0, 1].map(() => writeSpeechDigits(mkdtempSync(join(tmpdir(), 'rnnkit-digits-')), speaker, { count: 30, seed: 5, testFraction: 0.3 }));
     expect(runs[1]).toEqual(runs[0]);
-    const [dir] = dirs as [string];
+    expect(new Set(runs[0]!.map((u) => u.file.split('/')[0]))).toEqual(new Set(['train', 'test']));
+  });
+
+  // eSpeak NG carries state from one call to the next, so the same text and settings can come out a few
+  // samples different later in a process: the audio itself is not compared across runs.
+  it('eSpeak NG writes readable 16 kHz WAV files, transcripts and a voice-disjoint split', { timeout: 900_000 }, async () => {
+    const speaker = await loadSpeaker();
+    const dir = mkdtempSync(join(tmpdir(), 'rnnkit-digits-'));
+    const run = writeSpeechDigits(dir, speaker, { count: 4, seed: 5, testFraction: 0.5 });
     for (const part of ['train', 'test']) {
       const lines = readFileSync(join(dir, part, 'transcripts.tsv'), 'utf8').trim().split('\n').filter(Boolean);
       const files = readdirSync(join(dir, part)).filter((f) => f.endsWith('.wav'));
@@ -52,13 +59,12 @@ describe('spoken digit strings', () => {
         const audio = readWav(join(dir, part, file));
         expect(audio.fileRate).toBe(16000);
         expect(audio.samples.length / 16000).toBeGreaterThan(0.5);
-        expect(readFileSync(join(dir, part, file))).toEqual(readFileSync(join(dirs[1]!, part, file)));
         expect(text.split(' ').every((w) => WORDS.has(w))).toBe(true);
       }
     }
-    const voices = (part: string): string[] => runs[0]!.filter((u) => u.file.startsWith(`${part}/`)).map((u) => u.voice.split('+')[0]!);
+    const voices = (part: string): string[] => run.filter((u) => u.file.startsWith(`${part}/`)).map((u) => u.voice.split('+')[0]!);
     expect(voices('train').every((v) => TRAIN_VOICES.includes(v))).toBe(true);
     expect(voices('test').every((v) => TEST_VOICES.includes(v))).toBe(true);
-    expect(voices('train').length + voices('test').length).toBe(6);
+    expect(voices('train').length + voices('test').length).toBe(4);
   });
 });
