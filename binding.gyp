@@ -13,6 +13,7 @@
         "native/bf16.cc",
         "native/cells.cc",
         "native/pool.cc",
+        "native/ctc.cc",
         "native/ops.cc",
         "native/optim.cc",
         "native/engine.cc",

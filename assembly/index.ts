@@ -11,6 +11,7 @@ export function heapBase(): usize {
 export { gemm, gemmScratchBytes, setGemmScratch } from './gemm';
 export { cellForward, cellBackward } from './cells';
 export { poolForward, poolBackward } from './pool';
+export { ctcLoss } from './ctc';
 export {
   addBias, sumRows, gatherRows, scatterAddRows, gatherColumns, scatterAddColumns,
   softmaxCrossEntropy, clipValue, sumSquares, scale, dropout, multiply,

@@ -487,6 +487,40 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   return Napi::Number::New(args.env(), loss);
 }
 
+// ctcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits | null)
+// → the mean loss (checkCtcLoss)
+Napi::Value CtcLoss(const Napi::CallbackInfo& info) {
+  Args args(info, "ctcLoss");
+  const int64_t T = args.size(0, "T", 1), B = args.size(1, "B", 1), C = args.size(2, "C", 2), S = args.size(3, "S");
+  const Floats logits = args.floats(4, "logits", double(T) * double(B) * double(C));
+  const Ints targets = args.ints(5, "targets", double(B) * double(S));
+  const Ints inputLengths = args.ints(6, "inputLengths", double(B));
+  const Ints targetLengths = args.ints(7, "targetLengths", double(B));
+  for (int64_t b = 0; b < B; b++) {
+    const int64_t L = inputLengths.data[b], U = targetLengths.data[b];
+    const std::string of = " of sequence " + std::to_string(b) + " is outside [";
+    if (L < 1 || L > T) args.range_error("input length " + std::to_string(L) + of + "1, " + std::to_string(T) + "]");
+    if (U < 0 || U > S) args.range_error("target length " + std::to_string(U) + of + "0, " + std::to_string(S) + "]");
+    for (int64_t s = 0; s < U; s++) {
+      const int64_t label = targets.data[b * S + s];
+      if (label < 1 || label >= C) {
+        args.range_error("label " + std::to_string(label) + " at position " + std::to_string(s) + of + "1, " +
+                         std::to_string(C) + ") (0 is the blank)");
+      }
+    }
+  }
+  const bool zeroInfinity = args.flag(8, "zeroInfinity");
+  const Floats work = args.floats(9, "work", double(B) * double(T) * (2.0 * (2.0 * double(S) + 1.0) + 1.0));
+  const Floats losses = args.floats(10, "losses", double(B));
+  const Floats dLogits = args.is_absent(11) ? Floats{} : args.floats(11, "dLogits", double(T) * double(B) * double(C));
+  args.no_alias({region("work", work), region("losses", losses), region("dLogits", dLogits)},
+                {region("logits", logits), region("targets", targets), region("inputLengths", inputLengths),
+                 region("targetLengths", targetLengths)});
+  const double loss = rnnkit::ctc_loss(T, B, C, S, logits.data, targets.data, inputLengths.data, targetLengths.data,
+                                       zeroInfinity, work.data, losses.data, dLogits.data);
+  return Napi::Number::New(args.env(), loss);
+}
+
 // clipValue(x, limit)
 void ClipValue(const Napi::CallbackInfo& info) {
   Args args(info, "clipValue");
@@ -643,6 +677,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("poolForward", Napi::Function::New(env, PoolForward, "poolForward"));
   exports.Set("poolBackward", Napi::Function::New(env, PoolBackward, "poolBackward"));
   exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy, "softmaxCrossEntropy"));
+  exports.Set("ctcLoss", Napi::Function::New(env, CtcLoss, "ctcLoss"));
   exports.Set("clipValue", Napi::Function::New(env, ClipValue, "clipValue"));
   exports.Set("sumSquares", Napi::Function::New(env, SumSquares, "sumSquares"));
   exports.Set("scale", Napi::Function::New(env, Scale, "scale"));

@@ -156,6 +156,19 @@ void pool_forward(PoolMode mode, int64_t T, int64_t B, int64_t D, const float* x
 void pool_backward(PoolMode mode, int64_t T, int64_t B, int64_t D, const float* dOut, const int32_t* lengths,
                    const int32_t* argmax, float* dx);
 
+// ---- ctc.cc --------------------------------------------------------------------------------------
+
+// PyTorch's nn.CTCLoss(blank=0, reduction='mean', zero_infinity) of log_softmax(logits) (Backend.ctcLoss in
+// src/backend/types.ts), validated by the caller: logits [T,B,C]; targets [B,S], sequence b's labels are
+// targets[b, 0 .. U_b) in [1, C); inputLengths [B] in [1, T]; targetLengths [B] in [0, S].
+// losses [B] ← each negative log-likelihood (+∞ without an alignment, 0 then with zeroInfinity).
+// Returns Σ_b losses[b] / max(U_b, 1) / B. dLogits [T,B,C] or null ← the gradient of that mean (zero rows
+// past a length and for infinite sequences). work [B, T·(2(2S+1)+1)] ← α, β and the row normalisers.
+// Threads take fixed ranges of sequences; results do not depend on the thread count.
+double ctc_loss(int64_t T, int64_t B, int64_t C, int64_t S, const float* logits, const int32_t* targets,
+                const int32_t* inputLengths, const int32_t* targetLengths, bool zeroInfinity, float* work,
+                float* losses, float* dLogits);
+
 }  // namespace rnnkit
 
 #endif  // RNNKIT_KERNELS_H

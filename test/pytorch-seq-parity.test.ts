@@ -142,7 +142,7 @@ for (const variant of BACKENDS) {
         const lstm = f.cell === 'lstm';
         const config: ModelConfig = {
           cell: f.cell === 'lstm' || f.cell === 'gru' ? f.cell : 'rnn', nonlinearity: f.cell === 'rnn_relu' ? 'relu' : 'tanh',
-          hidden: H, layers: f.layers, embed: 0, vocabSize: I, bidirectional: f.bidirectional,
+          hidden: H, layers: f.layers, embed: 0, vocabSize: 2, frameWidth: I, bidirectional: f.bidirectional, // the frame width is its own (not the vocabulary's)
         };
         const model = new Model(backend, config);
         const stack = new RecurrentStack(model, T, B, { input: 'frames', inputGradient: true });

@@ -255,7 +255,7 @@ for (const { label: backendLabel, make } of BACKENDS) {
     });
 
     it('refuses frames for a model with an embedding, a bad dropout and an unknown pooling', () => {
-      expect(() => new RecurrentStack(gru, T, B, { input: 'frames' })).toThrow('float frames need a model without an embedding (embed 0; the frame width is vocabSize)');
+      expect(() => new RecurrentStack(gru, T, B, { input: 'frames' })).toThrow('float frames need a model without an embedding (embed 0; the frame width is frameWidth, else vocabSize)');
       expect(() => new RecurrentStack(gru, T, B, { dropout: 1 })).toThrow('dropout must be a probability in [0, 1), got 1');
       expect(() => new RecurrentStack(lstm, T, B, { inputGradient: true })).toThrow('inputGradient is for frames input (ids have no gradient)');
       expect(() => new ClassifierWorkspace(lstm, T, B, 'first' as 'last')).toThrow('pooling must be one of last, mean, max, got first');

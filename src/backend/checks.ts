@@ -1,6 +1,6 @@
 // Argument validation shared by the TypeScript-side backends (reference, wasm). The native addon repeats
 // the same checks in C++ before touching memory. Messages name the kernel and the argument.
-import { type CellKind, CELL_KINDS, type F, type I, POOL_MODES, type PoolMode, type Span, cacheWidth, gatesOf } from './types.js';
+import { type CellKind, CELL_KINDS, type F, type I, POOL_MODES, type PoolMode, type Span, cacheWidth, ctcWorkspaceSize, gatesOf } from './types.js';
 
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
@@ -227,6 +227,36 @@ export function checkSoftmaxCrossEntropy(N: number, V: number, logits: F, target
     checkSpan(k, 'dLogits', dLogits, N * V);
     checkNoAlias(k, { dLogits }, { logits, targets });
   }
+}
+
+export function checkCtcLoss(
+  T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
+  zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+): void {
+  const k = 'ctcLoss';
+  checkSize(k, 'T', T, 1);
+  checkSize(k, 'B', B, 1);
+  checkSize(k, 'C', C, 2);
+  checkSize(k, 'S', S);
+  checkSpan(k, 'logits', logits, T * B * C);
+  checkSpan(k, 'targets', targets, B * S);
+  checkSpan(k, 'inputLengths', inputLengths, B);
+  checkSpan(k, 'targetLengths', targetLengths, B);
+  const inputs = inputLengths.data, targetLens = targetLengths.data, labels = targets.data;
+  for (let b = 0; b < B; b++) {
+    const L = inputs[b]!, U = targetLens[b]!;
+    if (L < 1 || L > T) throw new RangeError(`${k}: input length ${L} of sequence ${b} is outside [1, ${T}]`);
+    if (U < 0 || U > S) throw new RangeError(`${k}: target length ${U} of sequence ${b} is outside [0, ${S}]`);
+    for (let s = 0; s < U; s++) {
+      const label = labels[b * S + s]!;
+      if (label < 1 || label >= C) throw new RangeError(`${k}: label ${label} at position ${s} of sequence ${b} is outside [1, ${C}) (0 is the blank)`);
+    }
+  }
+  checkBooleans(k, { zeroInfinity });
+  checkSpan(k, 'work', work, ctcWorkspaceSize(T, B, S));
+  checkSpan(k, 'losses', losses, B);
+  if (dLogits) checkSpan(k, 'dLogits', dLogits, T * B * C);
+  checkNoAlias(k, { work, losses, ...(dLogits ? { dLogits } : {}) }, { logits, targets, inputLengths, targetLengths });
 }
 
 export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers: Record<string, number>): void {

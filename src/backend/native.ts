@@ -58,6 +58,10 @@ export interface NativeAddon {
   poolForward(mode: string, T: number, B: number, D: number, x: Float32Array, lengths: Int32Array, out: Float32Array, argmax: Int32Array): void;
   poolBackward(mode: string, T: number, B: number, D: number, dOut: Float32Array, lengths: Int32Array, argmax: Int32Array, dx: Float32Array): void;
   softmaxCrossEntropy(N: number, V: number, logits: Float32Array, targets: Int32Array, scale: number, dLogits: Float32Array | null): number;
+  ctcLoss(
+    T: number, B: number, C: number, S: number, logits: Float32Array, targets: Int32Array, inputLengths: Int32Array, targetLengths: Int32Array,
+    zeroInfinity: boolean, work: Float32Array, losses: Float32Array, dLogits: Float32Array | null,
+  ): number;
   clipValue(x: Float32Array, limit: number): void;
   sumSquares(x: Float32Array): number;
   scale(x: Float32Array, s: number): void;
@@ -72,7 +76,7 @@ export interface NativeAddon {
 
 const KERNELS = [
   'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
+  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'ctcLoss', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
   'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation', 'scratchBytes',
   'precisions', 'measureBf16Peak', 'bf16Gemm',
 ] as const;
@@ -300,6 +304,14 @@ export class NativeBackend implements Backend {
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
     return this.#addon.softmaxCrossEntropy(N, V, view(logits), view(targets), scale, view(dLogits));
+  }
+
+  ctcLoss(
+    T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
+    zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+  ): number {
+    this.#configure();
+    return this.#addon.ctcLoss(T, B, C, S, view(logits), view(targets), view(inputLengths), view(targetLengths), zeroInfinity, view(work), view(losses), view(dLogits));
   }
 
   clipValue(x: F, limit: number): void {

@@ -1,6 +1,7 @@
 // The reference backend: plain TypeScript loops, written to be obviously correct. It is the oracle every
 // other backend is tested against, and in float64 it is precise enough for finite-difference checks.
 import * as check from './checks.js';
+import { ctcLossReference } from './ctc-reference.js';
 import {
   type Backend, type BackendInfo, type Buf, type CellKind, type Dtype, type F, type FloatArray, type I, type PoolMode,
   cacheWidth, dropoutBits, dropoutSeedMix, dropoutThreshold, gatesOf,
@@ -207,6 +208,17 @@ export class ReferenceBackend implements Backend {
       }
     }
     return loss;
+  }
+
+  ctcLoss(
+    T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
+    zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+  ): number {
+    check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
+    return ctcLossReference(T, B, C, S, zeroInfinity, {
+      logits: logits.data, targets: targets.data, inputLengths: inputLengths.data, targetLengths: targetLengths.data,
+      work: work.data, losses: losses.data, dLogits: dLogits?.data,
+    });
   }
 
   clipValue(x: F, limit: number): void {

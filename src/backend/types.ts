@@ -41,6 +41,12 @@ export function cacheWidth(kind: CellKind): number {
   return kind === 'lstm' || kind === 'gru' ? 4 : 0;
 }
 
+/** Floats of the ctcLoss workspace for B sequences of at most T steps and S target symbols: per sequence,
+ *  α and β over T × (2S+1) extended-label states and the log-softmax normaliser of each of its T rows. */
+export function ctcWorkspaceSize(T: number, B: number, S: number): number {
+  return B * T * (2 * (2 * S + 1) + 1);
+}
+
 /** murmur3's 32-bit finaliser: a bijective mix of a 32-bit word. */
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -206,6 +212,23 @@ export interface Backend {
    * for skipped targets). Targets outside [−1, V) are an error.
    */
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number;
+
+  /**
+   * PyTorch's nn.CTCLoss(blank=0, reduction='mean', zero_infinity) of log_softmax(logits), with the softmax
+   * fused in: logits [T,B,C] time-major pre-softmax scores over C symbols (0 is the blank);
+   * targets [B,S] (sequence b's labels are targets[b, 0 … U_b), each in [1, C); the rest is padding and not
+   * read); inputLengths [B] each in [1, T] (rows t >= L_b are not read); targetLengths [B] each in [0, S].
+   * losses [B] receives each sequence's negative log-likelihood (reduction 'none'): +Infinity when no
+   * alignment of U_b labels fits in L_b steps, or 0 for those with zeroInfinity. Returns the mean over the
+   * batch of losses[b] / max(U_b, 1) (+Infinity if any is infinite). dLogits [T,B,C] (optional) is
+   * overwritten with the gradient of that mean w.r.t. logits; its rows t >= L_b are zero, and so are the
+   * rows of an infinite sequence (where PyTorch gives NaN without zero_infinity). work holds
+   * ctcWorkspaceSize(T, B, S) floats of scratch (α, β in log space; overwritten).
+   */
+  ctcLoss(
+    T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
+    zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+  ): number;
 
   /** x = clamp(x, −limit, limit). */
   clipValue(x: F, limit: number): void;

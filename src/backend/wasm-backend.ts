@@ -58,6 +58,7 @@ interface WasmExports {
   poolForward(mode: number, T: number, B: number, D: number, x: number, lengths: number, out: number, argmax: number): void;
   poolBackward(mode: number, T: number, B: number, D: number, dOut: number, lengths: number, argmax: number, dx: number): void;
   softmaxCrossEntropy(N: number, V: number, logits: number, targets: number, scale: number, dLogits: number): number;
+  ctcLoss(T: number, B: number, C: number, S: number, logits: number, targets: number, inputLengths: number, targetLengths: number, zeroInfinity: number, work: number, losses: number, dLogits: number): number;
   clipValue(n: number, x: number, limit: number): void;
   sumSquares(n: number, x: number): number;
   scale(n: number, x: number, s: number): void;
@@ -75,7 +76,7 @@ interface WasmExports {
 
 const KERNEL_EXPORTS = [
   'heapBase', 'gemmScratchBytes', 'setGemmScratch', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
+  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'ctcLoss', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
   'momentumUpdate', 'rmspropUpdate', 'adamUpdate',
 ] as const;
 
@@ -375,6 +376,19 @@ export class WasmBackend implements Backend {
     // Pointer 0 means "no gradient": a real buffer is never at 0 (the allocator starts above heapBase).
     const d = dLogits ? this.#f(k, 'dLogits', dLogits) : 0;
     return this.#x.softmaxCrossEntropy(N, V, x, y, scale, d);
+  }
+
+  ctcLoss(
+    T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
+    zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+  ): number {
+    check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
+    const k = 'ctcLoss';
+    return this.#x.ctcLoss(
+      T, B, C, S, this.#f(k, 'logits', logits), this.#i(k, 'targets', targets), this.#i(k, 'inputLengths', inputLengths),
+      this.#i(k, 'targetLengths', targetLengths), zeroInfinity ? 1 : 0, this.#f(k, 'work', work), this.#f(k, 'losses', losses),
+      dLogits ? this.#f(k, 'dLogits', dLogits) : 0,
+    );
   }
 
   clipValue(x: F, limit: number): void {

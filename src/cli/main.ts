@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { RnnkitError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerBench } from './bench.js';
+import { registerData } from './data.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerGradflow } from './gradflow.js';
@@ -31,6 +32,7 @@ export function buildProgram(invocation: string[] = []): Command {
   registerReport(program);
   registerExport(program);
   registerBench(program);
+  registerData(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;
 }

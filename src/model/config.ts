@@ -22,6 +22,9 @@ export interface ModelConfig {
   bidirectional?: boolean;
   /** Rows of the head (classes of a classifier). Default vocabSize: the language model predicts the next id. */
   outputs?: number;
+  /** Features per float frame read by layer 0 (a model of frames, embed 0; e.g. stacked log-mels). Default
+   *  vocabSize (one-hot ids are frames of vocabSize). */
+  frameWidth?: number;
 }
 
 export interface ParamSpec {
@@ -37,6 +40,9 @@ export const directionsOf = (config: Pick<ModelConfig, 'bidirectional'>): 1 | 2 
 
 /** The head's rows: `outputs`, or the vocabulary size when absent. */
 export const outputsOf = (config: Pick<ModelConfig, 'outputs' | 'vocabSize'>): number => config.outputs ?? config.vocabSize;
+
+/** Layer 0's input width for embed 0: frameWidth, or the vocabulary size (one-hot ids). */
+export const frameWidthOf = (config: Pick<ModelConfig, 'frameWidth' | 'vocabSize'>): number => config.frameWidth ?? config.vocabSize;
 
 export function cellKind(config: Pick<ModelConfig, 'cell' | 'nonlinearity'>): CellKind {
   return config.cell === 'rnn' ? (config.nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh') : config.cell;
@@ -59,6 +65,10 @@ export function validateConfig(config: ModelConfig): ModelConfig {
     throw invalidOption(`bidirectional must be true or false, got ${String(config.bidirectional)}`);
   }
   if (config.outputs !== undefined) checkInteger('outputs', config.outputs, 1, 1 << 21);
+  if (config.frameWidth !== undefined) {
+    checkInteger('frame width', config.frameWidth, 1, 1 << 21);
+    if (config.embed > 0) throw invalidOption('a frame width is for a model of float frames (embed 0), not one with an embedding');
+  }
   const count = parameterCount(config);
   if (count > MAX_PARAMETERS) {
     throw invalidOption(`the model would have ${count} parameters (${(count * 4 / 2 ** 30).toFixed(1)} GiB); the limit is ${MAX_PARAMETERS}`);
@@ -77,7 +87,7 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
   const specs: ParamSpec[] = [];
   if (E > 0) specs.push({ name: 'embed.weight', shape: [V, E] });
   for (let l = 0; l < L; l++) {
-    const inputSize = l === 0 ? (E > 0 ? E : V) : D * H;
+    const inputSize = l === 0 ? (E > 0 ? E : frameWidthOf(config)) : D * H;
     for (let d = 0; d < D; d++) {
       const suffix = directionSuffix(d);
       specs.push(

@@ -3,7 +3,8 @@
 // layers. Every numeric step is a backend kernel; JS only builds int32 index arrays (a few T·B ints a batch).
 //
 // Sizes: T steps, B sequences, H hidden, L layers, D directions (2 when bidirectional), W = D·H the width of
-// a layer's output, G gates, V the vocabulary (with embed 0 also the width of one-hot ids or float frames),
+// a layer's output, G gates, V the vocabulary (with embed 0 also the width of one-hot ids), F the width of a
+// float frame (frameWidthOf: frameWidth, else V),
 // E the embedding width, n = T·B rows.
 //
 // Layout. Layer l keeps both directions' states in ONE buffer hs [D][maxT+1][maxB][H]; direction d of a batch
@@ -17,13 +18,13 @@
 import { OwnedBuffers } from '../backend/owned.js';
 import { type Backend, type CellKind, type F, type I, cacheWidth, gatesOf } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
-import { type ModelConfig, cellKind, directionsOf } from './config.js';
+import { type ModelConfig, cellKind, directionsOf, frameWidthOf } from './config.js';
 import type { Model } from './model.js';
 
 /** Workspaces larger than this many floats (4 GiB) are refused before anything is allocated. */
 export const MAX_WORKSPACE_FLOATS = 2 ** 30;
 
-/** 'ids': token ids, embedded or one-hot as the model says. 'frames': float frames [T,B,V] (embed 0). */
+/** 'ids': token ids, embedded or one-hot as the model says. 'frames': float frames [T,B,F] (embed 0). */
 export type StackInput = 'ids' | 'frames';
 
 export interface StackOptions {
@@ -62,6 +63,7 @@ interface LayerBuffers {
 /** Every buffer's size, in one place: the constructor allocates exactly these, stackFloats sums them. */
 function bufferSizes(config: ModelConfig, maxT: number, maxB: number, input: StackInput, dropout: number, inputGradient: boolean, stateGradients: boolean) {
   const { hidden: H, layers: L, embed: E, vocabSize: V } = config;
+  const F = frameWidthOf(config); // frames input: the width of one frame
   const kind = cellKind(config);
   const D = directionsOf(config), W = D * H, GH = gatesOf(kind) * H, n = maxT * maxB;
   const bi = D === 2, lstm = kind === 'lstm', frames = input === 'frames';
@@ -73,8 +75,8 @@ function bufferSizes(config: ModelConfig, maxT: number, maxB: number, input: Sta
       drop: l > 0 && dropout > 0 ? n * W : 0,
     }),
     floats: {
-      frames: frames ? n * V : 0, dFrames: frames && inputGradient ? n * V : 0, embedded: E > 0 ? n * E : 0,
-      xProj: n * GH, xRev: bi ? n * Math.max(frames ? V : E, L > 1 ? W : 0) : 0,
+      frames: frames ? n * F : 0, dFrames: frames && inputGradient ? n * F : 0, embedded: E > 0 ? n * E : 0,
+      xProj: n * GH, xRev: bi ? n * Math.max(frames ? F : E, L > 1 ? W : 0) : 0,
       dhs: bi ? D * n * H : 0, dGx: n * GH, dGh: n * GH, dGxTime: bi ? n * GH : 0, dLayer: n * Math.max(W, E),
       zeros: n * H, hN: states, cN: lstm ? states : 0, dh0: states, dc0: lstm ? states : 0,
     },
@@ -101,7 +103,8 @@ export class RecurrentStack {
   /** [maxT·maxB] input ids, time-major for the batch's own B: ids[t·B + b] (input 'ids'); past a length any
    *  valid id. ids, frames and lengths must stay as forward() saw them until backward(). */
   readonly ids: I;
-  /** [maxT·maxB·V] input frames, time-major: frames[(t·B + b)·V + i] (input 'frames'); past a length any
+  /** [maxT·maxB·F] input frames of F = frameWidthOf(config) features, time-major: frames[(t·B + b)·F + i]
+   *  (input 'frames'); past a length any
    *  finite value (those rows meet zero gradients, and 0·NaN would not be 0). */
   readonly frames: F;
   /** [maxB] sequence lengths, each in [1, T] (read by a masked forward). */
@@ -115,7 +118,7 @@ export class RecurrentStack {
   private readonly layers: LayerBuffers[];
   private readonly owned: OwnedBuffers;
   private readonly embedded: F; // [T,B,E] (embedding input)
-  private readonly dFrames: F; // [T,B,V] (frames input with inputGradient)
+  private readonly dFrames: F; // [T,B,F] (frames input with inputGradient)
   private readonly xProj: F; // [T,B,G·H] one direction's input projection, in processing order
   private readonly xRev: F; // [T,B,·] the reverse direction's float input in processing order
   private readonly dhs: F; // [D][T,B,H] gradient w.r.t. each direction's outputs, in processing order
@@ -156,7 +159,8 @@ export class RecurrentStack {
       throw invalidOption(`dropout must be a probability in [0, 1), got ${String(this.dropout)}`);
     }
     if (inputGradient && this.input !== 'frames') throw invalidOption('inputGradient is for frames input (ids have no gradient)');
-    if (this.input === 'frames' && config.embed > 0) throw invalidOption('float frames need a model without an embedding (embed 0; the frame width is vocabSize)');
+    if (this.input === 'frames' && config.embed > 0) throw invalidOption('float frames need a model without an embedding (embed 0; the frame width is frameWidth, else vocabSize)');
+    if (this.input === 'ids' && frameWidthOf(config) !== config.vocabSize) throw invalidOption(`ids need a model whose frame width is its vocabulary size (one-hot), not ${config.frameWidth}`);
     const floats = stackFloats(config, maxT, maxB, options);
     if (!Number.isInteger(maxT) || !Number.isInteger(maxB) || maxT < 1 || maxB < 1 || floats > MAX_WORKSPACE_FLOATS) {
       throw invalidOption(`a stack of ${maxT} steps × ${maxB} sequences for this model needs ${((floats * 4) / 2 ** 30).toFixed(1)} GiB; the limit is ${(MAX_WORKSPACE_FLOATS * 4) / 2 ** 30} GiB (lower the steps, the batch or the model size)`);
@@ -241,10 +245,10 @@ export class RecurrentStack {
     return { h: h.sub(0, size), c: c.length ? c.sub(0, size) : null };
   }
 
-  /** Gradient of the last backward() w.r.t. the frames [T,B,V] (frames input built with inputGradient). */
+  /** Gradient of the last backward() w.r.t. the frames [T,B,F] (frames input built with inputGradient). */
   inputGrad(T: number, B: number): F {
     if (!this.dFrames.length) throw new Error('inputGrad() needs a stack with frames input built with inputGradient: true');
-    return this.dFrames.sub(0, T * B * this.model.config.vocabSize);
+    return this.dFrames.sub(0, T * B * frameWidthOf(this.model.config));
   }
 
   /**
@@ -415,9 +419,9 @@ export class RecurrentStack {
 
   /** Layer l's float input [T,B,·] in time order as the last forward used it; null for one-hot ids. */
   private inputOf(l: number, T: number, B: number): F | null {
-    const n = T * B, { embed: E, vocabSize: V } = this.model.config;
+    const n = T * B, E = this.model.config.embed;
     if (l > 0) return this.droppedOut ? this.layers[l]!.dropped.sub(0, n * this.D * this.H) : this.outputOf(l - 1, T, B);
-    if (this.input === 'frames') return this.frames.sub(0, n * V);
+    if (this.input === 'frames') return this.frames.sub(0, n * frameWidthOf(this.model.config));
     return E > 0 ? this.embedded.sub(0, n * E) : null;
   }
 

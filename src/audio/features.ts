@@ -1,0 +1,134 @@
+// Log-mel filterbank features: a periodic Hann window over each frame, the power spectrum of a real FFT
+// (fft.js), triangular filters on the HTK mel scale (mel = 2595·log10(1 + f/700), no area normalisation,
+// as torchaudio's melscale_fbanks(norm=None, mel_scale='htk')), the natural log of each energy with a floor
+// (ln max(e, 1e-10)), then per-utterance mean and variance normalisation of every dimension and frame
+// stacking with subsampling (stack k: k consecutive frames concatenated, every k-th kept).
+import FFT from 'fft.js';
+
+export interface FeatureSettings {
+  sampleRate: number;
+  mels: number;
+  windowMs: number;
+  hopMs: number;
+  fftSize: number;
+  /** Frames concatenated and kept one in `stack` (1: no stacking). */
+  stack: number;
+}
+
+export const DEFAULT_FEATURES: FeatureSettings = { sampleRate: 16000, mels: 80, windowMs: 25, hopMs: 10, fftSize: 512, stack: 3 };
+
+/** The floor under the log: silence gives ln(1e-10) ≈ −23.03 in every band. */
+export const LOG_FLOOR = 1e-10;
+
+export const hzToMel = (hz: number): number => 2595 * Math.log10(1 + hz / 700);
+export const melToHz = (mel: number): number => 700 * (10 ** (mel / 2595) - 1);
+
+/** One triangular filter: weights of FFT bins first … first + weights.length − 1. */
+interface Filter {
+  first: number;
+  weights: Float32Array;
+}
+
+/** A feature extractor for fixed settings (window, FFT plan and filters made once). */
+export class LogMel {
+  readonly window: Float64Array;
+  readonly hop: number;
+  readonly filters: Filter[];
+  readonly #fft: FFT;
+  readonly #frame: Float64Array;
+  readonly #spectrum: number[];
+  readonly #power: Float64Array;
+
+  constructor(readonly settings: FeatureSettings = DEFAULT_FEATURES) {
+    const { sampleRate, mels, windowMs, hopMs, fftSize, stack } = settings;
+    const length = Math.round((sampleRate * windowMs) / 1000);
+    this.hop = Math.round((sampleRate * hopMs) / 1000);
+    if (!(fftSize >= length && (fftSize & (fftSize - 1)) === 0)) throw new RangeError(`features: the FFT size ${fftSize} must be a power of two of at least the window (${length} samples)`);
+    if (!(this.hop >= 1 && mels >= 1 && Number.isInteger(stack) && stack >= 1)) throw new RangeError('features: hop, mels and stack must be positive');
+    this.window = Float64Array.from({ length }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / length));
+    this.filters = melFilters(mels, fftSize, sampleRate);
+    this.#fft = new FFT(fftSize);
+    this.#frame = new Float64Array(fftSize);
+    this.#spectrum = this.#fft.createComplexArray() as number[];
+    this.#power = new Float64Array(fftSize / 2 + 1);
+  }
+
+  /** Width of one output frame (mels × stack). */
+  get width(): number {
+    return this.settings.mels * this.settings.stack;
+  }
+
+  /** Frames of ln mel energies, [frames][mels] row-major (no normalisation, no stacking). */
+  logMel(samples: Float32Array): { frames: number; data: Float32Array } {
+    const { mels } = this.settings;
+    const length = this.window.length;
+    const frames = samples.length <= length ? 1 : 1 + Math.floor((samples.length - length) / this.hop);
+    const data = new Float32Array(frames * mels);
+    const frame = this.#frame, spectrum = this.#spectrum, power = this.#power;
+    for (let f = 0; f < frames; f++) {
+      frame.fill(0);
+      const start = f * this.hop, end = Math.min(samples.length, start + length);
+      for (let i = start; i < end; i++) frame[i - start] = samples[i]! * this.window[i - start]!;
+      this.#fft.realTransform(spectrum, frame);
+      for (let k = 0; k < power.length; k++) power[k] = spectrum[2 * k]! ** 2 + spectrum[2 * k + 1]! ** 2;
+      for (let m = 0; m < mels; m++) {
+        const { first, weights } = this.filters[m]!;
+        let energy = 0;
+        for (let j = 0; j < weights.length; j++) energy += weights[j]! * power[first + j]!;
+        data[f * mels + m] = Math.log(Math.max(energy, LOG_FLOOR));
+      }
+    }
+    return { frames, data };
+  }
+
+  /** The model's input: log-mel, normalised per utterance, stacked. [frames][width] row-major. */
+  features(samples: Float32Array): { frames: number; data: Float32Array } {
+    const { frames, data } = this.logMel(samples);
+    normalise(data, frames, this.settings.mels);
+    return stackFrames(data, frames, this.settings.mels, this.settings.stack);
+  }
+}
+
+/** Triangles between mel-spaced points from 0 Hz to the Nyquist frequency, evaluated at the FFT bins. */
+function melFilters(mels: number, fftSize: number, sampleRate: number): Filter[] {
+  const top = hzToMel(sampleRate / 2);
+  const edges = Array.from({ length: mels + 2 }, (_, i) => melToHz((top * i) / (mels + 1)));
+  const bins = fftSize / 2 + 1, binHz = sampleRate / fftSize;
+  return Array.from({ length: mels }, (_, m) => {
+    const [left, centre, right] = [edges[m]!, edges[m + 1]!, edges[m + 2]!];
+    const weights: number[] = [];
+    let first = -1;
+    for (let k = 0; k < bins; k++) {
+      const hz = k * binHz;
+      const w = Math.max(0, Math.min((hz - left) / (centre - left), (right - hz) / (right - centre)));
+      if (w > 0 && first < 0) first = k;
+      if (first >= 0) weights.push(w);
+    }
+    while (weights.length > 0 && weights[weights.length - 1] === 0) weights.pop();
+    return { first: Math.max(first, 0), weights: Float32Array.from(weights) };
+  });
+}
+
+/** Per-dimension (x − mean) / sqrt(variance + 1e-10) over the frames, in place. */
+export function normalise(data: Float32Array, frames: number, width: number): void {
+  for (let d = 0; d < width; d++) {
+    let sum = 0, squares = 0;
+    for (let f = 0; f < frames; f++) sum += data[f * width + d]!;
+    const mean = sum / frames;
+    for (let f = 0; f < frames; f++) squares += (data[f * width + d]! - mean) ** 2;
+    const scale = 1 / Math.sqrt(squares / frames + 1e-10);
+    for (let f = 0; f < frames; f++) data[f * width + d] = (data[f * width + d]! - mean) * scale;
+  }
+}
+
+/** k consecutive frames concatenated, every k-th kept: ceil(frames / k) outputs, zeros past the end. */
+export function stackFrames(data: Float32Array, frames: number, width: number, k: number): { frames: number; data: Float32Array } {
+  if (k === 1) return { frames, data };
+  const count = Math.ceil(frames / k);
+  const out = new Float32Array(count * width * k);
+  for (let o = 0; o < count; o++) {
+    const from = o * k, to = Math.min(frames, from + k);
+    out.set(data.subarray(from * width, to * width), o * width * k);
+  }
+  return { frames: count, data: out };
+}
