@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { RnnkitError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { registerPredict } from './predict.js';
 import { registerReport } from './report.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerReport(program);
   registerBench(program);
+  registerExport(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;
 }
