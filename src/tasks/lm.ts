@@ -9,6 +9,7 @@ import { validateConfig } from '../model/config.js';
 import { Model } from '../model/model.js';
 import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
 import { sample, samplingWorkspace } from '../generate/sample.js';
+import type { LanguageModelStream } from '../model/lm-stream.js';
 import { evaluateTokens } from '../train/evaluate.js';
 import type { ShapeOptions, TrainConfig } from '../train/config.js';
 import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from './task.js';
@@ -38,7 +39,7 @@ export class LanguageModelRun implements TaskRun {
   readonly summary: DataSummary;
   private readonly workspace: Workspace;
   private readonly evalWorkspace: Workspace | null;
-  private readonly sampleWorkspace: Workspace | null;
+  private readonly sampleWorkspace: LanguageModelStream | null;
   private readonly batcher: Batcher;
   private readonly val: Int32Array | null;
 
