@@ -69,22 +69,16 @@ export class LanguageModelStream {
     return { logits, state };
   }
 
-  /** The state into the workspace's carried state (which its forward starts from). */
+  /** The state into the workspace's carried state (which its forward starts from): one copy of [L,B,H]. */
   private load(state: RecurrentState): void {
-    const { layers: L } = this.model.config, size = this.batch * this.model.config.hidden;
-    for (let l = 0; l < L; l++) {
-      const rows = this.workspace.state(l);
-      rows.h.data.set(state.h.subarray(l * size, (l + 1) * size));
-      rows.c?.data.set(state.c!.subarray(l * size, (l + 1) * size));
-    }
+    const carried = this.workspace.carriedState();
+    carried.h.data.set(state.h);
+    carried.c?.data.set(state.c!);
   }
 
   private store(state: RecurrentState): void {
-    const { layers: L } = this.model.config, size = this.batch * this.model.config.hidden;
-    for (let l = 0; l < L; l++) {
-      const rows = this.workspace.state(l);
-      state.h.set(rows.h.data, l * size);
-      state.c?.set(rows.c!.data, l * size);
-    }
+    const carried = this.workspace.carriedState();
+    state.h.set(carried.h.data);
+    state.c?.set(carried.c!.data);
   }
 }
