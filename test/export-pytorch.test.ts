@@ -222,7 +222,7 @@ describe('rnnkit export refuses bad input in one line', () => {
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('--nnodes');
   });
 
-  it('a run directory that cannot be resumed, a changed text, and --onnx (not here yet)', async () => {
+  it('a run directory that cannot be resumed, a changed text, and not exactly one format', async () => {
     const notRun = join(root, 'not-a-run');
     mkdirSync(notRun);
     expect((await cli('export', notRun, '--pytorch', join(root, 'x'))).err).toMatch(/^rnnkit: .*not-a-run: no trainer\.safetensors here, so the run cannot be resumed .*\n$/);
@@ -233,8 +233,8 @@ describe('rnnkit export refuses bad input in one line', () => {
     const changed = await cli('export', run, '--pytorch', join(root, 'changed-pytorch'));
     expect(changed.code).toBe(1);
     expect(changed.err).toBe(`rnnkit: the training data (${changing}) changed since the checkpoint in ${run} was written, so the run cannot be continued on it\n`);
-    const onnx = await cli('export', run, '--onnx', join(root, 'model.onnx'));
-    expect(onnx.err).toBe('rnnkit: export --onnx is not implemented yet\n');
+    const both = await cli('export', run, '--onnx', join(root, 'model.onnx'), '--pytorch', join(root, 'both'));
+    expect(both.err).toBe('rnnkit: export needs exactly one of --onnx FILE or --pytorch DIR\n');
     expect((await cli('export', run)).err).toBe('rnnkit: export needs exactly one of --onnx FILE or --pytorch DIR\n');
   });
 });

@@ -1,10 +1,12 @@
 // Generation: feed the prime text, then draw one character at a time per stream from
 // softmax(logits / temperature), optionally restricted to the top k and to the nucleus of mass p.
-// N samples are N streams of one batched forward pass. Nothing is allocated per character.
+// N samples are N streams of one batched LanguageModelStream; the state is explicit, so sampling can start
+// from any point of a text (generateFrom). Nothing is allocated per character.
 import type { Vocabulary } from '../data/vocab.js';
 import { invalidOption } from '../errors.js';
 import type { Model } from '../model/model.js';
-import { Workspace } from '../model/workspace.js';
+import { LanguageModelStream } from '../model/lm-stream.js';
+import type { RecurrentState } from '../model/state.js';
 import { Random } from '../util/random.js';
 import { yieldToEventLoop } from '../util/yield.js';
 
@@ -98,31 +100,35 @@ export class TokenSampler {
  * Yields, for each generated position, the characters of all `count` samples (index = sample). The prime
  * text is not repeated in the output. Stops early when the consumer stops iterating.
  */
-export function* generate(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: Workspace): Generator<string[], void, undefined> {
+export function* generate(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): Generator<string[], void, undefined> {
   const o = validateSampleOptions(options);
   const random = new Random(o.seed);
   const primeIds = vocab.encode(o.prime, 'the prime text');
   const B = o.count, V = vocab.size;
-  const workspace = reuse ?? new Workspace(model, PRIME_CHUNK, B);
-  if (workspace.batch !== B || workspace.model !== model) throw new RangeError(`generate: the workspace is not one of batch ${B} for this model`);
-  workspace.resetState();
+  const stream = reuse ?? new LanguageModelStream(model, { batch: B, maxSteps: PRIME_CHUNK });
+  if (stream.batch !== B || stream.model !== model) throw new RangeError(`generate: the stream is not one of batch ${B} for this model`);
+  const state = stream.createState();
   // Without a prime, start from a newline when the vocabulary has one (a natural text boundary).
   const newline = vocab.chars.indexOf('\n');
   const context = primeIds.length ? primeIds : Int32Array.of(newline >= 0 ? newline : Math.floor(random.uniform() * V));
   // All but the last context character only advance the state (the same in every stream).
-  const ids = workspace.ids.data;
-  for (let start = 0; start < context.length - 1; start += workspace.maxT) {
-    const T = Math.min(workspace.maxT, context.length - 1 - start);
-    for (let t = 0; t < T; t++) ids.fill(context[start + t]!, t * B, (t + 1) * B);
-    workspace.forward(T, false);
-  }
-  const current = new Int32Array(B).fill(context[context.length - 1]!);
+  if (context.length > 1) stream.feed(Int32Array.from({ length: (context.length - 1) * B }, (_, i) => context[Math.floor(i / B)]!), state);
+  yield* generateFrom(stream, vocab, state, new Int32Array(B).fill(context[context.length - 1]!), o, random);
+}
+
+/**
+ * Samples from any point of a text: `state` (advanced in place) is the state before the current ids [B]
+ * (one per stream), which are fed first. Yields each position's characters, as generate() does.
+ */
+export function* generateFrom(
+  stream: LanguageModelStream, vocab: Vocabulary, state: RecurrentState, current: Int32Array, options: SampleOptions, random = new Random(options.seed ?? 1),
+): Generator<string[], void, undefined> {
+  const o = validateSampleOptions(options), B = stream.batch, V = vocab.size;
+  if (current.length !== B) throw new RangeError(`generateFrom: ${current.length} current ids for ${B} stream(s)`);
   const sampler = new TokenSampler(V, o, random);
   const chars = new Array<string>(B);
   for (let i = 0; i < o.length; i++) {
-    workspace.ids.data.set(current);
-    workspace.forward(1, false);
-    const logits = workspace.logits(1).data;
+    const { logits } = stream.step(current, state);
     for (let b = 0; b < B; b++) {
       current[b] = sampler.draw(logits, b * V);
       chars[b] = vocab.chars[current[b]!]!;
@@ -132,19 +138,19 @@ export function* generate(model: Model, vocab: Vocabulary, options: SampleOption
 }
 
 /** The prime text followed by `length` generated characters. */
-export function sample(model: Model, vocab: Vocabulary, options: Omit<SampleOptions, 'count'>, reuse?: Workspace): string {
+export function sample(model: Model, vocab: Vocabulary, options: Omit<SampleOptions, 'count'>, reuse?: LanguageModelStream): string {
   return sampleMany(model, vocab, { ...options, count: 1 }, reuse)[0]!;
 }
 
 /** `count` samples, each the prime text followed by `length` generated characters. */
-export function sampleMany(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: Workspace): string[] {
+export function sampleMany(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): string[] {
   const texts = Array.from({ length: options.count ?? 1 }, () => [options.prime ?? '']);
   for (const chars of generate(model, vocab, options, reuse)) chars.forEach((ch, b) => texts[b]!.push(ch));
   return texts.map((parts) => parts.join(''));
 }
 
-/** A workspace for repeated sampling of one stream (e.g. during training), so nothing is allocated per sample. */
-export const samplingWorkspace = (model: Model): Workspace => new Workspace(model, PRIME_CHUNK, 1);
+/** A stream for repeated sampling of one sample at a time (e.g. during training), so nothing is allocated per sample. */
+export const samplingWorkspace = (model: Model): LanguageModelStream => new LanguageModelStream(model, { maxSteps: PRIME_CHUNK });
 
 /** The library's streaming form: an async iterator of the generated characters of one sample, yielding
  *  to the event loop between characters so that a server stays responsive. */

@@ -99,13 +99,13 @@ export class ClassifierWorkspace {
     return probs;
   }
 
-  /** Classifies the B sequences in ids/lengths; with labels, returns the summed cross-entropy (and keeps
+  /** Classifies the B sequences in ids/lengths (from initial states h0, c0 [L·D,B,H] when given, else zeros); with labels, returns the summed cross-entropy (and keeps
    *  what backward() needs), without, NaN. A dropout seed (new every training step) turns on dropout. */
-  forward(T: number, B: number, withLabels: boolean, dropoutSeed?: number): number {
+  forward(T: number, B: number, withLabels: boolean, dropoutSeed?: number, initial: { h0?: F | null; c0?: F | null } = {}): number {
     this.shape = null;
     if (withLabels) this.checkLabels(B);
     const stack = this.stack, be = this.model.backend, { W, C } = this;
-    stack.forward(T, B, dropoutSeed === undefined ? {} : { dropoutSeed });
+    stack.forward(T, B, { ...initial, ...(dropoutSeed === undefined ? {} : { dropoutSeed }) });
     const pooled = this.pooled.sub(0, B * W);
     if (this.pool === 'last') {
       this.buildLastIndices(B);

@@ -81,6 +81,11 @@ export class Workspace {
     return this.layerRows(this.stack.finalState(this.batch), l);
   }
 
+  /** Every layer's carried state: h (and c for LSTM) [L,B,H], as it stands for the next chunk. */
+  carriedState(): { h: F; c: F | null } {
+    return this.stack.finalState(this.batch);
+  }
+
   /** Gradient of the last backward() w.r.t. layer l's initial h and c. */
   stateGrad(l: number): { h: F; c: F | null } {
     return this.layerRows(this.stack.initialStateGrad(this.batch), l);

@@ -11,6 +11,7 @@ import { Model } from '../model/model.js';
 import type { RecurrentStack } from '../model/stack.js';
 import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
 import { sample, samplingWorkspace } from '../generate/sample.js';
+import type { LanguageModelStream } from '../model/lm-stream.js';
 import { evaluateTokens } from '../train/evaluate.js';
 import type { TrainConfig } from '../train/config.js';
 import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from './task.js';
@@ -41,7 +42,7 @@ export class LanguageModelSteps implements Omit<TaskRun, 'saveModel'> {
   readonly summary: DataSummary;
   private readonly workspace: Workspace;
   private readonly evalWorkspace: Workspace | null;
-  private readonly sampleWorkspace: Workspace | null;
+  private readonly sampleWorkspace: LanguageModelStream | null;
   private readonly batcher: Batcher;
   private readonly val: Int32Array | null;
 
