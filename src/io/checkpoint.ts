@@ -1,7 +1,7 @@
 // A checkpoint is a directory holding model.safetensors: the weights under PyTorch's names and shapes, with
 // the model's shape and its task's metadata (the task, its vocabulary, labels, …) as JSON under the metadata
 // key `rnnkit`. A checkpoint written before tasks existed has no `task`: it is a language model.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
 import { Vocabulary } from '../data/vocab.js';
@@ -10,7 +10,7 @@ import { type ModelConfig, parameterSpecs, validateConfig } from '../model/confi
 import { Model } from '../model/model.js';
 import { writeFileAtomic } from './atomic.js';
 import { describeNonFinite } from './finite.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { readSafetensorsFile, writeSafetensors } from './safetensors.js';
 
 export const FORMAT_VERSION = 1;
 export const MODEL_FILE = 'model.safetensors';
@@ -40,7 +40,7 @@ export function saveModelFile(dir: string, model: Model, taskMeta: TaskMetadata)
   const meta = { format: FORMAT_VERSION, task, cell, nonlinearity, hidden, layers, embed, ...(bidirectional ? { bidirectional } : {}), ...rest };
   const tensors = model.params.tensors.map((t) => ({ name: t.name, shape: t.shape, data: Float32Array.from(t.view.data) }));
   const path = join(dir, MODEL_FILE);
-  writeFileAtomic(path, encodeSafetensors(tensors, { rnnkit: JSON.stringify(meta) }));
+  writeFileAtomic(path, (fd) => writeSafetensors(fd, tensors, { rnnkit: JSON.stringify(meta) }));
   return path;
 }
 
@@ -60,9 +60,7 @@ function readModelFile(dir: string): ModelFile {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw badCheckpoint(`${dir}: not a checkpoint directory`);
   const path = join(dir, MODEL_FILE);
   if (!existsSync(path)) throw badCheckpoint(`${dir}: no ${MODEL_FILE} in this directory`);
-  const size = statSync(path).size;
-  if (size > MAX_MODEL_BYTES) throw badCheckpoint(`${path}: ${size} bytes is larger than the ${MAX_MODEL_BYTES}-byte limit`);
-  const file = decodeSafetensors(readFileSync(path), path);
+  const file = readSafetensorsFile(path, MAX_MODEL_BYTES);
   const nonFinite = describeNonFinite(file.tensors);
   if (nonFinite) throw badCheckpoint(`${path}: ${nonFinite}; a checkpoint must hold finite numbers only`);
   const raw = file.metadata['rnnkit'];

@@ -3,13 +3,13 @@
 // cursor, the random generator, the schedule and early-stopping position, the settings, and the task's
 // description of its data (vocabulary, labels). It is self-contained (it holds the parameters too), so a
 // crash between writing it and model.safetensors can never pair mismatched files.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RnnkitError, badCheckpoint } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { describeNonFinite } from '../io/finite.js';
 import { TRAINER_FILE, notResumable } from '../io/rundir.js';
-import { type TensorEntry, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { type TensorEntry, readSafetensorsFile, writeSafetensors } from '../io/safetensors.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { type DataSource, TASK_NAMES, type TaskName } from '../tasks/task.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig, validateTrainConfig } from './config.js';
@@ -57,7 +57,7 @@ export function saveTrainerState(dir: string, s: TrainerState): void {
   for (const [name, data] of s.optimizer) tensors.push({ name: OPTIMIZER_PREFIX + name, shape: [data.length], data });
   for (const [name, data] of s.taskTensors) tensors.push({ name: TASK_PREFIX + name, shape: [data.length], data });
   const meta = { format: FORMAT, task: s.task, config: s.config, model: { ...s.model }, taskMeta: s.taskMeta, data: s.data, position: s.position };
-  writeFileAtomic(join(dir, TRAINER_FILE), encodeSafetensors(tensors, { rnnkit_trainer: JSON.stringify(meta) }));
+  writeFileAtomic(join(dir, TRAINER_FILE), (fd) => writeSafetensors(fd, tensors, { rnnkit_trainer: JSON.stringify(meta) }));
 }
 
 function field<T>(path: string, value: T | undefined, name: string, ok: (v: T) => boolean): T {
@@ -79,9 +79,7 @@ function upgradeFormat1(meta: Record<string, unknown>): Record<string, unknown> 
 export function loadTrainerState(dir: string): TrainerState {
   const path = join(dir, TRAINER_FILE);
   if (!existsSync(path)) throw notResumable(dir);
-  const size = statSync(path).size;
-  if (size > MAX_TRAINER_BYTES) throw badCheckpoint(`${path}: ${size} bytes is larger than the ${MAX_TRAINER_BYTES}-byte limit`);
-  const file = decodeSafetensors(readFileSync(path), path);
+  const file = readSafetensorsFile(path, MAX_TRAINER_BYTES);
   const nonFinite = describeNonFinite(file.tensors);
   if (nonFinite) throw badCheckpoint(`${path}: ${nonFinite}; a checkpoint must hold finite numbers only`);
   let meta: Record<string, unknown>;
