@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../src/io/atomic.js';
 import { loadModel } from '../src/io/checkpoint.js';
 import { type TensorEntry, encodeSafetensors, readSafetensorsFile, writeSafetensors } from '../src/io/safetensors.js';
 import type { Model } from '../src/model/model.js';
+import { readMetrics } from '../src/report/series.js';
 import { cli } from './cli-helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rnnkit-limits-'));
@@ -120,4 +121,38 @@ describe('checkpoint files of any admitted size are written and read in pieces',
       rmSync(path, { force: true });
     }
   }, 300_000);
+});
+
+describe('the report reads metrics.jsonl as a stream', () => {
+  const row = (step: number, extra = ''): string =>
+    `{"step":${step},"epoch":0,"loss":2.5,"smooth_loss":2.6,"grad_norm":1,"lr":0.002,"tokens_per_s":1000,"elapsed_s":${step}${extra}}\n`;
+
+  it('a log over 512 MiB (longer than a JavaScript string can be) is read; only the known fields are kept', () => {
+    const path = join(work, 'huge-metrics.jsonl');
+    const padding = `,"note":"${'x'.repeat((1 << 20) - 200)}"`;
+    const fd = openSync(path, 'w');
+    try {
+      for (let step = 1; step <= 520; step++) writeSync(fd, row(step, padding));
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      expect(statSync(path).size).toBeGreaterThan(512 * 2 ** 20);
+      const rows = readMetrics(path);
+      expect(rows).toHaveLength(520);
+      expect(rows.at(-1)).toEqual({ step: 520, epoch: 0, loss: 2.5, smooth_loss: 2.6, grad_norm: 1, lr: 0.002, tokens_per_s: 1000, elapsed_s: 520 });
+    } finally {
+      rmSync(path, { force: true });
+    }
+  }, 120_000);
+
+  it('lines that cross chunk boundaries are whole; a bad line is named by file and line', () => {
+    const path = join(work, 'metrics-chunks.jsonl');
+    writeFileSync(path, row(1) + row(2) + row(3) + '{"step": 4, "lo\n' + row(5));
+    for (const chunkBytes of [1, 7, 64, 1 << 20]) {
+      expect(() => readMetrics(path, chunkBytes)).toThrow(`${path}:4: not valid JSON`);
+    }
+    writeFileSync(path, row(1) + row(2) + row(3).trimEnd()); // no final newline
+    for (const chunkBytes of [1, 7, 1 << 20]) expect(readMetrics(path, chunkBytes).map((r) => r.step)).toEqual([1, 2, 3]);
+  });
 });
