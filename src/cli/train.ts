@@ -110,14 +110,19 @@ export function registerTrain(program: Command): void {
         })) as unknown as TrainConfig;
         // Every check that needs no data, before anything is printed or written.
         validateTrainConfig({ ...config });
+        if (flags.report && config.steps === 0) throw invalidOption('--report with --steps 0: no step would be logged, so there would be nothing to plot');
         // With --init-from the checkpoint decides the shape; runTraining checks the settings in effect.
         if (!flags.initFrom) refuseIneffective(config, (key) => explicit(key));
         const builtin = task === 'lm' ? BUILTIN_CORPUS : SPAM_ASSASSIN;
         const source = file ? resolve(file) : builtin;
         const text = task === 'lm' ? readSource(source) : undefined;
         backend = await backendFrom(flags, (line) => output.say(line));
-        const out = flags.out ?? claimDefaultRunDir();
-        output.header = `rnnkit: training ${task === 'lm' ? '' : 'a classifier '}on ${file ?? `the built-in ${builtin} corpus`}; writing ${out}`;
+        // The default directory is claimed only once the data has been read: bad input leaves nothing behind.
+        const out = (): string => {
+          const dir = flags.out ?? claimDefaultRunDir();
+          output.header = `rnnkit: training ${task === 'lm' ? '' : 'a classifier '}on ${file ?? `the built-in ${builtin} corpus`}; writing ${dir}`;
+          return dir;
+        };
         result = await runTraining({ text, source, config, backend, out, force: flags.force, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
       output.finish(result);

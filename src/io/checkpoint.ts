@@ -1,7 +1,7 @@
 // A checkpoint is a directory holding model.safetensors: the weights under PyTorch's names and shapes, with
 // the model's shape and its task's metadata (the task, its vocabulary, labels, …) as JSON under the metadata
 // key `rnnkit`. A checkpoint written before tasks existed has no `task`: it is a language model.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
 import { Vocabulary } from '../data/vocab.js';
@@ -9,6 +9,7 @@ import { RnnkitError, badCheckpoint } from '../errors.js';
 import { type ModelConfig, parameterSpecs, validateConfig } from '../model/config.js';
 import { Model } from '../model/model.js';
 import { writeFileAtomic } from './atomic.js';
+import { makeDirectories } from './mkdir.js';
 import { describeNonFinite } from './finite.js';
 import { readSafetensorsFile, writeSafetensors } from './safetensors.js';
 
@@ -34,7 +35,7 @@ export type TaskMetadata = { task: string } & Record<string, unknown>;
 
 /** Writes model.safetensors for `model` with the task's metadata; returns its path. */
 export function saveModelFile(dir: string, model: Model, taskMeta: TaskMetadata): string {
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const { cell, nonlinearity, hidden, layers, embed, bidirectional } = model.config;
   const { task, ...rest } = taskMeta;
   const meta = { format: FORMAT_VERSION, task, cell, nonlinearity, hidden, layers, embed, ...(bidirectional ? { bidirectional } : {}), ...rest };

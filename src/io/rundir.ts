@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { type RnnkitError, badCheckpoint, invalidOption } from '../errors.js';
 import { MODEL_FILE } from './checkpoint.js';
 import { writeFileAtomic } from './atomic.js';
+import { makeDirectories } from './mkdir.js';
 import { forEachLine } from './lines.js';
 import { LOCK_FILE, type RunDirLock, lockRunDir } from './lock.js';
 
@@ -57,6 +58,28 @@ function removeTemporaries(dir: string): void {
   }
 }
 
+/** Why a directory cannot be created, in words. */
+const CANNOT_CREATE: Record<string, string> = {
+  EEXIST: 'a file of that name is in the way',
+  ENOTDIR: 'a file of that name is in the way',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOENT: 'its parent cannot hold a directory',
+  ENOSPC: 'no space left on the device',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** makeDirectories, with a failure as one line: `what` and why. */
+function createDirectory(dir: string, what: string): void {
+  try {
+    makeDirectories(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw invalidOption(`${what} (${CANNOT_CREATE[code ?? ''] ?? code ?? String(error)})`);
+  }
+}
+
 /**
  * Takes the run directory for a run: creates it, locks it for the life of the run (release the lock at the
  * end), and removes temporary files a crash left. A fresh run (`resume` false) needs an empty directory, or
@@ -67,12 +90,7 @@ export function claimRunDir(dir: string, options: { resume: boolean; force?: boo
   if (options.resume) {
     if (!existsSync(join(dir, TRAINER_FILE))) throw notResumable(dir);
   } else {
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw invalidOption(`--out ${dir}: cannot create the run directory (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file of that name is in the way' : code ?? String(error)})`);
-    }
+    createDirectory(dir, `--out ${dir}: cannot create the run directory`);
   }
   const lock = lockRunDir(dir);
   try {
@@ -98,7 +116,7 @@ export function claimRunDir(dir: string, options: { resume: boolean; force?: boo
 /** A new directory `root/<UTC time to the millisecond>` (claimed with mkdir, so two runs never share one),
  *  and `root/latest` pointing to it. */
 export function claimDefaultRunDir(root = 'runs'): string {
-  mkdirSync(root, { recursive: true });
+  createDirectory(root, `${root}: cannot create the directory of default run directories`);
   const stamp = new Date().toISOString().replace(/:/g, '-').replace(/Z$/, '');
   for (let i = 1; ; i++) {
     const name = i === 1 ? stamp : `${stamp}-${i}`;

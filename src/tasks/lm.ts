@@ -3,8 +3,9 @@
 import type { Backend } from '../backend/types.js';
 import { Batcher } from '../data/batcher.js';
 import { Vocabulary } from '../data/vocab.js';
-import { invalidInput, invalidOption } from '../errors.js';
+import { badCheckpoint, invalidInput, invalidOption } from '../errors.js';
 import { loadModel, saveModel } from '../io/checkpoint.js';
+import { TRAINER_FILE } from '../io/rundir.js';
 import { validateConfig } from '../model/config.js';
 import { Model } from '../model/model.js';
 import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
@@ -118,8 +119,11 @@ export class LanguageModelRun implements TaskRun {
       for (const [which, span] of [['h', target.h], ['c', target.c]] as const) {
         if (!span) continue;
         const saved = tensors.get(hiddenName(l, which));
-        if (!saved) throw invalidInput(`the trainer state: tensor ${hiddenName(l, which)} is missing`);
-        if (saved.length !== span.length) throw invalidInput(`the trainer state's ${hiddenName(l, which)} has ${saved.length} values, expected ${span.length}`);
+        // Saved under the task prefix (format 2) or bare (format 1).
+        const name = `${TRAINER_FILE}: tensor task.${hiddenName(l, which)}`;
+        if (!saved) throw badCheckpoint(`${name} is missing`);
+        const { batch } = this.workspace, { hidden } = this.model.config;
+        if (saved.length !== span.length) throw badCheckpoint(`${name} has ${saved.length} values, expected shape [${batch}, ${hidden}] (${span.length} values: batch × hidden)`);
         span.data.set(saved);
       }
     }

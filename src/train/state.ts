@@ -92,17 +92,18 @@ export function loadTrainerState(dir: string): TrainerState {
   if (!meta || meta['format'] !== FORMAT) throw badCheckpoint(`${path}: no trainer metadata of format ${FORMAT}`);
   const isCount = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
   const task = field(path, meta['task'] as TaskName, 'task', (t) => (TASK_NAMES as readonly string[]).includes(t));
-  const taskMeta = field(path, meta['taskMeta'] as Record<string, unknown>, 'taskMeta', (m) => typeof m === 'object' && m !== null && !Array.isArray(m));
+  const isObject = (m: object): boolean => typeof m === 'object' && m !== null && !Array.isArray(m);
+  const taskMeta = field(path, meta['taskMeta'] as Record<string, unknown>, 'taskMeta', isObject);
   let config: TrainConfig, model: ModelConfig;
   try {
     // Settings added since the checkpoint was written take their defaults.
-    config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...(meta['config'] as TrainConfig) });
-    model = validateConfig({ ...(meta['model'] as ModelConfig) });
+    config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...field(path, meta['config'] as TrainConfig, 'config', isObject) });
+    model = validateConfig({ ...field(path, meta['model'] as ModelConfig, 'model', isObject) });
   } catch (error) {
     if (error instanceof RnnkitError) throw badCheckpoint(`${path}: ${error.message}`);
     throw error;
   }
-  const p = (meta['position'] ?? {}) as Partial<RunPosition>;
+  const p = field(path, meta['position'] as Partial<RunPosition>, 'position', isObject);
   const position: RunPosition = {
     step: field(path, p.step, 'position.step', isCount),
     epoch: field(path, p.epoch, 'position.epoch', isCount),
@@ -115,7 +116,7 @@ export function loadTrainerState(dir: string): TrainerState {
     skippedSteps: field(path, p.skippedSteps, 'position.skippedSteps', isCount),
     elapsedS: field(path, p.elapsedS, 'position.elapsedS', (v) => Number.isFinite(v) && v >= 0),
   };
-  const d = (meta['data'] ?? {}) as Partial<DataSource>;
+  const d = field(path, meta['data'] as Partial<DataSource>, 'data', isObject);
   const data: DataSource = {
     source: field(path, d.source, 'data.source', (v) => typeof v === 'string'),
     size: field(path, d.size, 'data.size', isCount),
