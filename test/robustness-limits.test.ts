@@ -1,10 +1,13 @@
 // Hostile input, continued (issue 17): what must be held in memory or read from disk has a stated limit that is
 // checked before it bites, and a model is only ever sampled with its own vocabulary.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
+import { MAX_TEXT_BYTES } from '../src/data/corpus.js';
+import { MAX_PARAMETERS } from '../src/model/config.js';
+import { MAX_INPUT_BYTES } from '../src/io/read-bounded.js';
 import { Vocabulary } from '../src/data/vocab.js';
 import { MAX_HELD_CHARACTERS, heldSamplePieces, sample, sampleMany } from '../src/generate/sample.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
@@ -154,5 +157,33 @@ describe('the report reads metrics.jsonl as a stream', () => {
     }
     writeFileSync(path, row(1) + row(2) + row(3).trimEnd()); // no final newline
     for (const chunkBytes of [1, 7, 1 << 20]) expect(readMetrics(path, chunkBytes).map((r) => r.step)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('the README states the limits the code enforces', () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+  const limits = readme.slice(readme.indexOf('## Limits'), readme.indexOf('## Library'));
+  const row = (what: string): string => limits.split('\n').find((line) => line.startsWith(`| ${what}`)) ?? '';
+  const n = (value: number): string => value.toLocaleString('en-US');
+
+  it.each([
+    ['language-model text', MAX_TEXT_BYTES],
+    ['classifier input file', MAX_INPUT_BYTES],
+    ['model parameters', MAX_PARAMETERS],
+    ['`sample`', MAX_HELD_CHARACTERS],
+  ])('%s: %d', (what, value) => {
+    expect(row(what)).toContain(n(value));
+  });
+
+  it('the checkpoint file limits are the ones a larger file is refused with', async () => {
+    const dir = join(work, 'too-large');
+    await cli('train', textFile, ...small, '--steps', '1', '--quiet', '--out', dir);
+    for (const [file, what] of [['model.safetensors', '`model.safetensors`'], ['trainer.safetensors', '`trainer.safetensors`']] as const) {
+      const limit = Number(/\| ([\d,]+) bytes/.exec(row(what))![1]!.replace(/,/g, ''));
+      truncateSync(join(dir, file), limit + 1); // sparse: nothing is written
+      const result = await cli(file === 'model.safetensors' ? 'sample' : 'train', ...(file === 'model.safetensors' ? [dir] : ['--resume', dir]), '--backend', 'reference');
+      expect(result.err).toContain(`${file}: ${limit + 1} bytes is larger than the ${limit}-byte limit`);
+      truncateSync(join(dir, file), 0);
+    }
   });
 });
