@@ -161,7 +161,7 @@ describe('resume refuses what does not match', () => {
     forge((t) => (t.name === 'optimizer.exp_avg_sq' ? null : t));
     await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/no optimizer buffer exp_avg_sq/);
     forge((t) => (t.name === 'task.hidden.h_l0' ? null : t));
-    await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/tensor hidden\.h_l0 is missing/);
+    await expect(resumeTraining({ dir: out, backend, text: TEXT, steps: 4 })).rejects.toThrow(/trainer\.safetensors: tensor task\.hidden\.h_l0 is missing/);
   });
 });
 

@@ -1,6 +1,6 @@
 // Argument validation shared by the TypeScript-side backends (reference, wasm). The native addon repeats
 // the same checks in C++ before touching memory. Messages name the kernel and the argument.
-import { type CellKind, CELL_KINDS, type F, type I, POOL_MODES, type PoolMode, type Span, cacheWidth, ctcWorkspaceSize, gatesOf } from './types.js';
+import { type CellKind, CELL_KINDS, type F, type I, POOL_MODES, type PoolMode, Span, cacheWidth, ctcWorkspaceSize, gatesOf } from './types.js';
 
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
@@ -16,7 +16,13 @@ export function checkNumber(kernel: string, name: string, value: number): void {
   }
 }
 
+/** A real Span (frozen, its range checked when made), not an object shaped like one. */
+export function checkIsSpan(kernel: string, name: string, span: unknown): asserts span is F | I {
+  if (!Span.isSpan(span)) throw new TypeError(`${kernel}: ${name} is not a Span (make spans with Span.of, new Span or sub)`);
+}
+
 export function checkSpan(kernel: string, name: string, span: Span<never> | F | I, length: number): void {
+  checkIsSpan(kernel, name, span);
   if (span.length !== length) {
     throw new RangeError(`${kernel}: ${name} has ${span.length} elements, expected ${length}`);
   }

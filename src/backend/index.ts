@@ -1,5 +1,6 @@
 // Backend selection: native if the addon loads and passes a self-check, else wasm, else reference.
 // `backend` (option) or RNNKIT_BACKEND forces one; forcing one that cannot load is an error naming why.
+import { availableParallelism } from 'node:os';
 import { RnnkitError, invalidOption } from '../errors.js';
 import { type PrecisionChoice, NativeBackend, loadNativeBackend } from './native.js';
 import { ReferenceBackend } from './reference.js';
@@ -54,12 +55,24 @@ export interface SelectedBackend {
   backend: Backend;
   /** Why faster backends were passed over (empty when the first choice loaded). */
   skipped: { name: BackendName; reason: string }[];
+  /** Set when the threads asked for were more than the cores, and so capped. */
+  threadsNote?: string;
+}
+
+/** Threads asked for (1 to 1024), capped at the cores of this machine: more threads than cores only wait for
+ *  each other (1,023 of them ran 3× slower). `note` says so when the cap applies. */
+export function capThreads(threads: number | undefined, what = 'threads'): { threads: number | undefined; note?: string } {
+  if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 1024)) {
+    throw invalidOption(`${what} must be an integer from 1 to 1024, got ${String(threads)}`);
+  }
+  const cores = availableParallelism();
+  if (threads === undefined || threads <= cores) return { threads };
+  return { threads: cores, note: `${what} ${threads} is more than the ${cores} cores of this machine; using ${cores}` };
 }
 
 export async function selectBackend(options: BackendOptions = {}): Promise<SelectedBackend> {
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 1024)) {
-    throw invalidOption(`threads must be an integer from 1 to 1024, got ${String(options.threads)}`);
-  }
+  const { threads, note } = capThreads(options.threads);
+  options = { ...options, threads };
   const requested = requestedBackend(options);
   const skipped: SelectedBackend['skipped'] = [];
   for (const name of requested === 'auto' ? BACKEND_NAMES : [requested]) {
@@ -69,7 +82,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Selec
         const native = skipped.find((s) => s.name === 'native');
         throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', `precision bf16 needs the native backend${native ? ` (${native.reason})` : ''}`);
       }
-      return { backend: probe.backend, skipped };
+      return { backend: probe.backend, skipped, ...(note ? { threadsNote: note } : {}) };
     }
     if (requested !== 'auto') throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', `the ${name} backend cannot be used: ${probe.reason}`);
     skipped.push({ name, reason: probe.reason });

@@ -73,8 +73,12 @@ export interface Buf<A extends FloatArray | Int32Array> {
   readonly data: A;
 }
 
-/** A contiguous range of a backend buffer. Every kernel argument is a Span. */
+/** A contiguous range of a backend buffer. Every kernel argument is a Span. Frozen: `readonly` holds at
+ *  run time too, so a backend that has checked a span's range can trust it (see Span.isSpan). */
 export class Span<A extends FloatArray | Int32Array> {
+  /** Only the constructor sets it: tells a real (checked, frozen) Span from an object shaped like one. */
+  readonly #made = true;
+
   constructor(
     readonly buf: Buf<A>,
     readonly offset: number,
@@ -83,6 +87,12 @@ export class Span<A extends FloatArray | Int32Array> {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > buf.length) {
       throw new RangeError(`Span [${offset}, ${offset + length}) does not fit in a buffer of ${buf.length} elements`);
     }
+    Object.freeze(this);
+  }
+
+  /** Whether `value` was made by this class (so its offset and length are integers >= 0 that cannot change). */
+  static isSpan(value: unknown): value is Span<FloatArray | Int32Array> {
+    return typeof value === 'object' && value !== null && #made in value;
   }
 
   static of<A extends FloatArray | Int32Array>(buf: Buf<A>): Span<A> {

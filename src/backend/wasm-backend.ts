@@ -89,28 +89,77 @@ const MIN_GROW_PAGES = 16;
 
 export const REBUILD = 'run npm run build:wasm';
 
+type BufKind = 'float' | 'int';
+
+/** A buffer's record in the allocator: owner, address and length live in private fields that no caller can
+ *  change, and the object is frozen. Kernels take addresses from here, never from fields a caller can reach. */
 abstract class WasmBuf<A extends Float32Array | Int32Array> implements Buf<A> {
+  readonly #owner: WasmBackend;
+  /** Byte address of element 0 in the backend's memory. */
+  readonly #ptr: number;
+  readonly #length: number;
+  readonly #kind: BufKind;
   #view: A;
   /** Set by free(): the bytes may belong to another buffer now, so every use is refused. */
-  freed = false;
+  #freed = false;
 
-  constructor(
-    readonly owner: WasmBackend,
-    /** Byte address of element 0 in the backend's memory. */
-    readonly ptr: number,
-    readonly length: number,
-  ) {
+  constructor(owner: WasmBackend, ptr: number, length: number, kind: BufKind) {
+    this.#owner = owner;
+    this.#ptr = ptr;
+    this.#length = length;
+    this.#kind = kind;
     this.#view = this.view(owner.memory.buffer);
+    Object.freeze(this);
+  }
+
+  get owner(): WasmBackend {
+    return this.#owner;
+  }
+
+  get ptr(): number {
+    return this.#ptr;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  get freed(): boolean {
+    return this.#freed;
+  }
+
+  /** For the backend's free(): from now on every use is refused (a private field: freezing does not stop it). */
+  markFreed(): void {
+    this.#freed = true;
   }
 
   protected abstract view(buffer: ArrayBuffer): A;
 
   /** A live view: re-created when memory growth has replaced (and detached) the old ArrayBuffer. */
   get data(): A {
-    if (this.freed) throw new TypeError('wasm backend: this buffer was freed (its model or workspace was disposed)');
-    const buffer = this.owner.memory.buffer;
+    if (this.#freed) throw new TypeError('wasm backend: this buffer was freed (its model or workspace was disposed)');
+    const buffer = this.#owner.memory.buffer;
     if (this.#view.buffer !== buffer) this.#view = this.view(buffer);
     return this.#view;
+  }
+
+  /**
+   * Byte address of `span`'s first element, for a kernel of `owner`: the span must be a real Span (frozen,
+   * range checked when made) of a live `kind` buffer that `owner` allocated, and its range must lie inside the
+   * allocator's record of that buffer. Otherwise a TypeError/RangeError naming the kernel and argument.
+   */
+  static address(owner: WasmBackend, kind: BufKind, kernel: string, name: string, span: unknown): number {
+    check.checkIsSpan(kernel, name, span);
+    const buf: unknown = span.buf;
+    if (typeof buf !== 'object' || buf === null || !(#ptr in buf) || buf.#owner !== owner || buf.#kind !== kind) {
+      const alloc = kind === 'float' ? 'allocFloat' : 'allocInt';
+      throw new TypeError(`${kernel}: ${name} is not a${kind === 'int' ? 'n' : ''} ${kind} buffer of this wasm backend (allocate it with this backend's ${alloc})`);
+    }
+    if (buf.#freed) throw new TypeError(`${kernel}: ${name} was freed (its model or workspace was disposed)`);
+    if (span.offset + span.length > buf.#length) {
+      throw new RangeError(`${kernel}: ${name} [${span.offset}, ${span.offset + span.length}) lies outside its buffer of ${buf.#length} elements`);
+    }
+    return buf.#ptr + 4 * span.offset;
   }
 }
 
@@ -171,7 +220,7 @@ export class WasmBackend implements Backend {
   free(buf: Buf<FloatArray | Int32Array>): void {
     if (!(buf instanceof WasmBuf) || buf.owner !== this) throw new TypeError('free: the buffer is not one of this wasm backend');
     if (buf.freed) return;
-    buf.freed = true;
+    buf.markFreed();
     const bytes = alignUp(buf.length * 4);
     if (bytes > 0) this.#release(buf.ptr, bytes);
   }
@@ -189,12 +238,12 @@ export class WasmBackend implements Backend {
 
   allocFloat(length: number): Buf<FloatArray> {
     check.checkSize('allocFloat', 'length', length);
-    return new WasmFloatBuf(this, this.#alloc('allocFloat', length * 4), length);
+    return new WasmFloatBuf(this, this.#alloc('allocFloat', length * 4), length, 'float');
   }
 
   allocInt(length: number): Buf<Int32Array> {
     check.checkSize('allocInt', 'length', length);
-    return new WasmIntBuf(this, this.#alloc('allocInt', length * 4), length);
+    return new WasmIntBuf(this, this.#alloc('allocInt', length * 4), length, 'int');
   }
 
   #alloc(kernel: string, bytes: number): number {
@@ -265,23 +314,15 @@ export class WasmBackend implements Backend {
     else blocks.splice(at, 0, block);
   }
 
-  /** Byte address of a float span's first element, after checking that this backend owns it. */
+  /** Byte address of a float span's first element, after checking it against the allocator's record. */
   #f(kernel: string, name: string, span: F): number {
-    const buf: unknown = span.buf;
-    if (!(buf instanceof WasmFloatBuf) || buf.owner !== this) {
-      throw new TypeError(`${kernel}: ${name} is not a float buffer of this wasm backend (allocate it with this backend's allocFloat)`);
-    }
-    if (buf.freed || this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (its model or workspace was disposed)`);
-    return buf.ptr + 4 * span.offset;
+    if (this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (this wasm backend was disposed)`);
+    return WasmBuf.address(this, 'float', kernel, name, span);
   }
 
   #i(kernel: string, name: string, span: I): number {
-    const buf: unknown = span.buf;
-    if (!(buf instanceof WasmIntBuf) || buf.owner !== this) {
-      throw new TypeError(`${kernel}: ${name} is not an int buffer of this wasm backend (allocate it with this backend's allocInt)`);
-    }
-    if (buf.freed || this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (its model or workspace was disposed)`);
-    return buf.ptr + 4 * span.offset;
+    if (this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (this wasm backend was disposed)`);
+    return WasmBuf.address(this, 'int', kernel, name, span);
   }
 
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {

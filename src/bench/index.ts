@@ -3,7 +3,7 @@
 // machine's measured FP32 peak, and ratios between backends; where the CPU has AVX-512 BF16, the native
 // backend again in bf16 precision for C2–C4 and S3 (share of the measured VDPBF16PS peak, ratio to fp32). Nothing here is asserted by tests: speed is
 // measured, never tested.
-import { probeBackend } from '../backend/index.js';
+import { capThreads, probeBackend } from '../backend/index.js';
 import { type NativeBackend, type Precision, loadNativeBackend } from '../backend/native.js';
 import type { Backend, BackendName } from '../backend/types.js';
 import { builtinCorpus } from '../data/corpus.js';
@@ -182,8 +182,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   let peak: BenchResult['peak'] = null;
   let bf16Peak: BenchResult['bf16Peak'] = null;
   const wanted = (name: string): boolean => !options.configs || options.configs.includes(name);
+  const { threads, note } = capThreads(options.threads);
+  if (note) {
+    notes.push(`${note}.`);
+    log(`rnnkit: ${note}`);
+  }
   for (const name of options.backends ?? (['native', 'wasm', 'reference'] as BackendName[])) {
-    const probe = await probeBackend(name, { threads: options.threads, precision: 'fp32' }); // bf16 rows come after
+    const probe = await probeBackend(name, { threads, precision: 'fp32' }); // bf16 rows come after
     if (!probe.loaded) {
       skipped.push({ backend: name, reason: probe.reason });
       continue;

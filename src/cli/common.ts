@@ -1,7 +1,6 @@
 // Options shared by the commands that load a checkpoint.
-import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { BACKEND_NAMES, selectBackend } from '../backend/index.js';
+import { BACKEND_NAMES, capThreads, selectBackend } from '../backend/index.js';
 import { PRECISIONS, type PrecisionChoice } from '../backend/native.js';
 import type { Backend, BackendName } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
@@ -31,10 +30,9 @@ export function threadsFrom(flags: BackendFlags, say: (line: string) => void): n
     if (!/^[0-9]+$/.test(variable.trim()) || n < 1 || n > 1024) throw invalidOption(`RNNKIT_THREADS must be an integer from 1 to 1024, got ${JSON.stringify(variable)}`);
     threads = n;
   }
-  const cores = availableParallelism();
-  if (threads === undefined || threads <= cores) return threads;
-  say(`rnnkit: ${flags.threads !== undefined ? '--threads' : 'RNNKIT_THREADS'} ${threads} is more than the ${cores} cores of this machine; using ${cores}`);
-  return cores;
+  const capped = capThreads(threads, flags.threads !== undefined ? '--threads' : 'RNNKIT_THREADS');
+  if (capped.note) say(`rnnkit: ${capped.note}`);
+  return capped.threads;
 }
 
 /** The backend the flags ask for; says why any faster one was passed over. */

@@ -1,6 +1,6 @@
 // `rnnkit sample DIR`: generate text from a checkpoint, streamed to stdout as it is produced.
 import type { Command } from 'commander';
-import { generate, validateSampleOptions } from '../generate/sample.js';
+import { checkHeldSize, generate, generateHeld, heldSamplePieces, validateSampleOptions } from '../generate/sample.js';
 import { loadModel } from '../io/checkpoint.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number } from './parse.js';
@@ -31,7 +31,7 @@ export function registerSample(program: Command): void {
       .option('--seed <n>', 'random seed', integer(0), 1)
       .option('--count <n>', 'independent samples, generated together in one batch', integer(1, 4096), 1),
   ).action(async (dir: string, flags: SampleFlags) => {
-    const options = validateSampleOptions(flags);
+    const options = flags.count > 1 ? checkHeldSize(flags) : validateSampleOptions(flags); // refused before loading
     const { model, vocab } = loadModel(dir, await backendFrom(flags));
     vocab.encode(options.prime, 'the prime text'); // refuses an unknown character before anything is printed
     if (options.count === 1) {
@@ -41,8 +41,12 @@ export function registerSample(program: Command): void {
       process.stdout.write('\n');
       return;
     }
-    const texts = Array.from({ length: options.count }, () => [options.prime]);
-    for (const chars of generate(model, vocab, options)) chars.forEach((ch, b) => texts[b]!.push(ch));
-    texts.forEach((parts, b) => process.stdout.write(`${b ? '\n' : ''}--- sample ${b + 1} of ${options.count} ---\n${parts.join('')}\n`));
+    // Generated together, printed one after another: held compactly (with a stated limit), written in pieces.
+    const held = generateHeld(model, vocab, options);
+    for (let b = 0; b < options.count; b++) {
+      process.stdout.write(`${b ? '\n' : ''}--- sample ${b + 1} of ${options.count} ---\n${options.prime}`);
+      for (const piece of heldSamplePieces(vocab, held, b)) process.stdout.write(piece);
+      process.stdout.write('\n');
+    }
   });
 }

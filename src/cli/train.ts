@@ -121,6 +121,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         })) as unknown as TrainConfig;
         // Every check that needs no data, before anything is printed or written.
         validateTrainConfig({ ...config });
+        if (flags.report && config.steps === 0) throw invalidOption('--report with --steps 0: no step would be logged, so there would be nothing to plot');
         // With --init-from the checkpoint decides the shape; runTraining checks the settings in effect.
         if (!flags.initFrom) refuseIneffective(config, (key) => explicit(key));
         const generated = GENERATED.includes(task);
@@ -129,9 +130,13 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         const source = file ? resolve(file) : builtin;
         const text = task === 'lm' ? readSource(source) : undefined;
         backend = await backendFrom(flags, (line) => output.say(line));
-        const out = flags.out ?? claimDefaultRunDir();
+        // The default directory is claimed only once the data has been read: bad input leaves nothing behind.
         const data = generated ? `the ${task} problem (${task === 'adding' ? `--length ${config.length}` : `--delay ${config.delay}`}, generated from --seed ${config.seed})` : file ?? `the built-in ${builtin} corpus`;
-        output.header = `rnnkit: training ${task === 'lm' ? '' : task === 'classify' ? 'a classifier ' : ''}on ${data}; writing ${out}`;
+        const out = (): string => {
+          const dir = flags.out ?? claimDefaultRunDir();
+          output.header = `rnnkit: training ${task === 'lm' ? '' : task === 'classify' ? 'a classifier ' : ''}on ${data}; writing ${dir}`;
+          return dir;
+        };
         result = await runTraining({ text, source: generated ? undefined : source, config, backend, out, command: commandLine, force: flags.force, initFrom: flags.initFrom, explicitShape, signal: abort.signal, onEvent: (e) => output.event(e) });
       }
       output.finish(result);

@@ -6,8 +6,10 @@ export class Vocabulary {
 
   /** `chars` are one-code-point strings, distinct, in id order. */
   constructor(readonly chars: readonly string[]) {
+    if (!Array.isArray(chars)) throw new TypeError(`Vocabulary: chars must be an array of one-character strings, got ${typeof chars}`);
     this.index = new Map();
     chars.forEach((ch, id) => {
+      if (typeof ch !== 'string') throw new TypeError(`Vocabulary: chars[${id}] must be a string, got ${typeof ch}`);
       const cp = ch.codePointAt(0);
       if (cp === undefined || String.fromCodePoint(cp) !== ch) throw invalidInput(`vocabulary entry ${id} (${JSON.stringify(ch)}) is not exactly one code point`);
       if (this.index.has(cp)) throw invalidInput(`vocabulary entry ${id} (${JSON.stringify(ch)}) appears twice`);
@@ -18,6 +20,7 @@ export class Vocabulary {
 
   /** The sorted distinct code points of `text`. */
   static fromText(text: string): Vocabulary {
+    if (typeof text !== 'string') throw new TypeError(`Vocabulary.fromText: text must be a string, got ${typeof text}`);
     const codePoints = new Set<number>();
     for (const ch of text) codePoints.add(ch.codePointAt(0)!);
     if (codePoints.size < 2) {
@@ -32,6 +35,7 @@ export class Vocabulary {
 
   /** Token ids of `text`; a character outside the vocabulary is an error naming it and its position. */
   encode(text: string, what = 'text'): Int32Array {
+    if (typeof text !== 'string') throw new TypeError(`${what} must be a string, got ${typeof text}`);
     const ids = new Int32Array(text.length); // code points ≤ UTF-16 units; a typed array has no 112 M-element limit
     let position = 0;
     for (const ch of text) {

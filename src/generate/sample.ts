@@ -2,7 +2,7 @@
 // softmax(logits / temperature), optionally restricted to the top k and to the nucleus of mass p.
 // N samples are N streams of one batched LanguageModelStream; the state is explicit, so sampling can start
 // from any point of a text (generateFrom). Nothing is allocated per character.
-import type { Vocabulary } from '../data/vocab.js';
+import { Vocabulary } from '../data/vocab.js';
 import { invalidOption } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { LanguageModelStream } from '../model/lm-stream.js';
@@ -38,6 +38,7 @@ export function validateSampleOptions(o: SampleOptions): Required<Omit<SampleOpt
   if (!Number.isInteger(topK) || topK < 0) throw invalidOption(`top-k must be an integer >= 0 (0 = off), got ${topK}`);
   if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw invalidOption(`top-p must be in (0, 1], got ${String(topP)}`);
   if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw invalidOption(`count must be an integer from 1 to ${MAX_COUNT}, got ${count}`);
+  if (typeof prime !== 'string') throw new TypeError(`prime must be a string, got ${typeof prime}`);
   if (!Number.isSafeInteger(seed) || seed < 0) throw invalidOption(`seed must be a non-negative integer, got ${seed}`);
   if (o.argmax && o.temperature !== undefined && o.temperature !== 0) throw invalidOption('--argmax conflicts with --temperature (argmax is temperature 0)');
   if (temperature === 0 && (topK > 0 || topP < 1)) throw invalidOption('--top-k and --top-p have no effect with argmax / temperature 0; give a temperature > 0');
@@ -96,11 +97,25 @@ export class TokenSampler {
   }
 }
 
+/** Samples held in memory at once (count × length characters, by sampleMany and `rnnkit sample --count`)
+ *  are limited to this many characters; one sample is streamed and needs no such limit. */
+export const MAX_HELD_CHARACTERS = 100_000_000;
+
+/** The model's vocabulary must be the one it was trained with: its size is the width of the logits rows. */
+function checkVocabulary(model: Model, vocab: Vocabulary): void {
+  if (!(vocab instanceof Vocabulary)) throw new TypeError('sample: vocab must be a Vocabulary (the one loadModel returns with the model)');
+  const expected = model.config.vocabSize;
+  if (vocab.size !== expected) {
+    throw invalidOption(`the vocabulary has ${vocab.size} characters but the model was trained with ${expected}; pass the vocabulary loaded with this model`);
+  }
+}
+
 /**
- * Yields, for each generated position, the characters of all `count` samples (index = sample). The prime
- * text is not repeated in the output. Stops early when the consumer stops iterating.
+ * Yields, for each generated position, the token ids of all `count` samples (index = sample; the same array
+ * each time, overwritten). The prime text is not repeated. Stops early when the consumer stops iterating.
  */
-export function* generate(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): Generator<string[], void, undefined> {
+export function* generateIds(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): Generator<Int32Array, void, undefined> {
+  checkVocabulary(model, vocab);
   const o = validateSampleOptions(options);
   const random = new Random(o.seed);
   const primeIds = vocab.encode(o.prime, 'the prime text');
@@ -113,27 +128,77 @@ export function* generate(model: Model, vocab: Vocabulary, options: SampleOption
   const context = primeIds.length ? primeIds : Int32Array.of(newline >= 0 ? newline : Math.floor(random.uniform() * V));
   // All but the last context character only advance the state (the same in every stream).
   if (context.length > 1) stream.feed(Int32Array.from({ length: (context.length - 1) * B }, (_, i) => context[Math.floor(i / B)]!), state);
-  yield* generateFrom(stream, vocab, state, new Int32Array(B).fill(context[context.length - 1]!), o, random);
+  yield* generateIdsFrom(stream, vocab, state, new Int32Array(B).fill(context[context.length - 1]!), o, random);
+}
+
+/** As generateIds, with characters: for each generated position, the characters of all `count` samples. */
+export function* generate(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): Generator<string[], void, undefined> {
+  yield* idsToChars(vocab, generateIds(model, vocab, options, reuse));
 }
 
 /**
  * Samples from any point of a text: `state` (advanced in place) is the state before the current ids [B]
- * (one per stream), which are fed first. Yields each position's characters, as generate() does.
+ * (one per stream), which are fed first. Yields each position's ids (the `current` array, overwritten).
  */
-export function* generateFrom(
+export function* generateIdsFrom(
   stream: LanguageModelStream, vocab: Vocabulary, state: RecurrentState, current: Int32Array, options: SampleOptions, random = new Random(options.seed ?? 1),
-): Generator<string[], void, undefined> {
+): Generator<Int32Array, void, undefined> {
+  checkVocabulary(stream.model, vocab);
   const o = validateSampleOptions(options), B = stream.batch, V = vocab.size;
   if (current.length !== B) throw new RangeError(`generateFrom: ${current.length} current ids for ${B} stream(s)`);
   const sampler = new TokenSampler(V, o, random);
-  const chars = new Array<string>(B);
   for (let i = 0; i < o.length; i++) {
     const { logits } = stream.step(current, state);
-    for (let b = 0; b < B; b++) {
-      current[b] = sampler.draw(logits, b * V);
-      chars[b] = vocab.chars[current[b]!]!;
-    }
+    for (let b = 0; b < B; b++) current[b] = sampler.draw(logits, b * V);
+    yield current;
+  }
+}
+
+/** As generateIdsFrom, with characters, as generate() yields them. */
+export function* generateFrom(
+  stream: LanguageModelStream, vocab: Vocabulary, state: RecurrentState, current: Int32Array, options: SampleOptions, random = new Random(options.seed ?? 1),
+): Generator<string[], void, undefined> {
+  yield* idsToChars(vocab, generateIdsFrom(stream, vocab, state, current, options, random));
+}
+
+function* idsToChars(vocab: Vocabulary, positions: Iterable<Int32Array>): Generator<string[], void, undefined> {
+  let chars: string[] | null = null;
+  for (const ids of positions) {
+    chars ??= new Array<string>(ids.length);
+    ids.forEach((id, b) => (chars![b] = vocab.chars[id]!));
     yield chars;
+  }
+}
+
+/** The options, validated, when their samples may be held in memory (count × length <= MAX_HELD_CHARACTERS). */
+export function checkHeldSize(options: SampleOptions): ReturnType<typeof validateSampleOptions> {
+  const o = validateSampleOptions(options);
+  if (o.length * o.count > MAX_HELD_CHARACTERS) {
+    throw invalidOption(`count × length = ${o.count} × ${o.length} characters is more than the ${MAX_HELD_CHARACTERS} that samples held in memory may have; generate fewer or one at a time (one sample is streamed)`);
+  }
+  return o;
+}
+
+/** The generated ids of `count` samples held compactly, sample b at [b·length, (b+1)·length); refuses more
+ *  than MAX_HELD_CHARACTERS before generating anything. */
+export function generateHeld(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): { ids: Uint16Array | Int32Array; length: number; count: number } {
+  const { length, count } = checkHeldSize(options);
+  checkVocabulary(model, vocab);
+  const held = vocab.size <= 65536 ? new Uint16Array(length * count) : new Int32Array(length * count);
+  let i = 0;
+  for (const ids of generateIds(model, vocab, options, reuse)) {
+    ids.forEach((id, b) => (held[b * length + i] = id));
+    i++;
+  }
+  return { ids: held, length, count };
+}
+
+const DECODE_CHUNK = 1 << 16;
+
+/** Sample b of generateHeld's result as text pieces of at most DECODE_CHUNK characters (no giant temporaries). */
+export function* heldSamplePieces(vocab: Vocabulary, held: ReturnType<typeof generateHeld>, b: number): Generator<string, void, undefined> {
+  for (let start = 0; start < held.length; start += DECODE_CHUNK) {
+    yield vocab.decode(held.ids.subarray(b * held.length + start, b * held.length + Math.min(held.length, start + DECODE_CHUNK)));
   }
 }
 
@@ -142,11 +207,11 @@ export function sample(model: Model, vocab: Vocabulary, options: Omit<SampleOpti
   return sampleMany(model, vocab, { ...options, count: 1 }, reuse)[0]!;
 }
 
-/** `count` samples, each the prime text followed by `length` generated characters. */
+/** `count` samples, each the prime text followed by `length` generated characters (at most
+ *  MAX_HELD_CHARACTERS generated characters in all). */
 export function sampleMany(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): string[] {
-  const texts = Array.from({ length: options.count ?? 1 }, () => [options.prime ?? '']);
-  for (const chars of generate(model, vocab, options, reuse)) chars.forEach((ch, b) => texts[b]!.push(ch));
-  return texts.map((parts) => parts.join(''));
+  const held = generateHeld(model, vocab, options, reuse);
+  return Array.from({ length: held.count }, (_, b) => (options.prime ?? '') + [...heldSamplePieces(vocab, held, b)].join(''));
 }
 
 /** A stream for repeated sampling of one sample at a time (e.g. during training), so nothing is allocated per sample. */

@@ -3,13 +3,20 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+/** Node writes at most 2 GiB − 1 bytes per call. */
+const MAX_WRITE = 1 << 30;
+
+/** `data`: the bytes, or a function that writes them to the file descriptor it is given (large files). */
+export function writeFileAtomic(path: string, data: Uint8Array | string | ((fd: number) => void)): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(temporary, 'w');
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    if (typeof data === 'function') data(fd);
+    else {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, Math.min(MAX_WRITE, bytes.length - written));
+    }
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);

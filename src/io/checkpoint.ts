@@ -1,13 +1,15 @@
 // A checkpoint is a directory holding model.safetensors (its bytes: model-bytes.ts). A checkpoint written
 // before tasks existed has no `task`: it is a language model.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/types.js';
 import type { Vocabulary } from '../data/vocab.js';
 import { badCheckpoint } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { writeFileAtomic } from './atomic.js';
-import { type ModelFile, type TaskMetadata, type TaskSizes, decodeModelFile, encodeModelFile, languageModelMeta, languageModelSizes, modelFromFile, taskOf } from './model-bytes.js';
+import { makeDirectories } from './mkdir.js';
+import { type ModelFile, type TaskMetadata, type TaskSizes, languageModelMeta, languageModelSizes, modelFileContents, modelFileOf, modelFromFile, taskOf } from './model-bytes.js';
+import { readSafetensorsFile, writeSafetensors } from './safetensors-file.js';
 
 export { FORMAT_VERSION } from './model-bytes.js';
 export type { ModelMetadata, TaskMetadata } from './model-bytes.js';
@@ -17,9 +19,10 @@ const MAX_MODEL_BYTES = 2 ** 31;
 
 /** Writes model.safetensors for `model` with the task's metadata; returns its path. */
 export function saveModelFile(dir: string, model: Model, taskMeta: TaskMetadata): string {
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const path = join(dir, MODEL_FILE);
-  writeFileAtomic(path, encodeModelFile(model, taskMeta));
+  const { tensors, metadata } = modelFileContents(model, taskMeta);
+  writeFileAtomic(path, (fd) => writeSafetensors(fd, tensors, metadata)); // in pieces: files over 2 GiB too
   return path;
 }
 
@@ -33,9 +36,7 @@ function readModelFile(dir: string): ModelFile {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw badCheckpoint(`${dir}: not a checkpoint directory`);
   const path = join(dir, MODEL_FILE);
   if (!existsSync(path)) throw badCheckpoint(`${dir}: no ${MODEL_FILE} in this directory`);
-  const size = statSync(path).size;
-  if (size > MAX_MODEL_BYTES) throw badCheckpoint(`${path}: ${size} bytes is larger than the ${MAX_MODEL_BYTES}-byte limit`);
-  return decodeModelFile(readFileSync(path), path);
+  return modelFileOf(readSafetensorsFile(path, MAX_MODEL_BYTES), path);
 }
 
 /** The task a checkpoint was trained for. */

@@ -7,7 +7,7 @@ import { RnnkitError, badCheckpoint } from '../errors.js';
 import { type ModelConfig, parameterSpecs, validateConfig } from '../model/config.js';
 import { Model } from '../model/model.js';
 import { describeNonFinite } from './finite.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { type SafetensorsFile, decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -29,13 +29,19 @@ export type TaskMetadata = { task: string } & Record<string, unknown>;
 /** The input vocabulary size and the head's rows, read by a task from its own metadata keys. */
 export type TaskSizes = (meta: Record<string, unknown>, path: string) => { vocabSize: number; outputs: number };
 
-/** The bytes of model.safetensors for `model` with the task's metadata. */
-export function encodeModelFile(model: Model, taskMeta: TaskMetadata): Uint8Array {
+/** What model.safetensors holds for `model` with the task's metadata: its tensors and metadata. */
+export function modelFileContents(model: Model, taskMeta: TaskMetadata): SafetensorsFile {
   const { cell, nonlinearity, hidden, layers, embed, bidirectional } = model.config;
   const { task, ...rest } = taskMeta;
   const meta = { format: FORMAT_VERSION, task, cell, nonlinearity, hidden, layers, embed, ...(bidirectional ? { bidirectional } : {}), ...rest };
   const tensors = model.params.tensors.map((t) => ({ name: t.name, shape: t.shape, data: Float32Array.from(t.view.data) }));
-  return encodeSafetensors(tensors, { rnnkit: JSON.stringify(meta) });
+  return { tensors, metadata: { rnnkit: JSON.stringify(meta) } };
+}
+
+/** The bytes of model.safetensors for `model` with the task's metadata. */
+export function encodeModelFile(model: Model, taskMeta: TaskMetadata): Uint8Array {
+  const { tensors, metadata } = modelFileContents(model, taskMeta);
+  return encodeSafetensors(tensors, metadata);
 }
 
 /** The character language model's metadata. */
@@ -50,7 +56,11 @@ export interface ModelFile {
 
 /** Decodes model.safetensors with its metadata object (not yet checked against a task); `path` names it in errors. */
 export function decodeModelFile(bytes: Uint8Array, path: string): ModelFile {
-  const file = decodeSafetensors(bytes, path);
+  return modelFileOf(decodeSafetensors(bytes, path), path);
+}
+
+/** A parsed model.safetensors checked as a model file: finite tensors, rnnkit metadata of a known format. */
+export function modelFileOf(file: SafetensorsFile, path: string): ModelFile {
   const nonFinite = describeNonFinite(file.tensors);
   if (nonFinite) throw badCheckpoint(`${path}: ${nonFinite}; a checkpoint must hold finite numbers only`);
   const raw = file.metadata['rnnkit'];

@@ -9,11 +9,13 @@
 // A fresh run starts only in an empty directory, or with `force` in one that holds nothing but an old
 // run's files, which are then removed: a directory holding anything else is never written into, so a user's
 // files are never deleted and two runs are never mixed.
-import { closeSync, existsSync, fsyncSync, statSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, statSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type RnnkitError, badCheckpoint, invalidOption } from '../errors.js';
 import { MODEL_FILE } from './checkpoint.js';
 import { writeFileAtomic } from './atomic.js';
+import { makeDirectories } from './mkdir.js';
+import { forEachLine } from './lines.js';
 import { LOCK_FILE, type RunDirLock, lockRunDir } from './lock.js';
 
 export { MODEL_FILE };
@@ -56,6 +58,28 @@ function removeTemporaries(dir: string): void {
   }
 }
 
+/** Why a directory cannot be created, in words. */
+const CANNOT_CREATE: Record<string, string> = {
+  EEXIST: 'a file of that name is in the way',
+  ENOTDIR: 'a file of that name is in the way',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOENT: 'its parent cannot hold a directory',
+  ENOSPC: 'no space left on the device',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** makeDirectories, with a failure as one line: `what` and why. */
+function createDirectory(dir: string, what: string): void {
+  try {
+    makeDirectories(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw invalidOption(`${what} (${CANNOT_CREATE[code ?? ''] ?? code ?? String(error)})`);
+  }
+}
+
 /**
  * Takes the run directory for a run: creates it, locks it for the life of the run (release the lock at the
  * end), and removes temporary files a crash left. A fresh run (`resume` false) needs an empty directory, or
@@ -66,12 +90,7 @@ export function claimRunDir(dir: string, options: { resume: boolean; force?: boo
   if (options.resume) {
     if (!existsSync(join(dir, TRAINER_FILE))) throw notResumable(dir);
   } else {
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw invalidOption(`--out ${dir}: cannot create the run directory (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file of that name is in the way' : code ?? String(error)})`);
-    }
+    createDirectory(dir, `--out ${dir}: cannot create the run directory`);
   }
   const lock = lockRunDir(dir);
   try {
@@ -97,7 +116,7 @@ export function claimRunDir(dir: string, options: { resume: boolean; force?: boo
 /** A new directory `root/<UTC time to the millisecond>` (claimed with mkdir, so two runs never share one),
  *  and `root/latest` pointing to it. */
 export function claimDefaultRunDir(root = 'runs'): string {
-  mkdirSync(root, { recursive: true });
+  createDirectory(root, `${root}: cannot create the directory of default run directories`);
   const stamp = new Date().toISOString().replace(/:/g, '-').replace(/Z$/, '');
   for (let i = 1; ; i++) {
     const name = i === 1 ? stamp : `${stamp}-${i}`;
@@ -128,10 +147,6 @@ export function writeRunJson(dir: string, run: object): void {
   writeFileAtomic(join(dir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
 }
 
-/** The metrics log, opened for appending after dropping the lines past `step` (a resumed run writes them again). */
-/** Bytes read at a time when metrics.jsonl is rewritten (it may be far larger than memory should hold). */
-const METRICS_CHUNK = 1 << 20;
-
 /**
  * Keeps the lines of `path` whose step is at most `step` (a resumed run writes the later ones again), read
  * and written as a stream into a temporary file that replaces it. A line that is not a metrics row (cut by a
@@ -140,10 +155,9 @@ const METRICS_CHUNK = 1 << 20;
  */
 function truncateMetrics(path: string, step: number): { dropped: number; firstLine: number } {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const input = openSync(path, 'r'), output = openSync(temporary, 'w');
-  let dropped = 0, firstLine = 0, lineNumber = 0, rest = Buffer.alloc(0);
-  const keep = (line: Buffer): void => {
-    lineNumber++;
+  const output = openSync(temporary, 'w');
+  let dropped = 0, firstLine = 0;
+  const keep = (line: Buffer, lineNumber: number): void => {
     if (line.length === 0) return;
     let row: unknown;
     try {
@@ -159,16 +173,9 @@ function truncateMetrics(path: string, step: number): { dropped: number; firstLi
     if (rowStep <= step) writeSync(output, Buffer.concat([line, Buffer.from('\n')]));
   };
   try {
-    const chunk = Buffer.alloc(METRICS_CHUNK);
-    for (let n; (n = readSync(input, chunk, 0, chunk.length, null)) > 0; ) {
-      let data = Buffer.concat([rest, chunk.subarray(0, n)]);
-      for (let newline; (newline = data.indexOf(0x0a)) >= 0; data = data.subarray(newline + 1)) keep(data.subarray(0, newline));
-      rest = Buffer.from(data);
-    }
-    keep(rest);
+    forEachLine(path, keep);
     fsyncSync(output);
   } finally {
-    closeSync(input);
     closeSync(output);
   }
   renameSync(temporary, path);

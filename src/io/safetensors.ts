@@ -1,5 +1,6 @@
 // The safetensors format: 8-byte little-endian header length N, N bytes of JSON header, raw little-endian
 // tensor data. The reader trusts nothing: every size, offset, dtype and shape is checked before use.
+// No file system here (the browser entry uses it): safetensors-file.ts reads and writes files of any size.
 import { badCheckpoint } from '../errors.js';
 
 export interface TensorEntry {
@@ -15,9 +16,10 @@ export interface SafetensorsFile {
 
 /** Larger headers are refused before parsing (the reference implementation's limit is the same). */
 export const MAX_HEADER_BYTES = 100_000_000;
-const BYTES_PER_F32 = 4;
+export const BYTES_PER_F32 = 4;
 
-export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<string, string> = {}): Uint8Array {
+/** The header (padded so that the data stays 8-byte aligned) and the data's length in bytes. */
+export function encodeHeader(tensors: TensorEntry[], metadata: Record<string, string>): { header: Uint8Array; dataBytes: number } {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
@@ -29,43 +31,71 @@ export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<strin
   const utf8 = new TextEncoder();
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (utf8.encode(json).length % 8)) % 8); // keep the data 8-byte aligned
-  const headerBytes = utf8.encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
+  const json8 = utf8.encode(json);
+  const out = new Uint8Array(8 + json8.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json8.length), true);
+  out.set(json8, 8);
+  return { header: out, dataBytes: offset };
+}
+
+/** The whole file in memory (for small files and tests; writeSafetensors writes any size in pieces). */
+export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<string, string> = {}): Uint8Array {
+  const { header, dataBytes } = encodeHeader(tensors, metadata);
+  const out = new Uint8Array(header.length + dataBytes);
+  out.set(header, 0);
+  let at = header.length;
   for (const t of tensors) {
-    const dv = new DataView(out.buffer, at, t.data.length * BYTES_PER_F32);
-    t.data.forEach((v, i) => dv.setFloat32(i * BYTES_PER_F32, v, true));
+    copyLittleEndian(t.data, 0, t.data.length, out.subarray(at));
     at += t.data.length * BYTES_PER_F32;
   }
   return out;
+}
+
+export const LITTLE_ENDIAN_HOST = new Uint8Array(Float32Array.of(1).buffer)[3] === 0x3f;
+
+/** Copies data[from, to) into `into` as little-endian bytes. */
+export function copyLittleEndian(data: Float32Array, from: number, to: number, into: Uint8Array): Uint8Array {
+  const bytes = into.subarray(0, (to - from) * BYTES_PER_F32);
+  if (LITTLE_ENDIAN_HOST) bytes.set(new Uint8Array(data.buffer, data.byteOffset + from * BYTES_PER_F32, bytes.length));
+  else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let i = from; i < to; i++) view.setFloat32((i - from) * BYTES_PER_F32, data[i]!, true);
+  }
+  return bytes;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Parses and validates; `what` names the file in error messages. */
-export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors file'): SafetensorsFile {
-  if (bytes.length < 8) throw badCheckpoint(`${what}: ${bytes.length} bytes is too short to hold a header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
-    throw badCheckpoint(`${what}: header length ${headerLength} exceeds the file (${bytes.length} bytes) or the ${MAX_HEADER_BYTES}-byte limit; the file is truncated or not safetensors`);
+export interface Entry {
+  name: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** The header's length from the file's first 8 bytes, checked against the file's size. */
+export function headerLengthOf(first8: Uint8Array, fileBytes: number, what: string): number {
+  if (fileBytes < 8) throw badCheckpoint(`${what}: ${fileBytes} bytes is too short to hold a header length`);
+  const headerLength = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, fileBytes - 8))) {
+    throw badCheckpoint(`${what}: header length ${headerLength} exceeds the file (${fileBytes} bytes) or the ${MAX_HEADER_BYTES}-byte limit; the file is truncated or not safetensors`);
   }
-  const dataStart = 8 + Number(headerLength);
+  return Number(headerLength);
+}
+
+/** Parses and validates the JSON header against `dataLength` data bytes. */
+export function parseHeader(json: Uint8Array, dataLength: number, what: string): { metadata: Record<string, string>; entries: Entry[] } {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (error) {
     throw badCheckpoint(`${what}: the header is not valid JSON (${(error as Error).message})`);
   }
   if (!isRecord(header)) throw badCheckpoint(`${what}: the header is not a JSON object`);
-  const dataLength = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  const entries: Entry[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (!isRecord(value)) throw badCheckpoint(`${what}: __metadata__ is not an object`);
@@ -100,6 +130,13 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors file'):
     cursor = e.end;
   }
   if (cursor !== dataLength) throw badCheckpoint(`${what}: tensors cover ${cursor} of ${dataLength} data bytes`);
+  return { metadata, entries };
+}
+
+/** Parses and validates a whole file in memory; `what` names the file in error messages. */
+export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors file'): SafetensorsFile {
+  const dataStart = 8 + headerLengthOf(bytes, bytes.length, what);
+  const { metadata, entries } = parseHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, what);
   const tensors = entries.map((e) => {
     const dv = new DataView(bytes.buffer, bytes.byteOffset + dataStart + e.begin, e.end - e.begin);
     const data = new Float32Array((e.end - e.begin) / BYTES_PER_F32);

@@ -1,8 +1,8 @@
 // metrics.jsonl → the series the report plots. Every line is checked; a bad one is an error naming the file
 // and line. JSON cannot hold NaN or Infinity, so a non-finite loss, gradient norm or speed is written as
 // null: such values are accepted, counted and left out of the plots.
-import { readFileSync } from 'node:fs';
-import { invalidInput } from '../errors.js';
+import { RnnkitError, invalidInput } from '../errors.js';
+import { forEachLine } from '../io/lines.js';
 
 /** One logged step as read back from metrics.jsonl (null = a non-finite value). */
 export interface MetricsRow {
@@ -82,61 +82,70 @@ function markHover<T extends { hover?: true }>(points: T[]): T[] {
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+const METRICS_FIELDS = [
+  'step', 'epoch', 'loss', 'smooth_loss', 'grad_norm', 'lr', 'tokens_per_s', 'elapsed_s',
+  'val_loss', 'val_bpc', 'val_perplexity', 'val_accuracy', 'val_macro_f1', 'val_mse', 'skipped_steps', 'sample',
+] as const;
+
+/** One line of metrics.jsonl, checked; `where` is "path:line" for errors. Keeps only the known fields. */
+function parseMetricsLine(line: string, where: string, previous: MetricsRow | undefined): MetricsRow {
+  if (line.trim() === '') throw invalidInput(`${where}: empty line`);
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    throw invalidInput(`${where}: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidInput(`${where}: expected a JSON object, got ${line.length > 40 ? line.slice(0, 40) + '…' : line}`);
+  const o = value as Record<string, unknown>;
+  const need = (name: string, ok: (v: unknown) => boolean, what: string): void => {
+    if (!(name in o)) throw invalidInput(`${where}: field ${name} is missing`);
+    if (!ok(o[name])) throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
+  };
+  const optional = (name: string, ok: (v: unknown) => boolean, what: string): void => {
+    if (name in o && !ok(o[name])) throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
+  };
+  const numberOrNull = (v: unknown): boolean => v === null || isFiniteNumber(v);
+  need('step', (v) => isCount(v) && v >= 1, 'an integer >= 1');
+  need('epoch', isCount, 'an integer >= 0');
+  need('loss', numberOrNull, 'a number (or null when non-finite)');
+  need('smooth_loss', numberOrNull, 'a number (or null when non-finite)');
+  need('grad_norm', (v) => v === null || (isFiniteNumber(v) && v >= 0), 'a number >= 0 (or null when non-finite)');
+  need('lr', (v) => isFiniteNumber(v) && v >= 0, 'a number >= 0');
+  need('tokens_per_s', (v) => v === null || (isFiniteNumber(v) && v >= 0), 'a number >= 0 (or null)');
+  need('elapsed_s', (v) => isFiniteNumber(v) && v >= 0, 'a number >= 0');
+  optional('val_loss', numberOrNull, 'a number (or null when non-finite)');
+  for (const key of ['val_bpc', 'val_perplexity', 'val_accuracy', 'val_macro_f1', 'val_mse']) optional(key, numberOrNull, 'a number (or null when non-finite)');
+  optional('skipped_steps', isCount, 'an integer >= 0');
+  optional('sample', (v) => typeof v === 'string', 'a string');
+  const row: Record<string, unknown> = {};
+  for (const key of METRICS_FIELDS) if (key in o) row[key] = o[key];
+  const step = row['step'] as number;
+  if (previous && step <= previous.step) throw invalidInput(`${where}: step ${step} does not follow step ${previous.step} (steps must increase)`);
+  return row as unknown as MetricsRow;
+}
+
 /** Parses and validates metrics.jsonl text; `path` names the file in errors. */
 export function parseMetrics(text: string, path: string): MetricsRow[] {
   const rows: MetricsRow[] = [];
   const lines = text.split('\n');
   // A file ends with a newline, so the last piece is empty.
   if (lines.at(-1) === '') lines.pop();
-  lines.forEach((line, index) => {
-    const where = `${path}:${index + 1}`;
-    if (line.trim() === '') throw invalidInput(`${where}: empty line`);
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw invalidInput(`${where}: not valid JSON (${(error as Error).message})`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidInput(`${where}: expected a JSON object, got ${line.length > 40 ? line.slice(0, 40) + '…' : line}`);
-    const o = value as Record<string, unknown>;
-    const need = (name: string, ok: (v: unknown) => boolean, what: string): void => {
-      if (!(name in o)) throw invalidInput(`${where}: field ${name} is missing`);
-      if (!ok(o[name])) throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
-    };
-    const optional = (name: string, ok: (v: unknown) => boolean, what: string): void => {
-      if (name in o && !ok(o[name])) throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
-    };
-    const numberOrNull = (v: unknown): boolean => v === null || isFiniteNumber(v);
-    need('step', (v) => isCount(v) && v >= 1, 'an integer >= 1');
-    need('epoch', isCount, 'an integer >= 0');
-    need('loss', numberOrNull, 'a number (or null when non-finite)');
-    need('smooth_loss', numberOrNull, 'a number (or null when non-finite)');
-    need('grad_norm', (v) => v === null || (isFiniteNumber(v) && v >= 0), 'a number >= 0 (or null when non-finite)');
-    need('lr', (v) => isFiniteNumber(v) && v >= 0, 'a number >= 0');
-    need('tokens_per_s', (v) => v === null || (isFiniteNumber(v) && v >= 0), 'a number >= 0 (or null)');
-    need('elapsed_s', (v) => isFiniteNumber(v) && v >= 0, 'a number >= 0');
-    optional('val_loss', numberOrNull, 'a number (or null when non-finite)');
-    for (const key of ['val_bpc', 'val_perplexity', 'val_accuracy', 'val_macro_f1']) optional(key, numberOrNull, 'a number (or null when non-finite)');
-    optional('skipped_steps', isCount, 'an integer >= 0');
-    optional('sample', (v) => typeof v === 'string', 'a string');
-    const row = o as unknown as MetricsRow;
-    const previous = rows.at(-1);
-    if (previous && row.step <= previous.step) throw invalidInput(`${where}: step ${row.step} does not follow step ${previous.step} (steps must increase)`);
-    rows.push(row);
-  });
+  lines.forEach((line, index) => rows.push(parseMetricsLine(line, `${path}:${index + 1}`, rows.at(-1))));
   return rows;
 }
 
-/** Reads DIR/metrics.jsonl (errors name the line). */
-export function readMetrics(path: string): MetricsRow[] {
-  let text: string;
+/** Reads DIR/metrics.jsonl as a stream, line by line (a log of any size; errors name the line). */
+export function readMetrics(path: string, chunkBytes?: number): MetricsRow[] {
+  const rows: MetricsRow[] = [];
   try {
-    text = readFileSync(path, 'utf8');
+    forEachLine(path, (line, lineNumber) => rows.push(parseMetricsLine(line.toString('utf8'), `${path}:${lineNumber}`, rows.at(-1))), chunkBytes);
   } catch (error) {
+    if (error instanceof RnnkitError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw invalidInput(code === 'ENOENT' ? `${path}: not found (is this a run directory written by rnnkit train?)` : `${path}: cannot be read (${(error as Error).message})`);
   }
-  return parseMetrics(text, path);
+  return rows;
 }
 
 /** Every `stride`-th item and always the last, with stride chosen to keep at most `max` items. */

@@ -25,7 +25,9 @@ export interface TrainRequest extends RunHooks {
   source?: string;
   config: TrainConfig;
   backend: Backend;
-  out: string;
+  /** The run directory, or a function that claims one: called only once the data has been read and checked,
+   *  so that bad input leaves nothing behind (the CLI's default directory). */
+  out: string | (() => string);
   /** Start from this checkpoint's weights; its shape and vocabulary win, `explicitShape` must agree. */
   initFrom?: string;
   explicitShape?: Partial<ShapeOptions>;
@@ -106,9 +108,10 @@ function restoreTask(state: TrainerState, model: Model, dir: string, text?: stri
 /** Trains a fresh run in this thread (yielding to the event loop every 50 ms). */
 export async function runTraining(request: TrainRequest): Promise<TrainResult> {
   const { run, config } = createRun(request); // bad data is refused before anything is written
-  const lock = claimRunDir(request.out, { resume: false, force: request.force });
+  const out = typeof request.out === 'function' ? request.out() : request.out;
+  const lock = claimRunDir(out, { resume: false, force: request.force });
   try {
-    return await execute(new Run(run, config, request.out), request, false);
+    return await execute(new Run(run, config, out), request, false);
   } finally {
     lock.release();
   }

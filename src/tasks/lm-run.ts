@@ -3,7 +3,7 @@
 // character. No file system here (the browser entry trains with it); lm.ts adds saving to a directory.
 import { Batcher } from '../data/batcher.js';
 import { Vocabulary } from '../data/vocab.js';
-import { invalidInput } from '../errors.js';
+import { badCheckpoint, invalidInput } from '../errors.js';
 import { encodeModelFile, languageModelMeta } from '../io/model-bytes.js';
 import type { Backend } from '../backend/types.js';
 import { validateConfig } from '../model/config.js';
@@ -133,8 +133,11 @@ export class LanguageModelSteps implements Omit<TaskRun, 'saveModel'> {
       for (const [which, span] of [['h', target.h], ['c', target.c]] as const) {
         if (!span) continue;
         const saved = tensors.get(hiddenName(l, which));
-        if (!saved) throw invalidInput(`the trainer state: tensor ${hiddenName(l, which)} is missing`);
-        if (saved.length !== span.length) throw invalidInput(`the trainer state's ${hiddenName(l, which)} has ${saved.length} values, expected ${span.length}`);
+        // Named as stored in the run directory's trainer file (state.ts prefixes a task's tensors with "task.").
+        const name = `trainer.safetensors: tensor task.${hiddenName(l, which)}`;
+        if (!saved) throw badCheckpoint(`${name} is missing`);
+        const { batch } = this.workspace, { hidden } = this.model.config;
+        if (saved.length !== span.length) throw badCheckpoint(`${name} has ${saved.length} values, expected shape [${batch}, ${hidden}] (${span.length} values: batch × hidden)`);
         span.data.set(saved);
       }
     }

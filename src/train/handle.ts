@@ -51,10 +51,28 @@ function workerUrl(): URL {
 }
 
 /** Every key TrainOptions may have. */
-const TRAIN_OPTION_KEYS = ['text', 'file', 'config', 'out', 'initFrom', 'resume', 'steps', 'backend', 'threads', 'signal'];
+const TRAIN_OPTION_KEYS = ['text', 'file', 'config', 'out', 'initFrom', 'force', 'resume', 'steps', 'backend', 'threads', 'signal'];
+
+/** The type each option must have (checked at run time: JavaScript callers have no compiler to tell them). */
+const OPTION_TYPES: Record<string, 'string' | 'number' | 'boolean' | 'object'> = {
+  text: 'string', file: 'string', config: 'object', out: 'string', initFrom: 'string', force: 'boolean', resume: 'string',
+  steps: 'number', backend: 'string', threads: 'number', signal: 'object',
+};
+
+function checkOptionTypes(options: TrainOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError('train(): options must be an object');
+  for (const [key, value] of Object.entries(options)) {
+    const expected = OPTION_TYPES[key];
+    if (value === undefined || expected === undefined) continue;
+    const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+    if (actual !== expected) throw new TypeError(`train(): ${key} must be ${expected === 'object' ? 'an object' : `a ${expected}`}, got ${actual}`);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('train(): signal must be an AbortSignal');
+}
 
 /** What the worker is given, after every check that needs no data: a bad option fails before a thread starts. */
 function workerDataOf(options: TrainOptions): WorkerData {
+  checkOptionTypes(options);
   const { signal, ...rest } = options;
   refuseUnknownKeys(options, TRAIN_OPTION_KEYS, 'train()');
   requestedBackend({ backend: rest.backend });

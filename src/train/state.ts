@@ -3,13 +3,14 @@
 // cursor, the random generator, the schedule and early-stopping position, the settings, and the task's
 // description of its data (vocabulary, labels). It is self-contained (it holds the parameters too), so a
 // crash between writing it and model.safetensors can never pair mismatched files.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RnnkitError, badCheckpoint } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { describeNonFinite } from '../io/finite.js';
 import { TRAINER_FILE, notResumable } from '../io/rundir.js';
-import { type TensorEntry, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import type { TensorEntry } from '../io/safetensors.js';
+import { readSafetensorsFile, writeSafetensors } from '../io/safetensors-file.js';
 import { type ModelConfig, validateConfig } from '../model/config.js';
 import { type DataSource, TASK_NAMES, type TaskName } from '../tasks/task.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig, validateTrainConfig } from './config.js';
@@ -57,7 +58,7 @@ export function saveTrainerState(dir: string, s: TrainerState): void {
   for (const [name, data] of s.optimizer) tensors.push({ name: OPTIMIZER_PREFIX + name, shape: [data.length], data });
   for (const [name, data] of s.taskTensors) tensors.push({ name: TASK_PREFIX + name, shape: [data.length], data });
   const meta = { format: FORMAT, task: s.task, config: s.config, model: { ...s.model }, taskMeta: s.taskMeta, data: s.data, position: s.position };
-  writeFileAtomic(join(dir, TRAINER_FILE), encodeSafetensors(tensors, { rnnkit_trainer: JSON.stringify(meta) }));
+  writeFileAtomic(join(dir, TRAINER_FILE), (fd) => writeSafetensors(fd, tensors, { rnnkit_trainer: JSON.stringify(meta) }));
 }
 
 function field<T>(path: string, value: T | undefined, name: string, ok: (v: T) => boolean): T {
@@ -79,9 +80,7 @@ function upgradeFormat1(meta: Record<string, unknown>): Record<string, unknown> 
 export function loadTrainerState(dir: string): TrainerState {
   const path = join(dir, TRAINER_FILE);
   if (!existsSync(path)) throw notResumable(dir);
-  const size = statSync(path).size;
-  if (size > MAX_TRAINER_BYTES) throw badCheckpoint(`${path}: ${size} bytes is larger than the ${MAX_TRAINER_BYTES}-byte limit`);
-  const file = decodeSafetensors(readFileSync(path), path);
+  const file = readSafetensorsFile(path, MAX_TRAINER_BYTES);
   const nonFinite = describeNonFinite(file.tensors);
   if (nonFinite) throw badCheckpoint(`${path}: ${nonFinite}; a checkpoint must hold finite numbers only`);
   let meta: Record<string, unknown>;
@@ -94,17 +93,18 @@ export function loadTrainerState(dir: string): TrainerState {
   if (!meta || meta['format'] !== FORMAT) throw badCheckpoint(`${path}: no trainer metadata of format ${FORMAT}`);
   const isCount = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
   const task = field(path, meta['task'] as TaskName, 'task', (t) => (TASK_NAMES as readonly string[]).includes(t));
-  const taskMeta = field(path, meta['taskMeta'] as Record<string, unknown>, 'taskMeta', (m) => typeof m === 'object' && m !== null && !Array.isArray(m));
+  const isObject = (m: object): boolean => typeof m === 'object' && m !== null && !Array.isArray(m);
+  const taskMeta = field(path, meta['taskMeta'] as Record<string, unknown>, 'taskMeta', isObject);
   let config: TrainConfig, model: ModelConfig;
   try {
     // Settings added since the checkpoint was written take their defaults.
-    config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...(meta['config'] as TrainConfig) });
-    model = validateConfig({ ...(meta['model'] as ModelConfig) });
+    config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...field(path, meta['config'] as TrainConfig, 'config', isObject) });
+    model = validateConfig({ ...field(path, meta['model'] as ModelConfig, 'model', isObject) });
   } catch (error) {
     if (error instanceof RnnkitError) throw badCheckpoint(`${path}: ${error.message}`);
     throw error;
   }
-  const p = (meta['position'] ?? {}) as Partial<RunPosition>;
+  const p = field(path, meta['position'] as Partial<RunPosition>, 'position', isObject);
   const position: RunPosition = {
     step: field(path, p.step, 'position.step', isCount),
     epoch: field(path, p.epoch, 'position.epoch', isCount),
@@ -117,7 +117,7 @@ export function loadTrainerState(dir: string): TrainerState {
     skippedSteps: field(path, p.skippedSteps, 'position.skippedSteps', isCount),
     elapsedS: field(path, p.elapsedS, 'position.elapsedS', (v) => Number.isFinite(v) && v >= 0),
   };
-  const d = (meta['data'] ?? {}) as Partial<DataSource>;
+  const d = field(path, meta['data'] as Partial<DataSource>, 'data', isObject);
   const data: DataSource = {
     source: field(path, d.source, 'data.source', (v) => typeof v === 'string'),
     size: field(path, d.size, 'data.size', isCount),
