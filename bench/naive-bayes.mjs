@@ -15,10 +15,15 @@ import { classificationMetrics } from '../dist/tasks/classify/metrics.js';
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const tokens = option('--tokens', 'whitespace');
-const words = tokens === 'whitespace' ? (text) => text.toLowerCase().split(/\s+/).filter(Boolean) : (text) => text.toLowerCase().match(/[\p{L}\p{N}$!']+/gu) ?? [];
+const words =
+  tokens === 'whitespace'
+    ? (text) => text.toLowerCase().split(/\s+/).filter(Boolean)
+    : (text) => text.toLowerCase().match(/[\p{L}\p{N}$!']+/gu) ?? [];
 
 function trainNaiveBayes(examples, classes) {
-  const counts = classes.map(() => new Map()), totals = classes.map(() => 0), docs = classes.map(() => 0);
+  const counts = classes.map(() => new Map()),
+    totals = classes.map(() => 0),
+    docs = classes.map(() => 0);
   const vocabulary = new Set();
   for (const { text, label } of examples) {
     const c = classes.indexOf(label);
@@ -35,7 +40,12 @@ function trainNaiveBayes(examples, classes) {
     const scores = logPrior.slice();
     for (const w of words(text)) {
       if (!vocabulary.has(w)) continue;
-      classes.forEach((_, c) => (scores[c] += counts[c].has(w) ? Math.log((counts[c].get(w) + 1) / (totals[c] + vocabulary.size)) : logUnseen[c]));
+      classes.forEach(
+        (_, c) =>
+          (scores[c] += counts[c].has(w)
+            ? Math.log((counts[c].get(w) + 1) / (totals[c] + vocabulary.size))
+            : logUnseen[c]),
+      );
     }
     return scores.indexOf(Math.max(...scores));
   };
@@ -60,14 +70,28 @@ for (const text of ['content', 'raw']) {
     for (const seed of seeds) {
       const { train, val } = stratifiedSplit(corpus.examples.map(cut), 0.2, seed);
       const predict = trainNaiveBayes(train, labels.labels);
-      const m = classificationMetrics(val.map((e) => predict(e.text)), labels.encode(val, corpus.source), labels.labels);
-      rows.push({ tokens, text, maxLen: maxLen === Infinity ? null : maxLen, seed, train: train.length, val: val.length, accuracy: m.accuracy, macro_f1: m.macro_f1 });
+      const m = classificationMetrics(
+        val.map((e) => predict(e.text)),
+        labels.encode(val, corpus.source),
+        labels.labels,
+      );
+      rows.push({
+        tokens,
+        text,
+        maxLen: maxLen === Infinity ? null : maxLen,
+        seed,
+        train: train.length,
+        val: val.length,
+        accuracy: m.accuracy,
+        macro_f1: m.macro_f1,
+      });
     }
   }
 }
 if (args.includes('--json')) console.log(JSON.stringify(rows));
 else {
-  const line = (r, seed) => `${r.text.padEnd(8)} ${String(r.maxLen ?? 'all').padStart(7)} ${seed.padStart(5)} ${String(r.train).padStart(6)} ${String(r.val).padStart(5)}  ${(100 * r.accuracy).toFixed(2).padStart(7)} %  ${r.macro_f1.toFixed(4)}`;
+  const line = (r, seed) =>
+    `${r.text.padEnd(8)} ${String(r.maxLen ?? 'all').padStart(7)} ${seed.padStart(5)} ${String(r.train).padStart(6)} ${String(r.val).padStart(5)}  ${(100 * r.accuracy).toFixed(2).padStart(7)} %  ${r.macro_f1.toFixed(4)}`;
   console.log(`tokens: ${tokens}\ntext     max-len  seed  train   val  accuracy  macro-F1`);
   for (const r of rows) console.log(line(r, String(r.seed)));
   for (let i = 0; seeds.length > 1 && i < rows.length; i += seeds.length) {

@@ -2,7 +2,13 @@
 // samples, download model.safetensors, and sample from that model or from an uploaded checkpoint.
 // URL parameters (for comparisons): ?build=simd|relaxed|auto picks the wasm build, ?backend=reference.
 import {
-  loadLanguageModel, loadWasmBackend, sample, sharedMemoryAvailable, train, wasmRelaxedSimdSupported, wasmThreads,
+  loadLanguageModel,
+  loadWasmBackend,
+  sample,
+  sharedMemoryAvailable,
+  train,
+  wasmRelaxedSimdSupported,
+  wasmThreads,
 } from '../dist/web/index.js';
 
 const $ = (id) => document.getElementById(id);
@@ -40,17 +46,25 @@ async function init() {
 function showEnvironment() {
   const chips = [
     [`backend: ${backendName}`],
-    [`SIMD: ${build === 'simd' || (build === 'auto' && !wasmRelaxedSimdSupported()) ? 'wasm simd128' : 'relaxed SIMD'}`],
+    [
+      `SIMD: ${build === 'simd' || (build === 'auto' && !wasmRelaxedSimdSupported()) ? 'wasm simd128' : 'relaxed SIMD'}`,
+    ],
     [`threads: ${state.threads.threads}`, state.threads.reason],
-    [sharedMemoryAvailable() ? 'cross-origin isolated' : 'not cross-origin isolated', sharedMemoryAvailable() ? 'SharedArrayBuffer is available' : state.threads.reason, !sharedMemoryAvailable()],
+    [
+      sharedMemoryAvailable() ? 'cross-origin isolated' : 'not cross-origin isolated',
+      sharedMemoryAvailable() ? 'SharedArrayBuffer is available' : state.threads.reason,
+      !sharedMemoryAvailable(),
+    ],
   ];
-  $('env').replaceChildren(...chips.map(([text, title, warn]) => {
-    const chip = document.createElement('span');
-    chip.className = warn ? 'chip warn' : 'chip';
-    chip.textContent = text;
-    if (title) chip.title = title;
-    return chip;
-  }));
+  $('env').replaceChildren(
+    ...chips.map(([text, title, warn]) => {
+      const chip = document.createElement('span');
+      chip.className = warn ? 'chip warn' : 'chip';
+      chip.textContent = text;
+      if (title) chip.title = title;
+      return chip;
+    }),
+  );
 }
 
 function wire() {
@@ -91,8 +105,18 @@ const number = (id) => Number($(id).value);
 function settings() {
   const steps = number('steps');
   return {
-    cell: $('cell').value, hidden: number('hidden'), layers: number('layers'), steps, seq: number('seq'), batch: number('batch'),
-    lr: number('lr'), seed: number('seed'), optimizer: 'adam', logEvery: 10, sampleEvery: Math.max(25, Math.round(steps / 10)), sampleLength: 200,
+    cell: $('cell').value,
+    hidden: number('hidden'),
+    layers: number('layers'),
+    steps,
+    seq: number('seq'),
+    batch: number('batch'),
+    lr: number('lr'),
+    seed: number('seed'),
+    optimizer: 'adam',
+    logEvery: 10,
+    sampleEvery: Math.max(25, Math.round(steps / 10)),
+    sampleLength: 200,
   };
 }
 
@@ -135,9 +159,13 @@ async function startTraining() {
 
 function onEvent(event, config) {
   if (event.type === 'start') {
-    setStatus(`Training ${event.parameters.toLocaleString('en-US')} parameters on ${event.trainSize.toLocaleString('en-US')} characters (${event.backend.name}, ${event.backend.simd}, ${event.backend.threads} thread).`);
+    setStatus(
+      `Training ${event.parameters.toLocaleString('en-US')} parameters on ${event.trainSize.toLocaleString('en-US')} characters (${event.backend.name}, ${event.backend.simd}, ${event.backend.threads} thread).`,
+    );
   } else if (event.type === 'progress') {
-    setStatus(`Step ${event.step} of ${event.steps} · loss ${event.loss.toFixed(3)} · ${Math.round(event.tokens_per_s).toLocaleString('en-US')} chars/s`);
+    setStatus(
+      `Step ${event.step} of ${event.steps} · loss ${event.loss.toFixed(3)} · ${Math.round(event.tokens_per_s).toLocaleString('en-US')} chars/s`,
+    );
   } else if (event.type === 'step') {
     state.losses.push({ step: event.metrics.step, loss: event.metrics.loss, smooth: event.metrics.smooth_loss });
     $('loss-now').textContent = `step ${event.metrics.step} · ${event.metrics.loss.toFixed(3)} nats/char`;
@@ -162,7 +190,8 @@ function drawChart(steps = chartSteps) {
   chartSteps = steps;
   const canvas = $('chart');
   const ratio = window.devicePixelRatio || 1;
-  const width = canvas.clientWidth, height = canvas.clientHeight || 220;
+  const width = canvas.clientWidth,
+    height = canvas.clientHeight || 220;
   canvas.width = Math.round(width * ratio);
   canvas.height = Math.round(height * ratio);
   const g = canvas.getContext('2d');
@@ -222,7 +251,8 @@ async function useModel(source, name) {
     state.loaded?.model.dispose(); // the previous model's wasm memory is reused
     state.loaded = { ...loaded, name };
     const c = loaded.model.config;
-    $('model-info').textContent = `${name}: ${c.cell.toUpperCase()} ${c.hidden}×${c.layers}, ${loaded.vocab.size} characters`;
+    $('model-info').textContent =
+      `${name}: ${c.cell.toUpperCase()} ${c.hidden}×${c.layers}, ${loaded.vocab.size} characters`;
     $('sample').disabled = false;
   } catch (error) {
     $('model-info').textContent = `Cannot load ${name}: ${error.message}`;
@@ -234,7 +264,10 @@ function sampleNow() {
   const temperature = number('temperature');
   try {
     $('sample-out').textContent = sample(state.loaded.model, state.loaded.vocab, {
-      length: number('sample-length'), temperature, seed: number('sample-seed'), prime: $('prime').value,
+      length: number('sample-length'),
+      temperature,
+      seed: number('sample-seed'),
+      prime: $('prime').value,
     });
   } catch (error) {
     $('sample-out').textContent = `Cannot sample: ${error.message}`;

@@ -91,8 +91,7 @@ class Args {
         return static_cast<int64_t>(d);
       }
     }
-    range_error("expected an integer >= " + std::to_string(min) + " for " + name + " but received " +
-                js_string(value));
+    range_error("expected an integer >= " + std::to_string(min) + " for " + name + " but received " + js_string(value));
   }
 
   // checkNumber: a finite number.
@@ -393,8 +392,8 @@ void CellForward(const Napi::CallbackInfo& info) {
   const Floats cache = args.floats(10, "cache", t * b * double(rnnkit::cache_width(kind)) * h);
   const Ints lengths = args.is_absent(12) ? Ints{} : args.lengths(12, T, B, 0);
   args.no_alias({region("hs", hs), region("cs", cs), region("cache", cache)},
-                {region("xProj", xProj), region("wHh", wHh), region("bIh", bIh), region("bHh", bHh), region("xIds", xIds),
-                 region("lengths", lengths)});
+                {region("xProj", xProj), region("wHh", wHh), region("bIh", bIh), region("bHh", bHh),
+                 region("xIds", xIds), region("lengths", lengths)});
   rnnkit::cell_forward(kind, T, B, H, xProj.data, byIds ? xIds.data : nullptr, xRows, wHh.data, bIh.data, bHh.data,
                        hs.data, cs.data, cache.data, lengths.data);
 }
@@ -426,8 +425,8 @@ void CellBackward(const Napi::CallbackInfo& info) {
                  region("dbHh", dbHh), region("dhSteps", dhSteps)},
                 {region("wHh", wHh), region("hs", hs), region("cs", cs), region("cache", cache), region("dhs", dhs),
                  region("dhN", dhN), region("dcN", dcN), region("lengths", lengths)});
-  rnnkit::cell_backward(kind, T, B, H, wHh.data, hs.data, cs.data, cache.data, dhs.data, dhN.data, dcN.data,
-                        dGx.data, dGh.data, dh0.data, dc0.data, dbIh.data, dbHh.data, lengths.data, dhSteps.data);
+  rnnkit::cell_backward(kind, T, B, H, wHh.data, hs.data, cs.data, cache.data, dhs.data, dhN.data, dcN.data, dGx.data,
+                        dGh.data, dh0.data, dc0.data, dbIh.data, dbHh.data, lengths.data, dhSteps.data);
 }
 
 // The shared checks of poolForward and poolBackward (checkPool): mode, T, B, D, lengths [B] each in
@@ -610,7 +609,8 @@ void MomentumUpdate(const Napi::CallbackInfo& info) {
   const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), buf = args.floats(2, "buf");
   check_same_length(args, "param", param, "grad", grad);
   check_same_length(args, "param", param, "buf", buf);
-  const double lr = args.number(3, "lr"), momentum = args.number(4, "momentum"), dampening = args.number(5, "dampening");
+  const double lr = args.number(3, "lr"), momentum = args.number(4, "momentum"),
+               dampening = args.number(5, "dampening");
   const double weightDecay = args.number(7, "weightDecay");
   args.no_alias({region("param", param), region("grad", grad), region("buf", buf)}, {});
   const bool nesterov = args.flag(6, "nesterov");
@@ -628,7 +628,8 @@ void RmspropUpdate(const Napi::CallbackInfo& info) {
   const double lr = args.number(3, "lr"), alpha = args.number(4, "alpha"), eps = args.number(5, "eps");
   const double weightDecay = args.number(6, "weightDecay");
   args.no_alias({region("param", param), region("grad", grad), region("sq", sq)}, {});
-  rnnkit::rmsprop_update(static_cast<int64_t>(param.length), param.data, grad.data, sq.data, lr, alpha, eps, weightDecay);
+  rnnkit::rmsprop_update(static_cast<int64_t>(param.length), param.data, grad.data, sq.data, lr, alpha, eps,
+                         weightDecay);
 }
 
 // adamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step)

@@ -26,7 +26,7 @@ inline float flush(float x) { return (bits_of(x) & 0x7f800000u) == 0 ? float_of(
 
 uint16_t bf16_round(float x) {
   uint32_t b = bits_of(x);
-  if (std::isnan(x)) return static_cast<uint16_t>((b >> 16) | 0x40u);  // quiet NaN, payload kept
+  if (std::isnan(x)) return static_cast<uint16_t>((b >> 16) | 0x40u);             // quiet NaN, payload kept
   if ((b & 0x7f800000u) == 0) return static_cast<uint16_t>((b >> 16) & 0x8000u);  // subnormal → ±0
   b += 0x7fffu + ((b >> 16) & 1u);  // nearest, ties to even (overflow carries into ±inf)
   return static_cast<uint16_t>(b >> 16);

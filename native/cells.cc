@@ -52,9 +52,7 @@ void scalar_cell_row(CellKind kind, const CellRow& r) {
   for (int64_t j = r.u0; j < r.u1; j++) {
     auto pre = [&](int64_t q) { return (x[q * H + j] + bi[q * H + j]) + (g[q * H + j] + bh[q * H + j]); };
     switch (kind) {
-      case CellKind::RnnTanh:
-        r.hn[j] = std::tanh(pre(0));
-        break;
+      case CellKind::RnnTanh: r.hn[j] = std::tanh(pre(0)); break;
       case CellKind::RnnRelu: {
         const float a = pre(0);
         r.hn[j] = a > 0.0f || std::isnan(a) ? a : 0.0f;
@@ -297,7 +295,8 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
     // bf16 (bf16.h): this part's rows of W_hh packed once as bf16 pairs, h_{t-1} rounded every step —
     // when the packing pays (as packW below); sampling (one stream, one step) stays fp32.
     Bf16Slice wb;
-    if (bf16 && B > 1 && T >= kMinPackSteps) bf16_pack_slice(bf16, true, wHh + u0 * H, H, H * H, G, H, n, rows, tl_weights, tl_rows, wb);
+    if (bf16 && B > 1 && T >= kMinPackSteps)
+      bf16_pack_slice(bf16, true, wHh + u0 * H, H, H * H, G, H, n, rows, tl_weights, tl_rows, wb);
     // Pack this part's rows of W_hh once: op(B) = W_hhᵀ restricted to rows q·H+u0 .. q·H+u1 of each
     // gate q, as panels [H][nr] that every step then streams through the micro-kernel.
     // Packing costs about two more passes over the slice, so it only pays when the slice is used for
@@ -313,10 +312,12 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
       w.data = tl_weights.reserve(G * w.panels * H * ops->nr);
       if (w.data) {
         w.ops = ops;
-        for (int64_t q = 0; q < G; q++) ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
+        for (int64_t q = 0; q < G; q++)
+          ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
       }
     }
-    float* hT = ops && !wb.ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H)) : nullptr;
+    float* hT =
+        ops && !wb.ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H)) : nullptr;
     for (int64_t t = 0; t < T; t++) {
       const float* hPrev = hs + (t * B + b0) * H;  // this part's streams of h_{t-1}, complete (barrier below)
       float* hNext = hs + ((t + 1) * B + b0) * H;
@@ -327,7 +328,8 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
         if (wb.ops) {
           bf16_slice_gemm(wb, hPrev, H, m, gh + u0, ldg, H, G, 0.0f);
         } else if (gemv) {
-          for (int64_t q = 0; q < G; q++) ops->gemv_rows(n, H, hPrev, wHh + (q * H + u0) * H, H, gh + q * H + u0, 1.0f, 0.0f);
+          for (int64_t q = 0; q < G; q++)
+            ops->gemv_rows(n, H, hPrev, wHh + (q * H + u0) * H, H, gh + q * H + u0, 1.0f, 0.0f);
         } else if (w.ops) {
           slice_gemm(w, hPrev, H, m, gh + u0, ldg, H, G, false);
         } else if (hT) {
@@ -349,8 +351,14 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
           zero_units(cache + (t * B + b) * CW, cache_width(kind), H, u0, u1);
           continue;
         }
-        const CellRow row{H,       u0,          u1,          xProj + input_row(xIds, xRows, t * B + b) * GH,
-                          bIh,     bHh,         hPrev + r * H, hNext + r * H,
+        const CellRow row{H,
+                          u0,
+                          u1,
+                          xProj + input_row(xIds, xRows, t * B + b) * GH,
+                          bIh,
+                          bHh,
+                          hPrev + r * H,
+                          hNext + r * H,
                           gh + r * ldg,
                           kind == CellKind::Lstm ? cs + (t * B + b) * H : nullptr,
                           kind == CellKind::Lstm ? cs + ((t + 1) * B + b) * H : nullptr};
@@ -362,10 +370,9 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
   parallel_parts(split.parts, part);
 }
 
-void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
-                   const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
-                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths,
-                   float* dhSteps) {
+void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs, const float* cs,
+                   const float* cache, const float* dhs, const float* dhN, const float* dcN, float* dGx, float* dGh,
+                   float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths, float* dhSteps) {
   cell_backward_with(simd_ops(engine_config().level), kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0,
                      dc0, dbIh, dbHh, lengths, dhSteps);
 }
@@ -445,7 +452,7 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
                             sumsH ? sumsH + b * GH : nullptr};
         row_fn(kind, r);
       }
-      barrier.wait();  // split by units: dGh_t complete before any part reads it
+      barrier.wait();                                      // split by units: dGh_t complete before any part reads it
       const int64_t m = running_rows(lengths, b0, b1, t);  // finished streams' rows are zero: += 0
       if (n == 0 || m == 0) continue;
       // dh_{t-1}[b0:b0+m, u0:u1] += dGh_t [b0:b0+m, G·H] · W_hh[:, u0:u1]

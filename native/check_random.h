@@ -26,7 +26,8 @@ inline std::vector<float> random_vector(int64_t n, float scale = 1.0f) {
 // a mix of 0, 1, T and values between (never sorted), so finished streams sit between running ones.
 inline std::vector<int32_t> mixed_lengths(int64_t T, int64_t B) {
   std::vector<int32_t> lengths(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; b++) lengths[static_cast<size_t>(b)] = static_cast<int32_t>(b == 0 ? T : (b * 7 + 3) % (T + 1));
+  for (int64_t b = 0; b < B; b++)
+    lengths[static_cast<size_t>(b)] = static_cast<int32_t>(b == 0 ? T : (b * 7 + 3) % (T + 1));
   return lengths;
 }
 

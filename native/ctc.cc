@@ -26,11 +26,11 @@ inline double log_add_exp(double a, double b) {
 // One sequence's view of the arguments.
 struct Sequence {
   int64_t B, C, L, U, states;
-  const float* logits;   // row t is logits + t·B·C
+  const float* logits;    // row t is logits + t·B·C
   const int32_t* labels;  // [U]
-  float* alpha;          // [T, states]
-  float* beta;           // [T, states]
-  float* lse;            // [T] log-softmax normaliser of each row
+  float* alpha;           // [T, states]
+  float* beta;            // [T, states]
+  float* lse;             // [T] log-softmax normaliser of each row
 
   const float* row(int64_t t) const { return logits + t * B * C; }
   int32_t label(int64_t s) const { return (s & 1) == 0 ? 0 : labels[s >> 1]; }
@@ -64,7 +64,8 @@ double sequence_nll(const Sequence& q) {
         if (s >= 1) sum = log_add_exp(sum, prev[s - 1]);
         if (q.can_skip(s, s - 2)) sum = log_add_exp(sum, prev[s - 2]);
       }
-      a[s] = sum == kMinusInf ? -std::numeric_limits<float>::infinity() : float(sum + double(x[q.label(s)]) - double(q.lse[t]));
+      a[s] = sum == kMinusInf ? -std::numeric_limits<float>::infinity()
+                              : float(sum + double(x[q.label(s)]) - double(q.lse[t]));
     }
   }
   for (int64_t t = q.L - 1; t >= 0; t--) {
@@ -80,7 +81,8 @@ double sequence_nll(const Sequence& q) {
         if (s < last) sum = log_add_exp(sum, next[s + 1]);
         if (q.can_skip(s, s + 2)) sum = log_add_exp(sum, next[s + 2]);
       }
-      b[s] = sum == kMinusInf ? -std::numeric_limits<float>::infinity() : float(sum + double(x[q.label(s)]) - double(q.lse[t]));
+      b[s] = sum == kMinusInf ? -std::numeric_limits<float>::infinity()
+                              : float(sum + double(x[q.label(s)]) - double(q.lse[t]));
     }
   }
   const float* end = q.alpha + (q.L - 1) * q.states;
@@ -116,8 +118,16 @@ double ctc_loss(int64_t T, int64_t B, int64_t C, int64_t S, const float* logits,
   const int64_t states = 2 * S + 1, perSequence = T * (2 * states + 1);
   auto run = [&](int64_t b) {
     float* base = work + b * perSequence;
-    const Sequence q{B, C, inputLengths[b], targetLengths[b], states, logits + b * C, targets + b * S,
-                     base, base + T * states, base + 2 * T * states};
+    const Sequence q{B,
+                     C,
+                     inputLengths[b],
+                     targetLengths[b],
+                     states,
+                     logits + b * C,
+                     targets + b * S,
+                     base,
+                     base + T * states,
+                     base + 2 * T * states};
     const double nll = sequence_nll(q);
     const bool infinite = std::isinf(nll);
     losses[b] = infinite && zeroInfinity ? 0.0f : float(nll);
@@ -132,7 +142,8 @@ double ctc_loss(int64_t T, int64_t B, int64_t C, int64_t S, const float* logits,
   };
   parallel_parts(static_cast<int>(parts), part);
   double mean = 0;
-  for (int64_t b = 0; b < B; b++) mean += double(losses[b]) * (1.0 / double(std::max<int32_t>(targetLengths[b], 1)) / double(B));
+  for (int64_t b = 0; b < B; b++)
+    mean += double(losses[b]) * (1.0 / double(std::max<int32_t>(targetLengths[b], 1)) / double(B));
   return mean;
 }
 

@@ -36,20 +36,16 @@ const char* const kSimdNames[kSimdLevelCount] = {"scalar", "avx2", "avx512", "ne
 
 bool cpu_supports(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Scalar:
-      return true;
+    case SimdLevel::Scalar: return true;
 #if RNNKIT_X86_SIMD
-    case SimdLevel::Avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case SimdLevel::Avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case SimdLevel::Avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma");
 #endif
 #if RNNKIT_ARM_SIMD
-    case SimdLevel::Neon:
-      return true;  // Advanced SIMD is part of the AArch64 baseline
+    case SimdLevel::Neon: return true;  // Advanced SIMD is part of the AArch64 baseline
 #endif
-    default:
-      return false;
+    default: return false;
   }
 }
 

@@ -72,7 +72,8 @@ void parallel_parts(int parts, F& f) {
     f(0);
     return;
   }
-  parallel_for_parts(parts, [](void* context, int part) { (*static_cast<F*>(context))(part); }, &f);
+  parallel_for_parts(
+      parts, [](void* context, int part) { (*static_cast<F*>(context))(part); }, &f);
 }
 
 // Below this many floats touched, an elementwise or reduction kernel runs on the calling thread alone
@@ -185,8 +186,8 @@ struct SimdOps {
   // The transposed micro-kernel for C = op(A)·Bᵀ when C has few rows: C[i, r] = alpha·Σ_k a[k·nr + i]·
   // bRows[r·ldb + k] + beta·C[i, r] for i < n <= nr, r < rows <= mr. `a` is a packed panel of op(A)ᵀ
   // (pack_b of op(A)ᵀ), bRows points at `rows` rows of B, read in place. beta == 0 never reads C.
-  void (*kernel_t)(int rows, int n, int64_t kc, const float* bRows, int64_t ldb, const float* a, float* C,
-                   int64_t ldc, float alpha, float beta);
+  void (*kernel_t)(int rows, int n, int64_t kc, const float* bRows, int64_t ldb, const float* a, float* C, int64_t ldc,
+                   float alpha, float beta);
   // The fused gate nonlinearities of one batch row (vectorised exp/tanh/sigmoid).
   void (*cell_row)(CellKind kind, const CellRow& row);
   void (*cell_grad_row)(CellKind kind, const CellGradRow& row);
@@ -216,8 +217,8 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
 void scalar_activation(Activation f, int64_t n, const float* x, float* out);
 
 // The portable GEMM (plain loops; the scalar level, and the oracle for the SIMD ones), single-threaded.
-void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 // The few-rows GEMM C = op(A)·Bᵀ through SimdOps::kernel_t, in two steps so that a caller can pack A
 // once and multiply it by several row blocks of B (the cells: one per gate):

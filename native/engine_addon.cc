@@ -5,8 +5,8 @@
 
 #include <cmath>
 #include <cstdint>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "bf16.h"
 #include "engine.h"
@@ -59,8 +59,8 @@ SimdLevel level_named(const Napi::Env& env, const char* fn, const Napi::Value& v
                                            " is not supported on this CPU (supported: " + supported_levels() + ")");
     }
   }
-  throw Napi::TypeError::New(env, std::string(fn) + ": expected one of scalar, avx2, avx512, neon for simd but received " +
-                                      describe(value));
+  throw Napi::TypeError::New(
+      env, std::string(fn) + ": expected one of scalar, avx2, avx512, neon for simd but received " + describe(value));
 }
 
 const char* const kPrecisionNames[] = {"fp32", "bf16"};  // indexed by Precision
@@ -70,10 +70,12 @@ Precision precision_named(const Napi::Env& env, const char* fn, const Napi::Valu
   const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
   if (name == "fp32") return Precision::Fp32;
   if (name != "bf16") {
-    throw Napi::TypeError::New(env, std::string(fn) + ": expected fp32 or bf16 for precision but received " + describe(value));
+    throw Napi::TypeError::New(
+        env, std::string(fn) + ": expected fp32 or bf16 for precision but received " + describe(value));
   }
   if (!bf16_ops()) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": precision bf16 is not available: " + bf16_unavailable_reason());
+    throw Napi::RangeError::New(env,
+                                std::string(fn) + ": precision bf16 is not available: " + bf16_unavailable_reason());
   }
   return Precision::Bf16;
 }
@@ -97,7 +99,8 @@ Napi::Value Configure(const Napi::CallbackInfo& info) {
   Precision precision = Precision::Fp32;
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     if (!info[0].IsObject() || info[0].IsArray() || info[0].IsFunction()) {
-      throw Napi::TypeError::New(env, "configure: expected an object { threads?, simd?, precision? } but received " + describe(info[0]));
+      throw Napi::TypeError::New(
+          env, "configure: expected an object { threads?, simd?, precision? } but received " + describe(info[0]));
     }
     const Napi::Object options = info[0].As<Napi::Object>();
     const Napi::Value t = options.Get("threads"), s = options.Get("simd");
@@ -106,7 +109,8 @@ Napi::Value Configure(const Napi::CallbackInfo& info) {
     const Napi::Value p = options.Get("precision");
     if (!p.IsUndefined()) precision = precision_named(env, "configure", p);
   }
-  if (!configure_engine(level, threads) || !configure_precision(precision)) throw Napi::Error::New(env, "configure: could not apply the configuration");
+  if (!configure_engine(level, threads) || !configure_precision(precision))
+    throw Napi::Error::New(env, "configure: could not apply the configuration");
   return current(env);
 }
 
@@ -152,7 +156,9 @@ Napi::Value MeasureBf16Peak(const Napi::CallbackInfo& info) {
   const int64_t threads = integer_in(env, "measureBf16Peak", "threads", info[0], 1, kMaxThreads);
   const int64_t ms = integer_in(env, "measureBf16Peak", "milliseconds", info[1], 1, 10000);
   const Bf16Ops* ops = bf16_ops();
-  if (!ops) throw Napi::RangeError::New(env, std::string("measureBf16Peak: bf16 is not available: ") + bf16_unavailable_reason());
+  if (!ops)
+    throw Napi::RangeError::New(env,
+                                std::string("measureBf16Peak: bf16 is not available: ") + bf16_unavailable_reason());
   return Napi::Number::New(env, measure_peak_with(ops->peak_flops, static_cast<int>(threads), double(ms)));
 }
 
@@ -167,8 +173,8 @@ void Bf16Gemm(const Napi::CallbackInfo& info) {
   }
   for (size_t i : {1, 2}) {
     if (!info[i].IsBoolean()) {
-      throw Napi::TypeError::New(env, std::string("bf16Gemm: expected a boolean for ") + (i == 1 ? "transA" : "transB") +
-                                          " but received " + describe(info[i]));
+      throw Napi::TypeError::New(env, std::string("bf16Gemm: expected a boolean for ") +
+                                          (i == 1 ? "transA" : "transB") + " but received " + describe(info[i]));
     }
   }
   const bool tA = info[1].As<Napi::Boolean>().Value(), tB = info[2].As<Napi::Boolean>().Value();
@@ -177,16 +183,16 @@ void Bf16Gemm(const Napi::CallbackInfo& info) {
   const int64_t K = integer_in(env, "bf16Gemm", "K", info[5], 0, 1 << 20);
   auto scalar = [&](size_t i, const char* name) {
     if (!info[i].IsNumber() || !std::isfinite(info[i].As<Napi::Number>().DoubleValue())) {
-      throw Napi::TypeError::New(env, std::string("bf16Gemm: expected a finite number for ") + name + " but received " +
-                                          describe(info[i]));
+      throw Napi::TypeError::New(
+          env, std::string("bf16Gemm: expected a finite number for ") + name + " but received " + describe(info[i]));
     }
     return info[i].As<Napi::Number>().FloatValue();
   };
   const float alpha = scalar(6, "alpha"), beta = scalar(9, "beta");
   auto floats = [&](size_t i, const char* name, int64_t length) {
     if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(env, std::string("bf16Gemm: expected a Float32Array for ") + name + " but received " +
-                                          describe(info[i]));
+      throw Napi::TypeError::New(
+          env, std::string("bf16Gemm: expected a Float32Array for ") + name + " but received " + describe(info[i]));
     }
     Napi::Float32Array a = info[i].As<Napi::Float32Array>();
     if (static_cast<int64_t>(a.ElementLength()) != length) {
@@ -197,7 +203,8 @@ void Bf16Gemm(const Napi::CallbackInfo& info) {
   };
   Napi::Float32Array A = floats(7, "A", M * K), B = floats(8, "B", K * N), C = floats(10, "C", M * N);
   const auto bytes = [](const Napi::Float32Array& a) {
-    return std::make_pair(reinterpret_cast<uintptr_t>(a.Data()), reinterpret_cast<uintptr_t>(a.Data() + a.ElementLength()));
+    return std::make_pair(reinterpret_cast<uintptr_t>(a.Data()),
+                          reinterpret_cast<uintptr_t>(a.Data() + a.ElementLength()));
   };
   for (const Napi::Float32Array* in : {&A, &B}) {
     const auto c = bytes(C), x = bytes(*in);
@@ -211,7 +218,8 @@ void Bf16Gemm(const Napi::CallbackInfo& info) {
     return;
   }
   const Bf16Ops* ops = bf16_ops();
-  if (!ops) throw Napi::RangeError::New(env, std::string("bf16Gemm: bf16 is not available: ") + bf16_unavailable_reason());
+  if (!ops)
+    throw Napi::RangeError::New(env, std::string("bf16Gemm: bf16 is not available: ") + bf16_unavailable_reason());
   sgemm_bf16(*ops, tA, tB, M, N, K, alpha, A.Data(), lda, B.Data(), ldb, beta, C.Data(), N);
 }
 
@@ -232,15 +240,15 @@ void ActivationFn(const Napi::CallbackInfo& info) {
   }
   auto floats = [&](size_t i, const char* what) {
     if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(env, std::string("activation: expected a Float32Array for ") + what + " but received " +
-                                          describe(info[i]));
+      throw Napi::TypeError::New(
+          env, std::string("activation: expected a Float32Array for ") + what + " but received " + describe(info[i]));
     }
     return info[i].As<Napi::Float32Array>();
   };
   Napi::Float32Array x = floats(1, "x"), out = floats(2, "out");
   if (x.ElementLength() != out.ElementLength()) {
-    throw Napi::RangeError::New(env, "activation: out has " + std::to_string(out.ElementLength()) + " elements, expected " +
-                                         std::to_string(x.ElementLength()));
+    throw Napi::RangeError::New(env, "activation: out has " + std::to_string(out.ElementLength()) +
+                                         " elements, expected " + std::to_string(x.ElementLength()));
   }
   const auto n = static_cast<int64_t>(x.ElementLength());
   const SimdOps* ops = simd_ops(engine_config().level);
@@ -252,7 +260,9 @@ void ActivationFn(const Napi::CallbackInfo& info) {
 }
 
 // scratchBytes() → bytes held by the kernels' packing and scratch buffers (all threads; see scratch_bytes).
-Napi::Value ScratchBytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(scratch_bytes())); }
+Napi::Value ScratchBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(scratch_bytes()));
+}
 
 }  // namespace
 

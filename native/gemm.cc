@@ -84,8 +84,8 @@ constexpr int64_t kColumnBlock = 256;
 
 }  // namespace
 
-void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   scale_c(M, N, beta, C, ldc);
   if (K == 0) return;
@@ -98,7 +98,8 @@ void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, f
       int64_t k = 0;
       for (; k + 4 <= K; k += 4) {
         const float* b = B + k * ldb;
-        axpy4(N, alpha * a[k], alpha * a[k + 1], alpha * a[k + 2], alpha * a[k + 3], b, b + ldb, b + 2 * ldb, b + 3 * ldb, c);
+        axpy4(N, alpha * a[k], alpha * a[k + 1], alpha * a[k + 2], alpha * a[k + 3], b, b + ldb, b + 2 * ldb,
+              b + 3 * ldb, c);
       }
       for (; k < K; k++) axpy(N, alpha * a[k], B + k * ldb, c);
     }
@@ -268,18 +269,20 @@ void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, cons
       // The rows of the tile are read from memory for the first panel and from L1 for the others.
       for (int64_t p = 0; p < panels; p++) {
         const int lanes = static_cast<int>(std::min(nr, m - p * nr));
-        ops.kernel_t(rows, lanes, kc, Brows + j * ldb + k0, ldb, Ablock + p * kc * nr, C + p * nr * ldc + j, ldc, alpha, b);
+        ops.kernel_t(rows, lanes, kc, Brows + j * ldb + k0, ldb, Ablock + p * kc * nr, C + p * nr * ldc + j, ldc, alpha,
+                     b);
       }
     }
   }
 }
 
-void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
-           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   // bf16 where the packed operands are reused: a product with fewer rows than a micro-tile (sampling's
   // one row) would spend more converting B than multiplying, and stays fp32.
   if (engine_config().precision == Precision::Bf16 && M >= kMinBf16Rows) {
-    if (const Bf16Ops* bf16 = bf16_ops()) return sgemm_bf16(*bf16, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (const Bf16Ops* bf16 = bf16_ops())
+      return sgemm_bf16(*bf16, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
   sgemm_with(simd_ops(engine_config().level), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -309,8 +312,8 @@ void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t
   parallel_parts(split.parts, part);
 }
 
-void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
-          const float* A, const float* B, float beta, float* C) {
+void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B,
+          float beta, float* C) {
   sgemm(transA, transB, M, N, K, alpha, A, transA ? M : K, B, transB ? K : N, beta, C, N);
 }
 

@@ -142,7 +142,8 @@ void bf16_pack_slice(const Bf16Ops* ops, bool transB, const float* B, int64_t ld
   uint32_t* data = words(weights, groups * panels * kp * ops->nr);
   uint32_t* rowSpace = words(rows, std::max<int64_t>(m, 1) * kp);
   if (!data || !rowSpace) return;
-  for (int64_t q = 0; q < groups; q++) ops->pack_b(transB, B + q * groupStride, ldb, K, n, data + q * panels * kp * ops->nr);
+  for (int64_t q = 0; q < groups; q++)
+    ops->pack_b(transB, B + q * groupStride, ldb, K, n, data + q * panels * kp * ops->nr);
   slice = Bf16Slice{ops, data, rowSpace, K, n, panels};
 }
 

@@ -53,13 +53,14 @@ struct GemmSplit {
       : byColumns(M < 128), unit(byColumns ? nr : mr), parts(1) {
     const int64_t units = ((byColumns ? N : M) + unit - 1) / unit;
     const double work = double(M) * double(N) * double(K);
-    parts = static_cast<int>(
-        std::max<int64_t>(1, std::min<int64_t>({int64_t(threads), units, static_cast<int64_t>(work / kMinWorkPerPart)})));
+    parts = static_cast<int>(std::max<int64_t>(
+        1, std::min<int64_t>({int64_t(threads), units, static_cast<int64_t>(work / kMinWorkPerPart)})));
   }
   // Part p's block C[i0:i1, j0:j1] (empty when i0 >= i1 or j0 >= j1).
   void block(int p, int64_t M, int64_t N, int64_t& i0, int64_t& i1, int64_t& j0, int64_t& j1) const {
     const int64_t total = byColumns ? N : M, units = (total + unit - 1) / unit;
-    const int64_t begin = std::min(total, units * p / parts * unit), end = std::min(total, units * (p + 1) / parts * unit);
+    const int64_t begin = std::min(total, units * p / parts * unit),
+                  end = std::min(total, units * (p + 1) / parts * unit);
     i0 = byColumns ? 0 : begin, i1 = byColumns ? M : end;
     j0 = byColumns ? begin : 0, j1 = byColumns ? end : N;
   }

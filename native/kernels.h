@@ -24,13 +24,9 @@ constexpr int kCellKindCount = 4;
 extern const char* const kCellKindNames[kCellKindCount];
 
 // Gate blocks G in W_ih [G·H, I] and W_hh [G·H, H] (PyTorch's layout: lstm i,f,g,o; gru r,z,n).
-constexpr int64_t gates_of(CellKind kind) {
-  return kind == CellKind::Lstm ? 4 : kind == CellKind::Gru ? 3 : 1;
-}
+constexpr int64_t gates_of(CellKind kind) { return kind == CellKind::Lstm ? 4 : kind == CellKind::Gru ? 3 : 1; }
 // Floats per step and stream kept in `cache`, in units of H (lstm: i,f,g,o; gru: r,z,n,W_hn·h+b_hn).
-constexpr int64_t cache_width(CellKind kind) {
-  return kind == CellKind::Lstm || kind == CellKind::Gru ? 4 : 0;
-}
+constexpr int64_t cache_width(CellKind kind) { return kind == CellKind::Lstm || kind == CellKind::Gru ? 4 : 0; }
 
 // ---- gemm.cc -------------------------------------------------------------------------------------
 
@@ -38,12 +34,12 @@ constexpr int64_t cache_width(CellKind kind) {
 // op(A) is [M,K]: A is [M,K] (lda >= K), or [K,M] when transA (lda >= M).
 // op(B) is [K,N]: B is [K,N] (ldb >= N), or [N,K] when transB (ldb >= K).
 // beta == 0 overwrites C (old NaNs do not leak). C must not overlap A or B.
-void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
-           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 // The Backend's gemm: sgemm on contiguous matrices.
-void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
-          const float* A, const float* B, float beta, float* C);
+void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B,
+          float beta, float* C);
 
 // ---- ops.cc --------------------------------------------------------------------------------------
 
@@ -101,8 +97,8 @@ void rmsprop_update(int64_t n, float* param, const float* grad, float* sq, doubl
 // Adam (decoupled false: g' = g + wd·p) and AdamW (decoupled true: p *= 1 − lr·wd, g' = g):
 // m = β1·m + (1 − β1)·g'; v = β2·v + (1 − β2)·g'²; p −= (lr/(1 − β1^t))·m / (sqrt(v)/sqrt(1 − β2^t) + eps),
 // t = step >= 1.
-void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, double lr, double beta1,
-                 double beta2, double eps, double weightDecay, bool decoupled, int64_t step);
+void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, double lr, double beta1, double beta2,
+                 double eps, double weightDecay, bool decoupled, int64_t step);
 
 // ---- cells.cc ------------------------------------------------------------------------------------
 
@@ -134,10 +130,9 @@ void cell_forward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* x
 // enter at its final state h_{lengths[b]}.
 // dhSteps [T,B,H] or null: receives dh_t = dhs_t + the carried gradient, the loss gradient w.r.t. each
 // state (zero rows past a stream's end): the gradient-flow view.
-void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs,
-                   const float* cs, const float* cache, const float* dhs, const float* dhN, const float* dcN,
-                   float* dGx, float* dGh, float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths,
-                   float* dhSteps = nullptr);
+void cell_backward(CellKind kind, int64_t T, int64_t B, int64_t H, const float* wHh, const float* hs, const float* cs,
+                   const float* cache, const float* dhs, const float* dhN, const float* dcN, float* dGx, float* dGh,
+                   float* dh0, float* dc0, float* dbIh, float* dbHh, const int32_t* lengths, float* dhSteps = nullptr);
 
 // ---- pool.cc -------------------------------------------------------------------------------------
 

@@ -118,8 +118,8 @@ void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* 
   });
 }
 
-double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logits, const int32_t* targets,
-                             float scale, float* __restrict dLogits) {
+double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logits, const int32_t* targets, float scale,
+                             float* __restrict dLogits) {
   const SimdOps* ops = simd_ops(engine_config().level);
   // Rows are split over threads; each row's loss is kept and the losses are summed in row order at the
   // end, so the total does not depend on the split.
@@ -233,8 +233,8 @@ void multiply(int64_t n, const float* __restrict a, const float* __restrict b, f
   for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
 }
 
-void adagrad_update(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict sum,
-                    float lr, float eps, float weightDecay) {
+void adagrad_update(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict sum, float lr,
+                    float eps, float weightDecay) {
   parallel_ranges(n, 3 * n, [=](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
       const float g = grad[i] + weightDecay * param[i];

@@ -18,14 +18,14 @@ namespace rnnkit {
 namespace {
 
 template <bool kFirst, bool kNesterov>
-void momentum_loop(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict buf,
-                   float lr, float momentum, float dampKeep, float weightDecay) {
+void momentum_loop(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict buf, float lr,
+                   float momentum, float dampKeep, float weightDecay) {
   for (int64_t i = 0; i < n; i++) {
     const float p = param[i];
-    const float g = grad[i] + weightDecay * p;                          // d_p.add(param, alpha=wd)
-    const float b = kFirst ? g : momentum * buf[i] + dampKeep * g;      // buf.mul_(μ).add_(d_p, alpha=1−dampening)
+    const float g = grad[i] + weightDecay * p;                      // d_p.add(param, alpha=wd)
+    const float b = kFirst ? g : momentum * buf[i] + dampKeep * g;  // buf.mul_(μ).add_(d_p, alpha=1−dampening)
     buf[i] = b;
-    param[i] = p - lr * (kNesterov ? g + momentum * b : b);             // param.add_(d_p, alpha=−lr)
+    param[i] = p - lr * (kNesterov ? g + momentum * b : b);  // param.add_(d_p, alpha=−lr)
   }
 }
 
@@ -60,17 +60,21 @@ void momentum_update(int64_t n, float* param, const float* grad, float* buf, dou
     float *p = param + i0, *b = buf + i0;
     const float* g = grad + i0;
     if (first) {
-      if (nesterov) momentum_loop<true, true>(m, p, g, b, flr, fmomentum, dampKeep, fwd);
-      else momentum_loop<true, false>(m, p, g, b, flr, fmomentum, dampKeep, fwd);
+      if (nesterov)
+        momentum_loop<true, true>(m, p, g, b, flr, fmomentum, dampKeep, fwd);
+      else
+        momentum_loop<true, false>(m, p, g, b, flr, fmomentum, dampKeep, fwd);
     } else {
-      if (nesterov) momentum_loop<false, true>(m, p, g, b, flr, fmomentum, dampKeep, fwd);
-      else momentum_loop<false, false>(m, p, g, b, flr, fmomentum, dampKeep, fwd);
+      if (nesterov)
+        momentum_loop<false, true>(m, p, g, b, flr, fmomentum, dampKeep, fwd);
+      else
+        momentum_loop<false, false>(m, p, g, b, flr, fmomentum, dampKeep, fwd);
     }
   });
 }
 
-void rmsprop_update(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict sq,
-                    double lr, double alpha, double eps, double weightDecay) {
+void rmsprop_update(int64_t n, float* __restrict param, const float* __restrict grad, float* __restrict sq, double lr,
+                    double alpha, double eps, double weightDecay) {
   const float flr = float(lr), falpha = float(alpha), alphaKeep = float(1.0 - alpha), feps = float(eps);
   const float fwd = float(weightDecay);
   parallel_ranges(n, 3 * n, [=](int64_t i0, int64_t i1) {
@@ -79,13 +83,13 @@ void rmsprop_update(int64_t n, float* __restrict param, const float* __restrict 
       const float g = grad[i] + fwd * p;                     // grad.add(param, alpha=wd)
       const float s = falpha * sq[i] + alphaKeep * (g * g);  // square_avg.mul_(α).addcmul_(grad, grad, value=1−α)
       sq[i] = s;
-      param[i] = p - (flr * g) / (std::sqrt(s) + feps);      // addcdiv_(grad, sqrt(square_avg) + eps, value=−lr)
+      param[i] = p - (flr * g) / (std::sqrt(s) + feps);  // addcdiv_(grad, sqrt(square_avg) + eps, value=−lr)
     }
   });
 }
 
-void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, double lr, double beta1,
-                 double beta2, double eps, double weightDecay, bool decoupled, int64_t step) {
+void adam_update(int64_t n, float* param, const float* grad, float* m, float* v, double lr, double beta1, double beta2,
+                 double eps, double weightDecay, bool decoupled, int64_t step) {
   const double t = double(step);
   const float stepSize = float(lr / (1.0 - std::pow(beta1, t)));
   const float correction2 = float(std::sqrt(1.0 - std::pow(beta2, t)));
@@ -95,10 +99,11 @@ void adam_update(int64_t n, float* param, const float* grad, float* m, float* v,
   parallel_ranges(n, 4 * n, [=](int64_t i0, int64_t i1) {
     const int64_t k = i1 - i0;
     if (decoupled) {
-      adam_loop<true>(k, param + i0, grad + i0, m + i0, v + i0, stepSize, b1, b1Keep, b2, b2Keep, correction2, feps, fwd, decay);
+      adam_loop<true>(k, param + i0, grad + i0, m + i0, v + i0, stepSize, b1, b1Keep, b2, b2Keep, correction2, feps,
+                      fwd, decay);
     } else {
-      adam_loop<false>(k, param + i0, grad + i0, m + i0, v + i0, stepSize, b1, b1Keep, b2, b2Keep, correction2, feps, fwd,
-                       decay);
+      adam_loop<false>(k, param + i0, grad + i0, m + i0, v + i0, stepSize, b1, b1Keep, b2, b2Keep, correction2, feps,
+                       fwd, decay);
     }
   });
 }

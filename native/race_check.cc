@@ -53,7 +53,8 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
   state = static_cast<uint32_t>(T * 7 + B * 13 + H);
   const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H;
   const bool lstm = kind == CellKind::Lstm;
-  const std::vector<float> x = random_vector(size_t(T * B * GH)), w = random_vector(size_t(GH * H), 1.5f / std::sqrt(float(H)));
+  const std::vector<float> x = random_vector(size_t(T * B * GH)),
+                           w = random_vector(size_t(GH * H), 1.5f / std::sqrt(float(H)));
   const std::vector<float> bi = random_vector(size_t(GH), 0.2f), bh = random_vector(size_t(GH), 0.2f);
   std::vector<float> hs(size_t((T + 1) * B * H)), cs(lstm ? hs.size() : 0), cache(size_t(T * B * CW));
   for (int64_t i = 0; i < B * H; i++) hs[size_t(i)] = next_value();
@@ -79,7 +80,8 @@ std::vector<float> run_columns(int threads, int64_t n, int64_t R, int64_t C) {
   configure_engine(SimdLevel::Scalar, threads);
   std::vector<int32_t> ids(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; i++) ids[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7 + i / 3) % C);
-  const std::vector<float> W = random_vector(static_cast<size_t>(R * C)), dOut = random_vector(static_cast<size_t>(n * R));
+  const std::vector<float> W = random_vector(static_cast<size_t>(R * C)),
+                           dOut = random_vector(static_cast<size_t>(n * R));
   std::vector<float> out(static_cast<size_t>(n * R)), dW(static_cast<size_t>(R * C)), sums(static_cast<size_t>(R));
   gather_columns(n, R, ids.data(), W.data(), C, out.data());
   scatter_add_columns(n, R, ids.data(), dOut.data(), C, dW.data());
@@ -103,12 +105,14 @@ int main() {
   const std::vector<float> columns = run_columns(1, 300, 517, 89);
   for (int threads : {2, 3}) {
     state = 777;
-    expect_same(threads == 2 ? "sum_rows, gather/scatter columns, 2 threads" : "sum_rows, gather/scatter columns, 3 threads",
-                columns, run_columns(threads, 300, 517, 89));
+    expect_same(
+        threads == 2 ? "sum_rows, gather/scatter columns, 2 threads" : "sum_rows, gather/scatter columns, 3 threads",
+        columns, run_columns(threads, 300, 517, 89));
   }
-  const int64_t gemmShapes[][3] = {{32, 700, 300}, {32, 300, 600}, {300, 200, 100}, {260, 130, 90}, {7, 1000, 100},
-                                   {1, 3000, 200}};
-  const int64_t cellShapes[][3] = {{3, 7, 130}, {2, 13, 72}, {2, 3, 257}, {5, 7, 130}, {4, 1, 300}, {3, 33, 64}, {5, 33, 64}};
+  const int64_t gemmShapes[][3] = {{32, 700, 300}, {32, 300, 600}, {300, 200, 100},
+                                   {260, 130, 90}, {7, 1000, 100}, {1, 3000, 200}};
+  const int64_t cellShapes[][3] = {{3, 7, 130}, {2, 13, 72}, {2, 3, 257}, {5, 7, 130},
+                                   {4, 1, 300}, {3, 33, 64}, {5, 33, 64}};
   for (int l = 0; l < kSimdLevelCount; l++) {
     const auto level = static_cast<SimdLevel>(l);
     if (!simd_supported(level)) continue;

@@ -52,9 +52,7 @@ inline Vec vpow2i(Vec n) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
 }
 inline Vec vabs(Vec x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
-inline Vec vcopysign(Vec mag, Vec sign) {
-  return _mm256_or_ps(vabs(mag), _mm256_and_ps(_mm256_set1_ps(-0.0f), sign));
-}
+inline Vec vcopysign(Vec mag, Vec sign) { return _mm256_or_ps(vabs(mag), _mm256_and_ps(_mm256_set1_ps(-0.0f), sign)); }
 inline Mask vlt(Vec a, Vec b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
 inline Vec vselect(Mask m, Vec t, Vec f) { return _mm256_blendv_ps(f, t, m); }
 inline void vprefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }

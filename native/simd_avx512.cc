@@ -58,8 +58,8 @@ inline Vec vpow2i(Vec n) {
 // Bit operations on the integer view (the float forms need AVX512DQ).
 inline Vec vabs(Vec x) { return _mm512_castsi512_ps(_mm512_andnot_si512(sign_bits(), _mm512_castps_si512(x))); }
 inline Vec vcopysign(Vec mag, Vec sign) {
-  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(vabs(mag)),
-                                             _mm512_and_si512(sign_bits(), _mm512_castps_si512(sign))));
+  return _mm512_castsi512_ps(
+      _mm512_or_si512(_mm512_castps_si512(vabs(mag)), _mm512_and_si512(sign_bits(), _mm512_castps_si512(sign))));
 }
 inline Mask vlt(Vec a, Vec b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 inline Vec vselect(Mask m, Vec t, Vec f) { return _mm512_mask_blend_ps(m, f, t); }

@@ -33,8 +33,8 @@ inline __m512 load_n(const float* p, int64_t n) {
 inline __m512i pairs_of_rows(__m512 even, __m512 odd) {
   // cvtne2ps gives the 16 bf16 of `even` in the low half and of `odd` in the high half; interleave.
   const __m512i halves = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(odd, even));
-  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                         21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
+                                         5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   return _mm512_permutexvar_epi16(order, halves);
 }
 // Pair words along a row: word p = bf16(x[2p]) | bf16(x[2p+1]) << 16 for 16 pairs (32 floats).
@@ -79,7 +79,8 @@ inline void transpose16(__m512i r[16]) {
   }
   for (int j = 0; j < 4; j++) {
     const __m512i x0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x44), x1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xEE);
-    const __m512i y0 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x44), y1 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xEE);
+    const __m512i y0 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x44),
+                  y1 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xEE);
     r[j] = _mm512_shuffle_i32x4(x0, y0, 0x88);
     r[j + 4] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
     r[j + 8] = _mm512_shuffle_i32x4(x1, y1, 0x88);

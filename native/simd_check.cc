@@ -77,13 +77,27 @@ inline void vstoren(float* p, Vec x, int n) {
 }
 inline Vec vbcast(const float* p) { return vset(*p); }
 inline Vec vfma(Vec a, Vec b, Vec c) { return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)}; }
-inline Vec vfnma(Vec a, Vec b, Vec c) { return {_mm256_fnmadd_ps(a.lo, b.lo, c.lo), _mm256_fnmadd_ps(a.hi, b.hi, c.hi)}; }
-inline Vec vadd(Vec a, Vec b) { return map2(a, b, [](__m256 x, __m256 y) { return _mm256_add_ps(x, y); }); }
-inline Vec vsub(Vec a, Vec b) { return map2(a, b, [](__m256 x, __m256 y) { return _mm256_sub_ps(x, y); }); }
-inline Vec vmul(Vec a, Vec b) { return map2(a, b, [](__m256 x, __m256 y) { return _mm256_mul_ps(x, y); }); }
-inline Vec vdiv(Vec a, Vec b) { return map2(a, b, [](__m256 x, __m256 y) { return _mm256_div_ps(x, y); }); }
-inline Vec vmaxn(Vec lo, Vec x) { return map2(lo, x, [](__m256 a, __m256 b) { return _mm256_max_ps(a, b); }); }
-inline Vec vminn(Vec hi, Vec x) { return map2(hi, x, [](__m256 a, __m256 b) { return _mm256_min_ps(a, b); }); }
+inline Vec vfnma(Vec a, Vec b, Vec c) {
+  return {_mm256_fnmadd_ps(a.lo, b.lo, c.lo), _mm256_fnmadd_ps(a.hi, b.hi, c.hi)};
+}
+inline Vec vadd(Vec a, Vec b) {
+  return map2(a, b, [](__m256 x, __m256 y) { return _mm256_add_ps(x, y); });
+}
+inline Vec vsub(Vec a, Vec b) {
+  return map2(a, b, [](__m256 x, __m256 y) { return _mm256_sub_ps(x, y); });
+}
+inline Vec vmul(Vec a, Vec b) {
+  return map2(a, b, [](__m256 x, __m256 y) { return _mm256_mul_ps(x, y); });
+}
+inline Vec vdiv(Vec a, Vec b) {
+  return map2(a, b, [](__m256 x, __m256 y) { return _mm256_div_ps(x, y); });
+}
+inline Vec vmaxn(Vec lo, Vec x) {
+  return map2(lo, x, [](__m256 a, __m256 b) { return _mm256_max_ps(a, b); });
+}
+inline Vec vminn(Vec hi, Vec x) {
+  return map2(hi, x, [](__m256 a, __m256 b) { return _mm256_min_ps(a, b); });
+}
 inline __m256 round_half(__m256 x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline Vec vround(Vec x) { return {round_half(x.lo), round_half(x.hi)}; }
 inline __m256 pow2_half(__m256 n) {
@@ -94,10 +108,15 @@ inline __m256 abs_half(__m256 x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f)
 inline Vec vabs(Vec x) { return {abs_half(x.lo), abs_half(x.hi)}; }
 inline Vec vcopysign(Vec mag, Vec sign) {
   const __m256 s = _mm256_set1_ps(-0.0f);
-  return {_mm256_or_ps(abs_half(mag.lo), _mm256_and_ps(s, sign.lo)), _mm256_or_ps(abs_half(mag.hi), _mm256_and_ps(s, sign.hi))};
+  return {_mm256_or_ps(abs_half(mag.lo), _mm256_and_ps(s, sign.lo)),
+          _mm256_or_ps(abs_half(mag.hi), _mm256_and_ps(s, sign.hi))};
 }
-inline Mask vlt(Vec a, Vec b) { return map2(a, b, [](__m256 x, __m256 y) { return _mm256_cmp_ps(x, y, _CMP_LT_OQ); }); }
-inline Vec vselect(Mask m, Vec t, Vec f) { return {_mm256_blendv_ps(f.lo, t.lo, m.lo), _mm256_blendv_ps(f.hi, t.hi, m.hi)}; }
+inline Mask vlt(Vec a, Vec b) {
+  return map2(a, b, [](__m256 x, __m256 y) { return _mm256_cmp_ps(x, y, _CMP_LT_OQ); });
+}
+inline Vec vselect(Mask m, Vec t, Vec f) {
+  return {_mm256_blendv_ps(f.lo, t.lo, m.lo), _mm256_blendv_ps(f.hi, t.hi, m.hi)};
+}
 inline void vprefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
 
 #include "simd_ops.inc"
@@ -142,7 +161,8 @@ void check_gemm(const SimdOps* ops, const char* name, int threads, bool tA, bool
     for (int64_t j = 0; j < N; j++) {
       double sum = 0, mag = 0;
       for (int64_t k = 0; k < K; k++) {
-        const double p = double(tA ? A[size_t(k * M + i)] : A[size_t(i * K + k)]) * double(tB ? B[size_t(j * K + k)] : B[size_t(k * N + j)]);
+        const double p = double(tA ? A[size_t(k * M + i)] : A[size_t(i * K + k)]) *
+                         double(tB ? B[size_t(j * K + k)] : B[size_t(k * N + j)]);
         sum += p;
         mag += std::fabs(p);
       }
@@ -151,7 +171,8 @@ void check_gemm(const SimdOps* ops, const char* name, int threads, bool tA, bool
       const double bound = 1e-5 * (std::fabs(alpha) * mag + std::fabs(old)) + 1e-30;
       if (!(std::fabs(C[i * N + j] - ref) <= bound)) {
         char what[200];
-        std::snprintf(what, sizeof what, "gemm %c%c M=%lld N=%lld K=%lld alpha=%g beta=%g threads=%d: C[%lld,%lld]=%g, expected %g",
+        std::snprintf(what, sizeof what,
+                      "gemm %c%c M=%lld N=%lld K=%lld alpha=%g beta=%g threads=%d: C[%lld,%lld]=%g, expected %g",
                       tA ? 'T' : 'N', tB ? 'T' : 'N', (long long)M, (long long)N, (long long)K, alpha, beta, threads,
                       (long long)i, (long long)j, C[i * N + j], ref);
         fail(name, what);
@@ -187,8 +208,8 @@ std::vector<float> run_cell(const SimdOps* ops, int threads, CellKind kind, int6
   const std::vector<float> dcN = lstm ? random_vector(B * H) : std::vector<float>();
   std::vector<float> dGx(size_t(T * B * GH)), dGh(dGx.size()), dh0(size_t(B * H)), dc0(lstm ? dh0.size() : 0);
   std::vector<float> dbIh(static_cast<size_t>(GH)), dbHh(static_cast<size_t>(GH));
-  cell_backward_with(ops, kind, T, B, H, w.data(), hs.data(), cs.data(), cache.data(), dhs.data(), dhN.data(), dcN.data(),
-                     dGx.data(), dGh.data(), dh0.data(), dc0.data(), dbIh.data(), dbHh.data(), lens);
+  cell_backward_with(ops, kind, T, B, H, w.data(), hs.data(), cs.data(), cache.data(), dhs.data(), dhN.data(),
+                     dcN.data(), dGx.data(), dGh.data(), dh0.data(), dc0.data(), dbIh.data(), dbHh.data(), lens);
   std::vector<float> all;
   for (const auto* v : {&hs, &cs, &cache, &dGx, &dGh, &dh0, &dc0, &dbIh, &dbHh}) {
     all.insert(all.end(), v->begin(), v->end());
@@ -197,8 +218,8 @@ std::vector<float> run_cell(const SimdOps* ops, int threads, CellKind kind, int6
 }
 
 void check_cells(const SimdOps* ops, const char* name) {
-  const int64_t shapes[][3] = {{1, 1, 1},   {1, 3, 17},   {5, 1, 3},   {4, 3, 33}, {2, 5, 100},
-                               {2, 3, 257}, {3, 9, 130}, {2, 13, 600}, {3, 1, 100}, {2, 1, 600},
+  const int64_t shapes[][3] = {{1, 1, 1},   {1, 3, 17},   {5, 1, 3},    {4, 3, 33},  {2, 5, 100},
+                               {2, 3, 257}, {3, 9, 130},  {2, 13, 600}, {3, 1, 100}, {2, 1, 600},
                                {5, 9, 130}, {4, 13, 600}, {4, 2, 300}};
   for (int k = 0; k < kCellKindCount; k++) {
     for (const auto& s : shapes) {
@@ -233,7 +254,8 @@ void check_activations(const SimdOps* ops, const char* name) {
     Activation f;
     const char* fn;
     double lo, hi, bound;
-  } cases[] = {{Activation::Exp, "exp", -87.3, 88.3, 2}, {Activation::Tanh, "tanh", -12, 12, 3},
+  } cases[] = {{Activation::Exp, "exp", -87.3, 88.3, 2},
+               {Activation::Tanh, "tanh", -12, 12, 3},
                {Activation::Sigmoid, "sigmoid", -87, 40, 3}};
   for (const Case& c : cases) {
     const int64_t n = 1 << 20;
@@ -244,7 +266,9 @@ void check_activations(const SimdOps* ops, const char* name) {
     double worst = 0;
     for (size_t i = 0; i < x.size(); i++) {
       const double v = x[i];
-      const double e = c.f == Activation::Exp ? std::exp(v) : c.f == Activation::Tanh ? std::tanh(v) : 1.0 / (1.0 + std::exp(-v));
+      const double e = c.f == Activation::Exp    ? std::exp(v)
+                       : c.f == Activation::Tanh ? std::tanh(v)
+                                                 : 1.0 / (1.0 + std::exp(-v));
       worst = std::max(worst, std::fabs(out[i] - e) / ulp_of(e));
     }
     checks++;
@@ -255,13 +279,15 @@ void check_activations(const SimdOps* ops, const char* name) {
 
 void check_table(const SimdOps* ops, const char* name) {
   std::printf("%s: %d-float vectors, %d×%d micro-tile, K blocks of %d\n", name, ops->width, ops->mr, ops->nr, ops->kc);
-  const int64_t shapes[][3] = {{1, 1, 1},    {3, 17, 33},   {17, 3, 513},  {33, 100, 17}, {100, 1, 257},  {257, 33, 3},
-                               {1, 257, 100}, {3, 3, 0},    {47, 49, 47},  {200, 97, 600}, {32, 300, 1100}, {130, 70, 520},
-                               {7, 1000, 100}, {250, 60, 40}, {64, 145, 513}, {1, 700, 300}, {1, 9, 1000}};
+  const int64_t shapes[][3] = {{1, 1, 1},       {3, 17, 33},    {17, 3, 513},   {33, 100, 17}, {100, 1, 257},
+                               {257, 33, 3},    {1, 257, 100},  {3, 3, 0},      {47, 49, 47},  {200, 97, 600},
+                               {32, 300, 1100}, {130, 70, 520}, {7, 1000, 100}, {250, 60, 40}, {64, 145, 513},
+                               {1, 700, 300},   {1, 9, 1000}};
   for (const auto& s : shapes) {
     for (int t = 0; t < 4; t++) {
       for (const auto& ab : {std::pair<float, float>{1, 0}, {1, 1}, {-0.75f, 0.5f}}) {
-        for (int threads : {1, 2, 3}) check_gemm(ops, name, threads, t & 1, t & 2, s[0], s[1], s[2], ab.first, ab.second);
+        for (int threads : {1, 2, 3})
+          check_gemm(ops, name, threads, t & 1, t & 2, s[0], s[1], s[2], ab.first, ab.second);
       }
     }
   }

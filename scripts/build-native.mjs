@@ -70,7 +70,10 @@ function nodedirArgs() {
 
 /** A short reason from node-gyp's output. */
 function reasonFrom(output, status) {
-  const lines = output.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const patterns = [
     /(?:g\+\+|c\+\+|cc|clang\+\+|make): (?:command )?not found/i,
     /No such file or directory/i,
@@ -98,13 +101,16 @@ if (process.env.npm_lifecycle_event === 'install' && existsSync(loader) && exist
   } catch {
     // no candidate loads: build one below
   }
-  if (origin?.kind === 'prebuilt') finish(`using the prebuilt native addon ${path.relative(root, origin.path)}; nothing to build.`);
+  if (origin?.kind === 'prebuilt')
+    finish(`using the prebuilt native addon ${path.relative(root, origin.path)}; nothing to build.`);
 }
 
 if (process.env.RNNKIT_SKIP_NATIVE === '1') {
-  finish(existsSync(addon)
-    ? 'RNNKIT_SKIP_NATIVE=1: native addon build skipped; the existing build/Release/rnnkit.node is kept.'
-    : 'RNNKIT_SKIP_NATIVE=1: native addon build skipped; the WebAssembly backend will be used.');
+  finish(
+    existsSync(addon)
+      ? 'RNNKIT_SKIP_NATIVE=1: native addon build skipped; the existing build/Release/rnnkit.node is kept.'
+      : 'RNNKIT_SKIP_NATIVE=1: native addon build skipped; the WebAssembly backend will be used.',
+  );
 }
 
 if (process.platform !== 'win32') {

@@ -8,12 +8,22 @@ import { Model } from '../dist/model/model.js';
 import { Workspace } from '../dist/model/workspace.js';
 
 const addonPath = resolve(process.argv[2] ?? 'prebuilds/linux-arm64/rnnkit.glibc.node');
-const T = 16, B = 12, V = 23;
+const T = 16,
+  B = 12,
+  V = 23;
 
 /** Loss and gradient norm of one chunk for each cell. */
 function step(backend) {
   return ['lstm', 'gru', 'rnn'].map((cell) => {
-    const model = new Model(backend, { cell, nonlinearity: 'tanh', hidden: 40, layers: 2, embed: 0, vocabSize: V, dropout: 0 });
+    const model = new Model(backend, {
+      cell,
+      nonlinearity: 'tanh',
+      hidden: 40,
+      layers: 2,
+      embed: 0,
+      vocabSize: V,
+      dropout: 0,
+    });
     model.initialize(7);
     const workspace = new Workspace(model, T, B);
     for (let i = 0; i < T * B; i++) {
@@ -36,7 +46,9 @@ for (const simd of ['neon', 'scalar']) {
     const ref = expected[i];
     const error = Math.max(Math.abs(loss - ref.loss) / ref.loss, Math.abs(norm - ref.norm) / ref.norm);
     worst = Math.max(worst, error);
-    console.log(`${process.arch} ${simd} ${cell}: loss ${loss.toFixed(6)} (reference ${ref.loss.toFixed(6)}), gradient norm ${norm.toFixed(6)} (${ref.norm.toFixed(6)}), relative error ${error.toExponential(1)}`);
+    console.log(
+      `${process.arch} ${simd} ${cell}: loss ${loss.toFixed(6)} (reference ${ref.loss.toFixed(6)}), gradient norm ${norm.toFixed(6)} (${ref.norm.toFixed(6)}), relative error ${error.toExponential(1)}`,
+    );
   });
 }
 console.log(`arm64 check: ${worst < 1e-4 ? 'OK' : 'MISMATCH'} (worst relative error ${worst.toExponential(1)})`);

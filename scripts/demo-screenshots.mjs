@@ -10,7 +10,10 @@ const { server, url } = await startDemoServer({ port: 0 });
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 mkdirSync(new URL('../docs', import.meta.url), { recursive: true });
 try {
-  for (const [name, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
+  for (const [name, viewport] of [
+    ['desktop', { width: 1280, height: 900 }],
+    ['phone', { width: 390, height: 844 }],
+  ]) {
     const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
     await page.goto(url);
     await page.evaluate(() => window.rnnkitDemo.ready);

@@ -49,13 +49,19 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.error(`rnnkit demo: --port must be an integer from 0 to 65535, got ${args[portAt + 1]}`);
     process.exit(2);
   }
-  if (!existsSync(new URL('../dist/web/index.js', import.meta.url)) || !existsSync(new URL('../build/wasm/rnnkit.wasm', import.meta.url))) {
+  if (
+    !existsSync(new URL('../dist/web/index.js', import.meta.url)) ||
+    !existsSync(new URL('../build/wasm/rnnkit.wasm', import.meta.url))
+  ) {
     console.error('rnnkit demo: dist/web or build/wasm is missing; run npm run build first');
     process.exit(1);
   }
   const isolated = !args.includes('--no-isolation');
   startDemoServer({ port, isolated }).then(
-    ({ url }) => console.log(`rnnkit demo: ${url} (${isolated ? 'cross-origin isolated' : 'not cross-origin isolated: one thread'}; Ctrl-C stops)`),
+    ({ url }) =>
+      console.log(
+        `rnnkit demo: ${url} (${isolated ? 'cross-origin isolated' : 'not cross-origin isolated: one thread'}; Ctrl-C stops)`,
+      ),
     (error) => {
       console.error(`rnnkit demo: cannot listen on port ${port} (${error.message})`);
       process.exit(1);

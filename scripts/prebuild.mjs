@@ -66,43 +66,64 @@ if (!existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) {
 
 // A scratch copy with what node-gyp needs: binding.gyp, the sources, and node-addon-api via node_modules.
 const scratch = mkdtempSync(path.join(tmpdir(), 'rnnkit-prebuild-'));
-for (const entry of ['binding.gyp', 'native', 'package.json']) cpSync(path.join(root, entry), path.join(scratch, entry), { recursive: true });
+for (const entry of ['binding.gyp', 'native', 'package.json'])
+  cpSync(path.join(root, entry), path.join(scratch, entry), { recursive: true });
 symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
 
 const only = process.argv.find((a) => a.startsWith('--arch='))?.slice('--arch='.length);
-if (only && !TARGETS.some((t) => t.arch === only)) fail(`--arch must be ${TARGETS.map((t) => t.arch).join(' or ')}, got ${only}`);
+if (only && !TARGETS.some((t) => t.arch === only))
+  fail(`--arch must be ${TARGETS.map((t) => t.arch).join(' or ')}, got ${only}`);
 const prebuildify = createRequire(import.meta.url).resolve('prebuildify/bin.js');
 try {
   for (const target of TARGETS.filter((t) => !only || t.arch === only)) {
     const cross = target.arch !== process.arch;
     const tool = (name) => (cross ? `${target.triple}-${name}` : name);
     if (!onPath(tool('g++'))) {
-      fail(`${tool('g++')} not found (${cross ? `apt-get install g++-${target.triple.replaceAll('_', '-')}` : 'install a C++ compiler'})`);
+      fail(
+        `${tool('g++')} not found (${cross ? `apt-get install g++-${target.triple.replaceAll('_', '-')}` : 'install a C++ compiler'})`,
+      );
     }
     const started = Date.now();
     console.error(`rnnkit prebuild: linux-${target.arch}${cross ? ` (cross-built with ${tool('g++')})` : ''}`);
-    const result = spawnSync(process.execPath, [
-      prebuildify, '--napi', '--strip', `--strip-bin=${tool('strip')}`, '--tag-libc', '--libc=glibc',
-      `--target=${process.version.slice(1)}`, `--arch=${target.arch}`, '--platform=linux', '--name=rnnkit',
-      `--node-gyp=${nodeGypScript()}`, `--cwd=${scratch}`, `--out=${root}`,
-    ], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        npm_config_nodedir: nodedir, // this Node's headers: nothing downloaded
-        npm_config_loglevel: 'warn',
-        JOBS: 'max', // node-gyp: make -j<cores>
-        ...(cross ? { CC: tool('gcc'), CXX: tool('g++'), AR: tool('ar'), LINK: tool('g++') } : {}),
+    const result = spawnSync(
+      process.execPath,
+      [
+        prebuildify,
+        '--napi',
+        '--strip',
+        `--strip-bin=${tool('strip')}`,
+        '--tag-libc',
+        '--libc=glibc',
+        `--target=${process.version.slice(1)}`,
+        `--arch=${target.arch}`,
+        '--platform=linux',
+        '--name=rnnkit',
+        `--node-gyp=${nodeGypScript()}`,
+        `--cwd=${scratch}`,
+        `--out=${root}`,
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          npm_config_nodedir: nodedir, // this Node's headers: nothing downloaded
+          npm_config_loglevel: 'warn',
+          JOBS: 'max', // node-gyp: make -j<cores>
+          ...(cross ? { CC: tool('gcc'), CXX: tool('g++'), AR: tool('ar'), LINK: tool('g++') } : {}),
+        },
       },
-    });
+    );
     if (result.status !== 0) {
       console.error(`${result.stdout}${result.stderr}`.trim().split('\n').slice(-40).join('\n'));
-      fail(`linux-${target.arch}: prebuildify exited with ${result.status ?? result.signal} (node-gyp's last lines above)`);
+      fail(
+        `linux-${target.arch}: prebuildify exited with ${result.status ?? result.signal} (node-gyp's last lines above)`,
+      );
     }
     const file = path.join(prebuilds, `linux-${target.arch}`, 'rnnkit.glibc.node');
     if (!existsSync(file)) fail(`prebuildify finished but ${file} is missing`);
-    if (elfMachine(file) !== target.elfMachine) fail(`${file} was not built for ${target.arch} (ELF machine ${elfMachine(file)})`);
+    if (elfMachine(file) !== target.elfMachine)
+      fail(`${file} was not built for ${target.arch} (ELF machine ${elfMachine(file)})`);
     console.error(`rnnkit prebuild: ${path.relative(root, file)} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
 } finally {

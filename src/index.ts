@@ -49,10 +49,25 @@ export { learningRate } from './train/schedule.js';
 export { evaluate, evaluateTokens } from './train/evaluate.js';
 export type { Evaluation } from './train/evaluate.js';
 export { Optimizer, clipGradients } from './train/optimizer.js';
-export { sample, sampleMany, sampleStream, generate, generateFrom, TokenSampler, validateSampleOptions } from './generate/sample.js';
+export {
+  sample,
+  sampleMany,
+  sampleStream,
+  generate,
+  generateFrom,
+  TokenSampler,
+  validateSampleOptions,
+} from './generate/sample.js';
 export type { SampleOptions } from './generate/sample.js';
 export { Random } from './util/random.js';
-export { ADDING_BASELINE, copyBaseline, copySteps, addingBatch, copyBatch, batchRandom } from './tasks/synthetic/generate.js';
+export {
+  ADDING_BASELINE,
+  copyBaseline,
+  copySteps,
+  addingBatch,
+  copyBatch,
+  batchRandom,
+} from './tasks/synthetic/generate.js';
 export { loadSyntheticModel, saveSyntheticModel } from './tasks/synthetic/model-file.js';
 export type { SyntheticModel, SyntheticTask } from './tasks/synthetic/model-file.js';
 export { evaluateSynthetic } from './tasks/synthetic/evaluate.js';

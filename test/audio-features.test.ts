@@ -14,10 +14,15 @@ interface FeatureCase {
   logmel: number[];
   features: number[];
 }
-const fixture = JSON.parse(readFileSync(resolve(import.meta.dirname, 'fixtures', 'speech', 'features.json'), 'utf8')) as { cases: FeatureCase[] };
+const fixture = JSON.parse(
+  readFileSync(resolve(import.meta.dirname, 'fixtures', 'speech', 'features.json'), 'utf8'),
+) as { cases: FeatureCase[] };
 const extractor = new LogMel();
 const sine = (hz: number, seconds: number, amplitude = 0.5, rate = 16000): Float32Array =>
-  Float32Array.from({ length: Math.round(seconds * rate) }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
+  Float32Array.from(
+    { length: Math.round(seconds * rate) },
+    (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate),
+  );
 
 describe('log-mel features match the numpy reference', () => {
   for (const c of fixture.cases) {
@@ -64,12 +69,17 @@ describe('log-mel features on generated signals', () => {
   });
 
   it('louder by 20 dB adds ln(100) to every band above the floor', () => {
-    const quiet = extractor.logMel(sine(1000, 0.2, 0.01)).data, loud = extractor.logMel(sine(1000, 0.2, 0.1)).data;
-    for (let i = 0; i < quiet.length; i++) if (quiet[i]! > -15) expect(loud[i]! - quiet[i]!).toBeCloseTo(Math.log(100), 3);
+    const quiet = extractor.logMel(sine(1000, 0.2, 0.01)).data,
+      loud = extractor.logMel(sine(1000, 0.2, 0.1)).data;
+    for (let i = 0; i < quiet.length; i++)
+      if (quiet[i]! > -15) expect(loud[i]! - quiet[i]!).toBeCloseTo(Math.log(100), 3);
   });
 
   it('normalisation gives each dimension mean 0 and variance 1', () => {
-    const noise = Float32Array.from({ length: 16000 }, (_, i) => Math.sin(i * 0.37) * Math.sin(i * 0.0021) + 0.1 * Math.sin(i * 1.3));
+    const noise = Float32Array.from(
+      { length: 16000 },
+      (_, i) => Math.sin(i * 0.37) * Math.sin(i * 0.0021) + 0.1 * Math.sin(i * 1.3),
+    );
     const unstacked = new LogMel({ ...DEFAULT_FEATURES, stack: 1 }).features(noise);
     for (const d of [0, 17, 79]) {
       const column = Array.from({ length: unstacked.frames }, (_, f) => unstacked.data[f * 80 + d]!);
@@ -81,12 +91,19 @@ describe('log-mel features on generated signals', () => {
 
   it('stacking concatenates k frames, keeps every k-th and pads the last group with zeros', () => {
     const data = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // 5 frames of width 2
-    expect(stackFrames(data, 5, 2, 3)).toEqual({ frames: 2, data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0]) });
+    expect(stackFrames(data, 5, 2, 3)).toEqual({
+      frames: 2,
+      data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0]),
+    });
     expect(stackFrames(data, 5, 2, 1).data).toBe(data);
   });
 
   it('bad settings are refused', () => {
-    expect(() => new LogMel({ ...DEFAULT_FEATURES, fftSize: 256 })).toThrow('features: the FFT size 256 must be a power of two of at least the window (400 samples)');
-    expect(() => new LogMel({ ...DEFAULT_FEATURES, stack: 0 })).toThrow('features: hop, mels and stack must be positive');
+    expect(() => new LogMel({ ...DEFAULT_FEATURES, fftSize: 256 })).toThrow(
+      'features: the FFT size 256 must be a power of two of at least the window (400 samples)',
+    );
+    expect(() => new LogMel({ ...DEFAULT_FEATURES, stack: 0 })).toThrow(
+      'features: hop, mels and stack must be positive',
+    );
   });
 });

@@ -10,12 +10,19 @@ import { expectClose, makeRandom } from './helpers.js';
 
 const { WaveFile } = wavefile;
 const sine = (hz: number, seconds: number, rate: number, amplitude = 0.5): Float32Array =>
-  Float32Array.from({ length: Math.round(seconds * rate) }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
+  Float32Array.from(
+    { length: Math.round(seconds * rate) },
+    (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate),
+  );
 
 /** WAV bytes of the channels (floats in [-1, 1]) at a wavefile bit depth code. */
 function wavBytes(channels: Float32Array[], rate: number, depth: string): Uint8Array {
   const full: Record<string, number> = { '8': 127, '16': 32767, '24': 8388607, '32': 2147483647 };
-  const coded = channels.map((c) => (depth.endsWith('f') || depth === '64' ? Float64Array.from(c) : Float64Array.from(c, (v) => Math.round(v * full[depth]!) + (depth === '8' ? 128 : 0))));
+  const coded = channels.map((c) =>
+    depth.endsWith('f') || depth === '64'
+      ? Float64Array.from(c)
+      : Float64Array.from(c, (v) => Math.round(v * full[depth]!) + (depth === '8' ? 128 : 0)),
+  );
   const wav = new WaveFile();
   wav.fromScratch(channels.length, rate, depth, channels.length === 1 ? coded[0]! : coded);
   return wav.toBuffer();
@@ -46,7 +53,8 @@ describe('WAV files that are read', () => {
 
   for (const depth of ['8', '16', '24', '32', '32f', '64']) {
     it(`${depth}-bit ${depth.endsWith('f') || depth === '64' ? 'float' : 'PCM'} stereo at 48 kHz: mixed down and resampled to 16 kHz`, () => {
-      const left = sine(1000, 0.3, 48000, 0.6), right = sine(1000, 0.3, 48000, 0.2);
+      const left = sine(1000, 0.3, 48000, 0.6),
+        right = sine(1000, 0.3, 48000, 0.2);
       const audio = decodeWav(wavBytes([left, right], 48000, depth), 's.wav');
       expect(audio).toMatchObject({ sampleRate: 16000, fileRate: 48000, channels: 2 });
       expect(audio.samples.length).toBe(4800);
@@ -68,7 +76,8 @@ describe('hostile WAV files are refused with one line, never a crash', () => {
   const good = wavBytes([sine(440, 0.01, 16000)], 16000, '16'); // 160 samples, data at byte 44
   const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
-  it('truncated in the data', () => expectRefused(good.slice(0, 100), 'truncated WAV file (the data chunk declares 320 bytes, 56 are present)'));
+  it('truncated in the data', () =>
+    expectRefused(good.slice(0, 100), 'truncated WAV file (the data chunk declares 320 bytes, 56 are present)'));
   it('a data chunk size larger than the file', () => {
     const b = good.slice();
     view(b).setUint32(40, 1_000_000, true);
@@ -79,7 +88,8 @@ describe('hostile WAV files are refused with one line, never a crash', () => {
     view(b).setUint32(16, 1_000_000, true);
     expectRefused(b, 'not a WAV file wavefile can read');
   });
-  it('zero-length audio', () => expectRefused(wavBytes([new Float32Array(0)], 16000, '16'), 'no audio (an empty data chunk)'));
+  it('zero-length audio', () =>
+    expectRefused(wavBytes([new Float32Array(0)], 16000, '16'), 'no audio (an empty data chunk)'));
   it('only the header', () => expectRefused(good.slice(0, 44), 'truncated WAV file'));
   it('an odd number of bytes of 16-bit data', () => {
     const b = good.slice(0, 44 + 7);
@@ -87,7 +97,11 @@ describe('hostile WAV files are refused with one line, never a crash', () => {
     expectRefused(b, 'not a whole number of 2-byte sample frames');
   });
   it('compressed: A-law, µ-law and IMA ADPCM', () => {
-    for (const [convert, tag] of [['toALaw', 6], ['toMuLaw', 7], ['toIMAADPCM', 17]] as const) {
+    for (const [convert, tag] of [
+      ['toALaw', 6],
+      ['toMuLaw', 7],
+      ['toIMAADPCM', 17],
+    ] as const) {
       const wav = new WaveFile();
       wav.fromScratch(1, 8000, '16', new Int16Array(1010).fill(1000));
       wav[convert]();

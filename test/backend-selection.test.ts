@@ -44,7 +44,9 @@ describe('selectBackend', () => {
     process.env['RNNKIT_BACKEND'] = 'reference';
     expect((await selectBackend()).backend.name).toBe('reference');
     process.env['RNNKIT_BACKEND'] = 'cuda';
-    await expect(selectBackend()).rejects.toThrow(/backend must be auto, native, wasm, reference; got "cuda" from RNNKIT_BACKEND/);
+    await expect(selectBackend()).rejects.toThrow(
+      /backend must be auto, native, wasm, reference; got "cuda" from RNNKIT_BACKEND/,
+    );
   });
 
   it('the option wins over the environment', async () => {
@@ -62,10 +64,14 @@ describe('the install-time native build', () => {
     // A scratch copy, so that the failed build cannot touch this checkout's addon.
     const root = resolve(import.meta.dirname, '..');
     const copy = mkdtempSync(join(tmpdir(), 'rnnkit-build-'));
-    for (const entry of ['binding.gyp', 'native', 'scripts', 'package.json']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
+    for (const entry of ['binding.gyp', 'native', 'scripts', 'package.json'])
+      cpSync(join(root, entry), join(copy, entry), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
     const result = spawnSync(process.execPath, [join(copy, 'scripts', 'build-native.mjs')], {
-      cwd: copy, encoding: 'utf8', env: { ...process.env, CXX: '/nonexistent/g++', CC: '/nonexistent/gcc' }, timeout: 120_000,
+      cwd: copy,
+      encoding: 'utf8',
+      env: { ...process.env, CXX: '/nonexistent/g++', CC: '/nonexistent/gcc' },
+      timeout: 120_000,
     });
     expect(result.status).toBe(0);
     const lines = result.stdout.trim().split('\n');

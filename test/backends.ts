@@ -11,7 +11,8 @@ export const BACKEND_FACTORIES: Record<BackendName, () => Promise<Backend>> = {
   native: async () => loadNativeBackend(),
 };
 
-export const TESTED_BACKENDS: BackendName[] = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1' ? ['reference', 'wasm'] : ['reference', 'wasm', 'native'];
+export const TESTED_BACKENDS: BackendName[] =
+  process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1' ? ['reference', 'wasm'] : ['reference', 'wasm', 'native'];
 
 /** The raw native addon and its SIMD levels, or the error that kept it from loading (a test that needs the
  *  addon throws that error, unless RNNKIT_EXPECT_NO_NATIVE=1). */

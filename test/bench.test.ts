@@ -24,11 +24,19 @@ it('runs C1 on the wasm and reference backends and prints a row for each, with r
   expect(table).toContain(Math.round(result.rows[1]!.rate).toLocaleString('en-US'));
 });
 
-it.skipIf(!TESTED_BACKENDS.includes('native'))('runs the classification configuration: real tokens/s on spread lengths and on equal ones, the padded share and their ratio', async () => {
-  const result = await runBench({ quick: true, backends: ['native'], configs: ['K1'] });
-  expect(result.rows.map((r) => r.config)).toEqual(['K1', 'K1=']);
-  for (const row of result.rows) expect(row.rate).toBeGreaterThan(0);
-  expect(result.notes).toContainEqual(expect.stringMatching(/^K1 on native: \d+\.\d % of the steps computed are padding/));
-  const ratio = (result.rows[0]!.rate / result.rows[1]!.rate).toFixed(2);
-  expect(result.notes).toContain(`K1 on native: lengths 20–400 train at ${ratio}× the real-token rate of equal lengths (goal ≥ 0.8×).`);
-}, 60_000);
+it.skipIf(!TESTED_BACKENDS.includes('native'))(
+  'runs the classification configuration: real tokens/s on spread lengths and on equal ones, the padded share and their ratio',
+  async () => {
+    const result = await runBench({ quick: true, backends: ['native'], configs: ['K1'] });
+    expect(result.rows.map((r) => r.config)).toEqual(['K1', 'K1=']);
+    for (const row of result.rows) expect(row.rate).toBeGreaterThan(0);
+    expect(result.notes).toContainEqual(
+      expect.stringMatching(/^K1 on native: \d+\.\d % of the steps computed are padding/),
+    );
+    const ratio = (result.rows[0]!.rate / result.rows[1]!.rate).toFixed(2);
+    expect(result.notes).toContain(
+      `K1 on native: lengths 20–400 train at ${ratio}× the real-token rate of equal lengths (goal ≥ 0.8×).`,
+    );
+  },
+  60_000,
+);

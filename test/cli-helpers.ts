@@ -5,7 +5,8 @@ import { main } from '../src/cli/main.js';
 /** Runs the CLI in-process; returns the exit code and everything written to stderr and stdout. `stdin`
  *  replaces standard input for commands that read it. */
 export async function cli(...args: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '', out = '';
+  let err = '',
+    out = '';
   const capture = (sink: 'err' | 'out') => (chunk: unknown) => {
     if (sink === 'err') err += String(chunk);
     else out += String(chunk);

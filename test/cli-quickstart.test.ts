@@ -16,7 +16,9 @@ function rnnkit(...args: string[]) {
 
 describe('rnnkit executable', () => {
   it('is built (npm install runs the build)', () => {
-    expect(existsSync(join(root, 'dist', 'cli', 'main.js')), 'dist/ is missing: run npm install or npm run build').toBe(true);
+    expect(existsSync(join(root, 'dist', 'cli', 'main.js')), 'dist/ is missing: run npm install or npm run build').toBe(
+      true,
+    );
   });
 
   it('trains on the built-in corpus with visible progress, then samples and evaluates', () => {
@@ -25,7 +27,9 @@ describe('rnnkit executable', () => {
     expect(trained.err).toBe('');
     expect(trained.code).toBe(0);
     expect(trained.out).toMatch(/training on the built-in moby-dick corpus; writing /);
-    expect(trained.out).toMatch(/\| 28,089 parameters \| 25 tokens\/step \| 1,213,144 training characters \| vocabulary 89/);
+    expect(trained.out).toMatch(
+      /\| 28,089 parameters \| 25 tokens\/step \| 1,213,144 training characters \| vocabulary 89/,
+    );
     expect(trained.out).toMatch(/step 20\/40 +loss \d+\.\d+/);
     expect(trained.out).toMatch(/step 40\/40/);
     expect(trained.out).toContain(`checkpoint: ${out}`);
@@ -41,10 +45,34 @@ describe('rnnkit executable', () => {
 
   it('--json prints one JSON object per event; --quiet with --json is refused', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-json-')), 'run');
-    const trained = rnnkit('train', '--steps', '20', '--log-every', '10', '--sample-every', '10', '--sample-length', '20', '--json', '--out', out);
+    const trained = rnnkit(
+      'train',
+      '--steps',
+      '20',
+      '--log-every',
+      '10',
+      '--sample-every',
+      '10',
+      '--sample-length',
+      '20',
+      '--json',
+      '--out',
+      out,
+    );
     expect(trained.code).toBe(0);
-    const events = trained.out.trim().split('\n').map((line) => JSON.parse(line) as { type: string });
-    expect(events.filter((e) => e.type !== 'message').map((e) => e.type)).toEqual(['start', 'step', 'sample', 'step', 'sample', 'checkpoint', 'done']);
+    const events = trained.out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string });
+    expect(events.filter((e) => e.type !== 'message').map((e) => e.type)).toEqual([
+      'start',
+      'step',
+      'sample',
+      'step',
+      'sample',
+      'checkpoint',
+      'done',
+    ]);
     const refused = rnnkit('train', '--quiet', '--json');
     expect(refused.code).toBe(2);
     expect(refused.err).toMatch(/--quiet and --json exclude each other/);

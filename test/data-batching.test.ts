@@ -18,7 +18,9 @@ describe('Vocabulary', () => {
 
   it('names a character outside the vocabulary and its position', () => {
     const vocab = Vocabulary.fromText('abc');
-    expect(() => vocab.encode('abz', 'the prime text')).toThrow(/the prime text has character "z" \(U\+007A\) at position 2/);
+    expect(() => vocab.encode('abz', 'the prime text')).toThrow(
+      /the prime text has character "z" \(U\+007A\) at position 2/,
+    );
   });
 
   it('refuses malformed vocabularies', () => {
@@ -33,7 +35,8 @@ describe('Batcher (char-rnn batching)', () => {
 
   it('with B = 1 the first step trains on the first T+1 characters', () => {
     const batcher = new Batcher(tokens, 1, 5);
-    const ids = new Int32Array(5), targets = new Int32Array(5);
+    const ids = new Int32Array(5),
+      targets = new Int32Array(5);
     expect(batcher.next(ids, targets)).toBe(true);
     expect(Array.from(ids)).toEqual([0, 1, 2, 3, 4]);
     expect(Array.from(targets)).toEqual([1, 2, 3, 4, 5]);
@@ -46,7 +49,8 @@ describe('Batcher (char-rnn batching)', () => {
     const batcher = new Batcher(tokens, 2, 3);
     expect(batcher.streamLength).toBe(11);
     expect(batcher.stepsPerEpoch).toBe(3);
-    const ids = new Int32Array(6), targets = new Int32Array(6);
+    const ids = new Int32Array(6),
+      targets = new Int32Array(6);
     const resets: boolean[] = [];
     const seen: number[][] = [];
     for (let step = 0; step < 4; step++) {
@@ -63,6 +67,8 @@ describe('Batcher (char-rnn batching)', () => {
   });
 
   it('refuses a text too short for one step, naming the sizes', () => {
-    expect(() => new Batcher(tokens, 4, 5)).toThrow(/23 characters: too short for --batch 4 × --seq 5; each of the 4 streams needs at least 6 characters/);
+    expect(() => new Batcher(tokens, 4, 5)).toThrow(
+      /23 characters: too short for --batch 4 × --seq 5; each of the 4 streams needs at least 6 characters/,
+    );
   });
 });

@@ -1,7 +1,13 @@
 // The attention decoder loop (reference, float64): every gradient equals central finite differences of
 // loss = Σ R⊙h~_1..T + Σ_l S_l⊙h^l_T (+ Σ Sc_l⊙c^l_T), on uneven source lengths, for every cell.
 import { describe, expect, test } from 'vitest';
-import { type DecoderLayer, type DecoderMemory, type DecoderRecord, type DecoderShape, decoderForward } from '../src/backend/reference-decoder.js';
+import {
+  type DecoderLayer,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
+  decoderForward,
+} from '../src/backend/reference-decoder.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
 import { Random } from '../src/util/random.js';
@@ -12,7 +18,8 @@ const floats = (n: number): F => Span.of(be.allocFloat(n));
 
 function setup(kind: CellKind, L: number, seed: number) {
   const shape: DecoderShape = { kind, T: 3, B: 3, S: 4, E: 2, H: 3, M: 4 };
-  const { T, B, S, E, H, M } = shape, GH = gatesOf(kind) * H;
+  const { T, B, S, E, H, M } = shape,
+    GH = gatesOf(kind) * H;
   const rng = new Random(seed);
   const random = (n: number, scale = 1): F => {
     const f = floats(n);
@@ -20,15 +27,29 @@ function setup(kind: CellKind, L: number, seed: number) {
     return f;
   };
   const layers: DecoderLayer[] = Array.from({ length: L }, (_, l) => ({
-    wIh: random(GH * (l === 0 ? E + H : H), 0.7), wHh: random(GH * H, 0.7), bIh: random(GH, 0.5), bHh: random(GH, 0.5),
-    hs: random((T + 1) * B * H), cs: kind === 'lstm' ? random((T + 1) * B * H) : floats(0), cache: floats(T * B * cacheWidth(kind) * H),
+    wIh: random(GH * (l === 0 ? E + H : H), 0.7),
+    wHh: random(GH * H, 0.7),
+    bIh: random(GH, 0.5),
+    bHh: random(GH, 0.5),
+    hs: random((T + 1) * B * H),
+    cs: kind === 'lstm' ? random((T + 1) * B * H) : floats(0),
+    cache: floats(T * B * cacheWidth(kind) * H),
   }));
   const lengths = Span.of(be.allocInt(B)) as I;
   lengths.data.set([4, 1, 3]);
   const mem: DecoderMemory = { keys: random(S * B * H), memory: random(S * B * M), sourceLengths: lengths };
-  const rec: DecoderRecord = { input0: floats(T * B * (E + H)), attention: floats(T * B * S), combined: floats(T * B * (M + H)), feeds: random((T + 1) * B * H, 0.5) };
+  const rec: DecoderRecord = {
+    input0: floats(T * B * (E + H)),
+    attention: floats(T * B * S),
+    combined: floats(T * B * (M + H)),
+    feeds: random((T + 1) * B * H, 0.5),
+  };
   const inputs = { embedded: random(T * B * E), wCombine: random(H * (M + H), 0.7) };
-  const weights = { R: random(T * B * H), S: layers.map(() => random(B * H)), Sc: layers.map(() => (kind === 'lstm' ? random(B * H) : floats(0))) };
+  const weights = {
+    R: random(T * B * H),
+    S: layers.map(() => random(B * H)),
+    Sc: layers.map(() => (kind === 'lstm' ? random(B * H) : floats(0))),
+  };
   return { shape, layers, mem, rec, ...inputs, weights };
 }
 
@@ -80,20 +101,30 @@ describe.each(['rnn_tanh', 'rnn_relu', 'lstm', 'gru'] as const)('decoder loop %s
       // Of the state buffers only slot 0 (the initial state) is an input.
       const inputs = c.layers.some((l) => l.hs === span || l.cs === span) || span === c.rec.feeds ? B * H : span.length;
       for (let i = 0; i < inputs; i++) {
-        const d = span.data, keep = d[i]!, eps = 1e-6;
+        const d = span.data,
+          keep = d[i]!,
+          eps = 1e-6;
         d[i] = keep + eps;
         const up = loss(c);
         d[i] = keep - eps;
         const down = loss(c);
         d[i] = keep;
         const numeric = (up - down) / (2 * eps);
-        expect(Math.abs(grad[i]! - numeric), `element ${i} of a ${span.length}-element input`).toBeLessThan(1e-7 * Math.max(1, Math.abs(numeric)));
+        expect(Math.abs(grad[i]! - numeric), `element ${i} of a ${span.length}-element input`).toBeLessThan(
+          1e-7 * Math.max(1, Math.abs(numeric)),
+        );
         checked++;
       }
     }
     expect(checked).toBeGreaterThan(T * B * H);
     // Attention never reaches a source position past the pair's length.
     const att = c.rec.attention.data;
-    for (let t = 0; t < T; t++) expect([att[(t * B + 1) * 4 + 1], att[(t * B + 1) * 4 + 2], att[(t * B + 1) * 4 + 3], att[(t * B + 2) * 4 + 3]]).toEqual([0, 0, 0, 0]);
+    for (let t = 0; t < T; t++)
+      expect([
+        att[(t * B + 1) * 4 + 1],
+        att[(t * B + 1) * 4 + 2],
+        att[(t * B + 1) * 4 + 3],
+        att[(t * B + 2) * 4 + 3],
+      ]).toEqual([0, 0, 0, 0]);
   });
 });

@@ -1,7 +1,12 @@
 // Running the reference decoder loop's backward pass and turning its outputs into the gradient of every
 // input, with the weight gradients done as the model's GEMMs will do them (shared by the decoder tests).
 import {
-  type DecoderGrads, type DecoderLayer, type DecoderLayerGrads, type DecoderMemory, type DecoderRecord, type DecoderShape,
+  type DecoderGrads,
+  type DecoderLayer,
+  type DecoderLayerGrads,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
   decoderBackward,
 } from '../src/backend/reference-decoder.js';
 import type { Backend, F } from '../src/backend/types.js';
@@ -31,12 +36,24 @@ export interface DecoderGradients {
 
 /** After decoderForward on `c`: the gradients of Σ R⊙h~ + Σ_l S_l⊙h^l_T (+ Σ Sc_l⊙c^l_T). */
 export function decoderGradients(be: Backend, c: DecoderCase, R: F, S: F[], Sc: F[]): DecoderGradients {
-  const { kind, T, B, S: Ssrc, E, H, M } = c.shape, GH = gatesOf(kind) * H;
+  const { kind, T, B, S: Ssrc, E, H, M } = c.shape,
+    GH = gatesOf(kind) * H;
   const floats = (n: number): F => Span.of(be.allocFloat(n));
   const grads: DecoderLayerGrads[] = c.layers.map(() => ({
-    dGx: floats(T * B * GH), dGh: floats(T * B * GH), dh0: floats(B * H), dc0: floats(kind === 'lstm' ? B * H : 0), dbIh: floats(GH), dbHh: floats(GH),
+    dGx: floats(T * B * GH),
+    dGh: floats(T * B * GH),
+    dh0: floats(B * H),
+    dc0: floats(kind === 'lstm' ? B * H : 0),
+    dbIh: floats(GH),
+    dbHh: floats(GH),
   }));
-  const out: DecoderGrads = { dEmbedded: floats(T * B * E), dKeys: floats(Ssrc * B * H), dMemory: floats(Ssrc * B * M), dCombine: floats(T * B * H), dFeed0: floats(B * H) };
+  const out: DecoderGrads = {
+    dEmbedded: floats(T * B * E),
+    dKeys: floats(Ssrc * B * H),
+    dMemory: floats(Ssrc * B * M),
+    dCombine: floats(T * B * H),
+    dFeed0: floats(B * H),
+  };
   decoderBackward(c.shape, c.layers, c.mem, c.wCombine, c.rec, R, S, Sc, grads, out);
   const weightGrad = (n: number, k: number, dG: F, X: F): Float64Array => {
     const dW = floats(n * k);
@@ -45,7 +62,14 @@ export function decoderGradients(be: Backend, c: DecoderCase, R: F, S: F[], Sc: 
   };
   const copy = (f: F): Float64Array => Float64Array.from(f.data);
   return {
-    wIh: c.layers.map((_, l) => weightGrad(GH, l === 0 ? E + H : H, grads[l]!.dGx, l === 0 ? c.rec.input0 : c.layers[l - 1]!.hs.sub(B * H, T * B * H))),
+    wIh: c.layers.map((_, l) =>
+      weightGrad(
+        GH,
+        l === 0 ? E + H : H,
+        grads[l]!.dGx,
+        l === 0 ? c.rec.input0 : c.layers[l - 1]!.hs.sub(B * H, T * B * H),
+      ),
+    ),
     wHh: c.layers.map((layer, l) => weightGrad(GH, H, grads[l]!.dGh, layer.hs.sub(0, T * B * H))),
     bIh: grads.map((g) => copy(g.dbIh)),
     bHh: grads.map((g) => copy(g.dbHh)),

@@ -12,14 +12,43 @@ import { type CellKind, type Dtype, type F, type I, Span, cacheWidth } from '../
 const DIR = join(import.meta.dirname, 'fixtures', 'pytorch-seq2seq');
 
 interface Fixture {
-  name: string; cell: CellKind; layers: number; T: number; B: number; S: number; E: number; H: number; M: number;
-  source_lengths: number[]; embedded: number[]; keys: number[]; memory: number[]; h0: number[]; c0?: number[]; feed0: number[];
-  params: Record<string, number[]>; feeds: number[]; attention: number[]; h_n: number[]; c_n?: number[];
-  R: number[]; S_h: number[]; S_c?: number[]; grads: Record<string, number[]>;
-  d_embedded: number[]; d_keys: number[]; d_memory: number[]; d_h0: number[]; d_c0?: number[]; d_feed0: number[];
+  name: string;
+  cell: CellKind;
+  layers: number;
+  T: number;
+  B: number;
+  S: number;
+  E: number;
+  H: number;
+  M: number;
+  source_lengths: number[];
+  embedded: number[];
+  keys: number[];
+  memory: number[];
+  h0: number[];
+  c0?: number[];
+  feed0: number[];
+  params: Record<string, number[]>;
+  feeds: number[];
+  attention: number[];
+  h_n: number[];
+  c_n?: number[];
+  R: number[];
+  S_h: number[];
+  S_c?: number[];
+  grads: Record<string, number[]>;
+  d_embedded: number[];
+  d_keys: number[];
+  d_memory: number[];
+  d_h0: number[];
+  d_c0?: number[];
+  d_feed0: number[];
 }
 
-const fixtures: Fixture[] = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')));
+const fixtures: Fixture[] = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')));
 
 function run(fx: Fixture, dtype: Dtype) {
   const be = new ReferenceBackend({ dtype });
@@ -41,16 +70,21 @@ function run(fx: Fixture, dtype: Dtype) {
   const c: DecoderCase = {
     shape: { kind, T, B, S, E, H, M },
     layers: Array.from({ length: L }, (_, l) => ({
-      wIh: span(fx.params[`decoder.weight_ih_l${l}`]!), wHh: span(fx.params[`decoder.weight_hh_l${l}`]!),
-      bIh: span(fx.params[`decoder.bias_ih_l${l}`]!), bHh: span(fx.params[`decoder.bias_hh_l${l}`]!),
-      hs: state(fx.h0, l), cs: kind === 'lstm' ? state(fx.c0, l) : span(0), cache: span(T * B * cacheWidth(kind) * H),
+      wIh: span(fx.params[`decoder.weight_ih_l${l}`]!),
+      wHh: span(fx.params[`decoder.weight_hh_l${l}`]!),
+      bIh: span(fx.params[`decoder.bias_ih_l${l}`]!),
+      bHh: span(fx.params[`decoder.bias_hh_l${l}`]!),
+      hs: state(fx.h0, l),
+      cs: kind === 'lstm' ? state(fx.c0, l) : span(0),
+      cache: span(T * B * cacheWidth(kind) * H),
     })),
     mem: { keys: span(fx.keys), memory: span(fx.memory), sourceLengths: lengths },
     wCombine: span(fx.params['combine.weight']!),
     rec: { input0: span(T * B * (E + H)), attention: span(T * B * S), combined: span(T * B * (M + H)), feeds },
   };
   decoderForward(c.shape, c.layers, span(fx.embedded), c.mem, c.wCombine, c.rec);
-  const perLayer = (values: number[] | undefined): F[] => Array.from({ length: L }, (_, l) => span(values ? values.slice(l * B * H, (l + 1) * B * H) : 0));
+  const perLayer = (values: number[] | undefined): F[] =>
+    Array.from({ length: L }, (_, l) => span(values ? values.slice(l * B * H, (l + 1) * B * H) : 0));
   const grads = decoderGradients(be, c, span(fx.R), perLayer(fx.S_h), perLayer(kind === 'lstm' ? fx.S_c : undefined));
   return { c, grads };
 }
@@ -73,7 +107,8 @@ describe.each(['f64', 'f32'] as const)('decoder loop vs PyTorch, reference %s', 
     close('attention', c.rec.attention.data, fx.attention, tolerance);
     c.layers.forEach((layer, l) => {
       close(`h_n[${l}]`, layer.hs.data.subarray(T * B * H), fx.h_n.slice(l * B * H, (l + 1) * B * H), tolerance);
-      if (fx.c_n) close(`c_n[${l}]`, layer.cs.data.subarray(T * B * H), fx.c_n.slice(l * B * H, (l + 1) * B * H), tolerance);
+      if (fx.c_n)
+        close(`c_n[${l}]`, layer.cs.data.subarray(T * B * H), fx.c_n.slice(l * B * H, (l + 1) * B * H), tolerance);
       close(`weight_ih_l${l}`, grads.wIh[l]!, fx.grads[`decoder.weight_ih_l${l}`]!, tolerance);
       close(`weight_hh_l${l}`, grads.wHh[l]!, fx.grads[`decoder.weight_hh_l${l}`]!, tolerance);
       close(`bias_ih_l${l}`, grads.bIh[l]!, fx.grads[`decoder.bias_ih_l${l}`]!, tolerance);

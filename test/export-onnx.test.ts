@@ -14,9 +14,15 @@ import { RecurrentStack } from '../src/model/stack.js';
 import { expectClose, makeRandom, randomValues } from './helpers.js';
 
 const CELLS: Pick<ModelConfig, 'cell' | 'nonlinearity'>[] = [
-  { cell: 'rnn', nonlinearity: 'tanh' }, { cell: 'rnn', nonlinearity: 'relu' }, { cell: 'lstm', nonlinearity: 'tanh' }, { cell: 'gru', nonlinearity: 'tanh' },
+  { cell: 'rnn', nonlinearity: 'tanh' },
+  { cell: 'rnn', nonlinearity: 'relu' },
+  { cell: 'lstm', nonlinearity: 'tanh' },
+  { cell: 'gru', nonlinearity: 'tanh' },
 ];
-const H = 6, V = 9, T = 7, B = 4;
+const H = 6,
+  V = 9,
+  T = 7,
+  B = 4;
 const LENGTHS = [7, 4, 6, 5]; // uneven, each above the first piece's 3 steps
 
 function makeModel(config: Omit<ModelConfig, 'hidden' | 'vocabSize'>, seed: number): Model {
@@ -27,10 +33,16 @@ function makeModel(config: Omit<ModelConfig, 'hidden' | 'vocabSize'>, seed: numb
 
 const label = (c: Pick<ModelConfig, 'cell' | 'nonlinearity'>) => (c.cell === 'rnn' ? `rnn_${c.nonlinearity}` : c.cell);
 
-interface Inputs { ids: Int32Array; lengths: Int32Array; h0: Float32Array; c0: Float32Array | null }
+interface Inputs {
+  ids: Int32Array;
+  lengths: Int32Array;
+  h0: Float32Array;
+  c0: Float32Array | null;
+}
 
 function randomInputs(model: Model, seed: number): Inputs {
-  const random = makeRandom(seed), S = model.config.layers * directionsOf(model.config) * B * H;
+  const random = makeRandom(seed),
+    S = model.config.layers * directionsOf(model.config) * B * H;
   return {
     ids: Int32Array.from({ length: T * B }, () => Math.floor(random() * V)),
     lengths: Int32Array.from(LENGTHS),
@@ -39,7 +51,12 @@ function randomInputs(model: Model, seed: number): Inputs {
   };
 }
 
-async function runOnnx(bytes: Uint8Array, model: Model, x: Inputs, steps: number): Promise<Record<string, Float32Array>> {
+async function runOnnx(
+  bytes: Uint8Array,
+  model: Model,
+  x: Inputs,
+  steps: number,
+): Promise<Record<string, Float32Array>> {
   const session = await ort.InferenceSession.create(bytes);
   const S = model.config.layers * directionsOf(model.config);
   const feeds: Record<string, ort.Tensor> = {
@@ -55,16 +72,25 @@ async function runOnnx(bytes: Uint8Array, model: Model, x: Inputs, steps: number
 
 /** rnnkit's language model on a masked batch from given states: the stack, then the head (as Workspace.forward). */
 function rnnkitLogits(model: Model, x: Inputs): { logits: Float32Array; hn: Float32Array; cn: Float32Array | null } {
-  const be = model.backend, stack = new RecurrentStack(model, T, B);
+  const be = model.backend,
+    stack = new RecurrentStack(model, T, B);
   stack.ids.data.set(x.ids);
   stack.lengths.data.set(x.lengths);
-  const span = (a: Float32Array) => { const s = Span.of(be.allocFloat(a.length)); s.data.set(a); return s; };
+  const span = (a: Float32Array) => {
+    const s = Span.of(be.allocFloat(a.length));
+    s.data.set(a);
+    return s;
+  };
   stack.forward(T, B, { h0: span(x.h0), c0: x.c0 ? span(x.c0) : null });
   const logits = Span.of(be.allocFloat(T * B * V));
   be.gemm(false, true, T * B, V, H, 1, stack.output(T, B), model.p.headWeight, 0, logits);
   be.addBias(T * B, V, model.p.headBias, logits);
   const final = stack.finalState(B);
-  return { logits: Float32Array.from(logits.data), hn: Float32Array.from(final.h.data), cn: final.c ? Float32Array.from(final.c.data) : null };
+  return {
+    logits: Float32Array.from(logits.data),
+    hn: Float32Array.from(final.h.data),
+    cn: final.c ? Float32Array.from(final.c.data) : null,
+  };
 }
 
 /** Rows t ≥ from of a [T,B,·] array, for the sequences whose length reaches past `from`. */
@@ -87,8 +113,23 @@ describe('ONNX export of the language model, in ONNX Runtime', () => {
 
         // The same sequences in pieces of 3 and T−3 steps, the second starting from the first's hn (cn).
         const k = 3;
-        const first = await runOnnx(bytes, model, { ...x, ids: x.ids.slice(0, k * B), lengths: Int32Array.from(LENGTHS, () => k) }, k);
-        const second = await runOnnx(bytes, model, { ids: x.ids.slice(k * B), lengths: Int32Array.from(LENGTHS, (L) => L - k), h0: first['hn']!, c0: first['cn'] ?? null }, T - k);
+        const first = await runOnnx(
+          bytes,
+          model,
+          { ...x, ids: x.ids.slice(0, k * B), lengths: Int32Array.from(LENGTHS, () => k) },
+          k,
+        );
+        const second = await runOnnx(
+          bytes,
+          model,
+          {
+            ids: x.ids.slice(k * B),
+            lengths: Int32Array.from(LENGTHS, (L) => L - k),
+            h0: first['hn']!,
+            c0: first['cn'] ?? null,
+          },
+          T - k,
+        );
         expectClose(first['logits']!, whole['logits']!.slice(0, k * B * V), 1e-6, 1e-6, 'first piece logits');
         // The second piece runs T−k steps; past each shortened length its rows are the bias, as the whole's are.
         expectClose(second['logits']!, stepsFrom(whole['logits']!, k, V), 1e-5, 1e-5, 'second piece logits');
@@ -121,15 +162,25 @@ describe('ONNX export of the sequence classifier, in ONNX Runtime', () => {
     }
   }
 
-  it('a forward classifier with last pooling streams: two pieces through h0/hn give the whole sequence\'s probabilities', async () => {
+  it("a forward classifier with last pooling streams: two pieces through h0/hn give the whole sequence's probabilities", async () => {
     const model = makeModel({ cell: 'lstm', nonlinearity: 'tanh', layers: 2, embed: 4, outputs: 3 }, 9);
     const bytes = onnxModelBytes(model, { task: 'classify', pool: 'last' }, { task: 'classify' }, 'test');
     const zeros = () => new Float32Array(2 * B * H);
     const x = { ...randomInputs(model, 2), h0: zeros(), c0: zeros() };
     const whole = await runOnnx(bytes, model, x, T);
     const k = 3;
-    const first = await runOnnx(bytes, model, { ...x, ids: x.ids.slice(0, k * B), lengths: Int32Array.from(LENGTHS, () => k) }, k);
-    const second = await runOnnx(bytes, model, { ids: x.ids.slice(k * B), lengths: Int32Array.from(LENGTHS, (L) => L - k), h0: first['hn']!, c0: first['cn']! }, T - k);
+    const first = await runOnnx(
+      bytes,
+      model,
+      { ...x, ids: x.ids.slice(0, k * B), lengths: Int32Array.from(LENGTHS, () => k) },
+      k,
+    );
+    const second = await runOnnx(
+      bytes,
+      model,
+      { ids: x.ids.slice(k * B), lengths: Int32Array.from(LENGTHS, (L) => L - k), h0: first['hn']!, c0: first['cn']! },
+      T - k,
+    );
     expectClose(second['probabilities']!, whole['probabilities']!, 1e-6, 1e-5, 'probabilities after two pieces');
     expect(second['probabilities']!.length).toBe(B * 3);
   });

@@ -8,12 +8,23 @@ import { Model } from '../src/model/model.js';
 import { Random } from '../src/util/random.js';
 
 const vocab = Vocabulary.fromText('abcdefgh \n');
-const model = new Model(new ReferenceBackend(), { cell: 'gru', nonlinearity: 'tanh', hidden: 16, layers: 2, embed: 4, vocabSize: vocab.size });
+const model = new Model(new ReferenceBackend(), {
+  cell: 'gru',
+  nonlinearity: 'tanh',
+  hidden: 16,
+  layers: 2,
+  embed: 4,
+  vocabSize: vocab.size,
+});
 model.initialize(9);
 model.params.all.data.forEach((v, i, a) => (a[i] = v * 4)); // a peaked, non-uniform model
 
 /** How often each index is drawn from fixed logits over many draws. */
-function histogram(logits: number[], options: { temperature: number; topK: number; topP: number }, draws = 4000): number[] {
+function histogram(
+  logits: number[],
+  options: { temperature: number; topK: number; topP: number },
+  draws = 4000,
+): number[] {
   const sampler = new TokenSampler(logits.length, options, new Random(3));
   const counts = new Array<number>(logits.length).fill(0);
   for (let i = 0; i < draws; i++) counts[sampler.draw(logits)]!++;
@@ -27,7 +38,7 @@ describe('TokenSampler', () => {
     const freq = histogram(logits, { temperature: 1, topK: 0, topP: 1 });
     [0.5, 0.3, 0.15, 0.05].forEach((p, i) => expect(Math.abs(freq[i]! - p)).toBeLessThan(0.03));
     const hot = histogram(logits, { temperature: 0.5, topK: 0, topP: 1 }); // p² renormalised
-    expect(Math.abs(hot[0]! - 0.25 / 0.3650)).toBeLessThan(0.03);
+    expect(Math.abs(hot[0]! - 0.25 / 0.365)).toBeLessThan(0.03);
   });
 
   it('top-k keeps the k most likely, renormalised', () => {

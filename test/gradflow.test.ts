@@ -19,13 +19,25 @@ const backend = new ReferenceBackend({ dtype: 'f64' });
 
 async function initialised(name: string, ...args: string[]): Promise<string> {
   const out = join(dir, name);
-  const result = await cli('train', '--steps', '0', '--hidden', '6', '--backend', 'reference', '--quiet', '--out', out, ...args);
+  const result = await cli(
+    'train',
+    '--steps',
+    '0',
+    '--hidden',
+    '6',
+    '--backend',
+    'reference',
+    '--quiet',
+    '--out',
+    out,
+    ...args,
+  );
   expect(result.err).toBe('');
   return out;
 }
 
 describe('rnnkit gradflow', () => {
-  it('measures ‖∂L/∂h_t‖ for every step and layer; the last equals the head\'s closed form', async () => {
+  it("measures ‖∂L/∂h_t‖ for every step and layer; the last equals the head's closed form", async () => {
     const out = await initialised('adding', '--task', 'adding', '--length', '15', '--layers', '2', '--cell', 'gru');
     const m = measureGradflow(out, backend, { batch: 9, seed: 4 });
     expect(m).toMatchObject({ task: 'adding', cell: 'gru', length: 15, steps: 15, batch: 9, seed: 4 });
@@ -36,7 +48,9 @@ describe('rnnkit gradflow', () => {
     const ws = new RegressorWorkspace(model, 15, 9);
     addingBatch(batchRandom(4, 'test', 0), 15, 9, ws.frames.data, ws.targets.data);
     ws.forward(15, 9, true);
-    const residual = Math.sqrt(Array.from(ws.predictions(9).data).reduce((sum, y, b) => sum + (y - ws.targets.data[b]!) ** 2, 0));
+    const residual = Math.sqrt(
+      Array.from(ws.predictions(9).data).reduce((sum, y, b) => sum + (y - ws.targets.data[b]!) ** 2, 0),
+    );
     const head = Math.sqrt(Array.from(model.p.headWeight.data).reduce((sum, w) => sum + w * w, 0));
     expect(m.state_grad_norms[1]![0]![14]).toBeCloseTo((2 / 9) * residual * head, 10);
     expect(m.loss).toBeCloseTo((residual * residual) / 9, 10);
@@ -59,27 +73,69 @@ describe('rnnkit gradflow', () => {
     expect(existsSync(join(out, 'gradflow.svg'))).toBe(true);
   });
 
-  it('refuses a checkpoint without a recurrent layer, another task\'s, and --length < 2', async () => {
+  it("refuses a checkpoint without a recurrent layer, another task's, and --length < 2", async () => {
     const bare = join(dir, 'bare');
     const adding = await initialised('adding-1', '--task', 'adding', '--length', '5');
     const { model } = loadSyntheticModel(adding, backend);
-    const head = model.params.tensors.filter((t) => t.name.startsWith('head.')).map((t) => ({ name: t.name, shape: t.shape, data: Float32Array.from(t.view.data) }));
-    const meta = { format: 1, task: 'adding', cell: 'rnn', nonlinearity: 'tanh', hidden: 6, layers: 1, embed: 0, inputs: 2, outputs: 1, length: 5 };
+    const head = model.params.tensors
+      .filter((t) => t.name.startsWith('head.'))
+      .map((t) => ({ name: t.name, shape: t.shape, data: Float32Array.from(t.view.data) }));
+    const meta = {
+      format: 1,
+      task: 'adding',
+      cell: 'rnn',
+      nonlinearity: 'tanh',
+      hidden: 6,
+      layers: 1,
+      embed: 0,
+      inputs: 2,
+      outputs: 1,
+      length: 5,
+    };
     (await import('node:fs')).mkdirSync(bare, { recursive: true });
     writeFileSync(join(bare, 'model.safetensors'), encodeSafetensors(head, { rnnkit: JSON.stringify(meta) }));
     const refused = await cli('gradflow', bare, '--backend', 'reference');
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/has no recurrent layer \(no rnn\.weight_hh_\* tensor in its model file\)/);
     const lm = await initialised('lm', '--task', 'lm');
-    expect((await cli('gradflow', lm, '--backend', 'reference')).err).toMatch(/holds a model of task lm; this needs a model of task adding or copy/);
-    expect((await cli('gradflow', adding, '--length', '1', '--backend', 'reference')).err).toMatch(/--length must be at least 2/);
+    expect((await cli('gradflow', lm, '--backend', 'reference')).err).toMatch(
+      /holds a model of task lm; this needs a model of task adding or copy/,
+    );
+    expect((await cli('gradflow', adding, '--length', '1', '--backend', 'reference')).err).toMatch(
+      /--length must be at least 2/,
+    );
   });
 });
 
 describe('train --gradflow-every and the report', () => {
   it('records rows at step 1 and every N steps, and the report charts them', async () => {
     const out = join(dir, 'recorded');
-    const trained = await cli('train', '--task', 'adding', '--length', '8', '--hidden', '5', '--layers', '2', '--batch', '4', '--steps', '10', '--gradflow-every', '5', '--log-every', '5', '--clip-norm', '0.01', '--backend', 'reference', '--quiet', '--out', out);
+    const trained = await cli(
+      'train',
+      '--task',
+      'adding',
+      '--length',
+      '8',
+      '--hidden',
+      '5',
+      '--layers',
+      '2',
+      '--batch',
+      '4',
+      '--steps',
+      '10',
+      '--gradflow-every',
+      '5',
+      '--log-every',
+      '5',
+      '--clip-norm',
+      '0.01',
+      '--backend',
+      'reference',
+      '--quiet',
+      '--out',
+      out,
+    );
     expect(trained.err).toBe('');
     const rows = readGradflow(join(out, 'gradflow.jsonl'));
     expect(rows.map((r) => r.step)).toEqual([1, 5, 10]);
@@ -93,6 +149,7 @@ describe('train --gradflow-every and the report', () => {
     const report = await cli('report', out);
     expect(report.code).toBe(0);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    for (const title of ['Gradient flow through time', 'Gradient norm per layer', 'How often clipping fired']) expect(html).toContain(title);
+    for (const title of ['Gradient flow through time', 'Gradient norm per layer', 'How often clipping fired'])
+      expect(html).toContain(title);
   });
 });

@@ -33,12 +33,19 @@ export function randomValues(random: () => number, n: number, scale = 1): number
 }
 
 /** Element-wise |a - b| <= abs + rel·|b|, reporting the worst element on failure. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs = 1e-5, rel = 1e-4, what = 'values'): void {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  abs = 1e-5,
+  rel = 1e-4,
+  what = 'values',
+): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   let worst = -1;
   let worstExcess = 0;
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!, e = expected[i]!;
+    const a = actual[i]!,
+      e = expected[i]!;
     const excess = Math.abs(a - e) - (abs + rel * Math.abs(e));
     if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
       worst = i;
@@ -94,7 +101,8 @@ export function expectGuardsIntact(spans: (F | I)[], what = 'guards'): void {
   for (const s of spans) if (s.buf === buf) covered.fill(1, s.offset, s.offset + s.length);
   const data = buf.data;
   for (let i = 0; i < data.length; i++) {
-    if (!covered[i] && data[i] !== -7777) expect.fail(`${what}: element ${i} outside every span is ${data[i]}, expected the guard -7777`);
+    if (!covered[i] && data[i] !== -7777)
+      expect.fail(`${what}: element ${i} outside every span is ${data[i]}, expected the guard -7777`);
   }
 }
 
@@ -115,7 +123,12 @@ export function expectError(fn: () => unknown, type: ErrorClass, message: string
 
 /** Central differences on every element of `data` (changed in place and restored) against the analytic
  *  gradient `grad` of `loss`; the worst relative error must stay below 1e-5 (float64 backends). */
-export function checkGradient(data: Float64Array | Float32Array, grad: ArrayLike<number>, loss: () => number, what: string): void {
+export function checkGradient(
+  data: Float64Array | Float32Array,
+  grad: ArrayLike<number>,
+  loss: () => number,
+  what: string,
+): void {
   const eps = 1e-6;
   let worst = 0;
   for (let i = 0; i < data.length; i++) {

@@ -8,31 +8,45 @@ import { DEFAULT_TRAIN_CONFIG, validateTrainConfig } from '../src/train/config.j
 
 const backend = new ReferenceBackend({ dtype: 'f64' });
 const make = (cell: Cell, nonlinearity: 'tanh' | 'relu', H: number, layers = 2) =>
-  new Model(backend, validateConfig({ cell, nonlinearity, hidden: H, layers, embed: 0, vocabSize: 3, bidirectional: true, outputs: 2 }));
+  new Model(
+    backend,
+    validateConfig({ cell, nonlinearity, hidden: H, layers, embed: 0, vocabSize: 3, bidirectional: true, outputs: 2 }),
+  );
 
 describe('--init identity', () => {
-  it('sets every W_hh to I and every recurrent bias to 0; the input and head weights are PyTorch\'s', () => {
-    const model = make('rnn', 'relu', 5), pytorch = make('rnn', 'relu', 5);
+  it("sets every W_hh to I and every recurrent bias to 0; the input and head weights are PyTorch's", () => {
+    const model = make('rnn', 'relu', 5),
+      pytorch = make('rnn', 'relu', 5);
     model.initialize(3, 'identity');
     pytorch.initialize(3, 'pytorch');
     for (const t of model.params.tensors) {
       const data = Array.from(t.view.data);
-      if (t.name.startsWith('rnn.weight_hh_')) expect(data).toEqual(Array.from({ length: 25 }, (_, i) => (i % 6 === 0 ? 1 : 0)));
+      if (t.name.startsWith('rnn.weight_hh_'))
+        expect(data).toEqual(Array.from({ length: 25 }, (_, i) => (i % 6 === 0 ? 1 : 0)));
       else if (t.name.startsWith('rnn.bias_')) expect(data.every((v) => v === 0)).toBe(true);
       else expect(data).toEqual(Array.from(pytorch.params.get(t.name).data));
     }
   });
 
   it('is for ReLU RNNs only', () => {
-    expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, init: 'identity' })).toThrow(/--init identity is for ReLU RNNs .* not a tanh RNN/);
+    expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, init: 'identity' })).toThrow(
+      /--init identity is for ReLU RNNs .* not a tanh RNN/,
+    );
     expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, cell: 'lstm', init: 'identity' })).toThrow(/not lstm/);
-    expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, nonlinearity: 'relu', init: 'identity' })).not.toThrow();
+    expect(() =>
+      validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, nonlinearity: 'relu', init: 'identity' }),
+    ).not.toThrow();
   });
 });
 
 describe('--init orthogonal', () => {
-  it.each([['rnn', 1], ['lstm', 4], ['gru', 3]] as const)('makes each of %s\'s gate blocks of W_hh orthogonal: QᵀQ = I', (cell, gates) => {
-    const H = 7, model = make(cell, 'tanh', H);
+  it.each([
+    ['rnn', 1],
+    ['lstm', 4],
+    ['gru', 3],
+  ] as const)("makes each of %s's gate blocks of W_hh orthogonal: QᵀQ = I", (cell, gates) => {
+    const H = 7,
+      model = make(cell, 'tanh', H);
     model.initialize(11, 'orthogonal');
     const blocks = model.params.tensors.filter((t) => t.name.startsWith('rnn.weight_hh_'));
     expect(blocks).toHaveLength(4); // 2 layers × 2 directions
@@ -59,15 +73,20 @@ describe('--init orthogonal', () => {
   });
 
   it('stays orthogonal to float32 precision on a float32 backend (H = 64)', () => {
-    const model = new Model(new ReferenceBackend(), validateConfig({ cell: 'rnn', nonlinearity: 'tanh', hidden: 64, layers: 1, embed: 0, vocabSize: 3 }));
+    const model = new Model(
+      new ReferenceBackend(),
+      validateConfig({ cell: 'rnn', nonlinearity: 'tanh', hidden: 64, layers: 1, embed: 0, vocabSize: 3 }),
+    );
     model.initialize(1, 'orthogonal');
-    const w = model.p.layers[0]![0]!.wHh.data, H = 64;
+    const w = model.p.layers[0]![0]!.wHh.data,
+      H = 64;
     let worst = 0;
-    for (let i = 0; i < H; i++) for (let j = 0; j < H; j++) {
-      let dot = 0;
-      for (let r = 0; r < H; r++) dot += w[r * H + i]! * w[r * H + j]!;
-      worst = Math.max(worst, Math.abs(dot - (i === j ? 1 : 0)));
-    }
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < H; j++) {
+        let dot = 0;
+        for (let r = 0; r < H; r++) dot += w[r * H + i]! * w[r * H + j]!;
+        worst = Math.max(worst, Math.abs(dot - (i === j ? 1 : 0)));
+      }
     expect(worst).toBeLessThan(1e-5);
   });
 });

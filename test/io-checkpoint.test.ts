@@ -57,28 +57,82 @@ describe('checkpoints', () => {
     saveClassifier(dir, { model, vocab: chars, labels, pool: 'mean', maxLen: 7 });
     const loaded = loadClassifier(dir, backend);
     expect(loaded.model.config).toEqual({ ...base, vocabSize: chars.size, bidirectional: true, outputs: 3 });
-    expect([loaded.pool, loaded.maxLen, loaded.labels.labels, loaded.vocab.chars]).toEqual(['mean', 7, labels.labels, chars.chars]);
+    expect([loaded.pool, loaded.maxLen, loaded.labels.labels, loaded.vocab.chars]).toEqual([
+      'mean',
+      7,
+      labels.labels,
+      chars.chars,
+    ]);
     expect(loaded.model.params.tensors.map((t) => t.name)).toContain('rnn.weight_hh_l1_reverse');
     expect(Array.from(loaded.model.params.all.data)).toEqual(Array.from(model.params.all.data));
-    expect(() => loadModel(dir, backend)).toThrow(`${dir} holds a model of task classify (trained with --task classify); this command needs a model of task lm`);
-    expect(() => loadClassifier(saved().dir, backend)).toThrow(/holds a model of task lm \(trained with --task lm\); this command needs a model of task classify/);
+    expect(() => loadModel(dir, backend)).toThrow(
+      `${dir} holds a model of task classify (trained with --task classify); this command needs a model of task lm`,
+    );
+    expect(() => loadClassifier(saved().dir, backend)).toThrow(
+      /holds a model of task lm \(trained with --task lm\); this command needs a model of task classify/,
+    );
     // A file written before tasks existed has no task: a language model, unidirectional, head of vocabulary size.
     const old = loadModel(forged(goodTensors(), goodMeta), backend).model.config;
     expect([old.bidirectional, old.outputs]).toEqual([undefined, undefined]);
   });
 
   it.each([
-    ['bidirectional that is not a boolean', goodTensors, { ...goodMeta, bidirectional: 'yes' }, /bidirectional must be true or false, got yes/],
-    ['a bidirectional language model', goodTensors, { ...goodMeta, bidirectional: true }, /a language model cannot be bidirectional/],
+    [
+      'bidirectional that is not a boolean',
+      goodTensors,
+      { ...goodMeta, bidirectional: 'yes' },
+      /bidirectional must be true or false, got yes/,
+    ],
+    [
+      'a bidirectional language model',
+      goodTensors,
+      { ...goodMeta, bidirectional: true },
+      /a language model cannot be bidirectional/,
+    ],
     ['a task it does not know', goodTensors, { ...goodMeta, task: 'translate' }, /holds a model of task translate/],
-    ['an unknown cell', goodTensors, { ...goodMeta, cell: 'transformer' }, /cell must be rnn, lstm or gru, got transformer/],
+    [
+      'an unknown cell',
+      goodTensors,
+      { ...goodMeta, cell: 'transformer' },
+      /cell must be rnn, lstm or gru, got transformer/,
+    ],
     ['a hidden size of 0', goodTensors, { ...goodMeta, hidden: 0 }, /hidden must be an integer from 1/],
-    ['a shape that disagrees with the config', goodTensors, { ...goodMeta, hidden: 5 }, /tensor rnn\.weight_ih_l0 has shape \[16,3\] but the config needs \[20,3\]/],
-    ['a missing tensor', () => goodTensors().filter((t) => t.name !== 'head.bias'), goodMeta, /tensor head\.bias is missing/],
-    ['an extra tensor', () => [...goodTensors(), { name: 'extra', shape: [1], data: new Float32Array(1) }], goodMeta, /unexpected tensor extra/],
-    ['a duplicated vocabulary entry', goodTensors, { ...goodMeta, vocab: ['a', 'b', 'c', 'd', 'd'] }, /vocabulary entry 4 \("d"\) appears twice/],
-    ['a vocabulary entry of two characters', goodTensors, { ...goodMeta, vocab: ['a', 'b', 'c', 'd', 'ef'] }, /vocabulary entry 4 \("ef"\) is not exactly one code point/],
-    ['a vocabulary that is not an array of strings', goodTensors, { ...goodMeta, vocab: 'abcde' }, /vocab must be an array of strings/],
+    [
+      'a shape that disagrees with the config',
+      goodTensors,
+      { ...goodMeta, hidden: 5 },
+      /tensor rnn\.weight_ih_l0 has shape \[16,3\] but the config needs \[20,3\]/,
+    ],
+    [
+      'a missing tensor',
+      () => goodTensors().filter((t) => t.name !== 'head.bias'),
+      goodMeta,
+      /tensor head\.bias is missing/,
+    ],
+    [
+      'an extra tensor',
+      () => [...goodTensors(), { name: 'extra', shape: [1], data: new Float32Array(1) }],
+      goodMeta,
+      /unexpected tensor extra/,
+    ],
+    [
+      'a duplicated vocabulary entry',
+      goodTensors,
+      { ...goodMeta, vocab: ['a', 'b', 'c', 'd', 'd'] },
+      /vocabulary entry 4 \("d"\) appears twice/,
+    ],
+    [
+      'a vocabulary entry of two characters',
+      goodTensors,
+      { ...goodMeta, vocab: ['a', 'b', 'c', 'd', 'ef'] },
+      /vocabulary entry 4 \("ef"\) is not exactly one code point/,
+    ],
+    [
+      'a vocabulary that is not an array of strings',
+      goodTensors,
+      { ...goodMeta, vocab: 'abcde' },
+      /vocab must be an array of strings/,
+    ],
     ['an unknown format version', goodTensors, { ...goodMeta, format: 99 }, /format 99 is not supported/],
   ])('refuses %s', (_what, tensors, meta, message) => {
     expect(() => loadModel(forged(tensors(), meta), backend)).toThrow(message);

@@ -36,15 +36,49 @@ describe('safetensors', () => {
 
   it.each([
     ['a file shorter than 8 bytes', new Uint8Array(3), /too short/],
-    ['a header length past the end', (() => { const b = sample(); new DataView(b.buffer).setBigUint64(0, 10n ** 12n, true); return b; })(), /exceeds the file/],
+    [
+      'a header length past the end',
+      (() => {
+        const b = sample();
+        new DataView(b.buffer).setBigUint64(0, 10n ** 12n, true);
+        return b;
+      })(),
+      /exceeds the file/,
+    ],
     ['a header that is not JSON', withHeader('x', 0).map((v, i) => (i === 8 ? 0x7b : v)), /not valid JSON/],
     ['a JSON array header', withHeader([1], 0), /not a JSON object/],
-    ['an unsupported dtype', withHeader({ a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] } }, 2), /dtype "F16"; only F32/],
+    [
+      'an unsupported dtype',
+      withHeader({ a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] } }, 2),
+      /dtype "F16"; only F32/,
+    ],
     ['a negative shape', withHeader({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), /invalid shape/],
-    ['offsets past the data', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, 4), /outside the 4 data bytes/],
-    ['a shape that disagrees with the offsets', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, 4), /data_offsets span 4 bytes/],
-    ['overlapping tensors', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8), /overlap or leave a gap/],
-    ['bytes no tensor covers', withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8), /cover 4 of 8 data bytes/],
+    [
+      'offsets past the data',
+      withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, 4),
+      /outside the 4 data bytes/,
+    ],
+    [
+      'a shape that disagrees with the offsets',
+      withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, 4),
+      /data_offsets span 4 bytes/,
+    ],
+    [
+      'overlapping tensors',
+      withHeader(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+        },
+        8,
+      ),
+      /overlap or leave a gap/,
+    ],
+    [
+      'bytes no tensor covers',
+      withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8),
+      /cover 4 of 8 data bytes/,
+    ],
     ['non-string metadata', withHeader({ __metadata__: { a: 1 } }, 0), /metadata a is not a string/],
   ])('refuses %s', (_what, bytes, message) => {
     expect(() => decodeSafetensors(bytes as Uint8Array)).toThrow(message);
@@ -57,7 +91,8 @@ describe('safetensors', () => {
       let bytes = original.slice();
       if (i % 2 === 0) bytes = bytes.subarray(0, Math.floor(random() * bytes.length));
       const flips = 1 + Math.floor(random() * 4);
-      for (let f = 0; f < flips && bytes.length; f++) bytes[Math.floor(random() * bytes.length)]! ^= 1 << Math.floor(random() * 8);
+      for (let f = 0; f < flips && bytes.length; f++)
+        bytes[Math.floor(random() * bytes.length)]! ^= 1 << Math.floor(random() * 8);
       try {
         const file = decodeSafetensors(bytes);
         const total = file.tensors.reduce((sum, t) => sum + t.data.length * 4, 0);

@@ -16,7 +16,14 @@ import { ReferenceBackend } from '../src/backend/reference.js';
 import type { Backend, F, I } from '../src/backend/types.js';
 import { loadWasmBackend, wasmRelaxedSimdSupported } from '../src/backend/wasm.js';
 import { tryLoadNativeAddon } from './backends.js';
-import { type ErrorClass, expectClose, expectError, expectGuardsIntact, guardedIntSpans, guardedSpans } from './helpers.js';
+import {
+  type ErrorClass,
+  expectClose,
+  expectError,
+  expectGuardsIntact,
+  guardedIntSpans,
+  guardedSpans,
+} from './helpers.js';
 
 // Node 20 has relaxed SIMD behind a V8 flag: turn it on in this test process (a fork of its own) so that the
 // relaxed build is tested wherever V8 can run it at all.
@@ -43,10 +50,24 @@ let targetsPromise: Promise<Target[]> | undefined;
 /** wasm (both builds where V8 runs relaxed SIMD) and native at every level × thread count, created once. */
 export function kernelTargets(): Promise<Target[]> {
   targetsPromise ??= (async () => {
-    const list: Target[] = [{ name: 'wasm', level: 'wasm', threads: 1, backend: await loadWasmBackend({ build: 'simd' }) }];
-    if (wasmRelaxedSimdSupported()) list.push({ name: 'wasm relaxed', level: 'wasm relaxed', threads: 1, backend: await loadWasmBackend({ build: 'relaxed' }) });
+    const list: Target[] = [
+      { name: 'wasm', level: 'wasm', threads: 1, backend: await loadWasmBackend({ build: 'simd' }) },
+    ];
+    if (wasmRelaxedSimdSupported())
+      list.push({
+        name: 'wasm relaxed',
+        level: 'wasm relaxed',
+        threads: 1,
+        backend: await loadWasmBackend({ build: 'relaxed' }),
+      });
     for (const simd of NATIVE_LEVELS) {
-      for (const threads of NATIVE_THREADS) list.push({ name: `native ${simd}/${threads}`, level: simd, threads, backend: loadNativeBackend({ simd, threads }) });
+      for (const threads of NATIVE_THREADS)
+        list.push({
+          name: `native ${simd}/${threads}`,
+          level: simd,
+          threads,
+          backend: loadNativeBackend({ simd, threads }),
+        });
     }
     return list;
   })();
@@ -58,7 +79,10 @@ export const reference64 = new ReferenceBackend({ dtype: 'f64' });
 
 /** Every backend a bad-argument table runs on: the reference (f32, as the library uses it), wasm and native. */
 export async function everyBackend(): Promise<{ name: string; backend: Backend }[]> {
-  const list = [{ name: 'reference', backend: new ReferenceBackend() as Backend }, { name: 'wasm', backend: await loadWasmBackend() }];
+  const list = [
+    { name: 'reference', backend: new ReferenceBackend() as Backend },
+    { name: 'wasm', backend: await loadWasmBackend() },
+  ];
   if (native.addon) list.push({ name: 'native', backend: loadNativeBackend({ threads: 2 }) });
   return list;
 }
@@ -81,7 +105,11 @@ export interface CaseContext {
 
 /** A context for `backend` (also for a property test that calls a case's run directly), the check of the
  *  guards around every span it made, and those spans. */
-export function caseContext(backend: Backend): { context: CaseContext; checkGuards: (what: string) => void; spans: () => (F | I)[] } {
+export function caseContext(backend: Backend): {
+  context: CaseContext;
+  checkGuards: (what: string) => void;
+  spans: () => (F | I)[];
+} {
   const groups: (F | I)[][] = [];
   const context: CaseContext = {
     backend,
@@ -96,7 +124,11 @@ export function caseContext(backend: Backend): { context: CaseContext; checkGuar
       return spans;
     },
   };
-  return { context, checkGuards: (what) => groups.forEach((spans) => expectGuardsIntact(spans, what)), spans: () => groups.flat() };
+  return {
+    context,
+    checkGuards: (what) => groups.forEach((spans) => expectGuardsIntact(spans, what)),
+    spans: () => groups.flat(),
+  };
 }
 
 /** A case's results by name: spans (read after the run) or numbers. */
@@ -122,7 +154,8 @@ afterAll(() => {
 function collect(outputs: Outputs): Record<string, Float64Array> {
   const result: Record<string, Float64Array> = {};
   for (const [key, value] of Object.entries(outputs)) {
-    result[key] = typeof value === 'number' ? Float64Array.of(value) : Float64Array.from('buf' in value ? value.data : value);
+    result[key] =
+      typeof value === 'number' ? Float64Array.of(value) : Float64Array.from('buf' in value ? value.data : value);
   }
   return result;
 }
@@ -133,7 +166,9 @@ function expectSameBits(got: Record<string, Float64Array>, first: Record<string,
     const other = got[key]!;
     if (Buffer.from(other.buffer).equals(Buffer.from(values.buffer))) continue;
     const i = values.findIndex((v, k) => !Object.is(v, other[k]));
-    expect.fail(`${what}: ${key}[${i}] is ${Object.is(other[i], -0) ? '-0' : other[i]}, expected ${Object.is(values[i], -0) ? '-0' : values[i]}`);
+    expect.fail(
+      `${what}: ${key}[${i}] is ${Object.is(other[i], -0) ? '-0' : other[i]}, expected ${Object.is(values[i], -0) ? '-0' : values[i]}`,
+    );
   }
 }
 
@@ -142,7 +177,11 @@ function expectSameBits(got: Record<string, Float64Array>, first: Record<string,
  * and compares every output of each target with the reference's within `tolerance`. The guards around
  * every span must be intact after the run. Each target counts as one cross-backend check.
  */
-export async function compareWithReference(run: (c: CaseContext) => Outputs, tolerance: Tolerance, options: CompareOptions = {}): Promise<void> {
+export async function compareWithReference(
+  run: (c: CaseContext) => Outputs,
+  tolerance: Tolerance,
+  options: CompareOptions = {},
+): Promise<void> {
   const expected = runChecked(reference64, run, 'reference');
   options.expected?.(expected);
   const firstOfLevel = new Map<string, Record<string, Float64Array>>();
@@ -186,7 +225,10 @@ export function badArgumentSuite(title: string, table: BadArgument[]): void {
         const before = spans().map((s) => Array.from(s.data));
         expect(() => expectError(run, type, message), `${name}: ${what}`).not.toThrow();
         const given = spans().slice(0, before.length); // (spans made inside the call are not inputs)
-        expect(given.map((s) => Array.from(s.data)), `${name}: ${what}: nothing written`).toEqual(before);
+        expect(
+          given.map((s) => Array.from(s.data)),
+          `${name}: ${what}: nothing written`,
+        ).toEqual(before);
         checkGuards(`${name}: ${what}: guards`);
       }
     }

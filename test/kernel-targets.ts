@@ -30,9 +30,11 @@ let targetsPromise: Promise<Target[]> | undefined;
 export function kernelTargets(): Promise<Target[]> {
   targetsPromise ??= (async () => {
     const list: Target[] = [{ name: 'wasm', level: 'wasm', backend: await loadWasmBackend({ build: 'simd' }) }];
-    if (wasmRelaxedSimdSupported()) list.push({ name: 'wasm relaxed', level: 'wasm relaxed', backend: await loadWasmBackend({ build: 'relaxed' }) });
+    if (wasmRelaxedSimdSupported())
+      list.push({ name: 'wasm relaxed', level: 'wasm relaxed', backend: await loadWasmBackend({ build: 'relaxed' }) });
     for (const simd of levels) {
-      for (const threads of THREADS) list.push({ name: `native ${simd}/${threads}`, level: simd, backend: loadNativeBackend({ simd, threads }) });
+      for (const threads of THREADS)
+        list.push({ name: `native ${simd}/${threads}`, level: simd, backend: loadNativeBackend({ simd, threads }) });
     }
     return list;
   })();
@@ -45,6 +47,8 @@ export function eachBackend(): [string, () => Promise<Backend>][] {
   return [
     ['reference', async () => new ReferenceBackend()],
     ['wasm', () => loadWasmBackend()],
-    ...(addon || !expectNoNative ? [['native', async () => loadNativeBackend({ threads: 2 })] as [string, () => Promise<Backend>]] : []),
+    ...(addon || !expectNoNative
+      ? [['native', async () => loadNativeBackend({ threads: 2 })] as [string, () => Promise<Backend>]]
+      : []),
   ];
 }

@@ -11,7 +11,17 @@ import { loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type Backend, ctcWorkspaceSize } from '../src/backend/types.js';
 import { loadWasmBackend } from '../src/backend/wasm.js';
-import { type ErrorClass, checkGradient, expectClose, expectError, expectGuardsIntact, guardedIntSpans, guardedSpans, makeRandom, randomValues } from './helpers.js';
+import {
+  type ErrorClass,
+  checkGradient,
+  expectClose,
+  expectError,
+  expectGuardsIntact,
+  guardedIntSpans,
+  guardedSpans,
+  makeRandom,
+  randomValues,
+} from './helpers.js';
 import { addon, eachBackend, expectNoNative, itLoadsTheAddon, kernelTargets } from './kernel-targets.js';
 
 itLoadsTheAddon();
@@ -40,9 +50,28 @@ interface CtcResult {
 /** One ctcLoss call with every span guarded and every output (and the workspace) starting as NaN. */
 function runCtc(backend: Backend, c: CtcCase, withGradient = true): CtcResult {
   const { T, B, C, S } = c;
-  const [logits, work, losses, dLogits] = guardedSpans(backend, c.logits, nans(ctcWorkspaceSize(T, B, S)), nans(B), withGradient ? nans(T * B * C) : null);
+  const [logits, work, losses, dLogits] = guardedSpans(
+    backend,
+    c.logits,
+    nans(ctcWorkspaceSize(T, B, S)),
+    nans(B),
+    withGradient ? nans(T * B * C) : null,
+  );
   const [targets, inputLengths, targetLengths] = guardedIntSpans(backend, c.targets, c.inputLengths, c.targetLengths);
-  const loss = backend.ctcLoss(T, B, C, S, logits!, targets!, inputLengths!, targetLengths!, c.zeroInfinity, work!, losses!, withGradient ? dLogits! : null);
+  const loss = backend.ctcLoss(
+    T,
+    B,
+    C,
+    S,
+    logits!,
+    targets!,
+    inputLengths!,
+    targetLengths!,
+    c.zeroInfinity,
+    work!,
+    losses!,
+    withGradient ? dLogits! : null,
+  );
   expectGuardsIntact([logits!, work!, losses!, dLogits!], `${backend.name} float guards`);
   expectGuardsIntact([targets!, inputLengths!, targetLengths!], `${backend.name} int guards`);
   const sent = backend.dtype === 'f64' ? c.logits : Array.from(Float32Array.from(c.logits));
@@ -62,14 +91,23 @@ interface Fixture extends CtcCase {
   dLogits: number[];
 }
 
-const fixtures: Fixture[] = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort()
+const fixtures: Fixture[] = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
   .map((f) => JSON.parse(readFileSync(resolve(FIXTURES, f), 'utf8')) as Fixture);
 
 describe('ctcLoss matches PyTorch nn.CTCLoss (blank 0, mean, log_softmax fused)', () => {
   it('covers batch 1 and 5, repeats, an empty target and an impossible alignment with and without zero_infinity', () => {
-    expect(fixtures.map((f) => f.name)).toEqual(expect.arrayContaining([
-      'batch1-repeats', 'batch1-long', 'batch5-uneven', 'batch5-digits', 'impossible-zero-infinity-false', 'impossible-zero-infinity-true',
-    ]));
+    expect(fixtures.map((f) => f.name)).toEqual(
+      expect.arrayContaining([
+        'batch1-repeats',
+        'batch1-long',
+        'batch5-uneven',
+        'batch5-digits',
+        'impossible-zero-infinity-false',
+        'impossible-zero-infinity-true',
+      ]),
+    );
     expect(fixtures.some((f) => f.targetLengths.includes(0))).toBe(true);
     expect(fixtures.some((f) => f.losses.includes('Infinity'))).toBe(true);
   });
@@ -77,14 +115,19 @@ describe('ctcLoss matches PyTorch nn.CTCLoss (blank 0, mean, log_softmax fused)'
     ['reference f64', async () => ref64],
     ['reference f32', async () => new ReferenceBackend()],
     ['wasm', () => loadWasmBackend()],
-    ...(addon || !expectNoNative ? [['native', async () => loadNativeBackend({ threads: 2 })] as [string, () => Promise<Backend>]] : []),
+    ...(addon || !expectNoNative
+      ? [['native', async () => loadNativeBackend({ threads: 2 })] as [string, () => Promise<Backend>]]
+      : []),
   ];
   for (const f of fixtures) {
     for (const [name, make] of backends) {
       it(`${f.name} on ${name}`, async () => {
         const got = runCtc(await make(), f);
         const losses = f.losses.map(number);
-        expect(got.losses.map((v) => v === Infinity), 'infinite losses').toEqual(losses.map((v) => v === Infinity));
+        expect(
+          got.losses.map((v) => v === Infinity),
+          'infinite losses',
+        ).toEqual(losses.map((v) => v === Infinity));
         expectClose(got.losses.filter(Number.isFinite), losses.filter(Number.isFinite), 1e-5, 2e-5, 'losses');
         if (number(f.loss) === Infinity) expect(got.loss).toBe(Infinity);
         else expectClose([got.loss], [number(f.loss)], 1e-5, 2e-5, 'loss');
@@ -98,9 +141,18 @@ describe('ctcLoss matches PyTorch nn.CTCLoss (blank 0, mean, log_softmax fused)'
 // ---- every backend against the float64 reference ----------------------------------------------------
 
 /** A random case: logits uniform ±scale (float32 values), labels with deliberate repeats. */
-function randomCase(seed: number, T: number, C: number, inputLengths: number[], targetLengths: number[], scale = 3, zeroInfinity = false): CtcCase {
+function randomCase(
+  seed: number,
+  T: number,
+  C: number,
+  inputLengths: number[],
+  targetLengths: number[],
+  scale = 3,
+  zeroInfinity = false,
+): CtcCase {
   const random = makeRandom(seed);
-  const B = inputLengths.length, S = Math.max(...targetLengths, 0);
+  const B = inputLengths.length,
+    S = Math.max(...targetLengths, 0);
   const targets: number[] = [];
   for (let b = 0; b < B; b++) {
     for (let s = 0; s < S; s++) {
@@ -129,8 +181,17 @@ describe('ctcLoss on wasm and native matches the float64 reference', () => {
       const bits = new Map<string, CtcResult>();
       for (const target of await kernelTargets()) {
         const got = runCtc(target.backend, c);
-        expect(got.losses.map((v) => v === Infinity), `${target.name} infinite losses`).toEqual(expected.losses.map((v) => v === Infinity));
-        expectClose(got.losses.filter(Number.isFinite), expected.losses.filter(Number.isFinite), 1e-5, 1e-5, `${target.name} losses`);
+        expect(
+          got.losses.map((v) => v === Infinity),
+          `${target.name} infinite losses`,
+        ).toEqual(expected.losses.map((v) => v === Infinity));
+        expectClose(
+          got.losses.filter(Number.isFinite),
+          expected.losses.filter(Number.isFinite),
+          1e-5,
+          1e-5,
+          `${target.name} losses`,
+        );
         if (expected.loss === Infinity) expect(got.loss, `${target.name} loss`).toBe(Infinity);
         else expectClose([got.loss], [expected.loss], 1e-5, 1e-5, `${target.name} loss`);
         expectClose(got.dLogits, expected.dLogits, 1e-6, 1e-4, `${target.name} dLogits`);
@@ -149,16 +210,33 @@ describe('ctcLoss on wasm and native matches the float64 reference', () => {
 describe('ctcLoss semantics (float64 reference)', () => {
   it('finite differences: the gradient of the mean loss w.r.t. the logits', () => {
     for (const c of [randomCase(11, 7, 4, [7, 5, 3], [2, 3, 0]), randomCase(12, 12, 6, [12, 10], [4, 4], 2)]) {
-      const [logits, work, losses, dLogits] = guardedSpans(ref64, c.logits, nans(ctcWorkspaceSize(c.T, c.B, c.S)), nans(c.B), nans(c.T * c.B * c.C));
+      const [logits, work, losses, dLogits] = guardedSpans(
+        ref64,
+        c.logits,
+        nans(ctcWorkspaceSize(c.T, c.B, c.S)),
+        nans(c.B),
+        nans(c.T * c.B * c.C),
+      );
       const [targets, il, tl] = guardedIntSpans(ref64, c.targets, c.inputLengths, c.targetLengths);
-      const loss = (): number => ref64.ctcLoss(c.T, c.B, c.C, c.S, logits!, targets!, il!, tl!, false, work!, losses!, null);
+      const loss = (): number =>
+        ref64.ctcLoss(c.T, c.B, c.C, c.S, logits!, targets!, il!, tl!, false, work!, losses!, null);
       ref64.ctcLoss(c.T, c.B, c.C, c.S, logits!, targets!, il!, tl!, false, work!, losses!, dLogits!);
       checkGradient(logits!.data, Array.from(dLogits!.data), loss, `T=${c.T} B=${c.B}`);
     }
   });
 
   it('one label over one step: the loss is −log p(label), the gradient p − onehot', () => {
-    const c: CtcCase = { T: 1, B: 1, C: 3, S: 1, logits: [0.5, -1, 2], targets: [2], inputLengths: [1], targetLengths: [1], zeroInfinity: false };
+    const c: CtcCase = {
+      T: 1,
+      B: 1,
+      C: 3,
+      S: 1,
+      logits: [0.5, -1, 2],
+      targets: [2],
+      inputLengths: [1],
+      targetLengths: [1],
+      zeroInfinity: false,
+    };
     const got = runCtc(ref64, c);
     const z = Math.exp(0.5) + Math.exp(-1) + Math.exp(2);
     expect(got.loss).toBeCloseTo(-Math.log(Math.exp(2) / z), 12);
@@ -211,11 +289,39 @@ interface CallParts {
 
 /** A valid call for T = 4, B = 2, C = 3, S = 2 with one part replaced. */
 function ctcCall(backend: Backend, parts: CallParts): () => void {
-  const T = parts.T ?? 4, B = 2, C = parts.C ?? 3, S = parts.S ?? 2;
-  const [logits, work, losses, dLogits] = guardedSpans(backend, nans(4 * B * 3), nans(parts.workLength ?? ctcWorkspaceSize(4, B, 2)), nans(B), nans(4 * B * 3));
-  const [targets, il, tl] = guardedIntSpans(backend, parts.targets ?? [1, 2, 2, 9], parts.inputLengths ?? [4, 1], parts.targetLengths ?? [2, 1]);
+  const T = parts.T ?? 4,
+    B = 2,
+    C = parts.C ?? 3,
+    S = parts.S ?? 2;
+  const [logits, work, losses, dLogits] = guardedSpans(
+    backend,
+    nans(4 * B * 3),
+    nans(parts.workLength ?? ctcWorkspaceSize(4, B, 2)),
+    nans(B),
+    nans(4 * B * 3),
+  );
+  const [targets, il, tl] = guardedIntSpans(
+    backend,
+    parts.targets ?? [1, 2, 2, 9],
+    parts.inputLengths ?? [4, 1],
+    parts.targetLengths ?? [2, 1],
+  );
   const out = parts.alias ? logits!.sub(0, B) : losses!;
-  return () => backend.ctcLoss(T, B, C, S, logits!, targets!, il!, tl!, (parts.zeroInfinity ?? false) as boolean, work!, out, dLogits!);
+  return () =>
+    backend.ctcLoss(
+      T,
+      B,
+      C,
+      S,
+      logits!,
+      targets!,
+      il!,
+      tl!,
+      (parts.zeroInfinity ?? false) as boolean,
+      work!,
+      out,
+      dLogits!,
+    );
 }
 
 const BAD_ARGUMENTS: [string, CallParts, ErrorClass, string][] = [
@@ -223,14 +329,54 @@ const BAD_ARGUMENTS: [string, CallParts, ErrorClass, string][] = [
   ['T = 0', { T: 0 }, RangeError, 'ctcLoss: expected an integer >= 1 for T but received 0'],
   ['logits of the wrong size', { C: 4 }, RangeError, 'ctcLoss: logits has 24 elements, expected 32'],
   ['targets of the wrong size', { S: 3 }, RangeError, 'ctcLoss: targets has 4 elements, expected 6'],
-  ['inputLengths of B + 1', { inputLengths: [4, 4, 4] }, RangeError, 'ctcLoss: inputLengths has 3 elements, expected 2'],
-  ['an input length 0', { inputLengths: [4, 0] }, RangeError, 'ctcLoss: input length 0 of sequence 1 is outside [1, 4]'],
-  ['an input length T + 1', { inputLengths: [5, 1] }, RangeError, 'ctcLoss: input length 5 of sequence 0 is outside [1, 4]'],
-  ['a target length S + 1', { targetLengths: [2, 3] }, RangeError, 'ctcLoss: target length 3 of sequence 1 is outside [0, 2]'],
-  ['a target length −1', { targetLengths: [-1, 0] }, RangeError, 'ctcLoss: target length -1 of sequence 0 is outside [0, 2]'],
-  ['the blank as a label', { targets: [1, 0, 2, 9] }, RangeError, 'ctcLoss: label 0 at position 1 of sequence 0 is outside [1, 3) (0 is the blank)'],
-  ['a label C', { targets: [1, 2, 3, 9] }, RangeError, 'ctcLoss: label 3 at position 0 of sequence 1 is outside [1, 3) (0 is the blank)'],
-  ['zeroInfinity not a boolean', { zeroInfinity: 1 }, TypeError, 'ctcLoss: expected a boolean for zeroInfinity but received 1'],
+  [
+    'inputLengths of B + 1',
+    { inputLengths: [4, 4, 4] },
+    RangeError,
+    'ctcLoss: inputLengths has 3 elements, expected 2',
+  ],
+  [
+    'an input length 0',
+    { inputLengths: [4, 0] },
+    RangeError,
+    'ctcLoss: input length 0 of sequence 1 is outside [1, 4]',
+  ],
+  [
+    'an input length T + 1',
+    { inputLengths: [5, 1] },
+    RangeError,
+    'ctcLoss: input length 5 of sequence 0 is outside [1, 4]',
+  ],
+  [
+    'a target length S + 1',
+    { targetLengths: [2, 3] },
+    RangeError,
+    'ctcLoss: target length 3 of sequence 1 is outside [0, 2]',
+  ],
+  [
+    'a target length −1',
+    { targetLengths: [-1, 0] },
+    RangeError,
+    'ctcLoss: target length -1 of sequence 0 is outside [0, 2]',
+  ],
+  [
+    'the blank as a label',
+    { targets: [1, 0, 2, 9] },
+    RangeError,
+    'ctcLoss: label 0 at position 1 of sequence 0 is outside [1, 3) (0 is the blank)',
+  ],
+  [
+    'a label C',
+    { targets: [1, 2, 3, 9] },
+    RangeError,
+    'ctcLoss: label 3 at position 0 of sequence 1 is outside [1, 3) (0 is the blank)',
+  ],
+  [
+    'zeroInfinity not a boolean',
+    { zeroInfinity: 1 },
+    TypeError,
+    'ctcLoss: expected a boolean for zeroInfinity but received 1',
+  ],
   ['a workspace too small', { workLength: 10 }, RangeError, 'ctcLoss: work has 10 elements, expected 88'],
   ['losses aliasing logits', { alias: true }, RangeError, 'ctcLoss: output losses overlaps logits'],
 ];

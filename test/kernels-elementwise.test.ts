@@ -3,7 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { makeRandom, randomValues } from './helpers.js';
 import {
-  type BadArgument, badArgumentSuite, caseContext, compareWithReference, expectNativeLoads, kernelTargets, reference64,
+  type BadArgument,
+  badArgumentSuite,
+  caseContext,
+  compareWithReference,
+  expectNativeLoads,
+  kernelTargets,
+  reference64,
 } from './kernel-suite.js';
 
 expectNativeLoads();
@@ -15,26 +21,53 @@ describe('clipValue, sumSquares, scale and multiply match the float64 reference'
   for (const n of LENGTHS) {
     it(`n=${n}`, async () => {
       const random = makeRandom(n + 5);
-      const values = randomValues(random, n, 3), other = randomValues(random, n, 2);
+      const values = randomValues(random, n, 3),
+        other = randomValues(random, n, 2);
       if (n >= 3) values.splice(0, 2, Infinity, -Infinity);
-      await compareWithReference(({ backend, floats }) => {
-        const [x, y, product, ...clipped] = floats(values, other, new Array<number>(n).fill(NaN), values, values, values, values);
-        const limits = [1.25, 0.5, 0, -0.5];
-        limits.forEach((limit, i) => backend.clipValue(clipped[i]!, limit));
-        backend.clipValue(x!, 1);
-        const sum = backend.sumSquares(x!); // both add float64 squares, in another order: 1e-12 relative
-        backend.multiply(x!, y!, product!);
-        backend.scale(x!, -0.37);
-        const scaled = [x!];
-        for (const s of [-1.5, 0, 0.1]) {
-          backend.scale(clipped[0]!, s);
-          scaled.push(clipped[0]!);
-        }
-        return {
-          ...Object.fromEntries(limits.map((limit, i) => [`clipValue ${limit}`, i === 0 ? clipped[1]! : clipped[i]!])),
-          sumSquares: sum, multiply: product!, scale: x!, 'scale -1.5, 0, 0.1': clipped[0]!, y: y!,
-        };
-      }, [1e-6, 1e-6], { per: { 'clipValue 0.5': [0, 0], 'clipValue 0': [0, 0], 'clipValue -0.5': [0, 0], sumSquares: [0, 1e-12], y: [0, 0] } });
+      await compareWithReference(
+        ({ backend, floats }) => {
+          const [x, y, product, ...clipped] = floats(
+            values,
+            other,
+            new Array<number>(n).fill(NaN),
+            values,
+            values,
+            values,
+            values,
+          );
+          const limits = [1.25, 0.5, 0, -0.5];
+          limits.forEach((limit, i) => backend.clipValue(clipped[i]!, limit));
+          backend.clipValue(x!, 1);
+          const sum = backend.sumSquares(x!); // both add float64 squares, in another order: 1e-12 relative
+          backend.multiply(x!, y!, product!);
+          backend.scale(x!, -0.37);
+          const scaled = [x!];
+          for (const s of [-1.5, 0, 0.1]) {
+            backend.scale(clipped[0]!, s);
+            scaled.push(clipped[0]!);
+          }
+          return {
+            ...Object.fromEntries(
+              limits.map((limit, i) => [`clipValue ${limit}`, i === 0 ? clipped[1]! : clipped[i]!]),
+            ),
+            sumSquares: sum,
+            multiply: product!,
+            scale: x!,
+            'scale -1.5, 0, 0.1': clipped[0]!,
+            y: y!,
+          };
+        },
+        [1e-6, 1e-6],
+        {
+          per: {
+            'clipValue 0.5': [0, 0],
+            'clipValue 0': [0, 0],
+            'clipValue -0.5': [0, 0],
+            sumSquares: [0, 1e-12],
+            y: [0, 0],
+          },
+        },
+      );
     });
   }
 
@@ -51,13 +84,39 @@ describe('clipValue, sumSquares, scale and multiply match the float64 reference'
 });
 
 const BAD_ARGUMENTS: BadArgument[] = [
-  ['clipValue: limit NaN', ({ backend, floats }) => () => backend.clipValue(floats([1, 2])[0]!, NaN), RangeError, 'clipValue: expected a finite number for limit but received NaN'],
-  ['clipValue: limit -Infinity', ({ backend, floats }) => () => backend.clipValue(floats([1, 2])[0]!, -Infinity), RangeError, 'clipValue: expected a finite number for limit but received -Infinity'],
-  ['scale: s -Infinity', ({ backend, floats }) => () => backend.scale(floats([1, 2])[0]!, -Infinity), RangeError, 'scale: expected a finite number for s but received -Infinity'],
-  ['multiply: out too short', ({ backend, floats }) => {
-    const [a, b, out] = floats([1, 2], [3, 4], [0]);
-    return () => backend.multiply(a!, b!, out!);
-  }, RangeError, 'multiply: out has 1 elements, expected 2'],
+  [
+    'clipValue: limit NaN',
+    ({ backend, floats }) =>
+      () =>
+        backend.clipValue(floats([1, 2])[0]!, NaN),
+    RangeError,
+    'clipValue: expected a finite number for limit but received NaN',
+  ],
+  [
+    'clipValue: limit -Infinity',
+    ({ backend, floats }) =>
+      () =>
+        backend.clipValue(floats([1, 2])[0]!, -Infinity),
+    RangeError,
+    'clipValue: expected a finite number for limit but received -Infinity',
+  ],
+  [
+    'scale: s -Infinity',
+    ({ backend, floats }) =>
+      () =>
+        backend.scale(floats([1, 2])[0]!, -Infinity),
+    RangeError,
+    'scale: expected a finite number for s but received -Infinity',
+  ],
+  [
+    'multiply: out too short',
+    ({ backend, floats }) => {
+      const [a, b, out] = floats([1, 2], [3, 4], [0]);
+      return () => backend.multiply(a!, b!, out!);
+    },
+    RangeError,
+    'multiply: out has 1 elements, expected 2',
+  ],
 ];
 
 badArgumentSuite('clipValue, sumSquares, scale, multiply', BAD_ARGUMENTS);

@@ -6,7 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import { loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type Backend, CELL_KINDS, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import {
+  type Backend,
+  CELL_KINDS,
+  type CellKind,
+  type F,
+  type I,
+  Span,
+  cacheWidth,
+  gatesOf,
+} from '../src/backend/types.js';
 import { loadWasmBackend } from '../src/backend/wasm.js';
 import { tryLoadNativeAddon } from './backends.js';
 import { checkGradient, expectClose, makeRandom, randomValues } from './helpers.js';
@@ -25,7 +34,9 @@ interface Case {
 
 /** A layer's forward inputs and the backward's incoming gradients, as plain numbers (float32-exact). */
 function inputs(c: Case, seed: number) {
-  const random = makeRandom(seed), GH = gatesOf(c.kind) * c.H, f32 = (v: number[]) => v.map(Math.fround);
+  const random = makeRandom(seed),
+    GH = gatesOf(c.kind) * c.H,
+    f32 = (v: number[]) => v.map(Math.fround);
   const lstm = c.kind === 'lstm';
   return {
     xProj: f32(randomValues(random, c.T * c.B * GH)),
@@ -42,7 +53,10 @@ function inputs(c: Case, seed: number) {
 
 /** Runs forward then backward on `be` with dhSteps requested; returns dhSteps and the forward's spans. */
 function run(be: Backend, c: Case, x: ReturnType<typeof inputs>) {
-  const { kind, T, B, H } = c, GH = gatesOf(kind) * H, BH = B * H, lstm = kind === 'lstm';
+  const { kind, T, B, H } = c,
+    GH = gatesOf(kind) * H,
+    BH = B * H,
+    lstm = kind === 'lstm';
   const span = (values: number[] | number): F => {
     const data = typeof values === 'number' ? new Array<number>(values).fill(0) : values;
     const buf = be.allocFloat(data.length);
@@ -52,7 +66,10 @@ function run(be: Backend, c: Case, x: ReturnType<typeof inputs>) {
   const hs = span([...x.h0, ...new Array<number>(T * BH).fill(0)]);
   const cs = span(lstm ? [...x.c0, ...new Array<number>(T * BH).fill(0)] : []);
   const cache = span(T * B * cacheWidth(kind) * H);
-  const xProj = span(x.xProj), wHh = span(x.wHh), bIh = span(x.bIh), bHh = span(x.bHh);
+  const xProj = span(x.xProj),
+    wHh = span(x.wHh),
+    bIh = span(x.bIh),
+    bHh = span(x.bHh);
   let lengths: I | null = null;
   if (c.lengths) {
     const buf = be.allocInt(B);
@@ -61,7 +78,27 @@ function run(be: Backend, c: Case, x: ReturnType<typeof inputs>) {
   }
   be.cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, null, lengths);
   const dhSteps = span(new Array<number>(T * BH).fill(NaN)); // every row must be written
-  be.cellBackward(kind, T, B, H, wHh, hs, cs, cache, span(x.dhs), span(x.dhN), span(x.dcN), span(T * B * GH), span(T * B * GH), span(BH), span(lstm ? BH : 0), null, null, lengths, dhSteps);
+  be.cellBackward(
+    kind,
+    T,
+    B,
+    H,
+    wHh,
+    hs,
+    cs,
+    cache,
+    span(x.dhs),
+    span(x.dhN),
+    span(x.dcN),
+    span(T * B * GH),
+    span(T * B * GH),
+    span(BH),
+    span(lstm ? BH : 0),
+    null,
+    null,
+    lengths,
+    dhSteps,
+  );
   return { dhSteps: Array.from(dhSteps.data), hs, cs, cache, xProj, wHh, bIh, bHh };
 }
 
@@ -72,7 +109,11 @@ const CASES: Case[] = CELL_KINDS.flatMap((kind) => [
 
 describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (reference, float64)', () => {
   it.each(CASES)('$kind T=$T B=$B H=$H lengths $lengths', (c) => {
-    const { kind, T, B, H } = c, GH = gatesOf(kind) * H, BH = B * H, CW = cacheWidth(kind) * H, lstm = kind === 'lstm';
+    const { kind, T, B, H } = c,
+      GH = gatesOf(kind) * H,
+      BH = B * H,
+      CW = cacheWidth(kind) * H,
+      lstm = kind === 'lstm';
     const x = inputs(c, 7);
     const r = run(ref64, c, x);
     const length = (b: number): number => c.lengths?.[b] ?? T;
@@ -81,7 +122,8 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
     const lossFrom = (s: number): number => {
       let loss = 0;
       for (let b = 0; b < B; b++) {
-        for (let t = s - 1; t < length(b); t++) for (let j = 0; j < H; j++) loss += x.dhs[(t * B + b) * H + j]! * r.hs.data[((t + 1) * B + b) * H + j]!;
+        for (let t = s - 1; t < length(b); t++)
+          for (let j = 0; j < H; j++) loss += x.dhs[(t * B + b) * H + j]! * r.hs.data[((t + 1) * B + b) * H + j]!;
         if (length(b) < s) continue;
         for (let j = 0; j < H; j++) {
           loss += x.dhN[b * H + j]! * r.hs.data[(length(b) * B + b) * H + j]!;
@@ -100,14 +142,28 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
       const rerun = (): number => {
         if (s < T) {
           const steps = T - s;
-          ref64.cellForward(kind, steps, B, H, r.xProj.sub(s * B * GH, steps * B * GH), r.wHh, r.bIh, r.bHh, r.hs.sub(s * BH, (steps + 1) * BH),
-            lstm ? r.cs.sub(s * BH, (steps + 1) * BH) : r.cs, r.cache.sub(s * B * CW, steps * B * CW), null, lengthsFrom);
+          ref64.cellForward(
+            kind,
+            steps,
+            B,
+            H,
+            r.xProj.sub(s * B * GH, steps * B * GH),
+            r.wHh,
+            r.bIh,
+            r.bHh,
+            r.hs.sub(s * BH, (steps + 1) * BH),
+            lstm ? r.cs.sub(s * BH, (steps + 1) * BH) : r.cs,
+            r.cache.sub(s * B * CW, steps * B * CW),
+            null,
+            lengthsFrom,
+          );
         }
         return lossFrom(s);
       };
       // Stream b's state at slot s exists only while s <= L_b; past that its gradient must be zero.
       const expected = r.dhSteps.slice((s - 1) * BH, s * BH);
-      for (let b = 0; b < B; b++) if (s > length(b)) expect(expected.slice(b * H, (b + 1) * H)).toEqual(new Array<number>(H).fill(0));
+      for (let b = 0; b < B; b++)
+        if (s > length(b)) expect(expected.slice(b * H, (b + 1) * H)).toEqual(new Array<number>(H).fill(0));
       checkGradient(r.hs.data.subarray(s * BH, (s + 1) * BH), expected, rerun, `${kind} ∂L/∂h_${s}`);
     }
   });
@@ -116,8 +172,10 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
 const TOLERANCE = { abs: 2e-5, rel: 2e-4 };
 
 async function targets(): Promise<{ name: string; backend: Backend }[]> {
-  const list = [{ name: 'wasm', backend: await loadWasmBackend() as Backend }];
-  for (const simd of levels) for (const threads of [1, 2, 3]) list.push({ name: `native ${simd}/${threads}`, backend: loadNativeBackend({ simd, threads }) });
+  const list = [{ name: 'wasm', backend: (await loadWasmBackend()) as Backend }];
+  for (const simd of levels)
+    for (const threads of [1, 2, 3])
+      list.push({ name: `native ${simd}/${threads}`, backend: loadNativeBackend({ simd, threads }) });
   return list;
 }
 
@@ -134,14 +192,35 @@ describe('every backend agrees with the float64 reference', () => {
     const x = inputs(c, 11);
     const expected = run(ref64, c, x).dhSteps;
     expect(expected.some((v) => v !== 0)).toBe(true);
-    for (const { name, backend } of await targets()) expectClose(run(backend, c, x).dhSteps, expected, TOLERANCE.abs, TOLERANCE.rel, `${name} dhSteps`);
+    for (const { name, backend } of await targets())
+      expectClose(run(backend, c, x).dhSteps, expected, TOLERANCE.abs, TOLERANCE.rel, `${name} dhSteps`);
   });
 
   it('a dhSteps of the wrong length is refused alike everywhere, naming the kernel and the argument', async () => {
     const attempt = (be: Backend): string => {
       const z = (n: number): F => Span.of(be.allocFloat(n));
       try {
-        be.cellBackward('gru', 3, 2, 4, z(48), z(32), z(0), z(96), z(24), z(8), z(0), z(72), z(72), z(8), z(0), null, null, null, z(23));
+        be.cellBackward(
+          'gru',
+          3,
+          2,
+          4,
+          z(48),
+          z(32),
+          z(0),
+          z(96),
+          z(24),
+          z(8),
+          z(0),
+          z(72),
+          z(72),
+          z(8),
+          z(0),
+          null,
+          null,
+          null,
+          z(23),
+        );
       } catch (error) {
         expect(error).toBeInstanceOf(RangeError);
         return (error as Error).message;

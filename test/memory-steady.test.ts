@@ -20,8 +20,23 @@ async function train(backend: Backend, config: Partial<TrainConfig>, measure: ()
     backend,
     out: join(mkdtempSync(join(tmpdir(), 'rnnkit-mem-')), 'run'),
     config: {
-      ...DEFAULT_TRAIN_CONFIG, cell: 'lstm', layers: 2, hidden: 24, embed: 6, dropout: 0.1, seq: 12, batch: 4, steps: 60,
-      optimizer: 'adam', lr: 0.01, valFrac: 0.1, evalEvery: 10, sampleEvery: 15, sampleLength: 30, saveEvery: 20, logEvery: 1,
+      ...DEFAULT_TRAIN_CONFIG,
+      cell: 'lstm',
+      layers: 2,
+      hidden: 24,
+      embed: 6,
+      dropout: 0.1,
+      seq: 12,
+      batch: 4,
+      steps: 60,
+      optimizer: 'adam',
+      lr: 0.01,
+      valFrac: 0.1,
+      evalEvery: 10,
+      sampleEvery: 15,
+      sampleLength: 30,
+      saveEvery: 20,
+      logEvery: 1,
       ...config,
     },
     onEvent: (e) => e.type === 'step' && sizes.push(measure()),
@@ -36,13 +51,16 @@ it('the WASM heap does not grow during training after the first step', async () 
   expect(new Set(sizes.slice(1)).size).toBe(1);
 });
 
-it.skipIf(!TESTED_BACKENDS.includes('native'))('the native engine allocates scratch only for new shapes: the first step and the first validation', async () => {
-  const backend = loadNativeBackend();
-  // one-hot input (the table path), GRU as well as LSTM
-  for (const cell of ['lstm', 'gru'] as const) {
-    const sizes = await train(backend, { cell, embed: 0 }, () => backend.scratchBytes);
-    // steps 1–9 train; validation first runs after step 10 (its own batch shape); nothing grows after
-    expect(new Set(sizes.slice(0, 9)).size).toBe(1);
-    expect(new Set(sizes.slice(9)).size).toBe(1);
-  }
-});
+it.skipIf(!TESTED_BACKENDS.includes('native'))(
+  'the native engine allocates scratch only for new shapes: the first step and the first validation',
+  async () => {
+    const backend = loadNativeBackend();
+    // one-hot input (the table path), GRU as well as LSTM
+    for (const cell of ['lstm', 'gru'] as const) {
+      const sizes = await train(backend, { cell, embed: 0 }, () => backend.scratchBytes);
+      // steps 1–9 train; validation first runs after step 10 (its own batch shape); nothing grows after
+      expect(new Set(sizes.slice(0, 9)).size).toBe(1);
+      expect(new Set(sizes.slice(9)).size).toBe(1);
+    }
+  },
+);

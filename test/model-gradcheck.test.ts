@@ -7,7 +7,9 @@ import { Model } from '../src/model/model.js';
 import { Workspace } from '../src/model/workspace.js';
 import { checkGradient, makeRandom } from './helpers.js';
 
-const T = 4, B = 2, V = 5;
+const T = 4,
+  B = 2,
+  V = 5;
 
 function setup(config: Omit<ModelConfig, 'vocabSize'>, dropout = 0) {
   const model = new Model(new ReferenceBackend({ dtype: 'f64' }), { ...config, vocabSize: V });
@@ -62,7 +64,12 @@ describe('finite-difference gradients (reference backend, float64)', () => {
         return { h: Float64Array.from(h.data), c: c ? Float64Array.from(c.data) : null };
       });
       for (const tensor of model.params.tensors) {
-        checkGradient(tensor.view.data, grads.subarray(tensor.offset, tensor.offset + tensor.view.length), loss, tensor.name);
+        checkGradient(
+          tensor.view.data,
+          grads.subarray(tensor.offset, tensor.offset + tensor.view.length),
+          loss,
+          tensor.name,
+        );
       }
       initial.forEach((state, l) => {
         checkGradient(state.h, stateGrads[l]!.h, loss, `initial h of layer ${l}`);
@@ -87,7 +94,11 @@ describe('dropout in the workspace', () => {
   });
 
   it('refuses a dropout outside [0, 1)', () => {
-    expect(() => setup({ cell: 'gru', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0 }, 1)).toThrow(/dropout must be a probability in \[0, 1\), got 1/);
-    expect(() => setup({ cell: 'gru', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0 }, -0.5)).toThrow(/got -0.5/);
+    expect(() => setup({ cell: 'gru', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0 }, 1)).toThrow(
+      /dropout must be a probability in \[0, 1\), got 1/,
+    );
+    expect(() => setup({ cell: 'gru', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0 }, -0.5)).toThrow(
+      /got -0.5/,
+    );
   });
 });

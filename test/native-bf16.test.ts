@@ -34,7 +34,8 @@ function randomArray(random: () => number, n: number, scale = 1): Float32Array {
 
 /** Indices where two float arrays differ in bits (the first few), for failure messages. */
 function bitDifferences(a: Float32Array, b: Float32Array): string {
-  const x = bits(a), y = bits(b);
+  const x = bits(a),
+    y = bits(b);
   const bad: string[] = [];
   for (let i = 0; i < x.length && bad.length < 3; i++) if (x[i] !== y[i]) bad.push(`[${i}] ${a[i]} vs ${b[i]}`);
   return bad.join(', ');
@@ -43,7 +44,19 @@ function bitDifferences(a: Float32Array, b: Float32Array): string {
 describe.skipIf(!addon)('bf16 emulation (the oracle)', () => {
   const gemm1 = (a: number[], b: number[], c = 0, beta = 0, alpha = 1): number => {
     const C = Float32Array.of(c);
-    addon!.bf16Gemm('emulated', false, false, 1, 1, a.length, alpha, Float32Array.from(a), Float32Array.from(b), beta, C);
+    addon!.bf16Gemm(
+      'emulated',
+      false,
+      false,
+      1,
+      1,
+      a.length,
+      alpha,
+      Float32Array.from(a),
+      Float32Array.from(b),
+      beta,
+      C,
+    );
     return C[0]!;
   };
 
@@ -76,12 +89,16 @@ describe.skipIf(!addon)('bf16 emulation (the oracle)', () => {
 
   it('computes a product close to float64 on the rounded inputs (a sanity check of the loops)', () => {
     const random = makeRandom(5);
-    const M = 7, N = 9, K = 33;
-    const A = randomArray(random, M * K), B = randomArray(random, K * N);
+    const M = 7,
+      N = 9,
+      K = 33;
+    const A = randomArray(random, M * K),
+      B = randomArray(random, K * N);
     const C = new Float32Array(M * N);
     addon!.bf16Gemm('emulated', false, false, M, N, K, 1, A, B, 0, C);
     const round = (x: number): number => {
-      const v = new Float32Array([x]), u = new Uint32Array(v.buffer);
+      const v = new Float32Array([x]),
+        u = new Uint32Array(v.buffer);
       u[0] = ((u[0]! + 0x7fff + ((u[0]! >>> 16) & 1)) >>> 16) << 16;
       return v[0]!;
     };
@@ -95,33 +112,72 @@ describe.skipIf(!addon)('bf16 emulation (the oracle)', () => {
 
   it('rejects bad arguments with the function name', () => {
     const a = new Float32Array(6);
-    expectError(() => addon!.bf16Gemm('fast' as 'kernel', false, false, 2, 3, 1, 1, a, a, 0, a), TypeError, 'bf16Gemm: expected emulated or kernel for impl but received fast');
-    expectError(() => addon!.bf16Gemm('emulated', false, false, 2, 3, 2, 1, a, a.slice(), 0, new Float32Array(6)), RangeError, 'bf16Gemm: A has 6 elements, expected 4');
-    expectError(() => addon!.bf16Gemm('emulated', false, false, 2, 3, 3, 1, a, new Float32Array(9), 0, a), RangeError, 'bf16Gemm: C overlaps A');
+    expectError(
+      () => addon!.bf16Gemm('fast' as 'kernel', false, false, 2, 3, 1, 1, a, a, 0, a),
+      TypeError,
+      'bf16Gemm: expected emulated or kernel for impl but received fast',
+    );
+    expectError(
+      () => addon!.bf16Gemm('emulated', false, false, 2, 3, 2, 1, a, a.slice(), 0, new Float32Array(6)),
+      RangeError,
+      'bf16Gemm: A has 6 elements, expected 4',
+    );
+    expectError(
+      () => addon!.bf16Gemm('emulated', false, false, 2, 3, 3, 1, a, new Float32Array(9), 0, a),
+      RangeError,
+      'bf16Gemm: C overlaps A',
+    );
   });
 });
 
 describe.skipIf(!addon || noBf16)(`AVX-512 BF16 kernels against the emulation, bit for bit${needsBf16}`, () => {
   const shapes: [number, number, number][] = [
-    [1, 1, 1], [1, 50, 7], [7, 1, 33], [8, 48, 64], [9, 49, 65], [13, 97, 1], [3, 17, 2], [127, 130, 3], [128, 47, 129],
-    [200, 100, 1030], [31, 300, 2049], [0, 5, 3], [5, 0, 3], [4, 6, 0],
+    [1, 1, 1],
+    [1, 50, 7],
+    [7, 1, 33],
+    [8, 48, 64],
+    [9, 49, 65],
+    [13, 97, 1],
+    [3, 17, 2],
+    [127, 130, 3],
+    [128, 47, 129],
+    [200, 100, 1030],
+    [31, 300, 2049],
+    [0, 5, 3],
+    [5, 0, 3],
+    [4, 6, 0],
   ];
-  const scalars: [number, number][] = [[1, 0], [1, 1], [0.5, -2], [-1.25, 0.75]];
+  const scalars: [number, number][] = [
+    [1, 0],
+    [1, 1],
+    [0.5, -2],
+    [-1.25, 0.75],
+  ];
 
   it('gemm, 4 transposes, alpha/beta, awkward and K-blocked shapes, on 1, 2 and 3 threads', () => {
     let cases = 0;
     for (const [M, N, K] of shapes) {
-      for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      for (const [transA, transB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
         for (const [alpha, beta] of scalars) {
           const random = makeRandom(M * 131 + N * 7 + K);
-          const A = randomArray(random, M * K), B = randomArray(random, K * N, 3), C0 = randomArray(random, M * N);
+          const A = randomArray(random, M * K),
+            B = randomArray(random, K * N, 3),
+            C0 = randomArray(random, M * N);
           const want = C0.slice();
           addon!.bf16Gemm('emulated', transA, transB, M, N, K, alpha, A, B, beta, want);
           for (const threads of [1, 2, 3]) {
             addon!.configure({ threads });
             const got = C0.slice();
             addon!.bf16Gemm('kernel', transA, transB, M, N, K, alpha, A, B, beta, got);
-            expect(bitDifferences(got, want), `M=${M} N=${N} K=${K} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta} threads=${threads}`).toBe('');
+            expect(
+              bitDifferences(got, want),
+              `M=${M} N=${N} K=${K} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta} threads=${threads}`,
+            ).toBe('');
             cases++;
           }
         }
@@ -131,7 +187,9 @@ describe.skipIf(!addon || noBf16)(`AVX-512 BF16 kernels against the emulation, b
   });
 
   it('the backend gemm in bf16 precision is the bf16 GEMM (and differs from fp32)', () => {
-    const M = 65, N = 70, K = 301;
+    const M = 65,
+      N = 70,
+      K = 301;
     const { A, B, got, plain } = bf16AndFp32Gemm(M, N, K, 3);
     const want = new Float32Array(M * N);
     addon!.bf16Gemm('emulated', false, true, M, N, K, 1, A, B, 0, want);
@@ -142,9 +200,15 @@ describe.skipIf(!addon || noBf16)(`AVX-512 BF16 kernels against the emulation, b
 });
 
 /** C = A·Bᵀ for random A [M,K], B [N,K] on the native backend in bf16 (`got`) and in fp32 (`plain`). */
-function bf16AndFp32Gemm(M: number, N: number, K: number, seed: number): { A: Float32Array; B: Float32Array; got: Float32Array; plain: Float32Array } {
+function bf16AndFp32Gemm(
+  M: number,
+  N: number,
+  K: number,
+  seed: number,
+): { A: Float32Array; B: Float32Array; got: Float32Array; plain: Float32Array } {
   const random = makeRandom(seed);
-  const A = randomArray(random, M * K), B = randomArray(random, N * K);
+  const A = randomArray(random, M * K),
+    B = randomArray(random, N * K);
   const [got, plain] = (['bf16', 'fp32'] as const).map((precision) => {
     const backend = loadNativeBackend({ precision, threads: 2 });
     expect(backend.info().precision).toBe(precision);
@@ -165,25 +229,38 @@ describe.skipIf(!addon || noBf16)(`where bf16 does not pay, products stay fp32${
 describe.skipIf(!addon || noBf16)(`cells in bf16${needsBf16}`, () => {
   function runCells(kind: string, T: number, B: number, H: number, threads: number, precision: 'fp32' | 'bf16') {
     addon!.configure({ threads, precision });
-    const G = gatesOf(kind as never), CW = cacheWidth(kind as never);
+    const G = gatesOf(kind as never),
+      CW = cacheWidth(kind as never);
     const random = makeRandom(17 + H);
-    const xProj = randomArray(random, T * B * G * H), wHh = randomArray(random, G * H * H, 1 / Math.sqrt(H));
-    const bIh = randomArray(random, G * H, 0.1), bHh = randomArray(random, G * H, 0.1);
+    const xProj = randomArray(random, T * B * G * H),
+      wHh = randomArray(random, G * H * H, 1 / Math.sqrt(H));
+    const bIh = randomArray(random, G * H, 0.1),
+      bHh = randomArray(random, G * H, 0.1);
     const lstm = kind === 'lstm';
-    const hs = new Float32Array((T + 1) * B * H), cs = new Float32Array(lstm ? (T + 1) * B * H : 0);
+    const hs = new Float32Array((T + 1) * B * H),
+      cs = new Float32Array(lstm ? (T + 1) * B * H : 0);
     hs.set(randomArray(random, B * H, 0.5));
     const cache = new Float32Array(T * B * CW * H);
     addon!.cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
-    const dhs = randomArray(random, T * B * H), dhN = randomArray(random, B * H), dcN = randomArray(random, lstm ? B * H : 0);
-    const dGx = new Float32Array(T * B * G * H), dGh = new Float32Array(T * B * G * H);
-    const dh0 = new Float32Array(B * H), dc0 = new Float32Array(lstm ? B * H : 0), dbIh = new Float32Array(G * H), dbHh = new Float32Array(G * H);
+    const dhs = randomArray(random, T * B * H),
+      dhN = randomArray(random, B * H),
+      dcN = randomArray(random, lstm ? B * H : 0);
+    const dGx = new Float32Array(T * B * G * H),
+      dGh = new Float32Array(T * B * G * H);
+    const dh0 = new Float32Array(B * H),
+      dc0 = new Float32Array(lstm ? B * H : 0),
+      dbIh = new Float32Array(G * H),
+      dbHh = new Float32Array(G * H);
     addon!.cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh);
     addon!.configure({ precision: 'fp32' });
     return { hs, dh0, dGh };
   }
 
   // (B, H): a small W_hh (split by streams) and a large one (split by units, with a barrier per step).
-  for (const [B, H] of [[24, 40], [5, 260]] as const) {
+  for (const [B, H] of [
+    [24, 40],
+    [5, 260],
+  ] as const) {
     for (const kind of CELL_KINDS) {
       it(`${kind} B=${B} H=${H}: the same bits on 1, 2 and 3 threads, within bf16 error of fp32`, () => {
         const T = 5;
@@ -205,8 +282,17 @@ describe.skipIf(!addon || noBf16)(`cells in bf16${needsBf16}`, () => {
 
 describe.skipIf(!addon || noBf16)(`one training step of a 2-layer LSTM, bf16 against fp32${needsBf16}`, () => {
   function step(backend: NativeBackend) {
-    const V = 40, T = 32, B = 16;
-    const model = new Model(backend, { cell: 'lstm', nonlinearity: 'tanh', hidden: 128, layers: 2, embed: 0, vocabSize: V });
+    const V = 40,
+      T = 32,
+      B = 16;
+    const model = new Model(backend, {
+      cell: 'lstm',
+      nonlinearity: 'tanh',
+      hidden: 128,
+      layers: 2,
+      embed: 0,
+      vocabSize: V,
+    });
     model.initialize(7);
     const ws = new Workspace(model, T, B, { dropout: 0 });
     const random = makeRandom(11);
@@ -224,7 +310,8 @@ describe.skipIf(!addon || noBf16)(`one training step of a 2-layer LSTM, bf16 aga
     const fp = step(loadNativeBackend({ precision: 'fp32', threads: 2 }));
     expect(Math.abs(bf.loss - fp.loss) / fp.loss).toBeLessThan(1e-5);
     expect(bf.loss).not.toBe(fp.loss);
-    let diff = 0, norm = 0;
+    let diff = 0,
+      norm = 0;
     for (let i = 0; i < fp.grads.length; i++) {
       diff += (bf.grads[i]! - fp.grads[i]!) ** 2;
       norm += fp.grads[i]! ** 2;
@@ -236,11 +323,19 @@ describe.skipIf(!addon || noBf16)(`one training step of a 2-layer LSTM, bf16 aga
 
 describe.skipIf(!addon)('choosing the precision', () => {
   it('rejects an unknown precision from the option and from RNNKIT_PRECISION', () => {
-    expectError(() => loadNativeBackend({ precision: 'fp16' as 'fp32' }), RangeError, 'loadNativeBackend: expected one of fp32, bf16, auto for precision but received fp16');
+    expectError(
+      () => loadNativeBackend({ precision: 'fp16' as 'fp32' }),
+      RangeError,
+      'loadNativeBackend: expected one of fp32, bf16, auto for precision but received fp16',
+    );
     const saved = process.env['RNNKIT_PRECISION'];
     process.env['RNNKIT_PRECISION'] = 'half';
     try {
-      expectError(() => loadNativeBackend(), RangeError, 'loadNativeBackend: expected one of fp32, bf16, auto for precision (RNNKIT_PRECISION) but received half');
+      expectError(
+        () => loadNativeBackend(),
+        RangeError,
+        'loadNativeBackend: expected one of fp32, bf16, auto for precision (RNNKIT_PRECISION) but received half',
+      );
     } finally {
       if (saved === undefined) delete process.env['RNNKIT_PRECISION'];
       else process.env['RNNKIT_PRECISION'] = saved;
@@ -248,7 +343,9 @@ describe.skipIf(!addon)('choosing the precision', () => {
   });
 
   it('fp32 by default; auto is bf16 exactly where the CPU has it', () => {
-    expect(loadNativeBackend({ precision: undefined }).info().precision).toBe(process.env['RNNKIT_PRECISION'] === 'bf16' ? 'bf16' : 'fp32');
+    expect(loadNativeBackend({ precision: undefined }).info().precision).toBe(
+      process.env['RNNKIT_PRECISION'] === 'bf16' ? 'bf16' : 'fp32',
+    );
     expect(loadNativeBackend({ precision: 'auto' }).info().precision).toBe(noBf16 ? 'fp32' : 'bf16');
   });
 

@@ -24,10 +24,13 @@ it.skipIf(expectNoNative && !addon)('loads the native addon and lists its SIMD l
 it.skipIf(!addon)('the default backend reports the best level and passes its self-check', () => {
   const native = loadNativeBackend();
   // the best SIMD level this CPU supports and the hardware's thread count (unless RNNKIT_SIMD / RNNKIT_THREADS say otherwise)
-  expect(native.info()).toMatchObject({ name: 'native', dtype: 'f32', simd: process.env['RNNKIT_SIMD'] || levels.at(-1) });
+  expect(native.info()).toMatchObject({
+    name: 'native',
+    dtype: 'f32',
+    simd: process.env['RNNKIT_SIMD'] || levels.at(-1),
+  });
   expect(() => native.selfCheck()).not.toThrow();
 });
-
 
 /** Every element of `span` and the guard after it. */
 const withGuard = (s: F): number[] => Array.from(s.buf.data.subarray(s.offset, s.offset + s.length + 1));
@@ -38,57 +41,118 @@ describe.skipIf(!addon)('configuration', () => {
   it('info() reports the configured SIMD level and thread count', () => {
     const best = levels.at(-1)!;
     const defaults = loadNativeBackend({ simd: best, threads: undefined });
-    const expectedThreads = process.env['RNNKIT_THREADS'] ? Number(process.env['RNNKIT_THREADS']) : defaults.info().threads;
-    expect(defaults.info()).toEqual({ name: 'native', dtype: 'f32', simd: best, threads: expectedThreads, precision: process.env['RNNKIT_PRECISION'] === 'bf16' ? 'bf16' : 'fp32' });
+    const expectedThreads = process.env['RNNKIT_THREADS']
+      ? Number(process.env['RNNKIT_THREADS'])
+      : defaults.info().threads;
+    expect(defaults.info()).toEqual({
+      name: 'native',
+      dtype: 'f32',
+      simd: best,
+      threads: expectedThreads,
+      precision: process.env['RNNKIT_PRECISION'] === 'bf16' ? 'bf16' : 'fp32',
+    });
     expect(Number.isInteger(expectedThreads) && expectedThreads >= 1).toBe(true);
     if (!process.env['RNNKIT_THREADS']) expect(expectedThreads).toBe(availableParallelism());
     for (const simd of levels) {
       for (const threads of [1, 2, 3]) {
         const backend = loadNativeBackend({ simd, threads });
-        expect(backend.info()).toEqual({ name: 'native', dtype: 'f32', simd, threads, precision: process.env['RNNKIT_PRECISION'] === 'bf16' ? 'bf16' : 'fp32' });
+        expect(backend.info()).toEqual({
+          name: 'native',
+          dtype: 'f32',
+          simd,
+          threads,
+          precision: process.env['RNNKIT_PRECISION'] === 'bf16' ? 'bf16' : 'fp32',
+        });
         // the addon's view for this thread follows the backend that ran last
-        backend.gemm(false, false, 1, 1, 1, 1, Span.of(backend.allocFloat(1)), Span.of(backend.allocFloat(1)), 0, Span.of(backend.allocFloat(1)));
+        backend.gemm(
+          false,
+          false,
+          1,
+          1,
+          1,
+          1,
+          Span.of(backend.allocFloat(1)),
+          Span.of(backend.allocFloat(1)),
+          0,
+          Span.of(backend.allocFloat(1)),
+        );
         expect(addon!.info()).toMatchObject({ simd, threads });
       }
     }
   });
 
   it('validates threads and simd, in the options and in the environment', () => {
-    expect(() => loadNativeBackend({ threads: 1025 })).toThrow(new RangeError('loadNativeBackend: expected an integer from 1 to 1024 for threads but received 1025'));
-    expect(() => loadNativeBackend({ simd: 'sse' as SimdLevel })).toThrow(new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512, neon for simd but received sse'));
+    expect(() => loadNativeBackend({ threads: 1025 })).toThrow(
+      new RangeError('loadNativeBackend: expected an integer from 1 to 1024 for threads but received 1025'),
+    );
+    expect(() => loadNativeBackend({ simd: 'sse' as SimdLevel })).toThrow(
+      new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512, neon for simd but received sse'),
+    );
     const saved = { threads: process.env['RNNKIT_THREADS'], simd: process.env['RNNKIT_SIMD'] };
     try {
       process.env['RNNKIT_THREADS'] = '0';
-      expect(() => loadNativeBackend()).toThrow(new RangeError('loadNativeBackend: RNNKIT_THREADS must be an integer from 1 to 1024, got "0"'));
+      expect(() => loadNativeBackend()).toThrow(
+        new RangeError('loadNativeBackend: RNNKIT_THREADS must be an integer from 1 to 1024, got "0"'),
+      );
       process.env['RNNKIT_THREADS'] = '2';
       process.env['RNNKIT_SIMD'] = 'fast';
-      expect(() => loadNativeBackend()).toThrow(new RangeError('loadNativeBackend: expected one of scalar, avx2, avx512, neon for simd (RNNKIT_SIMD) but received fast'));
+      expect(() => loadNativeBackend()).toThrow(
+        new RangeError(
+          'loadNativeBackend: expected one of scalar, avx2, avx512, neon for simd (RNNKIT_SIMD) but received fast',
+        ),
+      );
       process.env['RNNKIT_SIMD'] = 'scalar';
       expect(loadNativeBackend().info()).toMatchObject({ simd: 'scalar', threads: 2 });
-      expect(loadNativeBackend({ threads: 1, simd: levels.at(-1) }).info()).toMatchObject({ simd: levels.at(-1), threads: 1 });
+      expect(loadNativeBackend({ threads: 1, simd: levels.at(-1) }).info()).toMatchObject({
+        simd: levels.at(-1),
+        threads: 1,
+      });
     } finally {
-      for (const [key, value] of [['RNNKIT_THREADS', saved.threads], ['RNNKIT_SIMD', saved.simd]] as const) {
+      for (const [key, value] of [
+        ['RNNKIT_THREADS', saved.threads],
+        ['RNNKIT_SIMD', saved.simd],
+      ] as const) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
     }
     for (const level of ['avx2', 'avx512', 'neon'] as const) {
       if (levels.includes(level)) continue;
-      expect(() => loadNativeBackend({ simd: level })).toThrow(new RangeError(`configure: SIMD level ${level} is not supported on this CPU (supported: ${levels.join(', ')})`));
+      expect(() => loadNativeBackend({ simd: level })).toThrow(
+        new RangeError(`configure: SIMD level ${level} is not supported on this CPU (supported: ${levels.join(', ')})`),
+      );
     }
   });
 
   it('the raw addon validates configure, measurePeak and activation', () => {
     const a = addon!;
-    expect(() => a.configure({ threads: 0 })).toThrow(new RangeError('configure: expected an integer from 1 to 1024 for threads but received 0'));
-    expect(() => a.configure({ threads: 2.5 })).toThrow(new RangeError('configure: expected an integer from 1 to 1024 for threads but received 2.5'));
-    expect(() => a.configure({ simd: 3 as never })).toThrow(new TypeError('configure: expected one of scalar, avx2, avx512, neon for simd but received 3'));
-    expect(() => a.configure(5 as never)).toThrow(new TypeError('configure: expected an object { threads?, simd?, precision? } but received 5'));
-    expect(() => a.measurePeak(0, 10)).toThrow(new RangeError('measurePeak: expected an integer from 1 to 1024 for threads but received 0'));
-    expect(() => a.measurePeak(1, 0)).toThrow(new RangeError('measurePeak: expected an integer from 1 to 10000 for milliseconds but received 0'));
-    expect(() => a.activation('cos' as never, new Float32Array(1), new Float32Array(1))).toThrow(new TypeError('activation: expected exp, tanh or sigmoid but received cos'));
-    expect(() => a.activation('exp', new Float32Array(2), new Float32Array(1))).toThrow(new RangeError('activation: out has 1 elements, expected 2'));
-    expect(() => a.activation('exp', new Float64Array(1) as never, new Float32Array(1))).toThrow(new TypeError('activation: expected a Float32Array for x but received object'));
+    expect(() => a.configure({ threads: 0 })).toThrow(
+      new RangeError('configure: expected an integer from 1 to 1024 for threads but received 0'),
+    );
+    expect(() => a.configure({ threads: 2.5 })).toThrow(
+      new RangeError('configure: expected an integer from 1 to 1024 for threads but received 2.5'),
+    );
+    expect(() => a.configure({ simd: 3 as never })).toThrow(
+      new TypeError('configure: expected one of scalar, avx2, avx512, neon for simd but received 3'),
+    );
+    expect(() => a.configure(5 as never)).toThrow(
+      new TypeError('configure: expected an object { threads?, simd?, precision? } but received 5'),
+    );
+    expect(() => a.measurePeak(0, 10)).toThrow(
+      new RangeError('measurePeak: expected an integer from 1 to 1024 for threads but received 0'),
+    );
+    expect(() => a.measurePeak(1, 0)).toThrow(
+      new RangeError('measurePeak: expected an integer from 1 to 10000 for milliseconds but received 0'),
+    );
+    expect(() => a.activation('cos' as never, new Float32Array(1), new Float32Array(1))).toThrow(
+      new TypeError('activation: expected exp, tanh or sigmoid but received cos'),
+    );
+    expect(() => a.activation('exp', new Float32Array(2), new Float32Array(1))).toThrow(
+      new RangeError('activation: out has 1 elements, expected 2'),
+    );
+    expect(() => a.activation('exp', new Float64Array(1) as never, new Float32Array(1))).toThrow(
+      new TypeError('activation: expected a Float32Array for x but received object'),
+    );
   });
 
   it('measurePeakGflops returns a positive rate for every level', () => {
@@ -106,20 +170,30 @@ describe.skipIf(!addon)('gemm: the same bits on rerun and for every thread count
   it('is bit-identical on rerun and for 1, 2 and 3 threads at each level (fixed partitioning)', () => {
     // Shapes big enough to be split: columns (M < 128, both the transposed and the packed kernel) and rows.
     const shapes: [boolean, boolean, number, number, number][] = [
-      [false, true, 32, 700, 300], [false, false, 32, 700, 300], [true, false, 300, 200, 100], [false, true, 260, 130, 90],
+      [false, true, 32, 700, 300],
+      [false, false, 32, 700, 300],
+      [true, false, 300, 200, 100],
+      [false, true, 260, 130, 90],
       [false, true, 1, 3000, 200],
     ];
     for (const simd of levels) {
       for (const [transA, transB, M, N, K] of shapes) {
         const random = makeRandom(M + N + K);
-        const a = randomValues(random, M * K), b = randomValues(random, K * N), c = randomValues(random, M * N);
+        const a = randomValues(random, M * K),
+          b = randomValues(random, K * N),
+          c = randomValues(random, M * N);
         const results = [1, 2, 2, 3, 1].map((threads) => {
           const native = loadNativeBackend({ simd, threads });
           const [A, B, C] = guardedSpans(native, a, b, c);
           native.gemm(transA, transB, M, N, K, 0.5, A!, B!, 1, C!);
           return C!.data;
         });
-        for (const r of results.slice(1)) expect(Buffer.from(r.buffer, r.byteOffset, r.byteLength).equals(Buffer.from(results[0]!.buffer, results[0]!.byteOffset, results[0]!.byteLength))).toBe(true);
+        for (const r of results.slice(1))
+          expect(
+            Buffer.from(r.buffer, r.byteOffset, r.byteLength).equals(
+              Buffer.from(results[0]!.buffer, results[0]!.byteOffset, results[0]!.byteLength),
+            ),
+          ).toBe(true);
       }
     }
   });
@@ -129,16 +203,33 @@ describe.skipIf(!addon)('cells: the same bits on rerun, for every thread count a
   /** Forward then backward on `backend`; returns every output. */
   function run(backend: Backend, kind: CellKind, T: number, B: number, H: number, seed: number): number[][] {
     const random = makeRandom(seed);
-    const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H, lstm = kind === 'lstm';
-    const xProj = randomValues(random, T * B * GH), wHh = randomValues(random, GH * H, 1.5 / Math.sqrt(H));
-    const bIh = randomValues(random, GH, 0.2), bHh = randomValues(random, GH, 0.2);
+    const G = gatesOf(kind),
+      GH = G * H,
+      CW = cacheWidth(kind) * H,
+      lstm = kind === 'lstm';
+    const xProj = randomValues(random, T * B * GH),
+      wHh = randomValues(random, GH * H, 1.5 / Math.sqrt(H));
+    const bIh = randomValues(random, GH, 0.2),
+      bHh = randomValues(random, GH, 0.2);
     const hs = [...randomValues(random, B * H), ...nanArray(T * B * H)];
     const cs = lstm ? [...randomValues(random, B * H, 2), ...nanArray(T * B * H)] : null;
     const [x, w, bi, bh, h, c, cache] = guardedSpans(backend, xProj, wHh, bIh, bHh, hs, cs, nanArray(T * B * CW));
     backend.cellForward(kind, T, B, H, x!, w!, bi!, bh!, h!, c!, cache!);
-    const dhs = randomValues(random, T * B * H), dhN = randomValues(random, B * H), dcN = lstm ? randomValues(random, B * H) : null;
-    const [dy, dN, dcn, dGx, dGh, dh0, dc0, dbIh, dbHh] = guardedSpans(backend, dhs, dhN, dcN, nanArray(T * B * GH), nanArray(T * B * GH), nanArray(B * H), lstm ? nanArray(B * H) : null,
-      randomValues(random, GH), randomValues(random, GH)); // the bias gradients accumulate
+    const dhs = randomValues(random, T * B * H),
+      dhN = randomValues(random, B * H),
+      dcN = lstm ? randomValues(random, B * H) : null;
+    const [dy, dN, dcn, dGx, dGh, dh0, dc0, dbIh, dbHh] = guardedSpans(
+      backend,
+      dhs,
+      dhN,
+      dcN,
+      nanArray(T * B * GH),
+      nanArray(T * B * GH),
+      nanArray(B * H),
+      lstm ? nanArray(B * H) : null,
+      randomValues(random, GH),
+      randomValues(random, GH),
+    ); // the bias gradients accumulate
     backend.cellBackward(kind, T, B, H, w!, h!, c!, cache!, dy!, dN!, dcn!, dGx!, dGh!, dh0!, dc0!, dbIh!, dbHh!);
     return [h!, c!, cache!, dGx!, dGh!, dh0!, dc0!, dbIh!, dbHh!].map(withGuard);
   }
@@ -148,10 +239,15 @@ describe.skipIf(!addon)('cells: the same bits on rerun, for every thread count a
   it('is bit-identical on rerun after other thread counts, at each level', () => {
     for (const simd of levels) {
       for (const kind of CELL_KINDS) {
-        for (const [T, B, H] of [[4, 7, 130], [5, 33, 64]] as const) {
+        for (const [T, B, H] of [
+          [4, 7, 130],
+          [5, 33, 64],
+        ] as const) {
           const results = [2, 1, 2].map((threads) => run(loadNativeBackend({ simd, threads }), kind, T, B, H, 99));
           for (const r of results.slice(1)) {
-            r.forEach((values, i) => expect(values, `${simd} ${kind} T=${T} B=${B} ${names[i]}`).toEqual(results[0]![i]));
+            r.forEach((values, i) =>
+              expect(values, `${simd} ${kind} T=${T} B=${B} ${names[i]}`).toEqual(results[0]![i]),
+            );
           }
         }
       }
@@ -162,7 +258,10 @@ describe.skipIf(!addon)('cells: the same bits on rerun, for every thread count a
     const backends = levels.flatMap((simd) => [1, 2].map((threads) => loadNativeBackend({ simd, threads })));
     const alone = backends.map((b) => run(b, 'lstm', 2, 5, 100, 7));
     // interleaved: each call must run with its own backend's level (same bits as alone)
-    const again = [...backends].reverse().map((b) => run(b, 'lstm', 2, 5, 100, 7)).reverse();
+    const again = [...backends]
+      .reverse()
+      .map((b) => run(b, 'lstm', 2, 5, 100, 7))
+      .reverse();
     again.forEach((r, k) => expect(r).toEqual(alone[k]));
   });
 });
@@ -187,7 +286,10 @@ describe.skipIf(!addon)('worker threads', () => {
       }
       parentPort.postMessage({ info: addon.info(), same: results.every((r) => r === results[0]), first: results[0] });
     `;
-    const run = (simd: string, threads: number): Promise<{ info: { simd: string; threads: number }; same: boolean; first: string }> =>
+    const run = (
+      simd: string,
+      threads: number,
+    ): Promise<{ info: { simd: string; threads: number }; same: boolean; first: string }> =>
       new Promise((resolve, reject) => {
         const worker = new Worker(source, { eval: true, workerData: { path: defaultAddonPath(), simd, threads } });
         worker.once('message', resolve);
@@ -230,10 +332,12 @@ describe.skipIf(!addon)('vectorised exp, tanh and sigmoid', () => {
         const x = new Float32Array(n);
         const random = makeRandom(n + name.length);
         for (let i = 0; i < n / 2; i++) x[i] = range[0] + ((range[1] - range[0]) * i) / (n / 2);
-        for (let i = n / 2; i < n; i++) x[i] = (random() < 0.5 ? -1 : 1) * Math.exp(-20 * random()) * (name === 'exp' ? 1 : 3);
+        for (let i = n / 2; i < n; i++)
+          x[i] = (random() < 0.5 ? -1 : 1) * Math.exp(-20 * random()) * (name === 'exp' ? 1 : 3);
         const out = new Float32Array(n);
         addon!.activation(name, x, out);
-        let worst = 0, at = 0;
+        let worst = 0,
+          at = 0;
         for (let i = 0; i < n; i++) {
           const e = exact[name](x[i]!);
           const err = Math.abs(out[i]! - e) / ulp(e);
@@ -248,7 +352,11 @@ describe.skipIf(!addon)('vectorised exp, tanh and sigmoid', () => {
     it(`${simd}: NaN propagates, infinities and signed zeros as expected, tails (n % width) handled`, () => {
       addon!.configure({ simd });
       const x = Float32Array.from([NaN, Infinity, -Infinity, 0, -0, 100, -100, 1e-30, 0.5, -0.5, 3]);
-      const outs = { exp: new Float32Array(x.length), tanh: new Float32Array(x.length), sigmoid: new Float32Array(x.length) };
+      const outs = {
+        exp: new Float32Array(x.length),
+        tanh: new Float32Array(x.length),
+        sigmoid: new Float32Array(x.length),
+      };
       for (const name of ['exp', 'tanh', 'sigmoid'] as const) addon!.activation(name, x, outs[name]);
       expect(outs.tanh[0]).toBeNaN();
       expect(outs.sigmoid[0]).toBeNaN();

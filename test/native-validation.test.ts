@@ -22,8 +22,6 @@ try {
   loadError = error;
 }
 
-
-
 const f32 = (n: number, fill = 0): Float32Array => new Float32Array(n).fill(fill);
 const i32 = (values: number[]): Int32Array => Int32Array.from(values);
 const any = (value: unknown): never => value as never;
@@ -55,12 +53,22 @@ describe('loadNativeBackend', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(new RegExp(`^rnnkit native addon at ${file} failed to load: .+; run npm run build:native$`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^rnnkit native addon at ${file} failed to load: .+; run npm run build:native$`),
+    );
   });
 
   it('validates the threads option', () => {
-    expectError(() => loadNativeBackend({ threads: 0 }), RangeError, 'loadNativeBackend: expected an integer >= 1 for threads but received 0');
-    expectError(() => loadNativeBackend({ threads: 1.5 }), RangeError, 'loadNativeBackend: expected an integer >= 1 for threads but received 1.5');
+    expectError(
+      () => loadNativeBackend({ threads: 0 }),
+      RangeError,
+      'loadNativeBackend: expected an integer >= 1 for threads but received 0',
+    );
+    expectError(
+      () => loadNativeBackend({ threads: 1.5 }),
+      RangeError,
+      'loadNativeBackend: expected an integer >= 1 for threads but received 1.5',
+    );
   });
 });
 
@@ -85,104 +93,468 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
       [{ data: A(), length: 6 }, 'object'],
     ];
     for (const [value, name] of cases) {
-      expectError(() => raw.gemm(false, false, 2, 2, 3, 1, any(value), B(), 0, f32(4)), TypeError, `gemm: expected a Float32Array for A but received ${name}`);
+      expectError(
+        () => raw.gemm(false, false, 2, 2, 3, 1, any(value), B(), 0, f32(4)),
+        TypeError,
+        `gemm: expected a Float32Array for A but received ${name}`,
+      );
     }
-    expectError(() => raw.gatherRows(1, 2, any(new Float32Array(1)), f32(4), f32(2)), TypeError, 'gatherRows: expected an Int32Array for ids but received Float32Array');
-    expectError(() => raw.softmaxCrossEntropy(1, 2, f32(2), any([0]), 1, null), TypeError, 'softmaxCrossEntropy: expected an Int32Array for targets but received Array');
-    expectError(() => raw.softmaxCrossEntropy(1, 2, f32(2), i32([0]), 1, any(new Float64Array(2))), TypeError, 'softmaxCrossEntropy: expected a Float32Array for dLogits but received Float64Array');
-    expectError(() => raw.sumSquares(any(new Float64Array(3))), TypeError, 'sumSquares: expected a Float32Array for x but received Float64Array');
-    expectError(() => raw.clipValue(any(null), 1), TypeError, 'clipValue: expected a Float32Array for x but received null');
-    expectError(() => raw.adagradUpdate(f32(3), f32(3), any(new Float64Array(3)), 0.1, 1e-10, 0), TypeError, 'adagradUpdate: expected a Float32Array for sum but received Float64Array');
+    expectError(
+      () => raw.gatherRows(1, 2, any(new Float32Array(1)), f32(4), f32(2)),
+      TypeError,
+      'gatherRows: expected an Int32Array for ids but received Float32Array',
+    );
+    expectError(
+      () => raw.softmaxCrossEntropy(1, 2, f32(2), any([0]), 1, null),
+      TypeError,
+      'softmaxCrossEntropy: expected an Int32Array for targets but received Array',
+    );
+    expectError(
+      () => raw.softmaxCrossEntropy(1, 2, f32(2), i32([0]), 1, any(new Float64Array(2))),
+      TypeError,
+      'softmaxCrossEntropy: expected a Float32Array for dLogits but received Float64Array',
+    );
+    expectError(
+      () => raw.sumSquares(any(new Float64Array(3))),
+      TypeError,
+      'sumSquares: expected a Float32Array for x but received Float64Array',
+    );
+    expectError(
+      () => raw.clipValue(any(null), 1),
+      TypeError,
+      'clipValue: expected a Float32Array for x but received null',
+    );
+    expectError(
+      () => raw.adagradUpdate(f32(3), f32(3), any(new Float64Array(3)), 0.1, 1e-10, 0),
+      TypeError,
+      'adagradUpdate: expected a Float32Array for sum but received Float64Array',
+    );
   });
 
   it('rejects missing arguments', () => {
-    const call = (name: keyof NativeAddon, ...args: unknown[]): unknown => (raw[name] as (...a: unknown[]) => unknown)(...args);
+    const call = (name: keyof NativeAddon, ...args: unknown[]): unknown =>
+      (raw[name] as (...a: unknown[]) => unknown)(...args);
     expectError(() => call('gemm'), RangeError, 'gemm: expected an integer >= 0 for M but received undefined');
-    expectError(() => call('gemm', false, false, 2, 2, 3, 1, A(), B(), 0), TypeError, 'gemm: expected a Float32Array for C but received undefined');
-    expectError(() => call('cellForward'), TypeError, 'cellForward: unknown cell kind undefined (expected one of rnn_tanh, rnn_relu, lstm, gru)');
-    expectError(() => call('cellBackward', 'gru', 1, 1, 1), TypeError, 'cellBackward: expected a Float32Array for wHh but received undefined');
-    expectError(() => call('softmaxCrossEntropy', 1, 2, f32(2), i32([0])), RangeError, 'softmaxCrossEntropy: expected a finite number for scale but received undefined');
-    expectError(() => call('sumSquares'), TypeError, 'sumSquares: expected a Float32Array for x but received undefined');
-    expectError(() => call('scale', f32(2)), RangeError, 'scale: expected a finite number for s but received undefined');
-    expectError(() => call('sgdUpdate', f32(2), f32(2), 0.1), RangeError, 'sgdUpdate: expected a finite number for weightDecay but received undefined');
+    expectError(
+      () => call('gemm', false, false, 2, 2, 3, 1, A(), B(), 0),
+      TypeError,
+      'gemm: expected a Float32Array for C but received undefined',
+    );
+    expectError(
+      () => call('cellForward'),
+      TypeError,
+      'cellForward: unknown cell kind undefined (expected one of rnn_tanh, rnn_relu, lstm, gru)',
+    );
+    expectError(
+      () => call('cellBackward', 'gru', 1, 1, 1),
+      TypeError,
+      'cellBackward: expected a Float32Array for wHh but received undefined',
+    );
+    expectError(
+      () => call('softmaxCrossEntropy', 1, 2, f32(2), i32([0])),
+      RangeError,
+      'softmaxCrossEntropy: expected a finite number for scale but received undefined',
+    );
+    expectError(
+      () => call('sumSquares'),
+      TypeError,
+      'sumSquares: expected a Float32Array for x but received undefined',
+    );
+    expectError(
+      () => call('scale', f32(2)),
+      RangeError,
+      'scale: expected a finite number for s but received undefined',
+    );
+    expectError(
+      () => call('sgdUpdate', f32(2), f32(2), 0.1),
+      RangeError,
+      'sgdUpdate: expected a finite number for weightDecay but received undefined',
+    );
   });
 
   it('rejects bad sizes and numbers', () => {
-    const sizes: [unknown, string][] = [[1.5, '1.5'], [-1, '-1'], [NaN, 'NaN'], [Infinity, 'Infinity'], ['2', '2'], [null, 'null'], [2 ** 31, '2147483648'], [{}, '[object Object]'], [10n, '10']];
+    const sizes: [unknown, string][] = [
+      [1.5, '1.5'],
+      [-1, '-1'],
+      [NaN, 'NaN'],
+      [Infinity, 'Infinity'],
+      ['2', '2'],
+      [null, 'null'],
+      [2 ** 31, '2147483648'],
+      [{}, '[object Object]'],
+      [10n, '10'],
+    ];
     for (const [value, shown] of sizes) {
-      expectError(() => raw.gemm(false, false, any(value), 2, 3, 1, A(), B(), 0, f32(4)), RangeError, `gemm: expected an integer >= 0 for M but received ${shown}`);
+      expectError(
+        () => raw.gemm(false, false, any(value), 2, 3, 1, A(), B(), 0, f32(4)),
+        RangeError,
+        `gemm: expected an integer >= 0 for M but received ${shown}`,
+      );
     }
-    expectError(() => raw.cellForward('lstm', 1, 1, 0, f32(0), f32(0), f32(0), f32(0), f32(2), f32(2), f32(0)), RangeError, 'cellForward: expected an integer >= 1 for H but received 0');
-    expectError(() => raw.softmaxCrossEntropy(1, 0, f32(0), i32([0]), 1, null), RangeError, 'softmaxCrossEntropy: expected an integer >= 1 for V but received 0');
-    expectError(() => raw.gatherColumns(1, 0, i32([0]), f32(2), f32(0)), RangeError, 'gatherColumns: expected an integer >= 1 for R but received 0');
-    expectError(() => raw.gemm(false, false, 2, 2, 3, NaN, A(), B(), 0, f32(4)), RangeError, 'gemm: expected a finite number for alpha but received NaN');
-    expectError(() => raw.gemm(false, false, 2, 2, 3, 1, A(), B(), any('0'), f32(4)), RangeError, 'gemm: expected a finite number for beta but received 0');
-    expectError(() => raw.adagradUpdate(f32(3), f32(3), f32(3), Infinity, 1e-10, 0), RangeError, 'adagradUpdate: expected a finite number for lr but received Infinity');
-    expectError(() => raw.clipValue(f32(3), -Infinity), RangeError, 'clipValue: expected a finite number for limit but received -Infinity');
-    expectError(() => raw.gemm(any(1), false, 2, 2, 3, 1, A(), B(), 0, f32(4)), TypeError, 'gemm: transA and transB must be booleans');
-    expectError(() => raw.gemm(false, any(undefined), 2, 2, 3, 1, A(), B(), 0, f32(4)), TypeError, 'gemm: transA and transB must be booleans');
-    expectError(() => raw.cellForward(any('lstmx'), 1, 1, 1, f32(4), f32(4), f32(4), f32(4), f32(2), f32(2), f32(4)), TypeError, 'cellForward: unknown cell kind lstmx (expected one of rnn_tanh, rnn_relu, lstm, gru)');
-    expectError(() => raw.cellBackward(any(2), 1, 1, 1, f32(4), f32(2), f32(2), f32(4), f32(1), f32(1), f32(1), f32(4), f32(4), f32(1), f32(1)), TypeError, 'cellBackward: unknown cell kind 2 (expected one of rnn_tanh, rnn_relu, lstm, gru)');
+    expectError(
+      () => raw.cellForward('lstm', 1, 1, 0, f32(0), f32(0), f32(0), f32(0), f32(2), f32(2), f32(0)),
+      RangeError,
+      'cellForward: expected an integer >= 1 for H but received 0',
+    );
+    expectError(
+      () => raw.softmaxCrossEntropy(1, 0, f32(0), i32([0]), 1, null),
+      RangeError,
+      'softmaxCrossEntropy: expected an integer >= 1 for V but received 0',
+    );
+    expectError(
+      () => raw.gatherColumns(1, 0, i32([0]), f32(2), f32(0)),
+      RangeError,
+      'gatherColumns: expected an integer >= 1 for R but received 0',
+    );
+    expectError(
+      () => raw.gemm(false, false, 2, 2, 3, NaN, A(), B(), 0, f32(4)),
+      RangeError,
+      'gemm: expected a finite number for alpha but received NaN',
+    );
+    expectError(
+      () => raw.gemm(false, false, 2, 2, 3, 1, A(), B(), any('0'), f32(4)),
+      RangeError,
+      'gemm: expected a finite number for beta but received 0',
+    );
+    expectError(
+      () => raw.adagradUpdate(f32(3), f32(3), f32(3), Infinity, 1e-10, 0),
+      RangeError,
+      'adagradUpdate: expected a finite number for lr but received Infinity',
+    );
+    expectError(
+      () => raw.clipValue(f32(3), -Infinity),
+      RangeError,
+      'clipValue: expected a finite number for limit but received -Infinity',
+    );
+    expectError(
+      () => raw.gemm(any(1), false, 2, 2, 3, 1, A(), B(), 0, f32(4)),
+      TypeError,
+      'gemm: transA and transB must be booleans',
+    );
+    expectError(
+      () => raw.gemm(false, any(undefined), 2, 2, 3, 1, A(), B(), 0, f32(4)),
+      TypeError,
+      'gemm: transA and transB must be booleans',
+    );
+    expectError(
+      () => raw.cellForward(any('lstmx'), 1, 1, 1, f32(4), f32(4), f32(4), f32(4), f32(2), f32(2), f32(4)),
+      TypeError,
+      'cellForward: unknown cell kind lstmx (expected one of rnn_tanh, rnn_relu, lstm, gru)',
+    );
+    expectError(
+      () =>
+        raw.cellBackward(
+          any(2),
+          1,
+          1,
+          1,
+          f32(4),
+          f32(2),
+          f32(2),
+          f32(4),
+          f32(1),
+          f32(1),
+          f32(1),
+          f32(4),
+          f32(4),
+          f32(1),
+          f32(1),
+        ),
+      TypeError,
+      'cellBackward: unknown cell kind 2 (expected one of rnn_tanh, rnn_relu, lstm, gru)',
+    );
   });
 
   it('rejects wrong lengths, including sizes whose product overflows 32 and 64 bits', () => {
-    expectError(() => raw.gemm(false, false, 2, 2, 3, 1, f32(5), B(), 0, f32(4)), RangeError, 'gemm: A has 5 elements, expected 6');
-    expectError(() => raw.gemm(true, true, 2, 2, 3, 1, A(), B(), 0, f32(5)), RangeError, 'gemm: C has 5 elements, expected 4');
+    expectError(
+      () => raw.gemm(false, false, 2, 2, 3, 1, f32(5), B(), 0, f32(4)),
+      RangeError,
+      'gemm: A has 5 elements, expected 6',
+    );
+    expectError(
+      () => raw.gemm(true, true, 2, 2, 3, 1, A(), B(), 0, f32(5)),
+      RangeError,
+      'gemm: C has 5 elements, expected 4',
+    );
     expectError(() => raw.addBias(2, 3, f32(2), f32(6)), RangeError, 'addBias: bias has 2 elements, expected 3');
     expectError(() => raw.sumRows(2, 3, f32(6), f32(2)), RangeError, 'sumRows: out has 2 elements, expected 3');
-    expectError(() => raw.cellForward('gru', 2, 1, 2, f32(12), f32(10), f32(6), f32(6), f32(6), f32(0), f32(16)), RangeError, 'cellForward: wHh has 10 elements, expected 12');
-    expectError(() => raw.cellForward('gru', 2, 1, 2, f32(12), f32(12), f32(6), f32(6), f32(6), f32(0), f32(12)), RangeError, 'cellForward: cache has 12 elements, expected 16');
-    expectError(() => raw.cellForward('rnn_tanh', 2, 1, 2, f32(4), f32(4), f32(2), f32(2), f32(6), f32(6), f32(0)), RangeError, 'cellForward: cs has 6 elements, expected 0');
-    expectError(() => raw.cellBackward('lstm', 1, 1, 1, f32(4), f32(2), f32(2), f32(4), f32(1), f32(1), f32(0), f32(4), f32(4), f32(1), f32(1)), RangeError, 'cellBackward: dcN has 0 elements, expected 1');
-    expectError(() => raw.gatherRows(2, 3, i32([0]), f32(6), f32(6)), RangeError, 'gatherRows: ids has 1 elements, expected 2');
-    expectError(() => raw.softmaxCrossEntropy(2, 3, f32(6), i32([0, 1]), 1, f32(5)), RangeError, 'softmaxCrossEntropy: dLogits has 5 elements, expected 6');
-    expectError(() => raw.adagradUpdate(f32(4), f32(4), f32(3), 0.1, 1e-10, 0), RangeError, 'adagradUpdate: sum has 3 elements, expected 4 like param');
-    expectError(() => raw.sgdUpdate(f32(4), f32(5), 0.1, 0), RangeError, 'sgdUpdate: grad has 5 elements, expected 4 like param');
+    expectError(
+      () => raw.cellForward('gru', 2, 1, 2, f32(12), f32(10), f32(6), f32(6), f32(6), f32(0), f32(16)),
+      RangeError,
+      'cellForward: wHh has 10 elements, expected 12',
+    );
+    expectError(
+      () => raw.cellForward('gru', 2, 1, 2, f32(12), f32(12), f32(6), f32(6), f32(6), f32(0), f32(12)),
+      RangeError,
+      'cellForward: cache has 12 elements, expected 16',
+    );
+    expectError(
+      () => raw.cellForward('rnn_tanh', 2, 1, 2, f32(4), f32(4), f32(2), f32(2), f32(6), f32(6), f32(0)),
+      RangeError,
+      'cellForward: cs has 6 elements, expected 0',
+    );
+    expectError(
+      () =>
+        raw.cellBackward(
+          'lstm',
+          1,
+          1,
+          1,
+          f32(4),
+          f32(2),
+          f32(2),
+          f32(4),
+          f32(1),
+          f32(1),
+          f32(0),
+          f32(4),
+          f32(4),
+          f32(1),
+          f32(1),
+        ),
+      RangeError,
+      'cellBackward: dcN has 0 elements, expected 1',
+    );
+    expectError(
+      () => raw.gatherRows(2, 3, i32([0]), f32(6), f32(6)),
+      RangeError,
+      'gatherRows: ids has 1 elements, expected 2',
+    );
+    expectError(
+      () => raw.softmaxCrossEntropy(2, 3, f32(6), i32([0, 1]), 1, f32(5)),
+      RangeError,
+      'softmaxCrossEntropy: dLogits has 5 elements, expected 6',
+    );
+    expectError(
+      () => raw.adagradUpdate(f32(4), f32(4), f32(3), 0.1, 1e-10, 0),
+      RangeError,
+      'adagradUpdate: sum has 3 elements, expected 4 like param',
+    );
+    expectError(
+      () => raw.sgdUpdate(f32(4), f32(5), 0.1, 0),
+      RangeError,
+      'sgdUpdate: grad has 5 elements, expected 4 like param',
+    );
     // 65536² = 2^32 wraps to 0 in 32-bit arithmetic
-    expectError(() => raw.gemm(false, false, 65536, 0, 65536, 1, f32(0), f32(0), 0, f32(0)), RangeError, 'gemm: A has 0 elements, expected 4294967296');
+    expectError(
+      () => raw.gemm(false, false, 65536, 0, 65536, 1, f32(0), f32(0), 0, f32(0)),
+      RangeError,
+      'gemm: A has 0 elements, expected 4294967296',
+    );
     // 2^21·2^21·2^22 = 2^64 wraps to 0 in 64-bit arithmetic; the message prints JavaScript's number
-    expectError(() => raw.cellForward('rnn_tanh', 2 ** 21, 2 ** 21, 2 ** 22, f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0)), RangeError, `cellForward: xProj has 0 elements, expected ${2 ** 21 * 2 ** 21 * 2 ** 22}`);
+    expectError(
+      () =>
+        raw.cellForward('rnn_tanh', 2 ** 21, 2 ** 21, 2 ** 22, f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0)),
+      RangeError,
+      `cellForward: xProj has 0 elements, expected ${2 ** 21 * 2 ** 21 * 2 ** 22}`,
+    );
     const big = 2 ** 31 - 1;
-    expectError(() => raw.cellBackward('lstm', big, big, big, f32(16), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0)), RangeError, `cellBackward: wHh has 16 elements, expected ${4 * big * big}`);
-    expectError(() => raw.scatterAddColumns(big, big, i32([1]), f32(1), f32(1)), RangeError, `scatterAddColumns: ids has 1 elements, expected ${big}`);
-    expectError(() => raw.softmaxCrossEntropy(big, big, f32(1), i32([0]), 1, null), RangeError, `softmaxCrossEntropy: logits has 1 elements, expected ${big * big}`);
+    expectError(
+      () =>
+        raw.cellBackward(
+          'lstm',
+          big,
+          big,
+          big,
+          f32(16),
+          f32(0),
+          f32(0),
+          f32(0),
+          f32(0),
+          f32(0),
+          f32(0),
+          f32(0),
+          f32(0),
+          f32(0),
+          f32(0),
+        ),
+      RangeError,
+      `cellBackward: wHh has 16 elements, expected ${4 * big * big}`,
+    );
+    expectError(
+      () => raw.scatterAddColumns(big, big, i32([1]), f32(1), f32(1)),
+      RangeError,
+      `scatterAddColumns: ids has 1 elements, expected ${big}`,
+    );
+    expectError(
+      () => raw.softmaxCrossEntropy(big, big, f32(1), i32([0]), 1, null),
+      RangeError,
+      `softmaxCrossEntropy: logits has 1 elements, expected ${big * big}`,
+    );
   });
 
   it('rejects tables that are not whole rows or columns, and ids out of range', () => {
-    expectError(() => raw.gatherRows(1, 3, i32([0]), f32(8), f32(3)), RangeError, 'gatherRows: table of 8 elements is not a whole number of 3-element rows');
-    expectError(() => raw.scatterAddColumns(1, 2, i32([0]), f32(2), f32(0)), RangeError, 'scatterAddColumns: table of 0 elements is not a whole number of 2-element columns');
-    expectError(() => raw.gatherRows(3, 2, i32([0, 1, 9]), f32(8), f32(6)), RangeError, 'gatherRows: id 9 at position 2 is outside [0, 4)');
-    expectError(() => raw.gatherRows(3, 2, i32([-1, 1, 2]), f32(8), f32(6)), RangeError, 'gatherRows: id -1 at position 0 is outside [0, 4)');
-    expectError(() => raw.gatherColumns(2, 2, i32([2, 3]), f32(6), f32(4)), RangeError, 'gatherColumns: id 3 at position 1 is outside [0, 3)');
-    expectError(() => raw.softmaxCrossEntropy(2, 5, f32(10), i32([-1, 5]), 1, null), RangeError, 'softmaxCrossEntropy: id 5 at position 1 is outside [-1, 5)');
-    expectError(() => raw.softmaxCrossEntropy(2, 5, f32(10), i32([-2, 0]), 1, null), RangeError, 'softmaxCrossEntropy: id -2 at position 0 is outside [-1, 5)');
-    expectError(() => raw.softmaxCrossEntropy(1, 5, f32(5), i32([2 ** 31 - 1]), 1, null), RangeError, 'softmaxCrossEntropy: id 2147483647 at position 0 is outside [-1, 5)');
+    expectError(
+      () => raw.gatherRows(1, 3, i32([0]), f32(8), f32(3)),
+      RangeError,
+      'gatherRows: table of 8 elements is not a whole number of 3-element rows',
+    );
+    expectError(
+      () => raw.scatterAddColumns(1, 2, i32([0]), f32(2), f32(0)),
+      RangeError,
+      'scatterAddColumns: table of 0 elements is not a whole number of 2-element columns',
+    );
+    expectError(
+      () => raw.gatherRows(3, 2, i32([0, 1, 9]), f32(8), f32(6)),
+      RangeError,
+      'gatherRows: id 9 at position 2 is outside [0, 4)',
+    );
+    expectError(
+      () => raw.gatherRows(3, 2, i32([-1, 1, 2]), f32(8), f32(6)),
+      RangeError,
+      'gatherRows: id -1 at position 0 is outside [0, 4)',
+    );
+    expectError(
+      () => raw.gatherColumns(2, 2, i32([2, 3]), f32(6), f32(4)),
+      RangeError,
+      'gatherColumns: id 3 at position 1 is outside [0, 3)',
+    );
+    expectError(
+      () => raw.softmaxCrossEntropy(2, 5, f32(10), i32([-1, 5]), 1, null),
+      RangeError,
+      'softmaxCrossEntropy: id 5 at position 1 is outside [-1, 5)',
+    );
+    expectError(
+      () => raw.softmaxCrossEntropy(2, 5, f32(10), i32([-2, 0]), 1, null),
+      RangeError,
+      'softmaxCrossEntropy: id -2 at position 0 is outside [-1, 5)',
+    );
+    expectError(
+      () => raw.softmaxCrossEntropy(1, 5, f32(5), i32([2 ** 31 - 1]), 1, null),
+      RangeError,
+      'softmaxCrossEntropy: id 2147483647 at position 0 is outside [-1, 5)',
+    );
   });
 
   it('rejects outputs that overlap an input or another output, by memory address', () => {
     const buffer = new Float32Array(32);
     // two subarrays of one ArrayBuffer that overlap
-    expectError(() => raw.gemm(false, false, 2, 2, 3, 1, buffer.subarray(0, 6), B(), 0, buffer.subarray(4, 8)), RangeError, 'gemm: output C overlaps A');
+    expectError(
+      () => raw.gemm(false, false, 2, 2, 3, 1, buffer.subarray(0, 6), B(), 0, buffer.subarray(4, 8)),
+      RangeError,
+      'gemm: output C overlaps A',
+    );
     // two independent views of one ArrayBuffer that overlap by one element
     const ab = new ArrayBuffer(64);
-    expectError(() => raw.gemm(false, false, 2, 2, 3, 1, A(), new Float32Array(ab, 0, 6), 0, new Float32Array(ab, 20, 4)), RangeError, 'gemm: output C overlaps B');
+    expectError(
+      () => raw.gemm(false, false, 2, 2, 3, 1, A(), new Float32Array(ab, 0, 6), 0, new Float32Array(ab, 20, 4)),
+      RangeError,
+      'gemm: output C overlaps B',
+    );
     const same = f32(4);
     expectError(() => raw.addBias(2, 2, same.subarray(0, 2), same), RangeError, 'addBias: output C overlaps bias');
     expectError(() => raw.sumRows(1, 4, same, same), RangeError, 'sumRows: output out overlaps A');
     // two outputs that overlap each other
-    expectError(() => raw.cellForward('lstm', 1, 1, 1, f32(4), f32(4), f32(4), f32(4), buffer.subarray(0, 2), f32(2), buffer.subarray(1, 5)), RangeError, 'cellForward: output hs overlaps cache');
-    expectError(() => raw.cellBackward('gru', 1, 1, 1, f32(3), f32(2), f32(0), f32(4), f32(1), f32(1), f32(0), buffer.subarray(0, 3), buffer.subarray(2, 5), f32(1), f32(0)), RangeError, 'cellBackward: output dGx overlaps dGh');
-    expectError(() => raw.cellBackward('lstm', 1, 1, 1, f32(4), f32(2), f32(2), f32(4), f32(1), same.subarray(3, 4), f32(1), f32(4), f32(4), same.subarray(3, 4), f32(1)), RangeError, 'cellBackward: output dh0 overlaps dhN');
-    expectError(() => raw.adagradUpdate(buffer.subarray(0, 4), f32(4), buffer.subarray(3, 7), 0.1, 1e-10, 0), RangeError, 'adagradUpdate: output param overlaps sum');
+    expectError(
+      () =>
+        raw.cellForward(
+          'lstm',
+          1,
+          1,
+          1,
+          f32(4),
+          f32(4),
+          f32(4),
+          f32(4),
+          buffer.subarray(0, 2),
+          f32(2),
+          buffer.subarray(1, 5),
+        ),
+      RangeError,
+      'cellForward: output hs overlaps cache',
+    );
+    expectError(
+      () =>
+        raw.cellBackward(
+          'gru',
+          1,
+          1,
+          1,
+          f32(3),
+          f32(2),
+          f32(0),
+          f32(4),
+          f32(1),
+          f32(1),
+          f32(0),
+          buffer.subarray(0, 3),
+          buffer.subarray(2, 5),
+          f32(1),
+          f32(0),
+        ),
+      RangeError,
+      'cellBackward: output dGx overlaps dGh',
+    );
+    expectError(
+      () =>
+        raw.cellBackward(
+          'lstm',
+          1,
+          1,
+          1,
+          f32(4),
+          f32(2),
+          f32(2),
+          f32(4),
+          f32(1),
+          same.subarray(3, 4),
+          f32(1),
+          f32(4),
+          f32(4),
+          same.subarray(3, 4),
+          f32(1),
+        ),
+      RangeError,
+      'cellBackward: output dh0 overlaps dhN',
+    );
+    expectError(
+      () => raw.adagradUpdate(buffer.subarray(0, 4), f32(4), buffer.subarray(3, 7), 0.1, 1e-10, 0),
+      RangeError,
+      'adagradUpdate: output param overlaps sum',
+    );
     expectError(() => raw.sgdUpdate(same, same, 0.1, 0), RangeError, 'sgdUpdate: output param overlaps grad');
-    expectError(() => raw.softmaxCrossEntropy(1, 2, same.subarray(0, 2), i32([0]), 1, same.subarray(1, 3)), RangeError, 'softmaxCrossEntropy: output dLogits overlaps logits');
+    expectError(
+      () => raw.softmaxCrossEntropy(1, 2, same.subarray(0, 2), i32([0]), 1, same.subarray(1, 3)),
+      RangeError,
+      'softmaxCrossEntropy: output dLogits overlaps logits',
+    );
     // xIds over the bytes of an output; a Float32Array for xIds
-    expectError(() => raw.cellForward('lstm', 1, 2, 1, f32(12), f32(4), f32(4), f32(4), new Float32Array(ab, 0, 4), f32(4), f32(8), new Int32Array(ab, 8, 2)), RangeError, 'cellForward: output hs overlaps xIds');
-    expectError(() => raw.cellForward('lstm', 1, 2, 1, f32(12), f32(4), f32(4), f32(4), f32(4), f32(4), f32(8), any(f32(2))), TypeError, 'cellForward: expected an Int32Array for xIds but received Float32Array');
+    expectError(
+      () =>
+        raw.cellForward(
+          'lstm',
+          1,
+          2,
+          1,
+          f32(12),
+          f32(4),
+          f32(4),
+          f32(4),
+          new Float32Array(ab, 0, 4),
+          f32(4),
+          f32(8),
+          new Int32Array(ab, 8, 2),
+        ),
+      RangeError,
+      'cellForward: output hs overlaps xIds',
+    );
+    expectError(
+      () => raw.cellForward('lstm', 1, 2, 1, f32(12), f32(4), f32(4), f32(4), f32(4), f32(4), f32(8), any(f32(2))),
+      TypeError,
+      'cellForward: expected an Int32Array for xIds but received Float32Array',
+    );
     // ids share memory with the output: a float view over the ids' bytes
     const ids = i32([0, 1]);
-    expectError(() => raw.gatherRows(2, 1, ids, f32(2), new Float32Array(ids.buffer)), RangeError, 'gatherRows: output out overlaps ids');
-    expectError(() => raw.scatterAddRows(2, 1, ids, f32(2), new Float32Array(ids.buffer)), RangeError, 'scatterAddRows: output dTable overlaps ids');
+    expectError(
+      () => raw.gatherRows(2, 1, ids, f32(2), new Float32Array(ids.buffer)),
+      RangeError,
+      'gatherRows: output out overlaps ids',
+    );
+    expectError(
+      () => raw.scatterAddRows(2, 1, ids, f32(2), new Float32Array(ids.buffer)),
+      RangeError,
+      'scatterAddRows: output dTable overlaps ids',
+    );
   });
 
   it('accepts adjacent, non-overlapping views of one ArrayBuffer and empty views anywhere', () => {
@@ -201,20 +573,36 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
     const detached = A();
     structuredClone(detached.buffer, { transfer: [detached.buffer as ArrayBuffer] });
     expect(detached.length).toBe(0);
-    expectError(() => raw.gemm(false, false, 2, 2, 3, 1, detached, B(), 0, f32(4)), TypeError, 'gemm: A is backed by a detached ArrayBuffer');
+    expectError(
+      () => raw.gemm(false, false, 2, 2, 3, 1, detached, B(), 0, f32(4)),
+      TypeError,
+      'gemm: A is backed by a detached ArrayBuffer',
+    );
     expectError(() => raw.sumSquares(detached), TypeError, 'sumSquares: x is backed by a detached ArrayBuffer');
   });
 
   it('touches no memory when it rejects a call', () => {
     const C = f32(4, 5);
-    expectError(() => raw.gemm(false, false, 2, 2, 3, 1, A(), f32(5), 0, C), RangeError, 'gemm: B has 5 elements, expected 6');
+    expectError(
+      () => raw.gemm(false, false, 2, 2, 3, 1, A(), f32(5), 0, C),
+      RangeError,
+      'gemm: B has 5 elements, expected 6',
+    );
     expect(Array.from(C)).toEqual([5, 5, 5, 5]);
     // the first ids are valid, the last is not: nothing is added
     const dTable = f32(4, 1);
-    expectError(() => raw.scatterAddRows(3, 1, i32([0, 1, 4]), f32(3, 2), dTable), RangeError, 'scatterAddRows: id 4 at position 2 is outside [0, 4)');
+    expectError(
+      () => raw.scatterAddRows(3, 1, i32([0, 1, 4]), f32(3, 2), dTable),
+      RangeError,
+      'scatterAddRows: id 4 at position 2 is outside [0, 4)',
+    );
     expect(Array.from(dTable)).toEqual([1, 1, 1, 1]);
     const hs = f32(3, 7);
-    expectError(() => raw.cellForward('rnn_tanh', 2, 1, 1, f32(2), f32(1), f32(1), f32(1), hs, f32(0), f32(1)), RangeError, 'cellForward: cache has 1 elements, expected 0');
+    expectError(
+      () => raw.cellForward('rnn_tanh', 2, 1, 1, f32(2), f32(1), f32(1), f32(1), hs, f32(0), f32(1)),
+      RangeError,
+      'cellForward: cache has 1 elements, expected 0',
+    );
     expect(Array.from(hs)).toEqual([7, 7, 7]);
   });
 
@@ -233,19 +621,60 @@ describe.skipIf(!backend)('the native backend rejects what is not a span of its 
 
   it('rejects spans of the wrong dtype and values that are not spans', () => {
     const f64 = new ReferenceBackend({ dtype: 'f64' });
-    const a = fs(native, 6), b = fs(native, 6), c = fs(native, 4);
-    expectError(() => native.gemm(false, false, 2, 2, 3, 1, fs(f64, 6), b, 0, c), TypeError, 'gemm: expected a Float32Array for A but received Float64Array');
-    expectError(() => native.gemm(false, false, 2, 2, 3, 1, a, any([1, 2, 3, 4, 5, 6]), 0, c), TypeError, 'gemm: expected a Float32Array for B but received Array');
-    expectError(() => native.gemm(false, false, 2, 2, 3, 1, a, b, 0, any(null)), TypeError, 'gemm: expected a Float32Array for C but received null');
-    expectError(() => native.gemm(false, false, 2, 2, 3, 1, a, b, 0, any(undefined)), TypeError, 'gemm: expected a Float32Array for C but received undefined');
-    expectError(() => native.gemm(false, false, 2, 2, 3, 1, any(3), b, 0, c), TypeError, 'gemm: expected a Float32Array for A but received number');
-    expectError(() => native.gatherRows(1, 2, any(fs(native, 1)), fs(native, 4), fs(native, 2)), TypeError, 'gatherRows: expected an Int32Array for ids but received Float32Array');
-    expectError(() => native.sumSquares(any(intSpan(native, [1, 2]))), TypeError, 'sumSquares: expected a Float32Array for x but received Int32Array');
+    const a = fs(native, 6),
+      b = fs(native, 6),
+      c = fs(native, 4);
+    expectError(
+      () => native.gemm(false, false, 2, 2, 3, 1, fs(f64, 6), b, 0, c),
+      TypeError,
+      'gemm: expected a Float32Array for A but received Float64Array',
+    );
+    expectError(
+      () => native.gemm(false, false, 2, 2, 3, 1, a, any([1, 2, 3, 4, 5, 6]), 0, c),
+      TypeError,
+      'gemm: expected a Float32Array for B but received Array',
+    );
+    expectError(
+      () => native.gemm(false, false, 2, 2, 3, 1, a, b, 0, any(null)),
+      TypeError,
+      'gemm: expected a Float32Array for C but received null',
+    );
+    expectError(
+      () => native.gemm(false, false, 2, 2, 3, 1, a, b, 0, any(undefined)),
+      TypeError,
+      'gemm: expected a Float32Array for C but received undefined',
+    );
+    expectError(
+      () => native.gemm(false, false, 2, 2, 3, 1, any(3), b, 0, c),
+      TypeError,
+      'gemm: expected a Float32Array for A but received number',
+    );
+    expectError(
+      () => native.gatherRows(1, 2, any(fs(native, 1)), fs(native, 4), fs(native, 2)),
+      TypeError,
+      'gatherRows: expected an Int32Array for ids but received Float32Array',
+    );
+    expectError(
+      () => native.sumSquares(any(intSpan(native, [1, 2]))),
+      TypeError,
+      'sumSquares: expected a Float32Array for x but received Int32Array',
+    );
   });
 
   it('still works after all those rejections', () => {
     const C = fs(native, 4, NaN);
-    native.gemm(false, false, 2, 2, 3, 1, floatSpan(native, [1, 2, 3, 4, 5, 6]), floatSpan(native, [7, 8, 9, 10, 11, 12]), 0, C);
+    native.gemm(
+      false,
+      false,
+      2,
+      2,
+      3,
+      1,
+      floatSpan(native, [1, 2, 3, 4, 5, 6]),
+      floatSpan(native, [7, 8, 9, 10, 11, 12]),
+      0,
+      C,
+    );
     expect(Array.from(C.data)).toEqual([58, 64, 139, 154]);
   });
 });

@@ -39,7 +39,9 @@ function check(label: string, actual: ArrayLike<number>, expected: ArrayLike<num
 
 afterAll(() => {
   if (process.env['OPTIM_REPORT'] !== '1' || stats.size === 0) return;
-  const rows = [...stats].sort().map(([key, s]) => `${key.padEnd(32)}\t${s.maxAbs.toExponential(2)}\t${s.budget.toFixed(3)}`);
+  const rows = [...stats]
+    .sort()
+    .map(([key, s]) => `${key.padEnd(32)}\t${s.maxAbs.toExponential(2)}\t${s.budget.toFixed(3)}`);
   console.log(['comparison\tmax abs\tfraction of tolerance', ...rows].join('\n'));
 });
 
@@ -55,8 +57,14 @@ interface OptimCase {
   name: string;
   optimizer: 'sgd' | 'adagrad' | 'rmsprop' | 'adam' | 'adamw';
   options: {
-    lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weight_decay?: number;
-    eps?: number; alpha?: number; betas?: [number, number];
+    lr: number;
+    momentum?: number;
+    dampening?: number;
+    nesterov?: boolean;
+    weight_decay?: number;
+    eps?: number;
+    alpha?: number;
+    betas?: [number, number];
   };
   params: number[][]; // [steps][N]: the parameter after each step
   state: Record<string, number[]>; // by torch's names
@@ -70,29 +78,37 @@ interface OptimFixture {
   cases: OptimCase[];
 }
 
-const fixture = JSON.parse(readFileSync(resolve(import.meta.dirname, 'fixtures', 'pytorch', 'optim.json'), 'utf8')) as OptimFixture;
+const fixture = JSON.parse(
+  readFileSync(resolve(import.meta.dirname, 'fixtures', 'pytorch', 'optim.json'), 'utf8'),
+) as OptimFixture;
 
 /** rnnkit's state buffers for a case, by torch's state names, and one step through the kernels. */
 function optimizerFor(c: OptimCase): { state: string[]; step: (b: Backend, p: F, g: F, s: F[], step: number) => void } {
-  const o = c.options, wd = o.weight_decay ?? 0;
+  const o = c.options,
+    wd = o.weight_decay ?? 0;
   switch (c.optimizer) {
     case 'sgd':
       if (!o.momentum) return { state: [], step: (b, p, g) => b.sgdUpdate(p, g, o.lr, wd) };
       return {
         state: ['momentum_buffer'],
-        step: (b, p, g, [buf], t) => b.momentumUpdate(p, g, buf!, o.lr, o.momentum!, o.dampening ?? 0, o.nesterov ?? false, wd, t === 1),
+        step: (b, p, g, [buf], t) =>
+          b.momentumUpdate(p, g, buf!, o.lr, o.momentum!, o.dampening ?? 0, o.nesterov ?? false, wd, t === 1),
       };
     case 'adagrad':
       return { state: ['sum'], step: (b, p, g, [sum]) => b.adagradUpdate(p, g, sum!, o.lr, o.eps ?? 1e-10, wd) };
     case 'rmsprop':
-      return { state: ['square_avg'], step: (b, p, g, [sq]) => b.rmspropUpdate(p, g, sq!, o.lr, o.alpha ?? 0.99, o.eps ?? 1e-8, wd) };
+      return {
+        state: ['square_avg'],
+        step: (b, p, g, [sq]) => b.rmspropUpdate(p, g, sq!, o.lr, o.alpha ?? 0.99, o.eps ?? 1e-8, wd),
+      };
     case 'adam':
     case 'adamw': {
       const [beta1, beta2] = o.betas ?? [0.9, 0.999];
       const decay = o.weight_decay ?? (c.optimizer === 'adamw' ? 0.01 : 0); // torch's defaults
       return {
         state: ['exp_avg', 'exp_avg_sq'],
-        step: (b, p, g, [m, v], t) => b.adamUpdate(p, g, m!, v!, o.lr, beta1, beta2, o.eps ?? 1e-8, decay, c.optimizer === 'adamw', t),
+        step: (b, p, g, [m, v], t) =>
+          b.adamUpdate(p, g, m!, v!, o.lr, beta1, beta2, o.eps ?? 1e-8, decay, c.optimizer === 'adamw', t),
       };
     }
   }
@@ -104,9 +120,22 @@ describe('torch.optim fixtures', () => {
     expect(fixture.grads).toHaveLength(fixture.steps);
     expect(fixture.param0).toHaveLength(fixture.N);
     expect(fixture.cases.map((c) => c.name)).toEqual([
-      'sgd-plain', 'sgd-plain-wd0.01', 'sgd-momentum0.9', 'sgd-momentum0.9-nesterov', 'sgd-momentum0.9-dampening0.1',
-      'sgd-momentum0.9-wd0.01', 'sgd-momentum0.9-nesterov-wd0.01', 'adagrad', 'adagrad-wd0.01',
-      'rmsprop-alpha0.99', 'rmsprop-alpha0.95', 'rmsprop-alpha0.99-wd0.01', 'adam', 'adam-wd0.01', 'adamw-wd0', 'adamw-wd0.01',
+      'sgd-plain',
+      'sgd-plain-wd0.01',
+      'sgd-momentum0.9',
+      'sgd-momentum0.9-nesterov',
+      'sgd-momentum0.9-dampening0.1',
+      'sgd-momentum0.9-wd0.01',
+      'sgd-momentum0.9-nesterov-wd0.01',
+      'adagrad',
+      'adagrad-wd0.01',
+      'rmsprop-alpha0.99',
+      'rmsprop-alpha0.95',
+      'rmsprop-alpha0.99-wd0.01',
+      'adam',
+      'adam-wd0.01',
+      'adamw-wd0',
+      'adamw-wd0.01',
     ]);
     for (const c of fixture.cases) {
       expect(c.params).toHaveLength(fixture.steps);
@@ -120,17 +149,27 @@ const PARITY_VARIANTS = [...TESTED_BACKENDS, 'reference-f64'] as const;
 describe.each(PARITY_VARIANTS)(`torch.optim (PyTorch ${fixture.torch}) parity on %s`, (name) => {
   const backend = (): Backend => (name === 'reference-f64' ? new ReferenceBackend({ dtype: 'f64' }) : backendOf(name));
 
-  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: the parameter after each of the steps and the final state', (_, c) => {
-    const b = backend();
-    const { state, step } = optimizerFor(c);
-    const N = fixture.N;
-    const [p, g, ...s] = guardedSpans(b, fixture.param0, new Array<number>(N).fill(0), ...state.map(() => new Array<number>(N).fill(0)));
-    const label = `${name} vs torch ${c.optimizer}`;
-    for (let t = 1; t <= fixture.steps; t++) {
-      g!.data.set(fixture.grads[t - 1]!);
-      step(b, p!, g!, s, t);
-      check(label, p!.data, c.params[t - 1]!, `${c.name}: param after step ${t}`);
-    }
-    state.forEach((stateName, k) => check(label, s[k]!.data, c.state[stateName]!, `${c.name}: ${stateName} after step ${fixture.steps}`));
-  });
+  it.each(fixture.cases.map((c) => [c.name, c] as const))(
+    '%s: the parameter after each of the steps and the final state',
+    (_, c) => {
+      const b = backend();
+      const { state, step } = optimizerFor(c);
+      const N = fixture.N;
+      const [p, g, ...s] = guardedSpans(
+        b,
+        fixture.param0,
+        new Array<number>(N).fill(0),
+        ...state.map(() => new Array<number>(N).fill(0)),
+      );
+      const label = `${name} vs torch ${c.optimizer}`;
+      for (let t = 1; t <= fixture.steps; t++) {
+        g!.data.set(fixture.grads[t - 1]!);
+        step(b, p!, g!, s, t);
+        check(label, p!.data, c.params[t - 1]!, `${c.name}: param after step ${t}`);
+      }
+      state.forEach((stateName, k) =>
+        check(label, s[k]!.data, c.state[stateName]!, `${c.name}: ${stateName} after step ${fixture.steps}`),
+      );
+    },
+  );
 });

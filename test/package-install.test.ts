@@ -8,7 +8,19 @@
 // (ENOTCACHED). The fresh project therefore gets a lockfile: the production entries of this checkout's
 // package-lock.json (the versions rnnkit is tested with), and npm adds the tarball itself.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,9 +38,17 @@ let tarball: string;
 let installSeconds: number;
 
 function run(command: string, args: string[], cwd: string, timeout = 600_000) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, RNNKIT_BACKEND: '', RNNKIT_THREADS: '', RNNKIT_SIMD: '' } });
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, RNNKIT_BACKEND: '', RNNKIT_THREADS: '', RNNKIT_SIMD: '' },
+  });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status ?? result.signal}) in ${cwd}:\n${output.slice(-4000)}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.status ?? result.signal}) in ${cwd}:\n${output.slice(-4000)}`,
+    );
   return { stdout: result.stdout, output };
 }
 
@@ -48,13 +68,25 @@ function copyCheckout(to: string): void {
 
 /** The fresh project's lockfile: every non-dev package of the checkout's lockfile. */
 function productionLockfile(): object {
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-  const packages = Object.fromEntries(Object.entries(lock.packages).filter(([path, entry]) => path.startsWith('node_modules/') && !entry.dev));
-  return { name: 'app', lockfileVersion: 3, requires: true, packages: { '': { name: 'app', dependencies: { rnnkit: `file:${tarball}` } }, ...packages } };
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  const packages = Object.fromEntries(
+    Object.entries(lock.packages).filter(([path, entry]) => path.startsWith('node_modules/') && !entry.dev),
+  );
+  return {
+    name: 'app',
+    lockfileVersion: 3,
+    requires: true,
+    packages: { '': { name: 'app', dependencies: { rnnkit: `file:${tarball}` } }, ...packages },
+  };
 }
 
 function tarballFiles(): string[] {
-  return run('tar', ['tzf', tarball], work).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
+  return run('tar', ['tzf', tarball], work)
+    .stdout.trim()
+    .split('\n')
+    .map((f) => f.replace(/^package\//, ''));
 }
 
 describe.runIf(hasPrebuild)('the npm package, installed offline with install scripts disabled', () => {
@@ -64,17 +96,28 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
     mkdirSync(checkout);
     copyCheckout(checkout);
     run('npm', ['pack', '--pack-destination', work], checkout);
-    tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
+    tarball = join(
+      work,
+      readdirSync(work).find((f) => f.endsWith('.tgz'))!,
+    );
 
     app = join(work, 'app');
     mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { rnnkit: `file:${tarball}` } }));
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { rnnkit: `file:${tarball}` } }),
+    );
     writeFileSync(join(app, 'package-lock.json'), JSON.stringify(productionLockfile()));
     const started = Date.now();
     run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], app);
     installSeconds = (Date.now() - started) / 1000;
-    console.log(`packed ${statSync(tarball).size} bytes; npm install --offline --ignore-scripts took ${installSeconds.toFixed(1)} s`);
-    writeFileSync(join(app, 'corpus.txt'), 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(40));
+    console.log(
+      `packed ${statSync(tarball).size} bytes; npm install --offline --ignore-scripts took ${installSeconds.toFixed(1)} s`,
+    );
+    writeFileSync(
+      join(app, 'corpus.txt'),
+      'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(40),
+    );
   }, SETUP_TIMEOUT_MS);
 
   afterAll(() => {
@@ -84,12 +127,34 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
   it('holds what a user needs and nothing else, within its size budget', () => {
     const files = tarballFiles();
     for (const needed of [
-      'package.json', 'README.md', 'LICENSE', 'bin/rnnkit.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
-      'dist/web/index.js', 'dist/web/index.d.ts', 'dist/web/worker.js', 'build/wasm/rnnkit.wasm', 'build/wasm/rnnkit.relaxed.wasm', 'prebuilds/linux-x64/rnnkit.glibc.node',
-      'prebuilds/linux-arm64/rnnkit.glibc.node', 'binding.gyp', 'native/addon.cc', 'scripts/build-native.mjs',
-      'python/lm/model.py', 'python/lm/train_ddp.py', 'python/lm/README.md', 'python/common/rnnkit_ddp.py',
-    ]) expect(files, needed).toContain(needed);
-    const unwanted = files.filter((f) => /^(test|src|assembly|bench|\.ci|build\/Release|runs)\/|\.map$|_check\.cc$|check_random\.h$|\.debug\.wasm$|^tsconfig/.test(f));
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'bin/rnnkit.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'dist/web/index.js',
+      'dist/web/index.d.ts',
+      'dist/web/worker.js',
+      'build/wasm/rnnkit.wasm',
+      'build/wasm/rnnkit.relaxed.wasm',
+      'prebuilds/linux-x64/rnnkit.glibc.node',
+      'prebuilds/linux-arm64/rnnkit.glibc.node',
+      'binding.gyp',
+      'native/addon.cc',
+      'scripts/build-native.mjs',
+      'python/lm/model.py',
+      'python/lm/train_ddp.py',
+      'python/lm/README.md',
+      'python/common/rnnkit_ddp.py',
+    ])
+      expect(files, needed).toContain(needed);
+    const unwanted = files.filter((f) =>
+      /^(test|src|assembly|bench|\.ci|build\/Release|runs)\/|\.map$|_check\.cc$|check_random\.h$|\.debug\.wasm$|^tsconfig/.test(
+        f,
+      ),
+    );
     expect(unwanted).toEqual([]);
     expect(statSync(tarball).size).toBeLessThan(TARBALL_BUDGET_BYTES);
     const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'rnnkit', 'package.json'), 'utf8'));
@@ -98,7 +163,10 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
   });
 
   it('ships the arm64 prebuild as an AArch64 shared object (cross-built, not a copy of the x64 one)', () => {
-    const elfMachine = (arch: string) => readFileSync(join(app, 'node_modules', 'rnnkit', 'prebuilds', `linux-${arch}`, 'rnnkit.glibc.node')).readUInt16LE(18);
+    const elfMachine = (arch: string) =>
+      readFileSync(join(app, 'node_modules', 'rnnkit', 'prebuilds', `linux-${arch}`, 'rnnkit.glibc.node')).readUInt16LE(
+        18,
+      );
     expect(elfMachine('x64')).toBe(62); // EM_X86_64
     expect(elfMachine('arm64')).toBe(183); // EM_AARCH64
   });
@@ -108,7 +176,9 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
     const prebuild = join(app, 'node_modules', 'rnnkit', 'prebuilds', platformDir, 'rnnkit.glibc.node');
     expect(stdout).toMatch(/^native +loaded /m);
     expect(stdout).toContain(`addon       prebuilt: ${prebuild}`);
-    expect(stdout).toMatch(/not used +local build: .*build\/Release\/rnnkit\.node not needed, the prebuilt addon loaded first/);
+    expect(stdout).toMatch(
+      /not used +local build: .*build\/Release\/rnnkit\.node not needed, the prebuilt addon loaded first/,
+    );
     expect(stdout).toMatch(/^chosen: native /m);
     expect(existsSync(join(app, 'node_modules', 'rnnkit', 'build', 'Release'))).toBe(false);
   });
@@ -116,7 +186,9 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
   it('the install script, when allowed to run, compiles nothing and prints one line', () => {
     const { stdout } = run('npm', ['rebuild', 'rnnkit', '--offline', '--foreground-scripts'], app);
     const ours = stdout.split('\n').filter((l) => l.startsWith('rnnkit:'));
-    expect(ours).toEqual([`rnnkit: using the prebuilt native addon prebuilds/${platformDir}/rnnkit.glibc.node; nothing to build.`]);
+    expect(ours).toEqual([
+      `rnnkit: using the prebuilt native addon prebuilds/${platformDir}/rnnkit.glibc.node; nothing to build.`,
+    ]);
     expect(existsSync(join(app, 'node_modules', 'rnnkit', 'build', 'Release'))).toBe(false);
   });
 
@@ -129,37 +201,60 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
 
   it('rnnkit export --pytorch finds its Python templates in the installed package', () => {
     rnnkit('export', 'runs/cli', '--pytorch', 'runs/cli-pytorch');
-    for (const name of ['model.py', 'train_ddp.py', 'rnnkit_ddp.py', 'rnnkit_safetensors.py', 'README.md', 'trainer.safetensors', 'text.txt']) expect(existsSync(join(app, 'runs/cli-pytorch', name)), name).toBe(true);
+    for (const name of [
+      'model.py',
+      'train_ddp.py',
+      'rnnkit_ddp.py',
+      'rnnkit_safetensors.py',
+      'README.md',
+      'trainer.safetensors',
+      'text.txt',
+    ])
+      expect(existsSync(join(app, 'runs/cli-pytorch', name)), name).toBe(true);
   });
 
   it('a TypeScript file type-checks against the installed types, and a wrong call does not', () => {
-    writeFileSync(join(app, 'use.ts'), [
-      "import { type TrainEvent, loadModel, sample, selectBackend, train } from 'rnnkit';",
-      "const handle = train({ file: 'corpus.txt', out: 'runs/ts', config: { cell: 'lstm', hidden: 32, steps: 10 } });",
-      'for await (const event of handle) { const e: TrainEvent = event; if (e.type === \'step\') console.log(e.metrics.loss.toFixed(3)); }',
-      'const { backend } = await selectBackend();',
-      'const { model, vocab } = loadModel((await handle.result).dir, backend);',
-      "const text: string = sample(model, vocab, { length: 20, temperature: 0.8, prime: 'It' });",
-      'console.log(text);',
-      // Would pass unnoticed if the package had no types (everything `any`): each must be an error.
-      '// @ts-expect-error: steps is a number',
-      "train({ out: 'x', config: { steps: 'ten' } });",
-      '// @ts-expect-error: no such export',
-      "import('rnnkit').then((m) => m.noSuchFunction());",
-      '',
-    ].join('\n'));
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true,
-        types: ['node'], typeRoots: [join(root, 'node_modules', '@types')], skipLibCheck: false,
-      },
-      files: ['use.ts'],
-    }));
+    writeFileSync(
+      join(app, 'use.ts'),
+      [
+        "import { type TrainEvent, loadModel, sample, selectBackend, train } from 'rnnkit';",
+        "const handle = train({ file: 'corpus.txt', out: 'runs/ts', config: { cell: 'lstm', hidden: 32, steps: 10 } });",
+        "for await (const event of handle) { const e: TrainEvent = event; if (e.type === 'step') console.log(e.metrics.loss.toFixed(3)); }",
+        'const { backend } = await selectBackend();',
+        'const { model, vocab } = loadModel((await handle.result).dir, backend);',
+        "const text: string = sample(model, vocab, { length: 20, temperature: 0.8, prime: 'It' });",
+        'console.log(text);',
+        // Would pass unnoticed if the package had no types (everything `any`): each must be an error.
+        '// @ts-expect-error: steps is a number',
+        "train({ out: 'x', config: { steps: 'ten' } });",
+        '// @ts-expect-error: no such export',
+        "import('rnnkit').then((m) => m.noSuchFunction());",
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')],
+          skipLibCheck: false,
+        },
+        files: ['use.ts'],
+      }),
+    );
     run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app);
   });
 
   it('an ESM program trains and samples through the library on the native backend', () => {
-    writeFileSync(join(app, 'use.mjs'), `
+    writeFileSync(
+      join(app, 'use.mjs'),
+      `
 import { loadModel, sample, selectBackend, train } from 'rnnkit';
 const handle = train({ file: 'corpus.txt', out: 'runs/esm', config: { cell: 'gru', hidden: 32, steps: 30 } });
 let trainedOn = null, steps = 0;
@@ -172,7 +267,8 @@ const { backend } = await selectBackend();
 const { model, vocab } = loadModel(result.dir, backend);
 const text = sample(model, vocab, { length: 40, temperature: 0.8, prime: 'It was', seed: 1 });
 console.log(JSON.stringify({ trainedOn, sampledOn: backend.name, steps, text }));
-`);
+`,
+    );
     const report = JSON.parse(run(process.execPath, ['use.mjs'], app).stdout.trim().split('\n').at(-1)!);
     expect(report).toMatchObject({ trainedOn: 'native', sampledOn: 'native', steps: 30 });
     expect(report.text.startsWith('It was')).toBe(true);
@@ -190,24 +286,42 @@ console.log(JSON.stringify({ trainedOn, sampledOn: backend.name, steps, text }))
     }
   }
 
-  it('with the prebuild removed, falls back to WebAssembly with a one-line reason', () => withoutPrebuilds(() => {
-    const info = rnnkit('info').stdout;
-    const nativeLines = info.split('\n').filter((l) => l.startsWith('native'));
-    expect(nativeLines).toHaveLength(1);
-    expect(nativeLines[0]).toMatch(new RegExp(`^native +not loaded +rnnkit native addon not available: prebuilt: no prebuilt addon for ${platformDir} \\(.*prebuilds/${platformDir} does not exist\\); local build: not built \\(.*build/Release/rnnkit\\.node does not exist`));
-    expect(info).toMatch(/^chosen: wasm /m);
-    const trained = rnnkit('train', 'corpus.txt', '--steps', '50', '--out', 'runs/wasm').output;
-    expect(trained.split('\n').filter((l) => /backend not used/.test(l))).toEqual([expect.stringMatching(/^rnnkit: native backend not used: rnnkit native addon not available: prebuilt: no prebuilt addon/)]);
-    expect(trained).toMatch(/^rnnkit: wasm \(/m);
-    expect(trained).toMatch(/done at step 50 of 50/);
-  }));
+  it('with the prebuild removed, falls back to WebAssembly with a one-line reason', () =>
+    withoutPrebuilds(() => {
+      const info = rnnkit('info').stdout;
+      const nativeLines = info.split('\n').filter((l) => l.startsWith('native'));
+      expect(nativeLines).toHaveLength(1);
+      expect(nativeLines[0]).toMatch(
+        new RegExp(
+          `^native +not loaded +rnnkit native addon not available: prebuilt: no prebuilt addon for ${platformDir} \\(.*prebuilds/${platformDir} does not exist\\); local build: not built \\(.*build/Release/rnnkit\\.node does not exist`,
+        ),
+      );
+      expect(info).toMatch(/^chosen: wasm /m);
+      const trained = rnnkit('train', 'corpus.txt', '--steps', '50', '--out', 'runs/wasm').output;
+      expect(trained.split('\n').filter((l) => /backend not used/.test(l))).toEqual([
+        expect.stringMatching(
+          /^rnnkit: native backend not used: rnnkit native addon not available: prebuilt: no prebuilt addon/,
+        ),
+      ]);
+      expect(trained).toMatch(/^rnnkit: wasm \(/m);
+      expect(trained).toMatch(/done at step 50 of 50/);
+    }));
 
-  it('with the prebuild removed, the install script builds the addon from the shipped sources, and it loads', () => withoutPrebuilds(() => {
-    const { stdout } = run('npm', ['rebuild', 'rnnkit', '--offline', '--foreground-scripts'], app);
-    expect(stdout.split('\n').filter((l) => l.startsWith('rnnkit:'))).toEqual(['rnnkit: native addon built (build/Release/rnnkit.node).']);
-    const rebuilt = rnnkit('info').stdout;
-    expect(rebuilt).toContain(`addon       local build: ${join(app, 'node_modules', 'rnnkit', 'build', 'Release', 'rnnkit.node')}`);
-    expect(rebuilt).toMatch(/not used +prebuilt: no prebuilt addon for /);
-    expect(rebuilt).toMatch(/^chosen: native /m);
-  }), 600_000); // a full compile: 30 s on an idle machine, several minutes on a busy one
+  it(
+    'with the prebuild removed, the install script builds the addon from the shipped sources, and it loads',
+    () =>
+      withoutPrebuilds(() => {
+        const { stdout } = run('npm', ['rebuild', 'rnnkit', '--offline', '--foreground-scripts'], app);
+        expect(stdout.split('\n').filter((l) => l.startsWith('rnnkit:'))).toEqual([
+          'rnnkit: native addon built (build/Release/rnnkit.node).',
+        ]);
+        const rebuilt = rnnkit('info').stdout;
+        expect(rebuilt).toContain(
+          `addon       local build: ${join(app, 'node_modules', 'rnnkit', 'build', 'Release', 'rnnkit.node')}`,
+        );
+        expect(rebuilt).toMatch(/not used +prebuilt: no prebuilt addon for /);
+        expect(rebuilt).toMatch(/^chosen: native /m);
+      }),
+    600_000,
+  ); // a full compile: 30 s on an idle machine, several minutes on a busy one
 });

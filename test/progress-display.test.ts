@@ -16,7 +16,14 @@ describe('ProgressWindow', () => {
     const window = new ProgressWindow(0);
     expect(window.add(1, 10, 1, 100, true, 100)).toBeNull();
     expect(window.add(2, 10, Number.NaN, 100, false, 200)).toBeNull(); // a skipped step: not in the mean
-    expect(window.add(3, 10, 3, 100, true, 250)).toEqual({ type: 'progress', step: 3, steps: 10, loss: 2, window: 2, tokens_per_s: 1200 });
+    expect(window.add(3, 10, 3, 100, true, 250)).toEqual({
+      type: 'progress',
+      step: 3,
+      steps: 10,
+      loss: 2,
+      window: 2,
+      tokens_per_s: 1200,
+    });
     expect(window.add(4, 10, 5, 100, true, 400)).toBeNull();
     expect(window.add(5, 10, Number.NaN, 100, false, 500)).toMatchObject({ step: 5, loss: 5, window: 1 });
     expect(window.add(6, 10, Number.NaN, 100, false, 800)).toMatchObject({ step: 6, window: 0, loss: Number.NaN });
@@ -28,7 +35,13 @@ it('training ticks regardless of --log-every, at most every 250 ms', async () =>
   const text = 'the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. '.repeat(50);
   // Logged only at the last step; slow enough on the reference backend (~1 s) for several ticks.
   const config = { ...DEFAULT_TRAIN_CONFIG, hidden: 128, seq: 50, batch: 4, steps: 30, logEvery: 1000 };
-  await runTraining({ text, config, backend: new ReferenceBackend(), out: mkdtempSync(join(tmpdir(), 'rnnkit-ticks-')), onEvent: (event) => events.push({ event, at: performance.now() }) });
+  await runTraining({
+    text,
+    config,
+    backend: new ReferenceBackend(),
+    out: mkdtempSync(join(tmpdir(), 'rnnkit-ticks-')),
+    onEvent: (event) => events.push({ event, at: performance.now() }),
+  });
   const ticks = events.filter((e) => e.event.type === 'progress');
   expect(events.filter((e) => e.event.type === 'step')).toHaveLength(1);
   expect(ticks.length).toBeGreaterThanOrEqual(2);
@@ -46,8 +59,29 @@ describe('the bar', () => {
     vi.spyOn(console, 'log').mockImplementation(() => {});
     const output = new TrainOutput('bar', { stream, noTTYOutput: true });
     const backend = new ReferenceBackend().info();
-    output.event({ type: 'start', dir: 'd', task, step: 0, steps: 100, parameters: 1, vocabSize: 2, unit: 'characters', trainSize: 1, valSize: 1, perStep: '', notes: [], backend });
-    return { output, lastLine: () => drawn.split(/[\r\n]/).filter(Boolean).at(-1)! };
+    output.event({
+      type: 'start',
+      dir: 'd',
+      task,
+      step: 0,
+      steps: 100,
+      parameters: 1,
+      vocabSize: 2,
+      unit: 'characters',
+      trainSize: 1,
+      valSize: 1,
+      perStep: '',
+      notes: [],
+      backend,
+    });
+    return {
+      output,
+      lastLine: () =>
+        drawn
+          .split(/[\r\n]/)
+          .filter(Boolean)
+          .at(-1)!,
+    };
   }
 
   it('says "ETA –" until a step has been timed', () => {
@@ -79,8 +113,23 @@ describe('the bar', () => {
 describe('skipped steps (--skip-nonfinite)', () => {
   const backend = new ReferenceBackend().info();
   const start = (output: TrainOutput): void =>
-    output.event({ type: 'start', dir: 'd', task: 'lm', step: 0, steps: 100, parameters: 1, vocabSize: 2, unit: 'characters', trainSize: 1, valSize: 0, perStep: '', notes: [], backend });
-  const skip = (output: TrainOutput, step: number, skippedSteps: number): void => output.event({ type: 'skipped', step, loss: Number.NaN, gradNorm: Number.NaN, skippedSteps });
+    output.event({
+      type: 'start',
+      dir: 'd',
+      task: 'lm',
+      step: 0,
+      steps: 100,
+      parameters: 1,
+      vocabSize: 2,
+      unit: 'characters',
+      trainSize: 1,
+      valSize: 0,
+      perStep: '',
+      notes: [],
+      backend,
+    });
+  const skip = (output: TrainOutput, step: number, skippedSteps: number): void =>
+    output.event({ type: 'skipped', step, loss: Number.NaN, gradNorm: Number.NaN, skippedSteps });
 
   it('are a count on the bar, with one line for the first only', () => {
     let drawn = '';
@@ -93,7 +142,12 @@ describe('skipped steps (--skip-nonfinite)', () => {
     output.stop();
     vi.restoreAllMocks();
     expect(drawn.match(/step skipped/g)).toHaveLength(1);
-    expect(drawn.split(/[\r\n]/).filter(Boolean).at(-1)).toMatch(/ \| 7 skipped$/);
+    expect(
+      drawn
+        .split(/[\r\n]/)
+        .filter(Boolean)
+        .at(-1),
+    ).toMatch(/ \| 7 skipped$/);
   });
 
   it('are a count on the plain step lines and in the final line', () => {
@@ -102,12 +156,41 @@ describe('skipped steps (--skip-nonfinite)', () => {
     const output = new TrainOutput('lines');
     start(output);
     for (let i = 1; i <= 3; i++) skip(output, i, i);
-    output.event({ type: 'step', metrics: { step: 10, epoch: 0, loss: Math.LN2, smooth_loss: 2 * Math.LN2, grad_norm: 1, lr: 0.1, tokens_per_s: 1000, elapsed_s: 1, skipped_steps: 3 } });
+    output.event({
+      type: 'step',
+      metrics: {
+        step: 10,
+        epoch: 0,
+        loss: Math.LN2,
+        smooth_loss: 2 * Math.LN2,
+        grad_norm: 1,
+        lr: 0.1,
+        tokens_per_s: 1000,
+        elapsed_s: 1,
+        skipped_steps: 3,
+      },
+    });
     const config = { ...DEFAULT_TRAIN_CONFIG, steps: 100 };
-    output.finish({ dir: 'd', task: 'lm', steps: 100, metrics: null, parameterCount: 1, vocabSize: 2, trainSize: 1, tokensProcessed: 100, interrupted: false, stoppedEarly: false, bestValLoss: null, skippedSteps: 3, config });
+    output.finish({
+      dir: 'd',
+      task: 'lm',
+      steps: 100,
+      metrics: null,
+      parameterCount: 1,
+      vocabSize: 2,
+      trainSize: 1,
+      tokensProcessed: 100,
+      interrupted: false,
+      stoppedEarly: false,
+      bestValLoss: null,
+      skippedSteps: 3,
+      config,
+    });
     vi.restoreAllMocks();
     expect(lines.filter((l) => l.includes('skipped'))).toHaveLength(3); // the first skip, the step line, the final line
-    expect(lines[lines.length - 3]).toMatch(/^step  10\/100  loss 1\.0000 bpc  smoothed 2\.0000 bpc  lr 0\.100 .* skipped 3$/);
+    expect(lines[lines.length - 3]).toMatch(
+      /^step  10\/100  loss 1\.0000 bpc  smoothed 2\.0000 bpc  lr 0\.100 .* skipped 3$/,
+    );
     expect(lines.at(-2)).toMatch(/^rnnkit: done at step 100 of 100 .*, 3 steps skipped \(non-finite\); checkpoint: d$/);
   });
 });
@@ -122,15 +205,46 @@ describe('on a terminal 60 columns wide', () => {
   }
   const ESC = '\x1b';
   /** The text the terminal shows on each line (escape sequences removed, carriage returns resolved). */
-  const visibleLines = (raw: string): string[] => raw.replace(new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g'), '').split('\n').map((line) => line.split('\r').at(-1)!);
+  const visibleLines = (raw: string): string[] =>
+    raw
+      .replace(new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g'), '')
+      .split('\n')
+      .map((line) => line.split('\r').at(-1)!);
 
   it('lines above the bar are printed with wrapping on, whole; the bar keeps loss, speed and ETA and drops its graphic', async () => {
     const { stream, written } = terminal();
     const output = new TrainOutput('bar', { stream, fps: 1000 });
     const backend = new ReferenceBackend().info();
-    output.event({ type: 'start', dir: 'd', task: 'lm', step: 0, steps: 20000, parameters: 1, vocabSize: 2, unit: 'characters', trainSize: 1, valSize: 1, perStep: '', notes: [], backend });
-    output.event({ type: 'progress', step: 1000, steps: 20000, loss: 2.1 * Math.LN2, window: 10, tokens_per_s: 123_456 });
-    output.event({ type: 'validation', step: 1000, loss: 2.3456 * Math.LN2, metrics: { bpc: 2.3456, perplexity: 23.3456 }, best: true });
+    output.event({
+      type: 'start',
+      dir: 'd',
+      task: 'lm',
+      step: 0,
+      steps: 20000,
+      parameters: 1,
+      vocabSize: 2,
+      unit: 'characters',
+      trainSize: 1,
+      valSize: 1,
+      perStep: '',
+      notes: [],
+      backend,
+    });
+    output.event({
+      type: 'progress',
+      step: 1000,
+      steps: 20000,
+      loss: 2.1 * Math.LN2,
+      window: 10,
+      tokens_per_s: 123_456,
+    });
+    output.event({
+      type: 'validation',
+      step: 1000,
+      loss: 2.3456 * Math.LN2,
+      metrics: { bpc: 2.3456, perplexity: 23.3456 },
+      best: true,
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     output.stop();
     const raw = written();

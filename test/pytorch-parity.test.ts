@@ -35,7 +35,16 @@ interface Tensor {
 interface ParityCase {
   torch: string;
   name: string;
-  config: { cell: ModelConfig['cell']; nonlinearity: ModelConfig['nonlinearity']; V: number; E: number; H: number; L: number; B: number; T: number };
+  config: {
+    cell: ModelConfig['cell'];
+    nonlinearity: ModelConfig['nonlinearity'];
+    V: number;
+    E: number;
+    H: number;
+    L: number;
+    B: number;
+    T: number;
+  };
   params: Record<string, Tensor>;
   ids: number[][]; // [B][T]
   targets: number[][]; // [B][T]
@@ -53,7 +62,13 @@ interface ParityCase {
 interface LogitsFixture {
   torch: string;
   checkpoint: string;
-  config: { cell: ModelConfig['cell']; nonlinearity: ModelConfig['nonlinearity']; hidden: number; layers: number; embed: number };
+  config: {
+    cell: ModelConfig['cell'];
+    nonlinearity: ModelConfig['nonlinearity'];
+    hidden: number;
+    layers: number;
+    embed: number;
+  };
   vocab: string[];
   ids: number[][]; // [B][T]
   logits: Tensor; // [B,T,V]
@@ -74,7 +89,11 @@ const fromRnnkit = readdirSync(join(PYTORCH, 'from-rnnkit'))
 const toRnnkit = readdirSync(PYTORCH)
   .filter((d) => existsSync(join(PYTORCH, d, 'model.safetensors')))
   .sort()
-  .map((name) => ({ name, dir: join(PYTORCH, name), fixture: readJson<LogitsFixture>(join(PYTORCH, name, 'expected.json')) }));
+  .map((name) => ({
+    name,
+    dir: join(PYTORCH, name),
+    fixture: readJson<LogitsFixture>(join(PYTORCH, name, 'expected.json')),
+  }));
 
 // Every backend under test in float32, plus the reference backend in float64.
 const VARIANTS: { label: string; make: () => Promise<Backend> }[] = [
@@ -95,7 +114,9 @@ function record(variant: string, quantity: string, actual: ArrayLike<number>, ex
   const key = `${variant}\t${quantity}`;
   const s = stats.get(key) ?? { maxAbs: 0, maxRel: 0, budget: 0 };
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!, e = expected[i]!, d = Math.abs(a - e);
+    const a = actual[i]!,
+      e = expected[i]!,
+      d = Math.abs(a - e);
     s.maxAbs = Math.max(s.maxAbs, d);
     if (Math.abs(e) >= 1e-3) s.maxRel = Math.max(s.maxRel, d / Math.abs(e));
     s.budget = Math.max(s.budget, d / (ABS + REL * Math.abs(e)));
@@ -103,14 +124,23 @@ function record(variant: string, quantity: string, actual: ArrayLike<number>, ex
   stats.set(key, s);
 }
 
-function check(variant: string, quantity: string, actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+function check(
+  variant: string,
+  quantity: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+): void {
   record(variant, quantity, actual, expected);
   expectClose(actual, expected, ABS, REL, what);
 }
 
 afterAll(() => {
   if (process.env['PARITY_REPORT'] !== '1' || stats.size === 0) return;
-  const rows = [...stats].map(([key, s]) => `${key.padEnd(28)}\t${s.maxAbs.toExponential(2)}\t${s.maxRel.toExponential(2)}\t${s.budget.toFixed(3)}`);
+  const rows = [...stats].map(
+    ([key, s]) =>
+      `${key.padEnd(28)}\t${s.maxAbs.toExponential(2)}\t${s.maxRel.toExponential(2)}\t${s.budget.toFixed(3)}`,
+  );
   console.log(['variant\tquantity\tmax abs\tmax rel (|e|>=1e-3)\tfraction of tolerance', ...rows].join('\n'));
 });
 
@@ -147,7 +177,8 @@ const backendFor = (variant: (typeof VARIANTS)[number]): Promise<Backend> => {
 
 /** Logits [B,T,V] (batch-first) of `model` from a zero state for batch-first ids. */
 function runLogits(model: Model, ids: number[][]): Float64Array {
-  const B = ids.length, T = ids[0]!.length;
+  const B = ids.length,
+    T = ids[0]!.length;
   const ws = new Workspace(model, T, B);
   setTimeMajor(ws.ids.data, ids);
   ws.resetState();
@@ -161,14 +192,34 @@ describe('PyTorch fixtures', () => {
   it('cover every cell kind with L = 1 and 2, B = 1 and 3, T = 1 and 7, H = 9 and 33, one-hot and embedding', () => {
     expect(cases.length).toBeGreaterThanOrEqual(16);
     for (const kind of ['rnn-tanh', 'rnn-relu', 'lstm', 'gru']) {
-      const mine = cases.filter((c) => (c.config.cell === 'rnn' ? `rnn-${c.config.nonlinearity}` : c.config.cell) === kind);
+      const mine = cases.filter(
+        (c) => (c.config.cell === 'rnn' ? `rnn-${c.config.nonlinearity}` : c.config.cell) === kind,
+      );
       const seen = (f: (c: ParityCase) => unknown) => [...new Set(mine.map(f))].sort();
-      expect(seen((c) => c.config.L), kind).toEqual([1, 2]);
-      expect(seen((c) => c.config.B), kind).toEqual([1, 3]);
-      expect(seen((c) => c.config.T), kind).toEqual([1, 7]);
-      expect(seen((c) => c.config.H), kind).toEqual([33, 9]);
-      expect(seen((c) => c.config.E), kind).toEqual([0, 5]);
-      expect(seen((c) => c.config.V), kind).toEqual([13]);
+      expect(
+        seen((c) => c.config.L),
+        kind,
+      ).toEqual([1, 2]);
+      expect(
+        seen((c) => c.config.B),
+        kind,
+      ).toEqual([1, 3]);
+      expect(
+        seen((c) => c.config.T),
+        kind,
+      ).toEqual([1, 7]);
+      expect(
+        seen((c) => c.config.H),
+        kind,
+      ).toEqual([33, 9]);
+      expect(
+        seen((c) => c.config.E),
+        kind,
+      ).toEqual([0, 5]);
+      expect(
+        seen((c) => c.config.V),
+        kind,
+      ).toEqual([13]);
     }
     for (const c of cases) expect(c.torch).toMatch(/^\d+\.\d+/);
     expect(fromRnnkit.map((f) => f.name)).toEqual(expect.arrayContaining(['lstm-embed', 'gru-onehot']));
@@ -185,7 +236,10 @@ for (const variant of VARIANTS) {
         const model = new Model(backend, modelConfig(c));
         const ws = new Workspace(model, c.T, c.B);
         // Views are taken only after every allocation (WASM memory growth detaches older views).
-        expect(model.params.tensors.map((t) => t.name), 'state-dict names and order').toEqual(Object.keys(fixture.params));
+        expect(
+          model.params.tensors.map((t) => t.name),
+          'state-dict names and order',
+        ).toEqual(Object.keys(fixture.params));
         for (const t of model.params.tensors) {
           const p = fixture.params[t.name]!;
           expect(t.shape, t.name).toEqual(p.shape);
@@ -209,16 +263,25 @@ for (const variant of VARIANTS) {
         for (let l = 0; l < c.L; l++) {
           const state = ws.state(l);
           check(v, 'final state', state.h.data, layerSlice(fixture.hN, l, BH), `final h of layer ${l}`);
-          if (fixture.cN) check(v, 'final state', state.c!.data, layerSlice(fixture.cN, l, BH), `final c of layer ${l}`);
+          if (fixture.cN)
+            check(v, 'final state', state.c!.data, layerSlice(fixture.cN, l, BH), `final c of layer ${l}`);
         }
 
         model.zeroGrads();
         ws.backward(c.T);
-        for (const t of model.grads.tensors) check(v, 'parameter grads', t.view.data, fixture.grads[t.name]!.data, `gradient of ${t.name}`);
+        for (const t of model.grads.tensors)
+          check(v, 'parameter grads', t.view.data, fixture.grads[t.name]!.data, `gradient of ${t.name}`);
         for (let l = 0; l < c.L; l++) {
           const g = ws.stateGrad(l);
           check(v, 'initial-state grads', g.h.data, layerSlice(fixture.grad_h0, l, BH), `gradient of h0 of layer ${l}`);
-          if (fixture.grad_c0) check(v, 'initial-state grads', g.c!.data, layerSlice(fixture.grad_c0, l, BH), `gradient of c0 of layer ${l}`);
+          if (fixture.grad_c0)
+            check(
+              v,
+              'initial-state grads',
+              g.c!.data,
+              layerSlice(fixture.grad_c0, l, BH),
+              `gradient of c0 of layer ${l}`,
+            );
         }
       });
     }

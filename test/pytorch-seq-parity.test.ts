@@ -100,13 +100,17 @@ const fixtures = readdirSync(FIXTURES)
 const stackCases = fixtures.filter((f): f is StackFixture => f.kind === 'stack');
 const classifyCases = fixtures.filter((f): f is ClassifyFixture => f.kind === 'classify');
 
-const close = (actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void => expectClose(actual, expected, ABS, REL, what);
+const close = (actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void =>
+  expectClose(actual, expected, ABS, REL, what);
 
 /** The parameters in the fixture go into the model by name; the model's names (all, or those starting with
  *  `prefix`) must be the fixture's, in the same order. */
 function loadParams(model: Model, params: Record<string, number[]>, prefix = ''): void {
   const tensors = model.params.tensors.filter((t) => t.name.startsWith(prefix));
-  expect(tensors.map((t) => t.name), 'state-dict names and order').toEqual(Object.keys(params));
+  expect(
+    tensors.map((t) => t.name),
+    'state-dict names and order',
+  ).toEqual(Object.keys(params));
   for (const t of tensors) t.view.data.set(params[t.name]!);
 }
 
@@ -121,13 +125,17 @@ describe('PyTorch sequence fixtures', () => {
     const cells: Cell[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'];
     for (const cell of cells) {
       const stacks = stackCases.filter((c) => c.cell === cell);
-      expect(new Set(stacks.map((c) => `${c.layers}-${c.bidirectional}`)), cell).toEqual(new Set(['1-false', '1-true', '2-false', '2-true']));
+      expect(new Set(stacks.map((c) => `${c.layers}-${c.bidirectional}`)), cell).toEqual(
+        new Set(['1-false', '1-true', '2-false', '2-true']),
+      );
       expect(stacks.some((c) => c.B === 1) && stacks.some((c) => c.T === 1), cell).toBe(true);
       const classify = classifyCases.filter((c) => (c.cell === 'rnn' ? `rnn_${c.nonlinearity}` : c.cell) === cell);
       expect(new Set(classify.map((c) => `${c.pool}-${c.bidirectional}`)).size, cell).toBe(6);
     }
     for (const pool of ['last', 'mean', 'max']) {
-      expect(new Set(classifyCases.filter((c) => c.pool === pool).map((c) => c.embed > 0)), pool).toEqual(new Set([false, true]));
+      expect(new Set(classifyCases.filter((c) => c.pool === pool).map((c) => c.embed > 0)), pool).toEqual(
+        new Set([false, true]),
+      );
     }
     for (const c of fixtures) expect(c.torch).toMatch(/^\d+\.\d+/);
   });
@@ -141,13 +149,22 @@ for (const variant of BACKENDS) {
         const { T, B, I, H } = f;
         const lstm = f.cell === 'lstm';
         const config: ModelConfig = {
-          cell: f.cell === 'lstm' || f.cell === 'gru' ? f.cell : 'rnn', nonlinearity: f.cell === 'rnn_relu' ? 'relu' : 'tanh',
-          hidden: H, layers: f.layers, embed: 0, vocabSize: 2, frameWidth: I, bidirectional: f.bidirectional, // the frame width is its own (not the vocabulary's)
+          cell: f.cell === 'lstm' || f.cell === 'gru' ? f.cell : 'rnn',
+          nonlinearity: f.cell === 'rnn_relu' ? 'relu' : 'tanh',
+          hidden: H,
+          layers: f.layers,
+          embed: 0,
+          vocabSize: 2,
+          frameWidth: I,
+          bidirectional: f.bidirectional, // the frame width is its own (not the vocabulary's)
         };
         const model = new Model(backend, config);
         const stack = new RecurrentStack(model, T, B, { input: 'frames', inputGradient: true });
-        const h0 = floatSpan(backend, f.h0), c0 = lstm ? floatSpan(backend, f.c0!) : null;
-        const R = floatSpan(backend, f.R), S = floatSpan(backend, f.S), Sc = lstm ? floatSpan(backend, f.Sc!) : null;
+        const h0 = floatSpan(backend, f.h0),
+          c0 = lstm ? floatSpan(backend, f.c0!) : null;
+        const R = floatSpan(backend, f.R),
+          S = floatSpan(backend, f.S),
+          Sc = lstm ? floatSpan(backend, f.Sc!) : null;
         loadParams(model, f.params, 'rnn.');
         stack.frames.data.set(f.x);
         stack.lengths.data.set(f.lengths);
@@ -158,12 +175,14 @@ for (const variant of BACKENDS) {
         close(final.h.data, f.h_n, 'h_n');
         if (lstm) close(final.c!.data, f.c_n!, 'c_n');
         else expect(final.c).toBeNull();
-        const loss = sum(stack.output(T, B).data, f.R) + sum(final.h.data, f.S) + (lstm ? sum(final.c!.data, f.Sc!) : 0);
+        const loss =
+          sum(stack.output(T, B).data, f.R) + sum(final.h.data, f.S) + (lstm ? sum(final.c!.data, f.Sc!) : 0);
         close([loss], [f.loss], 'loss');
 
         model.zeroGrads();
         stack.backward(T, B, R, S, Sc);
-        for (const t of model.grads.tensors.filter((t) => t.name.startsWith('rnn.'))) close(t.view.data, f.grads[t.name]!, `gradient of ${t.name}`);
+        for (const t of model.grads.tensors.filter((t) => t.name.startsWith('rnn.')))
+          close(t.view.data, f.grads[t.name]!, `gradient of ${t.name}`);
         close(stack.inputGrad(T, B).data, f.dx, 'gradient of the frames');
         const initial = stack.initialStateGrad(B);
         close(initial.h.data, f.dh0, 'gradient of h0');
@@ -178,8 +197,14 @@ for (const variant of BACKENDS) {
         const backend = await backendFor(variant);
         const { T, B, H } = f;
         const config: ModelConfig = {
-          cell: f.cell, nonlinearity: f.nonlinearity, hidden: H, layers: f.layers, embed: f.embed, vocabSize: f.vocab,
-          bidirectional: f.bidirectional, outputs: f.classes,
+          cell: f.cell,
+          nonlinearity: f.nonlinearity,
+          hidden: H,
+          layers: f.layers,
+          embed: f.embed,
+          vocabSize: f.vocab,
+          bidirectional: f.bidirectional,
+          outputs: f.classes,
         };
         const model = new Model(backend, config);
         const classifier = new ClassifierWorkspace(model, T, B, f.pool);

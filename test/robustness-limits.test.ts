@@ -1,6 +1,16 @@
 // Hostile input, continued (issue 17): what must be held in memory or read from disk has a stated limit that is
 // checked before it bites, and a model is only ever sampled with its own vocabulary.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -41,21 +51,41 @@ describe('samples held in memory', () => {
     const result = await cli('sample', runDir, '--count', '4096', '--length', '100000000', '--backend', 'reference');
     expect(result.code).toBe(2);
     expect(result.out).toBe('');
-    expect(result.err.trim()).toBe(`rnnkit: count × length = 4096 × 100000000 characters is more than the ${MAX_HELD_CHARACTERS} that samples held in memory may have; generate fewer or one at a time (one sample is streamed)`);
-    expect(() => sampleMany(model, vocab, { count: 2, length: MAX_HELD_CHARACTERS / 2 + 1 })).toThrow(/count × length = 2 × 50000001 characters is more than/);
+    expect(result.err.trim()).toBe(
+      `rnnkit: count × length = 4096 × 100000000 characters is more than the ${MAX_HELD_CHARACTERS} that samples held in memory may have; generate fewer or one at a time (one sample is streamed)`,
+    );
+    expect(() => sampleMany(model, vocab, { count: 2, length: MAX_HELD_CHARACTERS / 2 + 1 })).toThrow(
+      /count × length = 2 × 50000001 characters is more than/,
+    );
   });
 
   it('--count N prints the samples sampleMany gives', async () => {
     const options = { count: 3, length: 300, seed: 4, prime: 'All' };
     const expected = sampleMany(model, vocab, options);
-    const result = await cli('sample', runDir, '--count', '3', '--length', '300', '--seed', '4', '--prime', 'All', '--backend', 'reference');
+    const result = await cli(
+      'sample',
+      runDir,
+      '--count',
+      '3',
+      '--length',
+      '300',
+      '--seed',
+      '4',
+      '--prime',
+      'All',
+      '--backend',
+      'reference',
+    );
     expect(result.code).toBe(0);
-    expect(result.out).toBe(expected.map((text, b) => `${b ? '\n' : ''}--- sample ${b + 1} of 3 ---\n${text}\n`).join(''));
+    expect(result.out).toBe(
+      expected.map((text, b) => `${b ? '\n' : ''}--- sample ${b + 1} of 3 ---\n${text}\n`).join(''),
+    );
     expect(expected[0]).toHaveLength(3 + 300);
   });
 
   it('held samples are decoded in pieces of at most 65536 characters, which join to the whole', () => {
-    const length = 150_000, count = 2;
+    const length = 150_000,
+      count = 2;
     const ids = Uint16Array.from({ length: length * count }, (_, i) => (i * 7919) % vocab.size);
     for (let b = 0; b < count; b++) {
       const pieces = [...heldSamplePieces(vocab, { ids, length, count }, b)];
@@ -65,7 +95,7 @@ describe('samples held in memory', () => {
   });
 });
 
-describe("a model is sampled with its own vocabulary only", () => {
+describe('a model is sampled with its own vocabulary only', () => {
   it('a vocabulary of another size is refused before any logits row is read', () => {
     const smaller = new Vocabulary(vocab.chars.slice(0, 5));
     const larger = new Vocabulary([...vocab.chars, 'é', 'ü']);
@@ -74,8 +104,12 @@ describe("a model is sampled with its own vocabulary only", () => {
         `the vocabulary has ${wrong.size} characters but the model was trained with ${vocab.size}; pass the vocabulary loaded with this model`,
       );
     }
-    expect(() => sample(model, { chars: vocab.chars, size: vocab.size } as unknown as Vocabulary, { length: 3 })).toThrow(TypeError);
-    expect(() => sample(model, vocab, { length: 3, prime: 7 as unknown as string })).toThrow(new TypeError('prime must be a string, got number'));
+    expect(() =>
+      sample(model, { chars: vocab.chars, size: vocab.size } as unknown as Vocabulary, { length: 3 }),
+    ).toThrow(TypeError);
+    expect(() => sample(model, vocab, { length: 3, prime: 7 as unknown as string })).toThrow(
+      new TypeError('prime must be a string, got number'),
+    );
   });
 });
 
@@ -94,16 +128,25 @@ describe('checkpoint files of any admitted size are written and read in pieces',
       expect(new Uint8Array(readFileSync(path))).toEqual(expected);
       const read = readSafetensorsFile(path, 1 << 20, path, pieceBytes);
       expect(read.metadata).toEqual({ k: 'v' });
-      expect(read.tensors.map((t) => [t.name, t.shape, Array.from(t.data)])).toEqual(tensors().map((t) => [t.name, t.shape, Array.from(t.data)]));
+      expect(read.tensors.map((t) => [t.name, t.shape, Array.from(t.data)])).toEqual(
+        tensors().map((t) => [t.name, t.shape, Array.from(t.data)]),
+      );
     }
-    expect(() => readSafetensorsFile(join(work, 'pieces-4.safetensors'), 100)).toThrow(/pieces-4\.safetensors: \d+ bytes is larger than the 100-byte limit/);
+    expect(() => readSafetensorsFile(join(work, 'pieces-4.safetensors'), 100)).toThrow(
+      /pieces-4\.safetensors: \d+ bytes is larger than the 100-byte limit/,
+    );
   });
 
   it('a file over 2 GiB (an Adam trainer file of ~180 M parameters) is read: it failed, as readFileSync stops at 2 GiB', () => {
     // A sparse file (the big tensor is a hole of zeros: no disk written) with real values at both ends.
     const path = join(work, 'large.safetensors');
     const bigLength = 2 ** 29 + 3;
-    const header = Buffer.from(JSON.stringify({ head: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, big: { dtype: 'F32', shape: [bigLength], data_offsets: [8, 8 + 4 * bigLength] } }));
+    const header = Buffer.from(
+      JSON.stringify({
+        head: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+        big: { dtype: 'F32', shape: [bigLength], data_offsets: [8, 8 + 4 * bigLength] },
+      }),
+    );
     const fd = openSync(path, 'w');
     try {
       const length8 = Buffer.alloc(8);
@@ -144,7 +187,16 @@ describe('the report reads metrics.jsonl as a stream', () => {
       expect(statSync(path).size).toBeGreaterThan(512 * 2 ** 20);
       const rows = readMetrics(path);
       expect(rows).toHaveLength(520);
-      expect(rows.at(-1)).toEqual({ step: 520, epoch: 0, loss: 2.5, smooth_loss: 2.6, grad_norm: 1, lr: 0.002, tokens_per_s: 1000, elapsed_s: 520 });
+      expect(rows.at(-1)).toEqual({
+        step: 520,
+        epoch: 0,
+        loss: 2.5,
+        smooth_loss: 2.6,
+        grad_norm: 1,
+        lr: 0.002,
+        tokens_per_s: 1000,
+        elapsed_s: 520,
+      });
     } finally {
       rmSync(path, { force: true });
     }
@@ -157,7 +209,8 @@ describe('the report reads metrics.jsonl as a stream', () => {
       expect(() => readMetrics(path, chunkBytes)).toThrow(`${path}:4: not valid JSON`);
     }
     writeFileSync(path, row(1) + row(2) + row(3).trimEnd()); // no final newline
-    for (const chunkBytes of [1, 7, 1 << 20]) expect(readMetrics(path, chunkBytes).map((r) => r.step)).toEqual([1, 2, 3]);
+    for (const chunkBytes of [1, 7, 1 << 20])
+      expect(readMetrics(path, chunkBytes).map((r) => r.step)).toEqual([1, 2, 3]);
   });
 });
 
@@ -179,10 +232,18 @@ describe('the README states the limits the code enforces', () => {
   it('the checkpoint file limits are the ones a larger file is refused with', async () => {
     const dir = join(work, 'too-large');
     await cli('train', textFile, ...small, '--steps', '1', '--quiet', '--out', dir);
-    for (const [file, what] of [['model.safetensors', '`model.safetensors`'], ['trainer.safetensors', '`trainer.safetensors`']] as const) {
+    for (const [file, what] of [
+      ['model.safetensors', '`model.safetensors`'],
+      ['trainer.safetensors', '`trainer.safetensors`'],
+    ] as const) {
       const limit = Number(/\| ([\d,]+) bytes/.exec(row(what))![1]!.replace(/,/g, ''));
       truncateSync(join(dir, file), limit + 1); // sparse: nothing is written
-      const result = await cli(file === 'model.safetensors' ? 'sample' : 'train', ...(file === 'model.safetensors' ? [dir] : ['--resume', dir]), '--backend', 'reference');
+      const result = await cli(
+        file === 'model.safetensors' ? 'sample' : 'train',
+        ...(file === 'model.safetensors' ? [dir] : ['--resume', dir]),
+        '--backend',
+        'reference',
+      );
       expect(result.err).toContain(`${file}: ${limit + 1} bytes is larger than the ${limit}-byte limit`);
       truncateSync(join(dir, file), 0);
     }

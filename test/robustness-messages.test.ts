@@ -13,7 +13,10 @@ import { cli } from './cli-helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rnnkit-messages-'));
 const textFile = join(work, 'text.txt');
-writeFileSync(textFile, 'Call me Ishmael. Some years ago, never mind how long precisely, having little money. '.repeat(30));
+writeFileSync(
+  textFile,
+  'Call me Ishmael. Some years ago, never mind how long precisely, having little money. '.repeat(30),
+);
 const small = ['--backend', 'reference', '--hidden', '8', '--seq', '8', '--batch', '2'];
 
 afterEach(() => {
@@ -32,14 +35,18 @@ function resizeTensor(dir: string, file: string, name: string, length: number): 
 describe('tampered trainer files', () => {
   it('a too-long or too-short task.hidden.c_l0 is refused naming the tensor and the expected shape', async () => {
     const dir = join(work, 'lstm');
-    expect((await cli('train', textFile, ...small, '--cell', 'lstm', '--steps', '2', '--quiet', '--out', dir)).code).toBe(0);
+    expect(
+      (await cli('train', textFile, ...small, '--cell', 'lstm', '--steps', '2', '--quiet', '--out', dir)).code,
+    ).toBe(0);
     const original = readFileSync(join(dir, 'trainer.safetensors'));
     for (const length of [17, 15, 0]) {
       writeFileSync(join(dir, 'trainer.safetensors'), original);
       resizeTensor(dir, 'trainer.safetensors', 'task.hidden.c_l0', length);
       const result = await cli('train', '--resume', dir, '--steps', '3', '--backend', 'reference', '--quiet');
       expect(result.code).toBe(1);
-      expect(result.err.trim()).toBe(`rnnkit: trainer.safetensors: tensor task.hidden.c_l0 has ${length} values, expected shape [2, 8] (16 values: batch × hidden)`);
+      expect(result.err.trim()).toBe(
+        `rnnkit: trainer.safetensors: tensor task.hidden.c_l0 has ${length} values, expected shape [2, 8] (16 values: batch × hidden)`,
+      );
     }
   });
 
@@ -49,7 +56,10 @@ describe('tampered trainer files', () => {
     const original = readFileSync(join(dir, 'trainer.safetensors'));
     for (const field of ['config', 'model', 'position', 'data']) {
       const decoded = decodeSafetensors(original);
-      decoded.metadata['rnnkit_trainer'] = JSON.stringify({ ...JSON.parse(decoded.metadata['rnnkit_trainer']!), [field]: null });
+      decoded.metadata['rnnkit_trainer'] = JSON.stringify({
+        ...JSON.parse(decoded.metadata['rnnkit_trainer']!),
+        [field]: null,
+      });
       writeFileSync(join(dir, 'trainer.safetensors'), encodeSafetensors(decoded.tensors, decoded.metadata));
       const result = await cli('train', '--resume', dir, '--steps', '3', '--backend', 'reference', '--quiet');
       expect(result.code).toBe(1);
@@ -62,7 +72,9 @@ describe('the run directory', () => {
   it('--out under /proc is one line (exit 2); it once hung for good in mkdir', async () => {
     const result = await cli('train', textFile, ...small, '--steps', '1', '--out', '/proc/rnnkit-run/x');
     expect(result.code).toBe(2);
-    expect(result.err.trim()).toBe('rnnkit: --out /proc/rnnkit-run/x: cannot create the run directory (its parent cannot hold a directory)');
+    expect(result.err.trim()).toBe(
+      'rnnkit: --out /proc/rnnkit-run/x: cannot create the run directory (its parent cannot hold a directory)',
+    );
   }, 20_000);
 
   it('classifier input that is refused leaves no default run directory behind', async () => {
@@ -86,17 +98,23 @@ describe('the run directory', () => {
     const dir = join(work, 'steps0');
     const result = await cli('train', textFile, ...small, '--steps', '0', '--report', '--out', dir);
     expect(result.code).toBe(2);
-    expect(result.err.trim()).toBe('rnnkit: --report with --steps 0: no step would be logged, so there would be nothing to plot');
+    expect(result.err.trim()).toBe(
+      'rnnkit: --report with --steps 0: no step would be logged, so there would be nothing to plot',
+    );
     expect(existsSync(dir)).toBe(false);
   });
 
   it('--out naming an existing file in a parent is one line (exit 2)', async () => {
     const result = await cli('train', textFile, ...small, '--steps', '1', '--out', join(textFile, 'run'));
     expect(result.code).toBe(2);
-    expect(result.err.trim()).toBe(`rnnkit: --out ${join(textFile, 'run')}: cannot create the run directory (a file of that name is in the way)`);
+    expect(result.err.trim()).toBe(
+      `rnnkit: --out ${join(textFile, 'run')}: cannot create the run directory (a file of that name is in the way)`,
+    );
     const runs = join(work, 'runs-is-a-file');
     writeFileSync(runs, '');
-    expect(() => claimDefaultRunDir(runs)).toThrow(`${runs}: cannot create the directory of default run directories (a file of that name is in the way)`);
+    expect(() => claimDefaultRunDir(runs)).toThrow(
+      `${runs}: cannot create the directory of default run directories (a file of that name is in the way)`,
+    );
   });
 });
 
@@ -114,10 +132,18 @@ describe('library type mistakes are TypeErrors naming the option', () => {
   });
 
   it('Vocabulary: chars not an array, a non-string entry, text not a string', () => {
-    expect(() => new Vocabulary('abc' as never)).toThrow(new TypeError('Vocabulary: chars must be an array of one-character strings, got string'));
-    expect(() => new Vocabulary(['a', 5] as never)).toThrow(new TypeError('Vocabulary: chars[1] must be a string, got number'));
-    expect(() => Vocabulary.fromText(['a', 'b'] as never)).toThrow(new TypeError('Vocabulary.fromText: text must be a string, got object'));
-    expect(() => Vocabulary.fromText('ab').encode(12 as never, 'the prime text')).toThrow(new TypeError('the prime text must be a string, got number'));
+    expect(() => new Vocabulary('abc' as never)).toThrow(
+      new TypeError('Vocabulary: chars must be an array of one-character strings, got string'),
+    );
+    expect(() => new Vocabulary(['a', 5] as never)).toThrow(
+      new TypeError('Vocabulary: chars[1] must be a string, got number'),
+    );
+    expect(() => Vocabulary.fromText(['a', 'b'] as never)).toThrow(
+      new TypeError('Vocabulary.fromText: text must be a string, got object'),
+    );
+    expect(() => Vocabulary.fromText('ab').encode(12 as never, 'the prime text')).toThrow(
+      new TypeError('the prime text must be a string, got number'),
+    );
   });
 });
 
@@ -133,7 +159,17 @@ describe('threads are capped at the cores everywhere', () => {
   });
 
   it('rnnkit bench --threads 1024 runs on the cores and notes it', async () => {
-    const result = await cli('bench', '--quick', '--backend', 'native', '--config', 'C1', '--threads', '1024', '--json');
+    const result = await cli(
+      'bench',
+      '--quick',
+      '--backend',
+      'native',
+      '--config',
+      'C1',
+      '--threads',
+      '1024',
+      '--json',
+    );
     expect(result.code).toBe(0);
     const report = JSON.parse(result.out) as { rows: { threads: number }[]; notes: string[] };
     expect(report.rows.every((r) => r.threads === cores)).toBe(true);

@@ -2,7 +2,16 @@
 // never reach a checkpoint, sizes and thread counts stay within limits. The concurrency cases run two real
 // processes of bin/rnnkit.js.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -14,7 +23,14 @@ import { claimDefaultRunDir } from '../src/io/rundir.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { runTraining } from '../src/tasks/index.js';
 import { createLanguageModelRun } from '../src/tasks/lm.js';
-import { DEFAULT_TRAIN_CONFIG, MAX_CONSECUTIVE_SKIPS, Run, type TrainConfig, type TrainEvent, execute } from '../src/train/trainer.js';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  MAX_CONSECUTIVE_SKIPS,
+  Run,
+  type TrainConfig,
+  type TrainEvent,
+  execute,
+} from '../src/train/trainer.js';
 import { loadTrainerState } from '../src/train/state.js';
 import { cli } from './cli-helpers.js';
 
@@ -34,7 +50,8 @@ afterEach(() => {
 function rnnkit(args: string[], cwd = root): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('exit', (code) => done({ code, out, err }));
@@ -50,12 +67,16 @@ function startRunning(args: string[]): Promise<ChildProcess> {
       seen += chunk.toString();
       if (/^step +\d+\//m.test(seen)) resolvePromise(child);
     });
-    child.on('exit', (code) => reject(new Error(`the run ended (code ${code}) before its first step: ${seen.slice(-300)}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`the run ended (code ${code}) before its first step: ${seen.slice(-300)}`)),
+    );
   });
 }
 
 const exited = (child: ChildProcess): Promise<number | null> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.on('exit', (code) => done(code)));
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((done) => child.on('exit', (code) => done(code)));
 
 describe('a run directory holds one run', () => {
   it('train --out DIR into a run is refused (exit 2, naming --resume DIR and --force); the run is untouched', async () => {
@@ -72,16 +93,39 @@ describe('a run directory holds one run', () => {
 
   it('--force replaces every file of the old run: model, trainer, metrics, run.json, best/, report.*', async () => {
     const dir = join(work, 'forced');
-    expect((await cli('train', textFile, ...small, '--steps', '4', '--eval-every', '2', '--val-frac', '0.1', '--out', dir)).code).toBe(0);
+    expect(
+      (await cli('train', textFile, ...small, '--steps', '4', '--eval-every', '2', '--val-frac', '0.1', '--out', dir))
+        .code,
+    ).toBe(0);
     expect(existsSync(join(dir, 'best', 'model.safetensors'))).toBe(true);
     writeFileSync(join(dir, 'report.html'), 'old');
     writeFileSync(join(dir, 'report.svg'), 'old');
-    const forced = await cli('train', textFile, ...small, '--cell', 'gru', '--steps', '2', '--val-frac', '0', '--log-every', '1', '--out', dir, '--force');
+    const forced = await cli(
+      'train',
+      textFile,
+      ...small,
+      '--cell',
+      'gru',
+      '--steps',
+      '2',
+      '--val-frac',
+      '0',
+      '--log-every',
+      '1',
+      '--out',
+      dir,
+      '--force',
+    );
     expect(forced.err).toBe('');
     expect(forced.code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['metrics.jsonl', 'model.safetensors', 'run.json', 'trainer.safetensors']);
     expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).cell).toBe('gru');
-    expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step)).toEqual([1, 2]);
+    expect(
+      readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).step),
+    ).toEqual([1, 2]);
   });
 
   it("a directory holding a user's files is refused even with --force, and nothing in it is deleted", async () => {
@@ -127,7 +171,20 @@ describe('a run directory holds one run', () => {
 describe('a run holds its directory for its life (two real processes)', () => {
   it('a second run into a running directory exits 1 naming the pid; after a SIGKILL the lock is taken over', async () => {
     const dir = join(work, 'locked');
-    const first = await startRunning(['train', textFile, ...small, '--steps', '1000000', '--save-every', '5', '--log-every', '5', '--quiet', '--out', dir]);
+    const first = await startRunning([
+      'train',
+      textFile,
+      ...small,
+      '--steps',
+      '1000000',
+      '--save-every',
+      '5',
+      '--log-every',
+      '5',
+      '--quiet',
+      '--out',
+      dir,
+    ]);
     try {
       const resumed = await rnnkit(['train', '--resume', dir, '--backend', 'reference']);
       expect(resumed.code).toBe(1);
@@ -157,14 +214,19 @@ describe('a run holds its directory for its life (two real processes)', () => {
     const refused = results.find((r) => r.code !== 0)!;
     expect(results.filter((r) => r.code === 0)).toHaveLength(1);
     expect(refused.err).toMatch(/in use by another run \(pid \d+\)|already holds a run/);
-    const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step as number);
+    const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).step as number);
     expect(steps).toEqual([...steps].sort((a, b) => a - b)); // one run's log, not two interleaved
     expect(new Set(steps).size).toBe(steps.length);
   });
 
   it('default directories: two runs started together get two directories, and runs/latest names the newest', async () => {
     const cwd = mkdtempSync(join(work, 'cwd-'));
-    const results = await Promise.all([1, 2].map(() => rnnkit(['train', textFile, ...small, '--steps', '2', '--quiet'], cwd)));
+    const results = await Promise.all(
+      [1, 2].map(() => rnnkit(['train', textFile, ...small, '--steps', '2', '--quiet'], cwd)),
+    );
     for (const r of results) expect(r.code).toBe(0);
     const dirs = readdirSync(join(cwd, 'runs')).filter((name) => name !== 'latest');
     expect(dirs).toHaveLength(2);
@@ -178,7 +240,14 @@ describe('a run holds its directory for its life (two real processes)', () => {
 
 describe('non-finite numbers never reach a checkpoint', () => {
   const TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(30);
-  const settings = (overrides: Partial<TrainConfig>): TrainConfig => ({ ...DEFAULT_TRAIN_CONFIG, hidden: 12, seq: 8, batch: 3, logEvery: 1, ...overrides });
+  const settings = (overrides: Partial<TrainConfig>): TrainConfig => ({
+    ...DEFAULT_TRAIN_CONFIG,
+    hidden: 12,
+    seq: 8,
+    batch: 3,
+    logEvery: 1,
+    ...overrides,
+  });
   /** A run whose parameters turn NaN once step `at` has been logged (as an overflowing update would). */
   async function poisoned(out: string, config: TrainConfig, at: number, interrupt = false): Promise<unknown> {
     mkdirSync(out, { recursive: true });
@@ -196,34 +265,78 @@ describe('non-finite numbers never reach a checkpoint', () => {
   it('a periodic save after parameters turned NaN is refused; the kept checkpoint is the last finite one', async () => {
     const out = join(work, 'nan-periodic');
     const error = await poisoned(out, settings({ steps: 10, saveEvery: 2 }), 3);
-    expect(String(error)).toMatch(/the model became non-finite by step 4 \(tensor rnn\.weight_ih_l0 holds NaN \(at index 5\)\); training stopped and the last checkpoint in .* \(step 2\) was kept/);
+    expect(String(error)).toMatch(
+      /the model became non-finite by step 4 \(tensor rnn\.weight_ih_l0 holds NaN \(at index 5\)\); training stopped and the last checkpoint in .* \(step 2\) was kept/,
+    );
     expect(loadTrainerState(out).position.step).toBe(2);
     expect(() => loadModel(out, new ReferenceBackend())).not.toThrow();
   });
 
   it('the final and the interrupted save, and best/, are refused too', async () => {
     const final = join(work, 'nan-final');
-    expect(String(await poisoned(final, settings({ steps: 3, saveEvery: 0 }), 3))).toMatch(/non-finite by step 3 .* \(step 0\) was kept/);
+    expect(String(await poisoned(final, settings({ steps: 3, saveEvery: 0 }), 3))).toMatch(
+      /non-finite by step 3 .* \(step 0\) was kept/,
+    );
     expect(loadTrainerState(final).position.step).toBe(0);
     const interrupted = join(work, 'nan-interrupted');
-    expect(String(await poisoned(interrupted, settings({ steps: 10, saveEvery: 0 }), 2, true))).toMatch(/non-finite by step 2 .* \(step 0\) was kept/);
+    expect(String(await poisoned(interrupted, settings({ steps: 10, saveEvery: 0 }), 2, true))).toMatch(
+      /non-finite by step 2 .* \(step 0\) was kept/,
+    );
     expect(loadTrainerState(interrupted).position.step).toBe(0);
     // The first validation (step 2) of NaN parameters is a NaN loss: it must not become best/.
     const best = join(work, 'nan-best');
-    const error = await poisoned(best, settings({ steps: 6, saveEvery: 0, valFrac: 0.2, evalEvery: 2, skipNonfinite: true }), 1);
+    const error = await poisoned(
+      best,
+      settings({ steps: 6, saveEvery: 0, valFrac: 0.2, evalEvery: 2, skipNonfinite: true }),
+      1,
+    );
     expect(String(error)).toMatch(/non-finite by step 2/);
     expect(existsSync(join(best, 'best'))).toBe(false);
   });
 
   it(`--skip-nonfinite stops after ${MAX_CONSECUTIVE_SKIPS} consecutive skipped steps (exit 1), keeping the finite checkpoint`, async () => {
     const out = join(work, 'skip-forever');
-    const exploding = settings({ nonlinearity: 'relu', hidden: 16, optimizer: 'sgd', lr: 1e6, clipValue: 0, seq: 10, batch: 1, steps: 1000, saveEvery: 50, skipNonfinite: true });
-    const error = await runTraining({ text: TEXT, backend: new ReferenceBackend(), out, config: exploding }).catch((e: unknown) => e);
-    expect(String(error)).toMatch(/100 consecutive steps \(to step 101\) had a non-finite loss or gradient, 100 skipped in all; training stopped and the last checkpoint in .* \(step 100\) was kept/);
+    const exploding = settings({
+      nonlinearity: 'relu',
+      hidden: 16,
+      optimizer: 'sgd',
+      lr: 1e6,
+      clipValue: 0,
+      seq: 10,
+      batch: 1,
+      steps: 1000,
+      saveEvery: 50,
+      skipNonfinite: true,
+    });
+    const error = await runTraining({ text: TEXT, backend: new ReferenceBackend(), out, config: exploding }).catch(
+      (e: unknown) => e,
+    );
+    expect(String(error)).toMatch(
+      /100 consecutive steps \(to step 101\) had a non-finite loss or gradient, 100 skipped in all; training stopped and the last checkpoint in .* \(step 100\) was kept/,
+    );
     const state = loadTrainerState(out);
     expect(state.position.skippedSteps).toBe(99);
     expect(state.params.every(Number.isFinite)).toBe(true);
-    const cli1 = await cli('train', textFile, '--backend', 'reference', '--nonlinearity', 'relu', '--optimizer', 'sgd', '--lr', '1000000', '--clip-value', '0', '--steps', '500', '--skip-nonfinite', '--quiet', '--out', join(work, 'skip-cli'));
+    const cli1 = await cli(
+      'train',
+      textFile,
+      '--backend',
+      'reference',
+      '--nonlinearity',
+      'relu',
+      '--optimizer',
+      'sgd',
+      '--lr',
+      '1000000',
+      '--clip-value',
+      '0',
+      '--steps',
+      '500',
+      '--skip-nonfinite',
+      '--quiet',
+      '--out',
+      join(work, 'skip-cli'),
+    );
     expect(cli1.code).toBe(1);
     expect(cli1.err).toMatch(/100 consecutive steps/);
   });
@@ -249,17 +362,40 @@ describe('non-finite numbers never reach a checkpoint', () => {
 
 describe('threads', () => {
   it(`--threads above the core count is capped at ${availableParallelism()} with one line saying so`, async () => {
-    const result = await cli('train', textFile, '--backend', 'native', '--hidden', '8', '--steps', '1', '--json', '--threads', '1024', '--out', join(work, 'threads'));
+    const result = await cli(
+      'train',
+      textFile,
+      '--backend',
+      'native',
+      '--hidden',
+      '8',
+      '--steps',
+      '1',
+      '--json',
+      '--threads',
+      '1024',
+      '--out',
+      join(work, 'threads'),
+    );
     expect(result.code).toBe(0);
-    expect(result.out).toContain(`--threads 1024 is more than the ${availableParallelism()} cores of this machine; using ${availableParallelism()}`);
-    const start = result.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.type === 'start');
+    expect(result.out).toContain(
+      `--threads 1024 is more than the ${availableParallelism()} cores of this machine; using ${availableParallelism()}`,
+    );
+    const start = result.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === 'start');
     expect(start.backend.threads).toBe(availableParallelism());
   });
 
   it('RNNKIT_THREADS=abc is one line naming the variable (exit 2)', async () => {
     process.env['RNNKIT_THREADS'] = 'abc';
     try {
-      for (const args of [['info'], ['train', textFile, ...small, '--steps', '1', '--out', join(work, 'threads-abc')]]) {
+      for (const args of [
+        ['info'],
+        ['train', textFile, ...small, '--steps', '1', '--out', join(work, 'threads-abc')],
+      ]) {
         const result = await cli(...args);
         expect(result.code).toBe(2);
         expect(result.err.trim()).toBe('rnnkit: RNNKIT_THREADS must be an integer from 1 to 1024, got "abc"');
@@ -275,11 +411,17 @@ describe("the language model's text: a hard cap whatever the file kind, and dist
     expect(() => readText('/dev/zero', 1 << 20)).toThrow(/\/dev\/zero: more than the 1048576-byte limit/);
     const fifo = join(work, 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    const writer = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(fifo)}, 'abcdefgh'.repeat(1 << 18))`]);
+    const writer = spawn(process.execPath, [
+      '-e',
+      `require('fs').writeFileSync(${JSON.stringify(fifo)}, 'abcdefgh'.repeat(1 << 18))`,
+    ]);
     expect(() => readText(fifo, 1 << 20)).toThrow(/fifo: more than the 1048576-byte limit/);
     writer.kill();
     await exited(writer);
-    const small = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(fifo)}, 'hello, fifo')`]);
+    const small = spawn(process.execPath, [
+      '-e',
+      `require('fs').writeFileSync(${JSON.stringify(fifo)}, 'hello, fifo')`,
+    ]);
     expect(readText(fifo)).toBe('hello, fifo');
     await exited(small);
   });
@@ -311,18 +453,41 @@ describe("the language model's text: a hard cap whatever the file kind, and dist
 describe('the metrics log never stops a resume', () => {
   it('lines that are not metrics rows are dropped with one line naming the file and the first bad line; the rest continues exactly', async () => {
     const dir = join(work, 'metrics-damaged');
-    expect((await cli('train', textFile, ...small, '--steps', '6', '--log-every', '1', '--save-every', '3', '--quiet', '--out', dir)).code).toBe(0);
+    expect(
+      (
+        await cli(
+          'train',
+          textFile,
+          ...small,
+          '--steps',
+          '6',
+          '--log-every',
+          '1',
+          '--save-every',
+          '3',
+          '--quiet',
+          '--out',
+          dir,
+        )
+      ).code,
+    ).toBe(0);
     const path = join(dir, 'metrics.jsonl');
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     // The checkpoint is at step 6. A crash left a half-written line, something wrote a stray one, and a row
     // past the checkpoint (step 7) must give way to the one the resumed run writes.
     const trainer = decodeSafetensors(readFileSync(join(dir, 'trainer.safetensors')));
     expect(JSON.parse(trainer.metadata['rnnkit_trainer']!).position.step).toBe(6);
-    writeFileSync(path, [lines[0], '{"step": 2, "lo', 'not json at all', ...lines.slice(1), '{"step":7,"loss":123}'].join('\n') + '\n');
+    writeFileSync(
+      path,
+      [lines[0], '{"step": 2, "lo', 'not json at all', ...lines.slice(1), '{"step":7,"loss":123}'].join('\n') + '\n',
+    );
     const resumed = await cli('train', '--resume', dir, '--steps', '8', '--quiet');
     expect(resumed.code, resumed.err).toBe(0);
     expect(resumed.out).toContain(`rnnkit: ${path}: dropped 2 lines that are not a metrics row (the first at line 2)`);
-    const rows = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number });
+    const rows = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; loss: number });
     expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(rows.map((r) => r.loss)).not.toContain(123);
   });

@@ -11,8 +11,13 @@ import { CtcWorkspace } from '../src/speech/ctc-model.js';
 import { checkGradient, expectClose, makeRandom } from './helpers.js';
 import { kernelTargets } from './kernel-targets.js';
 
-const T = 7, B = 3, S = 3, FW = 4, C = 5;
-const lengths = [7, 5, 3], targetLengths = [2, 3, 1];
+const T = 7,
+  B = 3,
+  S = 3,
+  FW = 4,
+  C = 5;
+const lengths = [7, 5, 3],
+  targetLengths = [2, 3, 1];
 const targets = [1, 2, 0, 3, 3, 4, 2, 0, 0]; // [B,S]; the zeros are padding
 
 function setup(backend: Backend, config: ModelConfig) {
@@ -29,8 +34,28 @@ function setup(backend: Backend, config: ModelConfig) {
 }
 
 const configs: ModelConfig[] = [
-  { cell: 'lstm', nonlinearity: 'tanh', hidden: 3, layers: 2, embed: 0, vocabSize: 2, frameWidth: FW, outputs: C, bidirectional: true },
-  { cell: 'gru', nonlinearity: 'tanh', hidden: 4, layers: 1, embed: 0, vocabSize: 2, frameWidth: FW, outputs: C, bidirectional: false },
+  {
+    cell: 'lstm',
+    nonlinearity: 'tanh',
+    hidden: 3,
+    layers: 2,
+    embed: 0,
+    vocabSize: 2,
+    frameWidth: FW,
+    outputs: C,
+    bidirectional: true,
+  },
+  {
+    cell: 'gru',
+    nonlinearity: 'tanh',
+    hidden: 4,
+    layers: 1,
+    embed: 0,
+    vocabSize: 2,
+    frameWidth: FW,
+    outputs: C,
+    bidirectional: false,
+  },
 ];
 
 describe('the CTC network', () => {
@@ -65,12 +90,17 @@ describe('the CTC network', () => {
     ws.forward(T, B, null);
     const lp = ws.logProbs(T, B, 2);
     expect(lp.length).toBe(lengths[2]! * C);
-    for (let t = 0; t < lengths[2]!; t++) expect(Array.from(lp.subarray(t * C, (t + 1) * C)).reduce((s, v) => s + Math.exp(v), 0)).toBeCloseTo(1, 6);
+    for (let t = 0; t < lengths[2]!; t++)
+      expect(Array.from(lp.subarray(t * C, (t + 1) * C)).reduce((s, v) => s + Math.exp(v), 0)).toBeCloseTo(1, 6);
   });
 
   it('frameWidth is refused with an embedding, and ids need frameWidth = vocabSize', () => {
-    expect(() => validateConfig({ ...configs[0]!, embed: 3 })).toThrow('a frame width is for a model of float frames (embed 0), not one with an embedding');
+    expect(() => validateConfig({ ...configs[0]!, embed: 3 })).toThrow(
+      'a frame width is for a model of float frames (embed 0), not one with an embedding',
+    );
     const model = new Model(new ReferenceBackend(), configs[0]!);
-    expect(() => new RecurrentStack(model, 2, 2, { input: 'ids' })).toThrow('ids need a model whose frame width is its vocabulary size (one-hot), not 4');
+    expect(() => new RecurrentStack(model, 2, 2, { input: 'ids' })).toThrow(
+      'ids need a model whose frame width is its vocabulary size (one-hot), not 4',
+    );
   });
 });

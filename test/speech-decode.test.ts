@@ -20,7 +20,8 @@ function randomRows(random: () => number, T: number, C: number, peak = 0): numbe
 
 /** The most probable label sequence by brute force: every one of the C^T paths, probabilities summed per collapse. */
 function exhaustive(rows: number[][]): { labels: number[]; probability: number } {
-  const T = rows.length, C = rows[0]!.length;
+  const T = rows.length,
+    C = rows[0]!.length;
   const sums = new Map<string, number>();
   for (let index = 0; index < C ** T; index++) {
     const path = Array.from({ length: T }, (_, t) => Math.floor(index / C ** t) % C);
@@ -37,7 +38,12 @@ describe('greedy decoding', () => {
     expect(collapse([0, 0, 0])).toEqual([]);
   });
   it('takes the most probable symbol of every frame and sums their log-probabilities', () => {
-    const rows = [[0.1, 0.8, 0.1], [0.2, 0.7, 0.1], [0.6, 0.2, 0.2], [0.1, 0.3, 0.6]];
+    const rows = [
+      [0.1, 0.8, 0.1],
+      [0.2, 0.7, 0.1],
+      [0.6, 0.2, 0.2],
+      [0.1, 0.3, 0.6],
+    ];
     const got = greedyDecode(logOf(rows), 4, 3);
     expect(got.path).toEqual([1, 1, 0, 2]);
     expect(got.labels).toEqual([1, 2]);
@@ -48,7 +54,10 @@ describe('greedy decoding', () => {
 describe('prefix beam search', () => {
   it('a hand-built distribution where the best path and the best labelling differ: the beam finds the labelling', () => {
     // Best path: blank, blank ("" with 0.36) — but "1" collects 0.4·0.6 + 0.6·0.4 + 0.4·0.4 = 0.64.
-    const rows = [[0.6, 0.4], [0.6, 0.4]];
+    const rows = [
+      [0.6, 0.4],
+      [0.6, 0.4],
+    ];
     expect(greedyDecode(logOf(rows), 2, 2).labels).toEqual([]);
     const beam = beamDecode(logOf(rows), 2, 2, 4);
     expect(beam.labels).toEqual([1]);
@@ -70,14 +79,18 @@ describe('prefix beam search', () => {
   it('K = 1 equals greedy on peaky distributions (top symbol ≥ 0.7 of each frame; 200 cases)', () => {
     const random = makeRandom(8);
     for (let i = 0; i < 200; i++) {
-      const T = 3 + Math.floor(random() * 30), C = 2 + Math.floor(random() * 12);
+      const T = 3 + Math.floor(random() * 30),
+        C = 2 + Math.floor(random() * 12);
       const lp = logOf(randomRows(random, T, C, 0.7));
       expect(beamDecode(lp, T, C, 1).labels, `case ${i}`).toEqual(greedyDecode(lp, T, C).labels);
     }
   });
 
   it('K = 1 can differ from greedy on a flat distribution (it sums alignments)', () => {
-    const rows = [[0.45, 0.5, 0.05], [0.3, 0.3, 0.4]]; // greedy: 1 2; K = 1 keeps only "1" after frame 0, then "1" (0.5·0.3 + 0.5·0.3 = 0.3) beats "1 2" (0.5·0.4 = 0.2)
+    const rows = [
+      [0.45, 0.5, 0.05],
+      [0.3, 0.3, 0.4],
+    ]; // greedy: 1 2; K = 1 keeps only "1" after frame 0, then "1" (0.5·0.3 + 0.5·0.3 = 0.3) beats "1 2" (0.5·0.4 = 0.2)
     expect(greedyDecode(logOf(rows), 2, 3).labels).toEqual([1, 2]);
     expect(beamDecode(logOf(rows), 2, 3, 1).labels).toEqual([1]);
   });

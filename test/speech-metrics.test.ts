@@ -35,6 +35,8 @@ describe('the alphabet', () => {
   });
   it('a character outside the alphabet is refused naming it and where', () => {
     expect(() => Alphabet.of(['one']).encode('onz', 'a.wav')).toThrow(RnnkitError);
-    expect(() => Alphabet.of(['one']).encode('onz', 'a.wav')).toThrow('a.wav: the character "z" is not in the model\'s alphabet ("eno")');
+    expect(() => Alphabet.of(['one']).encode('onz', 'a.wav')).toThrow(
+      'a.wav: the character "z" is not in the model\'s alphabet ("eno")',
+    );
   });
 });

@@ -10,10 +10,20 @@ import { Model } from '../src/model/model.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 import { expectClose, makeRandom } from './helpers.js';
 
-const V = 13, C = 3;
+const V = 13,
+  C = 3;
 
 async function makeModel(backend: BackendName, bidirectional: boolean, cell: 'lstm' | 'gru' = 'lstm'): Promise<Model> {
-  const model = new Model(await BACKEND_FACTORIES[backend](), { cell, nonlinearity: 'tanh', hidden: 12, layers: 2, embed: 5, vocabSize: V, bidirectional, outputs: C });
+  const model = new Model(await BACKEND_FACTORIES[backend](), {
+    cell,
+    nonlinearity: 'tanh',
+    hidden: 12,
+    layers: 2,
+    embed: 5,
+    vocabSize: V,
+    bidirectional,
+    outputs: C,
+  });
   model.initialize(5);
   return model;
 }
@@ -34,9 +44,16 @@ const PIECES = [4, 7, 5, 64, 9, 4, 33, 24]; // sums to 150; the carried stream t
 
 describe('ClassifierStream.step equals classifying the text so far', () => {
   for (const backend of TESTED_BACKENDS) {
-    for (const [bidirectional, pool, cell] of [[false, 'last', 'lstm'], [false, 'last', 'gru'], [false, 'mean', 'lstm'], [true, 'max', 'gru'], [true, 'last', 'lstm']] as const) {
+    for (const [bidirectional, pool, cell] of [
+      [false, 'last', 'lstm'],
+      [false, 'last', 'gru'],
+      [false, 'mean', 'lstm'],
+      [true, 'max', 'gru'],
+      [true, 'last', 'lstm'],
+    ] as const) {
       it(`${backend}, ${cell}, ${bidirectional ? 'bidirectional' : 'forward'}, ${pool}: after every piece, bit for bit`, async () => {
-        const model = await makeModel(backend, bidirectional, cell), stream = new ClassifierStream(model, pool);
+        const model = await makeModel(backend, bidirectional, cell),
+          stream = new ClassifierStream(model, pool);
         expect(stream.carriesState).toBe(!bidirectional && pool === 'last');
         const state = stream.createState();
         let end = 0;
@@ -44,14 +61,19 @@ describe('ClassifierStream.step equals classifying the text so far', () => {
           const { probabilities } = stream.step(text.subarray(end, end + size), state);
           end += size;
           const expected = wholeText(model, pool, text.subarray(0, end));
-          expect(Buffer.from(probabilities.buffer).equals(Buffer.from(expected.buffer)), `after ${end} characters: ${probabilities} vs ${expected}`).toBe(true);
+          expect(
+            Buffer.from(probabilities.buffer).equals(Buffer.from(expected.buffer)),
+            `after ${end} characters: ${probabilities} vs ${expected}`,
+          ).toBe(true);
         }
         expect(state.length).toBe(150);
       });
     }
 
     it(`${backend}: one character at a time (carried state) gives the text's probabilities within rounding`, async () => {
-      const model = await makeModel(backend, false), stream = new ClassifierStream(model, 'last'), state = stream.createState();
+      const model = await makeModel(backend, false),
+        stream = new ClassifierStream(model, 'last'),
+        state = stream.createState();
       let probabilities: Float32Array = new Float32Array(0);
       for (let t = 0; t < 40; t++) probabilities = stream.step(text.subarray(t, t + 1), state).probabilities;
       const expected = wholeText(model, 'last', text.subarray(0, 40));
@@ -61,8 +83,12 @@ describe('ClassifierStream.step equals classifying the text so far', () => {
   }
 
   it('copy() keeps a point of the text; reset() empties it', async () => {
-    for (const [bidirectional, pool] of [[false, 'last'], [true, 'mean']] as const) {
-      const model = await makeModel('reference', bidirectional), stream = new ClassifierStream(model, pool);
+    for (const [bidirectional, pool] of [
+      [false, 'last'],
+      [true, 'mean'],
+    ] as const) {
+      const model = await makeModel('reference', bidirectional),
+        stream = new ClassifierStream(model, pool);
       const state = stream.createState();
       stream.step(text.subarray(0, 10), state);
       const kept = state.copy();
@@ -70,17 +96,22 @@ describe('ClassifierStream.step equals classifying the text so far', () => {
       expect(stream.step(text.subarray(10, 20), kept).probabilities).toEqual(a);
       kept.reset();
       expect(kept.length).toBe(0);
-      expect(stream.step(text.subarray(0, 10), kept).probabilities).toEqual(wholeText(model, pool, text.subarray(0, 10)));
+      expect(stream.step(text.subarray(0, 10), kept).probabilities).toEqual(
+        wholeText(model, pool, text.subarray(0, 10)),
+      );
     }
   });
 
-  it('refuses an id outside the vocabulary, an empty or too long piece and another stream\'s state, in one line', async () => {
-    const model = await makeModel('reference', false), stream = new ClassifierStream(model, 'last', { maxSteps: 8 });
+  it("refuses an id outside the vocabulary, an empty or too long piece and another stream's state, in one line", async () => {
+    const model = await makeModel('reference', false),
+      stream = new ClassifierStream(model, 'last', { maxSteps: 8 });
     const state = stream.createState();
     expect(() => stream.step([1, 13], state)).toThrow(/id 13 at position 1 is outside \[0, 13\)/);
     expect(() => stream.step([], state)).toThrow(/0 ids; a step takes 1 to 8 ids/);
     expect(() => stream.step(new Array(9).fill(1), state)).toThrow(/9 ids; a step takes 1 to 8 ids/);
-    expect(() => stream.step([1], new ClassifierStream(model, 'max').createState())).toThrow(/a stream of another kind of model/);
+    expect(() => stream.step([1], new ClassifierStream(model, 'max').createState())).toThrow(
+      /a stream of another kind of model/,
+    );
     expect(state.length).toBe(0);
   });
 });

@@ -11,7 +11,16 @@ import { validateConfig } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
 import { RegressorWorkspace } from '../src/model/regressor.js';
 import {
-  ADDING_BASELINE, COPY_BLANK, COPY_DELIMITER, COPY_LENGTH, COPY_SYMBOLS, addingBatch, batchRandom, copyBaseline, copyBatch, copySteps,
+  ADDING_BASELINE,
+  COPY_BLANK,
+  COPY_DELIMITER,
+  COPY_LENGTH,
+  COPY_SYMBOLS,
+  addingBatch,
+  batchRandom,
+  copyBaseline,
+  copyBatch,
+  copySteps,
 } from '../src/tasks/synthetic/generate.js';
 import { scoreAdding } from '../src/tasks/synthetic/score.js';
 import { cli } from './cli-helpers.js';
@@ -19,13 +28,16 @@ import { cli } from './cli-helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-synthetic-'));
 
 function adding(seed: number, stream: 'train' | 'validation' | 'test', index: number, T: number, B: number) {
-  const frames = new Float32Array(T * B * 2), targets = new Float32Array(B);
+  const frames = new Float32Array(T * B * 2),
+    targets = new Float32Array(B);
   addingBatch(batchRandom(seed, stream, index), T, B, frames, targets);
   return { frames, targets };
 }
 
 function copy(seed: number, index: number, delay: number, B: number) {
-  const T = copySteps(delay), ids = new Int32Array(T * B), targets = new Int32Array(T * B);
+  const T = copySteps(delay),
+    ids = new Int32Array(T * B),
+    targets = new Int32Array(T * B);
   copyBatch(batchRandom(seed, 'train', index), delay, B, ids, targets);
   return { ids, targets };
 }
@@ -40,7 +52,8 @@ describe('the adding problem', () => {
 
   it('marks one value in each half and targets their sum (T = 2 included)', () => {
     for (const T of [2, 3, 50]) {
-      const B = 64, { frames, targets } = adding(1, 'train', 0, T, B);
+      const B = 64,
+        { frames, targets } = adding(1, 'train', 0, T, B);
       for (let b = 0; b < B; b++) {
         const marked = [...Array(T).keys()].filter((t) => frames[(t * B + b) * 2 + 1] === 1);
         expect(marked).toHaveLength(2);
@@ -55,9 +68,13 @@ describe('the adding problem', () => {
   it('"always predict 1" scores MSE 1/6: directly, and through a model whose head is the constant 1', () => {
     const B = 1000;
     let sum = 0;
-    for (let index = 0; index < 20; index++) for (const y of adding(5, 'test', index, 30, B).targets) sum += (1 - y) ** 2;
+    for (let index = 0; index < 20; index++)
+      for (const y of adding(5, 'test', index, 30, B).targets) sum += (1 - y) ** 2;
     expect(Math.abs(sum / (20 * B) - ADDING_BASELINE)).toBeLessThan(0.004);
-    const model = new Model(new ReferenceBackend(), validateConfig({ cell: 'lstm', nonlinearity: 'tanh', hidden: 4, layers: 1, embed: 0, vocabSize: 2, outputs: 1 }));
+    const model = new Model(
+      new ReferenceBackend(),
+      validateConfig({ cell: 'lstm', nonlinearity: 'tanh', hidden: 4, layers: 1, embed: 0, vocabSize: 2, outputs: 1 }),
+    );
     model.initialize(1);
     model.p.headWeight.data.fill(0);
     model.p.headBias.data.fill(1);
@@ -74,26 +91,42 @@ describe('the copy-memory problem', () => {
 
   it('shows 10 symbols, waits delay − 1 blanks, the delimiter, then wants the symbols back', () => {
     for (const delay of [1, 7]) {
-      const B = 16, T = copySteps(delay), { ids, targets } = copy(2, 0, delay, B);
+      const B = 16,
+        T = copySteps(delay),
+        { ids, targets } = copy(2, 0, delay, B);
       expect(T).toBe(delay + 20);
       for (let b = 0; b < B; b++) {
-        const input = [...Array(T).keys()].map((t) => ids[t * B + b]!), want = [...Array(T).keys()].map((t) => targets[t * B + b]!);
+        const input = [...Array(T).keys()].map((t) => ids[t * B + b]!),
+          want = [...Array(T).keys()].map((t) => targets[t * B + b]!);
         const symbols = input.slice(0, COPY_LENGTH);
         for (const s of symbols) expect(s >= 1 && s <= COPY_SYMBOLS).toBe(true);
-        expect(input.slice(COPY_LENGTH)).toEqual([...Array(delay - 1).fill(COPY_BLANK), COPY_DELIMITER, ...Array(COPY_LENGTH).fill(COPY_BLANK)]);
+        expect(input.slice(COPY_LENGTH)).toEqual([
+          ...Array(delay - 1).fill(COPY_BLANK),
+          COPY_DELIMITER,
+          ...Array(COPY_LENGTH).fill(COPY_BLANK),
+        ]);
         expect(want).toEqual([...Array(delay + COPY_LENGTH).fill(COPY_BLANK), ...symbols]);
       }
     }
   });
 
   it('the memoryless strategy (blank until the recall, then uniform over the 8 symbols) scores 10·ln 8/(delay + 20)', () => {
-    const delay = 30, B = 50, T = copySteps(delay), { targets } = copy(9, 0, delay, B);
+    const delay = 30,
+      B = 50,
+      T = copySteps(delay),
+      { targets } = copy(9, 0, delay, B);
     // Its probability of the target at step t: 1 for a blank before the recall, 1/8 for each recalled symbol.
     let loss = 0;
     for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
         const recall = t >= delay + COPY_LENGTH;
-        const p = recall ? (targets[t * B + b]! >= 1 && targets[t * B + b]! <= COPY_SYMBOLS ? 1 / COPY_SYMBOLS : 0) : targets[t * B + b] === COPY_BLANK ? 1 : 0;
+        const p = recall
+          ? targets[t * B + b]! >= 1 && targets[t * B + b]! <= COPY_SYMBOLS
+            ? 1 / COPY_SYMBOLS
+            : 0
+          : targets[t * B + b] === COPY_BLANK
+            ? 1
+            : 0;
         loss -= Math.log(p);
       }
     }
@@ -105,7 +138,26 @@ describe('the copy-memory problem', () => {
 describe('through the command line', () => {
   it('trains the adding problem and scores a fresh test set with eval --json', async () => {
     const out = join(dir, 'adding');
-    const trained = await cli('train', '--task', 'adding', '--length', '12', '--hidden', '8', '--batch', '16', '--steps', '40', '--eval-every', '20', '--backend', 'reference', '--quiet', '--out', out);
+    const trained = await cli(
+      'train',
+      '--task',
+      'adding',
+      '--length',
+      '12',
+      '--hidden',
+      '8',
+      '--batch',
+      '16',
+      '--steps',
+      '40',
+      '--eval-every',
+      '20',
+      '--backend',
+      'reference',
+      '--quiet',
+      '--out',
+      out,
+    );
     expect(trained.err).toBe('');
     expect(trained.code).toBe(0);
     const evaluated = await cli('eval', out, '--json', '--sequences', '300', '--backend', 'reference');
@@ -114,13 +166,32 @@ describe('through the command line', () => {
     expect(score).toMatchObject({ task: 'adding', length: 12, seed: 1, sequences: 300, baseline_mse: ADDING_BASELINE });
     expect(score.mse).toBeGreaterThan(0);
     expect(score.mse).toBeLessThan(1);
-    const other = JSON.parse((await cli('eval', out, '--json', '--sequences', '300', '--seed', '2', '--backend', 'reference')).out);
+    const other = JSON.parse(
+      (await cli('eval', out, '--json', '--sequences', '300', '--seed', '2', '--backend', 'reference')).out,
+    );
     expect(other.mse).not.toBe(score.mse);
   });
 
   it('trains the copy problem and scores loss and recall accuracy beside the baseline', async () => {
     const out = join(dir, 'copy');
-    const trained = await cli('train', '--task', 'copy', '--delay', '5', '--hidden', '8', '--batch', '8', '--steps', '20', '--backend', 'reference', '--quiet', '--out', out);
+    const trained = await cli(
+      'train',
+      '--task',
+      'copy',
+      '--delay',
+      '5',
+      '--hidden',
+      '8',
+      '--batch',
+      '8',
+      '--steps',
+      '20',
+      '--backend',
+      'reference',
+      '--quiet',
+      '--out',
+      out,
+    );
     expect(trained.code).toBe(0);
     const score = JSON.parse((await cli('eval', out, '--json', '--sequences', '64', '--backend', 'reference')).out);
     expect(score).toMatchObject({ task: 'copy', delay: 5, sequences: 64, baseline_loss: copyBaseline(5) });
@@ -129,9 +200,28 @@ describe('through the command line', () => {
     expect(score.accuracy).toBeLessThanOrEqual(1);
   });
 
-  it.each([['adding', '--length'], ['copy', '--delay']])('a resumed %s run continues bit for bit (the batches are a function of the step)', async (task, option) => {
-    const common = ['train', '--task', task, option, '6', '--hidden', '5', '--batch', '4', '--eval-every', '5', '--backend', 'reference', '--quiet'];
-    const whole = join(dir, `${task}-whole`), parts = join(dir, `${task}-parts`);
+  it.each([
+    ['adding', '--length'],
+    ['copy', '--delay'],
+  ])('a resumed %s run continues bit for bit (the batches are a function of the step)', async (task, option) => {
+    const common = [
+      'train',
+      '--task',
+      task,
+      option,
+      '6',
+      '--hidden',
+      '5',
+      '--batch',
+      '4',
+      '--eval-every',
+      '5',
+      '--backend',
+      'reference',
+      '--quiet',
+    ];
+    const whole = join(dir, `${task}-whole`),
+      parts = join(dir, `${task}-parts`);
     expect((await cli(...common, '--steps', '12', '--out', whole)).code).toBe(0);
     expect((await cli(...common, '--steps', '7', '--out', parts)).code).toBe(0);
     expect((await cli('train', '--resume', parts, '--steps', '12', '--backend', 'reference', '--quiet')).code).toBe(0);
@@ -146,13 +236,25 @@ describe('through the command line', () => {
     [['--task', 'adding', '--embed', '4'], /--embed 4: the adding problem reads float frames/],
     [['--task', 'adding', 'some-file.txt'], /generates its sequences from --seed; remove the FILE argument/],
   ])('refuses %j with one clear line', async (args, message) => {
-    const result = await cli('train', ...args, '--steps', '1', '--backend', 'reference', '--quiet', '--out', join(dir, 'refused'));
+    const result = await cli(
+      'train',
+      ...args,
+      '--steps',
+      '1',
+      '--backend',
+      'reference',
+      '--quiet',
+      '--out',
+      join(dir, 'refused'),
+    );
     expect(result.code).not.toBe(0);
     expect(result.err).toMatch(message);
     expect(result.err.trim().split('\n')).toHaveLength(1);
   });
 
   it('eval of a generated task refuses a FILE; of a language model, needs one', async () => {
-    expect((await cli('eval', join(dir, 'adding'), 'x.txt', '--backend', 'reference')).err).toMatch(/remove the FILE argument/);
+    expect((await cli('eval', join(dir, 'adding'), 'x.txt', '--backend', 'reference')).err).toMatch(
+      /remove the FILE argument/,
+    );
   });
 });

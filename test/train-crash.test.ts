@@ -21,9 +21,36 @@ writeFileSync(textFile, 'Happy families are all alike; every unhappy family is u
 const random = makeRandom(Number(process.env['RNNKIT_TEST_SEED'] ?? Date.now() % 100000));
 
 const runArgs = (out: string, extra: string[] = []) => [
-  bin, 'train', textFile, '--cell', 'gru', '--layers', '2', '--hidden', '32', '--embed', '8', '--dropout', '0.2',
-  '--seq', '16', '--batch', '4', '--optimizer', 'adam', '--lr', '0.005', '--steps', '1500', '--save-every', '25',
-  '--log-every', '5', '--out', out, ...extra,
+  bin,
+  'train',
+  textFile,
+  '--cell',
+  'gru',
+  '--layers',
+  '2',
+  '--hidden',
+  '32',
+  '--embed',
+  '8',
+  '--dropout',
+  '0.2',
+  '--seq',
+  '16',
+  '--batch',
+  '4',
+  '--optimizer',
+  'adam',
+  '--lr',
+  '0.005',
+  '--steps',
+  '1500',
+  '--save-every',
+  '25',
+  '--log-every',
+  '5',
+  '--out',
+  out,
+  ...extra,
 ];
 
 function rnnkit(args: string[]) {
@@ -41,7 +68,9 @@ function startUntil(args: string[], step: number): Promise<ChildProcess> {
       const steps = [...seen.matchAll(/^step +(\d+)\//gm)].map((m) => Number(m[1]));
       if (steps.length && steps.at(-1)! >= step) resolvePromise(child);
     });
-    child.on('exit', (code) => reject(new Error(`the run ended (code ${code}) before step ${step}: ${seen.slice(-300)}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`the run ended (code ${code}) before step ${step}: ${seen.slice(-300)}`)),
+    );
   });
 }
 
@@ -63,7 +92,10 @@ describe('crash safety through the executable', () => {
     expect(resumed.err).toBe('');
     expect(resumed.code).toBe(0);
     expect(resumed.out).toMatch(/resuming .* at step \d+ of 1500/);
-    expect(readFileSync(join(killed, 'model.safetensors')).equals(readFileSync(join(whole, 'model.safetensors'))), `killed near step ${killAt}`).toBe(true);
+    expect(
+      readFileSync(join(killed, 'model.safetensors')).equals(readFileSync(join(whole, 'model.safetensors'))),
+      `killed near step ${killAt}`,
+    ).toBe(true);
   });
 
   it('SIGINT saves a checkpoint, says where, and exits 0', async () => {
@@ -97,8 +129,14 @@ describe('crash safety through the executable', () => {
 describe('train() for servers', () => {
   it('runs in a worker: the main thread keeps ticking; abort saves a loadable checkpoint', async () => {
     const out = join(work, 'library');
-    const handle = train({ file: textFile, out, config: { cell: 'lstm', hidden: 64, seq: 32, batch: 8, steps: 100_000, logEvery: 10, saveEvery: 0 } });
-    let ticks = 0, maxGap = 0, last = performance.now();
+    const handle = train({
+      file: textFile,
+      out,
+      config: { cell: 'lstm', hidden: 64, seq: 32, batch: 8, steps: 100_000, logEvery: 10, saveEvery: 0 },
+    });
+    let ticks = 0,
+      maxGap = 0,
+      last = performance.now();
     const timer = setInterval(() => {
       const now = performance.now();
       maxGap = Math.max(maxGap, now - last);

@@ -27,15 +27,30 @@ async function drain(iterable: AsyncIterable<unknown>): Promise<unknown> {
 describe('train() rejects bad options through result and the iterator', () => {
   it.each([
     ['a missing out', { text }, /`out` \(the run directory\) is required/],
-    ['a misspelt config key', { text, out: join(work, 'x'), config: { hiden: 5 } }, /config has no setting "hiden" \(did you mean hidden\?\)/],
+    [
+      'a misspelt config key',
+      { text, out: join(work, 'x'), config: { hiden: 5 } },
+      /config has no setting "hiden" \(did you mean hidden\?\)/,
+    ],
     ['a misspelt option', { text, outt: join(work, 'x') }, /train\(\) has no setting "outt" \(did you mean out\?\)/],
     ['an invalid setting', { text, out: join(work, 'x'), config: { lr: -1 } }, /lr must be/],
-    ['a setting that would do nothing', { text, out: join(work, 'x'), config: { optimizer: 'sgd', beta1: 0.9 } }, /--beta1 applies to --optimizer adam or adamw, not sgd/],
-    ['an unknown backend', { text, out: join(work, 'x'), backend: 'gpu' }, /backend must be auto, native, wasm, reference; got "gpu"/],
+    [
+      'a setting that would do nothing',
+      { text, out: join(work, 'x'), config: { optimizer: 'sgd', beta1: 0.9 } },
+      /--beta1 applies to --optimizer adam or adamw, not sgd/,
+    ],
+    [
+      'an unknown backend',
+      { text, out: join(work, 'x'), backend: 'gpu' },
+      /backend must be auto, native, wasm, reference; got "gpu"/,
+    ],
   ])('%s', async (_what, options, message) => {
     let handle: ReturnType<typeof train> | undefined;
     expect(() => (handle = train(options as Parameters<typeof train>[0]))).not.toThrow();
-    await expect(handle!.result).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(message) });
+    await expect(handle!.result).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringMatching(message),
+    });
     expect(String(await drain(handle!))).toMatch(message);
   });
 
@@ -47,24 +62,28 @@ describe('train() rejects bad options through result and the iterator', () => {
 });
 
 describe('leaving a for-await loop stops the run and saves it', () => {
-  it.each(['break', 'throw'] as const)('%s', async (how) => {
-    const out = join(work, `leave-${how}`);
-    const handle = train({ text, out, backend: 'reference', config: long });
-    const leave = async (): Promise<void> => {
-      for await (const event of handle) {
-        if (event.type === 'step' && event.metrics.step >= 5) {
-          if (how === 'break') break;
-          throw new Error('the caller failed');
+  it.each(['break', 'throw'] as const)(
+    '%s',
+    async (how) => {
+      const out = join(work, `leave-${how}`);
+      const handle = train({ text, out, backend: 'reference', config: long });
+      const leave = async (): Promise<void> => {
+        for await (const event of handle) {
+          if (event.type === 'step' && event.metrics.step >= 5) {
+            if (how === 'break') break;
+            throw new Error('the caller failed');
+          }
         }
-      }
-    };
-    if (how === 'throw') await expect(leave()).rejects.toThrow('the caller failed');
-    else await leave();
-    const result = await handle.result;
-    expect(result.interrupted).toBe(true);
-    expect(result.steps).toBeLessThan(long.steps);
-    expect(loadTrainerState(out).position.step).toBe(result.steps);
-  }, 60_000);
+      };
+      if (how === 'throw') await expect(leave()).rejects.toThrow('the caller failed');
+      else await leave();
+      const result = await handle.result;
+      expect(result.interrupted).toBe(true);
+      expect(result.steps).toBeLessThan(long.steps);
+      expect(loadTrainerState(out).position.step).toBe(result.steps);
+    },
+    60_000,
+  );
 });
 
 it('an already-aborted signal saves the initial checkpoint and takes no step', async () => {

@@ -15,14 +15,27 @@ const TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
 const tempDir = () => mkdtempSync(join(tmpdir(), 'rnnkit-test-'));
 
 const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
-  ...DEFAULT_TRAIN_CONFIG, hidden: 24, seq: 10, batch: 3, steps: 60, logEvery: 10, saveEvery: 0, ...overrides,
+  ...DEFAULT_TRAIN_CONFIG,
+  hidden: 24,
+  seq: 10,
+  batch: 3,
+  steps: 60,
+  logEvery: 10,
+  saveEvery: 0,
+  ...overrides,
 });
 
 async function run(name: (typeof TESTED_BACKENDS)[number], overrides: Partial<TrainConfig> = {}) {
   const backend = await BACKEND_FACTORIES[name]();
   const metrics: StepMetrics[] = [];
   const out = tempDir();
-  const result = await runTraining({ text: TEXT, config: config(overrides), backend, out, onEvent: (e) => e.type === 'step' && metrics.push(e.metrics) });
+  const result = await runTraining({
+    text: TEXT,
+    config: config(overrides),
+    backend,
+    out,
+    onEvent: (e) => e.type === 'step' && metrics.push(e.metrics),
+  });
   return { result, metrics, out, backend };
 }
 
@@ -32,7 +45,10 @@ describe.each(TESTED_BACKENDS)('training on %s', (name) => {
     const uniform = Math.log(new Set(TEXT).size);
     expect(metrics[0]!.loss).toBeGreaterThan(uniform * 0.9); // the first step sees an untrained model
     expect(metrics.at(-1)!.loss).toBeLessThan(uniform * 0.5);
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StepMetrics);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as StepMetrics);
     expect(lines.map((m) => m.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     for (const m of lines) expect(m.tokens_per_s).toBeGreaterThan(0);
     expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
@@ -91,6 +107,14 @@ describe.each(TESTED_BACKENDS)('training on %s', (name) => {
     const b = loadModel(out, backend).model;
     expect(b.config).toEqual(a.config);
     expect(Array.from(b.params.all.data)).toEqual(Array.from(a.params.all.data));
-    await expect(runTraining({ text: 'ab#'.repeat(50), config: config({ steps: 1 }), backend, out: tempDir(), initFrom: source.out })).rejects.toThrow(/character "#" .* not in the model's vocabulary/);
+    await expect(
+      runTraining({
+        text: 'ab#'.repeat(50),
+        config: config({ steps: 1 }),
+        backend,
+        out: tempDir(),
+        initFrom: source.out,
+      }),
+    ).rejects.toThrow(/character "#" .* not in the model's vocabulary/);
   });
 });

@@ -19,7 +19,9 @@ describe('wasm allocation with free', () => {
   it('reuses a freed block, zeroed, and merges neighbours so the top comes back down', async () => {
     const wasm = await loadWasmBackend();
     const base = wasm.bytesAllocated;
-    const a = wasm.allocFloat(100), b = wasm.allocFloat(50), c = wasm.allocFloat(10);
+    const a = wasm.allocFloat(100),
+      b = wasm.allocFloat(50),
+      c = wasm.allocFloat(10);
     a.data.fill(7);
     const aPtr = a.data.byteOffset;
     wasm.free(a);
@@ -45,7 +47,9 @@ describe('wasm allocation with free', () => {
     const weight = model.params.all;
     model.dispose();
     expect(() => wasm.scale(weight, 2)).toThrow('scale: x was freed (its model or workspace was disposed)');
-    expect(() => wasm.free(new ReferenceBackend().allocFloat(1))).toThrow('free: the buffer is not one of this wasm backend');
+    expect(() => wasm.free(new ReferenceBackend().allocFloat(1))).toThrow(
+      'free: the buffer is not one of this wasm backend',
+    );
   });
 
   it('a disposed backend refuses allocation', async () => {
@@ -59,8 +63,22 @@ describe('wasm allocation with free', () => {
 
 describe('50 models one after another', () => {
   /** Trains model i; returns its model file and the memory's size after it. */
-  const trainOne = async (wasm: WasmBackend, i: number, dispose: boolean): Promise<{ file: Uint8Array; memory: number }> => {
-    const training = new MemoryTraining(TEXT, wasm, { ...SHAPES[i % SHAPES.length], steps: 3, seq: 16, batch: 4, valFrac: 0.1, evalEvery: 3, sampleEvery: 3, sampleLength: 20, seed: i });
+  const trainOne = async (
+    wasm: WasmBackend,
+    i: number,
+    dispose: boolean,
+  ): Promise<{ file: Uint8Array; memory: number }> => {
+    const training = new MemoryTraining(TEXT, wasm, {
+      ...SHAPES[i % SHAPES.length],
+      steps: 3,
+      seq: 16,
+      batch: 4,
+      valFrac: 0.1,
+      evalEvery: 3,
+      sampleEvery: 3,
+      sampleLength: 20,
+      seed: i,
+    });
     const result = await training.train();
     expect(result.steps).toBe(3);
     const file = training.run.modelBytes();
@@ -77,7 +95,10 @@ describe('50 models one after another', () => {
       sizes.push(memory);
       expect(wasm.bytesInUse).toBe(base);
       // Reused memory computes what fresh memory does: the same weights as on a new backend.
-      if (i % 10 === 9) expect(Buffer.from(file).equals((await trainOne(await loadWasmBackend(), i, false)).file), `model ${i}`).toBe(true);
+      if (i % 10 === 9)
+        expect(Buffer.from(file).equals((await trainOne(await loadWasmBackend(), i, false)).file), `model ${i}`).toBe(
+          true,
+        );
     }
     expect(sizes[49]).toBe(sizes[2]);
   });

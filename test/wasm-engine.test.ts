@@ -26,19 +26,31 @@ describe.each(BUILDS)('%s build', (build) => {
   describe('vector exp, tanh and sigmoid (the activations export)', () => {
     // The module itself, without the backend: `activations(fn, n, x, out)` evaluates the f32x4 functions the
     // kernels use (fn 0 exp, 1 tanh, 2 sigmoid) over n floats, the last n % 4 through the splatted-lane path.
-    type Raw = { memory: { buffer: ArrayBuffer; grow(pages: number): number }; heapBase(): number; activations(fn: number, n: number, x: number, out: number): void };
+    type Raw = {
+      memory: { buffer: ArrayBuffer; grow(pages: number): number };
+      heapBase(): number;
+      activations(fn: number, n: number, x: number, out: number): void;
+    };
     let raw: Raw;
 
     beforeAll(async () => {
       const { readFile } = await import('node:fs/promises');
       const bytes = await readFile(new URL(`../build/wasm/${FILES[build]}`, import.meta.url));
-      const api = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }> } }).WebAssembly;
+      const api = (
+        globalThis as unknown as {
+          WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }> };
+        }
+      ).WebAssembly;
       raw = (await api.instantiate(new Uint8Array(bytes), {})).instance.exports as Raw;
     });
 
     /** Max relative error (in units of 2^-23) of f over the grid, against f64 Math, for |expected| >= 1e-30;
      *  max absolute error below that. */
-    function measure(fn: number, xs: number[], exact: (x: number) => number): { ulps: number; at: number; tinyAbs: number } {
+    function measure(
+      fn: number,
+      xs: number[],
+      exact: (x: number) => number,
+    ): { ulps: number; at: number; tinyAbs: number } {
       const n = xs.length;
       const base = Math.ceil(raw.heapBase() / 16) * 16;
       const need = base + 8 * n + 64 - raw.memory.buffer.byteLength;
@@ -47,13 +59,18 @@ describe.each(BUILDS)('%s build', (build) => {
       x.set(xs);
       raw.activations(fn, n, base, base + 4 * n + 16 - ((4 * n) % 16));
       const out = new Float32Array(raw.memory.buffer, base + 4 * n + 16 - ((4 * n) % 16), n);
-      let ulps = 0, at = 0, tinyAbs = 0;
+      let ulps = 0,
+        at = 0,
+        tinyAbs = 0;
       for (let i = 0; i < n; i++) {
         const want = exact(x[i]!);
         const err = Math.abs(out[i]! - want);
         if (Math.abs(want) >= 1e-30) {
           const u = err / Math.abs(want) / 2 ** -23;
-          if (!(u <= ulps)) { ulps = u; at = x[i]!; }
+          if (!(u <= ulps)) {
+            ulps = u;
+            at = x[i]!;
+          }
         } else if (!(err <= tinyAbs)) {
           tinyAbs = err;
         }
@@ -61,7 +78,8 @@ describe.each(BUILDS)('%s build', (build) => {
       return { ulps, at, tinyAbs };
     }
 
-    const grid = (lo: number, hi: number, n: number): number[] => Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+    const grid = (lo: number, hi: number, n: number): number[] =>
+      Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
     const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
     it('exp: <= 2 units of 2^-23 relative error over [-87.3, 88]', () => {
@@ -70,7 +88,11 @@ describe.each(BUILDS)('%s build', (build) => {
     });
 
     it('tanh: <= 2 units relative error over [-12, 12] and exact signs and limits', () => {
-      const r = measure(1, [...grid(-12, 12, 200_003), ...grid(-0.7, 0.7, 10_001), 1e-20, -1e-20, 0.625, -0.625], Math.tanh);
+      const r = measure(
+        1,
+        [...grid(-12, 12, 200_003), ...grid(-0.7, 0.7, 10_001), 1e-20, -1e-20, 0.625, -0.625],
+        Math.tanh,
+      );
       expect(r.ulps, `worst at ${r.at}`).toBeLessThanOrEqual(2);
       const edge = measure(1, [50, -50, 1e4, -1e4, 89, -89], Math.tanh);
       expect(edge.ulps).toBe(0);
@@ -98,7 +120,12 @@ describe.each(BUILDS)('%s build', (build) => {
   });
 
   it('info', () => {
-    expect(wasm.info()).toEqual({ name: 'wasm', dtype: 'f32', simd: build === 'relaxed' ? 'wasm-relaxed-simd' : 'wasm-simd128', threads: 1 });
+    expect(wasm.info()).toEqual({
+      name: 'wasm',
+      dtype: 'f32',
+      simd: build === 'relaxed' ? 'wasm-relaxed-simd' : 'wasm-simd128',
+      threads: 1,
+    });
     expect(wasm.name).toBe('wasm');
     expect(wasm.dtype).toBe('f32');
   });

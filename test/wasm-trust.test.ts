@@ -121,7 +121,10 @@ const MISUSES: Misuse[] = [
       const real = s.C.buf as unknown as { ptr: number };
       const forged = Object.create(Object.getPrototypeOf(real) as object) as object;
       Object.defineProperties(forged, {
-        owner: { value: wasm }, ptr: { value: (s.params.buf as unknown as { ptr: number }).ptr }, length: { value: 4 }, data: { value: s.C.data },
+        owner: { value: wasm },
+        ptr: { value: (s.params.buf as unknown as { ptr: number }).ptr },
+        length: { value: 4 },
+        data: { value: s.C.data },
       });
       gemm(s, new Span(forged as F['buf'], 0, 4));
     },
@@ -163,9 +166,24 @@ describe('misuse of spans and buffers is refused before any kernel writes', () =
     expect(() => wasm.gatherRows(2, 2, forgedIds, s.A, s.C)).toThrow(/^gatherRows: ids is not a Span/);
     const logits = floatSpan(wasm, [1, 2, 3, 4]);
     const targets = Span.of(wasm.allocInt(2));
-    expect(() => wasm.softmaxCrossEntropy(2, 2, logits, targets, 1, Span.of(other.allocFloat(4)))).toThrow(/^softmaxCrossEntropy: dLogits is not a float buffer of this wasm backend/);
-    expect(() => wasm.adamUpdate(s.params.sub(0, 4), s.A, s.B, { buf: s.params.buf, offset: 4, length: 4 } as unknown as F, 0.1, 0.9, 0.999, 1e-8, 0, false, 1))
-      .toThrow(/^adamUpdate: v is not a Span/);
+    expect(() => wasm.softmaxCrossEntropy(2, 2, logits, targets, 1, Span.of(other.allocFloat(4)))).toThrow(
+      /^softmaxCrossEntropy: dLogits is not a float buffer of this wasm backend/,
+    );
+    expect(() =>
+      wasm.adamUpdate(
+        s.params.sub(0, 4),
+        s.A,
+        s.B,
+        { buf: s.params.buf, offset: 4, length: 4 } as unknown as F,
+        0.1,
+        0.9,
+        0.999,
+        1e-8,
+        0,
+        false,
+        1,
+      ),
+    ).toThrow(/^adamUpdate: v is not a Span/);
     expect(Array.from(s.params.data)).toEqual([7, 7, 7, 7, 7, 7, 7, 7]);
     expect(Array.from(logits.data)).toEqual([1, 2, 3, 4]);
   });

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '..');
 const ENTRIES = ['src/web/index.ts', 'src/web/worker.ts'];
 /** Runtime imports and re-exports (`import type` / `export type` are erased by the compiler). */
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 const NODE_GLOBALS = /\b(?:process\.|Buffer\.|require\(|__dirname|__filename|setImmediate\()/;
 
 /** Every source file the entries load at run time, with the specifiers each imports. */
@@ -36,12 +37,16 @@ describe('rnnkit/web', () => {
   });
 
   it('imports no Node built-in and no package, in any module it loads', () => {
-    const bad = [...files].flatMap(([file, specifiers]) => specifiers.filter((s) => !s.startsWith('.')).map((s) => `${relative(ROOT, file)} imports ${s}`));
+    const bad = [...files].flatMap(([file, specifiers]) =>
+      specifiers.filter((s) => !s.startsWith('.')).map((s) => `${relative(ROOT, file)} imports ${s}`),
+    );
     expect(bad).toEqual([]);
   });
 
   it('uses no Node-only global (process, Buffer, require, __dirname, setImmediate)', () => {
-    const bad = [...files.keys()].filter((file) => NODE_GLOBALS.test(readFileSync(file, 'utf8').replace(/\/\/.*|\/\*[\s\S]*?\*\//g, ''))).map((f) => relative(ROOT, f));
+    const bad = [...files.keys()]
+      .filter((file) => NODE_GLOBALS.test(readFileSync(file, 'utf8').replace(/\/\/.*|\/\*[\s\S]*?\*\//g, '')))
+      .map((f) => relative(ROOT, f));
     expect(bad).toEqual([]);
   });
 

@@ -55,10 +55,58 @@ const tokens = Int32Array.from(Array.from(text, (ch) => index.get(ch.codePointAt
 // ---------------------------------------------------------------------------------------------- configs
 // The same names and shapes as rnnkit's BENCH_CONFIGS; lr as there.
 const CONFIGS = [
-  { name: 'C1', description: 'min-char-rnn: RNN tanh H100, one-hot, T25 B1, Adagrad lr 0.1, clip-value 5', cell: 'rnn', hidden: 100, layers: 1, seq: 25, batch: 1, optimizer: 'adagrad', lr: 0.1, clipValue: 5, clipNorm: 0 },
-  { name: 'C2', description: 'LSTM H128, T64 B32, Adam', cell: 'lstm', hidden: 128, layers: 1, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 0 },
-  { name: 'C3', description: '2-layer LSTM H512, T64 B32, Adam, clip-norm 5', cell: 'lstm', hidden: 512, layers: 2, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 5 },
-  { name: 'C4', description: '2-layer GRU H512, T64 B32, Adam', cell: 'gru', hidden: 512, layers: 2, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 0 },
+  {
+    name: 'C1',
+    description: 'min-char-rnn: RNN tanh H100, one-hot, T25 B1, Adagrad lr 0.1, clip-value 5',
+    cell: 'rnn',
+    hidden: 100,
+    layers: 1,
+    seq: 25,
+    batch: 1,
+    optimizer: 'adagrad',
+    lr: 0.1,
+    clipValue: 5,
+    clipNorm: 0,
+  },
+  {
+    name: 'C2',
+    description: 'LSTM H128, T64 B32, Adam',
+    cell: 'lstm',
+    hidden: 128,
+    layers: 1,
+    seq: 64,
+    batch: 32,
+    optimizer: 'adam',
+    lr: 2e-3,
+    clipValue: 0,
+    clipNorm: 0,
+  },
+  {
+    name: 'C3',
+    description: '2-layer LSTM H512, T64 B32, Adam, clip-norm 5',
+    cell: 'lstm',
+    hidden: 512,
+    layers: 2,
+    seq: 64,
+    batch: 32,
+    optimizer: 'adam',
+    lr: 2e-3,
+    clipValue: 0,
+    clipNorm: 5,
+  },
+  {
+    name: 'C4',
+    description: '2-layer GRU H512, T64 B32, Adam',
+    cell: 'gru',
+    hidden: 512,
+    layers: 2,
+    seq: 64,
+    batch: 32,
+    optimizer: 'adam',
+    lr: 2e-3,
+    clipValue: 0,
+    clipNorm: 0,
+  },
 ];
 const C3 = CONFIGS[2];
 // rnnkit's targets from issue 4 (tokens/s; S3 in chars/s): what "the ratio rnnkit would need" is measured against.
@@ -93,7 +141,13 @@ function buildModel(c, { batchInputShape, stateful = false } = {}) {
       biasInitializer: init(),
       ...(l === 0 ? (batchInputShape ? { batchInputShape } : { inputShape: [null, V] }) : {}),
     };
-    model.add(c.cell === 'rnn' ? tf.layers.simpleRNN({ ...args, activation: 'tanh' }) : c.cell === 'lstm' ? tf.layers.lstm(args) : tf.layers.gru(args));
+    model.add(
+      c.cell === 'rnn'
+        ? tf.layers.simpleRNN({ ...args, activation: 'tanh' })
+        : c.cell === 'lstm'
+          ? tf.layers.lstm(args)
+          : tf.layers.gru(args),
+    );
   }
   model.add(tf.layers.dense({ units: V, kernelInitializer: init(), biasInitializer: init() }));
   return model;
@@ -115,7 +169,8 @@ function batcher(c) {
   let offset = 0;
   return (T) => {
     if (offset + T >= stride) offset = 0;
-    const ids = new Int32Array(c.batch * T), targets = new Int32Array(c.batch * T);
+    const ids = new Int32Array(c.batch * T),
+      targets = new Int32Array(c.batch * T);
     for (let b = 0; b < c.batch; b++) {
       const start = b * stride + offset;
       ids.set(tokens.subarray(start, start + T), b * T);
@@ -143,11 +198,16 @@ function trainingStep(c) {
       const x = oneHot(tf.tensor2d(ids, [B, T], 'int32'));
       const y = oneHot(tf.tensor2d(targets, [B, T], 'int32'));
       // softmaxCrossEntropy's default reduction is the mean over the B·T positions.
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })), variables);
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })),
+        variables,
+      );
       const mid = now();
       let clipped = grads;
       if (c.clipValue > 0) {
-        clipped = Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.clipByValue(g, -c.clipValue, c.clipValue)]));
+        clipped = Object.fromEntries(
+          Object.entries(grads).map(([name, g]) => [name, tf.clipByValue(g, -c.clipValue, c.clipValue)]),
+        );
       } else if (c.clipNorm > 0) {
         const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
         const scale = tf.minimum(1, tf.div(c.clipNorm, tf.add(norm, 1e-6)));
@@ -190,7 +250,8 @@ function measure(step, unitsPerStep, { warmS, windowS, windows, budgetS }, warmu
   if (warmup) warmup();
   else {
     const warmEnd = now() + warmS;
-    do step(); while (now() < warmEnd);
+    do step();
+    while (now() < warmEnd);
   }
   const rates = [];
   let steps = 0;
@@ -205,7 +266,7 @@ function measure(step, unitsPerStep, { warmS, windowS, windows, budgetS }, warmu
     rates.push((n * unitsPerStep) / (now() - start));
     steps += n;
     // Stop when another window would take the timed part past the budget.
-    if ((now() - begin) * (w + 2) / (w + 1) > budgetS) break;
+    if (((now() - begin) * (w + 2)) / (w + 1) > budgetS) break;
   }
   rates.sort((a, b) => a - b);
   return { rate: rates[Math.floor(rates.length / 2)], windows: rates.length, steps, seconds: now() - begin };
@@ -239,7 +300,13 @@ function benchTraining(backend, c) {
     // The real configuration. A slow step needs no warm-up beyond the steps above.
     const slow = estimatedStepS > timing.windowS;
     const r = measure(() => t.step(), c.batch * c.seq, timing, slow ? () => {} : undefined);
-    row = { rate: r.rate, steps: r.steps, seconds: r.seconds, method: 'measured', timed: `${r.steps} × ${c.batch}·${c.seq}` };
+    row = {
+      rate: r.rate,
+      steps: r.steps,
+      seconds: r.seconds,
+      method: 'measured',
+      timed: `${r.steps} × ${c.batch}·${c.seq}`,
+    };
   } else {
     // --quick and one real step would exceed the budget: time one step at the longest T that fits in
     // it and extrapolate its per-timestep part to the real T.
@@ -251,18 +318,32 @@ function benchTraining(backend, c) {
       fit = { T: b, perT: p.grad / b, fixed: p.update };
     }
     const stepS = fit.fixed + c.seq * fit.perT;
-    row = { rate: (c.batch * c.seq) / stepS, steps: 0, seconds, method: 'extrapolated', timed: `1 × ${c.batch}·${fit.T} → T ${c.seq}~`, fixedS: fit.fixed, perTimestepS: fit.perT };
+    row = {
+      rate: (c.batch * c.seq) / stepS,
+      steps: 0,
+      seconds,
+      method: 'extrapolated',
+      timed: `1 × ${c.batch}·${fit.T} → T ${c.seq}~`,
+      fixedS: fit.fixed,
+      perTimestepS: fit.perT,
+    };
   }
-  if (tf.memory().numTensors > tensorsBefore + 1) notes.push(`tfjs-${backend} ${c.name}: tensors leaked during the timed steps (${tf.memory().numTensors - tensorsBefore}).`);
+  if (tf.memory().numTensors > tensorsBefore + 1)
+    notes.push(
+      `tfjs-${backend} ${c.name}: tensors leaked during the timed steps (${tf.memory().numTensors - tensorsBefore}).`,
+    );
   const loss = t.loss();
   t.dispose();
   if (!Number.isFinite(loss)) throw new Error(`${backend} ${c.name}: loss is ${loss}`);
   const gflops = (row.rate * trainingFlopsPerToken(c)) / 1e9;
   rows.push({ backend: `tfjs-${backend}`, config: c.name, unit: 'tokens/s', gflops, loss, ...row });
-  const how = row.method === 'measured'
-    ? `${row.steps} step${row.steps === 1 ? '' : 's'} of B ${c.batch} × T ${c.seq} in ${row.seconds.toFixed(1)} s`
-    : `extrapolated from one step at T ${fit.T}: update ${row.fixedS.toFixed(2)} s + T × ${row.perTimestepS.toFixed(3)} s forward+backward`;
-  log(`tfjs-${backend} ${c.name}: ${fmt(row.rate)} tokens/s, ${gflops.toFixed(2)} GFLOP/s (${how}; loss ${loss.toFixed(3)})`);
+  const how =
+    row.method === 'measured'
+      ? `${row.steps} step${row.steps === 1 ? '' : 's'} of B ${c.batch} × T ${c.seq} in ${row.seconds.toFixed(1)} s`
+      : `extrapolated from one step at T ${fit.T}: update ${row.fixedS.toFixed(2)} s + T × ${row.perTimestepS.toFixed(3)} s forward+backward`;
+  log(
+    `tfjs-${backend} ${c.name}: ${fmt(row.rate)} tokens/s, ${gflops.toFixed(2)} GFLOP/s (${how}; loss ${loss.toFixed(3)})`,
+  );
 }
 
 function benchSampling(backend) {
@@ -288,8 +369,20 @@ function benchSampling(backend) {
   const result = measure(step, length, timing);
   model.dispose();
   const gflops = (result.rate * forwardFlopsPerToken(C3)) / 1e9;
-  rows.push({ backend: `tfjs-${backend}`, config: 'S3', unit: 'chars/s', rate: result.rate, gflops, steps: result.steps * length, seconds: result.seconds, method: 'measured', timed: `${result.steps * length} chars` });
-  log(`tfjs-${backend} S3: ${fmt(result.rate)} chars/s, ${gflops.toFixed(2)} GFLOP/s (${result.steps * length} characters in ${result.seconds.toFixed(1)} s)`);
+  rows.push({
+    backend: `tfjs-${backend}`,
+    config: 'S3',
+    unit: 'chars/s',
+    rate: result.rate,
+    gflops,
+    steps: result.steps * length,
+    seconds: result.seconds,
+    method: 'measured',
+    timed: `${result.steps * length} chars`,
+  });
+  log(
+    `tfjs-${backend} S3: ${fmt(result.rate)} chars/s, ${gflops.toFixed(2)} GFLOP/s (${result.steps * length} characters in ${result.seconds.toFixed(1)} s)`,
+  );
 }
 
 const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
@@ -306,13 +399,16 @@ for (const backend of backends) {
     skipped.push({ backend: `tfjs-${backend}`, reason: String(e?.message ?? e) });
   }
   if (!ok || tf.getBackend() !== backend) {
-    if (!skipped.some((s) => s.backend === `tfjs-${backend}`)) skipped.push({ backend: `tfjs-${backend}`, reason: 'setBackend failed' });
+    if (!skipped.some((s) => s.backend === `tfjs-${backend}`))
+      skipped.push({ backend: `tfjs-${backend}`, reason: 'setBackend failed' });
     continue;
   }
   if (backend === 'wasm') {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-    notes.push(`tfjs-wasm: SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : '1 thread (tfjs disables wasm threads under Node)'}.`);
+    notes.push(
+      `tfjs-wasm: SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : '1 thread (tfjs disables wasm threads under Node)'}.`,
+    );
   }
   for (const c of CONFIGS.filter((c) => wanted(c.name))) benchTraining(backend, c);
   if (wanted('S3')) benchSampling(backend);
@@ -325,7 +421,9 @@ if (rnnkitFile) rnnkit = JSON.parse(readFileSync(rnnkitFile, 'utf8'));
 const rnnkitRate = (backend, config) => rnnkit?.rows.find((r) => r.backend === backend && r.config === config)?.rate;
 
 if (rows.some((r) => r.method === 'extrapolated')) {
-  notes.push(`--quick: rows marked ~ are extrapolated, not measured: one full step would exceed the ${timing.budgetS}-s budget, so one step at the shorter T shown was timed, split into its update (clipping + optimizer, once per step) and forward+backward (per timestep) parts, and the latter scaled to the real T. Run without --quick to measure them.`);
+  notes.push(
+    `--quick: rows marked ~ are extrapolated, not measured: one full step would exceed the ${timing.budgetS}-s budget, so one step at the shorter T shown was timed, split into its update (clipping + optimizer, once per step) and forward+backward (per timestep) parts, and the latter scaled to the real T. Run without --quick to measure them.`,
+  );
 }
 const result = {
   date: new Date().toISOString(),
@@ -348,28 +446,58 @@ if (json) {
   console.log(JSON.stringify(result));
 } else {
   const lines = [];
-  lines.push(`tfjs peers bench (${quick ? 'quick' : 'full'}) ${result.date.slice(0, 10)}, Node ${result.node}, TensorFlow.js ${tfjsVersion} (backend-wasm ${wasmVersion})`);
-  lines.push(`${result.cpu}, ${result.cores} cores (load average ${result.loadAverage.map((l) => l.toFixed(1)).join(' → ')}); corpus Moby Dick, V = ${V}; ${elapsed.toFixed(0)} s`);
+  lines.push(
+    `tfjs peers bench (${quick ? 'quick' : 'full'}) ${result.date.slice(0, 10)}, Node ${result.node}, TensorFlow.js ${tfjsVersion} (backend-wasm ${wasmVersion})`,
+  );
+  lines.push(
+    `${result.cpu}, ${result.cores} cores (load average ${result.loadAverage.map((l) => l.toFixed(1)).join(' → ')}); corpus Moby Dick, V = ${V}; ${elapsed.toFixed(0)} s`,
+  );
   lines.push('');
   const head = ['config', 'backend', 'rate', 'unit', 'GFLOP/s', 'timed', 'rnnkit target', 'target ÷ this'];
   if (rnnkit) head.push('rnnkit native ÷ this', 'rnnkit wasm ÷ this');
   const table = [head];
   for (const r of rows) {
     const target = TARGETS.native[r.config];
-    const cells = [r.config, r.backend, fmt(r.rate), r.unit, r.gflops.toFixed(2), `${r.timed}, ${r.seconds.toFixed(1)} s`, target ? `${fmt(target)} native${TARGETS.wasm[r.config] ? `, ${fmt(TARGETS.wasm[r.config])} wasm` : ''}` : '', target ? `${(target / r.rate).toFixed(0)}×${TARGETS.wasm[r.config] ? `, ${(TARGETS.wasm[r.config] / r.rate).toFixed(1)}×` : ''}` : ''];
+    const cells = [
+      r.config,
+      r.backend,
+      fmt(r.rate),
+      r.unit,
+      r.gflops.toFixed(2),
+      `${r.timed}, ${r.seconds.toFixed(1)} s`,
+      target ? `${fmt(target)} native${TARGETS.wasm[r.config] ? `, ${fmt(TARGETS.wasm[r.config])} wasm` : ''}` : '',
+      target
+        ? `${(target / r.rate).toFixed(0)}×${TARGETS.wasm[r.config] ? `, ${(TARGETS.wasm[r.config] / r.rate).toFixed(1)}×` : ''}`
+        : '',
+    ];
     if (rnnkit) {
-      const n = rnnkitRate('native', r.config), w = rnnkitRate('wasm', r.config);
+      const n = rnnkitRate('native', r.config),
+        w = rnnkitRate('wasm', r.config);
       cells.push(n ? `${(n / r.rate).toFixed(1)}×` : '–', w ? `${(w / r.rate).toFixed(1)}×` : '–');
     }
     table.push(cells);
   }
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
-  for (const row of table) lines.push(row.map((cell, i) => (i >= 2 && i !== 3 && i !== 5 && i !== 6 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
+  for (const row of table)
+    lines.push(
+      row
+        .map((cell, i) => (i >= 2 && i !== 3 && i !== 5 && i !== 6 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    );
   lines.push('');
-  lines.push('C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up), each chunk from a zero state');
-  lines.push('(truncated BPTT without carrying the state between chunks). S3: characters/s sampled one at a time from the C3 model, batch 1.');
-  lines.push("GFLOP/s uses rnnkit's FLOP counts (matrix products, the one-hot input counted as a gather; tfjs multiplies the one-hot matrix).");
-  lines.push('"timed": optimizer steps × B·T (or characters) in the timed windows, and their seconds. "target ÷ this": how many times this peer rnnkit\'s issue-4 target is.');
+  lines.push(
+    'C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up), each chunk from a zero state',
+  );
+  lines.push(
+    '(truncated BPTT without carrying the state between chunks). S3: characters/s sampled one at a time from the C3 model, batch 1.',
+  );
+  lines.push(
+    "GFLOP/s uses rnnkit's FLOP counts (matrix products, the one-hot input counted as a gather; tfjs multiplies the one-hot matrix).",
+  );
+  lines.push(
+    '"timed": optimizer steps × B·T (or characters) in the timed windows, and their seconds. "target ÷ this": how many times this peer rnnkit\'s issue-4 target is.',
+  );
   for (const c of CONFIGS) lines.push(`  ${c.name}: ${c.description}`);
   for (const n of notes) lines.push(n);
   for (const s of skipped) lines.push(`${s.backend}: not run (${s.reason})`);

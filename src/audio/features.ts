@@ -15,7 +15,14 @@ export interface FeatureSettings {
   stack: number;
 }
 
-export const DEFAULT_FEATURES: FeatureSettings = { sampleRate: 16000, mels: 80, windowMs: 25, hopMs: 10, fftSize: 512, stack: 3 };
+export const DEFAULT_FEATURES: FeatureSettings = {
+  sampleRate: 16000,
+  mels: 80,
+  windowMs: 25,
+  hopMs: 10,
+  fftSize: 512,
+  stack: 3,
+};
 
 /** The floor under the log: silence gives ln(1e-10) ≈ −23.03 in every band. */
 export const LOG_FLOOR = 1e-10;
@@ -43,8 +50,12 @@ export class LogMel {
     const { sampleRate, mels, windowMs, hopMs, fftSize, stack } = settings;
     const length = Math.round((sampleRate * windowMs) / 1000);
     this.hop = Math.round((sampleRate * hopMs) / 1000);
-    if (!(fftSize >= length && (fftSize & (fftSize - 1)) === 0)) throw new RangeError(`features: the FFT size ${fftSize} must be a power of two of at least the window (${length} samples)`);
-    if (!(this.hop >= 1 && mels >= 1 && Number.isInteger(stack) && stack >= 1)) throw new RangeError('features: hop, mels and stack must be positive');
+    if (!(fftSize >= length && (fftSize & (fftSize - 1)) === 0))
+      throw new RangeError(
+        `features: the FFT size ${fftSize} must be a power of two of at least the window (${length} samples)`,
+      );
+    if (!(this.hop >= 1 && mels >= 1 && Number.isInteger(stack) && stack >= 1))
+      throw new RangeError('features: hop, mels and stack must be positive');
     this.window = Float64Array.from({ length }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / length));
     this.filters = melFilters(mels, fftSize, sampleRate);
     this.#fft = new FFT(fftSize);
@@ -64,10 +75,13 @@ export class LogMel {
     const length = this.window.length;
     const frames = samples.length <= length ? 1 : 1 + Math.floor((samples.length - length) / this.hop);
     const data = new Float32Array(frames * mels);
-    const frame = this.#frame, spectrum = this.#spectrum, power = this.#power;
+    const frame = this.#frame,
+      spectrum = this.#spectrum,
+      power = this.#power;
     for (let f = 0; f < frames; f++) {
       frame.fill(0);
-      const start = f * this.hop, end = Math.min(samples.length, start + length);
+      const start = f * this.hop,
+        end = Math.min(samples.length, start + length);
       for (let i = start; i < end; i++) frame[i - start] = samples[i]! * this.window[i - start]!;
       this.#fft.realTransform(spectrum, frame);
       for (let k = 0; k < power.length; k++) power[k] = spectrum[2 * k]! ** 2 + spectrum[2 * k + 1]! ** 2;
@@ -93,7 +107,8 @@ export class LogMel {
 function melFilters(mels: number, fftSize: number, sampleRate: number): Filter[] {
   const top = hzToMel(sampleRate / 2);
   const edges = Array.from({ length: mels + 2 }, (_, i) => melToHz((top * i) / (mels + 1)));
-  const bins = fftSize / 2 + 1, binHz = sampleRate / fftSize;
+  const bins = fftSize / 2 + 1,
+    binHz = sampleRate / fftSize;
   return Array.from({ length: mels }, (_, m) => {
     const [left, centre, right] = [edges[m]!, edges[m + 1]!, edges[m + 2]!];
     const weights: number[] = [];
@@ -112,7 +127,8 @@ function melFilters(mels: number, fftSize: number, sampleRate: number): Filter[]
 /** Per-dimension (x − mean) / sqrt(variance + 1e-10) over the frames, in place. */
 export function normalise(data: Float32Array, frames: number, width: number): void {
   for (let d = 0; d < width; d++) {
-    let sum = 0, squares = 0;
+    let sum = 0,
+      squares = 0;
     for (let f = 0; f < frames; f++) sum += data[f * width + d]!;
     const mean = sum / frames;
     for (let f = 0; f < frames; f++) squares += (data[f * width + d]! - mean) ** 2;
@@ -122,12 +138,18 @@ export function normalise(data: Float32Array, frames: number, width: number): vo
 }
 
 /** k consecutive frames concatenated, every k-th kept: ceil(frames / k) outputs, zeros past the end. */
-export function stackFrames(data: Float32Array, frames: number, width: number, k: number): { frames: number; data: Float32Array } {
+export function stackFrames(
+  data: Float32Array,
+  frames: number,
+  width: number,
+  k: number,
+): { frames: number; data: Float32Array } {
   if (k === 1) return { frames, data };
   const count = Math.ceil(frames / k);
   const out = new Float32Array(count * width * k);
   for (let o = 0; o < count; o++) {
-    const from = o * k, to = Math.min(frames, from + k);
+    const from = o * k,
+      to = Math.min(frames, from + k);
     out.set(data.subarray(from * width, to * width), o * width * k);
   }
   return { frames: count, data: out };

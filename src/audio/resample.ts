@@ -23,18 +23,21 @@ export function resample(samples: Float32Array, fromRate: number, toRate: number
     return (0.5 + 0.5 * Math.cos((Math.PI * x) / halfWidth)) * cutoff * (arg === 0 ? 1 : Math.sin(arg) / arg);
   };
   const phaseOf = (fraction: number): Phase => {
-    const first = Math.ceil(fraction - halfWidth), last = Math.floor(fraction + halfWidth);
+    const first = Math.ceil(fraction - halfWidth),
+      last = Math.floor(fraction + halfWidth);
     return { first, weights: Float64Array.from({ length: last - first + 1 }, (_, k) => kernel(first + k - fraction)) };
   };
   const integral = Number.isInteger(fromRate) && Number.isInteger(toRate);
   const g = integral ? gcd(fromRate, toRate) : 1;
-  const L = toRate / g, M = fromRate / g;
+  const L = toRate / g,
+    M = fromRate / g;
   const table = integral && L <= MAX_PHASES ? Array.from({ length: L }, (_, p) => phaseOf(p / L)) : null;
   const out = new Float32Array(Math.max(1, Math.round(samples.length * ratio)));
   for (let i = 0; i < out.length; i++) {
     const base = table ? Math.floor((i * M) / L) : Math.floor(i / ratio);
     const { first, weights } = table ? table[(i * M) % L]! : phaseOf(i / ratio - base);
-    const from = Math.max(0, -(base + first)), to = Math.min(weights.length, samples.length - (base + first));
+    const from = Math.max(0, -(base + first)),
+      to = Math.min(weights.length, samples.length - (base + first));
     let sum = 0;
     for (let k = from; k < to; k++) sum += samples[base + first + k]! * weights[k]!;
     out[i] = sum;

@@ -1,6 +1,17 @@
 // Argument validation shared by the TypeScript-side backends (reference, wasm). The native addon repeats
 // the same checks in C++ before touching memory. Messages name the kernel and the argument.
-import { type CellKind, CELL_KINDS, type F, type I, POOL_MODES, type PoolMode, Span, cacheWidth, ctcWorkspaceSize, gatesOf } from './types.js';
+import {
+  type CellKind,
+  CELL_KINDS,
+  type F,
+  type I,
+  POOL_MODES,
+  type PoolMode,
+  Span,
+  cacheWidth,
+  ctcWorkspaceSize,
+  gatesOf,
+} from './types.js';
 
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
@@ -18,7 +29,8 @@ export function checkNumber(kernel: string, name: string, value: number): void {
 
 /** A real Span (frozen, its range checked when made), not an object shaped like one. */
 export function checkIsSpan(kernel: string, name: string, span: unknown): asserts span is F | I {
-  if (!Span.isSpan(span)) throw new TypeError(`${kernel}: ${name} is not a Span (make spans with Span.of, new Span or sub)`);
+  if (!Span.isSpan(span))
+    throw new TypeError(`${kernel}: ${name} is not a Span (make spans with Span.of, new Span or sub)`);
 }
 
 export function checkSpan(kernel: string, name: string, span: Span<never> | F | I, length: number): void {
@@ -35,7 +47,9 @@ export function checkCell(kernel: string, kind: CellKind): void {
 }
 
 function overlaps(a: F | I, b: F | I): boolean {
-  return a.buf === b.buf && a.length > 0 && b.length > 0 && a.offset < b.offset + b.length && b.offset < a.offset + a.length;
+  return (
+    a.buf === b.buf && a.length > 0 && b.length > 0 && a.offset < b.offset + b.length && b.offset < a.offset + a.length
+  );
 }
 
 /** Outputs must not overlap each other nor any input. */
@@ -63,18 +77,32 @@ export function checkIds(kernel: string, ids: I, n: number, limit: number, allow
 /** A non-empty table of whole `width`-element rows (or columns); returns how many (the id limit). */
 function tableLimit(kernel: string, label: string, table: F, width: number, unit: 'rows' | 'columns'): number {
   if (table.length % width !== 0 || table.length === 0) {
-    throw new RangeError(`${kernel}: ${label} of ${table.length} elements is not a whole number of ${width}-element ${unit}`);
+    throw new RangeError(
+      `${kernel}: ${label} of ${table.length} elements is not a whole number of ${width}-element ${unit}`,
+    );
   }
   return table.length / width;
 }
 
-export function checkGemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+export function checkGemm(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: F,
+  B: F,
+  beta: number,
+  C: F,
+): void {
   checkSize('gemm', 'M', M);
   checkSize('gemm', 'N', N);
   checkSize('gemm', 'K', K);
   checkNumber('gemm', 'alpha', alpha);
   checkNumber('gemm', 'beta', beta);
-  if (typeof transA !== 'boolean' || typeof transB !== 'boolean') throw new TypeError('gemm: transA and transB must be booleans');
+  if (typeof transA !== 'boolean' || typeof transB !== 'boolean')
+    throw new TypeError('gemm: transA and transB must be booleans');
   checkSpan('gemm', 'A', A, M * K);
   checkSpan('gemm', 'B', B, K * N);
   checkSpan('gemm', 'C', C, M * N);
@@ -87,11 +115,26 @@ export function checkLengths(kernel: string, lengths: I, T: number, B: number, m
   const data = lengths.data;
   for (let b = 0; b < B; b++) {
     const length = data[b]!;
-    if (length < min || length > T) throw new RangeError(`${kernel}: length ${length} of stream ${b} is outside [${min}, ${T}]`);
+    if (length < min || length > T)
+      throw new RangeError(`${kernel}: length ${length} of stream ${b} is outside [${min}, ${T}]`);
   }
 }
 
-export function checkCellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null, lengths: I | null = null): void {
+export function checkCellForward(
+  kind: CellKind,
+  T: number,
+  B: number,
+  H: number,
+  xProj: F,
+  wHh: F,
+  bIh: F,
+  bHh: F,
+  hs: F,
+  cs: F,
+  cache: F,
+  xIds: I | null,
+  lengths: I | null = null,
+): void {
   const k = 'cellForward';
   checkCell(k, kind);
   checkSize(k, 'T', T, 1);
@@ -111,13 +154,33 @@ export function checkCellForward(kind: CellKind, T: number, B: number, H: number
   checkSpan(k, 'cs', cs, kind === 'lstm' ? (T + 1) * B * H : 0);
   checkSpan(k, 'cache', cache, T * B * cacheWidth(kind) * H);
   if (lengths) checkLengths(k, lengths, T, B, 0);
-  checkNoAlias(k, { hs, cs, cache }, { xProj, wHh, bIh, bHh, ...(xIds ? { xIds } : {}), ...(lengths ? { lengths } : {}) });
+  checkNoAlias(
+    k,
+    { hs, cs, cache },
+    { xProj, wHh, bIh, bHh, ...(xIds ? { xIds } : {}), ...(lengths ? { lengths } : {}) },
+  );
 }
 
 export function checkCellBackward(
-  kind: CellKind, T: number, B: number, H: number,
-  wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null, dbHh: F | null,
-  lengths: I | null = null, dhSteps: F | null = null,
+  kind: CellKind,
+  T: number,
+  B: number,
+  H: number,
+  wHh: F,
+  hs: F,
+  cs: F,
+  cache: F,
+  dhs: F,
+  dhN: F,
+  dcN: F,
+  dGx: F,
+  dGh: F,
+  dh0: F,
+  dc0: F,
+  dbIh: F | null,
+  dbHh: F | null,
+  lengths: I | null = null,
+  dhSteps: F | null = null,
 ): void {
   const k = 'cellBackward';
   checkCell(k, kind);
@@ -142,7 +205,11 @@ export function checkCellBackward(
   const sums = { ...(dbIh ? { dbIh } : {}), ...(dbHh ? { dbHh } : {}) };
   if (dhSteps) checkSpan(k, 'dhSteps', dhSteps, T * B * H);
   if (lengths) checkLengths(k, lengths, T, B, 0);
-  checkNoAlias(k, { dGx, dGh, dh0, dc0, ...sums, ...(dhSteps ? { dhSteps } : {}) }, { wHh, hs, cs, cache, dhs, dhN, dcN, ...(lengths ? { lengths } : {}) });
+  checkNoAlias(
+    k,
+    { dGx, dGh, dh0, dc0, ...sums, ...(dhSteps ? { dhSteps } : {}) },
+    { wHh, hs, cs, cache, dhs, dhN, dcN, ...(lengths ? { lengths } : {}) },
+  );
 }
 
 function checkPool(kernel: string, mode: PoolMode, T: number, B: number, D: number, lengths: I, argmax: I): void {
@@ -156,7 +223,16 @@ function checkPool(kernel: string, mode: PoolMode, T: number, B: number, D: numb
   checkSpan(kernel, 'argmax', argmax, mode === 'max' ? B * D : 0);
 }
 
-export function checkPoolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+export function checkPoolForward(
+  mode: PoolMode,
+  T: number,
+  B: number,
+  D: number,
+  x: F,
+  lengths: I,
+  out: F,
+  argmax: I,
+): void {
   const k = 'poolForward';
   checkPool(k, mode, T, B, D, lengths, argmax);
   checkSpan(k, 'x', x, T * B * D);
@@ -164,7 +240,16 @@ export function checkPoolForward(mode: PoolMode, T: number, B: number, D: number
   checkNoAlias(k, { out, argmax }, { x, lengths });
 }
 
-export function checkPoolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+export function checkPoolBackward(
+  mode: PoolMode,
+  T: number,
+  B: number,
+  D: number,
+  dOut: F,
+  lengths: I,
+  argmax: I,
+  dx: F,
+): void {
   const k = 'poolBackward';
   checkPool(k, mode, T, B, D, lengths, argmax);
   checkSpan(k, 'dOut', dOut, B * D);
@@ -191,7 +276,16 @@ export function checkSumRows(M: number, N: number, A: F, out: F): void {
 
 /** Shared by the row gather/scatter (table [R,D]) and column gather/scatter (W [R,C]):
  *  `dense` is [n, width], `table` has `width` rows (columns) or columns (rows); returns the id limit. */
-function checkIndexed(kernel: string, n: number, width: number, ids: I, denseName: string, dense: F, table: F, byColumns: boolean): number {
+function checkIndexed(
+  kernel: string,
+  n: number,
+  width: number,
+  ids: I,
+  denseName: string,
+  dense: F,
+  table: F,
+  byColumns: boolean,
+): number {
   checkSize(kernel, 'n', n);
   checkSize(kernel, byColumns ? 'R' : 'D', width, 1);
   checkSpan(kernel, 'ids', ids, n);
@@ -221,7 +315,14 @@ export function checkScatterAddColumns(n: number, R: number, ids: I, dOut: F, dW
   checkNoAlias('scatterAddColumns', { dW }, { ids, dOut });
 }
 
-export function checkSoftmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): void {
+export function checkSoftmaxCrossEntropy(
+  N: number,
+  V: number,
+  logits: F,
+  targets: I,
+  scale: number,
+  dLogits: F | null,
+): void {
   const k = 'softmaxCrossEntropy';
   checkSize(k, 'N', N);
   checkSize(k, 'V', V, 1);
@@ -236,8 +337,18 @@ export function checkSoftmaxCrossEntropy(N: number, V: number, logits: F, target
 }
 
 export function checkCtcLoss(
-  T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
-  zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+  T: number,
+  B: number,
+  C: number,
+  S: number,
+  logits: F,
+  targets: I,
+  inputLengths: I,
+  targetLengths: I,
+  zeroInfinity: boolean,
+  work: F,
+  losses: F,
+  dLogits: F | null,
 ): void {
   const k = 'ctcLoss';
   checkSize(k, 'T', T, 1);
@@ -248,14 +359,20 @@ export function checkCtcLoss(
   checkSpan(k, 'targets', targets, B * S);
   checkSpan(k, 'inputLengths', inputLengths, B);
   checkSpan(k, 'targetLengths', targetLengths, B);
-  const inputs = inputLengths.data, targetLens = targetLengths.data, labels = targets.data;
+  const inputs = inputLengths.data,
+    targetLens = targetLengths.data,
+    labels = targets.data;
   for (let b = 0; b < B; b++) {
-    const L = inputs[b]!, U = targetLens[b]!;
+    const L = inputs[b]!,
+      U = targetLens[b]!;
     if (L < 1 || L > T) throw new RangeError(`${k}: input length ${L} of sequence ${b} is outside [1, ${T}]`);
     if (U < 0 || U > S) throw new RangeError(`${k}: target length ${U} of sequence ${b} is outside [0, ${S}]`);
     for (let s = 0; s < U; s++) {
       const label = labels[b * S + s]!;
-      if (label < 1 || label >= C) throw new RangeError(`${k}: label ${label} at position ${s} of sequence ${b} is outside [1, ${C}) (0 is the blank)`);
+      if (label < 1 || label >= C)
+        throw new RangeError(
+          `${k}: label ${label} at position ${s} of sequence ${b} is outside [1, ${C}) (0 is the blank)`,
+        );
     }
   }
   checkBooleans(k, { zeroInfinity });
@@ -269,14 +386,16 @@ export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers:
   const entries = Object.entries(tensors);
   const [firstName, first] = entries[0]!;
   for (const [name, t] of entries.slice(1)) {
-    if (t.length !== first.length) throw new RangeError(`${kernel}: ${name} has ${t.length} elements, expected ${first.length} like ${firstName}`);
+    if (t.length !== first.length)
+      throw new RangeError(`${kernel}: ${name} has ${t.length} elements, expected ${first.length} like ${firstName}`);
   }
   for (const [name, v] of Object.entries(numbers)) checkNumber(kernel, name, v);
   checkNoAlias(kernel, tensors, {});
 }
 
 export function checkDropout(x: F, p: number, seed: number, mask: F, out: F): void {
-  if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new RangeError(`dropout: expected a probability in [0, 1) for p but received ${String(p)}`);
+  if (typeof p !== 'number' || !(p >= 0 && p < 1))
+    throw new RangeError(`dropout: expected a probability in [0, 1) for p but received ${String(p)}`);
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`dropout: expected an integer from 0 to 4294967295 for seed but received ${String(seed)}`);
   }
@@ -293,6 +412,7 @@ export function checkMultiply(a: F, b: F, out: F): void {
 
 export function checkBooleans(kernel: string, flags: Record<string, boolean>): void {
   for (const [name, value] of Object.entries(flags)) {
-    if (typeof value !== 'boolean') throw new TypeError(`${kernel}: expected a boolean for ${name} but received ${String(value)}`);
+    if (typeof value !== 'boolean')
+      throw new TypeError(`${kernel}: expected a boolean for ${name} but received ${String(value)}`);
   }
 }

@@ -22,15 +22,25 @@ export interface CtcArrays {
 }
 
 /** The whole kernel: per-sequence losses, the mean it returns, and the gradient of that mean. */
-export function ctcLossReference(T: number, B: number, C: number, S: number, zeroInfinity: boolean, a: CtcArrays): number {
+export function ctcLossReference(
+  T: number,
+  B: number,
+  C: number,
+  S: number,
+  zeroInfinity: boolean,
+  a: CtcArrays,
+): number {
   a.dLogits?.fill(0);
   const states = 2 * S + 1;
   const perSequence = T * (2 * states + 1);
   let mean = 0;
   for (let b = 0; b < B; b++) {
-    const L = a.inputLengths[b]!, U = a.targetLengths[b]!;
+    const L = a.inputLengths[b]!,
+      U = a.targetLengths[b]!;
     const base = b * perSequence;
-    const alpha = base, beta = base + T * states, lse = base + 2 * T * states;
+    const alpha = base,
+      beta = base + T * states,
+      lse = base + 2 * T * states;
     const x = (t: number, c: number): number => a.logits[(t * B + b) * C + c]!;
     // Log-softmax normaliser of each row: log p(c|t) = x(t,c) − lse(t).
     for (let t = 0; t < L; t++) {
@@ -41,7 +51,8 @@ export function ctcLossReference(T: number, B: number, C: number, S: number, zer
     const logp = (t: number, c: number): number => x(t, c) - a.work[lse + t]!;
     const label = (s: number): number => (s % 2 === 0 ? 0 : a.targets[b * S + (s - 1) / 2]!);
     // A state may be entered from two back (skipping a blank) unless it is a blank or repeats that label.
-    const canSkip = (s: number, other: number): boolean => s % 2 === 1 && other >= 0 && other < 2 * U + 1 && label(other) !== label(s);
+    const canSkip = (s: number, other: number): boolean =>
+      s % 2 === 1 && other >= 0 && other < 2 * U + 1 && label(other) !== label(s);
     const last = 2 * U; // states 0 … 2U are used
     for (let t = 0; t < L; t++) {
       for (let s = 0; s <= last; s++) {

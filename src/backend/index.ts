@@ -18,7 +18,9 @@ export interface BackendOptions {
   nativeAddonPath?: string;
 }
 
-export type BackendProbe = { name: BackendName; loaded: true; info: BackendInfo; backend: Backend } | { name: BackendName; loaded: false; reason: string };
+export type BackendProbe =
+  | { name: BackendName; loaded: true; info: BackendInfo; backend: Backend }
+  | { name: BackendName; loaded: false; reason: string };
 
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -28,7 +30,11 @@ export async function probeBackend(name: BackendName, options: BackendOptions = 
   try {
     let backend: Backend;
     if (name === 'native') {
-      const native = loadNativeBackend({ addonPath: options.nativeAddonPath, threads: options.threads, precision: options.precision });
+      const native = loadNativeBackend({
+        addonPath: options.nativeAddonPath,
+        threads: options.threads,
+        precision: options.precision,
+      });
       native.selfCheck();
       backend = native;
     } else if (name === 'wasm') {
@@ -46,7 +52,9 @@ export async function probeBackend(name: BackendName, options: BackendOptions = 
 export function requestedBackend(options: BackendOptions): BackendName | 'auto' {
   const requested = options.backend ?? (process.env['RNNKIT_BACKEND'] || 'auto');
   if (requested !== 'auto' && !BACKEND_NAMES.includes(requested as BackendName)) {
-    throw invalidOption(`backend must be auto, ${BACKEND_NAMES.join(', ')}; got ${JSON.stringify(requested)}${options.backend ? '' : ' from RNNKIT_BACKEND'}`);
+    throw invalidOption(
+      `backend must be auto, ${BACKEND_NAMES.join(', ')}; got ${JSON.stringify(requested)}${options.backend ? '' : ' from RNNKIT_BACKEND'}`,
+    );
   }
   return requested as BackendName | 'auto';
 }
@@ -61,8 +69,14 @@ export interface SelectedBackend {
 
 /** Threads asked for (1 to 1024), capped at the cores of this machine: more threads than cores only wait for
  *  each other (1,023 of them ran 3× slower). `note` says so when the cap applies. */
-export function capThreads(threads: number | undefined, what = 'threads'): { threads: number | undefined; note?: string } {
-  if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 1024)) {
+export function capThreads(
+  threads: number | undefined,
+  what = 'threads',
+): { threads: number | undefined; note?: string } {
+  if (
+    threads !== undefined &&
+    (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 1024)
+  ) {
     throw invalidOption(`${what} must be an integer from 1 to 1024, got ${String(threads)}`);
   }
   const cores = availableParallelism();
@@ -80,11 +94,15 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Selec
     if (probe.loaded) {
       if (bf16Asked(options) && !(probe.backend instanceof NativeBackend)) {
         const native = skipped.find((s) => s.name === 'native');
-        throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', `precision bf16 needs the native backend${native ? ` (${native.reason})` : ''}`);
+        throw new RnnkitError(
+          'ERR_BACKEND_UNAVAILABLE',
+          `precision bf16 needs the native backend${native ? ` (${native.reason})` : ''}`,
+        );
       }
       return { backend: probe.backend, skipped, ...(note ? { threadsNote: note } : {}) };
     }
-    if (requested !== 'auto') throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', `the ${name} backend cannot be used: ${probe.reason}`);
+    if (requested !== 'auto')
+      throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', `the ${name} backend cannot be used: ${probe.reason}`);
     skipped.push({ name, reason: probe.reason });
   }
   throw new RnnkitError('ERR_BACKEND_UNAVAILABLE', 'no backend could be loaded');

@@ -66,10 +66,28 @@ function tagProblem(file: string): string | null {
 /** Every place the addon may be loaded from, in the order to try them. */
 export function addonCandidates(root: string = packageRoot()): AddonCandidate[] {
   const dir = prebuildDir(root);
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.node')).sort() : [];
-  const prebuilt: AddonCandidate[] = files.length > 0
-    ? files.map((f) => ({ kind: 'prebuilt', path: path.join(dir, f), unusable: tagProblem(f) }))
-    : [{ kind: 'prebuilt', path: dir, unusable: `no prebuilt addon for ${process.platform}-${process.arch} (${dir} ${existsSync(dir) ? 'holds none' : 'does not exist'})` }];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.node'))
+        .sort()
+    : [];
+  const prebuilt: AddonCandidate[] =
+    files.length > 0
+      ? files.map((f) => ({ kind: 'prebuilt', path: path.join(dir, f), unusable: tagProblem(f) }))
+      : [
+          {
+            kind: 'prebuilt',
+            path: dir,
+            unusable: `no prebuilt addon for ${process.platform}-${process.arch} (${dir} ${existsSync(dir) ? 'holds none' : 'does not exist'})`,
+          },
+        ];
   const local = localBuildPath(root);
-  return [...prebuilt, { kind: 'local build', path: local, unusable: existsSync(local) ? null : `not built (${local} does not exist; npm run build:native builds it)` }];
+  return [
+    ...prebuilt,
+    {
+      kind: 'local build',
+      path: local,
+      unusable: existsSync(local) ? null : `not built (${local} does not exist; npm run build:native builds it)`,
+    },
+  ];
 }

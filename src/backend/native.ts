@@ -7,7 +7,16 @@ import { createRequire } from 'node:module';
 import { checkSize } from './checks.js';
 import { type AddonKind, addonCandidates, localBuildPath } from './native-location.js';
 import {
-  type Backend, type BackendInfo, type Buf, type CellKind, type F, type FloatArray, type I, type PoolMode, CELL_KINDS, Span,
+  type Backend,
+  type BackendInfo,
+  type Buf,
+  type CellKind,
+  type F,
+  type FloatArray,
+  type I,
+  type PoolMode,
+  CELL_KINDS,
+  Span,
 } from './types.js';
 
 /** The SIMD levels of the native engine, slowest first. Must match SimdLevel in native/engine.h. */
@@ -26,13 +35,29 @@ export interface NativeAddon {
   /** The calling thread's SIMD level and thread count, and the cell kind names in enum order. */
   info(): { simd: string; threads: number; cellKinds: string[] };
   /** Sets the calling thread's SIMD level and thread count (absent: the best level, hardware concurrency). */
-  configure(options?: { threads?: number | undefined; simd?: string | undefined; precision?: string | undefined }): { threads: number; simd: string; precision: Precision };
+  configure(options?: { threads?: number | undefined; simd?: string | undefined; precision?: string | undefined }): {
+    threads: number;
+    simd: string;
+    precision: Precision;
+  };
   /** Each precision, whether this CPU (and build) runs it, and why not. */
   precisions(): { name: Precision; available: boolean; reason: string }[];
   /** GFLOP/s of a register-blocked VDPBF16PS loop on `threads` threads (throws where bf16 is unavailable). */
   measureBf16Peak(threads: number, milliseconds: number): number;
   /** The bf16 GEMM on contiguous matrices: the portable emulation ('emulated', the oracle) or the SIMD kernels. */
-  bf16Gemm(impl: 'emulated' | 'kernel', transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
+  bf16Gemm(
+    impl: 'emulated' | 'kernel',
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    B: Float32Array,
+    beta: number,
+    C: Float32Array,
+  ): void;
   /** The SIMD levels this CPU supports, slowest first. */
   simdLevels(): string[];
   /** GFLOP/s of a register-blocked FMA loop at the configured level on `threads` threads for `milliseconds`. */
@@ -41,44 +66,184 @@ export interface NativeAddon {
   activation(name: 'exp' | 'tanh' | 'sigmoid', x: Float32Array, out: Float32Array): void;
   /** Bytes held by the kernels' packing and scratch buffers (process-wide; they only grow). */
   scratchBytes(): number;
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    B: Float32Array,
+    beta: number,
+    C: Float32Array,
+  ): void;
   addBias(M: number, N: number, bias: Float32Array, C: Float32Array): void;
   sumRows(M: number, N: number, A: Float32Array, out: Float32Array): void;
   gatherRows(n: number, D: number, ids: Int32Array, table: Float32Array, out: Float32Array): void;
   scatterAddRows(n: number, D: number, ids: Int32Array, dOut: Float32Array, dTable: Float32Array): void;
   gatherColumns(n: number, R: number, ids: Int32Array, W: Float32Array, out: Float32Array): void;
   scatterAddColumns(n: number, R: number, ids: Int32Array, dOut: Float32Array, dW: Float32Array): void;
-  cellForward(kind: string, T: number, B: number, H: number, xProj: Float32Array, wHh: Float32Array, bIh: Float32Array, bHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, xIds?: Int32Array | null, lengths?: Int32Array | null): void;
-  cellBackward(
-    kind: string, T: number, B: number, H: number,
-    wHh: Float32Array, hs: Float32Array, cs: Float32Array, cache: Float32Array, dhs: Float32Array, dhN: Float32Array, dcN: Float32Array,
-    dGx: Float32Array, dGh: Float32Array, dh0: Float32Array, dc0: Float32Array, dbIh?: Float32Array | null, dbHh?: Float32Array | null,
-    lengths?: Int32Array | null, dhSteps?: Float32Array | null,
+  cellForward(
+    kind: string,
+    T: number,
+    B: number,
+    H: number,
+    xProj: Float32Array,
+    wHh: Float32Array,
+    bIh: Float32Array,
+    bHh: Float32Array,
+    hs: Float32Array,
+    cs: Float32Array,
+    cache: Float32Array,
+    xIds?: Int32Array | null,
+    lengths?: Int32Array | null,
   ): void;
-  poolForward(mode: string, T: number, B: number, D: number, x: Float32Array, lengths: Int32Array, out: Float32Array, argmax: Int32Array): void;
-  poolBackward(mode: string, T: number, B: number, D: number, dOut: Float32Array, lengths: Int32Array, argmax: Int32Array, dx: Float32Array): void;
-  softmaxCrossEntropy(N: number, V: number, logits: Float32Array, targets: Int32Array, scale: number, dLogits: Float32Array | null): number;
+  cellBackward(
+    kind: string,
+    T: number,
+    B: number,
+    H: number,
+    wHh: Float32Array,
+    hs: Float32Array,
+    cs: Float32Array,
+    cache: Float32Array,
+    dhs: Float32Array,
+    dhN: Float32Array,
+    dcN: Float32Array,
+    dGx: Float32Array,
+    dGh: Float32Array,
+    dh0: Float32Array,
+    dc0: Float32Array,
+    dbIh?: Float32Array | null,
+    dbHh?: Float32Array | null,
+    lengths?: Int32Array | null,
+    dhSteps?: Float32Array | null,
+  ): void;
+  poolForward(
+    mode: string,
+    T: number,
+    B: number,
+    D: number,
+    x: Float32Array,
+    lengths: Int32Array,
+    out: Float32Array,
+    argmax: Int32Array,
+  ): void;
+  poolBackward(
+    mode: string,
+    T: number,
+    B: number,
+    D: number,
+    dOut: Float32Array,
+    lengths: Int32Array,
+    argmax: Int32Array,
+    dx: Float32Array,
+  ): void;
+  softmaxCrossEntropy(
+    N: number,
+    V: number,
+    logits: Float32Array,
+    targets: Int32Array,
+    scale: number,
+    dLogits: Float32Array | null,
+  ): number;
   ctcLoss(
-    T: number, B: number, C: number, S: number, logits: Float32Array, targets: Int32Array, inputLengths: Int32Array, targetLengths: Int32Array,
-    zeroInfinity: boolean, work: Float32Array, losses: Float32Array, dLogits: Float32Array | null,
+    T: number,
+    B: number,
+    C: number,
+    S: number,
+    logits: Float32Array,
+    targets: Int32Array,
+    inputLengths: Int32Array,
+    targetLengths: Int32Array,
+    zeroInfinity: boolean,
+    work: Float32Array,
+    losses: Float32Array,
+    dLogits: Float32Array | null,
   ): number;
   clipValue(x: Float32Array, limit: number): void;
   sumSquares(x: Float32Array): number;
   scale(x: Float32Array, s: number): void;
   dropout(x: Float32Array, p: number, seed: number, mask: Float32Array, out: Float32Array): void;
   multiply(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  adagradUpdate(param: Float32Array, grad: Float32Array, sum: Float32Array, lr: number, eps: number, weightDecay: number): void;
+  adagradUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    sum: Float32Array,
+    lr: number,
+    eps: number,
+    weightDecay: number,
+  ): void;
   sgdUpdate(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void;
-  momentumUpdate(param: Float32Array, grad: Float32Array, buf: Float32Array, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void;
-  rmspropUpdate(param: Float32Array, grad: Float32Array, sq: Float32Array, lr: number, alpha: number, eps: number, weightDecay: number): void;
-  adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void;
+  momentumUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    buf: Float32Array,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    nesterov: boolean,
+    weightDecay: number,
+    first: boolean,
+  ): void;
+  rmspropUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    sq: Float32Array,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+  ): void;
+  adamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    step: number,
+  ): void;
 }
 
 const KERNELS = [
-  'info', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'ctcLoss', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
-  'momentumUpdate', 'rmspropUpdate', 'adamUpdate', 'configure', 'simdLevels', 'measurePeak', 'activation', 'scratchBytes',
-  'precisions', 'measureBf16Peak', 'bf16Gemm',
+  'info',
+  'gemm',
+  'addBias',
+  'sumRows',
+  'gatherRows',
+  'scatterAddRows',
+  'gatherColumns',
+  'scatterAddColumns',
+  'cellForward',
+  'cellBackward',
+  'poolForward',
+  'poolBackward',
+  'softmaxCrossEntropy',
+  'ctcLoss',
+  'clipValue',
+  'sumSquares',
+  'scale',
+  'dropout',
+  'multiply',
+  'adagradUpdate',
+  'sgdUpdate',
+  'momentumUpdate',
+  'rmspropUpdate',
+  'adamUpdate',
+  'configure',
+  'simdLevels',
+  'measurePeak',
+  'activation',
+  'scratchBytes',
+  'precisions',
+  'measureBf16Peak',
+  'bf16Gemm',
 ] as const;
 
 /** Where a local build of the addon is: `<package root>/build/Release/rnnkit.node`. */
@@ -96,15 +261,22 @@ export function loadNativeAddon(addonPath: string = defaultAddonPath()): NativeA
     addon = createRequire(import.meta.url)(addonPath) as Partial<NativeAddon>;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`rnnkit native addon at ${addonPath} failed to load: ${message.split('\n')[0]}; run npm run build:native`, { cause: error });
+    throw new Error(
+      `rnnkit native addon at ${addonPath} failed to load: ${message.split('\n')[0]}; run npm run build:native`,
+      { cause: error },
+    );
   }
   const missing = KERNELS.filter((name) => typeof addon[name] !== 'function');
   if (missing.length > 0) {
-    throw new Error(`rnnkit native addon at ${addonPath} is out of date (missing ${missing.join(', ')}); run npm run build:native`);
+    throw new Error(
+      `rnnkit native addon at ${addonPath} is out of date (missing ${missing.join(', ')}); run npm run build:native`,
+    );
   }
   const kinds = addon.info!().cellKinds;
   if (kinds.join() !== CELL_KINDS.join()) {
-    throw new Error(`rnnkit native addon at ${addonPath} is out of date (cell kinds ${kinds.join(', ')}, expected ${CELL_KINDS.join(', ')}); run npm run build:native`);
+    throw new Error(
+      `rnnkit native addon at ${addonPath} is out of date (cell kinds ${kinds.join(', ')}, expected ${CELL_KINDS.join(', ')}); run npm run build:native`,
+    );
   }
   return addon as NativeAddon;
 }
@@ -127,7 +299,11 @@ export function findNativeAddon(root?: string): { addon: NativeAddon; origin: Ad
       try {
         const addon = loadNativeAddon(candidate.path);
         for (const later of candidates.slice(i + 1)) {
-          others.push({ kind: later.kind, path: later.path, reason: `${later.path} not needed, the ${candidate.kind} addon loaded first` });
+          others.push({
+            kind: later.kind,
+            path: later.path,
+            reason: `${later.path} not needed, the ${candidate.kind} addon loaded first`,
+          });
         }
         return { addon, origin: { kind: candidate.kind, path: candidate.path, others } };
       } catch (error) {
@@ -165,7 +341,15 @@ export class NativeBackend implements Backend {
   readonly origin: AddonOrigin | null;
 
   /** `threads`, `simd` and `precision` default to the hardware concurrency, the best level the CPU supports and fp32. */
-  constructor(addon: NativeAddon, options: { threads?: number | undefined; simd?: SimdLevel | undefined; precision?: Precision | undefined; origin?: AddonOrigin | undefined } = {}) {
+  constructor(
+    addon: NativeAddon,
+    options: {
+      threads?: number | undefined;
+      simd?: SimdLevel | undefined;
+      precision?: Precision | undefined;
+      origin?: AddonOrigin | undefined;
+    } = {},
+  ) {
     this.#addon = addon;
     this.origin = options.origin ?? null;
     const config = addon.configure({ threads: options.threads, simd: options.simd, precision: options.precision });
@@ -233,9 +417,22 @@ export class NativeBackend implements Backend {
     this.gemm(false, false, 2, 2, 3, 1, floats([1, 2, 3, 4, 5, 6]), floats([7, 8, 9, 10, 11, 12]), 0, C);
     near('gemm', C.data, [58, 64, 139, 154]);
     // LSTM, T = 2, B = 1, H = 1 (values from the float64 reference backend).
-    const hs = floats([0.5, 0, 0]), cs = floats([-0.25, 0, 0]), cache = floats(new Array(8).fill(0));
-    this.cellForward('lstm', 2, 1, 1, floats([0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8]), floats([0.9, -1, 1.1, 0.2]),
-      floats([0.01, 0.02, 0.03, 0.04]), floats([-0.05, 0.06, -0.07, 0.08]), hs, cs, cache);
+    const hs = floats([0.5, 0, 0]),
+      cs = floats([-0.25, 0, 0]),
+      cache = floats(new Array(8).fill(0));
+    this.cellForward(
+      'lstm',
+      2,
+      1,
+      1,
+      floats([0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8]),
+      floats([0.9, -1, 1.1, 0.2]),
+      floats([0.01, 0.02, 0.03, 0.04]),
+      floats([-0.05, 0.06, -0.07, 0.08]),
+      hs,
+      cs,
+      cache,
+    );
     near('lstm hs', hs.data, [0.5, 0.20764486650311156, 0.15889896157904115]);
     near('lstm cs', cs.data, [-0.25, 0.3309189665942612, 0.49704166307286746]);
   }
@@ -250,7 +447,18 @@ export class NativeBackend implements Backend {
     return new TypedBuf(new Int32Array(length));
   }
 
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: F,
+    B: F,
+    beta: number,
+    C: F,
+  ): void {
     this.#configure();
     this.#addon.gemm(transA, transB, M, N, K, alpha, view(A), view(B), beta, view(C));
   }
@@ -279,19 +487,82 @@ export class NativeBackend implements Backend {
     this.#addon.scatterAddColumns(n, R, view(ids), view(dOut), view(dW));
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null, lengths: I | null = null): void {
+  cellForward(
+    kind: CellKind,
+    T: number,
+    B: number,
+    H: number,
+    xProj: F,
+    wHh: F,
+    bIh: F,
+    bHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    xIds: I | null = null,
+    lengths: I | null = null,
+  ): void {
     this.#configure();
-    this.#addon.cellForward(kind, T, B, H, view(xProj), view(wHh), view(bIh), view(bHh), view(hs), view(cs), view(cache), view(xIds), view(lengths));
+    this.#addon.cellForward(
+      kind,
+      T,
+      B,
+      H,
+      view(xProj),
+      view(wHh),
+      view(bIh),
+      view(bHh),
+      view(hs),
+      view(cs),
+      view(cache),
+      view(xIds),
+      view(lengths),
+    );
   }
 
   cellBackward(
-    kind: CellKind, T: number, B: number, H: number,
-    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null, dhSteps: F | null = null,
+    kind: CellKind,
+    T: number,
+    B: number,
+    H: number,
+    wHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    dhs: F,
+    dhN: F,
+    dcN: F,
+    dGx: F,
+    dGh: F,
+    dh0: F,
+    dc0: F,
+    dbIh: F | null = null,
+    dbHh: F | null = null,
+    lengths: I | null = null,
+    dhSteps: F | null = null,
   ): void {
     this.#configure();
-    this.#addon.cellBackward(kind, T, B, H, view(wHh), view(hs), view(cs), view(cache), view(dhs), view(dhN), view(dcN),
-      view(dGx), view(dGh), view(dh0), view(dc0), view(dbIh), view(dbHh), view(lengths), view(dhSteps));
+    this.#addon.cellBackward(
+      kind,
+      T,
+      B,
+      H,
+      view(wHh),
+      view(hs),
+      view(cs),
+      view(cache),
+      view(dhs),
+      view(dhN),
+      view(dcN),
+      view(dGx),
+      view(dGh),
+      view(dh0),
+      view(dc0),
+      view(dbIh),
+      view(dbHh),
+      view(lengths),
+      view(dhSteps),
+    );
   }
 
   poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
@@ -307,11 +578,34 @@ export class NativeBackend implements Backend {
   }
 
   ctcLoss(
-    T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
-    zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+    T: number,
+    B: number,
+    C: number,
+    S: number,
+    logits: F,
+    targets: I,
+    inputLengths: I,
+    targetLengths: I,
+    zeroInfinity: boolean,
+    work: F,
+    losses: F,
+    dLogits: F | null,
   ): number {
     this.#configure();
-    return this.#addon.ctcLoss(T, B, C, S, view(logits), view(targets), view(inputLengths), view(targetLengths), zeroInfinity, view(work), view(losses), view(dLogits));
+    return this.#addon.ctcLoss(
+      T,
+      B,
+      C,
+      S,
+      view(logits),
+      view(targets),
+      view(inputLengths),
+      view(targetLengths),
+      zeroInfinity,
+      view(work),
+      view(losses),
+      view(dLogits),
+    );
   }
 
   clipValue(x: F, limit: number): void {
@@ -342,16 +636,60 @@ export class NativeBackend implements Backend {
     this.#addon.sgdUpdate(view(param), view(grad), lr, weightDecay);
   }
 
-  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void {
-    this.#addon.momentumUpdate(view(param), view(grad), view(buf), lr, momentum, dampening, nesterov, weightDecay, first);
+  momentumUpdate(
+    param: F,
+    grad: F,
+    buf: F,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    nesterov: boolean,
+    weightDecay: number,
+    first: boolean,
+  ): void {
+    this.#addon.momentumUpdate(
+      view(param),
+      view(grad),
+      view(buf),
+      lr,
+      momentum,
+      dampening,
+      nesterov,
+      weightDecay,
+      first,
+    );
   }
 
   rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
     this.#addon.rmspropUpdate(view(param), view(grad), view(sq), lr, alpha, eps, weightDecay);
   }
 
-  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void {
-    this.#addon.adamUpdate(view(param), view(grad), view(m), view(v), lr, beta1, beta2, eps, weightDecay, decoupled, step);
+  adamUpdate(
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    step: number,
+  ): void {
+    this.#addon.adamUpdate(
+      view(param),
+      view(grad),
+      view(m),
+      view(v),
+      lr,
+      beta1,
+      beta2,
+      eps,
+      weightDecay,
+      decoupled,
+      step,
+    );
   }
 }
 
@@ -369,30 +707,52 @@ export const MAX_NATIVE_THREADS = 1024;
  * CPU lacks AVX-512 BF16, saying so), 'auto' (bf16 where available, else fp32) or 'fp32'.
  */
 export function loadNativeBackend(
-  options: { addonPath?: string | undefined; threads?: number | undefined; simd?: SimdLevel | undefined; precision?: PrecisionChoice | undefined } = {},
+  options: {
+    addonPath?: string | undefined;
+    threads?: number | undefined;
+    simd?: SimdLevel | undefined;
+    precision?: PrecisionChoice | undefined;
+  } = {},
 ): NativeBackend {
   let threads = options.threads;
   if (threads !== undefined) {
     checkSize('loadNativeBackend', 'threads', threads, 1);
     if (threads > MAX_NATIVE_THREADS) {
-      throw new RangeError(`loadNativeBackend: expected an integer from 1 to ${MAX_NATIVE_THREADS} for threads but received ${threads}`);
+      throw new RangeError(
+        `loadNativeBackend: expected an integer from 1 to ${MAX_NATIVE_THREADS} for threads but received ${threads}`,
+      );
     }
   } else if (process.env['RNNKIT_THREADS']) {
     const text = process.env['RNNKIT_THREADS'];
     threads = Number(text);
     if (!/^[0-9]+$/.test(text) || threads < 1 || threads > MAX_NATIVE_THREADS) {
-      throw new RangeError(`loadNativeBackend: RNNKIT_THREADS must be an integer from 1 to ${MAX_NATIVE_THREADS}, got ${JSON.stringify(text)}`);
+      throw new RangeError(
+        `loadNativeBackend: RNNKIT_THREADS must be an integer from 1 to ${MAX_NATIVE_THREADS}, got ${JSON.stringify(text)}`,
+      );
     }
   }
   const simd = options.simd ?? (process.env['RNNKIT_SIMD'] || undefined);
   if (simd !== undefined && !(SIMD_LEVELS as readonly string[]).includes(simd)) {
-    throw new RangeError(`loadNativeBackend: expected one of ${SIMD_LEVELS.join(', ')} for simd${options.simd === undefined ? ' (RNNKIT_SIMD)' : ''} but received ${String(simd)}`);
+    throw new RangeError(
+      `loadNativeBackend: expected one of ${SIMD_LEVELS.join(', ')} for simd${options.simd === undefined ? ' (RNNKIT_SIMD)' : ''} but received ${String(simd)}`,
+    );
   }
   const choice = options.precision ?? (process.env['RNNKIT_PRECISION'] || undefined);
   if (choice !== undefined && !([...PRECISIONS, 'auto'] as string[]).includes(choice)) {
-    throw new RangeError(`loadNativeBackend: expected one of ${PRECISIONS.join(', ')}, auto for precision${options.precision === undefined ? ' (RNNKIT_PRECISION)' : ''} but received ${String(choice)}`);
+    throw new RangeError(
+      `loadNativeBackend: expected one of ${PRECISIONS.join(', ')}, auto for precision${options.precision === undefined ? ' (RNNKIT_PRECISION)' : ''} but received ${String(choice)}`,
+    );
   }
-  const { addon, origin } = options.addonPath !== undefined ? { addon: loadNativeAddon(options.addonPath), origin: undefined } : findNativeAddon();
-  const precision = choice === 'auto' ? (addon.precisions().find((p) => p.name === 'bf16')?.available ? 'bf16' : 'fp32') : choice;
-  return new NativeBackend(addon, { threads, simd: simd as SimdLevel | undefined, precision: precision as Precision | undefined, origin });
+  const { addon, origin } =
+    options.addonPath !== undefined
+      ? { addon: loadNativeAddon(options.addonPath), origin: undefined }
+      : findNativeAddon();
+  const precision =
+    choice === 'auto' ? (addon.precisions().find((p) => p.name === 'bf16')?.available ? 'bf16' : 'fp32') : choice;
+  return new NativeBackend(addon, {
+    threads,
+    simd: simd as SimdLevel | undefined,
+    precision: precision as Precision | undefined,
+    origin,
+  });
 }

@@ -72,11 +72,27 @@ export interface DecoderRecord {
 
 const KERNEL = 'decoderForward';
 
-function checkShape(kernel: string, s: DecoderShape, layers: readonly DecoderLayer[], mem: DecoderMemory, wCombine: F, rec: DecoderRecord): void {
+function checkShape(
+  kernel: string,
+  s: DecoderShape,
+  layers: readonly DecoderLayer[],
+  mem: DecoderMemory,
+  wCombine: F,
+  rec: DecoderRecord,
+): void {
   check.checkCell(kernel, s.kind);
-  for (const [name, min] of [['T', 0], ['B', 1], ['S', 1], ['E', 1], ['H', 1], ['M', 1]] as const) check.checkSize(kernel, name, s[name], min);
+  for (const [name, min] of [
+    ['T', 0],
+    ['B', 1],
+    ['S', 1],
+    ['E', 1],
+    ['H', 1],
+    ['M', 1],
+  ] as const)
+    check.checkSize(kernel, name, s[name], min);
   if (layers.length === 0) throw new RangeError(`${kernel}: expected at least one layer`);
-  const { kind, T, B, S, E, H, M } = s, GH = gatesOf(kind) * H;
+  const { kind, T, B, S, E, H, M } = s,
+    GH = gatesOf(kind) * H;
   layers.forEach((layer, l) => {
     check.checkSpan(kernel, `layers[${l}].wIh`, layer.wIh, GH * (l === 0 ? E + H : H));
     check.checkSpan(kernel, `layers[${l}].wHh`, layer.wHh, GH * H);
@@ -90,7 +106,8 @@ function checkShape(kernel: string, s: DecoderShape, layers: readonly DecoderLay
   check.checkSpan(kernel, 'memory', mem.memory, S * B * M);
   check.checkSpan(kernel, 'sourceLengths', mem.sourceLengths, B);
   mem.sourceLengths.data.forEach((length, b) => {
-    if (length < 1 || length > S) throw new RangeError(`${kernel}: sourceLengths[${b}] = ${length} is outside [1, ${S}]`);
+    if (length < 1 || length > S)
+      throw new RangeError(`${kernel}: sourceLengths[${b}] = ${length} is outside [1, ${S}]`);
   });
   check.checkSpan(kernel, 'wCombine', wCombine, H * (M + H));
   check.checkSpan(kernel, 'input0', rec.input0, T * B * (E + H));
@@ -100,7 +117,14 @@ function checkShape(kernel: string, s: DecoderShape, layers: readonly DecoderLay
 }
 
 /** out[0..rows) = W[rows, cols]·x[xAt..xAt+cols). */
-function matVec(rows: number, cols: number, w: ArrayLike<number>, x: ArrayLike<number>, xAt: number, out: Float64Array): void {
+function matVec(
+  rows: number,
+  cols: number,
+  w: ArrayLike<number>,
+  x: ArrayLike<number>,
+  xAt: number,
+  out: Float64Array,
+): void {
   for (let r = 0; r < rows; r++) {
     let sum = 0;
     for (let j = 0; j < cols; j++) sum += w[r * cols + j]! * x[xAt + j]!;
@@ -109,7 +133,14 @@ function matVec(rows: number, cols: number, w: ArrayLike<number>, x: ArrayLike<n
 }
 
 /** out[0..cols) += Wᵀ·g for W [rows, cols], g[gAt..gAt+rows). */
-function matTVecAdd(rows: number, cols: number, w: ArrayLike<number>, g: ArrayLike<number>, gAt: number, out: Float64Array): void {
+function matTVecAdd(
+  rows: number,
+  cols: number,
+  w: ArrayLike<number>,
+  g: ArrayLike<number>,
+  gAt: number,
+  out: Float64Array,
+): void {
   for (let r = 0; r < rows; r++) {
     const gr = g[gAt + r]!;
     for (let j = 0; j < cols; j++) out[j] = out[j]! + gr * w[r * cols + j]!;
@@ -117,14 +148,33 @@ function matTVecAdd(rows: number, cols: number, w: ArrayLike<number>, g: ArrayLi
 }
 
 /** The decoder over T steps given `embedded` [T,B,E] (the embeddings of <s>, y_1 … y_{T−1}). */
-export function decoderForward(shape: DecoderShape, layers: readonly DecoderLayer[], embedded: F, mem: DecoderMemory, wCombine: F, rec: DecoderRecord): void {
+export function decoderForward(
+  shape: DecoderShape,
+  layers: readonly DecoderLayer[],
+  embedded: F,
+  mem: DecoderMemory,
+  wCombine: F,
+  rec: DecoderRecord,
+): void {
   checkShape(KERNEL, shape, layers, mem, wCombine, rec);
   const { kind, T, B, S, E, H, M } = shape;
   check.checkSpan(KERNEL, 'embedded', embedded, T * B * E);
-  const GH = gatesOf(kind) * H, CW = cacheWidth(kind) * H, In0 = E + H, MH = M + H;
-  const emb = embedded.data, keys = mem.keys.data, memory = mem.memory.data, len = mem.sourceLengths.data;
-  const wc = wCombine.data, x0 = rec.input0.data, att = rec.attention.data, comb = rec.combined.data, feeds = rec.feeds.data;
-  const xProj = new Float64Array(GH), gh = new Float64Array(GH), pre = new Float64Array(H);
+  const GH = gatesOf(kind) * H,
+    CW = cacheWidth(kind) * H,
+    In0 = E + H,
+    MH = M + H;
+  const emb = embedded.data,
+    keys = mem.keys.data,
+    memory = mem.memory.data,
+    len = mem.sourceLengths.data;
+  const wc = wCombine.data,
+    x0 = rec.input0.data,
+    att = rec.attention.data,
+    comb = rec.combined.data,
+    feeds = rec.feeds.data;
+  const xProj = new Float64Array(GH),
+    gh = new Float64Array(GH),
+    pre = new Float64Array(H);
   const top = layers[layers.length - 1]!;
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
@@ -134,10 +184,28 @@ export function decoderForward(shape: DecoderShape, layers: readonly DecoderLaye
       layers.forEach((layer, l) => {
         const input = l === 0 ? x0 : layers[l - 1]!.hs.data;
         matVec(GH, l === 0 ? In0 : H, layer.wIh.data, input, l === 0 ? row * In0 : (row + B) * H, xProj);
-        cellStepForward(kind, H, xProj, 0, layer.bIh.data, layer.wHh.data, layer.bHh.data, layer.hs.data, row * H, (row + B) * H, layer.cs.data, layer.cache.data, row * CW, gh);
+        cellStepForward(
+          kind,
+          H,
+          xProj,
+          0,
+          layer.bIh.data,
+          layer.wHh.data,
+          layer.bHh.data,
+          layer.hs.data,
+          row * H,
+          (row + B) * H,
+          layer.cs.data,
+          layer.cache.data,
+          row * CW,
+          gh,
+        );
       });
       // Attention of the top layer's output q over the pair's source positions.
-      const q = top.hs.data, qAt = (row + B) * H, aAt = row * S, n = len[b]!;
+      const q = top.hs.data,
+        qAt = (row + B) * H,
+        aAt = row * S,
+        n = len[b]!;
       let max = -Infinity;
       for (let s = 0; s < n; s++) {
         let score = 0;
@@ -180,15 +248,28 @@ export interface DecoderGrads {
  * per layer [B,H] gradients into the final states (zeros when they are not used; dcN length 0 unless LSTM).
  */
 export function decoderBackward(
-  shape: DecoderShape, layers: readonly DecoderLayer[], mem: DecoderMemory, wCombine: F, rec: DecoderRecord,
-  dFeeds: F, dhN: readonly F[], dcN: readonly F[], grads: readonly DecoderLayerGrads[], out: DecoderGrads,
+  shape: DecoderShape,
+  layers: readonly DecoderLayer[],
+  mem: DecoderMemory,
+  wCombine: F,
+  rec: DecoderRecord,
+  dFeeds: F,
+  dhN: readonly F[],
+  dcN: readonly F[],
+  grads: readonly DecoderLayerGrads[],
+  out: DecoderGrads,
 ): void {
   const kernel = 'decoderBackward';
   checkShape(kernel, shape, layers, mem, wCombine, rec);
   const { kind, T, B, S, E, H, M } = shape;
-  const L = layers.length, GH = gatesOf(kind) * H, CW = cacheWidth(kind) * H, In0 = E + H, MH = M + H;
+  const L = layers.length,
+    GH = gatesOf(kind) * H,
+    CW = cacheWidth(kind) * H,
+    In0 = E + H,
+    MH = M + H;
   check.checkSpan(kernel, 'dFeeds', dFeeds, T * B * H);
-  if (dhN.length !== L || dcN.length !== L || grads.length !== L) throw new RangeError(`${kernel}: expected ${L} entries in dhN, dcN and grads`);
+  if (dhN.length !== L || dcN.length !== L || grads.length !== L)
+    throw new RangeError(`${kernel}: expected ${L} entries in dhN, dcN and grads`);
   grads.forEach((g, l) => {
     check.checkSpan(kernel, `dhN[${l}]`, dhN[l]!, B * H);
     check.checkSpan(kernel, `dcN[${l}]`, dcN[l]!, kind === 'lstm' ? B * H : 0);
@@ -205,19 +286,34 @@ export function decoderBackward(
   check.checkSpan(kernel, 'dCombine', out.dCombine, T * B * H);
   check.checkSpan(kernel, 'dFeed0', out.dFeed0, B * H);
 
-  const keys = mem.keys.data, memory = mem.memory.data, len = mem.sourceLengths.data, wc = wCombine.data;
-  const att = rec.attention.data, comb = rec.combined.data, feeds = rec.feeds.data, dy = dFeeds.data;
-  const dEmb = out.dEmbedded.data, dKeys = out.dKeys.data, dMem = out.dMemory.data, dPre = out.dCombine.data;
+  const keys = mem.keys.data,
+    memory = mem.memory.data,
+    len = mem.sourceLengths.data,
+    wc = wCombine.data;
+  const att = rec.attention.data,
+    comb = rec.combined.data,
+    feeds = rec.feeds.data,
+    dy = dFeeds.data;
+  const dEmb = out.dEmbedded.data,
+    dKeys = out.dKeys.data,
+    dMem = out.dMemory.data,
+    dPre = out.dCombine.data;
   dKeys.fill(0);
   dMem.fill(0);
   // Gradients carried from step t+1 back to step t: per layer into h_t (and c_t), and into h~_t.
   const dhCarried = dhN.map((d) => Float64Array.from(d.data));
   const dcCarried = dcN.map((d) => Float64Array.from(d.data));
   const dFeedCarried = new Float64Array(B * H);
-  const dComb = new Float64Array(MH), dAlpha = new Float64Array(S), dh = new Float64Array(H), dx = new Float64Array(In0);
+  const dComb = new Float64Array(MH),
+    dAlpha = new Float64Array(S),
+    dh = new Float64Array(H),
+    dx = new Float64Array(In0);
   for (let t = T - 1; t >= 0; t--) {
     for (let b = 0; b < B; b++) {
-      const row = t * B + b, cAt = row * MH, aAt = row * S, n = len[b]!;
+      const row = t * B + b,
+        cAt = row * MH,
+        aAt = row * S,
+        n = len[b]!;
       // h~_t = tanh(W_c [c; q]).
       for (let j = 0; j < H; j++) {
         const f = feeds[(row + B) * H + j]!;
@@ -238,7 +334,8 @@ export function decoderBackward(
       }
       dh.fill(0);
       for (let j = 0; j < H; j++) dh[j] = dComb[M + j]!;
-      const q = layers[L - 1]!.hs.data, qAt = (row + B) * H;
+      const q = layers[L - 1]!.hs.data,
+        qAt = (row + B) * H;
       for (let s = 0; s < n; s++) {
         const dScore = att[aAt + s]! * (dAlpha[s]! - weighted);
         for (let j = 0; j < H; j++) {
@@ -248,10 +345,31 @@ export function decoderBackward(
       }
       // The layers, top down: each one's input gradient joins the gradient of the layer below at this step.
       for (let l = L - 1; l >= 0; l--) {
-        const layer = layers[l]!, g = grads[l]!, carried = dhCarried[l]!;
+        const layer = layers[l]!,
+          g = grads[l]!,
+          carried = dhCarried[l]!;
         for (let j = 0; j < H; j++) dh[j] = dh[j]! + carried[b * H + j]!;
-        const gx = g.dGx.data, gRow = row * GH;
-        cellStepBackward(kind, H, layer.wHh.data, layer.hs.data, row * H, (row + B) * H, layer.cs.data, layer.cache.data, row * CW, dh, dcCarried[l]!, b * H, gx, g.dGh.data, gRow, carried, b * H);
+        const gx = g.dGx.data,
+          gRow = row * GH;
+        cellStepBackward(
+          kind,
+          H,
+          layer.wHh.data,
+          layer.hs.data,
+          row * H,
+          (row + B) * H,
+          layer.cs.data,
+          layer.cache.data,
+          row * CW,
+          dh,
+          dcCarried[l]!,
+          b * H,
+          gx,
+          g.dGh.data,
+          gRow,
+          carried,
+          b * H,
+        );
         const width = l === 0 ? In0 : H;
         dx.fill(0);
         matTVecAdd(GH, width, layer.wIh.data, gx, gRow, dx);
@@ -264,7 +382,10 @@ export function decoderBackward(
   grads.forEach((g, l) => {
     g.dh0.data.set(dhCarried[l]!);
     g.dc0.data.set(dcCarried[l]!);
-    const gx = g.dGx.data, gh = g.dGh.data, bi = g.dbIh.data, bh = g.dbHh.data;
+    const gx = g.dGx.data,
+      gh = g.dGh.data,
+      bi = g.dbIh.data,
+      bh = g.dbHh.data;
     for (let i = 0; i < T * B * GH; i++) {
       bi[i % GH] = bi[i % GH]! + gx[i]!;
       bh[i % GH] = bh[i % GH]! + gh[i]!;

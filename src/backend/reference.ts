@@ -3,8 +3,20 @@
 import * as check from './checks.js';
 import { ctcLossReference } from './ctc-reference.js';
 import {
-  type Backend, type BackendInfo, type Buf, type CellKind, type Dtype, type F, type FloatArray, type I, type PoolMode,
-  cacheWidth, dropoutBits, dropoutSeedMix, dropoutThreshold, gatesOf,
+  type Backend,
+  type BackendInfo,
+  type Buf,
+  type CellKind,
+  type Dtype,
+  type F,
+  type FloatArray,
+  type I,
+  type PoolMode,
+  cacheWidth,
+  dropoutBits,
+  dropoutSeedMix,
+  dropoutThreshold,
+  gatesOf,
 } from './types.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -38,9 +50,22 @@ export class ReferenceBackend implements Backend {
     return new ArrayBuf(new Int32Array(length));
   }
 
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: F,
+    B: F,
+    beta: number,
+    C: F,
+  ): void {
     check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
-    const a = A.data, b = B.data, c = C.data;
+    const a = A.data,
+      b = B.data,
+      c = C.data;
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         let sum = 0;
@@ -54,13 +79,15 @@ export class ReferenceBackend implements Backend {
 
   addBias(M: number, N: number, bias: F, C: F): void {
     check.checkAddBias(M, N, bias, C);
-    const b = bias.data, c = C.data;
+    const b = bias.data,
+      c = C.data;
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) c[i * N + j]! += b[j]!;
   }
 
   sumRows(M: number, N: number, A: F, out: F): void {
     check.checkSumRows(M, N, A, out);
-    const a = A.data, o = out.data;
+    const a = A.data,
+      o = out.data;
     for (let j = 0; j < N; j++) {
       let sum = 0;
       for (let i = 0; i < M; i++) sum += a[i * N + j]!;
@@ -70,39 +97,71 @@ export class ReferenceBackend implements Backend {
 
   gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
     check.checkGatherRows(n, D, ids, table, out);
-    const id = ids.data, t = table.data, o = out.data;
+    const id = ids.data,
+      t = table.data,
+      o = out.data;
     for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) o[i * D + d] = t[id[i]! * D + d]!;
   }
 
   scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
     check.checkScatterAddRows(n, D, ids, dOut, dTable);
-    const id = ids.data, g = dOut.data, t = dTable.data;
+    const id = ids.data,
+      g = dOut.data,
+      t = dTable.data;
     for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) t[id[i]! * D + d]! += g[i * D + d]!;
   }
 
   gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
     check.checkGatherColumns(n, R, ids, W, out);
     const cols = W.length / R;
-    const id = ids.data, w = W.data, o = out.data;
+    const id = ids.data,
+      w = W.data,
+      o = out.data;
     for (let i = 0; i < n; i++) for (let r = 0; r < R; r++) o[i * R + r] = w[r * cols + id[i]!]!;
   }
 
   scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
     check.checkScatterAddColumns(n, R, ids, dOut, dW);
     const cols = dW.length / R;
-    const id = ids.data, g = dOut.data, w = dW.data;
+    const id = ids.data,
+      g = dOut.data,
+      w = dW.data;
     for (let i = 0; i < n; i++) for (let r = 0; r < R; r++) w[r * cols + id[i]!]! += g[i * R + r]!;
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null, lengths: I | null = null): void {
+  cellForward(
+    kind: CellKind,
+    T: number,
+    B: number,
+    H: number,
+    xProj: F,
+    wHh: F,
+    bIh: F,
+    bHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    xIds: I | null = null,
+    lengths: I | null = null,
+  ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
-    const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
-    const x = xProj.data, w = wHh.data, bi = bIh.data, bh = bHh.data, h = hs.data, c = cs.data, k = cache.data;
+    const G = gatesOf(kind),
+      GH = G * H,
+      CW = cacheWidth(kind) * H;
+    const x = xProj.data,
+      w = wHh.data,
+      bi = bIh.data,
+      bh = bHh.data,
+      h = hs.data,
+      c = cs.data,
+      k = cache.data;
     const len = lengths?.data;
     const gh = new Float64Array(GH); // W_hh·h_{t-1} + b_hh for one stream
     for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
-        const hPrev = (t * B + b) * H, hNext = ((t + 1) * B + b) * H, kRow = (t * B + b) * CW;
+        const hPrev = (t * B + b) * H,
+          hNext = ((t + 1) * B + b) * H,
+          kRow = (t * B + b) * CW;
         if (len && t >= len[b]!) {
           // Past the end of stream b: zero output, nothing kept.
           h.fill(0, hNext, hNext + H);
@@ -117,23 +176,71 @@ export class ReferenceBackend implements Backend {
   }
 
   cellBackward(
-    kind: CellKind, T: number, B: number, H: number,
-    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null, dhSteps: F | null = null,
+    kind: CellKind,
+    T: number,
+    B: number,
+    H: number,
+    wHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    dhs: F,
+    dhN: F,
+    dcN: F,
+    dGx: F,
+    dGh: F,
+    dh0: F,
+    dc0: F,
+    dbIh: F | null = null,
+    dbHh: F | null = null,
+    lengths: I | null = null,
+    dhSteps: F | null = null,
   ): void {
-    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths, dhSteps);
+    check.checkCellBackward(
+      kind,
+      T,
+      B,
+      H,
+      wHh,
+      hs,
+      cs,
+      cache,
+      dhs,
+      dhN,
+      dcN,
+      dGx,
+      dGh,
+      dh0,
+      dc0,
+      dbIh,
+      dbHh,
+      lengths,
+      dhSteps,
+    );
     const dhOut = dhSteps?.data;
-    const G = gatesOf(kind), GH = G * H, CW = cacheWidth(kind) * H;
-    const w = wHh.data, h = hs.data, c = cs.data, k = cache.data, dy = dhs.data;
-    const gx = dGx.data, gh = dGh.data, len = lengths?.data;
+    const G = gatesOf(kind),
+      GH = G * H,
+      CW = cacheWidth(kind) * H;
+    const w = wHh.data,
+      h = hs.data,
+      c = cs.data,
+      k = cache.data,
+      dy = dhs.data;
+    const gx = dGx.data,
+      gh = dGh.data,
+      len = lengths?.data;
     // Gradient w.r.t. h_t (and c_t) carried backwards, per stream: [B,H].
     const dhNext = Float64Array.from(dhN.data);
     const dcNext = Float64Array.from(dcN.data);
     const dh = new Float64Array(H);
-    const sumX = new Float64Array(GH), sumH = new Float64Array(GH); // Σ dGx, Σ dGh over the rows
+    const sumX = new Float64Array(GH),
+      sumH = new Float64Array(GH); // Σ dGx, Σ dGh over the rows
     for (let t = T - 1; t >= 0; t--) {
       for (let b = 0; b < B; b++) {
-        const hPrev = (t * B + b) * H, hCur = ((t + 1) * B + b) * H, gRow = (t * B + b) * GH, kRow = (t * B + b) * CW;
+        const hPrev = (t * B + b) * H,
+          hCur = ((t + 1) * B + b) * H,
+          gRow = (t * B + b) * GH,
+          kRow = (t * B + b) * CW;
         if (len && t >= len[b]!) {
           // Past the end of stream b: the carried gradient passes through to step L_b − 1.
           gx.fill(0, gRow, gRow + GH);
@@ -152,7 +259,10 @@ export class ReferenceBackend implements Backend {
     }
     dh0.data.set(dhNext);
     dc0.data.set(dcNext);
-    for (const [db, sum] of [[dbIh, sumX], [dbHh, sumH]] as const) {
+    for (const [db, sum] of [
+      [dbIh, sumX],
+      [dbHh, sumH],
+    ] as const) {
       const d = db?.data;
       if (d) for (let r = 0; r < GH; r++) d[r] = d[r]! + sum[r]!;
     }
@@ -160,10 +270,14 @@ export class ReferenceBackend implements Backend {
 
   poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
     check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
-    const a = x.data, len = lengths.data, o = out.data, arg = argmax.data;
+    const a = x.data,
+      len = lengths.data,
+      o = out.data,
+      arg = argmax.data;
     for (let b = 0; b < B; b++) {
       for (let d = 0; d < D; d++) {
-        let acc = mode === 'mean' ? 0 : -Infinity, at = 0;
+        let acc = mode === 'mean' ? 0 : -Infinity,
+          at = 0;
         for (let t = 0; t < len[b]!; t++) {
           const value = a[(t * B + b) * D + d]!;
           if (mode === 'mean') acc += value;
@@ -177,7 +291,10 @@ export class ReferenceBackend implements Backend {
 
   poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
     check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
-    const g = dOut.data, len = lengths.data, arg = argmax.data, d = dx.data;
+    const g = dOut.data,
+      len = lengths.data,
+      arg = argmax.data,
+      d = dx.data;
     d.fill(0);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < D; j++) {
@@ -189,10 +306,13 @@ export class ReferenceBackend implements Backend {
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
     check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
-    const x = logits.data, y = targets.data, d = dLogits?.data;
+    const x = logits.data,
+      y = targets.data,
+      d = dLogits?.data;
     let loss = 0;
     for (let i = 0; i < N; i++) {
-      const row = i * V, target = y[i]!;
+      const row = i * V,
+        target = y[i]!;
       if (target < 0) {
         d?.fill(0, row, row + V);
         continue;
@@ -211,13 +331,28 @@ export class ReferenceBackend implements Backend {
   }
 
   ctcLoss(
-    T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
-    zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+    T: number,
+    B: number,
+    C: number,
+    S: number,
+    logits: F,
+    targets: I,
+    inputLengths: I,
+    targetLengths: I,
+    zeroInfinity: boolean,
+    work: F,
+    losses: F,
+    dLogits: F | null,
   ): number {
     check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     return ctcLossReference(T, B, C, S, zeroInfinity, {
-      logits: logits.data, targets: targets.data, inputLengths: inputLengths.data, targetLengths: targetLengths.data,
-      work: work.data, losses: losses.data, dLogits: dLogits?.data,
+      logits: logits.data,
+      targets: targets.data,
+      inputLengths: inputLengths.data,
+      targetLengths: targetLengths.data,
+      work: work.data,
+      losses: losses.data,
+      dLogits: dLogits?.data,
     });
   }
 
@@ -242,8 +377,12 @@ export class ReferenceBackend implements Backend {
 
   dropout(x: F, p: number, seed: number, mask: F, out: F): void {
     check.checkDropout(x, p, seed, mask, out);
-    const a = x.data, m = mask.data, o = out.data;
-    const mixed = dropoutSeedMix(seed), threshold = dropoutThreshold(p), keep = Math.fround(1 / (1 - p));
+    const a = x.data,
+      m = mask.data,
+      o = out.data;
+    const mixed = dropoutSeedMix(seed),
+      threshold = dropoutThreshold(p),
+      keep = Math.fround(1 / (1 - p));
     for (let i = 0; i < a.length; i++) {
       m[i] = dropoutBits(mixed, i) >= threshold ? keep : 0;
       o[i] = a[i]! * m[i]!;
@@ -252,13 +391,17 @@ export class ReferenceBackend implements Backend {
 
   multiply(a: F, b: F, out: F): void {
     check.checkMultiply(a, b, out);
-    const x = a.data, y = b.data, o = out.data;
+    const x = a.data,
+      y = b.data,
+      o = out.data;
     for (let i = 0; i < x.length; i++) o[i] = x[i]! * y[i]!;
   }
 
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
     check.checkUpdate('adagradUpdate', { param, grad, sum }, { lr, eps, weightDecay });
-    const p = param.data, g = grad.data, s = sum.data;
+    const p = param.data,
+      g = grad.data,
+      s = sum.data;
     for (let i = 0; i < p.length; i++) {
       const gi = g[i]! + weightDecay * p[i]!;
       s[i]! += gi * gi;
@@ -268,14 +411,27 @@ export class ReferenceBackend implements Backend {
 
   sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
     check.checkUpdate('sgdUpdate', { param, grad }, { lr, weightDecay });
-    const p = param.data, g = grad.data;
+    const p = param.data,
+      g = grad.data;
     for (let i = 0; i < p.length; i++) p[i]! -= lr * (g[i]! + weightDecay * p[i]!);
   }
 
-  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void {
+  momentumUpdate(
+    param: F,
+    grad: F,
+    buf: F,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    nesterov: boolean,
+    weightDecay: number,
+    first: boolean,
+  ): void {
     check.checkUpdate('momentumUpdate', { param, grad, buf }, { lr, momentum, dampening, weightDecay });
     check.checkBooleans('momentumUpdate', { nesterov, first });
-    const p = param.data, g = grad.data, b = buf.data;
+    const p = param.data,
+      g = grad.data,
+      b = buf.data;
     for (let i = 0; i < p.length; i++) {
       const gi = g[i]! + weightDecay * p[i]!;
       b[i] = first ? gi : momentum * b[i]! + (1 - dampening) * gi;
@@ -285,7 +441,9 @@ export class ReferenceBackend implements Backend {
 
   rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
     check.checkUpdate('rmspropUpdate', { param, grad, sq }, { lr, alpha, eps, weightDecay });
-    const p = param.data, g = grad.data, s = sq.data;
+    const p = param.data,
+      g = grad.data,
+      s = sq.data;
     for (let i = 0; i < p.length; i++) {
       const gi = g[i]! + weightDecay * p[i]!;
       s[i] = alpha * s[i]! + (1 - alpha) * gi * gi;
@@ -293,12 +451,28 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void {
+  adamUpdate(
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    step: number,
+  ): void {
     check.checkUpdate('adamUpdate', { param, grad, m, v }, { lr, beta1, beta2, eps, weightDecay });
     check.checkBooleans('adamUpdate', { decoupled });
     check.checkSize('adamUpdate', 'step', step, 1);
-    const p = param.data, g = grad.data, ma = m.data, va = v.data;
-    const stepSize = lr / (1 - beta1 ** step), correction2 = Math.sqrt(1 - beta2 ** step);
+    const p = param.data,
+      g = grad.data,
+      ma = m.data,
+      va = v.data;
+    const stepSize = lr / (1 - beta1 ** step),
+      correction2 = Math.sqrt(1 - beta2 ** step);
     for (let i = 0; i < p.length; i++) {
       if (decoupled) p[i]! *= 1 - lr * weightDecay;
       const gi = decoupled ? g[i]! : g[i]! + weightDecay * p[i]!;
@@ -317,8 +491,20 @@ type Floats = FloatArray | Float64Array;
  * step needs. gh is scratch of G·H numbers.
  */
 export function cellStepForward(
-  kind: CellKind, H: number, x: Floats, xRow: number, bi: Floats, w: Floats, bh: Floats,
-  h: Floats, hPrev: number, hNext: number, c: Floats, k: Floats, kRow: number, gh: Float64Array,
+  kind: CellKind,
+  H: number,
+  x: Floats,
+  xRow: number,
+  bi: Floats,
+  w: Floats,
+  bh: Floats,
+  h: Floats,
+  hPrev: number,
+  hNext: number,
+  c: Floats,
+  k: Floats,
+  kRow: number,
+  gh: Float64Array,
 ): void {
   const GH = gatesOf(kind) * H;
   for (let r = 0; r < GH; r++) {
@@ -332,18 +518,27 @@ export function cellStepForward(
       const a = gx(0) + gh[j]!;
       h[hNext + j] = kind === 'rnn_tanh' ? Math.tanh(a) : Math.max(a, 0);
     } else if (kind === 'lstm') {
-      const i = sigmoid(gx(0) + gh[j]!), f = sigmoid(gx(1) + gh[H + j]!);
-      const g = Math.tanh(gx(2) + gh[2 * H + j]!), o = sigmoid(gx(3) + gh[3 * H + j]!);
+      const i = sigmoid(gx(0) + gh[j]!),
+        f = sigmoid(gx(1) + gh[H + j]!);
+      const g = Math.tanh(gx(2) + gh[2 * H + j]!),
+        o = sigmoid(gx(3) + gh[3 * H + j]!);
       const cNew = f * c[hPrev + j]! + i * g;
       c[hNext + j] = cNew;
       h[hNext + j] = o * Math.tanh(c[hNext + j]!);
-      k[kRow + j] = i; k[kRow + H + j] = f; k[kRow + 2 * H + j] = g; k[kRow + 3 * H + j] = o;
+      k[kRow + j] = i;
+      k[kRow + H + j] = f;
+      k[kRow + 2 * H + j] = g;
+      k[kRow + 3 * H + j] = o;
     } else {
-      const r = sigmoid(gx(0) + gh[j]!), z = sigmoid(gx(1) + gh[H + j]!);
+      const r = sigmoid(gx(0) + gh[j]!),
+        z = sigmoid(gx(1) + gh[H + j]!);
       const hn = gh[2 * H + j]!;
       const n = Math.tanh(gx(2) + r * hn);
       h[hNext + j] = (1 - z) * n + z * h[hPrev + j]!;
-      k[kRow + j] = r; k[kRow + H + j] = z; k[kRow + 2 * H + j] = n; k[kRow + 3 * H + j] = hn;
+      k[kRow + j] = r;
+      k[kRow + H + j] = z;
+      k[kRow + 2 * H + j] = n;
+      k[kRow + 3 * H + j] = hn;
     }
   }
 }
@@ -355,8 +550,23 @@ export function cellStepForward(
  * gradient w.r.t. the previous hidden state into dhPrev[dhAt..+H].
  */
 export function cellStepBackward(
-  kind: CellKind, H: number, w: Floats, h: Floats, hPrev: number, hCur: number, c: Floats, k: Floats, kRow: number,
-  dh: Floats, dc: Floats, dcAt: number, gx: Floats, gh: Floats, gRow: number, dhPrev: Floats, dhAt: number,
+  kind: CellKind,
+  H: number,
+  w: Floats,
+  h: Floats,
+  hPrev: number,
+  hCur: number,
+  c: Floats,
+  k: Floats,
+  kRow: number,
+  dh: Floats,
+  dc: Floats,
+  dcAt: number,
+  gx: Floats,
+  gh: Floats,
+  gRow: number,
+  dhPrev: Floats,
+  dhAt: number,
 ): void {
   const GH = gatesOf(kind) * H;
   for (let j = 0; j < H; j++) {
@@ -366,23 +576,37 @@ export function cellStepBackward(
       gx[gRow + j] = da;
       gh[gRow + j] = da;
     } else if (kind === 'lstm') {
-      const i = k[kRow + j]!, f = k[kRow + H + j]!, g = k[kRow + 2 * H + j]!, o = k[kRow + 3 * H + j]!;
+      const i = k[kRow + j]!,
+        f = k[kRow + H + j]!,
+        g = k[kRow + 2 * H + j]!,
+        o = k[kRow + 3 * H + j]!;
       const tc = Math.tanh(c[hCur + j]!);
       const dcj = dc[dcAt + j]! + dh[j]! * o * (1 - tc * tc);
-      const grads = [dcj * g * i * (1 - i), dcj * c[hPrev + j]! * f * (1 - f), dcj * i * (1 - g * g), dh[j]! * tc * o * (1 - o)];
+      const grads = [
+        dcj * g * i * (1 - i),
+        dcj * c[hPrev + j]! * f * (1 - f),
+        dcj * i * (1 - g * g),
+        dh[j]! * tc * o * (1 - o),
+      ];
       for (let q = 0; q < 4; q++) {
         gx[gRow + q * H + j] = grads[q]!;
         gh[gRow + q * H + j] = grads[q]!;
       }
       dc[dcAt + j] = dcj * f;
     } else {
-      const r = k[kRow + j]!, z = k[kRow + H + j]!, n = k[kRow + 2 * H + j]!, hn = k[kRow + 3 * H + j]!;
+      const r = k[kRow + j]!,
+        z = k[kRow + H + j]!,
+        n = k[kRow + 2 * H + j]!,
+        hn = k[kRow + 3 * H + j]!;
       const dn = dh[j]! * (1 - z) * (1 - n * n);
       const dz = dh[j]! * (h[hPrev + j]! - n) * z * (1 - z);
       const dr = dn * hn * r * (1 - r);
-      gx[gRow + j] = dr; gh[gRow + j] = dr;
-      gx[gRow + H + j] = dz; gh[gRow + H + j] = dz;
-      gx[gRow + 2 * H + j] = dn; gh[gRow + 2 * H + j] = dn * r;
+      gx[gRow + j] = dr;
+      gh[gRow + j] = dr;
+      gx[gRow + H + j] = dz;
+      gh[gRow + H + j] = dz;
+      gx[gRow + 2 * H + j] = dn;
+      gh[gRow + 2 * H + j] = dn * r;
     }
   }
   // dh_{t-1} = direct path (GRU: z⊙dh) + W_hhᵀ·dGh_t

@@ -84,7 +84,13 @@ export class Span<A extends FloatArray | Int32Array> {
     readonly offset: number,
     readonly length: number,
   ) {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > buf.length) {
+    if (
+      !Number.isInteger(offset) ||
+      !Number.isInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > buf.length
+    ) {
       throw new RangeError(`Span [${offset}, ${offset + length}) does not fit in a buffer of ${buf.length} elements`);
     }
     Object.freeze(this);
@@ -148,7 +154,18 @@ export interface Backend {
 
   /** C[M,N] = alpha·op(A)·op(B) + beta·C. op(A) is [M,K]: A is [M,K], or [K,M] when transA.
    *  op(B) is [K,N]: B is [K,N], or [N,K] when transB. beta = 0 overwrites C (old NaNs do not leak). */
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void;
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: F,
+    B: F,
+    beta: number,
+    C: F,
+  ): void;
 
   /** C[M,N] += bias[N] broadcast over rows. */
   addBias(M: number, N: number, bias: F, C: F): void;
@@ -180,7 +197,21 @@ export interface Backend {
    * the end is zero) and xProj/xIds rows are not read. Its final state is hs[L_b,b] (cs[L_b,b]).
    * Without lengths every stream runs all T steps.
    */
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds?: I | null, lengths?: I | null): void;
+  cellForward(
+    kind: CellKind,
+    T: number,
+    B: number,
+    H: number,
+    xProj: F,
+    wHh: F,
+    bIh: F,
+    bHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    xIds?: I | null,
+    lengths?: I | null,
+  ): void;
 
   /**
    * The reverse loop. Reads what cellForward wrote (hs, cs, cache) and
@@ -202,9 +233,25 @@ export interface Backend {
    * The gradient-flow view (‖∂L/∂h_t‖ over t) reads it.
    */
   cellBackward(
-    kind: CellKind, T: number, B: number, H: number,
-    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh?: F | null, dbHh?: F | null, lengths?: I | null, dhSteps?: F | null,
+    kind: CellKind,
+    T: number,
+    B: number,
+    H: number,
+    wHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    dhs: F,
+    dhN: F,
+    dcN: F,
+    dGx: F,
+    dGh: F,
+    dh0: F,
+    dc0: F,
+    dbIh?: F | null,
+    dbHh?: F | null,
+    lengths?: I | null,
+    dhSteps?: F | null,
   ): void;
 
   /**
@@ -236,8 +283,18 @@ export interface Backend {
    * ctcWorkspaceSize(T, B, S) floats of scratch (α, β in log space; overwritten).
    */
   ctcLoss(
-    T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
-    zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+    T: number,
+    B: number,
+    C: number,
+    S: number,
+    logits: F,
+    targets: I,
+    inputLengths: I,
+    targetLengths: I,
+    zeroInfinity: boolean,
+    work: F,
+    losses: F,
+    dLogits: F | null,
   ): number;
 
   /** x = clamp(x, −limit, limit). */
@@ -263,7 +320,17 @@ export interface Backend {
    * PyTorch's SGD with momentum μ: g' = g + wd·p; buf = first ? g' : μ·buf + (1 − dampening)·g';
    * p −= lr·(nesterov ? g' + μ·buf : buf). `first` is true on the optimizer's first step.
    */
-  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void;
+  momentumUpdate(
+    param: F,
+    grad: F,
+    buf: F,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    nesterov: boolean,
+    weightDecay: number,
+    first: boolean,
+  ): void;
   /** PyTorch's RMSprop (not centred, no momentum): g' = g + wd·p; sq = α·sq + (1 − α)·g'²; p −= lr·g' / (sqrt(sq) + eps). */
   rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void;
   /**
@@ -271,5 +338,17 @@ export interface Backend {
    * m = β1·m + (1 − β1)·g'; v = β2·v + (1 − β2)·g'²;
    * p −= (lr / (1 − β1^t))·m / (sqrt(v) / sqrt(1 − β2^t) + eps), with t = step >= 1 (bias corrections in float64).
    */
-  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void;
+  adamUpdate(
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    step: number,
+  ): void;
 }

@@ -7,7 +7,16 @@
 // This file uses no Node-only API (the browser entry uses it); wasm.ts finds and reads the module in Node.
 import * as check from './checks.js';
 import {
-  type Backend, type BackendInfo, type Buf, type CellKind, CELL_KINDS, type F, type FloatArray, type I, type PoolMode, POOL_MODES,
+  type Backend,
+  type BackendInfo,
+  type Buf,
+  type CellKind,
+  CELL_KINDS,
+  type F,
+  type FloatArray,
+  type I,
+  type PoolMode,
+  POOL_MODES,
   dropoutThreshold,
 } from './types.js';
 
@@ -42,42 +51,179 @@ interface WasmExports {
   setGemmScratch(ptr: number, bytes: number): number;
   /** 2 for the relaxed-SIMD build, 1 for the plain one (absent in older builds). */
   simdLevel?(): number;
-  gemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number, a: number, b: number, beta: number, c: number): void;
+  gemm(
+    transA: number,
+    transB: number,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    a: number,
+    b: number,
+    beta: number,
+    c: number,
+  ): void;
   addBias(M: number, N: number, bias: number, c: number): void;
   sumRows(M: number, N: number, a: number, out: number): void;
   gatherRows(n: number, D: number, ids: number, table: number, out: number): void;
   scatterAddRows(n: number, D: number, ids: number, dOut: number, dTable: number): void;
   gatherColumns(n: number, R: number, cols: number, ids: number, w: number, out: number): void;
   scatterAddColumns(n: number, R: number, cols: number, ids: number, dOut: number, dW: number): void;
-  cellForward(kind: number, T: number, B: number, H: number, xProj: number, wHh: number, bIh: number, bHh: number, hs: number, cs: number, cache: number, xIds: number, lengths: number): void;
+  cellForward(
+    kind: number,
+    T: number,
+    B: number,
+    H: number,
+    xProj: number,
+    wHh: number,
+    bIh: number,
+    bHh: number,
+    hs: number,
+    cs: number,
+    cache: number,
+    xIds: number,
+    lengths: number,
+  ): void;
   cellBackward(
-    kind: number, T: number, B: number, H: number, wHh: number, hs: number, cs: number, cache: number,
-    dhs: number, dhN: number, dcN: number, dGx: number, dGh: number, dh0: number, dc0: number, dbIh: number, dbHh: number, lengths: number,
+    kind: number,
+    T: number,
+    B: number,
+    H: number,
+    wHh: number,
+    hs: number,
+    cs: number,
+    cache: number,
+    dhs: number,
+    dhN: number,
+    dcN: number,
+    dGx: number,
+    dGh: number,
+    dh0: number,
+    dc0: number,
+    dbIh: number,
+    dbHh: number,
+    lengths: number,
     dhSteps: number,
   ): void;
-  poolForward(mode: number, T: number, B: number, D: number, x: number, lengths: number, out: number, argmax: number): void;
-  poolBackward(mode: number, T: number, B: number, D: number, dOut: number, lengths: number, argmax: number, dx: number): void;
+  poolForward(
+    mode: number,
+    T: number,
+    B: number,
+    D: number,
+    x: number,
+    lengths: number,
+    out: number,
+    argmax: number,
+  ): void;
+  poolBackward(
+    mode: number,
+    T: number,
+    B: number,
+    D: number,
+    dOut: number,
+    lengths: number,
+    argmax: number,
+    dx: number,
+  ): void;
   softmaxCrossEntropy(N: number, V: number, logits: number, targets: number, scale: number, dLogits: number): number;
-  ctcLoss(T: number, B: number, C: number, S: number, logits: number, targets: number, inputLengths: number, targetLengths: number, zeroInfinity: number, work: number, losses: number, dLogits: number): number;
+  ctcLoss(
+    T: number,
+    B: number,
+    C: number,
+    S: number,
+    logits: number,
+    targets: number,
+    inputLengths: number,
+    targetLengths: number,
+    zeroInfinity: number,
+    work: number,
+    losses: number,
+    dLogits: number,
+  ): number;
   clipValue(n: number, x: number, limit: number): void;
   sumSquares(n: number, x: number): number;
   scale(n: number, x: number, s: number): void;
   dropout(n: number, x: number, threshold: number, keep: number, seed: number, mask: number, out: number): void;
   multiply(n: number, a: number, b: number, out: number): void;
-  adagradUpdate(n: number, param: number, grad: number, sum: number, lr: number, eps: number, weightDecay: number): void;
+  adagradUpdate(
+    n: number,
+    param: number,
+    grad: number,
+    sum: number,
+    lr: number,
+    eps: number,
+    weightDecay: number,
+  ): void;
   sgdUpdate(n: number, param: number, grad: number, lr: number, weightDecay: number): void;
-  momentumUpdate(n: number, param: number, grad: number, buf: number, lr: number, momentum: number, dampKeep: number, nesterov: number, weightDecay: number, first: number): void;
-  rmspropUpdate(n: number, param: number, grad: number, sq: number, lr: number, alpha: number, alphaKeep: number, eps: number, weightDecay: number): void;
+  momentumUpdate(
+    n: number,
+    param: number,
+    grad: number,
+    buf: number,
+    lr: number,
+    momentum: number,
+    dampKeep: number,
+    nesterov: number,
+    weightDecay: number,
+    first: number,
+  ): void;
+  rmspropUpdate(
+    n: number,
+    param: number,
+    grad: number,
+    sq: number,
+    lr: number,
+    alpha: number,
+    alphaKeep: number,
+    eps: number,
+    weightDecay: number,
+  ): void;
   adamUpdate(
-    n: number, param: number, grad: number, m: number, v: number, stepSize: number, beta1: number, beta1Keep: number, beta2: number, beta2Keep: number,
-    correction2: number, eps: number, weightDecay: number, decay: number, decoupled: number,
+    n: number,
+    param: number,
+    grad: number,
+    m: number,
+    v: number,
+    stepSize: number,
+    beta1: number,
+    beta1Keep: number,
+    beta2: number,
+    beta2Keep: number,
+    correction2: number,
+    eps: number,
+    weightDecay: number,
+    decay: number,
+    decoupled: number,
   ): void;
 }
 
 const KERNEL_EXPORTS = [
-  'heapBase', 'gemmScratchBytes', 'setGemmScratch', 'gemm', 'addBias', 'sumRows', 'gatherRows', 'scatterAddRows', 'gatherColumns', 'scatterAddColumns',
-  'cellForward', 'cellBackward', 'poolForward', 'poolBackward', 'softmaxCrossEntropy', 'ctcLoss', 'clipValue', 'sumSquares', 'scale', 'dropout', 'multiply', 'adagradUpdate', 'sgdUpdate',
-  'momentumUpdate', 'rmspropUpdate', 'adamUpdate',
+  'heapBase',
+  'gemmScratchBytes',
+  'setGemmScratch',
+  'gemm',
+  'addBias',
+  'sumRows',
+  'gatherRows',
+  'scatterAddRows',
+  'gatherColumns',
+  'scatterAddColumns',
+  'cellForward',
+  'cellBackward',
+  'poolForward',
+  'poolBackward',
+  'softmaxCrossEntropy',
+  'ctcLoss',
+  'clipValue',
+  'sumSquares',
+  'scale',
+  'dropout',
+  'multiply',
+  'adagradUpdate',
+  'sgdUpdate',
+  'momentumUpdate',
+  'rmspropUpdate',
+  'adamUpdate',
 ] as const;
 
 const PAGE = 65536;
@@ -153,11 +299,15 @@ abstract class WasmBuf<A extends Float32Array | Int32Array> implements Buf<A> {
     const buf: unknown = span.buf;
     if (typeof buf !== 'object' || buf === null || !(#ptr in buf) || buf.#owner !== owner || buf.#kind !== kind) {
       const alloc = kind === 'float' ? 'allocFloat' : 'allocInt';
-      throw new TypeError(`${kernel}: ${name} is not a${kind === 'int' ? 'n' : ''} ${kind} buffer of this wasm backend (allocate it with this backend's ${alloc})`);
+      throw new TypeError(
+        `${kernel}: ${name} is not a${kind === 'int' ? 'n' : ''} ${kind} buffer of this wasm backend (allocate it with this backend's ${alloc})`,
+      );
     }
     if (buf.#freed) throw new TypeError(`${kernel}: ${name} was freed (its model or workspace was disposed)`);
     if (span.offset + span.length > buf.#length) {
-      throw new RangeError(`${kernel}: ${name} [${span.offset}, ${span.offset + span.length}) lies outside its buffer of ${buf.#length} elements`);
+      throw new RangeError(
+        `${kernel}: ${name} [${span.offset}, ${span.offset + span.length}) lies outside its buffer of ${buf.#length} elements`,
+      );
     }
     return buf.#ptr + 4 * span.offset;
   }
@@ -218,7 +368,8 @@ export class WasmBackend implements Backend {
 
   /** Gives a buffer's memory back for reuse; the buffer (and every span of it) is unusable afterwards. */
   free(buf: Buf<FloatArray | Int32Array>): void {
-    if (!(buf instanceof WasmBuf) || buf.owner !== this) throw new TypeError('free: the buffer is not one of this wasm backend');
+    if (!(buf instanceof WasmBuf) || buf.owner !== this)
+      throw new TypeError('free: the buffer is not one of this wasm backend');
     if (buf.freed) return;
     buf.markFreed();
     const bytes = alignUp(buf.length * 4);
@@ -257,7 +408,9 @@ export class WasmBackend implements Backend {
     const ptr = this.#top;
     const end = alignUp(ptr + bytes);
     if (end > MAX_BYTES) {
-      throw new RangeError(`${kernel}: ${bytes} more bytes would exceed the 4 GiB address space of WebAssembly memory (${ptr} bytes in use)`);
+      throw new RangeError(
+        `${kernel}: ${bytes} more bytes would exceed the 4 GiB address space of WebAssembly memory (${ptr} bytes in use)`,
+      );
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) {
@@ -325,10 +478,23 @@ export class WasmBackend implements Backend {
     return WasmBuf.address(this, 'int', kernel, name, span);
   }
 
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void {
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: F,
+    B: F,
+    beta: number,
+    C: F,
+  ): void {
     check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
     const k = 'gemm';
-    const a = this.#f(k, 'A', A), b = this.#f(k, 'B', B), c = this.#f(k, 'C', C);
+    const a = this.#f(k, 'A', A),
+      b = this.#f(k, 'B', B),
+      c = this.#f(k, 'C', C);
     this.#x.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, b, beta, c);
   }
 
@@ -363,33 +529,112 @@ export class WasmBackend implements Backend {
   scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
     check.checkScatterAddColumns(n, R, ids, dOut, dW);
     const k = 'scatterAddColumns';
-    this.#x.scatterAddColumns(n, R, dW.length / R, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dW', dW));
+    this.#x.scatterAddColumns(
+      n,
+      R,
+      dW.length / R,
+      this.#i(k, 'ids', ids),
+      this.#f(k, 'dOut', dOut),
+      this.#f(k, 'dW', dW),
+    );
   }
 
-  cellForward(kind: CellKind, T: number, B: number, H: number, xProj: F, wHh: F, bIh: F, bHh: F, hs: F, cs: F, cache: F, xIds: I | null = null, lengths: I | null = null): void {
+  cellForward(
+    kind: CellKind,
+    T: number,
+    B: number,
+    H: number,
+    xProj: F,
+    wHh: F,
+    bIh: F,
+    bHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    xIds: I | null = null,
+    lengths: I | null = null,
+  ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     const k = 'cellForward';
     this.#x.cellForward(
-      CELL_KINDS.indexOf(kind), T, B, H,
-      this.#f(k, 'xProj', xProj), this.#f(k, 'wHh', wHh), this.#f(k, 'bIh', bIh), this.#f(k, 'bHh', bHh),
-      this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache), xIds ? this.#i(k, 'xIds', xIds) : 0,
+      CELL_KINDS.indexOf(kind),
+      T,
+      B,
+      H,
+      this.#f(k, 'xProj', xProj),
+      this.#f(k, 'wHh', wHh),
+      this.#f(k, 'bIh', bIh),
+      this.#f(k, 'bHh', bHh),
+      this.#f(k, 'hs', hs),
+      this.#f(k, 'cs', cs),
+      this.#f(k, 'cache', cache),
+      xIds ? this.#i(k, 'xIds', xIds) : 0,
       lengths ? this.#i(k, 'lengths', lengths) : 0,
     );
   }
 
   cellBackward(
-    kind: CellKind, T: number, B: number, H: number,
-    wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F,
-    dGx: F, dGh: F, dh0: F, dc0: F, dbIh: F | null = null, dbHh: F | null = null, lengths: I | null = null, dhSteps: F | null = null,
+    kind: CellKind,
+    T: number,
+    B: number,
+    H: number,
+    wHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    dhs: F,
+    dhN: F,
+    dcN: F,
+    dGx: F,
+    dGh: F,
+    dh0: F,
+    dc0: F,
+    dbIh: F | null = null,
+    dbHh: F | null = null,
+    lengths: I | null = null,
+    dhSteps: F | null = null,
   ): void {
-    check.checkCellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh, lengths, dhSteps);
+    check.checkCellBackward(
+      kind,
+      T,
+      B,
+      H,
+      wHh,
+      hs,
+      cs,
+      cache,
+      dhs,
+      dhN,
+      dcN,
+      dGx,
+      dGh,
+      dh0,
+      dc0,
+      dbIh,
+      dbHh,
+      lengths,
+      dhSteps,
+    );
     const k = 'cellBackward';
     this.#x.cellBackward(
-      CELL_KINDS.indexOf(kind), T, B, H,
-      this.#f(k, 'wHh', wHh), this.#f(k, 'hs', hs), this.#f(k, 'cs', cs), this.#f(k, 'cache', cache),
-      this.#f(k, 'dhs', dhs), this.#f(k, 'dhN', dhN), this.#f(k, 'dcN', dcN),
-      this.#f(k, 'dGx', dGx), this.#f(k, 'dGh', dGh), this.#f(k, 'dh0', dh0), this.#f(k, 'dc0', dc0),
-      dbIh ? this.#f(k, 'dbIh', dbIh) : 0, dbHh ? this.#f(k, 'dbHh', dbHh) : 0, lengths ? this.#i(k, 'lengths', lengths) : 0,
+      CELL_KINDS.indexOf(kind),
+      T,
+      B,
+      H,
+      this.#f(k, 'wHh', wHh),
+      this.#f(k, 'hs', hs),
+      this.#f(k, 'cs', cs),
+      this.#f(k, 'cache', cache),
+      this.#f(k, 'dhs', dhs),
+      this.#f(k, 'dhN', dhN),
+      this.#f(k, 'dcN', dcN),
+      this.#f(k, 'dGx', dGx),
+      this.#f(k, 'dGh', dGh),
+      this.#f(k, 'dh0', dh0),
+      this.#f(k, 'dc0', dc0),
+      dbIh ? this.#f(k, 'dbIh', dbIh) : 0,
+      dbHh ? this.#f(k, 'dbHh', dbHh) : 0,
+      lengths ? this.#i(k, 'lengths', lengths) : 0,
       dhSteps ? this.#f(k, 'dhSteps', dhSteps) : 0,
     );
   }
@@ -398,7 +643,14 @@ export class WasmBackend implements Backend {
     check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
     const k = 'poolForward';
     this.#x.poolForward(
-      POOL_MODES.indexOf(mode), T, B, D, this.#f(k, 'x', x), this.#i(k, 'lengths', lengths), this.#f(k, 'out', out), this.#i(k, 'argmax', argmax),
+      POOL_MODES.indexOf(mode),
+      T,
+      B,
+      D,
+      this.#f(k, 'x', x),
+      this.#i(k, 'lengths', lengths),
+      this.#f(k, 'out', out),
+      this.#i(k, 'argmax', argmax),
     );
   }
 
@@ -406,28 +658,55 @@ export class WasmBackend implements Backend {
     check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
     const k = 'poolBackward';
     this.#x.poolBackward(
-      POOL_MODES.indexOf(mode), T, B, D, this.#f(k, 'dOut', dOut), this.#i(k, 'lengths', lengths), this.#i(k, 'argmax', argmax), this.#f(k, 'dx', dx),
+      POOL_MODES.indexOf(mode),
+      T,
+      B,
+      D,
+      this.#f(k, 'dOut', dOut),
+      this.#i(k, 'lengths', lengths),
+      this.#i(k, 'argmax', argmax),
+      this.#f(k, 'dx', dx),
     );
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
     check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
     const k = 'softmaxCrossEntropy';
-    const x = this.#f(k, 'logits', logits), y = this.#i(k, 'targets', targets);
+    const x = this.#f(k, 'logits', logits),
+      y = this.#i(k, 'targets', targets);
     // Pointer 0 means "no gradient": a real buffer is never at 0 (the allocator starts above heapBase).
     const d = dLogits ? this.#f(k, 'dLogits', dLogits) : 0;
     return this.#x.softmaxCrossEntropy(N, V, x, y, scale, d);
   }
 
   ctcLoss(
-    T: number, B: number, C: number, S: number, logits: F, targets: I, inputLengths: I, targetLengths: I,
-    zeroInfinity: boolean, work: F, losses: F, dLogits: F | null,
+    T: number,
+    B: number,
+    C: number,
+    S: number,
+    logits: F,
+    targets: I,
+    inputLengths: I,
+    targetLengths: I,
+    zeroInfinity: boolean,
+    work: F,
+    losses: F,
+    dLogits: F | null,
   ): number {
     check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     const k = 'ctcLoss';
     return this.#x.ctcLoss(
-      T, B, C, S, this.#f(k, 'logits', logits), this.#i(k, 'targets', targets), this.#i(k, 'inputLengths', inputLengths),
-      this.#i(k, 'targetLengths', targetLengths), zeroInfinity ? 1 : 0, this.#f(k, 'work', work), this.#f(k, 'losses', losses),
+      T,
+      B,
+      C,
+      S,
+      this.#f(k, 'logits', logits),
+      this.#i(k, 'targets', targets),
+      this.#i(k, 'inputLengths', inputLengths),
+      this.#i(k, 'targetLengths', targetLengths),
+      zeroInfinity ? 1 : 0,
+      this.#f(k, 'work', work),
+      this.#f(k, 'losses', losses),
       dLogits ? this.#f(k, 'dLogits', dLogits) : 0,
     );
   }
@@ -449,7 +728,15 @@ export class WasmBackend implements Backend {
   dropout(x: F, p: number, seed: number, mask: F, out: F): void {
     const k = 'dropout';
     check.checkDropout(x, p, seed, mask, out);
-    this.#x.dropout(x.length, this.#f(k, 'x', x), dropoutThreshold(p), Math.fround(1 / (1 - p)), seed, this.#f(k, 'mask', mask), this.#f(k, 'out', out));
+    this.#x.dropout(
+      x.length,
+      this.#f(k, 'x', x),
+      dropoutThreshold(p),
+      Math.fround(1 / (1 - p)),
+      seed,
+      this.#f(k, 'mask', mask),
+      this.#f(k, 'out', out),
+    );
   }
 
   multiply(a: F, b: F, out: F): void {
@@ -461,7 +748,15 @@ export class WasmBackend implements Backend {
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
     const k = 'adagradUpdate';
     check.checkUpdate(k, { param, grad, sum }, { lr, eps, weightDecay });
-    this.#x.adagradUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'sum', sum), lr, eps, weightDecay);
+    this.#x.adagradUpdate(
+      param.length,
+      this.#f(k, 'param', param),
+      this.#f(k, 'grad', grad),
+      this.#f(k, 'sum', sum),
+      lr,
+      eps,
+      weightDecay,
+    );
   }
 
   sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
@@ -473,31 +768,85 @@ export class WasmBackend implements Backend {
   // The stateful updates: the derived constants (1 − dampening, 1 − α, 1 − β1, 1 − β2, Adam's bias corrections,
   // AdamW's 1 − lr·wd) are computed here in float64 once per call and passed as f32 arguments (rounded to
   // nearest by the call, like Math.fround), as native/optim.cc does in double; the kernel loops run in f32.
-  momentumUpdate(param: F, grad: F, buf: F, lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean): void {
+  momentumUpdate(
+    param: F,
+    grad: F,
+    buf: F,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    nesterov: boolean,
+    weightDecay: number,
+    first: boolean,
+  ): void {
     const k = 'momentumUpdate';
     check.checkUpdate(k, { param, grad, buf }, { lr, momentum, dampening, weightDecay });
     check.checkBooleans(k, { nesterov, first });
     this.#x.momentumUpdate(
-      param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'buf', buf),
-      lr, momentum, 1 - dampening, nesterov ? 1 : 0, weightDecay, first ? 1 : 0,
+      param.length,
+      this.#f(k, 'param', param),
+      this.#f(k, 'grad', grad),
+      this.#f(k, 'buf', buf),
+      lr,
+      momentum,
+      1 - dampening,
+      nesterov ? 1 : 0,
+      weightDecay,
+      first ? 1 : 0,
     );
   }
 
   rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
     const k = 'rmspropUpdate';
     check.checkUpdate(k, { param, grad, sq }, { lr, alpha, eps, weightDecay });
-    this.#x.rmspropUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'sq', sq), lr, alpha, 1 - alpha, eps, weightDecay);
+    this.#x.rmspropUpdate(
+      param.length,
+      this.#f(k, 'param', param),
+      this.#f(k, 'grad', grad),
+      this.#f(k, 'sq', sq),
+      lr,
+      alpha,
+      1 - alpha,
+      eps,
+      weightDecay,
+    );
   }
 
-  adamUpdate(param: F, grad: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void {
+  adamUpdate(
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    step: number,
+  ): void {
     const k = 'adamUpdate';
     check.checkUpdate(k, { param, grad, m, v }, { lr, beta1, beta2, eps, weightDecay });
     check.checkBooleans(k, { decoupled });
     check.checkSize(k, 'step', step, 1);
-    const stepSize = lr / (1 - beta1 ** step), correction2 = Math.sqrt(1 - beta2 ** step);
+    const stepSize = lr / (1 - beta1 ** step),
+      correction2 = Math.sqrt(1 - beta2 ** step);
     this.#x.adamUpdate(
-      param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), this.#f(k, 'm', m), this.#f(k, 'v', v),
-      stepSize, beta1, 1 - beta1, beta2, 1 - beta2, correction2, eps, weightDecay, 1 - lr * weightDecay, decoupled ? 1 : 0,
+      param.length,
+      this.#f(k, 'param', param),
+      this.#f(k, 'grad', grad),
+      this.#f(k, 'm', m),
+      this.#f(k, 'v', v),
+      stepSize,
+      beta1,
+      1 - beta1,
+      beta2,
+      1 - beta2,
+      correction2,
+      eps,
+      weightDecay,
+      1 - lr * weightDecay,
+      decoupled ? 1 : 0,
     );
   }
 }
@@ -514,8 +863,8 @@ export type WasmBuild = (typeof WASM_BUILDS)[number];
 /** A module (v128, v128, v128) → v128 whose body is one f32x4.relaxed_madd: valid only where the runtime
  *  has relaxed SIMD (Node 20 needs V8's --experimental-wasm-relaxed-simd; later versions have it on). */
 const RELAXED_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
-  0x03, 0x02, 0x01, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, 0x03,
+  0x02, 0x01, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
 ]);
 
 /** Whether this runtime can run the relaxed-SIMD build. */
@@ -554,12 +903,16 @@ export async function instantiateWasmBackend(bytes: Uint8Array): Promise<WasmBac
   try {
     module = await api.compile(bytes);
   } catch (err) {
-    throw new Error(`wasm backend: rnnkit.wasm is not a valid WebAssembly module for this runtime (${describe(err)}); ${REBUILD}`);
+    throw new Error(
+      `wasm backend: rnnkit.wasm is not a valid WebAssembly module for this runtime (${describe(err)}); ${REBUILD}`,
+    );
   }
   const imports = api.Module.imports(module);
   if (imports.length > 0) {
     const names = imports.map((i) => `${i.module}.${i.name}`).join(', ');
-    throw new Error(`wasm backend: rnnkit.wasm expects imports (${names}), so it is not the module this version builds; ${REBUILD}`);
+    throw new Error(
+      `wasm backend: rnnkit.wasm expects imports (${names}), so it is not the module this version builds; ${REBUILD}`,
+    );
   }
   const { exports } = await api.instantiate(module, {});
   const missing: string[] = KERNEL_EXPORTS.filter((name) => typeof exports[name] !== 'function');

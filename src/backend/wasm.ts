@@ -1,6 +1,14 @@
 // The WebAssembly backend in Node: finds rnnkit.wasm (or its relaxed-SIMD build) in the package's build/wasm/
 // and instantiates it. The backend itself is in wasm-backend.ts, which the browser entry (src/web) shares.
-import { REBUILD, type WasmBackend, type WasmBuild, describe, instantiateWasmBackend, wasmFileOf, wasmRelaxedSimdSupported } from './wasm-backend.js';
+import {
+  REBUILD,
+  type WasmBackend,
+  type WasmBuild,
+  describe,
+  instantiateWasmBackend,
+  wasmFileOf,
+  wasmRelaxedSimdSupported,
+} from './wasm-backend.js';
 
 export * from './wasm-backend.js';
 
@@ -10,14 +18,21 @@ export * from './wasm-backend.js';
  * exists, else rnnkit.wasm; 'simd' or 'relaxed' ask for one (asking for 'relaxed' where it cannot run is an
  * error). Throws an Error saying why when the module is missing or invalid.
  */
-export async function loadWasmBackend(options: { bytes?: Uint8Array; build?: WasmBuild | 'auto' } = {}): Promise<WasmBackend> {
+export async function loadWasmBackend(
+  options: { bytes?: Uint8Array; build?: WasmBuild | 'auto' } = {},
+): Promise<WasmBackend> {
   const build = options.build ?? 'auto';
   const file = wasmFileOf(build);
   if (build === 'relaxed' && !options.bytes && !wasmRelaxedSimdSupported()) {
-    throw new Error('wasm backend: the relaxed-SIMD build needs a runtime with relaxed SIMD (on Node 20: node --experimental-wasm-relaxed-simd)');
+    throw new Error(
+      'wasm backend: the relaxed-SIMD build needs a runtime with relaxed SIMD (on Node 20: node --experimental-wasm-relaxed-simd)',
+    );
   }
   const relaxed = file === 'rnnkit.relaxed.wasm';
-  const bytes = options.bytes ?? (relaxed ? await readPackagedWasm(file, build === 'auto') : null) ?? (await readPackagedWasm('rnnkit.wasm'));
+  const bytes =
+    options.bytes ??
+    (relaxed ? await readPackagedWasm(file, build === 'auto') : null) ??
+    (await readPackagedWasm('rnnkit.wasm'));
   return instantiateWasmBackend(bytes);
 }
 

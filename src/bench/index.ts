@@ -29,17 +29,67 @@ export interface BenchConfig {
 
 const base = { ...DEFAULT_TRAIN_CONFIG, embed: 0 };
 export const BENCH_CONFIGS: BenchConfig[] = [
-  { name: 'C1', description: 'min-char-rnn: RNN tanh H100, one-hot, T25 B1, Adagrad, clip-value 5', config: { ...base } },
-  { name: 'C2', description: 'LSTM H128, T64 B32, Adam', config: { ...base, cell: 'lstm', hidden: 128, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0 } },
-  { name: 'C3', description: '2-layer LSTM H512, T64 B32, Adam, clip-norm 5', config: { ...base, cell: 'lstm', hidden: 512, layers: 2, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 5 } },
-  { name: 'C4', description: '2-layer GRU H512, T64 B32, Adam', config: { ...base, cell: 'gru', hidden: 512, layers: 2, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0 } },
+  {
+    name: 'C1',
+    description: 'min-char-rnn: RNN tanh H100, one-hot, T25 B1, Adagrad, clip-value 5',
+    config: { ...base },
+  },
+  {
+    name: 'C2',
+    description: 'LSTM H128, T64 B32, Adam',
+    config: { ...base, cell: 'lstm', hidden: 128, seq: 64, batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0 },
+  },
+  {
+    name: 'C3',
+    description: '2-layer LSTM H512, T64 B32, Adam, clip-norm 5',
+    config: {
+      ...base,
+      cell: 'lstm',
+      hidden: 512,
+      layers: 2,
+      seq: 64,
+      batch: 32,
+      optimizer: 'adam',
+      lr: 2e-3,
+      clipValue: 0,
+      clipNorm: 5,
+    },
+  },
+  {
+    name: 'C4',
+    description: '2-layer GRU H512, T64 B32, Adam',
+    config: {
+      ...base,
+      cell: 'gru',
+      hidden: 512,
+      layers: 2,
+      seq: 64,
+      batch: 32,
+      optimizer: 'adam',
+      lr: 2e-3,
+      clipValue: 0,
+    },
+  },
 ];
 
 /** Sequence classification: lengths spread from 20 to 400, bucketed (K1), against the same model on batches
  *  of one length, the mean (K1=). Rates are real (unpadded) tokens per second. */
 export const CLASSIFY_BENCH = {
   description: 'classify: bidirectional LSTM H256, embedding 32, B32, Adam, lengths 20–400 (K1) vs all 210 (K1=)',
-  config: { ...base, task: 'classify', cell: 'lstm', hidden: 256, embed: 32, bidirectional: true, pool: 'max', batch: 32, optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 1 } as TrainConfig,
+  config: {
+    ...base,
+    task: 'classify',
+    cell: 'lstm',
+    hidden: 256,
+    embed: 32,
+    bidirectional: true,
+    pool: 'max',
+    batch: 32,
+    optimizer: 'adam',
+    lr: 2e-3,
+    clipValue: 0,
+    clipNorm: 1,
+  } as TrainConfig,
   examples: 1024,
   lengths: [20, 400] as const,
 };
@@ -71,7 +121,8 @@ export function forwardFlopsPerToken(c: TrainConfig, vocabSize: number): number 
 }
 
 /** Backward costs two forward products (input and weight gradients): a training token is 3× forward. */
-export const trainingFlopsPerToken = (c: TrainConfig, vocabSize: number): number => 3 * forwardFlopsPerToken(c, vocabSize);
+export const trainingFlopsPerToken = (c: TrainConfig, vocabSize: number): number =>
+  3 * forwardFlopsPerToken(c, vocabSize);
 
 interface Timing {
   /** Median units per second over the windows. */
@@ -85,7 +136,8 @@ interface Timing {
  *  `windowS` seconds; the median rate. */
 function measure(step: () => number, windowS: number, windows: number): Timing {
   const warmEnd = performance.now() + windowS * 500;
-  do step(); while (performance.now() < warmEnd);
+  do step();
+  while (performance.now() < warmEnd);
   const rates: number[] = [];
   for (let w = 0; w < windows; w++) {
     let units = 0;
@@ -100,7 +152,12 @@ function measure(step: () => number, windowS: number, windows: number): Timing {
 }
 
 /** The trainer's own step (src/train/trainer.ts) on a language-model run of the text. */
-function trainingStepOf(backend: Backend, c: TrainConfig, tokens: Int32Array, vocab: Vocabulary): { step: () => number; model: Model } {
+function trainingStepOf(
+  backend: Backend,
+  c: TrainConfig,
+  tokens: Int32Array,
+  vocab: Vocabulary,
+): { step: () => number; model: Model } {
   const model = new Model(backend, { ...c, vocabSize: vocab.size });
   model.initialize(1);
   const task = new LanguageModelRun(model, vocab, c, { source: 'bench', size: tokens.length, hash: '' }, tokens);
@@ -144,7 +201,8 @@ export interface BenchResult {
 /** Streaming read bandwidth of one thread, from comparing two large equal buffers (memcmp). */
 function readBandwidth(): number {
   const size = 64 << 20;
-  const a = Buffer.alloc(size, 1), b = Buffer.alloc(size, 1);
+  const a = Buffer.alloc(size, 1),
+    b = Buffer.alloc(size, 1);
   let best = 0;
   for (let i = 0; i < 5; i++) {
     const start = performance.now();
@@ -198,13 +256,31 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     if (name === 'native') {
       const native = backend as NativeBackend;
       if (typeof native.measurePeakGflops === 'function') {
-        peak = { oneThread: native.measurePeakGflops(1, 300), allThreads: native.measurePeakGflops(info.threads, 300), threads: info.threads };
-        log(`peak FP32 FMA: ${peak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${peak.allThreads.toFixed(0)} on ${info.threads}`);
+        peak = {
+          oneThread: native.measurePeakGflops(1, 300),
+          allThreads: native.measurePeakGflops(info.threads, 300),
+          threads: info.threads,
+        };
+        log(
+          `peak FP32 FMA: ${peak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${peak.allThreads.toFixed(0)} on ${info.threads}`,
+        );
       }
     }
-    const peakFor = (threads: number): number | null => (peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null);
+    const peakFor = (threads: number): number | null =>
+      peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null;
     const configs = (name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3']).filter(wanted);
-    rows.push(...benchBackend(backend, 'fp32', configs, peakFor, { tokens, vocab, windowS, windows, quick, memory, notes, log }));
+    rows.push(
+      ...benchBackend(backend, 'fp32', configs, peakFor, {
+        tokens,
+        vocab,
+        windowS,
+        windows,
+        quick,
+        memory,
+        notes,
+        log,
+      }),
+    );
     if (name !== 'native') continue;
     const bf16 = (backend as NativeBackend).precisions().find((p) => p.name === 'bf16')!;
     if (!bf16.available) {
@@ -212,16 +288,46 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       continue;
     }
     const bfBackend = loadNativeBackend({ threads: info.threads, precision: 'bf16' });
-    bf16Peak = { oneThread: bfBackend.measureBf16PeakGflops(1, 300), allThreads: bfBackend.measureBf16PeakGflops(info.threads, 300), threads: info.threads };
-    log(`peak VDPBF16PS: ${bf16Peak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${bf16Peak.allThreads.toFixed(0)} on ${info.threads}`);
+    bf16Peak = {
+      oneThread: bfBackend.measureBf16PeakGflops(1, 300),
+      allThreads: bfBackend.measureBf16PeakGflops(info.threads, 300),
+      threads: info.threads,
+    };
+    log(
+      `peak VDPBF16PS: ${bf16Peak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${bf16Peak.allThreads.toFixed(0)} on ${info.threads}`,
+    );
     const bfPeak = bf16Peak;
     const bfPeakFor = (threads: number): number => (threads === 1 ? bfPeak.oneThread : bfPeak.allThreads);
-    rows.push(...benchBackend(bfBackend, 'bf16', BF16_CONFIGS.filter(wanted), bfPeakFor, { tokens, vocab, windowS, windows, quick, memory: [], notes, log }));
+    rows.push(
+      ...benchBackend(bfBackend, 'bf16', BF16_CONFIGS.filter(wanted), bfPeakFor, {
+        tokens,
+        vocab,
+        windowS,
+        windows,
+        quick,
+        memory: [],
+        notes,
+        log,
+      }),
+    );
   }
   const readBandwidthGBs = readBandwidth();
   const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
-  notes.push(`S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character: one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`);
-  return { date: new Date().toISOString(), node: process.version, quick, peak, bf16Peak, readBandwidthGBs, rows, memory, skipped, notes };
+  notes.push(
+    `S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character: one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`,
+  );
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    quick,
+    peak,
+    bf16Peak,
+    readBandwidthGBs,
+    rows,
+    memory,
+    skipped,
+    notes,
+  };
 }
 
 interface BenchContext {
@@ -237,7 +343,13 @@ interface BenchContext {
 }
 
 /** The rows of one backend (at one precision) for the named configurations (C1–C4, S3). */
-function benchBackend(backend: Backend, precision: Precision, configs: string[], peakFor: (threads: number) => number | null, ctx: BenchContext): BenchRow[] {
+function benchBackend(
+  backend: Backend,
+  precision: Precision,
+  configs: string[],
+  peakFor: (threads: number) => number | null,
+  ctx: BenchContext,
+): BenchRow[] {
   const { tokens, vocab, windowS, windows, quick, log } = ctx;
   const info = backend.info();
   const name = info.name;
@@ -250,11 +362,25 @@ function benchBackend(backend: Backend, precision: Precision, configs: string[],
     if (bench.name === 'C3') {
       // Parameters, gradients, Adam's two moments, and the activations of one chunk.
       const floats = 4 * model.parameterCount + workspaceFloats(model.config, bench.config.seq, bench.config.batch);
-      ctx.memory.push({ backend: name, addedMB: (process.memoryUsage().rss - rssBefore) / 2 ** 20, buffersMB: (floats * 4) / 2 ** 20 });
+      ctx.memory.push({
+        backend: name,
+        addedMB: (process.memoryUsage().rss - rssBefore) / 2 ** 20,
+        buffersMB: (floats * 4) / 2 ** 20,
+      });
     }
     const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
     const p = peakFor(info.threads);
-    rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: bench.name, rate, spread, gflops, peakShare: p ? gflops / p : null });
+    rows.push({
+      backend: name,
+      precision,
+      simd: info.simd,
+      threads: info.threads,
+      config: bench.name,
+      rate,
+      spread,
+      gflops,
+      peakShare: p ? gflops / p : null,
+    });
     log(`${label} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
   if (configs.includes('K1')) {
@@ -266,12 +392,29 @@ function benchBackend(backend: Backend, precision: Precision, configs: string[],
       const { rate, spread } = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
       const gflops = (rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
       const p = peakFor(info.threads);
-      rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: equal === null ? 'K1' : 'K1=', rate, spread, gflops, peakShare: p ? gflops / p : null });
-      if (equal === null) ctx.notes.push(`K1 on ${label}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`);
+      rows.push({
+        backend: name,
+        precision,
+        simd: info.simd,
+        threads: info.threads,
+        config: equal === null ? 'K1' : 'K1=',
+        rate,
+        spread,
+        gflops,
+        peakShare: p ? gflops / p : null,
+      });
+      if (equal === null)
+        ctx.notes.push(
+          `K1 on ${label}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`,
+        );
       rates.push(rate);
     }
-    ctx.notes.push(`K1 on ${label}: lengths 20–400 train at ${(rates[0]! / rates[1]!).toFixed(2)}× the real-token rate of equal lengths (goal ≥ 0.8×).`);
-    log(`${label} K1: ${Math.round(rates[0]!).toLocaleString('en-US')} real tokens/s (${(rates[0]! / rates[1]!).toFixed(2)}× equal lengths)`);
+    ctx.notes.push(
+      `K1 on ${label}: lengths 20–400 train at ${(rates[0]! / rates[1]!).toFixed(2)}× the real-token rate of equal lengths (goal ≥ 0.8×).`,
+    );
+    log(
+      `${label} K1: ${Math.round(rates[0]!).toLocaleString('en-US')} real tokens/s (${(rates[0]! / rates[1]!).toFixed(2)}× equal lengths)`,
+    );
   }
   if (configs.includes('S3')) {
     const c3 = BENCH_CONFIGS.find((b) => b.name === 'C3')!.config;
@@ -286,7 +429,17 @@ function benchBackend(backend: Backend, precision: Precision, configs: string[],
     const { rate, spread } = measure(step, windowS, windows);
     const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
     const p = peakFor(info.threads);
-    rows.push({ backend: name, precision, simd: info.simd, threads: info.threads, config: 'S3', rate, spread, gflops, peakShare: p ? gflops / p : null });
+    rows.push({
+      backend: name,
+      precision,
+      simd: info.simd,
+      threads: info.threads,
+      config: 'S3',
+      rate,
+      spread,
+      gflops,
+      peakShare: p ? gflops / p : null,
+    });
     log(`${label} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
   }
   return rows;
@@ -296,13 +449,23 @@ function benchBackend(backend: Backend, precision: Precision, configs: string[],
 export function formatBench(result: BenchResult): string {
   const lines: string[] = [];
   lines.push(`rnnkit bench (${result.quick ? 'quick' : 'full'}) ${result.date.slice(0, 10)}, Node ${result.node}`);
-  if (result.peak) lines.push(`measured FP32 FMA peak: ${result.peak.oneThread.toFixed(0)} GFLOP/s (1 thread), ${result.peak.allThreads.toFixed(0)} GFLOP/s (${result.peak.threads} threads)`);
-  if (result.bf16Peak) lines.push(`measured VDPBF16PS peak: ${result.bf16Peak.oneThread.toFixed(0)} GFLOP/s (1 thread), ${result.bf16Peak.allThreads.toFixed(0)} GFLOP/s (${result.bf16Peak.threads} threads)`);
+  if (result.peak)
+    lines.push(
+      `measured FP32 FMA peak: ${result.peak.oneThread.toFixed(0)} GFLOP/s (1 thread), ${result.peak.allThreads.toFixed(0)} GFLOP/s (${result.peak.threads} threads)`,
+    );
+  if (result.bf16Peak)
+    lines.push(
+      `measured VDPBF16PS peak: ${result.bf16Peak.oneThread.toFixed(0)} GFLOP/s (1 thread), ${result.bf16Peak.allThreads.toFixed(0)} GFLOP/s (${result.bf16Peak.threads} threads)`,
+    );
   lines.push('');
-  lines.push('config  backend    simd/threads        tokens/s  spread   GFLOP/s  % peak   vs wasm   vs reference   vs fp32');
-  const find = (config: string, backend: BackendName): BenchRow | undefined => result.rows.find((r) => r.config === config && r.backend === backend && r.precision === 'fp32');
+  lines.push(
+    'config  backend    simd/threads        tokens/s  spread   GFLOP/s  % peak   vs wasm   vs reference   vs fp32',
+  );
+  const find = (config: string, backend: BackendName): BenchRow | undefined =>
+    result.rows.find((r) => r.config === config && r.backend === backend && r.precision === 'fp32');
   for (const row of result.rows) {
-    const wasm = find(row.config, 'wasm'), ref = find(row.config, 'reference');
+    const wasm = find(row.config, 'wasm'),
+      ref = find(row.config, 'reference');
     const ratio = (other: BenchRow | undefined): string => {
       if (!other || other === row) return '';
       const r = row.rate / other.rate;
@@ -315,12 +478,21 @@ export function formatBench(result: BenchResult): string {
     );
   }
   lines.push('');
-  lines.push('C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up); S3: characters/s sampled from the C3 model, batch 1.');
-  lines.push('+bf16: the native backend with --precision bf16 (bf16 operands, fp32 accumulation; % of the VDPBF16PS peak; vs fp32: against the same backend in fp32).');
-  lines.push('spread: (fastest − slowest window) / median, how much the rate moved between windows (on a shared machine, mostly the neighbours).');
+  lines.push(
+    'C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up); S3: characters/s sampled from the C3 model, batch 1.',
+  );
+  lines.push(
+    '+bf16: the native backend with --precision bf16 (bf16 operands, fp32 accumulation; % of the VDPBF16PS peak; vs fp32: against the same backend in fp32).',
+  );
+  lines.push(
+    'spread: (fastest − slowest window) / median, how much the rate moved between windows (on a shared machine, mostly the neighbours).',
+  );
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
   lines.push(`  K1, K1=: ${CLASSIFY_BENCH.description}; real (unpadded) tokens/s`);
-  for (const m of result.memory) lines.push(`C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`);
+  for (const m of result.memory)
+    lines.push(
+      `C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`,
+    );
   for (const note of result.notes) lines.push(note);
   for (const s of result.skipped) lines.push(`${s.backend}: not loaded (${s.reason})`);
   return lines.join('\n');

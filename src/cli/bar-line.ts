@@ -37,7 +37,13 @@ export function barLine(f: BarFields, width: number): string {
   const skipped = f.skipped ? [`${f.skipped.toLocaleString('en-US')} skipped`] : [];
   const accuracy = f.accuracy === null ? '' : `, accuracy ${value(f.accuracy, 4)}`;
   const inUnit = (x: number | null): string => (x === null || Number.isNaN(x) ? '–' : `${x.toFixed(4)} ${f.unit}`);
-  const fields = [`train ${inUnit(f.train)}`, `val ${inUnit(f.val)}${accuracy}`, `${f.rate} tok/s`, `ETA ${f.eta}`, ...skipped].join(' | ');
+  const fields = [
+    `train ${inUnit(f.train)}`,
+    `val ${inUnit(f.val)}${accuracy}`,
+    `${f.rate} tok/s`,
+    `ETA ${f.eta}`,
+    ...skipped,
+  ].join(' | ');
   const head = `step ${f.step}/${f.steps}`;
   const withoutBar = `${head} ${percent} | ${fields}`;
   const barSize = Math.min(MAX_BAR, room - withoutBar.length - 1);

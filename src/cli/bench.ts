@@ -13,7 +13,9 @@ interface BenchFlags {
   threads?: number;
 }
 
-const collect = <T>(parse: (v: string) => T) => (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
+const collect =
+  <T>(parse: (v: string) => T) =>
+  (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
 
 export function registerBench(program: Command): void {
   program
@@ -22,11 +24,18 @@ export function registerBench(program: Command): void {
     .option('--quick', 'short timing windows (about 30 seconds in all)')
     .option('--json', 'print one JSON object')
     .option('--backend <name>', 'only this backend (repeatable)', collect(oneOf(BACKEND_NAMES)))
-    .option('--config <name>', 'only this configuration (repeatable)', collect(oneOf([...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3'])))
+    .option(
+      '--config <name>',
+      'only this configuration (repeatable)',
+      collect(oneOf([...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3'])),
+    )
     .option('--threads <n>', 'native threads', integer(1, 1024))
     .action(async (flags: BenchFlags) => {
       const result = await runBench({
-        quick: flags.quick, backends: flags.backend, configs: flags.config, threads: flags.threads,
+        quick: flags.quick,
+        backends: flags.backend,
+        configs: flags.config,
+        threads: flags.threads,
         log: flags.json ? undefined : (line) => console.error(line),
       });
       console.log(flags.json ? JSON.stringify(result) : formatBench(result));

@@ -15,9 +15,17 @@ export interface BackendFlags {
 
 export function addBackendOptions(command: Command): Command {
   return command
-    .option('--backend <name>', `compute backend: auto, ${BACKEND_NAMES.join(', ')} (default: env RNNKIT_BACKEND, else auto)`, oneOf(['auto', ...BACKEND_NAMES] as const))
+    .option(
+      '--backend <name>',
+      `compute backend: auto, ${BACKEND_NAMES.join(', ')} (default: env RNNKIT_BACKEND, else auto)`,
+      oneOf(['auto', ...BACKEND_NAMES] as const),
+    )
     .option('--threads <n>', 'native threads (env RNNKIT_THREADS); at most the cores of this machine', integer(1, 1024))
-    .option('--precision <p>', `native matrix products: ${PRECISIONS.join(', ')}, auto = bf16 where the CPU has it (env RNNKIT_PRECISION; default fp32)`, oneOf([...PRECISIONS, 'auto'] as const));
+    .option(
+      '--precision <p>',
+      `native matrix products: ${PRECISIONS.join(', ')}, auto = bf16 where the CPU has it (env RNNKIT_PRECISION; default fp32)`,
+      oneOf([...PRECISIONS, 'auto'] as const),
+    );
 }
 
 /** The thread count of --threads or RNNKIT_THREADS, capped at the cores of this machine (more threads than
@@ -27,7 +35,8 @@ export function threadsFrom(flags: BackendFlags, say: (line: string) => void): n
   let threads = flags.threads;
   if (threads === undefined && variable) {
     const n = Number(variable);
-    if (!/^[0-9]+$/.test(variable.trim()) || n < 1 || n > 1024) throw invalidOption(`RNNKIT_THREADS must be an integer from 1 to 1024, got ${JSON.stringify(variable)}`);
+    if (!/^[0-9]+$/.test(variable.trim()) || n < 1 || n > 1024)
+      throw invalidOption(`RNNKIT_THREADS must be an integer from 1 to 1024, got ${JSON.stringify(variable)}`);
     threads = n;
   }
   const capped = capThreads(threads, flags.threads !== undefined ? '--threads' : 'RNNKIT_THREADS');
@@ -38,7 +47,11 @@ export function threadsFrom(flags: BackendFlags, say: (line: string) => void): n
 /** The backend the flags ask for; says why any faster one was passed over. */
 export async function backendFrom(flags: BackendFlags, say: (line: string) => void = console.log): Promise<Backend> {
   const threads = threadsFrom(flags, say);
-  const { backend, skipped } = await selectBackend({ backend: flags.backend, threads, ...(flags.precision ? { precision: flags.precision } : {}) });
+  const { backend, skipped } = await selectBackend({
+    backend: flags.backend,
+    threads,
+    ...(flags.precision ? { precision: flags.precision } : {}),
+  });
   for (const s of skipped) say(`rnnkit: ${s.name} backend not used: ${s.reason}`);
   return backend;
 }

@@ -18,13 +18,16 @@ export function registerData(program: Command): void {
   const data = program.command('data').description('make a data set');
   data
     .command('speech-digits')
-    .description('synthesise spoken digit strings with eSpeak NG: 16 kHz WAV files, DIR/{train,test}/transcripts.tsv (test voices never in train)')
+    .description(
+      'synthesise spoken digit strings with eSpeak NG: 16 kHz WAV files, DIR/{train,test}/transcripts.tsv (test voices never in train)',
+    )
     .requiredOption('--out <dir>', 'output directory (must not exist or be empty)')
     .option('--count <n>', 'utterances in all', integer(1, 1_000_000), 2000)
     .option('--seed <n>', 'random seed', integer(0), 1)
     .option('--test-fraction <f>', 'share of the utterances in the held-out-voice test part', number(0, 1), 0.2)
     .action(async (flags: DataFlags) => {
-      if (existsSync(flags.out) && readdirSync(flags.out).length > 0) throw invalidOption(`--out ${flags.out}: the directory is not empty`);
+      if (existsSync(flags.out) && readdirSync(flags.out).length > 0)
+        throw invalidOption(`--out ${flags.out}: the directory is not empty`);
       const speaker = await loadSpeaker();
       const started = Date.now();
       const utterances = writeSpeechDigits(flags.out, speaker, flags, (done) => {
@@ -32,6 +35,8 @@ export function registerData(program: Command): void {
       });
       const test = utterances.filter((u) => u.file.startsWith('test/')).length;
       process.stderr.write('\n');
-      console.log(`${flags.out}: ${utterances.length - test} training and ${test} test utterances in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(
+        `${flags.out}: ${utterances.length - test} training and ${test} test utterances in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
     });
 }

@@ -25,17 +25,25 @@ export function registerEval(program: Command): void {
   addBackendOptions(
     program
       .command('eval')
-      .description('score a checkpoint: a language model on a text (cross-entropy of each next character), a classifier on labelled examples')
+      .description(
+        'score a checkpoint: a language model on a text (cross-entropy of each next character), a classifier on labelled examples',
+      )
       .argument('<dir>', 'checkpoint directory')
-      .argument('[file]', 'lm: a UTF-8 text file; classify: JSON Lines or TSV examples; adding, copy: none (a test set is generated)')
+      .argument(
+        '[file]',
+        'lm: a UTF-8 text file; classify: JSON Lines or TSV examples; adding, copy: none (a test set is generated)',
+      )
       .option('--json', 'print one JSON object')
       .option('--chunk <n>', 'characters per forward chunk (does not change the result)', integer(1, 1_000_000), 256)
-      .option('--seed <n>', 'adding, copy: the test set\'s seed (its own stream: never a training batch)', integer(0), 1)
+      .option('--seed <n>', "adding, copy: the test set's seed (its own stream: never a training batch)", integer(0), 1)
       .option('--sequences <n>', 'adding, copy: test sequences', integer(1, 1_000_000), 2048),
   ).action(async (dir: string, file: string | undefined, flags: EvalFlags) => {
     const task = checkpointTask(dir);
     if ((SYNTHETIC_TASKS as readonly string[]).includes(task)) {
-      if (file) throw invalidOption(`${dir} holds a model of task ${task}, scored on generated sequences; remove the FILE argument`);
+      if (file)
+        throw invalidOption(
+          `${dir} holds a model of task ${task}, scored on generated sequences; remove the FILE argument`,
+        );
       const score = evaluateSynthetic(dir, await backendFrom(flags), flags.seed, flags.sequences);
       console.log(flags.json ? JSON.stringify(score) : formatSyntheticScore(score));
       return;
@@ -49,6 +57,9 @@ export function registerEval(program: Command): void {
     const { model, vocab } = loadModel(dir, await backendFrom(flags));
     const result = evaluate(model, vocab, readText(file), flags.chunk);
     if (flags.json) console.log(JSON.stringify(result));
-    else console.log(`loss ${result.loss.toFixed(4)} nats/char  bpc ${result.bpc.toFixed(4)}  perplexity ${result.perplexity.toFixed(3)}  (${result.characters} characters)`);
+    else
+      console.log(
+        `loss ${result.loss.toFixed(4)} nats/char  bpc ${result.bpc.toFixed(4)}  perplexity ${result.perplexity.toFixed(3)}  (${result.characters} characters)`,
+      );
   });
 }

@@ -34,12 +34,17 @@ export function registerPredict(program: Command): void {
   ).action(async (dir: string, texts: string[], flags: PredictFlags) => {
     if (texts.length && flags.file) throw invalidOption('give texts or --file, not both');
     const classifier = loadClassifier(dir, await backendFrom(flags, (line) => console.error(line)));
-    const inputs = texts.length ? texts : flags.file ? linesOf(readBounded(flags.file, 'a text file'), flags.file) : linesOf(readBounded(STANDARD_INPUT, 'text'), STANDARD_INPUT);
+    const inputs = texts.length
+      ? texts
+      : flags.file
+        ? linesOf(readBounded(flags.file, 'a text file'), flags.file)
+        : linesOf(readBounded(STANDARD_INPUT, 'text'), STANDARD_INPUT);
     if (inputs.some((text) => text === '')) throw invalidInput('an input text is empty');
     const names = classifier.labels.labels;
     for (const probs of classProbabilities(classifier, inputs)) {
       const label = labelOf(classifier, probs);
-      if (flags.json) console.log(JSON.stringify({ label, probs: Object.fromEntries(names.map((name, i) => [name, probs[i]])) }));
+      if (flags.json)
+        console.log(JSON.stringify({ label, probs: Object.fromEntries(names.map((name, i) => [name, probs[i]])) }));
       else console.log(`${label}\t${probs[names.indexOf(label)]!.toFixed(4)}`);
     }
   });

@@ -15,7 +15,11 @@ const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function duration(seconds: number): string {
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }
 
 /** What to try with a trained model of each task (generated tasks: score a fresh test set). */
@@ -26,7 +30,16 @@ export class TrainOutput {
   private bar: cliProgress.SingleBar | null = null;
   private steps = 0;
   /** What the bar shows besides the step (losses in the display's unit). */
-  private fields: Omit<BarFields, 'step'> = { steps: 0, train: null, val: null, accuracy: null, unit: 'bpc', rate: '–', eta: '–', skipped: 0 };
+  private fields: Omit<BarFields, 'step'> = {
+    steps: 0,
+    train: null,
+    val: null,
+    accuracy: null,
+    unit: 'bpc',
+    rate: '–',
+    eta: '–',
+    skipped: 0,
+  };
   private startStep = 0;
   private readonly started = performance.now();
   /** Language models show bits per character, the adding problem its squared error, other tasks nats: training and validation alike. */
@@ -73,15 +86,26 @@ export class TrainOutput {
         for (const note of e.notes) this.say(`rnnkit: ${note}`);
         this.fields = { ...this.fields, steps: e.steps, unit: this.unit };
         if (this.mode === 'bar') {
-          const options: cliProgress.Options = { format: (_options, params) => barLine({ ...this.fields, step: params.value }, params.maxWidth), hideCursor: true, clearOnComplete: false, ...this.barOptions };
+          const options: cliProgress.Options = {
+            format: (_options, params) => barLine({ ...this.fields, step: params.value }, params.maxWidth),
+            hideCursor: true,
+            clearOnComplete: false,
+            ...this.barOptions,
+          };
           this.bars = new cliProgress.MultiBar(options);
-          this.wrapOff = (options.stream as { isTTY?: boolean } | undefined ?? process.stderr).isTTY === true && options.linewrap !== true;
+          this.wrapOff =
+            ((options.stream as { isTTY?: boolean } | undefined) ?? process.stderr).isTTY === true &&
+            options.linewrap !== true;
           this.bar = this.bars.create(e.steps, e.step);
           this.barStarted = performance.now();
         }
         break;
       case 'progress':
-        Object.assign(this.fields, { train: Number.isNaN(e.loss) ? null : this.inUnit(e.loss), rate: count(e.tokens_per_s), eta: this.timeLeft(e.step) });
+        Object.assign(this.fields, {
+          train: Number.isNaN(e.loss) ? null : this.inUnit(e.loss),
+          rate: count(e.tokens_per_s),
+          eta: this.timeLeft(e.step),
+        });
         this.bar?.update(e.step);
         break;
       case 'step': {
@@ -108,8 +132,12 @@ export class TrainOutput {
         Object.assign(this.fields, { val: this.inUnit(e.loss), accuracy: accuracy ?? null });
         this.bar?.update(e.step);
         // The loss in the display's unit first (bpc is then not repeated), then the task's other metrics.
-        const listed = metrics.filter(([name]) => name !== 'bpc').map(([name, value]) => `, ${name} ${value.toFixed(4)}`).join('');
-        if (this.bars) this.say(`step ${e.step}: validation ${this.lossText(e.loss)}${listed}${e.best ? ' (best so far)' : ''}`);
+        const listed = metrics
+          .filter(([name]) => name !== 'bpc')
+          .map(([name, value]) => `, ${name} ${value.toFixed(4)}`)
+          .join('');
+        if (this.bars)
+          this.say(`step ${e.step}: validation ${this.lossText(e.loss)}${listed}${e.best ? ' (best so far)' : ''}`);
         break;
       }
       case 'sample':
@@ -120,7 +148,10 @@ export class TrainOutput {
         break;
       case 'skipped':
         // The first skip is described; the count of all of them is on the progress line (and the final line).
-        if (e.skippedSteps === 1) this.say(`rnnkit: step ${e.step}: loss ${e.loss}, gradient norm ${e.gradNorm}; step skipped (further skips are counted on the progress line)`);
+        if (e.skippedSteps === 1)
+          this.say(
+            `rnnkit: step ${e.step}: loss ${e.loss}, gradient norm ${e.gradNorm}; step skipped (further skips are counted on the progress line)`,
+          );
         this.fields.skipped = e.skippedSteps;
         this.bar?.update(e.step);
         break;
@@ -167,10 +198,21 @@ export class TrainOutput {
     }
     const { cell, nonlinearity, hidden, layers } = result.config;
     const shape = `${cell}${cell === 'rnn' ? `-${nonlinearity}` : ''} ${layers}×${hidden}`;
-    const why = result.interrupted ? 'stopped (interrupted)' : result.stoppedEarly ? 'stopped early (no validation improvement)' : 'done';
-    const best = result.bestValLoss !== null ? `, best validation ${this.lossText(result.bestValLoss)} (in ${result.dir}/best)` : '';
-    const skipped = result.skippedSteps ? `, ${count(result.skippedSteps)} step${result.skippedSteps === 1 ? '' : 's'} skipped (non-finite)` : '';
-    console.log(`rnnkit: ${why} at step ${result.steps} of ${result.config.steps} in ${duration(seconds)} (${count(tokensPerS)} tok/s, ${shape}, ${count(result.parameterCount)} parameters)${skipped}${best}; checkpoint: ${result.dir}`);
+    const why = result.interrupted
+      ? 'stopped (interrupted)'
+      : result.stoppedEarly
+        ? 'stopped early (no validation improvement)'
+        : 'done';
+    const best =
+      result.bestValLoss !== null
+        ? `, best validation ${this.lossText(result.bestValLoss)} (in ${result.dir}/best)`
+        : '';
+    const skipped = result.skippedSteps
+      ? `, ${count(result.skippedSteps)} step${result.skippedSteps === 1 ? '' : 's'} skipped (non-finite)`
+      : '';
+    console.log(
+      `rnnkit: ${why} at step ${result.steps} of ${result.config.steps} in ${duration(seconds)} (${count(tokensPerS)} tok/s, ${shape}, ${count(result.parameterCount)} parameters)${skipped}${best}; checkpoint: ${result.dir}`,
+    );
     if (result.interrupted) console.log(`rnnkit: continue with: rnnkit train --resume ${result.dir}`);
     else console.log(`rnnkit: try: rnnkit ${NEXT_COMMAND[result.task] ?? 'eval'} ${result.dir}`);
   }

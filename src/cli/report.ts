@@ -11,7 +11,9 @@ interface ReportFlags {
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('write report.html (self-contained) and report.svg for a run: loss against step and wall time, learning rate, gradient norm, speed, the settings and a final sample')
+    .description(
+      'write report.html (self-contained) and report.svg for a run: loss against step and wall time, learning rate, gradient norm, speed, the settings and a final sample',
+    )
     .argument('<dir>', 'run directory (written by rnnkit train)')
     .option(
       '--backend <name>',

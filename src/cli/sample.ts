@@ -23,9 +23,18 @@ export function registerSample(program: Command): void {
       .description('generate text from a checkpoint directory')
       .argument('<dir>', 'checkpoint directory (a run directory)')
       .option('--length <n>', 'characters to generate', integer(0, 100_000_000), 500)
-      .option('--temperature <t>', 'softmax temperature; 0 = always the most likely character (default: 1)', number(0, 1e6))
+      .option(
+        '--temperature <t>',
+        'softmax temperature; 0 = always the most likely character (default: 1)',
+        number(0, 1e6),
+      )
       .option('--top-k <k>', 'sample only among the k most likely characters; 0 = all', integer(0), 0)
-      .option('--top-p <p>', 'sample only among the most likely characters whose probability reaches p (nucleus)', number(0, 1), 1) // 0 is refused by validateSampleOptions: in (0, 1]
+      .option(
+        '--top-p <p>',
+        'sample only among the most likely characters whose probability reaches p (nucleus)',
+        number(0, 1),
+        1,
+      ) // 0 is refused by validateSampleOptions: in (0, 1]
       .option('--argmax', 'always pick the most likely character (temperature 0)')
       .option('--prime <text>', 'text to start from (printed first)', '')
       .option('--seed <n>', 'random seed', integer(0), 1)

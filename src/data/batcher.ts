@@ -41,7 +41,10 @@ export class Batcher {
       }
     }
     const reset = k === 0;
-    this.cursor = k + 1 === this.stepsPerEpoch ? { epoch: this.cursor.epoch + 1, position: 0 } : { epoch: this.cursor.epoch, position: k + 1 };
+    this.cursor =
+      k + 1 === this.stepsPerEpoch
+        ? { epoch: this.cursor.epoch + 1, position: 0 }
+        : { epoch: this.cursor.epoch, position: k + 1 };
     return reset;
   }
 }

@@ -6,16 +6,19 @@ export class Vocabulary {
 
   /** `chars` are one-code-point strings, distinct, in id order. */
   constructor(readonly chars: readonly string[]) {
-    if (!Array.isArray(chars)) throw new TypeError(`Vocabulary: chars must be an array of one-character strings, got ${typeof chars}`);
+    if (!Array.isArray(chars))
+      throw new TypeError(`Vocabulary: chars must be an array of one-character strings, got ${typeof chars}`);
     this.index = new Map();
     chars.forEach((ch, id) => {
       if (typeof ch !== 'string') throw new TypeError(`Vocabulary: chars[${id}] must be a string, got ${typeof ch}`);
       const cp = ch.codePointAt(0);
-      if (cp === undefined || String.fromCodePoint(cp) !== ch) throw invalidInput(`vocabulary entry ${id} (${JSON.stringify(ch)}) is not exactly one code point`);
+      if (cp === undefined || String.fromCodePoint(cp) !== ch)
+        throw invalidInput(`vocabulary entry ${id} (${JSON.stringify(ch)}) is not exactly one code point`);
       if (this.index.has(cp)) throw invalidInput(`vocabulary entry ${id} (${JSON.stringify(ch)}) appears twice`);
       this.index.set(cp, id);
     });
-    if (chars.length < 2) throw invalidInput(`a vocabulary needs at least 2 distinct characters, found ${chars.length}`);
+    if (chars.length < 2)
+      throw invalidInput(`a vocabulary needs at least 2 distinct characters, found ${chars.length}`);
   }
 
   /** The sorted distinct code points of `text`. */
@@ -24,7 +27,11 @@ export class Vocabulary {
     const codePoints = new Set<number>();
     for (const ch of text) codePoints.add(ch.codePointAt(0)!);
     if (codePoints.size < 2) {
-      throw invalidInput(text.length === 0 ? 'the text is empty' : `the text has only ${codePoints.size} distinct character; a model needs at least 2`);
+      throw invalidInput(
+        text.length === 0
+          ? 'the text is empty'
+          : `the text has only ${codePoints.size} distinct character; a model needs at least 2`,
+      );
     }
     return new Vocabulary([...codePoints].sort((a, b) => a - b).map((cp) => String.fromCodePoint(cp)));
   }
@@ -41,7 +48,9 @@ export class Vocabulary {
     for (const ch of text) {
       const id = this.index.get(ch.codePointAt(0)!);
       if (id === undefined) {
-        throw invalidInput(`${what} has character ${JSON.stringify(ch)} (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) at position ${position}, which is not in the model's vocabulary`);
+        throw invalidInput(
+          `${what} has character ${JSON.stringify(ch)} (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) at position ${position}, which is not in the model's vocabulary`,
+        );
       }
       ids[position++] = id;
     }

@@ -33,15 +33,21 @@ const MAX_COUNT = 4096;
 export function validateSampleOptions(o: SampleOptions): Required<Omit<SampleOptions, 'prime'>> & { prime: string } {
   const temperature = o.argmax ? 0 : (o.temperature ?? 1);
   const { length, topK = 0, topP = 1, seed = 1, count = 1, prime = '' } = o;
-  if (!Number.isInteger(length) || length < 0 || length > 100_000_000) throw invalidOption(`length must be an integer from 0 to 100000000, got ${length}`);
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) throw invalidOption(`temperature must be a number >= 0, got ${String(o.temperature)}`);
+  if (!Number.isInteger(length) || length < 0 || length > 100_000_000)
+    throw invalidOption(`length must be an integer from 0 to 100000000, got ${length}`);
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
+    throw invalidOption(`temperature must be a number >= 0, got ${String(o.temperature)}`);
   if (!Number.isInteger(topK) || topK < 0) throw invalidOption(`top-k must be an integer >= 0 (0 = off), got ${topK}`);
-  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw invalidOption(`top-p must be in (0, 1], got ${String(topP)}`);
-  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw invalidOption(`count must be an integer from 1 to ${MAX_COUNT}, got ${count}`);
+  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1))
+    throw invalidOption(`top-p must be in (0, 1], got ${String(topP)}`);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT)
+    throw invalidOption(`count must be an integer from 1 to ${MAX_COUNT}, got ${count}`);
   if (typeof prime !== 'string') throw new TypeError(`prime must be a string, got ${typeof prime}`);
   if (!Number.isSafeInteger(seed) || seed < 0) throw invalidOption(`seed must be a non-negative integer, got ${seed}`);
-  if (o.argmax && o.temperature !== undefined && o.temperature !== 0) throw invalidOption('--argmax conflicts with --temperature (argmax is temperature 0)');
-  if (temperature === 0 && (topK > 0 || topP < 1)) throw invalidOption('--top-k and --top-p have no effect with argmax / temperature 0; give a temperature > 0');
+  if (o.argmax && o.temperature !== undefined && o.temperature !== 0)
+    throw invalidOption('--argmax conflicts with --temperature (argmax is temperature 0)');
+  if (temperature === 0 && (topK > 0 || topP < 1))
+    throw invalidOption('--top-k and --top-p have no effect with argmax / temperature 0; give a temperature > 0');
   return { length, temperature, topK, topP, argmax: temperature === 0, seed, count, prime };
 }
 
@@ -60,11 +66,13 @@ export class TokenSampler {
   }
 
   draw(logits: ArrayLike<number>, offset = 0): number {
-    const V = this.vocabSize, { temperature, topK, topP } = this.options;
+    const V = this.vocabSize,
+      { temperature, topK, topP } = this.options;
     let best = 0;
     for (let v = 1; v < V; v++) if (logits[offset + v]! > logits[offset + best]!) best = v;
     if (temperature === 0) return best;
-    const p = this.probs, order = this.order;
+    const p = this.probs,
+      order = this.order;
     const max = logits[offset + best]!;
     for (let v = 0; v < V; v++) p[v] = Math.exp((logits[offset + v]! - max) / temperature);
     let kept = V;
@@ -103,10 +111,13 @@ export const MAX_HELD_CHARACTERS = 100_000_000;
 
 /** The model's vocabulary must be the one it was trained with: its size is the width of the logits rows. */
 function checkVocabulary(model: Model, vocab: Vocabulary): void {
-  if (!(vocab instanceof Vocabulary)) throw new TypeError('sample: vocab must be a Vocabulary (the one loadModel returns with the model)');
+  if (!(vocab instanceof Vocabulary))
+    throw new TypeError('sample: vocab must be a Vocabulary (the one loadModel returns with the model)');
   const expected = model.config.vocabSize;
   if (vocab.size !== expected) {
-    throw invalidOption(`the vocabulary has ${vocab.size} characters but the model was trained with ${expected}; pass the vocabulary loaded with this model`);
+    throw invalidOption(
+      `the vocabulary has ${vocab.size} characters but the model was trained with ${expected}; pass the vocabulary loaded with this model`,
+    );
   }
 }
 
@@ -114,25 +125,41 @@ function checkVocabulary(model: Model, vocab: Vocabulary): void {
  * Yields, for each generated position, the token ids of all `count` samples (index = sample; the same array
  * each time, overwritten). The prime text is not repeated. Stops early when the consumer stops iterating.
  */
-export function* generateIds(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): Generator<Int32Array, void, undefined> {
+export function* generateIds(
+  model: Model,
+  vocab: Vocabulary,
+  options: SampleOptions,
+  reuse?: LanguageModelStream,
+): Generator<Int32Array, void, undefined> {
   checkVocabulary(model, vocab);
   const o = validateSampleOptions(options);
   const random = new Random(o.seed);
   const primeIds = vocab.encode(o.prime, 'the prime text');
-  const B = o.count, V = vocab.size;
+  const B = o.count,
+    V = vocab.size;
   const stream = reuse ?? new LanguageModelStream(model, { batch: B, maxSteps: PRIME_CHUNK });
-  if (stream.batch !== B || stream.model !== model) throw new RangeError(`generate: the stream is not one of batch ${B} for this model`);
+  if (stream.batch !== B || stream.model !== model)
+    throw new RangeError(`generate: the stream is not one of batch ${B} for this model`);
   const state = stream.createState();
   // Without a prime, start from a newline when the vocabulary has one (a natural text boundary).
   const newline = vocab.chars.indexOf('\n');
   const context = primeIds.length ? primeIds : Int32Array.of(newline >= 0 ? newline : Math.floor(random.uniform() * V));
   // All but the last context character only advance the state (the same in every stream).
-  if (context.length > 1) stream.feed(Int32Array.from({ length: (context.length - 1) * B }, (_, i) => context[Math.floor(i / B)]!), state);
+  if (context.length > 1)
+    stream.feed(
+      Int32Array.from({ length: (context.length - 1) * B }, (_, i) => context[Math.floor(i / B)]!),
+      state,
+    );
   yield* generateIdsFrom(stream, vocab, state, new Int32Array(B).fill(context[context.length - 1]!), o, random);
 }
 
 /** As generateIds, with characters: for each generated position, the characters of all `count` samples. */
-export function* generate(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): Generator<string[], void, undefined> {
+export function* generate(
+  model: Model,
+  vocab: Vocabulary,
+  options: SampleOptions,
+  reuse?: LanguageModelStream,
+): Generator<string[], void, undefined> {
   yield* idsToChars(vocab, generateIds(model, vocab, options, reuse));
 }
 
@@ -141,10 +168,17 @@ export function* generate(model: Model, vocab: Vocabulary, options: SampleOption
  * (one per stream), which are fed first. Yields each position's ids (the `current` array, overwritten).
  */
 export function* generateIdsFrom(
-  stream: LanguageModelStream, vocab: Vocabulary, state: RecurrentState, current: Int32Array, options: SampleOptions, random = new Random(options.seed ?? 1),
+  stream: LanguageModelStream,
+  vocab: Vocabulary,
+  state: RecurrentState,
+  current: Int32Array,
+  options: SampleOptions,
+  random = new Random(options.seed ?? 1),
 ): Generator<Int32Array, void, undefined> {
   checkVocabulary(stream.model, vocab);
-  const o = validateSampleOptions(options), B = stream.batch, V = vocab.size;
+  const o = validateSampleOptions(options),
+    B = stream.batch,
+    V = vocab.size;
   if (current.length !== B) throw new RangeError(`generateFrom: ${current.length} current ids for ${B} stream(s)`);
   const sampler = new TokenSampler(V, o, random);
   for (let i = 0; i < o.length; i++) {
@@ -156,7 +190,12 @@ export function* generateIdsFrom(
 
 /** As generateIdsFrom, with characters, as generate() yields them. */
 export function* generateFrom(
-  stream: LanguageModelStream, vocab: Vocabulary, state: RecurrentState, current: Int32Array, options: SampleOptions, random = new Random(options.seed ?? 1),
+  stream: LanguageModelStream,
+  vocab: Vocabulary,
+  state: RecurrentState,
+  current: Int32Array,
+  options: SampleOptions,
+  random = new Random(options.seed ?? 1),
 ): Generator<string[], void, undefined> {
   yield* idsToChars(vocab, generateIdsFrom(stream, vocab, state, current, options, random));
 }
@@ -174,14 +213,21 @@ function* idsToChars(vocab: Vocabulary, positions: Iterable<Int32Array>): Genera
 export function checkHeldSize(options: SampleOptions): ReturnType<typeof validateSampleOptions> {
   const o = validateSampleOptions(options);
   if (o.length * o.count > MAX_HELD_CHARACTERS) {
-    throw invalidOption(`count × length = ${o.count} × ${o.length} characters is more than the ${MAX_HELD_CHARACTERS} that samples held in memory may have; generate fewer or one at a time (one sample is streamed)`);
+    throw invalidOption(
+      `count × length = ${o.count} × ${o.length} characters is more than the ${MAX_HELD_CHARACTERS} that samples held in memory may have; generate fewer or one at a time (one sample is streamed)`,
+    );
   }
   return o;
 }
 
 /** The generated ids of `count` samples held compactly, sample b at [b·length, (b+1)·length); refuses more
  *  than MAX_HELD_CHARACTERS before generating anything. */
-export function generateHeld(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): { ids: Uint16Array | Int32Array; length: number; count: number } {
+export function generateHeld(
+  model: Model,
+  vocab: Vocabulary,
+  options: SampleOptions,
+  reuse?: LanguageModelStream,
+): { ids: Uint16Array | Int32Array; length: number; count: number } {
   const { length, count } = checkHeldSize(options);
   checkVocabulary(model, vocab);
   const held = vocab.size <= 65536 ? new Uint16Array(length * count) : new Int32Array(length * count);
@@ -196,30 +242,54 @@ export function generateHeld(model: Model, vocab: Vocabulary, options: SampleOpt
 const DECODE_CHUNK = 1 << 16;
 
 /** Sample b of generateHeld's result as text pieces of at most DECODE_CHUNK characters (no giant temporaries). */
-export function* heldSamplePieces(vocab: Vocabulary, held: ReturnType<typeof generateHeld>, b: number): Generator<string, void, undefined> {
+export function* heldSamplePieces(
+  vocab: Vocabulary,
+  held: ReturnType<typeof generateHeld>,
+  b: number,
+): Generator<string, void, undefined> {
   for (let start = 0; start < held.length; start += DECODE_CHUNK) {
-    yield vocab.decode(held.ids.subarray(b * held.length + start, b * held.length + Math.min(held.length, start + DECODE_CHUNK)));
+    yield vocab.decode(
+      held.ids.subarray(b * held.length + start, b * held.length + Math.min(held.length, start + DECODE_CHUNK)),
+    );
   }
 }
 
 /** The prime text followed by `length` generated characters. */
-export function sample(model: Model, vocab: Vocabulary, options: Omit<SampleOptions, 'count'>, reuse?: LanguageModelStream): string {
+export function sample(
+  model: Model,
+  vocab: Vocabulary,
+  options: Omit<SampleOptions, 'count'>,
+  reuse?: LanguageModelStream,
+): string {
   return sampleMany(model, vocab, { ...options, count: 1 }, reuse)[0]!;
 }
 
 /** `count` samples, each the prime text followed by `length` generated characters (at most
  *  MAX_HELD_CHARACTERS generated characters in all). */
-export function sampleMany(model: Model, vocab: Vocabulary, options: SampleOptions, reuse?: LanguageModelStream): string[] {
+export function sampleMany(
+  model: Model,
+  vocab: Vocabulary,
+  options: SampleOptions,
+  reuse?: LanguageModelStream,
+): string[] {
   const held = generateHeld(model, vocab, options, reuse);
-  return Array.from({ length: held.count }, (_, b) => (options.prime ?? '') + [...heldSamplePieces(vocab, held, b)].join(''));
+  return Array.from(
+    { length: held.count },
+    (_, b) => (options.prime ?? '') + [...heldSamplePieces(vocab, held, b)].join(''),
+  );
 }
 
 /** A stream for repeated sampling of one sample at a time (e.g. during training), so nothing is allocated per sample. */
-export const samplingWorkspace = (model: Model): LanguageModelStream => new LanguageModelStream(model, { maxSteps: PRIME_CHUNK });
+export const samplingWorkspace = (model: Model): LanguageModelStream =>
+  new LanguageModelStream(model, { maxSteps: PRIME_CHUNK });
 
 /** The library's streaming form: an async iterator of the generated characters of one sample, yielding
  *  to the event loop between characters so that a server stays responsive. */
-export async function* sampleStream(model: Model, vocab: Vocabulary, options: Omit<SampleOptions, 'count'>): AsyncGenerator<string, void, undefined> {
+export async function* sampleStream(
+  model: Model,
+  vocab: Vocabulary,
+  options: Omit<SampleOptions, 'count'>,
+): AsyncGenerator<string, void, undefined> {
   for (const chars of generate(model, vocab, { ...options, count: 1 })) {
     yield chars[0]!;
     await yieldToEventLoop();

@@ -15,7 +15,8 @@ export function writeFileAtomic(path: string, data: Uint8Array | string | ((fd: 
     else {
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, Math.min(MAX_WRITE, bytes.length - written));
+      while (written < bytes.length)
+        written += writeSync(fd, bytes, written, Math.min(MAX_WRITE, bytes.length - written));
     }
     fsyncSync(fd);
   } catch (error) {

@@ -8,7 +8,17 @@ import { badCheckpoint } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { writeFileAtomic } from './atomic.js';
 import { makeDirectories } from './mkdir.js';
-import { type ModelFile, type TaskMetadata, type TaskSizes, languageModelMeta, languageModelSizes, modelFileContents, modelFileOf, modelFromFile, taskOf } from './model-bytes.js';
+import {
+  type ModelFile,
+  type TaskMetadata,
+  type TaskSizes,
+  languageModelMeta,
+  languageModelSizes,
+  modelFileContents,
+  modelFileOf,
+  modelFromFile,
+  taskOf,
+} from './model-bytes.js';
 import { readSafetensorsFile, writeSafetensors } from './safetensors-file.js';
 
 export { FORMAT_VERSION } from './model-bytes.js';
@@ -53,7 +63,12 @@ export function checkpointTensorNames(dir: string): string[] {
  * Loads the model of a checkpoint of `task`. `sizes` reads the task's own metadata (vocabulary, labels) and
  * returns the input vocabulary size and the head's rows. A checkpoint of another task is refused, naming both.
  */
-export function loadModelFile(dir: string, backend: Backend, task: string, sizes: TaskSizes): { model: Model; meta: Record<string, unknown>; path: string } {
+export function loadModelFile(
+  dir: string,
+  backend: Backend,
+  task: string,
+  sizes: TaskSizes,
+): { model: Model; meta: Record<string, unknown>; path: string } {
   const file = readModelFile(dir);
   return { model: modelFromFile(file, backend, task, sizes, dir), meta: file.meta, path: file.path };
 }
@@ -61,6 +76,11 @@ export function loadModelFile(dir: string, backend: Backend, task: string, sizes
 /** Loads a character language model and its vocabulary. */
 export function loadModel(dir: string, backend: Backend): { model: Model; vocab: Vocabulary } {
   let vocab: Vocabulary | undefined;
-  const { model } = loadModelFile(dir, backend, 'lm', languageModelSizes((v) => (vocab = v)));
+  const { model } = loadModelFile(
+    dir,
+    backend,
+    'lm',
+    languageModelSizes((v) => (vocab = v)),
+  );
   return { model, vocab: vocab! };
 }

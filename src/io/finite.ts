@@ -1,7 +1,9 @@
 // Non-finite numbers never reach a checkpoint nor leave one: the first NaN/Inf of a set of tensors, by name.
 
 /** The first tensor holding NaN or ±Inf, with the value and where it is; null when all are finite. */
-export function firstNonFinite(tensors: Iterable<{ name: string; data: ArrayLike<number> }>): { name: string; index: number; value: number } | null {
+export function firstNonFinite(
+  tensors: Iterable<{ name: string; data: ArrayLike<number> }>,
+): { name: string; index: number; value: number } | null {
   for (const { name, data } of tensors) {
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i]!)) return { name, index: i, value: data[i]! };

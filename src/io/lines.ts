@@ -7,12 +7,17 @@ import { invalidInput } from '../errors.js';
 const CHUNK_BYTES = 1 << 20;
 
 /** Calls `each(line, lineNumber)` for every line of `path` (numbered from 1). */
-export function forEachLine(path: string, each: (line: Buffer, lineNumber: number) => void, chunkBytes = CHUNK_BYTES): void {
+export function forEachLine(
+  path: string,
+  each: (line: Buffer, lineNumber: number) => void,
+  chunkBytes = CHUNK_BYTES,
+): void {
   const fd = openSync(path, 'r');
   try {
     const chunk = Buffer.alloc(chunkBytes);
-    let pending: Buffer[] = [], lineNumber = 0;
-    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) {
+    let pending: Buffer[] = [],
+      lineNumber = 0;
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) {
       let start = 0;
       for (let newline; (newline = chunk.indexOf(0x0a, start)) >= 0 && newline < n; start = newline + 1) {
         const piece = chunk.subarray(start, newline);
@@ -47,9 +52,12 @@ export function* splitLines(bytes: Buffer, path: string): Generator<{ text: stri
   }
 }
 
-
 /** The named string fields of one JSON Lines record (other fields are ignored). */
-export function jsonStringFields<K extends string>(text: string, where: string, fields: readonly K[]): Record<K, string> {
+export function jsonStringFields<K extends string>(
+  text: string,
+  where: string,
+  fields: readonly K[],
+): Record<K, string> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -64,7 +72,8 @@ export function jsonStringFields<K extends string>(text: string, where: string, 
   const record = value as Record<string, unknown>;
   for (const field of fields) {
     if (!(field in record)) throw invalidInput(`${where}: no "${field}" field`);
-    if (typeof record[field] !== 'string') throw invalidInput(`${where}: "${field}" must be a string, found ${describe(record[field])}`);
+    if (typeof record[field] !== 'string')
+      throw invalidInput(`${where}: "${field}" must be a string, found ${describe(record[field])}`);
   }
   return record as Record<K, string>;
 }

@@ -48,7 +48,8 @@ function alive(owner: Owner): boolean {
   return owner.started === null || started === null || started === owner.started;
 }
 
-const sameOwner = (a: Owner | null, b: Owner | null): boolean => a !== null && b !== null && a.pid === b.pid && a.started === b.started;
+const sameOwner = (a: Owner | null, b: Owner | null): boolean =>
+  a !== null && b !== null && a.pid === b.pid && a.started === b.started;
 
 /** Locks `dir` (which must exist) for this process, or throws naming the process that holds it. */
 export function lockRunDir(dir: string): RunDirLock {
@@ -72,13 +73,19 @@ export function lockRunDir(dir: string): RunDirLock {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new RnnkitError('ERR_INVALID_OPTION', `${dir}: cannot lock the run directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+        throw new RnnkitError(
+          'ERR_INVALID_OPTION',
+          `${dir}: cannot lock the run directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        );
       }
     }
     const owner = readOwner(path);
     if (owner === null) continue; // released meanwhile: try again
     if (alive(owner)) {
-      throw new RnnkitError('ERR_LOCKED', `${dir} is in use by another run (pid ${owner.pid}${owner.pid === process.pid ? ', this process' : ''}); wait for it to end or stop it (its lock is ${path})`);
+      throw new RnnkitError(
+        'ERR_LOCKED',
+        `${dir} is in use by another run (pid ${owner.pid}${owner.pid === process.pid ? ', this process' : ''}); wait for it to end or stop it (its lock is ${path})`,
+      );
     }
     takeOver(path, owner);
   }

@@ -33,8 +33,22 @@ export type TaskSizes = (meta: Record<string, unknown>, path: string) => { vocab
 export function modelFileContents(model: Model, taskMeta: TaskMetadata): SafetensorsFile {
   const { cell, nonlinearity, hidden, layers, embed, bidirectional } = model.config;
   const { task, ...rest } = taskMeta;
-  const meta = { format: FORMAT_VERSION, task, cell, nonlinearity, hidden, layers, embed, ...(bidirectional ? { bidirectional } : {}), ...rest };
-  const tensors = model.params.tensors.map((t) => ({ name: t.name, shape: t.shape, data: Float32Array.from(t.view.data) }));
+  const meta = {
+    format: FORMAT_VERSION,
+    task,
+    cell,
+    nonlinearity,
+    hidden,
+    layers,
+    embed,
+    ...(bidirectional ? { bidirectional } : {}),
+    ...rest,
+  };
+  const tensors = model.params.tensors.map((t) => ({
+    name: t.name,
+    shape: t.shape,
+    data: Float32Array.from(t.view.data),
+  }));
   return { tensors, metadata: { rnnkit: JSON.stringify(meta) } };
 }
 
@@ -64,16 +78,21 @@ export function modelFileOf(file: SafetensorsFile, path: string): ModelFile {
   const nonFinite = describeNonFinite(file.tensors);
   if (nonFinite) throw badCheckpoint(`${path}: ${nonFinite}; a checkpoint must hold finite numbers only`);
   const raw = file.metadata['rnnkit'];
-  if (raw === undefined) throw badCheckpoint(`${path}: no rnnkit metadata (was it written by rnnkit, or by PyTorch without the rnnkit metadata?)`);
+  if (raw === undefined)
+    throw badCheckpoint(
+      `${path}: no rnnkit metadata (was it written by rnnkit, or by PyTorch without the rnnkit metadata?)`,
+    );
   let meta: unknown;
   try {
     meta = JSON.parse(raw);
   } catch {
     throw badCheckpoint(`${path}: the rnnkit metadata is not valid JSON`);
   }
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw badCheckpoint(`${path}: the rnnkit metadata is not a JSON object`);
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta))
+    throw badCheckpoint(`${path}: the rnnkit metadata is not a JSON object`);
   const m = meta as Record<string, unknown>;
-  if (m['format'] !== FORMAT_VERSION) throw badCheckpoint(`${path}: format ${String(m['format'])} is not supported (expected ${FORMAT_VERSION})`);
+  if (m['format'] !== FORMAT_VERSION)
+    throw badCheckpoint(`${path}: format ${String(m['format'])} is not supported (expected ${FORMAT_VERSION})`);
   return { path, meta: m, tensors: new Map(file.tensors.map((t) => [t.name, t] as const)) };
 }
 
@@ -84,7 +103,11 @@ export const taskOf = (file: ModelFile): string => (typeof file.meta['task'] ===
 function configOf(file: ModelFile, sizes: { vocabSize: number; outputs: number }): ModelConfig {
   const meta = file.meta as Partial<ModelMetadata>;
   const config = validateConfig({
-    cell: meta.cell!, nonlinearity: meta.nonlinearity ?? 'tanh', hidden: meta.hidden!, layers: meta.layers!, embed: meta.embed!,
+    cell: meta.cell!,
+    nonlinearity: meta.nonlinearity ?? 'tanh',
+    hidden: meta.hidden!,
+    layers: meta.layers!,
+    embed: meta.embed!,
     vocabSize: sizes.vocabSize,
     // Only what differs from a language model's defaults, so that its config reads as before.
     ...(meta.bidirectional !== undefined ? { bidirectional: meta.bidirectional } : {}),
@@ -94,7 +117,9 @@ function configOf(file: ModelFile, sizes: { vocabSize: number; outputs: number }
     const t = file.tensors.get(spec.name);
     if (!t) throw badCheckpoint(`${file.path}: tensor ${spec.name} is missing`);
     if (JSON.stringify(t.shape) !== JSON.stringify(spec.shape)) {
-      throw badCheckpoint(`${file.path}: tensor ${spec.name} has shape ${JSON.stringify(t.shape)} but the config needs ${JSON.stringify(spec.shape)}`);
+      throw badCheckpoint(
+        `${file.path}: tensor ${spec.name} has shape ${JSON.stringify(t.shape)} but the config needs ${JSON.stringify(spec.shape)}`,
+      );
     }
   }
   const specNames = new Set(parameterSpecs(config).map((s) => s.name));
@@ -109,12 +134,16 @@ function configOf(file: ModelFile, sizes: { vocabSize: number; outputs: number }
  */
 export function modelFromFile(file: ModelFile, backend: Backend, task: string, sizes: TaskSizes, where: string): Model {
   const actual = taskOf(file);
-  if (actual !== task) throw badCheckpoint(`${where} holds a model of task ${actual} (trained with --task ${actual}); this command needs a model of task ${task}`);
+  if (actual !== task)
+    throw badCheckpoint(
+      `${where} holds a model of task ${actual} (trained with --task ${actual}); this command needs a model of task ${task}`,
+    );
   let config: ModelConfig;
   try {
     config = configOf(file, sizes(file.meta, file.path));
   } catch (error) {
-    if (error instanceof RnnkitError && !error.message.startsWith(file.path)) throw badCheckpoint(`${file.path}: ${error.message}`);
+    if (error instanceof RnnkitError && !error.message.startsWith(file.path))
+      throw badCheckpoint(`${file.path}: ${error.message}`);
     throw error;
   }
   const model = new Model(backend, config);
@@ -126,7 +155,8 @@ export function modelFromFile(file: ModelFile, backend: Backend, task: string, s
 export function languageModelSizes(onVocab: (vocab: Vocabulary) => void): TaskSizes {
   return (meta, path) => {
     const chars = meta['vocab'];
-    if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string')) throw badCheckpoint(`${path}: vocab must be an array of strings`);
+    if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string'))
+      throw badCheckpoint(`${path}: vocab must be an array of strings`);
     if (meta['bidirectional'] === true) throw badCheckpoint(`${path}: a language model cannot be bidirectional`);
     const vocab = new Vocabulary(chars);
     onVocab(vocab);
@@ -135,8 +165,18 @@ export function languageModelSizes(onVocab: (vocab: Vocabulary) => void): TaskSi
 }
 
 /** A character language model and its vocabulary from the bytes of its model.safetensors. */
-export function decodeLanguageModel(bytes: Uint8Array, backend: Backend, path = 'model.safetensors'): { model: Model; vocab: Vocabulary } {
+export function decodeLanguageModel(
+  bytes: Uint8Array,
+  backend: Backend,
+  path = 'model.safetensors',
+): { model: Model; vocab: Vocabulary } {
   let vocab: Vocabulary | undefined;
-  const model = modelFromFile(decodeModelFile(bytes, path), backend, 'lm', languageModelSizes((v) => (vocab = v)), path);
+  const model = modelFromFile(
+    decodeModelFile(bytes, path),
+    backend,
+    'lm',
+    languageModelSizes((v) => (vocab = v)),
+    path,
+  );
   return { model, vocab: vocab! };
 }

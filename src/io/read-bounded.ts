@@ -34,7 +34,8 @@ function readCapped(path: string, what: string, maxBytes: number): Buffer {
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw invalidInput(`${path}: is a directory, expected ${what}`);
     if (stat.isFile()) {
-      if (stat.size > maxBytes) throw invalidInput(`${path}: ${stat.size} bytes is more than the ${maxBytes}-byte limit`);
+      if (stat.size > maxBytes)
+        throw invalidInput(`${path}: ${stat.size} bytes is more than the ${maxBytes}-byte limit`);
       return readFileSync(fd);
     }
     const chunks: Buffer[] = [];
@@ -46,7 +47,10 @@ function readCapped(path: string, what: string, maxBytes: number): Buffer {
       if (n === 0) break;
       chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
       total += n;
-      if (total > maxBytes) throw invalidInput(`${path}: more than the ${maxBytes}-byte limit (read until the limit; the input's size is not known in advance)`);
+      if (total > maxBytes)
+        throw invalidInput(
+          `${path}: more than the ${maxBytes}-byte limit (read until the limit; the input's size is not known in advance)`,
+        );
     }
     return Buffer.concat(chunks, total);
   } finally {

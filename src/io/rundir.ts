@@ -9,7 +9,21 @@
 // A fresh run starts only in an empty directory, or with `force` in one that holds nothing but an old
 // run's files, which are then removed: a directory holding anything else is never written into, so a user's
 // files are never deleted and two runs are never mixed.
-import { closeSync, existsSync, fsyncSync, statSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  statSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type RnnkitError, badCheckpoint, invalidOption } from '../errors.js';
 import { MODEL_FILE } from './checkpoint.js';
@@ -28,7 +42,9 @@ export const REPORT_HTML = 'report.html';
 export const REPORT_SVG = 'report.svg';
 
 export const notResumable = (dir: string): RnnkitError =>
-  badCheckpoint(`${dir}: no ${TRAINER_FILE} here, so the run cannot be resumed (was it written by an older rnnkit, or is it not a run directory?)`);
+  badCheckpoint(
+    `${dir}: no ${TRAINER_FILE} here, so the run cannot be resumed (was it written by an older rnnkit, or is it not a run directory?)`,
+  );
 
 /** Every file rnnkit writes into a run directory (best/ holds MODEL_FILE only). */
 const RUN_FILES = [RUN_FILE, METRICS_FILE, MODEL_FILE, TRAINER_FILE, REPORT_HTML, REPORT_SVG];
@@ -39,14 +55,24 @@ const isOwnTemporary = (name: string): boolean => {
   return match !== null && RUN_FILES.includes(match[1]!);
 };
 
-const isOwn = (name: string): boolean => RUN_FILES.includes(name) || name === BEST_DIR || name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || isOwnTemporary(name);
+const isOwn = (name: string): boolean =>
+  RUN_FILES.includes(name) ||
+  name === BEST_DIR ||
+  name === LOCK_FILE ||
+  name.startsWith(`${LOCK_FILE}.`) ||
+  isOwnTemporary(name);
 
 /** Names in `dir` (and in its best/) that rnnkit did not write. */
 function foreignFiles(dir: string): string[] {
   const best = join(dir, BEST_DIR);
   const bestIsDir = !existsSync(best) || statSync(best).isDirectory();
   const foreign = readdirSync(dir).filter((name) => !isOwn(name) || (name === BEST_DIR && !bestIsDir));
-  if (existsSync(best) && bestIsDir) foreign.push(...readdirSync(best).filter((name) => name !== MODEL_FILE && !isOwnTemporary(name)).map((name) => join(BEST_DIR, name)));
+  if (existsSync(best) && bestIsDir)
+    foreign.push(
+      ...readdirSync(best)
+        .filter((name) => name !== MODEL_FILE && !isOwnTemporary(name))
+        .map((name) => join(BEST_DIR, name)),
+    );
   return foreign;
 }
 
@@ -98,10 +124,14 @@ export function claimRunDir(dir: string, options: { resume: boolean; force?: boo
       const names = readdirSync(dir).filter((name) => name !== LOCK_FILE);
       const foreign = foreignFiles(dir);
       if (foreign.length) {
-        throw invalidOption(`--out ${dir}: the directory holds files rnnkit did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose a new or empty directory (rnnkit never deletes files it did not write, even with --force)`);
+        throw invalidOption(
+          `--out ${dir}: the directory holds files rnnkit did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose a new or empty directory (rnnkit never deletes files it did not write, even with --force)`,
+        );
       }
       if (names.length && !options.force) {
-        throw invalidOption(`--out ${dir} already holds a run: continue it with --resume ${dir}, or replace it with --force (which deletes it)`);
+        throw invalidOption(
+          `--out ${dir} already holds a run: continue it with --resume ${dir}, or replace it with --force (which deletes it)`,
+        );
       }
       for (const name of names) rmSync(join(dir, name), { recursive: true, force: true });
     }
@@ -156,7 +186,8 @@ export function writeRunJson(dir: string, run: object): void {
 function truncateMetrics(path: string, step: number): { dropped: number; firstLine: number } {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const output = openSync(temporary, 'w');
-  let dropped = 0, firstLine = 0;
+  let dropped = 0,
+    firstLine = 0;
   const keep = (line: Buffer, lineNumber: number): void => {
     if (line.length === 0) return;
     let row: unknown;
@@ -191,7 +222,10 @@ export class MetricsLog {
     const path = join(dir, file);
     if (existsSync(path)) {
       const { dropped, firstLine } = truncateMetrics(path, step);
-      if (dropped > 0) warn(`${path}: dropped ${dropped} line${dropped === 1 ? '' : 's'} that ${dropped === 1 ? 'is' : 'are'} not a metrics row (the first at line ${firstLine})`);
+      if (dropped > 0)
+        warn(
+          `${path}: dropped ${dropped} line${dropped === 1 ? '' : 's'} that ${dropped === 1 ? 'is' : 'are'} not a metrics row (the first at line ${firstLine})`,
+        );
     }
     this.fd = openSync(path, 'a');
   }

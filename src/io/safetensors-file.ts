@@ -3,18 +3,30 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { badCheckpoint } from '../errors.js';
 import {
-  BYTES_PER_F32, LITTLE_ENDIAN_HOST, type SafetensorsFile, type TensorEntry, copyLittleEndian, encodeHeader, headerLengthOf, parseHeader,
+  BYTES_PER_F32,
+  LITTLE_ENDIAN_HOST,
+  type SafetensorsFile,
+  type TensorEntry,
+  copyLittleEndian,
+  encodeHeader,
+  headerLengthOf,
+  parseHeader,
 } from './safetensors.js';
 
 /** The longest single read or write. */
 export const PIECE_BYTES = 1 << 30;
 
 function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
+  for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written, bytes.length - written);
 }
 
 /** Writes a safetensors file of any size to `fd`, each write at most `pieceBytes` long. */
-export function writeSafetensors(fd: number, tensors: TensorEntry[], metadata: Record<string, string> = {}, pieceBytes = PIECE_BYTES): void {
+export function writeSafetensors(
+  fd: number,
+  tensors: TensorEntry[],
+  metadata: Record<string, string> = {},
+  pieceBytes = PIECE_BYTES,
+): void {
   const { header } = encodeHeader(tensors, metadata);
   writeAll(fd, header);
   const perPiece = Math.max(1, Math.floor(pieceBytes / BYTES_PER_F32));
@@ -23,14 +35,19 @@ export function writeSafetensors(fd: number, tensors: TensorEntry[], metadata: R
     for (let from = 0; from < t.data.length; from += perPiece) {
       const to = Math.min(t.data.length, from + perPiece);
       // A little-endian host writes the floats' own bytes; another converts them first.
-      writeAll(fd, scratch ? copyLittleEndian(t.data, from, to, scratch) : new Uint8Array(t.data.buffer, t.data.byteOffset + from * BYTES_PER_F32, (to - from) * BYTES_PER_F32));
+      writeAll(
+        fd,
+        scratch
+          ? copyLittleEndian(t.data, from, to, scratch)
+          : new Uint8Array(t.data.buffer, t.data.byteOffset + from * BYTES_PER_F32, (to - from) * BYTES_PER_F32),
+      );
     }
   }
 }
 
 /** Reads exactly bytes.length bytes at `position`, each read at most `pieceBytes` long. */
 function readAll(fd: number, bytes: Uint8Array, position: number, what: string, pieceBytes: number): void {
-  for (let done = 0; done < bytes.length; ) {
+  for (let done = 0; done < bytes.length;) {
     const n = readSync(fd, bytes, done, Math.min(pieceBytes, bytes.length - done), position + done);
     if (n === 0) throw badCheckpoint(`${what}: the file ended early (it changed while being read?)`);
     done += n;
@@ -41,7 +58,12 @@ function readAll(fd: number, bytes: Uint8Array, position: number, what: string, 
  * Reads and validates a safetensors file of any size (up to `maxBytes`) straight into its tensors: no copy
  * of the whole file is held, and each read is at most `pieceBytes` long.
  */
-export function readSafetensorsFile(path: string, maxBytes: number, what = path, pieceBytes = PIECE_BYTES): SafetensorsFile {
+export function readSafetensorsFile(
+  path: string,
+  maxBytes: number,
+  what = path,
+  pieceBytes = PIECE_BYTES,
+): SafetensorsFile {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;

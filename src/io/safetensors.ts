@@ -19,12 +19,16 @@ export const MAX_HEADER_BYTES = 100_000_000;
 export const BYTES_PER_F32 = 4;
 
 /** The header (padded so that the data stays 8-byte aligned) and the data's length in bytes. */
-export function encodeHeader(tensors: TensorEntry[], metadata: Record<string, string>): { header: Uint8Array; dataBytes: number } {
+export function encodeHeader(
+  tensors: TensorEntry[],
+  metadata: Record<string, string>,
+): { header: Uint8Array; dataBytes: number } {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
     const bytes = t.data.length * BYTES_PER_F32;
-    if (t.shape.reduce((a, b) => a * b, 1) !== t.data.length) throw new Error(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} does not match ${t.data.length} elements`);
+    if (t.shape.reduce((a, b) => a * b, 1) !== t.data.length)
+      throw new Error(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} does not match ${t.data.length} elements`);
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
@@ -80,13 +84,19 @@ export function headerLengthOf(first8: Uint8Array, fileBytes: number, what: stri
   if (fileBytes < 8) throw badCheckpoint(`${what}: ${fileBytes} bytes is too short to hold a header length`);
   const headerLength = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, fileBytes - 8))) {
-    throw badCheckpoint(`${what}: header length ${headerLength} exceeds the file (${fileBytes} bytes) or the ${MAX_HEADER_BYTES}-byte limit; the file is truncated or not safetensors`);
+    throw badCheckpoint(
+      `${what}: header length ${headerLength} exceeds the file (${fileBytes} bytes) or the ${MAX_HEADER_BYTES}-byte limit; the file is truncated or not safetensors`,
+    );
   }
   return Number(headerLength);
 }
 
 /** Parses and validates the JSON header against `dataLength` data bytes. */
-export function parseHeader(json: Uint8Array, dataLength: number, what: string): { metadata: Record<string, string>; entries: Entry[] } {
+export function parseHeader(
+  json: Uint8Array,
+  dataLength: number,
+  what: string,
+): { metadata: Record<string, string>; entries: Entry[] } {
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
@@ -107,7 +117,8 @@ export function parseHeader(json: Uint8Array, dataLength: number, what: string):
     }
     if (!isRecord(value)) throw badCheckpoint(`${what}: tensor ${name} has no description`);
     const { dtype, shape, data_offsets: offsets } = value;
-    if (dtype !== 'F32') throw badCheckpoint(`${what}: tensor ${name} has dtype ${JSON.stringify(dtype)}; only F32 is supported`);
+    if (dtype !== 'F32')
+      throw badCheckpoint(`${what}: tensor ${name} has dtype ${JSON.stringify(dtype)}; only F32 is supported`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw badCheckpoint(`${what}: tensor ${name} has an invalid shape ${JSON.stringify(shape)}`);
     }
@@ -116,9 +127,14 @@ export function parseHeader(json: Uint8Array, dataLength: number, what: string):
     }
     const [begin, end] = offsets as [number, number];
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (begin > end || end > dataLength) throw badCheckpoint(`${what}: tensor ${name} has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`);
+    if (begin > end || end > dataLength)
+      throw badCheckpoint(
+        `${what}: tensor ${name} has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`,
+      );
     if (end - begin !== elements * BYTES_PER_F32) {
-      throw badCheckpoint(`${what}: tensor ${name} has shape ${JSON.stringify(shape)} (${elements * BYTES_PER_F32} bytes) but data_offsets span ${end - begin} bytes`);
+      throw badCheckpoint(
+        `${what}: tensor ${name} has shape ${JSON.stringify(shape)} (${elements * BYTES_PER_F32} bytes) but data_offsets span ${end - begin} bytes`,
+      );
     }
     entries.push({ name, shape: shape as number[], begin, end });
   }
@@ -126,7 +142,10 @@ export function parseHeader(json: Uint8Array, dataLength: number, what: string):
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const e of sorted) {
-    if (e.begin !== cursor) throw badCheckpoint(`${what}: tensor ${e.name} starts at byte ${e.begin}, expected ${cursor} (tensors overlap or leave a gap)`);
+    if (e.begin !== cursor)
+      throw badCheckpoint(
+        `${what}: tensor ${e.name} starts at byte ${e.begin}, expected ${cursor} (tensors overlap or leave a gap)`,
+      );
     cursor = e.end;
   }
   if (cursor !== dataLength) throw badCheckpoint(`${what}: tensors cover ${cursor} of ${dataLength} data bytes`);

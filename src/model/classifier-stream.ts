@@ -101,21 +101,31 @@ export class ClassifierStream {
   step(ids: ArrayLike<number>, state: ClassifierState): { probabilities: Float32Array; state: ClassifierState } {
     const V = this.model.config.vocabSize;
     if (ids.length < 1 || (this.carriesState && ids.length > this.maxSteps)) {
-      throw new RangeError(`step: ${ids.length} ids; a step takes 1 to ${this.carriesState ? this.maxSteps : 'any number of'} ids`);
+      throw new RangeError(
+        `step: ${ids.length} ids; a step takes 1 to ${this.carriesState ? this.maxSteps : 'any number of'} ids`,
+      );
     }
-    if ((state.recurrent !== null) !== this.carriesState) throw new TypeError('step: the state was made by a stream of another kind of model (createState() of this stream)');
+    if ((state.recurrent !== null) !== this.carriesState)
+      throw new TypeError(
+        'step: the state was made by a stream of another kind of model (createState() of this stream)',
+      );
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw invalidInput(`step: id ${id} at position ${i} is outside [0, ${V})`);
+      if (!(Number.isInteger(id) && id >= 0 && id < V))
+        throw invalidInput(`step: id ${id} at position ${i} is outside [0, ${V})`);
     }
     state.recurrent?.check(this.model.config, 1, 'step');
     state.append(ids);
-    return { probabilities: this.carriesState ? this.stepCarried(ids, state.recurrent!) : this.runText(state.text()), state };
+    return {
+      probabilities: this.carriesState ? this.stepCarried(ids, state.recurrent!) : this.runText(state.text()),
+      state,
+    };
   }
 
   /** From the carried state over the new ids only; the state becomes the final one. */
   private stepCarried(ids: ArrayLike<number>, recurrent: RecurrentState): Float32Array {
-    const w = this.workspace, T = ids.length;
+    const w = this.workspace,
+      T = ids.length;
     for (let i = 0; i < T; i++) w.ids.data[i] = ids[i]!;
     w.lengths.data[0] = T;
     this.h0.data.set(recurrent.h);
@@ -141,4 +151,3 @@ export class ClassifierStream {
     return w.probabilities(1);
   }
 }
-

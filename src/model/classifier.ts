@@ -50,8 +50,13 @@ export class ClassifierWorkspace {
     readonly pool: Pooling,
     options: ClassifierOptions = {},
   ) {
-    if (!POOLINGS.includes(pool)) throw invalidOption(`pooling must be one of ${POOLINGS.join(', ')}, got ${String(pool)}`);
-    this.stack = new RecurrentStack(model, maxT, maxB, { input: 'ids', dropout: options.dropout ?? 0, stateGradients: options.stateGradients ?? false });
+    if (!POOLINGS.includes(pool))
+      throw invalidOption(`pooling must be one of ${POOLINGS.join(', ')}, got ${String(pool)}`);
+    this.stack = new RecurrentStack(model, maxT, maxB, {
+      input: 'ids',
+      dropout: options.dropout ?? 0,
+      stateGradients: options.stateGradients ?? false,
+    });
     const { hidden: H, layers: L } = model.config;
     const D = directionsOf(model.config);
     this.C = outputsOf(model.config);
@@ -87,7 +92,9 @@ export class ClassifierWorkspace {
 
   /** softmax(logits) [B,C] of the last forward(). */
   probabilities(B: number): Float32Array {
-    const C = this.C, logits = this.logits(B).data, probs = new Float32Array(B * C);
+    const C = this.C,
+      logits = this.logits(B).data,
+      probs = new Float32Array(B * C);
     for (let b = 0; b < B; b++) {
       const row = logits.subarray(b * C, (b + 1) * C);
       let max = -Infinity;
@@ -101,10 +108,18 @@ export class ClassifierWorkspace {
 
   /** Classifies the B sequences in ids/lengths (from initial states h0, c0 [L·D,B,H] when given, else zeros); with labels, returns the summed cross-entropy (and keeps
    *  what backward() needs), without, NaN. A dropout seed (new every training step) turns on dropout. */
-  forward(T: number, B: number, withLabels: boolean, dropoutSeed?: number, initial: { h0?: F | null; c0?: F | null } = {}): number {
+  forward(
+    T: number,
+    B: number,
+    withLabels: boolean,
+    dropoutSeed?: number,
+    initial: { h0?: F | null; c0?: F | null } = {},
+  ): number {
     this.shape = null;
     if (withLabels) this.checkLabels(B);
-    const stack = this.stack, be = this.model.backend, { W, C } = this;
+    const stack = this.stack,
+      be = this.model.backend,
+      { W, C } = this;
     stack.forward(T, B, { ...initial, ...(dropoutSeed === undefined ? {} : { dropoutSeed }) });
     const pooled = this.pooled.sub(0, B * W);
     if (this.pool === 'last') {
@@ -112,9 +127,19 @@ export class ClassifierWorkspace {
       const D = directionsOf(this.model.config);
       be.gatherRows(B * D, this.model.config.hidden, this.lastIndex.sub(0, B * D), stack.finalState(B).h, pooled);
     } else {
-      be.poolForward(this.pool, T, B, W, stack.output(T, B), this.lengths.sub(0, B), pooled, this.argmax.sub(0, this.pool === 'max' ? B * W : 0));
+      be.poolForward(
+        this.pool,
+        T,
+        B,
+        W,
+        stack.output(T, B),
+        this.lengths.sub(0, B),
+        pooled,
+        this.argmax.sub(0, this.pool === 'max' ? B * W : 0),
+      );
     }
-    const logits = this.logits(B), head = this.model.p;
+    const logits = this.logits(B),
+      head = this.model.p;
     be.gemm(false, true, B, C, W, 1, pooled, head.headWeight, 0, logits);
     be.addBias(B, C, head.headBias, logits);
     this.shape = { T, B, labelled: withLabels };
@@ -125,40 +150,60 @@ export class ClassifierWorkspace {
   /** Accumulates the gradient of (summed loss)/B of the last forward(T, B, true) into model.grads. */
   backward(T: number, B: number): void {
     const shape = this.shape;
-    if (!shape || shape.T !== T || shape.B !== B || !shape.labelled) throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, true)`);
-    const be = this.model.backend, { p, g } = this.model, { W, C } = this;
-    const dLogits = this.dLogits.sub(0, B * C), pooled = this.pooled.sub(0, B * W), dPooled = this.dPooled.sub(0, B * W);
+    if (!shape || shape.T !== T || shape.B !== B || !shape.labelled)
+      throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, true)`);
+    const be = this.model.backend,
+      { p, g } = this.model,
+      { W, C } = this;
+    const dLogits = this.dLogits.sub(0, B * C),
+      pooled = this.pooled.sub(0, B * W),
+      dPooled = this.dPooled.sub(0, B * W);
     be.gemm(true, false, C, W, B, 1, dLogits, pooled, 1, g.headWeight);
     be.sumRows(B, C, dLogits, g.headBias);
     be.gemm(false, false, B, W, C, 1, dLogits, p.headWeight, 0, dPooled);
     if (this.pool === 'last') {
       // dh_n: the top layer's rows come from dPooled; every other row points at dPooled's trailing zero row,
       // so the gather writes all of dh_n (nothing stale from an earlier batch).
-      const { hidden: H, layers: L } = this.model.config, D = directionsOf(this.model.config);
+      const { hidden: H, layers: L } = this.model.config,
+        D = directionsOf(this.model.config);
       const dhN = this.dhN.sub(0, L * D * B * H);
       be.gatherRows(L * D * B, H, this.dLastIndex.sub(0, L * D * B), this.dPooled, dhN);
       this.stack.backward(T, B, null, dhN);
     } else {
       const dOutput = this.dOutput.sub(0, T * B * W);
-      be.poolBackward(this.pool, T, B, W, dPooled, this.lengths.sub(0, B), this.argmax.sub(0, this.pool === 'max' ? B * W : 0), dOutput);
+      be.poolBackward(
+        this.pool,
+        T,
+        B,
+        W,
+        dPooled,
+        this.lengths.sub(0, B),
+        this.argmax.sub(0, this.pool === 'max' ? B * W : 0),
+        dOutput,
+      );
       this.stack.backward(T, B, dOutput);
     }
   }
 
   private checkLabels(B: number): void {
-    if (!Number.isInteger(B) || B < 1 || B > this.maxB) throw new RangeError(`a batch of ${B} sequences: expected 1 to ${this.maxB}`);
+    if (!Number.isInteger(B) || B < 1 || B > this.maxB)
+      throw new RangeError(`a batch of ${B} sequences: expected 1 to ${this.maxB}`);
     const labels = this.labels.data;
     for (let b = 0; b < B; b++) {
       const label = labels[b]!;
-      if (!(label >= 0 && label < this.C)) throw new RangeError(`label ${label} of sequence ${b} is outside [0, ${this.C})`);
+      if (!(label >= 0 && label < this.C))
+        throw new RangeError(`label ${label} of sequence ${b} is outside [0, ${this.C})`);
     }
   }
 
   /** 'last' pooling: pooled row b·D + d is h_n row ((L−1)·D + d)·B + b, and the reverse map for dh_n. */
   private buildLastIndices(B: number): void {
-    const { layers: L } = this.model.config, D = directionsOf(this.model.config);
-    const zeroRow = this.maxB * D, top = (L - 1) * D;
-    const last = this.lastIndex.data, dLast = this.dLastIndex.data;
+    const { layers: L } = this.model.config,
+      D = directionsOf(this.model.config);
+    const zeroRow = this.maxB * D,
+      top = (L - 1) * D;
+    const last = this.lastIndex.data,
+      dLast = this.dLastIndex.data;
     dLast.fill(zeroRow, 0, top * B);
     for (let d = 0; d < D; d++) {
       for (let b = 0; b < B; b++) {

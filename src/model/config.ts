@@ -39,10 +39,12 @@ export const MAX_PARAMETERS = 2 ** 28;
 export const directionsOf = (config: Pick<ModelConfig, 'bidirectional'>): 1 | 2 => (config.bidirectional ? 2 : 1);
 
 /** The head's rows: `outputs`, or the vocabulary size when absent. */
-export const outputsOf = (config: Pick<ModelConfig, 'outputs' | 'vocabSize'>): number => config.outputs ?? config.vocabSize;
+export const outputsOf = (config: Pick<ModelConfig, 'outputs' | 'vocabSize'>): number =>
+  config.outputs ?? config.vocabSize;
 
 /** Layer 0's input width for embed 0: frameWidth, or the vocabulary size (one-hot ids). */
-export const frameWidthOf = (config: Pick<ModelConfig, 'frameWidth' | 'vocabSize'>): number => config.frameWidth ?? config.vocabSize;
+export const frameWidthOf = (config: Pick<ModelConfig, 'frameWidth' | 'vocabSize'>): number =>
+  config.frameWidth ?? config.vocabSize;
 
 export function cellKind(config: Pick<ModelConfig, 'cell' | 'nonlinearity'>): CellKind {
   return config.cell === 'rnn' ? (config.nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh') : config.cell;
@@ -55,8 +57,10 @@ function checkInteger(name: string, value: unknown, min: number, max: number): v
 }
 
 export function validateConfig(config: ModelConfig): ModelConfig {
-  if (!['rnn', 'lstm', 'gru'].includes(config.cell)) throw invalidOption(`cell must be rnn, lstm or gru, got ${String(config.cell)}`);
-  if (!['tanh', 'relu'].includes(config.nonlinearity)) throw invalidOption(`nonlinearity must be tanh or relu, got ${String(config.nonlinearity)}`);
+  if (!['rnn', 'lstm', 'gru'].includes(config.cell))
+    throw invalidOption(`cell must be rnn, lstm or gru, got ${String(config.cell)}`);
+  if (!['tanh', 'relu'].includes(config.nonlinearity))
+    throw invalidOption(`nonlinearity must be tanh or relu, got ${String(config.nonlinearity)}`);
   checkInteger('hidden', config.hidden, 1, 65536);
   checkInteger('layers', config.layers, 1, 64);
   checkInteger('embed', config.embed, 0, 65536);
@@ -67,11 +71,14 @@ export function validateConfig(config: ModelConfig): ModelConfig {
   if (config.outputs !== undefined) checkInteger('outputs', config.outputs, 1, 1 << 21);
   if (config.frameWidth !== undefined) {
     checkInteger('frame width', config.frameWidth, 1, 1 << 21);
-    if (config.embed > 0) throw invalidOption('a frame width is for a model of float frames (embed 0), not one with an embedding');
+    if (config.embed > 0)
+      throw invalidOption('a frame width is for a model of float frames (embed 0), not one with an embedding');
   }
   const count = parameterCount(config);
   if (count > MAX_PARAMETERS) {
-    throw invalidOption(`the model would have ${count} parameters (${(count * 4 / 2 ** 30).toFixed(1)} GiB); the limit is ${MAX_PARAMETERS}`);
+    throw invalidOption(
+      `the model would have ${count} parameters (${((count * 4) / 2 ** 30).toFixed(1)} GiB); the limit is ${MAX_PARAMETERS}`,
+    );
   }
   return config;
 }
@@ -82,7 +89,8 @@ export const directionSuffix = (d: number): string => (d === 0 ? '' : '_reverse'
 /** nn.RNN/LSTM/GRU's state-dict order: per layer, the forward direction's four tensors, then the reverse's. */
 export function parameterSpecs(config: ModelConfig): ParamSpec[] {
   const { hidden: H, layers: L, embed: E, vocabSize: V } = config;
-  const D = directionsOf(config), C = outputsOf(config);
+  const D = directionsOf(config),
+    C = outputsOf(config);
   const GH = gatesOf(cellKind(config)) * H;
   const specs: ParamSpec[] = [];
   if (E > 0) specs.push({ name: 'embed.weight', shape: [V, E] });

@@ -32,7 +32,12 @@ export function orthogonalInto(out: { [i: number]: number }, offset: number, n: 
 }
 
 /** Rewrites W_hh [G·H, H] (every gate block) and, for identity, zeroes the recurrent layers' biases. */
-export function initRecurrent(scheme: 'identity' | 'orthogonal', tensors: readonly { name: string; view: F }[], H: number, random: Random): void {
+export function initRecurrent(
+  scheme: 'identity' | 'orthogonal',
+  tensors: readonly { name: string; view: F }[],
+  H: number,
+  random: Random,
+): void {
   for (const tensor of tensors) {
     const data = tensor.view.data;
     if (tensor.name.startsWith('rnn.weight_hh_')) {

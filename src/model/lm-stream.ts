@@ -45,15 +45,19 @@ export class LanguageModelStream {
    * returns. logits [T,B,V] (the next-token logits after each step) is a view valid until the next step.
    */
   step(ids: ArrayLike<number>, state: RecurrentState): { logits: FloatArray; state: RecurrentState } {
-    const B = this.batch, V = this.model.config.vocabSize, T = ids.length / B;
+    const B = this.batch,
+      V = this.model.config.vocabSize,
+      T = ids.length / B;
     if (!Number.isInteger(T) || T < 1 || T > this.maxSteps) {
       throw new RangeError(`step: ${ids.length} ids are not 1 to ${this.maxSteps} steps (maxSteps) of ${B} stream(s)`);
     }
     state.check(this.model.config, B, 'step');
-    const w = this.workspace, data = w.ids.data;
+    const w = this.workspace,
+      data = w.ids.data;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw invalidInput(`step: id ${id} at position ${i} is outside [0, ${V})`);
+      if (!(Number.isInteger(id) && id >= 0 && id < V))
+        throw invalidInput(`step: id ${id} at position ${i} is outside [0, ${V})`);
       data[i] = id;
     }
     this.load(state);
@@ -64,12 +68,18 @@ export class LanguageModelStream {
 
   /** Steps through ids of any length (pieces of maxSteps); the logits [B,V] after the last step (a view). */
   feed(ids: ArrayLike<number>, state: RecurrentState): { logits: FloatArray; state: RecurrentState } {
-    const B = this.batch, V = this.model.config.vocabSize, T = ids.length / B;
-    if (!Number.isInteger(T) || T < 1) throw new RangeError(`feed: ${ids.length} ids are not a whole number (≥ 1) of steps of ${B} stream(s)`);
+    const B = this.batch,
+      V = this.model.config.vocabSize,
+      T = ids.length / B;
+    if (!Number.isInteger(T) || T < 1)
+      throw new RangeError(`feed: ${ids.length} ids are not a whole number (≥ 1) of steps of ${B} stream(s)`);
     let logits: FloatArray = new Float32Array(0);
     for (let start = 0; start < T; start += this.maxSteps) {
       const steps = Math.min(this.maxSteps, T - start);
-      logits = this.step(Array.prototype.slice.call(ids, start * B, (start + steps) * B) as number[], state).logits.subarray((steps - 1) * B * V);
+      logits = this.step(
+        Array.prototype.slice.call(ids, start * B, (start + steps) * B) as number[],
+        state,
+      ).logits.subarray((steps - 1) * B * V);
     }
     return { logits, state };
   }

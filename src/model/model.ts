@@ -6,8 +6,15 @@ import { Random } from '../util/random.js';
 import { type InitScheme, initRecurrent } from './init.js';
 
 export type { InitScheme };
-import { type ModelConfig, type ParamSpec, directionSuffix, directionsOf, parameterSpecs, sizeOf, validateConfig } from './config.js';
-
+import {
+  type ModelConfig,
+  type ParamSpec,
+  directionSuffix,
+  directionsOf,
+  parameterSpecs,
+  sizeOf,
+  validateConfig,
+} from './config.js';
 
 export interface NamedTensor extends ParamSpec {
   offset: number;

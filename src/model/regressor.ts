@@ -27,8 +27,13 @@ export class RegressorWorkspace {
     readonly maxB: number,
     options: { dropout?: number; stateGradients?: boolean } = {},
   ) {
-    if (directionsOf(model.config) !== 1) throw invalidOption('a last-step regressor reads each sequence forward in time: bidirectional must be false');
-    this.stack = new RecurrentStack(model, maxT, maxB, { input: 'frames', dropout: options.dropout ?? 0, stateGradients: options.stateGradients ?? false });
+    if (directionsOf(model.config) !== 1)
+      throw invalidOption('a last-step regressor reads each sequence forward in time: bidirectional must be false');
+    this.stack = new RecurrentStack(model, maxT, maxB, {
+      input: 'frames',
+      dropout: options.dropout ?? 0,
+      stateGradients: options.stateGradients ?? false,
+    });
     const { hidden: H, layers: L } = model.config;
     this.C = outputsOf(model.config);
     const float = (length: number): F => Span.of(model.backend.allocFloat(length));
@@ -49,7 +54,9 @@ export class RegressorWorkspace {
    *  every training step) turns on dropout between layers. */
   forward(T: number, B: number, withTargets: boolean, dropoutSeed?: number): number {
     this.shape = null;
-    const be = this.model.backend, { hidden: H, layers: L } = this.model.config, C = this.C;
+    const be = this.model.backend,
+      { hidden: H, layers: L } = this.model.config,
+      C = this.C;
     this.stack.forward(T, B, { masked: false, ...(dropoutSeed === undefined ? {} : { dropoutSeed }) });
     const top = this.stack.finalState(B).h.sub((L - 1) * B * H, B * H);
     const predictions = this.predictions(B);
@@ -58,7 +65,9 @@ export class RegressorWorkspace {
     this.shape = { T, B, labelled: withTargets };
     if (!withTargets) return Number.NaN;
     // B·C numbers: not worth a kernel (the recurrent loop costs T·B·H² per step).
-    const y = predictions.data, target = this.targets.data, dy = this.dPredictions.data;
+    const y = predictions.data,
+      target = this.targets.data,
+      dy = this.dPredictions.data;
     let sum = 0;
     for (let i = 0; i < B * C; i++) {
       const error = y[i]! - target[i]!;
@@ -71,8 +80,12 @@ export class RegressorWorkspace {
   /** Accumulates the gradient of (summed squared error)/(B·C) of the last forward(T, B, true) into model.grads. */
   backward(T: number, B: number): void {
     const shape = this.shape;
-    if (!shape || shape.T !== T || shape.B !== B || !shape.labelled) throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, true)`);
-    const be = this.model.backend, { p, g } = this.model, { hidden: H, layers: L } = this.model.config, C = this.C;
+    if (!shape || shape.T !== T || shape.B !== B || !shape.labelled)
+      throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, true)`);
+    const be = this.model.backend,
+      { p, g } = this.model,
+      { hidden: H, layers: L } = this.model.config,
+      C = this.C;
     const dPredictions = this.dPredictions.sub(0, B * C);
     const top = this.stack.finalState(B).h.sub((L - 1) * B * H, B * H);
     be.gemm(true, false, C, H, B, 1, dPredictions, top, 1, g.headWeight);

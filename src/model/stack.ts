@@ -61,35 +61,78 @@ interface LayerBuffers {
 }
 
 /** Every buffer's size, in one place: the constructor allocates exactly these, stackFloats sums them. */
-function bufferSizes(config: ModelConfig, maxT: number, maxB: number, input: StackInput, dropout: number, inputGradient: boolean, stateGradients: boolean) {
+function bufferSizes(
+  config: ModelConfig,
+  maxT: number,
+  maxB: number,
+  input: StackInput,
+  dropout: number,
+  inputGradient: boolean,
+  stateGradients: boolean,
+) {
   const { hidden: H, layers: L, embed: E, vocabSize: V } = config;
   const F = frameWidthOf(config); // frames input: the width of one frame
   const kind = cellKind(config);
-  const D = directionsOf(config), W = D * H, GH = gatesOf(kind) * H, n = maxT * maxB;
-  const bi = D === 2, lstm = kind === 'lstm', frames = input === 'frames';
+  const D = directionsOf(config),
+    W = D * H,
+    GH = gatesOf(kind) * H,
+    n = maxT * maxB;
+  const bi = D === 2,
+    lstm = kind === 'lstm',
+    frames = input === 'frames';
   const block = (maxT + 1) * maxB * H;
   const states = L * D * maxB * H;
   return {
     layer: (l: number) => ({
-      hs: D * block, cs: lstm ? D * block : 0, cache: D * n * cacheWidth(kind) * H, out: bi ? n * W : 0, dhSteps: stateGradients ? D * n * H : 0,
+      hs: D * block,
+      cs: lstm ? D * block : 0,
+      cache: D * n * cacheWidth(kind) * H,
+      out: bi ? n * W : 0,
+      dhSteps: stateGradients ? D * n * H : 0,
       drop: l > 0 && dropout > 0 ? n * W : 0,
     }),
     floats: {
-      frames: frames ? n * F : 0, dFrames: frames && inputGradient ? n * F : 0, embedded: E > 0 ? n * E : 0,
-      xProj: n * GH, xRev: bi ? n * Math.max(frames ? F : E, L > 1 ? W : 0) : 0,
-      dhs: bi ? D * n * H : 0, dGx: n * GH, dGh: n * GH, dGxTime: bi ? n * GH : 0, dLayer: n * Math.max(W, E),
-      zeros: n * H, hN: states, cN: lstm ? states : 0, dh0: states, dc0: lstm ? states : 0,
+      frames: frames ? n * F : 0,
+      dFrames: frames && inputGradient ? n * F : 0,
+      embedded: E > 0 ? n * E : 0,
+      xProj: n * GH,
+      xRev: bi ? n * Math.max(frames ? F : E, L > 1 ? W : 0) : 0,
+      dhs: bi ? D * n * H : 0,
+      dGx: n * GH,
+      dGh: n * GH,
+      dGxTime: bi ? n * GH : 0,
+      dLayer: n * Math.max(W, E),
+      zeros: n * H,
+      hN: states,
+      cN: lstm ? states : 0,
+      dh0: states,
+      dc0: lstm ? states : 0,
     },
     ints: {
-      ids: frames ? 0 : n, revIds: bi && !frames ? n : 0, perm: bi ? n : 0, outIndex: bi ? n * D : 0,
-      dOutIndex: bi ? D * n : 0, finalIndex: D * maxB, iota: maxB, vocabIds: !frames && E === 0 ? V : 0, lengths: maxB,
+      ids: frames ? 0 : n,
+      revIds: bi && !frames ? n : 0,
+      perm: bi ? n : 0,
+      outIndex: bi ? n * D : 0,
+      dOutIndex: bi ? D * n : 0,
+      finalIndex: D * maxB,
+      iota: maxB,
+      vocabIds: !frames && E === 0 ? V : 0,
+      lengths: maxB,
     },
   };
 }
 
 /** Floats (and ints, counted as floats) a stack for maxT steps × maxB sequences allocates. */
 export function stackFloats(config: ModelConfig, maxT: number, maxB: number, options: StackOptions = {}): number {
-  const sizes = bufferSizes(config, maxT, maxB, options.input ?? 'ids', options.dropout ?? 0, options.inputGradient ?? false, options.stateGradients ?? false);
+  const sizes = bufferSizes(
+    config,
+    maxT,
+    maxB,
+    options.input ?? 'ids',
+    options.dropout ?? 0,
+    options.inputGradient ?? false,
+    options.stateGradients ?? false,
+  );
   const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
   let total = sum(sizes.floats) + sum(sizes.ints);
   for (let l = 0; l < config.layers; l++) {
@@ -154,16 +197,26 @@ export class RecurrentStack {
     this.dropout = options.dropout ?? 0;
     const inputGradient = options.inputGradient ?? false;
     const config = model.config;
-    if (this.input !== 'ids' && this.input !== 'frames') throw invalidOption(`input must be ids or frames, got ${String(this.input)}`);
+    if (this.input !== 'ids' && this.input !== 'frames')
+      throw invalidOption(`input must be ids or frames, got ${String(this.input)}`);
     if (typeof this.dropout !== 'number' || !(this.dropout >= 0 && this.dropout < 1)) {
       throw invalidOption(`dropout must be a probability in [0, 1), got ${String(this.dropout)}`);
     }
-    if (inputGradient && this.input !== 'frames') throw invalidOption('inputGradient is for frames input (ids have no gradient)');
-    if (this.input === 'frames' && config.embed > 0) throw invalidOption('float frames need a model without an embedding (embed 0; the frame width is frameWidth, else vocabSize)');
-    if (this.input === 'ids' && frameWidthOf(config) !== config.vocabSize) throw invalidOption(`ids need a model whose frame width is its vocabulary size (one-hot), not ${config.frameWidth}`);
+    if (inputGradient && this.input !== 'frames')
+      throw invalidOption('inputGradient is for frames input (ids have no gradient)');
+    if (this.input === 'frames' && config.embed > 0)
+      throw invalidOption(
+        'float frames need a model without an embedding (embed 0; the frame width is frameWidth, else vocabSize)',
+      );
+    if (this.input === 'ids' && frameWidthOf(config) !== config.vocabSize)
+      throw invalidOption(
+        `ids need a model whose frame width is its vocabulary size (one-hot), not ${config.frameWidth}`,
+      );
     const floats = stackFloats(config, maxT, maxB, options);
     if (!Number.isInteger(maxT) || !Number.isInteger(maxB) || maxT < 1 || maxB < 1 || floats > MAX_WORKSPACE_FLOATS) {
-      throw invalidOption(`a stack of ${maxT} steps × ${maxB} sequences for this model needs ${((floats * 4) / 2 ** 30).toFixed(1)} GiB; the limit is ${(MAX_WORKSPACE_FLOATS * 4) / 2 ** 30} GiB (lower the steps, the batch or the model size)`);
+      throw invalidOption(
+        `a stack of ${maxT} steps × ${maxB} sequences for this model needs ${((floats * 4) / 2 ** 30).toFixed(1)} GiB; the limit is ${(MAX_WORKSPACE_FLOATS * 4) / 2 ** 30} GiB (lower the steps, the batch or the model size)`,
+      );
     }
     this.kind = cellKind(config);
     this.D = directionsOf(config);
@@ -172,12 +225,26 @@ export class RecurrentStack {
     const owned = (this.owned = new OwnedBuffers(model.backend));
     const float = (length: number): F => owned.float(length);
     const int = (length: number): I => owned.int(length);
-    const sizes = bufferSizes(config, maxT, maxB, this.input, this.dropout, inputGradient, options.stateGradients ?? false);
+    const sizes = bufferSizes(
+      config,
+      maxT,
+      maxB,
+      this.input,
+      this.dropout,
+      inputGradient,
+      options.stateGradients ?? false,
+    );
     this.layers = Array.from({ length: config.layers }, (_, l) => {
       const s = sizes.layer(l);
       return {
-        hs: float(s.hs), cs: float(s.cs), cache: float(s.cache), out: float(s.out),
-        dropMask: float(s.drop), dropped: float(s.drop), dDropped: float(s.drop), dhSteps: float(s.dhSteps),
+        hs: float(s.hs),
+        cs: float(s.cs),
+        cache: float(s.cache),
+        out: float(s.out),
+        dropMask: float(s.drop),
+        dropped: float(s.drop),
+        dDropped: float(s.drop),
+        dhSteps: float(s.dhSteps),
       };
     });
     const f = sizes.floats;
@@ -247,7 +314,8 @@ export class RecurrentStack {
 
   /** Gradient of the last backward() w.r.t. the frames [T,B,F] (frames input built with inputGradient). */
   inputGrad(T: number, B: number): F {
-    if (!this.dFrames.length) throw new Error('inputGrad() needs a stack with frames input built with inputGradient: true');
+    if (!this.dFrames.length)
+      throw new Error('inputGrad() needs a stack with frames input built with inputGradient: true');
     return this.dFrames.sub(0, T * B * frameWidthOf(this.model.config));
   }
 
@@ -258,10 +326,19 @@ export class RecurrentStack {
    * anyway; reading them costs T·L·D sums of squares.
    */
   stateGradientNorms(): number[][][] {
-    if (!this.recorded) throw new Error('stateGradientNorms() needs a backward() made with recordStateGradients on (a stack built with stateGradients: true)');
-    const { T, B } = this.recorded, BH = B * this.H, be = this.backend;
+    if (!this.recorded)
+      throw new Error(
+        'stateGradientNorms() needs a backward() made with recordStateGradients on (a stack built with stateGradients: true)',
+      );
+    const { T, B } = this.recorded,
+      BH = B * this.H,
+      be = this.backend;
     return this.layers.map((layer) =>
-      Array.from({ length: this.D }, (_, d) => Array.from({ length: T }, (_, s) => Math.sqrt(be.sumSquares(layer.dhSteps.sub(d * this.maxT * this.maxB * this.H + s * BH, BH))))),
+      Array.from({ length: this.D }, (_, d) =>
+        Array.from({ length: T }, (_, s) =>
+          Math.sqrt(be.sumSquares(layer.dhSteps.sub(d * this.maxT * this.maxB * this.H + s * BH, BH))),
+        ),
+      ),
     );
   }
 
@@ -271,24 +348,42 @@ export class RecurrentStack {
     const masked = options.masked ?? true;
     if (typeof masked !== 'boolean') throw new TypeError(`masked must be a boolean, got ${String(masked)}`);
     if (masked) this.checkLengths(T, B);
-    const h0 = this.stateSpan('h0', options.h0, B, false), c0 = this.stateSpan('c0', options.c0, B, true);
+    const h0 = this.stateSpan('h0', options.h0, B, false),
+      c0 = this.stateSpan('c0', options.c0, B, true);
     this.shape = null;
     this.buildIndices(T, B, masked);
     this.droppedOut = this.dropout > 0 && options.dropoutSeed !== undefined;
     const be = this.backend;
-    const { D, H } = this, n = T * B, BH = B * H;
+    const { D, H } = this,
+      n = T * B,
+      BH = B * H;
     const lengths = masked ? this.lengths.sub(0, B) : null;
     const iota = this.iota.sub(0, B);
     this.layers.forEach((layer, l) => {
       const x = this.prepareInput(l, T, B, options.dropoutSeed);
       for (let d = 0; d < D; d++) {
         const w = this.model.p.layers[l]![d]!;
-        const hs = this.states(layer.hs, d, T, B), cs = this.states(layer.cs, d, T, B);
+        const hs = this.states(layer.hs, d, T, B),
+          cs = this.states(layer.cs, d, T, B);
         const first = (l * D + d) * BH;
         be.gatherRows(B, H, iota, h0 ? h0.sub(first, BH) : this.zeros.sub(0, BH), hs.sub(0, BH));
         if (cs.length) be.gatherRows(B, H, iota, c0 ? c0.sub(first, BH) : this.zeros.sub(0, BH), cs.sub(0, BH));
         const { xProj, xIds } = this.project(d, T, B, x, w.wIh);
-        be.cellForward(this.kind, T, B, H, xProj, w.wHh, w.bIh, w.bHh, hs, cs, this.cacheOf(layer, d, T, B), xIds, lengths);
+        be.cellForward(
+          this.kind,
+          T,
+          B,
+          H,
+          xProj,
+          w.wHh,
+          w.bIh,
+          w.bHh,
+          hs,
+          cs,
+          this.cacheOf(layer, d, T, B),
+          xIds,
+          lengths,
+        );
       }
       if (D === 2) be.gatherRows(n * D, H, this.outIndex.sub(0, n * D), layer.hs, layer.out.sub(0, n * D * H));
       const finals = this.finalIndex.sub(0, D * B);
@@ -305,16 +400,25 @@ export class RecurrentStack {
    */
   backward(T: number, B: number, dOutput: F | null, dhN: F | null = null, dcN: F | null = null): void {
     const shape = this.shape;
-    if (!shape || shape.T !== T || shape.B !== B) throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B})`);
-    const { D, H, GH } = this, n = T * B, BH = B * H, W = D * H;
-    if (dOutput && dOutput.length !== n * W) throw new RangeError(`dOutput has ${dOutput.length} elements, expected ${n * W} (T·B·D·H)`);
-    const dh = this.stateSpan('dhN', dhN, B, false), dc = this.stateSpan('dcN', dcN, B, true);
-    const be = this.backend, { p, g } = this.model;
+    if (!shape || shape.T !== T || shape.B !== B)
+      throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B})`);
+    const { D, H, GH } = this,
+      n = T * B,
+      BH = B * H,
+      W = D * H;
+    if (dOutput && dOutput.length !== n * W)
+      throw new RangeError(`dOutput has ${dOutput.length} elements, expected ${n * W} (T·B·D·H)`);
+    const dh = this.stateSpan('dhN', dhN, B, false),
+      dc = this.stateSpan('dcN', dcN, B, true);
+    const be = this.backend,
+      { p, g } = this.model;
     const lengths = shape.masked ? this.lengths.sub(0, B) : null;
     const ids = this.input === 'ids' ? this.ids.sub(0, n) : null;
-    const noState = this.zeros.sub(0, BH), noCell = this.kind === 'lstm' ? noState : this.zeros.sub(0, 0);
+    const noState = this.zeros.sub(0, BH),
+      noCell = this.kind === 'lstm' ? noState : this.zeros.sub(0, 0);
     const record = this.recordStateGradients;
-    if (record && !this.layers[0]!.dhSteps.length) throw new Error('recordStateGradients needs a stack built with stateGradients: true');
+    if (record && !this.layers[0]!.dhSteps.length)
+      throw new Error('recordStateGradients needs a stack built with stateGradients: true');
     this.recorded = null;
     let dAbove = dOutput; // gradient w.r.t. layer l's output, time order
     for (let l = this.layers.length - 1; l >= 0; l--) {
@@ -323,14 +427,32 @@ export class RecurrentStack {
       const x = this.inputOf(l, T, B);
       const dx = this.inputGradTarget(l, T, B);
       for (let d = 0; d < D; d++) {
-        const w = p.layers[l]![d]!, dw = g.layers[l]![d]!;
-        const hs = this.states(layer.hs, d, T, B), cs = this.states(layer.cs, d, T, B);
+        const w = p.layers[l]![d]!,
+          dw = g.layers[l]![d]!;
+        const hs = this.states(layer.hs, d, T, B),
+          cs = this.states(layer.cs, d, T, B);
         const first = (l * D + d) * BH;
-        const dGx = this.dGx.sub(0, n * GH), dGh = this.dGh.sub(0, n * GH);
+        const dGx = this.dGx.sub(0, n * GH),
+          dGh = this.dGh.sub(0, n * GH);
         be.cellBackward(
-          this.kind, T, B, H, w.wHh, hs, cs, this.cacheOf(layer, d, T, B), dhs[d]!,
-          dh ? dh.sub(first, BH) : noState, dc ? dc.sub(first, BH) : noCell,
-          dGx, dGh, this.dh0.sub(first, BH), cs.length ? this.dc0.sub(first, BH) : this.dc0.sub(0, 0), dw.bIh, dw.bHh, lengths,
+          this.kind,
+          T,
+          B,
+          H,
+          w.wHh,
+          hs,
+          cs,
+          this.cacheOf(layer, d, T, B),
+          dhs[d]!,
+          dh ? dh.sub(first, BH) : noState,
+          dc ? dc.sub(first, BH) : noCell,
+          dGx,
+          dGh,
+          this.dh0.sub(first, BH),
+          cs.length ? this.dc0.sub(first, BH) : this.dc0.sub(0, 0),
+          dw.bIh,
+          dw.bHh,
+          lengths,
           record ? layer.dhSteps.sub(d * this.maxT * this.maxB * H, n * H) : null,
         );
         be.gemm(true, false, GH, H, n, 1, dGh, hs.sub(0, n * H), 1, dw.wHh);
@@ -347,7 +469,8 @@ export class RecurrentStack {
           be.scatterAddColumns(n, GH, ids!, dGxTime, dw.wIh);
         }
       }
-      if (l > 0 && this.droppedOut) be.multiply(layer.dDropped.sub(0, n * W), layer.dropMask.sub(0, n * W), this.dLayer.sub(0, n * W));
+      if (l > 0 && this.droppedOut)
+        be.multiply(layer.dDropped.sub(0, n * W), layer.dropMask.sub(0, n * W), this.dLayer.sub(0, n * W));
       if (l === 0 && ids && dx && g.embed) be.scatterAddRows(n, this.model.config.embed, ids, dx, g.embed);
       dAbove = this.dLayer.sub(0, n * W);
     }
@@ -355,8 +478,10 @@ export class RecurrentStack {
   }
 
   private checkBatch(T: number, B: number): void {
-    if (!Number.isInteger(T) || T < 1 || T > this.maxT) throw new RangeError(`a batch of ${T} steps: expected 1 to ${this.maxT}`);
-    if (!Number.isInteger(B) || B < 1 || B > this.maxB) throw new RangeError(`a batch of ${B} sequences: expected 1 to ${this.maxB}`);
+    if (!Number.isInteger(T) || T < 1 || T > this.maxT)
+      throw new RangeError(`a batch of ${T} steps: expected 1 to ${this.maxT}`);
+    if (!Number.isInteger(B) || B < 1 || B > this.maxB)
+      throw new RangeError(`a batch of ${B} sequences: expected 1 to ${this.maxB}`);
   }
 
   private checkLengths(T: number, B: number): void {
@@ -371,24 +496,32 @@ export class RecurrentStack {
   private stateSpan(name: string, span: F | null | undefined, B: number, cellState: boolean): F | null {
     if (!span) return null;
     const expected = this.layers.length * this.D * B * this.H;
-    if (cellState && this.kind !== 'lstm') throw new TypeError(`${name} is only for LSTM cells, this model has ${this.kind}`);
-    if (span.length !== expected) throw new RangeError(`${name} has ${span.length} elements, expected ${expected} (L·D·B·H)`);
+    if (cellState && this.kind !== 'lstm')
+      throw new TypeError(`${name} is only for LSTM cells, this model has ${this.kind}`);
+    if (span.length !== expected)
+      throw new RangeError(`${name} has ${span.length} elements, expected ${expected} (L·D·B·H)`);
     return span;
   }
 
   /** The index arrays of this batch (see the layout at the top). */
   private buildIndices(T: number, B: number, masked: boolean): void {
-    const D = this.D, S = (this.maxT + 1) * this.maxB, n = T * B;
+    const D = this.D,
+      S = (this.maxT + 1) * this.maxB,
+      n = T * B;
     const lengths = this.lengths.data;
     const lengthOf = (b: number): number => (masked ? lengths[b]! : T);
     const finals = this.finalIndex.data;
     for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) finals[d * B + b] = d * S + lengthOf(b) * B + b;
     if (D === 1) return;
-    const perm = this.perm.data, out = this.outIndex.data, dOut = this.dOutIndex.data;
-    const ids = this.input === 'ids' ? this.ids.data : null, revIds = this.revIds.data;
+    const perm = this.perm.data,
+      out = this.outIndex.data,
+      dOut = this.dOutIndex.data;
+    const ids = this.input === 'ids' ? this.ids.data : null,
+      revIds = this.revIds.data;
     for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
-        const L = lengthOf(b), row = t * B + b;
+        const L = lengthOf(b),
+          row = t * B + b;
         const s = t < L ? L - 1 - t : t; // the reverse direction's processing step at time t, and vice versa
         perm[row] = s * B + b;
         out[2 * row] = (t + 1) * B + b; // forward: slot t+1 (zeroed past the end)
@@ -413,34 +546,54 @@ export class RecurrentStack {
 
   /** Layer l's output [T,B,W] of the last forward. */
   private outputOf(l: number, T: number, B: number): F {
-    const layer = this.layers[l]!, n = T * B;
+    const layer = this.layers[l]!,
+      n = T * B;
     return this.D === 2 ? layer.out.sub(0, n * this.D * this.H) : layer.hs.sub(B * this.H, n * this.H);
   }
 
   /** Layer l's float input [T,B,·] in time order as the last forward used it; null for one-hot ids. */
   private inputOf(l: number, T: number, B: number): F | null {
-    const n = T * B, E = this.model.config.embed;
-    if (l > 0) return this.droppedOut ? this.layers[l]!.dropped.sub(0, n * this.D * this.H) : this.outputOf(l - 1, T, B);
+    const n = T * B,
+      E = this.model.config.embed;
+    if (l > 0)
+      return this.droppedOut ? this.layers[l]!.dropped.sub(0, n * this.D * this.H) : this.outputOf(l - 1, T, B);
     if (this.input === 'frames') return this.frames.sub(0, n * frameWidthOf(this.model.config));
     return E > 0 ? this.embedded.sub(0, n * E) : null;
   }
 
   /** Computes layer l's input (embedding lookup; dropout with a fresh mask when a seed is given). */
   private prepareInput(l: number, T: number, B: number, dropoutSeed: number | undefined): F | null {
-    const n = T * B, p = this.model.p;
+    const n = T * B,
+      p = this.model.p;
     if (l === 0 && this.input === 'ids' && p.embed) {
-      this.backend.gatherRows(n, this.model.config.embed, this.ids.sub(0, n), p.embed, this.embedded.sub(0, n * this.model.config.embed));
+      this.backend.gatherRows(
+        n,
+        this.model.config.embed,
+        this.ids.sub(0, n),
+        p.embed,
+        this.embedded.sub(0, n * this.model.config.embed),
+      );
     } else if (l > 0 && this.droppedOut) {
-      const layer = this.layers[l]!, size = n * this.D * this.H;
+      const layer = this.layers[l]!,
+        size = n * this.D * this.H;
       const seed = (dropoutSeed! + Math.imul(l, 0x9e3779b9)) >>> 0; // a different mask for every layer
-      this.backend.dropout(this.outputOf(l - 1, T, B), this.dropout, seed, layer.dropMask.sub(0, size), layer.dropped.sub(0, size));
+      this.backend.dropout(
+        this.outputOf(l - 1, T, B),
+        this.dropout,
+        seed,
+        layer.dropMask.sub(0, size),
+        layer.dropped.sub(0, size),
+      );
     }
     return this.inputOf(l, T, B);
   }
 
   /** Direction d's input projection W_ih·x in processing order, or (one-hot ids) a table of W_ihᵀ rows and the ids. */
   private project(d: number, T: number, B: number, x: F | null, wIh: F): { xProj: F; xIds: I | null } {
-    const be = this.backend, n = T * B, GH = this.GH, V = this.model.config.vocabSize;
+    const be = this.backend,
+      n = T * B,
+      GH = this.GH,
+      V = this.model.config.vocabSize;
     if (x) {
       const I = x.length / n;
       let input = x;
@@ -466,7 +619,9 @@ export class RecurrentStack {
 
   /** The gradient w.r.t. each direction's outputs [T,B,H] in processing order, from the time-order dAbove [T,B,W]. */
   private directionGradients(dAbove: F | null, T: number, B: number): F[] {
-    const n = T * B, H = this.H, D = this.D;
+    const n = T * B,
+      H = this.H,
+      D = this.D;
     if (!dAbove) return Array.from({ length: D }, () => this.zeros.sub(0, n * H));
     if (D === 1) return [dAbove];
     this.backend.gatherRows(D * n, H, this.dOutIndex.sub(0, D * n), dAbove, this.dhs.sub(0, D * n * H));
@@ -476,7 +631,9 @@ export class RecurrentStack {
   /** Where layer l's input gradient goes: the layer below's (before dropout's mask), the embedding's, the
    *  frames' (when wanted), or nowhere (one-hot ids, or frames without inputGradient). */
   private inputGradTarget(l: number, T: number, B: number): F | null {
-    const n = T * B, W = this.D * this.H, E = this.model.config.embed;
+    const n = T * B,
+      W = this.D * this.H,
+      E = this.model.config.embed;
     if (l > 0) return (this.droppedOut ? this.layers[l]!.dDropped : this.dLayer).sub(0, n * W);
     if (this.input === 'frames') return this.dFrames.length ? this.inputGrad(T, B) : null;
     return E > 0 ? this.dLayer.sub(0, n * E) : null;

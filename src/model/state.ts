@@ -11,7 +11,8 @@ export class RecurrentState {
     readonly config: Pick<ModelConfig, 'cell' | 'hidden' | 'layers' | 'bidirectional'>,
     readonly batch: number,
   ) {
-    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`a state for ${batch} streams: expected an integer >= 1`);
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new RangeError(`a state for ${batch} streams: expected an integer >= 1`);
     const size = config.layers * directionsOf(config) * batch * config.hidden;
     this.h = new Float32Array(size);
     this.c = config.cell === 'lstm' ? new Float32Array(size) : null;
@@ -35,7 +36,9 @@ export class RecurrentState {
   check(config: ModelConfig, batch: number, who: string): void {
     const expected = config.layers * directionsOf(config) * batch * config.hidden;
     if (this.batch !== batch || this.h.length !== expected || (this.c !== null) !== (config.cell === 'lstm')) {
-      throw new TypeError(`${who}: the state is one of ${this.batch} stream(s) for a ${this.config.cell} of ${this.h.length / this.batch} state values per stream; this model needs ${batch} stream(s) of ${expected / batch} (${config.cell})`);
+      throw new TypeError(
+        `${who}: the state is one of ${this.batch} stream(s) for a ${this.config.cell} of ${this.h.length / this.batch} state values per stream; this model needs ${batch} stream(s) of ${expected / batch} (${config.cell})`,
+      );
     }
   }
 }

@@ -13,7 +13,8 @@ export { MAX_WORKSPACE_FLOATS };
 
 /** Floats a workspace of T steps × B streams allocates (ids and targets counted as floats). */
 export function workspaceFloats(config: ModelConfig, T: number, B: number, dropout = 0): number {
-  const { hidden: H, vocabSize: V } = config, n = T * B;
+  const { hidden: H, vocabSize: V } = config,
+    n = T * B;
   return stackFloats(config, T, B, { dropout }) + n + 2 * n * V + n * H; // + targets, logits, dLogits, dTop
 }
 
@@ -27,7 +28,9 @@ export interface WorkspaceOptions {
 export function checkWorkspaceSize(config: ModelConfig, T: number, B: number): void {
   const floats = workspaceFloats(config, T, B);
   if (!Number.isInteger(T) || !Number.isInteger(B) || T < 1 || B < 1 || floats > MAX_WORKSPACE_FLOATS) {
-    throw invalidOption(`a workspace of ${T} steps × ${B} streams for this model needs ${((floats * 4) / 2 ** 30).toFixed(1)} GiB; the limit is ${(MAX_WORKSPACE_FLOATS * 4) / 2 ** 30} GiB (lower --seq, --batch or the model size)`);
+    throw invalidOption(
+      `a workspace of ${T} steps × ${B} streams for this model needs ${((floats * 4) / 2 ** 30).toFixed(1)} GiB; the limit is ${(MAX_WORKSPACE_FLOATS * 4) / 2 ** 30} GiB (lower --seq, --batch or the model size)`,
+    );
   }
 }
 
@@ -50,12 +53,18 @@ export class Workspace {
   ) {
     const { hidden: H, vocabSize: V } = model.config;
     if (directionsOf(model.config) !== 1 || outputsOf(model.config) !== V) {
-      throw invalidOption('a language model runs forward in time and predicts its own vocabulary: bidirectional must be false and outputs equal the vocabulary size');
+      throw invalidOption(
+        'a language model runs forward in time and predicts its own vocabulary: bidirectional must be false and outputs equal the vocabulary size',
+      );
     }
     checkWorkspaceSize(model.config, maxT, batch);
-    this.stack = new RecurrentStack(model, maxT, batch, { dropout: options.dropout ?? 0, stateGradients: options.stateGradients ?? false });
+    this.stack = new RecurrentStack(model, maxT, batch, {
+      dropout: options.dropout ?? 0,
+      stateGradients: options.stateGradients ?? false,
+    });
     this.dropout = this.stack.dropout;
-    const owned = (this.owned = new OwnedBuffers(model.backend)), n = maxT * batch;
+    const owned = (this.owned = new OwnedBuffers(model.backend)),
+      n = maxT * batch;
     this.ids = this.stack.ids;
     this.targets = owned.int(n);
     this.logitsBuf = owned.float(n * V);
@@ -102,13 +111,20 @@ export class Workspace {
   forward(T: number, withTargets = true, dropoutSeed?: number): number {
     this.checkSteps(T);
     this.lastSteps = 0;
-    const be = this.model.backend, { p } = this.model;
+    const be = this.model.backend,
+      { p } = this.model;
     const { hidden: H, vocabSize: V } = this.model.config;
-    const B = this.batch, n = T * B;
+    const B = this.batch,
+      n = T * B;
     // The final state of the last chunk is this chunk's initial state: each layer reads its rows before
     // the stack overwrites them with its new final state.
     const carried = this.stack.finalState(B);
-    this.stack.forward(T, B, { masked: false, h0: carried.h, c0: carried.c, ...(dropoutSeed === undefined ? {} : { dropoutSeed }) });
+    this.stack.forward(T, B, {
+      masked: false,
+      h0: carried.h,
+      c0: carried.c,
+      ...(dropoutSeed === undefined ? {} : { dropoutSeed }),
+    });
     const logits = this.logits(T);
     be.gemm(false, true, n, V, H, 1, this.stack.output(T, B), p.headWeight, 0, logits);
     be.addBias(n, V, p.headBias, logits);
@@ -121,10 +137,13 @@ export class Workspace {
   backward(T: number): void {
     this.checkSteps(T);
     if (T !== this.lastSteps) throw new Error(`backward(${T}) does not follow forward(${T})`);
-    const be = this.model.backend, { p, g } = this.model;
+    const be = this.model.backend,
+      { p, g } = this.model;
     const { hidden: H, vocabSize: V } = this.model.config;
-    const B = this.batch, n = T * B;
-    const dLogits = this.dLogits.sub(0, n * V), dTop = this.dTop.sub(0, n * H);
+    const B = this.batch,
+      n = T * B;
+    const dLogits = this.dLogits.sub(0, n * V),
+      dTop = this.dTop.sub(0, n * H);
     be.gemm(true, false, V, H, n, 1, dLogits, this.stack.output(T, B), 1, g.headWeight);
     be.sumRows(n, V, dLogits, g.headBias);
     be.gemm(false, false, n, H, V, 1, dLogits, p.headWeight, 0, dTop);
@@ -132,7 +151,8 @@ export class Workspace {
   }
 
   private checkSteps(T: number): void {
-    if (!Number.isInteger(T) || T < 1 || T > this.maxT) throw new RangeError(`chunk of ${T} steps: expected 1 to ${this.maxT}`);
+    if (!Number.isInteger(T) || T < 1 || T > this.maxT)
+      throw new RangeError(`chunk of ${T} steps: expected 1 to ${this.maxT}`);
   }
 
   /** Layer l's rows [B,H] of a [L,B,H] state pair. */

@@ -32,7 +32,11 @@ const HEIGHT = 210;
 /** A series with at most this many points also gets a dot per point. */
 export const MAX_DOTTED_POINTS = 150;
 
-const LOSS_COLORS: Record<LossSeriesName, string> = { 'train (step)': '#9ecae1', 'train (smoothed)': '#1f5fa8', validation: '#e6550d' };
+const LOSS_COLORS: Record<LossSeriesName, string> = {
+  'train (step)': '#9ecae1',
+  'train (smoothed)': '#1f5fa8',
+  validation: '#e6550d',
+};
 const COLORS = { gradNorm: '#2ca02c', lr: '#7b4fa6', tokensPerS: '#8c564b', alarm: '#d62728' };
 
 export const CONFIG: Config = {
@@ -40,7 +44,14 @@ export const CONFIG: Config = {
   padding: 12,
   font: 'Helvetica, Arial, sans-serif',
   view: { stroke: '#d0d0d0' },
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#ececec', tickColor: '#999', domainColor: '#999' },
+  axis: {
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 'normal',
+    gridColor: '#ececec',
+    tickColor: '#999',
+    domainColor: '#999',
+  },
   legend: { labelFontSize: 11, symbolStrokeWidth: 3 },
   title: { fontSize: 14, subtitleFontSize: 11, subtitleColor: '#555', anchor: 'start', offset: 8 },
   concat: { spacing: 36 },
@@ -66,10 +77,14 @@ export function spansDecades(values: number[]): boolean {
 
 /** Subtitle lines are kept short: without a canvas Vega estimates text widths generously, and a long line
  *  would widen the chart's bounds. A thinned series says so on a line of its own. */
-const thinned = (s: ReportSeries): string[] => (s.stride > 1 ? [`1 in ${s.stride} of ${s.logged.toLocaleString('en-US')} logged steps shown`] : []);
+const thinned = (s: ReportSeries): string[] =>
+  s.stride > 1 ? [`1 in ${s.stride} of ${s.logged.toLocaleString('en-US')} logged steps shown`] : [];
 
 /** An invisible point on each hover-marked point: its <title> (see render.ts) shows the values on hover. */
-const hoverLayer = (filter: string): Layer => ({ transform: [{ filter }], mark: { type: 'point', filled: true, size: 80, opacity: 0 } });
+const hoverLayer = (filter: string): Layer => ({
+  transform: [{ filter }],
+  mark: { type: 'point', filled: true, size: 80, opacity: 0 },
+});
 
 function lossChart(s: ReportSeries, against: 'step' | 'time'): Chart {
   const present = LOSS_SERIES.filter((name) => s.loss.some((p) => p.series === name));
@@ -92,7 +107,13 @@ function lossChart(s: ReportSeries, against: 'step' | 'time'): Chart {
         ? `${bpc ? 'Cross-entropy in bits per character (nats ÷ ln 2)' : 'Cross-entropy per example in nats'}, training and validation alike. The per-step training loss is noisy; the smoothed one is its running average (decay 0.999); the validation loss is measured on held-out ${bpc ? 'text' : 'examples'}. Validation rising while training falls means overfitting. Hover over a point for its values.`
         : 'The same losses against elapsed training time, which shows what a faster backend or a larger batch buys.',
     spec: {
-      title: { text: title, subtitle: [bpc ? 'cross-entropy in bits per character (bpc)' : 'cross-entropy per example (nats)', ...thinned(s)] },
+      title: {
+        text: title,
+        subtitle: [
+          bpc ? 'cross-entropy in bits per character (bpc)' : 'cross-entropy per example (nats)',
+          ...thinned(s),
+        ],
+      },
       width: WIDTH,
       height: HEIGHT,
       data: { name: 'loss' },
@@ -115,8 +136,17 @@ function lossChart(s: ReportSeries, against: 'step' | 'time'): Chart {
       },
       layer: [
         { mark: { type: 'line', strokeWidth: 1.8, clip: true } },
-        ...(dotted.length ? [{ transform: [{ filter: { field: 'series', oneOf: dotted } }], mark: { type: 'point' as const, filled: true, size: 22, opacity: 1 } }] : []),
-        ...(undotted.length ? [hoverLayer(`datum.hover && indexof(${JSON.stringify(undotted)}, datum.series) >= 0`)] : []),
+        ...(dotted.length
+          ? [
+              {
+                transform: [{ filter: { field: 'series', oneOf: dotted } }],
+                mark: { type: 'point' as const, filled: true, size: 22, opacity: 1 },
+              },
+            ]
+          : []),
+        ...(undotted.length
+          ? [hoverLayer(`datum.hover && indexof(${JSON.stringify(undotted)}, datum.series) >= 0`)]
+          : []),
       ],
     },
   };
@@ -145,13 +175,20 @@ function valueChart(
     },
   };
   const layers: Layer[] = [{ mark: { type: 'line', color, strokeWidth: 1.8 }, encoding }];
-  if (points <= MAX_DOTTED_POINTS) layers.push({ mark: { type: 'point', color, filled: true, size: 22, opacity: 1 }, encoding });
+  if (points <= MAX_DOTTED_POINTS)
+    layers.push({ mark: { type: 'point', color, filled: true, size: 22, opacity: 1 }, encoding });
   else layers.push({ ...hoverLayer('datum.hover'), encoding });
   return {
     id,
     title,
     caption,
-    spec: { title: { text: title, subtitle }, width: WIDTH, height: HEIGHT, data: { name: data }, layer: [...layers, ...extra] },
+    spec: {
+      title: { text: title, subtitle },
+      width: WIDTH,
+      height: HEIGHT,
+      data: { name: data },
+      layer: [...layers, ...extra],
+    },
   };
 }
 
@@ -164,8 +201,14 @@ export function buildCharts(s: ReportSeries, options: ChartOptions = {}): Chart[
     gradExtra.push({
       data: { values: [{ clip: clipNorm, label: `clip-norm ${clipNorm}` }] },
       layer: [
-        { mark: { type: 'rule', color: COLORS.alarm, strokeDash: [5, 4] }, encoding: { y: { field: 'clip', type: 'quantitative' } } },
-        { mark: { type: 'text', color: COLORS.alarm, align: 'left', baseline: 'bottom', dx: 4, dy: -2, x: 0 }, encoding: { y: { field: 'clip', type: 'quantitative' }, text: { field: 'label' } } },
+        {
+          mark: { type: 'rule', color: COLORS.alarm, strokeDash: [5, 4] },
+          encoding: { y: { field: 'clip', type: 'quantitative' } },
+        },
+        {
+          mark: { type: 'text', color: COLORS.alarm, align: 'left', baseline: 'bottom', dx: 4, dy: -2, x: 0 },
+          encoding: { y: { field: 'clip', type: 'quantitative' }, text: { field: 'label' } },
+        },
       ],
     });
   }
@@ -198,8 +241,28 @@ export function buildCharts(s: ReportSeries, options: ChartOptions = {}): Chart[
       { log: gradLog, format: gradLog ? logFormat(s.gradNorm.map((p) => p.value)) : '~g' },
       gradExtra,
     ),
-    valueChart('lr', 'lr', s.lr.length, 'Learning rate', ['the step size at each logged step', ...thinned(s)], 'The learning rate the schedule set (warm-up, step decay or cosine).', 'learning rate', COLORS.lr, { format: '~g' }),
-    valueChart('tokens-per-s', 'tokensPerS', s.tokensPerS.length, 'Speed', ['tokens per second of each step', ...thinned(s)], 'Characters trained on per second in each step (sequence length × batch over its wall time), validation and checkpoints included.', 'tokens/s', COLORS.tokensPerS, { format: ',~f' }),
+    valueChart(
+      'lr',
+      'lr',
+      s.lr.length,
+      'Learning rate',
+      ['the step size at each logged step', ...thinned(s)],
+      'The learning rate the schedule set (warm-up, step decay or cosine).',
+      'learning rate',
+      COLORS.lr,
+      { format: '~g' },
+    ),
+    valueChart(
+      'tokens-per-s',
+      'tokensPerS',
+      s.tokensPerS.length,
+      'Speed',
+      ['tokens per second of each step', ...thinned(s)],
+      'Characters trained on per second in each step (sequence length × batch over its wall time), validation and checkpoints included.',
+      'tokens/s',
+      COLORS.tokensPerS,
+      { format: ',~f' },
+    ),
   ];
 }
 
@@ -216,11 +279,24 @@ export function chartSpec(chart: Chart, s: ReportSeries): TopLevelSpec {
 /** All charts in one figure (report.svg): two per row. */
 export function combinedSpec(charts: Chart[], s: ReportSeries, options: ChartOptions = {}): TopLevelSpec {
   const rows: InnerSpec[] = [];
-  for (let i = 0; i < charts.length; i += 2) rows.push({ hconcat: charts.slice(i, i + 2).map((c) => c.spec), resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } } });
+  for (let i = 0; i < charts.length; i += 2)
+    rows.push({
+      hconcat: charts.slice(i, i + 2).map((c) => c.spec),
+      resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+    });
   return {
     config: CONFIG,
     datasets: datasets(s),
-    ...(options.title ? { title: { text: options.title, ...(options.subtitle ? { subtitle: options.subtitle } : {}), fontSize: 18, offset: 16 } } : {}),
+    ...(options.title
+      ? {
+          title: {
+            text: options.title,
+            ...(options.subtitle ? { subtitle: options.subtitle } : {}),
+            fontSize: 18,
+            offset: 16,
+          },
+        }
+      : {}),
     vconcat: rows,
     resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
   };

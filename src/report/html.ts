@@ -62,24 +62,49 @@ footer { margin-top: 36px; color: #777; font-size: 12px; }
 export function renderHtml(r: HtmlReport): string {
   const e = escapeHtml;
   const parts: string[] = [];
-  parts.push('<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">', '<meta name="viewport" content="width=device-width, initial-scale=1">');
+  parts.push(
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+  );
   parts.push(`<title>${e(r.title)}</title>`, `<style>${STYLE}</style>`, '</head>', '<body>');
   parts.push(`<h1>${e(r.title)}</h1>`, `<p class="subtitle">${e(r.subtitle)}</p>`);
-  parts.push('<dl class="summary">', ...r.summary.map(([k, v]) => `<div><dt>${e(k)}</dt><dd>${e(v)}</dd></div>`), '</dl>');
+  parts.push(
+    '<dl class="summary">',
+    ...r.summary.map(([k, v]) => `<div><dt>${e(k)}</dt><dd>${e(v)}</dd></div>`),
+    '</dl>',
+  );
   if (r.notes.length) parts.push('<ul class="notes">', ...r.notes.map((n) => `<li>${e(n)}</li>`), '</ul>');
   parts.push('<h2>Training</h2>', '<div class="charts">');
-  for (const c of r.charts) parts.push(`<figure id="${e(c.id)}">`, c.svg, `<figcaption>${e(c.caption)}</figcaption>`, '</figure>');
+  for (const c of r.charts)
+    parts.push(`<figure id="${e(c.id)}">`, c.svg, `<figcaption>${e(c.caption)}</figcaption>`, '</figure>');
   parts.push('</div>');
   if (r.trainingSamples.length) {
-    parts.push('<h2>Samples during training</h2>', '<p class="note">Temperature 0.8, seed --seed + the step, as printed while training.</p>');
-    for (const s of r.trainingSamples) parts.push(`<h3>step ${s.step.toLocaleString('en-US')}</h3>`, `<pre class="sample">${e(s.text)}</pre>`);
+    parts.push(
+      '<h2>Samples during training</h2>',
+      '<p class="note">Temperature 0.8, seed --seed + the step, as printed while training.</p>',
+    );
+    for (const s of r.trainingSamples)
+      parts.push(`<h3>step ${s.step.toLocaleString('en-US')}</h3>`, `<pre class="sample">${e(s.text)}</pre>`);
   }
   parts.push('<h2>Final sample</h2>');
   if (r.sample) parts.push(`<p class="note">${e(r.sample.note)}</p>`, `<pre class="sample">${e(r.sample.text)}</pre>`);
   else parts.push(`<p class="note">${e(r.sampleMissing ?? 'No sample.')}</p>`);
   parts.push('<h2>Configuration</h2>');
-  const table = (rows: [string, string][]): string[] => ['<table>', '<tbody>', ...rows.map(([k, v]) => `<tr><th scope="row">${e(k)}</th><td>${e(v)}</td></tr>`), '</tbody>', '</table>'];
-  if (r.provenance.length) parts.push(...table(r.provenance), '<p class="note">The settings in effect (those that did nothing in this run are left out):</p>');
+  const table = (rows: [string, string][]): string[] => [
+    '<table>',
+    '<tbody>',
+    ...rows.map(([k, v]) => `<tr><th scope="row">${e(k)}</th><td>${e(v)}</td></tr>`),
+    '</tbody>',
+    '</table>',
+  ];
+  if (r.provenance.length)
+    parts.push(
+      ...table(r.provenance),
+      '<p class="note">The settings in effect (those that did nothing in this run are left out):</p>',
+    );
   if (r.config) {
     parts.push(...table(r.config));
   } else {

@@ -58,7 +58,8 @@ function readSettings(path: string): Record<string, unknown> | null {
   } catch (error) {
     throw invalidInput(`${path}: not valid JSON (${(error as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidInput(`${path}: expected a JSON object of settings`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidInput(`${path}: expected a JSON object of settings`);
   return value as Record<string, unknown>;
 }
 
@@ -93,7 +94,10 @@ function describeModel(settings: Record<string, unknown> | null): string | undef
   const layers = num(settings['layers']) ?? 1;
   const nonlinearity = cell === 'rnn' ? str(settings['nonlinearity']) : undefined;
   const embed = num(settings['embed']) ?? 0;
-  const classifier = settings['task'] === 'classify' ? `, ${settings['bidirectional'] === true ? 'bidirectional, ' : ''}${str(settings['pool']) ?? 'last'} pooling` : '';
+  const classifier =
+    settings['task'] === 'classify'
+      ? `, ${settings['bidirectional'] === true ? 'bidirectional, ' : ''}${str(settings['pool']) ?? 'last'} pooling`
+      : '';
   return `${cell.toUpperCase()}${nonlinearity ? ` (${nonlinearity})` : ''} ${layers} × ${hidden}${embed > 0 ? `, embedding ${embed}` : ''}${classifier}`;
 }
 
@@ -113,18 +117,26 @@ function summarize(rows: MetricsRow[], settings: Record<string, unknown> | null)
   const parameters = num(settings?.['parameters']);
   if (parameters !== undefined) out.push(['parameters', parameters.toLocaleString('en-US')]);
   const total = num(settings?.['steps']);
-  out.push(['steps', total !== undefined ? `${last.step.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : last.step.toLocaleString('en-US')]);
+  out.push([
+    'steps',
+    total !== undefined
+      ? `${last.step.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`
+      : last.step.toLocaleString('en-US'),
+  ]);
   const loss = (x: number): string => (Math.abs(x) < 1000 ? x.toFixed(3) : x.toPrecision(4));
   // Training and validation in one unit, the training display's: bits per character for a language model,
   // nats for a classifier (beside its accuracy).
   const unit = lossUnit(settings);
   const inUnit = (nats: number): string => `${loss(unit === 'bpc' ? nats / Math.LN2 : nats)} ${unit}`;
   const recent = rows.slice(-RECENT_STEPS).flatMap((r) => (r.loss === null ? [] : [r.loss]));
-  if (recent.length) out.push([`train loss (last ${recent.length} steps)`, inUnit(recent.reduce((a, b) => a + b, 0) / recent.length)]);
+  if (recent.length)
+    out.push([`train loss (last ${recent.length} steps)`, inUnit(recent.reduce((a, b) => a + b, 0) / recent.length)]);
   let best: MetricsRow | undefined;
-  for (const r of rows) if (typeof r.val_loss === 'number' && (best === undefined || r.val_loss < best.val_loss!)) best = r;
+  for (const r of rows)
+    if (typeof r.val_loss === 'number' && (best === undefined || r.val_loss < best.val_loss!)) best = r;
   if (best) {
-    const accuracy = typeof best.val_accuracy === 'number' ? `, accuracy ${(best.val_accuracy * 100).toFixed(2)} %` : '';
+    const accuracy =
+      typeof best.val_accuracy === 'number' ? `, accuracy ${(best.val_accuracy * 100).toFixed(2)} %` : '';
     out.push(['best validation', `${inUnit(best.val_loss!)}${accuracy} at step ${best.step.toLocaleString('en-US')}`]);
   }
   out.push(['wall time', formatDuration(last.elapsed_s)]);
@@ -133,7 +145,10 @@ function summarize(rows: MetricsRow[], settings: Record<string, unknown> | null)
   const backend = settings?.['backend'] as Record<string, unknown> | undefined;
   if (backend && typeof backend === 'object' && str(backend['name'])) {
     const threads = num(backend['threads']);
-    const details = [str(backend['simd']) && `SIMD ${str(backend['simd'])}`, threads !== undefined && `${threads} thread${threads === 1 ? '' : 's'}`].filter(Boolean);
+    const details = [
+      str(backend['simd']) && `SIMD ${str(backend['simd'])}`,
+      threads !== undefined && `${threads} thread${threads === 1 ? '' : 's'}`,
+    ].filter(Boolean);
     out.push(['backend', `${str(backend['name'])}${details.length ? ` (${details.join(', ')})` : ''}`]);
   }
   if (last.skipped_steps) out.push(['skipped steps', String(last.skipped_steps)]);
@@ -157,14 +172,20 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
   const summary = summarize(rows, settings);
   const bestVal = summary.find(([k]) => k === 'best validation')?.[1];
   const title = `rnnkit training report: ${name}`;
-  const subtitle = [model, `${rows.at(-1)!.step.toLocaleString('en-US')} steps in ${formatDuration(rows.at(-1)!.elapsed_s)}`, bestVal ? `best validation ${bestVal}` : undefined]
+  const subtitle = [
+    model,
+    `${rows.at(-1)!.step.toLocaleString('en-US')} steps in ${formatDuration(rows.at(-1)!.elapsed_s)}`,
+    bestVal ? `best validation ${bestVal}` : undefined,
+  ]
     .filter(Boolean)
     .join(' · ');
 
   const chartOptions = { clipNorm: num(settings?.['clipNorm']) ?? 0, title, subtitle };
   const flow = readGradflow(join(dir, GRADFLOW_FILE));
   const charts = [...buildCharts(series, chartOptions), ...(flow.length ? gradflowCharts(flow) : [])];
-  const rendered = await Promise.all(charts.map(async (c) => ({ ...c, rendered: await renderSvg(chartSpec(c, series)) })));
+  const rendered = await Promise.all(
+    charts.map(async (c) => ({ ...c, rendered: await renderSvg(chartSpec(c, series)) })),
+  );
   const combined = await renderSvg(combinedSpec(charts, series, chartOptions));
 
   let sampleText: string | null = null;
@@ -181,12 +202,26 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
   }
 
   const notes: string[] = [];
-  if (series.stride > 1) notes.push(`${rows.length.toLocaleString('en-US')} logged steps: the charts show every ${series.stride}th (and the last) to stay light.`);
-  if (series.validationStride > 1) notes.push(`${series.validations.toLocaleString('en-US')} validations: the charts show every ${series.validationStride}th (and the last).`);
-  if (series.nonFinite.length) notes.push(`${series.nonFinite.length} logged step${series.nonFinite.length === 1 ? ' had' : 's had'} a non-finite loss or gradient norm (left out of the plots, marked in red on the gradient-norm chart).`);
+  if (series.stride > 1)
+    notes.push(
+      `${rows.length.toLocaleString('en-US')} logged steps: the charts show every ${series.stride}th (and the last) to stay light.`,
+    );
+  if (series.validationStride > 1)
+    notes.push(
+      `${series.validations.toLocaleString('en-US')} validations: the charts show every ${series.validationStride}th (and the last).`,
+    );
+  if (series.nonFinite.length)
+    notes.push(
+      `${series.nonFinite.length} logged step${series.nonFinite.length === 1 ? ' had' : 's had'} a non-finite loss or gradient norm (left out of the plots, marked in red on the gradient-norm chart).`,
+    );
   if (!settings) notes.push(`No ${RUN_FILE} in this directory: the configuration is unknown.`);
 
-  const htmlCharts: HtmlChart[] = rendered.map((c) => ({ id: c.id, title: c.title, caption: c.caption, svg: prefixIds(c.rendered.svg, c.id) }));
+  const htmlCharts: HtmlChart[] = rendered.map((c) => ({
+    id: c.id,
+    title: c.title,
+    caption: c.caption,
+    svg: prefixIds(c.rendered.svg, c.id),
+  }));
   const html = renderHtml({
     title,
     subtitle: resolve(dir),
@@ -195,12 +230,27 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
     provenance: provenance(settings),
     config: settings ? settingsTable(settings) : null,
     trainingSamples: rows.flatMap((r) => (typeof r.sample === 'string' ? [{ step: r.step, text: r.sample }] : [])),
-    sample: sampleText === null ? null : { text: sampleText, note: `${SAMPLE_OPTIONS.length} characters from ${MODEL_FILE} (the final weights), temperature ${SAMPLE_OPTIONS.temperature}, seed ${SAMPLE_OPTIONS.seed}, ${backend.info().name} backend, no prime text.` },
+    sample:
+      sampleText === null
+        ? null
+        : {
+            text: sampleText,
+            note: `${SAMPLE_OPTIONS.length} characters from ${MODEL_FILE} (the final weights), temperature ${SAMPLE_OPTIONS.temperature}, seed ${SAMPLE_OPTIONS.seed}, ${backend.info().name} backend, no prime text.`,
+          },
     ...(sampleMissing ? { sampleMissing } : {}),
     notes,
     footer: `Made by rnnkit report with Vega-Lite ${vegaLiteVersion} and Vega ${vegaVersion}. This page is self-contained and opens offline; the same charts are in ${REPORT_SVG}.`,
   });
-  return { rows, series, settings, charts: rendered, combined, sample: sampleText, html, svg: prefixIds(combined.svg, 'report') };
+  return {
+    rows,
+    series,
+    settings,
+    charts: rendered,
+    combined,
+    sample: sampleText,
+    html,
+    svg: prefixIds(combined.svg, 'report'),
+  };
 }
 
 /** Writes DIR/report.html and DIR/report.svg; returns their paths. */

@@ -60,7 +60,10 @@ export async function renderSvg(spec: TopLevelSpec): Promise<Rendered> {
  * series: validation"): browsers show it when the pointer rests on the point, in an SVG with no script.
  */
 export function withHoverTitles(svg: string): string {
-  return svg.replace(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point"([^>]*)\/>/g, '<path aria-label="$1" role="graphics-symbol" aria-roledescription="point"$2><title>$1</title></path>');
+  return svg.replace(
+    /<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point"([^>]*)\/>/g,
+    '<path aria-label="$1" role="graphics-symbol" aria-roledescription="point"$2><title>$1</title></path>',
+  );
 }
 
 /**
@@ -70,7 +73,8 @@ export function withHoverTitles(svg: string): string {
  */
 export function prefixIds(svg: string, prefix: string): string {
   const ids = new Map<string, string>();
-  for (const match of svg.matchAll(/\bid="([^"]+)"/g)) if (!ids.has(match[1]!)) ids.set(match[1]!, `${prefix}-${ids.size + 1}`);
+  for (const match of svg.matchAll(/\bid="([^"]+)"/g))
+    if (!ids.has(match[1]!)) ids.set(match[1]!, `${prefix}-${ids.size + 1}`);
   const rename = (id: string): string => ids.get(id) ?? id;
   return svg
     .replace(/\bid="([^"]+)"/g, (_, id: string) => `id="${rename(id)}"`)

@@ -83,8 +83,22 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 const METRICS_FIELDS = [
-  'step', 'epoch', 'loss', 'smooth_loss', 'grad_norm', 'lr', 'tokens_per_s', 'elapsed_s',
-  'val_loss', 'val_bpc', 'val_perplexity', 'val_accuracy', 'val_macro_f1', 'val_mse', 'skipped_steps', 'sample',
+  'step',
+  'epoch',
+  'loss',
+  'smooth_loss',
+  'grad_norm',
+  'lr',
+  'tokens_per_s',
+  'elapsed_s',
+  'val_loss',
+  'val_bpc',
+  'val_perplexity',
+  'val_accuracy',
+  'val_macro_f1',
+  'val_mse',
+  'skipped_steps',
+  'sample',
 ] as const;
 
 /** One line of metrics.jsonl, checked; `where` is "path:line" for errors. Keeps only the known fields. */
@@ -96,14 +110,16 @@ function parseMetricsLine(line: string, where: string, previous: MetricsRow | un
   } catch (error) {
     throw invalidInput(`${where}: not valid JSON (${(error as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidInput(`${where}: expected a JSON object, got ${line.length > 40 ? line.slice(0, 40) + '…' : line}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidInput(`${where}: expected a JSON object, got ${line.length > 40 ? line.slice(0, 40) + '…' : line}`);
   const o = value as Record<string, unknown>;
   const need = (name: string, ok: (v: unknown) => boolean, what: string): void => {
     if (!(name in o)) throw invalidInput(`${where}: field ${name} is missing`);
     if (!ok(o[name])) throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
   };
   const optional = (name: string, ok: (v: unknown) => boolean, what: string): void => {
-    if (name in o && !ok(o[name])) throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
+    if (name in o && !ok(o[name]))
+      throw invalidInput(`${where}: field ${name} must be ${what}, got ${JSON.stringify(o[name])}`);
   };
   const numberOrNull = (v: unknown): boolean => v === null || isFiniteNumber(v);
   need('step', (v) => isCount(v) && v >= 1, 'an integer >= 1');
@@ -115,13 +131,15 @@ function parseMetricsLine(line: string, where: string, previous: MetricsRow | un
   need('tokens_per_s', (v) => v === null || (isFiniteNumber(v) && v >= 0), 'a number >= 0 (or null)');
   need('elapsed_s', (v) => isFiniteNumber(v) && v >= 0, 'a number >= 0');
   optional('val_loss', numberOrNull, 'a number (or null when non-finite)');
-  for (const key of ['val_bpc', 'val_perplexity', 'val_accuracy', 'val_macro_f1', 'val_mse']) optional(key, numberOrNull, 'a number (or null when non-finite)');
+  for (const key of ['val_bpc', 'val_perplexity', 'val_accuracy', 'val_macro_f1', 'val_mse'])
+    optional(key, numberOrNull, 'a number (or null when non-finite)');
   optional('skipped_steps', isCount, 'an integer >= 0');
   optional('sample', (v) => typeof v === 'string', 'a string');
   const row: Record<string, unknown> = {};
   for (const key of METRICS_FIELDS) if (key in o) row[key] = o[key];
   const step = row['step'] as number;
-  if (previous && step <= previous.step) throw invalidInput(`${where}: step ${step} does not follow step ${previous.step} (steps must increase)`);
+  if (previous && step <= previous.step)
+    throw invalidInput(`${where}: step ${step} does not follow step ${previous.step} (steps must increase)`);
   return row as unknown as MetricsRow;
 }
 
@@ -139,11 +157,19 @@ export function parseMetrics(text: string, path: string): MetricsRow[] {
 export function readMetrics(path: string, chunkBytes?: number): MetricsRow[] {
   const rows: MetricsRow[] = [];
   try {
-    forEachLine(path, (line, lineNumber) => rows.push(parseMetricsLine(line.toString('utf8'), `${path}:${lineNumber}`, rows.at(-1))), chunkBytes);
+    forEachLine(
+      path,
+      (line, lineNumber) => rows.push(parseMetricsLine(line.toString('utf8'), `${path}:${lineNumber}`, rows.at(-1))),
+      chunkBytes,
+    );
   } catch (error) {
     if (error instanceof RnnkitError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw invalidInput(code === 'ENOENT' ? `${path}: not found (is this a run directory written by rnnkit train?)` : `${path}: cannot be read (${(error as Error).message})`);
+    throw invalidInput(
+      code === 'ENOENT'
+        ? `${path}: not found (is this a run directory written by rnnkit train?)`
+        : `${path}: cannot be read (${(error as Error).message})`,
+    );
   }
   return rows;
 }
@@ -164,21 +190,29 @@ export function buildSeries(rows: MetricsRow[], max = MAX_POINTS, lossUnit: Loss
   const { items: shownVal, stride: validationStride } = thin(validated, max);
   const at = (r: MetricsRow) => ({ step: r.step, elapsed_s: r.elapsed_s });
   const inUnit = (nats: number): number => (lossUnit === 'bpc' ? nats / Math.LN2 : nats);
-  const lossSeries = (name: LossSeriesName, from: MetricsRow[], pick: (r: MetricsRow) => number | null | undefined): LossPoint[] =>
-    markHover(from.flatMap((r): LossPoint[] => {
-      const value = pick(r);
-      return typeof value === 'number' ? [{ ...at(r), series: name, loss: inUnit(value) }] : [];
-    }));
+  const lossSeries = (
+    name: LossSeriesName,
+    from: MetricsRow[],
+    pick: (r: MetricsRow) => number | null | undefined,
+  ): LossPoint[] =>
+    markHover(
+      from.flatMap((r): LossPoint[] => {
+        const value = pick(r);
+        return typeof value === 'number' ? [{ ...at(r), series: name, loss: inUnit(value) }] : [];
+      }),
+    );
   const loss: LossPoint[] = [
     ...lossSeries('train (step)', shown, (r) => r.loss),
     ...lossSeries('train (smoothed)', shown, (r) => r.smooth_loss),
     ...lossSeries('validation', shownVal, (r) => r.val_loss),
   ];
   const values = (pick: (r: MetricsRow) => number | null): ValuePoint[] =>
-    markHover(shown.flatMap((r): ValuePoint[] => {
-      const value = pick(r);
-      return value === null ? [] : [{ ...at(r), value }];
-    }));
+    markHover(
+      shown.flatMap((r): ValuePoint[] => {
+        const value = pick(r);
+        return value === null ? [] : [{ ...at(r), value }];
+      }),
+    );
   return {
     lossUnit,
     loss,

@@ -62,14 +62,25 @@ export function settingsTable(s: Settings): [string, string][] {
   for (const key of TRAIN_CONFIG_KEYS) {
     if (inapplicable(key, s)) continue;
     if (key in s) rows.push([optionName(key), show(s[key])]);
-    else if (key === 'weightDecay' || key === 'eps') rows.push([optionName(key), `${pytorchDefault(key, String(s['optimizer']))} (PyTorch's default)`]);
+    else if (key === 'weightDecay' || key === 'eps')
+      rows.push([optionName(key), `${pytorchDefault(key, String(s['optimizer']))} (PyTorch's default)`]);
   }
   if (typeof s['source'] === 'string') rows.push(['data', s['source']]);
   if (typeof s['vocabSize'] === 'number') rows.push(['vocabulary', String(s['vocabSize'])]);
   const backend = s['backend'];
   if (backend && typeof backend === 'object') {
     const b = backend as Settings;
-    rows.push(['backend', [b['name'], b['simd'] && `SIMD ${show(b['simd'])}`, b['threads'] !== undefined && `${show(b['threads'])} thread(s)`, b['precision'] && show(b['precision'])].filter(Boolean).join(', ')]);
+    rows.push([
+      'backend',
+      [
+        b['name'],
+        b['simd'] && `SIMD ${show(b['simd'])}`,
+        b['threads'] !== undefined && `${show(b['threads'])} thread(s)`,
+        b['precision'] && show(b['precision']),
+      ]
+        .filter(Boolean)
+        .join(', '),
+    ]);
   }
   return rows;
 }

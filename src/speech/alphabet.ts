@@ -22,7 +22,10 @@ export class Alphabet {
   encode(text: string, where: string): number[] {
     return [...text].map((ch) => {
       const id = this.#ids.get(ch);
-      if (id === undefined) throw invalidInput(`${where}: the character ${JSON.stringify(ch)} is not in the model's alphabet (${JSON.stringify(this.symbols.join(''))})`);
+      if (id === undefined)
+        throw invalidInput(
+          `${where}: the character ${JSON.stringify(ch)} is not in the model's alphabet (${JSON.stringify(this.symbols.join(''))})`,
+        );
       return id;
     });
   }

@@ -65,7 +65,10 @@ export class CtcWorkspace {
 
   /** log_softmax(logits) of utterance b, [L_b][C], for decoding. */
   logProbs(T: number, B: number, b: number): Float32Array {
-    const C = this.C, L = this.lengths.data[b]!, logits = this.logits(T, B).data, out = new Float32Array(L * C);
+    const C = this.C,
+      L = this.lengths.data[b]!,
+      logits = this.logits(T, B).data,
+      out = new Float32Array(L * C);
     for (let t = 0; t < L; t++) {
       const row = logits.subarray((t * B + b) * C, (t * B + b + 1) * C);
       let max = -Infinity;
@@ -82,26 +85,46 @@ export class CtcWorkspace {
    *  reduction 'mean') and keeps its gradient for backward(); without, NaN. */
   forward(T: number, B: number, S: number | null, dropoutSeed?: number): number {
     this.shape = null;
-    const be = this.model.backend, { C, W } = this, n = T * B, head = this.model.p;
+    const be = this.model.backend,
+      { C, W } = this,
+      n = T * B,
+      head = this.model.p;
     this.stack.forward(T, B, dropoutSeed === undefined ? {} : { dropoutSeed });
     const logits = this.logits(T, B);
     be.gemm(false, true, n, C, W, 1, this.stack.output(T, B), head.headWeight, 0, logits);
     be.addBias(n, C, head.headBias, logits);
     this.shape = { T, B, S: S ?? 0, labelled: S !== null };
     if (S === null) return Number.NaN;
-    if (!(Number.isInteger(S) && S >= 0 && S <= this.maxS)) throw new RangeError(`a batch with ${S} target symbols: expected 0 to ${this.maxS}`);
+    if (!(Number.isInteger(S) && S >= 0 && S <= this.maxS))
+      throw new RangeError(`a batch with ${S} target symbols: expected 0 to ${this.maxS}`);
     return be.ctcLoss(
-      T, B, C, S, logits, this.targets.sub(0, B * S), this.lengths.sub(0, B), this.targetLengths.sub(0, B), this.zeroInfinity,
-      this.work.sub(0, ctcWorkspaceSize(T, B, S)), this.losses.sub(0, B), this.dLogits.sub(0, n * C),
+      T,
+      B,
+      C,
+      S,
+      logits,
+      this.targets.sub(0, B * S),
+      this.lengths.sub(0, B),
+      this.targetLengths.sub(0, B),
+      this.zeroInfinity,
+      this.work.sub(0, ctcWorkspaceSize(T, B, S)),
+      this.losses.sub(0, B),
+      this.dLogits.sub(0, n * C),
     );
   }
 
   /** Accumulates the gradient of the last forward's mean loss into model.grads. */
   backward(T: number, B: number): void {
     const shape = this.shape;
-    if (!shape || shape.T !== T || shape.B !== B || !shape.labelled) throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, S)`);
-    const be = this.model.backend, { p, g } = this.model, { C, W } = this, n = T * B;
-    const dLogits = this.dLogits.sub(0, n * C), output = this.stack.output(T, B), dOutput = this.dOutput.sub(0, n * W);
+    if (!shape || shape.T !== T || shape.B !== B || !shape.labelled)
+      throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, S)`);
+    const be = this.model.backend,
+      { p, g } = this.model,
+      { C, W } = this,
+      n = T * B;
+    const dLogits = this.dLogits.sub(0, n * C),
+      output = this.stack.output(T, B),
+      dOutput = this.dOutput.sub(0, n * W);
     be.gemm(true, false, C, W, n, 1, dLogits, output, 1, g.headWeight);
     be.sumRows(n, C, dLogits, g.headBias);
     be.gemm(false, false, n, W, C, 1, dLogits, p.headWeight, 0, dOutput);

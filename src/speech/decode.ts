@@ -41,7 +41,8 @@ const total = (b: Beam): number => logAddExp(b.blank, b.label);
 
 /** Prefix beam search with `beamWidth` prefixes kept after each frame. */
 export function beamDecode(logProbs: Float32Array, T: number, C: number, beamWidth: number): Decoded {
-  if (!(Number.isInteger(beamWidth) && beamWidth >= 1)) throw new RangeError(`beam width must be a positive integer, not ${beamWidth}`);
+  if (!(Number.isInteger(beamWidth) && beamWidth >= 1))
+    throw new RangeError(`beam width must be a positive integer, not ${beamWidth}`);
   let beams: Beam[] = [{ labels: [], blank: 0, label: -Infinity }];
   for (let t = 0; t < T; t++) {
     const next = new Map<string, Beam>();

@@ -55,7 +55,12 @@ export function addNoise(samples: Float32Array, snr: number, random: Random): vo
 }
 
 /** Writes DIR/{train,test}/NNNNN.wav, DIR/{train,test}/transcripts.tsv and DIR/utterances.tsv (every setting). */
-export function writeSpeechDigits(dir: string, speaker: Speaker, settings: DigitSettings, onUtterance?: (done: number) => void): Utterance[] {
+export function writeSpeechDigits(
+  dir: string,
+  speaker: Speaker,
+  settings: DigitSettings,
+  onUtterance?: (done: number) => void,
+): Utterance[] {
   const random = new Random(settings.seed);
   const parts = { train: [] as Utterance[], test: [] as Utterance[] };
   for (const part of Object.keys(parts)) mkdirSync(join(dir, part), { recursive: true });
@@ -65,10 +70,12 @@ export function writeSpeechDigits(dir: string, speaker: Speaker, settings: Digit
     const variant = pick(random, VARIANTS);
     const voice = pick(random, part === 'test' ? TEST_VOICES : TRAIN_VOICES) + (variant ? `+${variant}` : '');
     const text = digitText(random);
-    const rate = 120 + Math.floor(random.uniform() * 100), pitch = 25 + Math.floor(random.uniform() * 50);
+    const rate = 120 + Math.floor(random.uniform() * 100),
+      pitch = 25 + Math.floor(random.uniform() * 50);
     const snr = pick(random, SNRS);
     const spoken = resample(speaker.speak(text, voice, rate, pitch), speaker.sampleRate, 16000);
-    const lead = Math.floor(random.uniform() * 3200), tail = Math.floor(random.uniform() * 3200);
+    const lead = Math.floor(random.uniform() * 3200),
+      tail = Math.floor(random.uniform() * 3200);
     const samples = new Float32Array(lead + spoken.length + tail);
     samples.set(spoken, lead);
     addNoise(samples, snr, new Random(random.nextUint32())); // its own stream: the settings do not depend on audio lengths
@@ -80,9 +87,15 @@ export function writeSpeechDigits(dir: string, speaker: Speaker, settings: Digit
     onUtterance?.(i + 1);
   }
   for (const [part, list] of Object.entries(parts)) {
-    writeFileSync(join(dir, part, 'transcripts.tsv'), list.map((u) => `${u.file.slice(part.length + 1)}\t${u.text}\n`).join(''));
+    writeFileSync(
+      join(dir, part, 'transcripts.tsv'),
+      list.map((u) => `${u.file.slice(part.length + 1)}\t${u.text}\n`).join(''),
+    );
   }
   const header = 'file\ttext\tvoice\trate\tpitch\tsnr_db\n';
-  writeFileSync(join(dir, 'utterances.tsv'), header + all.map((u) => `${u.file}\t${u.text}\t${u.voice}\t${u.rate}\t${u.pitch}\t${u.snr}\n`).join(''));
+  writeFileSync(
+    join(dir, 'utterances.tsv'),
+    header + all.map((u) => `${u.file}\t${u.text}\t${u.voice}\t${u.rate}\t${u.pitch}\t${u.snr}\n`).join(''),
+  );
   return all;
 }

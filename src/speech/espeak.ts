@@ -23,7 +23,10 @@ export async function loadSpeaker(): Promise<Speaker> {
   try {
     create = ((await import(PACKAGE)) as { default: typeof create }).default;
   } catch (error) {
-    throw new RnnkitError('ERR_INVALID_INPUT', `speech synthesis needs the package ${PACKAGE} (GPL-3.0, not installed with rnnkit: npm install ${PACKAGE}): ${(error as Error).message}`);
+    throw new RnnkitError(
+      'ERR_INVALID_INPUT',
+      `speech synthesis needs the package ${PACKAGE} (GPL-3.0, not installed with rnnkit: npm install ${PACKAGE}): ${(error as Error).message}`,
+    );
   }
   const worker = new (await create()).eSpeakNGWorker();
   const sampleRate = worker.get_samplerate();

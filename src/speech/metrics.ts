@@ -25,7 +25,10 @@ export interface ErrorRates {
 
 /** Corpus CER and WER of hypotheses against references (texts with words separated by single spaces). */
 export function errorRates(pairs: readonly { reference: string; hypothesis: string }[]): ErrorRates {
-  let charEdits = 0, chars = 0, wordEdits = 0, wordCount = 0;
+  let charEdits = 0,
+    chars = 0,
+    wordEdits = 0,
+    wordCount = 0;
   for (const { reference, hypothesis } of pairs) {
     charEdits += editDistance([...reference], [...hypothesis]);
     chars += [...reference].length;

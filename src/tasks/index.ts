@@ -5,7 +5,19 @@ import { BUILTIN_CORPUS, readSource } from '../data/corpus.js';
 import { invalidOption } from '../errors.js';
 import { claimRunDir } from '../io/rundir.js';
 import type { Model } from '../model/model.js';
-import { DEFAULT_TRAIN_CONFIG, type RunHooks, Run, type ShapeOptions, type TrainConfig, type TrainResult, TRAIN_CONFIG_KEYS, execute, refuseUnknownKeys, resumeRun, validateTrainConfig } from '../train/trainer.js';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  type RunHooks,
+  Run,
+  type ShapeOptions,
+  type TrainConfig,
+  type TrainResult,
+  TRAIN_CONFIG_KEYS,
+  execute,
+  refuseUnknownKeys,
+  resumeRun,
+  validateTrainConfig,
+} from '../train/trainer.js';
 import { differsFrom, refuseIneffective } from '../train/ineffective.js';
 import type { TrainerState } from '../train/state.js';
 import type { ClassifyDataset } from './classify/dataset.js';
@@ -42,19 +54,57 @@ export interface TrainRequest extends RunHooks {
 export const TASK_DEFAULTS: Record<TaskName, Partial<TrainConfig>> = {
   lm: {},
   classify: {
-    cell: 'lstm', hidden: 128, embed: 32, bidirectional: true, pool: 'max', maxLen: 1000, batch: 32, steps: 1600, lrSchedule: 'cosine',
-    optimizer: 'adam', lr: 2e-3, clipValue: 0, clipNorm: 1, valFrac: 0.2, evalEvery: 200, logEvery: 20, saveEvery: 200, sampleEvery: 0,
+    cell: 'lstm',
+    hidden: 128,
+    embed: 32,
+    bidirectional: true,
+    pool: 'max',
+    maxLen: 1000,
+    batch: 32,
+    steps: 1600,
+    lrSchedule: 'cosine',
+    optimizer: 'adam',
+    lr: 2e-3,
+    clipValue: 0,
+    clipNorm: 1,
+    valFrac: 0.2,
+    evalEvery: 200,
+    logEvery: 20,
+    saveEvery: 200,
+    sampleEvery: 0,
   },
   // Arjovsky et al. 2016's sizes for both (128 units; adaptive steps: here Adam, clipping the global norm at
   // 1), batches of 32 generated afresh every step. The adding problem's rate is 1e-2: with 1e-3 an LSTM sat
   // on the baseline for 1,250 steps at T = 50 and 2,300 at T = 200; with 1e-2 it solved T = 50 in 750.
   adding: {
-    cell: 'lstm', hidden: 128, embed: 0, batch: 32, steps: 5000, optimizer: 'adam', lr: 1e-2, clipValue: 0, clipNorm: 1,
-    evalEvery: 250, logEvery: 50, saveEvery: 1000, sampleEvery: 0,
+    cell: 'lstm',
+    hidden: 128,
+    embed: 0,
+    batch: 32,
+    steps: 5000,
+    optimizer: 'adam',
+    lr: 1e-2,
+    clipValue: 0,
+    clipNorm: 1,
+    evalEvery: 250,
+    logEvery: 50,
+    saveEvery: 1000,
+    sampleEvery: 0,
   },
   copy: {
-    cell: 'lstm', hidden: 128, embed: 0, batch: 32, steps: 5000, optimizer: 'adam', lr: 1e-3, clipValue: 0, clipNorm: 1,
-    evalEvery: 250, logEvery: 50, saveEvery: 1000, sampleEvery: 0,
+    cell: 'lstm',
+    hidden: 128,
+    embed: 0,
+    batch: 32,
+    steps: 5000,
+    optimizer: 'adam',
+    lr: 1e-3,
+    clipValue: 0,
+    clipNorm: 1,
+    evalEvery: 250,
+    logEvery: 50,
+    saveEvery: 1000,
+    sampleEvery: 0,
   },
 };
 
@@ -79,13 +129,24 @@ function createTaskRun(request: TrainRequest, config: TrainConfig): { run: TaskR
     }
     case 'classify':
       if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
-      if (request.text !== undefined) throw invalidOption('a classifier reads its examples from `source` (a JSON Lines or TSV file), not from `text`');
-      return { run: createClassifierRun(readClassifyData(request.source ?? SPAM_ASSASSIN), config, request.backend), config };
+      if (request.text !== undefined)
+        throw invalidOption(
+          'a classifier reads its examples from `source` (a JSON Lines or TSV file), not from `text`',
+        );
+      return {
+        run: createClassifierRun(readClassifyData(request.source ?? SPAM_ASSASSIN), config, request.backend),
+        config,
+      };
     case 'adding':
     case 'copy':
       if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
-      if (request.text !== undefined || request.source !== undefined) throw invalidOption(`--task ${config.task} generates its sequences from the seed; it reads no text or source`);
-      return { run: config.task === 'adding' ? createAddingRun(config, request.backend) : createCopyRun(config, request.backend), config };
+      if (request.text !== undefined || request.source !== undefined)
+        throw invalidOption(`--task ${config.task} generates its sequences from the seed; it reads no text or source`);
+      return {
+        run:
+          config.task === 'adding' ? createAddingRun(config, request.backend) : createCopyRun(config, request.backend),
+        config,
+      };
   }
 }
 
@@ -93,9 +154,23 @@ function createTaskRun(request: TrainRequest, config: TrainConfig): { run: TaskR
 function restoreTask(state: TrainerState, model: Model, dir: string, text?: string): TaskRun {
   switch (state.task) {
     case 'lm':
-      return restoreLanguageModelRun(model, state.config, state.taskMeta, state.data, text ?? readSource(state.data.source), dir);
+      return restoreLanguageModelRun(
+        model,
+        state.config,
+        state.taskMeta,
+        state.data,
+        text ?? readSource(state.data.source),
+        dir,
+      );
     case 'classify':
-      return restoreClassifierRun(model, state.config, state.taskMeta, state.data, readClassifyData(state.data.source), dir);
+      return restoreClassifierRun(
+        model,
+        state.config,
+        state.taskMeta,
+        state.data,
+        readClassifyData(state.data.source),
+        dir,
+      );
     case 'adding':
       checkGenerated(state.data, 'adding', state.config.length, dir);
       return new AddingRun(model, state.config);
@@ -118,10 +193,17 @@ export async function runTraining(request: TrainRequest): Promise<TrainResult> {
 }
 
 /** Continues the run saved in `dir` (its settings, its data) up to `steps` total steps. */
-export async function resumeTraining(options: { dir: string; backend: Backend; text?: string; steps?: number } & RunHooks): Promise<TrainResult> {
+export async function resumeTraining(
+  options: { dir: string; backend: Backend; text?: string; steps?: number } & RunHooks,
+): Promise<TrainResult> {
   const lock = claimRunDir(options.dir, { resume: true });
   try {
-    const run = resumeRun(options.dir, options.backend, (state, model, dir) => restoreTask(state, model, dir, options.text), options.steps);
+    const run = resumeRun(
+      options.dir,
+      options.backend,
+      (state, model, dir) => restoreTask(state, model, dir, options.text),
+      options.steps,
+    );
     return await execute(run, options, true);
   } finally {
     lock.release();

@@ -29,7 +29,9 @@ function splitText(tokens: Int32Array, c: TrainConfig): { train: Int32Array; val
   const valLength = Math.floor(tokens.length * c.valFrac);
   const val = tokens.subarray(tokens.length - valLength);
   if (val.length < c.seq + 1) {
-    throw invalidInput(`--val-frac ${c.valFrac} leaves ${val.length} characters for validation; at least --seq + 1 = ${c.seq + 1} are needed`);
+    throw invalidInput(
+      `--val-frac ${c.valFrac} leaves ${val.length} characters for validation; at least --seq + 1 = ${c.seq + 1} are needed`,
+    );
   }
   return { train: tokens.subarray(0, tokens.length - valLength), val };
 }
@@ -56,11 +58,21 @@ export class LanguageModelSteps implements Omit<TaskRun, 'saveModel'> {
     const { train, val } = splitText(tokens, config);
     this.val = val;
     this.batcher = new Batcher(train, config.batch, config.seq);
-    this.workspace = new Workspace(model, config.seq, config.batch, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
+    this.workspace = new Workspace(model, config.seq, config.batch, {
+      dropout: config.dropout,
+      stateGradients: config.gradflowEvery > 0,
+    });
     this.evalWorkspace = val ? new Workspace(model, Math.min(256, val.length - 1), 1) : null;
     this.sampleWorkspace = config.sampleEvery > 0 ? samplingWorkspace(model) : null;
     const perStep = `${(config.seq * config.batch).toLocaleString('en-US')} tokens/step`;
-    this.summary = { unit: 'characters', train: train.length, validation: val?.length ?? 0, vocabSize: vocab.size, perStep, notes: [] };
+    this.summary = {
+      unit: 'characters',
+      train: train.length,
+      validation: val?.length ?? 0,
+      vocabSize: vocab.size,
+      perStep,
+      notes: [],
+    };
     this.workspace.resetState();
   }
 
@@ -77,7 +89,8 @@ export class LanguageModelSteps implements Omit<TaskRun, 'saveModel'> {
   }
 
   set cursor(cursor: DataCursor) {
-    if (cursor.position >= this.batcher.stepsPerEpoch) throw invalidInput('the trainer state points past the end of the epoch');
+    if (cursor.position >= this.batcher.stepsPerEpoch)
+      throw invalidInput('the trainer state points past the end of the epoch');
     this.batcher.cursor = { ...cursor };
   }
 
@@ -130,14 +143,21 @@ export class LanguageModelSteps implements Omit<TaskRun, 'saveModel'> {
     this.workspace.resetState();
     for (let l = 0; l < this.model.config.layers; l++) {
       const target = this.workspace.state(l);
-      for (const [which, span] of [['h', target.h], ['c', target.c]] as const) {
+      for (const [which, span] of [
+        ['h', target.h],
+        ['c', target.c],
+      ] as const) {
         if (!span) continue;
         const saved = tensors.get(hiddenName(l, which));
         // Named as stored in the run directory's trainer file (state.ts prefixes a task's tensors with "task.").
         const name = `trainer.safetensors: tensor task.${hiddenName(l, which)}`;
         if (!saved) throw badCheckpoint(`${name} is missing`);
-        const { batch } = this.workspace, { hidden } = this.model.config;
-        if (saved.length !== span.length) throw badCheckpoint(`${name} has ${saved.length} values, expected shape [${batch}, ${hidden}] (${span.length} values: batch × hidden)`);
+        const { batch } = this.workspace,
+          { hidden } = this.model.config;
+        if (saved.length !== span.length)
+          throw badCheckpoint(
+            `${name} has ${saved.length} values, expected shape [${batch}, ${hidden}] (${span.length} values: batch × hidden)`,
+          );
         span.data.set(saved);
       }
     }
@@ -148,9 +168,12 @@ export class LanguageModelSteps implements Omit<TaskRun, 'saveModel'> {
   }
 }
 
-
 /** A new model for `text`: the vocabulary of its characters, weights initialised from config.seed. */
-export function newLanguageModel(backend: Backend, text: string, config: TrainConfig): { model: Model; vocab: Vocabulary } {
+export function newLanguageModel(
+  backend: Backend,
+  text: string,
+  config: TrainConfig,
+): { model: Model; vocab: Vocabulary } {
   const vocab = Vocabulary.fromText(text);
   // Validate the shapes (refusing sizes that would exhaust memory) before allocating anything.
   checkWorkspaceSize(validateConfig({ ...config, vocabSize: vocab.size }), config.seq, config.batch);
@@ -160,4 +183,8 @@ export function newLanguageModel(backend: Backend, text: string, config: TrainCo
 }
 
 /** The data source record of a training text (its fingerprint refuses a resume on changed data). */
-export const textSource = (text: string, source = '(in memory)'): DataSource => ({ source, size: text.length, hash: textHash(text) });
+export const textSource = (text: string, source = '(in memory)'): DataSource => ({
+  source,
+  size: text.length,
+  hash: textHash(text),
+});

@@ -34,13 +34,17 @@ export interface LanguageModelRequest {
  *  the settings in effect (with --init-from, the checkpoint's shape). */
 export function createLanguageModelRun(request: LanguageModelRequest): { run: LanguageModelRun; config: TrainConfig } {
   const { backend, text, config } = request;
-  let model: Model, vocab: Vocabulary, effective = config;
+  let model: Model,
+    vocab: Vocabulary,
+    effective = config;
   if (request.initFrom) {
     ({ model, vocab } = loadModel(request.initFrom, backend));
     for (const [key, value] of Object.entries(request.explicitShape ?? {})) {
       const actual = model.config[key as keyof ShapeOptions];
       if (value !== undefined && value !== actual) {
-        throw invalidOption(`--${key} ${String(value)} disagrees with the checkpoint in ${request.initFrom}, which has ${key} ${String(actual)}`);
+        throw invalidOption(
+          `--${key} ${String(value)} disagrees with the checkpoint in ${request.initFrom}, which has ${key} ${String(actual)}`,
+        );
       }
     }
     const { cell, nonlinearity, hidden, layers, embed } = model.config;
@@ -55,9 +59,18 @@ export function createLanguageModelRun(request: LanguageModelRequest): { run: La
 }
 
 /** Rebuilds a saved language-model run's data side on `text` (checked against the recorded fingerprint). */
-export function restoreLanguageModelRun(model: Model, config: TrainConfig, meta: Record<string, unknown>, data: DataSource, text: string, dir: string): LanguageModelRun {
+export function restoreLanguageModelRun(
+  model: Model,
+  config: TrainConfig,
+  meta: Record<string, unknown>,
+  data: DataSource,
+  text: string,
+  dir: string,
+): LanguageModelRun {
   if (textHash(text) !== data.hash || text.length !== data.size) {
-    throw invalidInput(`the training text (${data.source}) changed since the checkpoint in ${dir} was written (${text.length} characters, fingerprint ${textHash(text)}; expected ${data.size}, ${data.hash})`);
+    throw invalidInput(
+      `the training text (${data.source}) changed since the checkpoint in ${dir} was written (${text.length} characters, fingerprint ${textHash(text)}; expected ${data.size}, ${data.hash})`,
+    );
   }
   const vocab = new Vocabulary(meta['vocab'] as string[]);
   return new LanguageModelRun(model, vocab, config, data, vocab.encode(text, 'the training text'));

@@ -76,13 +76,46 @@ export interface TrainConfig extends ShapeOptions {
 
 /** min-char-rnn's setup: a tanh RNN of 100 units, one-hot input, 25 steps, Adagrad 0.1, clip at 5. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  task: 'lm', pool: 'last', maxLen: 0, length: 100, delay: 100, gradflowEvery: 0, bidirectional: false, cell: 'rnn', nonlinearity: 'tanh', hidden: 100, layers: 1, embed: 0,
-  seq: 25, batch: 1, steps: 20000,
-  lr: 0.1, optimizer: 'adagrad', momentum: 0, nesterov: false, alpha: 0.95, beta1: 0.9, beta2: 0.999,
-  lrSchedule: 'constant', warmup: 0, decayRate: 0.97, decayEvery: 1, decayAfter: 10,
-  clipValue: 5, clipNorm: 0, dropout: 0, seed: 1, init: 'pytorch',
-  valFrac: 0, evalEvery: 1000, patience: 0, logEvery: 100, saveEvery: 1000, skipNonfinite: false,
-  sampleEvery: 0, sampleLength: 200,
+  task: 'lm',
+  pool: 'last',
+  maxLen: 0,
+  length: 100,
+  delay: 100,
+  gradflowEvery: 0,
+  bidirectional: false,
+  cell: 'rnn',
+  nonlinearity: 'tanh',
+  hidden: 100,
+  layers: 1,
+  embed: 0,
+  seq: 25,
+  batch: 1,
+  steps: 20000,
+  lr: 0.1,
+  optimizer: 'adagrad',
+  momentum: 0,
+  nesterov: false,
+  alpha: 0.95,
+  beta1: 0.9,
+  beta2: 0.999,
+  lrSchedule: 'constant',
+  warmup: 0,
+  decayRate: 0.97,
+  decayEvery: 1,
+  decayAfter: 10,
+  clipValue: 5,
+  clipNorm: 0,
+  dropout: 0,
+  seed: 1,
+  init: 'pytorch',
+  valFrac: 0,
+  evalEvery: 1000,
+  patience: 0,
+  logEvery: 100,
+  saveEvery: 1000,
+  skipNonfinite: false,
+  sampleEvery: 0,
+  sampleLength: 200,
 };
 
 /** The command-line spelling of a setting: maxLen → --max-len. */
@@ -95,21 +128,30 @@ export const TRAIN_CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_TRAI
  *  suggesting the closest known ones as the CLI does for options. */
 export function refuseUnknownKeys(object: object, known: readonly string[], what: string): void {
   const unknown = Object.keys(object).find((key) => !known.includes(key));
-  if (unknown !== undefined) throw invalidOption(`${what} has no setting ${JSON.stringify(unknown)}${didYouMean(unknown, known)}`);
+  if (unknown !== undefined)
+    throw invalidOption(`${what} has no setting ${JSON.stringify(unknown)}${didYouMean(unknown, known)}`);
 }
 
 function check(name: string, value: unknown, min: number, max: number, integer: boolean): void {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+  if (
+    typeof value !== 'number' ||
+    Number.isNaN(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
     throw invalidOption(`${name} must be ${rangeText(integer, min, max)}, got ${String(value)}`);
   }
 }
 
 function checkBelow(name: string, value: unknown, min: number, below: number): void {
-  if (typeof value !== 'number' || !(value >= min && value < below)) throw invalidOption(`${name} must be in [${min}, ${below}), got ${String(value)}`);
+  if (typeof value !== 'number' || !(value >= min && value < below))
+    throw invalidOption(`${name} must be in [${min}, ${below}), got ${String(value)}`);
 }
 
 function checkChoice(name: string, value: unknown, choices: readonly string[]): void {
-  if (typeof value !== 'string' || !choices.includes(value)) throw invalidOption(`${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !choices.includes(value))
+    throw invalidOption(`${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 /** The longest synthetic sequence: a workspace of more steps than this is refused anyway. */
@@ -119,10 +161,14 @@ export const MAX_SYNTHETIC_STEPS = 100_000;
  *  sequence of delay + 20 steps. */
 function checkSyntheticLengths(c: TrainConfig): void {
   if (typeof c.length !== 'number' || !Number.isInteger(c.length) || c.length < 2 || c.length > MAX_SYNTHETIC_STEPS) {
-    throw invalidOption(`--length must be an integer from 2 (one marked value in each half) to ${MAX_SYNTHETIC_STEPS.toLocaleString('en-US')}, got ${String(c.length)}`);
+    throw invalidOption(
+      `--length must be an integer from 2 (one marked value in each half) to ${MAX_SYNTHETIC_STEPS.toLocaleString('en-US')}, got ${String(c.length)}`,
+    );
   }
   if (typeof c.delay !== 'number' || !Number.isInteger(c.delay) || c.delay < 1 || c.delay + 20 > MAX_SYNTHETIC_STEPS) {
-    throw invalidOption(`--delay must be an integer from 1 (the delimiter is the delay's last step) to ${(MAX_SYNTHETIC_STEPS - 20).toLocaleString('en-US')} (10 symbols, the delay and 10 recall steps fit in ${MAX_SYNTHETIC_STEPS.toLocaleString('en-US')} steps), got ${String(c.delay)}`);
+    throw invalidOption(
+      `--delay must be an integer from 1 (the delimiter is the delay's last step) to ${(MAX_SYNTHETIC_STEPS - 20).toLocaleString('en-US')} (10 symbols, the delay and 10 recall steps fit in ${MAX_SYNTHETIC_STEPS.toLocaleString('en-US')} steps), got ${String(c.delay)}`,
+    );
   }
 }
 
@@ -135,7 +181,10 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   checkSyntheticLengths(c);
   check('gradflow-every', c.gradflowEvery, 0, MAX, true);
   if (typeof c.bidirectional !== 'boolean') throw invalidOption('bidirectional must be true or false');
-  if (c.task === 'lm' && c.bidirectional) throw invalidOption('--bidirectional needs a task that reads whole sequences (--task classify); a language model predicts each next character from the ones before it');
+  if (c.task === 'lm' && c.bidirectional)
+    throw invalidOption(
+      '--bidirectional needs a task that reads whole sequences (--task classify); a language model predicts each next character from the ones before it',
+    );
   check('seq', c.seq, 1, 100_000, true);
   check('batch', c.batch, 1, 100_000, true);
   check('steps', c.steps, 0, MAX, true);
@@ -143,8 +192,10 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   checkChoice('optimizer', c.optimizer, OPTIMIZERS);
   checkBelow('momentum', c.momentum, 0, 1);
   if (typeof c.nesterov !== 'boolean') throw invalidOption('nesterov must be true or false');
-  if (c.nesterov && (c.optimizer !== 'sgd' || c.momentum <= 0)) throw invalidOption('nesterov needs --optimizer sgd with a momentum > 0');
-  if (c.momentum > 0 && c.optimizer !== 'sgd') throw invalidOption(`momentum applies to --optimizer sgd, not ${c.optimizer}`);
+  if (c.nesterov && (c.optimizer !== 'sgd' || c.momentum <= 0))
+    throw invalidOption('nesterov needs --optimizer sgd with a momentum > 0');
+  if (c.momentum > 0 && c.optimizer !== 'sgd')
+    throw invalidOption(`momentum applies to --optimizer sgd, not ${c.optimizer}`);
   if (c.weightDecay !== undefined) check('weight-decay', c.weightDecay, 0, 1e6, false);
   checkBelow('alpha', c.alpha, 0, 1);
   checkBelow('beta1', c.beta1, 0, 1);
@@ -161,7 +212,9 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   check('seed', c.seed, 0, MAX, true);
   checkChoice('init', c.init, INIT_SCHEMES);
   if (c.init === 'identity' && !(c.cell === 'rnn' && c.nonlinearity === 'relu')) {
-    throw invalidOption(`--init identity is for ReLU RNNs (--cell rnn --nonlinearity relu: Le et al. 2015's IRNN), not ${c.cell === 'rnn' ? `a ${c.nonlinearity} RNN` : c.cell}; --init orthogonal works for any cell`);
+    throw invalidOption(
+      `--init identity is for ReLU RNNs (--cell rnn --nonlinearity relu: Le et al. 2015's IRNN), not ${c.cell === 'rnn' ? `a ${c.nonlinearity} RNN` : c.cell}; --init orthogonal works for any cell`,
+    );
   }
   checkBelow('val-frac', c.valFrac, 0, 1);
   check('eval-every', c.evalEvery, 1, MAX, true);

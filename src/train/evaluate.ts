@@ -18,7 +18,8 @@ export interface Evaluation {
 /** Scores `tokens` with a batch-1 workspace (reused across calls: nothing is allocated here). */
 export function evaluateTokens(workspace: Workspace, tokens: Int32Array): Evaluation {
   if (workspace.batch !== 1) throw new RangeError('evaluation needs a workspace of batch 1');
-  if (tokens.length < 2) throw invalidInput(`the evaluation text has ${tokens.length} character(s); at least 2 are needed to predict one`);
+  if (tokens.length < 2)
+    throw invalidInput(`the evaluation text has ${tokens.length} character(s); at least 2 are needed to predict one`);
   const predictions = tokens.length - 1;
   workspace.resetState();
   let sum = 0;

@@ -22,8 +22,11 @@ export interface GradflowRow {
 }
 
 /** The parameter-gradient norms of the model's parts (read before clipping changes them). */
-export function partGradNorms(model: Model): Pick<GradflowRow, 'layer_grad_norms' | 'head_grad_norm' | 'embed_grad_norm'> {
-  const be = model.backend, g = model.g;
+export function partGradNorms(
+  model: Model,
+): Pick<GradflowRow, 'layer_grad_norms' | 'head_grad_norm' | 'embed_grad_norm'> {
+  const be = model.backend,
+    g = model.g;
   const norm = (...spans: F[]): number => Math.sqrt(spans.reduce((sum, span) => sum + be.sumSquares(span), 0));
   return {
     layer_grad_norms: g.layers.map((directions) => norm(...directions.flatMap((d) => [d.wIh, d.wHh, d.bIh, d.bHh]))),
@@ -61,7 +64,8 @@ export function readGradflow(path: string): GradflowRow[] {
     if (!line.trim()) continue;
     try {
       const row = JSON.parse(line) as GradflowRow;
-      if (typeof row.step === 'number' && Array.isArray(row.state_grad_norms) && Array.isArray(row.layer_grad_norms)) rows.push(row);
+      if (typeof row.step === 'number' && Array.isArray(row.state_grad_norms) && Array.isArray(row.layer_grad_norms))
+        rows.push(row);
     } catch {
       // a line cut short by a crash: the rows before it still count
     }

@@ -6,7 +6,13 @@ import type { BackendName } from '../backend/types.js';
 import { requestedBackend } from '../backend/index.js';
 import { type ErrorCode, RnnkitError, invalidOption } from '../errors.js';
 import { TASK_DEFAULTS } from '../tasks/index.js';
-import { DEFAULT_TRAIN_CONFIG, TRAIN_CONFIG_KEYS, type TrainConfig, refuseUnknownKeys, validateTrainConfig } from './config.js';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  TRAIN_CONFIG_KEYS,
+  type TrainConfig,
+  refuseUnknownKeys,
+  validateTrainConfig,
+} from './config.js';
 import { refuseIneffective } from './ineffective.js';
 import { EventQueue } from './event-queue.js';
 import type { TrainEvent, TrainResult } from './trainer.js';
@@ -47,27 +53,55 @@ export interface TrainingHandle extends AsyncIterable<TrainEvent> {
 
 /** The compiled worker; under a TypeScript test runner (src/*.ts) the built one in dist/. */
 function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../dist/train/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
+  return import.meta.url.endsWith('.ts')
+    ? new URL('../../dist/train/worker.js', import.meta.url)
+    : new URL('./worker.js', import.meta.url);
 }
 
 /** Every key TrainOptions may have. */
-const TRAIN_OPTION_KEYS = ['text', 'file', 'config', 'out', 'initFrom', 'force', 'resume', 'steps', 'backend', 'threads', 'signal'];
+const TRAIN_OPTION_KEYS = [
+  'text',
+  'file',
+  'config',
+  'out',
+  'initFrom',
+  'force',
+  'resume',
+  'steps',
+  'backend',
+  'threads',
+  'signal',
+];
 
 /** The type each option must have (checked at run time: JavaScript callers have no compiler to tell them). */
 const OPTION_TYPES: Record<string, 'string' | 'number' | 'boolean' | 'object'> = {
-  text: 'string', file: 'string', config: 'object', out: 'string', initFrom: 'string', force: 'boolean', resume: 'string',
-  steps: 'number', backend: 'string', threads: 'number', signal: 'object',
+  text: 'string',
+  file: 'string',
+  config: 'object',
+  out: 'string',
+  initFrom: 'string',
+  force: 'boolean',
+  resume: 'string',
+  steps: 'number',
+  backend: 'string',
+  threads: 'number',
+  signal: 'object',
 };
 
 function checkOptionTypes(options: TrainOptions): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError('train(): options must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new TypeError('train(): options must be an object');
   for (const [key, value] of Object.entries(options)) {
     const expected = OPTION_TYPES[key];
     if (value === undefined || expected === undefined) continue;
     const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-    if (actual !== expected) throw new TypeError(`train(): ${key} must be ${expected === 'object' ? 'an object' : `a ${expected}`}, got ${actual}`);
+    if (actual !== expected)
+      throw new TypeError(
+        `train(): ${key} must be ${expected === 'object' ? 'an object' : `a ${expected}`}, got ${actual}`,
+      );
   }
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('train(): signal must be an AbortSignal');
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    throw new TypeError('train(): signal must be an AbortSignal');
 }
 
 /** What the worker is given, after every check that needs no data: a bad option fails before a thread starts. */
@@ -109,7 +143,8 @@ export function train(options: TrainOptions): TrainingHandle {
     });
     worker.on('error', (error) => events.fail(error));
     worker.on('exit', (code) => {
-      if (!events.ended) events.fail(new Error(`the training worker exited with code ${code} before reporting a result`));
+      if (!events.ended)
+        events.fail(new Error(`the training worker exited with code ${code} before reporting a result`));
     });
     options.signal?.addEventListener('abort', abort, { once: true });
   } catch (error) {

@@ -4,10 +4,19 @@ import type { Backend, F } from '../backend/types.js';
 import { Span } from '../backend/types.js';
 import type { OptimizerName, TrainConfig } from './config.js';
 
-export type OptimizerOptions = Pick<TrainConfig, 'optimizer' | 'momentum' | 'nesterov' | 'weightDecay' | 'alpha' | 'beta1' | 'beta2' | 'eps'>;
+export type OptimizerOptions = Pick<
+  TrainConfig,
+  'optimizer' | 'momentum' | 'nesterov' | 'weightDecay' | 'alpha' | 'beta1' | 'beta2' | 'eps'
+>;
 
 /** PyTorch's default epsilon of each optimizer. */
-export const DEFAULT_EPS: Record<OptimizerName, number> = { sgd: 0, adagrad: 1e-10, rmsprop: 1e-8, adam: 1e-8, adamw: 1e-8 };
+export const DEFAULT_EPS: Record<OptimizerName, number> = {
+  sgd: 0,
+  adagrad: 1e-10,
+  rmsprop: 1e-8,
+  adam: 1e-8,
+  adamw: 1e-8,
+};
 
 function stateNames(o: OptimizerOptions): string[] {
   switch (o.optimizer) {
@@ -47,13 +56,25 @@ export class Optimizer {
   }
 
   step(params: F, grads: F, lr: number): void {
-    const o = this.options, be = this.backend;
+    const o = this.options,
+      be = this.backend;
     const eps = o.eps ?? DEFAULT_EPS[o.optimizer];
     const weightDecay = o.weightDecay ?? (o.optimizer === 'adamw' ? 0.01 : 0);
     this.stepCount++;
     switch (o.optimizer) {
       case 'sgd':
-        if (o.momentum > 0) be.momentumUpdate(params, grads, this.buffer('momentum_buffer'), lr, o.momentum, 0, o.nesterov, weightDecay, this.stepCount === 1);
+        if (o.momentum > 0)
+          be.momentumUpdate(
+            params,
+            grads,
+            this.buffer('momentum_buffer'),
+            lr,
+            o.momentum,
+            0,
+            o.nesterov,
+            weightDecay,
+            this.stepCount === 1,
+          );
         else be.sgdUpdate(params, grads, lr, weightDecay);
         break;
       case 'adagrad':
@@ -64,7 +85,19 @@ export class Optimizer {
         break;
       case 'adam':
       case 'adamw':
-        be.adamUpdate(params, grads, this.buffer('exp_avg'), this.buffer('exp_avg_sq'), lr, o.beta1, o.beta2, eps, weightDecay, o.optimizer === 'adamw', this.stepCount);
+        be.adamUpdate(
+          params,
+          grads,
+          this.buffer('exp_avg'),
+          this.buffer('exp_avg_sq'),
+          lr,
+          o.beta1,
+          o.beta2,
+          eps,
+          weightDecay,
+          o.optimizer === 'adamw',
+          this.stepCount,
+        );
         break;
     }
   }

@@ -29,7 +29,14 @@ export class ProgressWindow {
     }
     this.tokens += tokens;
     if (now - this.since < PROGRESS_INTERVAL_MS) return null;
-    const tick: ProgressTick = { type: 'progress', step, steps, loss: this.losses ? this.lossSum / this.losses : Number.NaN, window: this.losses, tokens_per_s: this.tokens / ((now - this.since) / 1000) };
+    const tick: ProgressTick = {
+      type: 'progress',
+      step,
+      steps,
+      loss: this.losses ? this.lossSum / this.losses : Number.NaN,
+      window: this.losses,
+      tokens_per_s: this.tokens / ((now - this.since) / 1000),
+    };
     this.since = now;
     this.lossSum = this.losses = this.tokens = 0;
     return tick;

@@ -9,7 +9,11 @@ import type { TrainConfig } from './config.js';
  * - cosine: lr · ½(1 + cos(π·p)) with p going from 0 after the warm-up to 1 at the last step.
  * Any schedule is multiplied by a linear warm-up step/warmup over its first `warmup` steps.
  */
-export function learningRate(c: Pick<TrainConfig, 'lr' | 'lrSchedule' | 'warmup' | 'decayRate' | 'decayEvery' | 'decayAfter' | 'steps'>, step: number, epoch: number): number {
+export function learningRate(
+  c: Pick<TrainConfig, 'lr' | 'lrSchedule' | 'warmup' | 'decayRate' | 'decayEvery' | 'decayAfter' | 'steps'>,
+  step: number,
+  epoch: number,
+): number {
   let lr = c.lr;
   if (c.lrSchedule === 'step' && epoch >= c.decayAfter) {
     lr *= c.decayRate ** (1 + Math.floor((epoch - c.decayAfter) / c.decayEvery));

@@ -57,8 +57,18 @@ export function saveTrainerState(dir: string, s: TrainerState): void {
   const tensors: TensorEntry[] = [{ name: 'params', shape: [s.params.length], data: s.params }];
   for (const [name, data] of s.optimizer) tensors.push({ name: OPTIMIZER_PREFIX + name, shape: [data.length], data });
   for (const [name, data] of s.taskTensors) tensors.push({ name: TASK_PREFIX + name, shape: [data.length], data });
-  const meta = { format: FORMAT, task: s.task, config: s.config, model: { ...s.model }, taskMeta: s.taskMeta, data: s.data, position: s.position };
-  writeFileAtomic(join(dir, TRAINER_FILE), (fd) => writeSafetensors(fd, tensors, { rnnkit_trainer: JSON.stringify(meta) }));
+  const meta = {
+    format: FORMAT,
+    task: s.task,
+    config: s.config,
+    model: { ...s.model },
+    taskMeta: s.taskMeta,
+    data: s.data,
+    position: s.position,
+  };
+  writeFileAtomic(join(dir, TRAINER_FILE), (fd) =>
+    writeSafetensors(fd, tensors, { rnnkit_trainer: JSON.stringify(meta) }),
+  );
 }
 
 function field<T>(path: string, value: T | undefined, name: string, ok: (v: T) => boolean): T {
@@ -71,7 +81,10 @@ function upgradeFormat1(meta: Record<string, unknown>): Record<string, unknown> 
   const text = (meta['text'] ?? {}) as { source?: string; characters?: number; hash?: string };
   const vocab = meta['vocab'] as unknown[] | undefined;
   return {
-    ...meta, format: FORMAT, task: 'lm', taskMeta: { vocab },
+    ...meta,
+    format: FORMAT,
+    task: 'lm',
+    taskMeta: { vocab },
     model: { ...(meta['model'] as object), vocabSize: Array.isArray(vocab) ? vocab.length : undefined },
     data: { source: text.source, size: text.characters, hash: text.hash },
   };
@@ -98,7 +111,10 @@ export function loadTrainerState(dir: string): TrainerState {
   let config: TrainConfig, model: ModelConfig;
   try {
     // Settings added since the checkpoint was written take their defaults.
-    config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...field(path, meta['config'] as TrainConfig, 'config', isObject) });
+    config = validateTrainConfig({
+      ...DEFAULT_TRAIN_CONFIG,
+      ...field(path, meta['config'] as TrainConfig, 'config', isObject),
+    });
     model = validateConfig({ ...field(path, meta['model'] as ModelConfig, 'model', isObject) });
   } catch (error) {
     if (error instanceof RnnkitError) throw badCheckpoint(`${path}: ${error.message}`);
@@ -110,7 +126,12 @@ export function loadTrainerState(dir: string): TrainerState {
     epoch: field(path, p.epoch, 'position.epoch', isCount),
     position: field(path, p.position, 'position.position', isCount),
     optimizerSteps: field(path, p.optimizerSteps, 'position.optimizerSteps', isCount),
-    random: field(path, p.random, 'position.random', (r) => Array.isArray(r) && r.length === 4 && r.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)),
+    random: field(
+      path,
+      p.random,
+      'position.random',
+      (r) => Array.isArray(r) && r.length === 4 && r.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32),
+    ),
     smoothLoss: field(path, p.smoothLoss, 'position.smoothLoss', Number.isFinite),
     bestValLoss: p.bestValLoss === null ? null : field(path, p.bestValLoss, 'position.bestValLoss', Number.isFinite),
     evalsWithoutImprovement: field(path, p.evalsWithoutImprovement, 'position.evalsWithoutImprovement', isCount),
@@ -130,7 +151,8 @@ export function loadTrainerState(dir: string): TrainerState {
     if (name === 'params') params = values;
     else if (name.startsWith(OPTIMIZER_PREFIX)) optimizer.set(name.slice(OPTIMIZER_PREFIX.length), values);
     else if (name.startsWith(TASK_PREFIX)) taskTensors.set(name.slice(TASK_PREFIX.length), values);
-    else if (name.startsWith('hidden.')) taskTensors.set(name, values); // format 1's carried state
+    else if (name.startsWith('hidden.'))
+      taskTensors.set(name, values); // format 1's carried state
     else throw badCheckpoint(`${path}: unexpected tensor ${name}`);
   }
   if (!params) throw badCheckpoint(`${path}: tensor params is missing`);

@@ -8,7 +8,14 @@ import { type Optimizer, clipGradients } from './optimizer.js';
  * skipped when the loss or the gradient norm is not finite. The trainer and the benchmark both run this.
  * `beforeClip` runs between the backward pass and clipping.
  */
-export function trainingStep(task: Pick<TaskRun, 'model' | 'trainStep'>, optimizer: Optimizer, c: TrainConfig, lr: number, dropoutSeed?: number, beforeClip?: () => void): { loss: number; tokens: number; gradNorm: number; updated: boolean } {
+export function trainingStep(
+  task: Pick<TaskRun, 'model' | 'trainStep'>,
+  optimizer: Optimizer,
+  c: TrainConfig,
+  lr: number,
+  dropoutSeed?: number,
+  beforeClip?: () => void,
+): { loss: number; tokens: number; gradNorm: number; updated: boolean } {
   const { model } = task;
   model.zeroGrads();
   const { loss, tokens } = task.trainStep(dropoutSeed);
@@ -18,4 +25,3 @@ export function trainingStep(task: Pick<TaskRun, 'model' | 'trainStep'>, optimiz
   if (updated) optimizer.step(model.params.all, model.grads.all, lr);
   return { loss, tokens, gradNorm, updated };
 }
-

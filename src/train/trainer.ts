@@ -47,7 +47,21 @@ export interface StepMetrics {
 }
 
 export type TrainEvent =
-  | { type: 'start'; dir: string; task: string; step: number; steps: number; parameters: number; vocabSize: number; unit: string; trainSize: number; valSize: number; perStep: string; notes: string[]; backend: ReturnType<Backend['info']> }
+  | {
+      type: 'start';
+      dir: string;
+      task: string;
+      step: number;
+      steps: number;
+      parameters: number;
+      vocabSize: number;
+      unit: string;
+      trainSize: number;
+      valSize: number;
+      perStep: string;
+      notes: string[];
+      backend: ReturnType<Backend['info']>;
+    }
   | { type: 'step'; metrics: StepMetrics }
   | { type: 'validation'; step: number; loss: number; metrics: Record<string, number>; best: boolean }
   | { type: 'checkpoint'; step: number; dir: string; reason: 'periodic' | 'final' | 'interrupted' | 'best' }
@@ -112,8 +126,16 @@ export class Run {
     this.optimizer = new Optimizer(task.model.backend, config, task.model.parameterCount);
     this.random = new Random(config.seed + 0x5eed); // dropout masks: their own stream, apart from initialisation
     this.pos = {
-      step: 0, epoch: 0, position: 0, optimizerSteps: 0, random: this.random.state(), smoothLoss: 0,
-      bestValLoss: null, evalsWithoutImprovement: 0, skippedSteps: 0, elapsedS: 0,
+      step: 0,
+      epoch: 0,
+      position: 0,
+      optimizerSteps: 0,
+      random: this.random.state(),
+      smoothLoss: 0,
+      bestValLoss: null,
+      evalsWithoutImprovement: 0,
+      skippedSteps: 0,
+      elapsedS: 0,
     };
   }
 
@@ -131,10 +153,20 @@ export class Run {
     this.pos.random = this.random.state();
     const optimizer = new Map([...this.optimizer.state].map(([name, span]) => [name, Float32Array.from(span.data)]));
     const taskTensors = task.stateTensors();
-    this.assertFinite([...optimizer].map(([name, data]) => ({ name: `optimizer.${name}`, data })), [...taskTensors].map(([name, data]) => ({ name: `task.${name}`, data })));
+    this.assertFinite(
+      [...optimizer].map(([name, data]) => ({ name: `optimizer.${name}`, data })),
+      [...taskTensors].map(([name, data]) => ({ name: `task.${name}`, data })),
+    );
     saveTrainerState(dir, {
-      task: task.task, config: this.config, model: this.model.config, taskMeta: task.stateMeta(), data: task.data, position: { ...this.pos },
-      params: Float32Array.from(this.model.params.all.data), optimizer, taskTensors,
+      task: task.task,
+      config: this.config,
+      model: this.model.config,
+      taskMeta: task.stateMeta(),
+      data: task.data,
+      position: { ...this.pos },
+      params: Float32Array.from(this.model.params.all.data),
+      optimizer,
+      taskTensors,
     });
     task.saveModel(dir);
     this.savedStep = this.pos.step;
@@ -142,22 +174,36 @@ export class Run {
 
   /** Throws ERR_NON_FINITE when a parameter (or one of `more`) is NaN or infinite: nothing is saved then. */
   assertFinite(...more: { name: string; data: ArrayLike<number> }[][]): void {
-    const found = describeNonFinite([...this.model.params.tensors.map((t) => ({ name: t.name, data: t.view.data })), ...more.flat()]);
+    const found = describeNonFinite([
+      ...this.model.params.tensors.map((t) => ({ name: t.name, data: t.view.data })),
+      ...more.flat(),
+    ]);
     if (!found) return;
-    const kept = this.savedStep === null ? 'nothing was saved' : `the last checkpoint in ${this.out} (step ${this.savedStep}) was kept`;
-    throw new RnnkitError('ERR_NON_FINITE', `the model became non-finite by step ${this.pos.step} (${found}); training stopped and ${kept} (lower --lr, use --clip-norm)`);
+    const kept =
+      this.savedStep === null
+        ? 'nothing was saved'
+        : `the last checkpoint in ${this.out} (step ${this.savedStep}) was kept`;
+    throw new RnnkitError(
+      'ERR_NON_FINITE',
+      `the model became non-finite by step ${this.pos.step} (${found}); training stopped and ${kept} (lower --lr, use --clip-norm)`,
+    );
   }
 
   /** Restores a run position saved by save(). */
   restore(state: TrainerState): void {
-    if (state.params.length !== this.model.parameterCount) throw invalidInput(`the trainer state has ${state.params.length} parameters, the model ${this.model.parameterCount}`);
+    if (state.params.length !== this.model.parameterCount)
+      throw invalidInput(
+        `the trainer state has ${state.params.length} parameters, the model ${this.model.parameterCount}`,
+      );
     this.model.params.all.data.set(state.params);
     for (const [name, span] of this.optimizer.state) {
       const saved = state.optimizer.get(name);
-      if (!saved || saved.length !== span.length) throw invalidInput(`the trainer state has no optimizer buffer ${name} of ${span.length} values for this model`);
+      if (!saved || saved.length !== span.length)
+        throw invalidInput(`the trainer state has no optimizer buffer ${name} of ${span.length} values for this model`);
       span.data.set(saved);
     }
-    if (state.optimizer.size !== this.optimizer.state.size) throw invalidInput('the trainer state has optimizer buffers this optimizer does not use');
+    if (state.optimizer.size !== this.optimizer.state.size)
+      throw invalidInput('the trainer state has optimizer buffers this optimizer does not use');
     this.optimizer.stepCount = state.position.optimizerSteps;
     this.random = Random.fromState(state.position.random);
     this.pos = { ...state.position };
@@ -174,7 +220,8 @@ export type RestoreTask = (state: TrainerState, model: Model, dir: string) => Ta
 export function resumeRun(dir: string, backend: Backend, restoreTask: RestoreTask, steps?: number): Run {
   const state = loadTrainerState(dir);
   const config = validateTrainConfig({ ...state.config, steps: steps ?? state.config.steps });
-  if (config.steps < state.position.step) throw invalidOption(`--steps ${config.steps} is below the checkpoint's step ${state.position.step}`);
+  if (config.steps < state.position.step)
+    throw invalidOption(`--steps ${config.steps} is below the checkpoint's step ${state.position.step}`);
   const run = new Run(restoreTask(state, new Model(backend, state.model), dir), config, dir);
   run.restore(state);
   return run;
@@ -186,8 +233,20 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   const backend = model.backend;
   const emit = hooks.onEvent ?? (() => {});
   if (!resumed) {
-    const started = { rnnkit: VERSION, date: new Date().toISOString(), host: hostname(), ...(hooks.command ? { command: hooks.command } : {}) };
-    writeRunJson(out, { ...c, source: task.data.source, backend: backend.info(), vocabSize: task.summary.vocabSize, parameters: model.parameterCount, started });
+    const started = {
+      rnnkit: VERSION,
+      date: new Date().toISOString(),
+      host: hostname(),
+      ...(hooks.command ? { command: hooks.command } : {}),
+    };
+    writeRunJson(out, {
+      ...c,
+      source: task.data.source,
+      backend: backend.info(),
+      vocabSize: task.summary.vocabSize,
+      parameters: model.parameterCount,
+      started,
+    });
     run.save();
   }
   const warn = (message: string): void => emit({ type: 'warning', message });
@@ -196,15 +255,29 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   const clips = new ClipCounter(c.clipNorm);
   const { summary } = task;
   emit({
-    type: 'start', dir: out, task: task.task, step: run.pos.step, steps: c.steps, parameters: model.parameterCount, vocabSize: summary.vocabSize,
-    unit: summary.unit, trainSize: summary.train, valSize: summary.validation, perStep: summary.perStep, notes: summary.notes, backend: backend.info(),
+    type: 'start',
+    dir: out,
+    task: task.task,
+    step: run.pos.step,
+    steps: c.steps,
+    parameters: model.parameterCount,
+    vocabSize: summary.vocabSize,
+    unit: summary.unit,
+    trainSize: summary.train,
+    valSize: summary.validation,
+    perStep: summary.perStep,
+    notes: summary.notes,
+    backend: backend.info(),
   });
   let last: StepMetrics | null = null;
   let stoppedEarly = false;
   let consecutiveSkips = 0;
   const startElapsed = run.pos.elapsedS;
   const start = performance.now();
-  let windowStart = start, windowTokens = 0, lastYield = start, tokensProcessed = 0;
+  let windowStart = start,
+    windowTokens = 0,
+    lastYield = start,
+    tokensProcessed = 0;
   const progress = new ProgressWindow(start);
   const checkpoint = (reason: 'periodic' | 'final' | 'interrupted'): void => {
     run.pos.elapsedS = startElapsed + (performance.now() - start) / 1000;
@@ -222,22 +295,44 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
       const flow = gradflow !== null && (step % c.gradflowEvery === 0 || step === 1);
       let parts: ReturnType<typeof partGradNorms> | null = null;
       task.stack.recordStateGradients = flow;
-      const { loss, tokens, gradNorm, updated } = trainingStep(task, optimizer, c, lr, c.dropout > 0 ? run.random.nextUint32() : undefined, flow ? () => (parts = partGradNorms(model)) : undefined);
+      const { loss, tokens, gradNorm, updated } = trainingStep(
+        task,
+        optimizer,
+        c,
+        lr,
+        c.dropout > 0 ? run.random.nextUint32() : undefined,
+        flow ? () => (parts = partGradNorms(model)) : undefined,
+      );
       task.stack.recordStateGradients = false;
       clips.add(gradNorm);
-      if (flow && parts) gradflow!.append({ step, state_grad_norms: task.stack.stateGradientNorms(), ...(parts as ReturnType<typeof partGradNorms>), clip_rate: clips.take() });
+      if (flow && parts)
+        gradflow!.append({
+          step,
+          state_grad_norms: task.stack.stateGradientNorms(),
+          ...(parts as ReturnType<typeof partGradNorms>),
+          clip_rate: clips.take(),
+        });
       run.pos.step = step;
       if (!updated) {
         if (!c.skipNonfinite) {
-          throw new RnnkitError('ERR_NON_FINITE', `the ${Number.isFinite(loss) ? 'gradient norm' : 'loss'} became ${Number.isFinite(loss) ? gradNorm : loss} at step ${step}; training stopped and the last checkpoint in ${out} was kept (lower --lr, use --clip-norm, or pass --skip-nonfinite)`);
+          throw new RnnkitError(
+            'ERR_NON_FINITE',
+            `the ${Number.isFinite(loss) ? 'gradient norm' : 'loss'} became ${Number.isFinite(loss) ? gradNorm : loss} at step ${step}; training stopped and the last checkpoint in ${out} was kept (lower --lr, use --clip-norm, or pass --skip-nonfinite)`,
+          );
         }
         run.pos.skippedSteps++;
         consecutiveSkips++;
         task.discardState();
         emit({ type: 'skipped', step, loss, gradNorm, skippedSteps: run.pos.skippedSteps });
         if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
-          const kept = run.savedStep === null ? 'nothing was saved' : `the last checkpoint in ${out} (step ${run.savedStep}) was kept`;
-          throw new RnnkitError('ERR_NON_FINITE', `${consecutiveSkips} consecutive steps (to step ${step}) had a non-finite loss or gradient, ${run.pos.skippedSteps} skipped in all; training stopped and ${kept} (lower --lr, use --clip-norm)`);
+          const kept =
+            run.savedStep === null
+              ? 'nothing was saved'
+              : `the last checkpoint in ${out} (step ${run.savedStep}) was kept`;
+          throw new RnnkitError(
+            'ERR_NON_FINITE',
+            `${consecutiveSkips} consecutive steps (to step ${step}) had a non-finite loss or gradient, ${run.pos.skippedSteps} skipped in all; training stopped and ${kept} (lower --lr, use --clip-norm)`,
+          );
         }
       } else {
         consecutiveSkips = 0;
@@ -260,7 +355,10 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
           } else {
             run.pos.evalsWithoutImprovement++;
           }
-          validated = { val_loss: validation.loss, ...Object.fromEntries(Object.entries(validation.metrics).map(([k, v]) => [`val_${k}`, v])) };
+          validated = {
+            val_loss: validation.loss,
+            ...Object.fromEntries(Object.entries(validation.metrics).map(([k, v]) => [`val_${k}`, v])),
+          };
           emit({ type: 'validation', step, loss: validation.loss, metrics: validation.metrics, best });
           if (best) emit({ type: 'checkpoint', step, dir: join(out, BEST_DIR), reason: 'best' });
           stoppedEarly = c.patience > 0 && run.pos.evalsWithoutImprovement >= c.patience;
@@ -268,12 +366,18 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
       }
       // A new seed per sample (seed + step, reproducible), or every sample would start alike. Kept in the
       // step's metrics row for the report.
-      const sampled = c.sampleEvery > 0 && step % c.sampleEvery === 0 ? task.sample(c.sampleLength, (c.seed + step) % 2 ** 53) : null;
+      const sampled =
+        c.sampleEvery > 0 && step % c.sampleEvery === 0 ? task.sample(c.sampleLength, (c.seed + step) % 2 ** 53) : null;
       // Every step is a row of metrics.jsonl (buffered, so this costs microseconds); logEvery only decides
       // which rows are also announced (the printed lines).
       const now = performance.now();
       last = {
-        step, epoch, loss, smooth_loss: debiased(run.pos.smoothLoss, step - run.pos.skippedSteps), grad_norm: gradNorm, lr,
+        step,
+        epoch,
+        loss,
+        smooth_loss: debiased(run.pos.smoothLoss, step - run.pos.skippedSteps),
+        grad_norm: gradNorm,
+        lr,
         tokens_per_s: tokens / ((now - stepStart) / 1000),
         elapsed_s: startElapsed + (now - start) / 1000,
         ...validated,
@@ -297,8 +401,19 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     const interrupted = run.pos.step < c.steps && !stoppedEarly;
     checkpoint(interrupted ? 'interrupted' : 'final');
     return {
-      dir: out, task: task.task, steps: run.pos.step, metrics: last, parameterCount: model.parameterCount, vocabSize: summary.vocabSize,
-      trainSize: summary.train, tokensProcessed, interrupted, stoppedEarly, bestValLoss: run.pos.bestValLoss, skippedSteps: run.pos.skippedSteps, config: c,
+      dir: out,
+      task: task.task,
+      steps: run.pos.step,
+      metrics: last,
+      parameterCount: model.parameterCount,
+      vocabSize: summary.vocabSize,
+      trainSize: summary.train,
+      tokensProcessed,
+      interrupted,
+      stoppedEarly,
+      bestValLoss: run.pos.bestValLoss,
+      skippedSteps: run.pos.skippedSteps,
+      config: c,
     };
   } finally {
     metrics.close();

@@ -21,14 +21,32 @@ const onEvent = (event: TrainEvent): void => post({ kind: 'event', event });
 try {
   const { backend } = await selectBackend({ backend: options.backend, threads: options.threads });
   const result = options.resume
-    ? await resumeTraining({ dir: options.resume, backend, text: options.text, steps: options.steps, signal: abort.signal, onEvent })
+    ? await resumeTraining({
+        dir: options.resume,
+        backend,
+        text: options.text,
+        steps: options.steps,
+        signal: abort.signal,
+        onEvent,
+      })
     : await runTraining({
         // A file is recorded by its absolute path, so that --resume works from any directory.
-        text: options.text, source: options.file ? resolve(options.file) : undefined,
-        config: options.config, backend, out: options.out!, force: options.force, initFrom: options.initFrom, signal: abort.signal, onEvent,
+        text: options.text,
+        source: options.file ? resolve(options.file) : undefined,
+        config: options.config,
+        backend,
+        out: options.out!,
+        force: options.force,
+        initFrom: options.initFrom,
+        signal: abort.signal,
+        onEvent,
       });
   post({ kind: 'done', result });
 } catch (error) {
-  post({ kind: 'error', message: error instanceof Error ? error.message : String(error), code: error instanceof RnnkitError ? error.code : undefined });
+  post({
+    kind: 'error',
+    message: error instanceof Error ? error.message : String(error),
+    code: error instanceof RnnkitError ? error.code : undefined,
+  });
 }
 port.close();

@@ -24,7 +24,8 @@ export class Random {
   }
 
   static fromState(state: ArrayLike<number>): Random {
-    if (state.length !== 4 || Array.from(state).every((v) => v === 0)) throw new RangeError('Random: state must be four 32-bit words, not all zero');
+    if (state.length !== 4 || Array.from(state).every((v) => v === 0))
+      throw new RangeError('Random: state must be four 32-bit words, not all zero');
     const random = new Random(0);
     random.s = Uint32Array.from(state);
     return random;

@@ -18,7 +18,11 @@ export function languageModelBlob(model: Model, vocab: Vocabulary): Blob {
 
 /** A language model and its vocabulary from a model.safetensors (bytes, an ArrayBuffer, or a Blob such as an
  *  uploaded File); `name` names it in error messages. */
-export async function loadLanguageModel(source: Uint8Array | ArrayBuffer | Blob, backend: Backend, name = 'model.safetensors'): Promise<{ model: Model; vocab: Vocabulary }> {
+export async function loadLanguageModel(
+  source: Uint8Array | ArrayBuffer | Blob,
+  backend: Backend,
+  name = 'model.safetensors',
+): Promise<{ model: Model; vocab: Vocabulary }> {
   let bytes: Uint8Array;
   if (source instanceof Uint8Array) bytes = source;
   else if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);

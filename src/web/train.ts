@@ -49,8 +49,12 @@ export function train(options: WebTrainOptions): WebTrainingHandle {
   try {
     memoryTrainConfig(options.config); // a bad setting fails before a worker starts
     const WorkerClass = (globalThis as { Worker?: WorkerConstructor }).Worker;
-    if (!WorkerClass) throw new Error('train(): this environment has no Web Workers (in Node, use train() from rnnkit)');
-    worker = new WorkerClass(options.workerUrl ?? new URL('./worker.js', import.meta.url), { type: 'module', name: 'rnnkit-train' });
+    if (!WorkerClass)
+      throw new Error('train(): this environment has no Web Workers (in Node, use train() from rnnkit)');
+    worker = new WorkerClass(options.workerUrl ?? new URL('./worker.js', import.meta.url), {
+      type: 'module',
+      name: 'rnnkit-train',
+    });
     worker.onmessage = ({ data }) => {
       if (data.kind === 'event') return events.push(data.event);
       if (data.kind === 'done') events.finish(data.result);
@@ -59,11 +63,20 @@ export function train(options: WebTrainOptions): WebTrainingHandle {
     };
     worker.onerror = (event) => {
       event.preventDefault?.();
-      events.fail(new Error(`the training worker failed to run: ${event.message ?? 'no message (is worker.js served beside this module?)'}`));
+      events.fail(
+        new Error(
+          `the training worker failed to run: ${event.message ?? 'no message (is worker.js served beside this module?)'}`,
+        ),
+      );
       end();
     };
     worker.postMessage({
-      kind: 'start', text: options.text, config: options.config ?? {}, backend: options.backend ?? 'wasm', build: options.build ?? 'auto', aborted: options.signal?.aborted ?? false,
+      kind: 'start',
+      text: options.text,
+      config: options.config ?? {},
+      backend: options.backend ?? 'wasm',
+      build: options.build ?? 'auto',
+      aborted: options.signal?.aborted ?? false,
     });
     options.signal?.addEventListener('abort', abort, { once: true });
   } catch (error) {

@@ -5,7 +5,13 @@
 import type { Backend } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
 import { LanguageModelSteps, newLanguageModel, textSource } from '../tasks/lm-run.js';
-import { DEFAULT_TRAIN_CONFIG, TRAIN_CONFIG_KEYS, type TrainConfig, refuseUnknownKeys, validateTrainConfig } from '../train/config.js';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  TRAIN_CONFIG_KEYS,
+  type TrainConfig,
+  refuseUnknownKeys,
+  validateTrainConfig,
+} from '../train/config.js';
 import { differsFrom, refuseIneffective } from '../train/ineffective.js';
 import { Optimizer } from '../train/optimizer.js';
 import { ProgressWindow } from '../train/progress.js';
@@ -36,11 +42,21 @@ export class MemoryTraining {
   readonly run: LanguageModelSteps;
   readonly #optimizer: Optimizer;
 
-  constructor(readonly text: string, backend: Backend, config: Partial<TrainConfig> = {}) {
+  constructor(
+    readonly text: string,
+    backend: Backend,
+    config: Partial<TrainConfig> = {},
+  ) {
     if (typeof text !== 'string' || text.length === 0) throw invalidOption('text must be a non-empty string');
     this.config = memoryTrainConfig(config);
     const { model, vocab } = newLanguageModel(backend, text, this.config);
-    this.run = new LanguageModelSteps(model, vocab, this.config, textSource(text), vocab.encode(text, 'the training text'));
+    this.run = new LanguageModelSteps(
+      model,
+      vocab,
+      this.config,
+      textSource(text),
+      vocab.encode(text, 'the training text'),
+    );
     this.#optimizer = new Optimizer(backend, this.config, model.parameterCount);
   }
 
@@ -50,21 +66,49 @@ export class MemoryTraining {
     const emit = hooks.onEvent ?? (() => {});
     const random = new Random(c.seed + 0x5eed); // dropout masks, as the CLI's trainer draws them
     emit({
-      type: 'start', dir: IN_MEMORY, task: 'lm', step: 0, steps: c.steps, parameters: model.parameterCount, vocabSize: summary.vocabSize,
-      unit: summary.unit, trainSize: summary.train, valSize: summary.validation, perStep: summary.perStep, notes: summary.notes, backend: model.backend.info(),
+      type: 'start',
+      dir: IN_MEMORY,
+      task: 'lm',
+      step: 0,
+      steps: c.steps,
+      parameters: model.parameterCount,
+      vocabSize: summary.vocabSize,
+      unit: summary.unit,
+      trainSize: summary.train,
+      valSize: summary.validation,
+      perStep: summary.perStep,
+      notes: summary.notes,
+      backend: model.backend.info(),
     });
-    let step = 0, smoothLoss = 0, skipped = 0, tokensProcessed = 0, windowTokens = 0;
-    let bestValLoss: number | null = null, evalsWithoutImprovement = 0, stoppedEarly = false, last: StepMetrics | null = null;
+    let step = 0,
+      smoothLoss = 0,
+      skipped = 0,
+      tokensProcessed = 0,
+      windowTokens = 0;
+    let bestValLoss: number | null = null,
+      evalsWithoutImprovement = 0,
+      stoppedEarly = false,
+      last: StepMetrics | null = null;
     const start = performance.now();
-    let windowStart = start, lastYield = start;
+    let windowStart = start,
+      lastYield = start;
     const progress = new ProgressWindow(start);
     while (step < c.steps && !hooks.signal?.aborted && !stoppedEarly) {
       step++;
       const epoch = run.cursor.epoch;
       const lr = learningRate(c, step, epoch);
-      const { loss, tokens, gradNorm, updated } = trainingStep(run, this.#optimizer, c, lr, c.dropout > 0 ? random.nextUint32() : undefined);
+      const { loss, tokens, gradNorm, updated } = trainingStep(
+        run,
+        this.#optimizer,
+        c,
+        lr,
+        c.dropout > 0 ? random.nextUint32() : undefined,
+      );
       if (!updated) {
-        if (!c.skipNonfinite) throw invalidOption(`the loss or gradient became non-finite at step ${step} (lower lr, use clipNorm, or set skipNonfinite)`);
+        if (!c.skipNonfinite)
+          throw invalidOption(
+            `the loss or gradient became non-finite at step ${step} (lower lr, use clipNorm, or set skipNonfinite)`,
+          );
         skipped++;
         run.discardState();
         emit({ type: 'skipped', step, loss, gradNorm, skippedSteps: skipped });
@@ -82,7 +126,10 @@ export class MemoryTraining {
           const best = bestValLoss === null || validation.loss < bestValLoss;
           if (best) [bestValLoss, evalsWithoutImprovement] = [validation.loss, 0];
           else evalsWithoutImprovement++;
-          validated = { val_loss: validation.loss, ...Object.fromEntries(Object.entries(validation.metrics).map(([k, v]) => [`val_${k}`, v])) };
+          validated = {
+            val_loss: validation.loss,
+            ...Object.fromEntries(Object.entries(validation.metrics).map(([k, v]) => [`val_${k}`, v])),
+          };
           emit({ type: 'validation', step, loss: validation.loss, metrics: validation.metrics, best });
           stoppedEarly = c.patience > 0 && evalsWithoutImprovement >= c.patience;
         }
@@ -91,8 +138,16 @@ export class MemoryTraining {
         const now = performance.now();
         const n = step - skipped;
         last = {
-          step, epoch, loss, smooth_loss: n > 0 ? smoothLoss / (1 - 0.999 ** n) : Number.NaN, grad_norm: gradNorm, lr,
-          tokens_per_s: windowTokens / ((now - windowStart) / 1000), elapsed_s: (now - start) / 1000, ...validated, ...(skipped ? { skipped_steps: skipped } : {}),
+          step,
+          epoch,
+          loss,
+          smooth_loss: n > 0 ? smoothLoss / (1 - 0.999 ** n) : Number.NaN,
+          grad_norm: gradNorm,
+          lr,
+          tokens_per_s: windowTokens / ((now - windowStart) / 1000),
+          elapsed_s: (now - start) / 1000,
+          ...validated,
+          ...(skipped ? { skipped_steps: skipped } : {}),
         };
         emit({ type: 'step', metrics: last });
         [windowStart, windowTokens] = [now, 0];
@@ -107,8 +162,17 @@ export class MemoryTraining {
       }
     }
     return {
-      steps: step, metrics: last, parameterCount: model.parameterCount, vocabSize: summary.vocabSize, trainSize: summary.train, tokensProcessed,
-      interrupted: step < c.steps && !stoppedEarly, stoppedEarly, bestValLoss, skippedSteps: skipped, config: c,
+      steps: step,
+      metrics: last,
+      parameterCount: model.parameterCount,
+      vocabSize: summary.vocabSize,
+      trainSize: summary.train,
+      tokensProcessed,
+      interrupted: step < c.steps && !stoppedEarly,
+      stoppedEarly,
+      bestValLoss,
+      skippedSteps: skipped,
+      config: c,
     };
   }
 

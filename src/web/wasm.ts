@@ -1,7 +1,15 @@
 // The WebAssembly backend in a browser (or a Web Worker, or any runtime with fetch): rnnkit.wasm is found
 // relative to this module (new URL(..., import.meta.url)), which works from a plain static server serving the
 // package and from bundlers that understand that pattern (Vite, webpack 5, esbuild with its file loader).
-import { type WasmBackend, type WasmBuild, REBUILD, describe, instantiateWasmBackend, wasmFileOf, wasmThreadsReason } from '../backend/wasm-backend.js';
+import {
+  type WasmBackend,
+  type WasmBuild,
+  REBUILD,
+  describe,
+  instantiateWasmBackend,
+  wasmFileOf,
+  wasmThreadsReason,
+} from '../backend/wasm-backend.js';
 
 export interface WebWasmOptions {
   /** 'auto' (default): the relaxed-SIMD build where the browser has relaxed SIMD, else the plain one. */
@@ -22,13 +30,17 @@ async function fetchBytes(url: string | URL): Promise<Uint8Array> {
   } catch (err) {
     throw new Error(`wasm backend: cannot fetch ${String(url)} (${describe(err)})`);
   }
-  if (!response.ok) throw new Error(`wasm backend: fetching ${String(url)} gave HTTP ${response.status}; ${REBUILD}, and serve build/wasm/ beside dist/`);
+  if (!response.ok)
+    throw new Error(
+      `wasm backend: fetching ${String(url)} gave HTTP ${response.status}; ${REBUILD}, and serve build/wasm/ beside dist/`,
+    );
   return new Uint8Array(await response.arrayBuffer());
 }
 
 /** Instantiates rnnkit's WebAssembly backend (one thread). */
 export async function loadWasmBackend(options: WebWasmOptions = {}): Promise<WasmBackend> {
-  if (options.bytes) return instantiateWasmBackend(options.bytes instanceof Uint8Array ? options.bytes : new Uint8Array(options.bytes));
+  if (options.bytes)
+    return instantiateWasmBackend(options.bytes instanceof Uint8Array ? options.bytes : new Uint8Array(options.bytes));
   return instantiateWasmBackend(await fetchBytes(options.url ?? wasmUrl(wasmFileOf(options.build))));
 }
 

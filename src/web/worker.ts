@@ -19,7 +19,8 @@ const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => scope.
 
 async function run(start: StartMessage): Promise<void> {
   if (start.aborted) abort.abort();
-  const backend: Backend = start.backend === 'reference' ? new ReferenceBackend() : await loadWasmBackend({ build: start.build });
+  const backend: Backend =
+    start.backend === 'reference' ? new ReferenceBackend() : await loadWasmBackend({ build: start.build });
   const training = new MemoryTraining(start.text, backend, start.config);
   const result = await training.train({ signal: abort.signal, onEvent: (event) => post({ kind: 'event', event }) });
   const model = training.run.modelBytes();
@@ -30,7 +31,13 @@ scope.onmessage = ({ data }) => {
   if (data.kind === 'abort') abort.abort();
   else {
     run(data)
-      .catch((error: unknown) => post({ kind: 'error', message: error instanceof Error ? error.message : String(error), code: error instanceof RnnkitError ? error.code : undefined }))
+      .catch((error: unknown) =>
+        post({
+          kind: 'error',
+          message: error instanceof Error ? error.message : String(error),
+          code: error instanceof RnnkitError ? error.code : undefined,
+        }),
+      )
       .finally(() => scope.close());
   }
 };

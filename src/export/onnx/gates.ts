@@ -10,8 +10,10 @@ export const ONNX_GATE_ORDER: Record<Cell, readonly number[]> = {
 
 /** The rows of `weights` ([G·H, cols] or [G·H] for cols 1) with its gate blocks in ONNX's order. */
 export function reorderGates(cell: Cell, weights: Float32Array, H: number, cols: number): Float32Array {
-  const order = ONNX_GATE_ORDER[cell], block = H * cols;
-  if (weights.length !== order.length * block) throw new RangeError(`reorderGates: ${weights.length} values are not ${order.length} gate blocks of ${H}×${cols}`);
+  const order = ONNX_GATE_ORDER[cell],
+    block = H * cols;
+  if (weights.length !== order.length * block)
+    throw new RangeError(`reorderGates: ${weights.length} values are not ${order.length} gate blocks of ${H}×${cols}`);
   const out = new Float32Array(weights.length);
   order.forEach((source, k) => out.set(weights.subarray(source * block, (source + 1) * block), k * block));
   return out;

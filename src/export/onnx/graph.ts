@@ -33,12 +33,22 @@ export class GraphBuilder {
   }
 
   int64s(name: string, values: number[]): string {
-    this.initializers.push({ name, dims: [values.length], dataType: DataType.INT64, rawData: bytesOf(BigInt64Array.from(values, BigInt)) });
+    this.initializers.push({
+      name,
+      dims: [values.length],
+      dataType: DataType.INT64,
+      rawData: bytesOf(BigInt64Array.from(values, BigInt)),
+    });
     return name;
   }
 
   int64Scalar(name: string, value: number): string {
-    this.initializers.push({ name, dims: [], dataType: DataType.INT64, rawData: bytesOf(BigInt64Array.of(BigInt(value))) });
+    this.initializers.push({
+      name,
+      dims: [],
+      dataType: DataType.INT64,
+      rawData: bytesOf(BigInt64Array.of(BigInt(value))),
+    });
     return name;
   }
 
@@ -50,7 +60,12 @@ export class GraphBuilder {
   }
 
   /** One-output node with a fresh output name. */
-  op(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, hint = opType.toLowerCase()): string {
+  op(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, Attribute> = {},
+    hint = opType.toLowerCase(),
+  ): string {
     return this.node(opType, inputs, [this.name(hint)], attributes)[0]!;
   }
 

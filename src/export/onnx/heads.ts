@@ -10,7 +10,8 @@ import { DataType } from './schema.js';
 /** x [.., W] · head.weightᵀ + head.bias → [.., C]. */
 function linearHead(g: GraphBuilder, model: Model, x: string, output?: string): string {
   const [C, W] = [outputsOf(model.config), directionsOf(model.config) * model.config.hidden];
-  const weight = model.params.get('head.weight').data, transposed = new Float32Array(W * C);
+  const weight = model.params.get('head.weight').data,
+    transposed = new Float32Array(W * C);
   for (let c = 0; c < C; c++) for (let w = 0; w < W; w++) transposed[w * C + c] = weight[c * W + w]!;
   const product = g.op('MatMul', [x, g.floats('head.weight_transposed', [W, C], transposed)]);
   const bias = g.floats('head.bias', [C], Float32Array.from(model.params.get('head.bias').data));
@@ -19,13 +20,23 @@ function linearHead(g: GraphBuilder, model: Model, x: string, output?: string): 
 
 export function addLanguageModelHead(g: GraphBuilder, model: Model, stack: RecurrentValues): void {
   linearHead(g, model, stack.output, 'logits');
-  g.output('logits', DataType.FLOAT, ['T', 'B', model.config.vocabSize], 'next-token logits [T, B, V] after each step (meaningless past a length)');
+  g.output(
+    'logits',
+    DataType.FLOAT,
+    ['T', 'B', model.config.vocabSize],
+    'next-token logits [T, B, V] after each step (meaningless past a length)',
+  );
 }
 
 export function addClassifierHead(g: GraphBuilder, model: Model, stack: RecurrentValues, pool: Pooling): void {
   const logits = linearHead(g, model, poolSteps(g, stack, pool));
   g.node('Softmax', [logits], ['probabilities'], { axis: -1 });
-  g.output('probabilities', DataType.FLOAT, ['B', outputsOf(model.config)], 'class probabilities [B, C] (softmax of the head)');
+  g.output(
+    'probabilities',
+    DataType.FLOAT,
+    ['B', outputsOf(model.config)],
+    'class probabilities [B, C] (softmax of the head)',
+  );
 }
 
 /** [B, D·H] features of each sequence, as rnnkit's ClassifierWorkspace pools them. */
@@ -38,7 +49,10 @@ function poolSteps(g: GraphBuilder, stack: RecurrentValues, pool: Pooling): stri
   if (pool === 'mean') {
     // The output is zero past each length, so the sum over all T steps is the sum over the valid ones.
     const sum = g.op('ReduceSum', [stack.output, g.int64s('time_axis', [0])], { keepdims: 0 });
-    const lengths = g.op('Unsqueeze', [g.op('Cast', ['lengths'], { to: DataType.FLOAT }), g.int64s('feature_axis', [1])]);
+    const lengths = g.op('Unsqueeze', [
+      g.op('Cast', ['lengths'], { to: DataType.FLOAT }),
+      g.int64s('feature_axis', [1]),
+    ]);
     return g.op('Div', [sum, lengths], {}, 'pooled');
   }
   // max: steps past a length are −∞ (not the zeros the recurrent node writes there) before the maximum.

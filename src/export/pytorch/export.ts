@@ -32,13 +32,18 @@ export interface PytorchExport {
 function claimOut(out: string, force: boolean): void {
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw invalidOption(`--pytorch ${out}: a file of that name is in the way`);
-    if (readdirSync(out).length > 0 && !force) throw invalidOption(`--pytorch ${out}: the directory is not empty; choose a new or empty one, or pass --force to write the export's files over it`);
+    if (readdirSync(out).length > 0 && !force)
+      throw invalidOption(
+        `--pytorch ${out}: the directory is not empty; choose a new or empty one, or pass --force to write the export's files over it`,
+      );
   }
   mkdirSync(out, { recursive: true });
 }
 
 const changed = (state: TrainerState, dir: string) =>
-  invalidInput(`the training data (${state.data.source}) changed since the checkpoint in ${dir} was written, so the run cannot be continued on it`);
+  invalidInput(
+    `the training data (${state.data.source}) changed since the checkpoint in ${dir} was written, so the run cannot be continued on it`,
+  );
 
 /** The run's training data as train_ddp.py reads it (file name → contents), checked against the fingerprint
  *  recorded in its trainer state: the language model's text; the classifier's examples as JSON Lines (its
@@ -64,7 +69,8 @@ export function exportPytorch(dir: string, out: string, options: { force?: boole
     throw invalidInput(`${dir} is a run of task ${state.task}; --pytorch covers ${PYTORCH_TASKS.join(', ')} so far`);
   }
   if (!existsSync(join(dir, MODEL_FILE))) throw invalidInput(`${dir}: no ${MODEL_FILE} here`);
-  if (state.task === 'classify' && state.config.dropout > 0) throw invalidInput(`${dir} is a classifier trained with --dropout; --pytorch does not cover that yet`);
+  if (state.task === 'classify' && state.config.dropout > 0)
+    throw invalidInput(`${dir} is a classifier trained with --dropout; --pytorch does not cover that yet`);
   const [dataFile, data] = trainingData(state, dir); // before anything is written
   claimOut(out, options.force ?? false);
   const files: string[] = [];
@@ -81,9 +87,16 @@ export function exportPytorch(dir: string, out: string, options: { force?: boole
   }
   write(dataFile, data);
   const values = {
-    run: basename(dir), step: state.position.step, steps: state.config.steps, batch: state.config.batch, seq: state.config.seq,
-    optimizer: state.config.optimizer, shape: describeShape(state), pool: state.config.pool,
+    run: basename(dir),
+    step: state.position.step,
+    steps: state.config.steps,
+    batch: state.config.batch,
+    seq: state.config.seq,
+    optimizer: state.config.optimizer,
+    shape: describeShape(state),
+    pool: state.config.pool,
   };
-  for (const [name, template] of templateFiles(state.task)) write(name, name === README ? fillIn(template, values) : template);
+  for (const [name, template] of templateFiles(state.task))
+    write(name, name === README ? fillIn(template, values) : template);
   return { out, files, step: state.position.step, steps: state.config.steps };
 }

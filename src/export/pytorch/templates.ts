@@ -13,8 +13,11 @@ export function templateFiles(task: string): Map<string, string> {
   const files = new Map<string, string>();
   for (const folder of ['common', task]) {
     const dir = join(PYTHON_DIR, folder);
-    if (!existsSync(dir)) throw new Error(`the PyTorch templates ${folder}/ are missing from this installation (${dir})`);
-    const names = readdirSync(dir).filter((name) => /\.(py|md)$/.test(name)).sort(); // not __pycache__
+    if (!existsSync(dir))
+      throw new Error(`the PyTorch templates ${folder}/ are missing from this installation (${dir})`);
+    const names = readdirSync(dir)
+      .filter((name) => /\.(py|md)$/.test(name))
+      .sort(); // not __pycache__
     for (const name of names) files.set(name, readFileSync(join(dir, name), 'utf8'));
   }
   return files;

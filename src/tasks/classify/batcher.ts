@@ -65,7 +65,8 @@ export class BucketBatcher {
     readonly poolBatches = DEFAULT_POOL_BATCHES,
   ) {
     checkBatch(batch);
-    if (!(Number.isInteger(poolBatches) && poolBatches >= 1)) throw invalidOption(`poolBatches must be a positive integer, got ${poolBatches}`);
+    if (!(Number.isInteger(poolBatches) && poolBatches >= 1))
+      throw invalidOption(`poolBatches must be a positive integer, got ${poolBatches}`);
     if (set.lengths.length === 0) throw invalidInput('no training examples');
     this.batchesPerEpoch = Math.ceil(set.lengths.length / batch);
     this.maxLength = longest(set.lengths);
@@ -80,8 +81,16 @@ export class BucketBatcher {
   /** Restores a saved cursor (a checkpoint's). */
   set cursor(cursor: BatchCursor) {
     const { epoch, position } = cursor;
-    if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isInteger(position) || position < 0 || position >= this.batchesPerEpoch) {
-      throw badCheckpoint(`data cursor (epoch ${epoch}, position ${position}) is out of range: an epoch has ${this.batchesPerEpoch} batches`);
+    if (
+      !Number.isSafeInteger(epoch) ||
+      epoch < 0 ||
+      !Number.isInteger(position) ||
+      position < 0 ||
+      position >= this.batchesPerEpoch
+    ) {
+      throw badCheckpoint(
+        `data cursor (epoch ${epoch}, position ${position}) is out of range: an epoch has ${this.batchesPerEpoch} batches`,
+      );
     }
     this.position = { epoch, position };
   }
@@ -91,7 +100,8 @@ export class BucketBatcher {
     const { epoch, position } = this.position;
     const plan = this.planOf(epoch);
     const batch = this.buffers.fill(this.set, plan.order.subarray(plan.starts[position]!, plan.starts[position + 1]!));
-    this.position = position + 1 === this.batchesPerEpoch ? { epoch: epoch + 1, position: 0 } : { epoch, position: position + 1 };
+    this.position =
+      position + 1 === this.batchesPerEpoch ? { epoch: epoch + 1, position: 0 } : { epoch, position: position + 1 };
     return batch;
   }
 
@@ -108,7 +118,8 @@ export class BucketBatcher {
 
   private makePlan(epoch: number): Plan {
     const { lengths } = this.set;
-    const n = lengths.length, B = this.batch;
+    const n = lengths.length,
+      B = this.batch;
     // A generator per epoch, derived from the seed, so any epoch's plan can be rebuilt on its own.
     const random = new Random((this.epochKey + Math.imul(epoch, 0x9e3779b9)) >>> 0);
     const shuffled = Int32Array.from({ length: n }, (_, i) => i);
@@ -140,11 +151,13 @@ export function* evaluationBatches(set: EncodedSet, batch: number): Generator<Cl
   const order = Int32Array.from({ length: set.lengths.length }, (_, i) => i);
   sortByLength(order, set.lengths);
   const buffers = new BatchBuffers(longest(set.lengths), batch);
-  for (let start = 0; start < order.length; start += batch) yield buffers.fill(set, order.subarray(start, start + batch));
+  for (let start = 0; start < order.length; start += batch)
+    yield buffers.fill(set, order.subarray(start, start + batch));
 }
 
 export function planStats(lengths: Int32Array, order: Int32Array, starts: Int32Array): EpochStats {
-  let steps = 0, real = 0;
+  let steps = 0,
+    real = 0;
   for (let k = 0; k + 1 < starts.length; k++) {
     let T = 0;
     for (let i = starts[k]!; i < starts[k + 1]!; i++) {
@@ -153,7 +166,13 @@ export function planStats(lengths: Int32Array, order: Int32Array, starts: Int32A
     }
     steps += T * (starts[k + 1]! - starts[k]!);
   }
-  return { batches: starts.length - 1, sequences: order.length, steps, padded: steps - real, paddedShare: steps === 0 ? 0 : (steps - real) / steps };
+  return {
+    batches: starts.length - 1,
+    sequences: order.length,
+    steps,
+    padded: steps - real,
+    paddedShare: steps === 0 ? 0 : (steps - real) / steps,
+  };
 }
 
 /** Sorts example indices in place by their length; ties keep their order (a typed array's sort is not
@@ -169,7 +188,8 @@ function longest(lengths: Int32Array): number {
 }
 
 function checkBatch(batch: number): void {
-  if (!(Number.isInteger(batch) && batch >= 1 && batch <= 100_000)) throw invalidOption(`batch must be an integer in [1, 100000], got ${batch}`);
+  if (!(Number.isInteger(batch) && batch >= 1 && batch <= 100_000))
+    throw invalidOption(`batch must be an integer in [1, 100000], got ${batch}`);
 }
 
 /** One set of batch arrays, allocated once for the largest batch and reused. */
@@ -200,6 +220,13 @@ class BatchBuffers {
       this.labels[b] = set.labels[example]!;
       this.indices[b] = example;
     });
-    return { T, B, ids, lengths: this.lengths.subarray(0, B), labels: this.labels.subarray(0, B), indices: this.indices.subarray(0, B) };
+    return {
+      T,
+      B,
+      ids,
+      lengths: this.lengths.subarray(0, B),
+      labels: this.labels.subarray(0, B),
+      indices: this.indices.subarray(0, B),
+    };
   }
 }

@@ -32,7 +32,13 @@ export interface ReadOptions {
   maxBytes?: number;
 }
 
-const EXTENSIONS: Record<string, ClassifyFormat> = { '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'jsonl', '.tsv': 'tsv', '.tab': 'tsv' };
+const EXTENSIONS: Record<string, ClassifyFormat> = {
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'jsonl',
+  '.tsv': 'tsv',
+  '.tab': 'tsv',
+};
 
 export function readClassifyFile(path: string, options: ReadOptions = {}): ClassifyDataset {
   const bytes = readBounded(path, 'a JSON Lines or TSV file', options.maxBytes ?? MAX_INPUT_BYTES);

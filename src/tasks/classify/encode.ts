@@ -25,9 +25,22 @@ export function checkMaxLen(maxLen: number): void {
 }
 
 /** `source` names the examples' file in errors (a label the training data did not have). */
-export function encodeExamples(examples: readonly Example[], vocab: CharVocabulary, labelSet: LabelSet, source: string, maxLen = Infinity): EncodedSet {
+export function encodeExamples(
+  examples: readonly Example[],
+  vocab: CharVocabulary,
+  labelSet: LabelSet,
+  source: string,
+  maxLen = Infinity,
+): EncodedSet {
   const labels = labelSet.encode(examples, source);
-  return { ...encodeTexts(examples.map((e) => e.text), vocab, maxLen), labels };
+  return {
+    ...encodeTexts(
+      examples.map((e) => e.text),
+      vocab,
+      maxLen,
+    ),
+    labels,
+  };
 }
 
 /** Texts as ids, each cut to its first maxLen code points; labels are all 0 (unlabelled texts, to predict).
@@ -36,7 +49,8 @@ export function encodeTexts(texts: readonly string[], vocab: CharVocabulary, max
   checkMaxLen(maxLen);
   const lengths = new Int32Array(texts.length);
   const offsets = new Int32Array(texts.length);
-  let total = 0, truncated = 0;
+  let total = 0,
+    truncated = 0;
   texts.forEach((text, i) => {
     let n = 0;
     for (const _ of text) if (++n > maxLen) break;

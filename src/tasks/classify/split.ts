@@ -30,7 +30,8 @@ export function stratifiedSplit(examples: readonly Example[], valFrac: number, s
   }
   const split: Split = { train: [], val: [] };
   examples.forEach((e, i) => (isVal[i] ? split.val : split.train).push(e));
-  if (valFrac > 0 && split.val.length === 0) throw invalidInput(`val-frac ${valFrac} leaves no validation example: every class has a single example`);
+  if (valFrac > 0 && split.val.length === 0)
+    throw invalidInput(`val-frac ${valFrac} leaves no validation example: every class has a single example`);
   return split;
 }
 

@@ -34,7 +34,13 @@ const sum = (values: Int32Array): number => values.reduce((a, b) => a + b, 0);
 
 /** Runs the model over `set` in batches of at most `batch` examples of similar length, handing each batch's
  *  softmax [B,C] to `visit`; returns the loss summed over the examples (NaN without labels). */
-export function forEachBatch(workspace: ClassifierWorkspace, set: EncodedSet, batch: number, withLabels: boolean, visit: (b: ClassifyBatch, probs: Float32Array) => void): number {
+export function forEachBatch(
+  workspace: ClassifierWorkspace,
+  set: EncodedSet,
+  batch: number,
+  withLabels: boolean,
+  visit: (b: ClassifyBatch, probs: Float32Array) => void,
+): number {
   let loss = 0;
   for (const b of evaluationBatches(set, batch)) {
     load(workspace, b);
@@ -45,10 +51,16 @@ export function forEachBatch(workspace: ClassifierWorkspace, set: EncodedSet, ba
 }
 
 /** Runs the model over `set` in batches of `batch`: mean loss and the predicted class of every example. */
-export function scoreExamples(workspace: ClassifierWorkspace, set: EncodedSet, batch: number): { loss: number; predicted: Int32Array } {
+export function scoreExamples(
+  workspace: ClassifierWorkspace,
+  set: EncodedSet,
+  batch: number,
+): { loss: number; predicted: Int32Array } {
   const predicted = new Int32Array(set.lengths.length);
   const C = outputsOf(workspace.model.config);
-  const loss = forEachBatch(workspace, set, batch, true, (b, probs) => b.indices.forEach((example, row) => (predicted[example] = argmax(probs, row * C, C))));
+  const loss = forEachBatch(workspace, set, batch, true, (b, probs) =>
+    b.indices.forEach((example, row) => (predicted[example] = argmax(probs, row * C, C))),
+  );
   return { loss: loss / set.lengths.length, predicted };
 }
 
@@ -72,18 +84,32 @@ export class ClassifierRun implements TaskRun {
     this.batcher = new BucketBatcher(train, config.batch, config.seed);
     const longest = Math.max(this.batcher.maxLength, ...(val ? [Math.max(...val.lengths)] : []));
     try {
-      this.workspace = new ClassifierWorkspace(model, longest, config.batch, config.pool, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
+      this.workspace = new ClassifierWorkspace(model, longest, config.batch, config.pool, {
+        dropout: config.dropout,
+        stateGradients: config.gradflowEvery > 0,
+      });
     } catch (error) {
       if (!(error instanceof RnnkitError)) throw error;
-      throw invalidOption(`the longest input has ${longest.toLocaleString('en-US')} characters: ${error.message}; cut the inputs with --max-len or lower --batch`);
+      throw invalidOption(
+        `the longest input has ${longest.toLocaleString('en-US')} characters: ${error.message}; cut the inputs with --max-len or lower --batch`,
+      );
     }
     this.paddedShare = this.batcher.epochStats(0).paddedShare;
-    const notes = [`${(this.paddedShare * 100).toFixed(1)} % of the steps computed in an epoch are padding (batches of similar length)`];
+    const notes = [
+      `${(this.paddedShare * 100).toFixed(1)} % of the steps computed in an epoch are padding (batches of similar length)`,
+    ];
     const cut = train.truncated + (val?.truncated ?? 0);
-    if (cut > 0) notes.push(`${cut.toLocaleString('en-US')} inputs were longer than --max-len ${config.maxLen} and were cut to their first ${config.maxLen} characters`);
+    if (cut > 0)
+      notes.push(
+        `${cut.toLocaleString('en-US')} inputs were longer than --max-len ${config.maxLen} and were cut to their first ${config.maxLen} characters`,
+      );
     this.summary = {
-      unit: 'examples', train: train.lengths.length, validation: val?.lengths.length ?? 0, vocabSize: vocab.size,
-      perStep: `${config.batch} examples/step`, notes,
+      unit: 'examples',
+      train: train.lengths.length,
+      validation: val?.lengths.length ?? 0,
+      vocabSize: vocab.size,
+      perStep: `${config.batch} examples/step`,
+      notes,
     };
   }
 
@@ -125,7 +151,13 @@ export class ClassifierRun implements TaskRun {
   }
 
   saveModel(dir: string): void {
-    saveClassifier(dir, { model: this.model, vocab: this.vocab, labels: this.labels, pool: this.config.pool, maxLen: this.config.maxLen });
+    saveClassifier(dir, {
+      model: this.model,
+      vocab: this.vocab,
+      labels: this.labels,
+      pool: this.config.pool,
+      maxLen: this.config.maxLen,
+    });
   }
 
   stateTensors(): Map<string, Float32Array> {
@@ -142,7 +174,11 @@ export class ClassifierRun implements TaskRun {
 const maxLenOf = (config: TrainConfig): number => (config.maxLen > 0 ? config.maxLen : Infinity);
 
 export function createClassifierRun(dataset: ClassifyDataset, config: TrainConfig, backend: Backend): ClassifierRun {
-  const { vocab, labels, train, val } = prepareClassifyData(dataset, { valFrac: config.valFrac, seed: config.seed, maxLen: maxLenOf(config) });
+  const { vocab, labels, train, val } = prepareClassifyData(dataset, {
+    valFrac: config.valFrac,
+    seed: config.seed,
+    maxLen: maxLenOf(config),
+  });
   const modelConfig = validateConfig({ ...config, vocabSize: vocab.size, outputs: labels.size });
   const model = new Model(backend, modelConfig);
   model.initialize(config.seed, config.init);
@@ -150,12 +186,23 @@ export function createClassifierRun(dataset: ClassifyDataset, config: TrainConfi
   return new ClassifierRun(model, vocab, labels, config, data, train, val);
 }
 
-export function restoreClassifierRun(model: Model, config: TrainConfig, meta: Record<string, unknown>, data: DataSource, dataset: ClassifyDataset, dir: string): ClassifierRun {
+export function restoreClassifierRun(
+  model: Model,
+  config: TrainConfig,
+  meta: Record<string, unknown>,
+  data: DataSource,
+  dataset: ClassifyDataset,
+  dir: string,
+): ClassifierRun {
   if (examplesHash(dataset.examples) !== data.hash || dataset.examples.length !== data.size) {
     throw invalidInput(`the training data (${data.source}) changed since the checkpoint in ${dir} was written`);
   }
   const { vocab, labels, train, val } = prepareClassifyData(dataset, {
-    valFrac: config.valFrac, seed: config.seed, maxLen: maxLenOf(config), vocab: CharVocabulary.fromJSON(meta['vocab']), labels: LabelSet.fromJSON(meta['labels']),
+    valFrac: config.valFrac,
+    seed: config.seed,
+    maxLen: maxLenOf(config),
+    vocab: CharVocabulary.fromJSON(meta['vocab']),
+    labels: LabelSet.fromJSON(meta['labels']),
   });
   return new ClassifierRun(model, vocab, labels, config, data, train, val);
 }

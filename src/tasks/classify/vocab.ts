@@ -23,7 +23,8 @@ export class CharVocabulary {
   /** The code points of `texts` seen at least `minCount` times, sorted. */
   static fromTexts(texts: Iterable<string>, minCount = 1): CharVocabulary {
     const counts = new Map<number, number>();
-    for (const text of texts) for (const ch of text) counts.set(ch.codePointAt(0)!, (counts.get(ch.codePointAt(0)!) ?? 0) + 1);
+    for (const text of texts)
+      for (const ch of text) counts.set(ch.codePointAt(0)!, (counts.get(ch.codePointAt(0)!) ?? 0) + 1);
     const kept = [...counts].filter(([, n]) => n >= minCount).map(([cp]) => cp);
     return new CharVocabulary(kept.sort((a, b) => a - b).map((cp) => String.fromCodePoint(cp)));
   }
@@ -36,8 +37,10 @@ export class CharVocabulary {
     let previous = -1;
     json.chars.forEach((ch: unknown, i) => {
       const cp = typeof ch === 'string' ? ch.codePointAt(0) : undefined;
-      if (cp === undefined || String.fromCodePoint(cp) !== ch) throw badCheckpoint(`${what}: entry ${i} (${JSON.stringify(ch)}) is not exactly one code point`);
-      if (cp <= previous) throw badCheckpoint(`${what}: entry ${i} (${JSON.stringify(ch)}) is not in ascending code point order`);
+      if (cp === undefined || String.fromCodePoint(cp) !== ch)
+        throw badCheckpoint(`${what}: entry ${i} (${JSON.stringify(ch)}) is not exactly one code point`);
+      if (cp <= previous)
+        throw badCheckpoint(`${what}: entry ${i} (${JSON.stringify(ch)}) is not in ascending code point order`);
       previous = cp;
     });
     return new CharVocabulary(json.chars as string[]);

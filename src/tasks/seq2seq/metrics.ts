@@ -28,8 +28,12 @@ export function editDistance<T>(a: readonly T[], b: readonly T[]): number {
 
 /** `outputs[i]` (tokens) scored against `references[i]` (one or more token lists). The nearest reference
  *  is the one with the fewest edits; ties go to the shorter one (the higher rate, never flattering). */
-export function scoreSequences(outputs: readonly (readonly string[])[], references: readonly (readonly (readonly string[])[])[]): SequenceScores {
-  if (outputs.length !== references.length) throw new RangeError(`scoreSequences: ${outputs.length} outputs but ${references.length} reference lists`);
+export function scoreSequences(
+  outputs: readonly (readonly string[])[],
+  references: readonly (readonly (readonly string[])[])[],
+): SequenceScores {
+  if (outputs.length !== references.length)
+    throw new RangeError(`scoreSequences: ${outputs.length} outputs but ${references.length} reference lists`);
   let wrong = 0;
   let edits = 0;
   let length = 0;

@@ -24,7 +24,13 @@ export interface PairsDataset {
   pairs: Pair[];
 }
 
-const EXTENSIONS: Record<string, PairsFormat> = { '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'jsonl', '.tsv': 'tsv', '.tab': 'tsv' };
+const EXTENSIONS: Record<string, PairsFormat> = {
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'jsonl',
+  '.tsv': 'tsv',
+  '.tab': 'tsv',
+};
 
 export function readPairsFile(path: string, options: { format?: PairsFormat; maxBytes?: number } = {}): PairsDataset {
   const bytes = readBounded(path, 'a TSV or JSON Lines file of pairs', options.maxBytes ?? MAX_INPUT_BYTES);

@@ -46,14 +46,23 @@ export class TokenVocabulary {
     if (typeof json !== 'object' || json === null || !Array.isArray(json.tokens) || !Array.isArray(json.specials)) {
       throw badCheckpoint(`${what} must be an object {"unit", "specials", "tokens"}`);
     }
-    if (!TOKEN_UNITS.includes(json.unit as TokenUnit)) throw badCheckpoint(`${what}: unit must be one of ${TOKEN_UNITS.join(', ')}`);
-    if (json.specials.join('\u0000') !== specials.join('\u0000')) throw badCheckpoint(`${what}: specials must be ${JSON.stringify(specials)}`);
+    if (!TOKEN_UNITS.includes(json.unit as TokenUnit))
+      throw badCheckpoint(`${what}: unit must be one of ${TOKEN_UNITS.join(', ')}`);
+    if (json.specials.join('\u0000') !== specials.join('\u0000'))
+      throw badCheckpoint(`${what}: specials must be ${JSON.stringify(specials)}`);
     const tokens = json.tokens as unknown[];
     tokens.forEach((token, i) => {
-      if (typeof token !== 'string' || token === '') throw badCheckpoint(`${what}: token ${i} is not a non-empty string`);
-      if (i > 0 && !((tokens[i - 1] as string) < token)) throw badCheckpoint(`${what}: token ${i} (${JSON.stringify(token)}) is not in ascending order`);
+      if (typeof token !== 'string' || token === '')
+        throw badCheckpoint(`${what}: token ${i} is not a non-empty string`);
+      if (i > 0 && !((tokens[i - 1] as string) < token))
+        throw badCheckpoint(`${what}: token ${i} (${JSON.stringify(token)}) is not in ascending order`);
     });
-    return new TokenVocabulary(json.unit as TokenUnit, specials, tokens as string[], side === 'source' ? SOURCE_UNKNOWN : TARGET_UNKNOWN);
+    return new TokenVocabulary(
+      json.unit as TokenUnit,
+      specials,
+      tokens as string[],
+      side === 'source' ? SOURCE_UNKNOWN : TARGET_UNKNOWN,
+    );
   }
 
   /** The number of ids, special entries included. */
@@ -72,7 +81,8 @@ export class TokenVocabulary {
 
   /** The token of an id; a special entry is shown by its name. */
   token(id: number): string {
-    if (!Number.isInteger(id) || id < 0 || id >= this.size) throw new RangeError(`token id ${id} is outside the vocabulary (0 to ${this.size - 1})`);
+    if (!Number.isInteger(id) || id < 0 || id >= this.size)
+      throw new RangeError(`token id ${id} is outside the vocabulary (0 to ${this.size - 1})`);
     return id < this.specials.length ? this.specials[id]! : this.tokens[id - this.specials.length]!;
   }
 

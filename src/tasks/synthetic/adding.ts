@@ -16,7 +16,11 @@ import { VALIDATION_SEQUENCES, scoreAdding } from './score.js';
 export const GENERATED_EPOCH = 1000;
 
 /** What a generated task's run records as its data: the generator, so that a resume with another is refused. */
-export const generatedSource = (task: string, length: number): DataSource => ({ source: task, size: length, hash: `${task}-v1` });
+export const generatedSource = (task: string, length: number): DataSource => ({
+  source: task,
+  size: length,
+  hash: `${task}-v1`,
+});
 
 /** The cursor of a generated task: step index → (nominal epoch, position). */
 export class GeneratedCursor {
@@ -34,7 +38,9 @@ export class GeneratedCursor {
 export function checkGenerated(data: DataSource, task: string, length: number, dir: string): void {
   const expected = generatedSource(task, length);
   if (data.source !== expected.source || data.size !== expected.size || data.hash !== expected.hash) {
-    throw invalidInput(`the checkpoint in ${dir} was trained on ${data.source} (${data.size}, ${data.hash}), not ${expected.source} (${expected.size}, ${expected.hash})`);
+    throw invalidInput(
+      `the checkpoint in ${dir} was trained on ${data.source} (${data.size}, ${data.hash}), not ${expected.source} (${expected.size}, ${expected.hash})`,
+    );
   }
 }
 
@@ -55,11 +61,19 @@ export class AddingRun implements TaskRun {
     private readonly config: TrainConfig,
   ) {
     this.data = generatedSource('adding', config.length);
-    this.workspace = new RegressorWorkspace(model, config.length, config.batch, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
+    this.workspace = new RegressorWorkspace(model, config.length, config.batch, {
+      dropout: config.dropout,
+      stateGradients: config.gradflowEvery > 0,
+    });
     this.summary = {
-      unit: 'sequences (generated)', train: config.steps * config.batch, validation: VALIDATION_SEQUENCES, vocabSize: 2,
+      unit: 'sequences (generated)',
+      train: config.steps * config.batch,
+      validation: VALIDATION_SEQUENCES,
+      vocabSize: 2,
       perStep: `${config.batch} sequences of ${config.length} steps/step`,
-      notes: [`a fresh batch every step; predicting 1 always scores MSE ${ADDING_BASELINE.toFixed(4)}, the bar to beat`],
+      notes: [
+        `a fresh batch every step; predicting 1 always scores MSE ${ADDING_BASELINE.toFixed(4)}, the bar to beat`,
+      ],
     };
   }
 
@@ -112,7 +126,10 @@ export class AddingRun implements TaskRun {
 }
 
 export function createAddingRun(config: TrainConfig, backend: Backend): AddingRun {
-  if (config.embed > 0) throw invalidOption(`--embed ${config.embed}: the adding problem reads float frames (a value and a marker), which have no embedding; leave --embed out`);
+  if (config.embed > 0)
+    throw invalidOption(
+      `--embed ${config.embed}: the adding problem reads float frames (a value and a marker), which have no embedding; leave --embed out`,
+    );
   const model = new Model(backend, validateConfig({ ...config, embed: 0, vocabSize: 2, outputs: 1 }));
   model.initialize(config.seed, config.init);
   return new AddingRun(model, config);

@@ -26,11 +26,19 @@ export class CopyRun implements TaskRun {
     private readonly config: TrainConfig,
   ) {
     this.data = generatedSource('copy', config.delay);
-    this.workspace = new Workspace(model, copySteps(config.delay), config.batch, { dropout: config.dropout, stateGradients: config.gradflowEvery > 0 });
+    this.workspace = new Workspace(model, copySteps(config.delay), config.batch, {
+      dropout: config.dropout,
+      stateGradients: config.gradflowEvery > 0,
+    });
     this.summary = {
-      unit: 'sequences (generated)', train: config.steps * config.batch, validation: VALIDATION_SEQUENCES, vocabSize: COPY_VOCAB,
+      unit: 'sequences (generated)',
+      train: config.steps * config.batch,
+      validation: VALIDATION_SEQUENCES,
+      vocabSize: COPY_VOCAB,
       perStep: `${config.batch} sequences of ${copySteps(config.delay)} steps/step`,
-      notes: [`a fresh batch every step; the memoryless strategy scores ${copyBaseline(config.delay).toFixed(4)} nats/step (10·ln 8/(delay + 20)), the bar to beat`],
+      notes: [
+        `a fresh batch every step; the memoryless strategy scores ${copyBaseline(config.delay).toFixed(4)} nats/step (10·ln 8/(delay + 20)), the bar to beat`,
+      ],
     };
   }
 
@@ -48,12 +56,19 @@ export class CopyRun implements TaskRun {
 
   /** Loads training batch `index` into the workspace, from a zero state. */
   loadBatch(index: number): void {
-    copyBatch(batchRandom(this.config.seed, 'train', index), this.config.delay, this.config.batch, this.workspace.ids.data, this.workspace.targets.data);
+    copyBatch(
+      batchRandom(this.config.seed, 'train', index),
+      this.config.delay,
+      this.config.batch,
+      this.workspace.ids.data,
+      this.workspace.targets.data,
+    );
     this.workspace.resetState();
   }
 
   trainStep(dropoutSeed: number | undefined): { loss: number; tokens: number } {
-    const T = copySteps(this.config.delay), B = this.config.batch;
+    const T = copySteps(this.config.delay),
+      B = this.config.batch;
     this.loadBatch(this.position.index++);
     const loss = this.workspace.forward(T, true, dropoutSeed) / (T * B);
     this.workspace.backward(T);
@@ -63,7 +78,13 @@ export class CopyRun implements TaskRun {
   discardState(): void {}
 
   validate(): Validation {
-    const { loss, accuracy } = scoreCopy(this.workspace, this.config.delay, this.config.seed, 'validation', VALIDATION_SEQUENCES);
+    const { loss, accuracy } = scoreCopy(
+      this.workspace,
+      this.config.delay,
+      this.config.seed,
+      'validation',
+      VALIDATION_SEQUENCES,
+    );
     return { loss, metrics: { accuracy } };
   }
 

@@ -9,7 +9,15 @@ import { scoreAdding, scoreCopy } from './score.js';
 
 export type SyntheticScore =
   | { task: 'adding'; length: number; seed: number; sequences: number; mse: number; baseline_mse: number }
-  | { task: 'copy'; delay: number; seed: number; sequences: number; loss: number; accuracy: number; baseline_loss: number };
+  | {
+      task: 'copy';
+      delay: number;
+      seed: number;
+      sequences: number;
+      loss: number;
+      accuracy: number;
+      baseline_loss: number;
+    };
 
 /** Sequences per forward batch while scoring (does not change the result). */
 const EVAL_BATCH = 128;
@@ -22,7 +30,15 @@ export function evaluateSyntheticModel(s: SyntheticModel, seed: number, sequence
   }
   const workspace = new Workspace(s.model, copySteps(s.length), Math.min(EVAL_BATCH, sequences));
   const { loss, accuracy, sequences: scored } = scoreCopy(workspace, s.length, seed, 'test', sequences);
-  return { task: 'copy', delay: s.length, seed, sequences: scored, loss, accuracy, baseline_loss: copyBaseline(s.length) };
+  return {
+    task: 'copy',
+    delay: s.length,
+    seed,
+    sequences: scored,
+    loss,
+    accuracy,
+    baseline_loss: copyBaseline(s.length),
+  };
 }
 
 export function evaluateSynthetic(dir: string, backend: Backend, seed: number, sequences: number): SyntheticScore {

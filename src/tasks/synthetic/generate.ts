@@ -41,7 +41,13 @@ export function batchRandom(seed: number, stream: Stream, index: number): Random
  * frames[(t·B + b)·2 + 1] the marker (1 at one step of each half, else 0); targets[b] the sum of the two
  * marked values.
  */
-export function addingBatch(random: Random, T: number, B: number, frames: Float32Array | Float64Array, targets: Float32Array | Float64Array): void {
+export function addingBatch(
+  random: Random,
+  T: number,
+  B: number,
+  frames: Float32Array | Float64Array,
+  targets: Float32Array | Float64Array,
+): void {
   const half = Math.floor(T / 2);
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {

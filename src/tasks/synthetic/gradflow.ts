@@ -28,16 +28,24 @@ export interface GradflowMeasurement {
 /** A model file without recurrent weights cannot show gradients through recurrent states. */
 function requireRecurrentLayer(dir: string): void {
   if (!checkpointTensorNames(dir).some((name) => name.startsWith('rnn.weight_hh_'))) {
-    throw badCheckpoint(`${dir} has no recurrent layer (no rnn.weight_hh_* tensor in its model file): gradflow measures ∂L/∂h_t through a recurrent layer's states`);
+    throw badCheckpoint(
+      `${dir} has no recurrent layer (no rnn.weight_hh_* tensor in its model file): gradflow measures ∂L/∂h_t through a recurrent layer's states`,
+    );
   }
 }
 
-export function measureGradflow(dir: string, backend: Backend, options: { batch: number; seed: number; length?: number }): GradflowMeasurement {
+export function measureGradflow(
+  dir: string,
+  backend: Backend,
+  options: { batch: number; seed: number; length?: number },
+): GradflowMeasurement {
   requireRecurrentLayer(dir);
   const s = loadSyntheticModel(dir, backend);
   const length = options.length ?? s.length;
-  if (s.task === 'adding' && length < 2) throw invalidOption(`--length must be at least 2 (one marked value in each half), got ${length}`);
-  const { batch: B, seed } = options, { model } = s;
+  if (s.task === 'adding' && length < 2)
+    throw invalidOption(`--length must be at least 2 (one marked value in each half), got ${length}`);
+  const { batch: B, seed } = options,
+    { model } = s;
   const cell = model.config.cell === 'rnn' ? `rnn_${model.config.nonlinearity}` : model.config.cell;
   model.zeroGrads();
   let loss: number, steps: number, stack;

@@ -15,7 +15,13 @@ function* batchSizes(count: number, batch: number): Generator<[index: number, B:
 }
 
 /** The mean squared error over `count` adding sequences of T steps from `stream`. */
-export function scoreAdding(workspace: RegressorWorkspace, T: number, seed: number, stream: Stream, count: number): number {
+export function scoreAdding(
+  workspace: RegressorWorkspace,
+  T: number,
+  seed: number,
+  stream: Stream,
+  count: number,
+): number {
   let sum = 0;
   for (const [index, B] of batchSizes(count, workspace.maxB)) {
     addingBatch(batchRandom(seed, stream, index), T, B, workspace.frames.data, workspace.targets.data);
@@ -26,16 +32,27 @@ export function scoreAdding(workspace: RegressorWorkspace, T: number, seed: numb
 
 /** The mean cross-entropy per step and the accuracy of the recalled symbols over `count` copy sequences
  *  (whole batches of the workspace's B: count is rounded up to them). */
-export function scoreCopy(workspace: Workspace, delay: number, seed: number, stream: Stream, count: number): { loss: number; accuracy: number; sequences: number } {
-  const T = copySteps(delay), B = workspace.batch;
-  let loss = 0, correct = 0, batches = 0;
+export function scoreCopy(
+  workspace: Workspace,
+  delay: number,
+  seed: number,
+  stream: Stream,
+  count: number,
+): { loss: number; accuracy: number; sequences: number } {
+  const T = copySteps(delay),
+    B = workspace.batch;
+  let loss = 0,
+    correct = 0,
+    batches = 0;
   for (let index = 0; index * B < count; index++, batches++) {
     copyBatch(batchRandom(seed, stream, index), delay, B, workspace.ids.data, workspace.targets.data);
     workspace.resetState();
     loss += workspace.forward(T, true) / (T * B);
-    const logits = workspace.logits(T).data, targets = workspace.targets.data;
+    const logits = workspace.logits(T).data,
+      targets = workspace.targets.data;
     for (let t = T - COPY_LENGTH; t < T; t++) {
-      for (let b = 0; b < B; b++) if (argmax(logits, (t * B + b) * COPY_VOCAB, COPY_VOCAB) === targets[t * B + b]) correct++;
+      for (let b = 0; b < B; b++)
+        if (argmax(logits, (t * B + b) * COPY_VOCAB, COPY_VOCAB) === targets[t * B + b]) correct++;
     }
   }
   return { loss: loss / batches, accuracy: correct / (batches * B * COPY_LENGTH), sequences: batches * B };
