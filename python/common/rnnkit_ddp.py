@@ -219,17 +219,17 @@ class Task:
 
 
 def claim_out(out, rank, here, step, device):
-    """Rank 0 prepares NEW_DIR; every rank learns whether it could (so none waits for a rank that stopped)."""
-    problem = ''
+    """Rank 0 prepares NEW_DIR; every rank learns whether it could, and why not (so none waits for a rank that
+    stopped, and whichever rank the launcher reports first gives rank 0's reason)."""
+    problem = ['']
     if rank == 0:
         try:
             prepare_out(out, here, step)
         except Refusal as refusal:
-            problem = str(refusal)
-    flag = torch.tensor([1.0 if problem else 0.0], device=device)  # nccl sends only CUDA tensors
-    dist.broadcast(flag, 0)
-    if flag.item():
-        raise Refusal(problem or f'--out {out}: rank 0 could not prepare it')
+            problem[0] = str(refusal)
+    dist.broadcast_object_list(problem, 0, device=device)  # nccl sends only CUDA tensors
+    if problem[0]:
+        raise Refusal(problem[0])
 
 
 def prepare_out(out, here, step):
