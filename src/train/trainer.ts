@@ -14,6 +14,7 @@ import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { Optimizer } from './optimizer.js';
+import { startEvent, validationRow } from './events.js';
 import { ClipCounter, GRADFLOW_FILE, partGradNorms } from './gradflow.js';
 import { type ProgressTick, ProgressWindow } from './progress.js';
 import { learningRate } from './schedule.js';
@@ -254,21 +255,14 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
   const gradflow = c.gradflowEvery > 0 ? new MetricsLog(out, run.pos.step, warn, GRADFLOW_FILE) : null;
   const clips = new ClipCounter(c.clipNorm);
   const { summary } = task;
-  emit({
-    type: 'start',
-    dir: out,
-    task: task.task,
-    step: run.pos.step,
-    steps: c.steps,
-    parameters: model.parameterCount,
-    vocabSize: summary.vocabSize,
-    unit: summary.unit,
-    trainSize: summary.train,
-    valSize: summary.validation,
-    perStep: summary.perStep,
-    notes: summary.notes,
-    backend: backend.info(),
-  });
+  emit(
+    startEvent(
+      { dir: out, task: task.task, step: run.pos.step, steps: c.steps },
+      model.parameterCount,
+      summary,
+      backend,
+    ),
+  );
   let last: StepMetrics | null = null;
   let stoppedEarly = false;
   let consecutiveSkips = 0;
@@ -355,10 +349,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
           } else {
             run.pos.evalsWithoutImprovement++;
           }
-          validated = {
-            val_loss: validation.loss,
-            ...Object.fromEntries(Object.entries(validation.metrics).map(([k, v]) => [`val_${k}`, v])),
-          };
+          validated = validationRow(validation);
           emit({ type: 'validation', step, loss: validation.loss, metrics: validation.metrics, best });
           if (best) emit({ type: 'checkpoint', step, dir: join(out, BEST_DIR), reason: 'best' });
           stoppedEarly = c.patience > 0 && run.pos.evalsWithoutImprovement >= c.patience;

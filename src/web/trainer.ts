@@ -12,6 +12,7 @@ import {
   refuseUnknownKeys,
   validateTrainConfig,
 } from '../train/config.js';
+import { startEvent, validationRow } from '../train/events.js';
 import { differsFrom, refuseIneffective } from '../train/ineffective.js';
 import { Optimizer } from '../train/optimizer.js';
 import { ProgressWindow } from '../train/progress.js';
@@ -65,21 +66,9 @@ export class MemoryTraining {
     const { model, summary } = run;
     const emit = hooks.onEvent ?? (() => {});
     const random = new Random(c.seed + 0x5eed); // dropout masks, as the CLI's trainer draws them
-    emit({
-      type: 'start',
-      dir: IN_MEMORY,
-      task: 'lm',
-      step: 0,
-      steps: c.steps,
-      parameters: model.parameterCount,
-      vocabSize: summary.vocabSize,
-      unit: summary.unit,
-      trainSize: summary.train,
-      valSize: summary.validation,
-      perStep: summary.perStep,
-      notes: summary.notes,
-      backend: model.backend.info(),
-    });
+    emit(
+      startEvent({ dir: IN_MEMORY, task: 'lm', step: 0, steps: c.steps }, model.parameterCount, summary, model.backend),
+    );
     let step = 0,
       smoothLoss = 0,
       skipped = 0,
@@ -126,10 +115,7 @@ export class MemoryTraining {
           const best = bestValLoss === null || validation.loss < bestValLoss;
           if (best) [bestValLoss, evalsWithoutImprovement] = [validation.loss, 0];
           else evalsWithoutImprovement++;
-          validated = {
-            val_loss: validation.loss,
-            ...Object.fromEntries(Object.entries(validation.metrics).map(([k, v]) => [`val_${k}`, v])),
-          };
+          validated = validationRow(validation);
           emit({ type: 'validation', step, loss: validation.loss, metrics: validation.metrics, best });
           stoppedEarly = c.patience > 0 && evalsWithoutImprovement >= c.patience;
         }

@@ -1,5 +1,6 @@
 // The adding problem as a task: a fresh batch of generated sequences every step (batch i of the run's seed,
 // so a resume continues exactly), a last-step regressor, mean squared error; validation on its own stream.
+import { IndependentBatches } from '../independent-batches.js';
 import type { Backend } from '../../backend/types.js';
 import { invalidInput, invalidOption } from '../../errors.js';
 import { validateConfig } from '../../model/config.js';
@@ -44,7 +45,7 @@ export function checkGenerated(data: DataSource, task: string, length: number, d
   }
 }
 
-export class AddingRun implements TaskRun {
+export class AddingRun extends IndependentBatches implements TaskRun {
   readonly task = 'adding' as const;
   readonly summary: DataSummary;
   readonly stepsPerEpoch = GENERATED_EPOCH;
@@ -60,6 +61,7 @@ export class AddingRun implements TaskRun {
     readonly model: Model,
     private readonly config: TrainConfig,
   ) {
+    super();
     this.data = generatedSource('adding', config.length);
     this.workspace = new RegressorWorkspace(model, config.length, config.batch, {
       dropout: config.dropout,
@@ -99,29 +101,13 @@ export class AddingRun implements TaskRun {
     return { loss, tokens: T * B };
   }
 
-  discardState(): void {}
-
   validate(): Validation {
     const mse = scoreAdding(this.workspace, this.config.length, this.config.seed, 'validation', VALIDATION_SEQUENCES);
     return { loss: mse, metrics: { mse } };
   }
 
-  sample(): string | null {
-    return null;
-  }
-
   saveModel(dir: string): void {
     saveSyntheticModel(dir, { task: 'adding', model: this.model, length: this.config.length });
-  }
-
-  stateTensors(): Map<string, Float32Array> {
-    return new Map();
-  }
-
-  restoreStateTensors(): void {}
-
-  stateMeta(): Record<string, unknown> {
-    return {};
   }
 }
 

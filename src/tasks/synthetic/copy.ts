@@ -1,6 +1,7 @@
 // The copy-memory problem as a task: a fresh batch of generated sequences every step, a recurrent stack
 // over one-hot symbols (the language model's workspace, its state reset for every batch), per-step
 // softmax cross-entropy; validation loss and the accuracy of the recalled symbols on their own stream.
+import { IndependentBatches } from '../independent-batches.js';
 import type { Backend } from '../../backend/types.js';
 import { validateConfig } from '../../model/config.js';
 import { Model } from '../../model/model.js';
@@ -13,7 +14,7 @@ import { COPY_VOCAB, batchRandom, copyBaseline, copyBatch, copySteps } from './g
 import { saveSyntheticModel } from './model-file.js';
 import { VALIDATION_SEQUENCES, scoreCopy } from './score.js';
 
-export class CopyRun implements TaskRun {
+export class CopyRun extends IndependentBatches implements TaskRun {
   readonly task = 'copy' as const;
   readonly summary: DataSummary;
   readonly stepsPerEpoch = GENERATED_EPOCH;
@@ -25,6 +26,7 @@ export class CopyRun implements TaskRun {
     readonly model: Model,
     private readonly config: TrainConfig,
   ) {
+    super();
     this.data = generatedSource('copy', config.delay);
     this.workspace = new Workspace(model, copySteps(config.delay), config.batch, {
       dropout: config.dropout,
@@ -75,8 +77,6 @@ export class CopyRun implements TaskRun {
     return { loss, tokens: T * B };
   }
 
-  discardState(): void {}
-
   validate(): Validation {
     const { loss, accuracy } = scoreCopy(
       this.workspace,
@@ -88,22 +88,8 @@ export class CopyRun implements TaskRun {
     return { loss, metrics: { accuracy } };
   }
 
-  sample(): string | null {
-    return null;
-  }
-
   saveModel(dir: string): void {
     saveSyntheticModel(dir, { task: 'copy', model: this.model, length: this.config.delay });
-  }
-
-  stateTensors(): Map<string, Float32Array> {
-    return new Map();
-  }
-
-  restoreStateTensors(): void {}
-
-  stateMeta(): Record<string, unknown> {
-    return {};
   }
 }
 
