@@ -20,6 +20,7 @@ import { LanguageModelRun } from '../tasks/lm.js';
 import type { ClassifyDataset } from '../tasks/classify/dataset.js';
 import { createClassifierRun } from '../tasks/classify/task.js';
 import { Random } from '../util/random.js';
+import { DECODER_BENCH, DECODER_BENCH_DESCRIPTION, decoderBenchStep, decoderFlopsPerRow } from './decoder.js';
 
 export interface BenchConfig {
   name: string;
@@ -268,7 +269,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     const peakFor = (threads: number): number | null =>
       peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null;
-    const configs = (name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3']).filter(wanted);
+    const configs = (
+      name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2']
+    ).filter(wanted);
     rows.push(
       ...benchBackend(backend, 'fp32', configs, peakFor, {
         tokens,
@@ -442,6 +445,24 @@ function benchBackend(
     });
     log(`${label} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
   }
+  for (const config of (['D1', 'D2'] as const).filter((c) => configs.includes(c))) {
+    const shape = DECODER_BENCH[config];
+    const { rate, spread } = measure(decoderBenchStep(backend, shape, config === 'D1'), windowS, windows);
+    const gflops = (rate * decoderFlopsPerRow(shape) * (config === 'D1' ? 3 : 1)) / 1e9;
+    const p = peakFor(info.threads);
+    rows.push({
+      backend: name,
+      precision,
+      simd: info.simd,
+      threads: info.threads,
+      config,
+      rate,
+      spread,
+      gflops,
+      peakShare: p ? gflops / p : null,
+    });
+    log(`${label} ${config}: ${Math.round(rate).toLocaleString('en-US')} rows/s, ${gflops.toFixed(1)} GFLOP/s`);
+  }
   return rows;
 }
 
@@ -489,6 +510,7 @@ export function formatBench(result: BenchResult): string {
   );
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
   lines.push(`  K1, K1=: ${CLASSIFY_BENCH.description}; real (unpadded) tokens/s`);
+  lines.push(`  ${DECODER_BENCH_DESCRIPTION}`);
   for (const m of result.memory)
     lines.push(
       `C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`,
