@@ -2,19 +2,11 @@
 // alone, at a size like the CMU dictionary model's, on one backend. D1: training (decoderForward +
 // decoderBackward over a batch, target tokens/s); D2: inference, one step over B·K beam rows per call (what
 // beam search runs, rows·steps/s). The rates exclude the encoder, the head and the optimizer.
-import { type Backend, type CellKind, type F, Span, cacheWidth, gatesOf } from '../backend/types.js';
+import { type Backend, type DecoderShape, type F, Span, cacheWidth, gatesOf } from '../backend/types.js';
 import { Random } from '../util/random.js';
 
-export interface DecoderBenchShape {
-  kind: CellKind;
-  L: number;
-  T: number;
-  B: number;
-  S: number;
-  E: number;
-  H: number;
-  M: number;
-}
+/** The decoder's sizes and its layer count. */
+export type DecoderBenchShape = DecoderShape & { L: number };
 
 /** D1: LSTM H256 (E64, bidirectional encoder M512), 12 target and 10 source steps, batch 64. D2: the same
  *  model, one step over 64 inputs × beam 5. */
