@@ -62,9 +62,10 @@ void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* 
 
 // Σ_i −log softmax(logits[i])[targets[i]] over N rows of V logits; rows whose target is −1 (or any
 // value outside [0, V)) are skipped. When dLogits [N,V] is not null it is overwritten with
-// scale·(softmax − onehot(target)), zero rows for skipped targets.
+// scale·(softmax − onehot(target)), zero rows for skipped targets. smoothing ε in [0, 1] (validated by the
+// caller): PyTorch's label smoothing, the target distribution (1 − ε)·onehot + ε/V (Backend.softmaxCrossEntropy).
 double softmax_cross_entropy(int64_t N, int64_t V, const float* logits, const int32_t* targets, float scale,
-                             float* dLogits);
+                             float* dLogits, float smoothing = 0.0f);
 
 // x[n] = clamp(x, −limit, limit); NaN stays NaN.
 void clip_value(int64_t n, float* x, float limit);
@@ -163,6 +164,46 @@ void pool_backward(PoolMode mode, int64_t T, int64_t B, int64_t D, const float* 
 double ctc_loss(int64_t T, int64_t B, int64_t C, int64_t S, const float* logits, const int32_t* targets,
                 const int32_t* inputLengths, const int32_t* targetLengths, bool zeroInfinity, float* work,
                 float* losses, float* dLogits);
+
+// ---- decoder.cc ----------------------------------------------------------------------------------
+
+// One decoder layer's weights and states (Backend.decoderForward in src/backend/types.ts):
+// wIh [G·H, E+H] for layer 0, [G·H, H] above; wHh [G·H,H]; bIh, bHh [G·H]; hs [T+1,B,H] (slot 0 read);
+// cs [T+1,B,H] (lstm only, else unused); cache [T,B,cache_width·H].
+struct DecoderLayerPtrs {
+  const float *wIh, *wHh, *bIh, *bHh;
+  float *hs, *cs, *cache;
+};
+// One layer's gradients: dhN, dcN [B,H] in (dcN lstm only); dGx, dGh [T,B,G·H], dh0, dc0 [B,H] overwritten;
+// dbIh, dbHh [G·H] accumulated.
+struct DecoderLayerGradPtrs {
+  const float *dhN, *dcN;
+  float *dGx, *dGh, *dh0, *dc0, *dbIh, *dbHh;
+};
+
+// The attention decoder loop over T steps and L layers (validated by the caller): embedded [T,B,E],
+// keys [S,B,H], memory [S,B,M], sourceLengths [B] in [1,S], wCombine [H,M+H]; writes input0 [T,B,E+H],
+// attention [T,B,S], combined [T,B,M+H], feeds [T+1,B,H] (slot 0 read) and the layers' states.
+// Returns false (nothing reliable written) only when its scratch cannot be allocated.
+bool decoder_forward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, int64_t H, int64_t M, int64_t L,
+                     const DecoderLayerPtrs* layers, const float* embedded, const float* keys, const float* memory,
+                     const int32_t* sourceLengths, const float* wCombine, float* input0, float* attention,
+                     float* combined, float* feeds);
+// The reverse loop: dFeeds [T,B,H] in; writes grads, dEmbedded [T,B,E], dKeys [S,B,H], dMemory [S,B,M],
+// dCombine [T,B,H], dFeed0 [B,H]. False only when its scratch cannot be allocated.
+bool decoder_backward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, int64_t H, int64_t M, int64_t L,
+                      const DecoderLayerPtrs* layers, const float* keys, const float* memory,
+                      const int32_t* sourceLengths, const float* wCombine, const float* attention,
+                      const float* combined, const float* feeds, const float* dFeeds, const DecoderLayerGradPtrs* grads,
+                      float* dEmbedded, float* dKeys, float* dMemory, float* dCombine, float* dFeed0);
+
+// ---- search.cc -----------------------------------------------------------------------------------
+
+// Per row of scores [N,V]: the K (1 <= K <= V) largest, descending, into values [N,K] and their columns
+// into indices [N,K]; ties go to the lower column, NaN ranks above every number (torch.topk).
+void top_k(int64_t N, int64_t V, int64_t K, const float* scores, float* values, int32_t* indices);
+// out[N,V] = log_softmax(x) per row (the normaliser in double).
+void log_softmax(int64_t N, int64_t V, const float* x, float* out);
 
 }  // namespace rnnkit
 

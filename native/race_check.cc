@@ -1,12 +1,14 @@
 // A stand-alone driver for race checking the engine (not part of the addon): 2- and 3-thread GEMMs of
 // every transpose and path, every cell forward/backward (split by units and by streams), the split
-// row sums, one-hot gather/scatter, optimizer update and norm, at every SIMD level this CPU has, each
+// row sums, one-hot gather/scatter, optimizer update and norm, the attention decoder loop (forward and
+// backward, its attention split by rows), topK and log_softmax, at every SIMD level this CPU has, each
 // compared with a 1-thread run (the results must be bit-identical) — built with ThreadSanitizer, so
 // every access of the pool, the barrier and the kernels is instrumented (Node itself is not):
 //
 //   g++ -std=c++17 -O1 -g -fsanitize=thread -pthread native/race_check.cc native/engine.cc \
 //       native/threadpool.cc native/gemm.cc native/cells.cc native/ops.cc native/optim.cc native/simd_avx2.cc \
 //       native/simd_avx512.cc native/gemm_bf16.cc native/bf16.cc native/simd_avx512_bf16.cc \
+//       native/decoder.cc native/search.cc \
 //       -o /tmp/rnnkit-race-check && /tmp/rnnkit-race-check
 //
 // Exit status 0 and "race check: N runs, all identical" when clean; TSan prints any race it sees and
@@ -71,6 +73,75 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
   for (const auto* v : {&hs, &cs, &cache, &dGx, &dGh, &dh0, &dc0, &dbIh, &dbHh}) {
     all.insert(all.end(), v->begin(), v->end());
   }
+  return all;
+}
+
+// The decoder loop forward + backward (L layers, uneven source lengths) and the beam-search kernels, on
+// `threads`: B·S·(H+M) large enough for the attention to split its rows over 3 parts.
+std::vector<float> run_decoder(SimdLevel level, int threads, CellKind kind) {
+  configure_engine(level, threads);
+  const int64_t L = 2, T = 3, B = 40, S = 12, E = 9, H = 130, M = 300;
+  state = static_cast<uint32_t>(17 + int(kind));
+  const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H, BH = B * H;
+  const bool lstm = kind == CellKind::Lstm;
+  std::vector<std::vector<float>> weights, states;
+  std::vector<DecoderLayerPtrs> layers;
+  for (int64_t l = 0; l < L; l++) {
+    const float w = 1.0f / std::sqrt(float(H));
+    weights.push_back(random_vector(size_t(GH * (l == 0 ? E + H : H)), w));
+    weights.push_back(random_vector(size_t(GH * H), w));
+    weights.push_back(random_vector(size_t(GH), 0.2f));
+    weights.push_back(random_vector(size_t(GH), 0.2f));
+    states.push_back(random_vector(size_t((T + 1) * BH), 0.5f));  // slot 0: h0; the rest is overwritten
+    states.push_back(lstm ? random_vector(size_t((T + 1) * BH), 0.5f) : std::vector<float>());
+    states.push_back(std::vector<float>(size_t(T * B * CW)));
+  }
+  for (int64_t l = 0; l < L; l++) {
+    const size_t w = size_t(4 * l), st = size_t(3 * l);
+    layers.push_back({weights[w].data(), weights[w + 1].data(), weights[w + 2].data(), weights[w + 3].data(),
+                      states[st].data(), states[st + 1].data(), states[st + 2].data()});
+  }
+  std::vector<int32_t> lengths(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; b++) lengths[size_t(b)] = static_cast<int32_t>(1 + (b * 7) % S);
+  const std::vector<float> embedded = random_vector(size_t(T * B * E)), keys = random_vector(size_t(S * BH)),
+                           memory = random_vector(size_t(S * B * M)),
+                           wCombine = random_vector(size_t(H * (M + H)), 0.05f);
+  std::vector<float> input0(size_t(T * B * (E + H))), attention(size_t(T * B * S)), combined(size_t(T * B * (M + H)));
+  std::vector<float> feeds = random_vector(size_t((T + 1) * BH), 0.5f);
+  decoder_forward(kind, T, B, S, E, H, M, L, layers.data(), embedded.data(), keys.data(), memory.data(), lengths.data(),
+                  wCombine.data(), input0.data(), attention.data(), combined.data(), feeds.data());
+  const std::vector<float> dFeeds = random_vector(size_t(T * BH));
+  std::vector<std::vector<float>> g;
+  std::vector<DecoderLayerGradPtrs> grads;
+  for (int64_t l = 0; l < L; l++) {
+    g.push_back(random_vector(size_t(BH)));
+    g.push_back(lstm ? random_vector(size_t(BH)) : std::vector<float>());
+    for (int64_t n : {T * B * GH, T * B * GH, BH, lstm ? BH : 0, GH, GH}) g.push_back(std::vector<float>(size_t(n)));
+  }
+  for (int64_t l = 0; l < L; l++) {
+    std::vector<float>* v = &g[size_t(8 * l)];
+    grads.push_back(
+        {v[0].data(), v[1].data(), v[2].data(), v[3].data(), v[4].data(), v[5].data(), v[6].data(), v[7].data()});
+  }
+  std::vector<float> dEmbedded(size_t(T * B * E)), dKeys(keys.size()), dMemory(memory.size()), dCombine(size_t(T * BH)),
+      dFeed0(static_cast<size_t>(BH));
+  decoder_backward(kind, T, B, S, E, H, M, L, layers.data(), keys.data(), memory.data(), lengths.data(),
+                   wCombine.data(), attention.data(), combined.data(), feeds.data(), dFeeds.data(), grads.data(),
+                   dEmbedded.data(), dKeys.data(), dMemory.data(), dCombine.data(), dFeed0.data());
+  // the beam-search kernels over N·V large enough for 3 parts
+  const int64_t N = 48, V = 5000, K = 5;
+  std::vector<float> scores = random_vector(size_t(N * V)), logp(scores.size()), values(size_t(N * K));
+  for (size_t i = 0; i < scores.size(); i += 3) scores[i] = std::round(scores[i] * 4.0f);  // ties
+  std::vector<int32_t> indices(size_t(N * K));
+  top_k(N, V, K, scores.data(), values.data(), indices.data());
+  log_softmax(N, V, scores.data(), logp.data());
+  std::vector<float> all;
+  for (const auto& v : {states, g})
+    for (const auto& x : v) all.insert(all.end(), x.begin(), x.end());
+  for (const auto* v :
+       {&input0, &attention, &combined, &feeds, &dEmbedded, &dKeys, &dMemory, &dCombine, &dFeed0, &values, &logp})
+    all.insert(all.end(), v->begin(), v->end());
+  for (int32_t i : indices) all.push_back(float(i));
   return all;
 }
 
@@ -140,6 +211,19 @@ int main() {
             expect_same(what, one, run_cell(level, threads, static_cast<CellKind>(k), s[0], s[1], s[2], masked));
           }
         }
+      }
+    }
+  }
+  for (int l = 0; l < kSimdLevelCount; l++) {
+    const auto level = static_cast<SimdLevel>(l);
+    if (!simd_supported(level)) continue;
+    for (int k = 0; k < kCellKindCount; k++) {
+      const std::vector<float> one = run_decoder(level, 1, static_cast<CellKind>(k));
+      for (int threads : {2, 3}) {
+        char what[128];
+        std::snprintf(what, sizeof what, "%s decoder %s, topK, log_softmax, %d threads", simd_name(level),
+                      kCellKindNames[k], threads);
+        expect_same(what, one, run_decoder(level, threads, static_cast<CellKind>(k)));
       }
     }
   }

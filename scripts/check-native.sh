@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 out="$(mktemp -d "${TMPDIR:-/tmp}/rnnkit-check-native.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 export CXX="${CXX:-g++}"
-ENGINE=(engine threadpool gemm cells ops optim gemm_bf16 bf16 simd_avx512_bf16 simd_avx2 simd_avx512)
+ENGINE=(engine threadpool gemm cells ops optim gemm_bf16 bf16 simd_avx512_bf16 simd_avx2 simd_avx512 decoder search)
 
 # build NAME FLAGS FILE...: native/FILE.cc → $out/NAME/FILE.o, in parallel
 build() {

@@ -4,13 +4,19 @@
 // validates them exactly as src/backend/checks.ts does (same order, same messages) before touching memory.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { checkSize } from './checks.js';
+import { checkDecoderBackward, checkDecoderForward, checkSize } from './checks.js';
 import { type AddonKind, addonCandidates, localBuildPath } from './native-location.js';
 import {
   type Backend,
   type BackendInfo,
   type Buf,
   type CellKind,
+  type DecoderGrads,
+  type DecoderLayer,
+  type DecoderLayerGrads,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
   type F,
   type FloatArray,
   type I,
@@ -147,6 +153,7 @@ export interface NativeAddon {
     targets: Int32Array,
     scale: number,
     dLogits: Float32Array | null,
+    labelSmoothing?: number,
   ): number;
   ctcLoss(
     T: number,
@@ -209,6 +216,11 @@ export interface NativeAddon {
     decoupled: boolean,
     step: number,
   ): void;
+  /** kind, T, B, S, E, H, M, L, 7 arrays per layer, then the memory, record and embedded (native/addon.cc). */
+  decoderForward(kind: string, ...args: (number | Float32Array | Int32Array)[]): void;
+  decoderBackward(kind: string, ...args: (number | Float32Array | Int32Array)[]): void;
+  topK(N: number, V: number, K: number, scores: Float32Array, values: Float32Array, indices: Int32Array): void;
+  logSoftmax(N: number, V: number, x: Float32Array, out: Float32Array): void;
 }
 
 const KERNELS = [
@@ -225,6 +237,10 @@ const KERNELS = [
   'poolForward',
   'poolBackward',
   'softmaxCrossEntropy',
+  'decoderForward',
+  'decoderBackward',
+  'topK',
+  'logSoftmax',
   'ctcLoss',
   'clipValue',
   'sumSquares',
@@ -325,6 +341,35 @@ class TypedBuf<A extends Float32Array | Int32Array> implements Buf<A> {
 /** The typed array of a span; anything else goes to the addon unchanged, which rejects it by type. */
 function view<A>(span: Span<never> | F | I | null): A {
   return (span instanceof Span ? span.data : span) as A;
+}
+
+/** The decoder kernels' first arguments: kind, the sizes, L, then every layer's 7 arrays (native/addon.cc). */
+function decoderHead(
+  shape: DecoderShape,
+  layers: readonly DecoderLayer[],
+): [string, ...(number | Float32Array | Int32Array)[]] {
+  const { kind, T, B, S, E, H, M } = shape;
+  return [
+    kind,
+    T,
+    B,
+    S,
+    E,
+    H,
+    M,
+    layers.length,
+    ...layers.flatMap((l) => [l.wIh, l.wHh, l.bIh, l.bHh, l.hs, l.cs, l.cache].map((f) => view<Float32Array>(f))),
+  ];
+}
+
+/** The memory, wCombine and the record, in the addon's order. */
+function decoderShared(mem: DecoderMemory, wCombine: F, rec: DecoderRecord): (Float32Array | Int32Array)[] {
+  return [
+    view<Float32Array>(mem.keys),
+    view<Float32Array>(mem.memory),
+    view<Int32Array>(mem.sourceLengths),
+    ...[wCombine, rec.input0, rec.attention, rec.combined, rec.feeds].map((f) => view<Float32Array>(f)),
+  ];
 }
 
 /** Which backend's configuration the addon holds for this JavaScript thread (the addon keeps one per thread). */
@@ -573,8 +618,68 @@ export class NativeBackend implements Backend {
     this.#addon.poolBackward(mode, T, B, D, view(dOut), view(lengths), view(argmax), view(dx));
   }
 
-  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
-    return this.#addon.softmaxCrossEntropy(N, V, view(logits), view(targets), scale, view(dLogits));
+  /** The whole T-step loop in C++ (native/decoder.cc). The TypeScript checks read the objects; the addon
+   *  receives their arrays flat and validates them again. */
+  decoderForward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    embedded: F,
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+  ): void {
+    checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
+    this.#configure();
+    this.#addon.decoderForward(
+      ...decoderHead(shape, layers),
+      ...decoderShared(mem, wCombine, rec),
+      view<Float32Array>(embedded),
+    );
+  }
+
+  decoderBackward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+    dFeeds: F,
+    dhN: readonly F[],
+    dcN: readonly F[],
+    grads: readonly DecoderLayerGrads[],
+    out: DecoderGrads,
+  ): void {
+    checkDecoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+    this.#configure();
+    this.#addon.decoderBackward(
+      ...decoderHead(shape, layers),
+      ...decoderShared(mem, wCombine, rec),
+      view<Float32Array>(dFeeds),
+      ...grads.flatMap((g, l) =>
+        [dhN[l]!, dcN[l]!, g.dGx, g.dGh, g.dh0, g.dc0, g.dbIh, g.dbHh].map((f) => view<Float32Array>(f)),
+      ),
+      ...[out.dEmbedded, out.dKeys, out.dMemory, out.dCombine, out.dFeed0].map((f) => view<Float32Array>(f)),
+    );
+  }
+
+  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+    this.#addon.topK(N, V, K, view(scores), view(values), view(indices));
+  }
+
+  logSoftmax(N: number, V: number, x: F, out: F): void {
+    this.#addon.logSoftmax(N, V, view(x), view(out));
+  }
+
+  softmaxCrossEntropy(
+    N: number,
+    V: number,
+    logits: F,
+    targets: I,
+    scale: number,
+    dLogits: F | null,
+    labelSmoothing = 0,
+  ): number {
+    return this.#addon.softmaxCrossEntropy(N, V, view(logits), view(targets), scale, view(dLogits), labelSmoothing);
   }
 
   ctcLoss(

@@ -2,11 +2,19 @@
 // other backend is tested against, and in float64 it is precise enough for finite-difference checks.
 import * as check from './checks.js';
 import { ctcLossReference } from './ctc-reference.js';
+import { decoderBackward, decoderForward } from './reference-decoder.js';
+import { logSoftmaxReference, topKReference } from './reference-search.js';
 import {
   type Backend,
   type BackendInfo,
   type Buf,
   type CellKind,
+  type DecoderGrads,
+  type DecoderLayer,
+  type DecoderLayerGrads,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
   type Dtype,
   type F,
   type FloatArray,
@@ -304,8 +312,51 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
-    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
+  decoderForward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    embedded: F,
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+  ): void {
+    decoderForward(shape, layers, embedded, mem, wCombine, rec);
+  }
+
+  decoderBackward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+    dFeeds: F,
+    dhN: readonly F[],
+    dcN: readonly F[],
+    grads: readonly DecoderLayerGrads[],
+    out: DecoderGrads,
+  ): void {
+    decoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+  }
+
+  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+    topKReference(N, V, K, scores, values, indices);
+  }
+
+  logSoftmax(N: number, V: number, x: F, out: F): void {
+    logSoftmaxReference(N, V, x, out);
+  }
+
+  softmaxCrossEntropy(
+    N: number,
+    V: number,
+    logits: F,
+    targets: I,
+    scale: number,
+    dLogits: F | null,
+    labelSmoothing = 0,
+  ): number {
+    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits, labelSmoothing);
+    const eps = labelSmoothing;
     const x = logits.data,
       y = targets.data,
       d = dLogits?.data;
@@ -321,10 +372,17 @@ export class ReferenceBackend implements Backend {
       for (let v = 0; v < V; v++) max = Math.max(max, x[row + v]!);
       let sum = 0;
       for (let v = 0; v < V; v++) sum += Math.exp(x[row + v]! - max);
-      loss += Math.log(sum) + max - x[row + target]!;
+      if (eps === 0) loss += Math.log(sum) + max - x[row + target]!;
+      else {
+        // (1 − ε)·(lse − x_target) + (ε/V)·Σ_v (lse − x_v)
+        let total = 0;
+        for (let v = 0; v < V; v++) total += x[row + v]!;
+        loss += Math.log(sum) + max - (1 - eps) * x[row + target]! - (eps * total) / V;
+      }
       if (d) {
         for (let v = 0; v < V; v++) d[row + v] = (scale * Math.exp(x[row + v]! - max)) / sum;
-        d[row + target]! -= scale;
+        if (eps > 0) for (let v = 0; v < V; v++) d[row + v]! -= (scale * eps) / V;
+        d[row + target]! -= scale * (1 - eps);
       }
     }
     return loss;
