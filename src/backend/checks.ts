@@ -3,6 +3,12 @@
 import {
   type CellKind,
   CELL_KINDS,
+  type DecoderGrads,
+  type DecoderLayer,
+  type DecoderLayerGrads,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
   type F,
   type I,
   POOL_MODES,
@@ -415,4 +421,167 @@ export function checkBooleans(kernel: string, flags: Record<string, boolean>): v
     if (typeof value !== 'boolean')
       throw new TypeError(`${kernel}: expected a boolean for ${name} but received ${String(value)}`);
   }
+}
+
+/** The arguments both decoder kernels share; returns the inputs and the forward's outputs by name. */
+function checkDecoderCommon(
+  kernel: string,
+  shape: DecoderShape,
+  layers: readonly DecoderLayer[],
+  mem: DecoderMemory,
+  wCombine: F,
+  rec: DecoderRecord,
+): { weights: Record<string, F | I>; states: Record<string, F | I> } {
+  if (typeof shape !== 'object' || shape === null) throw new TypeError(`${kernel}: shape is not an object`);
+  checkCell(kernel, shape.kind);
+  for (const [name, min] of [
+    ['T', 0],
+    ['B', 1],
+    ['S', 1],
+    ['E', 1],
+    ['H', 1],
+    ['M', 1],
+  ] as const)
+    checkSize(kernel, name, shape[name], min);
+  if (!Array.isArray(layers) || layers.length === 0)
+    throw new RangeError(`${kernel}: expected an array of at least one layer`);
+  const { kind, T, B, S, E, H, M } = shape,
+    GH = gatesOf(kind) * H;
+  const weights: Record<string, F | I> = {},
+    states: Record<string, F | I> = {};
+  layers.forEach((layer, l) => {
+    const at = (name: string): string => `layers[${l}].${name}`;
+    for (const [name, span, length] of [
+      ['wIh', layer.wIh, GH * (l === 0 ? E + H : H)],
+      ['wHh', layer.wHh, GH * H],
+      ['bIh', layer.bIh, GH],
+      ['bHh', layer.bHh, GH],
+    ] as const) {
+      checkSpan(kernel, at(name), span, length);
+      weights[at(name)] = span;
+    }
+    for (const [name, span, length] of [
+      ['hs', layer.hs, (T + 1) * B * H],
+      ['cs', layer.cs, kind === 'lstm' ? (T + 1) * B * H : 0],
+      ['cache', layer.cache, T * B * cacheWidth(kind) * H],
+    ] as const) {
+      checkSpan(kernel, at(name), span, length);
+      states[at(name)] = span;
+    }
+  });
+  checkSpan(kernel, 'keys', mem.keys, S * B * H);
+  checkSpan(kernel, 'memory', mem.memory, S * B * M);
+  checkSpan(kernel, 'sourceLengths', mem.sourceLengths, B);
+  mem.sourceLengths.data.forEach((length, b) => {
+    if (length < 1 || length > S)
+      throw new RangeError(`${kernel}: sourceLengths[${b}] = ${length} is outside [1, ${S}]`);
+  });
+  checkSpan(kernel, 'wCombine', wCombine, H * (M + H));
+  Object.assign(weights, { keys: mem.keys, memory: mem.memory, sourceLengths: mem.sourceLengths, wCombine });
+  for (const [name, length] of [
+    ['input0', T * B * (E + H)],
+    ['attention', T * B * S],
+    ['combined', T * B * (M + H)],
+    ['feeds', (T + 1) * B * H],
+  ] as const) {
+    checkSpan(kernel, name, rec[name], length);
+    states[name] = rec[name];
+  }
+  return { weights, states };
+}
+
+export function checkDecoderForward(
+  shape: DecoderShape,
+  layers: readonly DecoderLayer[],
+  embedded: F,
+  mem: DecoderMemory,
+  wCombine: F,
+  rec: DecoderRecord,
+): void {
+  const k = 'decoderForward';
+  const { weights, states } = checkDecoderCommon(k, shape, layers, mem, wCombine, rec);
+  checkSpan(k, 'embedded', embedded, shape.T * shape.B * shape.E);
+  checkNoAlias(k, states, { ...weights, embedded });
+}
+
+export function checkDecoderBackward(
+  shape: DecoderShape,
+  layers: readonly DecoderLayer[],
+  mem: DecoderMemory,
+  wCombine: F,
+  rec: DecoderRecord,
+  dFeeds: F,
+  dhN: readonly F[],
+  dcN: readonly F[],
+  grads: readonly DecoderLayerGrads[],
+  out: DecoderGrads,
+): void {
+  const k = 'decoderBackward';
+  const { weights, states } = checkDecoderCommon(k, shape, layers, mem, wCombine, rec);
+  const { kind, T, B, S, E, H, M } = shape,
+    L = layers.length,
+    GH = gatesOf(kind) * H,
+    cells = kind === 'lstm' ? B * H : 0;
+  checkSpan(k, 'dFeeds', dFeeds, T * B * H);
+  if (
+    !Array.isArray(dhN) ||
+    !Array.isArray(dcN) ||
+    !Array.isArray(grads) ||
+    dhN.length !== L ||
+    dcN.length !== L ||
+    grads.length !== L
+  )
+    throw new RangeError(`${k}: expected arrays of ${L} entries (one per layer) for dhN, dcN and grads`);
+  const inputs: Record<string, F | I> = { ...weights, ...states, dFeeds },
+    outputs: Record<string, F | I> = {};
+  for (let l = 0; l < L; l++) {
+    checkSpan(k, `dhN[${l}]`, dhN[l]!, B * H);
+    checkSpan(k, `dcN[${l}]`, dcN[l]!, cells);
+    inputs[`dhN[${l}]`] = dhN[l]!;
+    inputs[`dcN[${l}]`] = dcN[l]!;
+    const g = grads[l]!;
+    for (const [name, length] of [
+      ['dGx', T * B * GH],
+      ['dGh', T * B * GH],
+      ['dh0', B * H],
+      ['dc0', cells],
+      ['dbIh', GH],
+      ['dbHh', GH],
+    ] as const) {
+      checkSpan(k, `grads[${l}].${name}`, g[name], length);
+      outputs[`grads[${l}].${name}`] = g[name];
+    }
+  }
+  for (const [name, length] of [
+    ['dEmbedded', T * B * E],
+    ['dKeys', S * B * H],
+    ['dMemory', S * B * M],
+    ['dCombine', T * B * H],
+    ['dFeed0', B * H],
+  ] as const) {
+    checkSpan(k, name, out[name], length);
+    outputs[name] = out[name];
+  }
+  checkNoAlias(k, outputs, inputs);
+}
+
+export function checkTopK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+  const k = 'topK';
+  checkSize(k, 'N', N);
+  checkSize(k, 'V', V, 1);
+  checkSize(k, 'K', K, 1);
+  if (K > V) throw new RangeError(`${k}: K = ${K} is larger than V = ${V}`);
+  checkSpan(k, 'scores', scores, N * V);
+  checkSpan(k, 'values', values, N * K);
+  checkSpan(k, 'indices', indices, N * K);
+  checkNoAlias(k, { values, indices }, { scores });
+}
+
+export function checkLogSoftmax(N: number, V: number, x: F, out: F): void {
+  const k = 'logSoftmax';
+  checkSize(k, 'N', N);
+  checkSize(k, 'V', V, 1);
+  checkSpan(k, 'x', x, N * V);
+  checkSpan(k, 'out', out, N * V);
+  checkNoAlias(k, { out }, { x });
 }

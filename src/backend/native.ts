@@ -11,6 +11,12 @@ import {
   type BackendInfo,
   type Buf,
   type CellKind,
+  type DecoderGrads,
+  type DecoderLayer,
+  type DecoderLayerGrads,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
   type F,
   type FloatArray,
   type I,
@@ -18,6 +24,13 @@ import {
   CELL_KINDS,
   Span,
 } from './types.js';
+// TEMPORARY (issue #11 step 1): the decoder loop and the beam-search kernels run the TypeScript oracle on
+// this backend's memory until the C++ versions land; they are not this engine's kernels yet.
+import {
+  decoderBackward as decoderBackwardTemporary,
+  decoderForward as decoderForwardTemporary,
+} from './reference-decoder.js';
+import { logSoftmaxReference, topKReference } from './reference-search.js';
 
 /** The SIMD levels of the native engine, slowest first. Must match SimdLevel in native/engine.h. */
 export const SIMD_LEVELS = ['scalar', 'avx2', 'avx512', 'neon'] as const;
@@ -571,6 +584,44 @@ export class NativeBackend implements Backend {
 
   poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
     this.#addon.poolBackward(mode, T, B, D, view(dOut), view(lengths), view(argmax), view(dx));
+  }
+
+  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  decoderForward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    embedded: F,
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+  ): void {
+    decoderForwardTemporary(shape, layers, embedded, mem, wCombine, rec);
+  }
+
+  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  decoderBackward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+    dFeeds: F,
+    dhN: readonly F[],
+    dcN: readonly F[],
+    grads: readonly DecoderLayerGrads[],
+    out: DecoderGrads,
+  ): void {
+    decoderBackwardTemporary(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+  }
+
+  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+    topKReference(N, V, K, scores, values, indices);
+  }
+
+  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  logSoftmax(N: number, V: number, x: F, out: F): void {
+    logSoftmaxReference(N, V, x, out);
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {

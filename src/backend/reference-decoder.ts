@@ -8,113 +8,20 @@
 // layer l − 1's output.
 import * as check from './checks.js';
 import { cellStepBackward, cellStepForward } from './reference.js';
-import { type CellKind, type F, type I, cacheWidth, gatesOf } from './types.js';
+import {
+  type DecoderGrads,
+  type DecoderLayer,
+  type DecoderLayerGrads,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
+  type F,
+  cacheWidth,
+  gatesOf,
+} from './types.js';
 
-export interface DecoderShape {
-  kind: CellKind;
-  T: number;
-  B: number;
-  S: number;
-  E: number;
-  H: number;
-  M: number;
-}
-
-/** One decoder layer: PyTorch's weights, and the states cellForward would keep. */
-export interface DecoderLayer {
-  /** [G·H, E + H] for layer 0, [G·H, H] above. */
-  wIh: F;
-  wHh: F;
-  bIh: F;
-  bHh: F;
-  /** [T+1,B,H]: slot 0 holds the initial state (read), slots 1..T receive h_1..h_T. */
-  hs: F;
-  /** The same for the LSTM's cell state; length 0 for other cells. */
-  cs: F;
-  /** [T,B,cacheWidth·H]. */
-  cache: F;
-}
-
-/** What the backward loop writes for one layer (dbIh, dbHh are accumulated, as cellBackward does). */
-export interface DecoderLayerGrads {
-  /** [T,B,G·H] gradient w.r.t. the input-side pre-activation; dW_ih += dGxᵀ·(the layer's input). */
-  dGx: F;
-  /** [T,B,G·H] the hidden side; dW_hh += dGhᵀ·hs[0..T). */
-  dGh: F;
-  /** [B,H] gradient w.r.t. the initial state (and cell state; length 0 for other cells). */
-  dh0: F;
-  dc0: F;
-  dbIh: F;
-  dbHh: F;
-}
-
-/** The memory the decoder attends to. */
-export interface DecoderMemory {
-  /** [S,B,H] = memory·W_aᵀ (the "general" score is h_tᵀ·keys[s]). */
-  keys: F;
-  /** [S,B,M] encoder outputs. */
-  memory: F;
-  /** [B], each in [1, S]: source positions at or past a pair's length get no attention. */
-  sourceLengths: I;
-}
-
-/** What the forward loop records (the backward loop and the caller's weight-gradient GEMMs read it). */
-export interface DecoderRecord {
-  /** [T,B,E+H]: layer 0's input [embedding; h~_{t-1}] at every step. */
-  input0: F;
-  /** [T,B,S] attention weights (zero past a source length). */
-  attention: F;
-  /** [T,B,M+H]: [c_t; h_t], what W_c multiplies. */
-  combined: F;
-  /** [T+1,B,H]: slot 0 holds h~_0 (read; zeros for a fresh decoder), slots 1..T receive h~_1..h~_T. */
-  feeds: F;
-}
-
-const KERNEL = 'decoderForward';
-
-function checkShape(
-  kernel: string,
-  s: DecoderShape,
-  layers: readonly DecoderLayer[],
-  mem: DecoderMemory,
-  wCombine: F,
-  rec: DecoderRecord,
-): void {
-  check.checkCell(kernel, s.kind);
-  for (const [name, min] of [
-    ['T', 0],
-    ['B', 1],
-    ['S', 1],
-    ['E', 1],
-    ['H', 1],
-    ['M', 1],
-  ] as const)
-    check.checkSize(kernel, name, s[name], min);
-  if (layers.length === 0) throw new RangeError(`${kernel}: expected at least one layer`);
-  const { kind, T, B, S, E, H, M } = s,
-    GH = gatesOf(kind) * H;
-  layers.forEach((layer, l) => {
-    check.checkSpan(kernel, `layers[${l}].wIh`, layer.wIh, GH * (l === 0 ? E + H : H));
-    check.checkSpan(kernel, `layers[${l}].wHh`, layer.wHh, GH * H);
-    check.checkSpan(kernel, `layers[${l}].bIh`, layer.bIh, GH);
-    check.checkSpan(kernel, `layers[${l}].bHh`, layer.bHh, GH);
-    check.checkSpan(kernel, `layers[${l}].hs`, layer.hs, (T + 1) * B * H);
-    check.checkSpan(kernel, `layers[${l}].cs`, layer.cs, kind === 'lstm' ? (T + 1) * B * H : 0);
-    check.checkSpan(kernel, `layers[${l}].cache`, layer.cache, T * B * cacheWidth(kind) * H);
-  });
-  check.checkSpan(kernel, 'keys', mem.keys, S * B * H);
-  check.checkSpan(kernel, 'memory', mem.memory, S * B * M);
-  check.checkSpan(kernel, 'sourceLengths', mem.sourceLengths, B);
-  mem.sourceLengths.data.forEach((length, b) => {
-    if (length < 1 || length > S)
-      throw new RangeError(`${kernel}: sourceLengths[${b}] = ${length} is outside [1, ${S}]`);
-  });
-  check.checkSpan(kernel, 'wCombine', wCombine, H * (M + H));
-  check.checkSpan(kernel, 'input0', rec.input0, T * B * (E + H));
-  check.checkSpan(kernel, 'attention', rec.attention, T * B * S);
-  check.checkSpan(kernel, 'combined', rec.combined, T * B * (M + H));
-  check.checkSpan(kernel, 'feeds', rec.feeds, (T + 1) * B * H);
-}
+// The shapes of the arguments are the Backend's (src/backend/types.ts); re-exported for the tests.
+export type { DecoderGrads, DecoderLayer, DecoderLayerGrads, DecoderMemory, DecoderRecord, DecoderShape };
 
 /** out[0..rows) = W[rows, cols]·x[xAt..xAt+cols). */
 function matVec(
@@ -156,9 +63,8 @@ export function decoderForward(
   wCombine: F,
   rec: DecoderRecord,
 ): void {
-  checkShape(KERNEL, shape, layers, mem, wCombine, rec);
+  check.checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
   const { kind, T, B, S, E, H, M } = shape;
-  check.checkSpan(KERNEL, 'embedded', embedded, T * B * E);
   const GH = gatesOf(kind) * H,
     CW = cacheWidth(kind) * H,
     In0 = E + H,
@@ -229,20 +135,6 @@ export function decoderForward(
   }
 }
 
-/** What the backward loop writes besides the layers' gradients. */
-export interface DecoderGrads {
-  /** [T,B,E] gradient w.r.t. `embedded`. */
-  dEmbedded: F;
-  /** [S,B,H] gradient w.r.t. keys (overwritten); dW_a += dKeysᵀ·memory and dMemory += dKeys·W_a follow. */
-  dKeys: F;
-  /** [S,B,M] gradient w.r.t. memory through the contexts (overwritten). */
-  dMemory: F;
-  /** [T,B,H] gradient w.r.t. W_c·[c;h] (before tanh); dW_c += dCombineᵀ·combined. */
-  dCombine: F;
-  /** [B,H] gradient w.r.t. h~_0. */
-  dFeed0: F;
-}
-
 /**
  * The reverse loop. dFeeds [T,B,H]: the gradient of the loss w.r.t. h~_1..h~_T from the head; dhN, dcN:
  * per layer [B,H] gradients into the final states (zeros when they are not used; dcN length 0 unless LSTM).
@@ -259,33 +151,13 @@ export function decoderBackward(
   grads: readonly DecoderLayerGrads[],
   out: DecoderGrads,
 ): void {
-  const kernel = 'decoderBackward';
-  checkShape(kernel, shape, layers, mem, wCombine, rec);
+  check.checkDecoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
   const { kind, T, B, S, E, H, M } = shape;
   const L = layers.length,
     GH = gatesOf(kind) * H,
     CW = cacheWidth(kind) * H,
     In0 = E + H,
     MH = M + H;
-  check.checkSpan(kernel, 'dFeeds', dFeeds, T * B * H);
-  if (dhN.length !== L || dcN.length !== L || grads.length !== L)
-    throw new RangeError(`${kernel}: expected ${L} entries in dhN, dcN and grads`);
-  grads.forEach((g, l) => {
-    check.checkSpan(kernel, `dhN[${l}]`, dhN[l]!, B * H);
-    check.checkSpan(kernel, `dcN[${l}]`, dcN[l]!, kind === 'lstm' ? B * H : 0);
-    check.checkSpan(kernel, `grads[${l}].dGx`, g.dGx, T * B * GH);
-    check.checkSpan(kernel, `grads[${l}].dGh`, g.dGh, T * B * GH);
-    check.checkSpan(kernel, `grads[${l}].dh0`, g.dh0, B * H);
-    check.checkSpan(kernel, `grads[${l}].dc0`, g.dc0, kind === 'lstm' ? B * H : 0);
-    check.checkSpan(kernel, `grads[${l}].dbIh`, g.dbIh, GH);
-    check.checkSpan(kernel, `grads[${l}].dbHh`, g.dbHh, GH);
-  });
-  check.checkSpan(kernel, 'dEmbedded', out.dEmbedded, T * B * E);
-  check.checkSpan(kernel, 'dKeys', out.dKeys, S * B * H);
-  check.checkSpan(kernel, 'dMemory', out.dMemory, S * B * M);
-  check.checkSpan(kernel, 'dCombine', out.dCombine, T * B * H);
-  check.checkSpan(kernel, 'dFeed0', out.dFeed0, B * H);
-
   const keys = mem.keys.data,
     memory = mem.memory.data,
     len = mem.sourceLengths.data,

@@ -2,11 +2,19 @@
 // other backend is tested against, and in float64 it is precise enough for finite-difference checks.
 import * as check from './checks.js';
 import { ctcLossReference } from './ctc-reference.js';
+import { decoderBackward, decoderForward } from './reference-decoder.js';
+import { logSoftmaxReference, topKReference } from './reference-search.js';
 import {
   type Backend,
   type BackendInfo,
   type Buf,
   type CellKind,
+  type DecoderGrads,
+  type DecoderLayer,
+  type DecoderLayerGrads,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
   type Dtype,
   type F,
   type FloatArray,
@@ -302,6 +310,40 @@ export class ReferenceBackend implements Backend {
         else for (let t = 0; t < len[b]!; t++) d[(t * B + b) * D + j] = g[b * D + j]! / len[b]!;
       }
     }
+  }
+
+  decoderForward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    embedded: F,
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+  ): void {
+    decoderForward(shape, layers, embedded, mem, wCombine, rec);
+  }
+
+  decoderBackward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+    dFeeds: F,
+    dhN: readonly F[],
+    dcN: readonly F[],
+    grads: readonly DecoderLayerGrads[],
+    out: DecoderGrads,
+  ): void {
+    decoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+  }
+
+  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+    topKReference(N, V, K, scores, values, indices);
+  }
+
+  logSoftmax(N: number, V: number, x: F, out: F): void {
+    logSoftmaxReference(N, V, x, out);
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {

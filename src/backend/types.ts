@@ -132,6 +132,86 @@ export interface BackendInfo {
   precision?: string;
 }
 
+/** Sizes of the attention decoder loop (decoderForward): T target steps, B rows (pairs, or pairs × beams),
+ *  S source steps, E embedding width, H hidden size, M memory width (D·H of the encoder). */
+export interface DecoderShape {
+  kind: CellKind;
+  T: number;
+  B: number;
+  S: number;
+  E: number;
+  H: number;
+  M: number;
+}
+
+/** One decoder layer: PyTorch's weights, and the states the loop keeps (as cellForward does). */
+export interface DecoderLayer {
+  /** [G·H, E + H] for layer 0 (its input is [embedding of y_{t-1}; h~_{t-1}]), [G·H, H] above. */
+  wIh: F;
+  wHh: F;
+  bIh: F;
+  bHh: F;
+  /** [T+1,B,H]: slot 0 holds the initial state h0 (read: the bridge's output, or the state carried from
+   *  the previous call), slots 1..T receive h_1..h_T (slot T is the final state to carry on). */
+  hs: F;
+  /** The same for the LSTM's cell state; length 0 for other cells. */
+  cs: F;
+  /** [T,B,cacheWidth·H]. */
+  cache: F;
+}
+
+/** The memory the decoder attends to (the encoder's outputs). */
+export interface DecoderMemory {
+  /** [S,B,H] = memory·W_aᵀ (the "general" score of source position s is h_tᵀ·keys[s]). */
+  keys: F;
+  /** [S,B,M] encoder outputs. */
+  memory: F;
+  /** [B], each in [1, S]: source positions at or past a row's length get exactly zero attention. */
+  sourceLengths: I;
+}
+
+/** What decoderForward records (decoderBackward and the caller's weight-gradient GEMMs read it). */
+export interface DecoderRecord {
+  /** [T,B,E+H]: layer 0's input [embedding; h~_{t-1}] at every step (dW_ih of layer 0 += dGxᵀ·input0). */
+  input0: F;
+  /** [T,B,S] attention weights (exactly zero past a source length). */
+  attention: F;
+  /** [T,B,M+H]: [c_t; h_t], what W_c multiplies (dW_c += dCombineᵀ·combined). */
+  combined: F;
+  /** [T+1,B,H]: slot 0 holds h~_0 (read; zeros for a fresh decoder, or the attentional state carried from
+   *  the previous call), slots 1..T receive h~_1..h~_T (the head's input). */
+  feeds: F;
+}
+
+/** What decoderBackward writes for one layer (dbIh, dbHh are accumulated, as cellBackward does). */
+export interface DecoderLayerGrads {
+  /** [T,B,G·H] gradient w.r.t. the input-side pre-activation; dW_ih += dGxᵀ·(the layer's input). */
+  dGx: F;
+  /** [T,B,G·H] the hidden side; dW_hh += dGhᵀ·hs[0..T). */
+  dGh: F;
+  /** [B,H] gradient w.r.t. the initial state h0 (the bridge's gradient); dc0 the same for the LSTM's
+   *  cell state (length 0 for other cells). */
+  dh0: F;
+  dc0: F;
+  /** [G·H] accumulated (+=). */
+  dbIh: F;
+  dbHh: F;
+}
+
+/** What decoderBackward writes besides the layers' gradients (all overwritten). */
+export interface DecoderGrads {
+  /** [T,B,E] gradient w.r.t. `embedded`. */
+  dEmbedded: F;
+  /** [S,B,H] gradient w.r.t. keys; dW_a += dKeysᵀ·memory and dMemory += dKeys·W_a follow. */
+  dKeys: F;
+  /** [S,B,M] gradient w.r.t. memory through the contexts. */
+  dMemory: F;
+  /** [T,B,H] gradient w.r.t. W_c·[c;h] (before tanh); dW_c += dCombineᵀ·combined. */
+  dCombine: F;
+  /** [B,H] gradient w.r.t. h~_0. */
+  dFeed0: F;
+}
+
 /**
  * The kernels. Conventions:
  * - sizes first, then inputs, then outputs; the wasm and native kernels never allocate (their scratch is
@@ -296,6 +376,57 @@ export interface Backend {
     losses: F,
     dLogits: F | null,
   ): number;
+
+  /**
+   * The attention decoder of the sequence-to-sequence model (Luong et al. 2015: "general" score, attentional
+   * state h~_t = tanh(W_c [c_t; h_t]) without bias, input feeding of h~_{t-1}), the whole T-step loop over
+   * the L = layers.length stacked layers in one call (test/fixtures/seq2seq_model.py's Seq2Seq.decode).
+   * embedded [T,B,E]: the embeddings of <s>, y_1 … y_{T−1}. wCombine [H, M+H]. Per step t and row b:
+   * layer 0 runs its cell on W_ih·[embedded_t; h~_{t-1}], layer l > 0 on W_ih·h^{l-1}_t; the top layer's
+   * h_t attends over source positions s < sourceLengths[b] (softmax of keys[s]·h_t; the others get weight
+   * 0), c_t = Σ_s α_s memory[s], h~_t = tanh(W_c [c_t; h_t]).
+   * Initial states are read from slot 0 of every layer's hs/cs and of rec.feeds; final states are left in
+   * slot T. Inference runs T = 1 per call over B·K beam rows and carries slot 1 into slot 0 of the next call
+   * (reordered by parent with gatherRows); results equal one T-step call.
+   */
+  decoderForward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    embedded: F,
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+  ): void;
+
+  /**
+   * The reverse loop of decoderForward (reads what it recorded). dFeeds [T,B,H]: the gradient of the loss
+   * w.r.t. h~_1..h~_T (from the head); dhN, dcN: per layer [B,H] gradients into the final states (zeros when
+   * unused; dcN length 0 unless LSTM). Writes grads (per layer) and out; the weight gradients are
+   * whole-sequence GEMMs by the caller afterwards: dW_ih(l=0) += dGxᵀ·input0, dW_ih(l>0) += dGxᵀ·hs^{l-1}[1..T],
+   * dW_hh += dGhᵀ·hs[0..T), dW_c += dCombineᵀ·combined, and keys' gradient dKeys goes to W_a and memory.
+   */
+  decoderBackward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+    dFeeds: F,
+    dhN: readonly F[],
+    dcN: readonly F[],
+    grads: readonly DecoderLayerGrads[],
+    out: DecoderGrads,
+  ): void;
+
+  /**
+   * The K largest of each of N rows of V scores, in descending order: values [N,K] and their column
+   * indices [N,K] (torch.topk(scores, K, dim=1, sorted=True) with ties broken by the lower index; NaN
+   * ranks above every number, as in PyTorch). 1 <= K <= V. Beam search: rows are inputs, V = K·vocabulary.
+   */
+  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void;
+
+  /** out[N,V] = log_softmax(x[N,V]) per row (beam search's log-probabilities). out may not overlap x. */
+  logSoftmax(N: number, V: number, x: F, out: F): void;
 
   /** x = clamp(x, −limit, limit). */
   clipValue(x: F, limit: number): void;

@@ -11,6 +11,12 @@ import {
   type BackendInfo,
   type Buf,
   type CellKind,
+  type DecoderGrads,
+  type DecoderLayer,
+  type DecoderLayerGrads,
+  type DecoderMemory,
+  type DecoderRecord,
+  type DecoderShape,
   CELL_KINDS,
   type F,
   type FloatArray,
@@ -19,6 +25,13 @@ import {
   POOL_MODES,
   dropoutThreshold,
 } from './types.js';
+// TEMPORARY (issue #11 step 1): the decoder loop and the beam-search kernels run the TypeScript oracle on
+// this backend's memory until the AssemblyScript versions land; they are not this engine's kernels yet.
+import {
+  decoderBackward as decoderBackwardTemporary,
+  decoderForward as decoderForwardTemporary,
+} from './reference-decoder.js';
+import { logSoftmaxReference, topKReference } from './reference-search.js';
 
 // The project compiles against lib ES2022 + Node 20 types, which do not declare the WebAssembly namespace:
 // the little used here is typed locally rather than declared globally.
@@ -667,6 +680,44 @@ export class WasmBackend implements Backend {
       this.#i(k, 'argmax', argmax),
       this.#f(k, 'dx', dx),
     );
+  }
+
+  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  decoderForward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    embedded: F,
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+  ): void {
+    decoderForwardTemporary(shape, layers, embedded, mem, wCombine, rec);
+  }
+
+  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  decoderBackward(
+    shape: DecoderShape,
+    layers: readonly DecoderLayer[],
+    mem: DecoderMemory,
+    wCombine: F,
+    rec: DecoderRecord,
+    dFeeds: F,
+    dhN: readonly F[],
+    dcN: readonly F[],
+    grads: readonly DecoderLayerGrads[],
+    out: DecoderGrads,
+  ): void {
+    decoderBackwardTemporary(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+  }
+
+  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+    topKReference(N, V, K, scores, values, indices);
+  }
+
+  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  logSoftmax(N: number, V: number, x: F, out: F): void {
+    logSoftmaxReference(N, V, x, out);
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
