@@ -8,8 +8,6 @@
 // Sizes: S source steps, T target steps (<s> y_1 … y_n: n + 1), B pairs, E embed, H hidden, L layers,
 // D encoder directions, M = D·H memory width, G gates, Vt target vocabulary.
 import { OwnedBuffers } from '../backend/owned.js';
-import { type F, type I, cacheWidth, gatesOf } from '../backend/types.js';
-import { cellKind, directionsOf, outputsOf } from './config.js';
 import {
   type DecoderGrads,
   type DecoderLayer,
@@ -17,8 +15,12 @@ import {
   type DecoderMemory,
   type DecoderRecord,
   type DecoderShape,
-  decoderKernels,
-} from './decoder-kernels.js';
+  type F,
+  type I,
+  cacheWidth,
+  gatesOf,
+} from '../backend/types.js';
+import { cellKind, directionsOf, outputsOf } from './config.js';
 import { type LayerParams, type Model, recurrentLayers } from './model.js';
 import { isSeq2Seq } from './seq2seq-params.js';
 import { RecurrentStack } from './stack.js';
@@ -298,7 +300,7 @@ export class Seq2SeqWorkspace {
     be.gatherRows(n, E, this.targetIn.sub(0, n), this.p.targetEmbed, this.embedded.sub(0, n * E));
     const rec = this.record(T, B, S);
     rec.feeds.data.fill(0, 0, B * H); // h~_0 = 0
-    decoderKernels(be).decoderForward(
+    be.decoderForward(
       this.shapeOf(T, B, S),
       this.decoderLayers(T, B),
       this.embedded.sub(0, n * E),
@@ -356,7 +358,7 @@ export class Seq2SeqWorkspace {
       dCombine: this.dCombine.sub(0, n * H),
       dFeed0: this.dFeed0.sub(0, B * H),
     };
-    decoderKernels(be).decoderBackward(
+    be.decoderBackward(
       this.shapeOf(T, B, S),
       layers,
       this.decoderMemory(S, B),
