@@ -239,7 +239,7 @@ export class Seq2SeqDecoder {
       for (let b = 0; b < B; b++) {
         if (out[b] !== null) continue;
         const token = t === o.maxLength ? TARGET_END : this.bestIndex.data[b]!;
-        logProb[b] += lp.data[b * Vt + token]!;
+        logProb[b] = logProb[b]! + lp.data[b * Vt + token]!;
         if (token === TARGET_END) {
           const score = logProb[b]! / lengthPenalty(ids[b]!.length + 1, o.lengthPenalty);
           out[b] = { ids: ids[b]!, score, logProb: logProb[b]! };
