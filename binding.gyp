@@ -14,6 +14,8 @@
         "native/cells.cc",
         "native/pool.cc",
         "native/ctc.cc",
+        "native/decoder.cc",
+        "native/search.cc",
         "native/ops.cc",
         "native/optim.cc",
         "native/engine.cc",

@@ -10,8 +10,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "engine.h"
 #include "engine_addon.h"
@@ -206,12 +208,18 @@ class Args {
   // checkNoAlias: outputs must not overlap each other nor any input (by address, so two views of one
   // ArrayBuffer are caught too).
   void no_alias(std::initializer_list<Region> outputs, std::initializer_list<Region> inputs) const {
-    for (const Region* out = outputs.begin(); out != outputs.end(); ++out) {
-      for (const Region* other = out + 1; other != outputs.end(); ++other) {
+    no_alias(outputs.begin(), outputs.end(), inputs.begin(), inputs.end());
+  }
+  void no_alias(const std::vector<Region>& outputs, const std::vector<Region>& inputs) const {
+    no_alias(outputs.data(), outputs.data() + outputs.size(), inputs.data(), inputs.data() + inputs.size());
+  }
+  void no_alias(const Region* out0, const Region* out1, const Region* in0, const Region* in1) const {
+    for (const Region* out = out0; out != out1; ++out) {
+      for (const Region* other = out + 1; other != out1; ++other) {
         if (overlaps(*out, *other)) range_error(std::string("output ") + out->name + " overlaps " + other->name);
       }
-      for (const Region& other : inputs) {
-        if (overlaps(*out, other)) range_error(std::string("output ") + out->name + " overlaps " + other.name);
+      for (const Region* other = in0; other != in1; ++other) {
+        if (overlaps(*out, *other)) range_error(std::string("output ") + out->name + " overlaps " + other->name);
       }
     }
   }
@@ -573,6 +581,173 @@ void Multiply(const Napi::CallbackInfo& info) {
   rnnkit::multiply(static_cast<int64_t>(a.length), a.data, b.data, out.data);
 }
 
+// ---- the attention decoder (decoderForward / decoderBackward) -------------------------------------
+// Arguments: kind, T, B, S, E, H, M, L, then 7 typed arrays per layer (wIh, wHh, bIh, bHh, hs, cs, cache),
+// then the kernel's own (see DecoderForward, DecoderBackward). src/backend/native.ts flattens the Backend's
+// objects into this list after the TypeScript checks; everything is validated again here.
+struct DecoderArgs {
+  CellKind kind;
+  int64_t T, B, S, E, H, M, L;
+  std::vector<rnnkit::DecoderLayerPtrs> layers;
+  std::deque<std::string> names;  // stable storage for the regions' names
+  std::vector<Region> weights, states;
+  size_t next;  // the index of the first argument after the layers
+
+  const char* name(const std::string& text) { return names.emplace_back(text).c_str(); }
+  Floats floats(const Args& args, size_t index, const std::string& text, double expected) {
+    return args.floats(index, name(text), expected);
+  }
+  const char* last_name(size_t back) const { return names[names.size() - back].c_str(); }
+};
+
+// Fills d in place (the regions point into d.names).
+void decoder_args(const Args& args, DecoderArgs& d) {
+  d.kind = args.cell_kind(0);
+  d.T = args.size(1, "T", 0), d.B = args.size(2, "B", 1), d.S = args.size(3, "S", 1), d.E = args.size(4, "E", 1);
+  d.H = args.size(5, "H", 1), d.M = args.size(6, "M", 1), d.L = args.size(7, "L", 1);
+  const double t = double(d.T), b = double(d.B), h = double(d.H), GH = double(rnnkit::gates_of(d.kind)) * h;
+  const bool lstm = d.kind == CellKind::Lstm;
+  for (int64_t l = 0; l < d.L; l++) {
+    const size_t at = 8 + 7 * size_t(l);
+    const std::string layer = "layers[" + std::to_string(l) + "].";
+    static const char* const fields[7] = {"wIh", "wHh", "bIh", "bHh", "hs", "cs", "cache"};
+    const double lengths[7] = {GH * (l == 0 ? double(d.E) + h : h),
+                               GH * h,
+                               GH,
+                               GH,
+                               (t + 1) * b * h,
+                               lstm ? (t + 1) * b * h : 0,
+                               t * b * double(rnnkit::cache_width(d.kind)) * h};
+    Floats v[7];
+    for (size_t j = 0; j < 7; j++) {
+      const char* name = d.name(layer + fields[j]);
+      v[j] = args.floats(at + j, name, lengths[j]);
+      (j < 4 ? d.weights : d.states).push_back(region(name, v[j]));
+    }
+    d.layers.push_back({v[0].data, v[1].data, v[2].data, v[3].data, v[4].data, v[5].data, v[6].data});
+  }
+  d.next = 8 + 7 * size_t(d.L);
+}
+
+// The memory (keys, memory, sourceLengths), wCombine and the record (input0, attention, combined, feeds)
+// at args[at ...], in the order of checks.ts; adds them to d's regions.
+struct DecoderShared {
+  Floats keys, memory, wCombine, input0, attention, combined, feeds;
+  Ints sourceLengths;
+};
+DecoderShared decoder_shared(const Args& args, DecoderArgs& d, size_t at) {
+  const double t = double(d.T), b = double(d.B), h = double(d.H), m = double(d.M);
+  DecoderShared x;
+  x.keys = args.floats(at, "keys", double(d.S) * b * h);
+  x.memory = args.floats(at + 1, "memory", double(d.S) * b * m);
+  x.sourceLengths = args.ints(at + 2, "sourceLengths", b);
+  for (int64_t i = 0; i < d.B; i++) {
+    const int64_t length = x.sourceLengths.data[i];
+    if (length < 1 || length > d.S) {
+      args.range_error("sourceLengths[" + std::to_string(i) + "] = " + std::to_string(length) + " is outside [1, " +
+                       std::to_string(d.S) + "]");
+    }
+  }
+  x.wCombine = args.floats(at + 3, "wCombine", h * (m + h));
+  x.input0 = args.floats(at + 4, "input0", t * b * (double(d.E) + h));
+  x.attention = args.floats(at + 5, "attention", t * b * double(d.S));
+  x.combined = args.floats(at + 6, "combined", t * b * (m + h));
+  x.feeds = args.floats(at + 7, "feeds", (t + 1) * b * h);
+  d.weights.insert(d.weights.end(), {region("keys", x.keys), region("memory", x.memory),
+                                     region("sourceLengths", x.sourceLengths), region("wCombine", x.wCombine)});
+  d.states.insert(d.states.end(), {region("input0", x.input0), region("attention", x.attention),
+                                   region("combined", x.combined), region("feeds", x.feeds)});
+  return x;
+}
+
+[[noreturn]] void out_of_memory(const Args& args) { args.range_error("could not allocate the decoder's scratch"); }
+
+// decoderForward(kind, T, B, S, E, H, M, L, ...layers, keys, memory, sourceLengths, wCombine, input0,
+//                attention, combined, feeds, embedded)
+void DecoderForward(const Napi::CallbackInfo& info) {
+  Args args(info, "decoderForward");
+  DecoderArgs d;
+  decoder_args(args, d);
+  const DecoderShared x = decoder_shared(args, d, d.next);
+  const Floats embedded = args.floats(d.next + 8, "embedded", double(d.T) * double(d.B) * double(d.E));
+  d.weights.push_back(region("embedded", embedded));
+  args.no_alias(d.states, d.weights);
+  if (!rnnkit::decoder_forward(d.kind, d.T, d.B, d.S, d.E, d.H, d.M, d.L, d.layers.data(), embedded.data, x.keys.data,
+                               x.memory.data, x.sourceLengths.data, x.wCombine.data, x.input0.data, x.attention.data,
+                               x.combined.data, x.feeds.data))
+    out_of_memory(args);
+}
+
+// decoderBackward(kind, T, B, S, E, H, M, L, ...layers, keys, memory, sourceLengths, wCombine, input0,
+//                 attention, combined, feeds, dFeeds, ...per layer (dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh),
+//                 dEmbedded, dKeys, dMemory, dCombine, dFeed0)
+void DecoderBackward(const Napi::CallbackInfo& info) {
+  Args args(info, "decoderBackward");
+  DecoderArgs d;
+  decoder_args(args, d);
+  const DecoderShared x = decoder_shared(args, d, d.next);
+  const double t = double(d.T), b = double(d.B), h = double(d.H), GH = double(rnnkit::gates_of(d.kind)) * h;
+  const double cells = d.kind == CellKind::Lstm ? b * h : 0;
+  const Floats dFeeds = args.floats(d.next + 8, "dFeeds", t * b * h);
+  std::vector<Region> inputs = d.weights, outputs;
+  inputs.insert(inputs.end(), d.states.begin(), d.states.end());
+  inputs.push_back(region("dFeeds", dFeeds));
+  std::vector<rnnkit::DecoderLayerGradPtrs> grads;
+  for (int64_t l = 0; l < d.L; l++) {
+    const size_t at = d.next + 9 + 8 * size_t(l);
+    const std::string n = "[" + std::to_string(l) + "]", g = "grads" + n + ".";
+    const Floats dhN = d.floats(args, at, "dhN" + n, b * h);
+    const Floats dcN = d.floats(args, at + 1, "dcN" + n, cells);
+    const Floats dGx = d.floats(args, at + 2, g + "dGx", t * b * GH);
+    const Floats dGh = d.floats(args, at + 3, g + "dGh", t * b * GH);
+    const Floats dh0 = d.floats(args, at + 4, g + "dh0", b * h);
+    const Floats dc0 = d.floats(args, at + 5, g + "dc0", cells);
+    const Floats dbIh = d.floats(args, at + 6, g + "dbIh", GH);
+    const Floats dbHh = d.floats(args, at + 7, g + "dbHh", GH);
+    inputs.push_back(region(d.last_name(8), dhN));
+    inputs.push_back(region(d.last_name(7), dcN));
+    const Floats* outs[] = {&dGx, &dGh, &dh0, &dc0, &dbIh, &dbHh};
+    for (size_t i = 0; i < 6; i++) outputs.push_back(region(d.last_name(6 - i), *outs[i]));
+    grads.push_back({dhN.data, dcN.data, dGx.data, dGh.data, dh0.data, dc0.data, dbIh.data, dbHh.data});
+  }
+  const size_t at = d.next + 9 + 8 * size_t(d.L);
+  const Floats dEmbedded = args.floats(at, "dEmbedded", t * b * double(d.E));
+  const Floats dKeys = args.floats(at + 1, "dKeys", double(d.S) * b * h);
+  const Floats dMemory = args.floats(at + 2, "dMemory", double(d.S) * b * double(d.M));
+  const Floats dCombine = args.floats(at + 3, "dCombine", t * b * h);
+  const Floats dFeed0 = args.floats(at + 4, "dFeed0", b * h);
+  outputs.insert(outputs.end(), {region("dEmbedded", dEmbedded), region("dKeys", dKeys), region("dMemory", dMemory),
+                                 region("dCombine", dCombine), region("dFeed0", dFeed0)});
+  args.no_alias(outputs, inputs);
+  if (!rnnkit::decoder_backward(d.kind, d.T, d.B, d.S, d.E, d.H, d.M, d.L, d.layers.data(), x.keys.data, x.memory.data,
+                                x.sourceLengths.data, x.wCombine.data, x.attention.data, x.combined.data, x.feeds.data,
+                                dFeeds.data, grads.data(), dEmbedded.data, dKeys.data, dMemory.data, dCombine.data,
+                                dFeed0.data))
+    out_of_memory(args);
+}
+
+// topK(N, V, K, scores, values, indices)
+void TopK(const Napi::CallbackInfo& info) {
+  Args args(info, "topK");
+  const int64_t N = args.size(0, "N"), V = args.size(1, "V", 1), K = args.size(2, "K", 1);
+  if (K > V) args.range_error("K = " + std::to_string(K) + " is larger than V = " + std::to_string(V));
+  const Floats scores = args.floats(3, "scores", double(N) * double(V));
+  const Floats values = args.floats(4, "values", double(N) * double(K));
+  const Ints indices = args.ints(5, "indices", double(N) * double(K));
+  args.no_alias({region("values", values), region("indices", indices)}, {region("scores", scores)});
+  rnnkit::top_k(N, V, K, scores.data, values.data, indices.data);
+}
+
+// logSoftmax(N, V, x, out)
+void LogSoftmax(const Napi::CallbackInfo& info) {
+  Args args(info, "logSoftmax");
+  const int64_t N = args.size(0, "N"), V = args.size(1, "V", 1);
+  const Floats x = args.floats(2, "x", double(N) * double(V));
+  const Floats out = args.floats(3, "out", double(N) * double(V));
+  args.no_alias({region("out", out)}, {region("x", x)});
+  rnnkit::log_softmax(N, V, x.data, out.data);
+}
+
 // checkUpdate: every tensor as long as the first one.
 void check_same_length(const Args& args, const char* firstName, Floats first, const char* name, Floats other) {
   if (other.length != first.length) {
@@ -677,6 +852,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cellBackward", Napi::Function::New(env, CellBackward, "cellBackward"));
   exports.Set("poolForward", Napi::Function::New(env, PoolForward, "poolForward"));
   exports.Set("poolBackward", Napi::Function::New(env, PoolBackward, "poolBackward"));
+  exports.Set("decoderForward", Napi::Function::New(env, DecoderForward, "decoderForward"));
+  exports.Set("decoderBackward", Napi::Function::New(env, DecoderBackward, "decoderBackward"));
+  exports.Set("topK", Napi::Function::New(env, TopK, "topK"));
+  exports.Set("logSoftmax", Napi::Function::New(env, LogSoftmax, "logSoftmax"));
   exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy, "softmaxCrossEntropy"));
   exports.Set("ctcLoss", Napi::Function::New(env, CtcLoss, "ctcLoss"));
   exports.Set("clipValue", Napi::Function::New(env, ClipValue, "clipValue"));

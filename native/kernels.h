@@ -164,6 +164,46 @@ double ctc_loss(int64_t T, int64_t B, int64_t C, int64_t S, const float* logits,
                 const int32_t* inputLengths, const int32_t* targetLengths, bool zeroInfinity, float* work,
                 float* losses, float* dLogits);
 
+// ---- decoder.cc ----------------------------------------------------------------------------------
+
+// One decoder layer's weights and states (Backend.decoderForward in src/backend/types.ts):
+// wIh [G·H, E+H] for layer 0, [G·H, H] above; wHh [G·H,H]; bIh, bHh [G·H]; hs [T+1,B,H] (slot 0 read);
+// cs [T+1,B,H] (lstm only, else unused); cache [T,B,cache_width·H].
+struct DecoderLayerPtrs {
+  const float *wIh, *wHh, *bIh, *bHh;
+  float *hs, *cs, *cache;
+};
+// One layer's gradients: dhN, dcN [B,H] in (dcN lstm only); dGx, dGh [T,B,G·H], dh0, dc0 [B,H] overwritten;
+// dbIh, dbHh [G·H] accumulated.
+struct DecoderLayerGradPtrs {
+  const float *dhN, *dcN;
+  float *dGx, *dGh, *dh0, *dc0, *dbIh, *dbHh;
+};
+
+// The attention decoder loop over T steps and L layers (validated by the caller): embedded [T,B,E],
+// keys [S,B,H], memory [S,B,M], sourceLengths [B] in [1,S], wCombine [H,M+H]; writes input0 [T,B,E+H],
+// attention [T,B,S], combined [T,B,M+H], feeds [T+1,B,H] (slot 0 read) and the layers' states.
+// Returns false (nothing reliable written) only when its scratch cannot be allocated.
+bool decoder_forward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, int64_t H, int64_t M, int64_t L,
+                     const DecoderLayerPtrs* layers, const float* embedded, const float* keys, const float* memory,
+                     const int32_t* sourceLengths, const float* wCombine, float* input0, float* attention,
+                     float* combined, float* feeds);
+// The reverse loop: dFeeds [T,B,H] in; writes grads, dEmbedded [T,B,E], dKeys [S,B,H], dMemory [S,B,M],
+// dCombine [T,B,H], dFeed0 [B,H]. False only when its scratch cannot be allocated.
+bool decoder_backward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, int64_t H, int64_t M, int64_t L,
+                      const DecoderLayerPtrs* layers, const float* keys, const float* memory,
+                      const int32_t* sourceLengths, const float* wCombine, const float* attention,
+                      const float* combined, const float* feeds, const float* dFeeds, const DecoderLayerGradPtrs* grads,
+                      float* dEmbedded, float* dKeys, float* dMemory, float* dCombine, float* dFeed0);
+
+// ---- search.cc -----------------------------------------------------------------------------------
+
+// Per row of scores [N,V]: the K (1 <= K <= V) largest, descending, into values [N,K] and their columns
+// into indices [N,K]; ties go to the lower column, NaN ranks above every number (torch.topk).
+void top_k(int64_t N, int64_t V, int64_t K, const float* scores, float* values, int32_t* indices);
+// out[N,V] = log_softmax(x) per row (the normaliser in double).
+void log_softmax(int64_t N, int64_t V, const float* x, float* out);
+
 }  // namespace rnnkit
 
 #endif  // RNNKIT_KERNELS_H

@@ -1,15 +1,15 @@
-// Running the reference decoder loop's backward pass and turning its outputs into the gradient of every
+// Running a backend's decoder loop backward pass and turning its outputs into the gradient of every
 // input, with the weight gradients done as the model's GEMMs will do them (shared by the decoder tests).
-import {
-  type DecoderGrads,
-  type DecoderLayer,
-  type DecoderLayerGrads,
-  type DecoderMemory,
-  type DecoderRecord,
-  type DecoderShape,
-  decoderBackward,
-} from '../src/backend/reference-decoder.js';
-import type { Backend, F } from '../src/backend/types.js';
+import type {
+  Backend,
+  DecoderGrads,
+  DecoderLayer,
+  DecoderLayerGrads,
+  DecoderMemory,
+  DecoderRecord,
+  DecoderShape,
+  F,
+} from '../src/backend/types.js';
 import { Span, gatesOf } from '../src/backend/types.js';
 
 export interface DecoderCase {
@@ -54,7 +54,7 @@ export function decoderGradients(be: Backend, c: DecoderCase, R: F, S: F[], Sc: 
     dCombine: floats(T * B * H),
     dFeed0: floats(B * H),
   };
-  decoderBackward(c.shape, c.layers, c.mem, c.wCombine, c.rec, R, S, Sc, grads, out);
+  be.decoderBackward(c.shape, c.layers, c.mem, c.wCombine, c.rec, R, S, Sc, grads, out);
   const weightGrad = (n: number, k: number, dG: F, X: F): Float64Array => {
     const dW = floats(n * k);
     be.gemm(true, false, n, k, T * B, 1, dG, X, 0, dW);

@@ -1,13 +1,14 @@
 // The attention decoder loop against a real PyTorch (fixtures from test/fixtures/make_seq2seq_fixtures.py,
 // Seq2Seq.decode of test/fixtures/seq2seq_model.py): the attentional states, attention weights, final
-// states and every gradient, on the reference backend in float32 and float64.
+// states and every gradient, on the reference backend in float32 and float64 and on the engines (native at
+// its best SIMD level, wasm).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { type DecoderCase, decoderGradients } from './decoder-helpers.js';
-import { decoderForward } from '../src/backend/reference-decoder.js';
+import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type CellKind, type Dtype, type F, type I, Span, cacheWidth } from '../src/backend/types.js';
+import { type Backend, type CellKind, type F, type I, Span, cacheWidth } from '../src/backend/types.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'pytorch-seq2seq');
 
@@ -50,8 +51,7 @@ const fixtures: Fixture[] = readdirSync(DIR)
   .sort()
   .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')));
 
-function run(fx: Fixture, dtype: Dtype) {
-  const be = new ReferenceBackend({ dtype });
+function run(fx: Fixture, be: Backend) {
   const span = (values: ArrayLike<number> | number): F => {
     const f = Span.of(be.allocFloat(typeof values === 'number' ? values : values.length));
     if (typeof values !== 'number') f.data.set(values);
@@ -82,7 +82,7 @@ function run(fx: Fixture, dtype: Dtype) {
     wCombine: span(fx.params['combine.weight']!),
     rec: { input0: span(T * B * (E + H)), attention: span(T * B * S), combined: span(T * B * (M + H)), feeds },
   };
-  decoderForward(c.shape, c.layers, span(fx.embedded), c.mem, c.wCombine, c.rec);
+  be.decoderForward(c.shape, c.layers, span(fx.embedded), c.mem, c.wCombine, c.rec);
   const perLayer = (values: number[] | undefined): F[] =>
     Array.from({ length: L }, (_, l) => span(values ? values.slice(l * B * H, (l + 1) * B * H) : 0));
   const grads = decoderGradients(be, c, span(fx.R), perLayer(fx.S_h), perLayer(kind === 'lstm' ? fx.S_c : undefined));
@@ -97,11 +97,19 @@ function close(name: string, actual: ArrayLike<number>, expected: number[], tole
   expect(worst, `${name}: worst difference (scale ${scale})`).toBeLessThan(tolerance * scale);
 }
 
-describe.each(['f64', 'f32'] as const)('decoder loop vs PyTorch, reference %s', (dtype) => {
-  const tolerance = dtype === 'f64' ? 2e-6 : 2e-5;
-  test.each(fixtures.map((fx) => [fx.name, fx] as const))('%s', (_, fx) => {
+const targets: [string, () => Promise<Backend>][] = [
+  ['reference f64', async () => new ReferenceBackend({ dtype: 'f64' })],
+  ['reference f32', async () => new ReferenceBackend({ dtype: 'f32' })],
+  ...TESTED_BACKENDS.filter((name) => name !== 'reference').map(
+    (name) => [name, BACKEND_FACTORIES[name]] as [string, () => Promise<Backend>],
+  ),
+];
+
+describe.each(targets)('decoder loop vs PyTorch, %s', (name, make) => {
+  const tolerance = name === 'reference f64' ? 2e-6 : 2e-5;
+  test.each(fixtures.map((fx) => [fx.name, fx] as const))('%s', async (_, fx) => {
     expect(fixtures.length).toBe(8);
-    const { c, grads } = run(fx, dtype);
+    const { c, grads } = run(fx, await make());
     const { T, B, H } = fx;
     close('feeds', c.rec.feeds.data.subarray(B * H), fx.feeds, tolerance);
     close('attention', c.rec.attention.data, fx.attention, tolerance);

@@ -4,7 +4,7 @@
 // validates them exactly as src/backend/checks.ts does (same order, same messages) before touching memory.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { checkSize } from './checks.js';
+import { checkDecoderBackward, checkDecoderForward, checkSize } from './checks.js';
 import { type AddonKind, addonCandidates, localBuildPath } from './native-location.js';
 import {
   type Backend,
@@ -24,13 +24,6 @@ import {
   CELL_KINDS,
   Span,
 } from './types.js';
-// TEMPORARY (issue #11 step 1): the decoder loop and the beam-search kernels run the TypeScript oracle on
-// this backend's memory until the C++ versions land; they are not this engine's kernels yet.
-import {
-  decoderBackward as decoderBackwardTemporary,
-  decoderForward as decoderForwardTemporary,
-} from './reference-decoder.js';
-import { logSoftmaxReference, topKReference } from './reference-search.js';
 
 /** The SIMD levels of the native engine, slowest first. Must match SimdLevel in native/engine.h. */
 export const SIMD_LEVELS = ['scalar', 'avx2', 'avx512', 'neon'] as const;
@@ -222,6 +215,11 @@ export interface NativeAddon {
     decoupled: boolean,
     step: number,
   ): void;
+  /** kind, T, B, S, E, H, M, L, 7 arrays per layer, then the memory, record and embedded (native/addon.cc). */
+  decoderForward(kind: string, ...args: (number | Float32Array | Int32Array)[]): void;
+  decoderBackward(kind: string, ...args: (number | Float32Array | Int32Array)[]): void;
+  topK(N: number, V: number, K: number, scores: Float32Array, values: Float32Array, indices: Int32Array): void;
+  logSoftmax(N: number, V: number, x: Float32Array, out: Float32Array): void;
 }
 
 const KERNELS = [
@@ -238,6 +236,10 @@ const KERNELS = [
   'poolForward',
   'poolBackward',
   'softmaxCrossEntropy',
+  'decoderForward',
+  'decoderBackward',
+  'topK',
+  'logSoftmax',
   'ctcLoss',
   'clipValue',
   'sumSquares',
@@ -338,6 +340,35 @@ class TypedBuf<A extends Float32Array | Int32Array> implements Buf<A> {
 /** The typed array of a span; anything else goes to the addon unchanged, which rejects it by type. */
 function view<A>(span: Span<never> | F | I | null): A {
   return (span instanceof Span ? span.data : span) as A;
+}
+
+/** The decoder kernels' first arguments: kind, the sizes, L, then every layer's 7 arrays (native/addon.cc). */
+function decoderHead(
+  shape: DecoderShape,
+  layers: readonly DecoderLayer[],
+): [string, ...(number | Float32Array | Int32Array)[]] {
+  const { kind, T, B, S, E, H, M } = shape;
+  return [
+    kind,
+    T,
+    B,
+    S,
+    E,
+    H,
+    M,
+    layers.length,
+    ...layers.flatMap((l) => [l.wIh, l.wHh, l.bIh, l.bHh, l.hs, l.cs, l.cache].map((f) => view<Float32Array>(f))),
+  ];
+}
+
+/** The memory, wCombine and the record, in the addon's order. */
+function decoderShared(mem: DecoderMemory, wCombine: F, rec: DecoderRecord): (Float32Array | Int32Array)[] {
+  return [
+    view<Float32Array>(mem.keys),
+    view<Float32Array>(mem.memory),
+    view<Int32Array>(mem.sourceLengths),
+    ...[wCombine, rec.input0, rec.attention, rec.combined, rec.feeds].map((f) => view<Float32Array>(f)),
+  ];
 }
 
 /** Which backend's configuration the addon holds for this JavaScript thread (the addon keeps one per thread). */
@@ -586,7 +617,8 @@ export class NativeBackend implements Backend {
     this.#addon.poolBackward(mode, T, B, D, view(dOut), view(lengths), view(argmax), view(dx));
   }
 
-  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  /** The whole T-step loop in C++ (native/decoder.cc). The TypeScript checks read the objects; the addon
+   *  receives their arrays flat and validates them again. */
   decoderForward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
@@ -595,10 +627,15 @@ export class NativeBackend implements Backend {
     wCombine: F,
     rec: DecoderRecord,
   ): void {
-    decoderForwardTemporary(shape, layers, embedded, mem, wCombine, rec);
+    checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
+    this.#configure();
+    this.#addon.decoderForward(
+      ...decoderHead(shape, layers),
+      ...decoderShared(mem, wCombine, rec),
+      view<Float32Array>(embedded),
+    );
   }
 
-  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
   decoderBackward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
@@ -611,17 +648,25 @@ export class NativeBackend implements Backend {
     grads: readonly DecoderLayerGrads[],
     out: DecoderGrads,
   ): void {
-    decoderBackwardTemporary(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+    checkDecoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+    this.#configure();
+    this.#addon.decoderBackward(
+      ...decoderHead(shape, layers),
+      ...decoderShared(mem, wCombine, rec),
+      view<Float32Array>(dFeeds),
+      ...grads.flatMap((g, l) =>
+        [dhN[l]!, dcN[l]!, g.dGx, g.dGh, g.dh0, g.dc0, g.dbIh, g.dbHh].map((f) => view<Float32Array>(f)),
+      ),
+      ...[out.dEmbedded, out.dKeys, out.dMemory, out.dCombine, out.dFeed0].map((f) => view<Float32Array>(f)),
+    );
   }
 
-  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
   topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
-    topKReference(N, V, K, scores, values, indices);
+    this.#addon.topK(N, V, K, view(scores), view(values), view(indices));
   }
 
-  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
   logSoftmax(N: number, V: number, x: F, out: F): void {
-    logSoftmaxReference(N, V, x, out);
+    this.#addon.logSoftmax(N, V, view(x), view(out));
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {

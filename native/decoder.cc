@@ -1,0 +1,201 @@
+// The attention decoder loop of the sequence-to-sequence model (Backend.decoderForward/decoderBackward in
+// src/backend/types.ts; the oracle is src/backend/reference-decoder.ts). Luong et al. 2015: "general" score,
+// h~_t = tanh(W_c [c_t; h_t]), input feeding of h~_{t-1}; the whole T-step loop over L layers in one call.
+//
+// Each step reuses the engine's own pieces, so the decoder inherits their SIMD levels, packing, bf16 and
+// thread splits (results do not depend on the thread count):
+// - layer 0's input projection W_ih[:, :E]·embedded for all T steps is one GEMM before the loop; per step
+//   only W_ih[:, E:]·h~_{t-1} is added (a GEMM over the B rows, accumulating);
+// - each layer's step is cell_forward / cell_backward with T = 1 on the step's slots of hs, cs and cache;
+// - layers above 0 project their input with one GEMM per step; W_c·[c;h] is one GEMM per step;
+// - attention (scores, masked softmax, context) is split over fixed ranges of rows b (parallel_ranges):
+//   each row is computed by one thread with the same operations whatever the split.
+// Backward: the same steps in reverse; the weight gradients are left to the caller's whole-sequence GEMMs.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "engine.h"
+#include "kernels.h"
+
+namespace rnnkit {
+
+namespace {
+
+thread_local FloatScratch tl_decoder;  // the calling thread's decoder scratch (grows only)
+
+inline float dot(const float* a, const float* b, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; j++) sum += a[j] * b[j];
+  return sum;
+}
+
+// The source length of row b, clamped to [1, S] (validated by the caller; the clamp guards a
+// SharedArrayBuffer changed after validation).
+inline int64_t source_length(const int32_t* lengths, int64_t b, int64_t S) {
+  return std::min<int64_t>(S, std::max<int64_t>(1, lengths[b]));
+}
+
+void tanh_rows(int64_t n, float* x) {
+  const SimdOps* ops = simd_ops(engine_config().level);
+  if (ops)
+    ops->activation(Activation::Tanh, n, x, x);
+  else
+    scalar_activation(Activation::Tanh, n, x, x);
+}
+
+}  // namespace
+
+bool decoder_forward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, int64_t H, int64_t M, int64_t L,
+                     const DecoderLayerPtrs* layers, const float* embedded, const float* keys, const float* memory,
+                     const int32_t* sourceLengths, const float* wCombine, float* input0, float* attention,
+                     float* combined, float* feeds) {
+  if (T == 0) return true;
+  const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H, In0 = E + H, MH = M + H;
+  const bool lstm = kind == CellKind::Lstm;
+  float* scratch = tl_decoder.reserve(T * B * GH + B * GH);
+  if (!scratch) return false;
+  float* xp0 = scratch;               // [T,B,GH] layer 0's input projection
+  float* xpl = scratch + T * B * GH;  // [B,GH] the projection of a layer above 0, this step
+  const float* wIh0 = layers[0].wIh;
+  sgemm(false, true, T * B, GH, E, 1.0f, embedded, E, wIh0, In0, 0.0f, xp0, GH);
+  const DecoderLayerPtrs& top = layers[L - 1];
+  for (int64_t t = 0; t < T; t++) {
+    const float* feed = feeds + t * B * H;
+    for (int64_t b = 0; b < B; b++) {
+      const int64_t row = t * B + b;
+      std::copy(embedded + row * E, embedded + row * E + E, input0 + row * In0);
+      std::copy(feed + b * H, feed + b * H + H, input0 + row * In0 + E);
+    }
+    float* x0 = xp0 + t * B * GH;
+    sgemm(false, true, B, GH, H, 1.0f, feed, H, wIh0 + E, In0, 1.0f, x0, GH);
+    for (int64_t l = 0; l < L; l++) {
+      const DecoderLayerPtrs& layer = layers[l];
+      if (l > 0) sgemm(false, true, B, GH, H, 1.0f, layers[l - 1].hs + (t + 1) * B * H, H, layer.wIh, H, 0.0f, xpl, GH);
+      cell_forward(kind, 1, B, H, l == 0 ? x0 : xpl, nullptr, 0, layer.wHh, layer.bIh, layer.bHh, layer.hs + t * B * H,
+                   lstm ? layer.cs + t * B * H : nullptr, layer.cache + t * B * CW, nullptr);
+    }
+    // Attention of the top layer's h_t over each row's source positions, and [c_t; h_t].
+    const float* q = top.hs + (t + 1) * B * H;
+    parallel_ranges(B, B * S * (H + M), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++) {
+        const int64_t n = source_length(sourceLengths, b, S);
+        float* a = attention + (t * B + b) * S;
+        float* comb = combined + (t * B + b) * MH;
+        float max = -INFINITY;
+        for (int64_t s = 0; s < n; s++) {
+          a[s] = dot(keys + (s * B + b) * H, q + b * H, H);
+          max = std::max(max, a[s]);
+        }
+        float total = 0.0f;
+        for (int64_t s = 0; s < n; s++) total += a[s] = std::exp(a[s] - max);
+        for (int64_t s = 0; s < S; s++) a[s] = s < n ? a[s] / total : 0.0f;
+        std::fill(comb, comb + M, 0.0f);
+        for (int64_t s = 0; s < n; s++) {
+          const float w = a[s];
+          const float* m = memory + (s * B + b) * M;
+          for (int64_t d = 0; d < M; d++) comb[d] += w * m[d];
+        }
+        std::copy(q + b * H, q + b * H + H, comb + M);
+      }
+    });
+    float* next = feeds + (t + 1) * B * H;
+    sgemm(false, true, B, H, MH, 1.0f, combined + t * B * MH, MH, wCombine, MH, 0.0f, next, H);
+    tanh_rows(B * H, next);
+  }
+  return true;
+}
+
+bool decoder_backward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, int64_t H, int64_t M, int64_t L,
+                      const DecoderLayerPtrs* layers, const float* keys, const float* memory,
+                      const int32_t* sourceLengths, const float* wCombine, const float* attention,
+                      const float* combined, const float* feeds, const float* dFeeds, const DecoderLayerGradPtrs* grads,
+                      float* dEmbedded, float* dKeys, float* dMemory, float* dCombine, float* dFeed0) {
+  const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H, In0 = E + H, MH = M + H;
+  const bool lstm = kind == CellKind::Lstm;
+  const int64_t BH = B * H;
+  float* scratch = tl_decoder.reserve(B * MH + 3 * BH + 2 * L * BH + B * S);
+  if (!scratch) return false;
+  float* dComb = scratch;           // [B, M+H] gradient w.r.t. [c_t; h_t]
+  float* dA = dComb + B * MH;       // [B,H] the gradient arriving at a layer's output from above
+  float* dB = dA + BH;              // [B,H] the next one down (ping-pong with dA)
+  float* dFeed = dB + BH;           // [B,H] gradient w.r.t. h~_t carried back through input feeding
+  float* carry = dFeed + BH;        // [L,B,H] per layer, the gradient w.r.t. h_t from step t+1
+  float* carryC = carry + L * BH;   // [L,B,H] the same for the LSTM's cell state
+  float* dAlpha = carryC + L * BH;  // [B,S]
+  std::fill(dKeys, dKeys + S * BH, 0.0f);
+  std::fill(dMemory, dMemory + S * B * M, 0.0f);
+  std::fill(dFeed, dFeed + BH, 0.0f);
+  for (int64_t l = 0; l < L; l++) {
+    std::copy(grads[l].dhN, grads[l].dhN + BH, carry + l * BH);
+    if (lstm) std::copy(grads[l].dcN, grads[l].dcN + BH, carryC + l * BH);
+  }
+  const DecoderLayerPtrs& top = layers[L - 1];
+  for (int64_t t = T - 1; t >= 0; t--) {
+    // h~_t = tanh(W_c [c; q]): the gradient before tanh, then w.r.t. [c; q].
+    float* dPre = dCombine + t * BH;
+    const float* f = feeds + (t + 1) * BH;
+    for (int64_t i = 0; i < BH; i++) dPre[i] = (dFeeds[t * BH + i] + dFeed[i]) * (1.0f - f[i] * f[i]);
+    sgemm(false, false, B, MH, H, 1.0f, dPre, H, wCombine, MH, 0.0f, dComb, MH);
+    // Context c = Σ_s α_s memory_s and scores α = softmax(keys·q) over s < n: each row b alone.
+    const float* q = top.hs + (t + 1) * BH;
+    parallel_ranges(B, B * S * (H + M), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++) {
+        const int64_t n = source_length(sourceLengths, b, S);
+        const float* a = attention + (t * B + b) * S;
+        const float* dc = dComb + b * MH;
+        float* da = dAlpha + b * S;
+        float weighted = 0.0f;
+        for (int64_t s = 0; s < n; s++) {
+          const float* m = memory + (s * B + b) * M;
+          float* dm = dMemory + (s * B + b) * M;
+          da[s] = dot(dc, m, M);
+          for (int64_t d = 0; d < M; d++) dm[d] += a[s] * dc[d];
+          weighted += a[s] * da[s];
+        }
+        float* dh = dA + b * H;
+        std::copy(dc + M, dc + MH, dh);
+        for (int64_t s = 0; s < n; s++) {
+          const float dScore = a[s] * (da[s] - weighted);
+          const float* k = keys + (s * B + b) * H;
+          float* dk = dKeys + (s * B + b) * H;
+          for (int64_t j = 0; j < H; j++) {
+            dh[j] += dScore * k[j];
+            dk[j] += dScore * q[b * H + j];
+          }
+        }
+      }
+    });
+    // The layers, top down: each one's input gradient is the gradient of the layer below at this step.
+    float* above = dA;
+    float* below = dB;
+    for (int64_t l = L - 1; l >= 0; l--) {
+      const DecoderLayerPtrs& layer = layers[l];
+      const DecoderLayerGradPtrs& g = grads[l];
+      float* gx = g.dGx + t * B * GH;
+      cell_backward(kind, 1, B, H, layer.wHh, layer.hs + t * BH, lstm ? layer.cs + t * BH : nullptr,
+                    layer.cache + t * B * CW, above, carry + l * BH, lstm ? carryC + l * BH : nullptr, gx,
+                    g.dGh + t * B * GH, g.dh0, lstm ? g.dc0 : nullptr, nullptr, nullptr, nullptr);
+      std::copy(g.dh0, g.dh0 + BH, carry + l * BH);
+      if (lstm) std::copy(g.dc0, g.dc0 + BH, carryC + l * BH);
+      if (l > 0) {
+        sgemm(false, false, B, H, GH, 1.0f, gx, GH, layer.wIh, H, 0.0f, below, H);
+        std::swap(above, below);
+      } else {
+        sgemm(false, false, B, E, GH, 1.0f, gx, GH, layer.wIh, In0, 0.0f, dEmbedded + t * B * E, E);
+        sgemm(false, false, B, H, GH, 1.0f, gx, GH, layer.wIh + E, In0, 0.0f, dFeed, H);
+      }
+    }
+  }
+  for (int64_t l = 0; l < L; l++) {
+    const DecoderLayerGradPtrs& g = grads[l];
+    std::copy(carry + l * BH, carry + (l + 1) * BH, g.dh0);
+    if (lstm) std::copy(carryC + l * BH, carryC + (l + 1) * BH, g.dc0);
+    sum_rows(T * B, GH, g.dGx, g.dbIh);
+    sum_rows(T * B, GH, g.dGh, g.dbHh);
+  }
+  std::copy(dFeed, dFeed + BH, dFeed0);
+  return true;
+}
+
+}  // namespace rnnkit
