@@ -1,5 +1,6 @@
 // `rnnkit predict DIR [TEXT...]`: the label of each input and its probability under a classifier checkpoint.
-// Inputs: the TEXT arguments, else the lines of --file, else the lines of standard input.
+// Inputs: the TEXT arguments, else the lines of --file, else the lines of standard input (linesOf, also
+// rnnkit translate's).
 import type { Command } from 'commander';
 import { invalidInput, invalidOption } from '../errors.js';
 import { loadClassifier } from '../tasks/classify/model-file.js';
@@ -12,7 +13,7 @@ interface PredictFlags extends BackendFlags {
   json?: boolean;
 }
 
-function linesOf(bytes: Buffer, what: string): string[] {
+export function linesOf(bytes: Buffer, what: string): string[] {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
