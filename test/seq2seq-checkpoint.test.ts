@@ -42,7 +42,7 @@ function writeCheckpoint(dir: string): number {
     outputs: targetVocab.size,
   });
   model.initialize(11);
-  saveTranslator(dir, { model, sourceVocab, targetVocab, maxTargetLength: 3 });
+  saveTranslator(dir, { model, sourceVocab, targetVocab, maxTargetLength: 3, lowercase: false });
   const ws = new Seq2SeqWorkspace(model, 4, 3, 2);
   ws.sourceIds.data.set(BATCH.source);
   ws.sourceLengths.data.set(BATCH.source_lengths);

@@ -88,7 +88,7 @@ export function registerTranslate(program: Command): void {
       const best = list[0]!;
       const attention = flags.attention
         ? {
-            source: tokenize(inputs[i]!, translator.sourceVocab.unit),
+            source: tokenize(translator.lowercase ? inputs[i]!.toLowerCase() : inputs[i]!, translator.sourceVocab.unit),
             target: [...best.ids.map((id) => translator.targetVocab.token(id)), '</s>'],
             weights: attentionMatrix(translator, ids[i]!, best.ids),
           }

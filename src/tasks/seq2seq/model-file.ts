@@ -13,6 +13,8 @@ export interface Translator {
   targetVocab: TokenVocabulary;
   /** Tokens of the longest training target: the default --max-length is 10 more. */
   maxTargetLength: number;
+  /** Inputs are lowercased before they are read (CMUdict's words are lowercase: HELLO reads as hello). */
+  lowercase: boolean;
 }
 
 export function saveTranslator(dir: string, t: Translator): void {
@@ -21,6 +23,7 @@ export function saveTranslator(dir: string, t: Translator): void {
     source_vocab: t.sourceVocab.toJSON(),
     target_vocab: t.targetVocab.toJSON(),
     max_target_length: t.maxTargetLength,
+    lowercase: t.lowercase,
   });
 }
 
@@ -34,5 +37,7 @@ export function loadTranslator(dir: string, backend: Backend): Translator {
   const maxTargetLength = meta['max_target_length'];
   if (typeof maxTargetLength !== 'number' || !Number.isSafeInteger(maxTargetLength) || maxTargetLength < 1)
     throw badCheckpoint(`${path}: max_target_length must be an integer >= 1`);
-  return { model, sourceVocab: sourceVocab!, targetVocab: targetVocab!, maxTargetLength };
+  const lowercase = meta['lowercase'] ?? false;
+  if (typeof lowercase !== 'boolean') throw badCheckpoint(`${path}: lowercase must be true or false`);
+  return { model, sourceVocab: sourceVocab!, targetVocab: targetVocab!, maxTargetLength, lowercase };
 }

@@ -78,7 +78,16 @@ export function prepareSeq2SeqData(
   settings: Seq2SeqSettings,
   vocabs?: { source: TokenVocabulary; target: TokenVocabulary },
 ): Seq2SeqData {
-  const { train, val } = readSeq2SeqPairs(source, settings.valFrac);
+  return preparePairs(source, readSeq2SeqPairs(source, settings.valFrac), settings, vocabs);
+}
+
+/** The data of training and validation pairs already read (`source` names them). */
+export function preparePairs(
+  source: string,
+  { train, val }: { train: PairsDataset; val: PairsDataset },
+  settings: Omit<Seq2SeqSettings, 'valFrac'>,
+  vocabs?: { source: TokenVocabulary; target: TokenVocabulary },
+): Seq2SeqData {
   const sourceVocab =
     vocabs?.source ??
     TokenVocabulary.fromTexts(

@@ -12,6 +12,7 @@ import type { TrainConfig } from '../../train/config.js';
 import { BucketBatcher } from '../classify/batcher.js';
 import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
 import { loadPairs, longestOf, sourceSet } from './batches.js';
+import { CMUDICT } from './cmudict.js';
 import { scoreSequences } from './metrics.js';
 import { saveTranslator } from './model-file.js';
 import { type EncodedPairs, type ReferenceSet, type Seq2SeqData, prepareSeq2SeqData } from './prepare.js';
@@ -131,6 +132,7 @@ export class Seq2SeqRun implements TaskRun {
       sourceVocab: this.prepared.sourceVocab,
       targetVocab: this.prepared.targetVocab,
       maxTargetLength: this.maxTargetLength,
+      lowercase: this.data.source === CMUDICT,
     });
   }
 
@@ -153,7 +155,11 @@ const settingsOf = (config: TrainConfig) => ({
 
 export function createSeq2SeqRun(source: string, config: TrainConfig, backend: Backend): Seq2SeqRun {
   if (config.gradflowEvery > 0) throw invalidOption('--gradflow-every is not available for --task seq2seq (yet)');
-  const prepared = prepareSeq2SeqData(source, settingsOf(config));
+  return runOf(prepareSeq2SeqData(source, settingsOf(config)), config, backend);
+}
+
+/** A fresh run (a new model of config's shape) on prepared data. */
+export function runOf(prepared: Seq2SeqData, config: TrainConfig, backend: Backend): Seq2SeqRun {
   const modelConfig = validateConfig({
     architecture: 'seq2seq',
     cell: config.cell,

@@ -47,7 +47,7 @@ export function decodeOptions(t: Translator, o: TranslateOptions = {}): DecodeOp
 export function encodeInputs(t: Translator, inputs: readonly string[]): { ids: Int32Array[]; unknown: string[][] } {
   const unknown: string[][] = [];
   const ids = inputs.map((input, i) => {
-    const tokens = tokenize(input, t.sourceVocab.unit);
+    const tokens = tokenize(t.lowercase ? input.toLowerCase() : input, t.sourceVocab.unit);
     if (tokens.length === 0) throw invalidInput(`input ${i + 1} is empty (no ${t.sourceVocab.unit} to translate)`);
     const encoded = Int32Array.from(tokens, (token) => t.sourceVocab.id(token));
     unknown.push(tokens.filter((_, j) => encoded[j] === SOURCE_UNKNOWN));
