@@ -12,6 +12,8 @@ export { gemm, gemmScratchBytes, setGemmScratch } from './gemm';
 export { cellForward, cellBackward } from './cells';
 export { poolForward, poolBackward } from './pool';
 export { ctcLoss } from './ctc';
+export { decoderForward, decoderBackward, decoderWorkFloats } from './decoder';
+export { topK, logSoftmax } from './search';
 export {
   addBias, sumRows, gatherRows, scatterAddRows, gatherColumns, scatterAddColumns,
   softmaxCrossEntropy, clipValue, sumSquares, scale, dropout, multiply,

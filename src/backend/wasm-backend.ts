@@ -25,13 +25,6 @@ import {
   POOL_MODES,
   dropoutThreshold,
 } from './types.js';
-// TEMPORARY (issue #11 step 1): the decoder loop and the beam-search kernels run the TypeScript oracle on
-// this backend's memory until the AssemblyScript versions land; they are not this engine's kernels yet.
-import {
-  decoderBackward as decoderBackwardTemporary,
-  decoderForward as decoderForwardTemporary,
-} from './reference-decoder.js';
-import { logSoftmaxReference, topKReference } from './reference-search.js';
 
 // The project compiles against lib ES2022 + Node 20 types, which do not declare the WebAssembly namespace:
 // the little used here is typed locally rather than declared globally.
@@ -64,6 +57,15 @@ interface WasmExports {
   setGemmScratch(ptr: number, bytes: number): number;
   /** 2 for the relaxed-SIMD build, 1 for the plain one (absent in older builds). */
   simdLevel?(): number;
+  decoderWorkFloats(kind: number, T: number, B: number, S: number, H: number, M: number, L: number): number;
+  /** kind, T, B, S, E, H, M, L, embedded, keys, memory, sourceLengths, wCombine, input0, attention, combined,
+   *  feeds, work (assembly/decoder.ts). */
+  decoderForward(...args: number[]): void;
+  /** kind, T, B, S, E, H, M, L, keys, memory, sourceLengths, wCombine, attention, combined, feeds, dFeeds,
+   *  dEmbedded, dKeys, dMemory, dCombine, dFeed0, work. */
+  decoderBackward(...args: number[]): void;
+  topK(N: number, V: number, K: number, scores: number, values: number, indices: number): void;
+  logSoftmax(N: number, V: number, x: number, out: number): void;
   gemm(
     transA: number,
     transB: number,
@@ -227,6 +229,11 @@ const KERNEL_EXPORTS = [
   'poolBackward',
   'softmaxCrossEntropy',
   'ctcLoss',
+  'decoderWorkFloats',
+  'decoderForward',
+  'decoderBackward',
+  'topK',
+  'logSoftmax',
   'clipValue',
   'sumSquares',
   'scale',
@@ -357,7 +364,8 @@ export class WasmBackend implements Backend {
     this.memory = exports.memory;
     this.#top = alignUp(exports.heapBase() >>> 0);
     // The GEMM packs panels of A and B into this scratch, and the cells their W_hh (one per instance, allocated
-    // once here: no kernel call ever grows memory, so views taken before a call stay attached).
+    // once here: no kernel call grows memory, so views taken before a call stay attached — except the decoder
+    // loop's workspace, allocated by the first decoder call that needs more, see #decoderTable).
     const scratchBytes = exports.gemmScratchBytes() >>> 0;
     if (exports.setGemmScratch(this.#alloc('loadWasmBackend', scratchBytes), scratchBytes) !== 1) {
       throw new Error(`wasm backend: rnnkit.wasm refused its GEMM scratch (stale build?); ${REBUILD}`);
@@ -682,7 +690,40 @@ export class WasmBackend implements Backend {
     );
   }
 
-  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
+  /** The decoder's workspace (kept and grown, never shrunk): its first words hold the layers' addresses. */
+  #decoderWork = { ptr: 0, bytes: 0 };
+
+  /** A workspace of at least `floats` floats, with `table` (addresses) written at its start. Growing it is
+   *  an allocation: spans re-derive their views; raw views kept across this call may detach. */
+  #decoderTable(kernel: string, floats: number, table: number[]): number {
+    const bytes = floats * 4;
+    if (bytes > this.#decoderWork.bytes) {
+      if (this.#decoderWork.bytes > 0) this.#release(this.#decoderWork.ptr, this.#decoderWork.bytes);
+      this.#decoderWork = { ptr: 0, bytes: 0 };
+      const size = alignUp(bytes);
+      this.#decoderWork = { ptr: this.#alloc(kernel, size), bytes: size };
+    }
+    new Uint32Array(this.memory.buffer, this.#decoderWork.ptr, table.length).set(table);
+    return this.#decoderWork.ptr;
+  }
+
+  #decoderLayers(k: string, layers: readonly DecoderLayer[]): number[] {
+    return layers.flatMap((layer, l) =>
+      (['wIh', 'wHh', 'bIh', 'bHh', 'hs', 'cs', 'cache'] as const).map((name) =>
+        this.#f(k, `layers[${l}].${name}`, layer[name]),
+      ),
+    );
+  }
+
+  #decoderShared(k: string, mem: DecoderMemory, wCombine: F): number[] {
+    return [
+      this.#f(k, 'keys', mem.keys),
+      this.#f(k, 'memory', mem.memory),
+      this.#i(k, 'sourceLengths', mem.sourceLengths),
+      this.#f(k, 'wCombine', wCombine),
+    ];
+  }
+
   decoderForward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
@@ -691,10 +732,24 @@ export class WasmBackend implements Backend {
     wCombine: F,
     rec: DecoderRecord,
   ): void {
-    decoderForwardTemporary(shape, layers, embedded, mem, wCombine, rec);
+    check.checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
+    const k = 'decoderForward';
+    const { kind, T, B, S, E, H, M } = shape,
+      cell = CELL_KINDS.indexOf(kind),
+      L = layers.length;
+    const table = this.#decoderLayers(k, layers);
+    const args = [
+      this.#f(k, 'embedded', embedded),
+      ...this.#decoderShared(k, mem, wCombine),
+      this.#f(k, 'input0', rec.input0),
+      this.#f(k, 'attention', rec.attention),
+      this.#f(k, 'combined', rec.combined),
+      this.#f(k, 'feeds', rec.feeds),
+    ];
+    const work = this.#decoderTable(k, this.#x.decoderWorkFloats(cell, T, B, S, H, M, L), table);
+    this.#x.decoderForward(cell, T, B, S, E, H, M, L, ...args, work);
   }
 
-  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
   decoderBackward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
@@ -707,17 +762,42 @@ export class WasmBackend implements Backend {
     grads: readonly DecoderLayerGrads[],
     out: DecoderGrads,
   ): void {
-    decoderBackwardTemporary(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+    check.checkDecoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+    const k = 'decoderBackward';
+    const { kind, T, B, S, E, H, M } = shape,
+      cell = CELL_KINDS.indexOf(kind),
+      L = layers.length;
+    const table = [
+      ...this.#decoderLayers(k, layers),
+      ...grads.flatMap((g, l) => [
+        this.#f(k, `dhN[${l}]`, dhN[l]!),
+        this.#f(k, `dcN[${l}]`, dcN[l]!),
+        ...(['dGx', 'dGh', 'dh0', 'dc0', 'dbIh', 'dbHh'] as const).map((name) =>
+          this.#f(k, `grads[${l}].${name}`, g[name]),
+        ),
+      ]),
+    ];
+    const args = [
+      ...this.#decoderShared(k, mem, wCombine),
+      this.#f(k, 'attention', rec.attention),
+      this.#f(k, 'combined', rec.combined),
+      this.#f(k, 'feeds', rec.feeds),
+      this.#f(k, 'dFeeds', dFeeds),
+      ...(['dEmbedded', 'dKeys', 'dMemory', 'dCombine', 'dFeed0'] as const).map((name) => this.#f(k, name, out[name])),
+    ];
+    const work = this.#decoderTable(k, this.#x.decoderWorkFloats(cell, T, B, S, H, M, L), table);
+    this.#x.decoderBackward(cell, T, B, S, E, H, M, L, ...args, work);
   }
 
-  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
   topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
-    topKReference(N, V, K, scores, values, indices);
+    check.checkTopK(N, V, K, scores, values, indices);
+    const k = 'topK';
+    this.#x.topK(N, V, K, this.#f(k, 'scores', scores), this.#f(k, 'values', values), this.#i(k, 'indices', indices));
   }
 
-  /** TEMPORARY: the TypeScript oracle on this backend's memory (see the import). */
   logSoftmax(N: number, V: number, x: F, out: F): void {
-    logSoftmaxReference(N, V, x, out);
+    check.checkLogSoftmax(N, V, x, out);
+    this.#x.logSoftmax(N, V, this.#f('logSoftmax', 'x', x), this.#f('logSoftmax', 'out', out));
   }
 
   softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
