@@ -177,7 +177,8 @@ export function scatterAddColumns(n: i32, R: i32, cols: i32, ids: usize, dOut: u
  * Σ_i −log softmax(logits[i])[targets[i]] over N rows of V (f64 sum); target −1 rows are skipped.
  * When dLogits != 0 it receives scale·(softmax − onehot) (zero rows for skipped targets).
  */
-export function softmaxCrossEntropy(N: i32, V: i32, logits: usize, targets: usize, scale: f32, dLogits: usize): f64 {
+/** labelSmoothing ε in [0, 1] (validated by the host): the target distribution (1 − ε)·onehot + ε/V. */
+export function softmaxCrossEntropy(N: i32, V: i32, logits: usize, targets: usize, scale: f32, dLogits: usize, smoothing: f32): f64 {
   const rowBytes = <usize>V << 2;
   const V4 = V & ~3;
   let loss: f64 = 0;
@@ -211,7 +212,14 @@ export function softmaxCrossEntropy(N: i32, V: i32, logits: usize, targets: usiz
       if (d != 0) st(d, v, e, false);
       sum += <f64>f32x4.extract_lane(e, 0);
     }
-    loss += Math.log(sum) + <f64>max - <f64>load<f32>(x + (<usize>target << 2));
+    if (smoothing > 0) {
+      // (1 − ε)·(lse − x_target) + (ε/V)·Σ_v (lse − x_v)
+      let total: f64 = 0;
+      for (let v = 0; v < V; v++) total += <f64>load<f32>(x + (<usize>v << 2));
+      loss += Math.log(sum) + <f64>max - (1 - <f64>smoothing) * <f64>load<f32>(x + (<usize>target << 2)) - <f64>smoothing * total / <f64>V;
+    } else {
+      loss += Math.log(sum) + <f64>max - <f64>load<f32>(x + (<usize>target << 2));
+    }
     if (d != 0) {
       const factor = <f32>(<f64>scale / sum);
       const vf = f32x4.splat(factor);
@@ -223,8 +231,15 @@ export function softmaxCrossEntropy(N: i32, V: i32, logits: usize, targets: usiz
         const o = d + (<usize>v << 2);
         store<f32>(o, load<f32>(o) * factor);
       }
+      if (smoothing > 0) {
+        const spread = <f32>(<f64>scale * <f64>smoothing / <f64>V);
+        for (let v = 0; v < V; v++) {
+          const o = d + (<usize>v << 2);
+          store<f32>(o, load<f32>(o) - spread);
+        }
+      }
       const o = d + (<usize>target << 2);
-      store<f32>(o, load<f32>(o) - scale);
+      store<f32>(o, load<f32>(o) - (smoothing > 0 ? <f32>(<f64>scale * (1 - <f64>smoothing)) : scale));
     }
   }
   return loss;

@@ -481,6 +481,13 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   Args args(info, "softmaxCrossEntropy");
   const int64_t N = args.size(0, "N"), V = args.size(1, "V", 1);
   const double scale = args.number(4, "scale");
+  double smoothing = 0.0;
+  if (!args.is_absent(6)) {
+    const Napi::Value value = info[6];
+    smoothing = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
+    if (!(smoothing >= 0.0 && smoothing <= 1.0))
+      args.range_error("expected a number in [0, 1] for labelSmoothing but received " + value.ToString().Utf8Value());
+  }
   const Floats logits = args.floats(2, "logits", double(N) * double(V));
   const Ints targets = args.ints(3, "targets", double(N));
   args.check_ids(targets, N, V, true);
@@ -490,7 +497,8 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
     args.no_alias({region("dLogits", d)}, {region("logits", logits), region("targets", targets)});
     dLogits = d.data;
   }
-  const double loss = rnnkit::softmax_cross_entropy(N, V, logits.data, targets.data, float(scale), dLogits);
+  const double loss =
+      rnnkit::softmax_cross_entropy(N, V, logits.data, targets.data, float(scale), dLogits, float(smoothing));
   return Napi::Number::New(args.env(), loss);
 }
 

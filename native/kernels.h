@@ -62,9 +62,10 @@ void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* 
 
 // Σ_i −log softmax(logits[i])[targets[i]] over N rows of V logits; rows whose target is −1 (or any
 // value outside [0, V)) are skipped. When dLogits [N,V] is not null it is overwritten with
-// scale·(softmax − onehot(target)), zero rows for skipped targets.
+// scale·(softmax − onehot(target)), zero rows for skipped targets. smoothing ε in [0, 1] (validated by the
+// caller): PyTorch's label smoothing, the target distribution (1 − ε)·onehot + ε/V (Backend.softmaxCrossEntropy).
 double softmax_cross_entropy(int64_t N, int64_t V, const float* logits, const int32_t* targets, float scale,
-                             float* dLogits);
+                             float* dLogits, float smoothing = 0.0f);
 
 // x[n] = clamp(x, −limit, limit); NaN stays NaN.
 void clip_value(int64_t n, float* x, float limit);

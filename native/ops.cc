@@ -119,7 +119,7 @@ void scatter_add_columns(int64_t n, int64_t R, const int32_t* ids, const float* 
 }
 
 double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logits, const int32_t* targets, float scale,
-                             float* __restrict dLogits) {
+                             float* __restrict dLogits, float smoothing) {
   const SimdOps* ops = simd_ops(engine_config().level);
   // Rows are split over threads; each row's loss is kept and the losses are summed in row order at the
   // end, so the total does not depend on the split.
@@ -154,9 +154,20 @@ double softmax_cross_entropy(int64_t N, int64_t V, const float* __restrict logit
         if (d) {
           const float factor = static_cast<float>(scale / sum);
           for (int64_t v = 0; v < V; v++) d[v] *= factor;
-          d[target] -= scale;
+          if (smoothing > 0.0f) {
+            const float spread = static_cast<float>(double(scale) * smoothing / double(V));
+            for (int64_t v = 0; v < V; v++) d[v] -= spread;
+          }
+          d[target] -= smoothing > 0.0f ? static_cast<float>(double(scale) * (1.0 - smoothing)) : scale;
         }
-        loss = std::log(sum) + max - x[target];
+        if (smoothing > 0.0f) {
+          // (1 − ε)·(lse − x_target) + (ε/V)·Σ_v (lse − x_v)
+          double total = 0.0;
+          for (int64_t v = 0; v < V; v++) total += x[v];
+          loss = std::log(sum) + max - (1.0 - smoothing) * x[target] - smoothing * total / double(V);
+        } else {
+          loss = std::log(sum) + max - x[target];
+        }
       }
       if (rowLoss) {
         rowLoss[i] = loss;

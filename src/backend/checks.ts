@@ -328,11 +328,14 @@ export function checkSoftmaxCrossEntropy(
   targets: I,
   scale: number,
   dLogits: F | null,
+  labelSmoothing = 0,
 ): void {
   const k = 'softmaxCrossEntropy';
   checkSize(k, 'N', N);
   checkSize(k, 'V', V, 1);
   checkNumber(k, 'scale', scale);
+  if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1))
+    throw new RangeError(`${k}: expected a number in [0, 1] for labelSmoothing but received ${String(labelSmoothing)}`);
   checkSpan(k, 'logits', logits, N * V);
   checkSpan(k, 'targets', targets, N);
   checkIds(k, targets, N, V, true);

@@ -153,6 +153,7 @@ export interface NativeAddon {
     targets: Int32Array,
     scale: number,
     dLogits: Float32Array | null,
+    labelSmoothing?: number,
   ): number;
   ctcLoss(
     T: number,
@@ -669,8 +670,16 @@ export class NativeBackend implements Backend {
     this.#addon.logSoftmax(N, V, view(x), view(out));
   }
 
-  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
-    return this.#addon.softmaxCrossEntropy(N, V, view(logits), view(targets), scale, view(dLogits));
+  softmaxCrossEntropy(
+    N: number,
+    V: number,
+    logits: F,
+    targets: I,
+    scale: number,
+    dLogits: F | null,
+    labelSmoothing = 0,
+  ): number {
+    return this.#addon.softmaxCrossEntropy(N, V, view(logits), view(targets), scale, view(dLogits), labelSmoothing);
   }
 
   ctcLoss(

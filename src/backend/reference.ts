@@ -346,8 +346,17 @@ export class ReferenceBackend implements Backend {
     logSoftmaxReference(N, V, x, out);
   }
 
-  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
-    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
+  softmaxCrossEntropy(
+    N: number,
+    V: number,
+    logits: F,
+    targets: I,
+    scale: number,
+    dLogits: F | null,
+    labelSmoothing = 0,
+  ): number {
+    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits, labelSmoothing);
+    const eps = labelSmoothing;
     const x = logits.data,
       y = targets.data,
       d = dLogits?.data;
@@ -363,10 +372,17 @@ export class ReferenceBackend implements Backend {
       for (let v = 0; v < V; v++) max = Math.max(max, x[row + v]!);
       let sum = 0;
       for (let v = 0; v < V; v++) sum += Math.exp(x[row + v]! - max);
-      loss += Math.log(sum) + max - x[row + target]!;
+      if (eps === 0) loss += Math.log(sum) + max - x[row + target]!;
+      else {
+        // (1 − ε)·(lse − x_target) + (ε/V)·Σ_v (lse − x_v)
+        let total = 0;
+        for (let v = 0; v < V; v++) total += x[row + v]!;
+        loss += Math.log(sum) + max - (1 - eps) * x[row + target]! - (eps * total) / V;
+      }
       if (d) {
         for (let v = 0; v < V; v++) d[row + v] = (scale * Math.exp(x[row + v]! - max)) / sum;
-        d[row + target]! -= scale;
+        if (eps > 0) for (let v = 0; v < V; v++) d[row + v]! -= (scale * eps) / V;
+        d[row + target]! -= scale * (1 - eps);
       }
     }
     return loss;

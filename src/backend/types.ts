@@ -347,8 +347,20 @@ export interface Backend {
    * Σ_i −log softmax(logits[i])[targets[i]] over N rows of V logits; rows whose target is −1 are skipped
    * (padding). When dLogits is given it is overwritten with scale·(softmax − onehot(target)) (zero rows
    * for skipped targets). Targets outside [−1, V) are an error.
+   * labelSmoothing ε in [0, 1] (default 0): PyTorch's nn.CrossEntropyLoss(label_smoothing=ε) summed over the
+   * rows that are not skipped: the target distribution is (1 − ε)·onehot(target) + ε/V over all V classes,
+   * so a row's loss is (1 − ε)·(−log p_target) + (ε/V)·Σ_v (−log p_v) and its gradient
+   * scale·(softmax − (1 − ε)·onehot(target) − ε/V). (PyTorch's mean over non-ignored rows: scale = 1/count.)
    */
-  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number;
+  softmaxCrossEntropy(
+    N: number,
+    V: number,
+    logits: F,
+    targets: I,
+    scale: number,
+    dLogits: F | null,
+    labelSmoothing?: number,
+  ): number;
 
   /**
    * PyTorch's nn.CTCLoss(blank=0, reduction='mean', zero_infinity) of log_softmax(logits), with the softmax

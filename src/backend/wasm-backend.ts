@@ -140,7 +140,15 @@ interface WasmExports {
     argmax: number,
     dx: number,
   ): void;
-  softmaxCrossEntropy(N: number, V: number, logits: number, targets: number, scale: number, dLogits: number): number;
+  softmaxCrossEntropy(
+    N: number,
+    V: number,
+    logits: number,
+    targets: number,
+    scale: number,
+    dLogits: number,
+    labelSmoothing: number,
+  ): number;
   ctcLoss(
     T: number,
     B: number,
@@ -800,14 +808,22 @@ export class WasmBackend implements Backend {
     this.#x.logSoftmax(N, V, this.#f('logSoftmax', 'x', x), this.#f('logSoftmax', 'out', out));
   }
 
-  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
-    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
+  softmaxCrossEntropy(
+    N: number,
+    V: number,
+    logits: F,
+    targets: I,
+    scale: number,
+    dLogits: F | null,
+    labelSmoothing = 0,
+  ): number {
+    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits, labelSmoothing);
     const k = 'softmaxCrossEntropy';
     const x = this.#f(k, 'logits', logits),
       y = this.#i(k, 'targets', targets);
     // Pointer 0 means "no gradient": a real buffer is never at 0 (the allocator starts above heapBase).
     const d = dLogits ? this.#f(k, 'dLogits', dLogits) : 0;
-    return this.#x.softmaxCrossEntropy(N, V, x, y, scale, d);
+    return this.#x.softmaxCrossEntropy(N, V, x, y, scale, d, labelSmoothing);
   }
 
   ctcLoss(

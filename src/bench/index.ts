@@ -20,6 +20,7 @@ import { LanguageModelRun } from '../tasks/lm.js';
 import type { ClassifyDataset } from '../tasks/classify/dataset.js';
 import { createClassifierRun } from '../tasks/classify/task.js';
 import { Random } from '../util/random.js';
+import { DECODER_BENCH, DECODER_BENCH_DESCRIPTION, decoderBenchStep, decoderFlopsPerRow } from './decoder.js';
 
 export interface BenchConfig {
   name: string;
@@ -268,7 +269,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     const peakFor = (threads: number): number | null =>
       peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null;
-    const configs = (name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3']).filter(wanted);
+    const configs = (
+      name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2']
+    ).filter(wanted);
     rows.push(
       ...benchBackend(backend, 'fp32', configs, peakFor, {
         tokens,
@@ -355,6 +358,20 @@ function benchBackend(
   const name = info.name;
   const label = precision === 'bf16' ? `${name} bf16` : name;
   const rows: BenchRow[] = [];
+  const addRow = (config: string, rate: number, spread: number, gflops: number): void => {
+    const p = peakFor(info.threads);
+    rows.push({
+      backend: name,
+      precision,
+      simd: info.simd,
+      threads: info.threads,
+      config,
+      rate,
+      spread,
+      gflops,
+      peakShare: p ? gflops / p : null,
+    });
+  };
   for (const bench of BENCH_CONFIGS.filter((b) => configs.includes(b.name))) {
     const rssBefore = process.memoryUsage().rss;
     const { step, model } = trainingStepOf(backend, bench.config, tokens, vocab);
@@ -369,18 +386,7 @@ function benchBackend(
       });
     }
     const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
-    const p = peakFor(info.threads);
-    rows.push({
-      backend: name,
-      precision,
-      simd: info.simd,
-      threads: info.threads,
-      config: bench.name,
-      rate,
-      spread,
-      gflops,
-      peakShare: p ? gflops / p : null,
-    });
+    addRow(bench.name, rate, spread, gflops);
     log(`${label} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
   if (configs.includes('K1')) {
@@ -391,18 +397,7 @@ function benchBackend(
       const optimizer = new Optimizer(backend, c, task.model.parameterCount);
       const { rate, spread } = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
       const gflops = (rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
-      const p = peakFor(info.threads);
-      rows.push({
-        backend: name,
-        precision,
-        simd: info.simd,
-        threads: info.threads,
-        config: equal === null ? 'K1' : 'K1=',
-        rate,
-        spread,
-        gflops,
-        peakShare: p ? gflops / p : null,
-      });
+      addRow(equal === null ? 'K1' : 'K1=', rate, spread, gflops);
       if (equal === null)
         ctx.notes.push(
           `K1 on ${label}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`,
@@ -428,19 +423,15 @@ function benchBackend(
     };
     const { rate, spread } = measure(step, windowS, windows);
     const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
-    const p = peakFor(info.threads);
-    rows.push({
-      backend: name,
-      precision,
-      simd: info.simd,
-      threads: info.threads,
-      config: 'S3',
-      rate,
-      spread,
-      gflops,
-      peakShare: p ? gflops / p : null,
-    });
+    addRow('S3', rate, spread, gflops);
     log(`${label} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
+  }
+  for (const config of (['D1', 'D2'] as const).filter((c) => configs.includes(c))) {
+    const shape = DECODER_BENCH[config];
+    const { rate, spread } = measure(decoderBenchStep(backend, shape, config === 'D1'), windowS, windows);
+    const gflops = (rate * decoderFlopsPerRow(shape) * (config === 'D1' ? 3 : 1)) / 1e9;
+    addRow(config, rate, spread, gflops);
+    log(`${label} ${config}: ${Math.round(rate).toLocaleString('en-US')} rows/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
   return rows;
 }
@@ -489,6 +480,7 @@ export function formatBench(result: BenchResult): string {
   );
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
   lines.push(`  K1, K1=: ${CLASSIFY_BENCH.description}; real (unpadded) tokens/s`);
+  lines.push(`  ${DECODER_BENCH_DESCRIPTION}`);
   for (const m of result.memory)
     lines.push(
       `C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`,
