@@ -75,6 +75,8 @@ export class Seq2SeqDecoder {
   private readonly best: F; // [maxB, 2·maxK]
   private readonly bestIndex: I;
   private readonly maxR: number;
+  /** Decoder rows run so far (B·K per step): what the work of decoding is proportional to. */
+  rowSteps = 0;
 
   constructor(
     readonly model: Model,
@@ -176,6 +178,7 @@ export class Seq2SeqDecoder {
     const be = this.model.backend,
       enc = this.encoder,
       { H, M, E, Vt } = enc;
+    this.rowSteps += R;
     be.gatherRows(R, E, this.tokens.sub(0, R), enc.p.targetEmbed, this.embedded.sub(0, R * E));
     const layers: DecoderLayer[] = this.layers.map((layer, l) => ({
       ...enc.p.decoder[l]!,
