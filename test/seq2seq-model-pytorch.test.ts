@@ -98,6 +98,22 @@ describe.each(TESTED_BACKENDS)('seq2seq model vs PyTorch on %s', (name) => {
   });
 });
 
+describe.each(TESTED_BACKENDS)('label smoothing vs PyTorch on %s', (name) => {
+  test.each(modelFixtures.filter((fx) => fx.label_smoothing > 0).map((fx) => [fx.name, fx] as const))(
+    '%s',
+    async (_, fx) => {
+      const model = fixtureModel(fx, await BACKEND_FACTORIES[name]());
+      const ws = new Seq2SeqWorkspace(model, fx.S, fx.T, fx.B);
+      loadBatch(ws, fx);
+      model.zeroGrads();
+      const { loss, tokens } = ws.forward(fx.S, fx.T, fx.B, true, undefined, fx.label_smoothing);
+      ws.backward(fx.S, fx.T, fx.B);
+      close([loss / tokens], [fx.loss], 2e-5, 'loss');
+      for (const t of model.grads.tensors) close(t.view.data, fx.grads[t.name]!, 1e-4, `d ${t.name}`);
+    },
+  );
+});
+
 test('in float64 the reference backend matches PyTorch float32 to its rounding', () => {
   for (const fx of unsmoothed) {
     const model = fixtureModel(fx, new ReferenceBackend({ dtype: 'f64' }));

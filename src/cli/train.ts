@@ -44,6 +44,7 @@ const TASK_ONLY: Record<string, readonly TaskName[]> = {
   bidirectional: ['classify', 'seq2seq'],
   sourceTokens: ['seq2seq'],
   targetTokens: ['seq2seq'],
+  labelSmoothing: ['seq2seq'],
   length: ['adding'],
   delay: ['copy'],
 };
@@ -97,6 +98,12 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     )
     .option('--source-tokens <unit>', 'seq2seq: the source side as chars or words', oneOf(TOKEN_UNITS), d.sourceTokens)
     .option('--target-tokens <unit>', 'seq2seq: the target side as chars or words', oneOf(TOKEN_UNITS), d.targetTokens)
+    .option(
+      '--label-smoothing <e>',
+      'seq2seq: label smoothing ε of the training loss, in [0, 1)',
+      number(0, 1),
+      d.labelSmoothing,
+    )
     .option('--max-len <n>', 'classify: keep the first n characters of each input (default: 1000)', integer(1))
     .option('--dropout <p>', 'dropout between recurrent layers while training, in [0, 1)', number(0, 1), d.dropout)
     .option('--seq <n>', 'time steps per chunk (truncated BPTT length)', integer(1, 100_000), d.seq)

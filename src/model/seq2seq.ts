@@ -289,8 +289,16 @@ export class Seq2SeqWorkspace {
   /**
    * Encodes, then decodes targetIn with teacher forcing. With `scored`, returns the cross-entropy summed over
    * the scored tokens of targetOut (and keeps what backward() needs), and their count; without, NaN and 0.
+   * labelSmoothing ε: PyTorch's (1 − ε)·NLL + ε·mean over the vocabulary of −log p.
    */
-  forward(S: number, T: number, B: number, scored: boolean, dropoutSeed?: number): { loss: number; tokens: number } {
+  forward(
+    S: number,
+    T: number,
+    B: number,
+    scored: boolean,
+    dropoutSeed?: number,
+    labelSmoothing = 0,
+  ): { loss: number; tokens: number } {
     this.shape = null;
     this.checkBatch(S, T, B);
     const be = this.backend,
@@ -316,7 +324,7 @@ export class Seq2SeqWorkspace {
     let tokens = 0;
     for (const id of targets.data) if (id >= 0) tokens++;
     const scale = tokens > 0 ? 1 / tokens : 0;
-    const loss = be.softmaxCrossEntropy(n, Vt, logits, targets, scale, this.dLogits.sub(0, n * Vt));
+    const loss = be.softmaxCrossEntropy(n, Vt, logits, targets, scale, this.dLogits.sub(0, n * Vt), labelSmoothing);
     this.shape = { S, T, B, scored: tokens };
     return { loss, tokens };
   }

@@ -26,6 +26,8 @@ export interface TrainConfig extends ShapeOptions {
   /** Sequence to sequence: how each side of a pair is cut into tokens (characters or space-separated). */
   sourceTokens: TokenUnit;
   targetTokens: TokenUnit;
+  /** Sequence to sequence: label smoothing ε of the training loss (PyTorch's); validation reports the plain loss. */
+  labelSmoothing: number;
   /** The adding problem: steps per sequence (T). */
   length: number;
   /** The copy problem: blanks between the symbols and their recall (T). */
@@ -85,6 +87,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   maxLen: 0,
   sourceTokens: 'chars',
   targetTokens: 'words',
+  labelSmoothing: 0,
   length: 100,
   delay: 100,
   gradflowEvery: 0,
@@ -186,6 +189,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   check('max-len', c.maxLen, 0, 2 ** 31 - 1, true);
   checkChoice('source-tokens', c.sourceTokens, TOKEN_UNITS);
   checkChoice('target-tokens', c.targetTokens, TOKEN_UNITS);
+  checkBelow('label-smoothing', c.labelSmoothing, 0, 1);
   checkSyntheticLengths(c);
   check('gradflow-every', c.gradflowEvery, 0, MAX, true);
   if (typeof c.bidirectional !== 'boolean') throw invalidOption('bidirectional must be true or false');

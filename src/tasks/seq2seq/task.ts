@@ -107,7 +107,7 @@ export class Seq2SeqRun implements TaskRun {
   trainStep(dropoutSeed: number | undefined): { loss: number; tokens: number } {
     const batch = this.batcher.next();
     const { S, T, B } = loadPairs(this.workspace, this.prepared.train, batch.indices);
-    const { loss, tokens } = this.workspace.forward(S, T, B, true, dropoutSeed);
+    const { loss, tokens } = this.workspace.forward(S, T, B, true, dropoutSeed, this.config.labelSmoothing);
     this.workspace.backward(S, T, B);
     return { loss: loss / tokens, tokens };
   }
