@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../src/io/safetensors.js';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import { loadTranslator } from '../src/tasks/seq2seq/model-file.js';
+import { translate } from '../src/tasks/seq2seq/translate.js';
 import { cli } from './cli-helpers.js';
 import { makeRandom } from './helpers.js';
 
@@ -179,6 +182,15 @@ describe('rnnkit translate', () => {
   });
 });
 
+it('a checkpoint that lowercases (CMUdict’s) reads HELLO as hello', async () => {
+  const translator = loadTranslator(run, new ReferenceBackend());
+  expect(translator.lowercase).toBe(false);
+  const lowercasing = { ...translator, lowercase: true };
+  const outputs = (list: { output: string; score: number }[]) => list.map(({ output, score }) => ({ output, score }));
+  expect(outputs(translate(lowercasing, ['CAB', 'Fed']))).toEqual(outputs(translate(translator, ['cab', 'fed'])));
+  expect(translate(translator, ['CAB'])[0]!.unknown).toEqual(['C', 'A', 'B']);
+});
+
 describe('rnnkit eval DIR FILE', () => {
   it('reports loss, WER, PER and the examples scored', async () => {
     const { out, code } = await cli('eval', run, testFile, '--json');
@@ -196,7 +208,12 @@ describe('bad input: one line, the documented exit code, nothing written', () =>
     const result = await cli(...args);
     expect(result.code).toBe(code);
     // Commander adds its usage hint after a bad option value.
-    expect(result.err.trim().split('\n').filter((line) => line !== '(add --help for usage)')).toHaveLength(1);
+    expect(
+      result.err
+        .trim()
+        .split('\n')
+        .filter((line) => line !== '(add --help for usage)'),
+    ).toHaveLength(1);
     expect(result.err).toMatch(message);
     if (out) expect(existsSync(out)).toBe(false);
   };
