@@ -1,5 +1,5 @@
 // `rnnkit predict DIR [TEXT...]`: the label of each input and its probability under a classifier checkpoint.
-// Inputs: the TEXT arguments, else the lines of --file, else the lines of standard input (linesOf, also
+// Inputs: the TEXT arguments, else the lines of --file, else the lines of standard input (inputsOf, also
 // rnnkit translate's).
 import type { Command } from 'commander';
 import { invalidInput, invalidOption } from '../errors.js';
@@ -13,7 +13,15 @@ interface PredictFlags extends BackendFlags {
   json?: boolean;
 }
 
-export function linesOf(bytes: Buffer, what: string): string[] {
+/** The TEXT arguments, else the lines of `file`, else the lines of standard input. */
+export function inputsOf(texts: string[], file: string | undefined): string[] {
+  if (texts.length) return texts;
+  return file
+    ? linesOf(readBounded(file, 'a text file'), file)
+    : linesOf(readBounded(STANDARD_INPUT, 'text'), STANDARD_INPUT);
+}
+
+function linesOf(bytes: Buffer, what: string): string[] {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -35,11 +43,7 @@ export function registerPredict(program: Command): void {
   ).action(async (dir: string, texts: string[], flags: PredictFlags) => {
     if (texts.length && flags.file) throw invalidOption('give texts or --file, not both');
     const classifier = loadClassifier(dir, await backendFrom(flags, (line) => console.error(line)));
-    const inputs = texts.length
-      ? texts
-      : flags.file
-        ? linesOf(readBounded(flags.file, 'a text file'), flags.file)
-        : linesOf(readBounded(STANDARD_INPUT, 'text'), STANDARD_INPUT);
+    const inputs = inputsOf(texts, flags.file);
     if (inputs.some((text) => text === '')) throw invalidInput('an input text is empty');
     const names = classifier.labels.labels;
     for (const probs of classProbabilities(classifier, inputs)) {

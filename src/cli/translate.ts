@@ -3,7 +3,6 @@
 // lists with scores, --attention matrices, --json objects. Inputs are read and checked before any output.
 import type { Command } from 'commander';
 import { invalidOption } from '../errors.js';
-import { STANDARD_INPUT, readBounded } from '../io/read-bounded.js';
 import { loadTranslator } from '../tasks/seq2seq/model-file.js';
 import { tokenize } from '../tasks/seq2seq/tokens.js';
 import {
@@ -16,7 +15,7 @@ import {
 } from '../tasks/seq2seq/translate.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number } from './parse.js';
-import { linesOf } from './predict.js';
+import { inputsOf } from './predict.js';
 
 export interface DecodeFlags {
   beam: number;
@@ -75,11 +74,7 @@ export function registerTranslate(program: Command): void {
     if (flags.nbest !== undefined && flags.nbest > flags.beam)
       throw invalidOption(`--nbest ${flags.nbest} is more than the beam holds (--beam ${flags.beam})`);
     const translator = loadTranslator(dir, await backendFrom(flags, (line) => console.error(line)));
-    const inputs = texts.length
-      ? texts
-      : flags.file
-        ? linesOf(readBounded(flags.file, 'a text file'), flags.file)
-        : linesOf(readBounded(STANDARD_INPUT, 'text'), STANDARD_INPUT);
+    const inputs = inputsOf(texts, flags.file);
     const options = decodeOptions(translator, decodeFlags(flags));
     const { ids, unknown } = encodeInputs(translator, inputs);
     const results = decodeIds(translator, ids, options);
