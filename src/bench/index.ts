@@ -21,6 +21,7 @@ import type { ClassifyDataset } from '../tasks/classify/dataset.js';
 import { createClassifierRun } from '../tasks/classify/task.js';
 import { Random } from '../util/random.js';
 import { DECODER_BENCH, DECODER_BENCH_DESCRIPTION, decoderBenchStep, decoderFlopsPerRow } from './decoder.js';
+import { SEQ2SEQ_BENCH_DESCRIPTION, seq2seqBenchSteps } from './seq2seq.js';
 
 export interface BenchConfig {
   name: string;
@@ -270,7 +271,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     const peakFor = (threads: number): number | null =>
       peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null;
     const configs = (
-      name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2']
+      name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5']
     ).filter(wanted);
     rows.push(
       ...benchBackend(backend, 'fp32', configs, peakFor, {
@@ -433,6 +434,13 @@ function benchBackend(
     addRow(config, rate, spread, gflops);
     log(`${label} ${config}: ${Math.round(rate).toLocaleString('en-US')} rows/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
+  const seq2seq = ['X1', 'X5'].some((c) => configs.includes(c)) ? seq2seqBenchSteps(backend) : null;
+  for (const config of (['X1', 'X5'] as const).filter((c) => configs.includes(c))) {
+    const { rate, spread } = measure(config === 'X1' ? seq2seq!.train : seq2seq!.beam, windowS, windows);
+    const flops = config === 'X1' ? seq2seq!.trainFlopsPerToken : seq2seq!.beamFlopsPerWord();
+    addRow(config, rate, spread, (rate * flops) / 1e9);
+    log(`${label} ${config}: ${Math.round(rate).toLocaleString('en-US')} ${config === 'X1' ? 'tokens' : 'words'}/s`);
+  }
   return rows;
 }
 
@@ -481,6 +489,7 @@ export function formatBench(result: BenchResult): string {
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
   lines.push(`  K1, K1=: ${CLASSIFY_BENCH.description}; real (unpadded) tokens/s`);
   lines.push(`  ${DECODER_BENCH_DESCRIPTION}`);
+  lines.push(`  ${SEQ2SEQ_BENCH_DESCRIPTION}`);
   for (const m of result.memory)
     lines.push(
       `C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`,

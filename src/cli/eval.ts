@@ -13,8 +13,13 @@ import { evaluateSynthetic, formatSyntheticScore } from '../tasks/synthetic/eval
 import { SYNTHETIC_TASKS } from '../tasks/synthetic/model-file.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer } from './parse.js';
+import { type DecodeFlags, addDecodeOptions, decodeFlags } from './translate.js';
+import { CMUDICT, cmudictSplit, loadCmudict } from '../tasks/seq2seq/cmudict.js';
+import { loadTranslator } from '../tasks/seq2seq/model-file.js';
+import { readPairsFile } from '../tasks/seq2seq/pairs.js';
+import { evaluateTranslator } from '../tasks/seq2seq/translate.js';
 
-interface EvalFlags extends BackendFlags {
+interface EvalFlags extends BackendFlags, DecodeFlags {
   json?: boolean;
   chunk: number;
   seed: number;
@@ -23,20 +28,27 @@ interface EvalFlags extends BackendFlags {
 
 export function registerEval(program: Command): void {
   addBackendOptions(
-    program
-      .command('eval')
-      .description(
-        'score a checkpoint: a language model on a text (cross-entropy of each next character), a classifier on labelled examples',
-      )
-      .argument('<dir>', 'checkpoint directory')
-      .argument(
-        '[file]',
-        'lm: a UTF-8 text file; classify: JSON Lines or TSV examples; adding, copy: none (a test set is generated)',
-      )
-      .option('--json', 'print one JSON object')
-      .option('--chunk <n>', 'characters per forward chunk (does not change the result)', integer(1, 1_000_000), 256)
-      .option('--seed <n>', "adding, copy: the test set's seed (its own stream: never a training batch)", integer(0), 1)
-      .option('--sequences <n>', 'adding, copy: test sequences', integer(1, 1_000_000), 2048),
+    addDecodeOptions(
+      program
+        .command('eval')
+        .description(
+          'score a checkpoint: a language model on a text (cross-entropy of each next character), a classifier on labelled examples',
+        )
+        .argument('<dir>', 'checkpoint directory')
+        .argument(
+          '[file]',
+          `lm: a UTF-8 text file; classify: JSON Lines or TSV examples; adding, copy: none (a test set is generated); seq2seq: TSV or JSON Lines pairs (default: the ${CMUDICT} test split)`,
+        )
+        .option('--json', 'print one JSON object')
+        .option('--chunk <n>', 'characters per forward chunk (does not change the result)', integer(1, 1_000_000), 256)
+        .option(
+          '--seed <n>',
+          "adding, copy: the test set's seed (its own stream: never a training batch)",
+          integer(0),
+          1,
+        )
+        .option('--sequences <n>', 'adding, copy: test sequences', integer(1, 1_000_000), 2048),
+    ),
   ).action(async (dir: string, file: string | undefined, flags: EvalFlags) => {
     const task = checkpointTask(dir);
     if ((SYNTHETIC_TASKS as readonly string[]).includes(task)) {
@@ -46,6 +58,17 @@ export function registerEval(program: Command): void {
         );
       const score = evaluateSynthetic(dir, await backendFrom(flags), flags.seed, flags.sequences);
       console.log(flags.json ? JSON.stringify(score) : formatSyntheticScore(score));
+      return;
+    }
+    if (task === 'seq2seq') {
+      const translator = loadTranslator(dir, await backendFrom(flags, (line) => console.error(line)));
+      const data = file ? readPairsFile(file) : cmudictSplit(loadCmudict(), 'test');
+      const r = evaluateTranslator(translator, data, decodeFlags(flags));
+      if (flags.json) console.log(JSON.stringify(r));
+      else
+        console.log(
+          `${data.source}: loss ${r.loss.toFixed(4)} nats/token  WER ${(100 * r.wer).toFixed(2)} %  PER ${(100 * r.per).toFixed(2)} %  (${r.examples} inputs, beam ${r.beam}, ${Math.round(r.words_per_s)} inputs/s decoding)`,
+        );
       return;
     }
     if (!file) throw invalidOption(`rnnkit eval ${dir} needs a FILE to score the ${task} model on`);

@@ -1,5 +1,6 @@
 // `rnnkit predict DIR [TEXT...]`: the label of each input and its probability under a classifier checkpoint.
-// Inputs: the TEXT arguments, else the lines of --file, else the lines of standard input.
+// Inputs: the TEXT arguments, else the lines of --file, else the lines of standard input (inputsOf, also
+// rnnkit translate's).
 import type { Command } from 'commander';
 import { invalidInput, invalidOption } from '../errors.js';
 import { loadClassifier } from '../tasks/classify/model-file.js';
@@ -10,6 +11,14 @@ import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 interface PredictFlags extends BackendFlags {
   file?: string;
   json?: boolean;
+}
+
+/** The TEXT arguments, else the lines of `file`, else the lines of standard input. */
+export function inputsOf(texts: string[], file: string | undefined): string[] {
+  if (texts.length) return texts;
+  return file
+    ? linesOf(readBounded(file, 'a text file'), file)
+    : linesOf(readBounded(STANDARD_INPUT, 'text'), STANDARD_INPUT);
 }
 
 function linesOf(bytes: Buffer, what: string): string[] {
@@ -34,11 +43,7 @@ export function registerPredict(program: Command): void {
   ).action(async (dir: string, texts: string[], flags: PredictFlags) => {
     if (texts.length && flags.file) throw invalidOption('give texts or --file, not both');
     const classifier = loadClassifier(dir, await backendFrom(flags, (line) => console.error(line)));
-    const inputs = texts.length
-      ? texts
-      : flags.file
-        ? linesOf(readBounded(flags.file, 'a text file'), flags.file)
-        : linesOf(readBounded(STANDARD_INPUT, 'text'), STANDARD_INPUT);
+    const inputs = inputsOf(texts, flags.file);
     if (inputs.some((text) => text === '')) throw invalidInput('an input text is empty');
     const names = classifier.labels.labels;
     for (const probs of classProbabilities(classifier, inputs)) {

@@ -23,7 +23,7 @@ function duration(seconds: number): string {
 }
 
 /** What to try with a trained model of each task (generated tasks: score a fresh test set). */
-const NEXT_COMMAND: Record<string, string> = { lm: 'sample', classify: 'predict' };
+const NEXT_COMMAND: Record<string, string> = { lm: 'sample', classify: 'predict', seq2seq: 'translate' };
 
 export class TrainOutput {
   private bars: cliProgress.MultiBar | null = null;
@@ -117,7 +117,9 @@ export class TrainOutput {
           }
         } else {
           const val = m.val_loss === undefined ? '' : `  val ${this.lossText(m.val_loss)}`;
-          const accuracy = m.val_accuracy === undefined ? '' : `  val-accuracy ${m.val_accuracy.toFixed(4)}`;
+          const accuracy =
+            (m.val_accuracy === undefined ? '' : `  val-accuracy ${m.val_accuracy.toFixed(4)}`) +
+            (m.val_wer === undefined ? '' : `  val-wer ${m.val_wer.toFixed(4)}  val-per ${m.val_per!.toFixed(4)}`);
           const skipped = m.skipped_steps ? `  skipped ${count(m.skipped_steps)}` : '';
           console.log(
             `step ${String(m.step).padStart(String(this.steps).length)}/${this.steps}  loss ${this.lossText(m.loss)}  smoothed ${this.lossText(m.smooth_loss)}${val}${accuracy}` +

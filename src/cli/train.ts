@@ -9,6 +9,8 @@ import { claimDefaultRunDir } from '../io/rundir.js';
 import { POOLINGS } from '../model/classifier.js';
 import { INIT_SCHEMES } from '../model/init.js';
 import { SPAM_ASSASSIN } from '../tasks/classify/spam.js';
+import { CMUDICT } from '../tasks/seq2seq/cmudict.js';
+import { TOKEN_UNITS } from '../tasks/seq2seq/tokens.js';
 import { TASK_DEFAULTS, resumeTraining, runTraining } from '../tasks/index.js';
 import { TASK_NAMES, type TaskName } from '../tasks/task.js';
 import {
@@ -32,16 +34,19 @@ const d = DEFAULT_TRAIN_CONFIG;
 const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
 const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed', 'bidirectional'] as const;
 /** Options that mean something for one task only. */
-const TASK_ONLY: Record<string, TaskName> = {
-  seq: 'lm',
-  sampleEvery: 'lm',
-  sampleLength: 'lm',
-  initFrom: 'lm',
-  pool: 'classify',
-  maxLen: 'classify',
-  bidirectional: 'classify',
-  length: 'adding',
-  delay: 'copy',
+const TASK_ONLY: Record<string, readonly TaskName[]> = {
+  seq: ['lm'],
+  sampleEvery: ['lm'],
+  sampleLength: ['lm'],
+  initFrom: ['lm'],
+  pool: ['classify'],
+  maxLen: ['classify'],
+  bidirectional: ['classify', 'seq2seq'],
+  sourceTokens: ['seq2seq'],
+  targetTokens: ['seq2seq'],
+  labelSmoothing: ['seq2seq'],
+  length: ['adding'],
+  delay: ['copy'],
 };
 /** Tasks that generate their data from the seed (no FILE). */
 const GENERATED: readonly TaskName[] = ['adding', 'copy'];
@@ -66,7 +71,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
     .argument(
       '[file]',
-      `lm: a UTF-8 text file (default: the built-in ${BUILTIN_CORPUS}); classify: JSON Lines or TSV examples (default: the built-in ${SPAM_ASSASSIN})`,
+      `lm: a UTF-8 text file (default: the built-in ${BUILTIN_CORPUS}); classify: JSON Lines or TSV examples (default: the built-in ${SPAM_ASSASSIN}); seq2seq: TSV source<TAB>target or JSON Lines {"source","target"} pairs (default: the built-in ${CMUDICT}, spelling → pronunciation)`,
     )
     .option(
       '--task <name>',
@@ -81,14 +86,23 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     .option('--embed <n>', 'embedding size; 0 = one-hot input', integer(0, 65536), d.embed)
     .option(
       '--bidirectional',
-      'classify: every layer also reads each sequence backwards (outputs concatenated)',
+      'classify, seq2seq (the encoder; its default): every layer also reads each sequence backwards (outputs concatenated)',
       d.bidirectional,
     )
+    .option('--no-bidirectional', 'seq2seq: a unidirectional encoder')
     .option(
       '--pool <how>',
       `classify: ${POOLINGS.join(', ')} — the final states, or the mean or maximum over each sequence's steps`,
       oneOf(POOLINGS),
       d.pool,
+    )
+    .option('--source-tokens <unit>', 'seq2seq: the source side as chars or words', oneOf(TOKEN_UNITS), d.sourceTokens)
+    .option('--target-tokens <unit>', 'seq2seq: the target side as chars or words', oneOf(TOKEN_UNITS), d.targetTokens)
+    .option(
+      '--label-smoothing <e>',
+      'seq2seq: label smoothing ε of the training loss, in [0, 1)',
+      number(0, 1),
+      d.labelSmoothing,
     )
     .option('--max-len <n>', 'classify: keep the first n characters of each input (default: 1000)', integer(1))
     .option('--dropout <p>', 'dropout between recurrent layers while training, in [0, 1)', number(0, 1), d.dropout)
@@ -213,9 +227,11 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         });
       } else {
         const task = flags.task;
-        const misplaced = Object.keys(TASK_ONLY).find((key) => explicit(key) && TASK_ONLY[key] !== task);
+        const misplaced = Object.keys(TASK_ONLY).find((key) => explicit(key) && !TASK_ONLY[key]!.includes(task));
         if (misplaced)
-          throw invalidOption(`${optionName(misplaced)} applies to --task ${TASK_ONLY[misplaced]}, not --task ${task}`);
+          throw invalidOption(
+            `${optionName(misplaced)} applies to --task ${TASK_ONLY[misplaced]!.join(' or ')}, not --task ${task}`,
+          );
         const explicitShape: Partial<ShapeOptions> = {};
         for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
         const defaults = TASK_DEFAULTS[task];
@@ -236,7 +252,8 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         const generated = GENERATED.includes(task);
         if (generated && file)
           throw invalidOption(`--task ${task} generates its sequences from --seed; remove the FILE argument`);
-        const builtin = task === 'lm' ? BUILTIN_CORPUS : generated ? task : SPAM_ASSASSIN;
+        const builtin =
+          task === 'lm' ? BUILTIN_CORPUS : generated ? task : task === 'seq2seq' ? CMUDICT : SPAM_ASSASSIN;
         const source = file ? resolve(file) : builtin;
         const text = task === 'lm' ? readSource(source) : undefined;
         backend = await backendFrom(flags, (line) => output.say(line));
@@ -246,7 +263,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
           : (file ?? `the built-in ${builtin} corpus`);
         const out = (): string => {
           const dir = flags.out ?? claimDefaultRunDir();
-          output.header = `rnnkit: training ${task === 'lm' ? '' : task === 'classify' ? 'a classifier ' : ''}on ${data}; writing ${dir}`;
+          output.header = `rnnkit: training ${task === 'lm' ? '' : task === 'classify' ? 'a classifier ' : task === 'seq2seq' ? 'a sequence-to-sequence model ' : ''}on ${data}; writing ${dir}`;
           return dir;
         };
         result = await runTraining({

@@ -27,7 +27,10 @@ export interface ModelMetadata {
 export type TaskMetadata = { task: string } & Record<string, unknown>;
 
 /** The input vocabulary size and the head's rows, read by a task from its own metadata keys. */
-export type TaskSizes = (meta: Record<string, unknown>, path: string) => { vocabSize: number; outputs: number };
+export type TaskSizes = (
+  meta: Record<string, unknown>,
+  path: string,
+) => { vocabSize: number; outputs: number; architecture?: 'seq2seq' };
 
 /** What model.safetensors holds for `model` with the task's metadata: its tensors and metadata. */
 export function modelFileContents(model: Model, taskMeta: TaskMetadata): SafetensorsFile {
@@ -100,7 +103,7 @@ export function modelFileOf(file: SafetensorsFile, path: string): ModelFile {
 export const taskOf = (file: ModelFile): string => (typeof file.meta['task'] === 'string' ? file.meta['task'] : 'lm');
 
 /** The model config of the metadata, with the sizes the task read from its own keys. */
-function configOf(file: ModelFile, sizes: { vocabSize: number; outputs: number }): ModelConfig {
+function configOf(file: ModelFile, sizes: ReturnType<TaskSizes>): ModelConfig {
   const meta = file.meta as Partial<ModelMetadata>;
   const config = validateConfig({
     cell: meta.cell!,
@@ -111,7 +114,8 @@ function configOf(file: ModelFile, sizes: { vocabSize: number; outputs: number }
     vocabSize: sizes.vocabSize,
     // Only what differs from a language model's defaults, so that its config reads as before.
     ...(meta.bidirectional !== undefined ? { bidirectional: meta.bidirectional } : {}),
-    ...(sizes.outputs !== sizes.vocabSize ? { outputs: sizes.outputs } : {}),
+    ...(sizes.outputs !== sizes.vocabSize || sizes.architecture ? { outputs: sizes.outputs } : {}),
+    ...(sizes.architecture ? { architecture: sizes.architecture } : {}),
   });
   for (const spec of parameterSpecs(config)) {
     const t = file.tensors.get(spec.name);

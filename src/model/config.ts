@@ -4,6 +4,7 @@
 // (D = 2 directions when bidirectional, else 1).
 import { invalidOption } from '../errors.js';
 import { type CellKind, gatesOf } from '../backend/types.js';
+import { checkSeq2Seq, seq2seqParameterSpecs } from './seq2seq-params.js';
 
 export type Cell = 'rnn' | 'lstm' | 'gru';
 export type Nonlinearity = 'tanh' | 'relu';
@@ -25,6 +26,9 @@ export interface ModelConfig {
   /** Features per float frame read by layer 0 (a model of frames, embed 0; e.g. stacked log-mels). Default
    *  vocabSize (one-hot ids are frames of vocabSize). */
   frameWidth?: number;
+  /** 'seq2seq': the encoder–decoder of seq2seq-params.ts (vocabSize: the source side, outputs: the target
+   *  side); absent: embedding, recurrent stack and head. */
+  architecture?: 'seq2seq';
 }
 
 export interface ParamSpec {
@@ -74,6 +78,9 @@ export function validateConfig(config: ModelConfig): ModelConfig {
     if (config.embed > 0)
       throw invalidOption('a frame width is for a model of float frames (embed 0), not one with an embedding');
   }
+  if (config.architecture !== undefined && config.architecture !== 'seq2seq')
+    throw invalidOption(`architecture must be seq2seq when given, got ${String(config.architecture)}`);
+  if (config.architecture === 'seq2seq') checkSeq2Seq(config);
   const count = parameterCount(config);
   if (count > MAX_PARAMETERS) {
     throw invalidOption(
@@ -88,25 +95,40 @@ export const directionSuffix = (d: number): string => (d === 0 ? '' : '_reverse'
 
 /** nn.RNN/LSTM/GRU's state-dict order: per layer, the forward direction's four tensors, then the reverse's. */
 export function parameterSpecs(config: ModelConfig): ParamSpec[] {
-  const { hidden: H, layers: L, embed: E, vocabSize: V } = config;
-  const D = directionsOf(config),
-    C = outputsOf(config);
+  if (config.architecture === 'seq2seq') return seq2seqParameterSpecs(config);
+  const { hidden: H, embed: E } = config;
+  const D = directionsOf(config);
+  const specs: ParamSpec[] = [];
+  if (E > 0) specs.push({ name: 'embed.weight', shape: [config.vocabSize, E] });
+  specs.push(...recurrentSpecs('rnn', config, E > 0 ? E : frameWidthOf(config), D));
+  specs.push(
+    { name: 'head.weight', shape: [outputsOf(config), D * H] },
+    { name: 'head.bias', shape: [outputsOf(config)] },
+  );
+  return specs;
+}
+
+/** The state dict of `prefix = nn.RNN|nn.LSTM|nn.GRU(inputSize, H, L, bidirectional = D == 2)`. */
+export function recurrentSpecs(
+  prefix: string,
+  config: Pick<ModelConfig, 'cell' | 'nonlinearity' | 'hidden' | 'layers'>,
+  inputSize: number,
+  D: number,
+): ParamSpec[] {
+  const { hidden: H, layers: L } = config;
   const GH = gatesOf(cellKind(config)) * H;
   const specs: ParamSpec[] = [];
-  if (E > 0) specs.push({ name: 'embed.weight', shape: [V, E] });
   for (let l = 0; l < L; l++) {
-    const inputSize = l === 0 ? (E > 0 ? E : frameWidthOf(config)) : D * H;
     for (let d = 0; d < D; d++) {
-      const suffix = directionSuffix(d);
+      const suffix = `l${l}${directionSuffix(d)}`;
       specs.push(
-        { name: `rnn.weight_ih_l${l}${suffix}`, shape: [GH, inputSize] },
-        { name: `rnn.weight_hh_l${l}${suffix}`, shape: [GH, H] },
-        { name: `rnn.bias_ih_l${l}${suffix}`, shape: [GH] },
-        { name: `rnn.bias_hh_l${l}${suffix}`, shape: [GH] },
+        { name: `${prefix}.weight_ih_${suffix}`, shape: [GH, l === 0 ? inputSize : D * H] },
+        { name: `${prefix}.weight_hh_${suffix}`, shape: [GH, H] },
+        { name: `${prefix}.bias_ih_${suffix}`, shape: [GH] },
+        { name: `${prefix}.bias_hh_${suffix}`, shape: [GH] },
       );
     }
   }
-  specs.push({ name: 'head.weight', shape: [C, D * H] }, { name: 'head.bias', shape: [C] });
   return specs;
 }
 

@@ -40,13 +40,13 @@ export function initRecurrent(
 ): void {
   for (const tensor of tensors) {
     const data = tensor.view.data;
-    if (tensor.name.startsWith('rnn.weight_hh_')) {
+    if (/^(rnn|encoder|decoder)\.weight_hh_/u.test(tensor.name)) {
       for (let block = 0; block < data.length / (H * H); block++) {
         const offset = block * H * H;
         if (scheme === 'orthogonal') orthogonalInto(data, offset, H, random);
         else for (let i = 0; i < H * H; i++) data[offset + i] = i % (H + 1) === 0 ? 1 : 0;
       }
-    } else if (scheme === 'identity' && tensor.name.startsWith('rnn.bias_')) {
+    } else if (scheme === 'identity' && /^(rnn|encoder|decoder)\.bias_/u.test(tensor.name)) {
       data.fill(0);
     }
   }

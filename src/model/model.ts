@@ -4,6 +4,7 @@ import { OwnedBuffers } from '../backend/owned.js';
 import type { Backend, F } from '../backend/types.js';
 import { Random } from '../util/random.js';
 import { type InitScheme, initRecurrent } from './init.js';
+import { isSeq2Seq, seq2seqInitBound } from './seq2seq-params.js';
 
 export type { InitScheme };
 import {
@@ -68,20 +69,28 @@ export interface ModelTensors {
   headBias: F;
 }
 
+/** The weights of `prefix` = nn.RNN|LSTM|GRU, [layer][direction]. */
+export function recurrentLayers(arena: ParameterArena, prefix: string, layers: number, D: number): LayerParams[][] {
+  return Array.from({ length: layers }, (_, l) =>
+    Array.from({ length: D }, (_, d) => {
+      const suffix = `l${l}${directionSuffix(d)}`;
+      return {
+        wIh: arena.get(`${prefix}.weight_ih_${suffix}`),
+        wHh: arena.get(`${prefix}.weight_hh_${suffix}`),
+        bIh: arena.get(`${prefix}.bias_ih_${suffix}`),
+        bHh: arena.get(`${prefix}.bias_hh_${suffix}`),
+      };
+    }),
+  );
+}
+
+/** The model's structure; for a sequence-to-sequence model, its encoder (the source embedding and the
+ *  encoder's layers, which a RecurrentStack runs) and its head; the rest by name (seq2seq.ts). */
 export function structure(arena: ParameterArena, config: ModelConfig): ModelTensors {
+  const seq2seq = isSeq2Seq(config);
   return {
-    embed: config.embed > 0 ? arena.get('embed.weight') : null,
-    layers: Array.from({ length: config.layers }, (_, l) =>
-      Array.from({ length: directionsOf(config) }, (_, d) => {
-        const suffix = `l${l}${directionSuffix(d)}`;
-        return {
-          wIh: arena.get(`rnn.weight_ih_${suffix}`),
-          wHh: arena.get(`rnn.weight_hh_${suffix}`),
-          bIh: arena.get(`rnn.bias_ih_${suffix}`),
-          bHh: arena.get(`rnn.bias_hh_${suffix}`),
-        };
-      }),
-    ),
+    embed: config.embed > 0 ? arena.get(seq2seq ? 'source_embed.weight' : 'embed.weight') : null,
+    layers: recurrentLayers(arena, seq2seq ? 'encoder' : 'rnn', config.layers, directionsOf(config)),
     headWeight: arena.get('head.weight'),
     headBias: arena.get('head.bias'),
   };
@@ -121,14 +130,23 @@ export class Model {
     for (const tensor of this.params.tensors) {
       const data = tensor.view.data;
       const isBias = tensor.name.includes('bias');
-      const bound = 1 / Math.sqrt(tensor.name.startsWith('head.') ? directionsOf(this.config) * H : H);
+      const bound = this.initBound(tensor.name);
       for (let i = 0; i < data.length; i++) {
         if (scheme === 'randn') data[i] = isBias ? 0 : random.normal() * 0.01;
-        else if (tensor.name === 'embed.weight') data[i] = random.normal();
+        else if (bound === null) data[i] = random.normal();
         else data[i] = (random.uniform() * 2 - 1) * bound;
       }
     }
     if (scheme === 'identity' || scheme === 'orthogonal') initRecurrent(scheme, this.params.tensors, H, random);
+  }
+
+  /** PyTorch's uniform bound for a tensor, or null for an embedding (N(0, 1)). */
+  private initBound(name: string): number | null {
+    if (isSeq2Seq(this.config)) return seq2seqInitBound(name, this.config);
+    if (name === 'embed.weight') return null;
+    return (
+      1 / Math.sqrt(name.startsWith('head.') ? directionsOf(this.config) * this.config.hidden : this.config.hidden)
+    );
   }
 
   zeroGrads(): void {

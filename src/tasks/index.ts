@@ -27,6 +27,8 @@ import { createClassifierRun, restoreClassifierRun } from './classify/task.js';
 import { createLanguageModelRun, restoreLanguageModelRun } from './lm.js';
 import { AddingRun, checkGenerated, createAddingRun } from './synthetic/adding.js';
 import { CopyRun, createCopyRun } from './synthetic/copy.js';
+import { CMUDICT } from './seq2seq/cmudict.js';
+import { createSeq2SeqRun, restoreSeq2SeqRun } from './seq2seq/task.js';
 import type { TaskName, TaskRun } from './task.js';
 
 export interface TrainRequest extends RunHooks {
@@ -91,6 +93,26 @@ export const TASK_DEFAULTS: Record<TaskName, Partial<TrainConfig>> = {
     saveEvery: 1000,
     sampleEvery: 0,
   },
+  // The README's CMUdict run: a bidirectional LSTM encoder and an LSTM decoder of 256 units with attention.
+  seq2seq: {
+    cell: 'lstm',
+    hidden: 256,
+    embed: 64,
+    layers: 1,
+    bidirectional: true,
+    batch: 64,
+    steps: 20000,
+    optimizer: 'adam',
+    lr: 2e-3,
+    lrSchedule: 'cosine',
+    clipValue: 0,
+    clipNorm: 1,
+    valFrac: 0.05,
+    evalEvery: 1000,
+    logEvery: 50,
+    saveEvery: 1000,
+    sampleEvery: 0,
+  },
   copy: {
     cell: 'lstm',
     hidden: 128,
@@ -137,6 +159,11 @@ function createTaskRun(request: TrainRequest, config: TrainConfig): { run: TaskR
         run: createClassifierRun(readClassifyData(request.source ?? SPAM_ASSASSIN), config, request.backend),
         config,
       };
+    case 'seq2seq':
+      if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
+      if (request.text !== undefined)
+        throw invalidOption('--task seq2seq reads pairs from `source` (a TSV or JSON Lines file), not from `text`');
+      return { run: createSeq2SeqRun(request.source ?? CMUDICT, config, request.backend), config };
     case 'adding':
     case 'copy':
       if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
@@ -171,6 +198,8 @@ function restoreTask(state: TrainerState, model: Model, dir: string, text?: stri
         readClassifyData(state.data.source),
         dir,
       );
+    case 'seq2seq':
+      return restoreSeq2SeqRun(model, state.config, state.taskMeta, state.data, dir);
     case 'adding':
       checkGenerated(state.data, 'adding', state.config.length, dir);
       return new AddingRun(model, state.config);

@@ -7,6 +7,7 @@ import type { ModelConfig } from '../model/config.js';
 import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
 import { TASK_NAMES, type TaskName } from '../tasks/task.js';
 import { POOLINGS, type Pooling } from '../model/classifier.js';
+import { TOKEN_UNITS, type TokenUnit } from '../tasks/seq2seq/tokens.js';
 
 export const OPTIMIZERS = ['sgd', 'adagrad', 'rmsprop', 'adam', 'adamw'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -22,6 +23,11 @@ export interface TrainConfig extends ShapeOptions {
   pool: Pooling;
   /** Classification: keep the first maxLen code points of each input; 0 = all. */
   maxLen: number;
+  /** Sequence to sequence: how each side of a pair is cut into tokens (characters or space-separated). */
+  sourceTokens: TokenUnit;
+  targetTokens: TokenUnit;
+  /** Sequence to sequence: label smoothing ε of the training loss (PyTorch's); validation reports the plain loss. */
+  labelSmoothing: number;
   /** The adding problem: steps per sequence (T). */
   length: number;
   /** The copy problem: blanks between the symbols and their recall (T). */
@@ -79,6 +85,9 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   task: 'lm',
   pool: 'last',
   maxLen: 0,
+  sourceTokens: 'chars',
+  targetTokens: 'words',
+  labelSmoothing: 0,
   length: 100,
   delay: 100,
   gradflowEvery: 0,
@@ -178,6 +187,9 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   checkChoice('task', c.task, TASK_NAMES);
   checkChoice('pool', c.pool, POOLINGS);
   check('max-len', c.maxLen, 0, 2 ** 31 - 1, true);
+  checkChoice('source-tokens', c.sourceTokens, TOKEN_UNITS);
+  checkChoice('target-tokens', c.targetTokens, TOKEN_UNITS);
+  checkBelow('label-smoothing', c.labelSmoothing, 0, 1);
   checkSyntheticLengths(c);
   check('gradflow-every', c.gradflowEvery, 0, MAX, true);
   if (typeof c.bidirectional !== 'boolean') throw invalidOption('bidirectional must be true or false');

@@ -42,6 +42,9 @@ export interface StepMetrics {
   val_perplexity?: number;
   val_accuracy?: number;
   val_macro_f1?: number;
+  /** seq2seq: greedy outputs' word and token error rates. */
+  val_wer?: number;
+  val_per?: number;
   skipped_steps?: number;
   /** The sample generated at this step (sampleEvery). */
   sample?: string;

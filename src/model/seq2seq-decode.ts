@@ -1,0 +1,322 @@
+// Greedy decoding and beam search for the sequence-to-sequence model (issue #11), batched over inputs.
+// Every step is one decoderForward call with T = 1 over B·K rows whose state is carried from the previous
+// call (slot 1 → slot 0, reordered by each row's parent with gatherRows), then the head GEMM, logSoftmax,
+// a rank-1 GEMM adding each row's running score, and topK over each input's K·Vt candidates: the arithmetic
+// runs in the engine; TypeScript only keeps the hypotheses (tokens, parents, finished lists).
+//
+// Scores. A hypothesis y_1 … y_n </s> has log-probability log P = Σ log p(y_t | y_<t, x) (with </s>) and
+// score log P / lp, lp = ((5 + |Y|)/6)^α (Wu et al. 2016, GNMT), |Y| = n + 1 tokens counting </s>; α = 0
+// ranks by log P. <pad> and <s> are never produced. At most maxLength tokens precede </s>: after maxLength
+// tokens a hypothesis can only end. Beam search (as fairseq's): each step takes the 2K best candidates of
+// every input; those ending in </s> among the first K ranks finish, the best K others stay live; an input
+// is done when K hypotheses have finished (so K = 1 is greedy decoding) or none can continue.
+import { OwnedBuffers } from '../backend/owned.js';
+import { type DecoderLayer, type F, type I, cacheWidth } from '../backend/types.js';
+import { TARGET_END, TARGET_PAD, TARGET_START } from '../tasks/seq2seq/vocab.js';
+import { cellKind } from './config.js';
+import type { Model } from './model.js';
+import { Seq2SeqWorkspace } from './seq2seq.js';
+
+export interface DecodeOptions {
+  /** Beam width K ≥ 1; 1 with `greedy` decoding reads the argmax. */
+  beam: number;
+  /** α of the GNMT length penalty, ≥ 0. */
+  lengthPenalty: number;
+  /** Most tokens before </s>, ≥ 1. */
+  maxLength: number;
+  /** Hypotheses returned per input, 1 ≤ nbest ≤ beam. */
+  nbest: number;
+}
+
+export interface Hypothesis {
+  /** Target ids without <s> and </s>. */
+  ids: number[];
+  /** log P / lp (see above). */
+  score: number;
+  /** log P, summed over the tokens and </s>. */
+  logProb: number;
+}
+
+/** The GNMT length penalty of a hypothesis of `tokens` tokens (</s> counted). */
+export const lengthPenalty = (tokens: number, alpha: number): number => ((5 + tokens) / 6) ** alpha;
+
+export function checkDecodeOptions(o: DecodeOptions): void {
+  const integer = (name: string, v: number, min: number): void => {
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);
+  };
+  integer('--beam', o.beam, 1);
+  integer('--max-length', o.maxLength, 1);
+  integer('--nbest', o.nbest, 1);
+  if (o.nbest > o.beam) throw new RangeError(`--nbest ${o.nbest} is more than the beam holds (--beam ${o.beam})`);
+  if (!(o.lengthPenalty >= 0 && o.lengthPenalty <= 10))
+    throw new RangeError(`--length-penalty must be in [0, 10], got ${o.lengthPenalty}`);
+}
+
+/** A decoder for batches of up to maxB inputs of up to maxS tokens, beams of up to maxK. */
+export class Seq2SeqDecoder {
+  readonly encoder: Seq2SeqWorkspace;
+  private readonly owned: OwnedBuffers;
+  private readonly layers: { hs: F; cs: F; cache: F }[]; // hs, cs [2, R, H]; cache [R, cacheWidth·H]
+  private readonly keys: F; // [maxS, R, H]
+  private readonly memory: F; // [maxS, R, M]
+  private readonly lengths: I; // [R]
+  private readonly expand: I; // [maxS·R]: row s·R + r ← s·B + ⌊r/K⌋
+  private readonly parents: I; // [R]
+  private readonly tokens: I; // [R]
+  private readonly embedded: F; // [R, E]
+  private readonly input0: F; // [R, E+H]
+  private readonly attention: F; // [R, maxS]
+  private readonly combined: F; // [R, M+H]
+  private readonly feeds: F; // [2, R, H]
+  private readonly logits: F; // [R, Vt]
+  private readonly logProbs: F; // [R, Vt]
+  private readonly running: F; // [R] each row's log P so far
+  private readonly ones: F; // [Vt]
+  private readonly best: F; // [maxB, 2·maxK]
+  private readonly bestIndex: I;
+  private readonly maxR: number;
+  /** Decoder rows run so far (B·K per step): what the work of decoding is proportional to. */
+  rowSteps = 0;
+
+  constructor(
+    readonly model: Model,
+    readonly maxS: number,
+    readonly maxB: number,
+    readonly maxK: number,
+  ) {
+    this.encoder = new Seq2SeqWorkspace(model, maxS, 1, maxB);
+    const { H, M, E, Vt } = this.encoder;
+    const R = (this.maxR = maxB * maxK);
+    const kind = cellKind(model.config);
+    const owned = (this.owned = new OwnedBuffers(model.backend));
+    const float = (n: number): F => owned.float(n);
+    const int = (n: number): I => owned.int(n);
+    this.layers = Array.from({ length: model.config.layers }, () => ({
+      hs: float(2 * R * H),
+      cs: float(kind === 'lstm' ? 2 * R * H : 0),
+      cache: float(R * cacheWidth(kind) * H),
+    }));
+    this.keys = float(maxS * R * H);
+    this.memory = float(maxS * R * M);
+    this.lengths = int(R);
+    this.expand = int(maxS * R);
+    this.parents = int(R);
+    this.tokens = int(R);
+    this.embedded = float(R * E);
+    this.input0 = float(R * (E + H));
+    this.attention = float(R * maxS);
+    this.combined = float(R * (M + H));
+    this.feeds = float(2 * R * H);
+    this.logits = float(R * Vt);
+    this.logProbs = float(R * Vt);
+    this.running = float(R);
+    this.ones = float(Vt);
+    this.ones.data.fill(1);
+    this.best = float(maxB * 2 * maxK);
+    this.bestIndex = int(maxB * 2 * maxK);
+  }
+
+  dispose(): void {
+    this.owned.dispose();
+    this.encoder.dispose();
+  }
+
+  /** Greedy decoding of `sources` (ids, each of 1 … maxS): the argmax at every step. */
+  greedy(sources: readonly Int32Array[], options: Omit<DecodeOptions, 'beam' | 'nbest'>): Hypothesis[] {
+    return this.batches(sources, (batch) => this.greedyBatch(batch, options)).map((h) => h[0]!);
+  }
+
+  /** Beam search over `sources`: per input, its nbest hypotheses, best first. */
+  beamSearch(sources: readonly Int32Array[], options: DecodeOptions): Hypothesis[][] {
+    checkDecodeOptions(options);
+    if (options.beam > this.maxK) throw new RangeError(`--beam ${options.beam}: this decoder holds ${this.maxK}`);
+    return this.batches(sources, (batch) => this.beamBatch(batch, options));
+  }
+
+  private batches(sources: readonly Int32Array[], run: (batch: Int32Array[]) => Hypothesis[][]): Hypothesis[][] {
+    sources.forEach((s, i) => {
+      if (s.length < 1 || s.length > this.maxS)
+        throw new RangeError(`input ${i} has ${s.length} tokens: expected 1 to ${this.maxS}`);
+    });
+    const out: Hypothesis[][] = [];
+    for (let i = 0; i < sources.length; i += this.maxB) out.push(...run(sources.slice(i, i + this.maxB)));
+    return out;
+  }
+
+  /** Encodes a batch and lays out K rows per input: memory, keys, lengths, initial states, h~_0 = 0. */
+  private start(batch: readonly Int32Array[], K: number): { S: number; R: number } {
+    const B = batch.length,
+      R = B * K,
+      S = Math.max(...batch.map((s) => s.length));
+    const enc = this.encoder,
+      be = this.model.backend,
+      { H, M } = enc;
+    const ids = enc.sourceIds.data;
+    ids.fill(0, 0, S * B);
+    batch.forEach((source, b) => {
+      source.forEach((id, s) => (ids[s * B + b] = id));
+      enc.sourceLengths.data[b] = source.length;
+    });
+    enc.encode(S, B);
+    const expand = this.expand.data;
+    for (let s = 0; s < S; s++) for (let r = 0; r < R; r++) expand[s * R + r] = s * B + Math.floor(r / K);
+    be.gatherRows(S * R, H, this.expand.sub(0, S * R), enc.keys(S, B), this.keys.sub(0, S * R * H));
+    be.gatherRows(S * R, M, this.expand.sub(0, S * R), enc.memory(S, B), this.memory.sub(0, S * R * M));
+    for (let r = 0; r < R; r++) this.lengths.data[r] = batch[Math.floor(r / K)]!.length;
+    const rows = this.expand.sub(0, R); // row r ← input ⌊r/K⌋ (the s = 0 block)
+    this.layers.forEach((layer, l) => {
+      const initial = enc.initialState(l, B);
+      be.gatherRows(R, H, rows, initial.h, layer.hs.sub(0, R * H));
+      if (initial.c) be.gatherRows(R, H, rows, initial.c, layer.cs.sub(0, R * H));
+    });
+    this.feeds.data.fill(0, 0, R * H);
+    return { S, R };
+  }
+
+  /** One decoder step over R rows reading `tokens`: log-probabilities [R,Vt] (pad and start at −∞). */
+  private step(S: number, R: number): F {
+    const be = this.model.backend,
+      enc = this.encoder,
+      { H, M, E, Vt } = enc;
+    this.rowSteps += R;
+    be.gatherRows(R, E, this.tokens.sub(0, R), enc.p.targetEmbed, this.embedded.sub(0, R * E));
+    const layers: DecoderLayer[] = this.layers.map((layer, l) => ({
+      ...enc.p.decoder[l]!,
+      hs: layer.hs.sub(0, 2 * R * H),
+      cs: layer.cs.sub(0, layer.cs.length ? 2 * R * H : 0),
+      cache: layer.cache.sub(0, R * (layer.cache.length / this.maxR)),
+    }));
+    be.decoderForward(
+      enc.shapeOf(1, R, S),
+      layers,
+      this.embedded.sub(0, R * E),
+      {
+        keys: this.keys.sub(0, S * R * H),
+        memory: this.memory.sub(0, S * R * M),
+        sourceLengths: this.lengths.sub(0, R),
+      },
+      enc.p.combine,
+      {
+        input0: this.input0.sub(0, R * (E + H)),
+        attention: this.attention.sub(0, R * S),
+        combined: this.combined.sub(0, R * (M + H)),
+        feeds: this.feeds.sub(0, 2 * R * H),
+      },
+    );
+    const logits = this.logits.sub(0, R * Vt),
+      logProbs = this.logProbs.sub(0, R * Vt);
+    be.gemm(false, true, R, Vt, H, 1, this.feeds.sub(R * H, R * H), enc.p.headWeight, 0, logits);
+    be.addBias(R, Vt, enc.p.headBias, logits);
+    be.logSoftmax(R, Vt, logits, logProbs);
+    const lp = logProbs.data;
+    for (let r = 0; r < R; r++) lp[r * Vt + TARGET_PAD] = lp[r * Vt + TARGET_START] = -Infinity;
+    return logProbs;
+  }
+
+  /** Carries every row's state to the next step from row parents[r]. */
+  private reorder(R: number): void {
+    const be = this.model.backend,
+      H = this.encoder.H,
+      parents = this.parents.sub(0, R);
+    const carry = (buffer: F): void => be.gatherRows(R, H, parents, buffer.sub(R * H, R * H), buffer.sub(0, R * H));
+    for (const layer of this.layers) {
+      carry(layer.hs);
+      if (layer.cs.length) carry(layer.cs);
+    }
+    carry(this.feeds);
+  }
+
+  private greedyBatch(batch: readonly Int32Array[], o: Omit<DecodeOptions, 'beam' | 'nbest'>): Hypothesis[][] {
+    const B = batch.length,
+      Vt = this.encoder.Vt,
+      be = this.model.backend;
+    const { S } = this.start(batch, 1);
+    const out: (Hypothesis | null)[] = new Array(B).fill(null);
+    const ids: number[][] = Array.from({ length: B }, () => []);
+    const logProb = new Float64Array(B);
+    this.tokens.data.fill(TARGET_START, 0, B);
+    for (let b = 0; b < B; b++) this.parents.data[b] = b;
+    for (let t = 0; out.includes(null); t++) {
+      const lp = this.step(S, B);
+      be.topK(B, Vt, 1, lp, this.best.sub(0, B), this.bestIndex.sub(0, B));
+      for (let b = 0; b < B; b++) {
+        if (out[b] !== null) continue;
+        const token = t === o.maxLength ? TARGET_END : this.bestIndex.data[b]!;
+        logProb[b] = logProb[b]! + lp.data[b * Vt + token]!;
+        if (token === TARGET_END) {
+          const score = logProb[b]! / lengthPenalty(ids[b]!.length + 1, o.lengthPenalty);
+          out[b] = { ids: ids[b]!, score, logProb: logProb[b]! };
+        } else {
+          ids[b]!.push(token);
+          this.tokens.data[b] = token;
+        }
+      }
+      this.reorder(B);
+    }
+    return out.map((h) => [h!]);
+  }
+
+  private beamBatch(batch: readonly Int32Array[], o: DecodeOptions): Hypothesis[][] {
+    const B = batch.length,
+      K = o.beam,
+      Vt = this.encoder.Vt,
+      be = this.model.backend;
+    const { S, R } = this.start(batch, K);
+    // Live hypotheses per row: tokens so far and log P; a dead row has log P = −∞.
+    let history: number[][] = Array.from({ length: R }, () => []);
+    const running = this.running.data;
+    for (let r = 0; r < R; r++) running[r] = r % K === 0 ? 0 : -Infinity;
+    this.tokens.data.fill(TARGET_START, 0, R);
+    const finished: Hypothesis[][] = Array.from({ length: B }, () => []);
+    const done = new Array<boolean>(B).fill(false);
+    const finish = (b: number, ids: number[], logProb: number): void => {
+      finished[b]!.push({ ids, logProb, score: logProb / lengthPenalty(ids.length + 1, o.lengthPenalty) });
+    };
+    for (let t = 0; done.includes(false); t++) {
+      const lp = this.step(S, R);
+      if (t === o.maxLength) {
+        // Only </s> may follow maxLength tokens.
+        for (let r = 0; r < R; r++) {
+          const b = Math.floor(r / K);
+          if (!done[b] && running[r]! > -Infinity) finish(b, history[r]!, running[r]! + lp.data[r * Vt + TARGET_END]!);
+        }
+        break;
+      }
+      // candidates[b, k·Vt + v] = running[b·K + k] + lp[b·K + k, v]: a rank-1 update in the engine.
+      be.gemm(false, false, R, Vt, 1, 1, this.running.sub(0, R), this.ones, 1, lp);
+      const C = 2 * K;
+      be.topK(B, K * Vt, C, lp, this.best.sub(0, B * C), this.bestIndex.sub(0, B * C));
+      const next: number[][] = new Array(R);
+      for (let b = 0; b < B; b++) {
+        let live = 0;
+        for (let rank = 0; rank < C && !done[b]; rank++) {
+          const value = this.best.data[b * C + rank]!;
+          if (!(value > -Infinity)) break; // sorted: nothing finite follows
+          const index = this.bestIndex.data[b * C + rank]!,
+            parent = b * K + Math.floor(index / Vt),
+            token = index % Vt;
+          if (token === TARGET_END) {
+            if (rank < K) finish(b, history[parent]!, value);
+          } else if (live < K) {
+            const r = b * K + live++;
+            next[r] = [...history[parent]!, token];
+            this.parents.data[r] = parent;
+            this.tokens.data[r] = token;
+            running[r] = value;
+          }
+        }
+        if (finished[b]!.length >= K || live === 0) done[b] = true;
+        for (let k = done[b] ? 0 : live; k < K; k++) {
+          const r = b * K + k;
+          next[r] = [];
+          this.parents.data[r] = r;
+          this.tokens.data[r] = TARGET_END;
+          running[r] = -Infinity;
+        }
+      }
+      history = next;
+      this.reorder(R);
+    }
+    return finished.map((list) => list.sort((a, b) => b.score - a.score).slice(0, o.nbest));
+  }
+}
