@@ -11,6 +11,8 @@ import { evaluate } from '../train/evaluate.js';
 import { invalidOption } from '../errors.js';
 import { evaluateSynthetic, formatSyntheticScore } from '../tasks/synthetic/evaluate.js';
 import { SYNTHETIC_TASKS } from '../tasks/synthetic/model-file.js';
+import { loadRecogniser } from '../tasks/ctc/model-file.js';
+import { evaluateRecogniser } from '../tasks/ctc/recognise.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer } from './parse.js';
 
@@ -31,7 +33,7 @@ export function registerEval(program: Command): void {
       .argument('<dir>', 'checkpoint directory')
       .argument(
         '[file]',
-        'lm: a UTF-8 text file; classify: JSON Lines or TSV examples; adding, copy: none (a test set is generated)',
+        'lm: a UTF-8 text file; classify: JSON Lines or TSV examples; ctc: a directory with transcripts.tsv and WAV files; adding, copy: none (a test set is generated)',
       )
       .option('--json', 'print one JSON object')
       .option('--chunk <n>', 'characters per forward chunk (does not change the result)', integer(1, 1_000_000), 256)
@@ -49,6 +51,15 @@ export function registerEval(program: Command): void {
       return;
     }
     if (!file) throw invalidOption(`rnnkit eval ${dir} needs a FILE to score the ${task} model on`);
+    if (task === 'ctc') {
+      const score = evaluateRecogniser(loadRecogniser(dir, await backendFrom(flags)), file);
+      console.log(
+        flags.json
+          ? JSON.stringify(score)
+          : `loss ${score.loss.toFixed(4)} nats/label  CER ${(score.cer * 100).toFixed(2)} %  WER ${(score.wer * 100).toFixed(2)} %  (${score.utterances} utterances)`,
+      );
+      return;
+    }
     if (task === 'classify') {
       const metrics = evaluateClassifier(loadClassifier(dir, await backendFrom(flags)), readClassifyFile(file));
       console.log(flags.json ? JSON.stringify(metrics) : formatClassificationMetrics(metrics));

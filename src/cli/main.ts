@@ -12,6 +12,7 @@ import { registerPredict } from './predict.js';
 import { registerReport } from './report.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
+import { registerTranscribe } from './transcribe.js';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -26,6 +27,7 @@ export function buildProgram(invocation: string[] = []): Command {
   registerTrain(program, invocation);
   registerSample(program);
   registerPredict(program);
+  registerTranscribe(program);
   registerEval(program);
   registerGradflow(program);
   registerInfo(program);

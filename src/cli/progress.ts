@@ -117,7 +117,9 @@ export class TrainOutput {
           }
         } else {
           const val = m.val_loss === undefined ? '' : `  val ${this.lossText(m.val_loss)}`;
-          const accuracy = m.val_accuracy === undefined ? '' : `  val-accuracy ${m.val_accuracy.toFixed(4)}`;
+          const accuracy =
+            (m.val_accuracy === undefined ? '' : `  val-accuracy ${m.val_accuracy.toFixed(4)}`) +
+            (m.val_wer === undefined ? '' : `  val-cer ${m.val_cer!.toFixed(4)}  val-wer ${m.val_wer.toFixed(4)}`);
           const skipped = m.skipped_steps ? `  skipped ${count(m.skipped_steps)}` : '';
           console.log(
             `step ${String(m.step).padStart(String(this.steps).length)}/${this.steps}  loss ${this.lossText(m.loss)}  smoothed ${this.lossText(m.smooth_loss)}${val}${accuracy}` +

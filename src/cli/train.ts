@@ -32,14 +32,15 @@ const d = DEFAULT_TRAIN_CONFIG;
 const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
 const SHAPE_KEYS = ['cell', 'nonlinearity', 'hidden', 'layers', 'embed', 'bidirectional'] as const;
 /** Options that mean something for one task only. */
-const TASK_ONLY: Record<string, TaskName> = {
+const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   seq: 'lm',
   sampleEvery: 'lm',
   sampleLength: 'lm',
   initFrom: 'lm',
   pool: 'classify',
   maxLen: 'classify',
-  bidirectional: 'classify',
+  bidirectional: ['classify', 'ctc'],
+  stack: 'ctc',
   length: 'adding',
   delay: 'copy',
 };
@@ -66,7 +67,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
     .argument(
       '[file]',
-      `lm: a UTF-8 text file (default: the built-in ${BUILTIN_CORPUS}); classify: JSON Lines or TSV examples (default: the built-in ${SPAM_ASSASSIN})`,
+      `lm: a UTF-8 text file (default: the built-in ${BUILTIN_CORPUS}); classify: JSON Lines or TSV examples (default: the built-in ${SPAM_ASSASSIN}); ctc: a directory with transcripts.tsv and WAV files`,
     )
     .option(
       '--task <name>',
@@ -81,8 +82,15 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     .option('--embed <n>', 'embedding size; 0 = one-hot input', integer(0, 65536), d.embed)
     .option(
       '--bidirectional',
-      'classify: every layer also reads each sequence backwards (outputs concatenated)',
+      'classify, ctc: every layer also reads each sequence backwards (outputs concatenated; ctc: the default)',
       d.bidirectional,
+    )
+    .option('--no-bidirectional', 'ctc: forward layers only')
+    .option(
+      '--stack <n>',
+      'ctc: log-mel frames concatenated into one input frame, one in n kept (10 ms each)',
+      integer(1, 16),
+      d.stack,
     )
     .option(
       '--pool <how>',
@@ -213,9 +221,13 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         });
       } else {
         const task = flags.task;
-        const misplaced = Object.keys(TASK_ONLY).find((key) => explicit(key) && TASK_ONLY[key] !== task);
+        const misplaced = Object.keys(TASK_ONLY).find(
+          (key) => explicit(key) && ![TASK_ONLY[key]].flat().includes(task),
+        );
         if (misplaced)
-          throw invalidOption(`${optionName(misplaced)} applies to --task ${TASK_ONLY[misplaced]}, not --task ${task}`);
+          throw invalidOption(
+            `${optionName(misplaced)} applies to --task ${[TASK_ONLY[misplaced]].flat().join(' or --task ')}, not --task ${task}`,
+          );
         const explicitShape: Partial<ShapeOptions> = {};
         for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
         const defaults = TASK_DEFAULTS[task];
@@ -234,6 +246,8 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         // With --init-from the checkpoint decides the shape; runTraining checks the settings in effect.
         if (!flags.initFrom) refuseIneffective(config, (key) => explicit(key));
         const generated = GENERATED.includes(task);
+        if (task === 'ctc' && !file)
+          throw invalidOption('--task ctc needs a speech directory: rnnkit train --task ctc DIR (DIR/transcripts.tsv)');
         if (generated && file)
           throw invalidOption(`--task ${task} generates its sequences from --seed; remove the FILE argument`);
         const builtin = task === 'lm' ? BUILTIN_CORPUS : generated ? task : SPAM_ASSASSIN;
@@ -246,7 +260,8 @@ export function registerTrain(program: Command, invocation: string[] = []): void
           : (file ?? `the built-in ${builtin} corpus`);
         const out = (): string => {
           const dir = flags.out ?? claimDefaultRunDir();
-          output.header = `rnnkit: training ${task === 'lm' ? '' : task === 'classify' ? 'a classifier ' : ''}on ${data}; writing ${dir}`;
+          const what = { lm: '', classify: 'a classifier ', ctc: 'a speech recogniser ', adding: '', copy: '' }[task];
+          output.header = `rnnkit: training ${what}on ${data}; writing ${dir}`;
           return dir;
         };
         result = await runTraining({

@@ -26,8 +26,12 @@ export interface ModelMetadata {
 /** A task's keys in the metadata: at least its name. */
 export type TaskMetadata = { task: string } & Record<string, unknown>;
 
-/** The input vocabulary size and the head's rows, read by a task from its own metadata keys. */
-export type TaskSizes = (meta: Record<string, unknown>, path: string) => { vocabSize: number; outputs: number };
+/** The input vocabulary size and the head's rows (and, for a model of float frames, their width), read by a
+ *  task from its own metadata keys. */
+export type TaskSizes = (
+  meta: Record<string, unknown>,
+  path: string,
+) => { vocabSize: number; outputs: number; frameWidth?: number };
 
 /** What model.safetensors holds for `model` with the task's metadata: its tensors and metadata. */
 export function modelFileContents(model: Model, taskMeta: TaskMetadata): SafetensorsFile {
@@ -100,7 +104,7 @@ export function modelFileOf(file: SafetensorsFile, path: string): ModelFile {
 export const taskOf = (file: ModelFile): string => (typeof file.meta['task'] === 'string' ? file.meta['task'] : 'lm');
 
 /** The model config of the metadata, with the sizes the task read from its own keys. */
-function configOf(file: ModelFile, sizes: { vocabSize: number; outputs: number }): ModelConfig {
+function configOf(file: ModelFile, sizes: ReturnType<TaskSizes>): ModelConfig {
   const meta = file.meta as Partial<ModelMetadata>;
   const config = validateConfig({
     cell: meta.cell!,
@@ -112,6 +116,7 @@ function configOf(file: ModelFile, sizes: { vocabSize: number; outputs: number }
     // Only what differs from a language model's defaults, so that its config reads as before.
     ...(meta.bidirectional !== undefined ? { bidirectional: meta.bidirectional } : {}),
     ...(sizes.outputs !== sizes.vocabSize ? { outputs: sizes.outputs } : {}),
+    ...(sizes.frameWidth !== undefined ? { frameWidth: sizes.frameWidth } : {}),
   });
   for (const spec of parameterSpecs(config)) {
     const t = file.tensors.get(spec.name);

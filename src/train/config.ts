@@ -26,6 +26,8 @@ export interface TrainConfig extends ShapeOptions {
   length: number;
   /** The copy problem: blanks between the symbols and their recall (T). */
   delay: number;
+  /** Speech (ctc): log-mel frames concatenated, one in `stack` kept. */
+  stack: number;
   /** Measure the gradient flow ‖∂L/∂h_t‖ every N steps (gradflow.jsonl); 0 = never. */
   gradflowEvery: number;
   seq: number;
@@ -81,6 +83,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   maxLen: 0,
   length: 100,
   delay: 100,
+  stack: 3,
   gradflowEvery: 0,
   bidirectional: false,
   cell: 'rnn',
@@ -179,6 +182,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   checkChoice('pool', c.pool, POOLINGS);
   check('max-len', c.maxLen, 0, 2 ** 31 - 1, true);
   checkSyntheticLengths(c);
+  check('stack', c.stack, 1, 16, true);
   check('gradflow-every', c.gradflowEvery, 0, MAX, true);
   if (typeof c.bidirectional !== 'boolean') throw invalidOption('bidirectional must be true or false');
   if (c.task === 'lm' && c.bidirectional)

@@ -41,6 +41,8 @@ export interface StepMetrics {
   val_perplexity?: number;
   val_accuracy?: number;
   val_macro_f1?: number;
+  val_cer?: number;
+  val_wer?: number;
   skipped_steps?: number;
   /** The sample generated at this step (sampleEvery). */
   sample?: string;
