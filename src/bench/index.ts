@@ -20,6 +20,7 @@ import { LanguageModelRun } from '../tasks/lm.js';
 import type { ClassifyDataset } from '../tasks/classify/dataset.js';
 import { createClassifierRun } from '../tasks/classify/task.js';
 import { Random } from '../util/random.js';
+import { SPEECH_BENCH, featureStep, transcriptionStep } from './speech.js';
 
 export interface BenchConfig {
   name: string;
@@ -268,7 +269,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     const peakFor = (threads: number): number | null =>
       peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null;
-    const configs = (name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3']).filter(wanted);
+    const configs = (name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'A2']).filter(
+      wanted,
+    );
     rows.push(
       ...benchBackend(backend, 'fp32', configs, peakFor, {
         tokens,
@@ -310,6 +313,21 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         log,
       }),
     );
+  }
+  if (wanted('A1')) {
+    const { rate, spread } = measure(featureStep(), windowS, windows);
+    rows.push({
+      backend: 'reference',
+      precision: 'fp32',
+      simd: 'js',
+      threads: 1,
+      config: 'A1',
+      rate,
+      spread,
+      gflops: 0,
+      peakShare: null,
+    });
+    log(`A1 (features): ${Math.round(rate).toLocaleString('en-US')}× real time`);
   }
   const readBandwidthGBs = readBandwidth();
   const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
@@ -442,6 +460,24 @@ function benchBackend(
     });
     log(`${label} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
   }
+  if (configs.includes('A2')) {
+    const { step, flopsPerSecond } = transcriptionStep(backend);
+    const { rate, spread } = measure(step, windowS, windows);
+    const gflops = (rate * flopsPerSecond) / 1e9;
+    const p = peakFor(info.threads);
+    rows.push({
+      backend: name,
+      precision,
+      simd: info.simd,
+      threads: info.threads,
+      config: 'A2',
+      rate,
+      spread,
+      gflops,
+      peakShare: p ? gflops / p : null,
+    });
+    log(`${label} A2: ${Math.round(rate).toLocaleString('en-US')}× real time (transcription)`);
+  }
   return rows;
 }
 
@@ -489,6 +525,7 @@ export function formatBench(result: BenchResult): string {
   );
   for (const b of BENCH_CONFIGS) lines.push(`  ${b.name}: ${b.description}`);
   lines.push(`  K1, K1=: ${CLASSIFY_BENCH.description}; real (unpadded) tokens/s`);
+  lines.push(`  A1: ${SPEECH_BENCH.A1} (the tokens/s column)`, `  A2: ${SPEECH_BENCH.A2} (the tokens/s column)`);
   for (const m of result.memory)
     lines.push(
       `C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`,

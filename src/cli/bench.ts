@@ -20,14 +20,16 @@ const collect =
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('measure training (C1–C4), classification (K1) and sampling (S3) speed on every backend that loads')
+    .description(
+      'measure training (C1–C4), classification (K1), sampling (S3), speech features (A1) and transcription (A2) speed on every backend that loads',
+    )
     .option('--quick', 'short timing windows (about 30 seconds in all)')
     .option('--json', 'print one JSON object')
     .option('--backend <name>', 'only this backend (repeatable)', collect(oneOf(BACKEND_NAMES)))
     .option(
       '--config <name>',
       'only this configuration (repeatable)',
-      collect(oneOf([...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3'])),
+      collect(oneOf([...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'A1', 'A2'])),
     )
     .option('--threads <n>', 'native threads', integer(1, 1024))
     .action(async (flags: BenchFlags) => {
