@@ -119,6 +119,27 @@ describe('shallow fusion', () => {
     }
   });
 
+  it('a cutoff skips unlikely symbols: the same labels as the exact search on peaky distributions, none kept below it', () => {
+    const random = makeRandom(9);
+    for (let i = 0; i < 20; i++) {
+      const T = 6,
+        C = 4;
+      // Peaky rows: one symbol holds 0.97 of each frame's mass.
+      const rows = randomRows(random, T, C).map((row) => {
+        const top = Math.floor(random() * C);
+        return row.map((p, c) => (c === top ? 0.97 : 0) + 0.03 * p);
+      });
+      const lp = logOf(rows);
+      expect(beamDecode(lp, T, C, 4, undefined, Math.log(1e-2)).labels).toEqual(beamDecode(lp, T, C, 4).labels);
+    }
+    // A label only reachable through symbols below the cutoff is never produced.
+    const lp = logOf([
+      [0.99, 0.005, 0.005],
+      [0.99, 0.005, 0.005],
+    ]);
+    expect(beamDecode(lp, 2, 3, 8, undefined, Math.log(0.01)).labels).toEqual([]);
+  });
+
   it('refuses a language model without a character the recogniser writes, or without a newline', () => {
     const { model, vocab } = randomLm('ab', 1);
     expect(() => new LanguageModelFusion(model, vocab, new Alphabet(['a', 'b', 'z']), 2)).toThrow(

@@ -85,6 +85,8 @@ describe('the ctc task', () => {
     expect(score.cer).toBe(0);
     expect(score.wer).toBe(0);
     expect(score.loss).toBeLessThan(0.5);
+    const beamed = JSON.parse((await cli('eval', out, test, '--json', '--beam', '4', '--backend', 'wasm')).out);
+    expect(beamed).toEqual({ ...score, cer: 0, wer: 0 });
     const files = readFileSync(join(test, 'transcripts.tsv'), 'utf8')
       .trim()
       .split('\n')
@@ -264,6 +266,9 @@ describe('bad speech input: one line, a documented exit code, nothing written', 
     expect(other.err).toMatch(/holds a model of task lm .* needs a model of task ctc/);
     const evalOther = await cli('eval', lm, test, '--backend', 'reference');
     expect(evalOther.code).toBe(1);
+    const beamOnLm = await cli('eval', lm, join(root, 'text.txt'), '--beam', '4', '--backend', 'reference');
+    expect(beamOnLm.code).toBe(2);
+    expect(beamOnLm.err).toMatch(/--beam applies to a speech recogniser \(task ctc\), not a model of task lm/);
     const out = join(root, 'short');
     const notAudio = await cli('transcribe', out, wav, join(root, 'text.txt'), '--backend', 'reference');
     expect(notAudio.code).toBe(1);

@@ -10,10 +10,13 @@ import { CtcWorkspace } from '../../speech/ctc-model.js';
 import { sortByLength } from '../classify/batcher.js';
 import { type SpeechScore, loadBatch, scoreSpeech } from './batch.js';
 import { speechSet } from './data.js';
+import { errorRates } from '../../speech/metrics.js';
 import type { Recogniser } from './model-file.js';
 
 /** Utterances per forward pass. */
 const BATCH = 16;
+/** Beam search tries only symbols of probability ≥ 1e-4 at a frame (ctcdecode's cutoff, for speed). */
+export const BEAM_CUTOFF = Math.log(1e-4);
 
 export interface DecodeOptions {
   /** Prefix beam search with this many prefixes; undefined or 0: greedy. */
@@ -54,7 +57,7 @@ export function transcribe(r: Recogniser, utterances: Utterance[], options: Deco
   const out: Transcription[] = new Array(utterances.length);
   if (utterances.length === 0) return out;
   const workspace = workspaceFor(r, utterances, 1);
-  const set = speechSet(utterances, r.alphabet);
+  const set = { utterances, frames: Int32Array.from(utterances, (u) => u.frames), labels: utterances.map(() => []) };
   const order = Int32Array.from(utterances.keys());
   sortByLength(order, set.frames);
   const C = r.alphabet.size;
@@ -68,7 +71,7 @@ export function transcribe(r: Recogniser, utterances: Utterance[], options: Deco
       const logProbs = workspace.logProbs(T, B, b);
       const decoded =
         options.beam || options.lm
-          ? beamDecode(logProbs, u.frames, C, options.beam || 1, options.lm)
+          ? beamDecode(logProbs, u.frames, C, options.beam || 1, options.lm, BEAM_CUTOFF)
           : greedyDecode(logProbs, u.frames, C);
       const text = r.alphabet.decode(decoded.labels);
       const emitted = viterbiAlign(logProbs, u.frames, C, decoded.labels);
@@ -79,11 +82,20 @@ export function transcribe(r: Recogniser, utterances: Utterance[], options: Deco
   return out;
 }
 
-/** Loss, greedy CER and WER of a speech directory (transcripts.tsv and its WAV files). */
-export function evaluateRecogniser(r: Recogniser, dir: string): Omit<SpeechScore, 'hypotheses'> {
+/** Loss, CER and WER of a speech directory (transcripts.tsv and its WAV files), decoded greedily or as
+ *  `options` say. */
+export function evaluateRecogniser(
+  r: Recogniser,
+  dir: string,
+  options: DecodeOptions = {},
+): Omit<SpeechScore, 'hypotheses'> {
   const utterances = loadUtterances(dir, new LogMel(r.features));
   const set = speechSet(utterances, r.alphabet);
   const workspace = workspaceFor(r, utterances, Math.max(1, ...set.labels.map((l) => l.length)));
-  const { loss, cer, wer, utterances: count } = scoreSpeech(workspace, set, r.alphabet);
-  return { loss, cer, wer, utterances: count };
+  const greedy = scoreSpeech(workspace, set, r.alphabet);
+  if (!options.beam && !options.lm)
+    return { loss: greedy.loss, cer: greedy.cer, wer: greedy.wer, utterances: greedy.utterances };
+  const hypotheses = transcribe(r, utterances, options).map((t) => t.text);
+  const rates = errorRates(utterances.map((u, i) => ({ reference: u.text, hypothesis: hypotheses[i]! })));
+  return { loss: greedy.loss, ...rates };
 }
