@@ -373,6 +373,20 @@ function benchBackend(
   const name = info.name;
   const label = precision === 'bf16' ? `${name} bf16` : name;
   const rows: BenchRow[] = [];
+  const rowOf = (config: string, rate: number, spread: number, gflops: number): BenchRow => {
+    const p = peakFor(info.threads);
+    return {
+      backend: name,
+      precision,
+      simd: info.simd,
+      threads: info.threads,
+      config,
+      rate,
+      spread,
+      gflops,
+      peakShare: p ? gflops / p : null,
+    };
+  };
   for (const bench of BENCH_CONFIGS.filter((b) => configs.includes(b.name))) {
     const rssBefore = process.memoryUsage().rss;
     const { step, model } = trainingStepOf(backend, bench.config, tokens, vocab);
@@ -387,18 +401,7 @@ function benchBackend(
       });
     }
     const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
-    const p = peakFor(info.threads);
-    rows.push({
-      backend: name,
-      precision,
-      simd: info.simd,
-      threads: info.threads,
-      config: bench.name,
-      rate,
-      spread,
-      gflops,
-      peakShare: p ? gflops / p : null,
-    });
+    rows.push(rowOf(bench.name, rate, spread, gflops));
     log(`${label} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
   if (configs.includes('K1')) {
@@ -409,18 +412,7 @@ function benchBackend(
       const optimizer = new Optimizer(backend, c, task.model.parameterCount);
       const { rate, spread } = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
       const gflops = (rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
-      const p = peakFor(info.threads);
-      rows.push({
-        backend: name,
-        precision,
-        simd: info.simd,
-        threads: info.threads,
-        config: equal === null ? 'K1' : 'K1=',
-        rate,
-        spread,
-        gflops,
-        peakShare: p ? gflops / p : null,
-      });
+      rows.push(rowOf(equal === null ? 'K1' : 'K1=', rate, spread, gflops));
       if (equal === null)
         ctx.notes.push(
           `K1 on ${label}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`,
@@ -446,36 +438,14 @@ function benchBackend(
     };
     const { rate, spread } = measure(step, windowS, windows);
     const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
-    const p = peakFor(info.threads);
-    rows.push({
-      backend: name,
-      precision,
-      simd: info.simd,
-      threads: info.threads,
-      config: 'S3',
-      rate,
-      spread,
-      gflops,
-      peakShare: p ? gflops / p : null,
-    });
+    rows.push(rowOf('S3', rate, spread, gflops));
     log(`${label} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
   }
   if (configs.includes('A2')) {
     const { step, flopsPerSecond } = transcriptionStep(backend);
     const { rate, spread } = measure(step, windowS, windows);
     const gflops = (rate * flopsPerSecond) / 1e9;
-    const p = peakFor(info.threads);
-    rows.push({
-      backend: name,
-      precision,
-      simd: info.simd,
-      threads: info.threads,
-      config: 'A2',
-      rate,
-      spread,
-      gflops,
-      peakShare: p ? gflops / p : null,
-    });
+    rows.push(rowOf('A2', rate, spread, gflops));
     log(`${label} A2: ${Math.round(rate).toLocaleString('en-US')}× real time (transcription)`);
   }
   return rows;
