@@ -40,3 +40,14 @@ it.skipIf(!TESTED_BACKENDS.includes('native'))(
   },
   60_000,
 );
+
+it('runs the speech rows: features (A1, once) and transcription (A2, per backend) in seconds of audio per second', async () => {
+  const result = await runBench({ quick: true, backends: ['wasm'], configs: ['A1', 'A2'] });
+  expect(result.rows.map((r) => `${r.config} ${r.backend}`)).toEqual(['A2 wasm', 'A1 reference']);
+  for (const row of result.rows) expect(row.rate).toBeGreaterThan(0);
+  expect(result.rows[1]!.gflops).toBe(0); // features: no matrix products counted
+  expect(result.rows[0]!.gflops).toBeGreaterThan(0);
+  const table = formatBench(result);
+  expect(table).toMatch(/^A1 +reference +js\/1 /m);
+  expect(table).toContain('A2: transcription of 8 utterances of 2.5 s');
+}, 60_000);

@@ -30,17 +30,20 @@ export const LOG_FLOOR = 1e-10;
 export const hzToMel = (hz: number): number => 2595 * Math.log10(1 + hz / 700);
 export const melToHz = (mel: number): number => 700 * (10 ** (mel / 2595) - 1);
 
-/** One triangular filter: weights of FFT bins first … first + weights.length − 1. */
-interface Filter {
-  first: number;
-  weights: Float32Array;
+/** The triangular filters packed for a tight loop: filter m weighs FFT bins first[m] … first[m] + count[m] − 1
+ *  with weights[offset[m] …]. */
+interface MelFilters {
+  first: Int32Array;
+  count: Int32Array;
+  offset: Int32Array;
+  weights: Float64Array;
 }
 
 /** A feature extractor for fixed settings (window, FFT plan and filters made once). */
 export class LogMel {
   readonly window: Float64Array;
   readonly hop: number;
-  readonly filters: Filter[];
+  readonly filters: MelFilters;
   readonly #fft: FFT;
   readonly #frame: Float64Array;
   readonly #spectrum: number[];
@@ -69,27 +72,38 @@ export class LogMel {
     return this.settings.mels * this.settings.stack;
   }
 
-  /** Frames of ln mel energies, [frames][mels] row-major (no normalisation, no stacking). */
-  logMel(samples: Float32Array): { frames: number; data: Float32Array } {
+  /** Frames of ln mel energies, [frames][mels] row-major (no normalisation, no stacking). `padTo` rounds the
+   *  array's length up to whole groups of that many frames (zeros), for stacking without a copy. */
+  logMel(samples: Float32Array, padTo = 1): { frames: number; data: Float32Array } {
     const { mels } = this.settings;
-    const length = this.window.length;
-    const frames = samples.length <= length ? 1 : 1 + Math.floor((samples.length - length) / this.hop);
-    const data = new Float32Array(frames * mels);
+    const { window, hop } = this;
+    const length = window.length;
+    const frames = samples.length <= length ? 1 : 1 + Math.floor((samples.length - length) / hop);
+    const data = new Float32Array(Math.ceil(frames / padTo) * padTo * mels);
     const frame = this.#frame,
       spectrum = this.#spectrum,
-      power = this.#power;
+      power = this.#power,
+      bins = power.length;
+    const { first, count, offset, weights } = this.filters;
     for (let f = 0; f < frames; f++) {
-      frame.fill(0);
-      const start = f * this.hop,
-        end = Math.min(samples.length, start + length);
-      for (let i = start; i < end; i++) frame[i - start] = samples[i]! * this.window[i - start]!;
+      const start = f * hop,
+        n = Math.min(length, samples.length - start);
+      for (let i = 0; i < n; i++) frame[i] = samples[start + i]! * window[i]!;
+      if (n < length) frame.fill(0, n, length); // the last frame of a short signal; past `length` stays 0
       this.#fft.realTransform(spectrum, frame);
-      for (let k = 0; k < power.length; k++) power[k] = spectrum[2 * k]! ** 2 + spectrum[2 * k + 1]! ** 2;
+      for (let k = 0; k < bins; k++) {
+        const re = spectrum[2 * k]!,
+          im = spectrum[2 * k + 1]!;
+        power[k] = re * re + im * im;
+      }
+      const row = f * mels;
       for (let m = 0; m < mels; m++) {
-        const { first, weights } = this.filters[m]!;
+        const from = first[m]!,
+          w = offset[m]! - from,
+          to = from + count[m]!;
         let energy = 0;
-        for (let j = 0; j < weights.length; j++) energy += weights[j]! * power[first + j]!;
-        data[f * mels + m] = Math.log(Math.max(energy, LOG_FLOOR));
+        for (let k = from; k < to; k++) energy += weights[w + k]! * power[k]!;
+        data[row + m] = Math.log(energy > LOG_FLOOR ? energy : LOG_FLOOR);
       }
     }
     return { frames, data };
@@ -97,19 +111,20 @@ export class LogMel {
 
   /** The model's input: log-mel, normalised per utterance, stacked. [frames][width] row-major. */
   features(samples: Float32Array): { frames: number; data: Float32Array } {
-    const { frames, data } = this.logMel(samples);
-    normalise(data, frames, this.settings.mels);
-    return stackFrames(data, frames, this.settings.mels, this.settings.stack);
+    const { mels, stack } = this.settings;
+    const { frames, data } = this.logMel(samples, stack);
+    normalise(data, frames, mels);
+    return stackFrames(data, frames, mels, stack);
   }
 }
 
 /** Triangles between mel-spaced points from 0 Hz to the Nyquist frequency, evaluated at the FFT bins. */
-function melFilters(mels: number, fftSize: number, sampleRate: number): Filter[] {
+function melFilters(mels: number, fftSize: number, sampleRate: number): MelFilters {
   const top = hzToMel(sampleRate / 2);
   const edges = Array.from({ length: mels + 2 }, (_, i) => melToHz((top * i) / (mels + 1)));
   const bins = fftSize / 2 + 1,
     binHz = sampleRate / fftSize;
-  return Array.from({ length: mels }, (_, m) => {
+  const filters = Array.from({ length: mels }, (_, m) => {
     const [left, centre, right] = [edges[m]!, edges[m + 1]!, edges[m + 2]!];
     const weights: number[] = [];
     let first = -1;
@@ -122,6 +137,16 @@ function melFilters(mels: number, fftSize: number, sampleRate: number): Filter[]
     while (weights.length > 0 && weights[weights.length - 1] === 0) weights.pop();
     return { first: Math.max(first, 0), weights: Float32Array.from(weights) };
   });
+  const offset = new Int32Array(mels);
+  for (let m = 1; m < mels; m++) offset[m] = offset[m - 1]! + filters[m - 1]!.weights.length;
+  const weights = new Float64Array(offset[mels - 1]! + filters[mels - 1]!.weights.length);
+  filters.forEach((f, m) => weights.set(f.weights, offset[m]));
+  return {
+    first: Int32Array.from(filters, (f) => f.first),
+    count: Int32Array.from(filters, (f) => f.weights.length),
+    offset,
+    weights,
+  };
 }
 
 /** Per-dimension (x − mean) / sqrt(variance + 1e-10) over the frames, in place. */
@@ -137,20 +162,18 @@ export function normalise(data: Float32Array, frames: number, width: number): vo
   }
 }
 
-/** k consecutive frames concatenated, every k-th kept: ceil(frames / k) outputs, zeros past the end. */
+/** k consecutive frames concatenated, every k-th kept: ceil(frames / k) outputs, zeros past the end. In
+ *  row-major order that is the same numbers, so `data` is only padded (it is returned as is when it already
+ *  holds whole groups of k frames, as features() arranges). */
 export function stackFrames(
   data: Float32Array,
   frames: number,
   width: number,
   k: number,
 ): { frames: number; data: Float32Array } {
-  if (k === 1) return { frames, data };
   const count = Math.ceil(frames / k);
+  if (data.length === count * k * width) return { frames: count, data };
   const out = new Float32Array(count * width * k);
-  for (let o = 0; o < count; o++) {
-    const from = o * k,
-      to = Math.min(frames, from + k);
-    out.set(data.subarray(from * width, to * width), o * width * k);
-  }
+  out.set(data.subarray(0, frames * width));
   return { frames: count, data: out };
 }

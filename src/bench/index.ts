@@ -22,6 +22,7 @@ import { createClassifierRun } from '../tasks/classify/task.js';
 import { Random } from '../util/random.js';
 import { DECODER_BENCH, DECODER_BENCH_DESCRIPTION, decoderBenchStep, decoderFlopsPerRow } from './decoder.js';
 import { SEQ2SEQ_BENCH_DESCRIPTION, seq2seqBenchSteps } from './seq2seq.js';
+import { SPEECH_BENCH, featureStep, transcriptionStep } from './speech.js';
 
 export interface BenchConfig {
   name: string;
@@ -271,7 +272,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     const peakFor = (threads: number): number | null =>
       peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null;
     const configs = (
-      name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5']
+      name === 'reference'
+        ? ['C1']
+        : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5', 'A2']
     ).filter(wanted);
     rows.push(
       ...benchBackend(backend, 'fp32', configs, peakFor, {
@@ -314,6 +317,21 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         log,
       }),
     );
+  }
+  if (wanted('A1')) {
+    const { rate, spread } = measure(featureStep(), windowS, windows);
+    rows.push({
+      backend: 'reference',
+      precision: 'fp32',
+      simd: 'js',
+      threads: 1,
+      config: 'A1',
+      rate,
+      spread,
+      gflops: 0,
+      peakShare: null,
+    });
+    log(`A1 (features): ${Math.round(rate).toLocaleString('en-US')}× real time`);
   }
   const readBandwidthGBs = readBandwidth();
   const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
@@ -359,9 +377,9 @@ function benchBackend(
   const name = info.name;
   const label = precision === 'bf16' ? `${name} bf16` : name;
   const rows: BenchRow[] = [];
-  const addRow = (config: string, rate: number, spread: number, gflops: number): void => {
+  const rowOf = (config: string, rate: number, spread: number, gflops: number): BenchRow => {
     const p = peakFor(info.threads);
-    rows.push({
+    return {
       backend: name,
       precision,
       simd: info.simd,
@@ -371,7 +389,7 @@ function benchBackend(
       spread,
       gflops,
       peakShare: p ? gflops / p : null,
-    });
+    };
   };
   for (const bench of BENCH_CONFIGS.filter((b) => configs.includes(b.name))) {
     const rssBefore = process.memoryUsage().rss;
@@ -387,7 +405,7 @@ function benchBackend(
       });
     }
     const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
-    addRow(bench.name, rate, spread, gflops);
+    rows.push(rowOf(bench.name, rate, spread, gflops));
     log(`${label} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
   if (configs.includes('K1')) {
@@ -398,7 +416,7 @@ function benchBackend(
       const optimizer = new Optimizer(backend, c, task.model.parameterCount);
       const { rate, spread } = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
       const gflops = (rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
-      addRow(equal === null ? 'K1' : 'K1=', rate, spread, gflops);
+      rows.push(rowOf(equal === null ? 'K1' : 'K1=', rate, spread, gflops));
       if (equal === null)
         ctx.notes.push(
           `K1 on ${label}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`,
@@ -424,22 +442,29 @@ function benchBackend(
     };
     const { rate, spread } = measure(step, windowS, windows);
     const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
-    addRow('S3', rate, spread, gflops);
+    rows.push(rowOf('S3', rate, spread, gflops));
     log(`${label} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
   }
   for (const config of (['D1', 'D2'] as const).filter((c) => configs.includes(c))) {
     const shape = DECODER_BENCH[config];
     const { rate, spread } = measure(decoderBenchStep(backend, shape, config === 'D1'), windowS, windows);
     const gflops = (rate * decoderFlopsPerRow(shape) * (config === 'D1' ? 3 : 1)) / 1e9;
-    addRow(config, rate, spread, gflops);
+    rows.push(rowOf(config, rate, spread, gflops));
     log(`${label} ${config}: ${Math.round(rate).toLocaleString('en-US')} rows/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
   const seq2seq = ['X1', 'X5'].some((c) => configs.includes(c)) ? seq2seqBenchSteps(backend) : null;
   for (const config of (['X1', 'X5'] as const).filter((c) => configs.includes(c))) {
     const { rate, spread } = measure(config === 'X1' ? seq2seq!.train : seq2seq!.beam, windowS, windows);
     const flops = config === 'X1' ? seq2seq!.trainFlopsPerToken : seq2seq!.beamFlopsPerWord();
-    addRow(config, rate, spread, (rate * flops) / 1e9);
+    rows.push(rowOf(config, rate, spread, (rate * flops) / 1e9));
     log(`${label} ${config}: ${Math.round(rate).toLocaleString('en-US')} ${config === 'X1' ? 'tokens' : 'words'}/s`);
+  }
+  if (configs.includes('A2')) {
+    const { step, flopsPerSecond } = transcriptionStep(backend);
+    const { rate, spread } = measure(step, windowS, windows);
+    const gflops = (rate * flopsPerSecond) / 1e9;
+    rows.push(rowOf('A2', rate, spread, gflops));
+    log(`${label} A2: ${Math.round(rate).toLocaleString('en-US')}× real time (transcription)`);
   }
   return rows;
 }
@@ -490,6 +515,7 @@ export function formatBench(result: BenchResult): string {
   lines.push(`  K1, K1=: ${CLASSIFY_BENCH.description}; real (unpadded) tokens/s`);
   lines.push(`  ${DECODER_BENCH_DESCRIPTION}`);
   lines.push(`  ${SEQ2SEQ_BENCH_DESCRIPTION}`);
+  lines.push(`  A1: ${SPEECH_BENCH.A1} (the tokens/s column)`, `  A2: ${SPEECH_BENCH.A2} (the tokens/s column)`);
   for (const m of result.memory)
     lines.push(
       `C3 on ${m.backend}: training added ${m.addedMB.toFixed(0)} MB of resident memory; its buffers need ${m.buffersMB.toFixed(0)} MB (${(m.addedMB / m.buffersMB).toFixed(2)}×).`,

@@ -21,7 +21,7 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description(
-      'measure training (C1–C4), classification (K1), sampling (S3), attention decoder (D1, D2) and seq2seq (X1 training, X5 beam search) speed on every backend that loads',
+      'measure training (C1–C4), classification (K1), sampling (S3), attention decoder (D1, D2), seq2seq (X1 training, X5 beam search), speech features (A1) and transcription (A2) speed on every backend that loads',
     )
     .option('--quick', 'short timing windows (about 30 seconds in all)')
     .option('--json', 'print one JSON object')
@@ -29,7 +29,7 @@ export function registerBench(program: Command): void {
     .option(
       '--config <name>',
       'only this configuration (repeatable)',
-      collect(oneOf([...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5'])),
+      collect(oneOf([...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5', 'A1', 'A2'])),
     )
     .option('--threads <n>', 'native threads', integer(1, 1024))
     .action(async (flags: BenchFlags) => {

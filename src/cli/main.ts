@@ -13,6 +13,7 @@ import { registerReport } from './report.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
 import { registerTranslate } from './translate.js';
+import { registerTranscribe } from './transcribe.js';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -28,6 +29,7 @@ export function buildProgram(invocation: string[] = []): Command {
   registerSample(program);
   registerPredict(program);
   registerTranslate(program);
+  registerTranscribe(program);
   registerEval(program);
   registerGradflow(program);
   registerInfo(program);

@@ -119,7 +119,9 @@ export class TrainOutput {
           const val = m.val_loss === undefined ? '' : `  val ${this.lossText(m.val_loss)}`;
           const accuracy =
             (m.val_accuracy === undefined ? '' : `  val-accuracy ${m.val_accuracy.toFixed(4)}`) +
-            (m.val_wer === undefined ? '' : `  val-wer ${m.val_wer.toFixed(4)}  val-per ${m.val_per!.toFixed(4)}`);
+            (m.val_cer === undefined ? '' : `  val-cer ${m.val_cer.toFixed(4)}`) +
+            (m.val_wer === undefined ? '' : `  val-wer ${m.val_wer.toFixed(4)}`) +
+            (m.val_per === undefined ? '' : `  val-per ${m.val_per.toFixed(4)}`);
           const skipped = m.skipped_steps ? `  skipped ${count(m.skipped_steps)}` : '';
           console.log(
             `step ${String(m.step).padStart(String(this.steps).length)}/${this.steps}  loss ${this.lossText(m.loss)}  smoothed ${this.lossText(m.smooth_loss)}${val}${accuracy}` +

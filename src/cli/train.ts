@@ -41,10 +41,11 @@ const TASK_ONLY: Record<string, readonly TaskName[]> = {
   initFrom: ['lm'],
   pool: ['classify'],
   maxLen: ['classify'],
-  bidirectional: ['classify', 'seq2seq'],
+  bidirectional: ['classify', 'seq2seq', 'ctc'],
   sourceTokens: ['seq2seq'],
   targetTokens: ['seq2seq'],
   labelSmoothing: ['seq2seq'],
+  stack: ['ctc'],
   length: ['adding'],
   delay: ['copy'],
 };
@@ -71,7 +72,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     .description(`train a character-level model on FILE (default: the built-in ${BUILTIN_CORPUS} corpus)`)
     .argument(
       '[file]',
-      `lm: a UTF-8 text file (default: the built-in ${BUILTIN_CORPUS}); classify: JSON Lines or TSV examples (default: the built-in ${SPAM_ASSASSIN}); seq2seq: TSV source<TAB>target or JSON Lines {"source","target"} pairs (default: the built-in ${CMUDICT}, spelling → pronunciation)`,
+      `lm: a UTF-8 text file (default: the built-in ${BUILTIN_CORPUS}); classify: JSON Lines or TSV examples (default: the built-in ${SPAM_ASSASSIN}); seq2seq: TSV source<TAB>target or JSON Lines {"source","target"} pairs (default: the built-in ${CMUDICT}, spelling → pronunciation); ctc: a directory with transcripts.tsv and WAV files`,
     )
     .option(
       '--task <name>',
@@ -86,10 +87,16 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     .option('--embed <n>', 'embedding size; 0 = one-hot input', integer(0, 65536), d.embed)
     .option(
       '--bidirectional',
-      'classify, seq2seq (the encoder; its default): every layer also reads each sequence backwards (outputs concatenated)',
+      'classify, seq2seq (the encoder), ctc: every layer also reads each sequence backwards (outputs concatenated; seq2seq and ctc: the default)',
       d.bidirectional,
     )
-    .option('--no-bidirectional', 'seq2seq: a unidirectional encoder')
+    .option('--no-bidirectional', 'seq2seq: a unidirectional encoder; ctc: forward layers only')
+    .option(
+      '--stack <n>',
+      'ctc: log-mel frames concatenated into one input frame, one in n kept (10 ms each)',
+      integer(1, 16),
+      d.stack,
+    )
     .option(
       '--pool <how>',
       `classify: ${POOLINGS.join(', ')} — the final states, or the mean or maximum over each sequence's steps`,
@@ -250,6 +257,8 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         // With --init-from the checkpoint decides the shape; runTraining checks the settings in effect.
         if (!flags.initFrom) refuseIneffective(config, (key) => explicit(key));
         const generated = GENERATED.includes(task);
+        if (task === 'ctc' && !file)
+          throw invalidOption('--task ctc needs a speech directory: rnnkit train --task ctc DIR (DIR/transcripts.tsv)');
         if (generated && file)
           throw invalidOption(`--task ${task} generates its sequences from --seed; remove the FILE argument`);
         const builtin =
@@ -263,7 +272,15 @@ export function registerTrain(program: Command, invocation: string[] = []): void
           : (file ?? `the built-in ${builtin} corpus`);
         const out = (): string => {
           const dir = flags.out ?? claimDefaultRunDir();
-          output.header = `rnnkit: training ${task === 'lm' ? '' : task === 'classify' ? 'a classifier ' : task === 'seq2seq' ? 'a sequence-to-sequence model ' : ''}on ${data}; writing ${dir}`;
+          const what = {
+            lm: '',
+            classify: 'a classifier ',
+            seq2seq: 'a sequence-to-sequence model ',
+            ctc: 'a speech recogniser ',
+            adding: '',
+            copy: '',
+          }[task];
+          output.header = `rnnkit: training ${what}on ${data}; writing ${dir}`;
           return dir;
         };
         result = await runTraining({

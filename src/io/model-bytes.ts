@@ -26,11 +26,12 @@ export interface ModelMetadata {
 /** A task's keys in the metadata: at least its name. */
 export type TaskMetadata = { task: string } & Record<string, unknown>;
 
-/** The input vocabulary size and the head's rows, read by a task from its own metadata keys. */
+/** The input vocabulary size and the head's rows (and, for a model of float frames, their width; for an
+ *  encoder-decoder, its architecture), read by a task from its own metadata keys. */
 export type TaskSizes = (
   meta: Record<string, unknown>,
   path: string,
-) => { vocabSize: number; outputs: number; architecture?: 'seq2seq' };
+) => { vocabSize: number; outputs: number; frameWidth?: number; architecture?: 'seq2seq' };
 
 /** What model.safetensors holds for `model` with the task's metadata: its tensors and metadata. */
 export function modelFileContents(model: Model, taskMeta: TaskMetadata): SafetensorsFile {
@@ -116,6 +117,7 @@ function configOf(file: ModelFile, sizes: ReturnType<TaskSizes>): ModelConfig {
     ...(meta.bidirectional !== undefined ? { bidirectional: meta.bidirectional } : {}),
     ...(sizes.outputs !== sizes.vocabSize || sizes.architecture ? { outputs: sizes.outputs } : {}),
     ...(sizes.architecture ? { architecture: sizes.architecture } : {}),
+    ...(sizes.frameWidth !== undefined ? { frameWidth: sizes.frameWidth } : {}),
   });
   for (const spec of parameterSpecs(config)) {
     const t = file.tensors.get(spec.name);

@@ -29,6 +29,7 @@ import { AddingRun, checkGenerated, createAddingRun } from './synthetic/adding.j
 import { CopyRun, createCopyRun } from './synthetic/copy.js';
 import { CMUDICT } from './seq2seq/cmudict.js';
 import { createSeq2SeqRun, restoreSeq2SeqRun } from './seq2seq/task.js';
+import { createCtcRun, restoreCtcRun } from './ctc/task.js';
 import type { TaskName, TaskRun } from './task.js';
 
 export interface TrainRequest extends RunHooks {
@@ -128,6 +129,29 @@ export const TASK_DEFAULTS: Record<TaskName, Partial<TrainConfig>> = {
     saveEvery: 1000,
     sampleEvery: 0,
   },
+  // A bidirectional GRU over 3 stacked log-mel frames (30 ms each), batches of similar length, Adam with a
+  // cosine decay: the spoken-digit recogniser of the README trains in this shape.
+  ctc: {
+    cell: 'gru',
+    hidden: 128,
+    layers: 2,
+    embed: 0,
+    bidirectional: true,
+    stack: 3,
+    batch: 16,
+    steps: 3000,
+    lrSchedule: 'cosine',
+    warmup: 100,
+    optimizer: 'adam',
+    lr: 2e-3,
+    clipValue: 0,
+    clipNorm: 1,
+    valFrac: 0.1,
+    evalEvery: 250,
+    logEvery: 20,
+    saveEvery: 250,
+    sampleEvery: 0,
+  },
 };
 
 /** The labelled examples of a classification source: a JSON Lines / TSV file, or the built-in corpus. */
@@ -164,6 +188,11 @@ function createTaskRun(request: TrainRequest, config: TrainConfig): { run: TaskR
       if (request.text !== undefined)
         throw invalidOption('--task seq2seq reads pairs from `source` (a TSV or JSON Lines file), not from `text`');
       return { run: createSeq2SeqRun(request.source ?? CMUDICT, config, request.backend), config };
+    case 'ctc':
+      if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
+      if (request.text !== undefined || request.source === undefined)
+        throw invalidOption('a recogniser reads a speech directory (`source`: transcripts.tsv and WAV files)');
+      return { run: createCtcRun(request.source, config, request.backend), config };
     case 'adding':
     case 'copy':
       if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
@@ -206,6 +235,8 @@ function restoreTask(state: TrainerState, model: Model, dir: string, text?: stri
     case 'copy':
       checkGenerated(state.data, 'copy', state.config.delay, dir);
       return new CopyRun(model, state.config);
+    case 'ctc':
+      return restoreCtcRun(model, state.config, state.taskMeta, state.data, dir);
   }
 }
 

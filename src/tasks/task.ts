@@ -4,7 +4,7 @@
 import type { Model } from '../model/model.js';
 import type { RecurrentStack } from '../model/stack.js';
 
-export const TASK_NAMES = ['lm', 'classify', 'adding', 'copy', 'seq2seq'] as const;
+export const TASK_NAMES = ['lm', 'classify', 'adding', 'copy', 'seq2seq', 'ctc'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 /** Where the training data came from, with a fingerprint so that a resume on changed data is refused. */

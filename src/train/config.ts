@@ -32,6 +32,8 @@ export interface TrainConfig extends ShapeOptions {
   length: number;
   /** The copy problem: blanks between the symbols and their recall (T). */
   delay: number;
+  /** Speech (ctc): log-mel frames concatenated, one in `stack` kept. */
+  stack: number;
   /** Measure the gradient flow ‖∂L/∂h_t‖ every N steps (gradflow.jsonl); 0 = never. */
   gradflowEvery: number;
   seq: number;
@@ -90,6 +92,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   labelSmoothing: 0,
   length: 100,
   delay: 100,
+  stack: 3,
   gradflowEvery: 0,
   bidirectional: false,
   cell: 'rnn',
@@ -191,6 +194,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   checkChoice('target-tokens', c.targetTokens, TOKEN_UNITS);
   checkBelow('label-smoothing', c.labelSmoothing, 0, 1);
   checkSyntheticLengths(c);
+  check('stack', c.stack, 1, 16, true);
   check('gradflow-every', c.gradflowEvery, 0, MAX, true);
   if (typeof c.bidirectional !== 'boolean') throw invalidOption('bidirectional must be true or false');
   if (c.task === 'lm' && c.bidirectional)

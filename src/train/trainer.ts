@@ -42,7 +42,8 @@ export interface StepMetrics {
   val_perplexity?: number;
   val_accuracy?: number;
   val_macro_f1?: number;
-  /** seq2seq: greedy outputs' word and token error rates. */
+  /** seq2seq: greedy outputs' word and phoneme error rates; ctc: greedy character and word error rates. */
+  val_cer?: number;
   val_wer?: number;
   val_per?: number;
   skipped_steps?: number;

@@ -49,17 +49,17 @@ interface Plan {
 
 export const DEFAULT_POOL_BATCHES = 50;
 
-export class BucketBatcher {
+/** The epoch plans of sequences of the given lengths: which examples each batch holds (any kind of input). */
+export class BatchPlanner {
   readonly batchesPerEpoch: number;
   /** The longest sequence: buffers are sized maxLength × batch once. */
   readonly maxLength: number;
   private readonly epochKey: number;
   private position: BatchCursor = { epoch: 0, position: 0 };
   private plan: Plan | undefined;
-  private readonly buffers: BatchBuffers;
 
   constructor(
-    readonly set: EncodedSet,
+    readonly lengths: Int32Array,
     readonly batch: number,
     seed: number,
     readonly poolBatches = DEFAULT_POOL_BATCHES,
@@ -67,11 +67,10 @@ export class BucketBatcher {
     checkBatch(batch);
     if (!(Number.isInteger(poolBatches) && poolBatches >= 1))
       throw invalidOption(`poolBatches must be a positive integer, got ${poolBatches}`);
-    if (set.lengths.length === 0) throw invalidInput('no training examples');
-    this.batchesPerEpoch = Math.ceil(set.lengths.length / batch);
-    this.maxLength = longest(set.lengths);
+    if (lengths.length === 0) throw invalidInput('no training examples');
+    this.batchesPerEpoch = Math.ceil(lengths.length / batch);
+    this.maxLength = longest(lengths);
     this.epochKey = new Random(seed).nextUint32();
-    this.buffers = new BatchBuffers(this.maxLength, batch);
   }
 
   get cursor(): BatchCursor {
@@ -95,20 +94,20 @@ export class BucketBatcher {
     this.position = { epoch, position };
   }
 
-  /** The batch at the cursor; then the cursor moves on (to the next epoch after the last batch). */
-  next(): ClassifyBatch {
+  /** The examples of the batch at the cursor (a view into the epoch's plan); then the cursor moves on (to the
+   *  next epoch after the last batch). */
+  nextExamples(): Int32Array {
     const { epoch, position } = this.position;
     const plan = this.planOf(epoch);
-    const batch = this.buffers.fill(this.set, plan.order.subarray(plan.starts[position]!, plan.starts[position + 1]!));
     this.position =
       position + 1 === this.batchesPerEpoch ? { epoch: epoch + 1, position: 0 } : { epoch, position: position + 1 };
-    return batch;
+    return plan.order.subarray(plan.starts[position]!, plan.starts[position + 1]!);
   }
 
   /** Padding of an epoch's plan (to report per epoch). */
   epochStats(epoch: number): EpochStats {
     const { order, starts } = this.planOf(epoch);
-    return planStats(this.set.lengths, order, starts);
+    return planStats(this.lengths, order, starts);
   }
 
   private planOf(epoch: number): Plan {
@@ -117,7 +116,7 @@ export class BucketBatcher {
   }
 
   private makePlan(epoch: number): Plan {
-    const { lengths } = this.set;
+    const { lengths } = this;
     const n = lengths.length,
       B = this.batch;
     // A generator per epoch, derived from the seed, so any epoch's plan can be rebuilt on its own.
@@ -140,6 +139,26 @@ export class BucketBatcher {
     });
     starts[this.batchesPerEpoch] = n;
     return { epoch, order, starts };
+  }
+}
+
+/** Batches of encoded characters, bucketed by length. */
+export class BucketBatcher extends BatchPlanner {
+  private readonly buffers: BatchBuffers;
+
+  constructor(
+    readonly set: EncodedSet,
+    batch: number,
+    seed: number,
+    poolBatches = DEFAULT_POOL_BATCHES,
+  ) {
+    super(set.lengths, batch, seed, poolBatches);
+    this.buffers = new BatchBuffers(this.maxLength, batch);
+  }
+
+  /** The batch at the cursor; then the cursor moves on. */
+  next(): ClassifyBatch {
+    return this.buffers.fill(this.set, this.nextExamples());
   }
 }
 
@@ -177,7 +196,7 @@ export function planStats(lengths: Int32Array, order: Int32Array, starts: Int32A
 
 /** Sorts example indices in place by their length; ties keep their order (a typed array's sort is not
  *  guaranteed to be stable, so ties are broken by position explicitly). */
-function sortByLength(examples: Int32Array, lengths: Int32Array): void {
+export function sortByLength(examples: Int32Array, lengths: Int32Array): void {
   const positions = Int32Array.from(examples.keys());
   positions.sort((a, b) => lengths[examples[a]!]! - lengths[examples[b]!]! || a - b);
   examples.set(Array.from(positions, (p) => examples[p]!));
