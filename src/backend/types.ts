@@ -138,7 +138,8 @@ export interface BackendInfo {
  *   kept and reused; the reference backend, written for clarity, allocates temporaries in the cells);
  * - "+=" kernels accumulate into their output (gradients are zeroed once per step by the caller);
  * - every backend validates sizes, span lengths, ids and aliasing of outputs with inputs before touching
- *   memory, and throws a RangeError/TypeError whose message names the kernel and the argument.
+ *   memory, with the kernel's one check in src/backend/checks.ts, and throws a RangeError/TypeError whose
+ *   message names the kernel and the argument.
  */
 export interface Backend {
   readonly name: BackendName;
@@ -352,3 +353,10 @@ export interface Backend {
     step: number,
   ): void;
 }
+
+/** The Backend methods that are kernels (everything but identity, allocation and disposal). Each has a
+ *  check in src/backend/checks.ts (kernelChecks) that every backend calls before touching memory. */
+export type KernelName = Exclude<
+  keyof Backend,
+  'name' | 'dtype' | 'info' | 'allocFloat' | 'allocInt' | 'free' | 'dispose'
+>;
