@@ -10,6 +10,7 @@
 // ids for that case).
 #include <napi.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -247,68 +248,72 @@ void SumRows(const Napi::CallbackInfo& info) {
   rnnkit::sum_rows(M, N, A.data, out.data);
 }
 
-// The shared checks of the row and column gather/scatter (checkIndexed): n at 0, width (D or R) at 1,
-// ids at 2, `dense` [n, width] and the table (rows of D, or columns of R) at the given indices.
-// The id limit is the table's row count (rows) or column count (columns).
-struct Indexed {
-  int64_t n, width, limit;
-  Ints ids;
-  Floats dense, table;
-};
-Indexed indexed(const Args& args, bool byColumns, const char* denseName, size_t denseIndex, const char* tableName,
-                size_t tableIndex) {
-  Indexed x{};
-  x.n = args.size(0, "n");
-  x.width = args.size(1, byColumns ? "R" : "D", 1);
-  x.ids = args.ints(2, "ids", double(x.n));
-  x.dense = args.floats(denseIndex, denseName, double(x.n) * double(x.width));
-  x.table = args.floats(tableIndex, tableName);
-  x.limit = args.table_rows(x.table, x.width, tableName);
-  args.check_ids(x.ids, x.n, x.limit, false);
-  return x;
+// The row and column gather/scatter: (n, width, ids, ...) with width D (rows of a table [R, D]) or R (columns
+// of W [R, C]), a dense [n, width] and the table at the positions each kernel gives them. They differ only
+// in which of the two they read and which they write, so one function checks and runs all four: the ids
+// must name a row (column) of the table, and the output must not overlap the inputs.
+using IndexedKernel = void (*)(int64_t n, int64_t width, const int32_t* ids, const float* from, int64_t limit,
+                               float* to);
+void indexed(const Napi::CallbackInfo& info, const char* kernel, bool byColumns, bool scatter, const char* tableName,
+             IndexedKernel run) {
+  Args args(info, kernel);
+  const int64_t n = args.size(0, "n"), width = args.size(1, byColumns ? "R" : "D", 1);
+  const Ints ids = args.ints(2, "ids", double(n));
+  const char* denseName = scatter ? "dOut" : "out";
+  const Floats dense = args.floats(scatter ? 3 : 4, denseName, double(n) * double(width));
+  const Floats table = args.floats(scatter ? 4 : 3, tableName);
+  const int64_t limit = args.table_rows(table, width, tableName);
+  args.check_ids(ids, n, limit, false);
+  const Region out = scatter ? region(tableName, table) : region(denseName, dense);
+  const Region in = scatter ? region(denseName, dense) : region(tableName, table);
+  args.no_alias({out}, {region("ids", ids), in});
+  if (scatter) {
+    run(n, width, ids.data, dense.data, limit, table.data);
+  } else {
+    run(n, width, ids.data, table.data, limit, dense.data);
+  }
 }
 
-// gatherRows(n, D, ids, table, out)
 void GatherRows(const Napi::CallbackInfo& info) {
-  Args args(info, "gatherRows");
-  const Indexed x = indexed(args, false, "out", 4, "table", 3);
-  args.no_alias({region("out", x.dense)}, {region("ids", x.ids), region("table", x.table)});
-  rnnkit::gather_rows(x.n, x.width, x.ids.data, x.table.data, x.limit, x.dense.data);
+  indexed(info, "gatherRows", false, false, "table", rnnkit::gather_rows);  // (n, D, ids, table, out)
 }
-
-// scatterAddRows(n, D, ids, dOut, dTable)
 void ScatterAddRows(const Napi::CallbackInfo& info) {
-  Args args(info, "scatterAddRows");
-  const Indexed x = indexed(args, false, "dOut", 3, "dTable", 4);
-  args.no_alias({region("dTable", x.table)}, {region("ids", x.ids), region("dOut", x.dense)});
-  rnnkit::scatter_add_rows(x.n, x.width, x.ids.data, x.dense.data, x.limit, x.table.data);
+  indexed(info, "scatterAddRows", false, true, "dTable", rnnkit::scatter_add_rows);  // (n, D, ids, dOut, dTable)
 }
-
-// gatherColumns(n, R, ids, W, out)
 void GatherColumns(const Napi::CallbackInfo& info) {
-  Args args(info, "gatherColumns");
-  const Indexed x = indexed(args, true, "out", 4, "W", 3);
-  args.no_alias({region("out", x.dense)}, {region("ids", x.ids), region("W", x.table)});
-  rnnkit::gather_columns(x.n, x.width, x.ids.data, x.table.data, x.limit, x.dense.data);
+  indexed(info, "gatherColumns", true, false, "W", rnnkit::gather_columns);  // (n, R, ids, W, out)
+}
+void ScatterAddColumns(const Napi::CallbackInfo& info) {
+  indexed(info, "scatterAddColumns", true, true, "dW", rnnkit::scatter_add_columns);  // (n, R, ids, dOut, dW)
 }
 
-// scatterAddColumns(n, R, ids, dOut, dW)
-void ScatterAddColumns(const Napi::CallbackInfo& info) {
-  Args args(info, "scatterAddColumns");
-  const Indexed x = indexed(args, true, "dOut", 3, "dW", 4);
-  args.no_alias({region("dW", x.table)}, {region("ids", x.ids), region("dOut", x.dense)});
-  rnnkit::scatter_add_columns(x.n, x.width, x.ids.data, x.dense.data, x.limit, x.table.data);
+// What both cell kernels start with: (kind, T, B, H) at positions 0-3, each size >= 1; the sizes also as
+// doubles (products of three stay exact), G·H, and whether the cell has a cell state (lstm).
+struct CellShape {
+  CellKind kind;
+  int64_t T, B, H;
+  double t, b, h, GH;
+  bool hasC;
+};
+CellShape cell_shape(const Args& args) {
+  const CellKind kind = args.cell_kind(0);
+  const int64_t T = args.size(1, "T", 1), B = args.size(2, "B", 1), H = args.size(3, "H", 1);
+  return {kind,
+          T,
+          B,
+          H,
+          double(T),
+          double(B),
+          double(H),
+          double(rnnkit::gates_of(kind)) * double(H),
+          kind == CellKind::Lstm};
 }
 
 // cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds?, lengths?): with xIds [T·B], xProj
 // is a table of rows of G·H floats and every id must name one of its rows; lengths [B] each in [0, T].
 void CellForward(const Napi::CallbackInfo& info) {
   Args args(info, "cellForward");
-  const CellKind kind = args.cell_kind(0);
-  const int64_t T = args.size(1, "T", 1), B = args.size(2, "B", 1), H = args.size(3, "H", 1);
-  const double t = double(T), b = double(B), h = double(H);
-  const double GH = double(rnnkit::gates_of(kind)) * h;
-  const bool hasC = kind == CellKind::Lstm;
+  const auto [kind, T, B, H, t, b, h, GH, hasC] = cell_shape(args);
   const bool byIds = !args.is_absent(11);
   const Ints xIds = byIds ? args.ints(11, "xIds", t * b) : Ints{};
   const Floats xProj = byIds ? args.floats(4, "xProj") : args.floats(4, "xProj", t * b * GH);
@@ -334,11 +339,7 @@ void CellForward(const Napi::CallbackInfo& info) {
 // cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh?, dbHh?, lengths?, dhSteps?)
 void CellBackward(const Napi::CallbackInfo& info) {
   Args args(info, "cellBackward");
-  const CellKind kind = args.cell_kind(0);
-  const int64_t T = args.size(1, "T", 1), B = args.size(2, "B", 1), H = args.size(3, "H", 1);
-  const double t = double(T), b = double(B), h = double(H);
-  const double GH = double(rnnkit::gates_of(kind)) * h;
-  const bool hasC = kind == CellKind::Lstm;
+  const auto [kind, T, B, H, t, b, h, GH, hasC] = cell_shape(args);
   const Floats wHh = args.floats(4, "wHh", GH * h);
   const Floats hs = args.floats(5, "hs", (t + 1) * b * h);
   const Floats cs = args.floats(6, "cs", hasC ? (t + 1) * b * h : 0);
@@ -497,22 +498,33 @@ void Multiply(const Napi::CallbackInfo& info) {
   rnnkit::multiply(static_cast<int64_t>(a.length), a.data, b.data, out.data);
 }
 
-// Every tensor of an update as long as the first one.
-void check_same_length(const Args& args, const char* firstName, Floats first, const char* name, Floats other) {
-  if (other.length != first.length) {
-    args.range_error(std::string(name) + " has " + std::to_string(other.length) + " elements, expected " +
-                     std::to_string(first.length) + " like " + firstName);
+// The tensors an optimizer update starts with (param first, at positions 0 … N-1): Float32Arrays as long
+// as param, no two of them overlapping (the update writes all but grad in place).
+template <size_t N>
+std::array<Floats, N> update_tensors(const Args& args, const char* const (&names)[N]) {
+  std::array<Floats, N> t{};
+  for (size_t i = 0; i < N; i++) {
+    t[i] = args.floats(i, names[i]);
+    if (t[i].length != t[0].length) {
+      args.range_error(std::string(names[i]) + " has " + std::to_string(t[i].length) + " elements, expected " +
+                       std::to_string(t[0].length) + " like " + names[0]);
+    }
   }
+  for (size_t i = 0; i < N; i++) {
+    for (size_t j = i + 1; j < N; j++) {
+      if (overlaps(region(names[i], t[i]), region(names[j], t[j]))) {
+        args.range_error(std::string("output ") + names[i] + " overlaps " + names[j]);
+      }
+    }
+  }
+  return t;
 }
 
 // adagradUpdate(param, grad, sum, lr, eps, weightDecay)
 void AdagradUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "adagradUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), sum = args.floats(2, "sum");
-  check_same_length(args, "param", param, "grad", grad);
-  check_same_length(args, "param", param, "sum", sum);
+  const auto [param, grad, sum] = update_tensors(args, {"param", "grad", "sum"});
   const double lr = args.number(3, "lr"), eps = args.number(4, "eps"), weightDecay = args.number(5, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad), region("sum", sum)}, {});
   rnnkit::adagrad_update(static_cast<int64_t>(param.length), param.data, grad.data, sum.data, float(lr), float(eps),
                          float(weightDecay));
 }
@@ -520,23 +532,18 @@ void AdagradUpdate(const Napi::CallbackInfo& info) {
 // sgdUpdate(param, grad, lr, weightDecay)
 void SgdUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "sgdUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad");
-  check_same_length(args, "param", param, "grad", grad);
+  const auto [param, grad] = update_tensors(args, {"param", "grad"});
   const double lr = args.number(2, "lr"), weightDecay = args.number(3, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad)}, {});
   rnnkit::sgd_update(static_cast<int64_t>(param.length), param.data, grad.data, float(lr), float(weightDecay));
 }
 
 // momentumUpdate(param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first)
 void MomentumUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "momentumUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), buf = args.floats(2, "buf");
-  check_same_length(args, "param", param, "grad", grad);
-  check_same_length(args, "param", param, "buf", buf);
+  const auto [param, grad, buf] = update_tensors(args, {"param", "grad", "buf"});
   const double lr = args.number(3, "lr"), momentum = args.number(4, "momentum"),
                dampening = args.number(5, "dampening");
   const double weightDecay = args.number(7, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad), region("buf", buf)}, {});
   const bool nesterov = args.flag(6, "nesterov");
   const bool first = args.flag(8, "first");
   rnnkit::momentum_update(static_cast<int64_t>(param.length), param.data, grad.data, buf.data, lr, momentum, dampening,
@@ -546,12 +553,9 @@ void MomentumUpdate(const Napi::CallbackInfo& info) {
 // rmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay)
 void RmspropUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "rmspropUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), sq = args.floats(2, "sq");
-  check_same_length(args, "param", param, "grad", grad);
-  check_same_length(args, "param", param, "sq", sq);
+  const auto [param, grad, sq] = update_tensors(args, {"param", "grad", "sq"});
   const double lr = args.number(3, "lr"), alpha = args.number(4, "alpha"), eps = args.number(5, "eps");
   const double weightDecay = args.number(6, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad), region("sq", sq)}, {});
   rnnkit::rmsprop_update(static_cast<int64_t>(param.length), param.data, grad.data, sq.data, lr, alpha, eps,
                          weightDecay);
 }
@@ -559,14 +563,9 @@ void RmspropUpdate(const Napi::CallbackInfo& info) {
 // adamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step)
 void AdamUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "adamUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad");
-  const Floats m = args.floats(2, "m"), v = args.floats(3, "v");
-  check_same_length(args, "param", param, "grad", grad);
-  check_same_length(args, "param", param, "m", m);
-  check_same_length(args, "param", param, "v", v);
+  const auto [param, grad, m, v] = update_tensors(args, {"param", "grad", "m", "v"});
   const double lr = args.number(4, "lr"), beta1 = args.number(5, "beta1"), beta2 = args.number(6, "beta2");
   const double eps = args.number(7, "eps"), weightDecay = args.number(8, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad), region("m", m), region("v", v)}, {});
   const bool decoupled = args.flag(9, "decoupled");
   const int64_t step = args.size(10, "step", 1);
   rnnkit::adam_update(static_cast<int64_t>(param.length), param.data, grad.data, m.data, v.data, lr, beta1, beta2, eps,
