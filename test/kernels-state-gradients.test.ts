@@ -5,7 +5,7 @@
 // also the split by hidden units) agree with the reference (test/kernel-suite.ts); a wrong length is refused
 // alike everywhere.
 import { describe, expect, it } from 'vitest';
-import { CELL_KINDS, type CellKind, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import { CELL_KINDS, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
 import { checkGradient, makeRandom, randomValues } from './helpers.js';
 import {
   type CaseContext,
@@ -116,17 +116,17 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
 
 /** The chain forward → backward on one backend through the suite's context, dhSteps starting as NaN (every
  *  row must be written). */
+/** cellBackward's spans from wHh to dc0, in its argument order. */
+type BackwardSpans = [wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F];
+
 function chainOutputs(c: CaseContext, k: Case, x: ReturnType<typeof inputs>) {
   const { kind, T, B, H } = k,
     GH = gatesOf(kind) * H,
     BH = B * H,
     lstm = kind === 'lstm';
   const zeros = (n: number): number[] => new Array<number>(n).fill(0);
-  const [xProj, wHh, bIh, bHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dhSteps] = c.floats(
-    x.xProj,
+  const backward = c.floats(
     x.wHh,
-    x.bIh,
-    x.bHh,
     [...x.h0, ...zeros(T * BH)],
     lstm ? [...x.c0, ...zeros(T * BH)] : null,
     zeros(T * B * cacheWidth(kind) * H),
@@ -137,32 +137,13 @@ function chainOutputs(c: CaseContext, k: Case, x: ReturnType<typeof inputs>) {
     zeros(T * B * GH),
     zeros(BH),
     lstm ? zeros(BH) : null,
-    new Array<number>(T * BH).fill(NaN),
-  );
+  ) as BackwardSpans;
+  const [wHh, hs, cs, cache] = backward;
+  const [xProj, bIh, bHh, dhSteps] = c.floats(x.xProj, x.bIh, x.bHh, new Array<number>(T * BH).fill(NaN));
   const [lengths] = k.lengths ? c.ints(k.lengths) : [null];
-  c.backend.cellForward(kind, T, B, H, xProj!, wHh!, bIh!, bHh!, hs!, cs!, cache!, null, lengths);
-  c.backend.cellBackward(
-    kind,
-    T,
-    B,
-    H,
-    wHh!,
-    hs!,
-    cs!,
-    cache!,
-    dhs!,
-    dhN!,
-    dcN!,
-    dGx!,
-    dGh!,
-    dh0!,
-    dc0!,
-    null,
-    null,
-    lengths,
-    dhSteps!,
-  );
-  return { dhSteps: dhSteps!, hs: hs!, cs: cs!, cache: cache!, xProj: xProj!, wHh: wHh!, bIh: bIh!, bHh: bHh! };
+  c.backend.cellForward(kind, T, B, H, xProj!, wHh, bIh!, bHh!, hs, cs, cache, null, lengths);
+  c.backend.cellBackward(kind, T, B, H, ...backward, null, null, lengths, dhSteps!);
+  return { dhSteps: dhSteps!, hs, cs, cache, xProj: xProj!, wHh, bIh: bIh!, bHh: bHh! };
 }
 
 describe('every backend agrees with the float64 reference', () => {
@@ -186,31 +167,10 @@ badArgumentSuite('cellBackward dhSteps', [
   [
     'a dhSteps one element short',
     (c) => {
-      const [wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dhSteps] = c.floats(
-        ...[48, 32, 0, 96, 24, 8, 0, 72, 72, 8, 0, 23].map((n) => new Array<number>(n).fill(0)),
-      );
-      return () =>
-        c.backend.cellBackward(
-          'gru',
-          3,
-          2,
-          4,
-          wHh!,
-          hs!,
-          cs!,
-          cache!,
-          dhs!,
-          dhN!,
-          dcN!,
-          dGx!,
-          dGh!,
-          dh0!,
-          dc0!,
-          null,
-          null,
-          null,
-          dhSteps!,
-        );
+      const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+      const backward = c.floats(...[48, 32, 0, 96, 24, 8, 0, 72, 72, 8, 0].map(zeros)) as BackwardSpans;
+      const [dhSteps] = c.floats(zeros(23));
+      return () => c.backend.cellBackward('gru', 3, 2, 4, ...backward, null, null, null, dhSteps!);
     },
     RangeError,
     'cellBackward: dhSteps has 23 elements, expected 24',
