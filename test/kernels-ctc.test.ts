@@ -7,19 +7,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Backend, ctcWorkspaceSize } from '../src/backend/types.js';
-import {
-  checkGradient,
-  expectClose,
-  expectGuardsIntact,
-  guardedIntSpans,
-  guardedSpans,
-  makeRandom,
-  randomValues,
-} from './helpers.js';
+import { checkGradient, expectClose, makeRandom, randomValues } from './helpers.js';
 import {
   type BadArgument,
   type CaseContext,
   badArgumentSuite,
+  caseContext,
   compareWithReference,
   everyBackend,
   expectNativeLoads,
@@ -50,36 +43,13 @@ interface CtcResult {
   dLogits: number[];
 }
 
-/** One ctcLoss call with every span guarded and every output (and the workspace) starting as NaN. */
-function runCtc(backend: Backend, c: CtcCase, withGradient = true): CtcResult {
-  const { T, B, C, S } = c;
-  const [logits, work, losses, dLogits] = guardedSpans(
-    backend,
-    c.logits,
-    nans(ctcWorkspaceSize(T, B, S)),
-    nans(B),
-    withGradient ? nans(T * B * C) : null,
-  );
-  const [targets, inputLengths, targetLengths] = guardedIntSpans(backend, c.targets, c.inputLengths, c.targetLengths);
-  const loss = backend.ctcLoss(
-    T,
-    B,
-    C,
-    S,
-    logits!,
-    targets!,
-    inputLengths!,
-    targetLengths!,
-    c.zeroInfinity,
-    work!,
-    losses!,
-    withGradient ? dLogits! : null,
-  );
-  expectGuardsIntact([logits!, work!, losses!, dLogits!], `${backend.name} float guards`);
-  expectGuardsIntact([targets!, inputLengths!, targetLengths!], `${backend.name} int guards`);
-  const sent = backend.dtype === 'f64' ? c.logits : Array.from(Float32Array.from(c.logits));
-  expect(Array.from(logits!.data), 'logits unchanged').toEqual(sent);
-  return { loss, losses: Array.from(losses!.data), dLogits: withGradient ? Array.from(dLogits!.data) : [] };
+/** One ctcLoss call through the suite's context (every span guarded, every output and the workspace starting
+ *  as NaN, the guards checked after), as plain numbers. */
+function runCtc(backend: Backend, c: CtcCase): CtcResult {
+  const { context, checkGuards } = caseContext(backend);
+  const got = ctcOutputs(context, c);
+  checkGuards(`${backend.name} guards`);
+  return { loss: got.loss, losses: Array.from(got.losses.data), dLogits: Array.from(got.dLogits.data) };
 }
 
 // ---- PyTorch fixtures -------------------------------------------------------------------------------
@@ -209,6 +179,7 @@ function ctcOutputs(c: CaseContext, k: CtcCase) {
     );
   const loss = ctc(work, losses, dLogits!);
   const lossWithoutGradient = ctc(work2, losses2, null);
+  expect(Array.from(logits!.data), `${c.backend.name}: logits unchanged`).toEqual(k.logits.map(Math.fround));
   return { loss, losses: losses!, dLogits: dLogits!, lossWithoutGradient, lossesWithoutGradient: losses2! };
 }
 
@@ -228,14 +199,14 @@ describe('ctcLoss on wasm and native matches the float64 reference', () => {
 describe('ctcLoss semantics (float64 reference)', () => {
   it('finite differences: the gradient of the mean loss w.r.t. the logits', () => {
     for (const c of [randomCase(11, 7, 4, [7, 5, 3], [2, 3, 0]), randomCase(12, 12, 6, [12, 10], [4, 4], 2)]) {
-      const [logits, work, losses, dLogits] = guardedSpans(
-        ref64,
+      const { context } = caseContext(ref64);
+      const [logits, work, losses, dLogits] = context.floats(
         c.logits,
         nans(ctcWorkspaceSize(c.T, c.B, c.S)),
         nans(c.B),
         nans(c.T * c.B * c.C),
       );
-      const [targets, il, tl] = guardedIntSpans(ref64, c.targets, c.inputLengths, c.targetLengths);
+      const [targets, il, tl] = context.ints(c.targets, c.inputLengths, c.targetLengths);
       const loss = (): number =>
         ref64.ctcLoss(c.T, c.B, c.C, c.S, logits!, targets!, il!, tl!, false, work!, losses!, null);
       ref64.ctcLoss(c.T, c.B, c.C, c.S, logits!, targets!, il!, tl!, false, work!, losses!, dLogits!);

@@ -288,28 +288,7 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
       RangeError,
       'cellForward: cs has 6 elements, expected 0',
     );
-    expectError(
-      () =>
-        raw.cellBackward(
-          'lstm',
-          1,
-          1,
-          1,
-          f32(4),
-          f32(2),
-          f32(2),
-          f32(4),
-          f32(1),
-          f32(1),
-          f32(0),
-          f32(4),
-          f32(4),
-          f32(1),
-          f32(1),
-        ),
-      RangeError,
-      'cellBackward: dcN has 0 elements, expected 1',
-    );
+    // (every other argument one element short or long, on every kernel: the sweep below)
     expectError(
       () => raw.gatherRows(2, 3, i32([0]), f32(6), f32(6)),
       RangeError,
