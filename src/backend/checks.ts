@@ -6,8 +6,8 @@ import {
   type Backend,
   type CellKind,
   CELL_KINDS,
-  type FloatSpan,
-  type IntSpan,
+  type F,
+  type I,
   POOL_MODES,
   type PoolMode,
   Span,
@@ -32,12 +32,12 @@ export function checkNumber(kernel: string, name: string, value: number): void {
 }
 
 /** A real Span (frozen, its range checked when made), not an object shaped like one. */
-export function checkIsSpan(kernel: string, name: string, span: unknown): asserts span is FloatSpan | IntSpan {
+export function checkIsSpan(kernel: string, name: string, span: unknown): asserts span is F | I {
   if (!Span.isSpan(span))
     throw new TypeError(`${kernel}: ${name} is not a Span (make spans with Span.of, new Span or sub)`);
 }
 
-export function checkSpan(kernel: string, name: string, span: Span<never> | FloatSpan | IntSpan, length: number): void {
+export function checkSpan(kernel: string, name: string, span: Span<never> | F | I, length: number): void {
   checkIsSpan(kernel, name, span);
   if (span.length !== length) {
     throw new RangeError(`${kernel}: ${name} has ${span.length} elements, expected ${length}`);
@@ -50,18 +50,14 @@ export function checkCell(kernel: string, kind: CellKind): void {
   }
 }
 
-function overlaps(a: FloatSpan | IntSpan, b: FloatSpan | IntSpan): boolean {
+function overlaps(a: F | I, b: F | I): boolean {
   return (
     a.buf === b.buf && a.length > 0 && b.length > 0 && a.offset < b.offset + b.length && b.offset < a.offset + a.length
   );
 }
 
 /** Outputs must not overlap each other nor any input. */
-export function checkNoAlias(
-  kernel: string,
-  outputs: Record<string, FloatSpan | IntSpan>,
-  inputs: Record<string, FloatSpan | IntSpan>,
-): void {
+export function checkNoAlias(kernel: string, outputs: Record<string, F | I>, inputs: Record<string, F | I>): void {
   const outs = Object.entries(outputs);
   for (let i = 0; i < outs.length; i++) {
     const [name, out] = outs[i]!;
@@ -71,7 +67,7 @@ export function checkNoAlias(
   }
 }
 
-export function checkIds(kernel: string, ids: IntSpan, n: number, limit: number, allowMinusOne = false): void {
+export function checkIds(kernel: string, ids: I, n: number, limit: number, allowMinusOne = false): void {
   const data = ids.data;
   const low = allowMinusOne ? -1 : 0;
   for (let i = 0; i < n; i++) {
@@ -83,7 +79,7 @@ export function checkIds(kernel: string, ids: IntSpan, n: number, limit: number,
 }
 
 /** A non-empty table of whole `width`-element rows (or columns); returns how many (the id limit). */
-function tableLimit(kernel: string, label: string, table: FloatSpan, width: number, unit: 'rows' | 'columns'): number {
+function tableLimit(kernel: string, label: string, table: F, width: number, unit: 'rows' | 'columns'): number {
   if (table.length % width !== 0 || table.length === 0) {
     throw new RangeError(
       `${kernel}: ${label} of ${table.length} elements is not a whole number of ${width}-element ${unit}`,
@@ -99,10 +95,10 @@ export function checkGemm(
   N: number,
   K: number,
   alpha: number,
-  A: FloatSpan,
-  B: FloatSpan,
+  A: F,
+  B: F,
   beta: number,
-  C: FloatSpan,
+  C: F,
 ): void {
   checkSize('gemm', 'M', M);
   checkSize('gemm', 'N', N);
@@ -118,7 +114,7 @@ export function checkGemm(
 }
 
 /** Per-stream lengths [B], each in [min, T]. */
-export function checkLengths(kernel: string, lengths: IntSpan, T: number, B: number, min: number): void {
+export function checkLengths(kernel: string, lengths: I, T: number, B: number, min: number): void {
   checkSpan(kernel, 'lengths', lengths, B);
   const data = lengths.data;
   for (let b = 0; b < B; b++) {
@@ -133,15 +129,15 @@ export function checkCellForward(
   T: number,
   B: number,
   H: number,
-  xProj: FloatSpan,
-  wHh: FloatSpan,
-  bIh: FloatSpan,
-  bHh: FloatSpan,
-  hs: FloatSpan,
-  cs: FloatSpan,
-  cache: FloatSpan,
-  xIds: IntSpan | null = null,
-  lengths: IntSpan | null = null,
+  xProj: F,
+  wHh: F,
+  bIh: F,
+  bHh: F,
+  hs: F,
+  cs: F,
+  cache: F,
+  xIds: I | null = null,
+  lengths: I | null = null,
 ): void {
   const k = 'cellForward';
   checkCell(k, kind);
@@ -174,21 +170,21 @@ export function checkCellBackward(
   T: number,
   B: number,
   H: number,
-  wHh: FloatSpan,
-  hs: FloatSpan,
-  cs: FloatSpan,
-  cache: FloatSpan,
-  dhs: FloatSpan,
-  dhN: FloatSpan,
-  dcN: FloatSpan,
-  dGx: FloatSpan,
-  dGh: FloatSpan,
-  dh0: FloatSpan,
-  dc0: FloatSpan,
-  dbIh: FloatSpan | null = null,
-  dbHh: FloatSpan | null = null,
-  lengths: IntSpan | null = null,
-  dhSteps: FloatSpan | null = null,
+  wHh: F,
+  hs: F,
+  cs: F,
+  cache: F,
+  dhs: F,
+  dhN: F,
+  dcN: F,
+  dGx: F,
+  dGh: F,
+  dh0: F,
+  dc0: F,
+  dbIh: F | null = null,
+  dbHh: F | null = null,
+  lengths: I | null = null,
+  dhSteps: F | null = null,
 ): void {
   const k = 'cellBackward';
   checkCell(k, kind);
@@ -220,15 +216,7 @@ export function checkCellBackward(
   );
 }
 
-function checkPool(
-  kernel: string,
-  mode: PoolMode,
-  T: number,
-  B: number,
-  D: number,
-  lengths: IntSpan,
-  argmax: IntSpan,
-): void {
+function checkPool(kernel: string, mode: PoolMode, T: number, B: number, D: number, lengths: I, argmax: I): void {
   if (!(POOL_MODES as readonly string[]).includes(mode)) {
     throw new TypeError(`${kernel}: unknown pooling ${String(mode)} (expected one of ${POOL_MODES.join(', ')})`);
   }
@@ -244,10 +232,10 @@ export function checkPoolForward(
   T: number,
   B: number,
   D: number,
-  x: FloatSpan,
-  lengths: IntSpan,
-  out: FloatSpan,
-  argmax: IntSpan,
+  x: F,
+  lengths: I,
+  out: F,
+  argmax: I,
 ): void {
   const k = 'poolForward';
   checkPool(k, mode, T, B, D, lengths, argmax);
@@ -261,10 +249,10 @@ export function checkPoolBackward(
   T: number,
   B: number,
   D: number,
-  dOut: FloatSpan,
-  lengths: IntSpan,
-  argmax: IntSpan,
-  dx: FloatSpan,
+  dOut: F,
+  lengths: I,
+  argmax: I,
+  dx: F,
 ): void {
   const k = 'poolBackward';
   checkPool(k, mode, T, B, D, lengths, argmax);
@@ -274,7 +262,7 @@ export function checkPoolBackward(
   checkNoAlias(k, { dx }, { dOut, lengths, argmax });
 }
 
-export function checkAddBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void {
+export function checkAddBias(M: number, N: number, bias: F, C: F): void {
   checkSize('addBias', 'M', M);
   checkSize('addBias', 'N', N);
   checkSpan('addBias', 'bias', bias, N);
@@ -282,7 +270,7 @@ export function checkAddBias(M: number, N: number, bias: FloatSpan, C: FloatSpan
   checkNoAlias('addBias', { C }, { bias });
 }
 
-export function checkSumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void {
+export function checkSumRows(M: number, N: number, A: F, out: F): void {
   checkSize('sumRows', 'M', M);
   checkSize('sumRows', 'N', N);
   checkSpan('sumRows', 'A', A, M * N);
@@ -296,10 +284,10 @@ function checkIndexed(
   kernel: string,
   n: number,
   width: number,
-  ids: IntSpan,
+  ids: I,
   denseName: string,
-  dense: FloatSpan,
-  table: FloatSpan,
+  dense: F,
+  table: F,
   byColumns: boolean,
 ): number {
   checkSize(kernel, 'n', n);
@@ -311,22 +299,22 @@ function checkIndexed(
   return limit;
 }
 
-export function checkGatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void {
+export function checkGatherRows(n: number, D: number, ids: I, table: F, out: F): void {
   checkIndexed('gatherRows', n, D, ids, 'out', out, table, false);
   checkNoAlias('gatherRows', { out }, { ids, table });
 }
 
-export function checkScatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void {
+export function checkScatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
   checkIndexed('scatterAddRows', n, D, ids, 'dOut', dOut, dTable, false);
   checkNoAlias('scatterAddRows', { dTable }, { ids, dOut });
 }
 
-export function checkGatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void {
+export function checkGatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
   checkIndexed('gatherColumns', n, R, ids, 'out', out, W, true);
   checkNoAlias('gatherColumns', { out }, { ids, W });
 }
 
-export function checkScatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void {
+export function checkScatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
   checkIndexed('scatterAddColumns', n, R, ids, 'dOut', dOut, dW, true);
   checkNoAlias('scatterAddColumns', { dW }, { ids, dOut });
 }
@@ -334,10 +322,10 @@ export function checkScatterAddColumns(n: number, R: number, ids: IntSpan, dOut:
 export function checkSoftmaxCrossEntropy(
   N: number,
   V: number,
-  logits: FloatSpan,
-  targets: IntSpan,
+  logits: F,
+  targets: I,
   scale: number,
-  dLogits: FloatSpan | null,
+  dLogits: F | null,
 ): void {
   const k = 'softmaxCrossEntropy';
   checkSize(k, 'N', N);
@@ -357,14 +345,14 @@ export function checkCtcLoss(
   B: number,
   C: number,
   S: number,
-  logits: FloatSpan,
-  targets: IntSpan,
-  inputLengths: IntSpan,
-  targetLengths: IntSpan,
+  logits: F,
+  targets: I,
+  inputLengths: I,
+  targetLengths: I,
   zeroInfinity: boolean,
-  work: FloatSpan,
-  losses: FloatSpan,
-  dLogits: FloatSpan | null,
+  work: F,
+  losses: F,
+  dLogits: F | null,
 ): void {
   const k = 'ctcLoss';
   checkSize(k, 'T', T, 1);
@@ -399,7 +387,7 @@ export function checkCtcLoss(
 }
 
 /** The optimizer updates: real spans, every tensor as long as the first, finite numbers, no overlap. */
-export function checkUpdate(kernel: string, tensors: Record<string, FloatSpan>, numbers: Record<string, number>): void {
+export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers: Record<string, number>): void {
   const entries = Object.entries(tensors);
   for (const [name, t] of entries) checkIsSpan(kernel, name, t);
   const [firstName, first] = entries[0]!;
@@ -411,25 +399,18 @@ export function checkUpdate(kernel: string, tensors: Record<string, FloatSpan>, 
   checkNoAlias(kernel, tensors, {});
 }
 
-export function checkAdagradUpdate(
-  param: FloatSpan,
-  grad: FloatSpan,
-  sum: FloatSpan,
-  lr: number,
-  eps: number,
-  weightDecay: number,
-): void {
+export function checkAdagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
   checkUpdate('adagradUpdate', { param, grad, sum }, { lr, eps, weightDecay });
 }
 
-export function checkSgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void {
+export function checkSgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
   checkUpdate('sgdUpdate', { param, grad }, { lr, weightDecay });
 }
 
 export function checkMomentumUpdate(
-  param: FloatSpan,
-  grad: FloatSpan,
-  buf: FloatSpan,
+  param: F,
+  grad: F,
+  buf: F,
   lr: number,
   momentum: number,
   dampening: number,
@@ -442,9 +423,9 @@ export function checkMomentumUpdate(
 }
 
 export function checkRmspropUpdate(
-  param: FloatSpan,
-  grad: FloatSpan,
-  sq: FloatSpan,
+  param: F,
+  grad: F,
+  sq: F,
   lr: number,
   alpha: number,
   eps: number,
@@ -454,10 +435,10 @@ export function checkRmspropUpdate(
 }
 
 export function checkAdamUpdate(
-  param: FloatSpan,
-  grad: FloatSpan,
-  m: FloatSpan,
-  v: FloatSpan,
+  param: F,
+  grad: F,
+  m: F,
+  v: F,
   lr: number,
   beta1: number,
   beta2: number,
@@ -471,21 +452,21 @@ export function checkAdamUpdate(
   checkSize('adamUpdate', 'step', step, 1);
 }
 
-export function checkClipValue(x: FloatSpan, limit: number): void {
+export function checkClipValue(x: F, limit: number): void {
   checkIsSpan('clipValue', 'x', x);
   checkNumber('clipValue', 'limit', limit);
 }
 
-export function checkSumSquares(x: FloatSpan): void {
+export function checkSumSquares(x: F): void {
   checkIsSpan('sumSquares', 'x', x);
 }
 
-export function checkScale(x: FloatSpan, s: number): void {
+export function checkScale(x: F, s: number): void {
   checkIsSpan('scale', 'x', x);
   checkNumber('scale', 's', s);
 }
 
-export function checkDropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void {
+export function checkDropout(x: F, p: number, seed: number, mask: F, out: F): void {
   checkIsSpan('dropout', 'x', x);
   if (typeof p !== 'number' || !(p >= 0 && p < 1))
     throw new RangeError(`dropout: expected a probability in [0, 1) for p but received ${String(p)}`);
@@ -497,7 +478,7 @@ export function checkDropout(x: FloatSpan, p: number, seed: number, mask: FloatS
   checkNoAlias('dropout', { mask, out }, { x });
 }
 
-export function checkMultiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void {
+export function checkMultiply(a: F, b: F, out: F): void {
   checkIsSpan('multiply', 'a', a);
   checkSpan('multiply', 'b', b, a.length);
   checkSpan('multiply', 'out', out, a.length);

@@ -12,9 +12,9 @@ import {
   type BackendInfo,
   type Buf,
   type CellKind,
-  type FloatSpan,
+  type F,
   type FloatArray,
-  type IntSpan,
+  type I,
   type KernelName,
   type PoolMode,
   CELL_KINDS,
@@ -229,7 +229,7 @@ export class NativeBackend implements Backend {
 
   /** Runs a tiny gemm and an LSTM step and compares them with known answers; throws if they differ. */
   selfCheck(): void {
-    const floats = (values: number[]): FloatSpan => {
+    const floats = (values: number[]): F => {
       const buf = this.allocFloat(values.length);
       buf.data.set(values);
       return Span.of(buf);
@@ -287,42 +287,42 @@ export class NativeBackend implements Backend {
     N: number,
     K: number,
     alpha: number,
-    A: FloatSpan,
-    B: FloatSpan,
+    A: F,
+    B: F,
     beta: number,
-    C: FloatSpan,
+    C: F,
   ): void {
     check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
     this.#configure();
     this.#addon.gemm(transA, transB, M, N, K, alpha, A.data, B.data, beta, C.data);
   }
 
-  addBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void {
+  addBias(M: number, N: number, bias: F, C: F): void {
     check.checkAddBias(M, N, bias, C);
     this.#addon.addBias(M, N, bias.data, C.data);
   }
 
-  sumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void {
+  sumRows(M: number, N: number, A: F, out: F): void {
     check.checkSumRows(M, N, A, out);
     this.#addon.sumRows(M, N, A.data, out.data);
   }
 
-  gatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void {
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
     check.checkGatherRows(n, D, ids, table, out);
     this.#addon.gatherRows(n, D, ids.data, table.data, out.data);
   }
 
-  scatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void {
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
     check.checkScatterAddRows(n, D, ids, dOut, dTable);
     this.#addon.scatterAddRows(n, D, ids.data, dOut.data, dTable.data);
   }
 
-  gatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void {
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
     check.checkGatherColumns(n, R, ids, W, out);
     this.#addon.gatherColumns(n, R, ids.data, W.data, out.data);
   }
 
-  scatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void {
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
     check.checkScatterAddColumns(n, R, ids, dOut, dW);
     this.#addon.scatterAddColumns(n, R, ids.data, dOut.data, dW.data);
   }
@@ -332,15 +332,15 @@ export class NativeBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    xProj: FloatSpan,
-    wHh: FloatSpan,
-    bIh: FloatSpan,
-    bHh: FloatSpan,
-    hs: FloatSpan,
-    cs: FloatSpan,
-    cache: FloatSpan,
-    xIds: IntSpan | null = null,
-    lengths: IntSpan | null = null,
+    xProj: F,
+    wHh: F,
+    bIh: F,
+    bHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    xIds: I | null = null,
+    lengths: I | null = null,
   ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     this.#configure();
@@ -366,21 +366,21 @@ export class NativeBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    wHh: FloatSpan,
-    hs: FloatSpan,
-    cs: FloatSpan,
-    cache: FloatSpan,
-    dhs: FloatSpan,
-    dhN: FloatSpan,
-    dcN: FloatSpan,
-    dGx: FloatSpan,
-    dGh: FloatSpan,
-    dh0: FloatSpan,
-    dc0: FloatSpan,
-    dbIh: FloatSpan | null = null,
-    dbHh: FloatSpan | null = null,
-    lengths: IntSpan | null = null,
-    dhSteps: FloatSpan | null = null,
+    wHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    dhs: F,
+    dhN: F,
+    dcN: F,
+    dGx: F,
+    dGh: F,
+    dh0: F,
+    dc0: F,
+    dbIh: F | null = null,
+    dbHh: F | null = null,
+    lengths: I | null = null,
+    dhSteps: F | null = null,
   ): void {
     check.checkCellBackward(
       kind,
@@ -427,42 +427,17 @@ export class NativeBackend implements Backend {
     );
   }
 
-  poolForward(
-    mode: PoolMode,
-    T: number,
-    B: number,
-    D: number,
-    x: FloatSpan,
-    lengths: IntSpan,
-    out: FloatSpan,
-    argmax: IntSpan,
-  ): void {
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
     check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
     this.#addon.poolForward(mode, T, B, D, x.data, lengths.data, out.data, argmax.data);
   }
 
-  poolBackward(
-    mode: PoolMode,
-    T: number,
-    B: number,
-    D: number,
-    dOut: FloatSpan,
-    lengths: IntSpan,
-    argmax: IntSpan,
-    dx: FloatSpan,
-  ): void {
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
     check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
     this.#addon.poolBackward(mode, T, B, D, dOut.data, lengths.data, argmax.data, dx.data);
   }
 
-  softmaxCrossEntropy(
-    N: number,
-    V: number,
-    logits: FloatSpan,
-    targets: IntSpan,
-    scale: number,
-    dLogits: FloatSpan | null,
-  ): number {
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
     check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
     return this.#addon.softmaxCrossEntropy(N, V, logits.data, targets.data, scale, dLogits?.data ?? null);
   }
@@ -472,14 +447,14 @@ export class NativeBackend implements Backend {
     B: number,
     C: number,
     S: number,
-    logits: FloatSpan,
-    targets: IntSpan,
-    inputLengths: IntSpan,
-    targetLengths: IntSpan,
+    logits: F,
+    targets: I,
+    inputLengths: I,
+    targetLengths: I,
     zeroInfinity: boolean,
-    work: FloatSpan,
-    losses: FloatSpan,
-    dLogits: FloatSpan | null,
+    work: F,
+    losses: F,
+    dLogits: F | null,
   ): number {
     check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     this.#configure();
@@ -499,45 +474,45 @@ export class NativeBackend implements Backend {
     );
   }
 
-  clipValue(x: FloatSpan, limit: number): void {
+  clipValue(x: F, limit: number): void {
     check.checkClipValue(x, limit);
     this.#addon.clipValue(x.data, limit);
   }
 
-  sumSquares(x: FloatSpan): number {
+  sumSquares(x: F): number {
     check.checkSumSquares(x);
     return this.#addon.sumSquares(x.data);
   }
 
-  scale(x: FloatSpan, s: number): void {
+  scale(x: F, s: number): void {
     check.checkScale(x, s);
     this.#addon.scale(x.data, s);
   }
 
-  dropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void {
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
     check.checkDropout(x, p, seed, mask, out);
     this.#addon.dropout(x.data, p, seed, mask.data, out.data);
   }
 
-  multiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void {
+  multiply(a: F, b: F, out: F): void {
     check.checkMultiply(a, b, out);
     this.#addon.multiply(a.data, b.data, out.data);
   }
 
-  adagradUpdate(param: FloatSpan, grad: FloatSpan, sum: FloatSpan, lr: number, eps: number, weightDecay: number): void {
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
     check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
     this.#addon.adagradUpdate(param.data, grad.data, sum.data, lr, eps, weightDecay);
   }
 
-  sgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void {
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
     check.checkSgdUpdate(param, grad, lr, weightDecay);
     this.#addon.sgdUpdate(param.data, grad.data, lr, weightDecay);
   }
 
   momentumUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    buf: FloatSpan,
+    param: F,
+    grad: F,
+    buf: F,
     lr: number,
     momentum: number,
     dampening: number,
@@ -549,24 +524,16 @@ export class NativeBackend implements Backend {
     this.#addon.momentumUpdate(param.data, grad.data, buf.data, lr, momentum, dampening, nesterov, weightDecay, first);
   }
 
-  rmspropUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    sq: FloatSpan,
-    lr: number,
-    alpha: number,
-    eps: number,
-    weightDecay: number,
-  ): void {
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
     check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
     this.#addon.rmspropUpdate(param.data, grad.data, sq.data, lr, alpha, eps, weightDecay);
   }
 
   adamUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    m: FloatSpan,
-    v: FloatSpan,
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
     lr: number,
     beta1: number,
     beta2: number,

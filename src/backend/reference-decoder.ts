@@ -8,7 +8,7 @@
 // layer l − 1's output.
 import * as check from './checks.js';
 import { cellStepBackward, cellStepForward } from './reference.js';
-import { type CellKind, type FloatSpan, type IntSpan, cacheWidth, gatesOf } from './types.js';
+import { type CellKind, type F, type I, cacheWidth, gatesOf } from './types.js';
 
 export interface DecoderShape {
   kind: CellKind;
@@ -23,51 +23,51 @@ export interface DecoderShape {
 /** One decoder layer: PyTorch's weights, and the states cellForward would keep. */
 export interface DecoderLayer {
   /** [G·H, E + H] for layer 0, [G·H, H] above. */
-  wIh: FloatSpan;
-  wHh: FloatSpan;
-  bIh: FloatSpan;
-  bHh: FloatSpan;
+  wIh: F;
+  wHh: F;
+  bIh: F;
+  bHh: F;
   /** [T+1,B,H]: slot 0 holds the initial state (read), slots 1..T receive h_1..h_T. */
-  hs: FloatSpan;
+  hs: F;
   /** The same for the LSTM's cell state; length 0 for other cells. */
-  cs: FloatSpan;
+  cs: F;
   /** [T,B,cacheWidth·H]. */
-  cache: FloatSpan;
+  cache: F;
 }
 
 /** What the backward loop writes for one layer (dbIh, dbHh are accumulated, as cellBackward does). */
 export interface DecoderLayerGrads {
   /** [T,B,G·H] gradient w.r.t. the input-side pre-activation; dW_ih += dGxᵀ·(the layer's input). */
-  dGx: FloatSpan;
+  dGx: F;
   /** [T,B,G·H] the hidden side; dW_hh += dGhᵀ·hs[0..T). */
-  dGh: FloatSpan;
+  dGh: F;
   /** [B,H] gradient w.r.t. the initial state (and cell state; length 0 for other cells). */
-  dh0: FloatSpan;
-  dc0: FloatSpan;
-  dbIh: FloatSpan;
-  dbHh: FloatSpan;
+  dh0: F;
+  dc0: F;
+  dbIh: F;
+  dbHh: F;
 }
 
 /** The memory the decoder attends to. */
 export interface DecoderMemory {
   /** [S,B,H] = memory·W_aᵀ (the "general" score is h_tᵀ·keys[s]). */
-  keys: FloatSpan;
+  keys: F;
   /** [S,B,M] encoder outputs. */
-  memory: FloatSpan;
+  memory: F;
   /** [B], each in [1, S]: source positions at or past a pair's length get no attention. */
-  sourceLengths: IntSpan;
+  sourceLengths: I;
 }
 
 /** What the forward loop records (the backward loop and the caller's weight-gradient GEMMs read it). */
 export interface DecoderRecord {
   /** [T,B,E+H]: layer 0's input [embedding; h~_{t-1}] at every step. */
-  input0: FloatSpan;
+  input0: F;
   /** [T,B,S] attention weights (zero past a source length). */
-  attention: FloatSpan;
+  attention: F;
   /** [T,B,M+H]: [c_t; h_t], what W_c multiplies. */
-  combined: FloatSpan;
+  combined: F;
   /** [T+1,B,H]: slot 0 holds h~_0 (read; zeros for a fresh decoder), slots 1..T receive h~_1..h~_T. */
-  feeds: FloatSpan;
+  feeds: F;
 }
 
 const KERNEL = 'decoderForward';
@@ -77,7 +77,7 @@ function checkShape(
   s: DecoderShape,
   layers: readonly DecoderLayer[],
   mem: DecoderMemory,
-  wCombine: FloatSpan,
+  wCombine: F,
   rec: DecoderRecord,
 ): void {
   check.checkCell(kernel, s.kind);
@@ -151,9 +151,9 @@ function matTVecAdd(
 export function decoderForward(
   shape: DecoderShape,
   layers: readonly DecoderLayer[],
-  embedded: FloatSpan,
+  embedded: F,
   mem: DecoderMemory,
-  wCombine: FloatSpan,
+  wCombine: F,
   rec: DecoderRecord,
 ): void {
   checkShape(KERNEL, shape, layers, mem, wCombine, rec);
@@ -232,15 +232,15 @@ export function decoderForward(
 /** What the backward loop writes besides the layers' gradients. */
 export interface DecoderGrads {
   /** [T,B,E] gradient w.r.t. `embedded`. */
-  dEmbedded: FloatSpan;
+  dEmbedded: F;
   /** [S,B,H] gradient w.r.t. keys (overwritten); dW_a += dKeysᵀ·memory and dMemory += dKeys·W_a follow. */
-  dKeys: FloatSpan;
+  dKeys: F;
   /** [S,B,M] gradient w.r.t. memory through the contexts (overwritten). */
-  dMemory: FloatSpan;
+  dMemory: F;
   /** [T,B,H] gradient w.r.t. W_c·[c;h] (before tanh); dW_c += dCombineᵀ·combined. */
-  dCombine: FloatSpan;
+  dCombine: F;
   /** [B,H] gradient w.r.t. h~_0. */
-  dFeed0: FloatSpan;
+  dFeed0: F;
 }
 
 /**
@@ -251,11 +251,11 @@ export function decoderBackward(
   shape: DecoderShape,
   layers: readonly DecoderLayer[],
   mem: DecoderMemory,
-  wCombine: FloatSpan,
+  wCombine: F,
   rec: DecoderRecord,
-  dFeeds: FloatSpan,
-  dhN: readonly FloatSpan[],
-  dcN: readonly FloatSpan[],
+  dFeeds: F,
+  dhN: readonly F[],
+  dcN: readonly F[],
   grads: readonly DecoderLayerGrads[],
   out: DecoderGrads,
 ): void {

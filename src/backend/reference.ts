@@ -8,9 +8,9 @@ import {
   type Buf,
   type CellKind,
   type Dtype,
-  type FloatSpan,
+  type F,
   type FloatArray,
-  type IntSpan,
+  type I,
   type PoolMode,
   cacheWidth,
   dropoutBits,
@@ -57,10 +57,10 @@ export class ReferenceBackend implements Backend {
     N: number,
     K: number,
     alpha: number,
-    A: FloatSpan,
-    B: FloatSpan,
+    A: F,
+    B: F,
     beta: number,
-    C: FloatSpan,
+    C: F,
   ): void {
     check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
     const a = A.data,
@@ -77,14 +77,14 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  addBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void {
+  addBias(M: number, N: number, bias: F, C: F): void {
     check.checkAddBias(M, N, bias, C);
     const b = bias.data,
       c = C.data;
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) c[i * N + j]! += b[j]!;
   }
 
-  sumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void {
+  sumRows(M: number, N: number, A: F, out: F): void {
     check.checkSumRows(M, N, A, out);
     const a = A.data,
       o = out.data;
@@ -95,7 +95,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  gatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void {
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
     check.checkGatherRows(n, D, ids, table, out);
     const id = ids.data,
       t = table.data,
@@ -103,7 +103,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) o[i * D + d] = t[id[i]! * D + d]!;
   }
 
-  scatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void {
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
     check.checkScatterAddRows(n, D, ids, dOut, dTable);
     const id = ids.data,
       g = dOut.data,
@@ -111,7 +111,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) t[id[i]! * D + d]! += g[i * D + d]!;
   }
 
-  gatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void {
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
     check.checkGatherColumns(n, R, ids, W, out);
     const cols = W.length / R;
     const id = ids.data,
@@ -120,7 +120,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) for (let r = 0; r < R; r++) o[i * R + r] = w[r * cols + id[i]!]!;
   }
 
-  scatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void {
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
     check.checkScatterAddColumns(n, R, ids, dOut, dW);
     const cols = dW.length / R;
     const id = ids.data,
@@ -134,15 +134,15 @@ export class ReferenceBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    xProj: FloatSpan,
-    wHh: FloatSpan,
-    bIh: FloatSpan,
-    bHh: FloatSpan,
-    hs: FloatSpan,
-    cs: FloatSpan,
-    cache: FloatSpan,
-    xIds: IntSpan | null = null,
-    lengths: IntSpan | null = null,
+    xProj: F,
+    wHh: F,
+    bIh: F,
+    bHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    xIds: I | null = null,
+    lengths: I | null = null,
   ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     const G = gatesOf(kind),
@@ -180,21 +180,21 @@ export class ReferenceBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    wHh: FloatSpan,
-    hs: FloatSpan,
-    cs: FloatSpan,
-    cache: FloatSpan,
-    dhs: FloatSpan,
-    dhN: FloatSpan,
-    dcN: FloatSpan,
-    dGx: FloatSpan,
-    dGh: FloatSpan,
-    dh0: FloatSpan,
-    dc0: FloatSpan,
-    dbIh: FloatSpan | null = null,
-    dbHh: FloatSpan | null = null,
-    lengths: IntSpan | null = null,
-    dhSteps: FloatSpan | null = null,
+    wHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    dhs: F,
+    dhN: F,
+    dcN: F,
+    dGx: F,
+    dGh: F,
+    dh0: F,
+    dc0: F,
+    dbIh: F | null = null,
+    dbHh: F | null = null,
+    lengths: I | null = null,
+    dhSteps: F | null = null,
   ): void {
     check.checkCellBackward(
       kind,
@@ -268,16 +268,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  poolForward(
-    mode: PoolMode,
-    T: number,
-    B: number,
-    D: number,
-    x: FloatSpan,
-    lengths: IntSpan,
-    out: FloatSpan,
-    argmax: IntSpan,
-  ): void {
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
     check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
     const a = x.data,
       len = lengths.data,
@@ -298,16 +289,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  poolBackward(
-    mode: PoolMode,
-    T: number,
-    B: number,
-    D: number,
-    dOut: FloatSpan,
-    lengths: IntSpan,
-    argmax: IntSpan,
-    dx: FloatSpan,
-  ): void {
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
     check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
     const g = dOut.data,
       len = lengths.data,
@@ -322,14 +304,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  softmaxCrossEntropy(
-    N: number,
-    V: number,
-    logits: FloatSpan,
-    targets: IntSpan,
-    scale: number,
-    dLogits: FloatSpan | null,
-  ): number {
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
     check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
     const x = logits.data,
       y = targets.data,
@@ -360,14 +335,14 @@ export class ReferenceBackend implements Backend {
     B: number,
     C: number,
     S: number,
-    logits: FloatSpan,
-    targets: IntSpan,
-    inputLengths: IntSpan,
-    targetLengths: IntSpan,
+    logits: F,
+    targets: I,
+    inputLengths: I,
+    targetLengths: I,
     zeroInfinity: boolean,
-    work: FloatSpan,
-    losses: FloatSpan,
-    dLogits: FloatSpan | null,
+    work: F,
+    losses: F,
+    dLogits: F | null,
   ): number {
     check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     return ctcLossReference(T, B, C, S, zeroInfinity, {
@@ -381,13 +356,13 @@ export class ReferenceBackend implements Backend {
     });
   }
 
-  clipValue(x: FloatSpan, limit: number): void {
+  clipValue(x: F, limit: number): void {
     check.checkClipValue(x, limit);
     const a = x.data;
     for (let i = 0; i < a.length; i++) a[i] = Math.min(limit, Math.max(-limit, a[i]!));
   }
 
-  sumSquares(x: FloatSpan): number {
+  sumSquares(x: F): number {
     check.checkSumSquares(x);
     const a = x.data;
     let sum = 0;
@@ -395,13 +370,13 @@ export class ReferenceBackend implements Backend {
     return sum;
   }
 
-  scale(x: FloatSpan, s: number): void {
+  scale(x: F, s: number): void {
     check.checkScale(x, s);
     const a = x.data;
     for (let i = 0; i < a.length; i++) a[i]! *= s;
   }
 
-  dropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void {
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
     check.checkDropout(x, p, seed, mask, out);
     const a = x.data,
       m = mask.data,
@@ -415,7 +390,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  multiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void {
+  multiply(a: F, b: F, out: F): void {
     check.checkMultiply(a, b, out);
     const x = a.data,
       y = b.data,
@@ -423,7 +398,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < x.length; i++) o[i] = x[i]! * y[i]!;
   }
 
-  adagradUpdate(param: FloatSpan, grad: FloatSpan, sum: FloatSpan, lr: number, eps: number, weightDecay: number): void {
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
     check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
     const p = param.data,
       g = grad.data,
@@ -435,7 +410,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  sgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void {
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
     check.checkSgdUpdate(param, grad, lr, weightDecay);
     const p = param.data,
       g = grad.data;
@@ -443,9 +418,9 @@ export class ReferenceBackend implements Backend {
   }
 
   momentumUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    buf: FloatSpan,
+    param: F,
+    grad: F,
+    buf: F,
     lr: number,
     momentum: number,
     dampening: number,
@@ -464,15 +439,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  rmspropUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    sq: FloatSpan,
-    lr: number,
-    alpha: number,
-    eps: number,
-    weightDecay: number,
-  ): void {
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
     check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
     const p = param.data,
       g = grad.data,
@@ -485,10 +452,10 @@ export class ReferenceBackend implements Backend {
   }
 
   adamUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    m: FloatSpan,
-    v: FloatSpan,
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
     lr: number,
     beta1: number,
     beta2: number,

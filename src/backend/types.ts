@@ -119,8 +119,8 @@ export class Span<A extends FloatArray | Int32Array> {
   }
 }
 
-export type FloatSpan = Span<FloatArray>;
-export type IntSpan = Span<Int32Array>;
+export type F = Span<FloatArray>;
+export type I = Span<Int32Array>;
 
 export interface BackendInfo {
   name: BackendName;
@@ -164,26 +164,26 @@ export interface Backend {
     N: number,
     K: number,
     alpha: number,
-    A: FloatSpan,
-    B: FloatSpan,
+    A: F,
+    B: F,
     beta: number,
-    C: FloatSpan,
+    C: F,
   ): void;
 
   /** C[M,N] += bias[N] broadcast over rows. */
-  addBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void;
+  addBias(M: number, N: number, bias: F, C: F): void;
 
   /** out[N] += Σ_i A[i, :] for A [M,N] (bias gradients). */
-  sumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void;
+  sumRows(M: number, N: number, A: F, out: F): void;
 
   /** out[i,:] = table[ids[i], :] for table [R,D], out [n,D] (embedding lookup). */
-  gatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void;
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void;
   /** dTable[ids[i], :] += dOut[i, :] (embedding gradient). */
-  scatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void;
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void;
   /** out[i,r] = W[r, ids[i]] for W [R,C], out [n,R]: the one-hot input projection W·onehot(id). */
-  gatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void;
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void;
   /** dW[r, ids[i]] += dOut[i, r] (gradient of the one-hot input projection). */
-  scatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void;
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void;
 
   /**
    * The recurrent loop of one layer over T steps for B streams (PyTorch's equations and gate order).
@@ -205,15 +205,15 @@ export interface Backend {
     T: number,
     B: number,
     H: number,
-    xProj: FloatSpan,
-    wHh: FloatSpan,
-    bIh: FloatSpan,
-    bHh: FloatSpan,
-    hs: FloatSpan,
-    cs: FloatSpan,
-    cache: FloatSpan,
-    xIds?: IntSpan | null,
-    lengths?: IntSpan | null,
+    xProj: F,
+    wHh: F,
+    bIh: F,
+    bHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    xIds?: I | null,
+    lengths?: I | null,
   ): void;
 
   /**
@@ -240,21 +240,21 @@ export interface Backend {
     T: number,
     B: number,
     H: number,
-    wHh: FloatSpan,
-    hs: FloatSpan,
-    cs: FloatSpan,
-    cache: FloatSpan,
-    dhs: FloatSpan,
-    dhN: FloatSpan,
-    dcN: FloatSpan,
-    dGx: FloatSpan,
-    dGh: FloatSpan,
-    dh0: FloatSpan,
-    dc0: FloatSpan,
-    dbIh?: FloatSpan | null,
-    dbHh?: FloatSpan | null,
-    lengths?: IntSpan | null,
-    dhSteps?: FloatSpan | null,
+    wHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    dhs: F,
+    dhN: F,
+    dcN: F,
+    dGx: F,
+    dGh: F,
+    dh0: F,
+    dc0: F,
+    dbIh?: F | null,
+    dbHh?: F | null,
+    lengths?: I | null,
+    dhSteps?: F | null,
   ): void;
 
   /**
@@ -262,41 +262,16 @@ export interface Backend {
    * mean: out[b] = (1/L_b)·Σ_{t<L_b} x[t,b]; max: out[b,d] = max_{t<L_b} x[t,b,d], and argmax [B,D]
    * receives that t (the first one on ties). argmax has length B·D for max, 0 for mean. out is [B,D].
    */
-  poolForward(
-    mode: PoolMode,
-    T: number,
-    B: number,
-    D: number,
-    x: FloatSpan,
-    lengths: IntSpan,
-    out: FloatSpan,
-    argmax: IntSpan,
-  ): void;
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void;
   /** The gradient of poolForward: dx [T,B,D] is overwritten (zero at steps that did not contribute). */
-  poolBackward(
-    mode: PoolMode,
-    T: number,
-    B: number,
-    D: number,
-    dOut: FloatSpan,
-    lengths: IntSpan,
-    argmax: IntSpan,
-    dx: FloatSpan,
-  ): void;
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void;
 
   /**
    * Σ_i −log softmax(logits[i])[targets[i]] over N rows of V logits; rows whose target is −1 are skipped
    * (padding). When dLogits is given it is overwritten with scale·(softmax − onehot(target)) (zero rows
    * for skipped targets). Targets outside [−1, V) are an error.
    */
-  softmaxCrossEntropy(
-    N: number,
-    V: number,
-    logits: FloatSpan,
-    targets: IntSpan,
-    scale: number,
-    dLogits: FloatSpan | null,
-  ): number;
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number;
 
   /**
    * PyTorch's nn.CTCLoss(blank=0, reduction='mean', zero_infinity) of log_softmax(logits), with the softmax
@@ -315,43 +290,43 @@ export interface Backend {
     B: number,
     C: number,
     S: number,
-    logits: FloatSpan,
-    targets: IntSpan,
-    inputLengths: IntSpan,
-    targetLengths: IntSpan,
+    logits: F,
+    targets: I,
+    inputLengths: I,
+    targetLengths: I,
     zeroInfinity: boolean,
-    work: FloatSpan,
-    losses: FloatSpan,
-    dLogits: FloatSpan | null,
+    work: F,
+    losses: F,
+    dLogits: F | null,
   ): number;
 
   /** x = clamp(x, −limit, limit). */
-  clipValue(x: FloatSpan, limit: number): void;
+  clipValue(x: F, limit: number): void;
   /** Σ x² accumulated in float64. */
-  sumSquares(x: FloatSpan): number;
+  sumSquares(x: F): number;
   /** x *= s. */
-  scale(x: FloatSpan, s: number): void;
+  scale(x: F, s: number): void;
 
   /**
    * Inverted dropout: element i is kept when dropoutBits(dropoutSeedMix(seed), i) >= dropoutThreshold(p);
    * mask[i] = kept ? 1/(1−p) : 0 and out = x ⊙ mask. 0 <= p < 1; seed is a 32-bit unsigned integer.
    */
-  dropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void;
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void;
   /** out = a ⊙ b (the backward of dropout: dX = dOut ⊙ mask). */
-  multiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void;
+  multiply(a: F, b: F, out: F): void;
 
   /** PyTorch's Adagrad (lr_decay 0): g' = g + wd·p; sum += g'²; p −= lr·g' / (sqrt(sum) + eps). */
-  adagradUpdate(param: FloatSpan, grad: FloatSpan, sum: FloatSpan, lr: number, eps: number, weightDecay: number): void;
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void;
   /** PyTorch's plain SGD: p −= lr·(g + wd·p). */
-  sgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void;
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void;
   /**
    * PyTorch's SGD with momentum μ: g' = g + wd·p; buf = first ? g' : μ·buf + (1 − dampening)·g';
    * p −= lr·(nesterov ? g' + μ·buf : buf). `first` is true on the optimizer's first step.
    */
   momentumUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    buf: FloatSpan,
+    param: F,
+    grad: F,
+    buf: F,
     lr: number,
     momentum: number,
     dampening: number,
@@ -360,25 +335,17 @@ export interface Backend {
     first: boolean,
   ): void;
   /** PyTorch's RMSprop (not centred, no momentum): g' = g + wd·p; sq = α·sq + (1 − α)·g'²; p −= lr·g' / (sqrt(sq) + eps). */
-  rmspropUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    sq: FloatSpan,
-    lr: number,
-    alpha: number,
-    eps: number,
-    weightDecay: number,
-  ): void;
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void;
   /**
    * PyTorch's Adam (decoupled false: g' = g + wd·p) and AdamW (decoupled true: p *= 1 − lr·wd first, g' = g):
    * m = β1·m + (1 − β1)·g'; v = β2·v + (1 − β2)·g'²;
    * p −= (lr / (1 − β1^t))·m / (sqrt(v) / sqrt(1 − β2^t) + eps), with t = step >= 1 (bias corrections in float64).
    */
   adamUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    m: FloatSpan,
-    v: FloatSpan,
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
     lr: number,
     beta1: number,
     beta2: number,

@@ -12,9 +12,9 @@ import {
   type Buf,
   type CellKind,
   CELL_KINDS,
-  type FloatSpan,
+  type F,
   type FloatArray,
-  type IntSpan,
+  type I,
   type PoolMode,
   POOL_MODES,
   dropoutThreshold,
@@ -329,7 +329,7 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly dtype = 'f32' as const;
   readonly memory: WasmMemory;
-  readonly #exports: WasmExports;
+  readonly #x: WasmExports;
   /** Next never-used byte (16-byte aligned). */
   #top: number;
   /** Freed blocks below #top, by address, none adjacent to another (they are merged). */
@@ -340,7 +340,7 @@ export class WasmBackend implements Backend {
 
   /** Use loadWasmBackend(); this takes an instantiated module's exports. */
   constructor(exports: WasmExports) {
-    this.#exports = exports;
+    this.#x = exports;
     this.memory = exports.memory;
     this.#top = alignUp(exports.heapBase() >>> 0);
     // The GEMM packs panels of A and B into this scratch, and the cells their W_hh (one per instance, allocated
@@ -352,7 +352,7 @@ export class WasmBackend implements Backend {
   }
 
   info(): BackendInfo {
-    const simd = this.#exports.simdLevel?.() === 2 ? 'wasm-relaxed-simd' : 'wasm-simd128';
+    const simd = this.#x.simdLevel?.() === 2 ? 'wasm-relaxed-simd' : 'wasm-simd128';
     return { name: this.name, dtype: this.dtype, simd, threads: 1 };
   }
 
@@ -468,12 +468,12 @@ export class WasmBackend implements Backend {
   }
 
   /** Byte address of a float span's first element, after checking it against the allocator's record. */
-  #floatPointer(kernel: string, name: string, span: FloatSpan): number {
+  #f(kernel: string, name: string, span: F): number {
     if (this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (this wasm backend was disposed)`);
     return WasmBuf.address(this, 'float', kernel, name, span);
   }
 
-  #intPointer(kernel: string, name: string, span: IntSpan): number {
+  #i(kernel: string, name: string, span: I): number {
     if (this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (this wasm backend was disposed)`);
     return WasmBuf.address(this, 'int', kernel, name, span);
   }
@@ -485,76 +485,57 @@ export class WasmBackend implements Backend {
     N: number,
     K: number,
     alpha: number,
-    A: FloatSpan,
-    B: FloatSpan,
+    A: F,
+    B: F,
     beta: number,
-    C: FloatSpan,
+    C: F,
   ): void {
     check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
     const k = 'gemm';
-    const a = this.#floatPointer(k, 'A', A),
-      b = this.#floatPointer(k, 'B', B),
-      c = this.#floatPointer(k, 'C', C);
-    this.#exports.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, b, beta, c);
+    const a = this.#f(k, 'A', A),
+      b = this.#f(k, 'B', B),
+      c = this.#f(k, 'C', C);
+    this.#x.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, b, beta, c);
   }
 
-  addBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void {
+  addBias(M: number, N: number, bias: F, C: F): void {
     check.checkAddBias(M, N, bias, C);
-    this.#exports.addBias(M, N, this.#floatPointer('addBias', 'bias', bias), this.#floatPointer('addBias', 'C', C));
+    this.#x.addBias(M, N, this.#f('addBias', 'bias', bias), this.#f('addBias', 'C', C));
   }
 
-  sumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void {
+  sumRows(M: number, N: number, A: F, out: F): void {
     check.checkSumRows(M, N, A, out);
-    this.#exports.sumRows(M, N, this.#floatPointer('sumRows', 'A', A), this.#floatPointer('sumRows', 'out', out));
+    this.#x.sumRows(M, N, this.#f('sumRows', 'A', A), this.#f('sumRows', 'out', out));
   }
 
-  gatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void {
+  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
     check.checkGatherRows(n, D, ids, table, out);
     const k = 'gatherRows';
-    this.#exports.gatherRows(
-      n,
-      D,
-      this.#intPointer(k, 'ids', ids),
-      this.#floatPointer(k, 'table', table),
-      this.#floatPointer(k, 'out', out),
-    );
+    this.#x.gatherRows(n, D, this.#i(k, 'ids', ids), this.#f(k, 'table', table), this.#f(k, 'out', out));
   }
 
-  scatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void {
+  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
     check.checkScatterAddRows(n, D, ids, dOut, dTable);
     const k = 'scatterAddRows';
-    this.#exports.scatterAddRows(
-      n,
-      D,
-      this.#intPointer(k, 'ids', ids),
-      this.#floatPointer(k, 'dOut', dOut),
-      this.#floatPointer(k, 'dTable', dTable),
-    );
+    this.#x.scatterAddRows(n, D, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dTable', dTable));
   }
 
-  gatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void {
+  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
     check.checkGatherColumns(n, R, ids, W, out);
     const k = 'gatherColumns';
-    this.#exports.gatherColumns(
-      n,
-      R,
-      W.length / R,
-      this.#intPointer(k, 'ids', ids),
-      this.#floatPointer(k, 'W', W),
-      this.#floatPointer(k, 'out', out),
-    );
+    this.#x.gatherColumns(n, R, W.length / R, this.#i(k, 'ids', ids), this.#f(k, 'W', W), this.#f(k, 'out', out));
   }
 
-  scatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void {
+  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
     check.checkScatterAddColumns(n, R, ids, dOut, dW);
     const k = 'scatterAddColumns';
-    this.#exports.scatterAddColumns(
+    this.#x.scatterAddColumns(
       n,
       R,
       dW.length / R,
-      this.#intPointer(k, 'ids', ids),
-      this.#floatPointer(k, 'dOut', dOut),
-      this.#floatPointer(k, 'dW', dW),
+      this.#i(k, 'ids', ids),
+      this.#f(k, 'dOut', dOut),
+      this.#f(k, 'dW', dW),
     );
   }
 
@@ -563,32 +544,32 @@ export class WasmBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    xProj: FloatSpan,
-    wHh: FloatSpan,
-    bIh: FloatSpan,
-    bHh: FloatSpan,
-    hs: FloatSpan,
-    cs: FloatSpan,
-    cache: FloatSpan,
-    xIds: IntSpan | null = null,
-    lengths: IntSpan | null = null,
+    xProj: F,
+    wHh: F,
+    bIh: F,
+    bHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    xIds: I | null = null,
+    lengths: I | null = null,
   ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     const k = 'cellForward';
-    this.#exports.cellForward(
+    this.#x.cellForward(
       CELL_KINDS.indexOf(kind),
       T,
       B,
       H,
-      this.#floatPointer(k, 'xProj', xProj),
-      this.#floatPointer(k, 'wHh', wHh),
-      this.#floatPointer(k, 'bIh', bIh),
-      this.#floatPointer(k, 'bHh', bHh),
-      this.#floatPointer(k, 'hs', hs),
-      this.#floatPointer(k, 'cs', cs),
-      this.#floatPointer(k, 'cache', cache),
-      xIds ? this.#intPointer(k, 'xIds', xIds) : 0,
-      lengths ? this.#intPointer(k, 'lengths', lengths) : 0,
+      this.#f(k, 'xProj', xProj),
+      this.#f(k, 'wHh', wHh),
+      this.#f(k, 'bIh', bIh),
+      this.#f(k, 'bHh', bHh),
+      this.#f(k, 'hs', hs),
+      this.#f(k, 'cs', cs),
+      this.#f(k, 'cache', cache),
+      xIds ? this.#i(k, 'xIds', xIds) : 0,
+      lengths ? this.#i(k, 'lengths', lengths) : 0,
     );
   }
 
@@ -597,21 +578,21 @@ export class WasmBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    wHh: FloatSpan,
-    hs: FloatSpan,
-    cs: FloatSpan,
-    cache: FloatSpan,
-    dhs: FloatSpan,
-    dhN: FloatSpan,
-    dcN: FloatSpan,
-    dGx: FloatSpan,
-    dGh: FloatSpan,
-    dh0: FloatSpan,
-    dc0: FloatSpan,
-    dbIh: FloatSpan | null = null,
-    dbHh: FloatSpan | null = null,
-    lengths: IntSpan | null = null,
-    dhSteps: FloatSpan | null = null,
+    wHh: F,
+    hs: F,
+    cs: F,
+    cache: F,
+    dhs: F,
+    dhN: F,
+    dcN: F,
+    dGx: F,
+    dGh: F,
+    dh0: F,
+    dc0: F,
+    dbIh: F | null = null,
+    dbHh: F | null = null,
+    lengths: I | null = null,
+    dhSteps: F | null = null,
   ): void {
     check.checkCellBackward(
       kind,
@@ -635,92 +616,67 @@ export class WasmBackend implements Backend {
       dhSteps,
     );
     const k = 'cellBackward';
-    this.#exports.cellBackward(
+    this.#x.cellBackward(
       CELL_KINDS.indexOf(kind),
       T,
       B,
       H,
-      this.#floatPointer(k, 'wHh', wHh),
-      this.#floatPointer(k, 'hs', hs),
-      this.#floatPointer(k, 'cs', cs),
-      this.#floatPointer(k, 'cache', cache),
-      this.#floatPointer(k, 'dhs', dhs),
-      this.#floatPointer(k, 'dhN', dhN),
-      this.#floatPointer(k, 'dcN', dcN),
-      this.#floatPointer(k, 'dGx', dGx),
-      this.#floatPointer(k, 'dGh', dGh),
-      this.#floatPointer(k, 'dh0', dh0),
-      this.#floatPointer(k, 'dc0', dc0),
-      dbIh ? this.#floatPointer(k, 'dbIh', dbIh) : 0,
-      dbHh ? this.#floatPointer(k, 'dbHh', dbHh) : 0,
-      lengths ? this.#intPointer(k, 'lengths', lengths) : 0,
-      dhSteps ? this.#floatPointer(k, 'dhSteps', dhSteps) : 0,
+      this.#f(k, 'wHh', wHh),
+      this.#f(k, 'hs', hs),
+      this.#f(k, 'cs', cs),
+      this.#f(k, 'cache', cache),
+      this.#f(k, 'dhs', dhs),
+      this.#f(k, 'dhN', dhN),
+      this.#f(k, 'dcN', dcN),
+      this.#f(k, 'dGx', dGx),
+      this.#f(k, 'dGh', dGh),
+      this.#f(k, 'dh0', dh0),
+      this.#f(k, 'dc0', dc0),
+      dbIh ? this.#f(k, 'dbIh', dbIh) : 0,
+      dbHh ? this.#f(k, 'dbHh', dbHh) : 0,
+      lengths ? this.#i(k, 'lengths', lengths) : 0,
+      dhSteps ? this.#f(k, 'dhSteps', dhSteps) : 0,
     );
   }
 
-  poolForward(
-    mode: PoolMode,
-    T: number,
-    B: number,
-    D: number,
-    x: FloatSpan,
-    lengths: IntSpan,
-    out: FloatSpan,
-    argmax: IntSpan,
-  ): void {
+  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
     check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
     const k = 'poolForward';
-    this.#exports.poolForward(
+    this.#x.poolForward(
       POOL_MODES.indexOf(mode),
       T,
       B,
       D,
-      this.#floatPointer(k, 'x', x),
-      this.#intPointer(k, 'lengths', lengths),
-      this.#floatPointer(k, 'out', out),
-      this.#intPointer(k, 'argmax', argmax),
+      this.#f(k, 'x', x),
+      this.#i(k, 'lengths', lengths),
+      this.#f(k, 'out', out),
+      this.#i(k, 'argmax', argmax),
     );
   }
 
-  poolBackward(
-    mode: PoolMode,
-    T: number,
-    B: number,
-    D: number,
-    dOut: FloatSpan,
-    lengths: IntSpan,
-    argmax: IntSpan,
-    dx: FloatSpan,
-  ): void {
+  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
     check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
     const k = 'poolBackward';
-    this.#exports.poolBackward(
+    this.#x.poolBackward(
       POOL_MODES.indexOf(mode),
       T,
       B,
       D,
-      this.#floatPointer(k, 'dOut', dOut),
-      this.#intPointer(k, 'lengths', lengths),
-      this.#intPointer(k, 'argmax', argmax),
-      this.#floatPointer(k, 'dx', dx),
+      this.#f(k, 'dOut', dOut),
+      this.#i(k, 'lengths', lengths),
+      this.#i(k, 'argmax', argmax),
+      this.#f(k, 'dx', dx),
     );
   }
 
-  softmaxCrossEntropy(
-    N: number,
-    V: number,
-    logits: FloatSpan,
-    targets: IntSpan,
-    scale: number,
-    dLogits: FloatSpan | null,
-  ): number {
+  softmaxCrossEntropy(N: number, V: number, logits: F, targets: I, scale: number, dLogits: F | null): number {
     check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits);
     const k = 'softmaxCrossEntropy';
-    const x = this.#floatPointer(k, 'logits', logits),
-      y = this.#intPointer(k, 'targets', targets);
+    const x = this.#f(k, 'logits', logits),
+      y = this.#i(k, 'targets', targets);
     // Pointer 0 means "no gradient": a real buffer is never at 0 (the allocator starts above heapBase).
-    const d = dLogits ? this.#floatPointer(k, 'dLogits', dLogits) : 0;
-    return this.#exports.softmaxCrossEntropy(N, V, x, y, scale, d);
+    const d = dLogits ? this.#f(k, 'dLogits', dLogits) : 0;
+    return this.#x.softmaxCrossEntropy(N, V, x, y, scale, d);
   }
 
   ctcLoss(
@@ -728,106 +684,95 @@ export class WasmBackend implements Backend {
     B: number,
     C: number,
     S: number,
-    logits: FloatSpan,
-    targets: IntSpan,
-    inputLengths: IntSpan,
-    targetLengths: IntSpan,
+    logits: F,
+    targets: I,
+    inputLengths: I,
+    targetLengths: I,
     zeroInfinity: boolean,
-    work: FloatSpan,
-    losses: FloatSpan,
-    dLogits: FloatSpan | null,
+    work: F,
+    losses: F,
+    dLogits: F | null,
   ): number {
     check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     const k = 'ctcLoss';
-    return this.#exports.ctcLoss(
+    return this.#x.ctcLoss(
       T,
       B,
       C,
       S,
-      this.#floatPointer(k, 'logits', logits),
-      this.#intPointer(k, 'targets', targets),
-      this.#intPointer(k, 'inputLengths', inputLengths),
-      this.#intPointer(k, 'targetLengths', targetLengths),
+      this.#f(k, 'logits', logits),
+      this.#i(k, 'targets', targets),
+      this.#i(k, 'inputLengths', inputLengths),
+      this.#i(k, 'targetLengths', targetLengths),
       zeroInfinity ? 1 : 0,
-      this.#floatPointer(k, 'work', work),
-      this.#floatPointer(k, 'losses', losses),
-      dLogits ? this.#floatPointer(k, 'dLogits', dLogits) : 0,
+      this.#f(k, 'work', work),
+      this.#f(k, 'losses', losses),
+      dLogits ? this.#f(k, 'dLogits', dLogits) : 0,
     );
   }
 
-  clipValue(x: FloatSpan, limit: number): void {
+  clipValue(x: F, limit: number): void {
     check.checkClipValue(x, limit);
-    this.#exports.clipValue(x.length, this.#floatPointer('clipValue', 'x', x), limit);
+    this.#x.clipValue(x.length, this.#f('clipValue', 'x', x), limit);
   }
 
-  sumSquares(x: FloatSpan): number {
+  sumSquares(x: F): number {
     check.checkSumSquares(x);
-    return this.#exports.sumSquares(x.length, this.#floatPointer('sumSquares', 'x', x));
+    return this.#x.sumSquares(x.length, this.#f('sumSquares', 'x', x));
   }
 
-  scale(x: FloatSpan, s: number): void {
+  scale(x: F, s: number): void {
     check.checkScale(x, s);
-    this.#exports.scale(x.length, this.#floatPointer('scale', 'x', x), s);
+    this.#x.scale(x.length, this.#f('scale', 'x', x), s);
   }
 
-  dropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void {
+  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
     const k = 'dropout';
     check.checkDropout(x, p, seed, mask, out);
-    this.#exports.dropout(
+    this.#x.dropout(
       x.length,
-      this.#floatPointer(k, 'x', x),
+      this.#f(k, 'x', x),
       dropoutThreshold(p),
       Math.fround(1 / (1 - p)),
       seed,
-      this.#floatPointer(k, 'mask', mask),
-      this.#floatPointer(k, 'out', out),
+      this.#f(k, 'mask', mask),
+      this.#f(k, 'out', out),
     );
   }
 
-  multiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void {
+  multiply(a: F, b: F, out: F): void {
     const k = 'multiply';
     check.checkMultiply(a, b, out);
-    this.#exports.multiply(
-      a.length,
-      this.#floatPointer(k, 'a', a),
-      this.#floatPointer(k, 'b', b),
-      this.#floatPointer(k, 'out', out),
-    );
+    this.#x.multiply(a.length, this.#f(k, 'a', a), this.#f(k, 'b', b), this.#f(k, 'out', out));
   }
 
-  adagradUpdate(param: FloatSpan, grad: FloatSpan, sum: FloatSpan, lr: number, eps: number, weightDecay: number): void {
+  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
     const k = 'adagradUpdate';
     check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
-    this.#exports.adagradUpdate(
+    this.#x.adagradUpdate(
       param.length,
-      this.#floatPointer(k, 'param', param),
-      this.#floatPointer(k, 'grad', grad),
-      this.#floatPointer(k, 'sum', sum),
+      this.#f(k, 'param', param),
+      this.#f(k, 'grad', grad),
+      this.#f(k, 'sum', sum),
       lr,
       eps,
       weightDecay,
     );
   }
 
-  sgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void {
+  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
     const k = 'sgdUpdate';
     check.checkSgdUpdate(param, grad, lr, weightDecay);
-    this.#exports.sgdUpdate(
-      param.length,
-      this.#floatPointer(k, 'param', param),
-      this.#floatPointer(k, 'grad', grad),
-      lr,
-      weightDecay,
-    );
+    this.#x.sgdUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), lr, weightDecay);
   }
 
   // The stateful updates: the derived constants (1 − dampening, 1 − α, 1 − β1, 1 − β2, Adam's bias corrections,
   // AdamW's 1 − lr·wd) are computed here in float64 once per call and passed as f32 arguments (rounded to
   // nearest by the call, like Math.fround), as native/optim.cc does in double; the kernel loops run in f32.
   momentumUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    buf: FloatSpan,
+    param: F,
+    grad: F,
+    buf: F,
     lr: number,
     momentum: number,
     dampening: number,
@@ -837,11 +782,11 @@ export class WasmBackend implements Backend {
   ): void {
     const k = 'momentumUpdate';
     check.checkMomentumUpdate(param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first);
-    this.#exports.momentumUpdate(
+    this.#x.momentumUpdate(
       param.length,
-      this.#floatPointer(k, 'param', param),
-      this.#floatPointer(k, 'grad', grad),
-      this.#floatPointer(k, 'buf', buf),
+      this.#f(k, 'param', param),
+      this.#f(k, 'grad', grad),
+      this.#f(k, 'buf', buf),
       lr,
       momentum,
       1 - dampening,
@@ -851,22 +796,14 @@ export class WasmBackend implements Backend {
     );
   }
 
-  rmspropUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    sq: FloatSpan,
-    lr: number,
-    alpha: number,
-    eps: number,
-    weightDecay: number,
-  ): void {
+  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
     const k = 'rmspropUpdate';
     check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
-    this.#exports.rmspropUpdate(
+    this.#x.rmspropUpdate(
       param.length,
-      this.#floatPointer(k, 'param', param),
-      this.#floatPointer(k, 'grad', grad),
-      this.#floatPointer(k, 'sq', sq),
+      this.#f(k, 'param', param),
+      this.#f(k, 'grad', grad),
+      this.#f(k, 'sq', sq),
       lr,
       alpha,
       1 - alpha,
@@ -876,10 +813,10 @@ export class WasmBackend implements Backend {
   }
 
   adamUpdate(
-    param: FloatSpan,
-    grad: FloatSpan,
-    m: FloatSpan,
-    v: FloatSpan,
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
     lr: number,
     beta1: number,
     beta2: number,
@@ -892,12 +829,12 @@ export class WasmBackend implements Backend {
     check.checkAdamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
     const stepSize = lr / (1 - beta1 ** step),
       correction2 = Math.sqrt(1 - beta2 ** step);
-    this.#exports.adamUpdate(
+    this.#x.adamUpdate(
       param.length,
-      this.#floatPointer(k, 'param', param),
-      this.#floatPointer(k, 'grad', grad),
-      this.#floatPointer(k, 'm', m),
-      this.#floatPointer(k, 'v', v),
+      this.#f(k, 'param', param),
+      this.#f(k, 'grad', grad),
+      this.#f(k, 'm', m),
+      this.#f(k, 'v', v),
       stepSize,
       beta1,
       1 - beta1,

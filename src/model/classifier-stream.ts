@@ -5,7 +5,7 @@
 // the whole text at every step (the backward direction starts from its end; the pooling spans all of it):
 // their state keeps the ids so far and each step runs the text so far again.
 import { OwnedBuffers } from '../backend/owned.js';
-import type { FloatSpan } from '../backend/types.js';
+import type { F } from '../backend/types.js';
 import { invalidInput } from '../errors.js';
 import { ClassifierWorkspace, type Pooling } from './classifier.js';
 import { directionsOf } from './config.js';
@@ -68,8 +68,8 @@ export class ClassifierStream {
   readonly carriesState: boolean;
   private workspace: ClassifierWorkspace;
   private readonly owned: OwnedBuffers;
-  private readonly h0: FloatSpan;
-  private readonly c0: FloatSpan | null;
+  private readonly h0: F;
+  private readonly c0: F | null;
 
   constructor(
     readonly model: Model,

@@ -1,7 +1,7 @@
 // A model is an input layer, a recurrent stack and a head; its parameters live in ONE flat arena on the
 // backend, with a view per PyTorch tensor. Gradients live in a second arena of the same layout.
 import { OwnedBuffers } from '../backend/owned.js';
-import type { Backend, FloatSpan } from '../backend/types.js';
+import type { Backend, F } from '../backend/types.js';
 import { Random } from '../util/random.js';
 import { type InitScheme, initRecurrent } from './init.js';
 
@@ -18,13 +18,13 @@ import {
 
 export interface NamedTensor extends ParamSpec {
   offset: number;
-  view: FloatSpan;
+  view: F;
 }
 
 /** A flat arena with one view per parameter, in state-dict order. */
 export class ParameterArena {
   readonly tensors: NamedTensor[];
-  readonly all: FloatSpan;
+  readonly all: F;
   readonly #owned: OwnedBuffers;
 
   constructor(backend: Backend, specs: ParamSpec[]) {
@@ -45,7 +45,7 @@ export class ParameterArena {
     this.#owned.dispose();
   }
 
-  get(name: string): FloatSpan {
+  get(name: string): F {
     const tensor = this.tensors.find((t) => t.name === name);
     if (!tensor) throw new Error(`no parameter named ${name}`);
     return tensor.view;
@@ -53,19 +53,19 @@ export class ParameterArena {
 }
 
 export interface LayerParams {
-  wIh: FloatSpan;
-  wHh: FloatSpan;
-  bIh: FloatSpan;
-  bHh: FloatSpan;
+  wIh: F;
+  wHh: F;
+  bIh: F;
+  bHh: F;
 }
 
 /** Named views of one arena (parameters or their gradients) in the model's structure. */
 export interface ModelTensors {
-  embed: FloatSpan | null;
+  embed: F | null;
   /** [layer][direction]: direction 0 runs forward in time, direction 1 (bidirectional only) backward. */
   layers: LayerParams[][];
-  headWeight: FloatSpan;
-  headBias: FloatSpan;
+  headWeight: F;
+  headBias: F;
 }
 
 export function structure(arena: ParameterArena, config: ModelConfig): ModelTensors {
@@ -91,8 +91,8 @@ export class Model {
   readonly config: ModelConfig;
   readonly params: ParameterArena;
   readonly grads: ParameterArena;
-  readonly paramTensors: ModelTensors;
-  readonly gradTensors: ModelTensors;
+  readonly p: ModelTensors;
+  readonly g: ModelTensors;
 
   constructor(
     readonly backend: Backend,
@@ -102,8 +102,8 @@ export class Model {
     const specs = parameterSpecs(this.config);
     this.params = new ParameterArena(backend, specs);
     this.grads = new ParameterArena(backend, specs);
-    this.paramTensors = structure(this.params, this.config);
-    this.gradTensors = structure(this.grads, this.config);
+    this.p = structure(this.params, this.config);
+    this.g = structure(this.grads, this.config);
   }
 
   get parameterCount(): number {
