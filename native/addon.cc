@@ -1,17 +1,22 @@
 // The N-API binding: one function per Backend kernel, with the Backend's argument order
 // (src/backend/types.ts), except that spans arrive as typed arrays (the span's exact range) and the
-// cell kind as its name. Each function validates everything the TypeScript backends check in
-// src/backend/checks.ts, in the same order and with the same messages, plus the argument types, then
-// takes pointers from the typed arrays and calls a plain kernel from kernels.h. No JS code runs
-// between validation and the kernel, so nothing can change under it (except a SharedArrayBuffer
-// written by another thread; the indexed kernels guard their ids for that case).
+// cell kind as its name. What users see of validation is src/backend/checks.ts, which the TypeScript
+// wrapper (src/backend/native.ts) runs first, as the other backends do. Here each function checks again
+// only what protects memory when the addon is called directly: argument types, sizes (integers in
+// [min, 2^31 - 1], so that no product of sizes overflows), typed-array lengths, ids and lengths that
+// index memory, and outputs that overlap anything; then it takes pointers from the typed arrays and calls
+// a plain kernel from kernels.h. No JS code runs between validation and the kernel, so nothing can
+// change under it (except a SharedArrayBuffer written by another thread; the indexed kernels guard their
+// ids for that case).
 #include <napi.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <initializer_list>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -52,25 +57,8 @@ bool overlaps(const Region& a, const Region& b) {
   return pa < pb + b.bytes && pb < pa + a.bytes;
 }
 
-const char* typed_array_name(napi_typedarray_type type) {
-  switch (type) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_bigint64_array: return "BigInt64Array";
-    case napi_biguint64_array: return "BigUint64Array";
-    default: return "TypedArray";
-  }
-}
-
-// The arguments of one kernel call, with validation helpers that throw a JS RangeError/TypeError
-// whose message starts with the kernel's name ("gemm: A has 5 elements, expected 6").
+// The arguments of one kernel call, with checks that throw a JS RangeError/TypeError whose message
+// starts with the kernel's name ("gemm: A has 5 elements, expected 6").
 class Args {
  public:
   Args(const Napi::CallbackInfo& info, const char* kernel) : info_(info), env_(info.Env()), kernel_(kernel) {}
@@ -84,7 +72,7 @@ class Args {
     throw Napi::TypeError::New(env_, std::string(kernel_) + ": " + message);
   }
 
-  // checkSize: an integer in [min, MAX_ELEMENTS].
+  // An integer in [min, MAX_ELEMENTS]: a product of three such sizes fits in a double's exact range.
   int64_t size(size_t index, const char* name, int64_t min = 0) const {
     const Napi::Value value = info_[index];
     if (value.IsNumber()) {
@@ -93,62 +81,37 @@ class Args {
         return static_cast<int64_t>(d);
       }
     }
-    range_error("expected an integer >= " + std::to_string(min) + " for " + name + " but received " + js_string(value));
+    range_error("expected an integer >= " + std::to_string(min) + " for " + name);
   }
 
-  // checkNumber: a finite number.
   double number(size_t index, const char* name) const {
-    const Napi::Value value = info_[index];
-    if (value.IsNumber()) {
-      const double d = value.As<Napi::Number>().DoubleValue();
-      if (std::isfinite(d)) return d;
-    }
-    range_error(std::string("expected a finite number for ") + name + " but received " + js_string(value));
+    if (!info_[index].IsNumber()) type_error(std::string("expected a number for ") + name);
+    return info_[index].As<Napi::Number>().DoubleValue();
   }
 
-  bool is_boolean(size_t index) const { return info_[index].IsBoolean(); }
-  bool boolean(size_t index) const { return info_[index].As<Napi::Boolean>().Value(); }
-
-  // checkBooleans: a boolean flag.
   bool flag(size_t index, const char* name) const {
-    const Napi::Value value = info_[index];
-    if (value.IsBoolean()) return value.As<Napi::Boolean>().Value();
-    type_error(std::string("expected a boolean for ") + name + " but received " + js_string(value));
+    if (!info_[index].IsBoolean()) type_error(std::string("expected a boolean for ") + name);
+    return info_[index].As<Napi::Boolean>().Value();
   }
 
-  // checkCell: one of the names in kCellKindNames (CELL_KINDS).
+  // The index of a name in names[0..count) (an enum's value), e.g. the cell kind.
+  int named(size_t index, const char* what, const char* const* names, int count) const {
+    if (info_[index].IsString()) {
+      const std::string name = info_[index].As<Napi::String>().Utf8Value();
+      for (int k = 0; k < count; k++) {
+        if (name == names[k]) return k;
+      }
+    }
+    type_error(std::string("unknown ") + what);
+  }
   CellKind cell_kind(size_t index) const {
-    const Napi::Value value = info_[index];
-    if (value.IsString()) {
-      const std::string name = value.As<Napi::String>().Utf8Value();
-      for (int k = 0; k < rnnkit::kCellKindCount; k++) {
-        if (name == rnnkit::kCellKindNames[k]) return static_cast<CellKind>(k);
-      }
-    }
-    std::string expected;
-    for (int k = 0; k < rnnkit::kCellKindCount; k++) {
-      expected += (k ? ", " : "") + std::string(rnnkit::kCellKindNames[k]);
-    }
-    type_error("unknown cell kind " + js_string(value) + " (expected one of " + expected + ")");
+    return static_cast<CellKind>(named(index, "cell kind", rnnkit::kCellKindNames, rnnkit::kCellKindCount));
   }
-
-  // checkPool's mode: one of the names in kPoolModeNames (POOL_MODES).
   rnnkit::PoolMode pool_mode(size_t index) const {
-    const Napi::Value value = info_[index];
-    if (value.IsString()) {
-      const std::string name = value.As<Napi::String>().Utf8Value();
-      for (int m = 0; m < rnnkit::kPoolModeCount; m++) {
-        if (name == rnnkit::kPoolModeNames[m]) return static_cast<rnnkit::PoolMode>(m);
-      }
-    }
-    std::string expected;
-    for (int m = 0; m < rnnkit::kPoolModeCount; m++) {
-      expected += (m ? ", " : "") + std::string(rnnkit::kPoolModeNames[m]);
-    }
-    type_error("unknown pooling " + js_string(value) + " (expected one of " + expected + ")");
+    return static_cast<rnnkit::PoolMode>(named(index, "pooling", rnnkit::kPoolModeNames, rnnkit::kPoolModeCount));
   }
 
-  // A Float32Array of any length / of exactly `expected` elements (checkSpan).
+  // A Float32Array of any length / of exactly `expected` elements.
   Floats floats(size_t index, const char* name) const {
     return typed<float>(index, name, napi_float32_array, "a Float32Array");
   }
@@ -166,10 +129,9 @@ class Args {
   bool is_absent(size_t index) const { return info_[index].IsNull() || info_[index].IsUndefined(); }
 
   // A non-empty table of whole `width`-float rows (or columns): returns how many (the id limit).
-  int64_t table_rows(Floats table, int64_t width, const std::string& label, const char* unit) const {
+  int64_t table_rows(Floats table, int64_t width, const char* name) const {
     if (table.length == 0 || static_cast<int64_t>(table.length) % width != 0) {
-      range_error(label + " of " + std::to_string(table.length) + " elements is not a whole number of " +
-                  std::to_string(width) + "-element " + unit);
+      range_error(std::string(name) + " is not a whole number of rows");
     }
     return static_cast<int64_t>(table.length) / width;
   }
@@ -180,33 +142,27 @@ class Args {
     }
   }
 
-  // checkIds: ids[0..n) in [low, limit), low = -1 when padding is allowed.
+  // ids[0..n) in [low, limit), low = -1 when padding is allowed.
   void check_ids(Ints ids, int64_t n, int64_t limit, bool allowMinusOne) const {
     const int64_t low = allowMinusOne ? -1 : 0;
     for (int64_t i = 0; i < n; i++) {
-      const int64_t id = ids.data[i];
-      if (id < low || id >= limit) {
-        range_error("id " + std::to_string(id) + " at position " + std::to_string(i) + " is outside [" +
-                    std::to_string(low) + ", " + std::to_string(limit) + ")");
-      }
+      if (ids.data[i] < low || ids.data[i] >= limit)
+        range_error("id at position " + std::to_string(i) + " out of range");
     }
   }
 
-  // checkLengths: per-stream lengths [B], each in [min, T].
+  // Per-stream lengths [B], each in [min, T].
   Ints lengths(size_t index, int64_t T, int64_t B, int64_t min) const {
     const Ints view = ints(index, "lengths", double(B));
     for (int64_t b = 0; b < B; b++) {
-      const int64_t length = view.data[b];
-      if (length < min || length > T) {
-        range_error("length " + std::to_string(length) + " of stream " + std::to_string(b) + " is outside [" +
-                    std::to_string(min) + ", " + std::to_string(T) + "]");
-      }
+      if (view.data[b] < min || view.data[b] > T)
+        range_error("length of stream " + std::to_string(b) + " out of range");
     }
     return view;
   }
 
-  // checkNoAlias: outputs must not overlap each other nor any input (by address, so two views of one
-  // ArrayBuffer are caught too).
+  // Outputs must not overlap each other nor any input (by address, so two views of one ArrayBuffer are
+  // caught too).
   void no_alias(std::initializer_list<Region> outputs, std::initializer_list<Region> inputs) const {
     no_alias(outputs.begin(), outputs.end(), inputs.begin(), inputs.end());
   }
@@ -224,9 +180,6 @@ class Args {
     }
   }
 
-  // Number formatting exactly as JavaScript's String(number) (used for sizes beyond 2^53).
-  std::string js_number(double value) const { return Napi::Number::New(env_, value).ToString().Utf8Value(); }
-
  private:
   template <typename T>
   View<T> typed(size_t index, const char* name, napi_typedarray_type wanted, const char* wantedName) const {
@@ -235,51 +188,34 @@ class Args {
       napi_typedarray_type type;
       size_t length = 0;
       void* data = nullptr;
-      napi_value buffer;
-      size_t byteOffset = 0;
-      const napi_status status = napi_get_typedarray_info(env_, value, &type, &length, &data, &buffer, &byteOffset);
-      if (status != napi_ok) type_error(std::string("could not read ") + name);
-      if (type == wanted) {
-        if (length == 0) {  // a detached buffer shows as length 0: say so rather than "0 elements"
-          bool detached = false;
-          if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {
-            type_error(std::string(name) + " is backed by a detached ArrayBuffer");
-          }
-        }
-        return {static_cast<T*>(data), length};  // data already includes the byte offset
+      if (napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr) == napi_ok && type == wanted) {
+        return {static_cast<T*>(data), length};  // data already includes the byte offset; detached: length 0
       }
     }
     type_error(std::string("expected ") + wantedName + " for " + name + " but received " + type_name(value));
   }
 
-  // String(value), as the TypeScript checks print it.
-  std::string js_string(const Napi::Value& value) const {
-    if (value.IsSymbol()) return "Symbol()";
-    try {
-      return value.ToString().Utf8Value();
-    } catch (const Napi::Error&) {  // a toString that throws: fall back to the type
-      return type_name(value);
-    }
-  }
-
-  // What was passed instead of a typed array: "Float64Array", "Array", "number", "null", ...
+  // What was passed instead of a typed array ("Float64Array", "Array", "null", ...): a user who hands the
+  // native backend a span of another backend reads it.
   static std::string type_name(const Napi::Value& value) {
-    if (value.IsTypedArray()) return typed_array_name(value.As<Napi::TypedArray>().TypedArrayType());
+    static const char* const arrays[] = {"Int8Array",    "Uint8Array",    "Uint8ClampedArray", "Int16Array",
+                                         "Uint16Array",  "Int32Array",    "Uint32Array",       "Float32Array",
+                                         "Float64Array", "BigInt64Array", "BigUint64Array"};
+    static const char* const types[] = {"undefined", "null",   "boolean",  "number",   "string",
+                                        "symbol",    "object", "function", "external", "bigint"};
+    if (value.IsTypedArray()) {
+      const auto type = static_cast<size_t>(value.As<Napi::TypedArray>().TypedArrayType());
+      return type < std::size(arrays) ? arrays[type] : "TypedArray";
+    }
     if (value.IsArray()) return "Array";
     if (value.IsArrayBuffer()) return "ArrayBuffer";
     if (value.IsDataView()) return "DataView";
-    switch (value.Type()) {
-      case napi_undefined: return "undefined";
-      case napi_null: return "null";
-      case napi_boolean: return "boolean";
-      case napi_number: return "number";
-      case napi_string: return "string";
-      case napi_symbol: return "symbol";
-      case napi_function: return "function";
-      case napi_bigint: return "bigint";
-      default: return "object";
-    }
+    const auto type = static_cast<size_t>(value.Type());
+    return type < std::size(types) ? types[type] : "object";
   }
+
+  // Number formatting as JavaScript's String(number) (sizes beyond 2^53 in messages).
+  std::string js_number(double value) const { return Napi::Number::New(env_, value).ToString().Utf8Value(); }
 
   const Napi::CallbackInfo& info_;
   Napi::Env env_;
@@ -293,8 +229,7 @@ void Gemm(const Napi::CallbackInfo& info) {
   Args args(info, "gemm");
   const int64_t M = args.size(2, "M"), N = args.size(3, "N"), K = args.size(4, "K");
   const double alpha = args.number(5, "alpha"), beta = args.number(8, "beta");
-  if (!args.is_boolean(0) || !args.is_boolean(1)) args.type_error("transA and transB must be booleans");
-  const bool transA = args.boolean(0), transB = args.boolean(1);
+  const bool transA = args.flag(0, "transA"), transB = args.flag(1, "transB");
   const Floats A = args.floats(6, "A", double(M) * double(K));
   const Floats B = args.floats(7, "B", double(K) * double(N));
   const Floats C = args.floats(9, "C", double(M) * double(N));
@@ -322,74 +257,78 @@ void SumRows(const Napi::CallbackInfo& info) {
   rnnkit::sum_rows(M, N, A.data, out.data);
 }
 
-// The shared checks of the row and column gather/scatter (checkIndexed): n at 0, width (D or R) at 1,
-// ids at 2, `dense` [n, width] and the table (rows of D, or columns of R) at the given indices.
-// The id limit is the table's row count (rows) or column count (columns).
-struct Indexed {
-  int64_t n, width, limit;
-  Ints ids;
-  Floats dense, table;
-};
-Indexed indexed(const Args& args, bool byColumns, const char* denseName, size_t denseIndex, const char* tableName,
-                size_t tableIndex) {
-  Indexed x{};
-  x.n = args.size(0, "n");
-  x.width = args.size(1, byColumns ? "R" : "D", 1);
-  x.ids = args.ints(2, "ids", double(x.n));
-  x.dense = args.floats(denseIndex, denseName, double(x.n) * double(x.width));
-  x.table = args.floats(tableIndex, tableName);
-  x.limit = args.table_rows(x.table, x.width, "table", byColumns ? "columns" : "rows");
-  args.check_ids(x.ids, x.n, x.limit, false);
-  return x;
+// The row and column gather/scatter: (n, width, ids, ...) with width D (rows of a table [R, D]) or R (columns
+// of W [R, C]), a dense [n, width] and the table at the positions each kernel gives them. They differ only
+// in which of the two they read and which they write, so one function checks and runs all four: the ids
+// must name a row (column) of the table, and the output must not overlap the inputs.
+using IndexedKernel = void (*)(int64_t n, int64_t width, const int32_t* ids, const float* from, int64_t limit,
+                               float* to);
+void indexed(const Napi::CallbackInfo& info, const char* kernel, bool byColumns, bool scatter, const char* tableName,
+             IndexedKernel run) {
+  Args args(info, kernel);
+  const int64_t n = args.size(0, "n"), width = args.size(1, byColumns ? "R" : "D", 1);
+  const Ints ids = args.ints(2, "ids", double(n));
+  const char* denseName = scatter ? "dOut" : "out";
+  const Floats dense = args.floats(scatter ? 3 : 4, denseName, double(n) * double(width));
+  const Floats table = args.floats(scatter ? 4 : 3, tableName);
+  const int64_t limit = args.table_rows(table, width, tableName);
+  args.check_ids(ids, n, limit, false);
+  const Region out = scatter ? region(tableName, table) : region(denseName, dense);
+  const Region in = scatter ? region(denseName, dense) : region(tableName, table);
+  args.no_alias({out}, {region("ids", ids), in});
+  if (scatter) {
+    run(n, width, ids.data, dense.data, limit, table.data);
+  } else {
+    run(n, width, ids.data, table.data, limit, dense.data);
+  }
 }
 
-// gatherRows(n, D, ids, table, out)
 void GatherRows(const Napi::CallbackInfo& info) {
-  Args args(info, "gatherRows");
-  const Indexed x = indexed(args, false, "out", 4, "table", 3);
-  args.no_alias({region("out", x.dense)}, {region("ids", x.ids), region("table", x.table)});
-  rnnkit::gather_rows(x.n, x.width, x.ids.data, x.table.data, x.limit, x.dense.data);
+  indexed(info, "gatherRows", false, false, "table", rnnkit::gather_rows);  // (n, D, ids, table, out)
 }
-
-// scatterAddRows(n, D, ids, dOut, dTable)
 void ScatterAddRows(const Napi::CallbackInfo& info) {
-  Args args(info, "scatterAddRows");
-  const Indexed x = indexed(args, false, "dOut", 3, "dTable", 4);
-  args.no_alias({region("dTable", x.table)}, {region("ids", x.ids), region("dOut", x.dense)});
-  rnnkit::scatter_add_rows(x.n, x.width, x.ids.data, x.dense.data, x.limit, x.table.data);
+  indexed(info, "scatterAddRows", false, true, "dTable", rnnkit::scatter_add_rows);  // (n, D, ids, dOut, dTable)
 }
-
-// gatherColumns(n, R, ids, W, out)
 void GatherColumns(const Napi::CallbackInfo& info) {
-  Args args(info, "gatherColumns");
-  const Indexed x = indexed(args, true, "out", 4, "W", 3);
-  args.no_alias({region("out", x.dense)}, {region("ids", x.ids), region("W", x.table)});
-  rnnkit::gather_columns(x.n, x.width, x.ids.data, x.table.data, x.limit, x.dense.data);
+  indexed(info, "gatherColumns", true, false, "W", rnnkit::gather_columns);  // (n, R, ids, W, out)
+}
+void ScatterAddColumns(const Napi::CallbackInfo& info) {
+  indexed(info, "scatterAddColumns", true, true, "dW", rnnkit::scatter_add_columns);  // (n, R, ids, dOut, dW)
 }
 
-// scatterAddColumns(n, R, ids, dOut, dW)
-void ScatterAddColumns(const Napi::CallbackInfo& info) {
-  Args args(info, "scatterAddColumns");
-  const Indexed x = indexed(args, true, "dOut", 3, "dW", 4);
-  args.no_alias({region("dW", x.table)}, {region("ids", x.ids), region("dOut", x.dense)});
-  rnnkit::scatter_add_columns(x.n, x.width, x.ids.data, x.dense.data, x.limit, x.table.data);
+// What both cell kernels start with: (kind, T, B, H) at positions 0-3, each size >= 1; the sizes also as
+// doubles (products of three stay exact), G·H, and whether the cell has a cell state (lstm).
+struct CellShape {
+  CellKind kind;
+  int64_t T, B, H;
+  double t, b, h, GH;
+  bool hasC;
+};
+CellShape cell_shape(const Args& args) {
+  const CellKind kind = args.cell_kind(0);
+  const int64_t T = args.size(1, "T", 1), B = args.size(2, "B", 1), H = args.size(3, "H", 1);
+  return {kind,
+          T,
+          B,
+          H,
+          double(T),
+          double(B),
+          double(H),
+          double(rnnkit::gates_of(kind)) * double(H),
+          kind == CellKind::Lstm};
 }
 
 // cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds?, lengths?): with xIds [T·B], xProj
 // is a table of rows of G·H floats and every id must name one of its rows; lengths [B] each in [0, T].
 void CellForward(const Napi::CallbackInfo& info) {
   Args args(info, "cellForward");
-  const CellKind kind = args.cell_kind(0);
-  const int64_t T = args.size(1, "T", 1), B = args.size(2, "B", 1), H = args.size(3, "H", 1);
-  const double t = double(T), b = double(B), h = double(H);
-  const double GH = double(rnnkit::gates_of(kind)) * h;
-  const bool hasC = kind == CellKind::Lstm;
+  const auto [kind, T, B, H, t, b, h, GH, hasC] = cell_shape(args);
   const bool byIds = !args.is_absent(11);
   const Ints xIds = byIds ? args.ints(11, "xIds", t * b) : Ints{};
   const Floats xProj = byIds ? args.floats(4, "xProj") : args.floats(4, "xProj", t * b * GH);
   int64_t xRows = T * B;
   if (byIds) {
-    xRows = args.table_rows(xProj, rnnkit::gates_of(kind) * H, "table xProj", "rows");
+    xRows = args.table_rows(xProj, rnnkit::gates_of(kind) * H, "xProj");
     args.check_ids(xIds, T * B, xRows, false);
   }
   const Floats wHh = args.floats(5, "wHh", GH * h);
@@ -409,11 +348,7 @@ void CellForward(const Napi::CallbackInfo& info) {
 // cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, dbIh?, dbHh?, lengths?, dhSteps?)
 void CellBackward(const Napi::CallbackInfo& info) {
   Args args(info, "cellBackward");
-  const CellKind kind = args.cell_kind(0);
-  const int64_t T = args.size(1, "T", 1), B = args.size(2, "B", 1), H = args.size(3, "H", 1);
-  const double t = double(T), b = double(B), h = double(H);
-  const double GH = double(rnnkit::gates_of(kind)) * h;
-  const bool hasC = kind == CellKind::Lstm;
+  const auto [kind, T, B, H, t, b, h, GH, hasC] = cell_shape(args);
   const Floats wHh = args.floats(4, "wHh", GH * h);
   const Floats hs = args.floats(5, "hs", (t + 1) * b * h);
   const Floats cs = args.floats(6, "cs", hasC ? (t + 1) * b * h : 0);
@@ -513,15 +448,11 @@ Napi::Value CtcLoss(const Napi::CallbackInfo& info) {
   const Ints targetLengths = args.ints(7, "targetLengths", double(B));
   for (int64_t b = 0; b < B; b++) {
     const int64_t L = inputLengths.data[b], U = targetLengths.data[b];
-    const std::string of = " of sequence " + std::to_string(b) + " is outside [";
-    if (L < 1 || L > T) args.range_error("input length " + std::to_string(L) + of + "1, " + std::to_string(T) + "]");
-    if (U < 0 || U > S) args.range_error("target length " + std::to_string(U) + of + "0, " + std::to_string(S) + "]");
+    if (L < 1 || L > T || U < 0 || U > S)
+      args.range_error("a length of sequence " + std::to_string(b) + " out of range");
     for (int64_t s = 0; s < U; s++) {
       const int64_t label = targets.data[b * S + s];
-      if (label < 1 || label >= C) {
-        args.range_error("label " + std::to_string(label) + " at position " + std::to_string(s) + of + "1, " +
-                         std::to_string(C) + ") (0 is the blank)");
-      }
+      if (label < 1 || label >= C) args.range_error("a label of sequence " + std::to_string(b) + " out of range");
     }
   }
   const bool zeroInfinity = args.flag(8, "zeroInfinity");
@@ -562,22 +493,17 @@ void Scale(const Napi::CallbackInfo& info) {
 // dropout(x, p, seed, mask, out)
 void Dropout(const Napi::CallbackInfo& info) {
   Args args(info, "dropout");
-  const Napi::Value p = info[1], seed = info[2];
-  if (!p.IsNumber() || !(p.As<Napi::Number>().DoubleValue() >= 0 && p.As<Napi::Number>().DoubleValue() < 1)) {
-    args.range_error("expected a probability in [0, 1) for p but received " + p.ToString().Utf8Value());
-  }
-  const double s = seed.IsNumber() ? seed.As<Napi::Number>().DoubleValue() : -1;
-  if (!(s >= 0 && s <= 4294967295.0 && std::trunc(s) == s)) {
-    args.range_error("expected an integer from 0 to 4294967295 for seed but received " + seed.ToString().Utf8Value());
-  }
+  const double prob = args.number(1, "p");
+  if (!(prob >= 0 && prob < 1)) args.range_error("p is not in [0, 1)");  // the threshold below must fit 32 bits
+  args.number(2, "seed");  // a number: its conversion to 32 bits below is defined for every one
+  const uint32_t seed = info[2].As<Napi::Number>().Uint32Value();
   const Floats x = args.floats(0, "x");
   const Floats mask = args.floats(3, "mask", double(x.length)), out = args.floats(4, "out", double(x.length));
   args.no_alias({region("mask", mask), region("out", out)}, {region("x", x)});
-  const double prob = p.As<Napi::Number>().DoubleValue();
   // dropoutThreshold(p) = floor(p·2³²) < 2³² because p < 1.
   const auto threshold = static_cast<uint32_t>(std::floor(prob * 4294967296.0));
-  rnnkit::dropout(static_cast<int64_t>(x.length), x.data, threshold, static_cast<float>(1.0 / (1.0 - prob)),
-                  static_cast<uint32_t>(s), mask.data, out.data);
+  rnnkit::dropout(static_cast<int64_t>(x.length), x.data, threshold, static_cast<float>(1.0 / (1.0 - prob)), seed,
+                  mask.data, out.data);
 }
 
 // multiply(a, b, out)
@@ -756,22 +682,33 @@ void LogSoftmax(const Napi::CallbackInfo& info) {
   rnnkit::log_softmax(N, V, x.data, out.data);
 }
 
-// checkUpdate: every tensor as long as the first one.
-void check_same_length(const Args& args, const char* firstName, Floats first, const char* name, Floats other) {
-  if (other.length != first.length) {
-    args.range_error(std::string(name) + " has " + std::to_string(other.length) + " elements, expected " +
-                     std::to_string(first.length) + " like " + firstName);
+// The tensors an optimizer update starts with (param first, at positions 0 … N-1): Float32Arrays as long
+// as param, no two of them overlapping (the update writes all but grad in place).
+template <size_t N>
+std::array<Floats, N> update_tensors(const Args& args, const char* const (&names)[N]) {
+  std::array<Floats, N> t{};
+  for (size_t i = 0; i < N; i++) {
+    t[i] = args.floats(i, names[i]);
+    if (t[i].length != t[0].length) {
+      args.range_error(std::string(names[i]) + " has " + std::to_string(t[i].length) + " elements, expected " +
+                       std::to_string(t[0].length) + " like " + names[0]);
+    }
   }
+  for (size_t i = 0; i < N; i++) {
+    for (size_t j = i + 1; j < N; j++) {
+      if (overlaps(region(names[i], t[i]), region(names[j], t[j]))) {
+        args.range_error(std::string("output ") + names[i] + " overlaps " + names[j]);
+      }
+    }
+  }
+  return t;
 }
 
 // adagradUpdate(param, grad, sum, lr, eps, weightDecay)
 void AdagradUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "adagradUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), sum = args.floats(2, "sum");
-  check_same_length(args, "param", param, "grad", grad);
-  check_same_length(args, "param", param, "sum", sum);
+  const auto [param, grad, sum] = update_tensors(args, {"param", "grad", "sum"});
   const double lr = args.number(3, "lr"), eps = args.number(4, "eps"), weightDecay = args.number(5, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad), region("sum", sum)}, {});
   rnnkit::adagrad_update(static_cast<int64_t>(param.length), param.data, grad.data, sum.data, float(lr), float(eps),
                          float(weightDecay));
 }
@@ -779,23 +716,18 @@ void AdagradUpdate(const Napi::CallbackInfo& info) {
 // sgdUpdate(param, grad, lr, weightDecay)
 void SgdUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "sgdUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad");
-  check_same_length(args, "param", param, "grad", grad);
+  const auto [param, grad] = update_tensors(args, {"param", "grad"});
   const double lr = args.number(2, "lr"), weightDecay = args.number(3, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad)}, {});
   rnnkit::sgd_update(static_cast<int64_t>(param.length), param.data, grad.data, float(lr), float(weightDecay));
 }
 
 // momentumUpdate(param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first)
 void MomentumUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "momentumUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), buf = args.floats(2, "buf");
-  check_same_length(args, "param", param, "grad", grad);
-  check_same_length(args, "param", param, "buf", buf);
+  const auto [param, grad, buf] = update_tensors(args, {"param", "grad", "buf"});
   const double lr = args.number(3, "lr"), momentum = args.number(4, "momentum"),
                dampening = args.number(5, "dampening");
   const double weightDecay = args.number(7, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad), region("buf", buf)}, {});
   const bool nesterov = args.flag(6, "nesterov");
   const bool first = args.flag(8, "first");
   rnnkit::momentum_update(static_cast<int64_t>(param.length), param.data, grad.data, buf.data, lr, momentum, dampening,
@@ -805,12 +737,9 @@ void MomentumUpdate(const Napi::CallbackInfo& info) {
 // rmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay)
 void RmspropUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "rmspropUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad"), sq = args.floats(2, "sq");
-  check_same_length(args, "param", param, "grad", grad);
-  check_same_length(args, "param", param, "sq", sq);
+  const auto [param, grad, sq] = update_tensors(args, {"param", "grad", "sq"});
   const double lr = args.number(3, "lr"), alpha = args.number(4, "alpha"), eps = args.number(5, "eps");
   const double weightDecay = args.number(6, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad), region("sq", sq)}, {});
   rnnkit::rmsprop_update(static_cast<int64_t>(param.length), param.data, grad.data, sq.data, lr, alpha, eps,
                          weightDecay);
 }
@@ -818,14 +747,9 @@ void RmspropUpdate(const Napi::CallbackInfo& info) {
 // adamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step)
 void AdamUpdate(const Napi::CallbackInfo& info) {
   Args args(info, "adamUpdate");
-  const Floats param = args.floats(0, "param"), grad = args.floats(1, "grad");
-  const Floats m = args.floats(2, "m"), v = args.floats(3, "v");
-  check_same_length(args, "param", param, "grad", grad);
-  check_same_length(args, "param", param, "m", m);
-  check_same_length(args, "param", param, "v", v);
+  const auto [param, grad, m, v] = update_tensors(args, {"param", "grad", "m", "v"});
   const double lr = args.number(4, "lr"), beta1 = args.number(5, "beta1"), beta2 = args.number(6, "beta2");
   const double eps = args.number(7, "eps"), weightDecay = args.number(8, "weightDecay");
-  args.no_alias({region("param", param), region("grad", grad), region("m", m), region("v", v)}, {});
   const bool decoupled = args.flag(9, "decoupled");
   const int64_t step = args.size(10, "step", 1);
   rnnkit::adam_update(static_cast<int64_t>(param.length), param.data, grad.data, m.data, v.data, lr, beta1, beta2, eps,

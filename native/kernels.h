@@ -1,6 +1,7 @@
-// The plain C++ kernels of the native engine. They know nothing of N-API: addon.cc validates every
-// argument (sizes, exact lengths, ids, aliasing) and then calls these with raw pointers. A kernel
-// trusts its arguments, never allocates and never throws.
+// The plain C++ kernels of the native engine. They know nothing of N-API: addon.cc checks every argument
+// that could make them touch memory out of bounds (sizes, exact lengths, ids, aliasing) and then calls
+// these with raw pointers. A kernel trusts its arguments and never throws; it allocates only to grow its
+// scratch (FloatScratch, engine.h) the first time it meets larger shapes.
 //
 // Size letters used in shape comments (the same as src/backend/types.ts):
 //   T = time steps in a chunk      B = parallel streams (batch)   H = hidden size

@@ -4,6 +4,7 @@
 // through avx2_ops(), which engine.cc calls after __builtin_cpu_supports("avx2") && ("fma"). No code
 // here runs at load time (the tables are constexpr), so the .node loads on any x86-64 CPU.
 #include "engine.h"
+#include "target_region.h"
 
 #if RNNKIT_X86_SIMD
 #include <immintrin.h>
@@ -11,12 +12,7 @@
 #include <chrono>
 #include <cstdint>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+RNNKIT_TARGET_BEGIN("avx2,fma")
 
 namespace rnnkit {
 namespace avx2 {
@@ -63,11 +59,7 @@ inline void vprefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char
 }  // namespace avx2
 }  // namespace rnnkit
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+RNNKIT_TARGET_END
 
 namespace rnnkit {
 const SimdOps* avx2_ops() { return &avx2::kOps; }

@@ -4,6 +4,7 @@
 // reached only through avx512_ops(), which engine.cc calls after __builtin_cpu_supports("avx512f"),
 // ("avx512bw") and ("fma"). No code here runs at load time (the tables are constexpr).
 #include "engine.h"
+#include "target_region.h"
 
 #if RNNKIT_X86_SIMD
 #include <immintrin.h>
@@ -11,11 +12,8 @@
 #include <chrono>
 #include <cstdint>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,fma")
+RNNKIT_TARGET_BEGIN("avx512f,avx512bw,fma")
+#if !defined(__clang__)
 // GCC 12's avx512fintrin.h initialises _mm512_undefined_ps() from itself: a false "may be used
 // uninitialized" for every _mm512_max_ps/_mm512_min_ps.
 #pragma GCC diagnostic push
@@ -71,12 +69,10 @@ inline void vprefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char
 }  // namespace avx512
 }  // namespace rnnkit
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
-#pragma GCC pop_options
 #endif
+RNNKIT_TARGET_END
 
 namespace rnnkit {
 const SimdOps* avx512_ops() { return &avx512::kOps; }

@@ -4,6 +4,7 @@
 // target("avx512f,avx512bw,avx512vl,avx512bf16") and is reached only through bf16_ops(), which checks the CPU first.
 #include "bf16.h"
 #include "engine.h"
+#include "target_region.h"
 
 #if RNNKIT_X86_SIMD
 #include <immintrin.h>
@@ -11,12 +12,7 @@
 #include <chrono>
 #include <cstdint>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16")
-#endif
+RNNKIT_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512bf16")
 
 namespace rnnkit {
 namespace avx512_bf16 {
@@ -252,11 +248,7 @@ constexpr Bf16Ops kOps = {"avx512_bf16", MR, NR, KP, &pack_a, &pack_b, &kernel, 
 }  // namespace avx512_bf16
 }  // namespace rnnkit
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+RNNKIT_TARGET_END
 
 namespace rnnkit {
 const Bf16Ops* avx512_bf16_ops() { return &avx512_bf16::kOps; }

@@ -31,16 +31,12 @@
 #include "check_random.h"
 #include "engine.h"
 #include "kernels.h"
+#include "target_region.h"
 
 #if RNNKIT_X86_SIMD
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+RNNKIT_TARGET_BEGIN("avx2,fma")
 
 namespace rnnkit {
 namespace emu512 {
@@ -125,11 +121,7 @@ inline void vprefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char
 }  // namespace emu512
 }  // namespace rnnkit
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+RNNKIT_TARGET_END
 #endif  // RNNKIT_X86_SIMD
 
 using namespace rnnkit;

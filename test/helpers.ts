@@ -46,6 +46,7 @@ export function expectClose(
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i]!,
       e = expected[i]!;
+    if (a === e) continue; // (equal infinities too)
     const excess = Math.abs(a - e) - (abs + rel * Math.abs(e));
     if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
       worst = i;

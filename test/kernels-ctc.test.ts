@@ -1,32 +1,28 @@
 // The CTC loss kernel (Backend.ctcLoss): PyTorch's nn.CTCLoss fixtures (test/fixtures/make_ctc_fixtures.py)
 // on every backend; wasm and native (every SIMD level × 1, 2 and 3 threads) against the float64 reference
-// on random cases, with NaN-filled outputs and workspaces and guards around every span; native results
-// bit-identical across thread counts; finite differences on the float64 reference; impossible alignments
-// (infinite, or zero with zeroInfinity, never NaN); the same error for bad arguments on every backend.
-// If the addon cannot be loaded these tests FAIL, unless RNNKIT_EXPECT_NO_NATIVE=1 is set.
+// on random cases through test/kernel-suite.ts (NaN-filled outputs and workspaces, guards around every span,
+// native results bit-identical across thread counts); finite differences on the float64 reference;
+// impossible alignments (infinite, or zero with zeroInfinity, never NaN); one table of bad arguments.
 import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNativeBackend } from '../src/backend/native.js';
-import { ReferenceBackend } from '../src/backend/reference.js';
 import { type Backend, ctcWorkspaceSize } from '../src/backend/types.js';
-import { loadWasmBackend } from '../src/backend/wasm.js';
+import { checkGradient, expectClose, makeRandom, randomValues } from './helpers.js';
 import {
-  type ErrorClass,
-  checkGradient,
-  expectClose,
-  expectError,
-  expectGuardsIntact,
-  guardedIntSpans,
-  guardedSpans,
-  makeRandom,
-  randomValues,
-} from './helpers.js';
-import { addon, eachBackend, expectNoNative, itLoadsTheAddon, kernelTargets } from './kernel-targets.js';
+  type BadArgument,
+  type CaseContext,
+  badArgumentSuite,
+  caseContext,
+  compareWithReference,
+  everyBackend,
+  expectNativeLoads,
+  reference64,
+} from './kernel-suite.js';
 
-itLoadsTheAddon();
+expectNativeLoads();
 
-const ref64 = new ReferenceBackend({ dtype: 'f64' });
+const ref64 = reference64;
+const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
 const nans = (n: number): number[] => new Array<number>(n).fill(NaN);
 
 interface CtcCase {
@@ -47,36 +43,13 @@ interface CtcResult {
   dLogits: number[];
 }
 
-/** One ctcLoss call with every span guarded and every output (and the workspace) starting as NaN. */
-function runCtc(backend: Backend, c: CtcCase, withGradient = true): CtcResult {
-  const { T, B, C, S } = c;
-  const [logits, work, losses, dLogits] = guardedSpans(
-    backend,
-    c.logits,
-    nans(ctcWorkspaceSize(T, B, S)),
-    nans(B),
-    withGradient ? nans(T * B * C) : null,
-  );
-  const [targets, inputLengths, targetLengths] = guardedIntSpans(backend, c.targets, c.inputLengths, c.targetLengths);
-  const loss = backend.ctcLoss(
-    T,
-    B,
-    C,
-    S,
-    logits!,
-    targets!,
-    inputLengths!,
-    targetLengths!,
-    c.zeroInfinity,
-    work!,
-    losses!,
-    withGradient ? dLogits! : null,
-  );
-  expectGuardsIntact([logits!, work!, losses!, dLogits!], `${backend.name} float guards`);
-  expectGuardsIntact([targets!, inputLengths!, targetLengths!], `${backend.name} int guards`);
-  const sent = backend.dtype === 'f64' ? c.logits : Array.from(Float32Array.from(c.logits));
-  expect(Array.from(logits!.data), 'logits unchanged').toEqual(sent);
-  return { loss, losses: Array.from(losses!.data), dLogits: withGradient ? Array.from(dLogits!.data) : [] };
+/** One ctcLoss call through the suite's context (every span guarded, every output and the workspace starting
+ *  as NaN, the guards checked after), as plain numbers. */
+function runCtc(backend: Backend, c: CtcCase): CtcResult {
+  const { context, checkGuards } = caseContext(backend);
+  const got = ctcOutputs(context, c);
+  checkGuards(`${backend.name} guards`);
+  return { loss: got.loss, losses: Array.from(got.losses.data), dLogits: Array.from(got.dLogits.data) };
 }
 
 // ---- PyTorch fixtures -------------------------------------------------------------------------------
@@ -111,18 +84,20 @@ describe('ctcLoss matches PyTorch nn.CTCLoss (blank 0, mean, log_softmax fused)'
     expect(fixtures.some((f) => f.targetLengths.includes(0))).toBe(true);
     expect(fixtures.some((f) => f.losses.includes('Infinity'))).toBe(true);
   });
-  const backends: [string, () => Promise<Backend>][] = [
+  // PyTorch is the oracle here, so the float64 reference runs too, next to every backend of everyBackend().
+  const backends: [string, () => Promise<Backend | undefined>][] = [
     ['reference f64', async () => ref64],
-    ['reference f32', async () => new ReferenceBackend()],
-    ['wasm', () => loadWasmBackend()],
-    ...(addon || !expectNoNative
-      ? [['native', async () => loadNativeBackend({ threads: 2 })] as [string, () => Promise<Backend>]]
-      : []),
+    ...['reference f32', 'wasm', 'native'].map((name): [string, () => Promise<Backend | undefined>] => [
+      name,
+      async () => (await everyBackend()).find((b) => b.name === name.split(' ')[0])?.backend,
+    ]),
   ];
   for (const f of fixtures) {
     for (const [name, make] of backends) {
-      it(`${f.name} on ${name}`, async () => {
-        const got = runCtc(await make(), f);
+      it.skipIf(name === 'native' && expectNoNative)(`${f.name} on ${name}`, async () => {
+        const backend = await make();
+        if (!backend) throw new Error(`${name}: this backend did not load`);
+        const got = runCtc(backend, f);
         const losses = f.losses.map(number);
         expect(
           got.losses.map((v) => v === Infinity),
@@ -174,34 +149,48 @@ const RANDOM_CASES: [string, CtcCase][] = [
   ['B=5 impossible ones, zeroInfinity', randomCase(6, 8, 5, [8, 3, 8, 2, 6], [3, 3, 8, 2, 4], 3, true)],
 ];
 
+/** One case on one backend through the suite's context: loss, losses and dLogits (infinite values come out
+ *  as they are: equal infinities compare equal), and the losses again without a gradient requested. */
+function ctcOutputs(c: CaseContext, k: CtcCase) {
+  const { T, B, C, S } = k;
+  const [logits, work, losses, dLogits, work2, losses2] = c.floats(
+    k.logits,
+    nans(ctcWorkspaceSize(T, B, S)),
+    nans(B),
+    nans(T * B * C),
+    nans(ctcWorkspaceSize(T, B, S)),
+    nans(B),
+  );
+  const [targets, inputLengths, targetLengths] = c.ints(k.targets, k.inputLengths, k.targetLengths);
+  const ctc = (w: typeof work, out: typeof losses, d: typeof dLogits | null): number =>
+    c.backend.ctcLoss(
+      T,
+      B,
+      C,
+      S,
+      logits!,
+      targets!,
+      inputLengths!,
+      targetLengths!,
+      k.zeroInfinity,
+      w!,
+      out!,
+      d ?? null,
+    );
+  const loss = ctc(work, losses, dLogits!);
+  const lossWithoutGradient = ctc(work2, losses2, null);
+  expect(Array.from(logits!.data), `${c.backend.name}: logits unchanged`).toEqual(k.logits.map(Math.fround));
+  return { loss, losses: losses!, dLogits: dLogits!, lossWithoutGradient, lossesWithoutGradient: losses2! };
+}
+
 describe('ctcLoss on wasm and native matches the float64 reference', () => {
-  for (const [name, c] of RANDOM_CASES) {
-    it(name, async () => {
-      const expected = runCtc(ref64, c);
-      const bits = new Map<string, CtcResult>();
-      for (const target of await kernelTargets()) {
-        const got = runCtc(target.backend, c);
-        expect(
-          got.losses.map((v) => v === Infinity),
-          `${target.name} infinite losses`,
-        ).toEqual(expected.losses.map((v) => v === Infinity));
-        expectClose(
-          got.losses.filter(Number.isFinite),
-          expected.losses.filter(Number.isFinite),
-          1e-5,
-          1e-5,
-          `${target.name} losses`,
-        );
-        if (expected.loss === Infinity) expect(got.loss, `${target.name} loss`).toBe(Infinity);
-        else expectClose([got.loss], [expected.loss], 1e-5, 1e-5, `${target.name} loss`);
-        expectClose(got.dLogits, expected.dLogits, 1e-6, 1e-4, `${target.name} dLogits`);
-        const noGradient = runCtc(target.backend, c, false);
-        expect(noGradient.losses, `${target.name} losses without a gradient`).toEqual(got.losses);
-        const first = bits.get(target.level);
-        if (first) expect(got, `${target.name}: bit-identical to 1 thread`).toEqual(first);
-        else bits.set(target.level, got);
-      }
-    });
+  for (const [name, k] of RANDOM_CASES) {
+    it(name, () =>
+      compareWithReference((c) => ctcOutputs(c, k), [1e-5, 1e-5], {
+        per: { dLogits: [1e-6, 1e-4] },
+        expected: (r) => expect(r['loss']![0], 'the reference loss').not.toBeNaN(),
+      }),
+    );
   }
 });
 
@@ -210,14 +199,14 @@ describe('ctcLoss on wasm and native matches the float64 reference', () => {
 describe('ctcLoss semantics (float64 reference)', () => {
   it('finite differences: the gradient of the mean loss w.r.t. the logits', () => {
     for (const c of [randomCase(11, 7, 4, [7, 5, 3], [2, 3, 0]), randomCase(12, 12, 6, [12, 10], [4, 4], 2)]) {
-      const [logits, work, losses, dLogits] = guardedSpans(
-        ref64,
+      const { context } = caseContext(ref64);
+      const [logits, work, losses, dLogits] = context.floats(
         c.logits,
         nans(ctcWorkspaceSize(c.T, c.B, c.S)),
         nans(c.B),
         nans(c.T * c.B * c.C),
       );
-      const [targets, il, tl] = guardedIntSpans(ref64, c.targets, c.inputLengths, c.targetLengths);
+      const [targets, il, tl] = context.ints(c.targets, c.inputLengths, c.targetLengths);
       const loss = (): number =>
         ref64.ctcLoss(c.T, c.B, c.C, c.S, logits!, targets!, il!, tl!, false, work!, losses!, null);
       ref64.ctcLoss(c.T, c.B, c.C, c.S, logits!, targets!, il!, tl!, false, work!, losses!, dLogits!);
@@ -288,106 +277,102 @@ interface CallParts {
 }
 
 /** A valid call for T = 4, B = 2, C = 3, S = 2 with one part replaced. */
-function ctcCall(backend: Backend, parts: CallParts): () => void {
-  const T = parts.T ?? 4,
-    B = 2,
-    C = parts.C ?? 3,
-    S = parts.S ?? 2;
-  const [logits, work, losses, dLogits] = guardedSpans(
-    backend,
-    nans(4 * B * 3),
-    nans(parts.workLength ?? ctcWorkspaceSize(4, B, 2)),
-    nans(B),
-    nans(4 * B * 3),
-  );
-  const [targets, il, tl] = guardedIntSpans(
-    backend,
-    parts.targets ?? [1, 2, 2, 9],
-    parts.inputLengths ?? [4, 1],
-    parts.targetLengths ?? [2, 1],
-  );
-  const out = parts.alias ? logits!.sub(0, B) : losses!;
-  return () =>
-    backend.ctcLoss(
-      T,
-      B,
-      C,
-      S,
-      logits!,
-      targets!,
-      il!,
-      tl!,
-      (parts.zeroInfinity ?? false) as boolean,
-      work!,
-      out,
-      dLogits!,
+function ctcCall(parts: CallParts): (c: CaseContext) => () => unknown {
+  return (c) => {
+    const T = parts.T ?? 4,
+      B = 2,
+      C = parts.C ?? 3,
+      S = parts.S ?? 2;
+    const [logits, work, losses, dLogits] = c.floats(
+      nans(4 * B * 3),
+      nans(parts.workLength ?? ctcWorkspaceSize(4, B, 2)),
+      nans(B),
+      nans(4 * B * 3),
     );
+    const [targets, il, tl] = c.ints(
+      parts.targets ?? [1, 2, 2, 9],
+      parts.inputLengths ?? [4, 1],
+      parts.targetLengths ?? [2, 1],
+    );
+    const out = parts.alias ? logits!.sub(0, B) : losses!;
+    return () =>
+      c.backend.ctcLoss(
+        T,
+        B,
+        C,
+        S,
+        logits!,
+        targets!,
+        il!,
+        tl!,
+        (parts.zeroInfinity ?? false) as boolean,
+        work!,
+        out,
+        dLogits!,
+      );
+  };
 }
 
-const BAD_ARGUMENTS: [string, CallParts, ErrorClass, string][] = [
-  ['C = 1 (only the blank)', { C: 1 }, RangeError, 'ctcLoss: expected an integer >= 2 for C but received 1'],
-  ['T = 0', { T: 0 }, RangeError, 'ctcLoss: expected an integer >= 1 for T but received 0'],
-  ['logits of the wrong size', { C: 4 }, RangeError, 'ctcLoss: logits has 24 elements, expected 32'],
-  ['targets of the wrong size', { S: 3 }, RangeError, 'ctcLoss: targets has 4 elements, expected 6'],
-  [
+const bad = (what: string, parts: CallParts, type: BadArgument[2], message: string): BadArgument => [
+  what,
+  ctcCall(parts),
+  type,
+  message,
+];
+
+badArgumentSuite('ctcLoss', [
+  bad('C = 1 (only the blank)', { C: 1 }, RangeError, 'ctcLoss: expected an integer >= 2 for C but received 1'),
+  bad('T = 0', { T: 0 }, RangeError, 'ctcLoss: expected an integer >= 1 for T but received 0'),
+  bad('logits of the wrong size', { C: 4 }, RangeError, 'ctcLoss: logits has 24 elements, expected 32'),
+  bad('targets of the wrong size', { S: 3 }, RangeError, 'ctcLoss: targets has 4 elements, expected 6'),
+  bad(
     'inputLengths of B + 1',
     { inputLengths: [4, 4, 4] },
     RangeError,
     'ctcLoss: inputLengths has 3 elements, expected 2',
-  ],
-  [
+  ),
+  bad(
     'an input length 0',
     { inputLengths: [4, 0] },
     RangeError,
     'ctcLoss: input length 0 of sequence 1 is outside [1, 4]',
-  ],
-  [
+  ),
+  bad(
     'an input length T + 1',
     { inputLengths: [5, 1] },
     RangeError,
     'ctcLoss: input length 5 of sequence 0 is outside [1, 4]',
-  ],
-  [
+  ),
+  bad(
     'a target length S + 1',
     { targetLengths: [2, 3] },
     RangeError,
     'ctcLoss: target length 3 of sequence 1 is outside [0, 2]',
-  ],
-  [
+  ),
+  bad(
     'a target length −1',
     { targetLengths: [-1, 0] },
     RangeError,
     'ctcLoss: target length -1 of sequence 0 is outside [0, 2]',
-  ],
-  [
+  ),
+  bad(
     'the blank as a label',
     { targets: [1, 0, 2, 9] },
     RangeError,
     'ctcLoss: label 0 at position 1 of sequence 0 is outside [1, 3) (0 is the blank)',
-  ],
-  [
+  ),
+  bad(
     'a label C',
     { targets: [1, 2, 3, 9] },
     RangeError,
     'ctcLoss: label 3 at position 0 of sequence 1 is outside [1, 3) (0 is the blank)',
-  ],
-  [
+  ),
+  bad(
     'zeroInfinity not a boolean',
     { zeroInfinity: 1 },
     TypeError,
     'ctcLoss: expected a boolean for zeroInfinity but received 1',
-  ],
-  ['a workspace too small', { workLength: 10 }, RangeError, 'ctcLoss: work has 10 elements, expected 88'],
-  ['losses aliasing logits', { alias: true }, RangeError, 'ctcLoss: output losses overlaps logits'],
-];
-
-describe('ctcLoss bad arguments: the same error on every backend', () => {
-  for (const [name, make] of eachBackend()) {
-    it(name, async () => {
-      const backend = await make();
-      for (const [what, parts, type, message] of BAD_ARGUMENTS) {
-        expect(() => expectError(ctcCall(backend, parts), type, message), what).not.toThrow();
-      }
-    });
-  }
-});
+  ),
+  bad('a workspace too small', { workLength: 10 }, RangeError, 'ctcLoss: work has 10 elements, expected 88'),
+  bad('losses aliasing logits', { alias: true }, RangeError, 'ctcLoss: output losses overlaps logits'),
+]);

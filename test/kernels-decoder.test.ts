@@ -638,7 +638,8 @@ describe.skipIf(!addon)('the native addon checks the decoder arguments it receiv
     change(list);
     return () => (addon![kernel] as (...a: unknown[]) => void)(...list);
   }
-  it("lengths, source lengths, types and aliasing, with the TypeScript checks' messages", () => {
+  // The addon checks only what protects memory (CONTRIBUTING.md); its messages are one line naming the kernel.
+  it('lengths, source lengths, types and aliasing', () => {
     expectError(
       call('decoderForward', (l) => (l[8] = new Float32Array(3))),
       RangeError,
@@ -662,7 +663,7 @@ describe.skipIf(!addon)('the native addon checks the decoder arguments it receiv
     expectError(
       call('decoderForward', (l) => (l[7] = 0)),
       RangeError,
-      'decoderForward: expected an integer >= 1 for L but received 0',
+      'decoderForward: expected an integer >= 1 for L',
     );
   });
 });

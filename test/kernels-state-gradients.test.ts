@@ -2,27 +2,22 @@
 // reverse loop carries anyway (the gradient-flow view reads it). On the float64 reference backend it equals
 // central differences of the loss with respect to a perturbed h_t (the forward re-run from that state on),
 // for every cell, with and without packed lengths; wasm and native (every SIMD level × 1, 2, 3 threads, so
-// also the split by hidden units) agree with the reference; a wrong length is refused alike everywhere.
+// also the split by hidden units) agree with the reference (test/kernel-suite.ts); a wrong length is refused
+// alike everywhere.
 import { describe, expect, it } from 'vitest';
-import { loadNativeBackend } from '../src/backend/native.js';
-import { ReferenceBackend } from '../src/backend/reference.js';
+import { CELL_KINDS, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import { checkGradient, makeRandom, randomValues } from './helpers.js';
 import {
-  type Backend,
-  CELL_KINDS,
-  type CellKind,
-  type F,
-  type I,
-  Span,
-  cacheWidth,
-  gatesOf,
-} from '../src/backend/types.js';
-import { loadWasmBackend } from '../src/backend/wasm.js';
-import { tryLoadNativeAddon } from './backends.js';
-import { checkGradient, expectClose, makeRandom, randomValues } from './helpers.js';
+  type CaseContext,
+  badArgumentSuite,
+  caseContext,
+  compareWithReference,
+  expectNativeLoads,
+  reference64,
+} from './kernel-suite.js';
 
-const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
-const { addon, loadError, levels } = tryLoadNativeAddon();
-const ref64 = new ReferenceBackend({ dtype: 'f64' });
+expectNativeLoads();
+const ref64 = reference64;
 
 interface Case {
   kind: CellKind;
@@ -51,57 +46,6 @@ function inputs(c: Case, seed: number) {
   };
 }
 
-/** Runs forward then backward on `be` with dhSteps requested; returns dhSteps and the forward's spans. */
-function run(be: Backend, c: Case, x: ReturnType<typeof inputs>) {
-  const { kind, T, B, H } = c,
-    GH = gatesOf(kind) * H,
-    BH = B * H,
-    lstm = kind === 'lstm';
-  const span = (values: number[] | number): F => {
-    const data = typeof values === 'number' ? new Array<number>(values).fill(0) : values;
-    const buf = be.allocFloat(data.length);
-    buf.data.set(data);
-    return Span.of(buf);
-  };
-  const hs = span([...x.h0, ...new Array<number>(T * BH).fill(0)]);
-  const cs = span(lstm ? [...x.c0, ...new Array<number>(T * BH).fill(0)] : []);
-  const cache = span(T * B * cacheWidth(kind) * H);
-  const xProj = span(x.xProj),
-    wHh = span(x.wHh),
-    bIh = span(x.bIh),
-    bHh = span(x.bHh);
-  let lengths: I | null = null;
-  if (c.lengths) {
-    const buf = be.allocInt(B);
-    buf.data.set(c.lengths);
-    lengths = Span.of(buf);
-  }
-  be.cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, null, lengths);
-  const dhSteps = span(new Array<number>(T * BH).fill(NaN)); // every row must be written
-  be.cellBackward(
-    kind,
-    T,
-    B,
-    H,
-    wHh,
-    hs,
-    cs,
-    cache,
-    span(x.dhs),
-    span(x.dhN),
-    span(x.dcN),
-    span(T * B * GH),
-    span(T * B * GH),
-    span(BH),
-    span(lstm ? BH : 0),
-    null,
-    null,
-    lengths,
-    dhSteps,
-  );
-  return { dhSteps: Array.from(dhSteps.data), hs, cs, cache, xProj, wHh, bIh, bHh };
-}
-
 const CASES: Case[] = CELL_KINDS.flatMap((kind) => [
   { kind, T: 5, B: 2, H: 3, lengths: null },
   { kind, T: 6, B: 3, H: 2, lengths: [6, 3, 0] },
@@ -115,7 +59,8 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
       CW = cacheWidth(kind) * H,
       lstm = kind === 'lstm';
     const x = inputs(c, 7);
-    const r = run(ref64, c, x);
+    const r = chainOutputs(caseContext(ref64).context, c, x);
+    const dhSteps = Array.from(r.dhSteps.data);
     const length = (b: number): number => c.lengths?.[b] ?? T;
     // The loss whose gradient backward() computes: Σ_t <dhs_t, h_{t+1}> over running steps, plus <dhN, h_L>
     // and <dcN, c_L> at each stream's final state; only the terms from slot s on (the rest do not move).
@@ -161,7 +106,7 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
         return lossFrom(s);
       };
       // Stream b's state at slot s exists only while s <= L_b; past that its gradient must be zero.
-      const expected = r.dhSteps.slice((s - 1) * BH, s * BH);
+      const expected = dhSteps.slice((s - 1) * BH, s * BH);
       for (let b = 0; b < B; b++)
         if (s > length(b)) expect(expected.slice(b * H, (b + 1) * H)).toEqual(new Array<number>(H).fill(0));
       checkGradient(r.hs.data.subarray(s * BH, (s + 1) * BH), expected, rerun, `${kind} ∂L/∂h_${s}`);
@@ -169,66 +114,65 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
   });
 });
 
-const TOLERANCE = { abs: 2e-5, rel: 2e-4 };
+/** The chain forward → backward on one backend through the suite's context, dhSteps starting as NaN (every
+ *  row must be written). */
+/** cellBackward's spans from wHh to dc0, in its argument order. */
+type BackwardSpans = [wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F];
 
-async function targets(): Promise<{ name: string; backend: Backend }[]> {
-  const list = [{ name: 'wasm', backend: (await loadWasmBackend()) as Backend }];
-  for (const simd of levels)
-    for (const threads of [1, 2, 3])
-      list.push({ name: `native ${simd}/${threads}`, backend: loadNativeBackend({ simd, threads }) });
-  return list;
+function chainOutputs(c: CaseContext, k: Case, x: ReturnType<typeof inputs>) {
+  const { kind, T, B, H } = k,
+    GH = gatesOf(kind) * H,
+    BH = B * H,
+    lstm = kind === 'lstm';
+  const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+  const backward = c.floats(
+    x.wHh,
+    [...x.h0, ...zeros(T * BH)],
+    lstm ? [...x.c0, ...zeros(T * BH)] : null,
+    zeros(T * B * cacheWidth(kind) * H),
+    x.dhs,
+    x.dhN,
+    x.dcN,
+    zeros(T * B * GH),
+    zeros(T * B * GH),
+    zeros(BH),
+    lstm ? zeros(BH) : null,
+  ) as BackwardSpans;
+  const [wHh, hs, cs, cache] = backward;
+  const [xProj, bIh, bHh, dhSteps] = c.floats(x.xProj, x.bIh, x.bHh, new Array<number>(T * BH).fill(NaN));
+  const [lengths] = k.lengths ? c.ints(k.lengths) : [null];
+  c.backend.cellForward(kind, T, B, H, xProj!, wHh, bIh!, bHh!, hs, cs, cache, null, lengths);
+  c.backend.cellBackward(kind, T, B, H, ...backward, null, null, lengths, dhSteps!);
+  return { dhSteps: dhSteps!, hs, cs, cache, xProj: xProj!, wHh, bIh: bIh!, bHh: bHh! };
 }
 
 describe('every backend agrees with the float64 reference', () => {
-  it.skipIf(expectNoNative && !addon)('the native addon loads', () => {
-    if (!addon) throw loadError;
-  });
-
   const WIDE: Case[] = CELL_KINDS.flatMap((kind) => [
     { kind, T: 7, B: 3, H: 40, lengths: null },
     { kind, T: 7, B: 4, H: 37, lengths: [7, 2, 5, 0] },
   ]);
-  it.each(WIDE)('$kind T=$T B=$B H=$H lengths $lengths', async (c) => {
-    const x = inputs(c, 11);
-    const expected = run(ref64, c, x).dhSteps;
-    expect(expected.some((v) => v !== 0)).toBe(true);
-    for (const { name, backend } of await targets())
-      expectClose(run(backend, c, x).dhSteps, expected, TOLERANCE.abs, TOLERANCE.rel, `${name} dhSteps`);
-  });
-
-  it('a dhSteps of the wrong length is refused alike everywhere, naming the kernel and the argument', async () => {
-    const attempt = (be: Backend): string => {
-      const z = (n: number): F => Span.of(be.allocFloat(n));
-      try {
-        be.cellBackward(
-          'gru',
-          3,
-          2,
-          4,
-          z(48),
-          z(32),
-          z(0),
-          z(96),
-          z(24),
-          z(8),
-          z(0),
-          z(72),
-          z(72),
-          z(8),
-          z(0),
-          null,
-          null,
-          null,
-          z(23),
-        );
-      } catch (error) {
-        expect(error).toBeInstanceOf(RangeError);
-        return (error as Error).message;
-      }
-      return 'accepted';
+  it.each(WIDE)('$kind T=$T B=$B H=$H lengths $lengths', (k) => {
+    const x = inputs(k, 11);
+    const chain = (c: CaseContext) => {
+      const { dhSteps, hs, cs } = chainOutputs(c, k, x);
+      return { dhSteps, hs, cs };
     };
-    const message = attempt(ref64);
-    expect(message).toMatch(/cellBackward.*dhSteps/);
-    for (const { name, backend } of await targets()) expect(attempt(backend), name).toBe(message);
+    return compareWithReference(chain, [2e-5, 2e-4], {
+      expected: (r) => expect(r['dhSteps']!.some((v) => v !== 0)).toBe(true),
+    });
   });
 });
+
+badArgumentSuite('cellBackward dhSteps', [
+  [
+    'a dhSteps one element short',
+    (c) => {
+      const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+      const backward = c.floats(...[48, 32, 0, 96, 24, 8, 0, 72, 72, 8, 0].map(zeros)) as BackwardSpans;
+      const [dhSteps] = c.floats(zeros(23));
+      return () => c.backend.cellBackward('gru', 3, 2, 4, ...backward, null, null, null, dhSteps!);
+    },
+    RangeError,
+    'cellBackward: dhSteps has 23 elements, expected 24',
+  ],
+]);

@@ -1,14 +1,22 @@
-// The native engine rejects bad arguments before touching memory, with the same error types and
-// messages as src/backend/checks.ts, both through the backend and when the raw addon is called
-// directly (where JavaScript's type system does not help). The process must survive every case.
+// The native engine rejects bad arguments before touching memory. Through the backend, the messages are
+// src/backend/checks.ts's (the kernel tables of test/kernels-*.test.ts check them on all backends); called
+// directly (where JavaScript's type system does not help), the raw addon still refuses every argument
+// that could make it touch memory out of bounds: wrong types, wrong lengths, overflowing sizes, ids out
+// of range, overlapping outputs. The process must survive every case.
 // If the addon cannot be loaded these tests FAIL, unless RNNKIT_EXPECT_NO_NATIVE=1 is set.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type NativeAddon, type NativeBackend, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
+import { KERNEL_NAMES } from '../src/backend/checks.js';
+import {
+  type NativeAddon,
+  type NativeBackend,
+  loadNativeAddon,
+  loadNativeBackend,
+} from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type Backend, type F, Span } from '../src/backend/types.js';
+import { type Backend, type F, type KernelName, Span, ctcWorkspaceSize } from '../src/backend/types.js';
 import { type ErrorClass, expectError, floatSpan, intSpan } from './helpers.js';
 
 const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
@@ -134,17 +142,13 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
   it('rejects missing arguments', () => {
     const call = (name: keyof NativeAddon, ...args: unknown[]): unknown =>
       (raw[name] as (...a: unknown[]) => unknown)(...args);
-    expectError(() => call('gemm'), RangeError, 'gemm: expected an integer >= 0 for M but received undefined');
+    expectError(() => call('gemm'), RangeError, 'gemm: expected an integer >= 0 for M');
     expectError(
       () => call('gemm', false, false, 2, 2, 3, 1, A(), B(), 0),
       TypeError,
       'gemm: expected a Float32Array for C but received undefined',
     );
-    expectError(
-      () => call('cellForward'),
-      TypeError,
-      'cellForward: unknown cell kind undefined (expected one of rnn_tanh, rnn_relu, lstm, gru)',
-    );
+    expectError(() => call('cellForward'), TypeError, 'cellForward: unknown cell kind');
     expectError(
       () => call('cellBackward', 'gru', 1, 1, 1),
       TypeError,
@@ -152,23 +156,19 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
     );
     expectError(
       () => call('softmaxCrossEntropy', 1, 2, f32(2), i32([0])),
-      RangeError,
-      'softmaxCrossEntropy: expected a finite number for scale but received undefined',
+      TypeError,
+      'softmaxCrossEntropy: expected a number for scale',
     );
     expectError(
       () => call('sumSquares'),
       TypeError,
       'sumSquares: expected a Float32Array for x but received undefined',
     );
-    expectError(
-      () => call('scale', f32(2)),
-      RangeError,
-      'scale: expected a finite number for s but received undefined',
-    );
+    expectError(() => call('scale', f32(2)), TypeError, 'scale: expected a number for s');
     expectError(
       () => call('sgdUpdate', f32(2), f32(2), 0.1),
-      RangeError,
-      'sgdUpdate: expected a finite number for weightDecay but received undefined',
+      TypeError,
+      'sgdUpdate: expected a number for weightDecay',
     );
   });
 
@@ -188,58 +188,52 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
       expectError(
         () => raw.gemm(false, false, any(value), 2, 3, 1, A(), B(), 0, f32(4)),
         RangeError,
-        `gemm: expected an integer >= 0 for M but received ${shown}`,
+        'gemm: expected an integer >= 0 for M',
       );
     }
     expectError(
       () => raw.cellForward('lstm', 1, 1, 0, f32(0), f32(0), f32(0), f32(0), f32(2), f32(2), f32(0)),
       RangeError,
-      'cellForward: expected an integer >= 1 for H but received 0',
+      'cellForward: expected an integer >= 1 for H',
     );
     expectError(
       () => raw.softmaxCrossEntropy(1, 0, f32(0), i32([0]), 1, null),
       RangeError,
-      'softmaxCrossEntropy: expected an integer >= 1 for V but received 0',
+      'softmaxCrossEntropy: expected an integer >= 1 for V',
     );
     expectError(
       () => raw.gatherColumns(1, 0, i32([0]), f32(2), f32(0)),
       RangeError,
-      'gatherColumns: expected an integer >= 1 for R but received 0',
+      'gatherColumns: expected an integer >= 1 for R',
     );
-    expectError(
-      () => raw.gemm(false, false, 2, 2, 3, NaN, A(), B(), 0, f32(4)),
-      RangeError,
-      'gemm: expected a finite number for alpha but received NaN',
-    );
+    // Numbers only need to be numbers here: NaN or Infinity cannot touch memory (the backend's
+    // checks.ts refuses them for users); a string in place of one is refused by type.
     expectError(
       () => raw.gemm(false, false, 2, 2, 3, 1, A(), B(), any('0'), f32(4)),
-      RangeError,
-      'gemm: expected a finite number for beta but received 0',
+      TypeError,
+      'gemm: expected a number for beta',
     );
     expectError(
-      () => raw.adagradUpdate(f32(3), f32(3), f32(3), Infinity, 1e-10, 0),
-      RangeError,
-      'adagradUpdate: expected a finite number for lr but received Infinity',
+      () => raw.adagradUpdate(f32(3), f32(3), f32(3), any(null), 1e-10, 0),
+      TypeError,
+      'adagradUpdate: expected a number for lr',
     );
-    expectError(
-      () => raw.clipValue(f32(3), -Infinity),
-      RangeError,
-      'clipValue: expected a finite number for limit but received -Infinity',
-    );
+    expectError(() => raw.dropout(f32(2), 1, 0, f32(2), f32(2)), RangeError, 'dropout: p is not in [0, 1)');
+    expectError(() => raw.dropout(f32(2), NaN, 0, f32(2), f32(2)), RangeError, 'dropout: p is not in [0, 1)');
     expectError(
       () => raw.gemm(any(1), false, 2, 2, 3, 1, A(), B(), 0, f32(4)),
       TypeError,
-      'gemm: transA and transB must be booleans',
+      'gemm: expected a boolean for transA',
     );
     expectError(
       () => raw.gemm(false, any(undefined), 2, 2, 3, 1, A(), B(), 0, f32(4)),
       TypeError,
-      'gemm: transA and transB must be booleans',
+      'gemm: expected a boolean for transB',
     );
     expectError(
       () => raw.cellForward(any('lstmx'), 1, 1, 1, f32(4), f32(4), f32(4), f32(4), f32(2), f32(2), f32(4)),
       TypeError,
-      'cellForward: unknown cell kind lstmx (expected one of rnn_tanh, rnn_relu, lstm, gru)',
+      'cellForward: unknown cell kind',
     );
     expectError(
       () =>
@@ -261,7 +255,7 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
           f32(1),
         ),
       TypeError,
-      'cellBackward: unknown cell kind 2 (expected one of rnn_tanh, rnn_relu, lstm, gru)',
+      'cellBackward: unknown cell kind',
     );
   });
 
@@ -293,28 +287,7 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
       RangeError,
       'cellForward: cs has 6 elements, expected 0',
     );
-    expectError(
-      () =>
-        raw.cellBackward(
-          'lstm',
-          1,
-          1,
-          1,
-          f32(4),
-          f32(2),
-          f32(2),
-          f32(4),
-          f32(1),
-          f32(1),
-          f32(0),
-          f32(4),
-          f32(4),
-          f32(1),
-          f32(1),
-        ),
-      RangeError,
-      'cellBackward: dcN has 0 elements, expected 1',
-    );
+    // (every other argument one element short or long, on every kernel: the sweep below)
     expectError(
       () => raw.gatherRows(2, 3, i32([0]), f32(6), f32(6)),
       RangeError,
@@ -387,42 +360,42 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
     expectError(
       () => raw.gatherRows(1, 3, i32([0]), f32(8), f32(3)),
       RangeError,
-      'gatherRows: table of 8 elements is not a whole number of 3-element rows',
+      'gatherRows: table is not a whole number of rows',
     );
     expectError(
       () => raw.scatterAddColumns(1, 2, i32([0]), f32(2), f32(0)),
       RangeError,
-      'scatterAddColumns: table of 0 elements is not a whole number of 2-element columns',
+      'scatterAddColumns: dW is not a whole number of rows',
     );
     expectError(
       () => raw.gatherRows(3, 2, i32([0, 1, 9]), f32(8), f32(6)),
       RangeError,
-      'gatherRows: id 9 at position 2 is outside [0, 4)',
+      'gatherRows: id at position 2 out of range',
     );
     expectError(
       () => raw.gatherRows(3, 2, i32([-1, 1, 2]), f32(8), f32(6)),
       RangeError,
-      'gatherRows: id -1 at position 0 is outside [0, 4)',
+      'gatherRows: id at position 0 out of range',
     );
     expectError(
       () => raw.gatherColumns(2, 2, i32([2, 3]), f32(6), f32(4)),
       RangeError,
-      'gatherColumns: id 3 at position 1 is outside [0, 3)',
+      'gatherColumns: id at position 1 out of range',
     );
     expectError(
       () => raw.softmaxCrossEntropy(2, 5, f32(10), i32([-1, 5]), 1, null),
       RangeError,
-      'softmaxCrossEntropy: id 5 at position 1 is outside [-1, 5)',
+      'softmaxCrossEntropy: id at position 1 out of range',
     );
     expectError(
       () => raw.softmaxCrossEntropy(2, 5, f32(10), i32([-2, 0]), 1, null),
       RangeError,
-      'softmaxCrossEntropy: id -2 at position 0 is outside [-1, 5)',
+      'softmaxCrossEntropy: id at position 0 out of range',
     );
     expectError(
       () => raw.softmaxCrossEntropy(1, 5, f32(5), i32([2 ** 31 - 1]), 1, null),
       RangeError,
-      'softmaxCrossEntropy: id 2147483647 at position 0 is outside [-1, 5)',
+      'softmaxCrossEntropy: id at position 0 out of range',
     );
   });
 
@@ -569,16 +542,16 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
     expect(hs[1]).toBeCloseTo(Math.tanh(0.5), 6);
   });
 
-  it('rejects views of a detached ArrayBuffer', () => {
+  it('treats views of a detached ArrayBuffer as empty', () => {
     const detached = A();
     structuredClone(detached.buffer, { transfer: [detached.buffer as ArrayBuffer] });
     expect(detached.length).toBe(0);
     expectError(
       () => raw.gemm(false, false, 2, 2, 3, 1, detached, B(), 0, f32(4)),
-      TypeError,
-      'gemm: A is backed by a detached ArrayBuffer',
+      RangeError,
+      'gemm: A has 0 elements, expected 6',
     );
-    expectError(() => raw.sumSquares(detached), TypeError, 'sumSquares: x is backed by a detached ArrayBuffer');
+    expect(raw.sumSquares(detached)).toBe(0);
   });
 
   it('touches no memory when it rejects a call', () => {
@@ -594,7 +567,7 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
     expectError(
       () => raw.scatterAddRows(3, 1, i32([0, 1, 4]), f32(3, 2), dTable),
       RangeError,
-      'scatterAddRows: id 4 at position 2 is outside [0, 4)',
+      'scatterAddRows: id at position 2 out of range',
     );
     expect(Array.from(dTable)).toEqual([1, 1, 1, 1]);
     const hs = f32(3, 7);
@@ -604,6 +577,175 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
       'cellForward: cache has 1 elements, expected 0',
     );
     expect(Array.from(hs)).toEqual([7, 7, 7]);
+  });
+
+  /** The decoder kernels' shared arguments after the kind: the sizes, one LSTM layer, memory and record. */
+  const decoderHead = (): (number | Float32Array | Int32Array)[] => [
+    ...[1, 1, 1, 1, 1, 1, 1], // T, B, S, E, H, M, L
+    ...[8, 4, 4, 4, 2, 2, 4].map((n) => f32(n)),
+    f32(1),
+    f32(1),
+    i32([1]),
+    ...[2, 2, 1, 2, 2].map((n) => f32(n)),
+  ];
+
+  // One valid call of every kernel (T = 2, B = 2, H = 2 cells; C = 3 symbols, S = 2 labels for ctcLoss).
+  const T = 2,
+    Bs = 2,
+    H = 2;
+  const valid: { [K in KernelName]: () => Parameters<NativeAddon[K]> } = {
+    gemm: () => [false, false, 2, 2, 3, 1, A(), B(), 0, f32(4)],
+    addBias: () => [2, 3, f32(3), f32(6)],
+    sumRows: () => [2, 3, f32(6), f32(3)],
+    gatherRows: () => [2, 3, i32([0, 1]), f32(6), f32(6)],
+    scatterAddRows: () => [2, 3, i32([0, 1]), f32(6), f32(6)],
+    gatherColumns: () => [2, 3, i32([0, 1]), f32(6), f32(6)],
+    scatterAddColumns: () => [2, 3, i32([0, 1]), f32(6), f32(6)],
+    cellForward: () => [
+      'lstm',
+      T,
+      Bs,
+      H,
+      f32(32),
+      f32(16),
+      f32(8),
+      f32(8),
+      f32(12),
+      f32(12),
+      f32(32),
+      null,
+      i32([2, 1]),
+    ],
+    cellBackward: () => [
+      'lstm',
+      T,
+      Bs,
+      H,
+      f32(16),
+      f32(12),
+      f32(12),
+      f32(32),
+      f32(8),
+      f32(4),
+      f32(4),
+      f32(32),
+      f32(32),
+      f32(4),
+      f32(4),
+      f32(8),
+      f32(8),
+      i32([2, 1]),
+      f32(8),
+    ],
+    poolForward: () => ['max', T, Bs, 3, f32(12), i32([2, 1]), f32(6), i32([0, 0, 0, 0, 0, 0])],
+    poolBackward: () => ['max', T, Bs, 3, f32(6), i32([2, 1]), i32([1, 0, 1, 0, 0, 0]), f32(12)],
+    softmaxCrossEntropy: () => [2, 3, f32(6), i32([2, -1]), 1, f32(6)],
+    ctcLoss: () => [
+      T,
+      Bs,
+      3,
+      2,
+      f32(12),
+      i32([1, 2, 2, 0]),
+      i32([2, 1]),
+      i32([1, 1]),
+      false,
+      f32(ctcWorkspaceSize(T, Bs, 2)),
+      f32(2),
+      f32(12),
+    ],
+    clipValue: () => [f32(3), 1],
+    sumSquares: () => [f32(3)],
+    scale: () => [f32(3), 2],
+    dropout: () => [f32(3), 0.5, 7, f32(3), f32(3)],
+    multiply: () => [f32(3), f32(3), f32(3)],
+    adagradUpdate: () => [f32(3), f32(3), f32(3), 0.1, 1e-10, 0],
+    sgdUpdate: () => [f32(3), f32(3), 0.1, 0],
+    momentumUpdate: () => [f32(3), f32(3), f32(3), 0.1, 0.9, 0, false, 0, true],
+    rmspropUpdate: () => [f32(3), f32(3), f32(3), 0.1, 0.99, 1e-8, 0],
+    adamUpdate: () => [f32(3), f32(3), f32(3), f32(3), 0.1, 0.9, 0.999, 1e-8, 0, false, 1],
+    // An LSTM decoder with T = B = S = E = H = M = L = 1, its arrays flat as native.ts passes them: the
+    // layer (wIh, wHh, bIh, bHh, hs, cs, cache), then keys, memory, sourceLengths, wCombine, input0,
+    // attention, combined, feeds.
+    decoderForward: () => ['lstm', ...decoderHead(), f32(1)],
+    decoderBackward: () => [
+      'lstm',
+      ...decoderHead(),
+      f32(1), // dFeeds
+      ...[1, 1, 4, 4, 1, 1, 4, 4].map((n) => f32(n)), // dhN, dcN, dGx, dGh, dh0, dc0, dbIh, dbHh
+      ...[1, 1, 1, 1, 1].map((n) => f32(n)), // dEmbedded, dKeys, dMemory, dCombine, dFeed0
+    ],
+    topK: () => [2, 3, 2, f32(6), f32(4), i32([0, 0, 0, 0])],
+    logSoftmax: () => [2, 3, f32(6), f32(6)],
+  };
+  /** The Int32Array arguments whose values index memory (ids, lengths, labels, argmax read back). */
+  const indexArgs: Partial<Record<KernelName, number[]>> = {
+    gatherRows: [2],
+    scatterAddRows: [2],
+    gatherColumns: [2],
+    scatterAddColumns: [2],
+    cellForward: [12],
+    cellBackward: [17],
+    poolForward: [5],
+    poolBackward: [5, 6],
+    softmaxCrossEntropy: [3],
+    ctcLoss: [5, 6, 7],
+    decoderForward: [17],
+    decoderBackward: [17],
+  };
+  /** The arguments that may be null (optional outputs and inputs). */
+  const nullable: Partial<Record<KernelName, number[]>> = {
+    cellForward: [11, 12],
+    cellBackward: [15, 16, 17, 18],
+    softmaxCrossEntropy: [5],
+    ctcLoss: [11],
+  };
+  const callRaw = (name: KernelName, args: unknown[]): unknown => (raw[name] as (...a: unknown[]) => unknown)(...args);
+  const expectThrow = (name: KernelName, args: unknown[], what: string): void => {
+    let error: unknown;
+    try {
+      callRaw(name, args);
+    } catch (e) {
+      error = e;
+    }
+    expect(error, `${name} with ${what}`).toBeInstanceOf(Error);
+    expect((error as Error).message, `${name} with ${what}`).toMatch(new RegExp(`^${name}: `));
+  };
+
+  it('refuses, for every kernel, each typed array of the wrong type or length and each index out of range', () => {
+    expect(Object.keys(valid).sort()).toEqual([...KERNEL_NAMES].sort());
+    let refused = 0;
+    for (const name of KERNEL_NAMES) {
+      callRaw(name, valid[name]()); // the valid call runs, so each refusal below is the one changed argument
+      valid[name]().forEach((arg, i) => {
+        if (!(arg instanceof Float32Array || arg instanceof Int32Array)) return;
+        const replace = (value: unknown): unknown[] => valid[name]().map((a, j) => (j === i ? value : a));
+        const other = arg instanceof Float32Array ? new Int32Array(arg.length) : new Float32Array(arg.length);
+        for (const [what, value] of [
+          ['another typed array type', other],
+          ['a Float64Array', new Float64Array(arg.length)],
+          ['an Array', Array.from(arg)],
+          ['null', nullable[name]?.includes(i) ? new Uint8Array(arg.length) : null],
+        ] as const) {
+          expectThrow(name, replace(value), `argument ${i} as ${what}`);
+          refused++;
+        }
+        // A lone array of any length is valid (clipValue, sumSquares, scale): nothing to compare it with.
+        if (!['clipValue', 'sumSquares', 'scale'].includes(name)) {
+          const Ctor = arg.constructor as Float32ArrayConstructor | Int32ArrayConstructor;
+          expectThrow(name, replace(new Ctor(arg.length + 1)), `argument ${i} one element longer`);
+          if (arg.length > 0) expectThrow(name, replace(arg.subarray(1)), `argument ${i} one element shorter`);
+          refused += arg.length > 0 ? 2 : 1;
+        }
+        if (indexArgs[name]?.includes(i)) {
+          for (const bad of [2 ** 31 - 1, -(2 ** 31)]) {
+            expectThrow(name, replace(new Int32Array(arg.length).fill(bad)), `argument ${i} filled with ${bad}`);
+            refused++;
+          }
+        }
+      });
+    }
+    expect(refused).toBeGreaterThan(300);
   });
 
   it('still works after all those rejections', () => {
@@ -632,22 +774,22 @@ describe.skipIf(!backend)('the native backend rejects what is not a span of its 
     expectError(
       () => native.gemm(false, false, 2, 2, 3, 1, a, any([1, 2, 3, 4, 5, 6]), 0, c),
       TypeError,
-      'gemm: expected a Float32Array for B but received Array',
+      'gemm: B is not a Span (make spans with Span.of, new Span or sub)',
     );
     expectError(
       () => native.gemm(false, false, 2, 2, 3, 1, a, b, 0, any(null)),
       TypeError,
-      'gemm: expected a Float32Array for C but received null',
+      'gemm: C is not a Span (make spans with Span.of, new Span or sub)',
     );
     expectError(
       () => native.gemm(false, false, 2, 2, 3, 1, a, b, 0, any(undefined)),
       TypeError,
-      'gemm: expected a Float32Array for C but received undefined',
+      'gemm: C is not a Span (make spans with Span.of, new Span or sub)',
     );
     expectError(
       () => native.gemm(false, false, 2, 2, 3, 1, any(3), b, 0, c),
       TypeError,
-      'gemm: expected a Float32Array for A but received number',
+      'gemm: A is not a Span (make spans with Span.of, new Span or sub)',
     );
     expectError(
       () => native.gatherRows(1, 2, any(fs(native, 1)), fs(native, 4), fs(native, 2)),

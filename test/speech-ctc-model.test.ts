@@ -9,7 +9,7 @@ import { Model } from '../src/model/model.js';
 import { RecurrentStack } from '../src/model/stack.js';
 import { CtcWorkspace } from '../src/speech/ctc-model.js';
 import { checkGradient, expectClose, makeRandom } from './helpers.js';
-import { kernelTargets } from './kernel-targets.js';
+import { kernelTargets } from './kernel-suite.js';
 
 const T = 7,
   B = 3,

@@ -1,6 +1,9 @@
-// Argument validation shared by the TypeScript-side backends (reference, wasm). The native addon repeats
-// the same checks in C++ before touching memory. Messages name the kernel and the argument.
+// Argument validation, in one place for all three backends: every kernel of every backend (reference, wasm,
+// and native's TypeScript wrapper) first calls its check here with the Backend's arguments, so the errors a
+// user sees are the same everywhere. Messages name the kernel and the argument. The native addon checks
+// again in C++ only what protects memory (types, lengths, ids, aliasing, size overflow) for direct callers.
 import {
+  type Backend,
   type CellKind,
   CELL_KINDS,
   type DecoderGrads,
@@ -16,6 +19,7 @@ import {
   Span,
   cacheWidth,
   ctcWorkspaceSize,
+  type KernelName,
   gatesOf,
 } from './types.js';
 
@@ -138,7 +142,7 @@ export function checkCellForward(
   hs: F,
   cs: F,
   cache: F,
-  xIds: I | null,
+  xIds: I | null = null,
   lengths: I | null = null,
 ): void {
   const k = 'cellForward';
@@ -183,8 +187,8 @@ export function checkCellBackward(
   dGh: F,
   dh0: F,
   dc0: F,
-  dbIh: F | null,
-  dbHh: F | null,
+  dbIh: F | null = null,
+  dbHh: F | null = null,
   lengths: I | null = null,
   dhSteps: F | null = null,
 ): void {
@@ -391,8 +395,10 @@ export function checkCtcLoss(
   checkNoAlias(k, { work, losses, ...(dLogits ? { dLogits } : {}) }, { logits, targets, inputLengths, targetLengths });
 }
 
+/** The optimizer updates: real spans, every tensor as long as the first, finite numbers, no overlap. */
 export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers: Record<string, number>): void {
   const entries = Object.entries(tensors);
+  for (const [name, t] of entries) checkIsSpan(kernel, name, t);
   const [firstName, first] = entries[0]!;
   for (const [name, t] of entries.slice(1)) {
     if (t.length !== first.length)
@@ -402,7 +408,75 @@ export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers:
   checkNoAlias(kernel, tensors, {});
 }
 
+export function checkAdagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+  checkUpdate('adagradUpdate', { param, grad, sum }, { lr, eps, weightDecay });
+}
+
+export function checkSgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+  checkUpdate('sgdUpdate', { param, grad }, { lr, weightDecay });
+}
+
+export function checkMomentumUpdate(
+  param: F,
+  grad: F,
+  buf: F,
+  lr: number,
+  momentum: number,
+  dampening: number,
+  nesterov: boolean,
+  weightDecay: number,
+  first: boolean,
+): void {
+  checkUpdate('momentumUpdate', { param, grad, buf }, { lr, momentum, dampening, weightDecay });
+  checkBooleans('momentumUpdate', { nesterov, first });
+}
+
+export function checkRmspropUpdate(
+  param: F,
+  grad: F,
+  sq: F,
+  lr: number,
+  alpha: number,
+  eps: number,
+  weightDecay: number,
+): void {
+  checkUpdate('rmspropUpdate', { param, grad, sq }, { lr, alpha, eps, weightDecay });
+}
+
+export function checkAdamUpdate(
+  param: F,
+  grad: F,
+  m: F,
+  v: F,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  decoupled: boolean,
+  step: number,
+): void {
+  checkUpdate('adamUpdate', { param, grad, m, v }, { lr, beta1, beta2, eps, weightDecay });
+  checkBooleans('adamUpdate', { decoupled });
+  checkSize('adamUpdate', 'step', step, 1);
+}
+
+export function checkClipValue(x: F, limit: number): void {
+  checkIsSpan('clipValue', 'x', x);
+  checkNumber('clipValue', 'limit', limit);
+}
+
+export function checkSumSquares(x: F): void {
+  checkIsSpan('sumSquares', 'x', x);
+}
+
+export function checkScale(x: F, s: number): void {
+  checkIsSpan('scale', 'x', x);
+  checkNumber('scale', 's', s);
+}
+
 export function checkDropout(x: F, p: number, seed: number, mask: F, out: F): void {
+  checkIsSpan('dropout', 'x', x);
   if (typeof p !== 'number' || !(p >= 0 && p < 1))
     throw new RangeError(`dropout: expected a probability in [0, 1) for p but received ${String(p)}`);
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
@@ -414,6 +488,7 @@ export function checkDropout(x: F, p: number, seed: number, mask: F, out: F): vo
 }
 
 export function checkMultiply(a: F, b: F, out: F): void {
+  checkIsSpan('multiply', 'a', a);
   checkSpan('multiply', 'b', b, a.length);
   checkSpan('multiply', 'out', out, a.length);
   checkNoAlias('multiply', { out }, { a, b });
@@ -588,3 +663,37 @@ export function checkLogSoftmax(N: number, V: number, x: F, out: F): void {
   checkSpan(k, 'out', out, N * V);
   checkNoAlias(k, { out }, { x });
 }
+/** Every kernel's check by kernel name, with the Backend's own parameter types: a kernel added to the
+ *  Backend interface without a check here is a compile error, and its keys are the list of kernels. */
+export const kernelChecks: { readonly [K in KernelName]: (...args: Parameters<Backend[K]>) => void } = {
+  gemm: checkGemm,
+  addBias: checkAddBias,
+  sumRows: checkSumRows,
+  gatherRows: checkGatherRows,
+  scatterAddRows: checkScatterAddRows,
+  gatherColumns: checkGatherColumns,
+  scatterAddColumns: checkScatterAddColumns,
+  cellForward: checkCellForward,
+  cellBackward: checkCellBackward,
+  poolForward: checkPoolForward,
+  poolBackward: checkPoolBackward,
+  softmaxCrossEntropy: checkSoftmaxCrossEntropy,
+  ctcLoss: checkCtcLoss,
+  clipValue: checkClipValue,
+  sumSquares: checkSumSquares,
+  scale: checkScale,
+  dropout: checkDropout,
+  multiply: checkMultiply,
+  adagradUpdate: checkAdagradUpdate,
+  sgdUpdate: checkSgdUpdate,
+  momentumUpdate: checkMomentumUpdate,
+  rmspropUpdate: checkRmspropUpdate,
+  adamUpdate: checkAdamUpdate,
+  decoderForward: checkDecoderForward,
+  decoderBackward: checkDecoderBackward,
+  topK: checkTopK,
+  logSoftmax: checkLogSoftmax,
+};
+
+/** The kernels' names (the Backend methods that take spans). */
+export const KERNEL_NAMES = Object.keys(kernelChecks) as KernelName[];

@@ -1,10 +1,11 @@
 // The native backend: the C++ addon built from native/ (a prebuild shipped in prebuilds/, else the local
-// build/Release/rnnkit.node; src/backend/native-location.ts). Buffers are plain
-// Float32Array/Int32Array; every kernel passes its spans' live views and its numbers to the addon, which
-// validates them exactly as src/backend/checks.ts does (same order, same messages) before touching memory.
+// build/Release/rnnkit.node; src/backend/native-location.ts). Buffers are plain Float32Array/Int32Array.
+// Every kernel validates its arguments with src/backend/checks.ts (as the other backends do: the same
+// messages), then passes its spans' live views and its numbers to the addon, which checks again only what
+// protects memory (typed array types, lengths, ids, aliasing, sizes) before running the C++ kernel.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { checkDecoderBackward, checkDecoderForward, checkSize } from './checks.js';
+import * as check from './checks.js';
 import { type AddonKind, addonCandidates, localBuildPath } from './native-location.js';
 import {
   type Backend,
@@ -20,6 +21,7 @@ import {
   type F,
   type FloatArray,
   type I,
+  type KernelName,
   type PoolMode,
   CELL_KINDS,
   Span,
@@ -36,8 +38,20 @@ export type Precision = (typeof PRECISIONS)[number];
 /** What loadNativeBackend accepts: 'auto' is bf16 where the CPU has it, else fp32. */
 export type PrecisionChoice = Precision | 'auto';
 
-/** The addon's exports (native/addon.cc): the Backend kernels with spans replaced by typed arrays. */
-export interface NativeAddon {
+/** A kernel argument as the addon takes it: a span becomes its typed array (exactly the span's range; the
+ *  addon refuses anything but a Float32Array or Int32Array there), a cell kind or pooling mode its name
+ *  (the addon refuses unknown names), every other argument stays as it is. */
+type AddonArg<T> = T extends Span<infer A> ? A : T extends string ? string : T;
+type AddonArgs<P extends unknown[]> = { [K in keyof P]: AddonArg<P[K]> };
+/** The Backend's kernels as the addon exports them, derived from the Backend interface. */
+export type AddonKernels = {
+  [K in Exclude<KernelName, FlatKernel>]: (...args: AddonArgs<Parameters<Backend[K]>>) => ReturnType<Backend[K]>;
+};
+/** The kernels whose object arguments (layers, records) the addon takes flat (see NativeAddon). */
+type FlatKernel = 'decoderForward' | 'decoderBackward';
+
+/** The addon's exports (native/addon.cc, native/engine_addon.cc): the kernels and the engine's controls. */
+export interface NativeAddon extends AddonKernels {
   /** The calling thread's SIMD level and thread count, and the cell kind names in enum order. */
   info(): { simd: string; threads: number; cellKinds: string[] };
   /** Sets the calling thread's SIMD level and thread count (absent: the best level, hardware concurrency). */
@@ -51,19 +65,7 @@ export interface NativeAddon {
   /** GFLOP/s of a register-blocked VDPBF16PS loop on `threads` threads (throws where bf16 is unavailable). */
   measureBf16Peak(threads: number, milliseconds: number): number;
   /** The bf16 GEMM on contiguous matrices: the portable emulation ('emulated', the oracle) or the SIMD kernels. */
-  bf16Gemm(
-    impl: 'emulated' | 'kernel',
-    transA: boolean,
-    transB: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array,
-    B: Float32Array,
-    beta: number,
-    C: Float32Array,
-  ): void;
+  bf16Gemm(impl: 'emulated' | 'kernel', ...gemm: Parameters<AddonKernels['gemm']>): void;
   /** The SIMD levels this CPU supports, slowest first. */
   simdLevels(): string[];
   /** GFLOP/s of a register-blocked FMA loop at the configured level on `threads` threads for `milliseconds`. */
@@ -72,195 +74,25 @@ export interface NativeAddon {
   activation(name: 'exp' | 'tanh' | 'sigmoid', x: Float32Array, out: Float32Array): void;
   /** Bytes held by the kernels' packing and scratch buffers (process-wide; they only grow). */
   scratchBytes(): number;
-  gemm(
-    transA: boolean,
-    transB: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array,
-    B: Float32Array,
-    beta: number,
-    C: Float32Array,
-  ): void;
-  addBias(M: number, N: number, bias: Float32Array, C: Float32Array): void;
-  sumRows(M: number, N: number, A: Float32Array, out: Float32Array): void;
-  gatherRows(n: number, D: number, ids: Int32Array, table: Float32Array, out: Float32Array): void;
-  scatterAddRows(n: number, D: number, ids: Int32Array, dOut: Float32Array, dTable: Float32Array): void;
-  gatherColumns(n: number, R: number, ids: Int32Array, W: Float32Array, out: Float32Array): void;
-  scatterAddColumns(n: number, R: number, ids: Int32Array, dOut: Float32Array, dW: Float32Array): void;
-  cellForward(
-    kind: string,
-    T: number,
-    B: number,
-    H: number,
-    xProj: Float32Array,
-    wHh: Float32Array,
-    bIh: Float32Array,
-    bHh: Float32Array,
-    hs: Float32Array,
-    cs: Float32Array,
-    cache: Float32Array,
-    xIds?: Int32Array | null,
-    lengths?: Int32Array | null,
-  ): void;
-  cellBackward(
-    kind: string,
-    T: number,
-    B: number,
-    H: number,
-    wHh: Float32Array,
-    hs: Float32Array,
-    cs: Float32Array,
-    cache: Float32Array,
-    dhs: Float32Array,
-    dhN: Float32Array,
-    dcN: Float32Array,
-    dGx: Float32Array,
-    dGh: Float32Array,
-    dh0: Float32Array,
-    dc0: Float32Array,
-    dbIh?: Float32Array | null,
-    dbHh?: Float32Array | null,
-    lengths?: Int32Array | null,
-    dhSteps?: Float32Array | null,
-  ): void;
-  poolForward(
-    mode: string,
-    T: number,
-    B: number,
-    D: number,
-    x: Float32Array,
-    lengths: Int32Array,
-    out: Float32Array,
-    argmax: Int32Array,
-  ): void;
-  poolBackward(
-    mode: string,
-    T: number,
-    B: number,
-    D: number,
-    dOut: Float32Array,
-    lengths: Int32Array,
-    argmax: Int32Array,
-    dx: Float32Array,
-  ): void;
-  softmaxCrossEntropy(
-    N: number,
-    V: number,
-    logits: Float32Array,
-    targets: Int32Array,
-    scale: number,
-    dLogits: Float32Array | null,
-    labelSmoothing?: number,
-  ): number;
-  ctcLoss(
-    T: number,
-    B: number,
-    C: number,
-    S: number,
-    logits: Float32Array,
-    targets: Int32Array,
-    inputLengths: Int32Array,
-    targetLengths: Int32Array,
-    zeroInfinity: boolean,
-    work: Float32Array,
-    losses: Float32Array,
-    dLogits: Float32Array | null,
-  ): number;
-  clipValue(x: Float32Array, limit: number): void;
-  sumSquares(x: Float32Array): number;
-  scale(x: Float32Array, s: number): void;
-  dropout(x: Float32Array, p: number, seed: number, mask: Float32Array, out: Float32Array): void;
-  multiply(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  adagradUpdate(
-    param: Float32Array,
-    grad: Float32Array,
-    sum: Float32Array,
-    lr: number,
-    eps: number,
-    weightDecay: number,
-  ): void;
-  sgdUpdate(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void;
-  momentumUpdate(
-    param: Float32Array,
-    grad: Float32Array,
-    buf: Float32Array,
-    lr: number,
-    momentum: number,
-    dampening: number,
-    nesterov: boolean,
-    weightDecay: number,
-    first: boolean,
-  ): void;
-  rmspropUpdate(
-    param: Float32Array,
-    grad: Float32Array,
-    sq: Float32Array,
-    lr: number,
-    alpha: number,
-    eps: number,
-    weightDecay: number,
-  ): void;
-  adamUpdate(
-    param: Float32Array,
-    grad: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    decoupled: boolean,
-    step: number,
-  ): void;
-  /** kind, T, B, S, E, H, M, L, 7 arrays per layer, then the memory, record and embedded (native/addon.cc). */
-  decoderForward(kind: string, ...args: (number | Float32Array | Int32Array)[]): void;
-  decoderBackward(kind: string, ...args: (number | Float32Array | Int32Array)[]): void;
-  topK(N: number, V: number, K: number, scores: Float32Array, values: Float32Array, indices: Int32Array): void;
-  logSoftmax(N: number, V: number, x: Float32Array, out: Float32Array): void;
+  /** The decoder kernels take their layers and records flat: kind, T, B, S, E, H, M, L, 7 arrays per layer,
+   *  then the memory, record and embedded (native/addon.cc). */
+  decoderForward(kind: string, ...args: (number | FloatArray | Int32Array)[]): void;
+  decoderBackward(kind: string, ...args: (number | FloatArray | Int32Array)[]): void;
 }
 
-const KERNELS = [
+/** Every export the loader requires (an older build lacks some). */
+const EXPORTS: readonly (keyof NativeAddon)[] = [
+  ...check.KERNEL_NAMES,
   'info',
-  'gemm',
-  'addBias',
-  'sumRows',
-  'gatherRows',
-  'scatterAddRows',
-  'gatherColumns',
-  'scatterAddColumns',
-  'cellForward',
-  'cellBackward',
-  'poolForward',
-  'poolBackward',
-  'softmaxCrossEntropy',
-  'decoderForward',
-  'decoderBackward',
-  'topK',
-  'logSoftmax',
-  'ctcLoss',
-  'clipValue',
-  'sumSquares',
-  'scale',
-  'dropout',
-  'multiply',
-  'adagradUpdate',
-  'sgdUpdate',
-  'momentumUpdate',
-  'rmspropUpdate',
-  'adamUpdate',
   'configure',
+  'precisions',
+  'measureBf16Peak',
+  'bf16Gemm',
   'simdLevels',
   'measurePeak',
   'activation',
   'scratchBytes',
-  'precisions',
-  'measureBf16Peak',
-  'bf16Gemm',
-] as const;
+];
 
 /** Where a local build of the addon is: `<package root>/build/Release/rnnkit.node`. */
 export function defaultAddonPath(): string {
@@ -282,7 +114,7 @@ export function loadNativeAddon(addonPath: string = defaultAddonPath()): NativeA
       { cause: error },
     );
   }
-  const missing = KERNELS.filter((name) => typeof addon[name] !== 'function');
+  const missing = EXPORTS.filter((name) => typeof addon[name] !== 'function');
   if (missing.length > 0) {
     throw new Error(
       `rnnkit native addon at ${addonPath} is out of date (missing ${missing.join(', ')}); run npm run build:native`,
@@ -338,16 +170,11 @@ class TypedBuf<A extends Float32Array | Int32Array> implements Buf<A> {
   }
 }
 
-/** The typed array of a span; anything else goes to the addon unchanged, which rejects it by type. */
-function view<A>(span: Span<never> | F | I | null): A {
-  return (span instanceof Span ? span.data : span) as A;
-}
-
 /** The decoder kernels' first arguments: kind, the sizes, L, then every layer's 7 arrays (native/addon.cc). */
 function decoderHead(
   shape: DecoderShape,
   layers: readonly DecoderLayer[],
-): [string, ...(number | Float32Array | Int32Array)[]] {
+): [string, ...(number | FloatArray | Int32Array)[]] {
   const { kind, T, B, S, E, H, M } = shape;
   return [
     kind,
@@ -358,17 +185,17 @@ function decoderHead(
     H,
     M,
     layers.length,
-    ...layers.flatMap((l) => [l.wIh, l.wHh, l.bIh, l.bHh, l.hs, l.cs, l.cache].map((f) => view<Float32Array>(f))),
+    ...layers.flatMap((l) => [l.wIh, l.wHh, l.bIh, l.bHh, l.hs, l.cs, l.cache].map((f) => f.data)),
   ];
 }
 
 /** The memory, wCombine and the record, in the addon's order. */
-function decoderShared(mem: DecoderMemory, wCombine: F, rec: DecoderRecord): (Float32Array | Int32Array)[] {
+function decoderShared(mem: DecoderMemory, wCombine: F, rec: DecoderRecord): (FloatArray | Int32Array)[] {
   return [
-    view<Float32Array>(mem.keys),
-    view<Float32Array>(mem.memory),
-    view<Int32Array>(mem.sourceLengths),
-    ...[wCombine, rec.input0, rec.attention, rec.combined, rec.feeds].map((f) => view<Float32Array>(f)),
+    mem.keys.data,
+    mem.memory.data,
+    mem.sourceLengths.data,
+    ...[wCombine, rec.input0, rec.attention, rec.combined, rec.feeds].map((f) => f.data),
   ];
 }
 
@@ -483,15 +310,17 @@ export class NativeBackend implements Backend {
   }
 
   allocFloat(length: number): Buf<FloatArray> {
-    checkSize('allocFloat', 'length', length);
+    check.checkSize('allocFloat', 'length', length);
     return new TypedBuf(new Float32Array(length));
   }
 
   allocInt(length: number): Buf<Int32Array> {
-    checkSize('allocInt', 'length', length);
+    check.checkSize('allocInt', 'length', length);
     return new TypedBuf(new Int32Array(length));
   }
 
+  // The kernels: check (src/backend/checks.ts), make this backend's configuration current where the kernel
+  // is threaded or SIMD-dispatched, then call the addon with the spans' typed arrays.
   gemm(
     transA: boolean,
     transB: boolean,
@@ -504,32 +333,39 @@ export class NativeBackend implements Backend {
     beta: number,
     C: F,
   ): void {
+    check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
     this.#configure();
-    this.#addon.gemm(transA, transB, M, N, K, alpha, view(A), view(B), beta, view(C));
+    this.#addon.gemm(transA, transB, M, N, K, alpha, A.data, B.data, beta, C.data);
   }
 
   addBias(M: number, N: number, bias: F, C: F): void {
-    this.#addon.addBias(M, N, view(bias), view(C));
+    check.checkAddBias(M, N, bias, C);
+    this.#addon.addBias(M, N, bias.data, C.data);
   }
 
   sumRows(M: number, N: number, A: F, out: F): void {
-    this.#addon.sumRows(M, N, view(A), view(out));
+    check.checkSumRows(M, N, A, out);
+    this.#addon.sumRows(M, N, A.data, out.data);
   }
 
   gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
-    this.#addon.gatherRows(n, D, view(ids), view(table), view(out));
+    check.checkGatherRows(n, D, ids, table, out);
+    this.#addon.gatherRows(n, D, ids.data, table.data, out.data);
   }
 
   scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
-    this.#addon.scatterAddRows(n, D, view(ids), view(dOut), view(dTable));
+    check.checkScatterAddRows(n, D, ids, dOut, dTable);
+    this.#addon.scatterAddRows(n, D, ids.data, dOut.data, dTable.data);
   }
 
   gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
-    this.#addon.gatherColumns(n, R, view(ids), view(W), view(out));
+    check.checkGatherColumns(n, R, ids, W, out);
+    this.#addon.gatherColumns(n, R, ids.data, W.data, out.data);
   }
 
   scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
-    this.#addon.scatterAddColumns(n, R, view(ids), view(dOut), view(dW));
+    check.checkScatterAddColumns(n, R, ids, dOut, dW);
+    this.#addon.scatterAddColumns(n, R, ids.data, dOut.data, dW.data);
   }
 
   cellForward(
@@ -547,21 +383,22 @@ export class NativeBackend implements Backend {
     xIds: I | null = null,
     lengths: I | null = null,
   ): void {
+    check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     this.#configure();
     this.#addon.cellForward(
       kind,
       T,
       B,
       H,
-      view(xProj),
-      view(wHh),
-      view(bIh),
-      view(bHh),
-      view(hs),
-      view(cs),
-      view(cache),
-      view(xIds),
-      view(lengths),
+      xProj.data,
+      wHh.data,
+      bIh.data,
+      bHh.data,
+      hs.data,
+      cs.data,
+      cache.data,
+      xIds?.data ?? null,
+      lengths?.data ?? null,
     );
   }
 
@@ -586,36 +423,59 @@ export class NativeBackend implements Backend {
     lengths: I | null = null,
     dhSteps: F | null = null,
   ): void {
+    check.checkCellBackward(
+      kind,
+      T,
+      B,
+      H,
+      wHh,
+      hs,
+      cs,
+      cache,
+      dhs,
+      dhN,
+      dcN,
+      dGx,
+      dGh,
+      dh0,
+      dc0,
+      dbIh,
+      dbHh,
+      lengths,
+      dhSteps,
+    );
     this.#configure();
     this.#addon.cellBackward(
       kind,
       T,
       B,
       H,
-      view(wHh),
-      view(hs),
-      view(cs),
-      view(cache),
-      view(dhs),
-      view(dhN),
-      view(dcN),
-      view(dGx),
-      view(dGh),
-      view(dh0),
-      view(dc0),
-      view(dbIh),
-      view(dbHh),
-      view(lengths),
-      view(dhSteps),
+      wHh.data,
+      hs.data,
+      cs.data,
+      cache.data,
+      dhs.data,
+      dhN.data,
+      dcN.data,
+      dGx.data,
+      dGh.data,
+      dh0.data,
+      dc0.data,
+      dbIh?.data ?? null,
+      dbHh?.data ?? null,
+      lengths?.data ?? null,
+      dhSteps?.data ?? null,
     );
   }
 
   poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
-    this.#addon.poolForward(mode, T, B, D, view(x), view(lengths), view(out), view(argmax));
+    check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
+    this.#addon.poolForward(mode, T, B, D, x.data, lengths.data, out.data, argmax.data);
   }
 
   poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
-    this.#addon.poolBackward(mode, T, B, D, view(dOut), view(lengths), view(argmax), view(dx));
+    check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
+    this.#addon.poolBackward(mode, T, B, D, dOut.data, lengths.data, argmax.data, dx.data);
   }
 
   /** The whole T-step loop in C++ (native/decoder.cc). The TypeScript checks read the objects; the addon
@@ -628,12 +488,12 @@ export class NativeBackend implements Backend {
     wCombine: F,
     rec: DecoderRecord,
   ): void {
-    checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
+    check.checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
     this.#configure();
     this.#addon.decoderForward(
       ...decoderHead(shape, layers),
       ...decoderShared(mem, wCombine, rec),
-      view<Float32Array>(embedded),
+      embedded.data,
     );
   }
 
@@ -649,25 +509,27 @@ export class NativeBackend implements Backend {
     grads: readonly DecoderLayerGrads[],
     out: DecoderGrads,
   ): void {
-    checkDecoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
+    check.checkDecoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
     this.#configure();
     this.#addon.decoderBackward(
       ...decoderHead(shape, layers),
       ...decoderShared(mem, wCombine, rec),
-      view<Float32Array>(dFeeds),
+      dFeeds.data,
       ...grads.flatMap((g, l) =>
-        [dhN[l]!, dcN[l]!, g.dGx, g.dGh, g.dh0, g.dc0, g.dbIh, g.dbHh].map((f) => view<Float32Array>(f)),
+        [dhN[l]!, dcN[l]!, g.dGx, g.dGh, g.dh0, g.dc0, g.dbIh, g.dbHh].map((f) => f.data),
       ),
-      ...[out.dEmbedded, out.dKeys, out.dMemory, out.dCombine, out.dFeed0].map((f) => view<Float32Array>(f)),
+      ...[out.dEmbedded, out.dKeys, out.dMemory, out.dCombine, out.dFeed0].map((f) => f.data),
     );
   }
 
   topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
-    this.#addon.topK(N, V, K, view(scores), view(values), view(indices));
+    check.checkTopK(N, V, K, scores, values, indices);
+    this.#addon.topK(N, V, K, scores.data, values.data, indices.data);
   }
 
   logSoftmax(N: number, V: number, x: F, out: F): void {
-    this.#addon.logSoftmax(N, V, view(x), view(out));
+    check.checkLogSoftmax(N, V, x, out);
+    this.#addon.logSoftmax(N, V, x.data, out.data);
   }
 
   softmaxCrossEntropy(
@@ -679,7 +541,16 @@ export class NativeBackend implements Backend {
     dLogits: F | null,
     labelSmoothing = 0,
   ): number {
-    return this.#addon.softmaxCrossEntropy(N, V, view(logits), view(targets), scale, view(dLogits), labelSmoothing);
+    check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits, labelSmoothing);
+    return this.#addon.softmaxCrossEntropy(
+      N,
+      V,
+      logits.data,
+      targets.data,
+      scale,
+      dLogits?.data ?? null,
+      labelSmoothing,
+    );
   }
 
   ctcLoss(
@@ -696,49 +567,57 @@ export class NativeBackend implements Backend {
     losses: F,
     dLogits: F | null,
   ): number {
+    check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     this.#configure();
     return this.#addon.ctcLoss(
       T,
       B,
       C,
       S,
-      view(logits),
-      view(targets),
-      view(inputLengths),
-      view(targetLengths),
+      logits.data,
+      targets.data,
+      inputLengths.data,
+      targetLengths.data,
       zeroInfinity,
-      view(work),
-      view(losses),
-      view(dLogits),
+      work.data,
+      losses.data,
+      dLogits?.data ?? null,
     );
   }
 
   clipValue(x: F, limit: number): void {
-    this.#addon.clipValue(view(x), limit);
+    check.checkClipValue(x, limit);
+    this.#addon.clipValue(x.data, limit);
   }
 
   sumSquares(x: F): number {
-    return this.#addon.sumSquares(view(x));
+    check.checkSumSquares(x);
+    return this.#addon.sumSquares(x.data);
   }
 
   scale(x: F, s: number): void {
-    this.#addon.scale(view(x), s);
+    check.checkScale(x, s);
+    this.#addon.scale(x.data, s);
   }
 
   dropout(x: F, p: number, seed: number, mask: F, out: F): void {
-    this.#addon.dropout(view(x), p, seed, view(mask), view(out));
+    check.checkDropout(x, p, seed, mask, out);
+    this.#addon.dropout(x.data, p, seed, mask.data, out.data);
   }
 
   multiply(a: F, b: F, out: F): void {
-    this.#addon.multiply(view(a), view(b), view(out));
+    check.checkMultiply(a, b, out);
+    this.#addon.multiply(a.data, b.data, out.data);
   }
 
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
-    this.#addon.adagradUpdate(view(param), view(grad), view(sum), lr, eps, weightDecay);
+    check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
+    this.#addon.adagradUpdate(param.data, grad.data, sum.data, lr, eps, weightDecay);
   }
 
   sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
-    this.#addon.sgdUpdate(view(param), view(grad), lr, weightDecay);
+    check.checkSgdUpdate(param, grad, lr, weightDecay);
+    this.#addon.sgdUpdate(param.data, grad.data, lr, weightDecay);
   }
 
   momentumUpdate(
@@ -752,21 +631,13 @@ export class NativeBackend implements Backend {
     weightDecay: number,
     first: boolean,
   ): void {
-    this.#addon.momentumUpdate(
-      view(param),
-      view(grad),
-      view(buf),
-      lr,
-      momentum,
-      dampening,
-      nesterov,
-      weightDecay,
-      first,
-    );
+    check.checkMomentumUpdate(param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first);
+    this.#addon.momentumUpdate(param.data, grad.data, buf.data, lr, momentum, dampening, nesterov, weightDecay, first);
   }
 
   rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
-    this.#addon.rmspropUpdate(view(param), view(grad), view(sq), lr, alpha, eps, weightDecay);
+    check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
+    this.#addon.rmspropUpdate(param.data, grad.data, sq.data, lr, alpha, eps, weightDecay);
   }
 
   adamUpdate(
@@ -782,19 +653,8 @@ export class NativeBackend implements Backend {
     decoupled: boolean,
     step: number,
   ): void {
-    this.#addon.adamUpdate(
-      view(param),
-      view(grad),
-      view(m),
-      view(v),
-      lr,
-      beta1,
-      beta2,
-      eps,
-      weightDecay,
-      decoupled,
-      step,
-    );
+    check.checkAdamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
+    this.#addon.adamUpdate(param.data, grad.data, m.data, v.data, lr, beta1, beta2, eps, weightDecay, decoupled, step);
   }
 }
 
@@ -821,7 +681,7 @@ export function loadNativeBackend(
 ): NativeBackend {
   let threads = options.threads;
   if (threads !== undefined) {
-    checkSize('loadNativeBackend', 'threads', threads, 1);
+    check.checkSize('loadNativeBackend', 'threads', threads, 1);
     if (threads > MAX_NATIVE_THREADS) {
       throw new RangeError(
         `loadNativeBackend: expected an integer from 1 to ${MAX_NATIVE_THREADS} for threads but received ${threads}`,

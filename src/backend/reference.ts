@@ -415,12 +415,13 @@ export class ReferenceBackend implements Backend {
   }
 
   clipValue(x: F, limit: number): void {
-    check.checkNumber('clipValue', 'limit', limit);
+    check.checkClipValue(x, limit);
     const a = x.data;
     for (let i = 0; i < a.length; i++) a[i] = Math.min(limit, Math.max(-limit, a[i]!));
   }
 
   sumSquares(x: F): number {
+    check.checkSumSquares(x);
     const a = x.data;
     let sum = 0;
     for (let i = 0; i < a.length; i++) sum += a[i]! * a[i]!;
@@ -428,7 +429,7 @@ export class ReferenceBackend implements Backend {
   }
 
   scale(x: F, s: number): void {
-    check.checkNumber('scale', 's', s);
+    check.checkScale(x, s);
     const a = x.data;
     for (let i = 0; i < a.length; i++) a[i]! *= s;
   }
@@ -456,7 +457,7 @@ export class ReferenceBackend implements Backend {
   }
 
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
-    check.checkUpdate('adagradUpdate', { param, grad, sum }, { lr, eps, weightDecay });
+    check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
     const p = param.data,
       g = grad.data,
       s = sum.data;
@@ -468,7 +469,7 @@ export class ReferenceBackend implements Backend {
   }
 
   sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
-    check.checkUpdate('sgdUpdate', { param, grad }, { lr, weightDecay });
+    check.checkSgdUpdate(param, grad, lr, weightDecay);
     const p = param.data,
       g = grad.data;
     for (let i = 0; i < p.length; i++) p[i]! -= lr * (g[i]! + weightDecay * p[i]!);
@@ -485,8 +486,7 @@ export class ReferenceBackend implements Backend {
     weightDecay: number,
     first: boolean,
   ): void {
-    check.checkUpdate('momentumUpdate', { param, grad, buf }, { lr, momentum, dampening, weightDecay });
-    check.checkBooleans('momentumUpdate', { nesterov, first });
+    check.checkMomentumUpdate(param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first);
     const p = param.data,
       g = grad.data,
       b = buf.data;
@@ -498,7 +498,7 @@ export class ReferenceBackend implements Backend {
   }
 
   rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
-    check.checkUpdate('rmspropUpdate', { param, grad, sq }, { lr, alpha, eps, weightDecay });
+    check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
     const p = param.data,
       g = grad.data,
       s = sq.data;
@@ -522,9 +522,7 @@ export class ReferenceBackend implements Backend {
     decoupled: boolean,
     step: number,
   ): void {
-    check.checkUpdate('adamUpdate', { param, grad, m, v }, { lr, beta1, beta2, eps, weightDecay });
-    check.checkBooleans('adamUpdate', { decoupled });
-    check.checkSize('adamUpdate', 'step', step, 1);
+    check.checkAdamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
     const p = param.data,
       g = grad.data,
       ma = m.data,

@@ -214,11 +214,14 @@ export interface DecoderGrads {
 
 /**
  * The kernels. Conventions:
- * - sizes first, then inputs, then outputs; the wasm and native kernels never allocate (their scratch is
- *   kept and reused; the reference backend, written for clarity, allocates temporaries in the cells);
+ * - sizes first, then inputs, then outputs; the wasm kernels never allocate (their scratch is allocated once,
+ *   at load), the native ones only to grow their scratch the first time they meet larger shapes (kept and
+ *   reused after, so a warm training loop allocates nothing); the reference backend, written for clarity,
+ *   allocates temporaries;
  * - "+=" kernels accumulate into their output (gradients are zeroed once per step by the caller);
  * - every backend validates sizes, span lengths, ids and aliasing of outputs with inputs before touching
- *   memory, and throws a RangeError/TypeError whose message names the kernel and the argument.
+ *   memory, with the kernel's one check in src/backend/checks.ts, and throws a RangeError/TypeError whose
+ *   message names the kernel and the argument.
  */
 export interface Backend {
   readonly name: BackendName;
@@ -495,3 +498,10 @@ export interface Backend {
     step: number,
   ): void;
 }
+
+/** The Backend methods that are kernels (everything but identity, allocation and disposal). Each has a
+ *  check in src/backend/checks.ts (kernelChecks) that every backend calls before touching memory. */
+export type KernelName = Exclude<
+  keyof Backend,
+  'name' | 'dtype' | 'info' | 'allocFloat' | 'allocInt' | 'free' | 'dispose'
+>;

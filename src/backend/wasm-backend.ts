@@ -859,16 +859,17 @@ export class WasmBackend implements Backend {
   }
 
   clipValue(x: F, limit: number): void {
-    check.checkNumber('clipValue', 'limit', limit);
+    check.checkClipValue(x, limit);
     this.#x.clipValue(x.length, this.#f('clipValue', 'x', x), limit);
   }
 
   sumSquares(x: F): number {
+    check.checkSumSquares(x);
     return this.#x.sumSquares(x.length, this.#f('sumSquares', 'x', x));
   }
 
   scale(x: F, s: number): void {
-    check.checkNumber('scale', 's', s);
+    check.checkScale(x, s);
     this.#x.scale(x.length, this.#f('scale', 'x', x), s);
   }
 
@@ -894,7 +895,7 @@ export class WasmBackend implements Backend {
 
   adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
     const k = 'adagradUpdate';
-    check.checkUpdate(k, { param, grad, sum }, { lr, eps, weightDecay });
+    check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
     this.#x.adagradUpdate(
       param.length,
       this.#f(k, 'param', param),
@@ -908,7 +909,7 @@ export class WasmBackend implements Backend {
 
   sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
     const k = 'sgdUpdate';
-    check.checkUpdate(k, { param, grad }, { lr, weightDecay });
+    check.checkSgdUpdate(param, grad, lr, weightDecay);
     this.#x.sgdUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), lr, weightDecay);
   }
 
@@ -927,8 +928,7 @@ export class WasmBackend implements Backend {
     first: boolean,
   ): void {
     const k = 'momentumUpdate';
-    check.checkUpdate(k, { param, grad, buf }, { lr, momentum, dampening, weightDecay });
-    check.checkBooleans(k, { nesterov, first });
+    check.checkMomentumUpdate(param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first);
     this.#x.momentumUpdate(
       param.length,
       this.#f(k, 'param', param),
@@ -945,7 +945,7 @@ export class WasmBackend implements Backend {
 
   rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
     const k = 'rmspropUpdate';
-    check.checkUpdate(k, { param, grad, sq }, { lr, alpha, eps, weightDecay });
+    check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
     this.#x.rmspropUpdate(
       param.length,
       this.#f(k, 'param', param),
@@ -973,9 +973,7 @@ export class WasmBackend implements Backend {
     step: number,
   ): void {
     const k = 'adamUpdate';
-    check.checkUpdate(k, { param, grad, m, v }, { lr, beta1, beta2, eps, weightDecay });
-    check.checkBooleans(k, { decoupled });
-    check.checkSize(k, 'step', step, 1);
+    check.checkAdamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
     const stepSize = lr / (1 - beta1 ** step),
       correction2 = Math.sqrt(1 - beta2 ** step);
     this.#x.adamUpdate(
