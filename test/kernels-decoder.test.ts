@@ -54,6 +54,7 @@ const SHAPES: Omit<Shape, 'kind'>[] = [
   { L: 1, T: 5, B: 5, S: 7, E: 4, H: 33, M: 66, lengths: [7, 3, 1, 7, 2] },
   { L: 2, T: 2, B: 3, S: 4, E: 7, H: 100, M: 200, lengths: [2, 4, 1] },
   { L: 1, T: 3, B: 5, S: 6, E: 3, H: 130, M: 130, lengths: [6, 5, 1, 2, 6] },
+  { L: 2, T: 0, B: 3, S: 4, E: 2, H: 5, M: 3, lengths: [4, 1, 2] }, // no steps: the states pass through
 ];
 
 const nans = (n: number): number[] => new Array<number>(n).fill(NaN);
