@@ -237,7 +237,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
         const misplaced = Object.keys(TASK_ONLY).find((key) => explicit(key) && !TASK_ONLY[key]!.includes(task));
         if (misplaced)
           throw invalidOption(
-            `${optionName(misplaced)} applies to --task ${TASK_ONLY[misplaced]!.join(' or ')}, not --task ${task}`,
+            `${optionName(misplaced)} applies to --task ${TASK_ONLY[misplaced]!.join(' or --task ')}, not --task ${task}`,
           );
         const explicitShape: Partial<ShapeOptions> = {};
         for (const key of SHAPE_KEYS) if (explicit(key)) Object.assign(explicitShape, { [key]: flags[key] });
