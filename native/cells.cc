@@ -287,23 +287,30 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
   const CellSplit split = cell_split(config.threads, B, GH, H);
   PartBarrier barrier(split.byStreams ? 1 : split.parts);
   const Bf16Ops* bf16 = config.precision == Precision::Bf16 ? bf16_ops() : nullptr;
+  // A bf16 snapshot of W_hh in use (sampling, bf16.h), grouped by gate so that a part's units are whole
+  // panels: it serves the steps that the packed slice below does not (one stream, or a few steps).
+  const Bf16Weights* snapshot = bf16 ? bf16_weights_for(wHh, GH, H, H) : nullptr;
+  if (snapshot && snapshot->rows != H) snapshot = nullptr;
 
   auto part = [&](int p) {
     int64_t u0, u1, b0, b1;
     split.ranges(p, H, B, u0, u1, b0, b1);
     const int64_t n = u1 - u0, rows = b1 - b0;
     // bf16 (bf16.h): this part's rows of W_hh packed once as bf16 pairs, h_{t-1} rounded every step —
-    // when the packing pays (as packW below); sampling (one stream, one step) stays fp32.
+    // when the packing pays (as packW below); else the snapshot's panels if there is one, else fp32.
     Bf16Slice wb;
     if (bf16 && B > 1 && T >= kMinPackSteps)
       bf16_pack_slice(bf16, true, wHh + u0 * H, H, H * H, G, H, n, rows, tl_weights, tl_rows, wb);
+    const Bf16Weights* ws = wb.ops || n == 0 ? nullptr : snapshot;
+    uint32_t* hPairs = ws ? reinterpret_cast<uint32_t*>(tl_rows.reserve(rows * ((H + 1) / 2))) : nullptr;
+    if (!hPairs) ws = nullptr;  // no memory: fp32 below
     // Pack this part's rows of W_hh once: op(B) = W_hhᵀ restricted to rows q·H+u0 .. q·H+u1 of each
     // gate q, as panels [H][nr] that every step then streams through the micro-kernel.
     // Packing costs about two more passes over the slice, so it only pays when the slice is used for
     // enough steps and streams. Otherwise W_hh is read in place: one stream → GEMV over its rows; a
     // few steps → the transposed kernel against h_{t-1}ᵀ packed per step (sampling, short chunks).
-    const bool gemv = ops && !wb.ops && B == 1;
-    const bool packW = ops && !wb.ops && !gemv && T >= kMinPackSteps;
+    const bool gemv = ops && !wb.ops && !ws && B == 1;
+    const bool packW = ops && !wb.ops && !ws && !gemv && T >= kMinPackSteps;
     PackedSlice w;
     if (packW && n > 0) {
       w.K = H;
@@ -316,8 +323,8 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
           ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
       }
     }
-    float* hT =
-        ops && !wb.ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H)) : nullptr;
+    float* hT = ops && !wb.ops && !ws && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H))
+                                                                  : nullptr;
     for (int64_t t = 0; t < T; t++) {
       const float* hPrev = hs + (t * B + b0) * H;  // this part's streams of h_{t-1}, complete (barrier below)
       float* hNext = hs + ((t + 1) * B + b0) * H;
@@ -327,6 +334,10 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
       if (n > 0 && m > 0) {
         if (wb.ops) {
           bf16_slice_gemm(wb, hPrev, H, m, gh + u0, ldg, H, G, 0.0f);
+        } else if (ws) {
+          bf16->pack_a(false, hPrev, H, m, H, 1.0f, hPairs);
+          for (int64_t q = 0; q < G; q++)
+            bf16_weights_product(*bf16, *ws, q, u0, u1, hPairs, m, gh + q * H + u0, ldg, 0.0f);
         } else if (gemv) {
           for (int64_t q = 0; q < G; q++)
             ops->gemv_rows(n, H, hPrev, wHh + (q * H + u0) * H, H, gh + q * H + u0, 1.0f, 0.0f);
