@@ -349,7 +349,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const readBandwidthGBs = readBandwidth();
   const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
   notes.push(
-    `S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character: one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`,
+    `S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character (half in bf16): one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`,
   );
   return {
     date: new Date().toISOString(),
