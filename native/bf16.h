@@ -21,6 +21,7 @@
 #define RNNKIT_BF16_H
 
 #include <cstdint>
+#include <vector>
 
 namespace rnnkit {
 
@@ -60,6 +61,17 @@ struct Bf16Ops {
   // never reads C.
   void (*kernel)(int m, int n, int64_t kp, const uint32_t* a, bool transA, const uint32_t* b, float* C, int64_t ldc,
                  float beta);
+  // ---- products of a few rows with a weight snapshot (sampling; see Bf16Weights below) ----
+  int few_rows;    // most rows of A per kernel_few call
+  int few_panels;  // most 16-column panels per kernel_few call
+  // One panel of a weight snapshot: rows [0, n) (n <= 16) of W [n, K] (row stride ld) as [ceil(K/2)][16]
+  // pair words, word p·16 + c = pair(W[c, 2p], W[c, 2p+1]); zero past n and past K.
+  void (*pack_w)(const float* W, int64_t ld, int64_t K, int64_t n, uint32_t* dst);
+  // C[m, cols] = chain over kp pairs from acc = (beta == 0 ? 0 : beta·C), m <= few_rows, cols <= 16·np,
+  // np <= few_panels: a holds m rows of pair words [m][kp] (as pack_a with transA false), w np panels of
+  // pack_w's layout, panelStride words apart; column c of C is column c % 16 of panel c / 16.
+  void (*kernel_few)(int m, int np, int cols, int64_t kp, const uint32_t* a, const uint32_t* w, int64_t panelStride,
+                     float* C, int64_t ldc, float beta);
   // FLOP/s of a register-blocked VDPBF16PS loop on the calling thread for about `seconds` (one
   // instruction = 16 lanes × 2 products × 2 FLOP).
   double (*peak_flops)(double seconds);
@@ -99,6 +111,55 @@ void bf16_pack_slice(const Bf16Ops* ops, bool transB, const float* B, int64_t ld
 // bf16_gemm_emulated(A, slice's op(B)) with that beta.
 void bf16_slice_gemm(const Bf16Slice& slice, const float* A, int64_t lda, int64_t m, float* C, int64_t ldc,
                      int64_t groupStride, int64_t groups, float beta);
+
+// ---- weight snapshots (sampling) ---------------------------------------------------------------------
+
+// A weight matrix W [groups·rows, K] (row-major, row stride K) rounded to bf16 ONCE, for the products of a
+// few rows with Wᵀ that sampling runs every character (C[m, groups·rows] = A[m, K]·Wᵀ): each group's rows
+// as ceil(rows/16) panels of pack_w's layout, so a range of rows [u0, u1) of a group with u0 a multiple
+// of 16 (a cell part's hidden units) is a run of whole panels. Half the bytes of W per product, and no
+// conversion per call. `source` identifies the fp32 matrix; the snapshot does not follow its later changes.
+struct Bf16Weights {
+  const float* source = nullptr;
+  int64_t groups = 0, rows = 0, K = 0;
+  int64_t panels = 0;              // per group: ceil(rows/16)
+  const uint32_t* data = nullptr;  // groups·panels panels of ceil(K/2)·16 words
+};
+
+// The weight matrices of one model, rounded together (a sampling run's `inferenceWeights`).
+class Bf16Snapshot {
+ public:
+  struct Matrix {
+    const float* W;
+    int64_t groups, rows, K;
+  };
+  // Packs every matrix (ops must not be null). Throws std::bad_alloc when memory runs out.
+  Bf16Snapshot(const Bf16Ops& ops, const std::vector<Matrix>& matrices);
+  // The snapshot of exactly this operand of a product with Wᵀ (W [N, K], row stride ldb), or nullptr.
+  const Bf16Weights* find(const float* W, int64_t N, int64_t K, int64_t ldb) const;
+
+ private:
+  std::vector<uint32_t> words_;
+  std::vector<Bf16Weights> weights_;
+};
+
+// The calling thread's snapshot in use (nullptr: none); the kernels look it up on the calling thread
+// before they split the work, and use it for products of fewer than kMinBf16Rows rows.
+void bf16_use_snapshot(const Bf16Snapshot* snapshot);
+const Bf16Snapshot* bf16_snapshot_in_use();
+inline const Bf16Weights* bf16_weights_for(const float* W, int64_t N, int64_t K, int64_t ldb) {
+  const Bf16Snapshot* s = bf16_snapshot_in_use();
+  return s ? s->find(W, N, K, ldb) : nullptr;
+}
+
+// C[m, u1 − u0] = bf16 product of the packed rows aPairs [m][ceil(K/2)] (pack_a with transA false) and
+// rows [u0, u1) of group g of w, transposed (u0 a multiple of 16); acc from beta·C. Calling thread only.
+void bf16_weights_product(const Bf16Ops& ops, const Bf16Weights& w, int64_t g, int64_t u0, int64_t u1,
+                          const uint32_t* aPairs, int64_t m, float* C, int64_t ldc, float beta);
+// sgemm's few-row path with a snapshot: C[M, N] = alpha·A[M, K]·Wᵀ + beta·C (the bf16 contract, the same
+// bits as bf16_gemm_emulated(false, true, ...)), split over the configured threads by column panels.
+void sgemm_bf16_weights(const Bf16Ops& ops, const Bf16Weights& w, int64_t M, float alpha, const float* A, int64_t lda,
+                        float beta, float* C, int64_t ldc);
 
 }  // namespace rnnkit
 

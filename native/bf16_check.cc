@@ -8,7 +8,8 @@
 // 1. The emulation (bf16.cc) on hand-made cases whose bits are worked out in the comments: rounding
 //    ties, subnormals, the order of the two products.
 // 2. The AVX-512 BF16 GEMM (sgemm_bf16) against the emulation, bit for bit: 4 transposes, alpha/beta,
-//    awkward and K-blocked shapes, 1/2/3 threads. Skipped (exit 0, said so) when the CPU lacks the
+//    awkward and K-blocked shapes, 1/2/3 threads; and the few-row product over a weight snapshot
+//    (sgemm_bf16_weights, sampling's path) likewise. Skipped (exit 0, said so) when the CPU lacks the
 //    instruction. Exit status 0 when everything matches.
 #include <cmath>
 #include <cstdint>
@@ -88,6 +89,26 @@ void check_gemm(const Bf16Ops& ops, bool tA, bool tB, int64_t M, int64_t N, int6
   }
 }
 
+// sgemm_bf16_weights (A·Wᵀ over a snapshot of W, row strides lda and ldc wider than the matrices) against
+// the emulation for one case.
+void check_snapshot(const Bf16Ops& ops, int64_t M, int64_t N, int64_t K, float alpha, float beta, int threads) {
+  rnnkit_check::state = static_cast<uint32_t>(M * 17 + N * 5 + K);
+  const int64_t lda = K + 3, ldc = N + 2;
+  const std::vector<float> A = random_vector(M * lda), W = random_vector(N * K, 2.0f);
+  std::vector<float> want = random_vector(M * ldc), got = want;
+  bf16_gemm_emulated(false, true, M, N, K, alpha, A.data(), lda, W.data(), K, beta, want.data(), ldc);
+  configure_engine(best_simd_level(), threads);
+  const Bf16Snapshot snapshot(ops, {{W.data(), 1, N, K}});
+  sgemm_bf16_weights(ops, *snapshot.find(W.data(), N, K, K), M, alpha, A.data(), lda, beta, got.data(), ldc);
+  int64_t bad = 0;
+  for (size_t i = 0; i < want.size(); i++) bad += bits(want[i]) != bits(got[i]);
+  if (bad) {
+    std::printf("FAIL snapshot M=%lld N=%lld K=%lld alpha=%g beta=%g threads=%d: %lld elements differ\n", (long long)M,
+                (long long)N, (long long)K, alpha, beta, threads, (long long)bad);
+    failures++;
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -112,6 +133,15 @@ int main() {
       }
     }
     std::printf("bf16 gemm (%s): %d cases against the emulation\n", ops->name, cases);
+    const int64_t fewShapes[][3] = {{1, 1, 1}, {1, 17, 2}, {2, 64, 33}, {4, 65, 512}, {5, 300, 7}, {9, 2048, 129}};
+    int fewCases = 0;
+    for (const auto& s : fewShapes) {
+      for (const auto& ab : scalars) {
+        for (int threads = 1; threads <= 3; threads++, fewCases++)
+          check_snapshot(*ops, s[0], s[1], s[2], ab[0], ab[1], threads);
+      }
+    }
+    std::printf("bf16 snapshot products: %d cases against the emulation\n", fewCases);
   }
   std::printf(failures ? "%d FAILURES\n" : "all bf16 checks passed\n", failures);
   return failures ? 1 : 0;

@@ -172,6 +172,12 @@ constexpr double kMinStepWork = 1 << 16;
 constexpr int64_t kBatchSplitBytes = 512 << 10;
 // Streams per part, at least, when the streams are split (one full micro-tile).
 constexpr int64_t kMinBatchRows = 6;
+// In bf16 (packed bf16 slices, bf16.h) the streams are split up to this W_hh in bf16 bytes: each part then
+// streams all of W_hh from L3 every step (half the bytes of fp32, against twice the arithmetic rate), which
+// costs less than meeting the other parts at a barrier every step (measured on Zen 5 for C3 and C4: the
+// cells' steps 1.3–1.8× faster on 2 threads of a loaded machine); a part's rows fill the 8-row bf16 tile.
+constexpr int64_t kBf16BatchSplitBytes = 4 << 20;
+constexpr int64_t kMinBf16BatchRows = 8;
 
 // How a layer's steps are shared by the parts. By units (a large W_hh): part p owns hidden units
 // [u0, u1) of every stream and its slice of W_hh, and the parts meet at a barrier after each step. By
@@ -194,12 +200,15 @@ struct CellSplit {
   }
 };
 
-CellSplit cell_split(int threads, int64_t B, int64_t GH, int64_t H) {
+// bf16: whether the loop multiplies by packed bf16 slices of W_hh.
+CellSplit cell_split(int threads, int64_t B, int64_t GH, int64_t H, bool bf16) {
   CellSplit split;
   if (double(B) * double(GH) * double(H) < kMinStepWork) return split;
-  if (GH * H * int64_t(sizeof(float)) <= kBatchSplitBytes && B >= 2 * kMinBatchRows) {
+  const int64_t minRows = bf16 ? kMinBf16BatchRows : kMinBatchRows;
+  const bool streams = bf16 ? GH * H * 2 <= kBf16BatchSplitBytes : GH * H * int64_t(sizeof(float)) <= kBatchSplitBytes;
+  if (streams && B >= 2 * minRows) {
     split.byStreams = true;
-    split.parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, B / kMinBatchRows)));
+    split.parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, B / minRows)));
   } else {
     split.parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, (H + kUnitAlign - 1) / kUnitAlign)));
   }
@@ -284,26 +293,33 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
   const int64_t ldg = rnn ? H : CW;  // row stride of the gate scratch
   const EngineConfig& config = engine_config();
   void (*row_fn)(CellKind, const CellRow&) = ops ? ops->cell_row : scalar_cell_row;
-  const CellSplit split = cell_split(config.threads, B, GH, H);
-  PartBarrier barrier(split.byStreams ? 1 : split.parts);
   const Bf16Ops* bf16 = config.precision == Precision::Bf16 ? bf16_ops() : nullptr;
+  const bool packBf16 = bf16 && B > 1 && T >= kMinPackSteps;  // W_hh as packed bf16 slices (below)
+  const CellSplit split = cell_split(config.threads, B, GH, H, packBf16);
+  PartBarrier barrier(split.byStreams ? 1 : split.parts);
+  // A bf16 snapshot of W_hh in use (sampling, bf16.h), grouped by gate so that a part's units are whole
+  // panels: it serves the steps that the packed slice below does not (one stream, or a few steps).
+  const Bf16Weights* snapshot = bf16 ? bf16_weights_for(wHh, GH, H, H) : nullptr;
+  if (snapshot && snapshot->rows != H) snapshot = nullptr;
 
   auto part = [&](int p) {
     int64_t u0, u1, b0, b1;
     split.ranges(p, H, B, u0, u1, b0, b1);
     const int64_t n = u1 - u0, rows = b1 - b0;
     // bf16 (bf16.h): this part's rows of W_hh packed once as bf16 pairs, h_{t-1} rounded every step —
-    // when the packing pays (as packW below); sampling (one stream, one step) stays fp32.
+    // when the packing pays (as packW below); else the snapshot's panels if there is one, else fp32.
     Bf16Slice wb;
-    if (bf16 && B > 1 && T >= kMinPackSteps)
-      bf16_pack_slice(bf16, true, wHh + u0 * H, H, H * H, G, H, n, rows, tl_weights, tl_rows, wb);
+    if (packBf16) bf16_pack_slice(bf16, true, wHh + u0 * H, H, H * H, G, H, n, rows, tl_weights, tl_rows, wb);
+    const Bf16Weights* ws = wb.ops || n == 0 ? nullptr : snapshot;
+    uint32_t* hPairs = ws ? reinterpret_cast<uint32_t*>(tl_rows.reserve(rows * ((H + 1) / 2))) : nullptr;
+    if (!hPairs) ws = nullptr;  // no memory: fp32 below
     // Pack this part's rows of W_hh once: op(B) = W_hhᵀ restricted to rows q·H+u0 .. q·H+u1 of each
     // gate q, as panels [H][nr] that every step then streams through the micro-kernel.
     // Packing costs about two more passes over the slice, so it only pays when the slice is used for
     // enough steps and streams. Otherwise W_hh is read in place: one stream → GEMV over its rows; a
     // few steps → the transposed kernel against h_{t-1}ᵀ packed per step (sampling, short chunks).
-    const bool gemv = ops && !wb.ops && B == 1;
-    const bool packW = ops && !wb.ops && !gemv && T >= kMinPackSteps;
+    const bool gemv = ops && !wb.ops && !ws && B == 1;
+    const bool packW = ops && !wb.ops && !ws && !gemv && T >= kMinPackSteps;
     PackedSlice w;
     if (packW && n > 0) {
       w.K = H;
@@ -316,8 +332,8 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
           ops->pack_b(true, wHh + (q * H + u0) * H, H, H, n, const_cast<float*>(w.group(q)));
       }
     }
-    float* hT =
-        ops && !wb.ops && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H)) : nullptr;
+    float* hT = ops && !wb.ops && !ws && !gemv && !packW && n > 0 ? tl_rows.reserve(rows_t_packed_size(*ops, rows, H))
+                                                                  : nullptr;
     for (int64_t t = 0; t < T; t++) {
       const float* hPrev = hs + (t * B + b0) * H;  // this part's streams of h_{t-1}, complete (barrier below)
       float* hNext = hs + ((t + 1) * B + b0) * H;
@@ -327,6 +343,10 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
       if (n > 0 && m > 0) {
         if (wb.ops) {
           bf16_slice_gemm(wb, hPrev, H, m, gh + u0, ldg, H, G, 0.0f);
+        } else if (ws) {
+          bf16->pack_a(false, hPrev, H, m, H, 1.0f, hPairs);
+          for (int64_t q = 0; q < G; q++)
+            bf16_weights_product(*bf16, *ws, q, u0, u1, hPairs, m, gh + q * H + u0, ldg, 0.0f);
         } else if (gemv) {
           for (int64_t q = 0; q < G; q++)
             ops->gemv_rows(n, H, hPrev, wHh + (q * H + u0) * H, H, gh + q * H + u0, 1.0f, 0.0f);
@@ -386,9 +406,9 @@ void cell_backward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B,
   const bool lstm = kind == CellKind::Lstm;
   const EngineConfig& config = engine_config();
   void (*row_fn)(CellKind, const CellGradRow&) = ops ? ops->cell_grad_row : scalar_cell_grad_row;
-  const CellSplit split = cell_split(config.threads, B, GH, H);
-  PartBarrier barrier(split.byStreams ? 1 : split.parts);
   const Bf16Ops* bf16 = config.precision == Precision::Bf16 ? bf16_ops() : nullptr;
+  const CellSplit split = cell_split(config.threads, B, GH, H, bf16 != nullptr);
+  PartBarrier barrier(split.byStreams ? 1 : split.parts);
   // The bias gradients: each stream's rows are summed while they are in cache (by whichever part owns
   // the stream's units or the stream itself, in the same order: t from T−1 down), into sums [B][G·H]
   // of dGx and — for the GRU, whose n gate differs — of dGh; the streams' sums are added below.

@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bf16.h"
 #include "engine.h"
@@ -168,8 +170,9 @@ Napi::Value MeasureBf16Peak(const Napi::CallbackInfo& info) {
 void Bf16Gemm(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   const std::string impl = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  if (impl != "emulated" && impl != "kernel") {
-    throw Napi::TypeError::New(env, "bf16Gemm: expected emulated or kernel for impl but received " + describe(info[0]));
+  if (impl != "emulated" && impl != "kernel" && impl != "weights") {
+    throw Napi::TypeError::New(
+        env, "bf16Gemm: expected emulated, kernel or weights for impl but received " + describe(info[0]));
   }
   for (size_t i : {1, 2}) {
     if (!info[i].IsBoolean()) {
@@ -220,7 +223,87 @@ void Bf16Gemm(const Napi::CallbackInfo& info) {
   const Bf16Ops* ops = bf16_ops();
   if (!ops)
     throw Napi::RangeError::New(env, std::string("bf16Gemm: bf16 is not available: ") + bf16_unavailable_reason());
-  sgemm_bf16(*ops, tA, tB, M, N, K, alpha, A.Data(), lda, B.Data(), ldb, beta, C.Data(), N);
+  if (impl == "kernel") {
+    sgemm_bf16(*ops, tA, tB, M, N, K, alpha, A.Data(), lda, B.Data(), ldb, beta, C.Data(), N);
+    return;
+  }
+  if (tA || !tB || K == 0)
+    throw Napi::RangeError::New(env, "bf16Gemm: weights needs transA false, transB true and K > 0 (C = A·Bᵀ)");
+  const Bf16Snapshot snapshot(*ops, {{B.Data(), 1, N, K}});
+  sgemm_bf16_weights(*ops, *snapshot.find(B.Data(), N, K, K), M, alpha, A.Data(), lda, beta, C.Data(), N);
+}
+
+// A bf16 weight snapshot held by JavaScript (bf16Weights); freed by bf16FreeWeights or the GC.
+struct SnapshotHandle {
+  std::unique_ptr<Bf16Snapshot> snapshot;
+};
+
+SnapshotHandle& handle_of(const Napi::Env& env, const char* fn, const Napi::Value& value) {
+  if (!value.IsExternal())
+    throw Napi::TypeError::New(env,
+                               std::string(fn) + ": expected a bf16 weight snapshot but received " + describe(value));
+  return *value.As<Napi::External<SnapshotHandle>>().Data();
+}
+
+// bf16Weights([{ W: Float32Array, groups, rows, cols }]) → a snapshot of the matrices W [groups·rows, cols]
+// rounded to bf16 (bf16.h's Bf16Snapshot). A RangeError where bf16 is not available.
+Napi::Value Bf16WeightsFn(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const Bf16Ops* ops = bf16_ops();
+  if (!ops)
+    throw Napi::RangeError::New(env, std::string("bf16Weights: bf16 is not available: ") + bf16_unavailable_reason());
+  if (!info[0].IsArray())
+    throw Napi::TypeError::New(env, "bf16Weights: expected an Array of matrices but received " + describe(info[0]));
+  const Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<Bf16Snapshot::Matrix> matrices;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    const Napi::Value item = list.Get(i);
+    if (!item.IsObject())
+      throw Napi::TypeError::New(env, "bf16Weights: expected an object for a matrix but received " + describe(item));
+    const Napi::Object m = item.As<Napi::Object>();
+    const Napi::Value W = m.Get("W");
+    if (!W.IsTypedArray() || W.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(env, "bf16Weights: expected a Float32Array for W but received " + describe(W));
+    const int64_t groups = integer_in(env, "bf16Weights", "groups", m.Get("groups"), 1, 1 << 20);
+    const int64_t rows = integer_in(env, "bf16Weights", "rows", m.Get("rows"), 1, 1 << 30);
+    const int64_t cols = integer_in(env, "bf16Weights", "cols", m.Get("cols"), 1, 1 << 30);
+    const Napi::Float32Array a = W.As<Napi::Float32Array>();
+    if (static_cast<int64_t>(a.ElementLength()) != groups * rows * cols)
+      throw Napi::RangeError::New(env,
+                                  "bf16Weights: W has " + std::to_string(a.ElementLength()) +
+                                      " elements, expected groups·rows·cols = " + std::to_string(groups * rows * cols));
+    matrices.push_back({a.Data(), groups, rows, cols});
+  }
+  std::unique_ptr<Bf16Snapshot> snapshot;
+  try {
+    snapshot = std::make_unique<Bf16Snapshot>(*ops, matrices);
+  } catch (const std::bad_alloc&) {
+    throw Napi::RangeError::New(env, "bf16Weights: not enough memory for the bf16 copy of the weights");
+  }
+  auto* handle = new SnapshotHandle{std::move(snapshot)};
+  return Napi::External<SnapshotHandle>::New(env, handle, [](Napi::Env, SnapshotHandle* h) {
+    if (bf16_snapshot_in_use() == h->snapshot.get()) bf16_use_snapshot(nullptr);
+    delete h;
+  });
+}
+
+// bf16UseWeights(snapshot | null): the calling thread's products use this snapshot (bf16 precision only).
+void Bf16UseWeights(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (info[0].IsNull() || info[0].IsUndefined()) {
+    bf16_use_snapshot(nullptr);
+    return;
+  }
+  SnapshotHandle& h = handle_of(env, "bf16UseWeights", info[0]);
+  if (!h.snapshot) throw Napi::RangeError::New(env, "bf16UseWeights: the snapshot has been freed");
+  bf16_use_snapshot(h.snapshot.get());
+}
+
+// bf16FreeWeights(snapshot): frees its memory now (no longer in use afterwards).
+void Bf16FreeWeights(const Napi::CallbackInfo& info) {
+  SnapshotHandle& h = handle_of(info.Env(), "bf16FreeWeights", info[0]);
+  if (bf16_snapshot_in_use() == h.snapshot.get()) bf16_use_snapshot(nullptr);
+  h.snapshot.reset();
 }
 
 // activation(name, x, out): out = f(x) with the configured level's vectorised exp, tanh or sigmoid
@@ -274,6 +357,9 @@ void register_engine_exports(Napi::Env env, Napi::Object exports) {
   exports.Set("precisions", Napi::Function::New(env, Precisions, "precisions"));
   exports.Set("measureBf16Peak", Napi::Function::New(env, MeasureBf16Peak, "measureBf16Peak"));
   exports.Set("bf16Gemm", Napi::Function::New(env, Bf16Gemm, "bf16Gemm"));
+  exports.Set("bf16Weights", Napi::Function::New(env, Bf16WeightsFn, "bf16Weights"));
+  exports.Set("bf16UseWeights", Napi::Function::New(env, Bf16UseWeights, "bf16UseWeights"));
+  exports.Set("bf16FreeWeights", Napi::Function::New(env, Bf16FreeWeights, "bf16FreeWeights"));
   exports.Set("scratchBytes", Napi::Function::New(env, ScratchBytes, "scratchBytes"));
 }
 

@@ -279,10 +279,14 @@ void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, cons
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   // bf16 where the packed operands are reused: a product with fewer rows than a micro-tile (sampling's
-  // one row) would spend more converting B than multiplying, and stays fp32.
-  if (engine_config().precision == Precision::Bf16 && M >= kMinBf16Rows) {
-    if (const Bf16Ops* bf16 = bf16_ops())
-      return sgemm_bf16(*bf16, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  // one row) would spend more converting B than multiplying, and stays fp32 — unless B is a weight
+  // matrix of the snapshot in use (sampling with bf16 weights, rounded once: bf16.h).
+  if (engine_config().precision == Precision::Bf16) {
+    if (const Bf16Ops* bf16 = bf16_ops()) {
+      if (M >= kMinBf16Rows) return sgemm_bf16(*bf16, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+      const Bf16Weights* w = !transA && transB ? bf16_weights_for(B, N, K, ldb) : nullptr;
+      if (w && K > 0) return sgemm_bf16_weights(*bf16, *w, M, alpha, A, lda, beta, C, ldc);
+    }
   }
   sgemm_with(simd_ops(engine_config().level), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

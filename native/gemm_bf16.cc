@@ -170,4 +170,88 @@ void bf16_slice_gemm(const Bf16Slice& slice, const float* A, int64_t lda, int64_
   }
 }
 
+// ---- weight snapshots (sampling) --------------------------------------------------------------------
+
+namespace {
+thread_local const Bf16Snapshot* tl_snapshot = nullptr;  // the calling thread's snapshot in use
+thread_local FloatScratch tl_bf16_rows;                  // A's rows as pair words for a snapshot product
+constexpr int64_t kPanel = 16;                           // columns of a snapshot panel
+}  // namespace
+
+Bf16Snapshot::Bf16Snapshot(const Bf16Ops& ops, const std::vector<Matrix>& matrices) {
+  int64_t total = 0;
+  for (const Matrix& m : matrices) total += m.groups * ((m.rows + kPanel - 1) / kPanel) * pairs(m.K) * kPanel;
+  words_.resize(static_cast<size_t>(total));
+  int64_t offset = 0;
+  for (const Matrix& m : matrices) {
+    Bf16Weights w;
+    w.source = m.W;
+    w.groups = m.groups, w.rows = m.rows, w.K = m.K;
+    w.panels = (m.rows + kPanel - 1) / kPanel;
+    uint32_t* dst = words_.data() + offset;
+    w.data = dst;
+    const int64_t panelWords = pairs(m.K) * kPanel;
+    for (int64_t g = 0; g < m.groups; g++) {
+      for (int64_t p = 0; p < w.panels; p++) {
+        const int64_t r0 = g * m.rows + p * kPanel;
+        ops.pack_w(m.W + r0 * m.K, m.K, m.K, std::min(kPanel, m.rows - p * kPanel),
+                   dst + (g * w.panels + p) * panelWords);
+      }
+    }
+    offset += m.groups * w.panels * panelWords;
+    weights_.push_back(w);
+  }
+}
+
+const Bf16Weights* Bf16Snapshot::find(const float* W, int64_t N, int64_t K, int64_t ldb) const {
+  for (const Bf16Weights& w : weights_) {
+    if (w.source == W && w.groups * w.rows == N && w.K == K && ldb == K) return &w;
+  }
+  return nullptr;
+}
+
+void bf16_use_snapshot(const Bf16Snapshot* snapshot) { tl_snapshot = snapshot; }
+const Bf16Snapshot* bf16_snapshot_in_use() { return tl_snapshot; }
+
+void bf16_weights_product(const Bf16Ops& ops, const Bf16Weights& w, int64_t g, int64_t u0, int64_t u1,
+                          const uint32_t* aPairs, int64_t m, float* C, int64_t ldc, float beta) {
+  const int64_t kp = pairs(w.K), stride = kp * kPanel, span = kPanel * ops.few_panels;
+  const uint32_t* group = w.data + g * w.panels * stride;
+  for (int64_t r0 = 0; r0 < m; r0 += ops.few_rows) {
+    const int rows = static_cast<int>(std::min<int64_t>(ops.few_rows, m - r0));
+    for (int64_t c = u0; c < u1; c += span) {
+      const int cols = static_cast<int>(std::min(span, u1 - c));
+      ops.kernel_few(rows, static_cast<int>((cols + kPanel - 1) / kPanel), cols, kp, aPairs + r0 * kp,
+                     group + (c / kPanel) * stride, stride, C + r0 * ldc + (c - u0), ldc, beta);
+    }
+  }
+}
+
+void sgemm_bf16_weights(const Bf16Ops& ops, const Bf16Weights& w, int64_t M, float alpha, const float* A, int64_t lda,
+                        float beta, float* C, int64_t ldc) {
+  const int64_t kp = pairs(w.K), N = w.groups * w.rows;
+  if (M == 0 || N == 0) return;
+  uint32_t* rows = words(tl_bf16_rows, M * kp);
+  if (!rows) {  // no memory: the oracle's loops (same bits)
+    bf16_gemm_emulated(false, true, M, N, w.K, alpha, A, lda, w.source, w.K, beta, C, ldc);
+    return;
+  }
+  ops.pack_a(false, A, lda, M, w.K, alpha, rows);  // row-major [M][kp]
+  // Parts own whole panels of the groups in order (panel q = panel q % panels of group q / panels).
+  const int64_t units = w.groups * w.panels;
+  const double work = double(M) * double(N) * double(w.K);
+  const int parts = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>({int64_t(engine_config().threads), units, static_cast<int64_t>(work / kMinWorkPerPart)})));
+  auto part = [&](int p) {
+    const int64_t q0 = units * p / parts, q1 = units * (p + 1) / parts;
+    for (int64_t q = q0; q < q1;) {
+      const int64_t g = q / w.panels, first = q % w.panels, last = std::min(w.panels, first + (q1 - q));
+      const int64_t u0 = first * kPanel, u1 = std::min(w.rows, last * kPanel);
+      bf16_weights_product(ops, w, g, u0, u1, rows, M, C + g * w.rows + u0, ldc, beta);
+      q += last - first;
+    }
+  };
+  parallel_parts(parts, part);
+}
+
 }  // namespace rnnkit

@@ -1,7 +1,9 @@
 // A stand-alone driver for race checking the engine (not part of the addon): 2- and 3-thread GEMMs of
 // every transpose and path, every cell forward/backward (split by units and by streams), the split
 // row sums, one-hot gather/scatter, optimizer update and norm, the attention decoder loop (forward and
-// backward, its attention split by rows), topK and log_softmax, at every SIMD level this CPU has, each
+// backward, its attention split by rows), topK and log_softmax, at every SIMD level this CPU has — and,
+// where the CPU has AVX-512 BF16, the GEMMs and cells again in bf16 precision, with and without a bf16
+// weight snapshot in use (sampling's few-row products) — each
 // compared with a 1-thread run (the results must be bit-identical) — built with ThreadSanitizer, so
 // every access of the pool, the barrier and the kernels is instrumented (Node itself is not):
 //
@@ -19,6 +21,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bf16.h"
 #include "check_random.h"
 #include "engine.h"
 #include "kernels.h"
@@ -38,18 +41,36 @@ void expect_same(const char* what, const std::vector<float>& a, const std::vecto
   }
 }
 
-std::vector<float> run_gemm(SimdLevel level, int threads, bool tA, bool tB, int64_t M, int64_t N, int64_t K) {
+// How the products run: fp32, bf16, or bf16 with a snapshot of the weights (B, W_hh) in use.
+enum class Mode { Fp32, Bf16, Bf16Snapshot };
+const char* const kModeNames[] = {"", " bf16", " bf16 snapshot"};
+
+void configure(SimdLevel level, int threads, Mode mode) {
   configure_engine(level, threads);
+  configure_precision(mode == Mode::Fp32 ? Precision::Fp32 : Precision::Bf16);
+}
+
+std::vector<float> run_gemm(SimdLevel level, int threads, bool tA, bool tB, int64_t M, int64_t N, int64_t K,
+                            Mode mode = Mode::Fp32) {
+  configure(level, threads, mode);
   state = static_cast<uint32_t>(M * 31 + N * 7 + K);
   const std::vector<float> A = random_vector(size_t(M * K)), B = random_vector(size_t(K * N));
   std::vector<float> C = random_vector(size_t(M * N));
-  gemm(tA, tB, M, N, K, 0.5f, A.data(), B.data(), 1.0f, C.data());
+  if (mode == Mode::Bf16Snapshot) {  // B as W [N, K] (the product A·Wᵀ)
+    const Bf16Snapshot snapshot(*bf16_ops(), {{B.data(), 1, N, K}});
+    bf16_use_snapshot(&snapshot);
+    gemm(false, true, M, N, K, 0.5f, A.data(), B.data(), 1.0f, C.data());
+    bf16_use_snapshot(nullptr);
+  } else {
+    gemm(tA, tB, M, N, K, 0.5f, A.data(), B.data(), 1.0f, C.data());
+  }
   return C;
 }
 
 // One cell forward + backward; `masked`: with mixed_lengths (packed sequences).
-std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t T, int64_t B, int64_t H, bool masked) {
-  configure_engine(level, threads);
+std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t T, int64_t B, int64_t H, bool masked,
+                            Mode mode = Mode::Fp32) {
+  configure(level, threads, mode);
   const std::vector<int32_t> lengths = mixed_lengths(T, B);
   const int32_t* lens = masked ? lengths.data() : nullptr;
   state = static_cast<uint32_t>(T * 7 + B * 13 + H);
@@ -61,8 +82,16 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
   std::vector<float> hs(size_t((T + 1) * B * H)), cs(lstm ? hs.size() : 0), cache(size_t(T * B * CW));
   for (int64_t i = 0; i < B * H; i++) hs[size_t(i)] = next_value();
   for (int64_t i = 0; lstm && i < B * H; i++) cs[size_t(i)] = next_value();
-  cell_forward(kind, T, B, H, x.data(), nullptr, T * B, w.data(), bi.data(), bh.data(), hs.data(), cs.data(),
-               cache.data(), lens);
+  if (mode == Mode::Bf16Snapshot) {
+    const Bf16Snapshot snapshot(*bf16_ops(), {{w.data(), gates_of(kind), H, H}});
+    bf16_use_snapshot(&snapshot);
+    cell_forward(kind, T, B, H, x.data(), nullptr, T * B, w.data(), bi.data(), bh.data(), hs.data(), cs.data(),
+                 cache.data(), lens);
+    bf16_use_snapshot(nullptr);
+  } else {
+    cell_forward(kind, T, B, H, x.data(), nullptr, T * B, w.data(), bi.data(), bh.data(), hs.data(), cs.data(),
+                 cache.data(), lens);
+  }
   const std::vector<float> dhs = random_vector(size_t(T * B * H)), dhN = random_vector(size_t(B * H));
   const std::vector<float> dcN = lstm ? random_vector(size_t(B * H)) : std::vector<float>();
   std::vector<float> dGx(size_t(T * B * GH)), dGh(dGx.size()), dh0(size_t(B * H)), dc0(lstm ? dh0.size() : 0);
@@ -79,7 +108,7 @@ std::vector<float> run_cell(SimdLevel level, int threads, CellKind kind, int64_t
 // The decoder loop forward + backward (L layers, uneven source lengths) and the beam-search kernels, on
 // `threads`: B·S·(H+M) large enough for the attention to split its rows over 3 parts.
 std::vector<float> run_decoder(SimdLevel level, int threads, CellKind kind) {
-  configure_engine(level, threads);
+  configure(level, threads, Mode::Fp32);
   const int64_t L = 2, T = 3, B = 40, S = 12, E = 9, H = 130, M = 300;
   state = static_cast<uint32_t>(17 + int(kind));
   const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H, BH = B * H;
@@ -182,6 +211,7 @@ int main() {
   }
   const int64_t gemmShapes[][3] = {{32, 700, 300}, {32, 300, 600}, {300, 200, 100},
                                    {260, 130, 90}, {7, 1000, 100}, {1, 3000, 200}};
+  const int64_t bf16FewShapes[][3] = {{1, 3000, 200}, {3, 700, 129}, {7, 130, 300}};  // M < 8: the snapshot
   const int64_t cellShapes[][3] = {{3, 7, 130}, {2, 13, 72}, {2, 3, 257}, {5, 7, 130},
                                    {4, 1, 300}, {3, 33, 64}, {5, 33, 64}};
   for (int l = 0; l < kSimdLevelCount; l++) {
@@ -226,6 +256,40 @@ int main() {
         expect_same(what, one, run_decoder(level, threads, static_cast<CellKind>(k)));
       }
     }
+  }
+  // bf16 (the best level's cells): the packed bf16 GEMM and cells, and the snapshot's few-row products.
+  if (bf16_ops()) {
+    const SimdLevel level = best_simd_level();
+    for (const Mode mode : {Mode::Bf16, Mode::Bf16Snapshot}) {
+      const int64_t(*shapes)[3] = mode == Mode::Bf16 ? gemmShapes : bf16FewShapes;
+      const int count = mode == Mode::Bf16 ? 6 : 3;
+      for (int i = 0; i < count; i++) {
+        const auto& s = shapes[i];
+        for (int t = 0; t < (mode == Mode::Bf16 ? 4 : 1); t++) {
+          const bool tA = t & 1, tB = t & 2;
+          const std::vector<float> one = run_gemm(level, 1, tA, tB, s[0], s[1], s[2], mode);
+          for (int threads : {2, 3}) {
+            char what[128];
+            std::snprintf(what, sizeof what, "gemm%s %c%c %lld %lld %lld, %d threads", kModeNames[int(mode)],
+                          tA ? 'T' : 'N', tB ? 'T' : 'N', (long long)s[0], (long long)s[1], (long long)s[2], threads);
+            expect_same(what, one, run_gemm(level, threads, tA, tB, s[0], s[1], s[2], mode));
+          }
+        }
+      }
+      for (int k = 0; k < kCellKindCount; k++) {
+        for (const auto& s : cellShapes) {
+          const std::vector<float> one = run_cell(level, 1, static_cast<CellKind>(k), s[0], s[1], s[2], false, mode);
+          for (int threads : {2, 3}) {
+            char what[128];
+            std::snprintf(what, sizeof what, "%s%s T=%lld B=%lld H=%lld, %d threads", kCellKindNames[k],
+                          kModeNames[int(mode)], (long long)s[0], (long long)s[1], (long long)s[2], threads);
+            expect_same(what, one, run_cell(level, threads, static_cast<CellKind>(k), s[0], s[1], s[2], false, mode));
+          }
+        }
+      }
+    }
+  } else {
+    std::printf("bf16 race checks skipped: %s\n", bf16_unavailable_reason());
   }
   std::printf("race check: %d runs, %s\n", runs, mismatches ? "MISMATCHES" : "all identical");
   return mismatches ? 1 : 0;

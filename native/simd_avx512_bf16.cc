@@ -36,6 +36,22 @@ inline __m512i pairs_of_rows(__m512 even, __m512 odd) {
 // Pair words along a row: word p = bf16(x[2p]) | bf16(x[2p+1]) << 16 for 16 pairs (32 floats).
 inline __m512i pairs_along(__m512 lo, __m512 hi) { return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)); }
 
+// A micro-tile's accumulator for `left` columns of C at c: zero when beta is 0 (C not read), else beta·C
+// (one fp32 multiply; C itself for beta 1).
+inline __m512 start_acc(const float* c, int left, float beta) {
+  if (beta == 0.0f) return _mm512_setzero_ps();
+  const __m512 old = load_n(c, left);
+  return beta == 1.0f ? old : _mm512_mul_ps(_mm512_set1_ps(beta), old);
+}
+// Stores the first `left` (<= 0: none) lanes of v at c.
+inline void store_acc(float* c, int left, __m512 v) {
+  if (left >= W) {
+    _mm512_storeu_ps(c, v);
+  } else if (left > 0) {
+    _mm512_mask_storeu_ps(c, tail_mask(left), v);
+  }
+}
+
 // dst[p] = pair words of row x[0 : kc] scaled by alpha (zero-padded to even), p < ceil(kc/2).
 void row_to_pairs(const float* x, int64_t kc, float alpha, uint32_t* dst) {
   const __m512 va = _mm512_set1_ps(alpha);
@@ -84,10 +100,10 @@ inline void transpose16(__m512i r[16]) {
   }
 }
 
-// dst[p·NR + c] = pair words of row c of x (x[c·ld + 2p], x[c·ld + 2p + 1]) for c < 16 (zeros past n),
-// p < ceil(kc/2): 16 columns of a panel whose rows are contiguous in k (op(B) = Bᵀ), 16 pairs at a time
-// converted along the rows and transposed in registers.
-void rows_along_to_pairs(const float* x, int64_t ld, int64_t kc, int64_t n, uint32_t* dst) {
+// dst[p·stride + c] = pair words of row c of x (x[c·ld + 2p], x[c·ld + 2p + 1]) for c < 16 (zeros past
+// n), p < ceil(kc/2): 16 columns of a panel whose rows are contiguous in k (op(B) = Bᵀ), 16 pairs at a
+// time converted along the rows and transposed in registers.
+void rows_along_to_pairs(const float* x, int64_t ld, int64_t kc, int64_t n, uint32_t* dst, int64_t stride) {
   for (int64_t k = 0; k < kc; k += 2 * W) {
     __m512i w[W];
     for (int c = 0; c < W; c++) {
@@ -96,7 +112,7 @@ void rows_along_to_pairs(const float* x, int64_t ld, int64_t kc, int64_t n, uint
     }
     transpose16(w);
     const int64_t pairs = (kc - k + 1) / 2 < W ? (kc - k + 1) / 2 : W;
-    for (int64_t p = 0; p < pairs; p++) _mm512_storeu_si512(dst + (k / 2 + p) * NR, w[p]);
+    for (int64_t p = 0; p < pairs; p++) _mm512_storeu_si512(dst + (k / 2 + p) * stride, w[p]);
   }
 }
 
@@ -133,7 +149,7 @@ void pack_b(bool transB, const float* B, int64_t ldb, int64_t kc, int64_t n, uin
         rows_to_pairs(B + j0 + c0, ldb, kc, cols, d + c0);
         continue;
       }
-      rows_along_to_pairs(B + (j0 + c0) * ldb, ldb, kc, cols, d + c0);
+      rows_along_to_pairs(B + (j0 + c0) * ldb, ldb, kc, cols, d + c0, NR);
     }
   }
 }
@@ -147,18 +163,10 @@ void micro_tile(int n, int64_t kp, const uint32_t* __restrict a, int64_t lda, co
 #pragma GCC unroll 32
   for (int r = 0; r < R; r++) rowp[r] = a + r * lda;
   __m512 acc[R][V];
-  const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 32
   for (int r = 0; r < R; r++) {
 #pragma GCC unroll 4
-    for (int v = 0; v < V; v++) {
-      if (beta == 0.0f) {
-        acc[r][v] = _mm512_setzero_ps();
-      } else {
-        const __m512 old = load_n(C + r * ldc + v * W, n - v * W);
-        acc[r][v] = beta == 1.0f ? old : _mm512_mul_ps(vb, old);
-      }
-    }
+    for (int v = 0; v < V; v++) acc[r][v] = start_acc(C + r * ldc + v * W, n - v * W, beta);
   }
 #pragma GCC unroll 2
   for (int64_t p = 0; p < kp; p++) {
@@ -178,14 +186,7 @@ void micro_tile(int n, int64_t kp, const uint32_t* __restrict a, int64_t lda, co
 #pragma GCC unroll 32
   for (int r = 0; r < R; r++) {
 #pragma GCC unroll 4
-    for (int v = 0; v < V; v++) {
-      const int left = n - v * W;
-      if (left >= W) {
-        _mm512_storeu_ps(C + r * ldc + v * W, acc[r][v]);
-      } else {
-        _mm512_mask_storeu_ps(C + r * ldc + v * W, tail_mask(left), acc[r][v]);
-      }
-    }
+    for (int v = 0; v < V; v++) store_acc(C + r * ldc + v * W, n - v * W, acc[r][v]);
   }
 }
 
@@ -215,6 +216,69 @@ void kernel(int m, int n, int64_t kp, const uint32_t* a, bool transA, const uint
   kTiles.fn[m - 1][(n + W - 1) / W - 1][transA ? 0 : 1](n, kp, a, kp, b, C, ldc, beta);
 }
 
+// ---- a few rows against a weight snapshot (Bf16Ops::pack_w, kernel_few) -------------------------
+
+constexpr int FEW_ROWS = 4, FEW_PANELS = 4;
+
+void pack_w(const float* x, int64_t ld, int64_t K, int64_t n, uint32_t* dst) {
+  rows_along_to_pairs(x, ld, K, n, dst, W);
+}
+
+// C[M, cols] over NP panels of 16 columns: M·NP independent chains, each panel streamed once for all M
+// rows (a batch-1 product is memory-bound: the panels are the bytes that count).
+template <int M, int NP>
+void few_tile(int cols, int64_t kp, const uint32_t* __restrict a, const uint32_t* __restrict w, int64_t panelStride,
+              float* C, int64_t ldc, float beta) {
+  __m512 acc[M][NP];
+#pragma GCC unroll 4
+  for (int r = 0; r < M; r++) {
+#pragma GCC unroll 4
+    for (int i = 0; i < NP; i++) acc[r][i] = start_acc(C + r * ldc + i * W, cols - i * W, beta);
+  }
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < kp; p++) {
+    __m512bh wv[NP];
+#pragma GCC unroll 4
+    for (int i = 0; i < NP; i++) wv[i] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(w + i * panelStride + p * W));
+#pragma GCC unroll 4
+    for (int r = 0; r < M; r++) {
+      const __m512bh av = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(a[r * kp + p])));
+#pragma GCC unroll 4
+      for (int i = 0; i < NP; i++) acc[r][i] = _mm512_dpbf16_ps(acc[r][i], av, wv[i]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < M; r++) {
+#pragma GCC unroll 4
+    for (int i = 0; i < NP; i++) store_acc(C + r * ldc + i * W, cols - i * W, acc[r][i]);
+  }
+}
+
+using FewFn = void (*)(int, int64_t, const uint32_t*, const uint32_t*, int64_t, float*, int64_t, float);
+struct FewTiles {
+  FewFn fn[FEW_ROWS][FEW_PANELS];  // [rows−1][panels−1]
+};
+template <int M, int NP>
+constexpr void fill_few(FewTiles& t) {
+  t.fn[M - 1][NP - 1] = &few_tile<M, NP>;
+  if constexpr (NP > 1) {
+    fill_few<M, NP - 1>(t);
+  } else if constexpr (M > 1) {
+    fill_few<M - 1, FEW_PANELS>(t);
+  }
+}
+constexpr FewTiles make_few() {
+  FewTiles t{};
+  fill_few<FEW_ROWS, FEW_PANELS>(t);
+  return t;
+}
+constexpr FewTiles kFew = make_few();
+
+void kernel_few(int m, int np, int cols, int64_t kp, const uint32_t* a, const uint32_t* w, int64_t panelStride,
+                float* C, int64_t ldc, float beta) {
+  kFew.fn[m - 1][np - 1](cols, kp, a, w, panelStride, C, ldc, beta);
+}
+
 // NACC independent VDPBF16PS chains; the pairs (x, y) = (1 − 2⁻⁸, 2⁻²⁰) keep the values bounded.
 double peak_flops(double seconds) {
   __m512 acc[NACC];
@@ -242,7 +306,8 @@ double peak_flops(double seconds) {
   return static_cast<double>(iterations) * NACC * W * 4 / elapsed;
 }
 
-constexpr Bf16Ops kOps = {"avx512_bf16", MR, NR, KP, &pack_a, &pack_b, &kernel, &peak_flops};
+constexpr Bf16Ops kOps = {"avx512_bf16", MR,       NR,         KP,      &pack_a,     &pack_b,
+                          &kernel,       FEW_ROWS, FEW_PANELS, &pack_w, &kernel_few, &peak_flops};
 
 }  // namespace
 }  // namespace avx512_bf16

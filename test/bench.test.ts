@@ -51,3 +51,22 @@ it('runs the speech rows: features (A1, once) and transcription (A2, per backend
   expect(table).toMatch(/^A1 +reference +js\/1 /m);
   expect(table).toContain('A2: transcription of 8 utterances of 2.5 s');
 }, 60_000);
+it.skipIf(!TESTED_BACKENDS.includes('native'))(
+  'measures the native bf16 rows in turns with the fp32 ones (or says why not), with the rounds’ median ratio',
+  async () => {
+    const result = await runBench({ quick: true, backends: ['native'], configs: ['C2'] });
+    const bf16 = result.rows.find((r) => r.precision === 'bf16');
+    if (!result.bf16Peak) {
+      expect(bf16).toBeUndefined();
+      expect(result.notes).toContainEqual(expect.stringMatching(/^native bf16 rows: not measured \(.+\)\.$/));
+      return;
+    }
+    expect(result.rows.map((r) => `${r.config} ${r.precision}`)).toEqual(['C2 fp32', 'C2 bf16']);
+    expect(bf16!.vsFp32).toBeGreaterThan(0);
+    const line = formatBench(result)
+      .split('\n')
+      .find((l) => l.startsWith('C2      native     avx512+bf16'))!;
+    expect(line.endsWith(`${bf16!.vsFp32!.toFixed(2)}×`)).toBe(true);
+  },
+  60_000,
+);

@@ -115,7 +115,7 @@ describe.skipIf(!addon)('bf16 emulation (the oracle)', () => {
     expectError(
       () => addon!.bf16Gemm('fast' as 'kernel', false, false, 2, 3, 1, 1, a, a, 0, a),
       TypeError,
-      'bf16Gemm: expected emulated or kernel for impl but received fast',
+      'bf16Gemm: expected emulated, kernel or weights for impl but received fast',
     );
     expectError(
       () => addon!.bf16Gemm('emulated', false, false, 2, 3, 2, 1, a, a.slice(), 0, new Float32Array(6)),

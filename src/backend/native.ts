@@ -22,6 +22,8 @@ import {
   type FloatArray,
   type I,
   type KernelName,
+  type InferenceMatrix,
+  type InferenceWeights,
   type PoolMode,
   CELL_KINDS,
   Span,
@@ -37,6 +39,9 @@ export const PRECISIONS = ['fp32', 'bf16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 /** What loadNativeBackend accepts: 'auto' is bf16 where the CPU has it, else fp32. */
 export type PrecisionChoice = Precision | 'auto';
+
+/** An opaque bf16 weight snapshot owned by the addon. */
+export type Bf16SnapshotHandle = { readonly __bf16Snapshot: unique symbol };
 
 /** A kernel argument as the addon takes it: a span becomes its typed array (exactly the span's range; the
  *  addon refuses anything but a Float32Array or Int32Array there), a cell kind or pooling mode its name
@@ -65,7 +70,13 @@ export interface NativeAddon extends AddonKernels {
   /** GFLOP/s of a register-blocked VDPBF16PS loop on `threads` threads (throws where bf16 is unavailable). */
   measureBf16Peak(threads: number, milliseconds: number): number;
   /** The bf16 GEMM on contiguous matrices: the portable emulation ('emulated', the oracle) or the SIMD kernels. */
-  bf16Gemm(impl: 'emulated' | 'kernel', ...gemm: Parameters<AddonKernels['gemm']>): void;
+  bf16Gemm(impl: 'emulated' | 'kernel' | 'weights', ...gemm: Parameters<AddonKernels['gemm']>): void;
+  /** A snapshot of the matrices W [groups·rows, cols] rounded to bf16 (native/bf16.h's Bf16Snapshot). */
+  bf16Weights(matrices: { W: Float32Array; groups: number; rows: number; cols: number }[]): Bf16SnapshotHandle;
+  /** The calling thread's products use this snapshot (null: none). */
+  bf16UseWeights(snapshot: Bf16SnapshotHandle | null): void;
+  /** Frees a snapshot's memory now. */
+  bf16FreeWeights(snapshot: Bf16SnapshotHandle): void;
   /** The SIMD levels this CPU supports, slowest first. */
   simdLevels(): string[];
   /** GFLOP/s of a register-blocked FMA loop at the configured level on `threads` threads for `milliseconds`. */
@@ -92,6 +103,9 @@ const EXPORTS: readonly (keyof NativeAddon)[] = [
   'measurePeak',
   'activation',
   'scratchBytes',
+  'bf16Weights',
+  'bf16UseWeights',
+  'bf16FreeWeights',
 ];
 
 /** Where a local build of the addon is: `<package root>/build/Release/rnnkit.node`. */
@@ -243,6 +257,32 @@ export class NativeBackend implements Backend {
   /** The machine's bf16 peak: GFLOP/s of a register-blocked VDPBF16PS loop (throws where bf16 is unavailable). */
   measureBf16PeakGflops(threads: number, ms: number): number {
     return this.#addon.measureBf16Peak(threads, ms);
+  }
+
+  /** In bf16 precision: the matrices rounded to bf16 once, used by the few-row products with them (sampling)
+   *  while `run` executes (native/bf16.h's Bf16Snapshot). null in fp32. */
+  inferenceWeights(matrices: readonly InferenceMatrix[]): InferenceWeights | null {
+    if (this.#precision !== 'bf16') return null;
+    const addon = this.#addon;
+    let snapshot: Bf16SnapshotHandle | null = addon.bf16Weights(
+      matrices.map((m) => ({ W: m.weight.data as Float32Array, groups: m.groups, rows: m.rows, cols: m.cols })),
+    );
+    return {
+      run: <R>(fn: () => R): R => {
+        if (!snapshot) throw new Error('inferenceWeights: run after dispose');
+        this.#configure();
+        addon.bf16UseWeights(snapshot);
+        try {
+          return fn();
+        } finally {
+          addon.bf16UseWeights(null);
+        }
+      },
+      dispose: () => {
+        if (snapshot) addon.bf16FreeWeights(snapshot);
+        snapshot = null;
+      },
+    };
   }
 
   /** Bytes the engine holds as kernel scratch (packing space), process-wide: it stops growing once the

@@ -212,6 +212,23 @@ export interface DecoderGrads {
   dFeed0: F;
 }
 
+/** A weight matrix W [groups·rows, cols] (row-major) used as Wᵀ in products; groups: the gate blocks of a
+ *  recurrent W_hh (G), so that a range of hidden units of every gate is one piece of the copy. */
+export interface InferenceMatrix {
+  weight: F;
+  groups: number;
+  rows: number;
+  cols: number;
+}
+
+/** Reduced-precision weight copies (Backend.inferenceWeights). */
+export interface InferenceWeights {
+  /** Runs fn with the copies in use (synchronously) and returns its result. */
+  run<R>(fn: () => R): R;
+  /** Frees the copies (run refuses afterwards). */
+  dispose(): void;
+}
+
 /**
  * The kernels. Conventions:
  * - sizes first, then inputs, then outputs; the wasm kernels never allocate (their scratch is allocated once,
@@ -234,6 +251,13 @@ export interface Backend {
   free?(buf: Buf<FloatArray | Int32Array>): void;
   /** Releases everything the backend holds; it is unusable afterwards. */
   dispose?(): void;
+  /**
+   * Optional: copies of weight matrices at the backend's reduced precision for inference (native bf16: the
+   * matrices rounded to bfloat16 once, half the bytes), or null where the backend has none (fp32). While
+   * `run` executes, products with exactly these matrices (A·Wᵀ with few rows: sampling) read the copies;
+   * results are those of the precision's contract. The copies do not follow later changes to the weights.
+   */
+  inferenceWeights?(matrices: readonly InferenceMatrix[]): InferenceWeights | null;
 
   /** C[M,N] = alpha·op(A)·op(B) + beta·C. op(A) is [M,K]: A is [M,K], or [K,M] when transA.
    *  op(B) is [K,N]: B is [K,N], or [N,K] when transB. beta = 0 overwrites C (old NaNs do not leak). */
@@ -503,5 +527,5 @@ export interface Backend {
  *  check in src/backend/checks.ts (kernelChecks) that every backend calls before touching memory. */
 export type KernelName = Exclude<
   keyof Backend,
-  'name' | 'dtype' | 'info' | 'allocFloat' | 'allocInt' | 'free' | 'dispose'
+  'name' | 'dtype' | 'info' | 'allocFloat' | 'allocInt' | 'free' | 'dispose' | 'inferenceWeights'
 >;

@@ -1,8 +1,9 @@
 // The benchmark behind `npm run bench` and `rnnkit bench`: the standard configurations C1–C4 (training
 // throughput) and S3 (sampling) on every backend that loads, in one run, with GFLOP/s, the share of the
 // machine's measured FP32 peak, and ratios between backends; where the CPU has AVX-512 BF16, the native
-// backend again in bf16 precision for C2–C4 and S3 (share of the measured VDPBF16PS peak, ratio to fp32). Nothing here is asserted by tests: speed is
-// measured, never tested.
+// backend again in bf16 precision for C2–C4 and S3 (share of the measured VDPBF16PS peak), its timing
+// windows alternating with the fp32 ones so that the ratio is fair on a shared machine. Nothing here is
+// asserted by tests: speed is measured, never tested.
 import { capThreads, probeBackend } from '../backend/index.js';
 import { type NativeBackend, type Precision, loadNativeBackend } from '../backend/native.js';
 import type { Backend, BackendName } from '../backend/types.js';
@@ -135,23 +136,52 @@ interface Timing {
   windows: number;
 }
 
+/** Runs `step` (which returns the units it processed) for about `seconds` (at least once); units per second. */
+function timeWindow(step: () => number, seconds: number): number {
+  let units = 0;
+  const start = performance.now();
+  do units += step();
+  while (performance.now() - start < seconds * 1000);
+  return units / ((performance.now() - start) / 1000);
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+function timing(rates: number[]): Timing {
+  const m = median(rates);
+  return { rate: m, spread: (Math.max(...rates) - Math.min(...rates)) / m, windows: rates.length };
+}
+
 /** Runs `step` (which returns the units it processed) for a warm-up, then `windows` windows of at least
  *  `windowS` seconds; the median rate. */
 function measure(step: () => number, windowS: number, windows: number): Timing {
-  const warmEnd = performance.now() + windowS * 500;
-  do step();
-  while (performance.now() < warmEnd);
-  const rates: number[] = [];
+  timeWindow(step, windowS / 2);
+  return timing(Array.from({ length: windows }, () => timeWindow(step, windowS)));
+}
+
+/** A/B: the windows of `a` and `b` interleaved (a b, b a, a b, ...) after a warm-up of each, so that both
+ *  see the same machine (on a shared one, the neighbours' load moves between windows); each one's median,
+ *  and the median of the rounds' ratios b/a. */
+function measurePair(
+  a: () => number,
+  b: () => number,
+  windowS: number,
+  windows: number,
+): { a: Timing; b: Timing; ratio: number } {
+  timeWindow(a, windowS / 2);
+  timeWindow(b, windowS / 2);
+  const ra: number[] = [],
+    rb: number[] = [];
   for (let w = 0; w < windows; w++) {
-    let units = 0;
-    const start = performance.now();
-    do units += step();
-    while (performance.now() - start < windowS * 1000);
-    rates.push(units / ((performance.now() - start) / 1000));
+    if (w % 2 === 0) {
+      ra.push(timeWindow(a, windowS));
+      rb.push(timeWindow(b, windowS));
+    } else {
+      rb.push(timeWindow(b, windowS));
+      ra.push(timeWindow(a, windowS));
+    }
   }
-  rates.sort((a, b) => a - b);
-  const median = rates[Math.floor(rates.length / 2)]!;
-  return { rate: median, spread: (rates[rates.length - 1]! - rates[0]!) / median, windows };
+  return { a: timing(ra), b: timing(rb), ratio: median(rb.map((r, i) => r / ra[i]!)) };
 }
 
 /** The trainer's own step (src/train/trainer.ts) on a language-model run of the text. */
@@ -182,6 +212,8 @@ export interface BenchRow {
   gflops: number;
   /** Share of the machine's measured FP32 (bf16 rows: VDPBF16PS) peak for this thread count, when known. */
   peakShare: number | null;
+  /** bf16 rows: the median over interleaved rounds of this rate / the fp32 row's (measured A/B, in turns). */
+  vsFp32?: number;
 }
 
 export interface BenchResult {
@@ -249,7 +281,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     log(`rnnkit: ${note}`);
   }
   for (const name of options.backends ?? (['native', 'wasm', 'reference'] as BackendName[])) {
-    const probe = await probeBackend(name, { threads, precision: 'fp32' }); // bf16 rows come after
+    const probe = await probeBackend(name, { threads, precision: 'fp32' }); // bf16 rows: in turns, below
     if (!probe.loaded) {
       skipped.push({ backend: name, reason: probe.reason });
       continue;
@@ -271,52 +303,55 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     const peakFor = (threads: number): number | null =>
       peak ? (threads === 1 ? peak.oneThread : peak.allThreads) : null;
+    // The native backend in bf16 (where the CPU has it): its rows are measured in turns with the fp32 ones.
+    let pair: BenchPair | null = null;
+    if (name === 'native') {
+      const bf16 = (backend as NativeBackend).precisions().find((p) => p.name === 'bf16')!;
+      if (!bf16.available) {
+        notes.push(`native bf16 rows: not measured (${bf16.reason}).`);
+      } else {
+        const bfBackend = loadNativeBackend({ threads: info.threads, precision: 'bf16' });
+        const bfPeak: Peak = {
+          oneThread: bfBackend.measureBf16PeakGflops(1, 300),
+          allThreads: bfBackend.measureBf16PeakGflops(info.threads, 300),
+          threads: info.threads,
+        };
+        bf16Peak = bfPeak;
+        log(
+          `peak VDPBF16PS: ${bfPeak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${bfPeak.allThreads.toFixed(0)} on ${info.threads}`,
+        );
+        pair = {
+          backend: bfBackend,
+          configs: BF16_CONFIGS.filter(wanted),
+          peakFor: (threads) => (threads === 1 ? bfPeak.oneThread : bfPeak.allThreads),
+          rows: [],
+        };
+      }
+    }
     const configs = (
       name === 'reference'
         ? ['C1']
         : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5', 'A2']
     ).filter(wanted);
     rows.push(
-      ...benchBackend(backend, 'fp32', configs, peakFor, {
-        tokens,
-        vocab,
-        windowS,
-        windows,
-        quick,
-        memory,
-        notes,
-        log,
-      }),
+      ...benchBackend(
+        backend,
+        configs,
+        peakFor,
+        {
+          tokens,
+          vocab,
+          windowS,
+          windows,
+          quick,
+          memory,
+          notes,
+          log,
+        },
+        pair,
+      ),
     );
-    if (name !== 'native') continue;
-    const bf16 = (backend as NativeBackend).precisions().find((p) => p.name === 'bf16')!;
-    if (!bf16.available) {
-      notes.push(`native bf16 rows: not measured (${bf16.reason}).`);
-      continue;
-    }
-    const bfBackend = loadNativeBackend({ threads: info.threads, precision: 'bf16' });
-    bf16Peak = {
-      oneThread: bfBackend.measureBf16PeakGflops(1, 300),
-      allThreads: bfBackend.measureBf16PeakGflops(info.threads, 300),
-      threads: info.threads,
-    };
-    log(
-      `peak VDPBF16PS: ${bf16Peak.oneThread.toFixed(0)} GFLOP/s on 1 thread, ${bf16Peak.allThreads.toFixed(0)} on ${info.threads}`,
-    );
-    const bfPeak = bf16Peak;
-    const bfPeakFor = (threads: number): number => (threads === 1 ? bfPeak.oneThread : bfPeak.allThreads);
-    rows.push(
-      ...benchBackend(bfBackend, 'bf16', BF16_CONFIGS.filter(wanted), bfPeakFor, {
-        tokens,
-        vocab,
-        windowS,
-        windows,
-        quick,
-        memory: [],
-        notes,
-        log,
-      }),
-    );
+    if (pair) rows.push(...pair.rows);
   }
   if (wanted('A1')) {
     const { rate, spread } = measure(featureStep(), windowS, windows);
@@ -336,7 +371,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const readBandwidthGBs = readBandwidth();
   const c3Bytes = parameterCount({ ...BENCH_CONFIGS[2]!.config, vocabSize: vocab.size }) * 4;
   notes.push(
-    `S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character: one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`,
+    `S3 reads the ${(c3Bytes / 1e6).toFixed(1)} MB of C3 weights per character (half in bf16): one thread's measured read bandwidth (${readBandwidthGBs.toFixed(1)} GB/s) bounds it near ${Math.round((readBandwidthGBs * 1e9) / c3Bytes).toLocaleString('en-US')} chars/s unless the weights stay in cache.`,
   );
   return {
     date: new Date().toISOString(),
@@ -352,6 +387,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   };
 }
 
+/** The bf16 rows measured in turns with the fp32 ones (benchBackend fills `rows`). */
+interface BenchPair {
+  backend: Backend;
+  configs: string[];
+  peakFor: (threads: number) => number;
+  rows: BenchRow[];
+}
+
 interface BenchContext {
   tokens: Int32Array;
   vocab: Vocabulary;
@@ -364,38 +407,54 @@ interface BenchContext {
   log: (line: string) => void;
 }
 
-/** The rows of one backend (at one precision) for the named configurations (C1–C4, S3). */
+/** The rows of one backend (fp32) for the named configurations (C1–C4, K1, S3); with `pair`, its
+ *  configurations also in bf16, measured in turns with the fp32 ones (pair.rows). */
 function benchBackend(
   backend: Backend,
-  precision: Precision,
   configs: string[],
   peakFor: (threads: number) => number | null,
   ctx: BenchContext,
+  pair: BenchPair | null = null,
 ): BenchRow[] {
   const { tokens, vocab, windowS, windows, quick, log } = ctx;
   const info = backend.info();
   const name = info.name;
-  const label = precision === 'bf16' ? `${name} bf16` : name;
   const rows: BenchRow[] = [];
-  const rowOf = (config: string, rate: number, spread: number, gflops: number): BenchRow => {
-    const p = peakFor(info.threads);
-    return {
-      backend: name,
-      precision,
-      simd: info.simd,
-      threads: info.threads,
-      config,
-      rate,
-      spread,
-      gflops,
-      peakShare: p ? gflops / p : null,
-    };
+  const row = (precision: Precision, config: string, t: Timing, gflops: number, peak: number | null): BenchRow => ({
+    backend: name,
+    precision,
+    simd: info.simd,
+    threads: info.threads,
+    config,
+    rate: t.rate,
+    spread: t.spread,
+    gflops,
+    peakShare: peak ? gflops / peak : null,
+  });
+  /** Times `step` (and `bfStep` in turns, when given) and records the rows; `flops` per unit. */
+  const record = (config: string, step: () => number, bfStep: (() => number) | null, flops: number): void => {
+    const unit = config === 'S3' ? 'chars/s' : 'tokens/s';
+    if (!bfStep || !pair) {
+      const t = measure(step, windowS, windows);
+      rows.push(row('fp32', config, t, (t.rate * flops) / 1e9, peakFor(info.threads)));
+      log(
+        `${name} ${config}: ${Math.round(t.rate).toLocaleString('en-US')} ${unit}, ${((t.rate * flops) / 1e9).toFixed(1)} GFLOP/s`,
+      );
+      return;
+    }
+    const { a, b, ratio } = measurePair(step, bfStep, windowS, windows);
+    rows.push(row('fp32', config, a, (a.rate * flops) / 1e9, peakFor(info.threads)));
+    pair.rows.push({ ...row('bf16', config, b, (b.rate * flops) / 1e9, pair.peakFor(info.threads)), vsFp32: ratio });
+    log(
+      `${name} ${config}: fp32 ${Math.round(a.rate).toLocaleString('en-US')} ${unit}, bf16 ${Math.round(b.rate).toLocaleString('en-US')} (${ratio.toFixed(2)}× in turns)`,
+    );
   };
+  const paired = (config: string): boolean => pair !== null && pair.configs.includes(config);
   for (const bench of BENCH_CONFIGS.filter((b) => configs.includes(b.name))) {
     const rssBefore = process.memoryUsage().rss;
     const { step, model } = trainingStepOf(backend, bench.config, tokens, vocab);
-    const { rate, spread } = measure(step, windowS, windows);
     if (bench.name === 'C3') {
+      step(); // the first step allocates what training needs
       // Parameters, gradients, Adam's two moments, and the activations of one chunk.
       const floats = 4 * model.parameterCount + workspaceFloats(model.config, bench.config.seq, bench.config.batch);
       ctx.memory.push({
@@ -404,9 +463,8 @@ function benchBackend(
         buffersMB: (floats * 4) / 2 ** 20,
       });
     }
-    const gflops = (rate * trainingFlopsPerToken(bench.config, vocab.size)) / 1e9;
-    rows.push(rowOf(bench.name, rate, spread, gflops));
-    log(`${label} ${bench.name}: ${Math.round(rate).toLocaleString('en-US')} tokens/s, ${gflops.toFixed(1)} GFLOP/s`);
+    const bfStep = paired(bench.name) ? trainingStepOf(pair!.backend, bench.config, tokens, vocab).step : null;
+    record(bench.name, step, bfStep, trainingFlopsPerToken(bench.config, vocab.size));
   }
   if (configs.includes('K1')) {
     const c = CLASSIFY_BENCH.config;
@@ -414,57 +472,62 @@ function benchBackend(
     for (const equal of [null, 210]) {
       const task = createClassifierRun(classifyBenchData(equal), c, backend);
       const optimizer = new Optimizer(backend, c, task.model.parameterCount);
-      const { rate, spread } = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
-      const gflops = (rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
-      rows.push(rowOf(equal === null ? 'K1' : 'K1=', rate, spread, gflops));
+      const t = measure(() => trainingStep(task, optimizer, c, c.lr).tokens, windowS, windows);
+      const gflops = (t.rate * trainingFlopsPerToken(c, task.summary.vocabSize)) / 1e9;
+      rows.push(row('fp32', equal === null ? 'K1' : 'K1=', t, gflops, peakFor(info.threads)));
+      const rate = t.rate;
       if (equal === null)
         ctx.notes.push(
-          `K1 on ${label}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`,
+          `K1 on ${name}: ${(task.paddedShare * 100).toFixed(1)} % of the steps computed are padding (bucketed batches).`,
         );
       rates.push(rate);
     }
     ctx.notes.push(
-      `K1 on ${label}: lengths 20–400 train at ${(rates[0]! / rates[1]!).toFixed(2)}× the real-token rate of equal lengths (goal ≥ 0.8×).`,
+      `K1 on ${name}: lengths 20–400 train at ${(rates[0]! / rates[1]!).toFixed(2)}× the real-token rate of equal lengths (goal ≥ 0.8×).`,
     );
     log(
-      `${label} K1: ${Math.round(rates[0]!).toLocaleString('en-US')} real tokens/s (${(rates[0]! / rates[1]!).toFixed(2)}× equal lengths)`,
+      `${name} K1: ${Math.round(rates[0]!).toLocaleString('en-US')} real tokens/s (${(rates[0]! / rates[1]!).toFixed(2)}× equal lengths)`,
     );
   }
   if (configs.includes('S3')) {
     const c3 = BENCH_CONFIGS.find((b) => b.name === 'C3')!.config;
-    const model = new Model(backend, { ...c3, vocabSize: vocab.size });
-    model.initialize(1);
-    const workspace = samplingWorkspace(model);
     const length = quick ? 200 : 1000;
-    const step = (): number => {
-      for (const chars of generate(model, vocab, { length, temperature: 1, seed: 1 }, workspace)) void chars;
-      return length;
+    const sampling = (on: Backend): (() => number) => {
+      const model = new Model(on, { ...c3, vocabSize: vocab.size });
+      model.initialize(1);
+      const workspace = samplingWorkspace(model);
+      return () => {
+        for (const chars of generate(model, vocab, { length, temperature: 1, seed: 1 }, workspace)) void chars;
+        return length;
+      };
     };
-    const { rate, spread } = measure(step, windowS, windows);
-    const gflops = (rate * forwardFlopsPerToken(c3, vocab.size)) / 1e9;
-    rows.push(rowOf('S3', rate, spread, gflops));
-    log(`${label} S3: ${Math.round(rate).toLocaleString('en-US')} chars/s`);
+    record(
+      'S3',
+      sampling(backend),
+      paired('S3') ? sampling(pair!.backend) : null,
+      forwardFlopsPerToken(c3, vocab.size),
+    );
   }
   for (const config of (['D1', 'D2'] as const).filter((c) => configs.includes(c))) {
     const shape = DECODER_BENCH[config];
-    const { rate, spread } = measure(decoderBenchStep(backend, shape, config === 'D1'), windowS, windows);
-    const gflops = (rate * decoderFlopsPerRow(shape) * (config === 'D1' ? 3 : 1)) / 1e9;
-    rows.push(rowOf(config, rate, spread, gflops));
-    log(`${label} ${config}: ${Math.round(rate).toLocaleString('en-US')} rows/s, ${gflops.toFixed(1)} GFLOP/s`);
+    const t = measure(decoderBenchStep(backend, shape, config === 'D1'), windowS, windows);
+    const gflops = (t.rate * decoderFlopsPerRow(shape) * (config === 'D1' ? 3 : 1)) / 1e9;
+    rows.push(row('fp32', config, t, gflops, peakFor(info.threads)));
+    log(`${name} ${config}: ${Math.round(t.rate).toLocaleString('en-US')} rows/s, ${gflops.toFixed(1)} GFLOP/s`);
   }
   const seq2seq = ['X1', 'X5'].some((c) => configs.includes(c)) ? seq2seqBenchSteps(backend) : null;
   for (const config of (['X1', 'X5'] as const).filter((c) => configs.includes(c))) {
-    const { rate, spread } = measure(config === 'X1' ? seq2seq!.train : seq2seq!.beam, windowS, windows);
+    const t = measure(config === 'X1' ? seq2seq!.train : seq2seq!.beam, windowS, windows);
     const flops = config === 'X1' ? seq2seq!.trainFlopsPerToken : seq2seq!.beamFlopsPerWord();
-    rows.push(rowOf(config, rate, spread, (rate * flops) / 1e9));
-    log(`${label} ${config}: ${Math.round(rate).toLocaleString('en-US')} ${config === 'X1' ? 'tokens' : 'words'}/s`);
+    rows.push(row('fp32', config, t, (t.rate * flops) / 1e9, peakFor(info.threads)));
+    log(`${name} ${config}: ${Math.round(t.rate).toLocaleString('en-US')} ${config === 'X1' ? 'tokens' : 'words'}/s`);
   }
   if (configs.includes('A2')) {
     const { step, flopsPerSecond } = transcriptionStep(backend);
-    const { rate, spread } = measure(step, windowS, windows);
-    const gflops = (rate * flopsPerSecond) / 1e9;
-    rows.push(rowOf('A2', rate, spread, gflops));
-    log(`${label} A2: ${Math.round(rate).toLocaleString('en-US')}× real time (transcription)`);
+    const t = measure(step, windowS, windows);
+    const gflops = (t.rate * flopsPerSecond) / 1e9;
+    rows.push(row('fp32', 'A2', t, gflops, peakFor(info.threads)));
+    log(`${name} A2: ${Math.round(t.rate).toLocaleString('en-US')}× real time (transcription)`);
   }
   return rows;
 }
@@ -496,9 +559,10 @@ export function formatBench(result: BenchResult): string {
       return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)}×`;
     };
     const fp32 = row.precision === 'bf16' ? find(row.config, row.backend) : undefined;
+    const vsFp32 = row.vsFp32 !== undefined ? `${row.vsFp32.toFixed(2)}×` : ratio(fp32);
     const simd = row.precision === 'bf16' ? `${row.simd}+bf16` : row.simd;
     lines.push(
-      `${row.config.padEnd(7)} ${row.backend.padEnd(10)} ${`${simd}/${row.threads}`.padEnd(16)} ${Math.round(row.rate).toLocaleString('en-US').padStart(11)} ${`${(row.spread * 100).toFixed(0)}%`.padStart(7)} ${row.gflops.toFixed(1).padStart(9)} ${row.peakShare === null ? '    –' : `${(row.peakShare * 100).toFixed(0).padStart(5)}%`} ${ratio(wasm).padStart(9)} ${ratio(ref).padStart(14)} ${ratio(fp32).padStart(9)}`,
+      `${row.config.padEnd(7)} ${row.backend.padEnd(10)} ${`${simd}/${row.threads}`.padEnd(16)} ${Math.round(row.rate).toLocaleString('en-US').padStart(11)} ${`${(row.spread * 100).toFixed(0)}%`.padStart(7)} ${row.gflops.toFixed(1).padStart(9)} ${row.peakShare === null ? '    –' : `${(row.peakShare * 100).toFixed(0).padStart(5)}%`} ${ratio(wasm).padStart(9)} ${ratio(ref).padStart(14)} ${vsFp32.padStart(9)}`,
     );
   }
   lines.push('');
@@ -506,7 +570,7 @@ export function formatBench(result: BenchResult): string {
     'C1–C4: training tokens/s (B·T tokens per optimizer step, median of timed windows after a warm-up); S3: characters/s sampled from the C3 model, batch 1.',
   );
   lines.push(
-    '+bf16: the native backend with --precision bf16 (bf16 operands, fp32 accumulation; % of the VDPBF16PS peak; vs fp32: against the same backend in fp32).',
+    "+bf16: the native backend with --precision bf16 (bf16 operands, fp32 accumulation; % of the VDPBF16PS peak); its windows alternate with the fp32 row's (A/B in turns, so both see the same load); vs fp32: the median of the rounds' bf16/fp32 ratios.",
   );
   lines.push(
     'spread: (fastest − slowest window) / median, how much the rate moved between windows (on a shared machine, mostly the neighbours).',
