@@ -101,6 +101,33 @@ describe('ClassifierStream.step equals classifying the text so far', () => {
     }
   });
 
+  it("maxLen (a checkpoint's max_len): characters past it change nothing, as the classifier cuts its input", async () => {
+    for (const [bidirectional, pool] of [
+      [false, 'last'],
+      [true, 'mean'],
+    ] as const) {
+      const model = await makeModel('reference', bidirectional),
+        stream = new ClassifierStream(model, pool, { maxLen: 10 }),
+        state = stream.createState();
+      const expected = wholeText(model, pool, text.subarray(0, 10));
+      expect(stream.step(text.subarray(0, 7), state).probabilities).toEqual(
+        wholeText(model, pool, text.subarray(0, 7)),
+      );
+      expect(stream.step(text.subarray(7, 12), state).probabilities).toEqual(expected); // 3 of 5 kept
+      expect(stream.step(text.subarray(12, 20), state).probabilities).toEqual(expected); // none kept
+      expect(state.length).toBe(10);
+      expect(() => stream.step([13], state)).toThrow(/id 13 at position 0 is outside/); // still checked
+      const unlimited = new ClassifierStream(model, pool, { maxLen: 0 }),
+        all = unlimited.createState();
+      expect(unlimited.step(text.subarray(0, 20), all).probabilities).toEqual(
+        wholeText(model, pool, text.subarray(0, 20)),
+      );
+      expect(all.length).toBe(20);
+    }
+    const model = await makeModel('reference', false);
+    expect(() => new ClassifierStream(model, 'last', { maxLen: -1 })).toThrow(/maxLen must be an integer >= 0/);
+  });
+
   it("refuses an id outside the vocabulary, an empty or too long piece and another stream's state, in one line", async () => {
     const model = await makeModel('reference', false),
       stream = new ClassifierStream(model, 'last', { maxSteps: 8 });
