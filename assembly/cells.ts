@@ -3,15 +3,15 @@
 // Sizes: T steps, B streams, H hidden, G gates (rnn 1, gru 3, lstm 4), GH = G·H, CW = cache floats per row.
 // W_hh is used T times per call: it is packed for the GEMM micro-kernel ONCE per call into the GEMM's packed-B
 // scratch when it fits there (opsScratch: 4 MiB, LSTM H <= 512) and a step has at least 4 rows (B >= 4);
-// otherwise every step reads it through gemmStrided (which packs per step, or not at all for B < 4). The
+// otherwise every step reads it through gemmRecurrent (which packs per step, or not at all for B < 4). The
 // per-step hidden projection W_hh·h_{t-1} is written straight into the output that the gate math then
 // overwrites in place (hs[t+1] for rnn, the cache row for lstm/gru, whose 4·H floats hold the G·H raw sums),
 // and the backward carries dh/dc in dh0/dc0.
-import { gemmPackB, gemmPackedB, gemmPacks, gemmStrided, opsScratch, packedBFloats } from './gemm';
+import { gemmPackB, gemmPackedB, gemmPacks, gemmRecurrent, opsScratch, packedBFloats } from './gemm';
 import { ld, st, vsigmoid, vtanh } from './math';
 import { sumRows } from './ops';
 
-/** Where to pack W_hh (op(B) [K,N]) once for the call, or 0 to let every step use gemmStrided. */
+/** Where to pack W_hh (op(B) [K,N]) once for the call, or 0 to let every step use gemmRecurrent. */
 @inline function packOnce(B: i32, K: i32, N: i32): usize {
   return gemmPacks(B) ? opsScratch(<usize>packedBFloats(K, N) << 2) : 0;
 }
@@ -119,7 +119,7 @@ export function cellForward(
     const rows = runningRows(lengths, B, t);
     if (rows > 0) {
       if (pack != 0) gemmPackedB(false, rows, GH, H, 1, hPrev, rowH, pack, 0, out, ldo);
-      else gemmStrided(false, true, rows, GH, H, 1, hPrev, rowH, wHh, rowH, 0, out, ldo);
+      else gemmRecurrent(true, rows, GH, H, hPrev, rowH, wHh, rowH, 0, out, ldo);
     }
     for (let b = 0; b < B; b++) {
       const row = <usize>t * <usize>B + <usize>b;
@@ -289,6 +289,6 @@ export function cellBackward(
     const rows = runningRows(lengths, B, t);
     if (rows == 0) continue;
     if (pack != 0) gemmPackedB(false, rows, H, GH, 1, dGh + gStep, rowGH, pack, beta, dh0, rowH);
-    else gemmStrided(false, false, rows, H, GH, 1, dGh + gStep, rowGH, wHh, rowH, beta, dh0, rowH);
+    else gemmRecurrent(false, rows, H, GH, dGh + gStep, rowGH, wHh, rowH, beta, dh0, rowH);
   }
 }

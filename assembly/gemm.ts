@@ -12,7 +12,8 @@
 // Packing turns every transpose into the same contiguous layout (the 4×4 register transposes are in the
 // packing, not in the inner loop) and zero-pads the last panels, so edge tiles run the same SIMD kernel and
 // only their store is partial. Cells reuse one packed W_hh for all T steps (gemmPackB + gemmPackedB).
-// With fewer than MR rows nothing is packed (smallRowsOfB, smallDots): op(B) is streamed once per row.
+// With fewer than MR rows, op(B) is packed 32 columns at a time and used at once (smallRows), with the same
+// sums per element as the micro-kernel: a row of C does not depend on M.
 // beta = 0 never reads C, so NaNs already in C do not leak. K = 0 gives C = beta·C.
 import { madd } from './math';
 
@@ -278,17 +279,90 @@ function macroKernel(mc: i32, nc: i32, kc: i32, alpha: f32, pa: usize, pb: usize
   }
 }
 
-// ---- few rows: no packing ----------------------------------------------------------------------------
-// With M < MR rows (one generated character, a batch of 1-3 streams) the micro-tile would be mostly padding
-// and packing op(B) would cost more than using it: op(B) is read straight from memory instead, once per row.
+// ---- few rows ------------------------------------------------------------------------------------------
+// With M < MR rows (one generated character, a batch of 1-3 streams) the 4-row micro-tile would be mostly
+// padding. op(B) is packed four panels (32 columns) at a time, used at once from L1 by each row of A. Every
+// element of C gets the micro-kernel's sums: the same madd chain over k in the same KC blocks and the same
+// epilogue (edgeTile's for the last N % 4 columns), so a row of C does not depend on M: a text stepped one
+// character at a time equals its whole-text product bit for bit.
 
-/** Below this many rows of C the GEMM does not pack (and the cells do not pack W_hh). */
+/** Below this many rows of C the GEMM does not use the micro-tile (and the cells do not pack W_hh). */
 const SMALL_M: i32 = MR;
+const SMALL_COLS: i32 = 4 * NR;
 
 /** Whether a GEMM with M rows packs op(B) (cells: whether packing W_hh once per call pays). */
 @inline export function gemmPacks(M: i32): bool {
   return M >= SMALL_M;
 }
+
+/** Columns [4q, n) of one output vector as edgeTile writes them: alpha·acc, plus beta·C unless beta = 0. */
+@inline function storeTail(c: usize, acc: v128, alpha: v128, beta: f32, n: i32): void {
+  v128.store(tile, f32x4.mul(acc, alpha));
+  for (let j = 0; j < n; j++) {
+    const o = <usize>j << 2;
+    let v = load<f32>(tile + o);
+    if (beta != 0) v += beta * load<f32>(c + o);
+    store<f32>(c + o, v);
+  }
+}
+
+/** Columns [4q, 4q + 4) ∩ [0, nc) of a row of C from accumulator vector q. */
+@inline function storeQuad(c: usize, q: i32, acc: v128, alpha: v128, beta: f32, nc: i32): void {
+  if (q * 4 + 4 <= nc) store4(c + (<usize>q << 4), acc, alpha, beta);
+  else if (q * 4 < nc) storeTail(c + (<usize>q << 4), acc, alpha, beta, nc - q * 4);
+}
+
+/** C[M,N] = alpha·op(A)·op(B) + beta·C for M < MR, a(i,k) = A[i·sAi + k·sAk]: SMALL_COLS columns at a time,
+ *  eight accumulator vectors (eight independent madd chains) per row of A. */
+function smallRows(
+  transB: bool, M: i32, N: i32, K: i32, alpha: f32, a: usize, sAi: usize, sAk: usize, b: usize, ldb: usize, beta: f32,
+  c: usize, ldc: usize,
+): void {
+  const va = f32x4.splat(alpha);
+  for (let j0 = 0; j0 < N; j0 += SMALL_COLS) {
+    const nc = min(SMALL_COLS, N - j0);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = min(KC, K - k0);
+      // Panels past nc are not packed: their lanes read stale scratch and are never stored.
+      packBPanels(transB, b, ldb, k0, kc, j0, nc, packB);
+      const panel = <usize>kc << 5;  // bytes from one packed panel to the next
+      const be = k0 == 0 ? beta : 1;
+      for (let i = 0; i < M; i++) {
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+        let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+        let pa = a + <usize>i * sAi + <usize>k0 * sAk;
+        let pb = packB;
+        const end = pb + panel;
+        do {
+          const x = v128.load32_splat(pa);
+          c0 = madd(x, v128.load(pb), c0);
+          c1 = madd(x, v128.load(pb, 16), c1);
+          c2 = madd(x, v128.load(pb + panel), c2);
+          c3 = madd(x, v128.load(pb + panel, 16), c3);
+          c4 = madd(x, v128.load(pb + 2 * panel), c4);
+          c5 = madd(x, v128.load(pb + 2 * panel, 16), c5);
+          c6 = madd(x, v128.load(pb + 3 * panel), c6);
+          c7 = madd(x, v128.load(pb + 3 * panel, 16), c7);
+          pa += sAk;
+          pb += 32;
+        } while (pb < end);
+        const pc = c + <usize>i * ldc + (<usize>j0 << 2);
+        storeQuad(pc, 0, c0, va, be, nc);
+        storeQuad(pc, 1, c1, va, be, nc);
+        storeQuad(pc, 2, c2, va, be, nc);
+        storeQuad(pc, 3, c3, va, be, nc);
+        storeQuad(pc, 4, c4, va, be, nc);
+        storeQuad(pc, 5, c5, va, be, nc);
+        storeQuad(pc, 6, c6, va, be, nc);
+        storeQuad(pc, 7, c7, va, be, nc);
+      }
+    }
+  }
+}
+
+// The cells' recurrent products with few rows (one to three streams) need not match the GEMM's order (every
+// step of a text takes the same path), so they keep these faster unpacked loops: op(B) is streamed once per
+// row, as axpys over B's rows (smallRowsOfB) or dot products with them (smallDots).
 
 @inline function store1(c: usize, acc: f32, alpha: f32, beta: f32): void {
   let v = alpha * acc;
@@ -435,6 +509,20 @@ function smallDots(M: i32, N: i32, K: i32, alpha: f32, a: usize, lda: usize, b: 
   }
 }
 
+/** The cells' per-step product C = op(A)·op(B) with A not transposed: the unpacked loops above for fewer than MR
+ *  rows, else gemmStrided. */
+export function gemmRecurrent(
+  transB: bool, M: i32, N: i32, K: i32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
+): void {
+  if (M <= 0 || N <= 0 || K <= 0 || gemmPacks(M)) {
+    gemmStrided(false, transB, M, N, K, 1, a, lda, b, ldb, beta, c, ldc);
+  } else if (transB) {
+    smallDots(M, N, K, 1, a, lda, b, ldb, beta, c, ldc);
+  } else {
+    smallRowsOfB(M, N, K, 1, a, lda, 4, b, ldb, beta, c, ldc);
+  }
+}
+
 /** C = beta·C over M×N (the K = 0 case). */
 function scaleC(M: i32, N: i32, beta: f32, c: usize, ldc: usize): void {
   for (let i = 0; i < M; i++) {
@@ -496,14 +584,8 @@ export function gemmStrided(
     return;
   }
   if (!gemmPacks(M)) {
-    if (!transB) {
-      smallRowsOfB(M, N, K, alpha, a, transA ? 4 : lda, transA ? lda : 4, b, ldb, beta, c, ldc);
-      return;
-    }
-    if (!transA) {
-      smallDots(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
-      return;
-    }
+    smallRows(transB, M, N, K, alpha, a, transA ? 4 : lda, transA ? lda : 4, b, ldb, beta, c, ldc);
+    return;
   }
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = min(NC, N - j0);

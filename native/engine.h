@@ -223,10 +223,9 @@ void sgemm_portable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, f
 // The few-rows GEMM C = op(A)·Bᵀ through SimdOps::kernel_t, in two steps so that a caller can pack A
 // once and multiply it by several row blocks of B (the cells: one per gate):
 //   rows_t_pack:  op(A) [m, K] (A [m,K] row-major, or [K,m] when transA) → panels of op(A)ᵀ in dst
-//                 (rows_t_packed_size floats), cut in K blocks of kRowsTK;
+//                 (rows_t_packed_size floats), cut in K blocks of ops.kc (the packed kernel's);
 //   rows_t_gemm:  C[i, j] = alpha·Σ_k op(A)[i,k]·Brows[j·ldb + k] + beta·C[i, j] for i < m, j < n. The
 //                 rows of B are read in place (never packed). beta == 0 never reads C.
-constexpr int64_t kRowsTK = 512;
 int64_t rows_t_packed_size(const SimdOps& ops, int64_t m, int64_t K);
 void rows_t_pack(const SimdOps& ops, bool transA, const float* A, int64_t lda, int64_t m, int64_t K, float* dst);
 void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, const float* Brows, int64_t ldb, int64_t n,

@@ -8,10 +8,13 @@
 //       for each panel (L1-resident, the next one prefetched):  for each row tile:  micro-kernel
 // Few rows (M < 128) with C = op(A)·Bᵀ — h·W_hhᵀ, the benchmark's shape — take the transposed path
 // instead: B's rows are read in place by SimdOps::kernel_t against op(A)ᵀ packed once (rows_t_pack /
-// rows_t_gemm), so the big operand is never packed; M = 1 is a GEMV over B's rows (gemv_rows).
+// rows_t_gemm), so the big operand is never packed; M = 1 packs a few panels of B at a time for kernel_row
+// (gemm_row_simd).
 // Threads: the caller and the pool split C by columns when M is small (each thread packs and keeps
 // only its share of B) and by rows when M is large. Each element of C is one FMA chain over k in a
 // fixed order, whatever the split: results are bit-identical for any thread count at one SIMD level.
+// Every path also cuts K into the same blocks (SimdOps::kc) and ends each with the same epilogue, so a
+// row of C does not depend on M either: a text stepped one row at a time equals its whole-text product.
 //
 // The portable path: plain loops ordered so that the innermost loop runs over contiguous memory and
 // g++ -O3 vectorises it (axpy over rows of B and C, four rows of B per pass to cut the loads and stores
@@ -224,13 +227,31 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i
   return true;
 }
 
+// C[0, j0:j1] for one row of A (a step of one stream): row_panels panels of op(B) packed at a time per K
+// block, then kernel_row. Each element of C is the packed kernel's FMA chain over k in the same K blocks
+// and epilogue, so this row equals the same row of a many-row product bit for bit (streaming relies on it).
+bool gemm_row_simd(const SimdOps& ops, const GemmArgs& g, int64_t j0, int64_t j1) {
+  const int64_t nr = ops.nr, K = g.K, KC = std::min<int64_t>(ops.kc, K);
+  const int64_t group = ops.row_panels * nr;
+  float* Bp = tl_pack_b.reserve(KC * std::min(group, round_up(j1 - j0, nr)));
+  if (!Bp) return false;
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    const int64_t kc = std::min(KC, K - k0);
+    const float beta = k0 == 0 ? g.beta : 1.0f;  // later K blocks accumulate
+    for (int64_t j = j0; j < j1; j += group) {
+      const int64_t n = std::min(group, j1 - j);
+      ops.pack_b(g.transB, b_at(g, k0, j), g.ldb, kc, n, Bp);
+      ops.kernel_row(static_cast<int>((n + nr - 1) / nr), static_cast<int>(n), kc, a_at(g, 0, k0), Bp, kc * nr, g.C + j,
+                     g.alpha, beta);
+    }
+  }
+  return true;
+}
+
 // C[i0:i1, j0:j1] for C = op(A)·Bᵀ with few rows (the h·W_hhᵀ shape): see rows_t_gemm.
 bool gemm_part_simd_t(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const int64_t m = i1 - i0;
-  if (g.M == 1 && !g.transA) {  // a GEMV: the row of A against the rows of B in place (decided by shape)
-    ops.gemv_rows(j1 - j0, g.K, g.A, b_at(g, 0, j0), g.ldb, g.C + j0, g.alpha, g.beta);
-    return true;
-  }
+  if (g.M == 1 && !g.transA) return gemm_row_simd(ops, g, j0, j1);  // decided by shape, not by the split
   float* Ap = tl_pack_a.reserve(rows_t_packed_size(ops, m, g.K));
   if (!Ap) return false;
   rows_t_pack(ops, g.transA, a_at(g, i0, 0), g.lda, m, g.K, Ap);
@@ -249,9 +270,10 @@ int64_t rows_t_packed_size(const SimdOps& ops, int64_t m, int64_t K) { return (m
 
 void rows_t_pack(const SimdOps& ops, bool transA, const float* A, int64_t lda, int64_t m, int64_t K, float* dst) {
   const int64_t panels = (m + ops.nr - 1) / ops.nr;
-  for (int64_t k0 = 0; k0 < K; k0 += kRowsTK) {
+  for (int64_t k0 = 0; k0 < K; k0 += ops.kc) {
     // op(A)ᵀ[k, i] = op(A)[i, k]: A[i·lda + k] (transposing pack), or A[k·lda + i] when transA.
-    ops.pack_b(!transA, transA ? A + k0 * lda : A + k0, lda, std::min(kRowsTK, K - k0), m, dst + k0 * panels * ops.nr);
+    ops.pack_b(!transA, transA ? A + k0 * lda : A + k0, lda, std::min<int64_t>(ops.kc, K - k0), m,
+               dst + k0 * panels * ops.nr);
   }
 }
 
@@ -259,8 +281,8 @@ void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, cons
                  float* C, int64_t ldc, float alpha, float beta) {
   const int64_t nr = ops.nr, panels = (m + nr - 1) / nr;
   const RowTiles tiles(n, ops.mr);
-  for (int64_t k0 = 0; k0 < K; k0 += kRowsTK) {
-    const int64_t kc = std::min(kRowsTK, K - k0);
+  for (int64_t k0 = 0; k0 < K; k0 += ops.kc) {  // the packed kernel's K blocks: the same sums
+    const int64_t kc = std::min<int64_t>(ops.kc, K - k0);
     const float b = k0 == 0 ? beta : 1.0f;
     const float* Ablock = Ap + k0 * panels * nr;
     for (int64_t t = 0; t < tiles.count; t++) {

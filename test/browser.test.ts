@@ -1,9 +1,10 @@
 // The demo page in a real headless Chromium (Debian's chromium package, driven by playwright-core: no browser
 // download). It trains on the WebAssembly backend in a Web Worker; its weights equal the CLI trainer's in Node
 // bit for bit; a native CLI checkpoint uploaded to it samples what `rnnkit sample --backend wasm` prints; Stop
-// aborts; a page that is not cross-origin isolated still trains, on one thread. Needs `npm run build` (dist/web,
+// aborts; a classifier checkpoint of the CLI classifies in the page as `rnnkit predict --backend wasm` does; a
+// page that is not cross-origin isolated still trains, on one thread. Needs `npm run build` (dist/web,
 // build/wasm). Generous timeouts and no timing assertions: the machine may be loaded.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { loadWasmBackend } from '../src/backend/wasm.js';
 import { runTraining } from '../src/tasks/index.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.js';
 import { cli } from './cli-helpers.js';
+import { makeRandom } from './helpers.js';
 // @ts-expect-error: a plain ES module without type declarations
 import { startDemoServer } from '../scripts/demo-server.mjs';
 
@@ -232,6 +234,75 @@ describe('a checkpoint of the native CLI in the page', async () => {
       const text = await page.textContent('#sample-out');
       expect(text).toHaveLength(304);
       expect(`${text}\n`).toBe(expected.out); // the CLI ends its output with a newline
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    LONG,
+  );
+});
+
+describe('a classifier checkpoint of the CLI in the page', async () => {
+  const native = (await probeBackend('native')).loaded;
+
+  it(
+    'classifies as `rnnkit predict --backend wasm` does: the same labels and probabilities, bit for bit',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rnnkit-browser-')),
+        out = join(dir, 'run');
+      dirs.push(dir);
+      // "has-x" when the text holds an x (a task a small model learns in a few hundred steps).
+      const random = makeRandom(5);
+      const lines = Array.from({ length: 200 }, () => {
+        const text = Array.from({ length: 1 + Math.floor(random() * 25) }, () => 'abcdefx'[Math.floor(random() * 7)]);
+        return `${text.includes('x') ? 'has-x' : 'no-x'}\t${text.join('')}\n`;
+      });
+      writeFileSync(join(dir, 'train.tsv'), lines.join(''));
+      const trained = await cli(
+        'train',
+        '--task',
+        'classify',
+        join(dir, 'train.tsv'),
+        '--backend',
+        native ? 'native' : 'wasm',
+        '--hidden',
+        '16',
+        '--embed',
+        '6',
+        '--steps',
+        '200',
+        '--lr',
+        '0.01',
+        '--max-len',
+        '20',
+        '--seed',
+        '2',
+        '--out',
+        out,
+        '--quiet',
+      );
+      expect(trained.code, trained.err).toBe(0);
+      // Characters the model never saw, and texts past --max-len (the classifier keeps the first 20).
+      const texts = ['abcx', 'ddddd', 'zzz é 🙂 x', 'abcdefabcdefabcdefab' + 'xxxx', 'x', 'caffe'];
+      const expected = await cli('predict', out, '--backend', 'wasm', '--json', ...texts);
+      expect(expected.code, expected.err).toBe(0);
+      const cliRows = expected.out
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { label: string; probs: Record<string, number> });
+
+      const { page, errors } = await openDemo(isolated);
+      const bytes = [...readFileSync(join(out, 'model.safetensors'))];
+      const pageRows = await page.evaluate<{ label: string; probs: Record<string, number> }[]>(`(async () => {
+        const web = await import('/dist/web/index.js');
+        const backend = await web.loadWasmBackend({ build: 'simd' });
+        const classifier = await web.loadClassifier(new Blob([new Uint8Array(${JSON.stringify(bytes)})]), backend);
+        return web.classProbabilities(classifier, ${JSON.stringify(texts)}).map((probs) => ({
+          label: web.labelOf(classifier, probs),
+          probs: Object.fromEntries(classifier.labels.labels.map((name, i) => [name, probs[i]])),
+        }));
+      })()`);
+      expect(pageRows).toEqual(cliRows);
+      expect(new Set(cliRows.map((row) => row.label))).toEqual(new Set(['has-x', 'no-x'])); // not one constant answer
       expect(errors).toEqual([]);
       await page.close();
     },

@@ -1,6 +1,6 @@
 // The classifier's streaming API: after each piece, step() gives the probabilities of one classification of
 // the whole text so far (ClassifierWorkspace.forward over it), bit for bit on each backend, for a forward
-// 'last' model (carried state; pieces of ≥ 4 characters, see stream-lm.test.ts) and for models that need the
+// 'last' model (carried state, down to one character per step) and for models that need the
 // whole text (bidirectional, mean/max pooling); copy() and reset(); bad input in one line.
 import { describe, expect, it } from 'vitest';
 import type { BackendName } from '../src/backend/types.js';
@@ -8,7 +8,7 @@ import { ClassifierWorkspace, type Pooling } from '../src/model/classifier.js';
 import { ClassifierStream } from '../src/model/classifier-stream.js';
 import { Model } from '../src/model/model.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
-import { expectClose, makeRandom } from './helpers.js';
+import { makeRandom } from './helpers.js';
 
 const V = 13,
   C = 3;
@@ -70,15 +70,14 @@ describe('ClassifierStream.step equals classifying the text so far', () => {
       });
     }
 
-    it(`${backend}: one character at a time (carried state) gives the text's probabilities within rounding`, async () => {
+    it(`${backend}: one character at a time (carried state) gives the text's probabilities bit for bit`, async () => {
       const model = await makeModel(backend, false),
         stream = new ClassifierStream(model, 'last'),
         state = stream.createState();
       let probabilities: Float32Array = new Float32Array(0);
       for (let t = 0; t < 40; t++) probabilities = stream.step(text.subarray(t, t + 1), state).probabilities;
       const expected = wholeText(model, 'last', text.subarray(0, 40));
-      if (backend === 'reference') expect(probabilities).toEqual(expected);
-      else expectClose(probabilities, expected, 1e-6, 1e-5, 'probabilities');
+      expect(Buffer.from(probabilities.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
     });
   }
 
@@ -100,6 +99,33 @@ describe('ClassifierStream.step equals classifying the text so far', () => {
         wholeText(model, pool, text.subarray(0, 10)),
       );
     }
+  });
+
+  it("maxLen (a checkpoint's max_len): characters past it change nothing, as the classifier cuts its input", async () => {
+    for (const [bidirectional, pool] of [
+      [false, 'last'],
+      [true, 'mean'],
+    ] as const) {
+      const model = await makeModel('reference', bidirectional),
+        stream = new ClassifierStream(model, pool, { maxLen: 10 }),
+        state = stream.createState();
+      const expected = wholeText(model, pool, text.subarray(0, 10));
+      expect(stream.step(text.subarray(0, 7), state).probabilities).toEqual(
+        wholeText(model, pool, text.subarray(0, 7)),
+      );
+      expect(stream.step(text.subarray(7, 12), state).probabilities).toEqual(expected); // 3 of 5 kept
+      expect(stream.step(text.subarray(12, 20), state).probabilities).toEqual(expected); // none kept
+      expect(state.length).toBe(10);
+      expect(() => stream.step([13], state)).toThrow(/id 13 at position 0 is outside/); // still checked
+      const unlimited = new ClassifierStream(model, pool, { maxLen: 0 }),
+        all = unlimited.createState();
+      expect(unlimited.step(text.subarray(0, 20), all).probabilities).toEqual(
+        wholeText(model, pool, text.subarray(0, 20)),
+      );
+      expect(all.length).toBe(20);
+    }
+    const model = await makeModel('reference', false);
+    expect(() => new ClassifierStream(model, 'last', { maxLen: -1 })).toThrow(/maxLen must be an integer >= 0/);
   });
 
   it("refuses an id outside the vocabulary, an empty or too long piece and another stream's state, in one line", async () => {

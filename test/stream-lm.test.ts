@@ -1,7 +1,7 @@
 // The language model's streaming API: step() over a text in pieces (one character, or uneven pieces) gives
-// the logits of one whole-text Workspace.forward and its final state, bit for bit on each backend when every
-// piece has at least 4 rows (B·T ≥ 4; below, native and wasm take a matrix-vector path that rounds
-// differently); copy() and reset() do what they say; bad input is refused.
+// the logits of one whole-text Workspace.forward and its final state, bit for bit on each backend, down to
+// one character of one stream (every SIMD level and both wasm builds: stream-engines.test.ts); copy() and
+// reset() do what they say; bad input is refused.
 import { describe, expect, it } from 'vitest';
 import type { BackendName } from '../src/backend/types.js';
 import { Vocabulary } from '../src/data/vocab.js';
@@ -10,7 +10,7 @@ import { LanguageModelStream } from '../src/model/lm-stream.js';
 import { Model } from '../src/model/model.js';
 import { Workspace } from '../src/model/workspace.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
-import { expectClose, makeRandom } from './helpers.js';
+import { makeRandom } from './helpers.js';
 
 const V = 11,
   T = 41; // 4 streams × 41 steps = 164 rows: past native's few-rows GEMM path (< 128 rows) too
@@ -82,19 +82,13 @@ describe('LanguageModelStream.step equals the whole-text forward', () => {
         }
       });
 
-      it(`${backend}, ${cell.cell}: 1 stream, one character at a time`, async () => {
+      it(`${backend}, ${cell.cell}: 1 stream, one character at a time, bit for bit`, async () => {
         const model = await makeModel(backend, cell),
           ids = randomIds(T, 4);
         const whole = wholeForward(model, ids, 1),
           steps = stepped(model, ids, 1, ONE_AT_A_TIME);
-        if (backend !== 'reference') {
-          // A 1-row piece is a matrix-vector product, which native (GEMV below 2 rows) and wasm (dot products
-          // below 4 rows) sum in another order than their GEMM: equal within rounding, not bit for bit.
-          expectClose(steps.logits, whole.logits, 1e-5, 1e-5, 'logits');
-        } else {
-          expect(Buffer.from(steps.logits.buffer).equals(Buffer.from(whole.logits.buffer)), 'logits').toBe(true);
-          expect(Buffer.from(steps.h.buffer).equals(Buffer.from(whole.h.buffer)), 'final state').toBe(true);
-        }
+        expect(Buffer.from(steps.logits.buffer).equals(Buffer.from(whole.logits.buffer)), 'logits').toBe(true);
+        expect(Buffer.from(steps.h.buffer).equals(Buffer.from(whole.h.buffer)), 'final state').toBe(true);
       });
     }
   }

@@ -33,6 +33,8 @@ describe('rnnkit/web', () => {
     expect(names).toContain('src/backend/wasm-backend.ts');
     expect(names).toContain('src/model/stack.ts');
     expect(names).toContain('src/io/safetensors.ts');
+    expect(names).toContain('src/tasks/classify/predict.ts'); // classifier prediction in the page
+    expect(names).toContain('src/tasks/classify/classifier-file.ts');
     expect(names.length).toBeGreaterThan(20);
   });
 

@@ -4,6 +4,9 @@
 // recurrent state, so a step costs only its own characters. Bidirectional models and mean/max pooling need
 // the whole text at every step (the backward direction starts from its end; the pooling spans all of it):
 // their state keeps the ids so far and each step runs the text so far again.
+// With maxLen (a checkpoint's max_len), the stream classifies as the classifier does, which cuts every input
+// to its first max_len characters: characters past maxLen are checked but change nothing, and step() keeps
+// returning the probabilities of the first maxLen.
 import { OwnedBuffers } from '../backend/owned.js';
 import type { F } from '../backend/types.js';
 import { invalidInput } from '../errors.js';
@@ -17,8 +20,10 @@ export class ClassifierState {
   readonly recurrent: RecurrentState | null;
   /** The ids so far (models that need the whole text), else empty. */
   private ids: Int32Array;
-  /** Characters seen so far. */
+  /** Characters classified so far (at most the stream's maxLen). */
   length = 0;
+  /** The probabilities of the text so far (null before the first step). */
+  probabilities: Float32Array | null = null;
 
   constructor(model: Model, carries: boolean) {
     this.recurrent = carries ? new RecurrentState(model.config, 1) : null;
@@ -46,7 +51,12 @@ export class ClassifierState {
 
   copy(): ClassifierState {
     const copy = Object.create(ClassifierState.prototype) as ClassifierState;
-    Object.assign(copy, { recurrent: this.recurrent?.copy() ?? null, ids: this.ids.slice(), length: this.length });
+    Object.assign(copy, {
+      recurrent: this.recurrent?.copy() ?? null,
+      ids: this.ids.slice(),
+      length: this.length,
+      probabilities: this.probabilities?.slice() ?? null,
+    });
     return copy;
   }
 
@@ -54,16 +64,22 @@ export class ClassifierState {
   reset(): void {
     this.recurrent?.reset();
     this.length = 0;
+    this.probabilities = null;
   }
 }
 
 export interface ClassifierStreamOptions {
   /** The longest piece one step takes (forward-only 'last' models). Default 64. */
   maxSteps?: number;
+  /** Classify only the first maxLen characters, as the classifier does with a checkpoint's max_len; 0 (the
+   *  checkpoint's "no limit") or absent: no limit. */
+  maxLen?: number;
 }
 
 export class ClassifierStream {
   readonly maxSteps: number;
+  /** Characters classified at most (Infinity: no limit). */
+  readonly maxLen: number;
   /** Whether the state carries the recurrent state (forward-only, 'last' pooling) instead of the text. */
   readonly carriesState: boolean;
   private workspace: ClassifierWorkspace;
@@ -78,6 +94,10 @@ export class ClassifierStream {
   ) {
     this.owned = new OwnedBuffers(model.backend);
     this.maxSteps = options.maxSteps ?? 64;
+    const maxLen = options.maxLen ?? 0;
+    if (!(Number.isSafeInteger(maxLen) && maxLen >= 0))
+      throw new RangeError(`ClassifierStream: maxLen must be an integer >= 0 (0: no limit), not ${maxLen}`);
+    this.maxLen = maxLen === 0 ? Infinity : maxLen;
     this.carriesState = directionsOf(model.config) === 1 && pool === 'last';
     this.workspace = new ClassifierWorkspace(model, this.maxSteps, 1, pool);
     const size = model.config.layers * model.config.hidden;
@@ -115,11 +135,13 @@ export class ClassifierStream {
         throw invalidInput(`step: id ${id} at position ${i} is outside [0, ${V})`);
     }
     state.recurrent?.check(this.model.config, 1, 'step');
-    state.append(ids);
-    return {
-      probabilities: this.carriesState ? this.stepCarried(ids, state.recurrent!) : this.runText(state.text()),
-      state,
-    };
+    const kept = Math.min(ids.length, this.maxLen - state.length);
+    if (kept > 0) {
+      const piece = kept < ids.length ? Array.prototype.slice.call(ids, 0, kept) : ids;
+      state.append(piece);
+      state.probabilities = this.carriesState ? this.stepCarried(piece, state.recurrent!) : this.runText(state.text());
+    }
+    return { probabilities: state.probabilities!.slice(), state };
   }
 
   /** From the carried state over the new ids only; the state becomes the final one. */

@@ -1,6 +1,7 @@
 // rnnkit/web: the browser entry point (an ES module with no Node built-ins). The WebAssembly and reference
-// backends, models, training in a Web Worker (train) or in the page (MemoryTraining), sampling, and
-// checkpoints as bytes or Blobs: the same model.safetensors files as the CLI.
+// backends, models, training in a Web Worker (train) or in the page (MemoryTraining), sampling, classifier
+// prediction (loadClassifier, classProbabilities, ClassifierStream), and checkpoints as bytes or Blobs: the
+// same model.safetensors files as the CLI.
 export { loadWasmBackend, wasmUrl, wasmThreads, sharedMemoryAvailable } from './wasm.js';
 export type { WebWasmOptions } from './wasm.js';
 export { WasmBackend, WASM_BUILDS, wasmRelaxedSimdSupported } from '../backend/wasm-backend.js';
@@ -23,7 +24,12 @@ export { DEFAULT_TRAIN_CONFIG, OPTIMIZERS, LR_SCHEDULES, validateTrainConfig } f
 export type { TrainConfig, OptimizerName, LrSchedule } from '../train/config.js';
 export type { TrainEvent, StepMetrics } from '../train/trainer.js';
 export { encodeSafetensors, decodeSafetensors } from '../io/safetensors.js';
-export { languageModelBytes, languageModelBlob, loadLanguageModel } from './checkpoint.js';
+export { languageModelBytes, languageModelBlob, loadLanguageModel, loadClassifier } from './checkpoint.js';
+export type { Classifier } from '../tasks/classify/classifier-file.js';
+export { classProbabilities, labelOf } from '../tasks/classify/predict.js';
+export { ClassifierStream, ClassifierState } from '../model/classifier-stream.js';
+export type { ClassifierStreamOptions } from '../model/classifier-stream.js';
+export { LanguageModelStream } from '../model/lm-stream.js';
 export { MemoryTraining, memoryTrainConfig, IN_MEMORY } from './trainer.js';
 export type { MemoryTrainResult } from './trainer.js';
 export { train } from './train.js';

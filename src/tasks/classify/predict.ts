@@ -4,8 +4,8 @@ import { ClassifierWorkspace } from '../../model/classifier.js';
 import type { ClassifyDataset } from './dataset.js';
 import { type EncodedSet, encodeExamples, encodeTexts } from './encode.js';
 import { type ClassificationMetrics, argmax, classificationMetrics } from './metrics.js';
-import type { Classifier } from './model-file.js';
-import { forEachBatch, scoreExamples } from './task.js';
+import type { Classifier } from './classifier-file.js';
+import { forEachBatch, scoreExamples } from './scoring.js';
 
 /** Examples per forward pass when predicting or evaluating. */
 const BATCH = 64;

@@ -3,18 +3,19 @@
 import type { Backend } from '../../backend/types.js';
 import { RnnkitError, invalidInput, invalidOption } from '../../errors.js';
 import { ClassifierWorkspace } from '../../model/classifier.js';
-import { outputsOf, validateConfig } from '../../model/config.js';
+import { validateConfig } from '../../model/config.js';
 import { Model } from '../../model/model.js';
 import type { RecurrentStack } from '../../model/stack.js';
 import type { TrainConfig } from '../../train/config.js';
 import { textHash } from '../lm.js';
 import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
-import { BucketBatcher, type ClassifyBatch, evaluationBatches } from './batcher.js';
+import { BucketBatcher } from './batcher.js';
 import type { ClassifyDataset, Example } from './dataset.js';
 import type { EncodedSet } from './encode.js';
 import { LabelSet } from './labels.js';
 import { saveClassifier } from './model-file.js';
-import { argmax, classificationMetrics } from './metrics.js';
+import { classificationMetrics } from './metrics.js';
+import { load, scoreExamples } from './scoring.js';
 import { prepareClassifyData } from './prepare.js';
 import { CharVocabulary } from './vocab.js';
 
@@ -23,46 +24,7 @@ export function examplesHash(examples: readonly Example[]): string {
   return textHash(examples.map((e) => `${e.label}\t${e.text}`).join('\n'));
 }
 
-/** Copies a batch into the workspace's input spans. */
-function load(workspace: ClassifierWorkspace, batch: ClassifyBatch): void {
-  workspace.ids.data.set(batch.ids);
-  workspace.lengths.data.set(batch.lengths);
-  workspace.labels.data.set(batch.labels);
-}
-
 const sum = (values: Int32Array): number => values.reduce((a, b) => a + b, 0);
-
-/** Runs the model over `set` in batches of at most `batch` examples of similar length, handing each batch's
- *  softmax [B,C] to `visit`; returns the loss summed over the examples (NaN without labels). */
-export function forEachBatch(
-  workspace: ClassifierWorkspace,
-  set: EncodedSet,
-  batch: number,
-  withLabels: boolean,
-  visit: (b: ClassifyBatch, probs: Float32Array) => void,
-): number {
-  let loss = 0;
-  for (const b of evaluationBatches(set, batch)) {
-    load(workspace, b);
-    loss += workspace.forward(b.T, b.B, withLabels);
-    visit(b, workspace.probabilities(b.B));
-  }
-  return loss;
-}
-
-/** Runs the model over `set` in batches of `batch`: mean loss and the predicted class of every example. */
-export function scoreExamples(
-  workspace: ClassifierWorkspace,
-  set: EncodedSet,
-  batch: number,
-): { loss: number; predicted: Int32Array } {
-  const predicted = new Int32Array(set.lengths.length);
-  const C = outputsOf(workspace.model.config);
-  const loss = forEachBatch(workspace, set, batch, true, (b, probs) =>
-    b.indices.forEach((example, row) => (predicted[example] = argmax(probs, row * C, C))),
-  );
-  return { loss: loss / set.lengths.length, predicted };
-}
 
 export class ClassifierRun implements TaskRun {
   readonly task = 'classify' as const;
