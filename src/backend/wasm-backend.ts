@@ -1044,22 +1044,17 @@ export interface WasmThreadOptions {
 export async function instantiateWasmBackend(bytes: Uint8Array, options: WasmThreadOptions = {}): Promise<WasmBackend> {
   const api = wasmApi();
   const threads = options.threads ?? 1;
-  let memoryImport: MemoryImport | null;
+  let memoryImport: MemoryImport | null = null;
   try {
     memoryImport = memoryImportOf(bytes);
-  } catch (err) {
-    throw new Error(`wasm backend: rnnkit.wasm is not a valid WebAssembly module (${describe(err)}); ${REBUILD}`);
-  }
-  if (!memoryImport) {
-    throw new Error(
-      `wasm backend: rnnkit.wasm does not import its memory (env.memory), so it is not the module this version builds; ${REBUILD}`,
-    );
+  } catch {
+    // not a module: compile() below says why
   }
   const sharedSupported = sharedMemorySupported();
-  const shared = threads > 1 && sharedSupported && !!options.spawn && !options.threadsRefused && memoryImport.shared;
+  const shared = threads > 1 && sharedSupported && !!options.spawn && !options.threadsRefused && !!memoryImport?.shared;
   let module: WasmModule;
   try {
-    module = await api.compile(shared ? bytes : unsharedMemoryModule(bytes, memoryImport));
+    module = await api.compile(shared || !memoryImport ? bytes : unsharedMemoryModule(bytes, memoryImport));
   } catch (err) {
     throw new Error(
       `wasm backend: rnnkit.wasm is not a valid WebAssembly module for this runtime (${describe(err)}); ${REBUILD}`,
@@ -1072,10 +1067,14 @@ export async function instantiateWasmBackend(bytes: Uint8Array, options: WasmThr
       `wasm backend: rnnkit.wasm expects imports (${names}), so it is not the module this version builds; ${REBUILD}`,
     );
   }
-  const memory = new api.Memory({ initial: memoryImport.initial, maximum: memoryImport.maximum, shared });
-  const { exports } = await api.instantiate(module, { env: { memory } });
+  // Without a memory import (not this version's module) the exports are checked, memory first.
+  const imported =
+    memoryImport && new api.Memory({ initial: memoryImport.initial, maximum: memoryImport.maximum, shared });
+  const { exports } = await api.instantiate(module, imported ? { env: { memory: imported } } : {});
+  const memory = imported ?? (exports.memory as WasmMemory | undefined);
   const missing: string[] = KERNEL_EXPORTS.filter((name) => typeof exports[name] !== 'function');
-  if (missing.length > 0) {
+  if (!memory) missing.unshift('memory');
+  if (missing.length > 0 || !memory) {
     throw new Error(`wasm backend: rnnkit.wasm lacks the export(s) ${missing.join(', ')} (stale build?); ${REBUILD}`);
   }
   const backend = new WasmBackend({ ...(exports as unknown as WasmExports), memory });
