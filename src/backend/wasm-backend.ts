@@ -1007,10 +1007,9 @@ export function wasmRelaxedSimdSupported(): boolean {
 /** Why the backend runs `threads` thread(s) when `threads` were asked for and SharedArrayBuffer is (not)
  *  available (in a page: whether it is cross-origin isolated). Worker failures are said by the backend. */
 export function wasmThreadsReason(sharedMemory: boolean, threads = 1): string {
-  if (threads <= 1) return ONE_THREAD_ASKED;
-  return sharedMemory
-    ? `${threads} threads: worker threads share the backend's WebAssembly memory`
-    : 'one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated: COOP same-origin, COEP require-corp)';
+  if (!sharedMemory)
+    return 'one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated: COOP same-origin, COEP require-corp)';
+  return threads <= 1 ? ONE_THREAD_ASKED : `${threads} threads: worker threads share the backend's WebAssembly memory`;
 }
 
 const ONE_THREAD_ASKED = 'one thread: one was asked for';
