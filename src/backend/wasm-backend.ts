@@ -393,6 +393,9 @@ export class WasmBackend implements Backend {
    */
   async startThreads(module: unknown, count: number, spawn: SpawnThread, timeoutMs: number): Promise<void> {
     const kernel = 'loadWasmBackend';
+    if (this.#pool) throw new TypeError('startThreads: this wasm backend has its threads already');
+    if (!(typeof SharedArrayBuffer === 'function' && this.memory.buffer instanceof SharedArrayBuffer))
+      throw new TypeError('startThreads: this wasm backend was made without shared memory');
     const scratchBytes = this.#x.gemmScratchBytes() >>> 0;
     const blocks = [CONTROL_BYTES, ...Array.from({ length: count }, () => scratchBytes)].map((bytes) => ({
       ptr: this.#alloc(kernel, bytes),

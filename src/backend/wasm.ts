@@ -52,10 +52,10 @@ export function threadScript(): URL {
 /** A worker_threads worker for the backend; unref'd, so that a process does not stay alive for it. */
 export const spawnNodeThread: SpawnThread = (_index, report) => {
   const worker = new Worker(threadScript());
-  worker.unref();
   worker.on('message', (message: ThreadReport) => report(message));
   worker.on('error', (error) => report({ kind: 'failed', message: describe(error) }));
   worker.on('exit', (code) => report({ kind: 'failed', message: `it exited with code ${code}` }));
+  worker.unref(); // after the listeners, which would ref it again
   return {
     postMessage: (message) => worker.postMessage(message),
     terminate: () => void worker.terminate(),
