@@ -7,9 +7,9 @@
 // per-step hidden projection W_hh·h_{t-1} is written straight into the output that the gate math then
 // overwrites in place (hs[t+1] for rnn, the cache row for lstm/gru, whose 4·H floats hold the G·H raw sums),
 // and the backward carries dh/dc in dh0/dc0.
-import { gemmPackB, gemmPackedB, gemmPacks, gemmRecurrent, opsScratch, packedBFloats } from './gemm';
+import { gemmPackB, gemmPackedB, gemmPacks, gemmRecurrent, opsScratch, packedBFloats, partStart } from './gemm';
 import { ld, st, vsigmoid, vtanh } from './math';
-import { sumRows } from './ops';
+import { sumRowsStrided } from './ops';
 
 /** Where to pack W_hh (op(B) [K,N]) once for the call, or 0 to let every step use gemmRecurrent. */
 @inline function packOnce(B: i32, K: i32, N: i32): usize {
@@ -78,13 +78,32 @@ export const enum CellKind {
   return lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2));
 }
 
-/** How many streams a step must multiply: up to the last one still running at step t (finished ones before
- *  it are multiplied and then zeroed; with lengths sorted longest first, as PyTorch packs them, none are). */
-function runningRows(lengths: usize, B: i32, t: i32): i32 {
-  if (lengths == 0) return B;
+/** How many of streams b0..b1 a step must multiply: up to the last one still running at step t (finished ones
+ *  before it are multiplied and then zeroed; with lengths sorted longest first, as PyTorch packs them, none are). */
+function runningRows(lengths: usize, b0: i32, b1: i32, t: i32): i32 {
+  if (lengths == 0) return b1 - b0;
   let rows = 0;
-  for (let b = 0; b < B; b++) if (t < load<i32>(lengths + (<usize>b << 2))) rows = b + 1;
+  for (let b = b0; b < b1; b++) if (t < load<i32>(lengths + (<usize>b << 2))) rows = b - b0 + 1;
   return rows;
+}
+
+// ---- the split over threads ------------------------------------------------------------------------------
+// The streams are independent (each stream's h_t needs only its own h_{t-1}), so part p of P takes the streams
+// of chunks [p·n/P, (p+1)·n/P) of STREAMS each and runs all T steps on them alone: no step waits for another
+// thread. Each part packs W_hh into its own scratch, the GEMM path is chosen for all B streams, and the bias
+// gradients are summed afterwards over all rows in a fixed order (cellBiasGradPart), so every output is the
+// same bits whatever P is.
+
+/** Streams per chunk: one micro-tile of rows. */
+const STREAMS: i32 = 4;
+/** Below this many multiply-adds per step the cells run as one part. */
+const MIN_SPLIT_STEP_WORK: f64 = <f64>(1 << 16);
+
+/** How many parts a cell call can be cut into (1: not worth splitting). */
+export function cellParts(kind: i32, B: i32, H: i32): i32 {
+  const GH = gatesOf(kind) * H;
+  if (<f64>B * <f64>GH * <f64>H < MIN_SPLIT_STEP_WORK) return 1;
+  return (B + STREAMS - 1) / STREAMS;
 }
 
 /**
@@ -97,6 +116,16 @@ export function cellForward(
   kind: i32, T: i32, B: i32, H: i32,
   xProj: usize, wHh: usize, bIh: usize, bHh: usize, hs: usize, cs: usize, cache: usize, xIds: usize, lengths: usize,
 ): void {
+  cellForwardPart(0, 1, kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
+}
+
+/** Part p of P of cellForward: its streams (see the split above). */
+export function cellForwardPart(
+  part: i32, parts: i32, kind: i32, T: i32, B: i32, H: i32,
+  xProj: usize, wHh: usize, bIh: usize, bHh: usize, hs: usize, cs: usize, cache: usize, xIds: usize, lengths: usize,
+): void {
+  const b0 = partStart(part, parts, B, STREAMS), b1 = partStart(part + 1, parts, B, STREAMS);
+  const packs = gemmPacks(B);
   const G = gatesOf(kind);
   const GH = G * H;
   const CW = cacheWidthOf(kind) * H;
@@ -116,12 +145,13 @@ export function cellForward(
     // Raw hidden-side sums W_hh·h_{t-1} for all B streams, [B][GH] with row stride rowH or rowCW.
     const out = CW == 0 ? hNext : kStep;
     const ldo = CW == 0 ? rowH : rowCW;
-    const rows = runningRows(lengths, B, t);
+    const rows = runningRows(lengths, b0, b1, t);
     if (rows > 0) {
-      if (pack != 0) gemmPackedB(false, rows, GH, H, 1, hPrev, rowH, pack, 0, out, ldo);
-      else gemmRecurrent(true, rows, GH, H, hPrev, rowH, wHh, rowH, 0, out, ldo);
+      const h0 = hPrev + <usize>b0 * rowH, o0 = out + <usize>b0 * ldo;
+      if (pack != 0) gemmPackedB(false, rows, GH, H, 1, h0, rowH, pack, 0, o0, ldo);
+      else gemmRecurrent(packs, true, rows, GH, H, h0, rowH, wHh, rowH, 0, o0, ldo);
     }
-    for (let b = 0; b < B; b++) {
+    for (let b = b0; b < b1; b++) {
       const row = <usize>t * <usize>B + <usize>b;
       const hp = hPrev + <usize>b * rowH;
       const hn = hNext + <usize>b * rowH;
@@ -220,7 +250,7 @@ export function cellForward(
 /**
  * The reverse loop. Reads wHh, hs, cs, cache (as cellForward wrote them), dhs [T,B,H], dhN [B,H], dcN [B,H]
  * (lstm only); writes dGx, dGh [T,B,GH], dh0 [B,H], dc0 [B,H] (lstm only). dh0/dc0 carry dh_t/dc_t meanwhile.
- * dbIh, dbHh [GH] (0: none) += each row of dGx, dGh as it is written (the bias gradients).
+ * dbIh, dbHh [GH] (0: none) += the sum of the rows of dGx, dGh (the bias gradients), rows in order.
  * lengths (0: none) [B]: past its length a stream's dGx and dGh rows are zeros, its dhs rows are not read and
  * its carried dh (dc) passes through unchanged.
  * dhSteps (0: none) [T,B,H] receives dh_t = dhs_t + the carried gradient at each step (zero rows past a length).
@@ -230,6 +260,33 @@ export function cellBackward(
   wHh: usize, hs: usize, cs: usize, cache: usize, dhs: usize, dhN: usize, dcN: usize,
   dGx: usize, dGh: usize, dh0: usize, dc0: usize, dbIh: usize, dbHh: usize, lengths: usize, dhSteps: usize,
 ): void {
+  cellBackwardPart(0, 1, kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0, lengths, dhSteps);
+  const GH = gatesOf(kind) * H;
+  if (dbIh != 0) cellBiasGradPart(0, 1, T * B, GH, dGx, dbIh);
+  if (dbHh != 0) cellBiasGradPart(0, 1, T * B, GH, dGh, dbHh);
+}
+
+/** How many parts the bias gradients' sums (cellBiasGradPart) can be cut into. */
+export function cellBiasGradParts(rows: i32, GH: i32): i32 {
+  return <f64>rows * <f64>GH < MIN_SPLIT_STEP_WORK ? 1 : (GH + BIAS_COLUMNS - 1) / BIAS_COLUMNS;
+}
+
+const BIAS_COLUMNS: i32 = 64;
+
+/** Part p of P of db [GH] += the sum of the rows [rows, GH] of dG, rows in order: its columns. */
+export function cellBiasGradPart(part: i32, parts: i32, rows: i32, GH: i32, dG: usize, db: usize): void {
+  const j0 = partStart(part, parts, GH, BIAS_COLUMNS), j1 = partStart(part + 1, parts, GH, BIAS_COLUMNS);
+  sumRowsStrided(rows, j1 - j0, dG + (<usize>j0 << 2), <usize>GH << 2, db + (<usize>j0 << 2));
+}
+
+/** Part p of P of cellBackward without the bias gradients (cellBiasGradPart sums them afterwards): its streams. */
+export function cellBackwardPart(
+  part: i32, parts: i32, kind: i32, T: i32, B: i32, H: i32,
+  wHh: usize, hs: usize, cs: usize, cache: usize, dhs: usize, dhN: usize, dcN: usize,
+  dGx: usize, dGh: usize, dh0: usize, dc0: usize, lengths: usize, dhSteps: usize,
+): void {
+  const b0 = partStart(part, parts, B, STREAMS), b1 = partStart(part + 1, parts, B, STREAMS);
+  const packs = gemmPacks(B);
   const G = gatesOf(kind);
   const GH = G * H;
   const CW = cacheWidthOf(kind) * H;
@@ -237,14 +294,15 @@ export function cellBackward(
   const rowGH = <usize>GH << 2;
   const rowCW = <usize>CW << 2;
   const stepH = <usize>B * rowH;
-  memory.copy(dh0, dhN, stepH);
-  if (kind == CellKind.Lstm) memory.copy(dc0, dcN, stepH);
+  const first = <usize>b0 * rowH, streams = <usize>(b1 - b0) * rowH;
+  memory.copy(dh0 + first, dhN + first, streams);
+  if (kind == CellKind.Lstm) memory.copy(dc0 + first, dcN + first, streams);
   // op(B) = W_hh [GH, H] as it is, packed once for all T steps.
   const pack = packOnce(B, GH, H);
   if (pack != 0) gemmPackB(false, GH, H, wHh, rowH, pack);
   for (let t = T - 1; t >= 0; t--) {
-    const gStep = <usize>t * <usize>B * rowGH;
-    for (let b = 0; b < B; b++) {
+    const gStep = (<usize>t * <usize>B + <usize>b0) * rowGH;
+    for (let b = b0; b < b1; b++) {
       const row = <usize>t * <usize>B + <usize>b;
       const gx = dGx + row * rowGH;
       const gh = dGh + row * rowGH;
@@ -277,8 +335,6 @@ export function cellBackward(
         for (; j + 4 <= H; j += 4) gruBackward(H, dy, dhb, k, hp, gx, gh, j, true);
         for (; j < H; j++) gruBackward(H, dy, dhb, k, hp, gx, gh, j, false);
       }
-      if (dbIh != 0) sumRows(1, GH, gx, dbIh);
-      if (dbHh != 0) sumRows(1, GH, gh, dbHh);
       // With lengths the GEMM below accumulates (finished streams keep their carry): a running rnn/lstm
       // stream's carry is used up, so clear it here.
       if (lengths != 0 && kind != CellKind.Gru) memory.fill(dhb, 0, rowH);
@@ -286,9 +342,9 @@ export function cellBackward(
     // dh_{t-1}[B,H] = dGh_t[B,GH]·W_hh[GH,H] (+ the GRU's direct path already in dh0; + the carry of finished
     // streams, whose dGh rows are zero).
     const beta: f32 = kind == CellKind.Gru || lengths != 0 ? 1 : 0;
-    const rows = runningRows(lengths, B, t);
+    const rows = runningRows(lengths, b0, b1, t);
     if (rows == 0) continue;
-    if (pack != 0) gemmPackedB(false, rows, H, GH, 1, dGh + gStep, rowGH, pack, beta, dh0, rowH);
-    else gemmRecurrent(false, rows, H, GH, dGh + gStep, rowGH, wHh, rowH, beta, dh0, rowH);
+    if (pack != 0) gemmPackedB(false, rows, H, GH, 1, dGh + gStep, rowGH, pack, beta, dh0 + first, rowH);
+    else gemmRecurrent(packs, false, rows, H, GH, dGh + gStep, rowGH, wHh, rowH, beta, dh0 + first, rowH);
   }
 }

@@ -509,13 +509,14 @@ function smallDots(M: i32, N: i32, K: i32, alpha: f32, a: usize, lda: usize, b: 
   }
 }
 
-/** The cells' per-step product C = op(A)·op(B) with A not transposed: the unpacked loops above for fewer than MR
- *  rows, else gemmStrided. */
+/** The cells' per-step product C = op(A)·op(B) with A not transposed: the unpacked loops above when the whole
+ *  product (all streams, `packs` false) has fewer than MR rows, else the packed path as gemmStridedPath. */
 export function gemmRecurrent(
-  transB: bool, M: i32, N: i32, K: i32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
+  packs: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize,
+  ldc: usize,
 ): void {
-  if (M <= 0 || N <= 0 || K <= 0 || gemmPacks(M)) {
-    gemmStrided(false, transB, M, N, K, 1, a, lda, b, ldb, beta, c, ldc);
+  if (M <= 0 || N <= 0 || K <= 0 || packs) {
+    gemmStridedPath(packs, false, transB, M, N, K, 1, a, lda, b, ldb, beta, c, ldc);
   } else if (transB) {
     smallDots(M, N, K, 1, a, lda, b, ldb, beta, c, ldc);
   } else {
@@ -578,12 +579,21 @@ export function gemmStrided(
   transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
   a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
 ): void {
+  gemmStridedPath(gemmPacks(M), transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/** gemmStrided with the path chosen by the caller: `packs` as gemmPacks() says for the whole product, so that
+ *  a part of it (fewer rows) computes every element exactly as the whole product would. */
+export function gemmStridedPath(
+  packs: bool, transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
+  a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize,
+): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     scaleC(M, N, beta, c, ldc);
     return;
   }
-  if (!gemmPacks(M)) {
+  if (!packs) {
     smallRows(transB, M, N, K, alpha, a, transA ? 4 : lda, transA ? lda : 4, b, ldb, beta, c, ldc);
     return;
   }
@@ -608,4 +618,50 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: 
   const lda = <usize>(transA ? M : K) << 2;
   const ldb = <usize>(transB ? K : N) << 2;
   gemmStrided(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, <usize>N << 2);
+}
+
+// ---- the split over threads ----------------------------------------------------------------------------
+// A product is cut into fixed chunks of SPLIT rows (or columns) of C; part p of P takes chunks
+// [p·n/P, (p+1)·n/P). Chunk edges are multiples of MR, NR and of the small paths' 16 columns, and the path is
+// chosen for the whole product, so every element of C is computed by the same operations in the same order
+// whatever P is: results are bit-identical for any number of threads.
+
+const SPLIT: i32 = 16;
+/** Below this many multiply-adds a product runs as one part (a second thread would cost more than it saves). */
+const MIN_SPLIT_WORK: f64 = <f64>(1 << 18);
+
+/** Whether a product is cut by rows (else by columns): by rows when it has more row tiles than column panels. */
+@inline function splitsRows(M: i32, N: i32): bool {
+  return gemmPacks(M) && (M + MR - 1) / MR >= (N + NR - 1) / NR;
+}
+
+/** How many parts a product can be cut into (1: not worth splitting). */
+export function gemmParts(M: i32, N: i32, K: i32): i32 {
+  if (<f64>M * <f64>N * <f64>K < MIN_SPLIT_WORK) return 1;
+  return ((splitsRows(M, N) ? M : N) + SPLIT - 1) / SPLIT;
+}
+
+/** First element (row or column) of part p of P over `count` elements in chunks of SPLIT. */
+@inline export function partStart(p: i32, parts: i32, count: i32, chunk: i32): i32 {
+  const chunks = (count + chunk - 1) / chunk;
+  return min(count, <i32>(<i64>chunks * p / parts) * chunk);
+}
+
+/** Part p of P of Backend.gemm (see gemm): its rows or columns of C, computed as the whole product would. */
+export function gemmPart(
+  part: i32, parts: i32, transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32, a: usize, b: usize, beta: f32, c: usize,
+): void {
+  const lda = <usize>(transA ? M : K) << 2;
+  const ldb = <usize>(transB ? K : N) << 2;
+  const ldc = <usize>N << 2;
+  const packs = gemmPacks(M);
+  if (splitsRows(M, N)) {
+    const i0 = partStart(part, parts, M, SPLIT), i1 = partStart(part + 1, parts, M, SPLIT);
+    const ai = transA ? a + (<usize>i0 << 2) : a + <usize>i0 * lda;
+    gemmStridedPath(packs, transA, transB, i1 - i0, N, K, alpha, ai, lda, b, ldb, beta, c + <usize>i0 * ldc, ldc);
+  } else {
+    const j0 = partStart(part, parts, N, SPLIT), j1 = partStart(part + 1, parts, N, SPLIT);
+    const bj = transB ? b + <usize>j0 * ldb : b + (<usize>j0 << 2);
+    gemmStridedPath(packs, transA, transB, M, j1 - j0, K, alpha, a, lda, bj, ldb, beta, c + (<usize>j0 << 2), ldc);
+  }
 }

@@ -22,7 +22,11 @@ export function addBias(M: i32, N: i32, bias: usize, c: usize): void {
 /** out[N] += Σ_i A[i,:] for A [M,N]. Rows are streamed in order (four at a time, summed pairwise, then added
  *  to out, which stays in L1), so memory is read sequentially whatever N is. */
 export function sumRows(M: i32, N: i32, a: usize, out: usize): void {
-  const rowBytes = <usize>N << 2;
+  sumRowsStrided(M, N, a, <usize>N << 2, out);
+}
+
+/** sumRows over rows `rowBytes` apart (a block of columns of a wider matrix). */
+export function sumRowsStrided(M: i32, N: i32, a: usize, rowBytes: usize, out: usize): void {
   const N4 = N & ~3;
   let i = 0;
   for (; i + 4 <= M; i += 4) {

@@ -1,6 +1,7 @@
 // The demo page: train a character model in a Web Worker (rnnkit/web's train()), draw its loss, show its
 // samples, download model.safetensors, and sample from that model or from an uploaded checkpoint.
-// URL parameters (for comparisons): ?build=simd|relaxed|auto picks the wasm build, ?backend=reference.
+// URL parameters (for comparisons): ?build=simd|relaxed|auto picks the wasm build, ?backend=reference,
+// ?threads=N the WebAssembly threads of training (default: all cores where the page is cross-origin isolated).
 import {
   loadLanguageModel,
   loadWasmBackend,
@@ -14,6 +15,7 @@ import {
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const build = params.get('build') ?? 'auto';
+const threadsParam = params.get('threads') ? Number(params.get('threads')) : undefined;
 const backendName = params.get('backend') === 'reference' ? 'reference' : 'wasm';
 
 /** What the page knows; also read by the browser tests (window.rnnkitDemo). */
@@ -28,7 +30,9 @@ const state = {
   result: null,
   /** The model sampled from (trained here or uploaded): { model, vocab, name }. */
   loaded: null,
-  threads: wasmThreads(),
+  threads: threadsParam && sharedMemoryAvailable() ? { ...wasmThreads(), threads: threadsParam } : wasmThreads(),
+  /** The backend of the last training run, as its start event gave it ({ name, simd, threads }). */
+  trainedOn: null,
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
 };
 let pageBackend = null;
@@ -136,7 +140,14 @@ async function startTraining() {
   controller = new AbortController();
   const config = settings();
   setStatus('Starting…');
-  const handle = train({ text, config: { ...config }, backend: backendName, build, signal: controller.signal });
+  const handle = train({
+    text,
+    config: { ...config },
+    backend: backendName,
+    build,
+    threads: state.threads.threads,
+    signal: controller.signal,
+  });
   try {
     for await (const event of handle) onEvent(event, config);
     const result = await handle.result;
@@ -159,8 +170,10 @@ async function startTraining() {
 
 function onEvent(event, config) {
   if (event.type === 'start') {
+    state.trainedOn = event.backend;
+    const threads = `${event.backend.threads} thread${event.backend.threads === 1 ? '' : 's'}`;
     setStatus(
-      `Training ${event.parameters.toLocaleString('en-US')} parameters on ${event.trainSize.toLocaleString('en-US')} characters (${event.backend.name}, ${event.backend.simd}, ${event.backend.threads} thread).`,
+      `Training ${event.parameters.toLocaleString('en-US')} parameters on ${event.trainSize.toLocaleString('en-US')} characters (${event.backend.name}, ${event.backend.simd}, ${threads}).`,
     );
   } else if (event.type === 'progress') {
     setStatus(

@@ -53,13 +53,14 @@ afterAll(async () => {
   dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
 });
 
-/** The demo page, ready, with the plain-SIMD wasm build (the one Node 20 runs, so that bits can be compared). */
+/** The demo page, ready, with the plain-SIMD wasm build (the one Node 20 runs, so that bits can be compared),
+ *  training on 2 WebAssembly threads where the page is cross-origin isolated. */
 async function openDemo(demo: Demo): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-  await page.goto(`${demo.url}?build=simd`, { timeout: LONG });
+  await page.goto(`${demo.url}?build=simd&threads=2`, { timeout: LONG });
   await page.evaluate('window.rnnkitDemo.ready');
   return { page, errors };
 }
@@ -73,6 +74,7 @@ interface DemoState {
   model: Uint8Array | null;
   result: { steps: number; interrupted: boolean } | null;
   threads: { threads: number; reason: string };
+  trainedOn: { name: string; threads: number } | null;
   crossOriginIsolated: boolean;
 }
 
@@ -125,9 +127,11 @@ describe('the demo page in Chromium (cross-origin isolated)', () => {
     state = await trainInPage(page, FORM);
   }, LONG);
 
-  it('trains 200 steps on the WebAssembly backend in a Web Worker, and the loss falls', () => {
+  it('trains 200 steps on the WebAssembly backend in a Web Worker, on 2 threads, and the loss falls', () => {
     expect(state.error).toBeNull();
     expect(state.crossOriginIsolated).toBe(true);
+    // The training worker and a Web Worker of its own, sharing the module's memory.
+    expect(state.trainedOn).toMatchObject({ name: 'wasm', threads: 2 });
     expect(state.result).toMatchObject({ steps: 200, interrupted: false });
     expect(state.losses.map((l) => l.step)).toEqual(Array.from({ length: 20 }, (_, i) => 10 * (i + 1)));
     const first = state.losses[0]!,
@@ -143,7 +147,7 @@ describe('the demo page in Chromium (cross-origin isolated)', () => {
   });
 
   it(
-    'ends with the weights of the CLI trainer in Node on the WebAssembly backend, bit for bit',
+    'ends with the weights of the CLI trainer in Node on the WebAssembly backend (one thread), bit for bit',
     async () => {
       const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-browser-')), 'run');
       dirs.push(out);
@@ -354,6 +358,7 @@ describe('a page that is not cross-origin isolated', () => {
       expect(state.crossOriginIsolated).toBe(false);
       expect(state.threads.threads).toBe(1);
       expect(state.threads.reason).toMatch(/SharedArrayBuffer is unavailable/);
+      expect(state.trainedOn).toMatchObject({ name: 'wasm', threads: 1 });
       expect(await page.textContent('#env')).toContain('not cross-origin isolated');
       expect(state.error).toBeNull();
       expect(state.result).toMatchObject({ steps: 30, interrupted: false });

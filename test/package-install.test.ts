@@ -137,6 +137,8 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
       'dist/web/index.js',
       'dist/web/index.d.ts',
       'dist/web/worker.js',
+      'dist/web/wasm-thread.js',
+      'dist/backend/wasm-thread-node.js',
       'build/wasm/rnnkit.wasm',
       'build/wasm/rnnkit.relaxed.wasm',
       'prebuilds/linux-x64/rnnkit.glibc.node',

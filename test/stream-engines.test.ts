@@ -17,7 +17,7 @@ import { Model } from '../src/model/model.js';
 import { Workspace } from '../src/model/workspace.js';
 import { wasmRelaxedSimdSupported } from '../src/backend/wasm.js';
 import { makeRandom } from './helpers.js';
-import { itLoadsTheAddon, kernelTargets } from './kernel-targets.js';
+import { expectNativeLoads, kernelTargets } from './kernel-suite.js';
 
 // Node 20 has relaxed SIMD behind a V8 flag: on in this test process (a fork of its own), as in kernel-suite.ts.
 if (!wasmRelaxedSimdSupported()) setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -88,7 +88,7 @@ function classifier(backend: Backend, cell: Cell, T: number): { whole: Float32Ar
 }
 
 describe('one stream, one character per step, equals the whole text bit for bit on every engine', () => {
-  itLoadsTheAddon();
+  expectNativeLoads();
   for (const { cell, T } of CASES) {
     const name = `${cell.cell} H${cell.hidden}, ${T} characters`;
     for (const [what, run] of [

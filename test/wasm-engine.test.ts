@@ -38,10 +38,15 @@ describe.each(BUILDS)('%s build', (build) => {
       const bytes = await readFile(new URL(`../build/wasm/${FILES[build]}`, import.meta.url));
       const api = (
         globalThis as unknown as {
-          WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }> };
+          WebAssembly: {
+            instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }>;
+            Memory: new (d: { initial: number; maximum: number; shared: boolean }) => unknown;
+          };
         }
       ).WebAssembly;
-      raw = (await api.instantiate(new Uint8Array(bytes), {})).instance.exports as Raw;
+      // The module imports its memory, declared shared (see asconfig.json).
+      const memory = new api.Memory({ initial: 1, maximum: 65536, shared: true });
+      raw = (await api.instantiate(new Uint8Array(bytes), { env: { memory } })).instance.exports as Raw;
     });
 
     /** Max relative error (in units of 2^-23) of f over the grid, against f64 Math, for |expected| >= 1e-30;

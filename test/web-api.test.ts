@@ -141,15 +141,24 @@ describe('in-memory training', () => {
 });
 
 describe('threads', () => {
-  it('the web API and rnnkit info say the WebAssembly backend runs one thread, and why', async () => {
+  it('the web API and rnnkit info say how many threads the WebAssembly backend runs, and why', async () => {
+    // Node has SharedArrayBuffer; the web API's default is the cores navigator reports (Node 20 has none: 1).
+    const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
     expect(wasmThreads()).toEqual({
-      threads: 1,
-      reason: 'one thread: multi-threaded WebAssembly is not implemented yet (SharedArrayBuffer is available)',
+      threads: cores,
+      reason:
+        cores === 1
+          ? 'one thread: one was asked for'
+          : `${cores} threads: worker threads share the backend's WebAssembly memory`,
     });
     expect((await webWasm()).info().threads).toBe(1);
-    const info = await cli('info');
+    const info = await cli('info', '--threads', '2');
     expect(info.out).toContain(
-      'wasm       loaded      wasm-simd128, 1 thread\n           threads     one thread: multi-threaded WebAssembly is not implemented yet (SharedArrayBuffer is available)\n',
+      "wasm       loaded      wasm-simd128, 2 threads\n           threads     2 threads: worker threads share the backend's WebAssembly memory\n",
+    );
+    const one = await cli('info', '--threads', '1');
+    expect(one.out).toContain(
+      'wasm       loaded      wasm-simd128, 1 thread\n           threads     one thread: one was asked for\n',
     );
   });
 });

@@ -38,7 +38,8 @@ export async function probeBackend(name: BackendName, options: BackendOptions = 
       native.selfCheck();
       backend = native;
     } else if (name === 'wasm') {
-      backend = await loadWasmBackend();
+      // Every core by default, as native; where workers cannot start it runs one thread (threadsReason).
+      backend = await loadWasmBackend({ threads: options.threads ?? availableParallelism() });
     } else {
       backend = new ReferenceBackend();
     }

@@ -4,8 +4,14 @@
 // memory never shrinks, so freeing is what keeps a long-lived backend bounded). Kernels validate their arguments with
 // checks.ts, then pass byte pointers (buf.ptr + 4·span.offset) to the wasm exports.
 //
+// With threads (options.threads > 1 where memory can be shared), worker threads run the same module on the
+// same memory and the large kernels (GEMM, cells) are split over them (wasm-threads.ts); the buffers, their
+// records and every check stay here, on the caller's thread.
+//
 // This file uses no Node-only API (the browser entry uses it); wasm.ts finds and reads the module in Node.
 import * as check from './checks.js';
+import { type MemoryImport, memoryImportOf, sharedMemorySupported, unsharedMemoryModule } from './wasm-memory.js';
+import { CONTROL_BYTES, type PartKernel, type SpawnThread, type ThreadHandle, WasmThreadPool } from './wasm-threads.js';
 import {
   type Backend,
   type BackendInfo,
@@ -24,6 +30,7 @@ import {
   type PoolMode,
   POOL_MODES,
   dropoutThreshold,
+  gatesOf,
 } from './types.js';
 
 // The project compiles against lib ES2022 + Node 20 types, which do not declare the WebAssembly namespace:
@@ -37,9 +44,9 @@ interface WasmModule {
 }
 interface WasmApi {
   compile(bytes: Uint8Array): Promise<WasmModule>;
+  Memory: new (descriptor: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
   instantiate(module: WasmModule, imports: object): Promise<{ exports: Record<string, unknown> }>;
   Module: { imports(module: WasmModule): { module: string; name: string; kind: string }[] };
-  Memory: abstract new (...args: never[]) => WasmMemory;
   validate(bytes: Uint8Array): boolean;
 }
 
@@ -78,6 +85,13 @@ interface WasmExports {
     beta: number,
     c: number,
   ): void;
+  gemmParts(M: number, N: number, K: number): number;
+  gemmPart(part: number, parts: number, ...args: number[]): void;
+  cellParts(kind: number, B: number, H: number): number;
+  cellForwardPart(part: number, parts: number, ...args: number[]): void;
+  cellBackwardPart(part: number, parts: number, ...args: number[]): void;
+  cellBiasGradParts(rows: number, GH: number): number;
+  cellBiasGradPart(part: number, parts: number, rows: number, GH: number, dG: number, db: number): void;
   addBias(M: number, N: number, bias: number, c: number): void;
   sumRows(M: number, N: number, a: number, out: number): void;
   gatherRows(n: number, D: number, ids: number, table: number, out: number): void;
@@ -225,6 +239,13 @@ const KERNEL_EXPORTS = [
   'gemmScratchBytes',
   'setGemmScratch',
   'gemm',
+  'gemmParts',
+  'gemmPart',
+  'cellParts',
+  'cellForwardPart',
+  'cellBackwardPart',
+  'cellBiasGradParts',
+  'cellBiasGradPart',
   'addBias',
   'sumRows',
   'gatherRows',
@@ -365,6 +386,9 @@ export class WasmBackend implements Backend {
   #disposed = false;
   /** The end of the highest block ever handed out: memory above it is still as the module started (zero). */
   #highWater = 0;
+  /** The worker threads (null: this thread alone), and why this many. */
+  #pool: WasmThreadPool | null = null;
+  #threadsReason = ONE_THREAD_ASKED;
 
   /** Use loadWasmBackend(); this takes an instantiated module's exports. */
   constructor(exports: WasmExports) {
@@ -382,7 +406,95 @@ export class WasmBackend implements Backend {
 
   info(): BackendInfo {
     const simd = this.#x.simdLevel?.() === 2 ? 'wasm-relaxed-simd' : 'wasm-simd128';
-    return { name: this.name, dtype: this.dtype, simd, threads: 1 };
+    return { name: this.name, dtype: this.dtype, simd, threads: this.#pool?.threads ?? 1 };
+  }
+
+  /** Why the backend runs the threads it runs (e.g. that SharedArrayBuffer is unavailable). */
+  get threadsReason(): string {
+    return this.#threadsReason;
+  }
+
+  /**
+   * For the loaders, once, before any kernel runs: starts `count` worker threads on this backend's memory
+   * (shared), each with its own GEMM scratch. Resolves when every one is ready; when one fails or they are not
+   * all ready within `timeoutMs`, all are terminated and the backend stays on one thread, its threadsReason
+   * saying why.
+   */
+  async startThreads(module: unknown, count: number, spawn: SpawnThread, timeoutMs: number): Promise<void> {
+    const kernel = 'loadWasmBackend';
+    if (this.#pool) throw new TypeError('startThreads: this wasm backend has its threads already');
+    if (!(typeof SharedArrayBuffer === 'function' && this.memory.buffer instanceof SharedArrayBuffer))
+      throw new TypeError('startThreads: this wasm backend was made without shared memory');
+    const scratchBytes = this.#x.gemmScratchBytes() >>> 0;
+    const blocks = [CONTROL_BYTES, ...Array.from({ length: count }, () => scratchBytes)].map((bytes) => ({
+      ptr: this.#alloc(kernel, bytes),
+      bytes: alignUp(bytes),
+    }));
+    const control = blocks[0]!.ptr;
+    const handles: ThreadHandle[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const failure = await new Promise<string | null>((resolve) => {
+      let ready = 0;
+      timer = setTimeout(
+        () => resolve(`worker threads not ready within ${timeoutMs / 1000} s (${ready} of ${count})`),
+        timeoutMs,
+      );
+      for (let i = 0; i < count; i++) {
+        const report: Parameters<SpawnThread>[1] = (r) =>
+          r.kind === 'ready'
+            ? ++ready === count && resolve(null)
+            : resolve(`worker thread ${i + 1} failed to start: ${r.message}`);
+        try {
+          const handle = spawn(i, report);
+          handles.push(handle);
+          handle.postMessage({
+            kind: 'start',
+            module,
+            memory: this.memory,
+            part: i + 1,
+            control,
+            scratch: blocks[i + 1]!.ptr,
+            scratchBytes,
+          });
+        } catch (error) {
+          resolve(`worker thread ${i + 1} could not be created: ${describe(error)}`);
+          break;
+        }
+      }
+    });
+    clearTimeout(timer);
+    if (failure !== null) {
+      for (const handle of handles) handle.terminate();
+      for (const block of blocks.reverse()) this.#release(block.ptr, block.bytes);
+      this.#threadsReason = `one thread: ${failure}`;
+      return;
+    }
+    const x = this.#x;
+    const local: Record<PartKernel, (part: number, parts: number, ...args: number[]) => void> = {
+      gemmPart: x.gemmPart,
+      cellForwardPart: x.cellForwardPart,
+      cellBackwardPart: x.cellBackwardPart,
+      cellBiasGradPart: x.cellBiasGradPart,
+    };
+    this.#pool = new WasmThreadPool(this.memory.buffer, control, local, handles);
+    this.#threadsReason = `${count + 1} threads: worker threads share the backend's WebAssembly memory`;
+  }
+
+  /** For the loaders: records why the backend runs one thread although more were asked for. */
+  refuseThreads(reason: string): void {
+    if (!this.#pool) this.#threadsReason = reason;
+  }
+
+  /** Parts to cut a kernel into: at most the threads, at most what the kernel's split allows. */
+  #parts(most: number): number {
+    return this.#pool ? Math.min(this.#pool.threads, most) : 1;
+  }
+
+  /** Frees what the backend owns outside its buffers: the worker threads. */
+  #stopThreads(reason: string): void {
+    this.#pool?.stop();
+    this.#pool = null;
+    this.#threadsReason = reason;
   }
 
   /** Bytes up to the end of the highest block in use now (with the static data). */
@@ -410,6 +522,7 @@ export class WasmBackend implements Backend {
   dispose(): void {
     this.#disposed = true;
     this.#freeBlocks = [];
+    this.#stopThreads('one thread: the backend was disposed');
   }
 
   get disposed(): boolean {
@@ -524,7 +637,10 @@ export class WasmBackend implements Backend {
     const a = this.#f(k, 'A', A),
       b = this.#f(k, 'B', B),
       c = this.#f(k, 'C', C);
-    this.#x.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, b, beta, c);
+    const args = [transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, b, beta, c] as const;
+    const parts = this.#parts(this.#x.gemmParts(M, N, K));
+    if (parts > 1) this.#pool!.run('gemmPart', parts, [...args]);
+    else this.#x.gemm(...args);
   }
 
   addBias(M: number, N: number, bias: F, C: F): void {
@@ -585,7 +701,7 @@ export class WasmBackend implements Backend {
   ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     const k = 'cellForward';
-    this.#x.cellForward(
+    const args = [
       CELL_KINDS.indexOf(kind),
       T,
       B,
@@ -599,7 +715,10 @@ export class WasmBackend implements Backend {
       this.#f(k, 'cache', cache),
       xIds ? this.#i(k, 'xIds', xIds) : 0,
       lengths ? this.#i(k, 'lengths', lengths) : 0,
-    );
+    ] as const;
+    const parts = this.#parts(this.#x.cellParts(args[0], B, H));
+    if (parts > 1) this.#pool!.run('cellForwardPart', parts, [...args]);
+    else this.#x.cellForward(...args);
   }
 
   cellBackward(
@@ -645,8 +764,9 @@ export class WasmBackend implements Backend {
       dhSteps,
     );
     const k = 'cellBackward';
-    this.#x.cellBackward(
-      CELL_KINDS.indexOf(kind),
+    const kindId = CELL_KINDS.indexOf(kind);
+    const args = [
+      kindId,
       T,
       B,
       H,
@@ -661,11 +781,22 @@ export class WasmBackend implements Backend {
       this.#f(k, 'dGh', dGh),
       this.#f(k, 'dh0', dh0),
       this.#f(k, 'dc0', dc0),
-      dbIh ? this.#f(k, 'dbIh', dbIh) : 0,
-      dbHh ? this.#f(k, 'dbHh', dbHh) : 0,
-      lengths ? this.#i(k, 'lengths', lengths) : 0,
-      dhSteps ? this.#f(k, 'dhSteps', dhSteps) : 0,
-    );
+    ] as const;
+    const ib = dbIh ? this.#f(k, 'dbIh', dbIh) : 0,
+      hb = dbHh ? this.#f(k, 'dbHh', dbHh) : 0,
+      lens = lengths ? this.#i(k, 'lengths', lengths) : 0,
+      steps = dhSteps ? this.#f(k, 'dhSteps', dhSteps) : 0;
+    const parts = this.#parts(this.#x.cellParts(kindId, B, H));
+    if (parts <= 1) {
+      this.#x.cellBackward(...args, ib, hb, lens, steps);
+      return;
+    }
+    this.#pool!.run('cellBackwardPart', parts, [...args, lens, steps]);
+    // The bias gradients, as cellBackward sums them (all rows in order), split by columns.
+    const GH = gatesOf(kind) * H;
+    const sumParts = this.#parts(this.#x.cellBiasGradParts(T * B, GH));
+    if (ib !== 0) this.#pool!.run('cellBiasGradPart', sumParts, [T * B, GH, args[11], ib]);
+    if (hb !== 0) this.#pool!.run('cellBiasGradPart', sumParts, [T * B, GH, args[12], hb]);
   }
 
   poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
@@ -1021,13 +1152,15 @@ export function wasmRelaxedSimdSupported(): boolean {
   }
 }
 
-/** Why the WebAssembly backend runs one thread here. `sharedMemory`: whether SharedArrayBuffer is available
- *  (in a page: whether it is cross-origin isolated), which threads would need. */
-export function wasmThreadsReason(sharedMemory: boolean): string {
-  return sharedMemory
-    ? 'one thread: multi-threaded WebAssembly is not implemented yet (SharedArrayBuffer is available)'
-    : 'one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated: COOP same-origin, COEP require-corp)';
+/** Why the backend runs `threads` thread(s) when `threads` were asked for and SharedArrayBuffer is (not)
+ *  available (in a page: whether it is cross-origin isolated). Worker failures are said by the backend. */
+export function wasmThreadsReason(sharedMemory: boolean, threads = 1): string {
+  if (!sharedMemory)
+    return 'one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated: COOP same-origin, COEP require-corp)';
+  return threads <= 1 ? ONE_THREAD_ASKED : `${threads} threads: worker threads share the backend's WebAssembly memory`;
 }
+
+const ONE_THREAD_ASKED = 'one thread: one was asked for';
 
 /** The module file of a build: the relaxed one where the runtime supports relaxed SIMD (`build` 'auto'). */
 export function wasmFileOf(build: WasmBuild | 'auto' = 'auto'): string {
@@ -1038,34 +1171,63 @@ export function wasmFileOf(build: WasmBuild | 'auto' = 'auto'): string {
   return relaxed ? 'rnnkit.relaxed.wasm' : 'rnnkit.wasm';
 }
 
+/** How many threads, and how to start the workers. */
+export interface WasmThreadOptions {
+  /** Threads to run on, the caller's included (default 1). More than 1 needs SharedArrayBuffer and `spawn`. */
+  threads?: number;
+  /** Starts a worker thread (Node: wasm.ts; browser: web/wasm.ts). */
+  spawn?: SpawnThread;
+  /** How long the workers may take to start before the backend gives up on them (default 20 s). */
+  startTimeoutMs?: number;
+  /** Why threads cannot run here even with SharedArrayBuffer (e.g. a page's main thread cannot wait). */
+  threadsRefused?: string;
+}
+
 /**
- * Instantiates rnnkit.wasm from its bytes (any JavaScript runtime: Node, a browser, a worker). Throws an Error
- * saying why when the module is invalid or not the one this version builds.
+ * Instantiates rnnkit.wasm from its bytes (any JavaScript runtime: Node, a browser, a worker), on `threads`
+ * threads where memory can be shared (else one, its threadsReason saying why). Throws an Error saying why when
+ * the module is invalid or not the one this version builds.
  */
-export async function instantiateWasmBackend(bytes: Uint8Array): Promise<WasmBackend> {
+export async function instantiateWasmBackend(bytes: Uint8Array, options: WasmThreadOptions = {}): Promise<WasmBackend> {
   const api = wasmApi();
+  const threads = options.threads ?? 1;
+  let memoryImport: MemoryImport | null = null;
+  try {
+    memoryImport = memoryImportOf(bytes);
+  } catch {
+    // not a module: compile() below says why
+  }
+  const sharedSupported = sharedMemorySupported();
+  const shared = threads > 1 && sharedSupported && !!options.spawn && !options.threadsRefused && !!memoryImport?.shared;
   let module: WasmModule;
   try {
-    module = await api.compile(bytes);
+    module = await api.compile(shared || !memoryImport ? bytes : unsharedMemoryModule(bytes, memoryImport));
   } catch (err) {
     throw new Error(
       `wasm backend: rnnkit.wasm is not a valid WebAssembly module for this runtime (${describe(err)}); ${REBUILD}`,
     );
   }
-  const imports = api.Module.imports(module);
-  if (imports.length > 0) {
-    const names = imports.map((i) => `${i.module}.${i.name}`).join(', ');
+  const unexpected = api.Module.imports(module).filter((i) => !(i.module === 'env' && i.name === 'memory'));
+  if (unexpected.length > 0) {
+    const names = unexpected.map((i) => `${i.module}.${i.name}`).join(', ');
     throw new Error(
       `wasm backend: rnnkit.wasm expects imports (${names}), so it is not the module this version builds; ${REBUILD}`,
     );
   }
-  const { exports } = await api.instantiate(module, {});
+  // Without a memory import (not this version's module) the exports are checked, memory first.
+  const imported =
+    memoryImport && new api.Memory({ initial: memoryImport.initial, maximum: memoryImport.maximum, shared });
+  const { exports } = await api.instantiate(module, imported ? { env: { memory: imported } } : {});
+  const memory = imported ?? (exports.memory as WasmMemory | undefined);
   const missing: string[] = KERNEL_EXPORTS.filter((name) => typeof exports[name] !== 'function');
-  if (!(exports.memory instanceof api.Memory)) missing.unshift('memory');
-  if (missing.length > 0) {
+  if (!memory) missing.unshift('memory');
+  if (missing.length > 0 || !memory) {
     throw new Error(`wasm backend: rnnkit.wasm lacks the export(s) ${missing.join(', ')} (stale build?); ${REBUILD}`);
   }
-  return new WasmBackend(exports as unknown as WasmExports);
+  const backend = new WasmBackend({ ...(exports as unknown as WasmExports), memory });
+  if (shared) await backend.startThreads(module, threads - 1, options.spawn!, options.startTimeoutMs ?? 20_000);
+  else if (threads > 1) backend.refuseThreads(options.threadsRefused ?? wasmThreadsReason(sharedSupported, threads));
+  return backend;
 }
 
 export function describe(err: unknown): string {

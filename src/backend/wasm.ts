@@ -1,9 +1,13 @@
 // The WebAssembly backend in Node: finds rnnkit.wasm (or its relaxed-SIMD build) in the package's build/wasm/
-// and instantiates it. The backend itself is in wasm-backend.ts, which the browser entry (src/web) shares.
+// and instantiates it, with worker_threads for threads > 1. The backend itself is in wasm-backend.ts, which
+// the browser entry (src/web) shares.
+import { Worker } from 'node:worker_threads';
+import type { SpawnThread, ThreadReport } from './wasm-threads.js';
 import {
   REBUILD,
   type WasmBackend,
   type WasmBuild,
+  type WasmThreadOptions,
   describe,
   instantiateWasmBackend,
   wasmFileOf,
@@ -16,10 +20,12 @@ export * from './wasm-backend.js';
  * Instantiates rnnkit.wasm. `bytes`: the module; without it, the file is read from `<package root>/build/wasm/`:
  * `build` 'auto' (the default) takes rnnkit.relaxed.wasm when the runtime supports relaxed SIMD and that file
  * exists, else rnnkit.wasm; 'simd' or 'relaxed' ask for one (asking for 'relaxed' where it cannot run is an
- * error). Throws an Error saying why when the module is missing or invalid.
+ * error). `threads` (default 1): threads to split the large kernels over, the caller's included (worker_threads
+ * sharing the module's memory; results are the same bits for any count). Throws an Error saying why when the
+ * module is missing or invalid; workers that fail to start leave the backend on one thread (threadsReason).
  */
 export async function loadWasmBackend(
-  options: { bytes?: Uint8Array; build?: WasmBuild | 'auto' } = {},
+  options: { bytes?: Uint8Array; build?: WasmBuild | 'auto' } & WasmThreadOptions = {},
 ): Promise<WasmBackend> {
   const build = options.build ?? 'auto';
   const file = wasmFileOf(build);
@@ -33,8 +39,28 @@ export async function loadWasmBackend(
     options.bytes ??
     (relaxed ? await readPackagedWasm(file, build === 'auto') : null) ??
     (await readPackagedWasm('rnnkit.wasm'));
-  return instantiateWasmBackend(bytes);
+  return instantiateWasmBackend(bytes, { spawn: spawnNodeThread, ...options });
 }
+
+/** The worker thread script (compiled: tests running the TypeScript sources use the built one). */
+export function threadScript(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('../../dist/backend/wasm-thread-node.js', import.meta.url)
+    : new URL('./wasm-thread-node.js', import.meta.url);
+}
+
+/** A worker_threads worker for the backend; unref'd, so that a process does not stay alive for it. */
+export const spawnNodeThread: SpawnThread = (_index, report) => {
+  const worker = new Worker(threadScript());
+  worker.on('message', (message: ThreadReport) => report(message));
+  worker.on('error', (error) => report({ kind: 'failed', message: describe(error) }));
+  worker.on('exit', (code) => report({ kind: 'failed', message: `it exited with code ${code}` }));
+  worker.unref(); // after the listeners, which would ref it again
+  return {
+    postMessage: (message) => worker.postMessage(message),
+    terminate: () => void worker.terminate(),
+  };
+};
 
 /** A module built by `npm run build:wasm`, two directories above this file (src/backend or dist/backend).
  *  `optional`: null instead of an error when the file does not exist. */

@@ -31,7 +31,7 @@ export function registerBench(program: Command): void {
       'only this configuration (repeatable)',
       collect(oneOf([...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5', 'A1', 'A2'])),
     )
-    .option('--threads <n>', 'native threads', integer(1, 1024))
+    .option('--threads <n>', 'native and WebAssembly threads (wasm is also measured on 1)', integer(1, 1024))
     .action(async (flags: BenchFlags) => {
       const result = await runBench({
         quick: flags.quick,

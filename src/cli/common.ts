@@ -20,7 +20,11 @@ export function addBackendOptions(command: Command): Command {
       `compute backend: auto, ${BACKEND_NAMES.join(', ')} (default: env RNNKIT_BACKEND, else auto)`,
       oneOf(['auto', ...BACKEND_NAMES] as const),
     )
-    .option('--threads <n>', 'native threads (env RNNKIT_THREADS); at most the cores of this machine', integer(1, 1024))
+    .option(
+      '--threads <n>',
+      'threads of the native and WebAssembly backends (env RNNKIT_THREADS); at most the cores of this machine',
+      integer(1, 1024),
+    )
     .option(
       '--precision <p>',
       `native matrix products: ${PRECISIONS.join(', ')}, auto = bf16 where the CPU has it (env RNNKIT_PRECISION; default fp32)`,

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { BACKEND_NAMES, describeBackend, probeBackend, requestedBackend, selectBackend } from '../backend/index.js';
 import { NativeBackend } from '../backend/native.js';
-import { wasmThreadsReason } from '../backend/wasm-backend.js';
+import { WasmBackend } from '../backend/wasm-backend.js';
 import { type BackendFlags, addBackendOptions, threadsFrom } from './common.js';
 
 export function registerInfo(program: Command): void {
@@ -25,8 +25,8 @@ export function registerInfo(program: Command): void {
             .map((p) => (p.available ? `${p.name} available` : `${p.name} not available (${p.reason})`));
           console.log(`${'precision'.padEnd(10)} ${levels.join('; ')}`);
         }
-        if (probe.loaded && name === 'wasm')
-          console.log(`           threads     ${wasmThreadsReason(typeof SharedArrayBuffer === 'function')}`);
+        if (probe.loaded && probe.backend instanceof WasmBackend)
+          console.log(`           threads     ${probe.backend.threadsReason}`);
         const origin = probe.loaded && probe.backend instanceof NativeBackend ? probe.backend.origin : null;
         if (origin) {
           console.log(`           addon       ${origin.kind}: ${origin.path}`);

@@ -17,6 +17,8 @@ export interface StartMessage {
   config: Partial<TrainConfig>;
   backend: 'wasm' | 'reference';
   build: WasmBuild | 'auto';
+  /** Threads for the WebAssembly backend (the worker and Web Workers of its own; one without isolation). */
+  threads: number;
   /** The caller's signal had fired already: take no step. */
   aborted: boolean;
 }

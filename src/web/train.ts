@@ -8,6 +8,7 @@ import type { TrainConfig } from '../train/config.js';
 import type { TrainEvent } from '../train/trainer.js';
 import type { FromWorker, ToWorker, WebTrainResult } from './protocol.js';
 import { memoryTrainConfig } from './trainer.js';
+import { wasmThreads } from './wasm.js';
 
 export interface WebTrainOptions {
   text: string;
@@ -17,6 +18,9 @@ export interface WebTrainOptions {
   backend?: 'wasm' | 'reference';
   /** Which wasm build (default 'auto': relaxed SIMD where the browser has it). */
   build?: WasmBuild | 'auto';
+  /** WebAssembly threads (default: wasmThreads().threads, all cores where the page is cross-origin isolated;
+   *  one otherwise). The result's start event says how many ran (backend.threads). */
+  threads?: number;
   signal?: AbortSignal;
   /** The worker script, when a bundler moved it (default: worker.js beside this module). */
   workerUrl?: string | URL;
@@ -76,6 +80,7 @@ export function train(options: WebTrainOptions): WebTrainingHandle {
       config: options.config ?? {},
       backend: options.backend ?? 'wasm',
       build: options.build ?? 'auto',
+      threads: options.threads ?? wasmThreads().threads,
       aborted: options.signal?.aborted ?? false,
     });
     options.signal?.addEventListener('abort', abort, { once: true });

@@ -10,6 +10,8 @@ import {
   wasmFileOf,
   wasmThreadsReason,
 } from '../backend/wasm-backend.js';
+import { sharedMemorySupported } from '../backend/wasm-memory.js';
+import type { SpawnThread, ThreadReport } from '../backend/wasm-threads.js';
 
 export interface WebWasmOptions {
   /** 'auto' (default): the relaxed-SIMD build where the browser has relaxed SIMD, else the plain one. */
@@ -18,6 +20,13 @@ export interface WebWasmOptions {
   url?: string | URL;
   /** The module's bytes, when the caller has them already. */
   bytes?: Uint8Array | ArrayBuffer;
+  /** Threads, the caller's included (default 1): Web Workers sharing the module's memory, where the context
+   *  is cross-origin isolated and may block (a worker: train() runs there; a page's main thread may not wait). */
+  threads?: number;
+  /** Where the thread worker script is, when a bundler moved it (default: wasm-thread.js beside this module). */
+  threadUrl?: string | URL;
+  /** How long the thread workers may take to start before the backend runs on one thread (default 20 s). */
+  startTimeoutMs?: number;
 }
 
 /** Where the module of a build is, next to this file in the package (dist/web → build/wasm). */
@@ -37,20 +46,67 @@ async function fetchBytes(url: string | URL): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-/** Instantiates rnnkit's WebAssembly backend (one thread). */
+/** Instantiates rnnkit's WebAssembly backend, on `threads` threads where this context allows (else one, its
+ *  threadsReason saying why). */
 export async function loadWasmBackend(options: WebWasmOptions = {}): Promise<WasmBackend> {
-  if (options.bytes)
-    return instantiateWasmBackend(options.bytes instanceof Uint8Array ? options.bytes : new Uint8Array(options.bytes));
-  return instantiateWasmBackend(await fetchBytes(options.url ?? wasmUrl(wasmFileOf(options.build))));
+  const bytes = options.bytes
+    ? options.bytes instanceof Uint8Array
+      ? options.bytes
+      : new Uint8Array(options.bytes)
+    : await fetchBytes(options.url ?? wasmUrl(wasmFileOf(options.build)));
+  const threadUrl = options.threadUrl ?? new URL('./wasm-thread.js', import.meta.url);
+  return instantiateWasmBackend(bytes, {
+    threads: options.threads ?? 1,
+    spawn: spawnWebThread(threadUrl),
+    ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
+    ...(onPageMainThread() ? { threadsRefused: MAIN_THREAD_REFUSED } : {}),
+  });
 }
 
-/** Whether this page could share WebAssembly memory between workers (cross-origin isolated, SharedArrayBuffer). */
+const MAIN_THREAD_REFUSED =
+  "one thread: a page's main thread may not wait for workers (Atomics.wait); load the backend in a Web Worker (train() does)";
+
+/** A page's main thread (a window), where Atomics.wait is not allowed. */
+function onPageMainThread(): boolean {
+  return typeof (globalThis as { document?: unknown }).document !== 'undefined';
+}
+
+interface ThreadWorker {
+  onmessage: ((message: { data: ThreadReport }) => void) | null;
+  onerror: ((event: { message?: string; preventDefault?(): void }) => void) | null;
+  postMessage(message: unknown): void;
+  terminate(): void;
+}
+type ThreadWorkerConstructor = new (url: string | URL, options: { type: 'module'; name?: string }) => ThreadWorker;
+
+function spawnWebThread(url: string | URL): SpawnThread {
+  return (index, report) => {
+    const WorkerClass = (globalThis as { Worker?: ThreadWorkerConstructor }).Worker;
+    if (!WorkerClass) throw new Error('this context has no Web Workers');
+    const worker = new WorkerClass(url, { type: 'module', name: `rnnkit-wasm-thread-${index + 1}` });
+    worker.onmessage = ({ data }) => report(data);
+    worker.onerror = (event) => {
+      event.preventDefault?.();
+      report({ kind: 'failed', message: event.message ?? `cannot run ${String(url)}` });
+    };
+    return { postMessage: (message) => worker.postMessage(message), terminate: () => worker.terminate() };
+  };
+}
+
+/** Whether this context could share WebAssembly memory between workers (cross-origin isolated, SharedArrayBuffer). */
 export function sharedMemoryAvailable(): boolean {
-  const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
-  return typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated !== false;
+  return sharedMemorySupported();
 }
 
-/** The threads the WebAssembly backend uses here, and why. */
+/** The threads train() runs the WebAssembly backend on here by default (all cores where the page is
+ *  cross-origin isolated), and why. */
 export function wasmThreads(): { threads: number; reason: string } {
-  return { threads: 1, reason: wasmThreadsReason(sharedMemoryAvailable()) };
+  const threads = sharedMemoryAvailable() ? defaultWebThreads() : 1;
+  return { threads, reason: wasmThreadsReason(sharedMemoryAvailable(), threads) };
+}
+
+/** The cores the browser reports (at least 1). */
+export function defaultWebThreads(): number {
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return typeof cores === 'number' && cores >= 1 ? Math.floor(cores) : 1;
 }

@@ -20,10 +20,13 @@ const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => scope.
 async function run(start: StartMessage): Promise<void> {
   if (start.aborted) abort.abort();
   const backend: Backend =
-    start.backend === 'reference' ? new ReferenceBackend() : await loadWasmBackend({ build: start.build });
+    start.backend === 'reference'
+      ? new ReferenceBackend()
+      : await loadWasmBackend({ build: start.build, threads: start.threads });
   const training = new MemoryTraining(start.text, backend, start.config);
   const result = await training.train({ signal: abort.signal, onEvent: (event) => post({ kind: 'event', event }) });
   const model = training.run.modelBytes();
+  (backend as { dispose?(): void }).dispose?.(); // ends the backend's thread workers
   post({ kind: 'done', result: { ...result, model } }, [model.buffer as ArrayBuffer]);
 }
 
