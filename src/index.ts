@@ -5,7 +5,17 @@ export { ReferenceBackend } from './backend/reference.js';
 export { loadNativeBackend } from './backend/native.js';
 export { loadWasmBackend } from './backend/wasm.js';
 export { Span, gatesOf, cacheWidth, CELL_KINDS } from './backend/types.js';
-export type { Backend, BackendInfo, BackendName, Buf, CellKind, Dtype, F, I, FloatArray } from './backend/types.js';
+export type {
+  Backend,
+  BackendInfo,
+  BackendName,
+  Buf,
+  CellKind,
+  Dtype,
+  FloatSpan,
+  IntSpan,
+  FloatArray,
+} from './backend/types.js';
 export { Vocabulary } from './data/vocab.js';
 export { Batcher } from './data/batcher.js';
 export { builtinCorpus, readText } from './data/corpus.js';

@@ -9,19 +9,19 @@ import {
   decoderForward,
 } from '../src/backend/reference-decoder.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import { type CellKind, type FloatSpan, type IntSpan, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
 import { Random } from '../src/util/random.js';
 import { decoderGradients } from './decoder-helpers.js';
 
-const be = new ReferenceBackend({ dtype: 'f64' });
-const floats = (n: number): F => Span.of(be.allocFloat(n));
+const backend = new ReferenceBackend({ dtype: 'f64' });
+const floats = (n: number): FloatSpan => Span.of(backend.allocFloat(n));
 
 function setup(kind: CellKind, L: number, seed: number) {
   const shape: DecoderShape = { kind, T: 3, B: 3, S: 4, E: 2, H: 3, M: 4 };
   const { T, B, S, E, H, M } = shape,
     GH = gatesOf(kind) * H;
   const rng = new Random(seed);
-  const random = (n: number, scale = 1): F => {
+  const random = (n: number, scale = 1): FloatSpan => {
     const f = floats(n);
     for (let i = 0; i < n; i++) f.data[i] = (rng.uniform() * 2 - 1) * scale;
     return f;
@@ -35,7 +35,7 @@ function setup(kind: CellKind, L: number, seed: number) {
     cs: kind === 'lstm' ? random((T + 1) * B * H) : floats(0),
     cache: floats(T * B * cacheWidth(kind) * H),
   }));
-  const lengths = Span.of(be.allocInt(B)) as I;
+  const lengths = Span.of(backend.allocInt(B)) as IntSpan;
   lengths.data.set([4, 1, 3]);
   const mem: DecoderMemory = { keys: random(S * B * H), memory: random(S * B * M), sourceLengths: lengths };
   const rec: DecoderRecord = {
@@ -71,16 +71,16 @@ function loss(c: Setup): number {
 }
 
 /** Analytic gradients keyed by the input buffer they belong to. */
-function gradients(c: Setup): Map<F, Float64Array> {
+function gradients(c: Setup): Map<FloatSpan, Float64Array> {
   loss(c);
-  const g = decoderGradients(be, c, c.weights.R, c.weights.S, c.weights.Sc);
+  const g = decoderGradients(backend, c, c.weights.R, c.weights.S, c.weights.Sc);
   // Of the state buffers only slot 0 (the initial state) is an input: its gradient, then zeros.
-  const slot0 = (span: F, d: Float64Array): Float64Array => {
+  const slot0 = (span: FloatSpan, d: Float64Array): Float64Array => {
     const all = new Float64Array(span.length);
     all.set(d);
     return all;
   };
-  const result = new Map<F, Float64Array>();
+  const result = new Map<FloatSpan, Float64Array>();
   c.layers.forEach((layer, l) => {
     result.set(layer.wIh, g.wIh[l]!).set(layer.wHh, g.wHh[l]!).set(layer.bIh, g.bIh[l]!).set(layer.bHh, g.bHh[l]!);
     result.set(layer.hs, slot0(layer.hs, g.h0[l]!));

@@ -8,7 +8,7 @@ import type {
   DecoderMemory,
   DecoderRecord,
   DecoderShape,
-  F,
+  FloatSpan,
 } from '../src/backend/types.js';
 import { Span, gatesOf } from '../src/backend/types.js';
 
@@ -16,7 +16,7 @@ export interface DecoderCase {
   shape: DecoderShape;
   layers: DecoderLayer[];
   mem: DecoderMemory;
-  wCombine: F;
+  wCombine: FloatSpan;
   rec: DecoderRecord;
 }
 
@@ -35,10 +35,16 @@ export interface DecoderGradients {
 }
 
 /** After decoderForward on `c`: the gradients of Σ R⊙h~ + Σ_l S_l⊙h^l_T (+ Σ Sc_l⊙c^l_T). */
-export function decoderGradients(be: Backend, c: DecoderCase, R: F, S: F[], Sc: F[]): DecoderGradients {
+export function decoderGradients(
+  backend: Backend,
+  c: DecoderCase,
+  R: FloatSpan,
+  S: FloatSpan[],
+  Sc: FloatSpan[],
+): DecoderGradients {
   const { kind, T, B, S: Ssrc, E, H, M } = c.shape,
     GH = gatesOf(kind) * H;
-  const floats = (n: number): F => Span.of(be.allocFloat(n));
+  const floats = (n: number): FloatSpan => Span.of(backend.allocFloat(n));
   const grads: DecoderLayerGrads[] = c.layers.map(() => ({
     dGx: floats(T * B * GH),
     dGh: floats(T * B * GH),
@@ -54,13 +60,13 @@ export function decoderGradients(be: Backend, c: DecoderCase, R: F, S: F[], Sc: 
     dCombine: floats(T * B * H),
     dFeed0: floats(B * H),
   };
-  be.decoderBackward(c.shape, c.layers, c.mem, c.wCombine, c.rec, R, S, Sc, grads, out);
-  const weightGrad = (n: number, k: number, dG: F, X: F): Float64Array => {
+  backend.decoderBackward(c.shape, c.layers, c.mem, c.wCombine, c.rec, R, S, Sc, grads, out);
+  const weightGrad = (n: number, k: number, dG: FloatSpan, X: FloatSpan): Float64Array => {
     const dW = floats(n * k);
-    be.gemm(true, false, n, k, T * B, 1, dG, X, 0, dW);
+    backend.gemm(true, false, n, k, T * B, 1, dG, X, 0, dW);
     return Float64Array.from(dW.data);
   };
-  const copy = (f: F): Float64Array => Float64Array.from(f.data);
+  const copy = (f: FloatSpan): Float64Array => Float64Array.from(f.data);
   return {
     wIh: c.layers.map((_, l) =>
       weightGrad(

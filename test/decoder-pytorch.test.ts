@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { type DecoderCase, decoderGradients } from './decoder-helpers.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type Backend, type CellKind, type F, type I, Span, cacheWidth } from '../src/backend/types.js';
+import { type Backend, type CellKind, type FloatSpan, type IntSpan, Span, cacheWidth } from '../src/backend/types.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'pytorch-seq2seq');
 
@@ -51,21 +51,21 @@ const fixtures: Fixture[] = readdirSync(DIR)
   .sort()
   .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')));
 
-function run(fx: Fixture, be: Backend) {
-  const span = (values: ArrayLike<number> | number): F => {
-    const f = Span.of(be.allocFloat(typeof values === 'number' ? values : values.length));
+function run(fx: Fixture, backend: Backend) {
+  const span = (values: ArrayLike<number> | number): FloatSpan => {
+    const f = Span.of(backend.allocFloat(typeof values === 'number' ? values : values.length));
     if (typeof values !== 'number') f.data.set(values);
     return f;
   };
   const { cell: kind, layers: L, T, B, S, E, H, M } = fx;
-  const state = (values: number[] | undefined, l: number): F => {
+  const state = (values: number[] | undefined, l: number): FloatSpan => {
     const s = span((T + 1) * B * H);
     if (values) s.data.set(values.slice(l * B * H, (l + 1) * B * H));
     return s;
   };
   const feeds = span((T + 1) * B * H);
   feeds.data.set(fx.feed0);
-  const lengths = Span.of(be.allocInt(B)) as I;
+  const lengths = Span.of(backend.allocInt(B)) as IntSpan;
   lengths.data.set(fx.source_lengths);
   const c: DecoderCase = {
     shape: { kind, T, B, S, E, H, M },
@@ -82,10 +82,16 @@ function run(fx: Fixture, be: Backend) {
     wCombine: span(fx.params['combine.weight']!),
     rec: { input0: span(T * B * (E + H)), attention: span(T * B * S), combined: span(T * B * (M + H)), feeds },
   };
-  be.decoderForward(c.shape, c.layers, span(fx.embedded), c.mem, c.wCombine, c.rec);
-  const perLayer = (values: number[] | undefined): F[] =>
+  backend.decoderForward(c.shape, c.layers, span(fx.embedded), c.mem, c.wCombine, c.rec);
+  const perLayer = (values: number[] | undefined): FloatSpan[] =>
     Array.from({ length: L }, (_, l) => span(values ? values.slice(l * B * H, (l + 1) * B * H) : 0));
-  const grads = decoderGradients(be, c, span(fx.R), perLayer(fx.S_h), perLayer(kind === 'lstm' ? fx.S_c : undefined));
+  const grads = decoderGradients(
+    backend,
+    c,
+    span(fx.R),
+    perLayer(fx.S_h),
+    perLayer(kind === 'lstm' ? fx.S_c : undefined),
+  );
   return { c, grads };
 }
 

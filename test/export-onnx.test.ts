@@ -72,19 +72,19 @@ async function runOnnx(
 
 /** rnnkit's language model on a masked batch from given states: the stack, then the head (as Workspace.forward). */
 function rnnkitLogits(model: Model, x: Inputs): { logits: Float32Array; hn: Float32Array; cn: Float32Array | null } {
-  const be = model.backend,
+  const backend = model.backend,
     stack = new RecurrentStack(model, T, B);
   stack.ids.data.set(x.ids);
   stack.lengths.data.set(x.lengths);
   const span = (a: Float32Array) => {
-    const s = Span.of(be.allocFloat(a.length));
+    const s = Span.of(backend.allocFloat(a.length));
     s.data.set(a);
     return s;
   };
   stack.forward(T, B, { h0: span(x.h0), c0: x.c0 ? span(x.c0) : null });
-  const logits = Span.of(be.allocFloat(T * B * V));
-  be.gemm(false, true, T * B, V, H, 1, stack.output(T, B), model.p.headWeight, 0, logits);
-  be.addBias(T * B, V, model.p.headBias, logits);
+  const logits = Span.of(backend.allocFloat(T * B * V));
+  backend.gemm(false, true, T * B, V, H, 1, stack.output(T, B), model.paramTensors.headWeight, 0, logits);
+  backend.addBias(T * B, V, model.paramTensors.headBias, logits);
   const final = stack.finalState(B);
   return {
     logits: Float32Array.from(logits.data),

@@ -51,7 +51,7 @@ describe('rnnkit gradflow', () => {
     const residual = Math.sqrt(
       Array.from(ws.predictions(9).data).reduce((sum, y, b) => sum + (y - ws.targets.data[b]!) ** 2, 0),
     );
-    const head = Math.sqrt(Array.from(model.p.headWeight.data).reduce((sum, w) => sum + w * w, 0));
+    const head = Math.sqrt(Array.from(model.paramTensors.headWeight.data).reduce((sum, w) => sum + w * w, 0));
     expect(m.state_grad_norms[1]![0]![14]).toBeCloseTo((2 / 9) * residual * head, 10);
     expect(m.loss).toBeCloseTo((residual * residual) / 9, 10);
   });

@@ -1,6 +1,6 @@
 // Shared test utilities: deterministic random data and closeness checks across backends.
 import { expect } from 'vitest';
-import { type Backend, type F, type I, Span } from '../src/backend/types.js';
+import { type Backend, type FloatSpan, type IntSpan, Span } from '../src/backend/types.js';
 
 /** A small deterministic generator (mulberry32) so every test run sees the same data. */
 export function makeRandom(seed: number): () => number {
@@ -15,13 +15,13 @@ export function makeRandom(seed: number): () => number {
 }
 
 /** A float span on `backend` holding `values`. */
-export function floatSpan(backend: Backend, values: ArrayLike<number>): F {
+export function floatSpan(backend: Backend, values: ArrayLike<number>): FloatSpan {
   const buf = backend.allocFloat(values.length);
   buf.data.set(Array.from(values));
   return Span.of(buf);
 }
 
-export function intSpan(backend: Backend, values: ArrayLike<number>): I {
+export function intSpan(backend: Backend, values: ArrayLike<number>): IntSpan {
   const buf = backend.allocInt(values.length);
   buf.data.set(Array.from(values));
   return Span.of(buf);
@@ -63,13 +63,13 @@ export function expectClose(
  * so that the kernels see views with non-zero byte offsets; the gaps hold -7777 and must never be read
  * into results nor written. A `null` entry makes an empty span.
  */
-export function guardedSpans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): F[] {
+export function guardedSpans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): FloatSpan[] {
   const gap = 3;
   let total = gap;
   for (const a of arrays) total += (a?.length ?? 0) + gap;
   const buf = backend.allocFloat(total);
   buf.data.fill(-7777);
-  const result: F[] = [];
+  const result: FloatSpan[] = [];
   let offset = gap;
   for (const a of arrays) {
     const length = a?.length ?? 0;
@@ -82,7 +82,7 @@ export function guardedSpans(backend: Backend, ...arrays: (ArrayLike<number> | n
 }
 
 /** guardedSpans for int spans (ids, lengths, argmax): gaps hold -7777. */
-export function guardedIntSpans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): I[] {
+export function guardedIntSpans(backend: Backend, ...arrays: (ArrayLike<number> | null)[]): IntSpan[] {
   const gap = 3;
   const buf = backend.allocInt(gap + arrays.reduce((n, a) => n + (a?.length ?? 0) + gap, 0));
   buf.data.fill(-7777);
@@ -96,7 +96,7 @@ export function guardedIntSpans(backend: Backend, ...arrays: (ArrayLike<number> 
 }
 
 /** Asserts that every element of the spans' buffer outside all of `spans` still holds guardedSpans' -7777. */
-export function expectGuardsIntact(spans: (F | I)[], what = 'guards'): void {
+export function expectGuardsIntact(spans: (FloatSpan | IntSpan)[], what = 'guards'): void {
   const buf = spans[0]!.buf;
   const covered = new Uint8Array(buf.length);
   for (const s of spans) if (s.buf === buf) covered.fill(1, s.offset, s.offset + s.length);

@@ -78,7 +78,7 @@ describe('--init orthogonal', () => {
       validateConfig({ cell: 'rnn', nonlinearity: 'tanh', hidden: 64, layers: 1, embed: 0, vocabSize: 3 }),
     );
     model.initialize(1, 'orthogonal');
-    const w = model.p.layers[0]![0]!.wHh.data,
+    const w = model.paramTensors.layers[0]![0]!.wHh.data,
       H = 64;
     let worst = 0;
     for (let i = 0; i < H; i++)

@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { afterAll, expect, it } from 'vitest';
 import { loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import type { Backend, F, I } from '../src/backend/types.js';
+import type { Backend, FloatSpan, IntSpan } from '../src/backend/types.js';
 import { loadWasmBackend, wasmRelaxedSimdSupported } from '../src/backend/wasm.js';
 import { tryLoadNativeAddon } from './backends.js';
 import {
@@ -99,8 +99,8 @@ export function expectNativeLoads(): void {
  *  inputs), all spans of one call in one buffer between guards. */
 export interface CaseContext {
   backend: Backend;
-  floats(...arrays: (ArrayLike<number> | null)[]): F[];
-  ints(...arrays: (ArrayLike<number> | null)[]): I[];
+  floats(...arrays: (ArrayLike<number> | null)[]): FloatSpan[];
+  ints(...arrays: (ArrayLike<number> | null)[]): IntSpan[];
 }
 
 /** A context for `backend` (also for a property test that calls a case's run directly), the check of the
@@ -108,9 +108,9 @@ export interface CaseContext {
 export function caseContext(backend: Backend): {
   context: CaseContext;
   checkGuards: (what: string) => void;
-  spans: () => (F | I)[];
+  spans: () => (FloatSpan | IntSpan)[];
 } {
-  const groups: (F | I)[][] = [];
+  const groups: (FloatSpan | IntSpan)[][] = [];
   const context: CaseContext = {
     backend,
     floats: (...arrays) => {
@@ -132,7 +132,7 @@ export function caseContext(backend: Backend): {
 }
 
 /** A case's results by name: spans (read after the run) or numbers. */
-export type Outputs = Record<string, F | I | number | ArrayLike<number>>;
+export type Outputs = Record<string, FloatSpan | IntSpan | number | ArrayLike<number>>;
 /** |got − expected| <= abs + rel·|expected|; [0, 0] demands equality. */
 export type Tolerance = readonly [abs: number, rel: number];
 

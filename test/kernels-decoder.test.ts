@@ -14,7 +14,7 @@ import {
   type CellKind,
   type DecoderLayer,
   type DecoderLayerGrads,
-  type F,
+  type FloatSpan,
   Span,
   cacheWidth,
   gatesOf,
@@ -164,8 +164,8 @@ function backward(s: Shape, x: Inputs, state: State | null) {
     const { mem, wCombine, rec } = shared(c, s, x, state);
     if (!state) c.backend.decoderForward(s, layers, c.floats(x.embedded)[0]!, mem, wCombine, rec);
     const [dFeeds] = c.floats(x.dFeeds);
-    const dhN: F[] = [],
-      dcN: F[] = [];
+    const dhN: FloatSpan[] = [],
+      dcN: FloatSpan[] = [];
     const grads: DecoderLayerGrads[] = x.layers.map((layer) => {
       const [h, cN, dGx, dGh, dh0, dc0, dbIh, dbHh] = c.floats(
         layer.dhN,
@@ -282,11 +282,11 @@ describe('one step per call with the state carried gives the T-step call', () =>
           const steps = stepByStep(backend, s, x);
           const [abs, rel] = backend === reference64 ? [0, 0] : [2e-6, 2e-5];
           const what = `${target} ${name(s)}`;
-          expectClose(steps.feeds, (whole['feeds'] as F).data, abs, rel, `${what}: feeds`);
-          expectClose(steps.attention, (whole['attention'] as F).data, abs, rel, `${what}: attention`);
+          expectClose(steps.feeds, (whole['feeds'] as FloatSpan).data, abs, rel, `${what}: feeds`);
+          expectClose(steps.attention, (whole['attention'] as FloatSpan).data, abs, rel, `${what}: attention`);
           x.layers.forEach((_, l) => {
-            expectClose(steps.hs[l]!, (whole[`hs${l}`] as F).data, abs, rel, `${what}: hs${l}`);
-            expectClose(steps.cs[l]!, (whole[`cs${l}`] as F).data, abs, rel, `${what}: cs${l}`);
+            expectClose(steps.hs[l]!, (whole[`hs${l}`] as FloatSpan).data, abs, rel, `${what}: hs${l}`);
+            expectClose(steps.cs[l]!, (whole[`cs${l}`] as FloatSpan).data, abs, rel, `${what}: cs${l}`);
           });
         }
       }
@@ -378,7 +378,7 @@ function forwardCall(
   change: (a: {
     s: Shape;
     layers: DecoderLayer[];
-    embedded: F;
+    embedded: FloatSpan;
     args: ReturnType<typeof shared>;
     c: CaseContext;
   }) => void,
@@ -397,7 +397,13 @@ function forwardCall(
 
 /** decoderBackward on SMALL (its reference forward state) with `change` applied first. */
 function backwardCall(
-  change: (a: { grads: DecoderLayerGrads[]; dhN: F[]; out: { dKeys: F; dFeed0: F }; dFeeds: F; feeds: F }) => void,
+  change: (a: {
+    grads: DecoderLayerGrads[];
+    dhN: FloatSpan[];
+    out: { dKeys: FloatSpan; dFeed0: FloatSpan };
+    dFeeds: FloatSpan;
+    feeds: FloatSpan;
+  }) => void,
 ) {
   return (c: CaseContext) => {
     const s = SMALL;
@@ -407,8 +413,8 @@ function backwardCall(
     const GH = gatesOf(s.kind) * s.H,
       { T, B, S, E, H, M } = s;
     const [dFeeds] = c.floats(x.dFeeds);
-    const dhN: F[] = [],
-      dcN: F[] = [];
+    const dhN: FloatSpan[] = [],
+      dcN: FloatSpan[] = [];
     const grads = x.layers.map(() => {
       const f = c.floats(nans(B * H), null, nans(T * B * GH), nans(T * B * GH), nans(B * H), null, nans(GH), nans(GH));
       dhN.push(f[0]!);
@@ -491,7 +497,7 @@ const BAD_ARGUMENTS: BadArgument[] = [
   ],
   [
     'a plain array for memory',
-    forwardCall((a) => (a.args.mem.memory = { data: new Float32Array(18), length: 18 } as unknown as F)),
+    forwardCall((a) => (a.args.mem.memory = { data: new Float32Array(18), length: 18 } as unknown as FloatSpan)),
     TypeError,
     'decoderForward: memory is not a Span (make spans with Span.of, new Span or sub)',
   ],

@@ -6,7 +6,7 @@
 // Tolerance: |backend − expected| <= 1e-6 + 1e-5·|expected| element-wise, on every state tensor after each step.
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type Backend, type F, Span } from '../src/backend/types.js';
+import { type Backend, type FloatSpan, Span } from '../src/backend/types.js';
 import { expectError, floatSpan, makeRandom, randomValues } from './helpers.js';
 import {
   type BadArgument,
@@ -25,8 +25,13 @@ const positive = (random: () => number, n: number, scale: number): number[] =>
   Array.from({ length: n }, () => scale * (0.01 + random()));
 
 /** `calls` updates from the same initial [param, grad, ...state] on a backend; every tensor after each call (grad must not change). */
-function steps(arrays: number[][], names: string[], calls: number, update: (b: Backend, s: F[], call: number) => void) {
-  return ({ backend, floats }: { backend: Backend; floats: (...a: number[][]) => F[] }) => {
+function steps(
+  arrays: number[][],
+  names: string[],
+  calls: number,
+  update: (b: Backend, s: FloatSpan[], call: number) => void,
+) {
+  return ({ backend, floats }: { backend: Backend; floats: (...a: number[][]) => FloatSpan[] }) => {
     const spans = floats(...arrays);
     const results: Record<string, number[]> = {};
     for (let call = 0; call < calls; call++) {
@@ -148,13 +153,13 @@ const any = (value: unknown): never => value as never;
 const fill = (n: number): number[] => new Array<number>(n).fill(0.5);
 
 /** [offset, length] ranges of one 64-float buffer of `b`: overlapping spans. */
-function overlapping(b: Backend, ranges: [number, number][]): F[] {
+function overlapping(b: Backend, ranges: [number, number][]): FloatSpan[] {
   const buf = b.allocFloat(64);
   buf.data.fill(0.5);
   return ranges.map(([offset, length]) => new Span(buf, offset, length));
 }
 
-type Update = (b: Backend, s: F[]) => unknown;
+type Update = (b: Backend, s: FloatSpan[]) => unknown;
 /** The update on fresh spans of these lengths. */
 const on =
   (lengths: number[], update: Update): BadArgument[1] =>
@@ -164,7 +169,7 @@ const on =
   };
 /** The update on spans of one buffer at these [offset, length] ranges (in argument order): some overlap. */
 const overlap =
-  (ranges: [number, number][], update: (b: Backend, s: F[]) => unknown): BadArgument[1] =>
+  (ranges: [number, number][], update: (b: Backend, s: FloatSpan[]) => unknown): BadArgument[1] =>
   ({ backend }) => {
     const spans = overlapping(backend, ranges);
     return () => update(backend, spans);
@@ -531,7 +536,7 @@ describe('optimizer kernels after bad arguments', () => {
         name === 'wasm'
           ? "adamUpdate: v is not a float buffer of this wasm backend (allocate it with this backend's allocFloat)"
           : 'adamUpdate: expected a Float32Array for v but received Float64Array';
-      const s = (backend: Backend): F => floatSpan(backend, fill(4));
+      const s = (backend: Backend): FloatSpan => floatSpan(backend, fill(4));
       expectError(
         () => b.adamUpdate(s(b), s(b), s(b), s(foreign), 0.01, 0.9, 0.999, 1e-8, 0, false, 1),
         TypeError,

@@ -14,8 +14,8 @@ import {
   type Buf,
   CELL_KINDS,
   type CellKind,
-  type F,
-  type I,
+  type FloatSpan,
+  type IntSpan,
   POOL_MODES,
   type PoolMode,
   Span,
@@ -46,7 +46,7 @@ expectNativeLoads();
 const ref64 = reference64;
 const f32 = (values: number[]): number[] => values.map(Math.fround);
 const nans = (n: number): number[] => new Array<number>(n).fill(NaN);
-const values = (span: F | I): number[] => Array.from(span.data);
+const values = (span: FloatSpan | IntSpan): number[] => Array.from(span.data);
 
 /** Whether stream b runs step t. */
 const running = (lengths: number[] | null, b: number, t: number): boolean => !lengths || t < lengths[b]!;
@@ -447,121 +447,121 @@ const argOk = [0, 3, 1, 2, 3, 0];
 const BAD_ARGUMENTS: [string, (backend: Backend) => () => void, ErrorClass, string][] = [
   [
     'cellForward lengths of B + 1',
-    (be) => cellForwardCall(be, 'lstm', [4, 4, 4, 4]),
+    (backend) => cellForwardCall(backend, 'lstm', [4, 4, 4, 4]),
     RangeError,
     'cellForward: lengths has 4 elements, expected 3',
   ],
   [
     'cellForward lengths of B − 1',
-    (be) => cellForwardCall(be, 'rnn_tanh', [4, 4]),
+    (backend) => cellForwardCall(backend, 'rnn_tanh', [4, 4]),
     RangeError,
     'cellForward: lengths has 2 elements, expected 3',
   ],
   [
     'cellForward a length −1',
-    (be) => cellForwardCall(be, 'lstm', [4, -1, 0]),
+    (backend) => cellForwardCall(backend, 'lstm', [4, -1, 0]),
     RangeError,
     'cellForward: length -1 of stream 1 is outside [0, 4]',
   ],
   [
     'cellForward a length T + 1',
-    (be) => cellForwardCall(be, 'gru', [0, 4, 5]),
+    (backend) => cellForwardCall(backend, 'gru', [0, 4, 5]),
     RangeError,
     'cellForward: length 5 of stream 2 is outside [0, 4]',
   ],
   [
     'cellForward xProj aliasing hs',
-    (be) => cellForwardCall(be, 'rnn_relu', [1, 2, 3], true),
+    (backend) => cellForwardCall(backend, 'rnn_relu', [1, 2, 3], true),
     RangeError,
     'cellForward: output hs overlaps xProj',
   ],
   [
     'cellBackward lengths of B + 1',
-    (be) => cellBackwardCall(be, 'gru', [1, 1, 1, 1]),
+    (backend) => cellBackwardCall(backend, 'gru', [1, 1, 1, 1]),
     RangeError,
     'cellBackward: lengths has 4 elements, expected 3',
   ],
   [
     'cellBackward a length −1',
-    (be) => cellBackwardCall(be, 'lstm', [-1, 0, 0]),
+    (backend) => cellBackwardCall(backend, 'lstm', [-1, 0, 0]),
     RangeError,
     'cellBackward: length -1 of stream 0 is outside [0, 4]',
   ],
   [
     'cellBackward a length T + 1',
-    (be) => cellBackwardCall(be, 'rnn_tanh', [4, 5, 4]),
+    (backend) => cellBackwardCall(backend, 'rnn_tanh', [4, 5, 4]),
     RangeError,
     'cellBackward: length 5 of stream 1 is outside [0, 4]',
   ],
   [
     'cellBackward dGx aliasing dhs',
-    (be) => cellBackwardCall(be, 'rnn_tanh', [4, 2, 0], true),
+    (backend) => cellBackwardCall(backend, 'rnn_tanh', [4, 2, 0], true),
     RangeError,
     'cellBackward: output dGx overlaps dhs',
   ],
   [
     'poolForward an unknown mode',
-    (be) => poolCall(be, 'poolForward', 'sum' as PoolMode, [1, 2, 3], []),
+    (backend) => poolCall(backend, 'poolForward', 'sum' as PoolMode, [1, 2, 3], []),
     TypeError,
     'poolForward: unknown pooling sum (expected one of mean, max)',
   ],
   [
     'poolForward lengths of B + 1',
-    (be) => poolCall(be, 'poolForward', 'mean', [1, 2, 3, 4], []),
+    (backend) => poolCall(backend, 'poolForward', 'mean', [1, 2, 3, 4], []),
     RangeError,
     'poolForward: lengths has 4 elements, expected 3',
   ],
   [
     'poolForward a length 0',
-    (be) => poolCall(be, 'poolForward', 'max', [1, 0, 3], argOk),
+    (backend) => poolCall(backend, 'poolForward', 'max', [1, 0, 3], argOk),
     RangeError,
     'poolForward: length 0 of stream 1 is outside [1, 4]',
   ],
   [
     'poolForward a length T + 1',
-    (be) => poolCall(be, 'poolForward', 'mean', [1, 2, 5], []),
+    (backend) => poolCall(backend, 'poolForward', 'mean', [1, 2, 5], []),
     RangeError,
     'poolForward: length 5 of stream 2 is outside [1, 4]',
   ],
   [
     'poolForward argmax of B·D − 1 for max',
-    (be) => poolCall(be, 'poolForward', 'max', [1, 2, 3], argOk.slice(1)),
+    (backend) => poolCall(backend, 'poolForward', 'max', [1, 2, 3], argOk.slice(1)),
     RangeError,
     'poolForward: argmax has 5 elements, expected 6',
   ],
   [
     'poolForward an argmax for mean',
-    (be) => poolCall(be, 'poolForward', 'mean', [1, 2, 3], argOk),
+    (backend) => poolCall(backend, 'poolForward', 'mean', [1, 2, 3], argOk),
     RangeError,
     'poolForward: argmax has 6 elements, expected 0',
   ],
   [
     'poolForward out aliasing x',
-    (be) => poolCall(be, 'poolForward', 'mean', [1, 2, 3], [], true),
+    (backend) => poolCall(backend, 'poolForward', 'mean', [1, 2, 3], [], true),
     RangeError,
     'poolForward: output out overlaps x',
   ],
   [
     'poolBackward a length −1',
-    (be) => poolCall(be, 'poolBackward', 'mean', [-1, 2, 3], []),
+    (backend) => poolCall(backend, 'poolBackward', 'mean', [-1, 2, 3], []),
     RangeError,
     'poolBackward: length -1 of stream 0 is outside [1, 4]',
   ],
   [
     'poolBackward argmax T',
-    (be) => poolCall(be, 'poolBackward', 'max', [4, 4, 4], [0, 3, 4, 2, 3, 0]),
+    (backend) => poolCall(backend, 'poolBackward', 'max', [4, 4, 4], [0, 3, 4, 2, 3, 0]),
     RangeError,
     'poolBackward: id 4 at position 2 is outside [0, 4)',
   ],
   [
     'poolBackward argmax −1',
-    (be) => poolCall(be, 'poolBackward', 'max', [4, 4, 4], [0, 3, 1, 2, 3, -1]),
+    (backend) => poolCall(backend, 'poolBackward', 'max', [4, 4, 4], [0, 3, 1, 2, 3, -1]),
     RangeError,
     'poolBackward: id -1 at position 5 is outside [0, 4)',
   ],
   [
     'poolBackward dx aliasing dOut',
-    (be) => poolCall(be, 'poolBackward', 'max', [4, 4, 4], argOk, true),
+    (backend) => poolCall(backend, 'poolBackward', 'max', [4, 4, 4], argOk, true),
     RangeError,
     'poolBackward: output dx overlaps dOut',
   ],
@@ -597,7 +597,7 @@ describe('bad arguments the reference cannot have', () => {
       const hs = Span.of(floatBuf(0, (T + 1) * B * H));
       new Int32Array(memory, 4 * 6, B).set([1, 2]); // lengths inside hs' slot 1
       const lengths = Span.of(intBuf(6, B));
-      const other = (n: number): F => Span.of(native.allocFloat(n));
+      const other = (n: number): FloatSpan => Span.of(native.allocFloat(n));
       expectError(
         () =>
           native.cellForward(
@@ -663,7 +663,7 @@ describe('bad arguments the reference cannot have', () => {
  * (cs[L_b, b]). Its gradient by cellBackward (dhs = R, dhN = S, dcN = Sc) against central differences.
  */
 describe('finite differences: the masked cell gradients on the float64 reference', () => {
-  const be = new ReferenceBackend({ dtype: 'f64' });
+  const backend = new ReferenceBackend({ dtype: 'f64' });
   const T = 4,
     H = 3;
   const lengths = [4, 0, 2, 1];
@@ -685,18 +685,32 @@ describe('finite differences: the masked cell gradients on the float64 reference
       const R = randomValues(random, T * B * H),
         S = randomValues(random, B * H),
         Sc = lstm ? randomValues(random, B * H) : [];
-      const span = (v: number[]): F => {
-        const buf = be.allocFloat(v.length);
+      const span = (v: number[]): FloatSpan => {
+        const buf = backend.allocFloat(v.length);
         buf.data.set(v);
         return Span.of(buf);
       };
-      const lens = Span.of(be.allocInt(B));
+      const lens = Span.of(backend.allocInt(B));
       lens.data.set(lengths);
-      const forward = (p: typeof params): { hs: F; cs: F; cache: F; loss: number } => {
+      const forward = (p: typeof params): { hs: FloatSpan; cs: FloatSpan; cache: FloatSpan; loss: number } => {
         const hs = span([...p.h0, ...new Array<number>(T * B * H).fill(0)]),
           cs = span(lstm ? [...p.c0, ...new Array<number>(T * B * H).fill(0)] : []);
         const cache = span(new Array<number>(T * B * cacheWidth(kind) * H).fill(0));
-        be.cellForward(kind, T, B, H, span(p.xProj), span(p.wHh), span(p.bIh), span(p.bHh), hs, cs, cache, null, lens);
+        backend.cellForward(
+          kind,
+          T,
+          B,
+          H,
+          span(p.xProj),
+          span(p.wHh),
+          span(p.bIh),
+          span(p.bHh),
+          hs,
+          cs,
+          cache,
+          null,
+          lens,
+        );
         let loss = 0;
         for (let i = 0; i < T * B * H; i++) loss += R[i]! * hs.data[B * H + i]!;
         for (let b = 0; b < B; b++) {
@@ -711,7 +725,7 @@ describe('finite differences: the masked cell gradients on the float64 reference
       const [dGx, dGh, dh0, dc0, dbIh, dbHh] = [T * B * GH, T * B * GH, B * H, lstm ? B * H : 0, GH, GH].map((n) =>
         span(new Array<number>(n).fill(0)),
       );
-      be.cellBackward(
+      backend.cellBackward(
         kind,
         T,
         B,
@@ -766,7 +780,7 @@ describe('finite differences: the masked cell gradients on the float64 reference
 });
 
 describe('finite differences: pooling on the float64 reference', () => {
-  const be = new ReferenceBackend({ dtype: 'f64' });
+  const backend = new ReferenceBackend({ dtype: 'f64' });
   const T = 5,
     D = 3,
     lengths = [5, 1, 3];
@@ -776,21 +790,21 @@ describe('finite differences: pooling on the float64 reference', () => {
       const random = makeRandom(mode === 'mean' ? 5 : 6);
       const x = randomValues(random, T * B * D),
         W = randomValues(random, B * D); // distinct values: no ties
-      const lens = Span.of(be.allocInt(B));
+      const lens = Span.of(backend.allocInt(B));
       lens.data.set(lengths);
-      const argmax = Span.of(be.allocInt(mode === 'max' ? B * D : 0));
+      const argmax = Span.of(backend.allocInt(mode === 'max' ? B * D : 0));
       const loss = (input: number[]): number => {
-        const xs = Span.of(be.allocFloat(input.length)),
-          out = Span.of(be.allocFloat(B * D));
+        const xs = Span.of(backend.allocFloat(input.length)),
+          out = Span.of(backend.allocFloat(B * D));
         xs.data.set(input);
-        be.poolForward(mode, T, B, D, xs, lens, out, argmax);
+        backend.poolForward(mode, T, B, D, xs, lens, out, argmax);
         return Array.from(out.data).reduce((sum, v, i) => sum + W[i]! * v, 0);
       };
       loss(x); // leaves argmax for x
-      const dOut = Span.of(be.allocFloat(B * D)),
-        dx = Span.of(be.allocFloat(T * B * D));
+      const dOut = Span.of(backend.allocFloat(B * D)),
+        dx = Span.of(backend.allocFloat(T * B * D));
       dOut.data.set(W);
-      be.poolBackward(mode, T, B, D, dOut, lens, argmax, dx);
+      backend.poolBackward(mode, T, B, D, dOut, lens, argmax, dx);
       const eps = 1e-6;
       const numeric = x.map(
         (_, i) =>

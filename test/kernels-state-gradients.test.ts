@@ -5,7 +5,15 @@
 // also the split by hidden units) agree with the reference (test/kernel-suite.ts); a wrong length is refused
 // alike everywhere.
 import { describe, expect, it } from 'vitest';
-import { CELL_KINDS, type CellKind, type F, type I, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import {
+  CELL_KINDS,
+  type CellKind,
+  type FloatSpan,
+  type IntSpan,
+  Span,
+  cacheWidth,
+  gatesOf,
+} from '../src/backend/types.js';
 import { checkGradient, makeRandom, randomValues } from './helpers.js';
 import {
   type CaseContext,
@@ -78,7 +86,7 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
       return loss;
     };
     for (let s = 1; s <= T; s++) {
-      let lengthsFrom: I | null = null;
+      let lengthsFrom: IntSpan | null = null;
       if (c.lengths) {
         const buf = ref64.allocInt(B);
         buf.data.set(c.lengths.map((L) => Math.max(0, L - s)));
@@ -117,7 +125,19 @@ describe('dhSteps equals finite differences of the loss w.r.t. a perturbed h_t (
 /** The chain forward → backward on one backend through the suite's context, dhSteps starting as NaN (every
  *  row must be written). */
 /** cellBackward's spans from wHh to dc0, in its argument order. */
-type BackwardSpans = [wHh: F, hs: F, cs: F, cache: F, dhs: F, dhN: F, dcN: F, dGx: F, dGh: F, dh0: F, dc0: F];
+type BackwardSpans = [
+  wHh: FloatSpan,
+  hs: FloatSpan,
+  cs: FloatSpan,
+  cache: FloatSpan,
+  dhs: FloatSpan,
+  dhN: FloatSpan,
+  dcN: FloatSpan,
+  dGx: FloatSpan,
+  dGh: FloatSpan,
+  dh0: FloatSpan,
+  dc0: FloatSpan,
+];
 
 function chainOutputs(c: CaseContext, k: Case, x: ReturnType<typeof inputs>) {
   const { kind, T, B, H } = k,

@@ -8,7 +8,15 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { type SimdLevel, defaultAddonPath, loadNativeBackend } from '../src/backend/native.js';
-import { type Backend, CELL_KINDS, type CellKind, type F, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import {
+  type Backend,
+  CELL_KINDS,
+  type CellKind,
+  type FloatSpan,
+  Span,
+  cacheWidth,
+  gatesOf,
+} from '../src/backend/types.js';
 import { tryLoadNativeAddon } from './backends.js';
 import { guardedSpans, makeRandom, randomValues } from './helpers.js';
 
@@ -33,7 +41,7 @@ it.skipIf(!addon)('the default backend reports the best level and passes its sel
 });
 
 /** Every element of `span` and the guard after it. */
-const withGuard = (s: F): number[] => Array.from(s.buf.data.subarray(s.offset, s.offset + s.length + 1));
+const withGuard = (s: FloatSpan): number[] => Array.from(s.buf.data.subarray(s.offset, s.offset + s.length + 1));
 
 const nanArray = (n: number): number[] => new Array<number>(n).fill(NaN);
 

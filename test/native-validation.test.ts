@@ -9,14 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KERNEL_NAMES } from '../src/backend/checks.js';
-import {
-  type NativeAddon,
-  type NativeBackend,
-  loadNativeAddon,
-  loadNativeBackend,
-} from '../src/backend/native.js';
+import { type NativeAddon, type NativeBackend, loadNativeAddon, loadNativeBackend } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type Backend, type F, type KernelName, Span, ctcWorkspaceSize } from '../src/backend/types.js';
+import { type Backend, type FloatSpan, type KernelName, Span, ctcWorkspaceSize } from '../src/backend/types.js';
 import { type ErrorClass, expectError, floatSpan, intSpan } from './helpers.js';
 
 const expectNoNative = process.env['RNNKIT_EXPECT_NO_NATIVE'] === '1';
@@ -759,7 +754,7 @@ describe.skipIf(!addon)('the raw addon rejects bad arguments', () => {
 // tables of the cross-backend suite (test/kernels-*.test.ts); here only what a typed array cannot be.
 describe.skipIf(!backend)('the native backend rejects what is not a span of its own', () => {
   const native = backend!;
-  const fs = (b: Backend, n: number, fill = 0): F => floatSpan(b, new Array<number>(n).fill(fill));
+  const fs = (b: Backend, n: number, fill = 0): FloatSpan => floatSpan(b, new Array<number>(n).fill(fill));
 
   it('rejects spans of the wrong dtype and values that are not spans', () => {
     const f64 = new ReferenceBackend({ dtype: 'f64' });

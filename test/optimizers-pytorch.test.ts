@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import type { Backend, F } from '../src/backend/types.js';
+import type { Backend, FloatSpan } from '../src/backend/types.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 import { expectClose, guardedSpans } from './helpers.js';
 
@@ -83,7 +83,10 @@ const fixture = JSON.parse(
 ) as OptimFixture;
 
 /** rnnkit's state buffers for a case, by torch's state names, and one step through the kernels. */
-function optimizerFor(c: OptimCase): { state: string[]; step: (b: Backend, p: F, g: F, s: F[], step: number) => void } {
+function optimizerFor(c: OptimCase): {
+  state: string[];
+  step: (b: Backend, p: FloatSpan, g: FloatSpan, s: FloatSpan[], step: number) => void;
+} {
   const o = c.options,
     wd = o.weight_decay ?? 0;
   switch (c.optimizer) {

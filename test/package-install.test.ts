@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 /** The tarball's size budget, the one the README states. */
-const TARBALL_BUDGET_BYTES = 1024 * 1024;
+const TARBALL_BUDGET_BYTES = 1.25 * 1024 * 1024;
 const SETUP_TIMEOUT_MS = 15 * 60_000;
 const platformDir = `${process.platform}-${process.arch}`;
 const hasPrebuild = ['linux-x64', 'linux-arm64'].includes(platformDir);

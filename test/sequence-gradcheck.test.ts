@@ -3,7 +3,7 @@
 // lengths including 1 and T, B = 1, dropout) and of the sequence classifier (every pooling).
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import type { F } from '../src/backend/types.js';
+import type { FloatSpan } from '../src/backend/types.js';
 import { ClassifierWorkspace, POOLINGS, type Pooling } from '../src/model/classifier.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
@@ -62,7 +62,7 @@ function checkStack(shape: Shape, inputKind: InputKind, T: number, lengths: numb
   if (input === 'frames') stack.frames.data.set(randomValues(random, T * B * V));
   else stack.ids.data.set(Array.from({ length: T * B }, () => Math.floor(random() * V)));
   stack.lengths.data.set(lengths);
-  const dot = (a: F, b: F): number => {
+  const dot = (a: FloatSpan, b: FloatSpan): number => {
     let sum = 0;
     for (let i = 0; i < a.length; i++) sum += a.data[i]! * b.data[i]!;
     return sum;

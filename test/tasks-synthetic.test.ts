@@ -76,8 +76,8 @@ describe('the adding problem', () => {
       validateConfig({ cell: 'lstm', nonlinearity: 'tanh', hidden: 4, layers: 1, embed: 0, vocabSize: 2, outputs: 1 }),
     );
     model.initialize(1);
-    model.p.headWeight.data.fill(0);
-    model.p.headBias.data.fill(1);
+    model.paramTensors.headWeight.data.fill(0);
+    model.paramTensors.headBias.data.fill(1);
     const mse = scoreAdding(new RegressorWorkspace(model, 30, 250), 30, 5, 'test', 2000);
     expect(Math.abs(mse - ADDING_BASELINE)).toBeLessThan(0.01);
   });

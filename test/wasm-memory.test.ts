@@ -2,7 +2,7 @@
 // are refused, validation errors are thrown before anything is written, and the loader explains failures.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type Backend, type F, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
+import { type Backend, type FloatSpan, Span, cacheWidth, gatesOf } from '../src/backend/types.js';
 import { WasmBackend, loadWasmBackend, wasmRelaxedSimdSupported } from '../src/backend/wasm.js';
 import { expectClose, floatSpan, intSpan, makeRandom, randomValues } from './helpers.js';
 
@@ -51,7 +51,7 @@ describe('allocation and growth', () => {
     expect(before.length).toBe(M * K);
 
     // Force several growths: each allocation is larger than anything allocated so far.
-    const big: F[] = [];
+    const big: FloatSpan[] = [];
     for (const mib of [8, 24, 48]) {
       const buf = wasm.allocFloat((mib * MiB) / 4);
       buf.data[buf.length - 1] = mib;
@@ -127,19 +127,19 @@ describe('foreign spans', () => {
     expect(() => wasm.gatherRows(3, 2, asIds, table, out)).toThrow(
       /gatherRows: ids is not an int buffer of this wasm backend/,
     );
-    const ints = Span.of(wasm.allocInt(6)) as unknown as F;
+    const ints = Span.of(wasm.allocInt(6)) as unknown as FloatSpan;
     expect(() => wasm.clipValue(ints, 1)).toThrow(/clipValue: x is not a float buffer/);
   });
 });
 
 describe('validation before any write', () => {
   /** A wasm span filled with a sentinel, to prove a failed call wrote nothing. */
-  function sentinel(n: number): F {
+  function sentinel(n: number): FloatSpan {
     const s = Span.of(wasm.allocFloat(n));
     s.data.fill(-99);
     return s;
   }
-  const untouched = (s: F): boolean => Array.from(s.data).every((v) => v === -99);
+  const untouched = (s: FloatSpan): boolean => Array.from(s.data).every((v) => v === -99);
 
   it('gemm: wrong lengths and aliasing', () => {
     const A = floatSpan(wasm, [1, 2, 3, 4, 5, 6]);
@@ -206,7 +206,7 @@ describe('validation before any write', () => {
     const H = 3,
       B = 2,
       T = 2;
-    const zeros = (n: number): F => Span.of(wasm.allocFloat(n));
+    const zeros = (n: number): FloatSpan => Span.of(wasm.allocFloat(n));
     const hs = sentinel((T + 1) * B * H);
     expect(() =>
       wasm.cellForward(
@@ -367,12 +367,12 @@ describe('kernels never allocate', () => {
     ['rnn_tanh', 40, 2],
   ] as const) {
     it(`${kind} H=${H} B=${B}: cellForward and cellBackward leave memory and earlier views as they were`, async () => {
-      const be = await loadWasmBackend({ build: 'simd' });
+      const backend = await loadWasmBackend({ build: 'simd' });
       const T = 2,
         G = gatesOf(kind),
         CW = cacheWidth(kind) * H,
         hasC = kind === 'lstm';
-      const f = (n: number): F => Span.of(be.allocFloat(n));
+      const f = (n: number): FloatSpan => Span.of(backend.allocFloat(n));
       const xProj = f(T * B * G * H),
         wHh = f(G * H * H),
         bIh = f(G * H),
@@ -388,12 +388,12 @@ describe('kernels never allocate', () => {
       const dh0 = f(B * H),
         dc0 = f(hasC ? B * H : 0);
       const view = hs.data;
-      const w = be as WasmBackend;
+      const w = backend as WasmBackend;
       const bytes = w.bytesAllocated,
         memoryBytes = w.memory.buffer.byteLength;
-      be.cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
-      be.cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0);
-      be.gemm(false, true, T * B, G * H, H, 1, hs.sub(0, T * B * H), wHh, 0, dGx);
+      backend.cellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache);
+      backend.cellBackward(kind, T, B, H, wHh, hs, cs, cache, dhs, dhN, dcN, dGx, dGh, dh0, dc0);
+      backend.gemm(false, true, T * B, G * H, H, 1, hs.sub(0, T * B * H), wHh, 0, dGx);
       expect(w.bytesAllocated).toBe(bytes);
       expect(w.memory.buffer.byteLength).toBe(memoryBytes);
       expect(view.length).toBe((T + 1) * B * H);

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import type { Backend, CellKind, F, I } from '../src/backend/types.js';
+import type { Backend, CellKind, FloatSpan, IntSpan } from '../src/backend/types.js';
 import { gatesOf } from '../src/backend/types.js';
 import { type WasmBackend, loadWasmBackend, threadScript } from '../src/backend/wasm.js';
 import type { SpawnThread } from '../src/backend/wasm-threads.js';
@@ -94,14 +94,14 @@ function runCell(backend: Backend, kind: CellKind, T: number, B: number, H: numb
   const v = cellCase(kind, T, B, H, seed);
   const GH = gatesOf(kind) * H;
   const CW = kind === 'lstm' || kind === 'gru' ? 4 * H : 0;
-  const f = (values: ArrayLike<number>): F => floatSpan(backend, values);
-  const zeros = (n: number): F => f(new Float32Array(n));
+  const f = (values: ArrayLike<number>): FloatSpan => floatSpan(backend, values);
+  const zeros = (n: number): FloatSpan => f(new Float32Array(n));
   const hsInit = new Float32Array((T + 1) * B * H);
   hsInit.set(v.h0);
   const hs = f(hsInit),
     cs = zeros(kind === 'lstm' ? (T + 1) * B * H : 0),
     cache = zeros(T * B * CW);
-  const lengths: I | null = packed ? intSpan(backend, v.lengths) : null;
+  const lengths: IntSpan | null = packed ? intSpan(backend, v.lengths) : null;
   const wHh = f(v.wHh);
   backend.cellForward(kind, T, B, H, f(v.xProj), wHh, f(v.bIh), f(v.bHh), hs, cs, cache, null, lengths);
   const dGx = zeros(T * B * GH),

@@ -4,7 +4,7 @@
 // before any kernel writes, and memory around the target is left as it was.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
-import { type Backend, type F, Span } from '../src/backend/types.js';
+import { type Backend, type FloatSpan, Span } from '../src/backend/types.js';
 import { loadWasmBackend } from '../src/backend/wasm.js';
 import { floatSpan } from './helpers.js';
 
@@ -19,12 +19,12 @@ beforeAll(async () => {
 /** C = A·B for 2×2 matrices, where `C` is what the caller hands in. The "parameters" buffer is allocated just
  *  before C, so a C shifted backwards (or an address taken from a forged field) would land in them. */
 interface Setup {
-  params: F;
+  params: FloatSpan;
   /** Allocated just after C: a C that grew would spill into it. */
-  after: F;
-  A: F;
-  B: F;
-  C: F;
+  after: FloatSpan;
+  A: FloatSpan;
+  B: FloatSpan;
+  C: FloatSpan;
 }
 
 function setup(): Setup {
@@ -34,7 +34,7 @@ function setup(): Setup {
   return { params, after, A: floatSpan(wasm, [1, 2, 3, 4]), B: floatSpan(wasm, [5, 6, 7, 8]), C };
 }
 
-const gemm = (s: Setup, C: F = s.C): void => wasm.gemm(false, false, 2, 2, 2, 1, s.A, s.B, 0, C);
+const gemm = (s: Setup, C: FloatSpan = s.C): void => wasm.gemm(false, false, 2, 2, 2, 1, s.A, s.B, 0, C);
 const mutable = (value: object): Record<string, unknown> => value as Record<string, unknown>;
 
 interface Misuse {
@@ -103,13 +103,13 @@ const MISUSES: Misuse[] = [
   },
   {
     name: 'an object shaped like a span, with an offset into the parameters',
-    attempt: (s) => gemm(s, { buf: s.params.buf, offset: 2, length: 4, data: s.C.data } as unknown as F),
+    attempt: (s) => gemm(s, { buf: s.params.buf, offset: 2, length: 4, data: s.C.data } as unknown as FloatSpan),
     error: /^gemm: C is not a Span \(make spans with Span\.of, new Span or sub\)$/,
   },
   {
     name: 'an object made from Span.prototype without its constructor',
     attempt: (s) => {
-      const forged = Object.create(Span.prototype) as F;
+      const forged = Object.create(Span.prototype) as FloatSpan;
       Object.defineProperties(forged, { buf: { value: s.C.buf }, offset: { value: -8 }, length: { value: 4 } });
       gemm(s, forged);
     },
@@ -126,7 +126,7 @@ const MISUSES: Misuse[] = [
         length: { value: 4 },
         data: { value: s.C.data },
       });
-      gemm(s, new Span(forged as F['buf'], 0, 4));
+      gemm(s, new Span(forged as FloatSpan['buf'], 0, 4));
     },
     error: /^gemm: C is not a float buffer of this wasm backend \(allocate it with this backend's allocFloat\)$/,
   },
@@ -142,7 +142,7 @@ const MISUSES: Misuse[] = [
   },
   {
     name: 'an int buffer where a float one belongs',
-    attempt: (s) => gemm(s, Span.of(wasm.allocInt(4)) as unknown as F),
+    attempt: (s) => gemm(s, Span.of(wasm.allocInt(4)) as unknown as FloatSpan),
     error: /^gemm: C is not a float buffer of this wasm backend/,
   },
 ];
@@ -174,7 +174,7 @@ describe('misuse of spans and buffers is refused before any kernel writes', () =
         s.params.sub(0, 4),
         s.A,
         s.B,
-        { buf: s.params.buf, offset: 4, length: 4 } as unknown as F,
+        { buf: s.params.buf, offset: 4, length: 4 } as unknown as FloatSpan,
         0.1,
         0.9,
         0.999,

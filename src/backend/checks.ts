@@ -12,8 +12,8 @@ import {
   type DecoderMemory,
   type DecoderRecord,
   type DecoderShape,
-  type F,
-  type I,
+  type FloatSpan,
+  type IntSpan,
   POOL_MODES,
   type PoolMode,
   Span,
@@ -38,12 +38,12 @@ export function checkNumber(kernel: string, name: string, value: number): void {
 }
 
 /** A real Span (frozen, its range checked when made), not an object shaped like one. */
-export function checkIsSpan(kernel: string, name: string, span: unknown): asserts span is F | I {
+export function checkIsSpan(kernel: string, name: string, span: unknown): asserts span is FloatSpan | IntSpan {
   if (!Span.isSpan(span))
     throw new TypeError(`${kernel}: ${name} is not a Span (make spans with Span.of, new Span or sub)`);
 }
 
-export function checkSpan(kernel: string, name: string, span: Span<never> | F | I, length: number): void {
+export function checkSpan(kernel: string, name: string, span: Span<never> | FloatSpan | IntSpan, length: number): void {
   checkIsSpan(kernel, name, span);
   if (span.length !== length) {
     throw new RangeError(`${kernel}: ${name} has ${span.length} elements, expected ${length}`);
@@ -56,14 +56,18 @@ export function checkCell(kernel: string, kind: CellKind): void {
   }
 }
 
-function overlaps(a: F | I, b: F | I): boolean {
+function overlaps(a: FloatSpan | IntSpan, b: FloatSpan | IntSpan): boolean {
   return (
     a.buf === b.buf && a.length > 0 && b.length > 0 && a.offset < b.offset + b.length && b.offset < a.offset + a.length
   );
 }
 
 /** Outputs must not overlap each other nor any input. */
-export function checkNoAlias(kernel: string, outputs: Record<string, F | I>, inputs: Record<string, F | I>): void {
+export function checkNoAlias(
+  kernel: string,
+  outputs: Record<string, FloatSpan | IntSpan>,
+  inputs: Record<string, FloatSpan | IntSpan>,
+): void {
   const outs = Object.entries(outputs);
   for (let i = 0; i < outs.length; i++) {
     const [name, out] = outs[i]!;
@@ -73,7 +77,7 @@ export function checkNoAlias(kernel: string, outputs: Record<string, F | I>, inp
   }
 }
 
-export function checkIds(kernel: string, ids: I, n: number, limit: number, allowMinusOne = false): void {
+export function checkIds(kernel: string, ids: IntSpan, n: number, limit: number, allowMinusOne = false): void {
   const data = ids.data;
   const low = allowMinusOne ? -1 : 0;
   for (let i = 0; i < n; i++) {
@@ -85,7 +89,7 @@ export function checkIds(kernel: string, ids: I, n: number, limit: number, allow
 }
 
 /** A non-empty table of whole `width`-element rows (or columns); returns how many (the id limit). */
-function tableLimit(kernel: string, label: string, table: F, width: number, unit: 'rows' | 'columns'): number {
+function tableLimit(kernel: string, label: string, table: FloatSpan, width: number, unit: 'rows' | 'columns'): number {
   if (table.length % width !== 0 || table.length === 0) {
     throw new RangeError(
       `${kernel}: ${label} of ${table.length} elements is not a whole number of ${width}-element ${unit}`,
@@ -101,10 +105,10 @@ export function checkGemm(
   N: number,
   K: number,
   alpha: number,
-  A: F,
-  B: F,
+  A: FloatSpan,
+  B: FloatSpan,
   beta: number,
-  C: F,
+  C: FloatSpan,
 ): void {
   checkSize('gemm', 'M', M);
   checkSize('gemm', 'N', N);
@@ -120,7 +124,7 @@ export function checkGemm(
 }
 
 /** Per-stream lengths [B], each in [min, T]. */
-export function checkLengths(kernel: string, lengths: I, T: number, B: number, min: number): void {
+export function checkLengths(kernel: string, lengths: IntSpan, T: number, B: number, min: number): void {
   checkSpan(kernel, 'lengths', lengths, B);
   const data = lengths.data;
   for (let b = 0; b < B; b++) {
@@ -135,15 +139,15 @@ export function checkCellForward(
   T: number,
   B: number,
   H: number,
-  xProj: F,
-  wHh: F,
-  bIh: F,
-  bHh: F,
-  hs: F,
-  cs: F,
-  cache: F,
-  xIds: I | null = null,
-  lengths: I | null = null,
+  xProj: FloatSpan,
+  wHh: FloatSpan,
+  bIh: FloatSpan,
+  bHh: FloatSpan,
+  hs: FloatSpan,
+  cs: FloatSpan,
+  cache: FloatSpan,
+  xIds: IntSpan | null = null,
+  lengths: IntSpan | null = null,
 ): void {
   const k = 'cellForward';
   checkCell(k, kind);
@@ -176,21 +180,21 @@ export function checkCellBackward(
   T: number,
   B: number,
   H: number,
-  wHh: F,
-  hs: F,
-  cs: F,
-  cache: F,
-  dhs: F,
-  dhN: F,
-  dcN: F,
-  dGx: F,
-  dGh: F,
-  dh0: F,
-  dc0: F,
-  dbIh: F | null = null,
-  dbHh: F | null = null,
-  lengths: I | null = null,
-  dhSteps: F | null = null,
+  wHh: FloatSpan,
+  hs: FloatSpan,
+  cs: FloatSpan,
+  cache: FloatSpan,
+  dhs: FloatSpan,
+  dhN: FloatSpan,
+  dcN: FloatSpan,
+  dGx: FloatSpan,
+  dGh: FloatSpan,
+  dh0: FloatSpan,
+  dc0: FloatSpan,
+  dbIh: FloatSpan | null = null,
+  dbHh: FloatSpan | null = null,
+  lengths: IntSpan | null = null,
+  dhSteps: FloatSpan | null = null,
 ): void {
   const k = 'cellBackward';
   checkCell(k, kind);
@@ -222,7 +226,15 @@ export function checkCellBackward(
   );
 }
 
-function checkPool(kernel: string, mode: PoolMode, T: number, B: number, D: number, lengths: I, argmax: I): void {
+function checkPool(
+  kernel: string,
+  mode: PoolMode,
+  T: number,
+  B: number,
+  D: number,
+  lengths: IntSpan,
+  argmax: IntSpan,
+): void {
   if (!(POOL_MODES as readonly string[]).includes(mode)) {
     throw new TypeError(`${kernel}: unknown pooling ${String(mode)} (expected one of ${POOL_MODES.join(', ')})`);
   }
@@ -238,10 +250,10 @@ export function checkPoolForward(
   T: number,
   B: number,
   D: number,
-  x: F,
-  lengths: I,
-  out: F,
-  argmax: I,
+  x: FloatSpan,
+  lengths: IntSpan,
+  out: FloatSpan,
+  argmax: IntSpan,
 ): void {
   const k = 'poolForward';
   checkPool(k, mode, T, B, D, lengths, argmax);
@@ -255,10 +267,10 @@ export function checkPoolBackward(
   T: number,
   B: number,
   D: number,
-  dOut: F,
-  lengths: I,
-  argmax: I,
-  dx: F,
+  dOut: FloatSpan,
+  lengths: IntSpan,
+  argmax: IntSpan,
+  dx: FloatSpan,
 ): void {
   const k = 'poolBackward';
   checkPool(k, mode, T, B, D, lengths, argmax);
@@ -268,7 +280,7 @@ export function checkPoolBackward(
   checkNoAlias(k, { dx }, { dOut, lengths, argmax });
 }
 
-export function checkAddBias(M: number, N: number, bias: F, C: F): void {
+export function checkAddBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void {
   checkSize('addBias', 'M', M);
   checkSize('addBias', 'N', N);
   checkSpan('addBias', 'bias', bias, N);
@@ -276,7 +288,7 @@ export function checkAddBias(M: number, N: number, bias: F, C: F): void {
   checkNoAlias('addBias', { C }, { bias });
 }
 
-export function checkSumRows(M: number, N: number, A: F, out: F): void {
+export function checkSumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void {
   checkSize('sumRows', 'M', M);
   checkSize('sumRows', 'N', N);
   checkSpan('sumRows', 'A', A, M * N);
@@ -290,10 +302,10 @@ function checkIndexed(
   kernel: string,
   n: number,
   width: number,
-  ids: I,
+  ids: IntSpan,
   denseName: string,
-  dense: F,
-  table: F,
+  dense: FloatSpan,
+  table: FloatSpan,
   byColumns: boolean,
 ): number {
   checkSize(kernel, 'n', n);
@@ -305,22 +317,22 @@ function checkIndexed(
   return limit;
 }
 
-export function checkGatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+export function checkGatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void {
   checkIndexed('gatherRows', n, D, ids, 'out', out, table, false);
   checkNoAlias('gatherRows', { out }, { ids, table });
 }
 
-export function checkScatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+export function checkScatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void {
   checkIndexed('scatterAddRows', n, D, ids, 'dOut', dOut, dTable, false);
   checkNoAlias('scatterAddRows', { dTable }, { ids, dOut });
 }
 
-export function checkGatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+export function checkGatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void {
   checkIndexed('gatherColumns', n, R, ids, 'out', out, W, true);
   checkNoAlias('gatherColumns', { out }, { ids, W });
 }
 
-export function checkScatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+export function checkScatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void {
   checkIndexed('scatterAddColumns', n, R, ids, 'dOut', dOut, dW, true);
   checkNoAlias('scatterAddColumns', { dW }, { ids, dOut });
 }
@@ -328,10 +340,10 @@ export function checkScatterAddColumns(n: number, R: number, ids: I, dOut: F, dW
 export function checkSoftmaxCrossEntropy(
   N: number,
   V: number,
-  logits: F,
-  targets: I,
+  logits: FloatSpan,
+  targets: IntSpan,
   scale: number,
-  dLogits: F | null,
+  dLogits: FloatSpan | null,
   labelSmoothing = 0,
 ): void {
   const k = 'softmaxCrossEntropy';
@@ -354,14 +366,14 @@ export function checkCtcLoss(
   B: number,
   C: number,
   S: number,
-  logits: F,
-  targets: I,
-  inputLengths: I,
-  targetLengths: I,
+  logits: FloatSpan,
+  targets: IntSpan,
+  inputLengths: IntSpan,
+  targetLengths: IntSpan,
   zeroInfinity: boolean,
-  work: F,
-  losses: F,
-  dLogits: F | null,
+  work: FloatSpan,
+  losses: FloatSpan,
+  dLogits: FloatSpan | null,
 ): void {
   const k = 'ctcLoss';
   checkSize(k, 'T', T, 1);
@@ -396,7 +408,7 @@ export function checkCtcLoss(
 }
 
 /** The optimizer updates: real spans, every tensor as long as the first, finite numbers, no overlap. */
-export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers: Record<string, number>): void {
+export function checkUpdate(kernel: string, tensors: Record<string, FloatSpan>, numbers: Record<string, number>): void {
   const entries = Object.entries(tensors);
   for (const [name, t] of entries) checkIsSpan(kernel, name, t);
   const [firstName, first] = entries[0]!;
@@ -408,18 +420,25 @@ export function checkUpdate(kernel: string, tensors: Record<string, F>, numbers:
   checkNoAlias(kernel, tensors, {});
 }
 
-export function checkAdagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+export function checkAdagradUpdate(
+  param: FloatSpan,
+  grad: FloatSpan,
+  sum: FloatSpan,
+  lr: number,
+  eps: number,
+  weightDecay: number,
+): void {
   checkUpdate('adagradUpdate', { param, grad, sum }, { lr, eps, weightDecay });
 }
 
-export function checkSgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+export function checkSgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void {
   checkUpdate('sgdUpdate', { param, grad }, { lr, weightDecay });
 }
 
 export function checkMomentumUpdate(
-  param: F,
-  grad: F,
-  buf: F,
+  param: FloatSpan,
+  grad: FloatSpan,
+  buf: FloatSpan,
   lr: number,
   momentum: number,
   dampening: number,
@@ -432,9 +451,9 @@ export function checkMomentumUpdate(
 }
 
 export function checkRmspropUpdate(
-  param: F,
-  grad: F,
-  sq: F,
+  param: FloatSpan,
+  grad: FloatSpan,
+  sq: FloatSpan,
   lr: number,
   alpha: number,
   eps: number,
@@ -444,10 +463,10 @@ export function checkRmspropUpdate(
 }
 
 export function checkAdamUpdate(
-  param: F,
-  grad: F,
-  m: F,
-  v: F,
+  param: FloatSpan,
+  grad: FloatSpan,
+  m: FloatSpan,
+  v: FloatSpan,
   lr: number,
   beta1: number,
   beta2: number,
@@ -461,21 +480,21 @@ export function checkAdamUpdate(
   checkSize('adamUpdate', 'step', step, 1);
 }
 
-export function checkClipValue(x: F, limit: number): void {
+export function checkClipValue(x: FloatSpan, limit: number): void {
   checkIsSpan('clipValue', 'x', x);
   checkNumber('clipValue', 'limit', limit);
 }
 
-export function checkSumSquares(x: F): void {
+export function checkSumSquares(x: FloatSpan): void {
   checkIsSpan('sumSquares', 'x', x);
 }
 
-export function checkScale(x: F, s: number): void {
+export function checkScale(x: FloatSpan, s: number): void {
   checkIsSpan('scale', 'x', x);
   checkNumber('scale', 's', s);
 }
 
-export function checkDropout(x: F, p: number, seed: number, mask: F, out: F): void {
+export function checkDropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void {
   checkIsSpan('dropout', 'x', x);
   if (typeof p !== 'number' || !(p >= 0 && p < 1))
     throw new RangeError(`dropout: expected a probability in [0, 1) for p but received ${String(p)}`);
@@ -487,7 +506,7 @@ export function checkDropout(x: F, p: number, seed: number, mask: F, out: F): vo
   checkNoAlias('dropout', { mask, out }, { x });
 }
 
-export function checkMultiply(a: F, b: F, out: F): void {
+export function checkMultiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void {
   checkIsSpan('multiply', 'a', a);
   checkSpan('multiply', 'b', b, a.length);
   checkSpan('multiply', 'out', out, a.length);
@@ -507,9 +526,9 @@ function checkDecoderCommon(
   shape: DecoderShape,
   layers: readonly DecoderLayer[],
   mem: DecoderMemory,
-  wCombine: F,
+  wCombine: FloatSpan,
   rec: DecoderRecord,
-): { weights: Record<string, F | I>; states: Record<string, F | I> } {
+): { weights: Record<string, FloatSpan | IntSpan>; states: Record<string, FloatSpan | IntSpan> } {
   if (typeof shape !== 'object' || shape === null) throw new TypeError(`${kernel}: shape is not an object`);
   checkCell(kernel, shape.kind);
   for (const [name, min] of [
@@ -525,8 +544,8 @@ function checkDecoderCommon(
     throw new RangeError(`${kernel}: expected an array of at least one layer`);
   const { kind, T, B, S, E, H, M } = shape,
     GH = gatesOf(kind) * H;
-  const weights: Record<string, F | I> = {},
-    states: Record<string, F | I> = {};
+  const weights: Record<string, FloatSpan | IntSpan> = {},
+    states: Record<string, FloatSpan | IntSpan> = {};
   layers.forEach((layer, l) => {
     const at = (name: string): string => `layers[${l}].${name}`;
     for (const [name, span, length] of [
@@ -571,9 +590,9 @@ function checkDecoderCommon(
 export function checkDecoderForward(
   shape: DecoderShape,
   layers: readonly DecoderLayer[],
-  embedded: F,
+  embedded: FloatSpan,
   mem: DecoderMemory,
-  wCombine: F,
+  wCombine: FloatSpan,
   rec: DecoderRecord,
 ): void {
   const k = 'decoderForward';
@@ -586,11 +605,11 @@ export function checkDecoderBackward(
   shape: DecoderShape,
   layers: readonly DecoderLayer[],
   mem: DecoderMemory,
-  wCombine: F,
+  wCombine: FloatSpan,
   rec: DecoderRecord,
-  dFeeds: F,
-  dhN: readonly F[],
-  dcN: readonly F[],
+  dFeeds: FloatSpan,
+  dhN: readonly FloatSpan[],
+  dcN: readonly FloatSpan[],
   grads: readonly DecoderLayerGrads[],
   out: DecoderGrads,
 ): void {
@@ -610,8 +629,8 @@ export function checkDecoderBackward(
     grads.length !== L
   )
     throw new RangeError(`${k}: expected arrays of ${L} entries (one per layer) for dhN, dcN and grads`);
-  const inputs: Record<string, F | I> = { ...weights, ...states, dFeeds },
-    outputs: Record<string, F | I> = {};
+  const inputs: Record<string, FloatSpan | IntSpan> = { ...weights, ...states, dFeeds },
+    outputs: Record<string, FloatSpan | IntSpan> = {};
   for (let l = 0; l < L; l++) {
     checkSpan(k, `dhN[${l}]`, dhN[l]!, B * H);
     checkSpan(k, `dcN[${l}]`, dcN[l]!, cells);
@@ -643,7 +662,14 @@ export function checkDecoderBackward(
   checkNoAlias(k, outputs, inputs);
 }
 
-export function checkTopK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+export function checkTopK(
+  N: number,
+  V: number,
+  K: number,
+  scores: FloatSpan,
+  values: FloatSpan,
+  indices: IntSpan,
+): void {
   const k = 'topK';
   checkSize(k, 'N', N);
   checkSize(k, 'V', V, 1);
@@ -655,7 +681,7 @@ export function checkTopK(N: number, V: number, K: number, scores: F, values: F,
   checkNoAlias(k, { values, indices }, { scores });
 }
 
-export function checkLogSoftmax(N: number, V: number, x: F, out: F): void {
+export function checkLogSoftmax(N: number, V: number, x: FloatSpan, out: FloatSpan): void {
   const k = 'logSoftmax';
   checkSize(k, 'N', N);
   checkSize(k, 'V', V, 1);

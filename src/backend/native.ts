@@ -18,9 +18,9 @@ import {
   type DecoderMemory,
   type DecoderRecord,
   type DecoderShape,
-  type F,
+  type FloatSpan,
   type FloatArray,
-  type I,
+  type IntSpan,
   type KernelName,
   type InferenceMatrix,
   type InferenceWeights,
@@ -204,7 +204,7 @@ function decoderHead(
 }
 
 /** The memory, wCombine and the record, in the addon's order. */
-function decoderShared(mem: DecoderMemory, wCombine: F, rec: DecoderRecord): (FloatArray | Int32Array)[] {
+function decoderShared(mem: DecoderMemory, wCombine: FloatSpan, rec: DecoderRecord): (FloatArray | Int32Array)[] {
   return [
     mem.keys.data,
     mem.memory.data,
@@ -310,7 +310,7 @@ export class NativeBackend implements Backend {
 
   /** Runs a tiny gemm and an LSTM step and compares them with known answers; throws if they differ. */
   selfCheck(): void {
-    const floats = (values: number[]): F => {
+    const floats = (values: number[]): FloatSpan => {
       const buf = this.allocFloat(values.length);
       buf.data.set(values);
       return Span.of(buf);
@@ -368,42 +368,42 @@ export class NativeBackend implements Backend {
     N: number,
     K: number,
     alpha: number,
-    A: F,
-    B: F,
+    A: FloatSpan,
+    B: FloatSpan,
     beta: number,
-    C: F,
+    C: FloatSpan,
   ): void {
     check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
     this.#configure();
     this.#addon.gemm(transA, transB, M, N, K, alpha, A.data, B.data, beta, C.data);
   }
 
-  addBias(M: number, N: number, bias: F, C: F): void {
+  addBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void {
     check.checkAddBias(M, N, bias, C);
     this.#addon.addBias(M, N, bias.data, C.data);
   }
 
-  sumRows(M: number, N: number, A: F, out: F): void {
+  sumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void {
     check.checkSumRows(M, N, A, out);
     this.#addon.sumRows(M, N, A.data, out.data);
   }
 
-  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+  gatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void {
     check.checkGatherRows(n, D, ids, table, out);
     this.#addon.gatherRows(n, D, ids.data, table.data, out.data);
   }
 
-  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+  scatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void {
     check.checkScatterAddRows(n, D, ids, dOut, dTable);
     this.#addon.scatterAddRows(n, D, ids.data, dOut.data, dTable.data);
   }
 
-  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+  gatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void {
     check.checkGatherColumns(n, R, ids, W, out);
     this.#addon.gatherColumns(n, R, ids.data, W.data, out.data);
   }
 
-  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+  scatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void {
     check.checkScatterAddColumns(n, R, ids, dOut, dW);
     this.#addon.scatterAddColumns(n, R, ids.data, dOut.data, dW.data);
   }
@@ -413,15 +413,15 @@ export class NativeBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    xProj: F,
-    wHh: F,
-    bIh: F,
-    bHh: F,
-    hs: F,
-    cs: F,
-    cache: F,
-    xIds: I | null = null,
-    lengths: I | null = null,
+    xProj: FloatSpan,
+    wHh: FloatSpan,
+    bIh: FloatSpan,
+    bHh: FloatSpan,
+    hs: FloatSpan,
+    cs: FloatSpan,
+    cache: FloatSpan,
+    xIds: IntSpan | null = null,
+    lengths: IntSpan | null = null,
   ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     this.#configure();
@@ -447,21 +447,21 @@ export class NativeBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    wHh: F,
-    hs: F,
-    cs: F,
-    cache: F,
-    dhs: F,
-    dhN: F,
-    dcN: F,
-    dGx: F,
-    dGh: F,
-    dh0: F,
-    dc0: F,
-    dbIh: F | null = null,
-    dbHh: F | null = null,
-    lengths: I | null = null,
-    dhSteps: F | null = null,
+    wHh: FloatSpan,
+    hs: FloatSpan,
+    cs: FloatSpan,
+    cache: FloatSpan,
+    dhs: FloatSpan,
+    dhN: FloatSpan,
+    dcN: FloatSpan,
+    dGx: FloatSpan,
+    dGh: FloatSpan,
+    dh0: FloatSpan,
+    dc0: FloatSpan,
+    dbIh: FloatSpan | null = null,
+    dbHh: FloatSpan | null = null,
+    lengths: IntSpan | null = null,
+    dhSteps: FloatSpan | null = null,
   ): void {
     check.checkCellBackward(
       kind,
@@ -508,12 +508,30 @@ export class NativeBackend implements Backend {
     );
   }
 
-  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+  poolForward(
+    mode: PoolMode,
+    T: number,
+    B: number,
+    D: number,
+    x: FloatSpan,
+    lengths: IntSpan,
+    out: FloatSpan,
+    argmax: IntSpan,
+  ): void {
     check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
     this.#addon.poolForward(mode, T, B, D, x.data, lengths.data, out.data, argmax.data);
   }
 
-  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+  poolBackward(
+    mode: PoolMode,
+    T: number,
+    B: number,
+    D: number,
+    dOut: FloatSpan,
+    lengths: IntSpan,
+    argmax: IntSpan,
+    dx: FloatSpan,
+  ): void {
     check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
     this.#addon.poolBackward(mode, T, B, D, dOut.data, lengths.data, argmax.data, dx.data);
   }
@@ -523,29 +541,25 @@ export class NativeBackend implements Backend {
   decoderForward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
-    embedded: F,
+    embedded: FloatSpan,
     mem: DecoderMemory,
-    wCombine: F,
+    wCombine: FloatSpan,
     rec: DecoderRecord,
   ): void {
     check.checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
     this.#configure();
-    this.#addon.decoderForward(
-      ...decoderHead(shape, layers),
-      ...decoderShared(mem, wCombine, rec),
-      embedded.data,
-    );
+    this.#addon.decoderForward(...decoderHead(shape, layers), ...decoderShared(mem, wCombine, rec), embedded.data);
   }
 
   decoderBackward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
     mem: DecoderMemory,
-    wCombine: F,
+    wCombine: FloatSpan,
     rec: DecoderRecord,
-    dFeeds: F,
-    dhN: readonly F[],
-    dcN: readonly F[],
+    dFeeds: FloatSpan,
+    dhN: readonly FloatSpan[],
+    dcN: readonly FloatSpan[],
     grads: readonly DecoderLayerGrads[],
     out: DecoderGrads,
   ): void {
@@ -555,19 +569,17 @@ export class NativeBackend implements Backend {
       ...decoderHead(shape, layers),
       ...decoderShared(mem, wCombine, rec),
       dFeeds.data,
-      ...grads.flatMap((g, l) =>
-        [dhN[l]!, dcN[l]!, g.dGx, g.dGh, g.dh0, g.dc0, g.dbIh, g.dbHh].map((f) => f.data),
-      ),
+      ...grads.flatMap((g, l) => [dhN[l]!, dcN[l]!, g.dGx, g.dGh, g.dh0, g.dc0, g.dbIh, g.dbHh].map((f) => f.data)),
       ...[out.dEmbedded, out.dKeys, out.dMemory, out.dCombine, out.dFeed0].map((f) => f.data),
     );
   }
 
-  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+  topK(N: number, V: number, K: number, scores: FloatSpan, values: FloatSpan, indices: IntSpan): void {
     check.checkTopK(N, V, K, scores, values, indices);
     this.#addon.topK(N, V, K, scores.data, values.data, indices.data);
   }
 
-  logSoftmax(N: number, V: number, x: F, out: F): void {
+  logSoftmax(N: number, V: number, x: FloatSpan, out: FloatSpan): void {
     check.checkLogSoftmax(N, V, x, out);
     this.#addon.logSoftmax(N, V, x.data, out.data);
   }
@@ -575,10 +587,10 @@ export class NativeBackend implements Backend {
   softmaxCrossEntropy(
     N: number,
     V: number,
-    logits: F,
-    targets: I,
+    logits: FloatSpan,
+    targets: IntSpan,
     scale: number,
-    dLogits: F | null,
+    dLogits: FloatSpan | null,
     labelSmoothing = 0,
   ): number {
     check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits, labelSmoothing);
@@ -598,14 +610,14 @@ export class NativeBackend implements Backend {
     B: number,
     C: number,
     S: number,
-    logits: F,
-    targets: I,
-    inputLengths: I,
-    targetLengths: I,
+    logits: FloatSpan,
+    targets: IntSpan,
+    inputLengths: IntSpan,
+    targetLengths: IntSpan,
     zeroInfinity: boolean,
-    work: F,
-    losses: F,
-    dLogits: F | null,
+    work: FloatSpan,
+    losses: FloatSpan,
+    dLogits: FloatSpan | null,
   ): number {
     check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     this.#configure();
@@ -625,45 +637,45 @@ export class NativeBackend implements Backend {
     );
   }
 
-  clipValue(x: F, limit: number): void {
+  clipValue(x: FloatSpan, limit: number): void {
     check.checkClipValue(x, limit);
     this.#addon.clipValue(x.data, limit);
   }
 
-  sumSquares(x: F): number {
+  sumSquares(x: FloatSpan): number {
     check.checkSumSquares(x);
     return this.#addon.sumSquares(x.data);
   }
 
-  scale(x: F, s: number): void {
+  scale(x: FloatSpan, s: number): void {
     check.checkScale(x, s);
     this.#addon.scale(x.data, s);
   }
 
-  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
+  dropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void {
     check.checkDropout(x, p, seed, mask, out);
     this.#addon.dropout(x.data, p, seed, mask.data, out.data);
   }
 
-  multiply(a: F, b: F, out: F): void {
+  multiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void {
     check.checkMultiply(a, b, out);
     this.#addon.multiply(a.data, b.data, out.data);
   }
 
-  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+  adagradUpdate(param: FloatSpan, grad: FloatSpan, sum: FloatSpan, lr: number, eps: number, weightDecay: number): void {
     check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
     this.#addon.adagradUpdate(param.data, grad.data, sum.data, lr, eps, weightDecay);
   }
 
-  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+  sgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void {
     check.checkSgdUpdate(param, grad, lr, weightDecay);
     this.#addon.sgdUpdate(param.data, grad.data, lr, weightDecay);
   }
 
   momentumUpdate(
-    param: F,
-    grad: F,
-    buf: F,
+    param: FloatSpan,
+    grad: FloatSpan,
+    buf: FloatSpan,
     lr: number,
     momentum: number,
     dampening: number,
@@ -675,16 +687,24 @@ export class NativeBackend implements Backend {
     this.#addon.momentumUpdate(param.data, grad.data, buf.data, lr, momentum, dampening, nesterov, weightDecay, first);
   }
 
-  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
+  rmspropUpdate(
+    param: FloatSpan,
+    grad: FloatSpan,
+    sq: FloatSpan,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+  ): void {
     check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
     this.#addon.rmspropUpdate(param.data, grad.data, sq.data, lr, alpha, eps, weightDecay);
   }
 
   adamUpdate(
-    param: F,
-    grad: F,
-    m: F,
-    v: F,
+    param: FloatSpan,
+    grad: FloatSpan,
+    m: FloatSpan,
+    v: FloatSpan,
     lr: number,
     beta1: number,
     beta2: number,

@@ -1,5 +1,5 @@
 // Buffers allocated for one owner (a model, a workspace, an optimizer) and freed together by its dispose().
-import type { Backend, Buf, F, FloatArray, I } from './types.js';
+import type { Backend, Buf, FloatSpan, FloatArray, IntSpan } from './types.js';
 import { Span } from './types.js';
 
 export class OwnedBuffers {
@@ -7,13 +7,13 @@ export class OwnedBuffers {
 
   constructor(readonly backend: Backend) {}
 
-  float(length: number): F {
+  float(length: number): FloatSpan {
     const buf = this.backend.allocFloat(length);
     this.#bufs.push(buf);
     return Span.of(buf);
   }
 
-  int(length: number): I {
+  int(length: number): IntSpan {
     const buf = this.backend.allocInt(length);
     this.#bufs.push(buf);
     return Span.of(buf);

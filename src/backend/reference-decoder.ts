@@ -15,7 +15,7 @@ import {
   type DecoderMemory,
   type DecoderRecord,
   type DecoderShape,
-  type F,
+  type FloatSpan,
   cacheWidth,
   gatesOf,
 } from './types.js';
@@ -58,9 +58,9 @@ function matTVecAdd(
 export function decoderForward(
   shape: DecoderShape,
   layers: readonly DecoderLayer[],
-  embedded: F,
+  embedded: FloatSpan,
   mem: DecoderMemory,
-  wCombine: F,
+  wCombine: FloatSpan,
   rec: DecoderRecord,
 ): void {
   check.checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
@@ -143,11 +143,11 @@ export function decoderBackward(
   shape: DecoderShape,
   layers: readonly DecoderLayer[],
   mem: DecoderMemory,
-  wCombine: F,
+  wCombine: FloatSpan,
   rec: DecoderRecord,
-  dFeeds: F,
-  dhN: readonly F[],
-  dcN: readonly F[],
+  dFeeds: FloatSpan,
+  dhN: readonly FloatSpan[],
+  dcN: readonly FloatSpan[],
   grads: readonly DecoderLayerGrads[],
   out: DecoderGrads,
 ): void {

@@ -1,6 +1,6 @@
 // The two small kernels of beam search, written plainly as the oracle for the engines' versions.
 import * as check from './checks.js';
-import type { F, I } from './types.js';
+import type { FloatSpan, IntSpan } from './types.js';
 
 /** Whether score a (at column i) ranks before score b (at column j): larger first, NaN above every number
  *  (torch.topk), the lower column first on ties. */
@@ -10,7 +10,14 @@ export function ranksBefore(a: number, i: number, b: number, j: number): boolean
 }
 
 /** Backend.topK: per row, a sorted list of the best K kept by insertion (K is a beam width: small). */
-export function topKReference(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+export function topKReference(
+  N: number,
+  V: number,
+  K: number,
+  scores: FloatSpan,
+  values: FloatSpan,
+  indices: IntSpan,
+): void {
   check.checkTopK(N, V, K, scores, values, indices);
   const x = scores.data,
     val = values.data,
@@ -36,7 +43,7 @@ export function topKReference(N: number, V: number, K: number, scores: F, values
 }
 
 /** Backend.logSoftmax: x − max − log Σ exp(x − max) per row. */
-export function logSoftmaxReference(N: number, V: number, x: F, out: F): void {
+export function logSoftmaxReference(N: number, V: number, x: FloatSpan, out: FloatSpan): void {
   check.checkLogSoftmax(N, V, x, out);
   const a = x.data,
     o = out.data;

@@ -16,9 +16,9 @@ import {
   type DecoderRecord,
   type DecoderShape,
   type Dtype,
-  type F,
+  type FloatSpan,
   type FloatArray,
-  type I,
+  type IntSpan,
   type PoolMode,
   cacheWidth,
   dropoutBits,
@@ -65,10 +65,10 @@ export class ReferenceBackend implements Backend {
     N: number,
     K: number,
     alpha: number,
-    A: F,
-    B: F,
+    A: FloatSpan,
+    B: FloatSpan,
     beta: number,
-    C: F,
+    C: FloatSpan,
   ): void {
     check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
     const a = A.data,
@@ -85,14 +85,14 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  addBias(M: number, N: number, bias: F, C: F): void {
+  addBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void {
     check.checkAddBias(M, N, bias, C);
     const b = bias.data,
       c = C.data;
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) c[i * N + j]! += b[j]!;
   }
 
-  sumRows(M: number, N: number, A: F, out: F): void {
+  sumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void {
     check.checkSumRows(M, N, A, out);
     const a = A.data,
       o = out.data;
@@ -103,7 +103,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+  gatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void {
     check.checkGatherRows(n, D, ids, table, out);
     const id = ids.data,
       t = table.data,
@@ -111,7 +111,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) o[i * D + d] = t[id[i]! * D + d]!;
   }
 
-  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+  scatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void {
     check.checkScatterAddRows(n, D, ids, dOut, dTable);
     const id = ids.data,
       g = dOut.data,
@@ -119,7 +119,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) t[id[i]! * D + d]! += g[i * D + d]!;
   }
 
-  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+  gatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void {
     check.checkGatherColumns(n, R, ids, W, out);
     const cols = W.length / R;
     const id = ids.data,
@@ -128,7 +128,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) for (let r = 0; r < R; r++) o[i * R + r] = w[r * cols + id[i]!]!;
   }
 
-  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+  scatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void {
     check.checkScatterAddColumns(n, R, ids, dOut, dW);
     const cols = dW.length / R;
     const id = ids.data,
@@ -142,15 +142,15 @@ export class ReferenceBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    xProj: F,
-    wHh: F,
-    bIh: F,
-    bHh: F,
-    hs: F,
-    cs: F,
-    cache: F,
-    xIds: I | null = null,
-    lengths: I | null = null,
+    xProj: FloatSpan,
+    wHh: FloatSpan,
+    bIh: FloatSpan,
+    bHh: FloatSpan,
+    hs: FloatSpan,
+    cs: FloatSpan,
+    cache: FloatSpan,
+    xIds: IntSpan | null = null,
+    lengths: IntSpan | null = null,
   ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     const G = gatesOf(kind),
@@ -188,21 +188,21 @@ export class ReferenceBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    wHh: F,
-    hs: F,
-    cs: F,
-    cache: F,
-    dhs: F,
-    dhN: F,
-    dcN: F,
-    dGx: F,
-    dGh: F,
-    dh0: F,
-    dc0: F,
-    dbIh: F | null = null,
-    dbHh: F | null = null,
-    lengths: I | null = null,
-    dhSteps: F | null = null,
+    wHh: FloatSpan,
+    hs: FloatSpan,
+    cs: FloatSpan,
+    cache: FloatSpan,
+    dhs: FloatSpan,
+    dhN: FloatSpan,
+    dcN: FloatSpan,
+    dGx: FloatSpan,
+    dGh: FloatSpan,
+    dh0: FloatSpan,
+    dc0: FloatSpan,
+    dbIh: FloatSpan | null = null,
+    dbHh: FloatSpan | null = null,
+    lengths: IntSpan | null = null,
+    dhSteps: FloatSpan | null = null,
   ): void {
     check.checkCellBackward(
       kind,
@@ -276,7 +276,16 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+  poolForward(
+    mode: PoolMode,
+    T: number,
+    B: number,
+    D: number,
+    x: FloatSpan,
+    lengths: IntSpan,
+    out: FloatSpan,
+    argmax: IntSpan,
+  ): void {
     check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
     const a = x.data,
       len = lengths.data,
@@ -297,7 +306,16 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+  poolBackward(
+    mode: PoolMode,
+    T: number,
+    B: number,
+    D: number,
+    dOut: FloatSpan,
+    lengths: IntSpan,
+    argmax: IntSpan,
+    dx: FloatSpan,
+  ): void {
     check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
     const g = dOut.data,
       len = lengths.data,
@@ -315,9 +333,9 @@ export class ReferenceBackend implements Backend {
   decoderForward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
-    embedded: F,
+    embedded: FloatSpan,
     mem: DecoderMemory,
-    wCombine: F,
+    wCombine: FloatSpan,
     rec: DecoderRecord,
   ): void {
     decoderForward(shape, layers, embedded, mem, wCombine, rec);
@@ -327,32 +345,32 @@ export class ReferenceBackend implements Backend {
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
     mem: DecoderMemory,
-    wCombine: F,
+    wCombine: FloatSpan,
     rec: DecoderRecord,
-    dFeeds: F,
-    dhN: readonly F[],
-    dcN: readonly F[],
+    dFeeds: FloatSpan,
+    dhN: readonly FloatSpan[],
+    dcN: readonly FloatSpan[],
     grads: readonly DecoderLayerGrads[],
     out: DecoderGrads,
   ): void {
     decoderBackward(shape, layers, mem, wCombine, rec, dFeeds, dhN, dcN, grads, out);
   }
 
-  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+  topK(N: number, V: number, K: number, scores: FloatSpan, values: FloatSpan, indices: IntSpan): void {
     topKReference(N, V, K, scores, values, indices);
   }
 
-  logSoftmax(N: number, V: number, x: F, out: F): void {
+  logSoftmax(N: number, V: number, x: FloatSpan, out: FloatSpan): void {
     logSoftmaxReference(N, V, x, out);
   }
 
   softmaxCrossEntropy(
     N: number,
     V: number,
-    logits: F,
-    targets: I,
+    logits: FloatSpan,
+    targets: IntSpan,
     scale: number,
-    dLogits: F | null,
+    dLogits: FloatSpan | null,
     labelSmoothing = 0,
   ): number {
     check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits, labelSmoothing);
@@ -393,14 +411,14 @@ export class ReferenceBackend implements Backend {
     B: number,
     C: number,
     S: number,
-    logits: F,
-    targets: I,
-    inputLengths: I,
-    targetLengths: I,
+    logits: FloatSpan,
+    targets: IntSpan,
+    inputLengths: IntSpan,
+    targetLengths: IntSpan,
     zeroInfinity: boolean,
-    work: F,
-    losses: F,
-    dLogits: F | null,
+    work: FloatSpan,
+    losses: FloatSpan,
+    dLogits: FloatSpan | null,
   ): number {
     check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     return ctcLossReference(T, B, C, S, zeroInfinity, {
@@ -414,13 +432,13 @@ export class ReferenceBackend implements Backend {
     });
   }
 
-  clipValue(x: F, limit: number): void {
+  clipValue(x: FloatSpan, limit: number): void {
     check.checkClipValue(x, limit);
     const a = x.data;
     for (let i = 0; i < a.length; i++) a[i] = Math.min(limit, Math.max(-limit, a[i]!));
   }
 
-  sumSquares(x: F): number {
+  sumSquares(x: FloatSpan): number {
     check.checkSumSquares(x);
     const a = x.data;
     let sum = 0;
@@ -428,13 +446,13 @@ export class ReferenceBackend implements Backend {
     return sum;
   }
 
-  scale(x: F, s: number): void {
+  scale(x: FloatSpan, s: number): void {
     check.checkScale(x, s);
     const a = x.data;
     for (let i = 0; i < a.length; i++) a[i]! *= s;
   }
 
-  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
+  dropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void {
     check.checkDropout(x, p, seed, mask, out);
     const a = x.data,
       m = mask.data,
@@ -448,7 +466,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  multiply(a: F, b: F, out: F): void {
+  multiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void {
     check.checkMultiply(a, b, out);
     const x = a.data,
       y = b.data,
@@ -456,7 +474,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < x.length; i++) o[i] = x[i]! * y[i]!;
   }
 
-  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+  adagradUpdate(param: FloatSpan, grad: FloatSpan, sum: FloatSpan, lr: number, eps: number, weightDecay: number): void {
     check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
     const p = param.data,
       g = grad.data,
@@ -468,7 +486,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+  sgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void {
     check.checkSgdUpdate(param, grad, lr, weightDecay);
     const p = param.data,
       g = grad.data;
@@ -476,9 +494,9 @@ export class ReferenceBackend implements Backend {
   }
 
   momentumUpdate(
-    param: F,
-    grad: F,
-    buf: F,
+    param: FloatSpan,
+    grad: FloatSpan,
+    buf: FloatSpan,
     lr: number,
     momentum: number,
     dampening: number,
@@ -497,7 +515,15 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
+  rmspropUpdate(
+    param: FloatSpan,
+    grad: FloatSpan,
+    sq: FloatSpan,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+  ): void {
     check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
     const p = param.data,
       g = grad.data,
@@ -510,10 +536,10 @@ export class ReferenceBackend implements Backend {
   }
 
   adamUpdate(
-    param: F,
-    grad: F,
-    m: F,
-    v: F,
+    param: FloatSpan,
+    grad: FloatSpan,
+    m: FloatSpan,
+    v: FloatSpan,
     lr: number,
     beta1: number,
     beta2: number,

@@ -119,8 +119,8 @@ export class Span<A extends FloatArray | Int32Array> {
   }
 }
 
-export type F = Span<FloatArray>;
-export type I = Span<Int32Array>;
+export type FloatSpan = Span<FloatArray>;
+export type IntSpan = Span<Int32Array>;
 
 export interface BackendInfo {
   name: BackendName;
@@ -147,75 +147,75 @@ export interface DecoderShape {
 /** One decoder layer: PyTorch's weights, and the states the loop keeps (as cellForward does). */
 export interface DecoderLayer {
   /** [G·H, E + H] for layer 0 (its input is [embedding of y_{t-1}; h~_{t-1}]), [G·H, H] above. */
-  wIh: F;
-  wHh: F;
-  bIh: F;
-  bHh: F;
+  wIh: FloatSpan;
+  wHh: FloatSpan;
+  bIh: FloatSpan;
+  bHh: FloatSpan;
   /** [T+1,B,H]: slot 0 holds the initial state h0 (read: the bridge's output, or the state carried from
    *  the previous call), slots 1..T receive h_1..h_T (slot T is the final state to carry on). */
-  hs: F;
+  hs: FloatSpan;
   /** The same for the LSTM's cell state; length 0 for other cells. */
-  cs: F;
+  cs: FloatSpan;
   /** [T,B,cacheWidth·H]. */
-  cache: F;
+  cache: FloatSpan;
 }
 
 /** The memory the decoder attends to (the encoder's outputs). */
 export interface DecoderMemory {
   /** [S,B,H] = memory·W_aᵀ (the "general" score of source position s is h_tᵀ·keys[s]). */
-  keys: F;
+  keys: FloatSpan;
   /** [S,B,M] encoder outputs. */
-  memory: F;
+  memory: FloatSpan;
   /** [B], each in [1, S]: source positions at or past a row's length get exactly zero attention. */
-  sourceLengths: I;
+  sourceLengths: IntSpan;
 }
 
 /** What decoderForward records (decoderBackward and the caller's weight-gradient GEMMs read it). */
 export interface DecoderRecord {
   /** [T,B,E+H]: layer 0's input [embedding; h~_{t-1}] at every step (dW_ih of layer 0 += dGxᵀ·input0). */
-  input0: F;
+  input0: FloatSpan;
   /** [T,B,S] attention weights (exactly zero past a source length). */
-  attention: F;
+  attention: FloatSpan;
   /** [T,B,M+H]: [c_t; h_t], what W_c multiplies (dW_c += dCombineᵀ·combined). */
-  combined: F;
+  combined: FloatSpan;
   /** [T+1,B,H]: slot 0 holds h~_0 (read; zeros for a fresh decoder, or the attentional state carried from
    *  the previous call), slots 1..T receive h~_1..h~_T (the head's input). */
-  feeds: F;
+  feeds: FloatSpan;
 }
 
 /** What decoderBackward writes for one layer (dbIh, dbHh are accumulated, as cellBackward does). */
 export interface DecoderLayerGrads {
   /** [T,B,G·H] gradient w.r.t. the input-side pre-activation; dW_ih += dGxᵀ·(the layer's input). */
-  dGx: F;
+  dGx: FloatSpan;
   /** [T,B,G·H] the hidden side; dW_hh += dGhᵀ·hs[0..T). */
-  dGh: F;
+  dGh: FloatSpan;
   /** [B,H] gradient w.r.t. the initial state h0 (the bridge's gradient); dc0 the same for the LSTM's
    *  cell state (length 0 for other cells). */
-  dh0: F;
-  dc0: F;
+  dh0: FloatSpan;
+  dc0: FloatSpan;
   /** [G·H] accumulated (+=). */
-  dbIh: F;
-  dbHh: F;
+  dbIh: FloatSpan;
+  dbHh: FloatSpan;
 }
 
 /** What decoderBackward writes besides the layers' gradients (all overwritten). */
 export interface DecoderGrads {
   /** [T,B,E] gradient w.r.t. `embedded`. */
-  dEmbedded: F;
+  dEmbedded: FloatSpan;
   /** [S,B,H] gradient w.r.t. keys; dW_a += dKeysᵀ·memory and dMemory += dKeys·W_a follow. */
-  dKeys: F;
+  dKeys: FloatSpan;
   /** [S,B,M] gradient w.r.t. memory through the contexts. */
-  dMemory: F;
+  dMemory: FloatSpan;
   /** [T,B,H] gradient w.r.t. W_c·[c;h] (before tanh); dW_c += dCombineᵀ·combined. */
-  dCombine: F;
+  dCombine: FloatSpan;
   /** [B,H] gradient w.r.t. h~_0. */
-  dFeed0: F;
+  dFeed0: FloatSpan;
 }
 
 /** A weight matrix W [groups·rows, cols] (row-major) used as Wᵀ in products; groups: the gate blocks of a
  *  recurrent W_hh (G), so that a range of hidden units of every gate is one piece of the copy. */
 export interface InferenceMatrix {
-  weight: F;
+  weight: FloatSpan;
   groups: number;
   rows: number;
   cols: number;
@@ -268,26 +268,26 @@ export interface Backend {
     N: number,
     K: number,
     alpha: number,
-    A: F,
-    B: F,
+    A: FloatSpan,
+    B: FloatSpan,
     beta: number,
-    C: F,
+    C: FloatSpan,
   ): void;
 
   /** C[M,N] += bias[N] broadcast over rows. */
-  addBias(M: number, N: number, bias: F, C: F): void;
+  addBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void;
 
   /** out[N] += Σ_i A[i, :] for A [M,N] (bias gradients). */
-  sumRows(M: number, N: number, A: F, out: F): void;
+  sumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void;
 
   /** out[i,:] = table[ids[i], :] for table [R,D], out [n,D] (embedding lookup). */
-  gatherRows(n: number, D: number, ids: I, table: F, out: F): void;
+  gatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void;
   /** dTable[ids[i], :] += dOut[i, :] (embedding gradient). */
-  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void;
+  scatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void;
   /** out[i,r] = W[r, ids[i]] for W [R,C], out [n,R]: the one-hot input projection W·onehot(id). */
-  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void;
+  gatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void;
   /** dW[r, ids[i]] += dOut[i, r] (gradient of the one-hot input projection). */
-  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void;
+  scatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void;
 
   /**
    * The recurrent loop of one layer over T steps for B streams (PyTorch's equations and gate order).
@@ -309,15 +309,15 @@ export interface Backend {
     T: number,
     B: number,
     H: number,
-    xProj: F,
-    wHh: F,
-    bIh: F,
-    bHh: F,
-    hs: F,
-    cs: F,
-    cache: F,
-    xIds?: I | null,
-    lengths?: I | null,
+    xProj: FloatSpan,
+    wHh: FloatSpan,
+    bIh: FloatSpan,
+    bHh: FloatSpan,
+    hs: FloatSpan,
+    cs: FloatSpan,
+    cache: FloatSpan,
+    xIds?: IntSpan | null,
+    lengths?: IntSpan | null,
   ): void;
 
   /**
@@ -344,21 +344,21 @@ export interface Backend {
     T: number,
     B: number,
     H: number,
-    wHh: F,
-    hs: F,
-    cs: F,
-    cache: F,
-    dhs: F,
-    dhN: F,
-    dcN: F,
-    dGx: F,
-    dGh: F,
-    dh0: F,
-    dc0: F,
-    dbIh?: F | null,
-    dbHh?: F | null,
-    lengths?: I | null,
-    dhSteps?: F | null,
+    wHh: FloatSpan,
+    hs: FloatSpan,
+    cs: FloatSpan,
+    cache: FloatSpan,
+    dhs: FloatSpan,
+    dhN: FloatSpan,
+    dcN: FloatSpan,
+    dGx: FloatSpan,
+    dGh: FloatSpan,
+    dh0: FloatSpan,
+    dc0: FloatSpan,
+    dbIh?: FloatSpan | null,
+    dbHh?: FloatSpan | null,
+    lengths?: IntSpan | null,
+    dhSteps?: FloatSpan | null,
   ): void;
 
   /**
@@ -366,9 +366,27 @@ export interface Backend {
    * mean: out[b] = (1/L_b)·Σ_{t<L_b} x[t,b]; max: out[b,d] = max_{t<L_b} x[t,b,d], and argmax [B,D]
    * receives that t (the first one on ties). argmax has length B·D for max, 0 for mean. out is [B,D].
    */
-  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void;
+  poolForward(
+    mode: PoolMode,
+    T: number,
+    B: number,
+    D: number,
+    x: FloatSpan,
+    lengths: IntSpan,
+    out: FloatSpan,
+    argmax: IntSpan,
+  ): void;
   /** The gradient of poolForward: dx [T,B,D] is overwritten (zero at steps that did not contribute). */
-  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void;
+  poolBackward(
+    mode: PoolMode,
+    T: number,
+    B: number,
+    D: number,
+    dOut: FloatSpan,
+    lengths: IntSpan,
+    argmax: IntSpan,
+    dx: FloatSpan,
+  ): void;
 
   /**
    * Σ_i −log softmax(logits[i])[targets[i]] over N rows of V logits; rows whose target is −1 are skipped
@@ -382,10 +400,10 @@ export interface Backend {
   softmaxCrossEntropy(
     N: number,
     V: number,
-    logits: F,
-    targets: I,
+    logits: FloatSpan,
+    targets: IntSpan,
     scale: number,
-    dLogits: F | null,
+    dLogits: FloatSpan | null,
     labelSmoothing?: number,
   ): number;
 
@@ -406,14 +424,14 @@ export interface Backend {
     B: number,
     C: number,
     S: number,
-    logits: F,
-    targets: I,
-    inputLengths: I,
-    targetLengths: I,
+    logits: FloatSpan,
+    targets: IntSpan,
+    inputLengths: IntSpan,
+    targetLengths: IntSpan,
     zeroInfinity: boolean,
-    work: F,
-    losses: F,
-    dLogits: F | null,
+    work: FloatSpan,
+    losses: FloatSpan,
+    dLogits: FloatSpan | null,
   ): number;
 
   /**
@@ -431,9 +449,9 @@ export interface Backend {
   decoderForward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
-    embedded: F,
+    embedded: FloatSpan,
     mem: DecoderMemory,
-    wCombine: F,
+    wCombine: FloatSpan,
     rec: DecoderRecord,
   ): void;
 
@@ -448,11 +466,11 @@ export interface Backend {
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
     mem: DecoderMemory,
-    wCombine: F,
+    wCombine: FloatSpan,
     rec: DecoderRecord,
-    dFeeds: F,
-    dhN: readonly F[],
-    dcN: readonly F[],
+    dFeeds: FloatSpan,
+    dhN: readonly FloatSpan[],
+    dcN: readonly FloatSpan[],
     grads: readonly DecoderLayerGrads[],
     out: DecoderGrads,
   ): void;
@@ -462,38 +480,38 @@ export interface Backend {
    * indices [N,K] (torch.topk(scores, K, dim=1, sorted=True) with ties broken by the lower index; NaN
    * ranks above every number, as in PyTorch). 1 <= K <= V. Beam search: rows are inputs, V = K·vocabulary.
    */
-  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void;
+  topK(N: number, V: number, K: number, scores: FloatSpan, values: FloatSpan, indices: IntSpan): void;
 
   /** out[N,V] = log_softmax(x[N,V]) per row (beam search's log-probabilities). out may not overlap x. */
-  logSoftmax(N: number, V: number, x: F, out: F): void;
+  logSoftmax(N: number, V: number, x: FloatSpan, out: FloatSpan): void;
 
   /** x = clamp(x, −limit, limit). */
-  clipValue(x: F, limit: number): void;
+  clipValue(x: FloatSpan, limit: number): void;
   /** Σ x² accumulated in float64. */
-  sumSquares(x: F): number;
+  sumSquares(x: FloatSpan): number;
   /** x *= s. */
-  scale(x: F, s: number): void;
+  scale(x: FloatSpan, s: number): void;
 
   /**
    * Inverted dropout: element i is kept when dropoutBits(dropoutSeedMix(seed), i) >= dropoutThreshold(p);
    * mask[i] = kept ? 1/(1−p) : 0 and out = x ⊙ mask. 0 <= p < 1; seed is a 32-bit unsigned integer.
    */
-  dropout(x: F, p: number, seed: number, mask: F, out: F): void;
+  dropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void;
   /** out = a ⊙ b (the backward of dropout: dX = dOut ⊙ mask). */
-  multiply(a: F, b: F, out: F): void;
+  multiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void;
 
   /** PyTorch's Adagrad (lr_decay 0): g' = g + wd·p; sum += g'²; p −= lr·g' / (sqrt(sum) + eps). */
-  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void;
+  adagradUpdate(param: FloatSpan, grad: FloatSpan, sum: FloatSpan, lr: number, eps: number, weightDecay: number): void;
   /** PyTorch's plain SGD: p −= lr·(g + wd·p). */
-  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void;
+  sgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void;
   /**
    * PyTorch's SGD with momentum μ: g' = g + wd·p; buf = first ? g' : μ·buf + (1 − dampening)·g';
    * p −= lr·(nesterov ? g' + μ·buf : buf). `first` is true on the optimizer's first step.
    */
   momentumUpdate(
-    param: F,
-    grad: F,
-    buf: F,
+    param: FloatSpan,
+    grad: FloatSpan,
+    buf: FloatSpan,
     lr: number,
     momentum: number,
     dampening: number,
@@ -502,17 +520,25 @@ export interface Backend {
     first: boolean,
   ): void;
   /** PyTorch's RMSprop (not centred, no momentum): g' = g + wd·p; sq = α·sq + (1 − α)·g'²; p −= lr·g' / (sqrt(sq) + eps). */
-  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void;
+  rmspropUpdate(
+    param: FloatSpan,
+    grad: FloatSpan,
+    sq: FloatSpan,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+  ): void;
   /**
    * PyTorch's Adam (decoupled false: g' = g + wd·p) and AdamW (decoupled true: p *= 1 − lr·wd first, g' = g):
    * m = β1·m + (1 − β1)·g'; v = β2·v + (1 − β2)·g'²;
    * p −= (lr / (1 − β1^t))·m / (sqrt(v) / sqrt(1 − β2^t) + eps), with t = step >= 1 (bias corrections in float64).
    */
   adamUpdate(
-    param: F,
-    grad: F,
-    m: F,
-    v: F,
+    param: FloatSpan,
+    grad: FloatSpan,
+    m: FloatSpan,
+    v: FloatSpan,
     lr: number,
     beta1: number,
     beta2: number,

@@ -24,9 +24,9 @@ import {
   type DecoderRecord,
   type DecoderShape,
   CELL_KINDS,
-  type F,
+  type FloatSpan,
   type FloatArray,
-  type I,
+  type IntSpan,
   type PoolMode,
   POOL_MODES,
   dropoutThreshold,
@@ -378,7 +378,7 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly dtype = 'f32' as const;
   readonly memory: WasmMemory;
-  readonly #x: WasmExports;
+  readonly #exports: WasmExports;
   /** Next never-used byte (16-byte aligned). */
   #top: number;
   /** Freed blocks below #top, by address, none adjacent to another (they are merged). */
@@ -392,7 +392,7 @@ export class WasmBackend implements Backend {
 
   /** Use loadWasmBackend(); this takes an instantiated module's exports. */
   constructor(exports: WasmExports) {
-    this.#x = exports;
+    this.#exports = exports;
     this.memory = exports.memory;
     this.#top = alignUp(exports.heapBase() >>> 0);
     // The GEMM packs panels of A and B into this scratch, and the cells their W_hh (one per instance, allocated
@@ -405,7 +405,7 @@ export class WasmBackend implements Backend {
   }
 
   info(): BackendInfo {
-    const simd = this.#x.simdLevel?.() === 2 ? 'wasm-relaxed-simd' : 'wasm-simd128';
+    const simd = this.#exports.simdLevel?.() === 2 ? 'wasm-relaxed-simd' : 'wasm-simd128';
     return { name: this.name, dtype: this.dtype, simd, threads: this.#pool?.threads ?? 1 };
   }
 
@@ -425,7 +425,7 @@ export class WasmBackend implements Backend {
     if (this.#pool) throw new TypeError('startThreads: this wasm backend has its threads already');
     if (!(typeof SharedArrayBuffer === 'function' && this.memory.buffer instanceof SharedArrayBuffer))
       throw new TypeError('startThreads: this wasm backend was made without shared memory');
-    const scratchBytes = this.#x.gemmScratchBytes() >>> 0;
+    const scratchBytes = this.#exports.gemmScratchBytes() >>> 0;
     const blocks = [CONTROL_BYTES, ...Array.from({ length: count }, () => scratchBytes)].map((bytes) => ({
       ptr: this.#alloc(kernel, bytes),
       bytes: alignUp(bytes),
@@ -469,7 +469,7 @@ export class WasmBackend implements Backend {
       this.#threadsReason = `one thread: ${failure}`;
       return;
     }
-    const x = this.#x;
+    const x = this.#exports;
     const local: Record<PartKernel, (part: number, parts: number, ...args: number[]) => void> = {
       gemmPart: x.gemmPart,
       cellForwardPart: x.cellForwardPart,
@@ -610,12 +610,12 @@ export class WasmBackend implements Backend {
   }
 
   /** Byte address of a float span's first element, after checking it against the allocator's record. */
-  #f(kernel: string, name: string, span: F): number {
+  #floatPointer(kernel: string, name: string, span: FloatSpan): number {
     if (this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (this wasm backend was disposed)`);
     return WasmBuf.address(this, 'float', kernel, name, span);
   }
 
-  #i(kernel: string, name: string, span: I): number {
+  #intPointer(kernel: string, name: string, span: IntSpan): number {
     if (this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (this wasm backend was disposed)`);
     return WasmBuf.address(this, 'int', kernel, name, span);
   }
@@ -627,60 +627,79 @@ export class WasmBackend implements Backend {
     N: number,
     K: number,
     alpha: number,
-    A: F,
-    B: F,
+    A: FloatSpan,
+    B: FloatSpan,
     beta: number,
-    C: F,
+    C: FloatSpan,
   ): void {
     check.checkGemm(transA, transB, M, N, K, alpha, A, B, beta, C);
     const k = 'gemm';
-    const a = this.#f(k, 'A', A),
-      b = this.#f(k, 'B', B),
-      c = this.#f(k, 'C', C);
+    const a = this.#floatPointer(k, 'A', A),
+      b = this.#floatPointer(k, 'B', B),
+      c = this.#floatPointer(k, 'C', C);
     const args = [transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, b, beta, c] as const;
-    const parts = this.#parts(this.#x.gemmParts(M, N, K));
+    const parts = this.#parts(this.#exports.gemmParts(M, N, K));
     if (parts > 1) this.#pool!.run('gemmPart', parts, [...args]);
-    else this.#x.gemm(...args);
+    else this.#exports.gemm(...args);
   }
 
-  addBias(M: number, N: number, bias: F, C: F): void {
+  addBias(M: number, N: number, bias: FloatSpan, C: FloatSpan): void {
     check.checkAddBias(M, N, bias, C);
-    this.#x.addBias(M, N, this.#f('addBias', 'bias', bias), this.#f('addBias', 'C', C));
+    this.#exports.addBias(M, N, this.#floatPointer('addBias', 'bias', bias), this.#floatPointer('addBias', 'C', C));
   }
 
-  sumRows(M: number, N: number, A: F, out: F): void {
+  sumRows(M: number, N: number, A: FloatSpan, out: FloatSpan): void {
     check.checkSumRows(M, N, A, out);
-    this.#x.sumRows(M, N, this.#f('sumRows', 'A', A), this.#f('sumRows', 'out', out));
+    this.#exports.sumRows(M, N, this.#floatPointer('sumRows', 'A', A), this.#floatPointer('sumRows', 'out', out));
   }
 
-  gatherRows(n: number, D: number, ids: I, table: F, out: F): void {
+  gatherRows(n: number, D: number, ids: IntSpan, table: FloatSpan, out: FloatSpan): void {
     check.checkGatherRows(n, D, ids, table, out);
     const k = 'gatherRows';
-    this.#x.gatherRows(n, D, this.#i(k, 'ids', ids), this.#f(k, 'table', table), this.#f(k, 'out', out));
+    this.#exports.gatherRows(
+      n,
+      D,
+      this.#intPointer(k, 'ids', ids),
+      this.#floatPointer(k, 'table', table),
+      this.#floatPointer(k, 'out', out),
+    );
   }
 
-  scatterAddRows(n: number, D: number, ids: I, dOut: F, dTable: F): void {
+  scatterAddRows(n: number, D: number, ids: IntSpan, dOut: FloatSpan, dTable: FloatSpan): void {
     check.checkScatterAddRows(n, D, ids, dOut, dTable);
     const k = 'scatterAddRows';
-    this.#x.scatterAddRows(n, D, this.#i(k, 'ids', ids), this.#f(k, 'dOut', dOut), this.#f(k, 'dTable', dTable));
+    this.#exports.scatterAddRows(
+      n,
+      D,
+      this.#intPointer(k, 'ids', ids),
+      this.#floatPointer(k, 'dOut', dOut),
+      this.#floatPointer(k, 'dTable', dTable),
+    );
   }
 
-  gatherColumns(n: number, R: number, ids: I, W: F, out: F): void {
+  gatherColumns(n: number, R: number, ids: IntSpan, W: FloatSpan, out: FloatSpan): void {
     check.checkGatherColumns(n, R, ids, W, out);
     const k = 'gatherColumns';
-    this.#x.gatherColumns(n, R, W.length / R, this.#i(k, 'ids', ids), this.#f(k, 'W', W), this.#f(k, 'out', out));
+    this.#exports.gatherColumns(
+      n,
+      R,
+      W.length / R,
+      this.#intPointer(k, 'ids', ids),
+      this.#floatPointer(k, 'W', W),
+      this.#floatPointer(k, 'out', out),
+    );
   }
 
-  scatterAddColumns(n: number, R: number, ids: I, dOut: F, dW: F): void {
+  scatterAddColumns(n: number, R: number, ids: IntSpan, dOut: FloatSpan, dW: FloatSpan): void {
     check.checkScatterAddColumns(n, R, ids, dOut, dW);
     const k = 'scatterAddColumns';
-    this.#x.scatterAddColumns(
+    this.#exports.scatterAddColumns(
       n,
       R,
       dW.length / R,
-      this.#i(k, 'ids', ids),
-      this.#f(k, 'dOut', dOut),
-      this.#f(k, 'dW', dW),
+      this.#intPointer(k, 'ids', ids),
+      this.#floatPointer(k, 'dOut', dOut),
+      this.#floatPointer(k, 'dW', dW),
     );
   }
 
@@ -689,15 +708,15 @@ export class WasmBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    xProj: F,
-    wHh: F,
-    bIh: F,
-    bHh: F,
-    hs: F,
-    cs: F,
-    cache: F,
-    xIds: I | null = null,
-    lengths: I | null = null,
+    xProj: FloatSpan,
+    wHh: FloatSpan,
+    bIh: FloatSpan,
+    bHh: FloatSpan,
+    hs: FloatSpan,
+    cs: FloatSpan,
+    cache: FloatSpan,
+    xIds: IntSpan | null = null,
+    lengths: IntSpan | null = null,
   ): void {
     check.checkCellForward(kind, T, B, H, xProj, wHh, bIh, bHh, hs, cs, cache, xIds, lengths);
     const k = 'cellForward';
@@ -706,19 +725,19 @@ export class WasmBackend implements Backend {
       T,
       B,
       H,
-      this.#f(k, 'xProj', xProj),
-      this.#f(k, 'wHh', wHh),
-      this.#f(k, 'bIh', bIh),
-      this.#f(k, 'bHh', bHh),
-      this.#f(k, 'hs', hs),
-      this.#f(k, 'cs', cs),
-      this.#f(k, 'cache', cache),
-      xIds ? this.#i(k, 'xIds', xIds) : 0,
-      lengths ? this.#i(k, 'lengths', lengths) : 0,
+      this.#floatPointer(k, 'xProj', xProj),
+      this.#floatPointer(k, 'wHh', wHh),
+      this.#floatPointer(k, 'bIh', bIh),
+      this.#floatPointer(k, 'bHh', bHh),
+      this.#floatPointer(k, 'hs', hs),
+      this.#floatPointer(k, 'cs', cs),
+      this.#floatPointer(k, 'cache', cache),
+      xIds ? this.#intPointer(k, 'xIds', xIds) : 0,
+      lengths ? this.#intPointer(k, 'lengths', lengths) : 0,
     ] as const;
-    const parts = this.#parts(this.#x.cellParts(args[0], B, H));
+    const parts = this.#parts(this.#exports.cellParts(args[0], B, H));
     if (parts > 1) this.#pool!.run('cellForwardPart', parts, [...args]);
-    else this.#x.cellForward(...args);
+    else this.#exports.cellForward(...args);
   }
 
   cellBackward(
@@ -726,21 +745,21 @@ export class WasmBackend implements Backend {
     T: number,
     B: number,
     H: number,
-    wHh: F,
-    hs: F,
-    cs: F,
-    cache: F,
-    dhs: F,
-    dhN: F,
-    dcN: F,
-    dGx: F,
-    dGh: F,
-    dh0: F,
-    dc0: F,
-    dbIh: F | null = null,
-    dbHh: F | null = null,
-    lengths: I | null = null,
-    dhSteps: F | null = null,
+    wHh: FloatSpan,
+    hs: FloatSpan,
+    cs: FloatSpan,
+    cache: FloatSpan,
+    dhs: FloatSpan,
+    dhN: FloatSpan,
+    dcN: FloatSpan,
+    dGx: FloatSpan,
+    dGh: FloatSpan,
+    dh0: FloatSpan,
+    dc0: FloatSpan,
+    dbIh: FloatSpan | null = null,
+    dbHh: FloatSpan | null = null,
+    lengths: IntSpan | null = null,
+    dhSteps: FloatSpan | null = null,
   ): void {
     check.checkCellBackward(
       kind,
@@ -770,62 +789,80 @@ export class WasmBackend implements Backend {
       T,
       B,
       H,
-      this.#f(k, 'wHh', wHh),
-      this.#f(k, 'hs', hs),
-      this.#f(k, 'cs', cs),
-      this.#f(k, 'cache', cache),
-      this.#f(k, 'dhs', dhs),
-      this.#f(k, 'dhN', dhN),
-      this.#f(k, 'dcN', dcN),
-      this.#f(k, 'dGx', dGx),
-      this.#f(k, 'dGh', dGh),
-      this.#f(k, 'dh0', dh0),
-      this.#f(k, 'dc0', dc0),
+      this.#floatPointer(k, 'wHh', wHh),
+      this.#floatPointer(k, 'hs', hs),
+      this.#floatPointer(k, 'cs', cs),
+      this.#floatPointer(k, 'cache', cache),
+      this.#floatPointer(k, 'dhs', dhs),
+      this.#floatPointer(k, 'dhN', dhN),
+      this.#floatPointer(k, 'dcN', dcN),
+      this.#floatPointer(k, 'dGx', dGx),
+      this.#floatPointer(k, 'dGh', dGh),
+      this.#floatPointer(k, 'dh0', dh0),
+      this.#floatPointer(k, 'dc0', dc0),
     ] as const;
-    const ib = dbIh ? this.#f(k, 'dbIh', dbIh) : 0,
-      hb = dbHh ? this.#f(k, 'dbHh', dbHh) : 0,
-      lens = lengths ? this.#i(k, 'lengths', lengths) : 0,
-      steps = dhSteps ? this.#f(k, 'dhSteps', dhSteps) : 0;
-    const parts = this.#parts(this.#x.cellParts(kindId, B, H));
+    const ib = dbIh ? this.#floatPointer(k, 'dbIh', dbIh) : 0,
+      hb = dbHh ? this.#floatPointer(k, 'dbHh', dbHh) : 0,
+      lens = lengths ? this.#intPointer(k, 'lengths', lengths) : 0,
+      steps = dhSteps ? this.#floatPointer(k, 'dhSteps', dhSteps) : 0;
+    const parts = this.#parts(this.#exports.cellParts(kindId, B, H));
     if (parts <= 1) {
-      this.#x.cellBackward(...args, ib, hb, lens, steps);
+      this.#exports.cellBackward(...args, ib, hb, lens, steps);
       return;
     }
     this.#pool!.run('cellBackwardPart', parts, [...args, lens, steps]);
     // The bias gradients, as cellBackward sums them (all rows in order), split by columns.
     const GH = gatesOf(kind) * H;
-    const sumParts = this.#parts(this.#x.cellBiasGradParts(T * B, GH));
+    const sumParts = this.#parts(this.#exports.cellBiasGradParts(T * B, GH));
     if (ib !== 0) this.#pool!.run('cellBiasGradPart', sumParts, [T * B, GH, args[11], ib]);
     if (hb !== 0) this.#pool!.run('cellBiasGradPart', sumParts, [T * B, GH, args[12], hb]);
   }
 
-  poolForward(mode: PoolMode, T: number, B: number, D: number, x: F, lengths: I, out: F, argmax: I): void {
+  poolForward(
+    mode: PoolMode,
+    T: number,
+    B: number,
+    D: number,
+    x: FloatSpan,
+    lengths: IntSpan,
+    out: FloatSpan,
+    argmax: IntSpan,
+  ): void {
     check.checkPoolForward(mode, T, B, D, x, lengths, out, argmax);
     const k = 'poolForward';
-    this.#x.poolForward(
+    this.#exports.poolForward(
       POOL_MODES.indexOf(mode),
       T,
       B,
       D,
-      this.#f(k, 'x', x),
-      this.#i(k, 'lengths', lengths),
-      this.#f(k, 'out', out),
-      this.#i(k, 'argmax', argmax),
+      this.#floatPointer(k, 'x', x),
+      this.#intPointer(k, 'lengths', lengths),
+      this.#floatPointer(k, 'out', out),
+      this.#intPointer(k, 'argmax', argmax),
     );
   }
 
-  poolBackward(mode: PoolMode, T: number, B: number, D: number, dOut: F, lengths: I, argmax: I, dx: F): void {
+  poolBackward(
+    mode: PoolMode,
+    T: number,
+    B: number,
+    D: number,
+    dOut: FloatSpan,
+    lengths: IntSpan,
+    argmax: IntSpan,
+    dx: FloatSpan,
+  ): void {
     check.checkPoolBackward(mode, T, B, D, dOut, lengths, argmax, dx);
     const k = 'poolBackward';
-    this.#x.poolBackward(
+    this.#exports.poolBackward(
       POOL_MODES.indexOf(mode),
       T,
       B,
       D,
-      this.#f(k, 'dOut', dOut),
-      this.#i(k, 'lengths', lengths),
-      this.#i(k, 'argmax', argmax),
-      this.#f(k, 'dx', dx),
+      this.#floatPointer(k, 'dOut', dOut),
+      this.#intPointer(k, 'lengths', lengths),
+      this.#intPointer(k, 'argmax', argmax),
+      this.#floatPointer(k, 'dx', dx),
     );
   }
 
@@ -849,26 +886,26 @@ export class WasmBackend implements Backend {
   #decoderLayers(k: string, layers: readonly DecoderLayer[]): number[] {
     return layers.flatMap((layer, l) =>
       (['wIh', 'wHh', 'bIh', 'bHh', 'hs', 'cs', 'cache'] as const).map((name) =>
-        this.#f(k, `layers[${l}].${name}`, layer[name]),
+        this.#floatPointer(k, `layers[${l}].${name}`, layer[name]),
       ),
     );
   }
 
-  #decoderShared(k: string, mem: DecoderMemory, wCombine: F): number[] {
+  #decoderShared(k: string, mem: DecoderMemory, wCombine: FloatSpan): number[] {
     return [
-      this.#f(k, 'keys', mem.keys),
-      this.#f(k, 'memory', mem.memory),
-      this.#i(k, 'sourceLengths', mem.sourceLengths),
-      this.#f(k, 'wCombine', wCombine),
+      this.#floatPointer(k, 'keys', mem.keys),
+      this.#floatPointer(k, 'memory', mem.memory),
+      this.#intPointer(k, 'sourceLengths', mem.sourceLengths),
+      this.#floatPointer(k, 'wCombine', wCombine),
     ];
   }
 
   decoderForward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
-    embedded: F,
+    embedded: FloatSpan,
     mem: DecoderMemory,
-    wCombine: F,
+    wCombine: FloatSpan,
     rec: DecoderRecord,
   ): void {
     check.checkDecoderForward(shape, layers, embedded, mem, wCombine, rec);
@@ -878,26 +915,26 @@ export class WasmBackend implements Backend {
       L = layers.length;
     const table = this.#decoderLayers(k, layers);
     const args = [
-      this.#f(k, 'embedded', embedded),
+      this.#floatPointer(k, 'embedded', embedded),
       ...this.#decoderShared(k, mem, wCombine),
-      this.#f(k, 'input0', rec.input0),
-      this.#f(k, 'attention', rec.attention),
-      this.#f(k, 'combined', rec.combined),
-      this.#f(k, 'feeds', rec.feeds),
+      this.#floatPointer(k, 'input0', rec.input0),
+      this.#floatPointer(k, 'attention', rec.attention),
+      this.#floatPointer(k, 'combined', rec.combined),
+      this.#floatPointer(k, 'feeds', rec.feeds),
     ];
-    const work = this.#decoderTable(k, this.#x.decoderWorkFloats(cell, T, B, S, H, M, L), table);
-    this.#x.decoderForward(cell, T, B, S, E, H, M, L, ...args, work);
+    const work = this.#decoderTable(k, this.#exports.decoderWorkFloats(cell, T, B, S, H, M, L), table);
+    this.#exports.decoderForward(cell, T, B, S, E, H, M, L, ...args, work);
   }
 
   decoderBackward(
     shape: DecoderShape,
     layers: readonly DecoderLayer[],
     mem: DecoderMemory,
-    wCombine: F,
+    wCombine: FloatSpan,
     rec: DecoderRecord,
-    dFeeds: F,
-    dhN: readonly F[],
-    dcN: readonly F[],
+    dFeeds: FloatSpan,
+    dhN: readonly FloatSpan[],
+    dcN: readonly FloatSpan[],
     grads: readonly DecoderLayerGrads[],
     out: DecoderGrads,
   ): void {
@@ -909,52 +946,66 @@ export class WasmBackend implements Backend {
     const table = [
       ...this.#decoderLayers(k, layers),
       ...grads.flatMap((g, l) => [
-        this.#f(k, `dhN[${l}]`, dhN[l]!),
-        this.#f(k, `dcN[${l}]`, dcN[l]!),
+        this.#floatPointer(k, `dhN[${l}]`, dhN[l]!),
+        this.#floatPointer(k, `dcN[${l}]`, dcN[l]!),
         ...(['dGx', 'dGh', 'dh0', 'dc0', 'dbIh', 'dbHh'] as const).map((name) =>
-          this.#f(k, `grads[${l}].${name}`, g[name]),
+          this.#floatPointer(k, `grads[${l}].${name}`, g[name]),
         ),
       ]),
     ];
     const args = [
       ...this.#decoderShared(k, mem, wCombine),
-      this.#f(k, 'attention', rec.attention),
-      this.#f(k, 'combined', rec.combined),
-      this.#f(k, 'feeds', rec.feeds),
-      this.#f(k, 'dFeeds', dFeeds),
-      ...(['dEmbedded', 'dKeys', 'dMemory', 'dCombine', 'dFeed0'] as const).map((name) => this.#f(k, name, out[name])),
+      this.#floatPointer(k, 'attention', rec.attention),
+      this.#floatPointer(k, 'combined', rec.combined),
+      this.#floatPointer(k, 'feeds', rec.feeds),
+      this.#floatPointer(k, 'dFeeds', dFeeds),
+      ...(['dEmbedded', 'dKeys', 'dMemory', 'dCombine', 'dFeed0'] as const).map((name) =>
+        this.#floatPointer(k, name, out[name]),
+      ),
     ];
-    const work = this.#decoderTable(k, this.#x.decoderWorkFloats(cell, T, B, S, H, M, L), table);
-    this.#x.decoderBackward(cell, T, B, S, E, H, M, L, ...args, work);
+    const work = this.#decoderTable(k, this.#exports.decoderWorkFloats(cell, T, B, S, H, M, L), table);
+    this.#exports.decoderBackward(cell, T, B, S, E, H, M, L, ...args, work);
   }
 
-  topK(N: number, V: number, K: number, scores: F, values: F, indices: I): void {
+  topK(N: number, V: number, K: number, scores: FloatSpan, values: FloatSpan, indices: IntSpan): void {
     check.checkTopK(N, V, K, scores, values, indices);
     const k = 'topK';
-    this.#x.topK(N, V, K, this.#f(k, 'scores', scores), this.#f(k, 'values', values), this.#i(k, 'indices', indices));
+    this.#exports.topK(
+      N,
+      V,
+      K,
+      this.#floatPointer(k, 'scores', scores),
+      this.#floatPointer(k, 'values', values),
+      this.#intPointer(k, 'indices', indices),
+    );
   }
 
-  logSoftmax(N: number, V: number, x: F, out: F): void {
+  logSoftmax(N: number, V: number, x: FloatSpan, out: FloatSpan): void {
     check.checkLogSoftmax(N, V, x, out);
-    this.#x.logSoftmax(N, V, this.#f('logSoftmax', 'x', x), this.#f('logSoftmax', 'out', out));
+    this.#exports.logSoftmax(
+      N,
+      V,
+      this.#floatPointer('logSoftmax', 'x', x),
+      this.#floatPointer('logSoftmax', 'out', out),
+    );
   }
 
   softmaxCrossEntropy(
     N: number,
     V: number,
-    logits: F,
-    targets: I,
+    logits: FloatSpan,
+    targets: IntSpan,
     scale: number,
-    dLogits: F | null,
+    dLogits: FloatSpan | null,
     labelSmoothing = 0,
   ): number {
     check.checkSoftmaxCrossEntropy(N, V, logits, targets, scale, dLogits, labelSmoothing);
     const k = 'softmaxCrossEntropy';
-    const x = this.#f(k, 'logits', logits),
-      y = this.#i(k, 'targets', targets);
+    const x = this.#floatPointer(k, 'logits', logits),
+      y = this.#intPointer(k, 'targets', targets);
     // Pointer 0 means "no gradient": a real buffer is never at 0 (the allocator starts above heapBase).
-    const d = dLogits ? this.#f(k, 'dLogits', dLogits) : 0;
-    return this.#x.softmaxCrossEntropy(N, V, x, y, scale, d, labelSmoothing);
+    const d = dLogits ? this.#floatPointer(k, 'dLogits', dLogits) : 0;
+    return this.#exports.softmaxCrossEntropy(N, V, x, y, scale, d, labelSmoothing);
   }
 
   ctcLoss(
@@ -962,95 +1013,106 @@ export class WasmBackend implements Backend {
     B: number,
     C: number,
     S: number,
-    logits: F,
-    targets: I,
-    inputLengths: I,
-    targetLengths: I,
+    logits: FloatSpan,
+    targets: IntSpan,
+    inputLengths: IntSpan,
+    targetLengths: IntSpan,
     zeroInfinity: boolean,
-    work: F,
-    losses: F,
-    dLogits: F | null,
+    work: FloatSpan,
+    losses: FloatSpan,
+    dLogits: FloatSpan | null,
   ): number {
     check.checkCtcLoss(T, B, C, S, logits, targets, inputLengths, targetLengths, zeroInfinity, work, losses, dLogits);
     const k = 'ctcLoss';
-    return this.#x.ctcLoss(
+    return this.#exports.ctcLoss(
       T,
       B,
       C,
       S,
-      this.#f(k, 'logits', logits),
-      this.#i(k, 'targets', targets),
-      this.#i(k, 'inputLengths', inputLengths),
-      this.#i(k, 'targetLengths', targetLengths),
+      this.#floatPointer(k, 'logits', logits),
+      this.#intPointer(k, 'targets', targets),
+      this.#intPointer(k, 'inputLengths', inputLengths),
+      this.#intPointer(k, 'targetLengths', targetLengths),
       zeroInfinity ? 1 : 0,
-      this.#f(k, 'work', work),
-      this.#f(k, 'losses', losses),
-      dLogits ? this.#f(k, 'dLogits', dLogits) : 0,
+      this.#floatPointer(k, 'work', work),
+      this.#floatPointer(k, 'losses', losses),
+      dLogits ? this.#floatPointer(k, 'dLogits', dLogits) : 0,
     );
   }
 
-  clipValue(x: F, limit: number): void {
+  clipValue(x: FloatSpan, limit: number): void {
     check.checkClipValue(x, limit);
-    this.#x.clipValue(x.length, this.#f('clipValue', 'x', x), limit);
+    this.#exports.clipValue(x.length, this.#floatPointer('clipValue', 'x', x), limit);
   }
 
-  sumSquares(x: F): number {
+  sumSquares(x: FloatSpan): number {
     check.checkSumSquares(x);
-    return this.#x.sumSquares(x.length, this.#f('sumSquares', 'x', x));
+    return this.#exports.sumSquares(x.length, this.#floatPointer('sumSquares', 'x', x));
   }
 
-  scale(x: F, s: number): void {
+  scale(x: FloatSpan, s: number): void {
     check.checkScale(x, s);
-    this.#x.scale(x.length, this.#f('scale', 'x', x), s);
+    this.#exports.scale(x.length, this.#floatPointer('scale', 'x', x), s);
   }
 
-  dropout(x: F, p: number, seed: number, mask: F, out: F): void {
+  dropout(x: FloatSpan, p: number, seed: number, mask: FloatSpan, out: FloatSpan): void {
     const k = 'dropout';
     check.checkDropout(x, p, seed, mask, out);
-    this.#x.dropout(
+    this.#exports.dropout(
       x.length,
-      this.#f(k, 'x', x),
+      this.#floatPointer(k, 'x', x),
       dropoutThreshold(p),
       Math.fround(1 / (1 - p)),
       seed,
-      this.#f(k, 'mask', mask),
-      this.#f(k, 'out', out),
+      this.#floatPointer(k, 'mask', mask),
+      this.#floatPointer(k, 'out', out),
     );
   }
 
-  multiply(a: F, b: F, out: F): void {
+  multiply(a: FloatSpan, b: FloatSpan, out: FloatSpan): void {
     const k = 'multiply';
     check.checkMultiply(a, b, out);
-    this.#x.multiply(a.length, this.#f(k, 'a', a), this.#f(k, 'b', b), this.#f(k, 'out', out));
+    this.#exports.multiply(
+      a.length,
+      this.#floatPointer(k, 'a', a),
+      this.#floatPointer(k, 'b', b),
+      this.#floatPointer(k, 'out', out),
+    );
   }
 
-  adagradUpdate(param: F, grad: F, sum: F, lr: number, eps: number, weightDecay: number): void {
+  adagradUpdate(param: FloatSpan, grad: FloatSpan, sum: FloatSpan, lr: number, eps: number, weightDecay: number): void {
     const k = 'adagradUpdate';
     check.checkAdagradUpdate(param, grad, sum, lr, eps, weightDecay);
-    this.#x.adagradUpdate(
+    this.#exports.adagradUpdate(
       param.length,
-      this.#f(k, 'param', param),
-      this.#f(k, 'grad', grad),
-      this.#f(k, 'sum', sum),
+      this.#floatPointer(k, 'param', param),
+      this.#floatPointer(k, 'grad', grad),
+      this.#floatPointer(k, 'sum', sum),
       lr,
       eps,
       weightDecay,
     );
   }
 
-  sgdUpdate(param: F, grad: F, lr: number, weightDecay: number): void {
+  sgdUpdate(param: FloatSpan, grad: FloatSpan, lr: number, weightDecay: number): void {
     const k = 'sgdUpdate';
     check.checkSgdUpdate(param, grad, lr, weightDecay);
-    this.#x.sgdUpdate(param.length, this.#f(k, 'param', param), this.#f(k, 'grad', grad), lr, weightDecay);
+    this.#exports.sgdUpdate(
+      param.length,
+      this.#floatPointer(k, 'param', param),
+      this.#floatPointer(k, 'grad', grad),
+      lr,
+      weightDecay,
+    );
   }
 
   // The stateful updates: the derived constants (1 − dampening, 1 − α, 1 − β1, 1 − β2, Adam's bias corrections,
   // AdamW's 1 − lr·wd) are computed here in float64 once per call and passed as f32 arguments (rounded to
   // nearest by the call, like Math.fround), as native/optim.cc does in double; the kernel loops run in f32.
   momentumUpdate(
-    param: F,
-    grad: F,
-    buf: F,
+    param: FloatSpan,
+    grad: FloatSpan,
+    buf: FloatSpan,
     lr: number,
     momentum: number,
     dampening: number,
@@ -1060,11 +1122,11 @@ export class WasmBackend implements Backend {
   ): void {
     const k = 'momentumUpdate';
     check.checkMomentumUpdate(param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, first);
-    this.#x.momentumUpdate(
+    this.#exports.momentumUpdate(
       param.length,
-      this.#f(k, 'param', param),
-      this.#f(k, 'grad', grad),
-      this.#f(k, 'buf', buf),
+      this.#floatPointer(k, 'param', param),
+      this.#floatPointer(k, 'grad', grad),
+      this.#floatPointer(k, 'buf', buf),
       lr,
       momentum,
       1 - dampening,
@@ -1074,14 +1136,22 @@ export class WasmBackend implements Backend {
     );
   }
 
-  rmspropUpdate(param: F, grad: F, sq: F, lr: number, alpha: number, eps: number, weightDecay: number): void {
+  rmspropUpdate(
+    param: FloatSpan,
+    grad: FloatSpan,
+    sq: FloatSpan,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+  ): void {
     const k = 'rmspropUpdate';
     check.checkRmspropUpdate(param, grad, sq, lr, alpha, eps, weightDecay);
-    this.#x.rmspropUpdate(
+    this.#exports.rmspropUpdate(
       param.length,
-      this.#f(k, 'param', param),
-      this.#f(k, 'grad', grad),
-      this.#f(k, 'sq', sq),
+      this.#floatPointer(k, 'param', param),
+      this.#floatPointer(k, 'grad', grad),
+      this.#floatPointer(k, 'sq', sq),
       lr,
       alpha,
       1 - alpha,
@@ -1091,10 +1161,10 @@ export class WasmBackend implements Backend {
   }
 
   adamUpdate(
-    param: F,
-    grad: F,
-    m: F,
-    v: F,
+    param: FloatSpan,
+    grad: FloatSpan,
+    m: FloatSpan,
+    v: FloatSpan,
     lr: number,
     beta1: number,
     beta2: number,
@@ -1107,12 +1177,12 @@ export class WasmBackend implements Backend {
     check.checkAdamUpdate(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
     const stepSize = lr / (1 - beta1 ** step),
       correction2 = Math.sqrt(1 - beta2 ** step);
-    this.#x.adamUpdate(
+    this.#exports.adamUpdate(
       param.length,
-      this.#f(k, 'param', param),
-      this.#f(k, 'grad', grad),
-      this.#f(k, 'm', m),
-      this.#f(k, 'v', v),
+      this.#floatPointer(k, 'param', param),
+      this.#floatPointer(k, 'grad', grad),
+      this.#floatPointer(k, 'm', m),
+      this.#floatPointer(k, 'v', v),
       stepSize,
       beta1,
       1 - beta1,

@@ -2,7 +2,7 @@
 // alone, at a size like the CMU dictionary model's, on one backend. D1: training (decoderForward +
 // decoderBackward over a batch, target tokens/s); D2: inference, one step over B·K beam rows per call (what
 // beam search runs, rows·steps/s). The rates exclude the encoder, the head and the optimizer.
-import { type Backend, type DecoderShape, type F, Span, cacheWidth, gatesOf } from '../backend/types.js';
+import { type Backend, type DecoderShape, type FloatSpan, Span, cacheWidth, gatesOf } from '../backend/types.js';
 import { Random } from '../util/random.js';
 
 /** The decoder's sizes and its layer count. */
@@ -31,7 +31,7 @@ export function decoderBenchStep(backend: Backend, s: DecoderBenchShape, train: 
   const GH = gatesOf(kind) * H,
     lstm = kind === 'lstm';
   const random = new Random(7);
-  const floats = (n: number, scale = 0): F => {
+  const floats = (n: number, scale = 0): FloatSpan => {
     const span = Span.of(backend.allocFloat(n));
     if (scale > 0) {
       const values = Float32Array.from({ length: n }, () => (random.uniform() * 2 - 1) * scale);

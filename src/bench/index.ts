@@ -330,9 +330,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       }
     }
     const configs = (
-      name === 'reference'
-        ? ['C1']
-        : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5', 'A2']
+      name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5', 'A2']
     ).filter(wanted);
     const ctxOf = (): BenchContext => ({ tokens, vocab, windowS, windows, quick, memory, notes, log });
     const backendRows = benchBackend(backend, configs, peakFor, ctxOf(), pair);

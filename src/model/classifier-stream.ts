@@ -8,7 +8,7 @@
 // to its first max_len characters: characters past maxLen are checked but change nothing, and step() keeps
 // returning the probabilities of the first maxLen.
 import { OwnedBuffers } from '../backend/owned.js';
-import type { F } from '../backend/types.js';
+import type { FloatSpan } from '../backend/types.js';
 import { invalidInput } from '../errors.js';
 import { ClassifierWorkspace, type Pooling } from './classifier.js';
 import { directionsOf } from './config.js';
@@ -84,8 +84,8 @@ export class ClassifierStream {
   readonly carriesState: boolean;
   private workspace: ClassifierWorkspace;
   private readonly owned: OwnedBuffers;
-  private readonly h0: F;
-  private readonly c0: F | null;
+  private readonly h0: FloatSpan;
+  private readonly c0: FloatSpan | null;
 
   constructor(
     readonly model: Model,

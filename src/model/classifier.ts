@@ -4,7 +4,7 @@
 //
 // Sizes: T steps, B sequences, H hidden, L layers, D directions, W = D·H pooled features, C classes.
 import { OwnedBuffers } from '../backend/owned.js';
-import type { F, I, PoolMode } from '../backend/types.js';
+import type { FloatSpan, IntSpan, PoolMode } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
 import { directionsOf, outputsOf } from './config.js';
 import type { Model } from './model.js';
@@ -23,23 +23,23 @@ export interface ClassifierOptions {
 
 export class ClassifierWorkspace {
   /** [maxT·maxB] ids, time-major for the batch's own B: ids[t·B + b]; past a length, any valid id. */
-  readonly ids: I;
+  readonly ids: IntSpan;
   /** [maxB] lengths, each in [1, T]. */
-  readonly lengths: I;
+  readonly lengths: IntSpan;
   /** [maxB] classes, each in [0, C). */
-  readonly labels: I;
+  readonly labels: IntSpan;
   readonly stack: RecurrentStack;
   private readonly C: number;
   private readonly W: number;
-  private readonly pooled: F; // [B,W]
-  private readonly argmax: I; // [B,W] (max pooling)
-  private readonly logitsBuf: F; // [B,C]
-  private readonly dLogits: F; // [B,C]
-  private readonly dPooled: F; // [maxB·D + 1 rows of H]: dPooled [B,W], then one zero row (see backward)
-  private readonly dOutput: F; // [T,B,W] (mean, max)
-  private readonly dhN: F; // [L·D,B,H] ('last')
-  private readonly lastIndex: I; // [B,D] row of h_n for each pooled row ('last')
-  private readonly dLastIndex: I; // [L·D,B] row of dPooled (or the zero row) for each row of dhN ('last')
+  private readonly pooled: FloatSpan; // [B,W]
+  private readonly argmax: IntSpan; // [B,W] (max pooling)
+  private readonly logitsBuf: FloatSpan; // [B,C]
+  private readonly dLogits: FloatSpan; // [B,C]
+  private readonly dPooled: FloatSpan; // [maxB·D + 1 rows of H]: dPooled [B,W], then one zero row (see backward)
+  private readonly dOutput: FloatSpan; // [T,B,W] (mean, max)
+  private readonly dhN: FloatSpan; // [L·D,B,H] ('last')
+  private readonly lastIndex: IntSpan; // [B,D] row of h_n for each pooled row ('last')
+  private readonly dLastIndex: IntSpan; // [L·D,B] row of dPooled (or the zero row) for each row of dhN ('last')
   private shape: { T: number; B: number; labelled: boolean } | null = null;
   private readonly owned: OwnedBuffers;
 
@@ -62,8 +62,8 @@ export class ClassifierWorkspace {
     this.C = outputsOf(model.config);
     this.W = D * H;
     const owned = (this.owned = new OwnedBuffers(model.backend));
-    const float = (length: number): F => owned.float(length);
-    const int = (length: number): I => owned.int(length);
+    const float = (length: number): FloatSpan => owned.float(length);
+    const int = (length: number): IntSpan => owned.int(length);
     const last = pool === 'last';
     this.ids = this.stack.ids;
     this.lengths = this.stack.lengths;
@@ -86,7 +86,7 @@ export class ClassifierWorkspace {
   }
 
   /** Logits [B,C] of the last forward(). */
-  logits(B: number): F {
+  logits(B: number): FloatSpan {
     return this.logitsBuf.sub(0, B * this.C);
   }
 
@@ -113,21 +113,21 @@ export class ClassifierWorkspace {
     B: number,
     withLabels: boolean,
     dropoutSeed?: number,
-    initial: { h0?: F | null; c0?: F | null } = {},
+    initial: { h0?: FloatSpan | null; c0?: FloatSpan | null } = {},
   ): number {
     this.shape = null;
     if (withLabels) this.checkLabels(B);
     const stack = this.stack,
-      be = this.model.backend,
+      backend = this.model.backend,
       { W, C } = this;
     stack.forward(T, B, { ...initial, ...(dropoutSeed === undefined ? {} : { dropoutSeed }) });
     const pooled = this.pooled.sub(0, B * W);
     if (this.pool === 'last') {
       this.buildLastIndices(B);
       const D = directionsOf(this.model.config);
-      be.gatherRows(B * D, this.model.config.hidden, this.lastIndex.sub(0, B * D), stack.finalState(B).h, pooled);
+      backend.gatherRows(B * D, this.model.config.hidden, this.lastIndex.sub(0, B * D), stack.finalState(B).h, pooled);
     } else {
-      be.poolForward(
+      backend.poolForward(
         this.pool,
         T,
         B,
@@ -139,12 +139,12 @@ export class ClassifierWorkspace {
       );
     }
     const logits = this.logits(B),
-      head = this.model.p;
-    be.gemm(false, true, B, C, W, 1, pooled, head.headWeight, 0, logits);
-    be.addBias(B, C, head.headBias, logits);
+      head = this.model.paramTensors;
+    backend.gemm(false, true, B, C, W, 1, pooled, head.headWeight, 0, logits);
+    backend.addBias(B, C, head.headBias, logits);
     this.shape = { T, B, labelled: withLabels };
     if (!withLabels) return Number.NaN;
-    return be.softmaxCrossEntropy(B, C, logits, this.labels.sub(0, B), 1 / B, this.dLogits.sub(0, B * C));
+    return backend.softmaxCrossEntropy(B, C, logits, this.labels.sub(0, B), 1 / B, this.dLogits.sub(0, B * C));
   }
 
   /** Accumulates the gradient of (summed loss)/B of the last forward(T, B, true) into model.grads. */
@@ -152,26 +152,26 @@ export class ClassifierWorkspace {
     const shape = this.shape;
     if (!shape || shape.T !== T || shape.B !== B || !shape.labelled)
       throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, true)`);
-    const be = this.model.backend,
-      { p, g } = this.model,
+    const backend = this.model.backend,
+      { paramTensors, gradTensors } = this.model,
       { W, C } = this;
     const dLogits = this.dLogits.sub(0, B * C),
       pooled = this.pooled.sub(0, B * W),
       dPooled = this.dPooled.sub(0, B * W);
-    be.gemm(true, false, C, W, B, 1, dLogits, pooled, 1, g.headWeight);
-    be.sumRows(B, C, dLogits, g.headBias);
-    be.gemm(false, false, B, W, C, 1, dLogits, p.headWeight, 0, dPooled);
+    backend.gemm(true, false, C, W, B, 1, dLogits, pooled, 1, gradTensors.headWeight);
+    backend.sumRows(B, C, dLogits, gradTensors.headBias);
+    backend.gemm(false, false, B, W, C, 1, dLogits, paramTensors.headWeight, 0, dPooled);
     if (this.pool === 'last') {
       // dh_n: the top layer's rows come from dPooled; every other row points at dPooled's trailing zero row,
       // so the gather writes all of dh_n (nothing stale from an earlier batch).
       const { hidden: H, layers: L } = this.model.config,
         D = directionsOf(this.model.config);
       const dhN = this.dhN.sub(0, L * D * B * H);
-      be.gatherRows(L * D * B, H, this.dLastIndex.sub(0, L * D * B), this.dPooled, dhN);
+      backend.gatherRows(L * D * B, H, this.dLastIndex.sub(0, L * D * B), this.dPooled, dhN);
       this.stack.backward(T, B, null, dhN);
     } else {
       const dOutput = this.dOutput.sub(0, T * B * W);
-      be.poolBackward(
+      backend.poolBackward(
         this.pool,
         T,
         B,

@@ -13,13 +13,13 @@ export function inferenceMatrices(model: Model): InferenceMatrix[] {
     D = directionsOf(c),
     G = gatesOf(cellKind(c));
   const matrices: InferenceMatrix[] = [];
-  model.p.layers.forEach((directions, l) => {
+  model.paramTensors.layers.forEach((directions, l) => {
     const inputs = l > 0 ? D * H : c.embed;
     for (const w of directions) {
       matrices.push({ weight: w.wHh, groups: G, rows: H, cols: H });
       if (inputs > 0) matrices.push({ weight: w.wIh, groups: 1, rows: G * H, cols: inputs });
     }
   });
-  matrices.push({ weight: model.p.headWeight, groups: 1, rows: c.vocabSize, cols: D * H });
+  matrices.push({ weight: model.paramTensors.headWeight, groups: 1, rows: c.vocabSize, cols: D * H });
   return matrices;
 }

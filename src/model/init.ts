@@ -2,7 +2,7 @@
 // a ReLU RNN whose W_hh starts as I with zero biases, so h_t = h_{t−1} + input and gradients neither vanish
 // nor explode at first) and orthogonal W_hh (every gate's H×H block orthogonal, as
 // torch.nn.init.orthogonal_ makes one: Q of a Gaussian matrix's QR with R's diagonal made positive).
-import type { F } from '../backend/types.js';
+import type { FloatSpan } from '../backend/types.js';
 import type { Random } from '../util/random.js';
 
 export const INIT_SCHEMES = ['pytorch', 'randn', 'identity', 'orthogonal'] as const;
@@ -34,7 +34,7 @@ export function orthogonalInto(out: { [i: number]: number }, offset: number, n: 
 /** Rewrites W_hh [G·H, H] (every gate block) and, for identity, zeroes the recurrent layers' biases. */
 export function initRecurrent(
   scheme: 'identity' | 'orthogonal',
-  tensors: readonly { name: string; view: F }[],
+  tensors: readonly { name: string; view: FloatSpan }[],
   H: number,
   random: Random,
 ): void {

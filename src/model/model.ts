@@ -1,7 +1,7 @@
 // A model is an input layer, a recurrent stack and a head; its parameters live in ONE flat arena on the
 // backend, with a view per PyTorch tensor. Gradients live in a second arena of the same layout.
 import { OwnedBuffers } from '../backend/owned.js';
-import type { Backend, F } from '../backend/types.js';
+import type { Backend, FloatSpan } from '../backend/types.js';
 import { Random } from '../util/random.js';
 import { type InitScheme, initRecurrent } from './init.js';
 import { isSeq2Seq, seq2seqInitBound } from './seq2seq-params.js';
@@ -19,13 +19,13 @@ import {
 
 export interface NamedTensor extends ParamSpec {
   offset: number;
-  view: F;
+  view: FloatSpan;
 }
 
 /** A flat arena with one view per parameter, in state-dict order. */
 export class ParameterArena {
   readonly tensors: NamedTensor[];
-  readonly all: F;
+  readonly all: FloatSpan;
   readonly #owned: OwnedBuffers;
 
   constructor(backend: Backend, specs: ParamSpec[]) {
@@ -46,7 +46,7 @@ export class ParameterArena {
     this.#owned.dispose();
   }
 
-  get(name: string): F {
+  get(name: string): FloatSpan {
     const tensor = this.tensors.find((t) => t.name === name);
     if (!tensor) throw new Error(`no parameter named ${name}`);
     return tensor.view;
@@ -54,19 +54,19 @@ export class ParameterArena {
 }
 
 export interface LayerParams {
-  wIh: F;
-  wHh: F;
-  bIh: F;
-  bHh: F;
+  wIh: FloatSpan;
+  wHh: FloatSpan;
+  bIh: FloatSpan;
+  bHh: FloatSpan;
 }
 
 /** Named views of one arena (parameters or their gradients) in the model's structure. */
 export interface ModelTensors {
-  embed: F | null;
+  embed: FloatSpan | null;
   /** [layer][direction]: direction 0 runs forward in time, direction 1 (bidirectional only) backward. */
   layers: LayerParams[][];
-  headWeight: F;
-  headBias: F;
+  headWeight: FloatSpan;
+  headBias: FloatSpan;
 }
 
 /** The weights of `prefix` = nn.RNN|LSTM|GRU, [layer][direction]. */
@@ -100,8 +100,8 @@ export class Model {
   readonly config: ModelConfig;
   readonly params: ParameterArena;
   readonly grads: ParameterArena;
-  readonly p: ModelTensors;
-  readonly g: ModelTensors;
+  readonly paramTensors: ModelTensors;
+  readonly gradTensors: ModelTensors;
 
   constructor(
     readonly backend: Backend,
@@ -111,8 +111,8 @@ export class Model {
     const specs = parameterSpecs(this.config);
     this.params = new ParameterArena(backend, specs);
     this.grads = new ParameterArena(backend, specs);
-    this.p = structure(this.params, this.config);
-    this.g = structure(this.grads, this.config);
+    this.paramTensors = structure(this.params, this.config);
+    this.gradTensors = structure(this.grads, this.config);
   }
 
   get parameterCount(): number {

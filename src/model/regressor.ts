@@ -3,7 +3,7 @@
 // targets [B,C] (PyTorch's nn.MSELoss, reduction 'mean' over the B·C values). The adding problem's model.
 //
 // Sizes: T steps, B sequences, I frame width (config.vocabSize with embed 0), H hidden, L layers, C outputs.
-import { type F, Span } from '../backend/types.js';
+import { type FloatSpan, Span } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
 import { directionsOf, outputsOf } from './config.js';
 import type { Model } from './model.js';
@@ -11,14 +11,14 @@ import { RecurrentStack } from './stack.js';
 
 export class RegressorWorkspace {
   /** [maxT·maxB·I] frames, time-major: frames[(t·B + b)·I + i]. */
-  readonly frames: F;
+  readonly frames: FloatSpan;
   /** [maxB·C] targets. */
-  readonly targets: F;
+  readonly targets: FloatSpan;
   readonly stack: RecurrentStack;
   private readonly C: number;
-  private readonly predictionsBuf: F; // [B,C]
-  private readonly dPredictions: F; // [B,C]
-  private readonly dhN: F; // [L,B,H]: zero except the top layer's rows
+  private readonly predictionsBuf: FloatSpan; // [B,C]
+  private readonly dPredictions: FloatSpan; // [B,C]
+  private readonly dhN: FloatSpan; // [L,B,H]: zero except the top layer's rows
   private shape: { T: number; B: number; labelled: boolean } | null = null;
 
   constructor(
@@ -36,7 +36,7 @@ export class RegressorWorkspace {
     });
     const { hidden: H, layers: L } = model.config;
     this.C = outputsOf(model.config);
-    const float = (length: number): F => Span.of(model.backend.allocFloat(length));
+    const float = (length: number): FloatSpan => Span.of(model.backend.allocFloat(length));
     this.targets = float(maxB * this.C);
     this.predictionsBuf = float(maxB * this.C);
     this.dPredictions = float(maxB * this.C);
@@ -45,7 +45,7 @@ export class RegressorWorkspace {
   }
 
   /** Predictions [B,C] of the last forward(). */
-  predictions(B: number): F {
+  predictions(B: number): FloatSpan {
     return this.predictionsBuf.sub(0, B * this.C);
   }
 
@@ -54,14 +54,14 @@ export class RegressorWorkspace {
    *  every training step) turns on dropout between layers. */
   forward(T: number, B: number, withTargets: boolean, dropoutSeed?: number): number {
     this.shape = null;
-    const be = this.model.backend,
+    const backend = this.model.backend,
       { hidden: H, layers: L } = this.model.config,
       C = this.C;
     this.stack.forward(T, B, { masked: false, ...(dropoutSeed === undefined ? {} : { dropoutSeed }) });
     const top = this.stack.finalState(B).h.sub((L - 1) * B * H, B * H);
     const predictions = this.predictions(B);
-    be.gemm(false, true, B, C, H, 1, top, this.model.p.headWeight, 0, predictions);
-    be.addBias(B, C, this.model.p.headBias, predictions);
+    backend.gemm(false, true, B, C, H, 1, top, this.model.paramTensors.headWeight, 0, predictions);
+    backend.addBias(B, C, this.model.paramTensors.headBias, predictions);
     this.shape = { T, B, labelled: withTargets };
     if (!withTargets) return Number.NaN;
     // B·C numbers: not worth a kernel (the recurrent loop costs T·B·H² per step).
@@ -82,17 +82,17 @@ export class RegressorWorkspace {
     const shape = this.shape;
     if (!shape || shape.T !== T || shape.B !== B || !shape.labelled)
       throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, true)`);
-    const be = this.model.backend,
-      { p, g } = this.model,
+    const backend = this.model.backend,
+      { paramTensors, gradTensors } = this.model,
       { hidden: H, layers: L } = this.model.config,
       C = this.C;
     const dPredictions = this.dPredictions.sub(0, B * C);
     const top = this.stack.finalState(B).h.sub((L - 1) * B * H, B * H);
-    be.gemm(true, false, C, H, B, 1, dPredictions, top, 1, g.headWeight);
-    be.sumRows(B, C, dPredictions, g.headBias);
+    backend.gemm(true, false, C, H, B, 1, dPredictions, top, 1, gradTensors.headWeight);
+    backend.sumRows(B, C, dPredictions, gradTensors.headBias);
     const dhN = this.dhN.sub(0, L * B * H);
     dhN.data.fill(0, 0, (L - 1) * B * H);
-    be.gemm(false, false, B, H, C, 1, dPredictions, p.headWeight, 0, dhN.sub((L - 1) * B * H, B * H));
+    backend.gemm(false, false, B, H, C, 1, dPredictions, paramTensors.headWeight, 0, dhN.sub((L - 1) * B * H, B * H));
     this.stack.backward(T, B, null, dhN);
   }
 }

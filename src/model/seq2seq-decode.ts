@@ -11,7 +11,7 @@
 // every input; those ending in </s> among the first K ranks finish, the best K others stay live; an input
 // is done when K hypotheses have finished (so K = 1 is greedy decoding) or none can continue.
 import { OwnedBuffers } from '../backend/owned.js';
-import { type DecoderLayer, type F, type I, cacheWidth } from '../backend/types.js';
+import { type DecoderLayer, type FloatSpan, type IntSpan, cacheWidth } from '../backend/types.js';
 import { TARGET_END, TARGET_PAD, TARGET_START } from '../tasks/seq2seq/vocab.js';
 import { cellKind } from './config.js';
 import type { Model } from './model.js';
@@ -56,24 +56,24 @@ export function checkDecodeOptions(o: DecodeOptions): void {
 export class Seq2SeqDecoder {
   readonly encoder: Seq2SeqWorkspace;
   private readonly owned: OwnedBuffers;
-  private readonly layers: { hs: F; cs: F; cache: F }[]; // hs, cs [2, R, H]; cache [R, cacheWidth·H]
-  private readonly keys: F; // [maxS, R, H]
-  private readonly memory: F; // [maxS, R, M]
-  private readonly lengths: I; // [R]
-  private readonly expand: I; // [maxS·R]: row s·R + r ← s·B + ⌊r/K⌋
-  private readonly parents: I; // [R]
-  private readonly tokens: I; // [R]
-  private readonly embedded: F; // [R, E]
-  private readonly input0: F; // [R, E+H]
-  private readonly attention: F; // [R, maxS]
-  private readonly combined: F; // [R, M+H]
-  private readonly feeds: F; // [2, R, H]
-  private readonly logits: F; // [R, Vt]
-  private readonly logProbs: F; // [R, Vt]
-  private readonly running: F; // [R] each row's log P so far
-  private readonly ones: F; // [Vt]
-  private readonly best: F; // [maxB, 2·maxK]
-  private readonly bestIndex: I;
+  private readonly layers: { hs: FloatSpan; cs: FloatSpan; cache: FloatSpan }[]; // hs, cs [2, R, H]; cache [R, cacheWidth·H]
+  private readonly keys: FloatSpan; // [maxS, R, H]
+  private readonly memory: FloatSpan; // [maxS, R, M]
+  private readonly lengths: IntSpan; // [R]
+  private readonly expand: IntSpan; // [maxS·R]: row s·R + r ← s·B + ⌊r/K⌋
+  private readonly parents: IntSpan; // [R]
+  private readonly tokens: IntSpan; // [R]
+  private readonly embedded: FloatSpan; // [R, E]
+  private readonly input0: FloatSpan; // [R, E+H]
+  private readonly attention: FloatSpan; // [R, maxS]
+  private readonly combined: FloatSpan; // [R, M+H]
+  private readonly feeds: FloatSpan; // [2, R, H]
+  private readonly logits: FloatSpan; // [R, Vt]
+  private readonly logProbs: FloatSpan; // [R, Vt]
+  private readonly running: FloatSpan; // [R] each row's log P so far
+  private readonly ones: FloatSpan; // [Vt]
+  private readonly best: FloatSpan; // [maxB, 2·maxK]
+  private readonly bestIndex: IntSpan;
   private readonly maxR: number;
   /** Decoder rows run so far (B·K per step): what the work of decoding is proportional to. */
   rowSteps = 0;
@@ -89,8 +89,8 @@ export class Seq2SeqDecoder {
     const R = (this.maxR = maxB * maxK);
     const kind = cellKind(model.config);
     const owned = (this.owned = new OwnedBuffers(model.backend));
-    const float = (n: number): F => owned.float(n);
-    const int = (n: number): I => owned.int(n);
+    const float = (n: number): FloatSpan => owned.float(n);
+    const int = (n: number): IntSpan => owned.int(n);
     this.layers = Array.from({ length: model.config.layers }, () => ({
       hs: float(2 * R * H),
       cs: float(kind === 'lstm' ? 2 * R * H : 0),
@@ -149,7 +149,7 @@ export class Seq2SeqDecoder {
       R = B * K,
       S = Math.max(...batch.map((s) => s.length));
     const enc = this.encoder,
-      be = this.model.backend,
+      backend = this.model.backend,
       { H, M } = enc;
     const ids = enc.sourceIds.data;
     ids.fill(0, 0, S * B);
@@ -160,33 +160,33 @@ export class Seq2SeqDecoder {
     enc.encode(S, B);
     const expand = this.expand.data;
     for (let s = 0; s < S; s++) for (let r = 0; r < R; r++) expand[s * R + r] = s * B + Math.floor(r / K);
-    be.gatherRows(S * R, H, this.expand.sub(0, S * R), enc.keys(S, B), this.keys.sub(0, S * R * H));
-    be.gatherRows(S * R, M, this.expand.sub(0, S * R), enc.memory(S, B), this.memory.sub(0, S * R * M));
+    backend.gatherRows(S * R, H, this.expand.sub(0, S * R), enc.keys(S, B), this.keys.sub(0, S * R * H));
+    backend.gatherRows(S * R, M, this.expand.sub(0, S * R), enc.memory(S, B), this.memory.sub(0, S * R * M));
     for (let r = 0; r < R; r++) this.lengths.data[r] = batch[Math.floor(r / K)]!.length;
     const rows = this.expand.sub(0, R); // row r ← input ⌊r/K⌋ (the s = 0 block)
     this.layers.forEach((layer, l) => {
       const initial = enc.initialState(l, B);
-      be.gatherRows(R, H, rows, initial.h, layer.hs.sub(0, R * H));
-      if (initial.c) be.gatherRows(R, H, rows, initial.c, layer.cs.sub(0, R * H));
+      backend.gatherRows(R, H, rows, initial.h, layer.hs.sub(0, R * H));
+      if (initial.c) backend.gatherRows(R, H, rows, initial.c, layer.cs.sub(0, R * H));
     });
     this.feeds.data.fill(0, 0, R * H);
     return { S, R };
   }
 
   /** One decoder step over R rows reading `tokens`: log-probabilities [R,Vt] (pad and start at −∞). */
-  private step(S: number, R: number): F {
-    const be = this.model.backend,
+  private step(S: number, R: number): FloatSpan {
+    const backend = this.model.backend,
       enc = this.encoder,
       { H, M, E, Vt } = enc;
     this.rowSteps += R;
-    be.gatherRows(R, E, this.tokens.sub(0, R), enc.p.targetEmbed, this.embedded.sub(0, R * E));
+    backend.gatherRows(R, E, this.tokens.sub(0, R), enc.p.targetEmbed, this.embedded.sub(0, R * E));
     const layers: DecoderLayer[] = this.layers.map((layer, l) => ({
       ...enc.p.decoder[l]!,
       hs: layer.hs.sub(0, 2 * R * H),
       cs: layer.cs.sub(0, layer.cs.length ? 2 * R * H : 0),
       cache: layer.cache.sub(0, R * (layer.cache.length / this.maxR)),
     }));
-    be.decoderForward(
+    backend.decoderForward(
       enc.shapeOf(1, R, S),
       layers,
       this.embedded.sub(0, R * E),
@@ -205,9 +205,9 @@ export class Seq2SeqDecoder {
     );
     const logits = this.logits.sub(0, R * Vt),
       logProbs = this.logProbs.sub(0, R * Vt);
-    be.gemm(false, true, R, Vt, H, 1, this.feeds.sub(R * H, R * H), enc.p.headWeight, 0, logits);
-    be.addBias(R, Vt, enc.p.headBias, logits);
-    be.logSoftmax(R, Vt, logits, logProbs);
+    backend.gemm(false, true, R, Vt, H, 1, this.feeds.sub(R * H, R * H), enc.p.headWeight, 0, logits);
+    backend.addBias(R, Vt, enc.p.headBias, logits);
+    backend.logSoftmax(R, Vt, logits, logProbs);
     const lp = logProbs.data;
     for (let r = 0; r < R; r++) lp[r * Vt + TARGET_PAD] = lp[r * Vt + TARGET_START] = -Infinity;
     return logProbs;
@@ -215,10 +215,11 @@ export class Seq2SeqDecoder {
 
   /** Carries every row's state to the next step from row parents[r]. */
   private reorder(R: number): void {
-    const be = this.model.backend,
+    const backend = this.model.backend,
       H = this.encoder.H,
       parents = this.parents.sub(0, R);
-    const carry = (buffer: F): void => be.gatherRows(R, H, parents, buffer.sub(R * H, R * H), buffer.sub(0, R * H));
+    const carry = (buffer: FloatSpan): void =>
+      backend.gatherRows(R, H, parents, buffer.sub(R * H, R * H), buffer.sub(0, R * H));
     for (const layer of this.layers) {
       carry(layer.hs);
       if (layer.cs.length) carry(layer.cs);
@@ -229,7 +230,7 @@ export class Seq2SeqDecoder {
   private greedyBatch(batch: readonly Int32Array[], o: Omit<DecodeOptions, 'beam' | 'nbest'>): Hypothesis[][] {
     const B = batch.length,
       Vt = this.encoder.Vt,
-      be = this.model.backend;
+      backend = this.model.backend;
     const { S } = this.start(batch, 1);
     const out: (Hypothesis | null)[] = new Array(B).fill(null);
     const ids: number[][] = Array.from({ length: B }, () => []);
@@ -238,7 +239,7 @@ export class Seq2SeqDecoder {
     for (let b = 0; b < B; b++) this.parents.data[b] = b;
     for (let t = 0; out.includes(null); t++) {
       const lp = this.step(S, B);
-      be.topK(B, Vt, 1, lp, this.best.sub(0, B), this.bestIndex.sub(0, B));
+      backend.topK(B, Vt, 1, lp, this.best.sub(0, B), this.bestIndex.sub(0, B));
       for (let b = 0; b < B; b++) {
         if (out[b] !== null) continue;
         const token = t === o.maxLength ? TARGET_END : this.bestIndex.data[b]!;
@@ -260,7 +261,7 @@ export class Seq2SeqDecoder {
     const B = batch.length,
       K = o.beam,
       Vt = this.encoder.Vt,
-      be = this.model.backend;
+      backend = this.model.backend;
     const { S, R } = this.start(batch, K);
     // Live hypotheses per row: tokens so far and log P; a dead row has log P = −∞.
     let history: number[][] = Array.from({ length: R }, () => []);
@@ -283,9 +284,9 @@ export class Seq2SeqDecoder {
         break;
       }
       // candidates[b, k·Vt + v] = running[b·K + k] + lp[b·K + k, v]: a rank-1 update in the engine.
-      be.gemm(false, false, R, Vt, 1, 1, this.running.sub(0, R), this.ones, 1, lp);
+      backend.gemm(false, false, R, Vt, 1, 1, this.running.sub(0, R), this.ones, 1, lp);
       const C = 2 * K;
-      be.topK(B, K * Vt, C, lp, this.best.sub(0, B * C), this.bestIndex.sub(0, B * C));
+      backend.topK(B, K * Vt, C, lp, this.best.sub(0, B * C), this.bestIndex.sub(0, B * C));
       const next: number[][] = new Array(R);
       for (let b = 0; b < B; b++) {
         let live = 0;

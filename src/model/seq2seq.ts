@@ -15,8 +15,8 @@ import {
   type DecoderMemory,
   type DecoderRecord,
   type DecoderShape,
-  type F,
-  type I,
+  type FloatSpan,
+  type IntSpan,
   cacheWidth,
   gatesOf,
 } from '../backend/types.js';
@@ -32,30 +32,30 @@ export interface Seq2SeqOptions {
 
 /** The decoder's state buffers of one layer, for up to maxT steps × maxB rows. */
 interface DecoderBuffers {
-  hs: F; // [maxT+1, maxB, H]
-  cs: F; // the same for the LSTM, else empty
-  cache: F; // [maxT, maxB, cacheWidth·H]
-  dGx: F; // [maxT, maxB, G·H]
-  dGh: F;
-  dh0: F; // [maxB, H]
-  dc0: F;
+  hs: FloatSpan; // [maxT+1, maxB, H]
+  cs: FloatSpan; // the same for the LSTM, else empty
+  cache: FloatSpan; // [maxT, maxB, cacheWidth·H]
+  dGx: FloatSpan; // [maxT, maxB, G·H]
+  dGh: FloatSpan;
+  dh0: FloatSpan; // [maxB, H]
+  dc0: FloatSpan;
 }
 
 /** The named parameters besides the encoder (model.p has the source embedding and the encoder's layers). */
 export interface Seq2SeqTensors {
-  bridgeWeight: F;
-  bridgeBias: F;
-  targetEmbed: F;
+  bridgeWeight: FloatSpan;
+  bridgeBias: FloatSpan;
+  targetEmbed: FloatSpan;
   decoder: LayerParams[];
-  attention: F;
-  combine: F;
-  headWeight: F;
-  headBias: F;
+  attention: FloatSpan;
+  combine: FloatSpan;
+  headWeight: FloatSpan;
+  headBias: FloatSpan;
 }
 
 export function seq2seqTensors(model: Model, which: 'params' | 'grads'): Seq2SeqTensors {
   const arena = model[which],
-    tensors = model[which === 'params' ? 'p' : 'g'];
+    tensors = model[which === 'params' ? 'paramTensors' : 'gradTensors'];
   return {
     bridgeWeight: arena.get('bridge.weight'),
     bridgeBias: arena.get('bridge.bias'),
@@ -71,13 +71,13 @@ export function seq2seqTensors(model: Model, which: 'params' | 'grads'): Seq2Seq
 export class Seq2SeqWorkspace {
   readonly stack: RecurrentStack;
   /** [maxS·maxB] source ids, time-major: ids[s·B + b]; past a length any valid id (the stack's). */
-  readonly sourceIds: I;
+  readonly sourceIds: IntSpan;
   /** [maxB] source lengths, each in [1, S]. */
-  readonly sourceLengths: I;
+  readonly sourceLengths: IntSpan;
   /** [maxT·maxB] what the decoder reads: <s> y_1 … y_n, then any valid id (padding 0). */
-  readonly targetIn: I;
+  readonly targetIn: IntSpan;
   /** [maxT·maxB] what it is scored on: y_1 … y_n </s>, then −1 (not scored). */
-  readonly targetOut: I;
+  readonly targetOut: IntSpan;
   readonly p: Seq2SeqTensors;
   readonly g: Seq2SeqTensors;
   readonly H: number;
@@ -85,28 +85,28 @@ export class Seq2SeqWorkspace {
   readonly E: number;
   readonly Vt: number;
   private readonly layers: DecoderBuffers[];
-  private readonly bridgeIn: F; // [2·L·maxB, M]: the encoder's final states per layer, h rows then c rows
-  private readonly dBridgeIn: F;
-  private readonly bridgeIndex: I; // [L·D·maxB]: bridgeIn row (width H) ← final-state row
-  private readonly dBridgeIndex: I; // [L·D·maxB]: the inverse
-  private readonly dPre: F; // [maxB, H]
-  private readonly dhNEncoder: F; // [L·D·maxB, H]
-  private readonly dcNEncoder: F;
-  private readonly keysBuf: F; // [maxS·maxB, H]
-  private readonly dKeys: F;
-  private readonly dMemory: F; // [maxS·maxB, M]
-  private readonly embedded: F; // [maxT·maxB, E]
-  private readonly dEmbedded: F;
-  private readonly input0: F; // [maxT·maxB, E+H]
-  private readonly attentionBuf: F; // [maxT·maxB·maxS]
-  private readonly combined: F; // [maxT·maxB, M+H]
-  private readonly feeds: F; // [(maxT+1)·maxB, H]
-  private readonly dFeeds: F; // [maxT·maxB, H]
-  private readonly dCombine: F; // [maxT·maxB, H]
-  private readonly dFeed0: F; // [maxB, H]
-  private readonly zeros: F; // [maxB·H]
-  private readonly logitsBuf: F; // [maxT·maxB, Vt]
-  private readonly dLogits: F;
+  private readonly bridgeIn: FloatSpan; // [2·L·maxB, M]: the encoder's final states per layer, h rows then c rows
+  private readonly dBridgeIn: FloatSpan;
+  private readonly bridgeIndex: IntSpan; // [L·D·maxB]: bridgeIn row (width H) ← final-state row
+  private readonly dBridgeIndex: IntSpan; // [L·D·maxB]: the inverse
+  private readonly dPre: FloatSpan; // [maxB, H]
+  private readonly dhNEncoder: FloatSpan; // [L·D·maxB, H]
+  private readonly dcNEncoder: FloatSpan;
+  private readonly keysBuf: FloatSpan; // [maxS·maxB, H]
+  private readonly dKeys: FloatSpan;
+  private readonly dMemory: FloatSpan; // [maxS·maxB, M]
+  private readonly embedded: FloatSpan; // [maxT·maxB, E]
+  private readonly dEmbedded: FloatSpan;
+  private readonly input0: FloatSpan; // [maxT·maxB, E+H]
+  private readonly attentionBuf: FloatSpan; // [maxT·maxB·maxS]
+  private readonly combined: FloatSpan; // [maxT·maxB, M+H]
+  private readonly feeds: FloatSpan; // [(maxT+1)·maxB, H]
+  private readonly dFeeds: FloatSpan; // [maxT·maxB, H]
+  private readonly dCombine: FloatSpan; // [maxT·maxB, H]
+  private readonly dFeed0: FloatSpan; // [maxB, H]
+  private readonly zeros: FloatSpan; // [maxB·H]
+  private readonly logitsBuf: FloatSpan; // [maxT·maxB, Vt]
+  private readonly dLogits: FloatSpan;
   private readonly owned: OwnedBuffers;
   private shape: { S: number; T: number; B: number; scored: number } | null = null;
 
@@ -134,8 +134,8 @@ export class Seq2SeqWorkspace {
     this.p = seq2seqTensors(model, 'params');
     this.g = seq2seqTensors(model, 'grads');
     const owned = (this.owned = new OwnedBuffers(model.backend));
-    const float = (n: number): F => owned.float(n);
-    const int = (n: number): I => owned.int(n);
+    const float = (n: number): FloatSpan => owned.float(n);
+    const int = (n: number): IntSpan => owned.int(n);
     const nT = maxT * maxB,
       nS = maxS * maxB,
       M = this.M;
@@ -185,17 +185,17 @@ export class Seq2SeqWorkspace {
   }
 
   /** The encoder's outputs [S,B,M] of the last encode(). */
-  memory(S: number, B: number): F {
+  memory(S: number, B: number): FloatSpan {
     return this.stack.output(S, B);
   }
 
   /** keys = memory·W_aᵀ [S,B,H] of the last encode(). */
-  keys(S: number, B: number): F {
+  keys(S: number, B: number): FloatSpan {
     return this.keysBuf.sub(0, S * B * this.H);
   }
 
   /** Decoder layer l's initial state [B,H] (and cell state, LSTM) written by the last encode(). */
-  initialState(l: number, B: number): { h: F; c: F | null } {
+  initialState(l: number, B: number): { h: FloatSpan; c: FloatSpan | null } {
     const layer = this.layers[l]!,
       size = B * this.H;
     return { h: layer.hs.sub(0, size), c: layer.cs.length ? layer.cs.sub(0, size) : null };
@@ -203,7 +203,7 @@ export class Seq2SeqWorkspace {
 
   /** Runs the encoder over sourceIds/sourceLengths and the bridge; writes memory, keys and initial states. */
   encode(S: number, B: number, dropoutSeed?: number): void {
-    const be = this.backend,
+    const backend = this.backend,
       { H, M } = this,
       L = this.layers.length;
     this.stack.forward(S, B, dropoutSeed === undefined ? {} : { dropoutSeed });
@@ -211,22 +211,22 @@ export class Seq2SeqWorkspace {
     this.buildBridgeIndices(B);
     const rows = L * directionsOf(this.model.config) * B;
     const index = this.bridgeIndex.sub(0, rows);
-    be.gatherRows(rows, H, index, final.h, this.bridgeIn.sub(0, L * B * M));
-    if (final.c) be.gatherRows(rows, H, index, final.c, this.bridgeIn.sub(L * B * M, L * B * M));
+    backend.gatherRows(rows, H, index, final.h, this.bridgeIn.sub(0, L * B * M));
+    if (final.c) backend.gatherRows(rows, H, index, final.c, this.bridgeIn.sub(L * B * M, L * B * M));
     for (let l = 0; l < L; l++) {
       const state = this.initialState(l, B);
       this.bridge(this.bridgeIn.sub(l * B * M, B * M), state.h, B);
       if (state.c) this.bridge(this.bridgeIn.sub((L + l) * B * M, B * M), state.c, B);
     }
     const memory = this.memory(S, B);
-    be.gemm(false, true, S * B, H, M, 1, memory, this.p.attention, 0, this.keys(S, B));
+    backend.gemm(false, true, S * B, H, M, 1, memory, this.p.attention, 0, this.keys(S, B));
   }
 
   /** out [B,H] = tanh(x [B,M]·W_bᵀ + b). */
-  private bridge(x: F, out: F, B: number): void {
-    const be = this.backend;
-    be.gemm(false, true, B, this.H, this.M, 1, x, this.p.bridgeWeight, 0, out);
-    be.addBias(B, this.H, this.p.bridgeBias, out);
+  private bridge(x: FloatSpan, out: FloatSpan, B: number): void {
+    const backend = this.backend;
+    backend.gemm(false, true, B, this.H, this.M, 1, x, this.p.bridgeWeight, 0, out);
+    backend.addBias(B, this.H, this.p.bridgeBias, out);
     const data = out.data;
     for (let i = 0; i < data.length; i++) data[i] = Math.tanh(data[i]!);
   }
@@ -277,12 +277,12 @@ export class Seq2SeqWorkspace {
   }
 
   /** Attention weights [T,B,S] of the last forward(). */
-  attention(T: number, B: number, S: number): F {
+  attention(T: number, B: number, S: number): FloatSpan {
     return this.attentionBuf.sub(0, T * B * S);
   }
 
   /** Logits [T,B,Vt] of the last forward(). */
-  logits(T: number, B: number): F {
+  logits(T: number, B: number): FloatSpan {
     return this.logitsBuf.sub(0, T * B * this.Vt);
   }
 
@@ -301,14 +301,14 @@ export class Seq2SeqWorkspace {
   ): { loss: number; tokens: number } {
     this.shape = null;
     this.checkBatch(S, T, B);
-    const be = this.backend,
+    const backend = this.backend,
       { E, H, Vt } = this;
     this.encode(S, B, dropoutSeed);
     const n = T * B;
-    be.gatherRows(n, E, this.targetIn.sub(0, n), this.p.targetEmbed, this.embedded.sub(0, n * E));
+    backend.gatherRows(n, E, this.targetIn.sub(0, n), this.p.targetEmbed, this.embedded.sub(0, n * E));
     const rec = this.record(T, B, S);
     rec.feeds.data.fill(0, 0, B * H); // h~_0 = 0
-    be.decoderForward(
+    backend.decoderForward(
       this.shapeOf(T, B, S),
       this.decoderLayers(T, B),
       this.embedded.sub(0, n * E),
@@ -317,14 +317,22 @@ export class Seq2SeqWorkspace {
       rec,
     );
     const logits = this.logits(T, B);
-    be.gemm(false, true, n, Vt, H, 1, rec.feeds.sub(B * H, n * H), this.p.headWeight, 0, logits);
-    be.addBias(n, Vt, this.p.headBias, logits);
+    backend.gemm(false, true, n, Vt, H, 1, rec.feeds.sub(B * H, n * H), this.p.headWeight, 0, logits);
+    backend.addBias(n, Vt, this.p.headBias, logits);
     if (!scored) return { loss: Number.NaN, tokens: 0 };
     const targets = this.targetOut.sub(0, n);
     let tokens = 0;
     for (const id of targets.data) if (id >= 0) tokens++;
     const scale = tokens > 0 ? 1 / tokens : 0;
-    const loss = be.softmaxCrossEntropy(n, Vt, logits, targets, scale, this.dLogits.sub(0, n * Vt), labelSmoothing);
+    const loss = backend.softmaxCrossEntropy(
+      n,
+      Vt,
+      logits,
+      targets,
+      scale,
+      this.dLogits.sub(0, n * Vt),
+      labelSmoothing,
+    );
     this.shape = { S, T, B, scored: tokens };
     return { loss, tokens };
   }
@@ -334,7 +342,7 @@ export class Seq2SeqWorkspace {
     const shape = this.shape;
     if (!shape || shape.S !== S || shape.T !== T || shape.B !== B)
       throw new Error(`backward(${S}, ${T}, ${B}) does not follow a scored forward(${S}, ${T}, ${B})`);
-    const be = this.backend,
+    const backend = this.backend,
       { E, H, M, Vt, p, g } = this;
     const n = T * B,
       L = this.layers.length,
@@ -344,9 +352,9 @@ export class Seq2SeqWorkspace {
       dLogits = this.dLogits.sub(0, n * Vt);
     const top = rec.feeds.sub(B * H, n * H),
       dFeeds = this.dFeeds.sub(0, n * H);
-    be.gemm(true, false, Vt, H, n, 1, dLogits, top, 1, g.headWeight);
-    be.sumRows(n, Vt, dLogits, g.headBias);
-    be.gemm(false, false, n, H, Vt, 1, dLogits, p.headWeight, 0, dFeeds);
+    backend.gemm(true, false, Vt, H, n, 1, dLogits, top, 1, g.headWeight);
+    backend.sumRows(n, Vt, dLogits, g.headBias);
+    backend.gemm(false, false, n, H, Vt, 1, dLogits, p.headWeight, 0, dFeeds);
 
     const layers = this.decoderLayers(T, B);
     const zeros = this.zeros.sub(0, B * H),
@@ -366,7 +374,7 @@ export class Seq2SeqWorkspace {
       dCombine: this.dCombine.sub(0, n * H),
       dFeed0: this.dFeed0.sub(0, B * H),
     };
-    be.decoderBackward(
+    backend.decoderBackward(
       this.shapeOf(T, B, S),
       layers,
       this.decoderMemory(S, B),
@@ -381,14 +389,14 @@ export class Seq2SeqWorkspace {
     // The weight gradients as whole-sequence GEMMs (the kernel computed the pre-activation gradients).
     layers.forEach((layer, l) => {
       const input = l === 0 ? rec.input0 : layers[l - 1]!.hs.sub(B * H, n * H);
-      be.gemm(true, false, GH, l === 0 ? E + H : H, n, 1, grads[l]!.dGx, input, 1, g.decoder[l]!.wIh);
-      be.gemm(true, false, GH, H, n, 1, grads[l]!.dGh, layer.hs.sub(0, n * H), 1, g.decoder[l]!.wHh);
+      backend.gemm(true, false, GH, l === 0 ? E + H : H, n, 1, grads[l]!.dGx, input, 1, g.decoder[l]!.wIh);
+      backend.gemm(true, false, GH, H, n, 1, grads[l]!.dGh, layer.hs.sub(0, n * H), 1, g.decoder[l]!.wHh);
     });
-    be.gemm(true, false, H, M + H, n, 1, out.dCombine, rec.combined, 1, g.combine);
-    be.scatterAddRows(n, E, this.targetIn.sub(0, n), out.dEmbedded, g.targetEmbed);
+    backend.gemm(true, false, H, M + H, n, 1, out.dCombine, rec.combined, 1, g.combine);
+    backend.scatterAddRows(n, E, this.targetIn.sub(0, n), out.dEmbedded, g.targetEmbed);
     const memory = this.memory(S, B);
-    be.gemm(true, false, H, M, S * B, 1, out.dKeys, memory, 1, g.attention);
-    be.gemm(false, false, S * B, M, H, 1, out.dKeys, p.attention, 1, out.dMemory);
+    backend.gemm(true, false, H, M, S * B, 1, out.dKeys, memory, 1, g.attention);
+    backend.gemm(false, false, S * B, M, H, 1, out.dKeys, p.attention, 1, out.dMemory);
 
     // The bridge: h0 = tanh(W_b x + b) per layer (and c0 from the cell states).
     const dBridgeIn = this.dBridgeIn;
@@ -413,27 +421,27 @@ export class Seq2SeqWorkspace {
     const rows = L * directionsOf(this.model.config) * B;
     const dhN = this.dhNEncoder.sub(0, rows * H),
       inverse = this.dBridgeIndex.sub(0, rows);
-    be.gatherRows(rows, H, inverse, dBridgeIn.sub(0, L * B * M), dhN);
-    let dcN: F | null = null;
+    backend.gatherRows(rows, H, inverse, dBridgeIn.sub(0, L * B * M), dhN);
+    let dcN: FloatSpan | null = null;
     if (lstm) {
       dcN = this.dcNEncoder.sub(0, rows * H);
-      be.gatherRows(rows, H, inverse, dBridgeIn.sub(L * B * M, L * B * M), dcN);
+      backend.gatherRows(rows, H, inverse, dBridgeIn.sub(L * B * M, L * B * M), dcN);
     }
     this.stack.backward(S, B, out.dMemory, dhN, dcN);
   }
 
   /** Given dOut [B,H] w.r.t. out = tanh(x·W_bᵀ + b): accumulates dW_b, db and writes dx [B,M]. */
-  private bridgeBackward(out: F, dOut: F, x: F, dx: F, B: number): void {
-    const be = this.backend,
+  private bridgeBackward(out: FloatSpan, dOut: FloatSpan, x: FloatSpan, dx: FloatSpan, B: number): void {
+    const backend = this.backend,
       H = this.H,
       dPre = this.dPre.sub(0, B * H);
     const o = out.data,
       d = dOut.data,
       pre = dPre.data;
     for (let i = 0; i < B * H; i++) pre[i] = d[i]! * (1 - o[i]! * o[i]!);
-    be.gemm(true, false, H, this.M, B, 1, dPre, x, 1, this.g.bridgeWeight);
-    be.sumRows(B, H, dPre, this.g.bridgeBias);
-    be.gemm(false, false, B, this.M, H, 1, dPre, this.p.bridgeWeight, 0, dx);
+    backend.gemm(true, false, H, this.M, B, 1, dPre, x, 1, this.g.bridgeWeight);
+    backend.sumRows(B, H, dPre, this.g.bridgeBias);
+    backend.gemm(false, false, B, this.M, H, 1, dPre, this.p.bridgeWeight, 0, dx);
   }
 
   private checkBatch(S: number, T: number, B: number): void {

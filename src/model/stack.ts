@@ -16,7 +16,7 @@
 // directions. Backward runs the reverse direction in processing order, then permutes its input-side gradient
 // back to time order, so the weight and input gradients of both directions are the same GEMMs.
 import { OwnedBuffers } from '../backend/owned.js';
-import { type Backend, type CellKind, type F, type I, cacheWidth, gatesOf } from '../backend/types.js';
+import { type Backend, type CellKind, type FloatSpan, type IntSpan, cacheWidth, gatesOf } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
 import { type ModelConfig, cellKind, directionsOf, frameWidthOf } from './config.js';
 import type { Model } from './model.js';
@@ -42,22 +42,22 @@ export interface StackForwardOptions {
   masked?: boolean;
   /** Initial states [L·D,B,H], layer-major, direction-minor (PyTorch's h0, c0); zeros when absent. May be
    *  finalState(B) itself (a carried state): each layer reads its rows before writing its final state. */
-  h0?: F | null;
-  c0?: F | null;
+  h0?: FloatSpan | null;
+  c0?: FloatSpan | null;
   /** A 32-bit integer, new for every training step: turns on dropout between layers. */
   dropoutSeed?: number;
 }
 
 interface LayerBuffers {
-  hs: F; // [D][maxT+1][maxB][H]
-  cs: F; // the same for the LSTM cell state, else empty
-  cache: F; // [D][maxT·maxB][cacheWidth·H]
-  out: F; // [T,B,W] the concatenated output (bidirectional only; unidirectional outputs are hs slots 1..T)
+  hs: FloatSpan; // [D][maxT+1][maxB][H]
+  cs: FloatSpan; // the same for the LSTM cell state, else empty
+  cache: FloatSpan; // [D][maxT·maxB][cacheWidth·H]
+  out: FloatSpan; // [T,B,W] the concatenated output (bidirectional only; unidirectional outputs are hs slots 1..T)
   // Dropout on this layer's input (layers above the first, when dropout > 0), each [T,B,W]:
-  dropMask: F;
-  dropped: F;
-  dDropped: F;
-  dhSteps: F; // [D][maxT·maxB·H] ∂L/∂h_t of the last backward() that recorded them, processing order (stateGradients)
+  dropMask: FloatSpan;
+  dropped: FloatSpan;
+  dDropped: FloatSpan;
+  dhSteps: FloatSpan; // [D][maxT·maxB·H] ∂L/∂h_t of the last backward() that recorded them, processing order (stateGradients)
 }
 
 /** Every buffer's size, in one place: the constructor allocates exactly these, stackFloats sums them. */
@@ -145,13 +145,13 @@ export function stackFloats(config: ModelConfig, maxT: number, maxB: number, opt
 export class RecurrentStack {
   /** [maxT·maxB] input ids, time-major for the batch's own B: ids[t·B + b] (input 'ids'); past a length any
    *  valid id. ids, frames and lengths must stay as forward() saw them until backward(). */
-  readonly ids: I;
+  readonly ids: IntSpan;
   /** [maxT·maxB·F] input frames of F = frameWidthOf(config) features, time-major: frames[(t·B + b)·F + i]
    *  (input 'frames'); past a length any
    *  finite value (those rows meet zero gradients, and 0·NaN would not be 0). */
-  readonly frames: F;
+  readonly frames: FloatSpan;
   /** [maxB] sequence lengths, each in [1, T] (read by a masked forward). */
-  readonly lengths: I;
+  readonly lengths: IntSpan;
   readonly input: StackInput;
   readonly dropout: number;
   private readonly kind: CellKind;
@@ -160,27 +160,27 @@ export class RecurrentStack {
   private readonly GH: number;
   private readonly layers: LayerBuffers[];
   private readonly owned: OwnedBuffers;
-  private readonly embedded: F; // [T,B,E] (embedding input)
-  private readonly dFrames: F; // [T,B,F] (frames input with inputGradient)
-  private readonly xProj: F; // [T,B,G·H] one direction's input projection, in processing order
-  private readonly xRev: F; // [T,B,·] the reverse direction's float input in processing order
-  private readonly dhs: F; // [D][T,B,H] gradient w.r.t. each direction's outputs, in processing order
-  private readonly dGx: F; // [T,B,G·H]
-  private readonly dGh: F; // [T,B,G·H]
-  private readonly dGxTime: F; // [T,B,G·H] the reverse direction's dGx back in time order
-  private readonly dLayer: F; // [T,B,max(W,E)] gradient w.r.t. the input of the layer just done
-  private readonly zeros: F; // [maxT·maxB·H] never written: zero states and gradients
-  private readonly hN: F; // [L·D,B,H]
-  private readonly cN: F;
-  private readonly dh0: F; // [L·D,B,H]
-  private readonly dc0: F;
-  private readonly revIds: I; // [T,B] the ids in the reverse direction's processing order
-  private readonly perm: I; // [T,B] time row ↔ reverse processing row (an involution)
-  private readonly outIndex: I; // [T,B,D] hs row of each output row (row width H)
-  private readonly dOutIndex: I; // [D,T,B] output-gradient row of each processing row
-  private readonly finalIndex: I; // [D,B] hs row of each final state
-  private readonly iota: I; // [maxB] 0, 1, …: copies B rows
-  private readonly vocabIds: I; // [V] 0, 1, …, V−1: gathers all of W_ihᵀ (one-hot input)
+  private readonly embedded: FloatSpan; // [T,B,E] (embedding input)
+  private readonly dFrames: FloatSpan; // [T,B,F] (frames input with inputGradient)
+  private readonly xProj: FloatSpan; // [T,B,G·H] one direction's input projection, in processing order
+  private readonly xRev: FloatSpan; // [T,B,·] the reverse direction's float input in processing order
+  private readonly dhs: FloatSpan; // [D][T,B,H] gradient w.r.t. each direction's outputs, in processing order
+  private readonly dGx: FloatSpan; // [T,B,G·H]
+  private readonly dGh: FloatSpan; // [T,B,G·H]
+  private readonly dGxTime: FloatSpan; // [T,B,G·H] the reverse direction's dGx back in time order
+  private readonly dLayer: FloatSpan; // [T,B,max(W,E)] gradient w.r.t. the input of the layer just done
+  private readonly zeros: FloatSpan; // [maxT·maxB·H] never written: zero states and gradients
+  private readonly hN: FloatSpan; // [L·D,B,H]
+  private readonly cN: FloatSpan;
+  private readonly dh0: FloatSpan; // [L·D,B,H]
+  private readonly dc0: FloatSpan;
+  private readonly revIds: IntSpan; // [T,B] the ids in the reverse direction's processing order
+  private readonly perm: IntSpan; // [T,B] time row ↔ reverse processing row (an involution)
+  private readonly outIndex: IntSpan; // [T,B,D] hs row of each output row (row width H)
+  private readonly dOutIndex: IntSpan; // [D,T,B] output-gradient row of each processing row
+  private readonly finalIndex: IntSpan; // [D,B] hs row of each final state
+  private readonly iota: IntSpan; // [maxB] 0, 1, …: copies B rows
+  private readonly vocabIds: IntSpan; // [V] 0, 1, …, V−1: gathers all of W_ihᵀ (one-hot input)
   private shape: { T: number; B: number; masked: boolean } | null = null; // of the last forward()
   /** backward() writes ∂L/∂h_t of every layer (stateGradients) while this is true: a few T·B·H stores. */
   recordStateGradients = false;
@@ -223,8 +223,8 @@ export class RecurrentStack {
     this.H = config.hidden;
     this.GH = gatesOf(this.kind) * this.H;
     const owned = (this.owned = new OwnedBuffers(model.backend));
-    const float = (length: number): F => owned.float(length);
-    const int = (length: number): I => owned.int(length);
+    const float = (length: number): FloatSpan => owned.float(length);
+    const int = (length: number): IntSpan => owned.int(length);
     const sizes = bufferSizes(
       config,
       maxT,
@@ -293,27 +293,27 @@ export class RecurrentStack {
   }
 
   /** The top layer's outputs [T,B,D·H] of the last forward(): zeros past each length, forward then backward features. */
-  output(T: number, B: number): F {
+  output(T: number, B: number): FloatSpan {
     return this.outputOf(this.layers.length - 1, T, B);
   }
 
   /** Final states h_n (c_n for LSTM) [L·D,B,H] of the last forward(), ordered as PyTorch's. */
-  finalState(B: number): { h: F; c: F | null } {
+  finalState(B: number): { h: FloatSpan; c: FloatSpan | null } {
     return this.statesOfBatch(this.hN, this.cN, B);
   }
 
   /** Gradient of the last backward() w.r.t. the initial states h0 (c0), [L·D,B,H]. */
-  initialStateGrad(B: number): { h: F; c: F | null } {
+  initialStateGrad(B: number): { h: FloatSpan; c: FloatSpan | null } {
     return this.statesOfBatch(this.dh0, this.dc0, B);
   }
 
-  private statesOfBatch(h: F, c: F, B: number): { h: F; c: F | null } {
+  private statesOfBatch(h: FloatSpan, c: FloatSpan, B: number): { h: FloatSpan; c: FloatSpan | null } {
     const size = this.layers.length * this.D * B * this.H;
     return { h: h.sub(0, size), c: c.length ? c.sub(0, size) : null };
   }
 
   /** Gradient of the last backward() w.r.t. the frames [T,B,F] (frames input built with inputGradient). */
-  inputGrad(T: number, B: number): F {
+  inputGrad(T: number, B: number): FloatSpan {
     if (!this.dFrames.length)
       throw new Error('inputGrad() needs a stack with frames input built with inputGradient: true');
     return this.dFrames.sub(0, T * B * frameWidthOf(this.model.config));
@@ -332,11 +332,11 @@ export class RecurrentStack {
       );
     const { T, B } = this.recorded,
       BH = B * this.H,
-      be = this.backend;
+      backend = this.backend;
     return this.layers.map((layer) =>
       Array.from({ length: this.D }, (_, d) =>
         Array.from({ length: T }, (_, s) =>
-          Math.sqrt(be.sumSquares(layer.dhSteps.sub(d * this.maxT * this.maxB * this.H + s * BH, BH))),
+          Math.sqrt(backend.sumSquares(layer.dhSteps.sub(d * this.maxT * this.maxB * this.H + s * BH, BH))),
         ),
       ),
     );
@@ -353,7 +353,7 @@ export class RecurrentStack {
     this.shape = null;
     this.buildIndices(T, B, masked);
     this.droppedOut = this.dropout > 0 && options.dropoutSeed !== undefined;
-    const be = this.backend;
+    const backend = this.backend;
     const { D, H } = this,
       n = T * B,
       BH = B * H;
@@ -362,14 +362,14 @@ export class RecurrentStack {
     this.layers.forEach((layer, l) => {
       const x = this.prepareInput(l, T, B, options.dropoutSeed);
       for (let d = 0; d < D; d++) {
-        const w = this.model.p.layers[l]![d]!;
+        const w = this.model.paramTensors.layers[l]![d]!;
         const hs = this.states(layer.hs, d, T, B),
           cs = this.states(layer.cs, d, T, B);
         const first = (l * D + d) * BH;
-        be.gatherRows(B, H, iota, h0 ? h0.sub(first, BH) : this.zeros.sub(0, BH), hs.sub(0, BH));
-        if (cs.length) be.gatherRows(B, H, iota, c0 ? c0.sub(first, BH) : this.zeros.sub(0, BH), cs.sub(0, BH));
+        backend.gatherRows(B, H, iota, h0 ? h0.sub(first, BH) : this.zeros.sub(0, BH), hs.sub(0, BH));
+        if (cs.length) backend.gatherRows(B, H, iota, c0 ? c0.sub(first, BH) : this.zeros.sub(0, BH), cs.sub(0, BH));
         const { xProj, xIds } = this.project(d, T, B, x, w.wIh);
-        be.cellForward(
+        backend.cellForward(
           this.kind,
           T,
           B,
@@ -385,10 +385,10 @@ export class RecurrentStack {
           lengths,
         );
       }
-      if (D === 2) be.gatherRows(n * D, H, this.outIndex.sub(0, n * D), layer.hs, layer.out.sub(0, n * D * H));
+      if (D === 2) backend.gatherRows(n * D, H, this.outIndex.sub(0, n * D), layer.hs, layer.out.sub(0, n * D * H));
       const finals = this.finalIndex.sub(0, D * B);
-      be.gatherRows(D * B, H, finals, layer.hs, this.hN.sub(l * D * BH, D * BH));
-      if (layer.cs.length) be.gatherRows(D * B, H, finals, layer.cs, this.cN.sub(l * D * BH, D * BH));
+      backend.gatherRows(D * B, H, finals, layer.hs, this.hN.sub(l * D * BH, D * BH));
+      if (layer.cs.length) backend.gatherRows(D * B, H, finals, layer.cs, this.cN.sub(l * D * BH, D * BH));
     });
     this.shape = { T, B, masked };
   }
@@ -398,7 +398,13 @@ export class RecurrentStack {
    * and dhN, dcN [L·D,B,H] w.r.t. finalState(B) (null: zero). Writes initialStateGrad and, for frames
    * built with inputGradient, inputGrad.
    */
-  backward(T: number, B: number, dOutput: F | null, dhN: F | null = null, dcN: F | null = null): void {
+  backward(
+    T: number,
+    B: number,
+    dOutput: FloatSpan | null,
+    dhN: FloatSpan | null = null,
+    dcN: FloatSpan | null = null,
+  ): void {
     const shape = this.shape;
     if (!shape || shape.T !== T || shape.B !== B)
       throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B})`);
@@ -410,8 +416,8 @@ export class RecurrentStack {
       throw new RangeError(`dOutput has ${dOutput.length} elements, expected ${n * W} (T·B·D·H)`);
     const dh = this.stateSpan('dhN', dhN, B, false),
       dc = this.stateSpan('dcN', dcN, B, true);
-    const be = this.backend,
-      { p, g } = this.model;
+    const backend = this.backend,
+      { paramTensors, gradTensors } = this.model;
     const lengths = shape.masked ? this.lengths.sub(0, B) : null;
     const ids = this.input === 'ids' ? this.ids.sub(0, n) : null;
     const noState = this.zeros.sub(0, BH),
@@ -427,14 +433,14 @@ export class RecurrentStack {
       const x = this.inputOf(l, T, B);
       const dx = this.inputGradTarget(l, T, B);
       for (let d = 0; d < D; d++) {
-        const w = p.layers[l]![d]!,
-          dw = g.layers[l]![d]!;
+        const w = paramTensors.layers[l]![d]!,
+          dw = gradTensors.layers[l]![d]!;
         const hs = this.states(layer.hs, d, T, B),
           cs = this.states(layer.cs, d, T, B);
         const first = (l * D + d) * BH;
         const dGx = this.dGx.sub(0, n * GH),
           dGh = this.dGh.sub(0, n * GH);
-        be.cellBackward(
+        backend.cellBackward(
           this.kind,
           T,
           B,
@@ -455,23 +461,24 @@ export class RecurrentStack {
           lengths,
           record ? layer.dhSteps.sub(d * this.maxT * this.maxB * H, n * H) : null,
         );
-        be.gemm(true, false, GH, H, n, 1, dGh, hs.sub(0, n * H), 1, dw.wHh);
+        backend.gemm(true, false, GH, H, n, 1, dGh, hs.sub(0, n * H), 1, dw.wHh);
         let dGxTime = dGx;
         if (d === 1) {
           dGxTime = this.dGxTime.sub(0, n * GH);
-          be.gatherRows(n, GH, this.perm.sub(0, n), dGx, dGxTime);
+          backend.gatherRows(n, GH, this.perm.sub(0, n), dGx, dGxTime);
         }
         if (x) {
           const I = x.length / n;
-          be.gemm(true, false, GH, I, n, 1, dGxTime, x, 1, dw.wIh);
-          if (dx) be.gemm(false, false, n, I, GH, 1, dGxTime, w.wIh, d === 0 ? 0 : 1, dx);
+          backend.gemm(true, false, GH, I, n, 1, dGxTime, x, 1, dw.wIh);
+          if (dx) backend.gemm(false, false, n, I, GH, 1, dGxTime, w.wIh, d === 0 ? 0 : 1, dx);
         } else {
-          be.scatterAddColumns(n, GH, ids!, dGxTime, dw.wIh);
+          backend.scatterAddColumns(n, GH, ids!, dGxTime, dw.wIh);
         }
       }
       if (l > 0 && this.droppedOut)
-        be.multiply(layer.dDropped.sub(0, n * W), layer.dropMask.sub(0, n * W), this.dLayer.sub(0, n * W));
-      if (l === 0 && ids && dx && g.embed) be.scatterAddRows(n, this.model.config.embed, ids, dx, g.embed);
+        backend.multiply(layer.dDropped.sub(0, n * W), layer.dropMask.sub(0, n * W), this.dLayer.sub(0, n * W));
+      if (l === 0 && ids && dx && gradTensors.embed)
+        backend.scatterAddRows(n, this.model.config.embed, ids, dx, gradTensors.embed);
       dAbove = this.dLayer.sub(0, n * W);
     }
     if (record) this.recorded = { T, B };
@@ -493,7 +500,7 @@ export class RecurrentStack {
   }
 
   /** An optional state argument [L·D,B,H] (a cell state only for LSTM), checked; null when absent. */
-  private stateSpan(name: string, span: F | null | undefined, B: number, cellState: boolean): F | null {
+  private stateSpan(name: string, span: FloatSpan | null | undefined, B: number, cellState: boolean): FloatSpan | null {
     if (!span) return null;
     const expected = this.layers.length * this.D * B * this.H;
     if (cellState && this.kind !== 'lstm')
@@ -534,25 +541,25 @@ export class RecurrentStack {
   }
 
   /** Direction d's slice [T+1,B,H] of a layer's hs (or cs; empty stays empty). */
-  private states(buffer: F, d: number, T: number, B: number): F {
+  private states(buffer: FloatSpan, d: number, T: number, B: number): FloatSpan {
     if (!buffer.length) return buffer;
     return buffer.sub(d * (this.maxT + 1) * this.maxB * this.H, (T + 1) * B * this.H);
   }
 
-  private cacheOf(layer: LayerBuffers, d: number, T: number, B: number): F {
+  private cacheOf(layer: LayerBuffers, d: number, T: number, B: number): FloatSpan {
     const rowWidth = cacheWidth(this.kind) * this.H;
     return layer.cache.sub(d * this.maxT * this.maxB * rowWidth, T * B * rowWidth);
   }
 
   /** Layer l's output [T,B,W] of the last forward. */
-  private outputOf(l: number, T: number, B: number): F {
+  private outputOf(l: number, T: number, B: number): FloatSpan {
     const layer = this.layers[l]!,
       n = T * B;
     return this.D === 2 ? layer.out.sub(0, n * this.D * this.H) : layer.hs.sub(B * this.H, n * this.H);
   }
 
   /** Layer l's float input [T,B,·] in time order as the last forward used it; null for one-hot ids. */
-  private inputOf(l: number, T: number, B: number): F | null {
+  private inputOf(l: number, T: number, B: number): FloatSpan | null {
     const n = T * B,
       E = this.model.config.embed;
     if (l > 0)
@@ -562,9 +569,9 @@ export class RecurrentStack {
   }
 
   /** Computes layer l's input (embedding lookup; dropout with a fresh mask when a seed is given). */
-  private prepareInput(l: number, T: number, B: number, dropoutSeed: number | undefined): F | null {
+  private prepareInput(l: number, T: number, B: number, dropoutSeed: number | undefined): FloatSpan | null {
     const n = T * B,
-      p = this.model.p;
+      p = this.model.paramTensors;
     if (l === 0 && this.input === 'ids' && p.embed) {
       this.backend.gatherRows(
         n,
@@ -589,8 +596,14 @@ export class RecurrentStack {
   }
 
   /** Direction d's input projection W_ih·x in processing order, or (one-hot ids) a table of W_ihᵀ rows and the ids. */
-  private project(d: number, T: number, B: number, x: F | null, wIh: F): { xProj: F; xIds: I | null } {
-    const be = this.backend,
+  private project(
+    d: number,
+    T: number,
+    B: number,
+    x: FloatSpan | null,
+    wIh: FloatSpan,
+  ): { xProj: FloatSpan; xIds: IntSpan | null } {
+    const backend = this.backend,
       n = T * B,
       GH = this.GH,
       V = this.model.config.vocabSize;
@@ -599,26 +612,26 @@ export class RecurrentStack {
       let input = x;
       if (d === 1) {
         input = this.xRev.sub(0, n * I);
-        be.gatherRows(n, I, this.perm.sub(0, n), x, input);
+        backend.gatherRows(n, I, this.perm.sub(0, n), x, input);
       }
       const xProj = this.xProj.sub(0, n * GH);
-      be.gemm(false, true, n, GH, I, 1, input, wIh, 0, xProj);
+      backend.gemm(false, true, n, GH, I, 1, input, wIh, 0, xProj);
       return { xProj, xIds: null };
     }
     const ids = (d === 0 ? this.ids : this.revIds).sub(0, n);
     if (n >= V) {
       // At least V tokens: the loop reads the rows of W_ihᵀ [V,G·H] by id instead of a [T,B,G·H] sequence.
       const table = this.xProj.sub(0, V * GH);
-      be.gatherColumns(V, GH, this.vocabIds, wIh, table);
+      backend.gatherColumns(V, GH, this.vocabIds, wIh, table);
       return { xProj: table, xIds: ids };
     }
     const xProj = this.xProj.sub(0, n * GH);
-    be.gatherColumns(n, GH, ids, wIh, xProj);
+    backend.gatherColumns(n, GH, ids, wIh, xProj);
     return { xProj, xIds: null };
   }
 
   /** The gradient w.r.t. each direction's outputs [T,B,H] in processing order, from the time-order dAbove [T,B,W]. */
-  private directionGradients(dAbove: F | null, T: number, B: number): F[] {
+  private directionGradients(dAbove: FloatSpan | null, T: number, B: number): FloatSpan[] {
     const n = T * B,
       H = this.H,
       D = this.D;
@@ -630,7 +643,7 @@ export class RecurrentStack {
 
   /** Where layer l's input gradient goes: the layer below's (before dropout's mask), the embedding's, the
    *  frames' (when wanted), or nowhere (one-hot ids, or frames without inputGradient). */
-  private inputGradTarget(l: number, T: number, B: number): F | null {
+  private inputGradTarget(l: number, T: number, B: number): FloatSpan | null {
     const n = T * B,
       W = this.D * this.H,
       E = this.model.config.embed;

@@ -3,7 +3,7 @@
 // logits [T][B][V] and the softmax cross-entropy. Allocated once on the backend; forward() and backward()
 // are sequences of backend kernel calls and allocate nothing.
 import { OwnedBuffers } from '../backend/owned.js';
-import type { F, I } from '../backend/types.js';
+import type { FloatSpan, IntSpan } from '../backend/types.js';
 import { invalidOption } from '../errors.js';
 import { type ModelConfig, directionsOf, outputsOf } from './config.js';
 import type { Model } from './model.js';
@@ -35,13 +35,13 @@ export function checkWorkspaceSize(config: ModelConfig, T: number, B: number): v
 }
 
 export class Workspace {
-  readonly ids: I; // [T,B]
-  readonly targets: I; // [T,B]
+  readonly ids: IntSpan; // [T,B]
+  readonly targets: IntSpan; // [T,B]
   readonly dropout: number;
   readonly stack: RecurrentStack;
-  private readonly logitsBuf: F; // [T,B,V]
-  private readonly dLogits: F; // [T,B,V]
-  private readonly dTop: F; // [T,B,H] gradient w.r.t. the top layer's outputs
+  private readonly logitsBuf: FloatSpan; // [T,B,V]
+  private readonly dLogits: FloatSpan; // [T,B,V]
+  private readonly dTop: FloatSpan; // [T,B,H] gradient w.r.t. the top layer's outputs
   private lastSteps = 0; // T of the last forward(), which backward() must follow
   private readonly owned: OwnedBuffers;
 
@@ -86,22 +86,22 @@ export class Workspace {
   }
 
   /** Layer l's recurrent state: h (and c for LSTM), [B,H] each, as it stands for the next chunk. */
-  state(l: number): { h: F; c: F | null } {
+  state(l: number): { h: FloatSpan; c: FloatSpan | null } {
     return this.layerRows(this.stack.finalState(this.batch), l);
   }
 
   /** Every layer's carried state: h (and c for LSTM) [L,B,H], as it stands for the next chunk. */
-  carriedState(): { h: F; c: F | null } {
+  carriedState(): { h: FloatSpan; c: FloatSpan | null } {
     return this.stack.finalState(this.batch);
   }
 
   /** Gradient of the last backward() w.r.t. layer l's initial h and c. */
-  stateGrad(l: number): { h: F; c: F | null } {
+  stateGrad(l: number): { h: FloatSpan; c: FloatSpan | null } {
     return this.layerRows(this.stack.initialStateGrad(this.batch), l);
   }
 
   /** Logits [T,B,V] of the last forward(). */
-  logits(T: number): F {
+  logits(T: number): FloatSpan {
     return this.logitsBuf.sub(0, T * this.batch * this.model.config.vocabSize);
   }
 
@@ -111,8 +111,8 @@ export class Workspace {
   forward(T: number, withTargets = true, dropoutSeed?: number): number {
     this.checkSteps(T);
     this.lastSteps = 0;
-    const be = this.model.backend,
-      { p } = this.model;
+    const backend = this.model.backend,
+      { paramTensors } = this.model;
     const { hidden: H, vocabSize: V } = this.model.config;
     const B = this.batch,
       n = T * B;
@@ -126,27 +126,27 @@ export class Workspace {
       ...(dropoutSeed === undefined ? {} : { dropoutSeed }),
     });
     const logits = this.logits(T);
-    be.gemm(false, true, n, V, H, 1, this.stack.output(T, B), p.headWeight, 0, logits);
-    be.addBias(n, V, p.headBias, logits);
+    backend.gemm(false, true, n, V, H, 1, this.stack.output(T, B), paramTensors.headWeight, 0, logits);
+    backend.addBias(n, V, paramTensors.headBias, logits);
     this.lastSteps = T;
     if (!withTargets) return Number.NaN;
-    return be.softmaxCrossEntropy(n, V, logits, this.targets.sub(0, n), 1 / n, this.dLogits.sub(0, n * V));
+    return backend.softmaxCrossEntropy(n, V, logits, this.targets.sub(0, n), 1 / n, this.dLogits.sub(0, n * V));
   }
 
   /** Accumulates the gradient of (summed loss)/(T·B) of the last forward(T) into the model's gradient arena. */
   backward(T: number): void {
     this.checkSteps(T);
     if (T !== this.lastSteps) throw new Error(`backward(${T}) does not follow forward(${T})`);
-    const be = this.model.backend,
-      { p, g } = this.model;
+    const backend = this.model.backend,
+      { paramTensors, gradTensors } = this.model;
     const { hidden: H, vocabSize: V } = this.model.config;
     const B = this.batch,
       n = T * B;
     const dLogits = this.dLogits.sub(0, n * V),
       dTop = this.dTop.sub(0, n * H);
-    be.gemm(true, false, V, H, n, 1, dLogits, this.stack.output(T, B), 1, g.headWeight);
-    be.sumRows(n, V, dLogits, g.headBias);
-    be.gemm(false, false, n, H, V, 1, dLogits, p.headWeight, 0, dTop);
+    backend.gemm(true, false, V, H, n, 1, dLogits, this.stack.output(T, B), 1, gradTensors.headWeight);
+    backend.sumRows(n, V, dLogits, gradTensors.headBias);
+    backend.gemm(false, false, n, H, V, 1, dLogits, paramTensors.headWeight, 0, dTop);
     this.stack.backward(T, B, dTop); // no gradient from beyond the chunk (truncated BPTT)
   }
 
@@ -156,7 +156,7 @@ export class Workspace {
   }
 
   /** Layer l's rows [B,H] of a [L,B,H] state pair. */
-  private layerRows(states: { h: F; c: F | null }, l: number): { h: F; c: F | null } {
+  private layerRows(states: { h: FloatSpan; c: FloatSpan | null }, l: number): { h: FloatSpan; c: FloatSpan | null } {
     const BH = this.batch * this.model.config.hidden;
     return { h: states.h.sub(l * BH, BH), c: states.c ? states.c.sub(l * BH, BH) : null };
   }

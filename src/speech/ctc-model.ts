@@ -5,7 +5,7 @@
 //
 // Sizes: T frames, B utterances, S target symbols (the batch's longest), H hidden, D directions, W = D·H,
 // C output symbols including the blank, n = T·B rows.
-import { type F, type I, Span, ctcWorkspaceSize } from '../backend/types.js';
+import { type FloatSpan, type IntSpan, Span, ctcWorkspaceSize } from '../backend/types.js';
 import { directionsOf, outputsOf } from '../model/config.js';
 import type { Model } from '../model/model.js';
 import { RecurrentStack } from '../model/stack.js';
@@ -13,21 +13,21 @@ import { RecurrentStack } from '../model/stack.js';
 export class CtcWorkspace {
   readonly stack: RecurrentStack;
   /** [maxT·maxB·F] frames, time-major: frames[(t·B + b)·F + i]; past an utterance's end, any finite value. */
-  readonly frames: F;
+  readonly frames: FloatSpan;
   /** [maxB] frames of each utterance, each in [1, T]. */
-  readonly lengths: I;
+  readonly lengths: IntSpan;
   /** [maxB·maxS] labels of the batch packed as [B,S] for the batch's own S: targets[b·S + s], each in [1, C). */
-  readonly targets: I;
+  readonly targets: IntSpan;
   /** [maxB] labels of each utterance, each in [0, S]. */
-  readonly targetLengths: I;
+  readonly targetLengths: IntSpan;
   /** [maxB] the last forward's per-utterance negative log-likelihoods. */
-  readonly losses: F;
+  readonly losses: FloatSpan;
   private readonly C: number;
   private readonly W: number;
-  private readonly logitsBuf: F; // [T,B,C]
-  private readonly dLogits: F; // [T,B,C]
-  private readonly dOutput: F; // [T,B,W]
-  private readonly work: F;
+  private readonly logitsBuf: FloatSpan; // [T,B,C]
+  private readonly dLogits: FloatSpan; // [T,B,C]
+  private readonly dOutput: FloatSpan; // [T,B,W]
+  private readonly work: FloatSpan;
   private shape: { T: number; B: number; S: number; labelled: boolean } | null = null;
 
   constructor(
@@ -42,8 +42,8 @@ export class CtcWorkspace {
     this.C = outputsOf(model.config);
     this.W = directionsOf(model.config) * model.config.hidden;
     const backend = model.backend;
-    const float = (length: number): F => Span.of(backend.allocFloat(length));
-    const int = (length: number): I => Span.of(backend.allocInt(length));
+    const float = (length: number): FloatSpan => Span.of(backend.allocFloat(length));
+    const int = (length: number): IntSpan => Span.of(backend.allocInt(length));
     this.frames = this.stack.frames;
     this.lengths = this.stack.lengths;
     this.targets = int(maxB * maxS);
@@ -59,7 +59,7 @@ export class CtcWorkspace {
   readonly zeroInfinity: boolean;
 
   /** Logits [T,B,C] of the last forward(). */
-  logits(T: number, B: number): F {
+  logits(T: number, B: number): FloatSpan {
     return this.logitsBuf.sub(0, T * B * this.C);
   }
 
@@ -85,19 +85,19 @@ export class CtcWorkspace {
    *  reduction 'mean') and keeps its gradient for backward(); without, NaN. */
   forward(T: number, B: number, S: number | null, dropoutSeed?: number): number {
     this.shape = null;
-    const be = this.model.backend,
+    const backend = this.model.backend,
       { C, W } = this,
       n = T * B,
-      head = this.model.p;
+      head = this.model.paramTensors;
     this.stack.forward(T, B, dropoutSeed === undefined ? {} : { dropoutSeed });
     const logits = this.logits(T, B);
-    be.gemm(false, true, n, C, W, 1, this.stack.output(T, B), head.headWeight, 0, logits);
-    be.addBias(n, C, head.headBias, logits);
+    backend.gemm(false, true, n, C, W, 1, this.stack.output(T, B), head.headWeight, 0, logits);
+    backend.addBias(n, C, head.headBias, logits);
     this.shape = { T, B, S: S ?? 0, labelled: S !== null };
     if (S === null) return Number.NaN;
     if (!(Number.isInteger(S) && S >= 0 && S <= this.maxS))
       throw new RangeError(`a batch with ${S} target symbols: expected 0 to ${this.maxS}`);
-    return be.ctcLoss(
+    return backend.ctcLoss(
       T,
       B,
       C,
@@ -118,16 +118,16 @@ export class CtcWorkspace {
     const shape = this.shape;
     if (!shape || shape.T !== T || shape.B !== B || !shape.labelled)
       throw new Error(`backward(${T}, ${B}) does not follow forward(${T}, ${B}, S)`);
-    const be = this.model.backend,
-      { p, g } = this.model,
+    const backend = this.model.backend,
+      { paramTensors, gradTensors } = this.model,
       { C, W } = this,
       n = T * B;
     const dLogits = this.dLogits.sub(0, n * C),
       output = this.stack.output(T, B),
       dOutput = this.dOutput.sub(0, n * W);
-    be.gemm(true, false, C, W, n, 1, dLogits, output, 1, g.headWeight);
-    be.sumRows(n, C, dLogits, g.headBias);
-    be.gemm(false, false, n, W, C, 1, dLogits, p.headWeight, 0, dOutput);
+    backend.gemm(true, false, C, W, n, 1, dLogits, output, 1, gradTensors.headWeight);
+    backend.sumRows(n, C, dLogits, gradTensors.headBias);
+    backend.gemm(false, false, n, W, C, 1, dLogits, paramTensors.headWeight, 0, dOutput);
     this.stack.backward(T, B, dOutput);
   }
 }

@@ -3,7 +3,7 @@
 // clipping fired. `train --gradflow-every N` appends one row to gradflow.jsonl every N steps; `rnnkit
 // gradflow` measures one batch of a checkpoint; `rnnkit report` charts both.
 import { existsSync, readFileSync } from 'node:fs';
-import type { F } from '../backend/types.js';
+import type { FloatSpan } from '../backend/types.js';
 import type { Model } from '../model/model.js';
 
 export const GRADFLOW_FILE = 'gradflow.jsonl';
@@ -25,9 +25,10 @@ export interface GradflowRow {
 export function partGradNorms(
   model: Model,
 ): Pick<GradflowRow, 'layer_grad_norms' | 'head_grad_norm' | 'embed_grad_norm'> {
-  const be = model.backend,
-    g = model.g;
-  const norm = (...spans: F[]): number => Math.sqrt(spans.reduce((sum, span) => sum + be.sumSquares(span), 0));
+  const backend = model.backend,
+    g = model.gradTensors;
+  const norm = (...spans: FloatSpan[]): number =>
+    Math.sqrt(spans.reduce((sum, span) => sum + backend.sumSquares(span), 0));
   return {
     layer_grad_norms: g.layers.map((directions) => norm(...directions.flatMap((d) => [d.wIh, d.wHh, d.bIh, d.bHh]))),
     head_grad_norm: norm(g.headWeight, g.headBias),

@@ -1,6 +1,6 @@
 // Optimizers: one fused update over the flat parameter arena per step, with PyTorch's update rules.
 // Their state lives in arenas of the parameters' layout, named as torch.optim names them.
-import type { Backend, F } from '../backend/types.js';
+import type { Backend, FloatSpan } from '../backend/types.js';
 import { Span } from '../backend/types.js';
 import type { OptimizerName, TrainConfig } from './config.js';
 
@@ -36,7 +36,7 @@ export class Optimizer {
   /** Updates done so far (Adam's t, momentum's "first step"). */
   stepCount = 0;
   /** State buffers by torch.optim name, each laid out like the parameters. */
-  readonly state: Map<string, F>;
+  readonly state: Map<string, FloatSpan>;
 
   constructor(
     private readonly backend: Backend,
@@ -51,20 +51,20 @@ export class Optimizer {
     for (const span of this.state.values()) this.backend.free?.(span.buf);
   }
 
-  private buffer(name: string): F {
+  private buffer(name: string): FloatSpan {
     return this.state.get(name)!;
   }
 
-  step(params: F, grads: F, lr: number): void {
+  step(params: FloatSpan, grads: FloatSpan, lr: number): void {
     const o = this.options,
-      be = this.backend;
+      backend = this.backend;
     const eps = o.eps ?? DEFAULT_EPS[o.optimizer];
     const weightDecay = o.weightDecay ?? (o.optimizer === 'adamw' ? 0.01 : 0);
     this.stepCount++;
     switch (o.optimizer) {
       case 'sgd':
         if (o.momentum > 0)
-          be.momentumUpdate(
+          backend.momentumUpdate(
             params,
             grads,
             this.buffer('momentum_buffer'),
@@ -75,17 +75,17 @@ export class Optimizer {
             weightDecay,
             this.stepCount === 1,
           );
-        else be.sgdUpdate(params, grads, lr, weightDecay);
+        else backend.sgdUpdate(params, grads, lr, weightDecay);
         break;
       case 'adagrad':
-        be.adagradUpdate(params, grads, this.buffer('sum'), lr, eps, weightDecay);
+        backend.adagradUpdate(params, grads, this.buffer('sum'), lr, eps, weightDecay);
         break;
       case 'rmsprop':
-        be.rmspropUpdate(params, grads, this.buffer('square_avg'), lr, o.alpha, eps, weightDecay);
+        backend.rmspropUpdate(params, grads, this.buffer('square_avg'), lr, o.alpha, eps, weightDecay);
         break;
       case 'adam':
       case 'adamw':
-        be.adamUpdate(
+        backend.adamUpdate(
           params,
           grads,
           this.buffer('exp_avg'),
@@ -108,7 +108,7 @@ export class Optimizer {
  * clipNorm, as torch.nn.utils.clip_grad_norm_); 0 turns either off. Returns the global norm before any
  * clipping (NaN or Infinity when the gradient is not finite).
  */
-export function clipGradients(backend: Backend, grads: F, clipValue: number, clipNorm: number): number {
+export function clipGradients(backend: Backend, grads: FloatSpan, clipValue: number, clipNorm: number): number {
   const norm = Math.sqrt(backend.sumSquares(grads));
   if (clipValue > 0) backend.clipValue(grads, clipValue);
   if (clipNorm > 0) {

@@ -8,7 +8,16 @@ export { WasmBackend, WASM_BUILDS, wasmRelaxedSimdSupported } from '../backend/w
 export type { WasmBuild } from '../backend/wasm-backend.js';
 export { ReferenceBackend } from '../backend/reference.js';
 export { Span, CELL_KINDS } from '../backend/types.js';
-export type { Backend, BackendInfo, BackendName, Buf, CellKind, F, I, FloatArray } from '../backend/types.js';
+export type {
+  Backend,
+  BackendInfo,
+  BackendName,
+  Buf,
+  CellKind,
+  FloatSpan,
+  IntSpan,
+  FloatArray,
+} from '../backend/types.js';
 export { Vocabulary } from '../data/vocab.js';
 export { RnnkitError } from '../errors.js';
 export type { ErrorCode } from '../errors.js';
