@@ -332,7 +332,13 @@ describe('bad input: one line, the documented exit code, nothing written', () =>
 
   it('train --task lm refuses classifier options (exit 2)', async () => {
     await refused(2, /--pool applies to --task classify, not --task lm/, 'train', train_, '--pool', 'mean');
-    await refused(2, /--bidirectional applies to --task classify or --task ctc, not --task lm/, 'train', train_, '--bidirectional');
+    await refused(
+      2,
+      /--bidirectional applies to --task classify or --task ctc, not --task lm/,
+      'train',
+      train_,
+      '--bidirectional',
+    );
   });
 
   it('eval refuses a label the model was not trained on, naming file, line and label (exit 1)', async () => {
