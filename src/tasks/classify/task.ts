@@ -1,5 +1,6 @@
 // Sequence classification as a task: examples of any length (bucketed by length, padded, masked by their
 // lengths), a recurrent stack, pooling, a linear head and softmax cross-entropy; accuracy and macro-F1.
+import { IndependentBatches } from '../independent-batches.js';
 import type { Backend } from '../../backend/types.js';
 import { RnnkitError, invalidInput, invalidOption } from '../../errors.js';
 import { ClassifierWorkspace } from '../../model/classifier.js';
@@ -26,7 +27,7 @@ export function examplesHash(examples: readonly Example[]): string {
 
 const sum = (values: Int32Array): number => values.reduce((a, b) => a + b, 0);
 
-export class ClassifierRun implements TaskRun {
+export class ClassifierRun extends IndependentBatches implements TaskRun {
   readonly task = 'classify' as const;
   readonly summary: DataSummary;
   /** Padded steps / steps computed in the first epoch. */
@@ -43,6 +44,7 @@ export class ClassifierRun implements TaskRun {
     private readonly train: EncodedSet,
     private readonly val: EncodedSet | null,
   ) {
+    super();
     this.batcher = new BucketBatcher(train, config.batch, config.seed);
     const longest = Math.max(this.batcher.maxLength, ...(val ? [Math.max(...val.lengths)] : []));
     try {
@@ -99,17 +101,11 @@ export class ClassifierRun implements TaskRun {
     return { loss, tokens: sum(batch.lengths) };
   }
 
-  discardState(): void {}
-
   validate(): Validation | null {
     if (!this.val) return null;
     const { loss, predicted } = scoreExamples(this.workspace, this.val, this.config.batch);
     const m = classificationMetrics(predicted, this.val.labels, this.labels.labels, loss);
     return { loss, metrics: { accuracy: m.accuracy, macro_f1: m.macro_f1 } };
-  }
-
-  sample(): string | null {
-    return null;
   }
 
   saveModel(dir: string): void {
@@ -122,13 +118,7 @@ export class ClassifierRun implements TaskRun {
     });
   }
 
-  stateTensors(): Map<string, Float32Array> {
-    return new Map();
-  }
-
-  restoreStateTensors(): void {}
-
-  stateMeta(): Record<string, unknown> {
+  override stateMeta(): Record<string, unknown> {
     return { vocab: this.vocab.toJSON(), labels: this.labels.toJSON() };
   }
 }

@@ -1,6 +1,7 @@
 // Speech recognition as a task: utterances of a directory (transcripts.tsv and WAV files) as log-mel frames,
 // batched by length and masked, a recurrent stack (bidirectional by default) with a per-frame head over the
 // alphabet plus the blank, and the CTC loss; validation reports the loss and greedy CER/WER.
+import { IndependentBatches } from '../independent-batches.js';
 import { DEFAULT_FEATURES, type FeatureSettings } from '../../audio/features.js';
 import type { Backend } from '../../backend/types.js';
 import { badCheckpoint, invalidInput, invalidOption } from '../../errors.js';
@@ -24,7 +25,7 @@ export const featureSettingsOf = (config: TrainConfig): FeatureSettings => ({
   stack: config.stack,
 });
 
-export class CtcRun implements TaskRun {
+export class CtcRun extends IndependentBatches implements TaskRun {
   readonly task = 'ctc' as const;
   readonly summary: DataSummary;
   readonly data: DataSource;
@@ -40,6 +41,7 @@ export class CtcRun implements TaskRun {
     readonly features: FeatureSettings,
     speech: SpeechData,
   ) {
+    super();
     if (config.gradflowEvery > 0) throw invalidOption('--gradflow-every is not available for --task ctc (yet)');
     ({ alphabet: this.alphabet, train: this.train, val: this.val, data: this.data } = speech);
     this.planner = new BatchPlanner(this.train.frames, config.batch, config.seed);
@@ -90,29 +92,17 @@ export class CtcRun implements TaskRun {
     return { loss, tokens: frames };
   }
 
-  discardState(): void {}
-
   validate(): Validation | null {
     if (!this.val) return null;
     const { loss, cer, wer } = scoreSpeech(this.workspace, this.val, this.alphabet);
     return { loss, metrics: { cer, wer } };
   }
 
-  sample(): string | null {
-    return null;
-  }
-
   saveModel(dir: string): void {
     saveRecogniser(dir, { model: this.model, alphabet: this.alphabet, features: this.features });
   }
 
-  stateTensors(): Map<string, Float32Array> {
-    return new Map();
-  }
-
-  restoreStateTensors(): void {}
-
-  stateMeta(): Record<string, unknown> {
+  override stateMeta(): Record<string, unknown> {
     return { alphabet: this.alphabet.symbols, features: this.features };
   }
 }

@@ -1,6 +1,7 @@
 // Sequence to sequence as a task (issue #11): pairs bucketed by source length, the encoder–decoder with
 // attention trained by teacher forcing on the mean cross-entropy of the scored target tokens; validation
 // reports that loss and the greedy outputs' word and phoneme (token) error rates.
+import { IndependentBatches } from '../independent-batches.js';
 import type { Backend } from '../../backend/types.js';
 import { invalidInput, invalidOption } from '../../errors.js';
 import { validateConfig } from '../../model/config.js';
@@ -48,7 +49,7 @@ export function greedyScores(
   return scoreSequences(outputs, set.references);
 }
 
-export class Seq2SeqRun implements TaskRun {
+export class Seq2SeqRun extends IndependentBatches implements TaskRun {
   readonly task = 'seq2seq' as const;
   readonly summary: DataSummary;
   readonly data: DataSource;
@@ -62,6 +63,7 @@ export class Seq2SeqRun implements TaskRun {
     private readonly config: TrainConfig,
     private readonly prepared: Seq2SeqData,
   ) {
+    super();
     const { train, val } = prepared;
     this.data = prepared.data;
     this.batcher = new BucketBatcher(sourceSet(train), config.batch, config.seed);
@@ -112,18 +114,12 @@ export class Seq2SeqRun implements TaskRun {
     return { loss: loss / tokens, tokens };
   }
 
-  discardState(): void {}
-
   validate(): Validation | null {
     const { val, valReferences } = this.prepared;
     if (!val || !valReferences || !this.decoder) return null;
     const loss = pairsLoss(this.workspace, val, this.config.batch);
     const scores = greedyScores(this.decoder, valReferences, this.prepared.targetVocab, this.maxTargetLength + 10);
     return { loss, metrics: { wer: scores.wer, per: scores.per } };
-  }
-
-  sample(): string | null {
-    return null;
   }
 
   saveModel(dir: string): void {
@@ -136,13 +132,7 @@ export class Seq2SeqRun implements TaskRun {
     });
   }
 
-  stateTensors(): Map<string, Float32Array> {
-    return new Map();
-  }
-
-  restoreStateTensors(): void {}
-
-  stateMeta(): Record<string, unknown> {
+  override stateMeta(): Record<string, unknown> {
     return { source_vocab: this.prepared.sourceVocab.toJSON(), target_vocab: this.prepared.targetVocab.toJSON() };
   }
 }
