@@ -2,43 +2,16 @@
 // `npm run demo`: serves the demo page (demo/) and the package files it loads (dist/web, build/wasm) with the
 // headers that make the page cross-origin isolated (COOP same-origin, COEP require-corp), which SharedArrayBuffer
 // needs. `--no-isolation` leaves them out (the page then runs one thread); `--port N` (default 8080, 0 = any).
-import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import sirv from 'sirv';
+import { startStaticServer } from './static-server.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Starts the server on 127.0.0.1; resolves to it and the demo page's URL. */
-export function startDemoServer({ port = 8080, isolated = true } = {}) {
-  const files = sirv(ROOT, {
-    dev: true, // no caching: a rebuilt dist/ is served as it is now
-    dotfiles: false,
-    setHeaders(res) {
-      if (isolated) {
-        res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-        res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-      }
-      res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
-    },
-  });
-  const server = createServer((req, res) => {
-    if (req.url === '/' || req.url === '/index.html') {
-      res.writeHead(302, { Location: '/demo/' });
-      return res.end();
-    }
-    files(req, res, () => {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found\n');
-    });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const { port: actual } = server.address();
-      resolve({ server, url: `http://127.0.0.1:${actual}/demo/` });
-    });
-  });
+export async function startDemoServer({ port = 8080, isolated = true } = {}) {
+  const { server, url } = await startStaticServer({ root: ROOT, port, isolated, home: '/demo/' });
+  return { server, url: `${url}demo/` };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

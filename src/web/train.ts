@@ -9,6 +9,7 @@ import type { TrainEvent } from '../train/trainer.js';
 import type { FromWorker, ToWorker, WebTrainResult } from './protocol.js';
 import { memoryTrainConfig } from './trainer.js';
 import { wasmThreads } from './wasm.js';
+import { type WebWorker, type WebWorkerConstructor, webWorkersAvailable } from './web-worker.js';
 
 export interface WebTrainOptions {
   text: string;
@@ -22,7 +23,8 @@ export interface WebTrainOptions {
    *  one otherwise). The result's start event says how many ran (backend.threads). */
   threads?: number;
   signal?: AbortSignal;
-  /** The worker script, when a bundler moved it (default: worker.js beside this module). */
+  /** The worker script, when it is not where this module expects it (default: worker.js beside this module,
+   *  or the worker a bundler built from it). */
   workerUrl?: string | URL;
 }
 
@@ -33,32 +35,24 @@ export interface WebTrainingHandle extends AsyncIterable<TrainEvent> {
   abort(): void;
 }
 
-interface WebWorker {
-  onmessage: ((message: { data: FromWorker }) => void) | null;
-  onerror: ((event: { message?: string; preventDefault?(): void }) => void) | null;
-  postMessage(message: ToWorker): void;
-  terminate(): void;
-}
-type WorkerConstructor = new (url: string | URL, options: { type: 'module'; name?: string }) => WebWorker;
+declare const Worker: WebWorkerConstructor;
 
 /** Starts training in a Web Worker. Every failure, a bad option included, rejects `result` (and the iterator,
  *  after the events before it); train() itself does not throw. Leaving a `for await` loop early aborts. */
 export function train(options: WebTrainOptions): WebTrainingHandle {
   const events = new EventQueue<TrainEvent, WebTrainResult>();
-  let worker: WebWorker | null = null;
+  let worker: WebWorker<ToWorker, FromWorker> | null = null;
   const end = (): void => worker?.terminate();
   const abort = (): void => {
     if (!events.ended) worker?.postMessage({ kind: 'abort' });
   };
   try {
     memoryTrainConfig(options.config); // a bad setting fails before a worker starts
-    const WorkerClass = (globalThis as { Worker?: WorkerConstructor }).Worker;
-    if (!WorkerClass)
+    if (!webWorkersAvailable())
       throw new Error('train(): this environment has no Web Workers (in Node, use train() from rnnkit)');
-    worker = new WorkerClass(options.workerUrl ?? new URL('./worker.js', import.meta.url), {
-      type: 'module',
-      name: 'rnnkit-train',
-    });
+    worker = options.workerUrl
+      ? new Worker(options.workerUrl, { type: 'module', name: 'rnnkit-train' })
+      : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'rnnkit-train' }); // see web-worker.ts
     worker.onmessage = ({ data }) => {
       if (data.kind === 'event') return events.push(data.event);
       if (data.kind === 'done') events.finish(data.result);

@@ -11,7 +11,8 @@ import {
   wasmThreadsReason,
 } from '../backend/wasm-backend.js';
 import { sharedMemorySupported } from '../backend/wasm-memory.js';
-import type { SpawnThread, ThreadReport } from '../backend/wasm-threads.js';
+import type { SpawnThread, ThreadReport, ThreadStart } from '../backend/wasm-threads.js';
+import { type WebWorker, type WebWorkerConstructor, webWorkersAvailable } from './web-worker.js';
 
 export interface WebWasmOptions {
   /** 'auto' (default): the relaxed-SIMD build where the browser has relaxed SIMD, else the plain one. */
@@ -23,7 +24,8 @@ export interface WebWasmOptions {
   /** Threads, the caller's included (default 1): Web Workers sharing the module's memory, where the context
    *  is cross-origin isolated and may block (a worker: train() runs there; a page's main thread may not wait). */
   threads?: number;
-  /** Where the thread worker script is, when a bundler moved it (default: wasm-thread.js beside this module). */
+  /** Where the thread worker script is, when it is not where this module expects it (default: wasm-thread.js
+   *  beside this module, or the worker a bundler built from it). */
   threadUrl?: string | URL;
   /** How long the thread workers may take to start before the backend runs on one thread (default 20 s). */
   startTimeoutMs?: number;
@@ -54,10 +56,9 @@ export async function loadWasmBackend(options: WebWasmOptions = {}): Promise<Was
       ? options.bytes
       : new Uint8Array(options.bytes)
     : await fetchBytes(options.url ?? wasmUrl(wasmFileOf(options.build)));
-  const threadUrl = options.threadUrl ?? new URL('./wasm-thread.js', import.meta.url);
   return instantiateWasmBackend(bytes, {
     threads: options.threads ?? 1,
-    spawn: spawnWebThread(threadUrl),
+    spawn: spawnWebThread(options.threadUrl),
     ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
     ...(onPageMainThread() ? { threadsRefused: MAIN_THREAD_REFUSED } : {}),
   });
@@ -71,23 +72,21 @@ function onPageMainThread(): boolean {
   return typeof (globalThis as { document?: unknown }).document !== 'undefined';
 }
 
-interface ThreadWorker {
-  onmessage: ((message: { data: ThreadReport }) => void) | null;
-  onerror: ((event: { message?: string; preventDefault?(): void }) => void) | null;
-  postMessage(message: unknown): void;
-  terminate(): void;
-}
-type ThreadWorkerConstructor = new (url: string | URL, options: { type: 'module'; name?: string }) => ThreadWorker;
+declare const Worker: WebWorkerConstructor;
 
-function spawnWebThread(url: string | URL): SpawnThread {
+function spawnWebThread(url: string | URL | undefined): SpawnThread {
   return (index, report) => {
-    const WorkerClass = (globalThis as { Worker?: ThreadWorkerConstructor }).Worker;
-    if (!WorkerClass) throw new Error('this context has no Web Workers');
-    const worker = new WorkerClass(url, { type: 'module', name: `rnnkit-wasm-thread-${index + 1}` });
+    if (!webWorkersAvailable()) throw new Error('this context has no Web Workers');
+    const worker: WebWorker<ThreadStart, ThreadReport> = url
+      ? new Worker(url, { type: 'module', name: `rnnkit-wasm-thread-${index + 1}` })
+      : new Worker(new URL('./wasm-thread.js', import.meta.url), {
+          type: 'module',
+          name: `rnnkit-wasm-thread-${index + 1}`,
+        }); // see web-worker.ts
     worker.onmessage = ({ data }) => report(data);
     worker.onerror = (event) => {
       event.preventDefault?.();
-      report({ kind: 'failed', message: event.message ?? `cannot run ${String(url)}` });
+      report({ kind: 'failed', message: event.message ?? `cannot run ${String(url ?? 'wasm-thread.js')}` });
     };
     return { postMessage: (message) => worker.postMessage(message), terminate: () => worker.terminate() };
   };
