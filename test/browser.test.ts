@@ -8,21 +8,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeBackend } from '../src/backend/index.js';
-import { loadWasmBackend } from '../src/backend/wasm.js';
-import { runTraining } from '../src/tasks/index.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.js';
 import { cli } from './cli-helpers.js';
+import { LONG, launchChromium, nodeWasmTraining, pageErrors, waitFor } from './browser-helpers.js';
 import { makeRandom } from './helpers.js';
 // @ts-expect-error: a plain ES module without type declarations
 import { startDemoServer } from '../scripts/demo-server.mjs';
 
-const CHROMIUM = process.env['RNNKIT_CHROMIUM'] ?? '/usr/bin/chromium';
 const ROOT = new URL('..', import.meta.url);
 const TEXT = readFileSync(new URL('demo/moby-dick.txt', ROOT), 'utf8');
-const LONG = 600_000;
 
 type Demo = { server: Server; url: string };
 let browser: Browser;
@@ -30,18 +27,10 @@ let isolated: Demo, open: Demo;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does, or set RNNKIT_CHROMIUM`,
-    );
   for (const file of ['dist/web/index.js', 'dist/web/worker.js', 'build/wasm/rnnkit.wasm']) {
     if (!existsSync(new URL(file, ROOT))) throw new Error(`${file} is missing: run npm run build`);
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
-    timeout: 120_000,
-  });
+  browser = await launchChromium();
   isolated = await startDemoServer({ port: 0, isolated: true });
   open = await startDemoServer({ port: 0, isolated: false });
 }, 180_000);
@@ -57,9 +46,7 @@ afterAll(async () => {
  *  training on 2 WebAssembly threads where the page is cross-origin isolated. */
 async function openDemo(demo: Demo): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+  const errors = pageErrors(page);
   await page.goto(`${demo.url}?build=simd&threads=2`, { timeout: LONG });
   await page.evaluate('window.rnnkitDemo.ready');
   return { page, errors };
@@ -84,10 +71,6 @@ const demoState = (page: Page): Promise<DemoState> =>
 
 const modelBytes = async (page: Page): Promise<Buffer> =>
   Buffer.from(await page.evaluate<number[]>('Array.from(window.rnnkitDemo.state.model)'));
-
-/** Waits (generously: the machine may be loaded) until a JavaScript condition on the page holds. */
-const waitFor = (page: Page, condition: string) =>
-  page.waitForFunction(condition, null, { timeout: LONG, polling: 250 });
 
 /** Fills the form, clicks Train and waits for the run to end. */
 async function trainInPage(page: Page, form: Record<string, string>): Promise<DemoState> {
@@ -149,15 +132,7 @@ describe('the demo page in Chromium (cross-origin isolated)', () => {
   it(
     'ends with the weights of the CLI trainer in Node on the WebAssembly backend (one thread), bit for bit',
     async () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'rnnkit-browser-')), 'run');
-      dirs.push(out);
-      await runTraining({
-        text: TEXT,
-        config: nodeConfig(FORM),
-        backend: await loadWasmBackend({ build: 'simd' }),
-        out,
-      });
-      const node = readFileSync(join(out, 'model.safetensors'));
+      const node = (await nodeWasmTraining(TEXT, nodeConfig(FORM))).model;
       const browserFile = await modelBytes(page);
       expect(browserFile.length).toBe(node.length);
       expect(browserFile.equals(node)).toBe(true);
