@@ -254,6 +254,21 @@ describe('bad input: one line, the documented exit code, nothing written', () =>
     );
   });
 
+  it('--val-frac with the built-in CMUdict, whose split is fixed', async () => {
+    await refused(
+      ['train', '--task', 'seq2seq', '--val-frac', '0.2', '--out', join(dir, 'x5')],
+      2,
+      /^rnnkit: --val-frac applies to a FILE of pairs; the built-in cmudict has a fixed split/,
+      join(dir, 'x5'),
+    );
+    await refused(
+      ['train', '--task', 'seq2seq', '--val-frac', '0', '--out', join(dir, 'x6')],
+      2,
+      /--val-frac applies to a FILE of pairs/,
+      join(dir, 'x6'),
+    );
+  });
+
   it('a checkpoint of another task', async () => {
     const lm = join(dir, 'lm');
     expect(
