@@ -1,23 +1,17 @@
 // Sequence to sequence through the command line: train on a file of pairs, translate (greedy, beam,
 // n-best, attention, JSON, standard input), eval, resume; bad input gets one line, the documented exit
 // code (1 bad input or checkpoint, 2 usage) and nothing written.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../src/io/safetensors.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { loadTranslator } from '../src/tasks/seq2seq/model-file.js';
 import { translate } from '../src/tasks/seq2seq/translate.js';
-import { cli } from './cli-helpers.js';
+import { cli, jsonLines, scratchDir, tsv } from './cli-helpers.js';
 import { makeRandom } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rnnkit-seq2seq-'));
-const file = (name: string, content: string): string => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
+const { dir, file } = scratchDir('rnnkit-seq2seq-');
 
 /** Reversal: "abc" → "c b a" (characters in, space-separated tokens out). */
 function reversals(n: number, seed: number): [string, string][] {
@@ -30,18 +24,8 @@ function reversals(n: number, seed: number): [string, string][] {
   });
 }
 
-const trainFile = file(
-  'train.tsv',
-  reversals(400, 1)
-    .map(([s, t]) => `${s}\t${t}\n`)
-    .join(''),
-);
-const testFile = file(
-  'test.jsonl',
-  reversals(40, 2)
-    .map(([source, target]) => JSON.stringify({ source, target }) + '\n')
-    .join(''),
-);
+const trainFile = file('train.tsv', tsv(reversals(400, 1)));
+const testFile = file('test.jsonl', jsonLines(reversals(40, 2).map(([source, target]) => ({ source, target }))));
 const small = [
   '--hidden',
   '32',
