@@ -1,8 +1,7 @@
 // Sequence classification through the command line: train, predict, eval, resume, and bad input (one clear
 // line, the documented exit code, nothing written).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../src/io/safetensors.js';
@@ -10,15 +9,10 @@ import { ReferenceBackend } from '../src/backend/reference.js';
 import { loadClassifier } from '../src/tasks/classify/model-file.js';
 import { classProbabilities, labelOf } from '../src/tasks/classify/predict.js';
 import { train } from '../src/train/handle.js';
-import { cli } from './cli-helpers.js';
+import { cli, jsonLines, scratchDir, tsv } from './cli-helpers.js';
 import { makeRandom } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rnnkit-classify-'));
-const file = (name: string, content: string): string => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
+const { dir, file } = scratchDir('rnnkit-classify-');
 
 /** "has-x" when the text holds an x: a task a recurrent model learns in a few hundred steps. */
 function examples(n: number, seed: number): [string, string][] {
@@ -36,18 +30,8 @@ function examples(n: number, seed: number): [string, string][] {
   });
 }
 
-const train_ = file(
-  'train.tsv',
-  examples(300, 1)
-    .map(([label, text]) => `${label}\t${text}\n`)
-    .join(''),
-);
-const test = file(
-  'test.jsonl',
-  examples(60, 2)
-    .map(([label, text]) => JSON.stringify({ text, label }) + '\n')
-    .join(''),
-);
+const train_ = file('train.tsv', tsv(examples(300, 1)));
+const test = file('test.jsonl', jsonLines(examples(60, 2).map(([label, text]) => ({ text, label }))));
 // A constant rate: a cosine schedule ends at the run's total, so a run stopped at 75 of 75 steps and then
 // extended is not the run of 150 (the resume test below needs them equal).
 const small = [

@@ -181,6 +181,7 @@ describe('skipped steps (--skip-nonfinite)', () => {
       trainSize: 1,
       tokensProcessed: 100,
       interrupted: false,
+      timeLimitReached: false,
       stoppedEarly: false,
       bestValLoss: null,
       skippedSteps: 3,

@@ -1,23 +1,17 @@
 // Sequence to sequence through the command line: train on a file of pairs, translate (greedy, beam,
 // n-best, attention, JSON, standard input), eval, resume; bad input gets one line, the documented exit
 // code (1 bad input or checkpoint, 2 usage) and nothing written.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../src/io/safetensors.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { loadTranslator } from '../src/tasks/seq2seq/model-file.js';
 import { translate } from '../src/tasks/seq2seq/translate.js';
-import { cli } from './cli-helpers.js';
+import { cli, jsonLines, scratchDir, tsv } from './cli-helpers.js';
 import { makeRandom } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rnnkit-seq2seq-'));
-const file = (name: string, content: string): string => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
+const { dir, file } = scratchDir('rnnkit-seq2seq-');
 
 /** Reversal: "abc" → "c b a" (characters in, space-separated tokens out). */
 function reversals(n: number, seed: number): [string, string][] {
@@ -30,18 +24,8 @@ function reversals(n: number, seed: number): [string, string][] {
   });
 }
 
-const trainFile = file(
-  'train.tsv',
-  reversals(400, 1)
-    .map(([s, t]) => `${s}\t${t}\n`)
-    .join(''),
-);
-const testFile = file(
-  'test.jsonl',
-  reversals(40, 2)
-    .map(([source, target]) => JSON.stringify({ source, target }) + '\n')
-    .join(''),
-);
+const trainFile = file('train.tsv', tsv(reversals(400, 1)));
+const testFile = file('test.jsonl', jsonLines(reversals(40, 2).map(([source, target]) => ({ source, target }))));
 const small = [
   '--hidden',
   '32',
@@ -251,6 +235,21 @@ describe('bad input: one line, the documented exit code, nothing written', () =>
       2,
       /--target-tokens applies to --task seq2seq/,
       join(dir, 'x4'),
+    );
+  });
+
+  it('--val-frac with the built-in CMUdict, whose split is fixed', async () => {
+    await refused(
+      ['train', '--task', 'seq2seq', '--val-frac', '0.2', '--out', join(dir, 'x5')],
+      2,
+      /^rnnkit: --val-frac applies to a FILE of pairs; the built-in cmudict has a fixed split/,
+      join(dir, 'x5'),
+    );
+    await refused(
+      ['train', '--task', 'seq2seq', '--val-frac', '0', '--out', join(dir, 'x6')],
+      2,
+      /--val-frac applies to a FILE of pairs/,
+      join(dir, 'x6'),
     );
   });
 

@@ -1,5 +1,6 @@
 // train() for scripts and servers: one error path (bad options reject, never throw), leaving a `for await`
-// loop stops and saves the run, an already-aborted signal takes no step; unknown config keys are refused.
+// loop stops and saves the run, so does a time limit; an already-aborted signal takes no step; unknown config
+// keys are refused.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,11 @@ describe('train() rejects bad options through result and the iterator', () => {
       'a setting that would do nothing',
       { text, out: join(work, 'x'), config: { optimizer: 'sgd', beta1: 0.9 } },
       /--beta1 applies to --optimizer adam or adamw, not sgd/,
+    ],
+    [
+      'a time limit that is not positive',
+      { text, out: join(work, 'x'), timeLimitSeconds: 0 },
+      /train\(\): timeLimitSeconds must be a positive number of seconds, got 0/,
     ],
     [
       'an unknown backend',
@@ -85,6 +91,18 @@ describe('leaving a for-await loop stops the run and saves it', () => {
     60_000,
   );
 });
+
+it('timeLimitSeconds stops the run as an abort does and says so', async () => {
+  const out = join(work, 'time-limit');
+  const handle = train({ text, out, config: long, timeLimitSeconds: 1 });
+  const checkpoints = [];
+  for await (const event of handle) if (event.type === 'checkpoint') checkpoints.push(event);
+  const result = await handle.result;
+  expect(result).toMatchObject({ interrupted: true, timeLimitReached: true });
+  expect(result.steps).toBeLessThan(long.steps);
+  expect(checkpoints.at(-1)).toMatchObject({ reason: 'time-limit', step: result.steps });
+  expect(loadTrainerState(out).position.step).toBe(result.steps);
+}, 60_000);
 
 it('an already-aborted signal saves the initial checkpoint and takes no step', async () => {
   const out = join(work, 'pre-aborted');

@@ -29,3 +29,15 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     return value as T;
   };
 }
+
+const DURATION = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/;
+
+/** A positive duration in seconds, written with units: 90s, 45m, 2h, 1h30m, 1.5h. */
+export function duration(value: string): number {
+  const match = DURATION.exec(value.trim());
+  const [, h = '0', m = '0', s = '0'] = match ?? [];
+  const seconds = Number(h) * 3600 + Number(m) * 60 + Number(s);
+  if (!match || !(seconds > 0 && Number.isFinite(seconds)))
+    throw new InvalidArgumentError(`expected a duration such as 90s, 45m, 2h or 1h30m, got ${JSON.stringify(value)}`);
+  return seconds;
+}

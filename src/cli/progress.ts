@@ -160,7 +160,8 @@ export class TrainOutput {
         this.bar?.update(e.step);
         break;
       case 'checkpoint':
-        if (e.reason === 'interrupted') this.say(`rnnkit: saved the checkpoint at step ${e.step} in ${e.dir}`);
+        if (e.reason === 'interrupted' || e.reason === 'time-limit')
+          this.say(`rnnkit: saved the checkpoint at step ${e.step} in ${e.dir}`);
         break;
     }
   }
@@ -202,11 +203,13 @@ export class TrainOutput {
     }
     const { cell, nonlinearity, hidden, layers } = result.config;
     const shape = `${cell}${cell === 'rnn' ? `-${nonlinearity}` : ''} ${layers}×${hidden}`;
-    const why = result.interrupted
-      ? 'stopped (interrupted)'
-      : result.stoppedEarly
-        ? 'stopped early (no validation improvement)'
-        : 'done';
+    const why = result.timeLimitReached
+      ? 'stopped at the time limit'
+      : result.interrupted
+        ? 'stopped (interrupted)'
+        : result.stoppedEarly
+          ? 'stopped early (no validation improvement)'
+          : 'done';
     const best =
       result.bestValLoss !== null
         ? `, best validation ${this.lossText(result.bestValLoss)} (in ${result.dir}/best)`

@@ -25,7 +25,7 @@ import {
 } from '../train/trainer.js';
 import { refuseIneffective } from '../train/ineffective.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
-import { integer, number, oneOf } from './parse.js';
+import { duration, integer, number, oneOf } from './parse.js';
 import { type OutputMode, TrainOutput } from './progress.js';
 
 const d = DEFAULT_TRAIN_CONFIG;
@@ -52,7 +52,17 @@ const TASK_ONLY: Record<string, readonly TaskName[]> = {
 /** Tasks that generate their data from the seed (no FILE). */
 const GENERATED: readonly TaskName[] = ['adding', 'copy'];
 /** Options that may accompany --resume: everything else comes from the checkpoint. */
-const RESUME_OPTIONS = new Set(['steps', 'backend', 'threads', 'precision', 'resume', 'quiet', 'json', 'report']);
+const RESUME_OPTIONS = new Set([
+  'steps',
+  'timeLimit',
+  'backend',
+  'threads',
+  'precision',
+  'resume',
+  'quiet',
+  'json',
+  'report',
+]);
 
 type TrainFlags = TrainConfig &
   BackendFlags & {
@@ -63,6 +73,7 @@ type TrainFlags = TrainConfig &
     quiet?: boolean;
     json?: boolean;
     report?: boolean;
+    timeLimit?: number;
   };
 
 /** `invocation`: the words after `rnnkit`, recorded in run.json as the command line. */
@@ -196,12 +207,19 @@ export function registerTrain(program: Command, invocation: string[] = []): void
       '--force',
       "replace the run in --out (deletes its files; a directory holding files that are not rnnkit's is refused even so)",
     )
+    .option(
+      '--time-limit <duration>',
+      'stop at this wall-clock time since the command started (90s, 45m, 2h, 1h30m) as Ctrl-C does: after the current step, saving the checkpoint (continue with --resume)',
+      duration,
+    )
     .option('--init-from <dir>', "start from a checkpoint's weights; its shape and vocabulary are used")
     .option(
       '--resume <dir>',
-      'continue the run saved in dir with its own settings (only --steps, --backend, --threads, --precision may be given)',
+      'continue the run saved in dir with its own settings (only --steps, --time-limit, --backend, --threads, --precision may be given)',
     );
   addBackendOptions(command).action(async (file: string | undefined, flags: TrainFlags, cmd: Command) => {
+    // The limit counts from here: reading the data and loading the backend take part of it.
+    const deadline = flags.timeLimit === undefined ? undefined : Date.now() + flags.timeLimit * 1000;
     const explicit = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
     if (flags.quiet && flags.json) throw invalidOption('--quiet and --json exclude each other');
     const mode: OutputMode = flags.json ? 'json' : flags.quiet || !process.stdout.isTTY ? 'lines' : 'bar';
@@ -230,6 +248,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
           backend,
           steps,
           signal: abort.signal,
+          deadline,
           onEvent: (e) => output.event(e),
         });
       } else {
@@ -294,6 +313,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
           initFrom: flags.initFrom,
           explicitShape,
           signal: abort.signal,
+          deadline,
           onEvent: (e) => output.event(e),
         });
       }

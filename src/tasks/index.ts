@@ -183,11 +183,18 @@ function createTaskRun(request: TrainRequest, config: TrainConfig): { run: TaskR
         run: createClassifierRun(readClassifyData(request.source ?? SPAM_ASSASSIN), config, request.backend),
         config,
       };
-    case 'seq2seq':
+    case 'seq2seq': {
       if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
       if (request.text !== undefined)
         throw invalidOption('--task seq2seq reads pairs from `source` (a TSV or JSON Lines file), not from `text`');
-      return { run: createSeq2SeqRun(request.source ?? CMUDICT, config, request.backend), config };
+      const source = request.source ?? CMUDICT;
+      // CMUdict's split is fixed so that results compare across machines; its validation share is the default's.
+      if (source === CMUDICT && config.valFrac !== TASK_DEFAULTS.seq2seq.valFrac)
+        throw invalidOption(
+          `--val-frac applies to a FILE of pairs; the built-in ${CMUDICT} has a fixed split (by a hash of the word: 90 % training, 5 % validation, 5 % test)`,
+        );
+      return { run: createSeq2SeqRun(source, config, request.backend), config };
+    }
     case 'ctc':
       if (request.initFrom) throw invalidOption('--init-from works with --task lm only (so far)');
       if (request.text !== undefined || request.source === undefined)

@@ -7,7 +7,8 @@ import { badCheckpoint, invalidInput } from '../errors.js';
 import { encodeModelFile, languageModelMeta } from '../io/model-bytes.js';
 import type { Backend } from '../backend/types.js';
 import { validateConfig } from '../model/config.js';
-import { Model } from '../model/model.js';
+import type { Model } from '../model/model.js';
+import { initialisedModel } from './initialised-model.js';
 import type { RecurrentStack } from '../model/stack.js';
 import { Workspace, checkWorkspaceSize } from '../model/workspace.js';
 import { sample, samplingWorkspace } from '../generate/sample.js';
@@ -177,9 +178,7 @@ export function newLanguageModel(
   const vocab = Vocabulary.fromText(text);
   // Validate the shapes (refusing sizes that would exhaust memory) before allocating anything.
   checkWorkspaceSize(validateConfig({ ...config, vocabSize: vocab.size }), config.seq, config.batch);
-  const model = new Model(backend, { ...config, vocabSize: vocab.size });
-  model.initialize(config.seed, config.init);
-  return { model, vocab };
+  return { model: initialisedModel(backend, { ...config, vocabSize: vocab.size }, config), vocab };
 }
 
 /** The data source record of a training text (its fingerprint refuses a resume on changed data). */

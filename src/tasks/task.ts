@@ -1,6 +1,7 @@
 // A task ties a model to its data, its loss and its metrics. The training loop (src/train) knows only this
 // interface: everything else (optimizers, schedules, clipping, validation and early stopping, checkpoints,
 // resume, signals, progress, metrics.jsonl) is shared by every task.
+import { invalidInput } from '../errors.js';
 import type { Model } from '../model/model.js';
 import type { RecurrentStack } from '../model/stack.js';
 
@@ -72,4 +73,10 @@ export interface TaskRun {
   restoreStateTensors(tensors: Map<string, Float32Array>): void;
   /** JSON describing the data side (vocabulary, labels, …) saved in trainer.safetensors for resume. */
   stateMeta(): Record<string, unknown>;
+}
+
+/** Refuses to continue a run whose data no longer has the size and fingerprint its checkpoint recorded. */
+export function refuseChangedData(recorded: DataSource, now: Pick<DataSource, 'size' | 'hash'>, dir: string): void {
+  if (now.hash !== recorded.hash || now.size !== recorded.size)
+    throw invalidInput(`the training data (${recorded.source}) changed since the checkpoint in ${dir} was written`);
 }

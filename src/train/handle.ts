@@ -1,6 +1,6 @@
 // train(): the library entry point for servers. The loop runs in a worker thread, so the host's event loop
-// stays responsive; progress arrives as an async iterator of events; an AbortSignal (or abort()) saves a
-// checkpoint and stops cleanly.
+// stays responsive; progress arrives as an async iterator of events; an AbortSignal (or abort()) or a time
+// limit saves a checkpoint and stops cleanly.
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend/types.js';
 import { requestedBackend } from '../backend/index.js';
@@ -34,6 +34,8 @@ export interface TrainOptions {
   backend?: BackendName | 'auto';
   threads?: number;
   signal?: AbortSignal;
+  /** Wall-clock seconds from this call after which the run stops as an abort does (a fresh run or a resume). */
+  timeLimitSeconds?: number;
 }
 
 export type WorkerMessage =
@@ -41,8 +43,13 @@ export type WorkerMessage =
   | { kind: 'done'; result: TrainResult }
   | { kind: 'error'; message: string; code: ErrorCode | undefined };
 
-/** The worker's options: the checked config over the defaults, and whether the signal had already fired. */
-export type WorkerData = Omit<TrainOptions, 'signal' | 'config'> & { config: TrainConfig; aborted: boolean };
+/** The worker's options: the checked config over the defaults, whether the signal had already fired, and
+ *  the time limit as a deadline (Date.now()'s milliseconds). */
+export type WorkerData = Omit<TrainOptions, 'signal' | 'config' | 'timeLimitSeconds'> & {
+  config: TrainConfig;
+  aborted: boolean;
+  deadline?: number;
+};
 
 export interface TrainingHandle extends AsyncIterable<TrainEvent> {
   /** Resolves when training ends (finished, stopped early or aborted after saving); rejects on failure. */
@@ -71,6 +78,7 @@ const TRAIN_OPTION_KEYS = [
   'backend',
   'threads',
   'signal',
+  'timeLimitSeconds',
 ];
 
 /** The type each option must have (checked at run time: JavaScript callers have no compiler to tell them). */
@@ -86,6 +94,7 @@ const OPTION_TYPES: Record<string, 'string' | 'number' | 'boolean' | 'object'> =
   backend: 'string',
   threads: 'number',
   signal: 'object',
+  timeLimitSeconds: 'number',
 };
 
 function checkOptionTypes(options: TrainOptions): void {
@@ -107,12 +116,13 @@ function checkOptionTypes(options: TrainOptions): void {
 /** What the worker is given, after every check that needs no data: a bad option fails before a thread starts. */
 function workerDataOf(options: TrainOptions): WorkerData {
   checkOptionTypes(options);
-  const { signal, ...rest } = options;
+  const { signal, timeLimitSeconds, ...rest } = options;
   refuseUnknownKeys(options, TRAIN_OPTION_KEYS, 'train()');
   requestedBackend({ backend: rest.backend });
+  const stops = { aborted: signal?.aborted ?? false, ...deadlineOf(timeLimitSeconds) };
   if (rest.resume) {
     if (rest.config) throw invalidOption('train(): `resume` takes every setting from the checkpoint; remove `config`');
-    return { ...rest, config: DEFAULT_TRAIN_CONFIG, aborted: signal?.aborted ?? false };
+    return { ...rest, config: DEFAULT_TRAIN_CONFIG, ...stops };
   }
   if (!rest.out) throw invalidOption('train(): `out` (the run directory) is required');
   refuseUnknownKeys(rest.config ?? {}, TRAIN_CONFIG_KEYS, 'config');
@@ -120,7 +130,15 @@ function workerDataOf(options: TrainOptions): WorkerData {
   const task = rest.config?.task ?? DEFAULT_TRAIN_CONFIG.task;
   const config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...TASK_DEFAULTS[task], ...rest.config });
   if (!rest.initFrom) refuseIneffective(config, (key) => rest.config?.[key] !== undefined); // else the worker checks the checkpoint's shape
-  return { ...rest, config, aborted: signal?.aborted ?? false };
+  return { ...rest, config, ...stops };
+}
+
+/** The time limit as a deadline, counted from now (the train() call). */
+function deadlineOf(timeLimitSeconds: number | undefined): { deadline?: number } {
+  if (timeLimitSeconds === undefined) return {};
+  if (!(Number.isFinite(timeLimitSeconds) && timeLimitSeconds > 0))
+    throw invalidOption(`train(): timeLimitSeconds must be a positive number of seconds, got ${timeLimitSeconds}`);
+  return { deadline: Date.now() + timeLimitSeconds * 1000 };
 }
 
 /**

@@ -69,7 +69,12 @@ export type TrainEvent =
     }
   | { type: 'step'; metrics: StepMetrics }
   | { type: 'validation'; step: number; loss: number; metrics: Record<string, number>; best: boolean }
-  | { type: 'checkpoint'; step: number; dir: string; reason: 'periodic' | 'final' | 'interrupted' | 'best' }
+  | {
+      type: 'checkpoint';
+      step: number;
+      dir: string;
+      reason: 'periodic' | 'final' | 'interrupted' | 'time-limit' | 'best';
+    }
   | { type: 'skipped'; step: number; loss: number; gradNorm: number; skippedSteps: number }
   | { type: 'sample'; step: number; text: string }
   | { type: 'warning'; message: string }
@@ -87,8 +92,10 @@ export interface TrainResult {
   trainSize: number;
   /** Real (unpadded) tokens trained on by this call (not counting steps before a resume). */
   tokensProcessed: number;
-  /** True when the signal stopped the run early. */
+  /** True when the signal or the time limit stopped the run before its last step (it continues with --resume). */
   interrupted: boolean;
+  /** True when the time limit (`deadline`) was what stopped it. */
+  timeLimitReached: boolean;
   /** True when early stopping ended the run. */
   stoppedEarly: boolean;
   bestValLoss: number | null;
@@ -101,6 +108,8 @@ export interface RunHooks {
   onEvent?: (event: TrainEvent) => void;
   /** Abort = save the checkpoint and stop after the current step. */
   signal?: AbortSignal;
+  /** A time (Date.now()'s milliseconds) past which the run stops as an abort does: after the step under way. */
+  deadline?: number;
   /** The command line that started the run (the CLI's), for run.json. */
   command?: string;
 }
@@ -277,14 +286,21 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
     lastYield = start,
     tokensProcessed = 0;
   const progress = new ProgressWindow(start);
-  const checkpoint = (reason: 'periodic' | 'final' | 'interrupted'): void => {
+  const checkpoint = (reason: 'periodic' | 'final' | 'interrupted' | 'time-limit'): void => {
     run.pos.elapsedS = startElapsed + (performance.now() - start) / 1000;
     metrics.flush(); // the rows up to the checkpoint are on disk before it is
     run.save();
     emit({ type: 'checkpoint', step: run.pos.step, dir: out, reason });
   };
+  const { deadline } = hooks;
+  const pastDeadline = (): boolean => deadline !== undefined && Date.now() >= deadline;
+  let timeLimitReached = false;
   try {
     while (run.pos.step < c.steps && !hooks.signal?.aborted && !stoppedEarly) {
+      if (pastDeadline()) {
+        timeLimitReached = true;
+        break;
+      }
       const step = run.pos.step + 1;
       const epoch = task.cursor.epoch;
       const stepStart = performance.now();
@@ -394,7 +410,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
       }
     }
     const interrupted = run.pos.step < c.steps && !stoppedEarly;
-    checkpoint(interrupted ? 'interrupted' : 'final');
+    checkpoint(timeLimitReached ? 'time-limit' : interrupted ? 'interrupted' : 'final');
     return {
       dir: out,
       task: task.task,
@@ -405,6 +421,7 @@ export async function execute(run: Run, hooks: RunHooks, resumed: boolean): Prom
       trainSize: summary.train,
       tokensProcessed,
       interrupted,
+      timeLimitReached,
       stoppedEarly,
       bestValLoss: run.pos.bestValLoss,
       skippedSteps: run.pos.skippedSteps,

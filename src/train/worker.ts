@@ -27,6 +27,7 @@ try {
         text: options.text,
         steps: options.steps,
         signal: abort.signal,
+        deadline: options.deadline,
         onEvent,
       })
     : await runTraining({
@@ -39,6 +40,7 @@ try {
         force: options.force,
         initFrom: options.initFrom,
         signal: abort.signal,
+        deadline: options.deadline,
         onEvent,
       });
   post({ kind: 'done', result });

@@ -25,8 +25,9 @@ import { yieldToEventLoop } from '../util/yield.js';
 /** Where an in-memory run's events say it lives (the Node API's `dir`). */
 export const IN_MEMORY = '(in memory)';
 
-/** The Node API's TrainResult, less the run directory (there is none) and the task (always lm). */
-export type MemoryTrainResult = Omit<TrainResult, 'dir' | 'task'>;
+/** The Node API's TrainResult, less the run directory (there is none), the task (always lm) and the time
+ *  limit (a page stops a run with its signal). */
+export type MemoryTrainResult = Omit<TrainResult, 'dir' | 'task' | 'timeLimitReached'>;
 
 /** The checked settings of an in-memory run. */
 export function memoryTrainConfig(config: Partial<TrainConfig> = {}): TrainConfig {

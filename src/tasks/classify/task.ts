@@ -1,15 +1,14 @@
 // Sequence classification as a task: examples of any length (bucketed by length, padded, masked by their
 // lengths), a recurrent stack, pooling, a linear head and softmax cross-entropy; accuracy and macro-F1.
-import { IndependentBatches } from '../independent-batches.js';
+import { PlannedBatches } from '../planned-batches.js';
+import { initialisedModel } from '../initialised-model.js';
 import type { Backend } from '../../backend/types.js';
-import { RnnkitError, invalidInput, invalidOption } from '../../errors.js';
+import { RnnkitError, invalidOption } from '../../errors.js';
 import { ClassifierWorkspace } from '../../model/classifier.js';
-import { validateConfig } from '../../model/config.js';
-import { Model } from '../../model/model.js';
-import type { RecurrentStack } from '../../model/stack.js';
+import type { Model } from '../../model/model.js';
 import type { TrainConfig } from '../../train/config.js';
 import { textHash } from '../lm.js';
-import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
+import { type DataSource, type DataSummary, type TaskRun, type Validation, refuseChangedData } from '../task.js';
 import { BucketBatcher } from './batcher.js';
 import type { ClassifyDataset, Example } from './dataset.js';
 import type { EncodedSet } from './encode.js';
@@ -27,13 +26,13 @@ export function examplesHash(examples: readonly Example[]): string {
 
 const sum = (values: Int32Array): number => values.reduce((a, b) => a + b, 0);
 
-export class ClassifierRun extends IndependentBatches implements TaskRun {
+export class ClassifierRun extends PlannedBatches implements TaskRun {
   readonly task = 'classify' as const;
   readonly summary: DataSummary;
   /** Padded steps / steps computed in the first epoch. */
   readonly paddedShare: number;
-  private readonly batcher: BucketBatcher;
-  private readonly workspace: ClassifierWorkspace;
+  protected readonly batches: BucketBatcher;
+  protected readonly workspace: ClassifierWorkspace;
 
   constructor(
     readonly model: Model,
@@ -41,12 +40,12 @@ export class ClassifierRun extends IndependentBatches implements TaskRun {
     readonly labels: LabelSet,
     private readonly config: TrainConfig,
     readonly data: DataSource,
-    private readonly train: EncodedSet,
+    train: EncodedSet,
     private readonly val: EncodedSet | null,
   ) {
     super();
-    this.batcher = new BucketBatcher(train, config.batch, config.seed);
-    const longest = Math.max(this.batcher.maxLength, ...(val ? [Math.max(...val.lengths)] : []));
+    this.batches = new BucketBatcher(train, config.batch, config.seed);
+    const longest = Math.max(this.batches.maxLength, ...(val ? [Math.max(...val.lengths)] : []));
     try {
       this.workspace = new ClassifierWorkspace(model, longest, config.batch, config.pool, {
         dropout: config.dropout,
@@ -58,7 +57,7 @@ export class ClassifierRun extends IndependentBatches implements TaskRun {
         `the longest input has ${longest.toLocaleString('en-US')} characters: ${error.message}; cut the inputs with --max-len or lower --batch`,
       );
     }
-    this.paddedShare = this.batcher.epochStats(0).paddedShare;
+    this.paddedShare = this.batches.epochStats(0).paddedShare;
     const notes = [
       `${(this.paddedShare * 100).toFixed(1)} % of the steps computed in an epoch are padding (batches of similar length)`,
     ];
@@ -77,24 +76,8 @@ export class ClassifierRun extends IndependentBatches implements TaskRun {
     };
   }
 
-  get stack(): RecurrentStack {
-    return this.workspace.stack;
-  }
-
-  get stepsPerEpoch(): number {
-    return this.batcher.batchesPerEpoch;
-  }
-
-  get cursor(): DataCursor {
-    return this.batcher.cursor;
-  }
-
-  set cursor(cursor: DataCursor) {
-    this.batcher.cursor = cursor;
-  }
-
   trainStep(dropoutSeed: number | undefined): { loss: number; tokens: number } {
-    const batch = this.batcher.next();
+    const batch = this.batches.next();
     load(this.workspace, batch);
     const loss = this.workspace.forward(batch.T, batch.B, true, dropoutSeed) / batch.B;
     this.workspace.backward(batch.T, batch.B);
@@ -131,9 +114,7 @@ export function createClassifierRun(dataset: ClassifyDataset, config: TrainConfi
     seed: config.seed,
     maxLen: maxLenOf(config),
   });
-  const modelConfig = validateConfig({ ...config, vocabSize: vocab.size, outputs: labels.size });
-  const model = new Model(backend, modelConfig);
-  model.initialize(config.seed, config.init);
+  const model = initialisedModel(backend, { ...config, vocabSize: vocab.size, outputs: labels.size }, config);
   const data = { source: dataset.source, size: dataset.examples.length, hash: examplesHash(dataset.examples) };
   return new ClassifierRun(model, vocab, labels, config, data, train, val);
 }
@@ -146,9 +127,7 @@ export function restoreClassifierRun(
   dataset: ClassifyDataset,
   dir: string,
 ): ClassifierRun {
-  if (examplesHash(dataset.examples) !== data.hash || dataset.examples.length !== data.size) {
-    throw invalidInput(`the training data (${data.source}) changed since the checkpoint in ${dir} was written`);
-  }
+  refuseChangedData(data, { hash: examplesHash(dataset.examples), size: dataset.examples.length }, dir);
   const { vocab, labels, train, val } = prepareClassifyData(dataset, {
     valFrac: config.valFrac,
     seed: config.seed,

@@ -1,18 +1,17 @@
 // Speech recognition as a task: utterances of a directory (transcripts.tsv and WAV files) as log-mel frames,
 // batched by length and masked, a recurrent stack (bidirectional by default) with a per-frame head over the
 // alphabet plus the blank, and the CTC loss; validation reports the loss and greedy CER/WER.
-import { IndependentBatches } from '../independent-batches.js';
+import { PlannedBatches } from '../planned-batches.js';
+import { initialisedModel } from '../initialised-model.js';
 import { DEFAULT_FEATURES, type FeatureSettings } from '../../audio/features.js';
 import type { Backend } from '../../backend/types.js';
-import { badCheckpoint, invalidInput, invalidOption } from '../../errors.js';
-import { validateConfig } from '../../model/config.js';
-import { Model } from '../../model/model.js';
-import type { RecurrentStack } from '../../model/stack.js';
+import { badCheckpoint, invalidOption } from '../../errors.js';
+import type { Model } from '../../model/model.js';
 import { Alphabet } from '../../speech/alphabet.js';
 import { CtcWorkspace } from '../../speech/ctc-model.js';
 import type { TrainConfig } from '../../train/config.js';
 import { BatchPlanner } from '../classify/batcher.js';
-import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
+import { type DataSource, type DataSummary, type TaskRun, type Validation, refuseChangedData } from '../task.js';
 import { loadBatch, scoreSpeech } from './batch.js';
 import { type SpeechData, type SpeechSet, prepareSpeechData } from './data.js';
 import { featuresOf, saveRecogniser } from './model-file.js';
@@ -25,26 +24,26 @@ export const featureSettingsOf = (config: TrainConfig): FeatureSettings => ({
   stack: config.stack,
 });
 
-export class CtcRun extends IndependentBatches implements TaskRun {
+export class CtcRun extends PlannedBatches implements TaskRun {
   readonly task = 'ctc' as const;
   readonly summary: DataSummary;
   readonly data: DataSource;
   readonly alphabet: Alphabet;
-  private readonly planner: BatchPlanner;
-  private readonly workspace: CtcWorkspace;
+  protected readonly batches: BatchPlanner;
+  protected readonly workspace: CtcWorkspace;
   private readonly train: SpeechSet;
   private readonly val: SpeechSet | null;
 
   constructor(
     readonly model: Model,
-    private readonly config: TrainConfig,
+    config: TrainConfig,
     readonly features: FeatureSettings,
     speech: SpeechData,
   ) {
     super();
     if (config.gradflowEvery > 0) throw invalidOption('--gradflow-every is not available for --task ctc (yet)');
     ({ alphabet: this.alphabet, train: this.train, val: this.val, data: this.data } = speech);
-    this.planner = new BatchPlanner(this.train.frames, config.batch, config.seed);
+    this.batches = new BatchPlanner(this.train.frames, config.batch, config.seed);
     const sets = [this.train, ...(this.val ? [this.val] : [])];
     const maxT = longest(sets.flatMap((s) => [...s.frames]));
     const maxS = longest(sets.flatMap((s) => s.labels.map((l) => l.length)));
@@ -52,7 +51,7 @@ export class CtcRun extends IndependentBatches implements TaskRun {
     const tooShort = sets.flatMap((s) => s.labels.filter((l, i) => minimumFrames(l) > s.frames[i]!)).length;
     const hours = speech.seconds / 3600;
     const notes = [
-      `${hours.toFixed(2)} h of audio; ${(this.planner.epochStats(0).paddedShare * 100).toFixed(1)} % of the frames computed in an epoch are padding`,
+      `${hours.toFixed(2)} h of audio; ${(this.batches.epochStats(0).paddedShare * 100).toFixed(1)} % of the frames computed in an epoch are padding`,
       `alphabet ${JSON.stringify(this.alphabet.symbols.join(''))} and the blank; features: ${this.features.mels} log-mels, ${this.features.stack} frames stacked (${this.features.mels * this.features.stack} inputs per frame)`,
     ];
     if (tooShort > 0)
@@ -69,24 +68,8 @@ export class CtcRun extends IndependentBatches implements TaskRun {
     };
   }
 
-  get stack(): RecurrentStack {
-    return this.workspace.stack;
-  }
-
-  get stepsPerEpoch(): number {
-    return this.planner.batchesPerEpoch;
-  }
-
-  get cursor(): DataCursor {
-    return this.planner.cursor;
-  }
-
-  set cursor(cursor: DataCursor) {
-    this.planner.cursor = cursor;
-  }
-
   trainStep(dropoutSeed: number | undefined): { loss: number; tokens: number } {
-    const { T, B, S, frames } = loadBatch(this.workspace, this.train, this.planner.nextExamples());
+    const { T, B, S, frames } = loadBatch(this.workspace, this.train, this.batches.nextExamples());
     const loss = this.workspace.forward(T, B, S, dropoutSeed);
     this.workspace.backward(T, B);
     return { loss, tokens: frames };
@@ -120,12 +103,8 @@ export function createCtcRun(dir: string, config: TrainConfig, backend: Backend)
   const features = featureSettingsOf(config);
   const speech = prepareSpeechData(dir, features, { valFrac: config.valFrac, seed: config.seed });
   const C = speech.alphabet.size;
-  const model = new Model(
-    backend,
-    validateConfig({ ...config, embed: 0, vocabSize: C, outputs: C, frameWidth: features.mels * features.stack }),
-  );
-  model.initialize(config.seed, config.init);
-  return new CtcRun(model, config, features, speech);
+  const shape = { ...config, embed: 0, vocabSize: C, outputs: C, frameWidth: features.mels * features.stack };
+  return new CtcRun(initialisedModel(backend, shape, config), config, features, speech);
 }
 
 export function restoreCtcRun(
@@ -145,7 +124,6 @@ export function restoreCtcRun(
     seed: config.seed,
     alphabet: new Alphabet(symbols as string[]),
   });
-  if (speech.data.hash !== data.hash || speech.data.size !== data.size)
-    throw invalidInput(`the training data (${data.source}) changed since the checkpoint in ${dir} was written`);
+  refuseChangedData(data, speech.data, dir);
   return new CtcRun(model, config, features, speech);
 }

@@ -1,17 +1,16 @@
 // Sequence to sequence as a task (issue #11): pairs bucketed by source length, the encoder–decoder with
 // attention trained by teacher forcing on the mean cross-entropy of the scored target tokens; validation
 // reports that loss and the greedy outputs' word and phoneme (token) error rates.
-import { IndependentBatches } from '../independent-batches.js';
+import { PlannedBatches } from '../planned-batches.js';
+import { initialisedModel } from '../initialised-model.js';
 import type { Backend } from '../../backend/types.js';
-import { invalidInput, invalidOption } from '../../errors.js';
-import { validateConfig } from '../../model/config.js';
-import { Model } from '../../model/model.js';
+import { invalidOption } from '../../errors.js';
+import type { Model } from '../../model/model.js';
 import { Seq2SeqWorkspace } from '../../model/seq2seq.js';
 import { Seq2SeqDecoder } from '../../model/seq2seq-decode.js';
-import type { RecurrentStack } from '../../model/stack.js';
 import type { TrainConfig } from '../../train/config.js';
 import { BucketBatcher } from '../classify/batcher.js';
-import type { DataCursor, DataSource, DataSummary, TaskRun, Validation } from '../task.js';
+import { type DataSource, type DataSummary, type TaskRun, type Validation, refuseChangedData } from '../task.js';
 import { loadPairs, longestOf, sourceSet } from './batches.js';
 import { CMUDICT } from './cmudict.js';
 import { scoreSequences } from './metrics.js';
@@ -49,12 +48,12 @@ export function greedyScores(
   return scoreSequences(outputs, set.references);
 }
 
-export class Seq2SeqRun extends IndependentBatches implements TaskRun {
+export class Seq2SeqRun extends PlannedBatches implements TaskRun {
   readonly task = 'seq2seq' as const;
   readonly summary: DataSummary;
   readonly data: DataSource;
-  private readonly batcher: BucketBatcher;
-  private readonly workspace: Seq2SeqWorkspace;
+  protected readonly batches: BucketBatcher;
+  protected readonly workspace: Seq2SeqWorkspace;
   private readonly decoder: Seq2SeqDecoder | null;
   private readonly maxTargetLength: number;
 
@@ -66,7 +65,7 @@ export class Seq2SeqRun extends IndependentBatches implements TaskRun {
     super();
     const { train, val } = prepared;
     this.data = prepared.data;
-    this.batcher = new BucketBatcher(sourceSet(train), config.batch, config.seed);
+    this.batches = new BucketBatcher(sourceSet(train), config.batch, config.seed);
     const longest = longestOf(
       val ? { sources: [...train.sources, ...val.sources], targets: [...train.targets, ...val.targets] } : train,
     );
@@ -90,24 +89,8 @@ export class Seq2SeqRun extends IndependentBatches implements TaskRun {
     };
   }
 
-  get stack(): RecurrentStack {
-    return this.workspace.stack;
-  }
-
-  get stepsPerEpoch(): number {
-    return this.batcher.batchesPerEpoch;
-  }
-
-  get cursor(): DataCursor {
-    return this.batcher.cursor;
-  }
-
-  set cursor(cursor: DataCursor) {
-    this.batcher.cursor = cursor;
-  }
-
   trainStep(dropoutSeed: number | undefined): { loss: number; tokens: number } {
-    const batch = this.batcher.next();
+    const batch = this.batches.next();
     const { S, T, B } = loadPairs(this.workspace, this.prepared.train, batch.indices);
     const { loss, tokens } = this.workspace.forward(S, T, B, true, dropoutSeed, this.config.labelSmoothing);
     this.workspace.backward(S, T, B);
@@ -150,8 +133,8 @@ export function createSeq2SeqRun(source: string, config: TrainConfig, backend: B
 
 /** A fresh run (a new model of config's shape) on prepared data. */
 export function runOf(prepared: Seq2SeqData, config: TrainConfig, backend: Backend): Seq2SeqRun {
-  const modelConfig = validateConfig({
-    architecture: 'seq2seq',
+  const shape = {
+    architecture: 'seq2seq' as const,
     cell: config.cell,
     nonlinearity: config.nonlinearity,
     hidden: config.hidden,
@@ -160,10 +143,8 @@ export function runOf(prepared: Seq2SeqData, config: TrainConfig, backend: Backe
     bidirectional: config.bidirectional,
     vocabSize: prepared.sourceVocab.size,
     outputs: prepared.targetVocab.size,
-  });
-  const model = new Model(backend, modelConfig);
-  model.initialize(config.seed, config.init);
-  return new Seq2SeqRun(model, config, prepared);
+  };
+  return new Seq2SeqRun(initialisedModel(backend, shape, config), config, prepared);
 }
 
 export function restoreSeq2SeqRun(
@@ -178,7 +159,6 @@ export function restoreSeq2SeqRun(
     target: TokenVocabulary.fromJSON(meta['target_vocab'], 'target'),
   };
   const prepared = prepareSeq2SeqData(data.source, settingsOf(config), vocabs);
-  if (prepared.data.hash !== data.hash || prepared.data.size !== data.size)
-    throw invalidInput(`the training data (${data.source}) changed since the checkpoint in ${dir} was written`);
+  refuseChangedData(data, prepared.data, dir);
   return new Seq2SeqRun(model, config, prepared);
 }

@@ -3,8 +3,8 @@
 import { IndependentBatches } from '../independent-batches.js';
 import type { Backend } from '../../backend/types.js';
 import { invalidInput, invalidOption } from '../../errors.js';
-import { validateConfig } from '../../model/config.js';
-import { Model } from '../../model/model.js';
+import type { Model } from '../../model/model.js';
+import { initialisedModel } from '../initialised-model.js';
 import { RegressorWorkspace } from '../../model/regressor.js';
 import type { RecurrentStack } from '../../model/stack.js';
 import type { TrainConfig } from '../../train/config.js';
@@ -116,7 +116,5 @@ export function createAddingRun(config: TrainConfig, backend: Backend): AddingRu
     throw invalidOption(
       `--embed ${config.embed}: the adding problem reads float frames (a value and a marker), which have no embedding; leave --embed out`,
     );
-  const model = new Model(backend, validateConfig({ ...config, embed: 0, vocabSize: 2, outputs: 1 }));
-  model.initialize(config.seed, config.init);
-  return new AddingRun(model, config);
+  return new AddingRun(initialisedModel(backend, { ...config, embed: 0, vocabSize: 2, outputs: 1 }, config), config);
 }

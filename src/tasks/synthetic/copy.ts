@@ -4,7 +4,8 @@
 import { IndependentBatches } from '../independent-batches.js';
 import type { Backend } from '../../backend/types.js';
 import { validateConfig } from '../../model/config.js';
-import { Model } from '../../model/model.js';
+import type { Model } from '../../model/model.js';
+import { initialisedModel } from '../initialised-model.js';
 import type { RecurrentStack } from '../../model/stack.js';
 import { Workspace, checkWorkspaceSize } from '../../model/workspace.js';
 import type { TrainConfig } from '../../train/config.js';
@@ -96,7 +97,5 @@ export class CopyRun extends IndependentBatches implements TaskRun {
 export function createCopyRun(config: TrainConfig, backend: Backend): CopyRun {
   const modelConfig = validateConfig({ ...config, vocabSize: COPY_VOCAB, outputs: COPY_VOCAB });
   checkWorkspaceSize(modelConfig, copySteps(config.delay), config.batch);
-  const model = new Model(backend, modelConfig);
-  model.initialize(config.seed, config.init);
-  return new CopyRun(model, config);
+  return new CopyRun(initialisedModel(backend, modelConfig, config), config);
 }
