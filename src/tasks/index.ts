@@ -95,23 +95,27 @@ export const TASK_DEFAULTS: Record<TaskName, Partial<TrainConfig>> = {
     sampleEvery: 0,
   },
   // The README's CMUdict run: a bidirectional LSTM encoder and an LSTM decoder of 256 units with attention.
+  // The CMUdict goal's run (README, Results on CMUdict): two layers with dropout between the encoder's and
+  // label smoothing beat one layer trained for twice the steps (26.6 % WER) in the same 45 minutes.
   seq2seq: {
     cell: 'lstm',
     hidden: 256,
     embed: 64,
-    layers: 1,
+    layers: 2,
+    dropout: 0.2,
+    labelSmoothing: 0.1,
     bidirectional: true,
     batch: 64,
-    steps: 20000,
+    steps: 24000,
     optimizer: 'adam',
     lr: 2e-3,
     lrSchedule: 'cosine',
     clipValue: 0,
     clipNorm: 1,
     valFrac: 0.05,
-    evalEvery: 1000,
+    evalEvery: 4000,
     logEvery: 50,
-    saveEvery: 1000,
+    saveEvery: 2000,
     sampleEvery: 0,
   },
   copy: {
