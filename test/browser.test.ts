@@ -343,3 +343,46 @@ describe('a page that is not cross-origin isolated', () => {
     LONG,
   );
 });
+
+describe('wasm worker threads that misbehave in a page (cross-origin isolated, in a module Web Worker)', () => {
+  interface Outcome {
+    threads: number;
+    error: { name: string; code: string; message: string } | null;
+    after?: string | null;
+    c?: number;
+  }
+  /** test/fixtures/web-thread-death-caller.mjs's report: a 300×300 GEMM of ones on 3 threads, thread 2 misbehaving. */
+  const outcome = async (dies: string): Promise<Outcome> => {
+    const page = await browser.newPage();
+    await page.goto(isolated.url, { timeout: LONG });
+    const result = await page.evaluate<Outcome>(`new Promise((resolve, reject) => {
+      const worker = new Worker('/test/fixtures/web-thread-death-caller.mjs?dies=${dies}', { type: 'module' });
+      worker.onmessage = ({ data }) => resolve(data);
+      worker.onerror = (event) => reject(new Error(event.message ?? 'the worker failed'));
+    })`);
+    await page.close();
+    return result;
+  };
+
+  it(
+    'one whose GEMM part throws: the call throws the one-line RnnkitError (no hang), and so does the next',
+    async () => {
+      const { threads, error, after } = await outcome('throws');
+      expect(threads).toBe(3);
+      expect(error).toMatchObject({ name: 'RnnkitError', code: 'ERR_BACKEND_UNAVAILABLE' });
+      expect(error!.message).toMatch(
+        /^wasm backend: worker thread 2 died during gemm \(it threw: Error: a kernel part failed\); this backend cannot compute any more/,
+      );
+      expect(after).toBe(error!.message);
+    },
+    LONG,
+  );
+
+  it(
+    'a slow one (1 s per part, several liveness intervals) is waited for: the right product',
+    async () => {
+      expect(await outcome('is slow')).toEqual({ threads: 3, error: null, c: 300 });
+    },
+    LONG,
+  );
+});

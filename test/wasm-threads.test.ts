@@ -1,14 +1,23 @@
 // The WebAssembly backend on worker threads: the GEMM, the cells and whole training runs give the same bits on
 // 1, 2 and 3 threads (the split is fixed by rows, columns and streams, never by the thread count), and they
 // agree with the reference backend; workers that cannot start leave the backend on one thread, saying why,
-// within a bounded time; dispose() ends the workers.
+// within a bounded time; dispose() ends the workers; a worker that dies during a call (exits, runs out of
+// memory, throws) or between calls makes that call or the next throw one RnnkitError instead of hanging, and
+// the backend refuses every call after it; a slow worker is waited for.
 import { Worker } from 'node:worker_threads';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import type { Backend, CellKind, FloatSpan, IntSpan } from '../src/backend/types.js';
 import { gatesOf } from '../src/backend/types.js';
-import { type WasmBackend, loadWasmBackend, threadScript } from '../src/backend/wasm.js';
-import type { SpawnThread } from '../src/backend/wasm-threads.js';
+import {
+  type WasmBackend,
+  loadWasmBackend,
+  nodeThreadSpawner,
+  spawnNodeThread,
+  threadScript,
+} from '../src/backend/wasm.js';
+import type { SpawnThread, ThreadHandle } from '../src/backend/wasm-threads.js';
+import { RnnkitError } from '../src/errors.js';
 import { MemoryTraining } from '../src/web/trainer.js';
 import { expectClose, floatSpan, intSpan, makeRandom, randomValues } from './helpers.js';
 
@@ -252,5 +261,93 @@ describe('starting and stopping the workers', () => {
     expect(() => backend.gemm(false, false, 300, 300, 300, 1, A, other, 0, C)).toThrow(
       'gemm: B is not a float buffer of this wasm backend',
     );
+  });
+});
+
+describe('a worker that dies', () => {
+  const M = 300; // cut into at least 3 parts: worker thread 2 (spawn index 1) has one
+  const random = makeRandom(11);
+  const a = randomValues(random, M * M),
+    b = randomValues(random, M * M);
+  const gemm = (backend: Backend): Float32Array => {
+    const C = floatSpan(backend, new Float32Array(M * M));
+    backend.gemm(false, false, M, M, M, 1, floatSpan(backend, a), floatSpan(backend, b), 0, C);
+    return Float32Array.from(C.data.subarray(C.offset, C.offset + C.length));
+  };
+  /** 3 threads whose worker thread 2 runs test/fixtures/wasm-thread-dies.mjs. */
+  const withMisbehaving = async (dies: string, resourceLimits?: { maxOldGenerationSizeMb: number }) => {
+    const script = new URL('./fixtures/wasm-thread-dies.mjs', import.meta.url);
+    const misbehaving = nodeThreadSpawner(script, {
+      workerData: { dies },
+      ...(resourceLimits ? { resourceLimits } : {}),
+    });
+    const backend = await loadWasmBackend({
+      threads: 3,
+      spawn: (index, report) => (index === 1 ? misbehaving : spawnNodeThread)(index, report),
+    });
+    backends.push(backend);
+    expect(backend.info().threads).toBe(3);
+    return backend;
+  };
+  const REST =
+    "; this backend cannot compute any more (the call's outputs are not valid): load a new one, or use threads 1 (--threads 1), and resume a training run from its checkpoint (--resume)";
+  const GONE = 'it stopped running: terminated, out of memory or exited';
+
+  /** The error a call throws (it must throw). */
+  const errorOf = (call: () => unknown): RnnkitError => {
+    try {
+      call();
+    } catch (error) {
+      expect(error).toBeInstanceOf(RnnkitError);
+      return error as RnnkitError;
+    }
+    throw new Error('the call did not throw');
+  };
+
+  const cases = [
+    ['exits', undefined, GONE],
+    ['runs out of memory', { maxOldGenerationSizeMb: 32 }, GONE],
+    ['throws', undefined, 'it threw: Error: a kernel part failed'],
+  ] as const;
+  for (const [dies, limits, why] of cases) {
+    it(`one that ${dies} during a GEMM: the call throws one line saying so (no hang), and so does every call after it`, async () => {
+      const backend = await withMisbehaving(dies, limits);
+      const bias = floatSpan(backend, [1]),
+        out = floatSpan(backend, [2]);
+      const error = errorOf(() => gemm(backend));
+      expect(error.code).toBe('ERR_BACKEND_UNAVAILABLE');
+      expect(error.message).toBe(`wasm backend: worker thread 2 died during gemm (${why})${REST}`);
+      expect(backend.info().threads).toBe(1);
+      expect(backend.threadsReason).toBe(error.message);
+      // Every later call, threaded or not, and allocations refuse with the same line.
+      expect(() => gemm(backend)).toThrow(error.message);
+      expect(() => backend.allocFloat(4)).toThrow(error.message);
+      expect(() => backend.addBias(1, 1, bias, out)).toThrow(error.message);
+      backend.dispose();
+    });
+  }
+
+  it('one terminated between calls: its exit event is seen, and the next call throws', async () => {
+    const handles: ThreadHandle[] = [];
+    const recording: SpawnThread = (index, report) => {
+      const handle = spawnNodeThread(index, report);
+      handles.push(handle);
+      return handle;
+    };
+    const backend = await loadWasmBackend({ threads: 2, spawn: recording });
+    backends.push(backend);
+    const expected = gemm(new ReferenceBackend());
+    expectClose(gemm(backend), expected, 1e-4, 1e-4, 'before');
+    handles[0]!.terminate();
+    await vi.waitFor(() => expect(backend.info().threads).toBe(1), { timeout: 60_000, interval: 50 });
+    const error = errorOf(() => gemm(backend));
+    expect(error.message).toBe(`wasm backend: worker thread 1 died (it exited with code 1)${REST}`);
+  });
+
+  it('a slow one is waited for (its part takes 1 s, several liveness intervals): the same bits as one thread', async () => {
+    const backend = await withMisbehaving('is slow');
+    const slow = gemm(backend);
+    expect(firstDifference(slow, gemm(await wasmOn(1)))).toBe(-1);
+    expect(backend.info().threads).toBe(3);
   });
 });

@@ -12,6 +12,7 @@
 import * as check from './checks.js';
 import { type MemoryImport, memoryImportOf, sharedMemorySupported, unsharedMemoryModule } from './wasm-memory.js';
 import { CONTROL_BYTES, type PartKernel, type SpawnThread, type ThreadHandle, WasmThreadPool } from './wasm-threads.js';
+import type { RnnkitError } from '../errors.js';
 import {
   type Backend,
   type BackendInfo,
@@ -389,6 +390,8 @@ export class WasmBackend implements Backend {
   /** The worker threads (null: this thread alone), and why this many. */
   #pool: WasmThreadPool | null = null;
   #threadsReason = ONE_THREAD_ASKED;
+  /** Set when a worker thread died: every later call throws it (the backend is unusable). */
+  #lost: RnnkitError | null = null;
 
   /** Use loadWasmBackend(); this takes an instantiated module's exports. */
   constructor(exports: WasmExports) {
@@ -418,7 +421,7 @@ export class WasmBackend implements Backend {
    * For the loaders, once, before any kernel runs: starts `count` worker threads on this backend's memory
    * (shared), each with its own GEMM scratch. Resolves when every one is ready; when one fails or they are not
    * all ready within `timeoutMs`, all are terminated and the backend stays on one thread, its threadsReason
-   * saying why.
+   * saying why. When one dies later, the call that finds it and every call after it throw (see wasm-threads.ts).
    */
   async startThreads(module: unknown, count: number, spawn: SpawnThread, timeoutMs: number): Promise<void> {
     const kernel = 'loadWasmBackend';
@@ -440,10 +443,13 @@ export class WasmBackend implements Backend {
         timeoutMs,
       );
       for (let i = 0; i < count; i++) {
-        const report: Parameters<SpawnThread>[1] = (r) =>
-          r.kind === 'ready'
-            ? ++ready === count && resolve(null)
-            : resolve(`worker thread ${i + 1} failed to start: ${r.message}`);
+        const report: Parameters<SpawnThread>[1] = (r) => {
+          if (this.#pool) {
+            if (r.kind === 'failed') this.#pool.died(i + 1, r.message);
+          } else if (r.kind === 'ready') {
+            if (++ready === count) resolve(null);
+          } else resolve(`worker thread ${i + 1} failed to start: ${r.message}`);
+        };
         try {
           const handle = spawn(i, report);
           handles.push(handle);
@@ -476,7 +482,11 @@ export class WasmBackend implements Backend {
       cellBackwardPart: x.cellBackwardPart,
       cellBiasGradPart: x.cellBiasGradPart,
     };
-    this.#pool = new WasmThreadPool(this.memory.buffer, control, local, handles);
+    this.#pool = new WasmThreadPool(this.memory.buffer, control, local, handles, (error) => {
+      this.#lost = error;
+      this.#pool = null; // the pool stopped its workers
+      this.#threadsReason = error.message;
+    });
     this.#threadsReason = `${count + 1} threads: worker threads share the backend's WebAssembly memory`;
   }
 
@@ -541,6 +551,7 @@ export class WasmBackend implements Backend {
 
   #alloc(kernel: string, bytes: number): number {
     if (this.#disposed) throw new TypeError(`${kernel}: this wasm backend was disposed`);
+    if (this.#lost) throw this.#lost;
     const size = alignUp(bytes);
     const reused = this.#takeFreed(size);
     if (reused !== null) {
@@ -612,11 +623,13 @@ export class WasmBackend implements Backend {
   /** Byte address of a float span's first element, after checking it against the allocator's record. */
   #floatPointer(kernel: string, name: string, span: FloatSpan): number {
     if (this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (this wasm backend was disposed)`);
+    if (this.#lost) throw this.#lost;
     return WasmBuf.address(this, 'float', kernel, name, span);
   }
 
   #intPointer(kernel: string, name: string, span: IntSpan): number {
     if (this.#disposed) throw new TypeError(`${kernel}: ${name} was freed (this wasm backend was disposed)`);
+    if (this.#lost) throw this.#lost;
     return WasmBuf.address(this, 'int', kernel, name, span);
   }
 

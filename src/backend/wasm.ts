@@ -1,7 +1,7 @@
 // The WebAssembly backend in Node: finds rnnkit.wasm (or its relaxed-SIMD build) in the package's build/wasm/
 // and instantiates it, with worker_threads for threads > 1. The backend itself is in wasm-backend.ts, which
 // the browser entry (src/web) shares.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
 import type { SpawnThread, ThreadReport } from './wasm-threads.js';
 import {
   REBUILD,
@@ -49,18 +49,30 @@ export function threadScript(): URL {
     : new URL('./wasm-thread-node.js', import.meta.url);
 }
 
-/** A worker_threads worker for the backend; unref'd, so that a process does not stay alive for it. */
-export const spawnNodeThread: SpawnThread = (_index, report) => {
-  const worker = new Worker(threadScript());
-  worker.on('message', (message: ThreadReport) => report(message));
-  worker.on('error', (error) => report({ kind: 'failed', message: describe(error) }));
-  worker.on('exit', (code) => report({ kind: 'failed', message: `it exited with code ${code}` }));
-  worker.unref(); // after the listeners, which would ref it again
-  return {
-    postMessage: (message) => worker.postMessage(message),
-    terminate: () => void worker.terminate(),
+/** Starts worker_threads workers that run `script` (default: the backend's own, threadScript()), each given
+ *  `options` (tests start scripts that die with it); unref'd, so that a process does not stay alive for them. */
+export function nodeThreadSpawner(script: URL = threadScript(), options: WorkerOptions = {}): SpawnThread {
+  return (_index, report) => {
+    // Posting to a port whose other end is gone returns false (Node, undocumented: anything else reads as
+    // running), which a caller blocked in Atomics.wait can see; the worker's 'exit' event needs the event loop.
+    const { port1, port2 } = new MessageChannel();
+    const workerData = { ...(options.workerData as object | undefined), probes: port2 };
+    const worker = new Worker(script, { ...options, workerData, transferList: [port2] });
+    worker.on('message', (message: ThreadReport) => report(message));
+    worker.on('error', (error) => report({ kind: 'failed', message: describe(error) }));
+    worker.on('exit', (code) => report({ kind: 'failed', message: `it exited with code ${code}` }));
+    worker.unref(); // after the listeners, which would ref it again
+    port1.unref();
+    return {
+      postMessage: (message) => worker.postMessage(message),
+      terminate: () => void worker.terminate(),
+      running: () => (port1.postMessage(null) as unknown) !== false,
+    };
   };
-};
+}
+
+/** The backend's worker threads in Node. */
+export const spawnNodeThread: SpawnThread = nodeThreadSpawner();
 
 /** A module built by `npm run build:wasm`, two directories above this file (src/backend or dist/backend).
  *  `optional`: null instead of an error when the file does not exist. */

@@ -2,8 +2,8 @@
 // throughput) and S3 (sampling) on every backend that loads, in one run, with GFLOP/s, the share of the
 // machine's measured FP32 peak, and ratios between backends; where the CPU has AVX-512 BF16, the native
 // backend again in bf16 precision for C2–C4 and S3 (share of the measured VDPBF16PS peak), its timing
-// windows alternating with the fp32 ones so that the ratio is fair on a shared machine. Nothing here is
-// asserted by tests: speed is measured, never tested.
+// windows alternating with the fp32 ones so that the ratio is fair on a shared machine; likewise the wasm
+// backend on its threads and on one thread. Nothing here is asserted by tests: speed is measured, never tested.
 import { capThreads, probeBackend } from '../backend/index.js';
 import { type NativeBackend, type Precision, loadNativeBackend } from '../backend/native.js';
 import { WasmBackend, loadWasmBackend } from '../backend/wasm.js';
@@ -168,7 +168,7 @@ function measurePair(
   b: () => number,
   windowS: number,
   windows: number,
-): { a: Timing; b: Timing; ratio: number } {
+): { a: Timing; b: Timing; ratio: number; inverse: number } {
   timeWindow(a, windowS / 2);
   timeWindow(b, windowS / 2);
   const ra: number[] = [],
@@ -182,7 +182,8 @@ function measurePair(
       ra.push(timeWindow(a, windowS));
     }
   }
-  return { a: timing(ra), b: timing(rb), ratio: median(rb.map((r, i) => r / ra[i]!)) };
+  const ratios = rb.map((r, i) => r / ra[i]!);
+  return { a: timing(ra), b: timing(rb), ratio: median(ratios), inverse: median(ratios.map((r) => 1 / r)) };
 }
 
 /** The trainer's own step (src/train/trainer.ts) on a language-model run of the text. */
@@ -326,18 +327,30 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
           configs: BF16_CONFIGS.filter(wanted),
           peakFor: (threads) => (threads === 1 ? bfPeak.oneThread : bfPeak.allThreads),
           rows: [],
+          kind: 'bf16',
         };
       }
     }
+    // The wasm backend on threads: its training rows are measured in turns with a fresh one-thread backend's,
+    // so that the gain of the threads is measured on the same machine state (goal: C3 on 2 threads >= 1.7×).
+    const training = BENCH_CONFIGS.map((b) => b.name).filter(wanted);
+    if (backend instanceof WasmBackend && info.threads === 1) notes.push(`wasm: ${backend.threadsReason}.`);
+    else if (backend instanceof WasmBackend && training.length > 0)
+      pair = {
+        backend: await loadWasmBackend({ threads: 1 }),
+        configs: training,
+        peakFor: () => null,
+        rows: [],
+        kind: 'one thread',
+      };
     const configs = (
       name === 'reference' ? ['C1'] : [...BENCH_CONFIGS.map((b) => b.name), 'K1', 'S3', 'D1', 'D2', 'X1', 'X5', 'A2']
     ).filter(wanted);
     const ctxOf = (): BenchContext => ({ tokens, vocab, windowS, windows, quick, memory, notes, log });
-    const backendRows = benchBackend(backend, configs, peakFor, ctxOf(), pair);
-    rows.push(...backendRows);
-    if (backend instanceof WasmBackend)
-      rows.push(...(await wasmOneThreadRows(backend, backendRows, configs, { ...ctxOf(), memory: [] })));
+    rows.push(...benchBackend(backend, configs, peakFor, ctxOf(), pair));
     if (pair) rows.push(...pair.rows);
+    // Its worker threads end here (the native backends' pools idle without a cost).
+    for (const done of [backend, pair?.backend]) if (done instanceof WasmBackend) done.dispose();
   }
   if (wanted('A1')) {
     const { rate, spread } = measure(featureStep(), windowS, windows);
@@ -373,40 +386,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   };
 }
 
-/** The bf16 rows measured in turns with the fp32 ones (benchBackend fills `rows`). */
+/** A second backend whose rows are measured in turns with the first one's (benchBackend fills `rows`): the
+ *  native backend in bf16, or the wasm backend on one thread beside its threaded self. */
 interface BenchPair {
   backend: Backend;
   configs: string[];
-  peakFor: (threads: number) => number;
+  peakFor: (threads: number) => number | null;
   rows: BenchRow[];
-}
-
-/** The WebAssembly backend on threads is measured again on one thread (training configurations), so that
- *  the gain of its threads is in the table (goal: C3 on 2 threads at >= 1.7× the 1-thread rate). */
-async function wasmOneThreadRows(
-  threaded: WasmBackend,
-  threadedRows: BenchRow[],
-  configs: string[],
-  ctx: BenchContext,
-): Promise<BenchRow[]> {
-  const threads = threaded.info().threads;
-  if (threads === 1) {
-    ctx.notes.push(`wasm: ${threaded.threadsReason}.`);
-    return [];
-  }
-  const single = await loadWasmBackend({ threads: 1 });
-  const training = configs.filter((c) => BENCH_CONFIGS.some((b) => b.name === c));
-  const rows = benchBackend(single, training, () => null, ctx, null);
-  single.dispose();
-  for (const row of rows) {
-    const on = (r: BenchRow): boolean => r.config === row.config;
-    const many = threadedRows.find(on);
-    if (many)
-      ctx.notes.push(
-        `wasm ${row.config}: ${threads} threads train at ${(many.rate / row.rate).toFixed(2)}× the 1-thread rate${row.config === 'C3' ? ' (goal ≥ 1.7× on 2 threads)' : ''}.`,
-      );
-  }
-  return rows;
+  kind: 'bf16' | 'one thread';
 }
 
 interface BenchContext {
@@ -422,7 +409,7 @@ interface BenchContext {
 }
 
 /** The rows of one backend (fp32) for the named configurations (C1–C4, K1, S3); with `pair`, its
- *  configurations also in bf16, measured in turns with the fp32 ones (pair.rows). */
+ *  configurations also on the pair's backend (bf16, or one thread), measured in turns (pair.rows). */
 function benchBackend(
   backend: Backend,
   configs: string[],
@@ -445,10 +432,10 @@ function benchBackend(
     gflops,
     peakShare: peak ? gflops / peak : null,
   });
-  /** Times `step` (and `bfStep` in turns, when given) and records the rows; `flops` per unit. */
-  const record = (config: string, step: () => number, bfStep: (() => number) | null, flops: number): void => {
+  /** Times `step` (and `pairStep` in turns, when given) and records the rows; `flops` per unit. */
+  const record = (config: string, step: () => number, pairStep: (() => number) | null, flops: number): void => {
     const unit = config === 'S3' ? 'chars/s' : 'tokens/s';
-    if (!bfStep || !pair) {
+    if (!pairStep || !pair) {
       const t = measure(step, windowS, windows);
       rows.push(row('fp32', config, t, (t.rate * flops) / 1e9, peakFor(info.threads)));
       log(
@@ -456,12 +443,20 @@ function benchBackend(
       );
       return;
     }
-    const { a, b, ratio } = measurePair(step, bfStep, windowS, windows);
+    const { a, b, ratio, inverse } = measurePair(step, pairStep, windowS, windows);
+    const rate = (t: Timing): string => `${Math.round(t.rate).toLocaleString('en-US')} ${unit}`;
     rows.push(row('fp32', config, a, (a.rate * flops) / 1e9, peakFor(info.threads)));
-    pair.rows.push({ ...row('bf16', config, b, (b.rate * flops) / 1e9, pair.peakFor(info.threads)), vsFp32: ratio });
-    log(
-      `${name} ${config}: fp32 ${Math.round(a.rate).toLocaleString('en-US')} ${unit}, bf16 ${Math.round(b.rate).toLocaleString('en-US')} (${ratio.toFixed(2)}× in turns)`,
+    if (pair.kind === 'bf16') {
+      pair.rows.push({ ...row('bf16', config, b, (b.rate * flops) / 1e9, pair.peakFor(info.threads)), vsFp32: ratio });
+      log(`${name} ${config}: fp32 ${rate(a)}, bf16 ${rate(b)} (${ratio.toFixed(2)}× in turns)`);
+      return;
+    }
+    pair.rows.push({ ...row('fp32', config, b, (b.rate * flops) / 1e9, null), threads: 1 });
+    const goal = config === 'C3' ? ' (goal ≥ 1.7× on 2 threads)' : '';
+    ctx.notes.push(
+      `${name} ${config}: ${info.threads} threads train at ${inverse.toFixed(2)}× the 1-thread rate (the median of the rounds' ratios, their windows in turns)${goal}.`,
     );
+    log(`${name} ${config}: ${info.threads} threads ${rate(a)}, 1 thread ${rate(b)} (${inverse.toFixed(2)}× in turns)`);
   };
   const paired = (config: string): boolean => pair !== null && pair.configs.includes(config);
   for (const bench of BENCH_CONFIGS.filter((b) => configs.includes(b.name))) {
@@ -477,8 +472,8 @@ function benchBackend(
         buffersMB: (floats * 4) / 2 ** 20,
       });
     }
-    const bfStep = paired(bench.name) ? trainingStepOf(pair!.backend, bench.config, tokens, vocab).step : null;
-    record(bench.name, step, bfStep, trainingFlopsPerToken(bench.config, vocab.size));
+    const pairStep = paired(bench.name) ? trainingStepOf(pair!.backend, bench.config, tokens, vocab).step : null;
+    record(bench.name, step, pairStep, trainingFlopsPerToken(bench.config, vocab.size));
   }
   if (configs.includes('K1')) {
     const c = CLASSIFY_BENCH.config;
