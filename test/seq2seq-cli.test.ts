@@ -10,7 +10,7 @@ import { ReferenceBackend } from '../src/backend/reference.js';
 import { loadTranslator } from '../src/tasks/seq2seq/model-file.js';
 import { translate } from '../src/tasks/seq2seq/translate.js';
 import { cli } from './cli-helpers.js';
-import { makeRandom } from './helpers.js';
+import { reversals } from './task-data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-seq2seq-'));
 const file = (name: string, content: string): string => {
@@ -18,17 +18,6 @@ const file = (name: string, content: string): string => {
   writeFileSync(path, content);
   return path;
 };
-
-/** Reversal: "abc" → "c b a" (characters in, space-separated tokens out). */
-function reversals(n: number, seed: number): [string, string][] {
-  const random = makeRandom(seed);
-  return Array.from({ length: n }, () => {
-    const word = Array.from({ length: 1 + Math.floor(random() * 5) }, () => 'abcdef'[Math.floor(random() * 6)]).join(
-      '',
-    );
-    return [word, [...word].reverse().join(' ')];
-  });
-}
 
 const trainFile = file(
   'train.tsv',
