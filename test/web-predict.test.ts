@@ -18,6 +18,7 @@ import {
   loadTranslator,
   loadWasmBackend,
 } from '../src/web/index.js';
+import type { WasmBackend } from '../src/backend/wasm-backend.js';
 import { cli } from './cli-helpers.js';
 import { TONE_RATE, speak } from './task-data.js';
 import { trainRecogniser, trainTranslator } from './predict-checkpoints.js';
@@ -48,13 +49,14 @@ async function failure(fn: () => unknown): Promise<Error> {
 
 describe('loadTranslator', async () => {
   const native = (await probeBackend('native')).loaded;
-  let run: string, translator: WebTranslator;
+  let run: string, translator: WebTranslator, backend: WasmBackend;
   // Seen in training (abcdef), never seen (z, the space, é), and longer than any training word.
   const inputs = ['abc', 'fed', 'zz a', 'é', 'abcdefabcdef', 'b'];
 
   beforeAll(async () => {
     run = await trainTranslator(root, native ? 'native' : 'wasm');
-    translator = await loadTranslator(new Blob([readFileSync(join(run, 'model.safetensors'))]), await webWasm());
+    backend = await webWasm();
+    translator = await loadTranslator(new Blob([readFileSync(join(run, 'model.safetensors'))]), backend);
   }, 300_000);
 
   const cases: [string, string[], object][] = [
@@ -77,6 +79,14 @@ describe('loadTranslator', async () => {
     });
   }
 
+  // (The backend keeps a decoder workspace that the first call may grow: measured from the second.)
+  it('gives its WebAssembly memory back after each call', () => {
+    translator.translate(inputs, { beam: 3, nbest: 2, attention: true });
+    const before = backend.bytesInUse;
+    for (let i = 0; i < 3; i++) translator.translate(inputs, { beam: 3, nbest: 2, attention: true });
+    expect(backend.bytesInUse).toBe(before);
+  });
+
   it('refuses an empty input and bad options with one line, as the CLI does', async () => {
     expect((await failure(() => translator.translate(['abc', '']))).message).toBe(
       'input 2 is empty (no chars to translate)',
@@ -91,7 +101,7 @@ describe('loadTranslator', async () => {
 
 describe('loadTranscriber', async () => {
   const native = (await probeBackend('native')).loaded;
-  let run: string, lm: string, files: string[], transcriber: WebTranscriber;
+  let run: string, lm: string, files: string[], transcriber: WebTranscriber, backend: WasmBackend;
   let samples16k: Float32Array, samples48k: Float32Array;
 
   beforeAll(async () => {
@@ -105,7 +115,8 @@ describe('loadTranscriber', async () => {
     writeFileSync(files.at(-1)!, wav48k.toBuffer());
     const codes = new Int16Array(readFileSync(files[0]!).buffer.slice(44));
     samples16k = Float32Array.from(codes, (c) => c / 32768);
-    transcriber = await loadTranscriber(new Blob([readFileSync(join(run, 'model.safetensors'))]), await webWasm());
+    backend = await webWasm();
+    transcriber = await loadTranscriber(new Blob([readFileSync(join(run, 'model.safetensors'))]), backend);
   }, 300_000);
 
   /** The web API's inputs for `files`: Files, bytes, an ArrayBuffer and samples, each named as the CLI names it. */
@@ -144,6 +155,13 @@ describe('loadTranscriber', async () => {
       expect(rows.some((r) => r.text !== '' && r.words.length > 0)).toBe(true);
     });
   }
+
+  it('gives its WebAssembly memory back after each call', async () => {
+    await transcriber.transcribe(inputs(), { beam: 4 });
+    const before = backend.bytesInUse;
+    for (let i = 0; i < 3; i++) await transcriber.transcribe(inputs(), { beam: 4 });
+    expect(backend.bytesInUse).toBe(before);
+  });
 
   it('names an unnamed input by its place, and WAV bytes equal their samples', async () => {
     const bytes = new Uint8Array(readFileSync(files[0]!));

@@ -25,7 +25,12 @@ export function evaluateRecogniser(
   const utterances = loadUtterances(dir, new LogMel(r.features));
   const set = speechSet(utterances, r.alphabet);
   const workspace = workspaceFor(r, utterances, Math.max(1, ...set.labels.map((l) => l.length)));
-  const greedy = scoreSpeech(workspace, set, r.alphabet);
+  let greedy: SpeechScore;
+  try {
+    greedy = scoreSpeech(workspace, set, r.alphabet);
+  } finally {
+    workspace.dispose();
+  }
   if (!options.beam && !options.lm)
     return { loss: greedy.loss, cer: greedy.cer, wer: greedy.wer, utterances: greedy.utterances };
   const hypotheses = transcribe(r, utterances, options).map((t) => t.text);

@@ -87,6 +87,22 @@ export function transcribe(r: Recogniser, utterances: Utterance[], options: Deco
   const out: Transcription[] = new Array(utterances.length);
   if (utterances.length === 0) return out;
   const workspace = workspaceFor(r, utterances, 1);
+  try {
+    transcribeIn(workspace, r, utterances, options, out);
+  } finally {
+    workspace.dispose();
+  }
+  return out;
+}
+
+/** Transcribes utterances into out[i] in batches of the workspace. */
+function transcribeIn(
+  workspace: CtcWorkspace,
+  r: Recogniser,
+  utterances: Utterance[],
+  options: DecodeOptions,
+  out: Transcription[],
+): void {
   const set = { utterances, frames: Int32Array.from(utterances, (u) => u.frames), labels: utterances.map(() => []) };
   const order = Int32Array.from(utterances.keys());
   sortByLength(order, set.frames);
@@ -109,5 +125,4 @@ export function transcribe(r: Recogniser, utterances: Utterance[], options: Deco
       out[i] = { file: u.file, text, score: decoded.score, seconds: u.seconds, words };
     });
   }
-  return out;
 }
