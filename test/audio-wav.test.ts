@@ -15,8 +15,8 @@ const sine = (hz: number, seconds: number, rate: number, amplitude = 0.5): Float
     (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate),
   );
 
-/** WAV bytes of the channels (floats in [-1, 1]) at a wavefile bit depth code. */
-function wavBytes(channels: Float32Array[], rate: number, depth: string): Uint8Array {
+/** WAV bytes of the channels (floats in [-1, 1]) at a wavefile bit depth code (RIFF, or big-endian RIFX). */
+function wavBytes(channels: Float32Array[], rate: number, depth: string, container = 'RIFF'): Uint8Array {
   const full: Record<string, number> = { '8': 127, '16': 32767, '24': 8388607, '32': 2147483647 };
   const coded = channels.map((c) =>
     depth.endsWith('f') || depth === '64'
@@ -24,7 +24,7 @@ function wavBytes(channels: Float32Array[], rate: number, depth: string): Uint8A
       : Float64Array.from(c, (v) => Math.round(v * full[depth]!) + (depth === '8' ? 128 : 0)),
   );
   const wav = new WaveFile();
-  wav.fromScratch(channels.length, rate, depth, channels.length === 1 ? coded[0]! : coded);
+  wav.fromScratch(channels.length, rate, depth, channels.length === 1 ? coded[0]! : coded, { container });
   return wav.toBuffer();
 }
 
@@ -64,6 +64,22 @@ describe('WAV files that are read', () => {
     });
   }
 
+  for (const depth of ['16', '24', '32f']) {
+    it(`${depth}: big-endian (RIFX) and WAVE_FORMAT_EXTENSIBLE (3 channels) give the samples of the plain file`, () => {
+      const x = sine(700, 0.05, 16000, 0.5);
+      const plain = decodeWav(wavBytes([x], 16000, depth), 'plain.wav').samples;
+      expect(decodeWav(wavBytes([x], 16000, depth, 'RIFX'), 'rifx.wav').samples).toEqual(plain);
+      // wavefile writes 3 channels with the 40-byte extensible fmt chunk but leaves the tag 1 or 3 (and its
+      // sub-format GUID, at byte 24 of the chunk, PCM even for floats): set them as other writers do.
+      const extensible = wavBytes([x, x, x], 16000, depth);
+      const header = new DataView(extensible.buffer, extensible.byteOffset);
+      expect(header.getUint32(16, true)).toBe(40);
+      header.setUint16(20 + 24, header.getUint16(20, true), true);
+      header.setUint16(20, 0xfffe, true);
+      expectClose(decodeWav(extensible, 'ext.wav').samples, plain, 1e-6, 0); // (x + x + x) / 3 rounds
+    });
+  }
+
   it('22.05 kHz (eSpeak NG) to 16 kHz keeps a 3 kHz tone and removes a 9 kHz one', () => {
     const keep = resample(sine(3000, 0.2, 22050), 22050, 16000);
     expectClose(keep.subarray(300, 2900), sine(3000, 0.2, 16000).subarray(300, 2900), 2e-3, 0);
@@ -86,7 +102,7 @@ describe('hostile WAV files are refused with one line, never a crash', () => {
   it('a fmt chunk size that runs past the data', () => {
     const b = good.slice();
     view(b).setUint32(16, 1_000_000, true);
-    expectRefused(b, 'not a WAV file wavefile can read');
+    expectRefused(b, 'not a WAV file (its fmt chunk of 1000000 bytes runs past the end)');
   });
   it('zero-length audio', () =>
     expectRefused(wavBytes([new Float32Array(0)], 16000, '16'), 'no audio (an empty data chunk)'));

@@ -1,8 +1,9 @@
 // The demo page in a real headless Chromium (Debian's chromium package, driven by playwright-core: no browser
 // download). It trains on the WebAssembly backend in a Web Worker; its weights equal the CLI trainer's in Node
 // bit for bit; a native CLI checkpoint uploaded to it samples what `rnnkit sample --backend wasm` prints; Stop
-// aborts; a classifier checkpoint of the CLI classifies in the page as `rnnkit predict --backend wasm` does; a
-// page that is not cross-origin isolated still trains, on one thread. Needs `npm run build` (dist/web,
+// aborts; a classifier checkpoint of the CLI classifies in the page as `rnnkit predict --backend wasm` does, a
+// translator translates as `rnnkit translate --backend wasm` and a recogniser transcribes WAV files as `rnnkit
+// transcribe --backend wasm`; a page that is not cross-origin isolated still trains, on one thread. Needs `npm run build` (dist/web,
 // build/wasm). Generous timeouts and no timing assertions: the machine may be loaded.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -15,6 +16,8 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.js';
 import { cli } from './cli-helpers.js';
 import { LONG, launchChromium, nodeWasmTraining, pageErrors, waitFor } from './browser-helpers.js';
 import { makeRandom } from './helpers.js';
+import { trainRecogniser, trainTranslator } from './predict-checkpoints.js';
+import type { Translation } from '../src/tasks/seq2seq/translate.js';
 // @ts-expect-error: a plain ES module without type declarations
 import { startDemoServer } from '../scripts/demo-server.mjs';
 
@@ -282,6 +285,92 @@ describe('a classifier checkpoint of the CLI in the page', async () => {
       })()`);
       expect(pageRows).toEqual(cliRows);
       expect(new Set(cliRows.map((row) => row.label))).toEqual(new Set(['has-x', 'no-x'])); // not one constant answer
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    LONG,
+  );
+});
+
+/** A file's bytes as a base64 string, for a page to rebuild with fromBase64 (below). */
+const base64 = (path: string): string => readFileSync(path).toString('base64');
+const FROM_BASE64 = 'const fromBase64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));';
+const jsonLines = (out: string): unknown[] =>
+  out
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+
+describe('translation and transcription with CLI checkpoints in the page', async () => {
+  const native = (await probeBackend('native')).loaded;
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'rnnkit-browser-'));
+    dirs.push(root);
+  });
+
+  it(
+    'a translator translates as `rnnkit translate --backend wasm --json`: outputs, n-best scores, attention, unknown tokens',
+    async () => {
+      const run = await trainTranslator(root, native ? 'native' : 'wasm');
+      const inputs = ['abc', 'fed', 'zz a', 'abcdefabcdef', 'b'];
+      const flags = [
+        ['--beam', '3', '--nbest', '3', '--attention'],
+        ['--beam', '3', '--nbest', '3', '--length-penalty', '0.8'],
+      ];
+      const expected = [];
+      for (const f of flags) expected.push(await cli('translate', run, ...inputs, ...f, '--backend', 'wasm', '--json'));
+      expected.forEach((e) => expect(e.code, e.err).toBe(0));
+      const { page, errors } = await openDemo(isolated);
+      const [plain, penalised] = await page.evaluate<Translation[][]>(`(async () => {
+        ${FROM_BASE64}
+        const web = await import('/dist/web/index.js');
+        const backend = await web.loadWasmBackend({ build: 'simd' });
+        const file = new File([fromBase64(${JSON.stringify(base64(join(run, 'model.safetensors')))})], 'model.safetensors');
+        const translator = await web.loadTranslator(file, backend);
+        return [
+          translator.translate(${JSON.stringify(inputs)}, { beam: 3, nbest: 3, attention: true }),
+          translator.translate(${JSON.stringify(inputs)}, { beam: 3, nbest: 3, lengthPenalty: 0.8 }),
+        ];
+      })()`);
+      const [cliPlain, cliPenalised] = expected.map((e) => jsonLines(e.out) as Translation[]);
+      expect(plain).toEqual(cliPlain);
+      expect(new Set(cliPlain!.map((r) => r.output)).size).toBeGreaterThan(2); // not one constant answer
+      // The length penalty ((5 + |Y|)/6)^α is JavaScript's **, whose last bit differs between V8 versions
+      // (Chromium's and Node 20's): the same outputs, scores within a few ulps.
+      const rounded = (rows: Translation[]) =>
+        rows.map((r) => ({
+          ...r,
+          score: r.score.toPrecision(13),
+          nbest: r.nbest!.map((c) => ({ ...c, score: c.score.toPrecision(13) })),
+        }));
+      expect(rounded(penalised!)).toEqual(rounded(cliPenalised!));
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    LONG,
+  );
+
+  it(
+    'a recogniser transcribes uploaded WAV files as `rnnkit transcribe --backend wasm --json`, greedy and with --beam 4',
+    async () => {
+      const { run, files } = await trainRecogniser(root, native ? 'native' : 'wasm');
+      const expected = [];
+      for (const flags of [[], ['--beam', '4']])
+        expected.push(await cli('transcribe', run, ...files, ...flags, '--backend', 'wasm', '--json'));
+      expected.forEach((e) => expect(e.code, e.err).toBe(0));
+      const { page, errors } = await openDemo(isolated);
+      const results = await page.evaluate(`(async () => {
+        ${FROM_BASE64}
+        const web = await import('/dist/web/index.js');
+        const backend = await web.loadWasmBackend({ build: 'simd' });
+        const transcriber = await web.loadTranscriber(new Blob([fromBase64(${JSON.stringify(base64(join(run, 'model.safetensors')))})]), backend);
+        const wavs = ${JSON.stringify(files.map((f) => [f, base64(f)]))}.map(([name, data]) => new File([fromBase64(data)], name));
+        return [await transcriber.transcribe(wavs), await transcriber.transcribe(wavs, { beam: 4 })];
+      })()`);
+      const cliRows = expected.map((e) => jsonLines(e.out) as { text: string; words: unknown[] }[]);
+      expect(results).toEqual(cliRows);
+      expect(cliRows[0]!.some((r) => r.text !== '' && r.words.length > 0)).toBe(true); // words, with timings
       expect(errors).toEqual([]);
       await page.close();
     },

@@ -9,20 +9,9 @@ import { ReferenceBackend } from '../src/backend/reference.js';
 import { loadTranslator } from '../src/tasks/seq2seq/model-file.js';
 import { translate } from '../src/tasks/seq2seq/translate.js';
 import { cli, jsonLines, scratchDir, tsv } from './cli-helpers.js';
-import { makeRandom } from './helpers.js';
+import { reversals } from './task-data.js';
 
 const { dir, file } = scratchDir('rnnkit-seq2seq-');
-
-/** Reversal: "abc" → "c b a" (characters in, space-separated tokens out). */
-function reversals(n: number, seed: number): [string, string][] {
-  const random = makeRandom(seed);
-  return Array.from({ length: n }, () => {
-    const word = Array.from({ length: 1 + Math.floor(random() * 5) }, () => 'abcdef'[Math.floor(random() * 6)]).join(
-      '',
-    );
-    return [word, [...word].reverse().join(' ')];
-  });
-}
 
 const trainFile = file('train.tsv', tsv(reversals(400, 1)));
 const testFile = file('test.jsonl', jsonLines(reversals(40, 2).map(([source, target]) => ({ source, target }))));

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readWav } from '../src/audio/wav.js';
+import { readWav } from '../src/audio/wav-file.js';
 import {
   DIGIT_WORDS,
   TEST_VOICES,

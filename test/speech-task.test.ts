@@ -6,52 +6,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeWav16 } from '../src/audio/wav.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { loadRecogniser } from '../src/tasks/ctc/model-file.js';
-import { evaluateRecogniser, readUtterances, transcribe } from '../src/tasks/ctc/recognise.js';
+import { evaluateRecogniser, readUtterances } from '../src/tasks/ctc/recognise-files.js';
+import { transcribe } from '../src/tasks/ctc/recognise.js';
 import { minimumFrames } from '../src/tasks/ctc/task.js';
-import { Random } from '../src/util/random.js';
 import { cli } from './cli-helpers.js';
+import { toyDir } from './task-data.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rnnkit-ctc-'));
-const RATE = 16000;
-
-/** 'a' = 0.15 s at 400 Hz, 'b' = 0.15 s at 2 kHz, 0.05–0.1 s of quiet noise around each. */
-function speak(text: string, random: Random): Float32Array {
-  const pieces: number[] = [];
-  const quiet = (): void => {
-    const n = Math.floor(RATE * (0.05 + 0.05 * random.uniform()));
-    for (let i = 0; i < n; i++) pieces.push(0.003 * random.normal());
-  };
-  quiet();
-  for (const ch of text) {
-    const hz = ch === 'a' ? 400 : 2000;
-    for (let i = 0; i < 0.15 * RATE; i++)
-      pieces.push(0.4 * Math.sin((2 * Math.PI * hz * i) / RATE) + 0.003 * random.normal());
-    quiet();
-  }
-  return Float32Array.from(pieces);
-}
-
-/** A directory of `count` utterances of 1–4 tones. */
-function toyDir(name: string, count: number, seed: number): string {
-  const dir = join(root, name);
-  mkdirSync(dir);
-  const random = new Random(seed);
-  const lines: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const length = 1 + Math.floor(random.uniform() * 4);
-    const text = Array.from({ length }, () => (random.uniform() < 0.5 ? 'a' : 'b')).join('');
-    writeFileSync(join(dir, `${i}.wav`), encodeWav16(speak(text, random), RATE));
-    lines.push(`${i}.wav\t${text}\n`);
-  }
-  writeFileSync(join(dir, 'transcripts.tsv'), lines.join(''));
-  return dir;
-}
-
-const train = toyDir('train', 48, 1),
-  test = toyDir('test', 16, 2);
+const train = toyDir(root, 'train', 48, 1),
+  test = toyDir(root, 'test', 16, 2);
 const small = ['--hidden', '24', '--layers', '1', '--batch', '8', '--warmup', '0', '--lr', '0.01', '--quiet'];
 
 describe('the ctc task', () => {

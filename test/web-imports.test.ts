@@ -35,6 +35,10 @@ describe('rnnkit/web', () => {
     expect(names).toContain('src/io/safetensors.ts');
     expect(names).toContain('src/tasks/classify/predict.ts'); // classifier prediction in the page
     expect(names).toContain('src/tasks/classify/classifier-file.ts');
+    expect(names).toContain('src/tasks/seq2seq/translate.ts'); // translation in the page
+    expect(names).toContain('src/tasks/ctc/recognise.ts'); // speech recognition in the page …
+    expect(names).toContain('src/audio/wav.ts'); // … from WAV bytes
+    expect(names).toContain('src/audio/features.ts');
     expect(names.length).toBeGreaterThan(20);
   });
 

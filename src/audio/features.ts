@@ -1,9 +1,9 @@
 // Log-mel filterbank features: a periodic Hann window over each frame, the power spectrum of a real FFT
-// (fft.js), triangular filters on the HTK mel scale (mel = 2595·log10(1 + f/700), no area normalisation,
+// (fft.ts), triangular filters on the HTK mel scale (mel = 2595·log10(1 + f/700), no area normalisation,
 // as torchaudio's melscale_fbanks(norm=None, mel_scale='htk')), the natural log of each energy with a floor
 // (ln max(e, 1e-10)), then per-utterance mean and variance normalisation of every dimension and frame
 // stacking with subsampling (stack k: k consecutive frames concatenated, every k-th kept).
-import FFT from 'fft.js';
+import { PowerSpectrum } from './fft.js';
 
 export interface FeatureSettings {
   sampleRate: number;
@@ -44,9 +44,8 @@ export class LogMel {
   readonly window: Float64Array;
   readonly hop: number;
   readonly filters: MelFilters;
-  readonly #fft: FFT;
+  readonly #spectrum: PowerSpectrum;
   readonly #frame: Float64Array;
-  readonly #spectrum: number[];
   readonly #power: Float64Array;
 
   constructor(readonly settings: FeatureSettings = DEFAULT_FEATURES) {
@@ -61,9 +60,8 @@ export class LogMel {
       throw new RangeError('features: hop, mels and stack must be positive');
     this.window = Float64Array.from({ length }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / length));
     this.filters = melFilters(mels, fftSize, sampleRate);
-    this.#fft = new FFT(fftSize);
+    this.#spectrum = new PowerSpectrum(fftSize);
     this.#frame = new Float64Array(fftSize);
-    this.#spectrum = this.#fft.createComplexArray() as number[];
     this.#power = new Float64Array(fftSize / 2 + 1);
   }
 
@@ -81,21 +79,14 @@ export class LogMel {
     const frames = samples.length <= length ? 1 : 1 + Math.floor((samples.length - length) / hop);
     const data = new Float32Array(Math.ceil(frames / padTo) * padTo * mels);
     const frame = this.#frame,
-      spectrum = this.#spectrum,
-      power = this.#power,
-      bins = power.length;
+      power = this.#power;
     const { first, count, offset, weights } = this.filters;
     for (let f = 0; f < frames; f++) {
       const start = f * hop,
         n = Math.min(length, samples.length - start);
       for (let i = 0; i < n; i++) frame[i] = samples[start + i]! * window[i]!;
       if (n < length) frame.fill(0, n, length); // the last frame of a short signal; past `length` stays 0
-      this.#fft.realTransform(spectrum, frame);
-      for (let k = 0; k < bins; k++) {
-        const re = spectrum[2 * k]!,
-          im = spectrum[2 * k + 1]!;
-        power[k] = re * re + im * im;
-      }
+      this.#spectrum.power(frame, power);
       const row = f * mels;
       for (let m = 0; m < mels; m++) {
         const from = first[m]!,

@@ -1,4 +1,4 @@
-// The speech rows of the benchmark: A1, log-mel feature extraction (plain TypeScript with fft.js, any
+// The speech rows of the benchmark: A1, log-mel feature extraction (plain TypeScript, any
 // backend), and A2, transcription (features, the recogniser's forward pass and greedy decoding) of the
 // README's spoken-digit model shape with random weights. Both in seconds of audio per second (× real time).
 import { LogMel } from '../audio/features.js';

@@ -13,14 +13,15 @@ import { optionName } from '../train/config.js';
 import { evaluateSynthetic, formatSyntheticScore } from '../tasks/synthetic/evaluate.js';
 import { SYNTHETIC_TASKS } from '../tasks/synthetic/model-file.js';
 import { loadRecogniser } from '../tasks/ctc/model-file.js';
-import { evaluateRecogniser } from '../tasks/ctc/recognise.js';
+import { evaluateRecogniser } from '../tasks/ctc/recognise-files.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number } from './parse.js';
 import { decodeFlags } from './translate.js';
 import { CMUDICT, cmudictSplit, loadCmudict } from '../tasks/seq2seq/cmudict.js';
 import { loadTranslator } from '../tasks/seq2seq/model-file.js';
 import { readPairsFile } from '../tasks/seq2seq/pairs.js';
-import { evaluateTranslator } from '../tasks/seq2seq/translate.js';
+import { evaluateTranslator } from '../tasks/seq2seq/evaluate.js';
+import { DEFAULT_BEAM } from '../tasks/seq2seq/translate.js';
 import { decodeOptionsFrom } from './transcribe.js';
 
 /** The decoding options of translate (seq2seq) and transcribe (ctc), each refused for the other task. */
@@ -107,7 +108,11 @@ export function registerEval(program: Command): void {
       const r = evaluateTranslator(
         translator,
         data,
-        decodeFlags({ beam: flags.beam ?? 5, lengthPenalty: flags.lengthPenalty ?? 0, maxLength: flags.maxLength }),
+        decodeFlags({
+          beam: flags.beam ?? DEFAULT_BEAM,
+          lengthPenalty: flags.lengthPenalty ?? 0,
+          maxLength: flags.maxLength,
+        }),
       );
       if (flags.json) console.log(JSON.stringify(r));
       else

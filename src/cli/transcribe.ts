@@ -3,10 +3,10 @@
 import type { Command } from 'commander';
 import { invalidOption } from '../errors.js';
 import { loadModel } from '../io/checkpoint.js';
-import { LanguageModelFusion } from '../speech/lm-fusion.js';
 import type { Backend } from '../backend/types.js';
 import { type Recogniser, loadRecogniser } from '../tasks/ctc/model-file.js';
-import { type DecodeOptions, readUtterances, transcribe } from '../tasks/ctc/recognise.js';
+import { type DecodeOptions, MAX_BEAM, MAX_LM_WEIGHT, decodingWith, transcribe } from '../tasks/ctc/recognise.js';
+import { readUtterances } from '../tasks/ctc/recognise-files.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number } from './parse.js';
 
@@ -23,9 +23,9 @@ interface TranscribeFlags extends BackendFlags, DecodeFlags {
 /** --beam, --lm, --lm-weight (transcribe and eval). */
 export function addDecodeOptions(command: Command): Command {
   return command
-    .option('--beam <k>', 'prefix beam search keeping k prefixes (default: greedy; 8 with --lm)', integer(1, 1024))
+    .option('--beam <k>', 'prefix beam search keeping k prefixes (default: greedy; 8 with --lm)', integer(1, MAX_BEAM))
     .option('--lm <dir>', 'shallow fusion with a character language model (rnnkit train --task lm)')
-    .option('--lm-weight <x>', 'the language model log-probability weight λ (with --lm)', number(0, 100));
+    .option('--lm-weight <x>', 'the language model log-probability weight λ (with --lm)', number(0, MAX_LM_WEIGHT));
 }
 
 /** The decoding the flags ask for; with --lm, its fusion model (dispose() it when done). */
@@ -36,11 +36,11 @@ export function decodeOptionsFrom(
 ): DecodeOptions & { dispose(): void } {
   if (flags.lmWeight !== undefined && !flags.lm) throw invalidOption('--lm-weight needs --lm DIR');
   if (flags.lm && flags.lmWeight === undefined) throw invalidOption('--lm needs --lm-weight (e.g. 0.5)');
-  const beam = flags.beam ?? (flags.lm ? 8 : undefined);
-  if (!flags.lm) return { beam, dispose: () => {} };
-  const { model, vocab } = loadModel(flags.lm, backend);
-  const fusion = new LanguageModelFusion(model, vocab, recogniser.alphabet, beam!);
-  return { beam, lm: { model: fusion, weight: flags.lmWeight! }, dispose: () => fusion.dispose() };
+  return decodingWith(
+    recogniser,
+    flags.beam,
+    flags.lm ? { ...loadModel(flags.lm, backend), weight: flags.lmWeight! } : undefined,
+  );
 }
 
 export function registerTranscribe(program: Command): void {

@@ -4,15 +4,7 @@
 import type { Command } from 'commander';
 import { invalidOption } from '../errors.js';
 import { loadTranslator } from '../tasks/seq2seq/model-file.js';
-import { tokenize } from '../tasks/seq2seq/tokens.js';
-import {
-  type TranslateOptions,
-  attentionMatrix,
-  decodeIds,
-  decodeOptions,
-  encodeInputs,
-  outputText,
-} from '../tasks/seq2seq/translate.js';
+import { DEFAULT_BEAM, type TranslateOptions, translate } from '../tasks/seq2seq/translate.js';
 import { type BackendFlags, addBackendOptions, backendFrom } from './common.js';
 import { integer, number } from './parse.js';
 import { inputsOf } from './predict.js';
@@ -33,7 +25,7 @@ interface TranslateFlags extends BackendFlags, DecodeFlags {
 /** --beam, --length-penalty, --max-length (translate and eval). */
 export function addDecodeOptions(command: Command): Command {
   return command
-    .option('--beam <k>', 'seq2seq: beam width; 1 = greedy decoding', integer(1, 1000), 5)
+    .option('--beam <k>', 'seq2seq: beam width; 1 = greedy decoding', integer(1, 1000), DEFAULT_BEAM)
     .option(
       '--length-penalty <a>',
       'seq2seq: GNMT length normalisation α, score = log P / ((5 + |Y|)/6)^α',
@@ -75,44 +67,26 @@ export function registerTranslate(program: Command): void {
       throw invalidOption(`--nbest ${flags.nbest} is more than the beam holds (--beam ${flags.beam})`);
     const translator = loadTranslator(dir, await backendFrom(flags, (line) => console.error(line)));
     const inputs = inputsOf(texts, flags.file);
-    const options = decodeOptions(translator, decodeFlags(flags));
-    const { ids, unknown } = encodeInputs(translator, inputs);
-    const results = decodeIds(translator, ids, options);
-    results.forEach((list, i) => {
-      const candidates = list.map((h) => ({ output: outputText(translator, h.ids), score: h.score }));
-      const best = list[0]!;
-      const attention = flags.attention
-        ? {
-            source: tokenize(translator.lowercase ? inputs[i]!.toLowerCase() : inputs[i]!, translator.sourceVocab.unit),
-            target: [...best.ids.map((id) => translator.targetVocab.token(id)), '</s>'],
-            weights: attentionMatrix(translator, ids[i]!, best.ids),
-          }
-        : null;
+    const results = translate(translator, inputs, { ...decodeFlags(flags), attention: flags.attention ?? false });
+    results.forEach((r, i) => {
       if (flags.json) {
-        console.log(
-          JSON.stringify({
-            input: inputs[i],
-            ...candidates[0],
-            unknown: unknown[i],
-            ...(flags.nbest !== undefined ? { nbest: candidates } : {}),
-            ...(attention ? { attention } : {}),
-          }),
-        );
+        console.log(JSON.stringify(r));
         return;
       }
-      if (unknown[i]!.length)
+      if (r.unknown.length)
         console.error(
-          `rnnkit: input ${i + 1}: ${unknown[i]!.map((t) => JSON.stringify(t)).join(', ')} never occurred in training; read as the unknown entry`,
+          `rnnkit: input ${i + 1}: ${r.unknown.map((t) => JSON.stringify(t)).join(', ')} never occurred in training; read as the unknown entry`,
         );
-      if (flags.nbest !== undefined) {
-        for (const c of candidates) console.log(`${fixed(c.score)}\t${c.output}`);
+      if (r.nbest) {
+        for (const c of r.nbest) console.log(`${fixed(c.score)}\t${c.output}`);
         if (i + 1 < results.length) console.log('');
-      } else console.log(candidates[0]!.output);
-      if (attention) {
-        const width = Math.max(4, ...attention.target.map((t) => t.length));
-        console.log(`${''.padEnd(width)} ${attention.source.map((s) => s.padStart(5)).join(' ')}`);
-        attention.weights.forEach((row, r) =>
-          console.log(`${attention.target[r]!.padEnd(width)} ${row.map((w) => w.toFixed(2).padStart(5)).join(' ')}`),
+      } else console.log(r.output);
+      if (r.attention) {
+        const { source, target, weights } = r.attention;
+        const width = Math.max(4, ...target.map((t) => t.length));
+        console.log(`${''.padEnd(width)} ${source.map((s) => s.padStart(5)).join(' ')}`);
+        weights.forEach((row, r) =>
+          console.log(`${target[r]!.padEnd(width)} ${row.map((w) => w.toFixed(2).padStart(5)).join(' ')}`),
         );
       }
     });

@@ -5,7 +5,8 @@
 //
 // Sizes: T frames, B utterances, S target symbols (the batch's longest), H hidden, D directions, W = D·H,
 // C output symbols including the blank, n = T·B rows.
-import { type FloatSpan, type IntSpan, Span, ctcWorkspaceSize } from '../backend/types.js';
+import { OwnedBuffers } from '../backend/owned.js';
+import { type FloatSpan, type IntSpan, ctcWorkspaceSize } from '../backend/types.js';
 import { directionsOf, outputsOf } from '../model/config.js';
 import type { Model } from '../model/model.js';
 import { RecurrentStack } from '../model/stack.js';
@@ -29,6 +30,7 @@ export class CtcWorkspace {
   private readonly dOutput: FloatSpan; // [T,B,W]
   private readonly work: FloatSpan;
   private shape: { T: number; B: number; S: number; labelled: boolean } | null = null;
+  private readonly owned: OwnedBuffers;
 
   constructor(
     readonly model: Model,
@@ -41,9 +43,9 @@ export class CtcWorkspace {
     this.zeroInfinity = options.zeroInfinity ?? true;
     this.C = outputsOf(model.config);
     this.W = directionsOf(model.config) * model.config.hidden;
-    const backend = model.backend;
-    const float = (length: number): FloatSpan => Span.of(backend.allocFloat(length));
-    const int = (length: number): IntSpan => Span.of(backend.allocInt(length));
+    const owned = (this.owned = new OwnedBuffers(model.backend));
+    const float = (length: number): FloatSpan => owned.float(length);
+    const int = (length: number): IntSpan => owned.int(length);
     this.frames = this.stack.frames;
     this.lengths = this.stack.lengths;
     this.targets = int(maxB * maxS);
@@ -57,6 +59,12 @@ export class CtcWorkspace {
 
   /** Utterances too short for their transcript add 0 (zero_infinity) instead of +∞. */
   readonly zeroInfinity: boolean;
+
+  /** Frees the workspace's buffers and its stack's (a page transcribing again and again reuses the memory). */
+  dispose(): void {
+    this.owned.dispose();
+    this.stack.dispose();
+  }
 
   /** Logits [T,B,C] of the last forward(). */
   logits(T: number, B: number): FloatSpan {

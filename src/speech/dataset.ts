@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { invalidInput } from '../errors.js';
 import { readBounded } from '../io/read-bounded.js';
 import { LogMel } from '../audio/features.js';
-import { readWav } from '../audio/wav.js';
+import { readWav } from '../audio/wav-file.js';
 
 export interface Transcript {
   file: string;

@@ -17,10 +17,11 @@ export function languageModelBlob(model: Model, vocab: Vocabulary): Blob {
   return new Blob([languageModelBytes(model, vocab)], { type: 'application/octet-stream' });
 }
 
-type Source = Uint8Array | ArrayBuffer | Blob;
+/** A file given as bytes, an ArrayBuffer, or a Blob such as an uploaded File. */
+export type Source = Uint8Array | ArrayBuffer | Blob;
 
-/** The bytes of a checkpoint given as bytes, an ArrayBuffer, or a Blob such as an uploaded File. */
-async function bytesOf(source: Source, name: string): Promise<Uint8Array> {
+/** The bytes of a checkpoint (or a WAV file) given as bytes, an ArrayBuffer, or a Blob such as an uploaded File. */
+export async function bytesOf(source: Source, name: string): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (typeof Blob === 'function' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());

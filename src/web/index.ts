@@ -1,7 +1,7 @@
 // rnnkit/web: the browser entry point (an ES module with no Node built-ins). The WebAssembly and reference
 // backends, models, training in a Web Worker (train) or in the page (MemoryTraining), sampling, classifier
-// prediction (loadClassifier, classProbabilities, ClassifierStream), and checkpoints as bytes or Blobs: the
-// same model.safetensors files as the CLI.
+// prediction (loadClassifier, classProbabilities, ClassifierStream), translation (loadTranslator), speech
+// recognition (loadTranscriber), and checkpoints as bytes or Blobs: the same model.safetensors files as the CLI.
 export { loadWasmBackend, wasmUrl, wasmThreads, sharedMemoryAvailable } from './wasm.js';
 export type { WebWasmOptions } from './wasm.js';
 export { WasmBackend, WASM_BUILDS, wasmRelaxedSimdSupported } from '../backend/wasm-backend.js';
@@ -36,6 +36,16 @@ export { encodeSafetensors, decodeSafetensors } from '../io/safetensors.js';
 export { languageModelBytes, languageModelBlob, loadLanguageModel, loadClassifier } from './checkpoint.js';
 export type { Classifier } from '../tasks/classify/classifier-file.js';
 export { classProbabilities, labelOf } from '../tasks/classify/predict.js';
+export { loadTranslator } from './translator.js';
+export type { WebTranslator } from './translator.js';
+export type { Translator } from '../tasks/seq2seq/translator-file.js';
+export type { TranslateOptions, Translation, Candidate, Attention } from '../tasks/seq2seq/translate.js';
+export { loadTranscriber } from './transcriber.js';
+export type { WebTranscriber, WebTranscribeOptions, AudioInput, Samples } from './transcriber.js';
+export type { Recogniser } from '../tasks/ctc/recogniser-file.js';
+export type { Transcription, LanguageModelOption } from '../tasks/ctc/recognise.js';
+export type { WordTiming } from '../speech/align.js';
+export type { FeatureSettings } from '../audio/features.js';
 export { ClassifierStream, ClassifierState } from '../model/classifier-stream.js';
 export type { ClassifierStreamOptions } from '../model/classifier-stream.js';
 export { LanguageModelStream } from '../model/lm-stream.js';

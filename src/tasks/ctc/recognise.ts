@@ -1,17 +1,20 @@
-// Transcription and evaluation with a trained recogniser: WAV files in, text out. Utterances are run in
-// batches of similar length (masked, so each result is the one it would get alone) and decoded greedily
-// or by prefix beam search (with an optional character language model: shallow fusion).
-import { LogMel } from '../../audio/features.js';
-import { readWav } from '../../audio/wav.js';
+// Transcription with a trained recogniser (rnnkit transcribe, rnnkit eval, and rnnkit/web's loadTranscriber):
+// audio in, text out. Utterances are run in batches of similar length (masked, so each result is the one it
+// would get alone) and decoded greedily or by prefix beam search (with an optional character language model:
+// shallow fusion). No file system: the browser runs it (recognise-files.ts reads WAV files and data directories).
+import type { LogMel } from '../../audio/features.js';
+import type { Audio } from '../../audio/wav.js';
+import type { Vocabulary } from '../../data/vocab.js';
+import { invalidInput } from '../../errors.js';
+import type { Model } from '../../model/model.js';
 import { type WordTiming, viterbiAlign, wordTimings } from '../../speech/align.js';
-import { type Utterance, loadUtterances } from '../../speech/dataset.js';
+import type { Utterance } from '../../speech/dataset.js';
 import { type Fusion, beamDecode, greedyDecode } from '../../speech/decode.js';
 import { CtcWorkspace } from '../../speech/ctc-model.js';
+import { LanguageModelFusion } from '../../speech/lm-fusion.js';
 import { sortByLength } from '../classify/batcher.js';
-import { type SpeechScore, loadBatch, scoreSpeech } from './batch.js';
-import { speechSet } from './data.js';
-import { errorRates } from '../../speech/metrics.js';
-import type { Recogniser } from './model-file.js';
+import { loadBatch } from './batch.js';
+import type { Recogniser } from './recogniser-file.js';
 
 /** Utterances per forward pass. */
 const BATCH = 16;
@@ -34,7 +37,7 @@ export interface Transcription {
   words: WordTiming[];
 }
 
-const workspaceFor = (r: Recogniser, utterances: readonly Utterance[], maxS: number): CtcWorkspace =>
+export const workspaceFor = (r: Recogniser, utterances: readonly Utterance[], maxS: number): CtcWorkspace =>
   new CtcWorkspace(
     r.model,
     Math.max(1, ...utterances.map((u) => u.frames)),
@@ -42,14 +45,41 @@ const workspaceFor = (r: Recogniser, utterances: readonly Utterance[], maxS: num
     maxS,
   );
 
-/** The frames of each WAV file under the recogniser's feature settings. */
-export function readUtterances(r: Recogniser, files: readonly string[]): Utterance[] {
-  const extractor = new LogMel(r.features);
-  return files.map((file) => {
-    const audio = readWav(file, r.features.sampleRate);
-    const { frames, data } = extractor.features(audio.samples);
-    return { file, text: '', features: data, frames, seconds: audio.samples.length / audio.sampleRate };
-  });
+/** The model frames of audio at the feature rate, with the name its transcription reports as `file`. */
+export function utteranceOf(extractor: LogMel, audio: Audio, file: string): Utterance {
+  const { frames, data } = extractor.features(audio.samples);
+  return { file, text: '', features: data, frames, seconds: audio.samples.length / audio.sampleRate };
+}
+
+/** Beam width with a language model when none is given. */
+export const FUSION_BEAM = 8;
+export const MAX_BEAM = 1024,
+  MAX_LM_WEIGHT = 100;
+
+/** A character language model (rnnkit train --task lm) for shallow fusion, with its weight λ. */
+export interface LanguageModelOption {
+  model: Model;
+  vocab: Vocabulary;
+  weight: number;
+}
+
+/** The decoding of `beam` prefixes (greedy when undefined; FUSION_BEAM with a language model), with `lm`
+ *  fused; dispose() frees the fusion's buffers. */
+export function decodingWith(
+  r: Recogniser,
+  beam: number | undefined,
+  lm?: LanguageModelOption,
+): DecodeOptions & { dispose(): void } {
+  if (beam !== undefined && !(Number.isInteger(beam) && beam >= 1 && beam <= MAX_BEAM))
+    throw invalidInput(`beam must be an integer from 1 to ${MAX_BEAM}, got ${String(beam)}`);
+  const width = beam ?? (lm ? FUSION_BEAM : undefined);
+  if (!lm) return { beam: width, dispose: () => {} };
+  if (!(typeof lm.weight === 'number' && lm.weight >= 0 && lm.weight <= MAX_LM_WEIGHT))
+    throw invalidInput(
+      `the language model's weight must be a number from 0 to ${MAX_LM_WEIGHT}, got ${String(lm.weight)}`,
+    );
+  const fusion = new LanguageModelFusion(lm.model, lm.vocab, r.alphabet, width!);
+  return { beam: width, lm: { model: fusion, weight: lm.weight }, dispose: () => fusion.dispose() };
 }
 
 /** Transcribes utterances (in their order). */
@@ -57,6 +87,22 @@ export function transcribe(r: Recogniser, utterances: Utterance[], options: Deco
   const out: Transcription[] = new Array(utterances.length);
   if (utterances.length === 0) return out;
   const workspace = workspaceFor(r, utterances, 1);
+  try {
+    transcribeIn(workspace, r, utterances, options, out);
+  } finally {
+    workspace.dispose();
+  }
+  return out;
+}
+
+/** Transcribes utterances into out[i] in batches of the workspace. */
+function transcribeIn(
+  workspace: CtcWorkspace,
+  r: Recogniser,
+  utterances: Utterance[],
+  options: DecodeOptions,
+  out: Transcription[],
+): void {
   const set = { utterances, frames: Int32Array.from(utterances, (u) => u.frames), labels: utterances.map(() => []) };
   const order = Int32Array.from(utterances.keys());
   sortByLength(order, set.frames);
@@ -79,23 +125,4 @@ export function transcribe(r: Recogniser, utterances: Utterance[], options: Deco
       out[i] = { file: u.file, text, score: decoded.score, seconds: u.seconds, words };
     });
   }
-  return out;
-}
-
-/** Loss, CER and WER of a speech directory (transcripts.tsv and its WAV files), decoded greedily or as
- *  `options` say. */
-export function evaluateRecogniser(
-  r: Recogniser,
-  dir: string,
-  options: DecodeOptions = {},
-): Omit<SpeechScore, 'hypotheses'> {
-  const utterances = loadUtterances(dir, new LogMel(r.features));
-  const set = speechSet(utterances, r.alphabet);
-  const workspace = workspaceFor(r, utterances, Math.max(1, ...set.labels.map((l) => l.length)));
-  const greedy = scoreSpeech(workspace, set, r.alphabet);
-  if (!options.beam && !options.lm)
-    return { loss: greedy.loss, cer: greedy.cer, wer: greedy.wer, utterances: greedy.utterances };
-  const hypotheses = transcribe(r, utterances, options).map((t) => t.text);
-  const rates = errorRates(utterances.map((u, i) => ({ reference: u.text, hypothesis: hypotheses[i]! })));
-  return { loss: greedy.loss, ...rates };
 }

@@ -14,7 +14,8 @@ import { BatchPlanner } from '../classify/batcher.js';
 import { type DataSource, type DataSummary, type TaskRun, type Validation, refuseChangedData } from '../task.js';
 import { loadBatch, scoreSpeech } from './batch.js';
 import { type SpeechData, type SpeechSet, prepareSpeechData } from './data.js';
-import { featuresOf, saveRecogniser } from './model-file.js';
+import { saveRecogniser } from './model-file.js';
+import { featuresOf } from './recogniser-file.js';
 
 const longest = (values: Iterable<number>): number => Math.max(1, ...values);
 

@@ -1,21 +1,23 @@
-// Translating texts with a seq2seq checkpoint (rnnkit translate, rnnkit eval): tokens → ids (a token never
-// seen in training reads as the unknown entry, and is reported), greedy decoding (--beam 1) or beam search,
-// ids → text; the attention matrix of an output; the loss, WER and PER on a file of pairs.
+// Translating texts with a seq2seq checkpoint (rnnkit translate, rnnkit eval, and rnnkit/web's loadTranslator):
+// tokens → ids (a token never seen in training reads as the unknown entry, and is reported), greedy decoding
+// (beam 1) or beam search, ids → text; the attention matrix of an output. No file system: the browser runs it.
 import { invalidInput } from '../../errors.js';
 import { Seq2SeqWorkspace } from '../../model/seq2seq.js';
 import { type DecodeOptions, type Hypothesis, Seq2SeqDecoder, checkDecodeOptions } from '../../model/seq2seq-decode.js';
-import type { Translator } from './model-file.js';
-import { scoreSequences } from './metrics.js';
-import type { PairsDataset } from './pairs.js';
-import { encodePairs, referenceSet } from './prepare.js';
-import { pairsLoss } from './task.js';
+import type { Translator } from './translator-file.js';
 import { detokenize, tokenize } from './tokens.js';
 import { SOURCE_UNKNOWN } from './vocab.js';
 
 /** Inputs decoded at once. */
 export const TRANSLATE_BATCH = 64;
 
-export interface TranslateOptions extends Partial<DecodeOptions> {}
+/** The beam width when none is given (rnnkit translate's and rnnkit eval's --beam default). */
+export const DEFAULT_BEAM = 5;
+
+export interface TranslateOptions extends Partial<DecodeOptions> {
+  /** Also return the attention matrix of each best output (rnnkit translate --attention). */
+  attention?: boolean;
+}
 
 export interface Candidate {
   output: string;
@@ -29,12 +31,20 @@ export interface Translation extends Candidate {
   unknown: string[];
   /** --nbest: the best hypotheses, best first (the first is output/score). */
   nbest?: Candidate[];
+  /** --attention: the best output's attention weights, rows `target` (its tokens, then </s>), columns `source`. */
+  attention?: Attention;
 }
 
-/** The options in effect: beam 1 (greedy) unless given, --max-length 10 more than the longest training target. */
+export interface Attention {
+  source: string[];
+  target: string[];
+  weights: number[][];
+}
+
+/** The options in effect: beam DEFAULT_BEAM unless given, --max-length 10 more than the longest training target. */
 export function decodeOptions(t: Translator, o: TranslateOptions = {}): DecodeOptions {
   const options = {
-    beam: o.beam ?? 1,
+    beam: o.beam ?? DEFAULT_BEAM,
     nbest: o.nbest ?? 1,
     lengthPenalty: o.lengthPenalty ?? 0,
     maxLength: o.maxLength ?? t.maxTargetLength + 10,
@@ -43,11 +53,16 @@ export function decodeOptions(t: Translator, o: TranslateOptions = {}): DecodeOp
   return options;
 }
 
+/** The source tokens of an input, as the model reads them (lowercased if it was trained so). */
+const sourceTokens = (t: Translator, input: string): string[] =>
+  tokenize(t.lowercase ? input.toLowerCase() : input, t.sourceVocab.unit);
+
 /** The source ids of each input; an input without tokens is refused, naming it. */
 export function encodeInputs(t: Translator, inputs: readonly string[]): { ids: Int32Array[]; unknown: string[][] } {
   const unknown: string[][] = [];
   const ids = inputs.map((input, i) => {
-    const tokens = tokenize(t.lowercase ? input.toLowerCase() : input, t.sourceVocab.unit);
+    if (typeof input !== 'string') throw invalidInput(`input ${i + 1} is not a string`);
+    const tokens = sourceTokens(t, input);
     if (tokens.length === 0) throw invalidInput(`input ${i + 1} is empty (no ${t.sourceVocab.unit} to translate)`);
     const encoded = Int32Array.from(tokens, (token) => t.sourceVocab.id(token));
     unknown.push(tokens.filter((_, j) => encoded[j] === SOURCE_UNKNOWN));
@@ -74,16 +89,29 @@ export const outputText = (t: Translator, ids: readonly number[]): string =>
     t.targetVocab.unit,
   );
 
+/** rnnkit translate's results: each input's best output and score, its unknown tokens, and (when asked) its
+ *  n best and the best output's attention. Inputs are decoded in batches of TRANSLATE_BATCH. */
 export function translate(t: Translator, inputs: readonly string[], o: TranslateOptions = {}): Translation[] {
+  if (!Array.isArray(inputs)) throw invalidInput('translate: expected an array of strings');
   const options = decodeOptions(t, o);
   const { ids, unknown } = encodeInputs(t, inputs);
   return decodeIds(t, ids, options).map((list, i) => {
     const candidates = list.map((h) => ({ output: outputText(t, h.ids), score: h.score }));
+    const best = list[0]!;
     return {
       input: inputs[i]!,
       ...candidates[0]!,
       unknown: unknown[i]!,
       ...(o.nbest !== undefined ? { nbest: candidates } : {}),
+      ...(o.attention
+        ? {
+            attention: {
+              source: sourceTokens(t, inputs[i]!),
+              target: [...best.ids.map((id) => t.targetVocab.token(id)), '</s>'],
+              weights: attentionMatrix(t, ids[i]!, best.ids),
+            },
+          }
+        : {}),
     };
   });
 }
@@ -103,51 +131,4 @@ export function attentionMatrix(t: Translator, input: Int32Array, output: readon
   } finally {
     ws.dispose();
   }
-}
-
-export interface Seq2SeqEvaluation {
-  /** Mean cross-entropy per target token (with </s>), teacher forcing. */
-  loss: number;
-  wer: number;
-  per: number;
-  /** Distinct sources scored. */
-  examples: number;
-  /** Source tokens never seen in training (read as the unknown entry). */
-  unknown_tokens: number;
-  beam: number;
-  /** Decoding time and rate (outputs per second of decoding, batched). */
-  decode_s: number;
-  words_per_s: number;
-}
-
-export function evaluateTranslator(t: Translator, data: PairsDataset, o: TranslateOptions = {}): Seq2SeqEvaluation {
-  const options = decodeOptions(t, o);
-  const pairs = encodePairs(data.pairs, t.sourceVocab, t.targetVocab);
-  const S = Math.max(...pairs.sources.map((s) => s.length)),
-    T = Math.max(...pairs.targets.map((s) => s.length)) + 1;
-  const batch = 64;
-  const ws = new Seq2SeqWorkspace(t.model, S, T, Math.min(batch, pairs.sources.length));
-  let loss: number;
-  try {
-    loss = pairsLoss(ws, pairs, Math.min(batch, pairs.sources.length));
-  } finally {
-    ws.dispose();
-  }
-  const refs = referenceSet(data.pairs, t.sourceVocab, t.targetVocab.unit);
-  const started = performance.now();
-  const outputs = decodeIds(t, refs.sources, options).map((list) => list[0]!.ids.map((id) => t.targetVocab.token(id)));
-  const seconds = (performance.now() - started) / 1000;
-  const scores = scoreSequences(outputs, refs.references);
-  let unknown = 0;
-  for (const s of refs.sources) for (const id of s) if (id === SOURCE_UNKNOWN) unknown++;
-  return {
-    loss,
-    wer: scores.wer,
-    per: scores.per,
-    examples: scores.examples,
-    unknown_tokens: unknown,
-    beam: options.beam,
-    decode_s: seconds,
-    words_per_s: scores.examples / seconds,
-  };
 }
