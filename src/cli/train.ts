@@ -164,7 +164,7 @@ export function registerTrain(program: Command, invocation: string[] = []): void
     )
     .option(
       '--val-frac <f>',
-      'hold out the last fraction f of the text for validation, in [0, 1)',
+      'validation share in [0, 1): lm, the last fraction f of the text; classify, seq2seq, ctc: a fraction f of the examples (seq2seq: not with the built-in cmudict, whose split is fixed)',
       number(0, 1),
       d.valFrac,
     )
