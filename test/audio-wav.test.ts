@@ -102,7 +102,7 @@ describe('hostile WAV files are refused with one line, never a crash', () => {
   it('a fmt chunk size that runs past the data', () => {
     const b = good.slice();
     view(b).setUint32(16, 1_000_000, true);
-    expectRefused(b, 'not a WAV file (its fmt chunk of 1000000 bytes runs past the end)');
+    expectRefused(b, 'not a WAV file wavefile can read');
   });
   it('zero-length audio', () =>
     expectRefused(wavBytes([new Float32Array(0)], 16000, '16'), 'no audio (an empty data chunk)'));

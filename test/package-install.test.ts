@@ -138,6 +138,8 @@ describe.runIf(hasPrebuild)('the npm package, installed offline with install scr
       'dist/web/index.d.ts',
       'dist/web/worker.js',
       'dist/web/wasm-thread.js',
+      'dist/vendor/fft.js', // fft.js and wavefile as bundled ES modules, for rnnkit/web
+      'dist/vendor/wavefile.js',
       'dist/backend/wasm-thread-node.js',
       'build/wasm/rnnkit.wasm',
       'build/wasm/rnnkit.relaxed.wasm',

@@ -1,6 +1,7 @@
 // rnnkit/web must run in a browser: no module it loads (the entry and its Web Worker, followed through every
-// runtime import) may import a Node built-in or use Node-only globals.
-import { readFileSync } from 'node:fs';
+// runtime import) may import a Node built-in or a package, or use Node-only globals. Libraries come in
+// through src/vendor: the build replaces each of those files by the library bundled as an ES module.
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -10,6 +11,7 @@ const ENTRIES = ['src/web/index.ts', 'src/web/worker.ts'];
 const IMPORT =
   /(?:^|\n)\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 const NODE_GLOBALS = /\b(?:process\.|Buffer\.|require\(|__dirname|__filename|setImmediate\()/;
+const VENDOR = join(ROOT, 'src/vendor');
 
 /** Every source file the entries load at run time, with the specifiers each imports. */
 function graph(entries: string[]): Map<string, string[]> {
@@ -19,6 +21,8 @@ function graph(entries: string[]): Map<string, string[]> {
     const text = readFileSync(file, 'utf8');
     const specifiers = [...text.matchAll(IMPORT)].map((m) => (m[1] ?? m[2])!);
     seen.set(file, specifiers);
+    // A vendor file's package import is bundled by the build (checked below on dist/vendor), not loaded.
+    if (dirname(file) === VENDOR) return;
     for (const s of specifiers) if (s.startsWith('.')) visit(resolve(dirname(file), s.replace(/\.js$/, '.ts')));
   };
   entries.forEach((entry) => visit(join(ROOT, entry)));
@@ -39,13 +43,27 @@ describe('rnnkit/web', () => {
     expect(names).toContain('src/tasks/ctc/recognise.ts'); // speech recognition in the page …
     expect(names).toContain('src/audio/wav.ts'); // … from WAV bytes
     expect(names).toContain('src/audio/features.ts');
+    expect(names).toContain('src/vendor/fft.ts'); // the libraries, through src/vendor
+    expect(names).toContain('src/vendor/wavefile.ts');
     expect(names.length).toBeGreaterThan(20);
   });
 
-  it('imports no Node built-in and no package, in any module it loads', () => {
-    const bad = [...files].flatMap(([file, specifiers]) =>
-      specifiers.filter((s) => !s.startsWith('.')).map((s) => `${relative(ROOT, file)} imports ${s}`),
-    );
+  it('imports no Node built-in and no package, in any module it loads (but src/vendor)', () => {
+    const bad = [...files]
+      .filter(([file]) => dirname(file) !== VENDOR)
+      .flatMap(([file, specifiers]) =>
+        specifiers.filter((s) => !s.startsWith('.')).map((s) => `${relative(ROOT, file)} imports ${s}`),
+      );
+    expect(bad).toEqual([]);
+  });
+
+  it('the built dist/vendor files (npm run build) import nothing', () => {
+    const vendored = readdirSync(VENDOR).map((f) => `dist/vendor/${f.replace(/\.ts$/, '.js')}`);
+    const bad = vendored.flatMap((file) => {
+      const specifiers = [...readFileSync(join(ROOT, file), 'utf8').matchAll(IMPORT)].map((m) => m[1] ?? m[2]);
+      return specifiers.map((s) => `${file} imports ${s}`);
+    });
+    expect(vendored).toContain('dist/vendor/fft.js');
     expect(bad).toEqual([]);
   });
 

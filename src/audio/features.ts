@@ -1,9 +1,9 @@
 // Log-mel filterbank features: a periodic Hann window over each frame, the power spectrum of a real FFT
-// (fft.ts), triangular filters on the HTK mel scale (mel = 2595·log10(1 + f/700), no area normalisation,
+// (fft.js), triangular filters on the HTK mel scale (mel = 2595·log10(1 + f/700), no area normalisation,
 // as torchaudio's melscale_fbanks(norm=None, mel_scale='htk')), the natural log of each energy with a floor
 // (ln max(e, 1e-10)), then per-utterance mean and variance normalisation of every dimension and frame
 // stacking with subsampling (stack k: k consecutive frames concatenated, every k-th kept).
-import { PowerSpectrum } from './fft.js';
+import { PowerSpectrum } from './power-spectrum.js';
 
 export interface FeatureSettings {
   sampleRate: number;

@@ -1,10 +1,25 @@
-// WAV bytes: PCM (8, 16, 24, 32 bit) and IEEE float (32, 64 bit) in a RIFF (little-endian) or RIFX
-// (big-endian) container, plain or WAVE_FORMAT_EXTENSIBLE, mixed down to mono and resampled to the feature
-// rate. Anything else — compressed encodings, truncated or empty data, broken headers — is refused with one
-// line naming the input and the problem. No file system: the browser entry decodes uploads with it
-// (wav-file.ts reads files).
+// WAV bytes: PCM (8, 16, 24, 32 bit) and IEEE float (32, 64 bit) parsed by `wavefile`, mixed down to mono and
+// resampled to the feature rate. Anything else — compressed encodings, truncated or empty data, broken
+// headers — is refused with one line naming the input and the problem. No file system: the browser entry
+// decodes uploads with it (wav-file.ts reads files).
 import { invalidInput } from '../errors.js';
+import { WaveFile } from '../vendor/wavefile.js';
 import { resample } from './resample.js';
+
+const PCM = 1,
+  FLOAT = 3,
+  EXTENSIBLE = 0xfffe;
+/** Full scale of each sample code we read (wavefile's codes; 8-bit PCM is unsigned: offset 128). */
+const FULL_SCALE: Record<string, number> = {
+  '8': 128,
+  '16': 32768,
+  '24': 8388608,
+  '32': 2147483648,
+  '32f': 1,
+  '64': 1,
+};
+const MIN_RATE = 1000,
+  MAX_RATE = 768000;
 
 export interface Audio {
   /** Mono samples in [-1, 1] at `sampleRate`. */
@@ -15,110 +30,86 @@ export interface Audio {
   channels: number;
 }
 
-const PCM = 1,
-  FLOAT = 3,
-  EXTENSIBLE = 0xfffe;
-/** Full scale of each PCM sample size in bits (8-bit PCM is unsigned: offset 128). */
-const PCM_SCALE: Record<number, number> = { 8: 128, 16: 32768, 24: 8388608, 32: 2147483648 };
-export const MIN_RATE = 1000,
-  MAX_RATE = 768000;
-
-interface Format {
-  /** PCM or FLOAT (an extensible file's sub-format). */
-  encoding: number;
-  tag: number;
-  channels: number;
-  rate: number;
-  blockAlign: number;
-  bits: number;
-}
-
-const ascii = (bytes: Uint8Array, at: number): string => String.fromCharCode(...bytes.subarray(at, at + 4));
-
-/** The fmt chunk's fields; `size` is the chunk's (checked to lie inside the bytes). */
-function formatOf(view: DataView, at: number, size: number, little: boolean, name: string): Format {
-  if (size < 16) throw invalidInput(`${name}: not a WAV file (its fmt chunk has ${size} bytes, fewer than 16)`);
-  const tag = view.getUint16(at, little);
-  const format = {
-    tag,
-    encoding: tag,
-    channels: view.getUint16(at + 2, little),
-    rate: view.getUint32(at + 4, little),
-    blockAlign: view.getUint16(at + 12, little),
-    bits: view.getUint16(at + 14, little),
+interface WaveFields {
+  fmt: {
+    audioFormat: number;
+    numChannels: number;
+    sampleRate: number;
+    blockAlign: number;
+    bitsPerSample: number;
+    /** WAVE_FORMAT_EXTENSIBLE's sub-format GUID as 4 uint32; the first is the format tag. */
+    subformat: number[];
   };
-  // WAVE_FORMAT_EXTENSIBLE: the sub-format GUID (at byte 24 of the chunk) starts with the format tag.
-  if (tag === EXTENSIBLE) format.encoding = size >= 40 ? view.getUint16(at + 24, little) : 0;
-  return format;
+  data: { chunkSize: number; samples: Uint8Array };
+  bitDepth: string;
+  getSamples(interleaved: boolean, type: Float64ArrayConstructor): Float64Array | Float64Array[];
 }
 
 /** Parses WAV bytes; `name` prefixes every error. Returns mono audio at `rate` Hz. */
 export function decodeWav(bytes: Uint8Array, name: string, rate = 16000): Audio {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const container = bytes.length >= 12 ? ascii(bytes, 0) : '';
-  if (container !== 'RIFF' && container !== 'RIFX') throw invalidInput(`${name}: not a WAV file (no RIFF header)`);
-  if (ascii(bytes, 8) !== 'WAVE')
-    throw invalidInput(`${name}: not a WAV file (a RIFF file of type ${JSON.stringify(ascii(bytes, 8))})`);
-  const little = container === 'RIFF';
-  let format: Format | undefined, data: { at: number; size: number } | undefined;
-  // The chunks: the fmt chunk must lie inside the bytes; the data chunk may be cut short (said below).
-  for (let at = 12; at + 8 <= bytes.length && !(format && data);) {
-    const id = ascii(bytes, at),
-      size = view.getUint32(at + 4, little);
-    if (id === 'fmt ') {
-      if (at + 8 + size > bytes.length)
-        throw invalidInput(`${name}: not a WAV file (its fmt chunk of ${size} bytes runs past the end)`);
-      format = formatOf(view, at + 8, size, little, name);
-    } else if (id === 'data') data = { at: at + 8, size };
-    at += 8 + size + (size & 1); // chunks are padded to an even size
+  // Ours, before wavefile's "Not a supported format.": what a page passing the wrong file is told.
+  const container = String.fromCharCode(...bytes.subarray(0, 4));
+  if (bytes.length < 12 || (container !== 'RIFF' && container !== 'RIFX'))
+    throw invalidInput(`${name}: not a WAV file (no RIFF header)`);
+  let wav: WaveFields;
+  try {
+    wav = new WaveFile(bytes) as unknown as WaveFields;
+  } catch (error) {
+    throw invalidInput(`${name}: not a WAV file wavefile can read (${(error as Error).message})`);
   }
-  if (!format) throw invalidInput(`${name}: not a WAV file (no fmt chunk)`);
-  if (!data) throw invalidInput(`${name}: not a WAV file (no data chunk)`);
-  const { encoding, tag, channels, bits, blockAlign } = format;
-  const readable = encoding === PCM ? bits in PCM_SCALE : encoding === FLOAT && (bits === 32 || bits === 64);
-  if (!readable || (tag !== PCM && tag !== FLOAT && tag !== EXTENSIBLE))
+  const { fmt, data } = wav;
+  const depth = depthOf(fmt);
+  if (!depth) {
     throw invalidInput(
-      `${name}: unsupported WAV encoding (format tag ${tag}, ${bits} bits): expected PCM of 8, 16, 24 or 32 bits or 32/64-bit float`,
+      `${name}: unsupported WAV encoding (format tag ${fmt.audioFormat}, ${fmt.bitsPerSample} bits): expected PCM of 8, 16, 24 or 32 bits or 32/64-bit float`,
     );
-  if (!(channels >= 1)) throw invalidInput(`${name}: the WAV header declares ${channels} channels`);
-  if (!(format.rate >= MIN_RATE && format.rate <= MAX_RATE))
-    throw invalidInput(`${name}: sample rate ${format.rate} Hz is outside ${MIN_RATE}–${MAX_RATE} Hz`);
-  const present = Math.min(data.size, bytes.length - data.at);
-  if (present < data.size)
+  }
+  if (!(fmt.numChannels >= 1)) throw invalidInput(`${name}: the WAV header declares ${fmt.numChannels} channels`);
+  if (!(fmt.sampleRate >= MIN_RATE && fmt.sampleRate <= MAX_RATE))
+    throw invalidInput(`${name}: sample rate ${fmt.sampleRate} Hz is outside ${MIN_RATE}–${MAX_RATE} Hz`);
+  if (data.samples.length < data.chunkSize) {
     throw invalidInput(
-      `${name}: truncated WAV file (the data chunk declares ${data.size} bytes, ${present} are present)`,
+      `${name}: truncated WAV file (the data chunk declares ${data.chunkSize} bytes, ${data.samples.length} are present)`,
     );
-  const width = bits / 8;
-  if (blockAlign !== channels * width)
+  }
+  if (!(fmt.blockAlign >= 1) || data.samples.length % fmt.blockAlign !== 0) {
     throw invalidInput(
-      `${name}: the WAV header's block size ${blockAlign} is not ${channels} channels × ${width} bytes`,
+      `${name}: the data chunk (${data.samples.length} bytes) is not a whole number of ${fmt.blockAlign}-byte sample frames`,
     );
-  if (data.size % blockAlign !== 0)
+  }
+  if (data.samples.length === 0) throw invalidInput(`${name}: the WAV file has no audio (an empty data chunk)`);
+  const channels = wav.getSamples(false, Float64Array);
+  let perChannel = fmt.numChannels === 1 ? [channels as Float64Array] : (channels as Float64Array[]);
+  // wavefile takes an extensible file's 32-bit samples for integers whatever its sub-format: a float file's
+  // codes are then the floats' bit patterns.
+  if (depth === '32f' && wav.bitDepth === '32')
+    perChannel = perChannel.map((codes) => Float64Array.from(new Float32Array(Int32Array.from(codes).buffer)));
+  const scale = FULL_SCALE[depth]!,
+    offset = depth === '8' ? 128 : 0;
+  const n = perChannel[0]?.length ?? 0;
+  if (perChannel.length !== fmt.numChannels || n === 0) {
     throw invalidInput(
-      `${name}: the data chunk (${data.size} bytes) is not a whole number of ${blockAlign}-byte sample frames`,
+      `${name}: the WAV header (${fmt.numChannels} channels of ${fmt.bitsPerSample} bits) does not describe its ${data.samples.length}-byte data chunk`,
     );
-  if (data.size === 0) throw invalidInput(`${name}: the WAV file has no audio (an empty data chunk)`);
-  const n = data.size / blockAlign;
-  const sample = sampleReader(view, encoding, bits, little);
-  const scale = encoding === FLOAT ? 1 : PCM_SCALE[bits]!,
-    offset = bits === 8 ? 128 : 0;
+  }
   const mono = new Float32Array(n);
-  for (let c = 0; c < channels; c++)
-    for (let i = 0; i < n; i++)
-      mono[i] = mono[i]! + (sample(data.at + i * blockAlign + c * width) - offset) / scale / channels;
-  return { samples: resample(mono, format.rate, rate), sampleRate: rate, fileRate: format.rate, channels };
+  for (const channel of perChannel)
+    for (let i = 0; i < n; i++) mono[i] = mono[i]! + (channel[i]! - offset) / scale / perChannel.length;
+  return {
+    samples: resample(mono, fmt.sampleRate, rate),
+    sampleRate: rate,
+    fileRate: fmt.sampleRate,
+    channels: fmt.numChannels,
+  };
 }
 
-/** The sample code at a byte offset, as a number. */
-function sampleReader(view: DataView, encoding: number, bits: number, little: boolean): (at: number) => number {
-  if (encoding === FLOAT)
-    return bits === 32 ? (at) => view.getFloat32(at, little) : (at) => view.getFloat64(at, little);
-  if (bits === 8) return (at) => view.getUint8(at);
-  if (bits === 16) return (at) => view.getInt16(at, little);
-  if (bits === 32) return (at) => view.getInt32(at, little);
-  return little
-    ? (at) => ((view.getUint8(at + 2) << 24) | (view.getUint16(at, true) << 8)) >> 8
-    : (at) => ((view.getUint16(at, false) << 16) | (view.getUint8(at + 2) << 8)) >> 8;
+/** The FULL_SCALE code of the header's encoding (an extensible file's sub-format), if we read it. */
+function depthOf(fmt: WaveFields['fmt']): string | undefined {
+  const encoding = fmt.audioFormat === EXTENSIBLE ? fmt.subformat[0] : fmt.audioFormat,
+    bits = fmt.bitsPerSample;
+  if (encoding === PCM && [8, 16, 24, 32].includes(bits)) return String(bits);
+  if (encoding === FLOAT && (bits === 32 || bits === 64)) return bits === 32 ? '32f' : '64';
+  return undefined;
 }
 
 /** Mono samples at `fileRate` (in [-1, 1], finite) resampled to `rate`, as decodeWav returns them. */
@@ -134,23 +125,9 @@ export function audioOf(samples: Float32Array, fileRate: number, name: string, r
 
 /** 16-bit PCM mono WAV bytes of samples in [-1, 1] (clipped). */
 export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Array {
-  const bytes = new Uint8Array(44 + 2 * samples.length);
-  const view = new DataView(bytes.buffer);
-  const text = (at: number, s: string): void => [...s].forEach((ch, i) => (bytes[at + i] = ch.charCodeAt(0)));
-  text(0, 'RIFF');
-  view.setUint32(4, 36 + 2 * samples.length, true);
-  text(8, 'WAVE');
-  text(12, 'fmt ');
-  view.setUint32(16, 16, true);
-  view.setUint16(20, PCM, true);
-  view.setUint16(22, 1, true); // channels
-  view.setUint32(24, sampleRate, true);
-  view.setUint32(28, 2 * sampleRate, true); // bytes per second
-  view.setUint16(32, 2, true); // block size
-  view.setUint16(34, 16, true);
-  text(36, 'data');
-  view.setUint32(40, 2 * samples.length, true);
-  for (let i = 0; i < samples.length; i++)
-    view.setInt16(44 + 2 * i, Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767), true);
-  return bytes;
+  const pcm = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) pcm[i] = Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767);
+  const wav = new WaveFile();
+  wav.fromScratch(1, sampleRate, '16', pcm);
+  return wav.toBuffer();
 }
