@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "kernels.h"
 
@@ -230,6 +232,47 @@ int64_t rows_t_packed_size(const SimdOps& ops, int64_t m, int64_t K);
 void rows_t_pack(const SimdOps& ops, bool transA, const float* A, int64_t lda, int64_t m, int64_t K, float* dst);
 void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, const float* Brows, int64_t ldb, int64_t n,
                  float* C, int64_t ldc, float alpha, float beta);
+
+// ---- fp32 weight snapshots (sampling) -------------------------------------------------------------
+
+// A weight matrix W [N, K] (row-major, row stride K) packed ONCE for the 1-row products C[1, N] = a·Wᵀ that
+// sampling runs every character (the dense W_ih above the first layer, the head): rows_t_pack's layout
+// (per K block of ops.kc, ceil(N/nr) zero-padded panels [kc][nr] of Wᵀ), which is what the 1-row GEMM
+// otherwise packs a few panels at a time on every call. The same kernel_row reads the same panel values,
+// so the products have the same bits with or without it; only the packing per call is saved. `source`
+// identifies the fp32 matrix; the copy does not follow its later changes.
+struct PackedWeights {
+  const float* source = nullptr;
+  int64_t N = 0, K = 0;
+  const float* data = nullptr;
+};
+
+// The packed matrices of one model for one SIMD table (a sampling run's `inferenceWeights` in fp32).
+class Fp32Snapshot {
+ public:
+  struct Matrix {
+    const float* W;
+    int64_t N, K;
+  };
+  // Packs every matrix with ops' pack_b. Throws std::bad_alloc when memory runs out.
+  Fp32Snapshot(const SimdOps& ops, const std::vector<Matrix>& matrices);
+  // The packed copy of exactly this operand of a product with Wᵀ (W [N, K], row stride ldb) for the table
+  // `ops` (a copy packed for another level's panels is not used), or nullptr.
+  const PackedWeights* find(const SimdOps* ops, const float* W, int64_t N, int64_t K, int64_t ldb) const;
+
+ private:
+  struct AlignedFree {
+    void operator()(float* p) const;
+  };
+  const SimdOps* ops_;
+  std::unique_ptr<float[], AlignedFree> floats_;
+  std::vector<PackedWeights> weights_;
+};
+
+// The calling thread's snapshot in use (nullptr: none). sgemm looks it up on the calling thread before it
+// splits the work, for products with one row.
+void fp32_use_snapshot(const Fp32Snapshot* snapshot);
+const Fp32Snapshot* fp32_snapshot_in_use();
 
 // A 64-byte aligned float buffer that only grows (used as thread-local packing space: allocated before
 // a kernel's loops, never inside them).

@@ -233,78 +233,97 @@ void Bf16Gemm(const Napi::CallbackInfo& info) {
   sgemm_bf16_weights(*ops, *snapshot.find(B.Data(), N, K, K), M, alpha, A.Data(), lda, beta, C.Data(), N);
 }
 
-// A bf16 weight snapshot held by JavaScript (bf16Weights); freed by bf16FreeWeights or the GC.
+// A weight snapshot held by JavaScript (snapshotWeights), of the precision configured when it was made;
+// freed by freeWeights or the GC.
 struct SnapshotHandle {
-  std::unique_ptr<Bf16Snapshot> snapshot;
+  std::unique_ptr<Bf16Snapshot> bf16;
+  std::unique_ptr<Fp32Snapshot> fp32;
+  bool freed() const { return !bf16 && !fp32; }
+  // Stops the calling thread using it, then frees its memory.
+  void free() {
+    if (bf16_snapshot_in_use() == bf16.get()) bf16_use_snapshot(nullptr);
+    if (fp32_snapshot_in_use() == fp32.get()) fp32_use_snapshot(nullptr);
+    bf16.reset();
+    fp32.reset();
+  }
 };
 
 SnapshotHandle& handle_of(const Napi::Env& env, const char* fn, const Napi::Value& value) {
   if (!value.IsExternal())
-    throw Napi::TypeError::New(env,
-                               std::string(fn) + ": expected a bf16 weight snapshot but received " + describe(value));
+    throw Napi::TypeError::New(env, std::string(fn) + ": expected a weight snapshot but received " + describe(value));
   return *value.As<Napi::External<SnapshotHandle>>().Data();
 }
 
-// bf16Weights([{ W: Float32Array, groups, rows, cols }]) → a snapshot of the matrices W [groups·rows, cols]
-// rounded to bf16 (bf16.h's Bf16Snapshot). A RangeError where bf16 is not available.
-Napi::Value Bf16WeightsFn(const Napi::CallbackInfo& info) {
+// snapshotWeights([{ W: Float32Array, groups, rows, cols }]) → a snapshot of the matrices W [groups·rows, cols]
+// for the configured precision and level: in bf16 rounded to bf16 (bf16.h's Bf16Snapshot), in fp32 packed
+// for the level's 1-row GEMM (engine.h's Fp32Snapshot); null at the scalar level in fp32 (nothing to pack).
+// A RangeError in bf16 precision where bf16 is not available.
+Napi::Value SnapshotWeights(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  const Bf16Ops* ops = bf16_ops();
-  if (!ops)
-    throw Napi::RangeError::New(env, std::string("bf16Weights: bf16 is not available: ") + bf16_unavailable_reason());
+  const bool bf16 = engine_config().precision == Precision::Bf16;
+  const Bf16Ops* bf16Ops = bf16 ? bf16_ops() : nullptr;
+  if (bf16 && !bf16Ops)
+    throw Napi::RangeError::New(env,
+                                std::string("snapshotWeights: bf16 is not available: ") + bf16_unavailable_reason());
   if (!info[0].IsArray())
-    throw Napi::TypeError::New(env, "bf16Weights: expected an Array of matrices but received " + describe(info[0]));
+    throw Napi::TypeError::New(env, "snapshotWeights: expected an Array of matrices but received " + describe(info[0]));
   const Napi::Array list = info[0].As<Napi::Array>();
   std::vector<Bf16Snapshot::Matrix> matrices;
   for (uint32_t i = 0; i < list.Length(); i++) {
     const Napi::Value item = list.Get(i);
     if (!item.IsObject())
-      throw Napi::TypeError::New(env, "bf16Weights: expected an object for a matrix but received " + describe(item));
+      throw Napi::TypeError::New(env,
+                                 "snapshotWeights: expected an object for a matrix but received " + describe(item));
     const Napi::Object m = item.As<Napi::Object>();
     const Napi::Value W = m.Get("W");
     if (!W.IsTypedArray() || W.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      throw Napi::TypeError::New(env, "bf16Weights: expected a Float32Array for W but received " + describe(W));
-    const int64_t groups = integer_in(env, "bf16Weights", "groups", m.Get("groups"), 1, 1 << 20);
-    const int64_t rows = integer_in(env, "bf16Weights", "rows", m.Get("rows"), 1, 1 << 30);
-    const int64_t cols = integer_in(env, "bf16Weights", "cols", m.Get("cols"), 1, 1 << 30);
+      throw Napi::TypeError::New(env, "snapshotWeights: expected a Float32Array for W but received " + describe(W));
+    const int64_t groups = integer_in(env, "snapshotWeights", "groups", m.Get("groups"), 1, 1 << 20);
+    const int64_t rows = integer_in(env, "snapshotWeights", "rows", m.Get("rows"), 1, 1 << 30);
+    const int64_t cols = integer_in(env, "snapshotWeights", "cols", m.Get("cols"), 1, 1 << 30);
     const Napi::Float32Array a = W.As<Napi::Float32Array>();
     if (static_cast<int64_t>(a.ElementLength()) != groups * rows * cols)
       throw Napi::RangeError::New(env,
-                                  "bf16Weights: W has " + std::to_string(a.ElementLength()) +
+                                  "snapshotWeights: W has " + std::to_string(a.ElementLength()) +
                                       " elements, expected groups·rows·cols = " + std::to_string(groups * rows * cols));
     matrices.push_back({a.Data(), groups, rows, cols});
   }
-  std::unique_ptr<Bf16Snapshot> snapshot;
+  const SimdOps* ops = simd_ops(engine_config().level);
+  if (!bf16 && !ops) return env.Null();
+  auto handle = std::make_unique<SnapshotHandle>();
   try {
-    snapshot = std::make_unique<Bf16Snapshot>(*ops, matrices);
+    if (bf16) {
+      handle->bf16 = std::make_unique<Bf16Snapshot>(*bf16Ops, matrices);
+    } else {
+      std::vector<Fp32Snapshot::Matrix> dense;
+      for (const Bf16Snapshot::Matrix& m : matrices) dense.push_back({m.W, m.groups * m.rows, m.K});
+      handle->fp32 = std::make_unique<Fp32Snapshot>(*ops, dense);
+    }
   } catch (const std::bad_alloc&) {
-    throw Napi::RangeError::New(env, "bf16Weights: not enough memory for the bf16 copy of the weights");
+    throw Napi::RangeError::New(env, "snapshotWeights: not enough memory for the copy of the weights");
   }
-  auto* handle = new SnapshotHandle{std::move(snapshot)};
-  return Napi::External<SnapshotHandle>::New(env, handle, [](Napi::Env, SnapshotHandle* h) {
-    if (bf16_snapshot_in_use() == h->snapshot.get()) bf16_use_snapshot(nullptr);
+  return Napi::External<SnapshotHandle>::New(env, handle.release(), [](Napi::Env, SnapshotHandle* h) {
+    h->free();
     delete h;
   });
 }
 
-// bf16UseWeights(snapshot | null): the calling thread's products use this snapshot (bf16 precision only).
-void Bf16UseWeights(const Napi::CallbackInfo& info) {
+// useWeights(snapshot | null): the calling thread's products use this snapshot (null: none).
+void UseWeights(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   if (info[0].IsNull() || info[0].IsUndefined()) {
     bf16_use_snapshot(nullptr);
+    fp32_use_snapshot(nullptr);
     return;
   }
-  SnapshotHandle& h = handle_of(env, "bf16UseWeights", info[0]);
-  if (!h.snapshot) throw Napi::RangeError::New(env, "bf16UseWeights: the snapshot has been freed");
-  bf16_use_snapshot(h.snapshot.get());
+  SnapshotHandle& h = handle_of(env, "useWeights", info[0]);
+  if (h.freed()) throw Napi::RangeError::New(env, "useWeights: the snapshot has been freed");
+  bf16_use_snapshot(h.bf16.get());
+  fp32_use_snapshot(h.fp32.get());
 }
 
-// bf16FreeWeights(snapshot): frees its memory now (no longer in use afterwards).
-void Bf16FreeWeights(const Napi::CallbackInfo& info) {
-  SnapshotHandle& h = handle_of(info.Env(), "bf16FreeWeights", info[0]);
-  if (bf16_snapshot_in_use() == h.snapshot.get()) bf16_use_snapshot(nullptr);
-  h.snapshot.reset();
-}
+// freeWeights(snapshot): frees its memory now (no longer in use afterwards).
+void FreeWeights(const Napi::CallbackInfo& info) { handle_of(info.Env(), "freeWeights", info[0]).free(); }
 
 // activation(name, x, out): out = f(x) with the configured level's vectorised exp, tanh or sigmoid
 // (for the accuracy tests).
@@ -357,9 +376,9 @@ void register_engine_exports(Napi::Env env, Napi::Object exports) {
   exports.Set("precisions", Napi::Function::New(env, Precisions, "precisions"));
   exports.Set("measureBf16Peak", Napi::Function::New(env, MeasureBf16Peak, "measureBf16Peak"));
   exports.Set("bf16Gemm", Napi::Function::New(env, Bf16Gemm, "bf16Gemm"));
-  exports.Set("bf16Weights", Napi::Function::New(env, Bf16WeightsFn, "bf16Weights"));
-  exports.Set("bf16UseWeights", Napi::Function::New(env, Bf16UseWeights, "bf16UseWeights"));
-  exports.Set("bf16FreeWeights", Napi::Function::New(env, Bf16FreeWeights, "bf16FreeWeights"));
+  exports.Set("snapshotWeights", Napi::Function::New(env, SnapshotWeights, "snapshotWeights"));
+  exports.Set("useWeights", Napi::Function::New(env, UseWeights, "useWeights"));
+  exports.Set("freeWeights", Napi::Function::New(env, FreeWeights, "freeWeights"));
   exports.Set("scratchBytes", Napi::Function::New(env, ScratchBytes, "scratchBytes"));
 }
 

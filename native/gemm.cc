@@ -9,7 +9,8 @@
 // Few rows (M < 128) with C = op(A)·Bᵀ — h·W_hhᵀ, the benchmark's shape — take the transposed path
 // instead: B's rows are read in place by SimdOps::kernel_t against op(A)ᵀ packed once (rows_t_pack /
 // rows_t_gemm), so the big operand is never packed; M = 1 packs a few panels of B at a time for kernel_row
-// (gemm_row_simd).
+// (gemm_row_simd), or reads them from the fp32 snapshot in use when B is one of its weight matrices
+// (sampling: packed once per sample, Fp32Snapshot in engine.h).
 // Threads: the caller and the pool split C by columns when M is small (each thread packs and keeps
 // only its share of B) and by rows when M is large. Each element of C is one FMA chain over k in a
 // fixed order, whatever the split: results are bit-identical for any thread count at one SIMD level.
@@ -22,6 +23,7 @@
 // space cannot be allocated.
 #include <algorithm>
 #include <cstdint>
+#include <new>
 
 #include "bf16.h"
 #include "engine.h"
@@ -228,20 +230,27 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i
 }
 
 // C[0, j0:j1] for one row of A (a step of one stream): row_panels panels of op(B) packed at a time per K
-// block, then kernel_row. Each element of C is the packed kernel's FMA chain over k in the same K blocks
-// and epilogue, so this row equals the same row of a many-row product bit for bit (streaming relies on it).
-bool gemm_row_simd(const SimdOps& ops, const GemmArgs& g, int64_t j0, int64_t j1) {
+// block, then kernel_row — or, when B is a weight matrix of the fp32 snapshot in use (`packed`, sampling),
+// its panels read as they are. Each element of C is the packed kernel's FMA chain over k in the same K
+// blocks and epilogue, so this row equals the same row of a many-row product bit for bit (streaming
+// relies on it). j0 is a multiple of nr (the split's unit), so a snapshot's panels line up.
+bool gemm_row_simd(const SimdOps& ops, const GemmArgs& g, const PackedWeights* packed, int64_t j0, int64_t j1) {
   const int64_t nr = ops.nr, K = g.K, KC = std::min<int64_t>(ops.kc, K);
-  const int64_t group = ops.row_panels * nr;
-  float* Bp = tl_pack_b.reserve(KC * std::min(group, round_up(j1 - j0, nr)));
-  if (!Bp) return false;
+  const int64_t group = ops.row_panels * nr, panels = (g.N + nr - 1) / nr;
+  float* Bp = packed ? nullptr : tl_pack_b.reserve(KC * std::min(group, round_up(j1 - j0, nr)));
+  if (!packed && !Bp) return false;
   for (int64_t k0 = 0; k0 < K; k0 += KC) {
     const int64_t kc = std::min(KC, K - k0);
     const float beta = k0 == 0 ? g.beta : 1.0f;  // later K blocks accumulate
     for (int64_t j = j0; j < j1; j += group) {
       const int64_t n = std::min(group, j1 - j);
-      ops.pack_b(g.transB, b_at(g, k0, j), g.ldb, kc, n, Bp);
-      ops.kernel_row(static_cast<int>((n + nr - 1) / nr), static_cast<int>(n), kc, a_at(g, 0, k0), Bp, kc * nr, g.C + j,
+      const float* b = Bp;
+      if (packed) {
+        b = packed->data + k0 * panels * nr + j / nr * kc * nr;  // rows_t_pack's layout
+      } else {
+        ops.pack_b(g.transB, b_at(g, k0, j), g.ldb, kc, n, Bp);
+      }
+      ops.kernel_row(static_cast<int>((n + nr - 1) / nr), static_cast<int>(n), kc, a_at(g, 0, k0), b, kc * nr, g.C + j,
                      g.alpha, beta);
     }
   }
@@ -249,9 +258,10 @@ bool gemm_row_simd(const SimdOps& ops, const GemmArgs& g, int64_t j0, int64_t j1
 }
 
 // C[i0:i1, j0:j1] for C = op(A)·Bᵀ with few rows (the h·W_hhᵀ shape): see rows_t_gemm.
-bool gemm_part_simd_t(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+bool gemm_part_simd_t(const SimdOps& ops, const GemmArgs& g, const PackedWeights* packed, int64_t i0, int64_t i1,
+                      int64_t j0, int64_t j1) {
   const int64_t m = i1 - i0;
-  if (g.M == 1 && !g.transA) return gemm_row_simd(ops, g, j0, j1);  // decided by shape, not by the split
+  if (g.M == 1 && !g.transA) return gemm_row_simd(ops, g, packed, j0, j1);  // decided by shape, not by the split
   float* Ap = tl_pack_a.reserve(rows_t_packed_size(ops, m, g.K));
   if (!Ap) return false;
   rows_t_pack(ops, g.transA, a_at(g, i0, 0), g.lda, m, g.K, Ap);
@@ -298,6 +308,38 @@ void rows_t_gemm(const SimdOps& ops, const float* Ap, int64_t m, int64_t K, cons
   }
 }
 
+namespace {
+thread_local const Fp32Snapshot* tl_fp32_snapshot = nullptr;  // the calling thread's snapshot in use
+}  // namespace
+
+Fp32Snapshot::Fp32Snapshot(const SimdOps& ops, const std::vector<Matrix>& matrices) : ops_(&ops) {
+  // Every copy starts on a 64-byte line: its panels' rows (nr floats) then stay within whole lines.
+  const int64_t line = 64 / sizeof(float);
+  int64_t total = 0;
+  for (const Matrix& m : matrices) total += round_up(rows_t_packed_size(ops, m.N, m.K), line);
+  floats_.reset(static_cast<float*>(::operator new[](size_t(total) * sizeof(float), std::align_val_t(64))));
+  int64_t offset = 0;
+  for (const Matrix& m : matrices) {
+    float* dst = floats_.get() + offset;
+    rows_t_pack(ops, false, m.W, m.K, m.N, m.K, dst);  // op(A)ᵀ of A = W: the panels of Wᵀ
+    weights_.push_back({m.W, m.N, m.K, dst});
+    offset += round_up(rows_t_packed_size(ops, m.N, m.K), line);
+  }
+}
+
+void Fp32Snapshot::AlignedFree::operator()(float* p) const { ::operator delete[](p, std::align_val_t(64)); }
+
+const PackedWeights* Fp32Snapshot::find(const SimdOps* ops, const float* W, int64_t N, int64_t K, int64_t ldb) const {
+  if (ops != ops_) return nullptr;
+  for (const PackedWeights& w : weights_) {
+    if (w.source == W && w.N == N && w.K == K && ldb == K) return &w;
+  }
+  return nullptr;
+}
+
+void fp32_use_snapshot(const Fp32Snapshot* snapshot) { tl_fp32_snapshot = snapshot; }
+const Fp32Snapshot* fp32_snapshot_in_use() { return tl_fp32_snapshot; }
+
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   // bf16 where the packed operands are reused: a product with fewer rows than a micro-tile (sampling's
@@ -322,6 +364,9 @@ void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t
   }
   const GemmArgs g{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   const EngineConfig& config = engine_config();
+  // Sampling's 1-row products with a weight matrix packed once (looked up here, on the calling thread).
+  const Fp32Snapshot* snapshot = fp32_snapshot_in_use();
+  const PackedWeights* packed = snapshot && M == 1 && !transA && transB ? snapshot->find(ops, B, N, K, ldb) : nullptr;
 
   const GemmSplit split(M, N, K, ops ? ops->nr : 16, ops ? ops->mr : 8, config.threads);
 
@@ -332,7 +377,9 @@ void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t
     split.block(p, M, N, i0, i1, j0, j1);
     if (i0 >= i1 || j0 >= j1) return;
     bool done = false;
-    if (ops) done = swapped ? gemm_part_simd_t(*ops, g, i0, i1, j0, j1) : gemm_part_simd(*ops, g, i0, i1, j0, j1);
+    if (ops) {
+      done = swapped ? gemm_part_simd_t(*ops, g, packed, i0, i1, j0, j1) : gemm_part_simd(*ops, g, i0, i1, j0, j1);
+    }
     if (!done) gemm_part_portable(g, i0, i1, j0, j1);
   };
   parallel_parts(split.parts, part);

@@ -3,7 +3,7 @@
 // row sums, one-hot gather/scatter, optimizer update and norm, the attention decoder loop (forward and
 // backward, its attention split by rows), topK and log_softmax, at every SIMD level this CPU has — and,
 // where the CPU has AVX-512 BF16, the GEMMs and cells again in bf16 precision, with and without a bf16
-// weight snapshot in use (sampling's few-row products) — each
+// weight snapshot in use (sampling's few-row products), and the 1-row fp32 GEMM over a packed snapshot — each
 // compared with a 1-thread run (the results must be bit-identical) — built with ThreadSanitizer, so
 // every access of the pool, the barrier and the kernels is instrumented (Node itself is not):
 //
@@ -41,13 +41,14 @@ void expect_same(const char* what, const std::vector<float>& a, const std::vecto
   }
 }
 
-// How the products run: fp32, bf16, or bf16 with a snapshot of the weights (B, W_hh) in use.
-enum class Mode { Fp32, Bf16, Bf16Snapshot };
-const char* const kModeNames[] = {"", " bf16", " bf16 snapshot"};
+// How the products run: fp32, bf16, bf16 with a snapshot of the weights (B, W_hh) in use, or fp32 with a
+// packed snapshot of B (sampling's 1-row products).
+enum class Mode { Fp32, Bf16, Bf16Snapshot, Fp32Snapshot };
+const char* const kModeNames[] = {"", " bf16", " bf16 snapshot", " fp32 snapshot"};
 
 void configure(SimdLevel level, int threads, Mode mode) {
   configure_engine(level, threads);
-  configure_precision(mode == Mode::Fp32 ? Precision::Fp32 : Precision::Bf16);
+  configure_precision(mode == Mode::Fp32 || mode == Mode::Fp32Snapshot ? Precision::Fp32 : Precision::Bf16);
 }
 
 std::vector<float> run_gemm(SimdLevel level, int threads, bool tA, bool tB, int64_t M, int64_t N, int64_t K,
@@ -61,6 +62,11 @@ std::vector<float> run_gemm(SimdLevel level, int threads, bool tA, bool tB, int6
     bf16_use_snapshot(&snapshot);
     gemm(false, true, M, N, K, 0.5f, A.data(), B.data(), 1.0f, C.data());
     bf16_use_snapshot(nullptr);
+  } else if (mode == Mode::Fp32Snapshot) {  // B as W [N, K], packed for the level
+    const Fp32Snapshot snapshot(*simd_ops(level), {{B.data(), N, K}});
+    fp32_use_snapshot(&snapshot);
+    gemm(false, true, M, N, K, 0.5f, A.data(), B.data(), 1.0f, C.data());
+    fp32_use_snapshot(nullptr);
   } else {
     gemm(tA, tB, M, N, K, 0.5f, A.data(), B.data(), 1.0f, C.data());
   }
@@ -227,6 +233,16 @@ int main() {
                         tB ? 'T' : 'N', (long long)s[0], (long long)s[1], (long long)s[2], threads);
           expect_same(what, one, run_gemm(level, threads, tA, tB, s[0], s[1], s[2]));
         }
+      }
+    }
+    for (const int64_t n : {3000, 145}) {  // sampling's 1-row products over a packed snapshot
+      if (level == SimdLevel::Scalar) break;
+      const std::vector<float> one = run_gemm(level, 1, false, true, 1, n, 513, Mode::Fp32Snapshot);
+      for (int threads : {2, 3}) {
+        char what[128];
+        std::snprintf(what, sizeof what, "%s gemm fp32 snapshot 1 %lld 513, %d threads", simd_name(level), (long long)n,
+                      threads);
+        expect_same(what, one, run_gemm(level, threads, false, true, 1, n, 513, Mode::Fp32Snapshot));
       }
     }
     for (int k = 0; k < kCellKindCount; k++) {

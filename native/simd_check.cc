@@ -19,8 +19,9 @@
 // halves. It runs on any AVX2 machine and exercises everything in the AVX-512 kernels except the
 // AVX-512 intrinsics themselves (the thin wrappers in simd_avx512.cc) — this machine has no AVX-512.
 // For each table: GEMM (4 transposes, alpha/beta, awkward and blocked shapes, 1/2/3 threads) against a
-// float64 reference, the four cells forward and backward against the portable code, and exp/tanh/sigmoid
-// against libm in double (max ulp). Exit status 0 when everything is within tolerance.
+// float64 reference, the 1-row product over an fp32 weight snapshot against the same row without it, the four cells
+// forward and backward against the portable code, and exp/tanh/sigmoid against libm in double (max ulp). Exit status 0
+// when everything is within tolerance.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -269,6 +270,38 @@ void check_activations(const SimdOps* ops, const char* name) {
   }
 }
 
+// The 1-row product over an fp32 snapshot (sampling) against the same row without it (the panels packed per
+// call) and against row 0 of a 41-row product (the transposed few-rows path), bit for bit; the snapshot's
+// panels are read under ASan (their padding included).
+void check_snapshot(const SimdOps* ops, const char* name) {
+  const int64_t shapes[][2] = {{1, 1}, {49, 3}, {145, 257}, {300, 513}, {97, 1030}};
+  for (const auto& s : shapes) {
+    const int64_t N = s[0], K = s[1], M = 41;
+    state = static_cast<uint32_t>(N * 5 + K);
+    const std::vector<float> A = random_vector(M * K), W = random_vector(N * K), C0 = random_vector(M * N);
+    const Fp32Snapshot snapshot(*ops, {{W.data(), N, K}});
+    for (const auto& ab : {std::pair<float, float>{1, 0}, {-0.75f, 0.5f}}) {
+      for (int threads : {1, 2, 3}) {
+        configure_engine(SimdLevel::Scalar, threads);  // the level is ignored by sgemm_with; threads count
+        std::vector<float> many(C0), plain(C0.begin(), C0.begin() + N), packed(plain);
+        sgemm_with(ops, false, true, M, N, K, ab.first, A.data(), K, W.data(), K, ab.second, many.data(), N);
+        sgemm_with(ops, false, true, 1, N, K, ab.first, A.data(), K, W.data(), K, ab.second, plain.data(), N);
+        fp32_use_snapshot(&snapshot);
+        sgemm_with(ops, false, true, 1, N, K, ab.first, A.data(), K, W.data(), K, ab.second, packed.data(), N);
+        fp32_use_snapshot(nullptr);
+        checks++;
+        if (!std::equal(packed.begin(), packed.end(), plain.begin()) ||
+            !std::equal(packed.begin(), packed.end(), many.begin())) {
+          char what[160];
+          std::snprintf(what, sizeof what, "fp32 snapshot N=%lld K=%lld alpha=%g beta=%g threads=%d: not the same bits",
+                        (long long)N, (long long)K, ab.first, ab.second, threads);
+          fail(name, what);
+        }
+      }
+    }
+  }
+}
+
 void check_table(const SimdOps* ops, const char* name) {
   std::printf("%s: %d-float vectors, %d×%d micro-tile, K blocks of %d\n", name, ops->width, ops->mr, ops->nr, ops->kc);
   const int64_t shapes[][3] = {{1, 1, 1},       {3, 17, 33},    {17, 3, 513},   {33, 100, 17}, {100, 1, 257},
@@ -283,6 +316,7 @@ void check_table(const SimdOps* ops, const char* name) {
       }
     }
   }
+  check_snapshot(ops, name);
   check_cells(ops, name);
   check_activations(ops, name);
 }

@@ -4,7 +4,8 @@
 // matrix product, the whole text a T-row one, so this holds only because the few-rows GEMM paths sum each
 // element in the packed kernel's order (the same K blocks): hidden sizes past every K block (256 for AVX2,
 // NEON and wasm, 512 for AVX-512) and texts of 41 rows (native: transposed few-rows path) and 130 rows
-// (native: packed path) are covered.
+// (native: packed path) are covered. The language model is also stepped with the backend's inference weights
+// in use (native fp32: W_ih and the head packed once, as sampling runs it).
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
@@ -12,6 +13,7 @@ import type { Backend } from '../src/backend/types.js';
 import { ClassifierWorkspace } from '../src/model/classifier.js';
 import { ClassifierStream } from '../src/model/classifier-stream.js';
 import type { ModelConfig } from '../src/model/config.js';
+import { inferenceMatrices } from '../src/model/inference-weights.js';
 import { LanguageModelStream } from '../src/model/lm-stream.js';
 import { Model } from '../src/model/model.js';
 import { Workspace } from '../src/model/workspace.js';
@@ -50,14 +52,29 @@ function languageModel(backend: Backend, cell: Cell, T: number): { whole: Float3
   workspace.forward(T, false);
   const whole = [Float32Array.from(workspace.logits(T).data), Float32Array.from(workspace.state(1).h.data)];
   workspace.dispose();
-  const stream = new LanguageModelStream(model),
-    state = stream.createState(),
-    logits = new Float32Array(T * V);
-  for (let t = 0; t < T; t++) logits.set(stream.step(ids.subarray(t, t + 1), state).logits, t * V);
+  const stream = new LanguageModelStream(model);
+  // As the stream's users step it, and as sampling does: with the backend's inference weights in use (native:
+  // the weights packed once, bf16/fp32 snapshots), where it has them.
+  const weights = backend.inferenceWeights?.(inferenceMatrices(model)) ?? null;
+  const stepped = (run: <R>(fn: () => R) => R): Float32Array[] => {
+    const state = stream.createState(),
+      logits = new Float32Array(T * V);
+    for (let t = 0; t < T; t++)
+      logits.set(
+        run(() => stream.step(ids.subarray(t, t + 1), state).logits),
+        t * V,
+      );
+    return [logits, Float32Array.from(state.h.subarray(model.config.hidden))];
+  };
+  const steps = stepped((fn) => fn());
+  if (weights) {
+    whole.push(...whole);
+    steps.push(...stepped((fn) => weights.run(fn)));
+    weights.dispose();
+  }
   stream.dispose();
-  const h = state.h.subarray(model.config.hidden);
   model.dispose();
-  return { whole, steps: [logits, Float32Array.from(h)] };
+  return { whole, steps };
 }
 
 /** The classifier's probabilities after each of the first 8 and the last character: whole text so far vs

@@ -40,8 +40,8 @@ export type Precision = (typeof PRECISIONS)[number];
 /** What loadNativeBackend accepts: 'auto' is bf16 where the CPU has it, else fp32. */
 export type PrecisionChoice = Precision | 'auto';
 
-/** An opaque bf16 weight snapshot owned by the addon. */
-export type Bf16SnapshotHandle = { readonly __bf16Snapshot: unique symbol };
+/** An opaque weight snapshot owned by the addon. */
+export type WeightSnapshotHandle = { readonly __weightSnapshot: unique symbol };
 
 /** A kernel argument as the addon takes it: a span becomes its typed array (exactly the span's range; the
  *  addon refuses anything but a Float32Array or Int32Array there), a cell kind or pooling mode its name
@@ -71,12 +71,16 @@ export interface NativeAddon extends AddonKernels {
   measureBf16Peak(threads: number, milliseconds: number): number;
   /** The bf16 GEMM on contiguous matrices: the portable emulation ('emulated', the oracle) or the SIMD kernels. */
   bf16Gemm(impl: 'emulated' | 'kernel' | 'weights', ...gemm: Parameters<AddonKernels['gemm']>): void;
-  /** A snapshot of the matrices W [groups·rows, cols] rounded to bf16 (native/bf16.h's Bf16Snapshot). */
-  bf16Weights(matrices: { W: Float32Array; groups: number; rows: number; cols: number }[]): Bf16SnapshotHandle;
+  /** A snapshot of the matrices W [groups·rows, cols] for the configured precision and level: rounded to bf16
+   *  (native/bf16.h's Bf16Snapshot) or packed for the fp32 1-row GEMM (native/engine.h's Fp32Snapshot); null
+   *  at the scalar level in fp32. */
+  snapshotWeights(
+    matrices: { W: Float32Array; groups: number; rows: number; cols: number }[],
+  ): WeightSnapshotHandle | null;
   /** The calling thread's products use this snapshot (null: none). */
-  bf16UseWeights(snapshot: Bf16SnapshotHandle | null): void;
+  useWeights(snapshot: WeightSnapshotHandle | null): void;
   /** Frees a snapshot's memory now. */
-  bf16FreeWeights(snapshot: Bf16SnapshotHandle): void;
+  freeWeights(snapshot: WeightSnapshotHandle): void;
   /** The SIMD levels this CPU supports, slowest first. */
   simdLevels(): string[];
   /** GFLOP/s of a register-blocked FMA loop at the configured level on `threads` threads for `milliseconds`. */
@@ -103,9 +107,9 @@ const EXPORTS: readonly (keyof NativeAddon)[] = [
   'measurePeak',
   'activation',
   'scratchBytes',
-  'bf16Weights',
-  'bf16UseWeights',
-  'bf16FreeWeights',
+  'snapshotWeights',
+  'useWeights',
+  'freeWeights',
 ];
 
 /** Where a local build of the addon is: `<package root>/build/Release/rnnkit.node`. */
@@ -259,27 +263,33 @@ export class NativeBackend implements Backend {
     return this.#addon.measureBf16Peak(threads, ms);
   }
 
-  /** In bf16 precision: the matrices rounded to bf16 once, used by the few-row products with them (sampling)
-   *  while `run` executes (native/bf16.h's Bf16Snapshot). null in fp32. */
+  /** Copies of the weights for sampling, used by the products with them while `run` executes: in bf16
+   *  precision every matrix rounded to bf16 once (native/bf16.h's Bf16Snapshot); in fp32 the matrices that
+   *  1-row GEMMs multiply (W_hh is left out: the recurrent loop reads it in place) packed once in the GEMM's
+   *  panel layout (native/engine.h's Fp32Snapshot), the same bits as packing them for every product. null
+   *  at the scalar level in fp32, or when no matrix is left. */
   inferenceWeights(matrices: readonly InferenceMatrix[]): InferenceWeights | null {
-    if (this.#precision !== 'bf16') return null;
+    const used = this.#precision === 'bf16' ? matrices : matrices.filter((m) => !m.recurrent);
+    if (used.length === 0) return null;
     const addon = this.#addon;
-    let snapshot: Bf16SnapshotHandle | null = addon.bf16Weights(
-      matrices.map((m) => ({ W: m.weight.data as Float32Array, groups: m.groups, rows: m.rows, cols: m.cols })),
+    this.#configure(); // the snapshot is made for this backend's precision and SIMD level
+    let snapshot = addon.snapshotWeights(
+      used.map((m) => ({ W: m.weight.data as Float32Array, groups: m.groups, rows: m.rows, cols: m.cols })),
     );
+    if (!snapshot) return null;
     return {
       run: <R>(fn: () => R): R => {
         if (!snapshot) throw new Error('inferenceWeights: run after dispose');
         this.#configure();
-        addon.bf16UseWeights(snapshot);
+        addon.useWeights(snapshot);
         try {
           return fn();
         } finally {
-          addon.bf16UseWeights(null);
+          addon.useWeights(null);
         }
       },
       dispose: () => {
-        if (snapshot) addon.bf16FreeWeights(snapshot);
+        if (snapshot) addon.freeWeights(snapshot);
         snapshot = null;
       },
     };

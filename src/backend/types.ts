@@ -219,9 +219,11 @@ export interface InferenceMatrix {
   groups: number;
   rows: number;
   cols: number;
+  /** A W_hh, multiplied inside cellForward's loop rather than by gemm (default false). */
+  recurrent?: boolean;
 }
 
-/** Reduced-precision weight copies (Backend.inferenceWeights). */
+/** Weight copies for inference (Backend.inferenceWeights). */
 export interface InferenceWeights {
   /** Runs fn with the copies in use (synchronously) and returns its result. */
   run<R>(fn: () => R): R;
@@ -252,10 +254,13 @@ export interface Backend {
   /** Releases everything the backend holds; it is unusable afterwards. */
   dispose?(): void;
   /**
-   * Optional: copies of weight matrices at the backend's reduced precision for inference (native bf16: the
-   * matrices rounded to bfloat16 once, half the bytes), or null where the backend has none (fp32). While
-   * `run` executes, products with exactly these matrices (A·Wᵀ with few rows: sampling) read the copies;
-   * results are those of the precision's contract. The copies do not follow later changes to the weights.
+   * Optional: copies of weight matrices prepared once for inference, or null where the backend has none
+   * (wasm, reference, native fp32 at the scalar level). Native bf16: the matrices rounded to bfloat16, half
+   * the bytes; native fp32: the matrices that gemm multiplies (not the recurrent ones) packed in the GEMM's
+   * panel layout, so that a 1-row product does not pack them again. While `run` executes, products with
+   * exactly these matrices (A·Wᵀ with few rows: sampling) read the copies; results are those of the
+   * precision's contract (fp32: the same bits as without the copies). The copies do not follow later
+   * changes to the weights.
    */
   inferenceWeights?(matrices: readonly InferenceMatrix[]): InferenceWeights | null;
 

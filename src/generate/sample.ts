@@ -182,8 +182,8 @@ export function* generateIdsFrom(
     V = vocab.size;
   if (current.length !== B) throw new RangeError(`generateFrom: ${current.length} current ids for ${B} stream(s)`);
   const sampler = new TokenSampler(V, o, random);
-  // bf16 precision: the weights rounded once for this sample (half the bytes read per character); the
-  // sample uses the weights as they are when it starts.
+  // Native: the weights prepared once for this sample (bf16: rounded, half the bytes read per character;
+  // fp32: packed for the 1-row GEMM); the sample uses the weights as they are when it starts.
   const weights = stream.model.backend.inferenceWeights?.(inferenceMatrices(stream.model)) ?? null;
   try {
     for (let i = 0; i < o.length; i++) {
