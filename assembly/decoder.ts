@@ -1,14 +1,15 @@
 // The attention decoder loop (Backend.decoderForward / decoderBackward in src/backend/types.ts; the oracle is
 // src/backend/reference-decoder.ts): Luong's "general" score, h~_t = tanh(W_c [c_t; h_t]), input feeding of
-// h~_{t-1}, the whole T-step loop over L layers in one call. Each step reuses the engine's pieces: layer 0's
-// embedding projection is one GEMM before the loop and each step adds W_feed·h~_{t-1}; every layer's step is
-// cellForward / cellBackward with T = 1 on the step's slots; input projections and W_c·[c;h] are GEMMs.
+// h~_{t-1}, the whole T-step loop over L layers in one call. Each step reuses the engine's pieces: each layer's
+// input projection is one GEMM per step (layer 0's over the step's rows of input0 = [embedding; h~_{t-1}],
+// K = E+H: beam search calls with T = 1); every layer's step is cellForward / cellBackward with T = 1 on the
+// step's slots; W_c·[c;h] is a GEMM; the attention's dot products and weighted sums are f32x4 loops.
 // The host passes a workspace `work` (decoderWorkFloats floats) whose first words hold the layers' pointers:
 // forward 7 per layer (wIh, wHh, bIh, bHh, hs, cs, cache), backward 8 more per layer (dhN, dcN, dGx, dGh,
 // dh0, dc0, dbIh, dbHh).
 import { cellBackward, cellForward } from './cells';
 import { gemmStrided } from './gemm';
-import { activations } from './math';
+import { activations, hsum, madd } from './math';
 import { sumRows } from './ops';
 
 @inline function gatesOf(kind: i32): i32 {
@@ -36,17 +37,36 @@ import { sumRows } from './ops';
   store<f32>(p + (<usize>i << 2), v);
 }
 
-/** Σ a[j]·b[j] for j < n, in order. */
+/** Σ a[j]·b[j] for j < n: eight lanes of partial sums (two chains hide the add latency), then the tail. */
 function dot(a: usize, b: usize, n: i32): f32 {
-  let sum: f32 = 0;
-  for (let j = 0; j < n; j++) sum += f(a, j) * f(b, j);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const o = <usize>j << 2;
+    acc0 = madd(v128.load(a + o), v128.load(b + o), acc0);
+    acc1 = madd(v128.load(a + o + 16), v128.load(b + o + 16), acc1);
+  }
+  let sum = hsum(f32x4.add(acc0, acc1));
+  for (; j < n; j++) sum += f(a, j) * f(b, j);
   return sum;
+}
+
+/** y[j] += w·x[j] for j < n. */
+function axpy(n: i32, w: f32, x: usize, y: usize): void {
+  const wv = f32x4.splat(w);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(y + o, madd(v128.load(x + o), wv, v128.load(y + o)));
+  }
+  for (; j < n; j++) setF(y, j, f(y, j) + w * f(x, j));
 }
 
 /** Floats the host provides as `work` (pointer table included). */
 export function decoderWorkFloats(kind: i32, T: i32, B: i32, S: i32, H: i32, M: i32, L: i32): i32 {
   const GH = gatesOf(kind) * H;
-  const forward = T * B * GH + B * GH;
+  const forward = B * GH;
   const backward = B * (M + H) + 3 * B * H + B * S;
   return tableWords(L) + (forward > backward ? forward : backward);
 }
@@ -63,28 +83,25 @@ export function decoderForward(
   const MH = M + H;
   const BH = B * H;
   const lstm = kind == 2;
-  const xp0 = work + (<usize>tableWords(L) << 2); // [T,B,GH] layer 0's input projection
-  const xpl = xp0 + (<usize>(T * B * GH) << 2); // [B,GH] a layer above 0, this step
-  const wIh0 = ptrAt(work, 0);
-  gemmStrided(false, true, T * B, GH, E, 1, embedded, <usize>E << 2, wIh0, <usize>In0 << 2, 0, xp0, <usize>GH << 2);
+  const xp = work + (<usize>tableWords(L) << 2); // [B,GH] a layer's input projection, this step
   const top = 7 * (L - 1);
   for (let t = 0; t < T; t++) {
     const feed = feeds + (<usize>(t * BH) << 2);
+    const in0 = input0 + (<usize>(t * B * In0) << 2);
     for (let b = 0; b < B; b++) {
-      const row = t * B + b;
-      memory.copy(input0 + (<usize>(row * In0) << 2), embedded + (<usize>(row * E) << 2), <usize>E << 2);
-      memory.copy(input0 + (<usize>(row * In0 + E) << 2), feed + (<usize>(b * H) << 2), <usize>H << 2);
+      memory.copy(in0 + (<usize>(b * In0) << 2), embedded + (<usize>((t * B + b) * E) << 2), <usize>E << 2);
+      memory.copy(in0 + (<usize>(b * In0 + E) << 2), feed + (<usize>(b * H) << 2), <usize>H << 2);
     }
-    const x0 = xp0 + (<usize>(t * B * GH) << 2);
-    gemmStrided(false, true, B, GH, H, 1, feed, <usize>H << 2, wIh0 + (<usize>E << 2), <usize>In0 << 2, 1, x0, <usize>GH << 2);
     for (let l = 0; l < L; l++) {
       const at = 7 * l;
-      if (l > 0) {
+      if (l == 0) {
+        gemmStrided(false, true, B, GH, In0, 1, in0, <usize>In0 << 2, ptrAt(work, 0), <usize>In0 << 2, 0, xp, <usize>GH << 2);
+      } else {
         const below = ptrAt(work, at - 7 + 4) + (<usize>((t + 1) * BH) << 2);
-        gemmStrided(false, true, B, GH, H, 1, below, <usize>H << 2, ptrAt(work, at), <usize>H << 2, 0, xpl, <usize>GH << 2);
+        gemmStrided(false, true, B, GH, H, 1, below, <usize>H << 2, ptrAt(work, at), <usize>H << 2, 0, xp, <usize>GH << 2);
       }
       cellForward(
-        kind, 1, B, H, l == 0 ? x0 : xpl, ptrAt(work, at + 1), ptrAt(work, at + 2), ptrAt(work, at + 3),
+        kind, 1, B, H, xp, ptrAt(work, at + 1), ptrAt(work, at + 2), ptrAt(work, at + 3),
         ptrAt(work, at + 4) + (<usize>(t * BH) << 2), lstm ? ptrAt(work, at + 5) + (<usize>(t * BH) << 2) : 0,
         ptrAt(work, at + 6) + (<usize>(t * B * CW) << 2), 0, 0,
       );
@@ -112,8 +129,7 @@ export function decoderForward(
       memory.fill(comb, 0, <usize>M << 2);
       for (let s = 0; s < n; s++) {
         const w = f(a, s);
-        const m = mem + (<usize>((s * B + b) * M) << 2);
-        for (let d = 0; d < M; d++) setF(comb, d, f(comb, d) + w * f(m, d));
+        axpy(M, w, mem + (<usize>((s * B + b) * M) << 2), comb);
       }
       memory.copy(comb + (<usize>M << 2), qb, <usize>H << 2);
     }
@@ -172,7 +188,7 @@ export function decoderBackward(
         const da = dot(dc, m, M);
         setF(dAlpha, s, da);
         const as = f(a, s);
-        for (let d = 0; d < M; d++) setF(dm, d, f(dm, d) + as * f(dc, d));
+        axpy(M, as, dc, dm);
         weighted += as * da;
       }
       const dh = dA + (<usize>(b * H) << 2);
@@ -182,10 +198,8 @@ export function decoderBackward(
         const dScore = f(a, s) * (f(dAlpha, s) - weighted);
         const k = keys + (<usize>((s * B + b) * H) << 2);
         const dk = dKeys + (<usize>((s * B + b) * H) << 2);
-        for (let j = 0; j < H; j++) {
-          setF(dh, j, f(dh, j) + dScore * f(k, j));
-          setF(dk, j, f(dk, j) + dScore * f(qb, j));
-        }
+        axpy(H, dScore, k, dh);
+        axpy(H, dScore, qb, dk);
       }
     }
     // The layers, top down: each one's input gradient is the gradient of the layer below at this step.

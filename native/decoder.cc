@@ -4,12 +4,14 @@
 //
 // Each step reuses the engine's own pieces, so the decoder inherits their SIMD levels, packing, bf16 and
 // thread splits (results do not depend on the thread count):
-// - layer 0's input projection W_ih[:, :E]·embedded for all T steps is one GEMM before the loop; per step
-//   only W_ih[:, E:]·h~_{t-1} is added (a GEMM over the B rows, accumulating);
+// - each layer projects its input with one GEMM per step: layer 0 over the step's rows of input0
+//   ([embedding; h~_{t-1}], K = E+H, as one GEMM rather than two: beam search calls with T = 1), so a step
+//   is the same arithmetic whatever T is;
 // - each layer's step is cell_forward / cell_backward with T = 1 on the step's slots of hs, cs and cache;
-// - layers above 0 project their input with one GEMM per step; W_c·[c;h] is one GEMM per step;
+// - W_c·[c;h] is one GEMM per step;
 // - attention (scores, masked softmax, context) is split over fixed ranges of rows b (parallel_ranges):
-//   each row is computed by one thread with the same operations whatever the split.
+//   each row is computed by one thread with the same operations whatever the split, the scores and the
+//   context by the SIMD level's GEMVs over the row's keys and memory read in place (gemv_rows, gemv_cols).
 // Backward: the same steps in reverse; the weight gradients are left to the caller's whole-sequence GEMMs.
 #include <algorithm>
 #include <cmath>
@@ -24,10 +26,24 @@ namespace {
 
 thread_local FloatScratch tl_decoder;  // the calling thread's decoder scratch (grows only)
 
-inline float dot(const float* a, const float* b, int64_t n) {
-  float sum = 0.0f;
-  for (int64_t j = 0; j < n; j++) sum += a[j] * b[j];
-  return sum;
+// out[s] = q·rows[s·ld .. +K) for s < n: one row's attention scores (or the gradient w.r.t. them).
+void scores(const SimdOps* ops, int64_t n, int64_t K, const float* q, const float* rows, int64_t ld, float* out) {
+  if (ops) return ops->gemv_rows(n, K, q, rows, ld, out, 1.0f, 0.0f);
+  for (int64_t s = 0; s < n; s++) {
+    const float* r = rows + s * ld;
+    float sum = 0.0f;
+    for (int64_t j = 0; j < K; j++) sum += r[j] * q[j];
+    out[s] = sum;
+  }
+}
+
+// y[K] += Σ_{s<n} w[s]·rows[s·ld .. +K): a row's context (or a gradient through it).
+void weighted_rows(const SimdOps* ops, int64_t n, int64_t K, const float* w, const float* rows, int64_t ld, float* y) {
+  if (ops) return ops->gemv_cols(n, K, w, rows, ld, y);
+  for (int64_t s = 0; s < n; s++) {
+    const float* r = rows + s * ld;
+    for (int64_t j = 0; j < K; j++) y[j] += w[s] * r[j];
+  }
 }
 
 // The source length of row b, clamped to [1, S] (validated by the caller; the clamp guards a
@@ -53,26 +69,25 @@ bool decoder_forward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, 
   if (T == 0) return true;
   const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H, In0 = E + H, MH = M + H;
   const bool lstm = kind == CellKind::Lstm;
-  float* scratch = tl_decoder.reserve(T * B * GH + B * GH);
-  if (!scratch) return false;
-  float* xp0 = scratch;               // [T,B,GH] layer 0's input projection
-  float* xpl = scratch + T * B * GH;  // [B,GH] the projection of a layer above 0, this step
-  const float* wIh0 = layers[0].wIh;
-  sgemm(false, true, T * B, GH, E, 1.0f, embedded, E, wIh0, In0, 0.0f, xp0, GH);
+  const SimdOps* ops = simd_ops(engine_config().level);
+  float* xp = tl_decoder.reserve(B * GH);  // [B,GH] a layer's input projection, this step
+  if (!xp) return false;
   const DecoderLayerPtrs& top = layers[L - 1];
   for (int64_t t = 0; t < T; t++) {
     const float* feed = feeds + t * B * H;
+    float* in0 = input0 + t * B * In0;
     for (int64_t b = 0; b < B; b++) {
-      const int64_t row = t * B + b;
-      std::copy(embedded + row * E, embedded + row * E + E, input0 + row * In0);
-      std::copy(feed + b * H, feed + b * H + H, input0 + row * In0 + E);
+      std::copy(embedded + (t * B + b) * E, embedded + (t * B + b) * E + E, in0 + b * In0);
+      std::copy(feed + b * H, feed + b * H + H, in0 + b * In0 + E);
     }
-    float* x0 = xp0 + t * B * GH;
-    sgemm(false, true, B, GH, H, 1.0f, feed, H, wIh0 + E, In0, 1.0f, x0, GH);
     for (int64_t l = 0; l < L; l++) {
       const DecoderLayerPtrs& layer = layers[l];
-      if (l > 0) sgemm(false, true, B, GH, H, 1.0f, layers[l - 1].hs + (t + 1) * B * H, H, layer.wIh, H, 0.0f, xpl, GH);
-      cell_forward(kind, 1, B, H, l == 0 ? x0 : xpl, nullptr, 0, layer.wHh, layer.bIh, layer.bHh, layer.hs + t * B * H,
+      if (l == 0) {
+        sgemm(false, true, B, GH, In0, 1.0f, in0, In0, layer.wIh, In0, 0.0f, xp, GH);
+      } else {
+        sgemm(false, true, B, GH, H, 1.0f, layers[l - 1].hs + (t + 1) * B * H, H, layer.wIh, H, 0.0f, xp, GH);
+      }
+      cell_forward(kind, 1, B, H, xp, nullptr, 0, layer.wHh, layer.bIh, layer.bHh, layer.hs + t * B * H,
                    lstm ? layer.cs + t * B * H : nullptr, layer.cache + t * B * CW, nullptr);
     }
     // Attention of the top layer's h_t over each row's source positions, and [c_t; h_t].
@@ -82,20 +97,14 @@ bool decoder_forward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, 
         const int64_t n = source_length(sourceLengths, b, S);
         float* a = attention + (t * B + b) * S;
         float* comb = combined + (t * B + b) * MH;
+        scores(ops, n, H, q + b * H, keys + b * H, B * H, a);
         float max = -INFINITY;
-        for (int64_t s = 0; s < n; s++) {
-          a[s] = dot(keys + (s * B + b) * H, q + b * H, H);
-          max = std::max(max, a[s]);
-        }
+        for (int64_t s = 0; s < n; s++) max = std::max(max, a[s]);
         float total = 0.0f;
         for (int64_t s = 0; s < n; s++) total += a[s] = std::exp(a[s] - max);
         for (int64_t s = 0; s < S; s++) a[s] = s < n ? a[s] / total : 0.0f;
         std::fill(comb, comb + M, 0.0f);
-        for (int64_t s = 0; s < n; s++) {
-          const float w = a[s];
-          const float* m = memory + (s * B + b) * M;
-          for (int64_t d = 0; d < M; d++) comb[d] += w * m[d];
-        }
+        weighted_rows(ops, n, M, a, memory + b * M, B * M, comb);
         std::copy(q + b * H, q + b * H + H, comb + M);
       }
     });
@@ -113,6 +122,7 @@ bool decoder_backward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E,
                       float* dEmbedded, float* dKeys, float* dMemory, float* dCombine, float* dFeed0) {
   const int64_t GH = gates_of(kind) * H, CW = cache_width(kind) * H, In0 = E + H, MH = M + H;
   const bool lstm = kind == CellKind::Lstm;
+  const SimdOps* ops = simd_ops(engine_config().level);
   const int64_t BH = B * H;
   float* scratch = tl_decoder.reserve(B * MH + 3 * BH + 2 * L * BH + B * S);
   if (!scratch) return false;
@@ -145,24 +155,20 @@ bool decoder_backward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E,
         const float* a = attention + (t * B + b) * S;
         const float* dc = dComb + b * MH;
         float* da = dAlpha + b * S;
+        scores(ops, n, M, dc, memory + b * M, B * M, da);  // dL/dα_s = dc·memory_s
         float weighted = 0.0f;
         for (int64_t s = 0; s < n; s++) {
-          const float* m = memory + (s * B + b) * M;
           float* dm = dMemory + (s * B + b) * M;
-          da[s] = dot(dc, m, M);
           for (int64_t d = 0; d < M; d++) dm[d] += a[s] * dc[d];
           weighted += a[s] * da[s];
         }
+        for (int64_t s = 0; s < n; s++) da[s] = a[s] * (da[s] - weighted);  // now dL/dscore_s
         float* dh = dA + b * H;
         std::copy(dc + M, dc + MH, dh);
+        weighted_rows(ops, n, H, da, keys + b * H, B * H, dh);
         for (int64_t s = 0; s < n; s++) {
-          const float dScore = a[s] * (da[s] - weighted);
-          const float* k = keys + (s * B + b) * H;
           float* dk = dKeys + (s * B + b) * H;
-          for (int64_t j = 0; j < H; j++) {
-            dh[j] += dScore * k[j];
-            dk[j] += dScore * q[b * H + j];
-          }
+          for (int64_t j = 0; j < H; j++) dk[j] += da[s] * q[b * H + j];
         }
       }
     });

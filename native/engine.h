@@ -185,6 +185,9 @@ struct SimdOps {
   // each row of w contiguous in k). beta == 0 never reads y.
   void (*gemv_rows)(int64_t n, int64_t K, const float* x, const float* w, int64_t ldw, float* y, float alpha,
                     float beta);
+  // The other GEMV with the matrix read in place: y[j] += Σ_r x[r]·w[r·ldw + j] for j < n, r < R (each row
+  // of w contiguous in j): one FMA chain per y[j] over r in order, whatever the vector blocking.
+  void (*gemv_cols)(int64_t R, int64_t n, const float* x, const float* w, int64_t ldw, float* y);
   // The transposed micro-kernel for C = op(A)·Bᵀ when C has few rows: C[i, r] = alpha·Σ_k a[k·nr + i]·
   // bRows[r·ldb + k] + beta·C[i, r] for i < n <= nr, r < rows <= mr. `a` is a packed panel of op(A)ᵀ
   // (pack_b of op(A)ᵀ), bRows points at `rows` rows of B, read in place. beta == 0 never reads C.

@@ -20,7 +20,8 @@
 // AVX-512 intrinsics themselves (the thin wrappers in simd_avx512.cc) — this machine has no AVX-512.
 // For each table: GEMM (4 transposes, alpha/beta, awkward and blocked shapes, 1/2/3 threads) against a
 // float64 reference, the 1-row product over an fp32 weight snapshot against the same row without it, the four cells
-// forward and backward against the portable code, and exp/tanh/sigmoid against libm in double (max ulp). Exit status 0
+// forward and backward against the portable code, gemv_cols (the attention context) against double, and
+// exp/tanh/sigmoid against libm in double (max ulp). Exit status 0
 // when everything is within tolerance.
 #include <algorithm>
 #include <chrono>
@@ -242,6 +243,41 @@ double ulp_of(double e) {
   return a < std::ldexp(1.0, -126) ? std::ldexp(1.0, -149) : std::ldexp(1.0, std::ilogb(a) - 23);
 }
 
+// gemv_cols (the attention context): y[j] += Σ_r x[r]·w[r·ldw + j] against double, rows ldw apart, a guard
+// band of NaNs past y's n floats (masked tails must not write there).
+void check_gemv_cols(const SimdOps* ops, const char* name) {
+  for (int64_t R : {0, 1, 3, 12}) {
+    for (int64_t n : {1, 15, 16, 17, 64, 65, 257, 512}) {
+      checks++;
+      state = static_cast<uint32_t>(R * 31 + n);
+      const int64_t ldw = n + 5;
+      const std::vector<float> x = random_vector(R), w = random_vector(R * ldw), y0 = random_vector(n);
+      std::vector<float> y(y0);
+      y.resize(size_t(n + 16), NAN);
+      ops->gemv_cols(R, n, x.data(), w.data(), ldw, y.data());
+      for (int64_t j = 0; j < n + 16; j++) {
+        if (j >= n) {
+          if (std::isnan(y[size_t(j)])) continue;
+          fail(name, "gemv_cols wrote past n");
+          return;
+        }
+        double ref = y0[size_t(j)], mag = std::fabs(ref);
+        for (int64_t r = 0; r < R; r++) {
+          ref += double(x[size_t(r)]) * w[size_t(r * ldw + j)];
+          mag += std::fabs(double(x[size_t(r)]) * w[size_t(r * ldw + j)]);
+        }
+        if (!(std::fabs(y[size_t(j)] - ref) <= 1e-6 * mag + 1e-30)) {
+          char what[160];
+          std::snprintf(what, sizeof what, "gemv_cols R=%lld n=%lld: y[%lld]=%g, expected %g", (long long)R,
+                        (long long)n, (long long)j, y[size_t(j)], ref);
+          fail(name, what);
+          return;
+        }
+      }
+    }
+  }
+}
+
 void check_activations(const SimdOps* ops, const char* name) {
   struct Case {
     Activation f;
@@ -318,6 +354,7 @@ void check_table(const SimdOps* ops, const char* name) {
   }
   check_snapshot(ops, name);
   check_cells(ops, name);
+  check_gemv_cols(ops, name);
   check_activations(ops, name);
 }
 

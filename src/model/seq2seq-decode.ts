@@ -1,6 +1,7 @@
 // Greedy decoding and beam search for the sequence-to-sequence model (issue #11), batched over inputs.
-// Every step is one decoderForward call with T = 1 over B·K rows whose state is carried from the previous
-// call (slot 1 → slot 0, reordered by each row's parent with gatherRows), then the head GEMM, logSoftmax,
+// Every step is one decoderForward call with T = 1 over B·K rows (B at step 0, where an input's K
+// hypotheses would all be the same) whose state is carried from the previous call (slot 1 → slot 0,
+// reordered by each row's parent with gatherRows), then the head GEMM, logSoftmax,
 // a rank-1 GEMM adding each row's running score, and topK over each input's K·Vt candidates: the arithmetic
 // runs in the engine; TypeScript only keeps the hypotheses (tokens, parents, finished lists).
 //
@@ -11,7 +12,7 @@
 // every input; those ending in </s> among the first K ranks finish, the best K others stay live; an input
 // is done when K hypotheses have finished (so K = 1 is greedy decoding) or none can continue.
 import { OwnedBuffers } from '../backend/owned.js';
-import { type DecoderLayer, type FloatSpan, type IntSpan, cacheWidth } from '../backend/types.js';
+import { type DecoderLayer, type DecoderMemory, type FloatSpan, type IntSpan, cacheWidth } from '../backend/types.js';
 import { TARGET_END, TARGET_PAD, TARGET_START } from '../tasks/seq2seq/vocab.js';
 import { cellKind } from './config.js';
 import type { Model } from './model.js';
@@ -143,8 +144,13 @@ export class Seq2SeqDecoder {
     return out;
   }
 
-  /** Encodes a batch and lays out K rows per input: memory, keys, lengths, initial states, h~_0 = 0. */
-  private start(batch: readonly Int32Array[], K: number): { S: number; R: number } {
+  /** Encodes a batch and lays out the first step's state, one row per input (every hypothesis of an input
+   *  starts from the same state and token, so step 0 runs B rows, not B·K): initial states, h~_0 = 0. Returns
+   *  the memory of those B rows (the encoder's own) and of the B·K rows of later steps (expanded, K > 1). */
+  private start(
+    batch: readonly Int32Array[],
+    K: number,
+  ): { S: number; R: number; first: DecoderMemory; rest: DecoderMemory } {
     const B = batch.length,
       R = B * K,
       S = Math.max(...batch.map((s) => s.length));
@@ -158,23 +164,29 @@ export class Seq2SeqDecoder {
       enc.sourceLengths.data[b] = source.length;
     });
     enc.encode(S, B);
-    const expand = this.expand.data;
-    for (let s = 0; s < S; s++) for (let r = 0; r < R; r++) expand[s * R + r] = s * B + Math.floor(r / K);
-    backend.gatherRows(S * R, H, this.expand.sub(0, S * R), enc.keys(S, B), this.keys.sub(0, S * R * H));
-    backend.gatherRows(S * R, M, this.expand.sub(0, S * R), enc.memory(S, B), this.memory.sub(0, S * R * M));
-    for (let r = 0; r < R; r++) this.lengths.data[r] = batch[Math.floor(r / K)]!.length;
-    const rows = this.expand.sub(0, R); // row r ← input ⌊r/K⌋ (the s = 0 block)
+    const first = { keys: enc.keys(S, B), memory: enc.memory(S, B), sourceLengths: enc.sourceLengths.sub(0, B) };
     this.layers.forEach((layer, l) => {
       const initial = enc.initialState(l, B);
-      backend.gatherRows(R, H, rows, initial.h, layer.hs.sub(0, R * H));
-      if (initial.c) backend.gatherRows(R, H, rows, initial.c, layer.cs.sub(0, R * H));
+      layer.hs.data.set(initial.h.data);
+      if (initial.c) layer.cs.data.set(initial.c.data);
     });
-    this.feeds.data.fill(0, 0, R * H);
-    return { S, R };
+    this.feeds.data.fill(0, 0, B * H);
+    if (K === 1) return { S, R, first, rest: first };
+    const expand = this.expand.data;
+    for (let s = 0; s < S; s++) for (let r = 0; r < R; r++) expand[s * R + r] = s * B + Math.floor(r / K);
+    backend.gatherRows(S * R, H, this.expand.sub(0, S * R), first.keys, this.keys.sub(0, S * R * H));
+    backend.gatherRows(S * R, M, this.expand.sub(0, S * R), first.memory, this.memory.sub(0, S * R * M));
+    for (let r = 0; r < R; r++) this.lengths.data[r] = batch[Math.floor(r / K)]!.length;
+    const rest = {
+      keys: this.keys.sub(0, S * R * H),
+      memory: this.memory.sub(0, S * R * M),
+      sourceLengths: this.lengths.sub(0, R),
+    };
+    return { S, R, first, rest };
   }
 
   /** One decoder step over R rows reading `tokens`: log-probabilities [R,Vt] (pad and start at −∞). */
-  private step(S: number, R: number): FloatSpan {
+  private step(S: number, R: number, source: DecoderMemory): FloatSpan {
     const backend = this.model.backend,
       enc = this.encoder,
       { H, M, E, Vt } = enc;
@@ -186,23 +198,12 @@ export class Seq2SeqDecoder {
       cs: layer.cs.sub(0, layer.cs.length ? 2 * R * H : 0),
       cache: layer.cache.sub(0, R * (layer.cache.length / this.maxR)),
     }));
-    backend.decoderForward(
-      enc.shapeOf(1, R, S),
-      layers,
-      this.embedded.sub(0, R * E),
-      {
-        keys: this.keys.sub(0, S * R * H),
-        memory: this.memory.sub(0, S * R * M),
-        sourceLengths: this.lengths.sub(0, R),
-      },
-      enc.p.combine,
-      {
-        input0: this.input0.sub(0, R * (E + H)),
-        attention: this.attention.sub(0, R * S),
-        combined: this.combined.sub(0, R * (M + H)),
-        feeds: this.feeds.sub(0, 2 * R * H),
-      },
-    );
+    backend.decoderForward(enc.shapeOf(1, R, S), layers, this.embedded.sub(0, R * E), source, enc.p.combine, {
+      input0: this.input0.sub(0, R * (E + H)),
+      attention: this.attention.sub(0, R * S),
+      combined: this.combined.sub(0, R * (M + H)),
+      feeds: this.feeds.sub(0, 2 * R * H),
+    });
     const logits = this.logits.sub(0, R * Vt),
       logProbs = this.logProbs.sub(0, R * Vt);
     backend.gemm(false, true, R, Vt, H, 1, this.feeds.sub(R * H, R * H), enc.p.headWeight, 0, logits);
@@ -213,13 +214,16 @@ export class Seq2SeqDecoder {
     return logProbs;
   }
 
-  /** Carries every row's state to the next step from row parents[r]. */
-  private reorder(R: number): void {
+  /** Carries the state of the `from` rows the last step ran to R rows for the next: row r ← parents[r]. */
+  private reorder(R: number, from: number): void {
     const backend = this.model.backend,
       H = this.encoder.H,
       parents = this.parents.sub(0, R);
-    const carry = (buffer: FloatSpan): void =>
-      backend.gatherRows(R, H, parents, buffer.sub(R * H, R * H), buffer.sub(0, R * H));
+    const carry = (buffer: FloatSpan): void => {
+      // From fewer rows (step 0), slot 1 first moves to where R rows' slot 1 starts, clear of slot 0.
+      if (from !== R) buffer.data.copyWithin(R * H, from * H, 2 * from * H);
+      backend.gatherRows(R, H, parents, buffer.sub(R * H, from * H), buffer.sub(0, R * H));
+    };
     for (const layer of this.layers) {
       carry(layer.hs);
       if (layer.cs.length) carry(layer.cs);
@@ -231,14 +235,14 @@ export class Seq2SeqDecoder {
     const B = batch.length,
       Vt = this.encoder.Vt,
       backend = this.model.backend;
-    const { S } = this.start(batch, 1);
+    const { S, first } = this.start(batch, 1);
     const out: (Hypothesis | null)[] = new Array(B).fill(null);
     const ids: number[][] = Array.from({ length: B }, () => []);
     const logProb = new Float64Array(B);
     this.tokens.data.fill(TARGET_START, 0, B);
     for (let b = 0; b < B; b++) this.parents.data[b] = b;
     for (let t = 0; out.includes(null); t++) {
-      const lp = this.step(S, B);
+      const lp = this.step(S, B, first);
       backend.topK(B, Vt, 1, lp, this.best.sub(0, B), this.bestIndex.sub(0, B));
       for (let b = 0; b < B; b++) {
         if (out[b] !== null) continue;
@@ -252,7 +256,7 @@ export class Seq2SeqDecoder {
           this.tokens.data[b] = token;
         }
       }
-      this.reorder(B);
+      this.reorder(B, B);
     }
     return out.map((h) => [h!]);
   }
@@ -262,31 +266,34 @@ export class Seq2SeqDecoder {
       K = o.beam,
       Vt = this.encoder.Vt,
       backend = this.model.backend;
-    const { S, R } = this.start(batch, K);
-    // Live hypotheses per row: tokens so far and log P; a dead row has log P = −∞.
-    let history: number[][] = Array.from({ length: R }, () => []);
+    const { S, R, first, rest } = this.start(batch, K);
+    // Live hypotheses per row of the step (one row per input at step 0, K later): tokens so far and log P;
+    // a dead row has log P = −∞.
+    let history: number[][] = Array.from({ length: B }, () => []);
     const running = this.running.data;
-    for (let r = 0; r < R; r++) running[r] = r % K === 0 ? 0 : -Infinity;
-    this.tokens.data.fill(TARGET_START, 0, R);
+    running.fill(0, 0, B);
+    this.tokens.data.fill(TARGET_START, 0, B);
     const finished: Hypothesis[][] = Array.from({ length: B }, () => []);
     const done = new Array<boolean>(B).fill(false);
     const finish = (b: number, ids: number[], logProb: number): void => {
       finished[b]!.push({ ids, logProb, score: logProb / lengthPenalty(ids.length + 1, o.lengthPenalty) });
     };
     for (let t = 0; done.includes(false); t++) {
-      const lp = this.step(S, R);
+      const perInput = t === 0 ? 1 : K,
+        rows = B * perInput;
+      const lp = this.step(S, rows, t === 0 ? first : rest);
       if (t === o.maxLength) {
         // Only </s> may follow maxLength tokens.
-        for (let r = 0; r < R; r++) {
-          const b = Math.floor(r / K);
+        for (let r = 0; r < rows; r++) {
+          const b = Math.floor(r / perInput);
           if (!done[b] && running[r]! > -Infinity) finish(b, history[r]!, running[r]! + lp.data[r * Vt + TARGET_END]!);
         }
         break;
       }
-      // candidates[b, k·Vt + v] = running[b·K + k] + lp[b·K + k, v]: a rank-1 update in the engine.
-      backend.gemm(false, false, R, Vt, 1, 1, this.running.sub(0, R), this.ones, 1, lp);
-      const C = 2 * K;
-      backend.topK(B, K * Vt, C, lp, this.best.sub(0, B * C), this.bestIndex.sub(0, B * C));
+      // candidates[b, k·Vt + v] = running[b·perInput + k] + lp[b·perInput + k, v]: a rank-1 update in the engine.
+      backend.gemm(false, false, rows, Vt, 1, 1, this.running.sub(0, rows), this.ones, 1, lp);
+      const C = Math.min(2 * K, perInput * Vt);
+      backend.topK(B, perInput * Vt, C, lp, this.best.sub(0, B * C), this.bestIndex.sub(0, B * C));
       const next: number[][] = new Array(R);
       for (let b = 0; b < B; b++) {
         let live = 0;
@@ -294,7 +301,7 @@ export class Seq2SeqDecoder {
           const value = this.best.data[b * C + rank]!;
           if (!(value > -Infinity)) break; // sorted: nothing finite follows
           const index = this.bestIndex.data[b * C + rank]!,
-            parent = b * K + Math.floor(index / Vt),
+            parent = b * perInput + Math.floor(index / Vt),
             token = index % Vt;
           if (token === TARGET_END) {
             if (rank < K) finish(b, history[parent]!, value);
@@ -310,13 +317,13 @@ export class Seq2SeqDecoder {
         for (let k = done[b] ? 0 : live; k < K; k++) {
           const r = b * K + k;
           next[r] = [];
-          this.parents.data[r] = r;
+          this.parents.data[r] = b * perInput; // any row of the step: a dead row's state is never read
           this.tokens.data[r] = TARGET_END;
           running[r] = -Infinity;
         }
       }
       history = next;
-      this.reorder(R);
+      this.reorder(R, rows);
     }
     return finished.map((list) => list.sort((a, b) => b.score - a.score).slice(0, o.nbest));
   }
