@@ -265,8 +265,10 @@ export class Seq2SeqDecoder {
     const { S, R } = this.start(batch, K);
     // Live hypotheses per row: tokens so far and log P; a dead row has log P = −∞.
     let history: number[][] = Array.from({ length: R }, () => []);
-    const running = this.running.data;
-    for (let r = 0; r < R; r++) running[r] = r % K === 0 ? 0 : -Infinity;
+    // Each row's log P lives in the engine (the rank-1 GEMM reads it). Read through this.running.data at every
+    // use: a step's decoderForward may grow wasm memory, which detaches a view kept from before it.
+    const running = () => this.running.data;
+    for (let r = 0; r < R; r++) running()[r] = r % K === 0 ? 0 : -Infinity;
     this.tokens.data.fill(TARGET_START, 0, R);
     const finished: Hypothesis[][] = Array.from({ length: B }, () => []);
     const done = new Array<boolean>(B).fill(false);
@@ -279,7 +281,8 @@ export class Seq2SeqDecoder {
         // Only </s> may follow maxLength tokens.
         for (let r = 0; r < R; r++) {
           const b = Math.floor(r / K);
-          if (!done[b] && running[r]! > -Infinity) finish(b, history[r]!, running[r]! + lp.data[r * Vt + TARGET_END]!);
+          if (!done[b] && running()[r]! > -Infinity)
+            finish(b, history[r]!, running()[r]! + lp.data[r * Vt + TARGET_END]!);
         }
         break;
       }
@@ -303,7 +306,7 @@ export class Seq2SeqDecoder {
             next[r] = [...history[parent]!, token];
             this.parents.data[r] = parent;
             this.tokens.data[r] = token;
-            running[r] = value;
+            running()[r] = value;
           }
         }
         if (finished[b]!.length >= K || live === 0) done[b] = true;
@@ -312,7 +315,7 @@ export class Seq2SeqDecoder {
           next[r] = [];
           this.parents.data[r] = r;
           this.tokens.data[r] = TARGET_END;
-          running[r] = -Infinity;
+          running()[r] = -Infinity;
         }
       }
       history = next;
