@@ -309,10 +309,10 @@ describe('translation and transcription with CLI checkpoints in the page', async
     dirs.push(root);
   });
 
-  it(
-    'a translator translates as `rnnkit translate --backend wasm --json`: outputs, n-best scores, attention, unknown tokens',
-    async () => {
-      const run = await trainTranslator(root, native ? 'native' : 'wasm');
+  it.each([1, 2])(
+    'a translator of %i layers translates as `rnnkit translate --backend wasm --json`: outputs, n-best scores, attention, unknown tokens',
+    async (layers) => {
+      const run = await trainTranslator(root, native ? 'native' : 'wasm', layers);
       const inputs = ['abc', 'fed', 'zz a', 'abcdefabcdef', 'b'];
       const flags = [
         ['--beam', '3', '--nbest', '3', '--attention'],

@@ -4,6 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import type { Backend } from '../src/backend/types.js';
+import { loadWasmBackend } from '../src/backend/wasm.js';
 import type { Cell } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
 import { Seq2SeqWorkspace } from '../src/model/seq2seq.js';
@@ -134,6 +135,23 @@ describe.each(TESTED_BACKENDS)('decoding on %s', (name) => {
       }
     }
   });
+});
+
+test('beam search on wasm equals the reference when a decoder step grows (and detaches) wasm memory', async () => {
+  // A decoder step may grow the module's memory (its workspace), which detaches every view of unshared memory
+  // taken before it: the first translation in a browser page did so, and beam search then lost its scores.
+  const wasm = await loadWasmBackend({ threads: 1 });
+  expect(wasm.memory.buffer).toBeInstanceOf(ArrayBuffer);
+  const forward = wasm.decoderForward.bind(wasm);
+  wasm.decoderForward = (...args) => {
+    wasm.memory.grow(1);
+    forward(...args);
+  };
+  const options = { beam: 3, nbest: 3, maxLength: 6, lengthPenalty: 0 };
+  const [grown, expected] = [wasm, new ReferenceBackend()].map((backend) =>
+    new Seq2SeqDecoder(tinyModel(backend, 'lstm', 9, 4, 1.5), 6, 5, 3).beamSearch(SOURCES, options),
+  );
+  grown!.forEach((list, i) => sameHypotheses(list, expected![i]!, 4));
 });
 
 test('bad decoding options are refused with the option named', () => {

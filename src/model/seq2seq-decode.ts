@@ -270,8 +270,10 @@ export class Seq2SeqDecoder {
     // Live hypotheses per row of the step (one row per input at step 0, K later): tokens so far and log P;
     // a dead row has log P = −∞.
     let history: number[][] = Array.from({ length: B }, () => []);
-    const running = this.running.data;
-    running.fill(0, 0, B);
+    // Each row's log P lives in the engine (the rank-1 GEMM reads it). Read through this.running.data at every
+    // use: a step's decoderForward may grow wasm memory, which detaches a view kept from before it.
+    const running = () => this.running.data;
+    running().fill(0, 0, B);
     this.tokens.data.fill(TARGET_START, 0, B);
     const finished: Hypothesis[][] = Array.from({ length: B }, () => []);
     const done = new Array<boolean>(B).fill(false);
@@ -286,7 +288,8 @@ export class Seq2SeqDecoder {
         // Only </s> may follow maxLength tokens.
         for (let r = 0; r < rows; r++) {
           const b = Math.floor(r / perInput);
-          if (!done[b] && running[r]! > -Infinity) finish(b, history[r]!, running[r]! + lp.data[r * Vt + TARGET_END]!);
+          if (!done[b] && running()[r]! > -Infinity)
+            finish(b, history[r]!, running()[r]! + lp.data[r * Vt + TARGET_END]!);
         }
         break;
       }
@@ -310,7 +313,7 @@ export class Seq2SeqDecoder {
             next[r] = [...history[parent]!, token];
             this.parents.data[r] = parent;
             this.tokens.data[r] = token;
-            running[r] = value;
+            running()[r] = value;
           }
         }
         if (finished[b]!.length >= K || live === 0) done[b] = true;
@@ -319,7 +322,7 @@ export class Seq2SeqDecoder {
           next[r] = [];
           this.parents.data[r] = b * perInput; // any row of the step: a dead row's state is never read
           this.tokens.data[r] = TARGET_END;
-          running[r] = -Infinity;
+          running()[r] = -Infinity;
         }
       }
       history = next;
