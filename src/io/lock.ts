@@ -51,10 +51,19 @@ function alive(owner: Owner): boolean {
 const sameOwner = (a: Owner | null, b: Owner | null): boolean =>
   a !== null && b !== null && a.pid === b.pid && a.started === b.started;
 
+const TORN_WAITS = 20,
+  TORN_WAIT_MS = 25;
+
+/** Blocks this thread for `ms` milliseconds (the lock is taken synchronously). */
+const pause = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
 /** Locks `dir` (which must exist) for this process, or throws naming the process that holds it. */
 export function lockRunDir(dir: string): RunDirLock {
   const path = join(dir, LOCK_FILE);
   const mine: Owner = { pid: process.pid, started: startTime(process.pid) };
+  let tornWaits = 0;
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
       const fd = openSync(path, 'wx');
@@ -81,6 +90,13 @@ export function lockRunDir(dir: string): RunDirLock {
     }
     const owner = readOwner(path);
     if (owner === null) continue; // released meanwhile: try again
+    // No pid yet: its owner may be between creating the file and writing it. Taking it over now would put a
+    // .stale file in the directory that owner is about to check; wait, and take over only a lock torn for good.
+    if (owner.pid === 0 && tornWaits++ < TORN_WAITS) {
+      pause(TORN_WAIT_MS);
+      attempt--;
+      continue;
+    }
     if (alive(owner)) {
       throw new RnnkitError(
         'ERR_LOCKED',

@@ -121,7 +121,8 @@ export function claimRunDir(dir: string, options: { resume: boolean; force?: boo
   const lock = lockRunDir(dir);
   try {
     if (!options.resume) {
-      const names = readdirSync(dir).filter((name) => name !== LOCK_FILE);
+      // Not the lock, nor another process' lock set aside for a moment (lock.ts takeOver).
+      const names = readdirSync(dir).filter((name) => name !== LOCK_FILE && !name.startsWith(`${LOCK_FILE}.`));
       const foreign = foreignFiles(dir);
       if (foreign.length) {
         throw invalidOption(
