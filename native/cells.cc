@@ -40,6 +40,9 @@ thread_local FloatScratch tl_sums;     // the per-stream running sums of dGx and
 
 // The forward pass packs W_hh when it runs at least this many steps (and more than one stream).
 constexpr int64_t kMinPackSteps = 4;
+// A single step over at least this many streams multiplies W_hh with one GEMM split by rows (see
+// cell_forward_with): the GEMM's own row split (gemm_blocking.h) starts here.
+constexpr int64_t kOneStepGemmRows = 128;
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
@@ -302,6 +305,42 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
   const Bf16Weights* snapshot = bf16 ? bf16_weights_for(wHh, GH, H, H) : nullptr;
   if (snapshot && snapshot->rows != H) snapshot = nullptr;
 
+  // The gate functions of stream b at step t for units [u0, u1), reading W_hh·h_{t-1} from the row they
+  // overwrite (the cache row, or h_t's for rnn).
+  auto gates = [&](int64_t t, int64_t b, int64_t u0, int64_t u1) {
+    float* hNext = hs + ((t + 1) * B + b) * H;
+    float* row = cache + (t * B + b) * CW;
+    if (finished(lengths, b, t)) {  // past the end: zero output and cache, xProj not read
+      zero_units(hNext, 1, H, u0, u1);
+      if (kind == CellKind::Lstm) zero_units(cs + ((t + 1) * B + b) * H, 1, H, u0, u1);
+      zero_units(row, cache_width(kind), H, u0, u1);
+      return;
+    }
+    const CellRow r{H,
+                    u0,
+                    u1,
+                    xProj + input_row(xIds, xRows, t * B + b) * GH,
+                    bIh,
+                    bHh,
+                    hs + (t * B + b) * H,
+                    hNext,
+                    rnn ? hNext : row,
+                    kind == CellKind::Lstm ? cs + (t * B + b) * H : nullptr,
+                    kind == CellKind::Lstm ? cs + ((t + 1) * B + b) * H : nullptr};
+    row_fn(kind, r);
+  };
+  // One step over many streams (a beam search step: B·K rows): W_hh·h_{t-1} as one GEMM split by rows,
+  // which reads W_hh from the fp32 snapshot in use when it holds it (decoding packs it once), then the
+  // gate functions by streams — no barrier. The GEMM's FMA chains are the per-part products' below.
+  if (T == 1 && ops && !bf16 && B >= kOneStepGemmRows) {
+    sgemm_with(ops, false, true, running_rows(lengths, 0, B, 0), GH, H, 1.0f, hs, H, wHh, H, 0.0f,
+               rnn ? hs + B * H : cache, ldg);
+    parallel_ranges(B, B * (CW + 3 * H), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++) gates(0, b, 0, H);
+    });
+    return;
+  }
+
   auto part = [&](int p) {
     int64_t u0, u1, b0, b1;
     split.ranges(p, H, B, u0, u1, b0, b1);
@@ -363,27 +402,7 @@ void cell_forward_with(const SimdOps* ops, CellKind kind, int64_t T, int64_t B, 
           }
         }
       }
-      for (int64_t b = b0; n > 0 && b < b1; b++) {
-        const int64_t r = b - b0;
-        if (finished(lengths, b, t)) {  // past the end: zero output and cache, xProj not read
-          zero_units(hNext + r * H, 1, H, u0, u1);
-          if (kind == CellKind::Lstm) zero_units(cs + ((t + 1) * B + b) * H, 1, H, u0, u1);
-          zero_units(cache + (t * B + b) * CW, cache_width(kind), H, u0, u1);
-          continue;
-        }
-        const CellRow row{H,
-                          u0,
-                          u1,
-                          xProj + input_row(xIds, xRows, t * B + b) * GH,
-                          bIh,
-                          bHh,
-                          hPrev + r * H,
-                          hNext + r * H,
-                          gh + r * ldg,
-                          kind == CellKind::Lstm ? cs + (t * B + b) * H : nullptr,
-                          kind == CellKind::Lstm ? cs + ((t + 1) * B + b) * H : nullptr};
-        row_fn(kind, row);
-      }
+      for (int64_t b = b0; n > 0 && b < b1; b++) gates(t, b, u0, u1);
       barrier.wait();  // split by units: h_t complete before any part reads it
     }
   };

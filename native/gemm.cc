@@ -9,8 +9,8 @@
 // Few rows (M < 128) with C = op(A)·Bᵀ — h·W_hhᵀ, the benchmark's shape — take the transposed path
 // instead: B's rows are read in place by SimdOps::kernel_t against op(A)ᵀ packed once (rows_t_pack /
 // rows_t_gemm), so the big operand is never packed; M = 1 packs a few panels of B at a time for kernel_row
-// (gemm_row_simd), or reads them from the fp32 snapshot in use when B is one of its weight matrices
-// (sampling: packed once per sample, Fp32Snapshot in engine.h).
+// (gemm_row_simd). Either path reads B's panels from the fp32 snapshot in use instead of packing them
+// when B is one of its weight matrices (sampling and decoding: packed once, Fp32Snapshot in engine.h).
 // Threads: the caller and the pool split C by columns when M is small (each thread packs and keeps
 // only its share of B) and by rows when M is large. Each element of C is one FMA chain over k in a
 // fixed order, whatever the split: results are bit-identical for any thread count at one SIMD level.
@@ -182,7 +182,8 @@ void pack_a_block(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t m, 
 
 // C[i0:i1, j0:j1] with the packed SIMD kernels on the calling thread. False if the packing space
 // cannot be allocated (nothing has been written then).
-bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, const PackedWeights* packed, int64_t i0, int64_t i1,
+                    int64_t j0, int64_t j1) {
   const int64_t m = i1 - i0, n = j1 - j0, K = g.K;
   const int64_t nr = ops.nr, KC = std::min<int64_t>(ops.kc, K);
   const int64_t MC = 24 * ops.mr;
@@ -191,8 +192,8 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i
   // NC columns of B are packed per K block (L3-resident) and each panel is reused by MC/mr tiles.
   const int64_t NC = aOnce ? nr : round_up(4096, nr);
   float* Ap = tl_pack_a.reserve(aOnce ? m * K : MC * KC);
-  float* Bp = tl_pack_b.reserve(KC * round_up(std::min(NC, n), nr));
-  if (!Ap || !Bp) return false;
+  float* Bp = packed ? nullptr : tl_pack_b.reserve(KC * round_up(std::min(NC, n), nr));
+  if (!Ap || (!packed && !Bp)) return false;
 
   if (aOnce) {
     for (int64_t k0 = 0; k0 < K; k0 += KC) pack_a_block(ops, g, i0, m, k0, std::min(KC, K - k0), Ap + m * k0);
@@ -203,7 +204,12 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
       const int64_t kc = std::min(KC, K - k0);
       const float beta = k0 == 0 ? g.beta : 1.0f;  // later K blocks accumulate
-      ops.pack_b(g.transB, b_at(g, k0, jc), g.ldb, kc, nc, Bp);
+      const float* panels0 = Bp;
+      if (packed) {  // the snapshot's panels of this K block from column jc (a multiple of nr) on
+        panels0 = packed->data + k0 * ((g.N + nr - 1) / nr) * nr + jc / nr * kc * nr;
+      } else {
+        ops.pack_b(g.transB, b_at(g, k0, jc), g.ldb, kc, nc, Bp);
+      }
       for (int64_t ic = i0; ic < i1; ic += MC) {
         const int64_t mc = std::min(MC, i1 - ic);
         const float* Ablock = Ap + m * k0;
@@ -213,7 +219,7 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t i
         }
         const RowTiles tiles(mc, ops.mr);
         for (int64_t p = 0; p < panels; p++) {
-          const float* panel = Bp + p * kc * nr;
+          const float* panel = panels0 + p * kc * nr;
           const float* next = p + 1 < panels ? panel + kc * nr : nullptr;
           const int cols = static_cast<int>(std::min(nr, nc - p * nr));
           float* Cp = g.C + ic * g.ldc + jc + p * nr;
@@ -364,9 +370,9 @@ void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t
   }
   const GemmArgs g{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   const EngineConfig& config = engine_config();
-  // Sampling's 1-row products with a weight matrix packed once (looked up here, on the calling thread).
+  // Products with a weight matrix packed once (sampling, decoding; looked up here, on the calling thread).
   const Fp32Snapshot* snapshot = fp32_snapshot_in_use();
-  const PackedWeights* packed = snapshot && M == 1 && !transA && transB ? snapshot->find(ops, B, N, K, ldb) : nullptr;
+  const PackedWeights* packed = snapshot && !transA && transB ? snapshot->find(ops, B, N, K, ldb) : nullptr;
 
   const GemmSplit split(M, N, K, ops ? ops->nr : 16, ops ? ops->mr : 8, config.threads);
 
@@ -378,7 +384,8 @@ void sgemm_with(const SimdOps* ops, bool transA, bool transB, int64_t M, int64_t
     if (i0 >= i1 || j0 >= j1) return;
     bool done = false;
     if (ops) {
-      done = swapped ? gemm_part_simd_t(*ops, g, packed, i0, i1, j0, j1) : gemm_part_simd(*ops, g, i0, i1, j0, j1);
+      done =
+          swapped ? gemm_part_simd_t(*ops, g, packed, i0, i1, j0, j1) : gemm_part_simd(*ops, g, packed, i0, i1, j0, j1);
     }
     if (!done) gemm_part_portable(g, i0, i1, j0, j1);
   };

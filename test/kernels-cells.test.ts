@@ -5,7 +5,7 @@
 // Shapes [T, B, H]: T = 1, batch sizes that are not multiples of the micro-tile rows, H across the vector
 // widths and the 16-unit split. Native: B·G·H·H >= 65536 splits over threads, by units when W_hh is large or
 // B < 12, by streams otherwise ([·, 13, 40], [·, 33, 64]); B = 1 takes the GEMV path, T < 4 the transposed
-// few-rows kernel, T >= 4 the packed W_hh. Wasm: B = 6, 5 a full and a partial 4-row tile of the packed W_hh,
+// few-rows kernel (T = 1 with B >= 128: one GEMM over all streams), T >= 4 the packed W_hh. Wasm: B = 6, 5 a full and a partial 4-row tile of the packed W_hh,
 // B < 4 W_hh unpacked, H = 257, 513 K blocks of 256 and partial 8-column panels.
 // Packed sequences (lengths) are in kernels-sequences.test.ts.
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,8 @@ const SHAPES: [T: number, B: number, H: number][] = [
   [2, 13, 72],
   [5, 13, 72],
   [3, 1, 100],
+  [1, 128, 24],
+  [1, 133, 257],
   [4, 1, 300],
   [4, 13, 40],
   [3, 33, 64],

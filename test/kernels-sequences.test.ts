@@ -75,7 +75,7 @@ interface CellCase {
 // Native thresholds (native/cells.cc cell_split): B·G·H·H < 2^16 multiply-adds per step → one part; a W_hh
 // of at most 512 KiB with B >= 12 → split by streams; otherwise split by hidden units with a barrier per
 // step (lstm H >= 182, or any cell with B < 12 and enough work). B = 1 takes the GEMV path, T < 4 the
-// transposed few-rows kernel, T >= 4 the packed W_hh.
+// transposed few-rows kernel (T = 1 with B >= 128: one GEMM), T >= 4 the packed W_hh.
 const CELL_CASES: CellCase[] = [
   { T: 5, B: 4, H: 1, lengths: [0, 1, 5, 3], tableRows: 0, sums: true },
   { T: 3, B: 1, H: 3, lengths: [0], tableRows: 0, sums: true },
@@ -98,6 +98,16 @@ const CELL_CASES: CellCase[] = [
   // Sorted longest first (PyTorch's packing order): the per-step GEMM shrinks to the running streams. Native
   // splits by units; wasm packs W_hh per step for lstm and gru (too large for its 4 MiB scratch).
   { T: 3, B: 5, H: 600, lengths: [3, 2, 1, 0, 0], tableRows: 0, sums: true },
+  // One step over >= 128 streams (a beam search step): native multiplies W_hh with one GEMM split by rows, up
+  // to the last running stream, then the gate functions by streams.
+  {
+    T: 1,
+    B: 131,
+    H: 40,
+    lengths: Array.from({ length: 131 }, (_, b) => (b % 7 === 3 || b === 129 ? 0 : 1)),
+    tableRows: 0,
+    sums: true,
+  },
 ];
 
 const caseName = (c: CellCase): string =>

@@ -15,6 +15,7 @@ import { OwnedBuffers } from '../backend/owned.js';
 import { type DecoderLayer, type DecoderMemory, type FloatSpan, type IntSpan, cacheWidth } from '../backend/types.js';
 import { TARGET_END, TARGET_PAD, TARGET_START } from '../tasks/seq2seq/vocab.js';
 import { cellKind } from './config.js';
+import { seq2seqInferenceMatrices } from './inference-weights.js';
 import type { Model } from './model.js';
 import { Seq2SeqWorkspace } from './seq2seq.js';
 
@@ -139,9 +140,24 @@ export class Seq2SeqDecoder {
       if (s.length < 1 || s.length > this.maxS)
         throw new RangeError(`input ${i} has ${s.length} tokens: expected 1 to ${this.maxS}`);
     });
-    const out: Hypothesis[][] = [];
-    for (let i = 0; i < sources.length; i += this.maxB) out.push(...run(sources.slice(i, i + this.maxB)));
-    return out;
+    // The weights that every step multiplies, prepared once for this call (native: packed, or bf16).
+    const weights = this.model.backend.inferenceWeights?.(seq2seqInferenceMatrices(this.model)) ?? null;
+    // Batches of inputs of similar lengths, longest first: less padding in the encoder (whose steps stop at
+    // the last running input) and the attention, and a batch's hypotheses end at about the same step.
+    const order = sources.map((_, i) => i).sort((a, b) => sources[b]!.length - sources[a]!.length || a - b);
+    const all = (): Hypothesis[][] => {
+      const out: Hypothesis[][] = new Array(sources.length);
+      for (let i = 0; i < order.length; i += this.maxB) {
+        const batch = order.slice(i, i + this.maxB);
+        run(batch.map((j) => sources[j]!)).forEach((h, k) => (out[batch[k]!] = h));
+      }
+      return out;
+    };
+    try {
+      return weights ? weights.run(all) : all();
+    } finally {
+      weights?.dispose();
+    }
   }
 
   /** Encodes a batch and lays out the first step's state, one row per input (every hypothesis of an input
@@ -244,16 +260,19 @@ export class Seq2SeqDecoder {
     for (let t = 0; out.includes(null); t++) {
       const lp = this.step(S, B, first);
       backend.topK(B, Vt, 1, lp, this.best.sub(0, B), this.bestIndex.sub(0, B));
+      const bestIndex = this.bestIndex.data,
+        logProbs = lp.data,
+        tokens = this.tokens.data;
       for (let b = 0; b < B; b++) {
         if (out[b] !== null) continue;
-        const token = t === o.maxLength ? TARGET_END : this.bestIndex.data[b]!;
-        logProb[b] = logProb[b]! + lp.data[b * Vt + token]!;
+        const token = t === o.maxLength ? TARGET_END : bestIndex[b]!;
+        logProb[b] = logProb[b]! + logProbs[b * Vt + token]!;
         if (token === TARGET_END) {
           const score = logProb[b]! / lengthPenalty(ids[b]!.length + 1, o.lengthPenalty);
           out[b] = { ids: ids[b]!, score, logProb: logProb[b]! };
         } else {
           ids[b]!.push(token);
-          this.tokens.data[b] = token;
+          tokens[b] = token;
         }
       }
       this.reorder(B, B);
@@ -270,10 +289,9 @@ export class Seq2SeqDecoder {
     // Live hypotheses per row of the step (one row per input at step 0, K later): tokens so far and log P;
     // a dead row has log P = −∞.
     let history: number[][] = Array.from({ length: B }, () => []);
-    // Each row's log P lives in the engine (the rank-1 GEMM reads it). Read through this.running.data at every
-    // use: a step's decoderForward may grow wasm memory, which detaches a view kept from before it.
-    const running = () => this.running.data;
-    running().fill(0, 0, B);
+    // Each row's log P lives in the engine (the rank-1 GEMM reads it). Views of engine memory are taken
+    // again after every step: a step's decoderForward may grow wasm memory, which detaches older views.
+    this.running.data.fill(0, 0, B);
     this.tokens.data.fill(TARGET_START, 0, B);
     const finished: Hypothesis[][] = Array.from({ length: B }, () => []);
     const done = new Array<boolean>(B).fill(false);
@@ -284,12 +302,15 @@ export class Seq2SeqDecoder {
       const perInput = t === 0 ? 1 : K,
         rows = B * perInput;
       const lp = this.step(S, rows, t === 0 ? first : rest);
+      const running = this.running.data,
+        parents = this.parents.data,
+        tokens = this.tokens.data;
       if (t === o.maxLength) {
         // Only </s> may follow maxLength tokens.
+        const logProbs = lp.data;
         for (let r = 0; r < rows; r++) {
           const b = Math.floor(r / perInput);
-          if (!done[b] && running()[r]! > -Infinity)
-            finish(b, history[r]!, running()[r]! + lp.data[r * Vt + TARGET_END]!);
+          if (!done[b] && running[r]! > -Infinity) finish(b, history[r]!, running[r]! + logProbs[r * Vt + TARGET_END]!);
         }
         break;
       }
@@ -298,12 +319,14 @@ export class Seq2SeqDecoder {
       const C = Math.min(2 * K, perInput * Vt);
       backend.topK(B, perInput * Vt, C, lp, this.best.sub(0, B * C), this.bestIndex.sub(0, B * C));
       const next: number[][] = new Array(R);
+      const best = this.best.data,
+        bestIndex = this.bestIndex.data;
       for (let b = 0; b < B; b++) {
         let live = 0;
         for (let rank = 0; rank < C && !done[b]; rank++) {
-          const value = this.best.data[b * C + rank]!;
+          const value = best[b * C + rank]!;
           if (!(value > -Infinity)) break; // sorted: nothing finite follows
-          const index = this.bestIndex.data[b * C + rank]!,
+          const index = bestIndex[b * C + rank]!,
             parent = b * perInput + Math.floor(index / Vt),
             token = index % Vt;
           if (token === TARGET_END) {
@@ -311,18 +334,18 @@ export class Seq2SeqDecoder {
           } else if (live < K) {
             const r = b * K + live++;
             next[r] = [...history[parent]!, token];
-            this.parents.data[r] = parent;
-            this.tokens.data[r] = token;
-            running()[r] = value;
+            parents[r] = parent;
+            tokens[r] = token;
+            running[r] = value;
           }
         }
         if (finished[b]!.length >= K || live === 0) done[b] = true;
         for (let k = done[b] ? 0 : live; k < K; k++) {
           const r = b * K + k;
           next[r] = [];
-          this.parents.data[r] = b * perInput; // any row of the step: a dead row's state is never read
-          this.tokens.data[r] = TARGET_END;
-          running()[r] = -Infinity;
+          parents[r] = b * perInput; // any row of the step: a dead row's state is never read
+          tokens[r] = TARGET_END;
+          running[r] = -Infinity;
         }
       }
       history = next;
