@@ -52,12 +52,16 @@ inline int64_t source_length(const int32_t* lengths, int64_t b, int64_t S) {
   return std::min<int64_t>(S, std::max<int64_t>(1, lengths[b]));
 }
 
-void tanh_rows(int64_t n, float* x) {
+// x = tanh(x) for rows [B, H], split over rows.
+void tanh_rows(int64_t B, int64_t H, float* x) {
   const SimdOps* ops = simd_ops(engine_config().level);
-  if (ops)
-    ops->activation(Activation::Tanh, n, x, x);
-  else
-    scalar_activation(Activation::Tanh, n, x, x);
+  parallel_ranges(B, 8 * B * H, [&](int64_t b0, int64_t b1) {
+    float* rows = x + b0 * H;
+    if (ops)
+      ops->activation(Activation::Tanh, (b1 - b0) * H, rows, rows);
+    else
+      scalar_activation(Activation::Tanh, (b1 - b0) * H, rows, rows);
+  });
 }
 
 }  // namespace
@@ -76,10 +80,12 @@ bool decoder_forward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, 
   for (int64_t t = 0; t < T; t++) {
     const float* feed = feeds + t * B * H;
     float* in0 = input0 + t * B * In0;
-    for (int64_t b = 0; b < B; b++) {
-      std::copy(embedded + (t * B + b) * E, embedded + (t * B + b) * E + E, in0 + b * In0);
-      std::copy(feed + b * H, feed + b * H + H, in0 + b * In0 + E);
-    }
+    parallel_ranges(B, 2 * B * In0, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++) {
+        std::copy(embedded + (t * B + b) * E, embedded + (t * B + b) * E + E, in0 + b * In0);
+        std::copy(feed + b * H, feed + b * H + H, in0 + b * In0 + E);
+      }
+    });
     for (int64_t l = 0; l < L; l++) {
       const DecoderLayerPtrs& layer = layers[l];
       if (l == 0) {
@@ -110,7 +116,7 @@ bool decoder_forward(CellKind kind, int64_t T, int64_t B, int64_t S, int64_t E, 
     });
     float* next = feeds + (t + 1) * B * H;
     sgemm(false, true, B, H, MH, 1.0f, combined + t * B * MH, MH, wCombine, MH, 0.0f, next, H);
-    tanh_rows(B * H, next);
+    tanh_rows(B, H, next);
   }
   return true;
 }

@@ -45,11 +45,15 @@ void sum_rows(int64_t M, int64_t N, const float* __restrict A, float* __restrict
 
 void gather_rows(int64_t n, int64_t D, const int32_t* ids, const float* __restrict table, int64_t R,
                  float* __restrict out) {
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t id = ids[i];
-    if (id < 0 || id >= R) continue;  // validated by the caller; see kernels.h
-    std::copy(table + id * D, table + (id + 1) * D, out + i * D);
-  }
+  // Split over rows: beam search moves every state row this way each step (copies that one core cannot
+  // saturate memory with).
+  parallel_ranges(n, 2 * n * D, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      const int64_t id = ids[i];
+      if (id < 0 || id >= R) continue;  // validated by the caller; see kernels.h
+      std::copy(table + id * D, table + (id + 1) * D, out + i * D);
+    }
+  });
 }
 
 void scatter_add_rows(int64_t n, int64_t D, const int32_t* ids, const float* __restrict dOut, int64_t R,

@@ -55,11 +55,13 @@ const SHAPES: Omit<Shape, 'kind'>[] = [
   { L: 2, T: 2, B: 3, S: 4, E: 7, H: 100, M: 200, lengths: [2, 4, 1] },
   { L: 1, T: 3, B: 5, S: 6, E: 3, H: 130, M: 130, lengths: [6, 5, 1, 2, 6] },
   { L: 2, T: 0, B: 3, S: 4, E: 2, H: 5, M: 3, lengths: [4, 1, 2] }, // no steps: the states pass through
+  // A beam search's many rows: native steps the cells with one GEMM each and splits the copies and tanh.
+  { L: 1, T: 2, B: 320, S: 3, E: 7, H: 100, M: 200, lengths: Array.from({ length: 320 }, (_, b) => 1 + (b % 3)) },
 ];
 
 const nans = (n: number): number[] => new Array<number>(n).fill(NaN);
 const name = (s: Shape): string =>
-  `${s.kind} L=${s.L} T=${s.T} B=${s.B} S=${s.S} E=${s.E} H=${s.H} M=${s.M} lengths=${s.lengths.join(',')}`;
+  `${s.kind} L=${s.L} T=${s.T} B=${s.B} S=${s.S} E=${s.E} H=${s.H} M=${s.M} lengths=${s.lengths.length > 9 ? `${s.lengths.slice(0, 6).join(',')},…` : s.lengths.join(',')}`;
 
 /** Every input of one case as plain numbers. */
 function decoderInputs(s: Shape) {
