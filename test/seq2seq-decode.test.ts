@@ -1,6 +1,7 @@
 // Greedy decoding and beam search (src/model/seq2seq-decode.ts): K = 1 equals greedy; with a beam wide
 // enough to hold every hypothesis, the n-best list and its scores equal an exhaustive search scored by the
-// teacher-forced model; outputs never exceed --max-length; batched decoding equals one input at a time.
+// teacher-forced model; outputs never exceed --max-length; batched decoding equals one input at a time, also
+// when inputs that are done leave the batch's rows.
 import { describe, expect, test } from 'vitest';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import type { Backend } from '../src/backend/types.js';
@@ -9,6 +10,7 @@ import type { Cell } from '../src/model/config.js';
 import { Model } from '../src/model/model.js';
 import { Seq2SeqWorkspace } from '../src/model/seq2seq.js';
 import { type Hypothesis, Seq2SeqDecoder, lengthPenalty } from '../src/model/seq2seq-decode.js';
+import { seq2seqParameterSpecs } from '../src/model/seq2seq-params.js';
 import { TARGET_END, TARGET_START } from '../src/tasks/seq2seq/vocab.js';
 import { BACKEND_FACTORIES, TESTED_BACKENDS } from './backends.js';
 
@@ -118,6 +120,38 @@ describe.each(TESTED_BACKENDS)('decoding on %s', (name) => {
     decoder.dispose();
     model.dispose();
   });
+
+  test.each(['lstm', 'gru', 'rnn'] as const)(
+    '%s: inputs that are done leave the batch; the others decode as they do alone',
+    async (cell) => {
+      const backend = await BACKEND_FACTORIES[name]();
+      // Every weight ×3 and a likelier </s>: the inputs end at different steps.
+      const model = tinyModel(backend, cell, 9, 3, 1);
+      for (const { name: tensor } of seq2seqParameterSpecs(model.config)) {
+        const data = model.params.get(tensor).data;
+        for (let i = 0; i < data.length; i++) data[i] = data[i]! * 3;
+      }
+      const bias = model.params.get('head.bias').data;
+      bias[TARGET_END] = bias[TARGET_END]! + 1;
+      const decoder = new Seq2SeqDecoder(model, 6, 5, 4);
+      const options = { beam: 4, nbest: 4, maxLength: 7, lengthPenalty: 0.8 };
+      const rowsOf = (sources: Int32Array[]): { lists: Hypothesis[][]; rows: number } => {
+        const before = decoder.rowSteps;
+        const lists = decoder.beamSearch(sources, options);
+        return { lists, rows: decoder.rowSteps - before };
+      };
+      const batched = rowsOf(SOURCES);
+      const alone = SOURCES.map((s) => rowsOf([s]));
+      batched.lists.forEach((list, i) => sameHypotheses(list, alone[i]!.lists[0]!, 5));
+      // Alone, an input runs 1 row at step 0 and K at each later step.
+      const steps = alone.map((a) => (a.rows - 1) / options.beam + 1);
+      expect(new Set(steps).size).toBeGreaterThan(1);
+      const B = SOURCES.length;
+      expect(batched.rows).toBeLessThan(B + (Math.max(...steps) - 1) * B * options.beam);
+      decoder.dispose();
+      model.dispose();
+    },
+  );
 
   test('outputs never exceed --max-length', async () => {
     const backend = await BACKEND_FACTORIES[name]();

@@ -3,7 +3,9 @@
 // hypotheses would all be the same) whose state is carried from the previous call (slot 1 → slot 0,
 // reordered by each row's parent with gatherRows), then the head GEMM, logSoftmax,
 // a rank-1 GEMM adding each row's running score, and topK over each input's K·Vt candidates: the arithmetic
-// runs in the engine; TypeScript only keeps the hypotheses (tokens, parents, finished lists).
+// runs in the engine; TypeScript only keeps the hypotheses (tokens, parents, finished lists). Inputs that
+// are done leave the batch's rows once they are an eighth of them (the states of the rows left are
+// gathered by the same reorder), so later steps run fewer rows.
 //
 // Scores. A hypothesis y_1 … y_n </s> has log-probability log P = Σ log p(y_t | y_<t, x) (with </s>) and
 // score log P / lp, lp = ((5 + |Y|)/6)^α (Wu et al. 2016, GNMT), |Y| = n + 1 tokens counting </s>; α = 0
@@ -162,17 +164,12 @@ export class Seq2SeqDecoder {
 
   /** Encodes a batch and lays out the first step's state, one row per input (every hypothesis of an input
    *  starts from the same state and token, so step 0 runs B rows, not B·K): initial states, h~_0 = 0. Returns
-   *  the memory of those B rows (the encoder's own) and of the B·K rows of later steps (expanded, K > 1). */
-  private start(
-    batch: readonly Int32Array[],
-    K: number,
-  ): { S: number; R: number; first: DecoderMemory; rest: DecoderMemory } {
+   *  the memory of those B rows (the encoder's own; rowMemory expands it for later steps). */
+  private start(batch: readonly Int32Array[]): { S: number; first: DecoderMemory } {
     const B = batch.length,
-      R = B * K,
       S = Math.max(...batch.map((s) => s.length));
     const enc = this.encoder,
-      backend = this.model.backend,
-      { H, M } = enc;
+      H = enc.H;
     const ids = enc.sourceIds.data;
     ids.fill(0, 0, S * B);
     batch.forEach((source, b) => {
@@ -187,18 +184,36 @@ export class Seq2SeqDecoder {
       if (initial.c) layer.cs.data.set(initial.c.data);
     });
     this.feeds.data.fill(0, 0, B * H);
-    if (K === 1) return { S, R, first, rest: first };
-    const expand = this.expand.data;
-    for (let s = 0; s < S; s++) for (let r = 0; r < R; r++) expand[s * R + r] = s * B + Math.floor(r / K);
+    return { S, first };
+  }
+
+  /** The memory of K rows per input of `active` (indices into the batch; row r: active[⌊r/K⌋]), gathered
+   *  from the encoder's (`first`): keys, memory and source lengths. */
+  private rowMemory(
+    batch: readonly Int32Array[],
+    S: number,
+    active: readonly number[],
+    K: number,
+    first: DecoderMemory,
+  ): DecoderMemory {
+    const B = batch.length,
+      R = active.length * K,
+      { H, M } = this.encoder,
+      backend = this.model.backend;
+    const expand = this.expand.data,
+      lengths = this.lengths.data;
+    for (let r = 0; r < R; r++) {
+      const b = active[Math.floor(r / K)]!;
+      for (let s = 0; s < S; s++) expand[s * R + r] = s * B + b;
+      lengths[r] = batch[b]!.length;
+    }
     backend.gatherRows(S * R, H, this.expand.sub(0, S * R), first.keys, this.keys.sub(0, S * R * H));
     backend.gatherRows(S * R, M, this.expand.sub(0, S * R), first.memory, this.memory.sub(0, S * R * M));
-    for (let r = 0; r < R; r++) this.lengths.data[r] = batch[Math.floor(r / K)]!.length;
-    const rest = {
+    return {
       keys: this.keys.sub(0, S * R * H),
       memory: this.memory.sub(0, S * R * M),
       sourceLengths: this.lengths.sub(0, R),
     };
-    return { S, R, first, rest };
   }
 
   /** One decoder step over R rows reading `tokens`: log-probabilities [R,Vt] (pad and start at −∞). */
@@ -251,7 +266,7 @@ export class Seq2SeqDecoder {
     const B = batch.length,
       Vt = this.encoder.Vt,
       backend = this.model.backend;
-    const { S, first } = this.start(batch, 1);
+    const { S, first } = this.start(batch);
     const out: (Hypothesis | null)[] = new Array(B).fill(null);
     const ids: number[][] = Array.from({ length: B }, () => []);
     const logProb = new Float64Array(B);
@@ -285,7 +300,12 @@ export class Seq2SeqDecoder {
       K = o.beam,
       Vt = this.encoder.Vt,
       backend = this.model.backend;
-    const { S, R, first, rest } = this.start(batch, K);
+    const { S, first } = this.start(batch);
+    // The inputs that the step's rows belong to (row r: input active[⌊r / perInput⌋]), all at first. An input
+    // that is done keeps dead rows until the done ones are an eighth of the inputs, then they all leave and
+    // the memory of the rows left is gathered again (fewer rows for every later step).
+    let active = Array.from({ length: B }, (_, b) => b);
+    let rest = K === 1 ? first : this.rowMemory(batch, S, active, K, first);
     // Live hypotheses per row of the step (one row per input at step 0, K later): tokens so far and log P;
     // a dead row has log P = −∞.
     let history: number[][] = Array.from({ length: B }, () => []);
@@ -300,7 +320,8 @@ export class Seq2SeqDecoder {
     };
     for (let t = 0; done.includes(false); t++) {
       const perInput = t === 0 ? 1 : K,
-        rows = B * perInput;
+        A = active.length,
+        rows = A * perInput;
       const lp = this.step(S, rows, t === 0 ? first : rest);
       const running = this.running.data,
         parents = this.parents.data,
@@ -309,47 +330,56 @@ export class Seq2SeqDecoder {
         // Only </s> may follow maxLength tokens.
         const logProbs = lp.data;
         for (let r = 0; r < rows; r++) {
-          const b = Math.floor(r / perInput);
+          const b = active[Math.floor(r / perInput)]!;
           if (!done[b] && running[r]! > -Infinity) finish(b, history[r]!, running[r]! + logProbs[r * Vt + TARGET_END]!);
         }
         break;
       }
-      // candidates[b, k·Vt + v] = running[b·perInput + k] + lp[b·perInput + k, v]: a rank-1 update in the engine.
+      // candidates[i, k·Vt + v] = running[i·perInput + k] + lp[i·perInput + k, v]: a rank-1 update in the engine.
       backend.gemm(false, false, rows, Vt, 1, 1, this.running.sub(0, rows), this.ones, 1, lp);
       const C = Math.min(2 * K, perInput * Vt);
-      backend.topK(B, perInput * Vt, C, lp, this.best.sub(0, B * C), this.bestIndex.sub(0, B * C));
-      const next: number[][] = new Array(R);
+      backend.topK(A, perInput * Vt, C, lp, this.best.sub(0, A * C), this.bestIndex.sub(0, A * C));
       const best = this.best.data,
         bestIndex = this.bestIndex.data;
-      for (let b = 0; b < B; b++) {
-        let live = 0;
+      // Each active input's next hypotheses: its row of this step (parent), token and log P.
+      const chosen = active.map((b, i) => {
+        const next: { parent: number; token: number; value: number }[] = [];
         for (let rank = 0; rank < C && !done[b]; rank++) {
-          const value = best[b * C + rank]!;
+          const value = best[i * C + rank]!;
           if (!(value > -Infinity)) break; // sorted: nothing finite follows
-          const index = bestIndex[b * C + rank]!,
-            parent = b * perInput + Math.floor(index / Vt),
+          const index = bestIndex[i * C + rank]!,
+            parent = i * perInput + Math.floor(index / Vt),
             token = index % Vt;
           if (token === TARGET_END) {
             if (rank < K) finish(b, history[parent]!, value);
-          } else if (live < K) {
-            const r = b * K + live++;
-            next[r] = [...history[parent]!, token];
-            parents[r] = parent;
-            tokens[r] = token;
-            running[r] = value;
+          } else if (next.length < K) {
+            next.push({ parent, token, value });
           }
         }
-        if (finished[b]!.length >= K || live === 0) done[b] = true;
-        for (let k = done[b] ? 0 : live; k < K; k++) {
-          const r = b * K + k;
-          next[r] = [];
-          parents[r] = b * perInput; // any row of the step: a dead row's state is never read
-          tokens[r] = TARGET_END;
-          running[r] = -Infinity;
+        if (finished[b]!.length >= K || next.length === 0) done[b] = true;
+        return done[b] ? [] : next;
+      });
+      const doneCount = active.filter((b) => done[b]).length;
+      const leave = doneCount > 0 && doneCount * 8 >= A;
+      const kept = leave ? active.flatMap((b, i) => (done[b] ? [] : [i])) : active.map((_, i) => i);
+      const R = kept.length * K,
+        next: number[][] = new Array(R);
+      kept.forEach((i, j) => {
+        for (let k = 0; k < K; k++) {
+          const r = j * K + k,
+            h = chosen[i]![k];
+          next[r] = h ? [...history[h.parent]!, h.token] : [];
+          parents[r] = h ? h.parent : i * perInput; // any row of the step: a dead row's state is never read
+          tokens[r] = h ? h.token : TARGET_END;
+          running[r] = h ? h.value : -Infinity;
         }
-      }
+      });
       history = next;
-      this.reorder(R, rows);
+      if (leave) {
+        active = kept.map((i) => active[i]!);
+        if (active.length > 0) rest = this.rowMemory(batch, S, active, K, first);
+      }
+      if (R > 0) this.reorder(R, rows);
     }
     return finished.map((list) => list.sort((a, b) => b.score - a.score).slice(0, o.nbest));
   }
