@@ -2,7 +2,7 @@
 // Backend.inferenceWeights takes them: a native backend in bf16 precision rounds them to bf16 once per
 // sample instead of reading fp32 weights (or converting them) for every character; in fp32 it packs the
 // dense ones once for its GEMM.
-import { type InferenceMatrix, gatesOf } from '../backend/types.js';
+import { type FloatSpan, type InferenceMatrix, gatesOf } from '../backend/types.js';
 import { cellKind, directionsOf, outputsOf } from './config.js';
 import type { Model } from './model.js';
 import { seq2seqTensors } from './seq2seq.js';
@@ -21,25 +21,24 @@ export function inferenceMatrices(model: Model): InferenceMatrix[] {
 }
 
 /** A sequence-to-sequence decoder's, which every step multiplies: each layer's W_ih and W_hh (a beam step over
- *  many rows multiplies W_hh with one GEMM: not `recurrent`), W_c and the head. (The encoder and the attention
- *  projection run one product per batch: packing them once per call would save little.) */
-export function seq2seqInferenceMatrices(model: Model): InferenceMatrix[] {
+ *  many rows multiplies W_hh with one GEMM: not `recurrent`), `combine` (the decoder's W_c, [H, cols]) and the
+ *  head. (The encoder and the attention projection run one product per batch: packing them once per call
+ *  would save little.) */
+export function seq2seqInferenceMatrices(
+  model: Model,
+  combine: { weight: FloatSpan; cols: number },
+): InferenceMatrix[] {
   const c = model.config,
     H = c.hidden,
     G = gatesOf(cellKind(c));
   const p = seq2seqTensors(model, 'params');
-  const dense = (weight: InferenceMatrix['weight'], rows: number, cols: number): InferenceMatrix => ({
-    weight,
-    groups: 1,
-    rows,
-    cols,
-  });
+  const dense = (weight: FloatSpan, rows: number, cols: number): InferenceMatrix => ({ weight, groups: 1, rows, cols });
   return [
     ...p.decoder.flatMap((layer, l) => [
       dense(layer.wIh, G * H, l === 0 ? c.embed + H : H),
       { weight: layer.wHh, groups: G, rows: H, cols: H },
     ]),
-    dense(p.combine, H, directionsOf(c) * H + H),
+    dense(combine.weight, H, combine.cols),
     dense(p.headWeight, outputsOf(c), H),
   ];
 }

@@ -7,6 +7,11 @@
 // are done leave the batch's rows once they are an eighth of them (the states of the rows left are
 // gathered by the same reorder), so later steps run fewer rows.
 //
+// W_c is folded: W_c[c_t; h_t] = W_c,m·Σ_s α_s m_s + W_c,h·h_t = Σ_s α_s u_s + W_c,h·h_t with u_s = W_c,m·m_s,
+// so each batch's memory is projected once (u: width H instead of M) and every step runs decoderForward with
+// M = H, memory u and W_c' = [I | W_c,h]: a third fewer products in W_c, half the context's, and a smaller
+// memory to gather for the beam rows.
+//
 // Scores. A hypothesis y_1 … y_n </s> has log-probability log P = Σ log p(y_t | y_<t, x) (with </s>) and
 // score log P / lp, lp = ((5 + |Y|)/6)^α (Wu et al. 2016, GNMT), |Y| = n + 1 tokens counting </s>; α = 0
 // ranks by log P. <pad> and <s> are never produced. At most maxLength tokens precede </s>: after maxLength
@@ -62,7 +67,10 @@ export class Seq2SeqDecoder {
   private readonly owned: OwnedBuffers;
   private readonly layers: { hs: FloatSpan; cs: FloatSpan; cache: FloatSpan }[]; // hs, cs [2, R, H]; cache [R, cacheWidth·H]
   private readonly keys: FloatSpan; // [maxS, R, H]
-  private readonly memory: FloatSpan; // [maxS, R, M]
+  private readonly memory: FloatSpan; // [maxS, R, H] the projected memory u of each row
+  private readonly projected: FloatSpan; // [maxS, maxB, H] u of each input
+  private readonly combineMemory: FloatSpan; // [H, M] W_c,m
+  private readonly combineFolded: FloatSpan; // [H, 2H] [I | W_c,h]
   private readonly lengths: IntSpan; // [R]
   private readonly expand: IntSpan; // [maxS·R]: row s·R + r ← s·B + ⌊r/K⌋
   private readonly parents: IntSpan; // [R]
@@ -101,7 +109,10 @@ export class Seq2SeqDecoder {
       cache: float(R * cacheWidth(kind) * H),
     }));
     this.keys = float(maxS * R * H);
-    this.memory = float(maxS * R * M);
+    this.memory = float(maxS * R * H);
+    this.projected = float(maxS * maxB * H);
+    this.combineMemory = float(H * M);
+    this.combineFolded = float(2 * H * H);
     this.lengths = int(R);
     this.expand = int(maxS * R);
     this.parents = int(R);
@@ -109,7 +120,7 @@ export class Seq2SeqDecoder {
     this.embedded = float(R * E);
     this.input0 = float(R * (E + H));
     this.attention = float(R * maxS);
-    this.combined = float(R * (M + H));
+    this.combined = float(R * 2 * H);
     this.feeds = float(2 * R * H);
     this.logits = float(R * Vt);
     this.logProbs = float(R * Vt);
@@ -137,13 +148,29 @@ export class Seq2SeqDecoder {
     return this.batches(sources, (batch) => this.beamBatch(batch, options));
   }
 
+  /** W_c,m and [I | W_c,h] from the model's W_c [H, M+H] (its weights now). */
+  private foldCombine(): void {
+    const { H, M } = this.encoder,
+      wc = this.encoder.p.combine.data,
+      memoryPart = this.combineMemory.data,
+      folded = this.combineFolded.data;
+    folded.fill(0);
+    for (let i = 0; i < H; i++) {
+      memoryPart.set(wc.subarray(i * (M + H), i * (M + H) + M), i * M);
+      folded[i * 2 * H + i] = 1;
+      folded.set(wc.subarray(i * (M + H) + M, (i + 1) * (M + H)), i * 2 * H + H);
+    }
+  }
+
   private batches(sources: readonly Int32Array[], run: (batch: Int32Array[]) => Hypothesis[][]): Hypothesis[][] {
     sources.forEach((s, i) => {
       if (s.length < 1 || s.length > this.maxS)
         throw new RangeError(`input ${i} has ${s.length} tokens: expected 1 to ${this.maxS}`);
     });
+    this.foldCombine();
     // The weights that every step multiplies, prepared once for this call (native: packed, or bf16).
-    const weights = this.model.backend.inferenceWeights?.(seq2seqInferenceMatrices(this.model)) ?? null;
+    const combine = { weight: this.combineFolded, cols: 2 * this.encoder.H };
+    const weights = this.model.backend.inferenceWeights?.(seq2seqInferenceMatrices(this.model, combine)) ?? null;
     // Batches of inputs of similar lengths, longest first: less padding in the encoder (whose steps stop at
     // the last running input) and the attention, and a batch's hypotheses end at about the same step.
     const order = sources.map((_, i) => i).sort((a, b) => sources[b]!.length - sources[a]!.length || a - b);
@@ -177,7 +204,9 @@ export class Seq2SeqDecoder {
       enc.sourceLengths.data[b] = source.length;
     });
     enc.encode(S, B);
-    const first = { keys: enc.keys(S, B), memory: enc.memory(S, B), sourceLengths: enc.sourceLengths.sub(0, B) };
+    const projected = this.projected.sub(0, S * B * H);
+    this.model.backend.gemm(false, true, S * B, H, enc.M, 1, enc.memory(S, B), this.combineMemory, 0, projected);
+    const first = { keys: enc.keys(S, B), memory: projected, sourceLengths: enc.sourceLengths.sub(0, B) };
     this.layers.forEach((layer, l) => {
       const initial = enc.initialState(l, B);
       layer.hs.data.set(initial.h.data);
@@ -198,7 +227,7 @@ export class Seq2SeqDecoder {
   ): DecoderMemory {
     const B = batch.length,
       R = active.length * K,
-      { H, M } = this.encoder,
+      H = this.encoder.H,
       backend = this.model.backend;
     const expand = this.expand.data,
       lengths = this.lengths.data;
@@ -208,10 +237,10 @@ export class Seq2SeqDecoder {
       lengths[r] = batch[b]!.length;
     }
     backend.gatherRows(S * R, H, this.expand.sub(0, S * R), first.keys, this.keys.sub(0, S * R * H));
-    backend.gatherRows(S * R, M, this.expand.sub(0, S * R), first.memory, this.memory.sub(0, S * R * M));
+    backend.gatherRows(S * R, H, this.expand.sub(0, S * R), first.memory, this.memory.sub(0, S * R * H));
     return {
       keys: this.keys.sub(0, S * R * H),
-      memory: this.memory.sub(0, S * R * M),
+      memory: this.memory.sub(0, S * R * H),
       sourceLengths: this.lengths.sub(0, R),
     };
   }
@@ -220,7 +249,7 @@ export class Seq2SeqDecoder {
   private step(S: number, R: number, source: DecoderMemory): FloatSpan {
     const backend = this.model.backend,
       enc = this.encoder,
-      { H, M, E, Vt } = enc;
+      { H, E, Vt } = enc;
     this.rowSteps += R;
     backend.gatherRows(R, E, this.tokens.sub(0, R), enc.p.targetEmbed, this.embedded.sub(0, R * E));
     const layers: DecoderLayer[] = this.layers.map((layer, l) => ({
@@ -229,10 +258,11 @@ export class Seq2SeqDecoder {
       cs: layer.cs.sub(0, layer.cs.length ? 2 * R * H : 0),
       cache: layer.cache.sub(0, R * (layer.cache.length / this.maxR)),
     }));
-    backend.decoderForward(enc.shapeOf(1, R, S), layers, this.embedded.sub(0, R * E), source, enc.p.combine, {
+    const shape = { ...enc.shapeOf(1, R, S), M: H }; // the folded W_c (above)
+    backend.decoderForward(shape, layers, this.embedded.sub(0, R * E), source, this.combineFolded, {
       input0: this.input0.sub(0, R * (E + H)),
       attention: this.attention.sub(0, R * S),
-      combined: this.combined.sub(0, R * (M + H)),
+      combined: this.combined.sub(0, R * 2 * H),
       feeds: this.feeds.sub(0, 2 * R * H),
     });
     const logits = this.logits.sub(0, R * Vt),
