@@ -72,7 +72,7 @@ export class Seq2SeqDecoder {
   private readonly combineMemory: FloatSpan; // [H, M] W_c,m
   private readonly combineFolded: FloatSpan; // [H, 2H] [I | W_c,h]
   private readonly lengths: IntSpan; // [R]
-  private readonly expand: IntSpan; // [maxS·R]: row s·R + r ← s·B + ⌊r/K⌋
+  private readonly expand: IntSpan; // [maxS·R]: row s·R + r ← s·B + active[⌊r/K⌋] (rowMemory)
   private readonly parents: IntSpan; // [R]
   private readonly tokens: IntSpan; // [R]
   private readonly embedded: FloatSpan; // [R, E]
