@@ -19,10 +19,17 @@
 // every input; those ending in </s> among the first K ranks finish, the best K others stay live; an input
 // is done when K hypotheses have finished (so K = 1 is greedy decoding) or none can continue.
 import { OwnedBuffers } from '../backend/owned.js';
-import { type DecoderLayer, type DecoderMemory, type FloatSpan, type IntSpan, cacheWidth } from '../backend/types.js';
+import {
+  type DecoderLayer,
+  type DecoderMemory,
+  type FloatSpan,
+  type InferenceMatrix,
+  type IntSpan,
+  cacheWidth,
+  gatesOf,
+} from '../backend/types.js';
 import { TARGET_END, TARGET_PAD, TARGET_START } from '../tasks/seq2seq/vocab.js';
 import { cellKind } from './config.js';
-import { seq2seqInferenceMatrices } from './inference-weights.js';
 import type { Model } from './model.js';
 import { Seq2SeqWorkspace } from './seq2seq.js';
 
@@ -162,15 +169,35 @@ export class Seq2SeqDecoder {
     }
   }
 
+  /** What every step multiplies, prepared once per call (native: packed, or bf16): each layer's W_ih and W_hh
+   *  (a beam step over many rows multiplies W_hh with one GEMM: not `recurrent`), the folded W_c and the head.
+   *  (The encoder and the projections of the memory run one product per batch: packing them would save little.) */
+  private stepMatrices(): InferenceMatrix[] {
+    const { H, E, Vt, p } = this.encoder,
+      G = gatesOf(cellKind(this.model.config));
+    const dense = (weight: FloatSpan, rows: number, cols: number): InferenceMatrix => ({
+      weight,
+      groups: 1,
+      rows,
+      cols,
+    });
+    return [
+      ...p.decoder.flatMap((layer, l) => [
+        dense(layer.wIh, G * H, l === 0 ? E + H : H),
+        { weight: layer.wHh, groups: G, rows: H, cols: H },
+      ]),
+      dense(this.combineFolded, H, 2 * H),
+      dense(p.headWeight, Vt, H),
+    ];
+  }
+
   private batches(sources: readonly Int32Array[], run: (batch: Int32Array[]) => Hypothesis[][]): Hypothesis[][] {
     sources.forEach((s, i) => {
       if (s.length < 1 || s.length > this.maxS)
         throw new RangeError(`input ${i} has ${s.length} tokens: expected 1 to ${this.maxS}`);
     });
     this.foldCombine();
-    // The weights that every step multiplies, prepared once for this call (native: packed, or bf16).
-    const combine = { weight: this.combineFolded, cols: 2 * this.encoder.H };
-    const weights = this.model.backend.inferenceWeights?.(seq2seqInferenceMatrices(this.model, combine)) ?? null;
+    const weights = this.model.backend.inferenceWeights?.(this.stepMatrices()) ?? null;
     // Batches of inputs of similar lengths, longest first: less padding in the encoder (whose steps stop at
     // the last running input) and the attention, and a batch's hypotheses end at about the same step.
     const order = sources.map((_, i) => i).sort((a, b) => sources[b]!.length - sources[a]!.length || a - b);
