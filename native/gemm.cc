@@ -180,6 +180,12 @@ void pack_a_block(const SimdOps& ops, const GemmArgs& g, int64_t i0, int64_t m, 
   }
 }
 
+// The snapshot's panels of op(B) for the K block at k0 (kc deep), from column j (a multiple of nr) on:
+// rows_t_pack's layout, ceil(N/nr) panels [kc][nr] per K block.
+const float* snapshot_panels(const PackedWeights& w, int64_t nr, int64_t k0, int64_t kc, int64_t j) {
+  return w.data + k0 * ((w.N + nr - 1) / nr) * nr + j / nr * kc * nr;
+}
+
 // C[i0:i1, j0:j1] with the packed SIMD kernels on the calling thread. False if the packing space
 // cannot be allocated (nothing has been written then).
 bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, const PackedWeights* packed, int64_t i0, int64_t i1,
@@ -205,8 +211,8 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, const PackedWeights* 
       const int64_t kc = std::min(KC, K - k0);
       const float beta = k0 == 0 ? g.beta : 1.0f;  // later K blocks accumulate
       const float* panels0 = Bp;
-      if (packed) {  // the snapshot's panels of this K block from column jc (a multiple of nr) on
-        panels0 = packed->data + k0 * ((g.N + nr - 1) / nr) * nr + jc / nr * kc * nr;
+      if (packed) {
+        panels0 = snapshot_panels(*packed, nr, k0, kc, jc);
       } else {
         ops.pack_b(g.transB, b_at(g, k0, jc), g.ldb, kc, nc, Bp);
       }
@@ -242,7 +248,7 @@ bool gemm_part_simd(const SimdOps& ops, const GemmArgs& g, const PackedWeights* 
 // relies on it). j0 is a multiple of nr (the split's unit), so a snapshot's panels line up.
 bool gemm_row_simd(const SimdOps& ops, const GemmArgs& g, const PackedWeights* packed, int64_t j0, int64_t j1) {
   const int64_t nr = ops.nr, K = g.K, KC = std::min<int64_t>(ops.kc, K);
-  const int64_t group = ops.row_panels * nr, panels = (g.N + nr - 1) / nr;
+  const int64_t group = ops.row_panels * nr;
   float* Bp = packed ? nullptr : tl_pack_b.reserve(KC * std::min(group, round_up(j1 - j0, nr)));
   if (!packed && !Bp) return false;
   for (int64_t k0 = 0; k0 < K; k0 += KC) {
@@ -252,7 +258,7 @@ bool gemm_row_simd(const SimdOps& ops, const GemmArgs& g, const PackedWeights* p
       const int64_t n = std::min(group, j1 - j);
       const float* b = Bp;
       if (packed) {
-        b = packed->data + k0 * panels * nr + j / nr * kc * nr;  // rows_t_pack's layout
+        b = snapshot_panels(*packed, nr, k0, kc, j);
       } else {
         ops.pack_b(g.transB, b_at(g, k0, j), g.ldb, kc, n, Bp);
       }
